@@ -1,0 +1,97 @@
+import { bech32m } from "@scure/base";
+import { ErrorCode, TallyError } from "./errors.ts";
+
+/**
+ * Addresses are bech32m strings with the `tly` prefix over a version byte and 32 bytes.
+ * Version 0 is an ed25519 public key; version 1 is the hash of a shared-account definition.
+ */
+export const ADDRESS_PREFIX = "tly";
+export const AddressVersion = { Ed25519: 0, SharedAccount: 1 } as const;
+export type AddressVersion = (typeof AddressVersion)[keyof typeof AddressVersion];
+
+export const ADDRESS_KEY_BYTES = 32;
+/** Version byte plus key: the form addresses take inside the binary transfer encoding. */
+export const ADDRESS_BYTES = 1 + ADDRESS_KEY_BYTES;
+/** bech32 allows 90 characters; ours are always 63 (3 prefix + 1 separator + 53 data + 6 checksum). */
+const ADDRESS_CHARS = 63;
+
+export interface DecodedAddress {
+  readonly version: AddressVersion;
+  /** The 32-byte public key (version 0) or shared-account id (version 1). */
+  readonly key: Uint8Array;
+  /** Version byte followed by the key. */
+  readonly bytes: Uint8Array;
+}
+
+function isKnownVersion(v: number): v is AddressVersion {
+  return v === AddressVersion.Ed25519 || v === AddressVersion.SharedAccount;
+}
+
+/** Encodes the 33-byte binary form (version byte + key) as an address string. */
+export function addressFromBytes(bytes: Uint8Array): string {
+  if (bytes.length !== ADDRESS_BYTES) {
+    throw new TallyError(ErrorCode.InvalidAddress, `address must be ${ADDRESS_BYTES} bytes, got ${bytes.length}`);
+  }
+  if (!isKnownVersion(bytes[0]!)) {
+    throw new TallyError(ErrorCode.InvalidAddress, `unknown address version ${bytes[0]}`);
+  }
+  return bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(bytes));
+}
+
+export function encodeAddress(version: AddressVersion, key: Uint8Array): string {
+  if (key.length !== ADDRESS_KEY_BYTES) {
+    throw new TallyError(ErrorCode.InvalidAddress, `address key must be ${ADDRESS_KEY_BYTES} bytes, got ${key.length}`);
+  }
+  const bytes = new Uint8Array(ADDRESS_BYTES);
+  bytes[0] = version;
+  bytes.set(key, 1);
+  return addressFromBytes(bytes);
+}
+
+/**
+ * Strict decoding: lowercase only (one spelling per address, so strings can be map keys),
+ * bech32m checksum (not bech32), `tly` prefix, a known version and exactly 32 key bytes.
+ */
+export function decodeAddress(address: unknown): DecodedAddress {
+  if (typeof address !== "string") {
+    throw new TallyError(ErrorCode.InvalidAddress, "address must be a string");
+  }
+  if (address.length !== ADDRESS_CHARS) {
+    throw new TallyError(ErrorCode.InvalidAddress, `address must be ${ADDRESS_CHARS} characters, got ${address.length}`);
+  }
+  if (address !== address.toLowerCase()) {
+    throw new TallyError(ErrorCode.InvalidAddress, "address must be lowercase");
+  }
+  let decoded: { prefix: string; words: number[] };
+  try {
+    decoded = bech32m.decode(address as `${string}1${string}`);
+  } catch (e) {
+    throw new TallyError(ErrorCode.InvalidAddress, `not a bech32m string: ${(e as Error).message}`);
+  }
+  if (decoded.prefix !== ADDRESS_PREFIX) {
+    throw new TallyError(ErrorCode.InvalidAddress, `address prefix must be "${ADDRESS_PREFIX}", got "${decoded.prefix}"`);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = bech32m.fromWords(decoded.words);
+  } catch (e) {
+    throw new TallyError(ErrorCode.InvalidAddress, `bad address padding: ${(e as Error).message}`);
+  }
+  if (bytes.length !== ADDRESS_BYTES) {
+    throw new TallyError(ErrorCode.InvalidAddress, `address payload must be ${ADDRESS_BYTES} bytes, got ${bytes.length}`);
+  }
+  const version = bytes[0]!;
+  if (!isKnownVersion(version)) {
+    throw new TallyError(ErrorCode.InvalidAddress, `unknown address version ${version}`);
+  }
+  return { version, key: bytes.subarray(1), bytes };
+}
+
+export function isValidAddress(address: unknown): boolean {
+  try {
+    decodeAddress(address);
+    return true;
+  } catch {
+    return false;
+  }
+}

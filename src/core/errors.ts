@@ -1,0 +1,45 @@
+/**
+ * Errors as data: every failure a user or a peer can trigger carries a stable string code,
+ * so the API can map it to an HTTP status and a wallet can branch on it without parsing prose.
+ */
+export const ErrorCode = {
+  // Decoding of untrusted bytes / JSON
+  MalformedEncoding: "MALFORMED_ENCODING",
+  UnsupportedVersion: "UNSUPPORTED_VERSION",
+  LimitExceeded: "LIMIT_EXCEEDED",
+  NonCanonical: "NON_CANONICAL",
+  InvalidField: "INVALID_FIELD",
+  // Addresses
+  InvalidAddress: "INVALID_ADDRESS",
+  // Genesis / configuration
+  InvalidGenesis: "INVALID_GENESIS",
+  // Ledger
+  WrongNetwork: "WRONG_NETWORK",
+  BadSignature: "BAD_SIGNATURE",
+  UnsupportedAuthorization: "UNSUPPORTED_AUTHORIZATION",
+  PendingFull: "PENDING_FULL",
+  SeqConflict: "SEQ_CONFLICT",
+  StaleSeq: "STALE_SEQ",
+  InsufficientFunds: "INSUFFICIENT_FUNDS",
+  UnknownDependency: "UNKNOWN_DEPENDENCY",
+  InvalidDependency: "INVALID_DEPENDENCY",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class TallyError extends Error {
+  readonly code: ErrorCode;
+  /** Structured context for logs; never needed to understand the message. */
+  readonly meta: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message: string, meta?: Record<string, unknown>) {
+    super(message);
+    this.name = "TallyError";
+    this.code = code;
+    this.meta = meta;
+  }
+}
+
+export function isTallyError(e: unknown, code?: ErrorCode): e is TallyError {
+  return e instanceof TallyError && (code === undefined || e.code === code);
+}

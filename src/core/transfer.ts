@@ -1,0 +1,320 @@
+import { sha256 } from "@noble/hashes/sha2.js";
+import { ADDRESS_BYTES, addressFromBytes, decodeAddress } from "./address.ts";
+import { compareBytes, toHex } from "./bytes.ts";
+import { ErrorCode, TallyError } from "./errors.ts";
+import {
+  MAX_AMOUNT,
+  MAX_DEPS,
+  MAX_MEMO_BYTES,
+  MAX_NETWORK_ID_BYTES,
+  MAX_OUTPUTS,
+  MAX_SEQ,
+  NETWORK_ID_RE,
+  SIGNATURE_BYTES,
+  TRANSFER_FORMAT_VERSION,
+  TRANSFER_ID_BYTES,
+} from "./limits.ts";
+
+export interface TransferOutput {
+  /** Recipient address (bech32m, `tly1…`). */
+  readonly to: string;
+  readonly amount: bigint;
+}
+
+/** The fields an owner signs. */
+export interface UnsignedTransfer {
+  readonly version: number;
+  readonly network: string;
+  readonly source: string;
+  readonly seq: number;
+  /** Strictly ascending by recipient address bytes, so one transfer has one encoding. */
+  readonly outputs: readonly TransferOutput[];
+  /** Ids (lowercase hex) of incoming transfers this one consumes; strictly ascending. */
+  readonly deps: readonly string[];
+  readonly memo?: string | undefined;
+}
+
+export interface Transfer extends UnsignedTransfer {
+  /** ed25519 signature by the source key over the transfer body. */
+  readonly signature: Uint8Array;
+}
+
+/**
+ * A transfer together with its canonical bytes. Decoding produces one of these, so the id is
+ * hashed once and the signed body is never re-encoded on the hot path.
+ */
+export interface EncodedTransfer {
+  readonly transfer: Transfer;
+  /** SHA-256 of `body`, lowercase hex. */
+  readonly id: string;
+  /** The signed bytes: everything but the signature. */
+  readonly body: Uint8Array;
+  /** `body` followed by the signature: what travels between nodes. */
+  readonly bytes: Uint8Array;
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function malformed(message: string): TallyError {
+  return new TallyError(ErrorCode.MalformedEncoding, message);
+}
+
+function nonCanonical(message: string): TallyError {
+  return new TallyError(ErrorCode.NonCanonical, message);
+}
+
+/** Checks every rule of the format that does not need the signature (encoder and JSON reader). */
+export function checkUnsignedTransfer(t: UnsignedTransfer): void {
+  if (t.version !== TRANSFER_FORMAT_VERSION) {
+    throw new TallyError(ErrorCode.UnsupportedVersion, `unsupported transfer version ${t.version}`);
+  }
+  if (typeof t.network !== "string" || !NETWORK_ID_RE.test(t.network)) {
+    throw new TallyError(ErrorCode.InvalidField, "network: 1-32 characters of [a-z0-9-], starting with [a-z0-9]");
+  }
+  const source = decodeAddress(t.source);
+  if (!Number.isSafeInteger(t.seq) || t.seq < 1 || t.seq > MAX_SEQ) {
+    throw new TallyError(ErrorCode.InvalidField, `seq: an integer from 1 to ${MAX_SEQ}`);
+  }
+  if (!Array.isArray(t.outputs) || t.outputs.length < 1 || t.outputs.length > MAX_OUTPUTS) {
+    throw new TallyError(ErrorCode.LimitExceeded, `outputs: 1 to ${MAX_OUTPUTS} entries`);
+  }
+  checkOutputs(
+    source.bytes,
+    t.outputs.map((o) => decodeAddress(o.to).bytes),
+    t.outputs.map((o) => o.amount),
+  );
+  if (!Array.isArray(t.deps) || t.deps.length > MAX_DEPS) {
+    throw new TallyError(ErrorCode.LimitExceeded, `deps: at most ${MAX_DEPS} entries`);
+  }
+  for (const dep of t.deps) {
+    if (typeof dep !== "string" || !/^[0-9a-f]{64}$/.test(dep)) {
+      throw new TallyError(ErrorCode.InvalidField, "deps: each must be 64 lowercase hex characters");
+    }
+  }
+  checkDepsOrder(t.deps);
+  if (t.memo !== undefined) {
+    if (typeof t.memo !== "string") throw new TallyError(ErrorCode.InvalidField, "memo: must be a string");
+    if (textEncoder.encode(t.memo).length > MAX_MEMO_BYTES) {
+      throw new TallyError(ErrorCode.LimitExceeded, `memo: at most ${MAX_MEMO_BYTES} UTF-8 bytes`);
+    }
+  }
+}
+
+/** Outputs: strictly ascending by recipient bytes (one encoding per transfer), never the source, 1 ≤ amount. */
+function checkOutputs(source: Uint8Array, recipients: readonly Uint8Array[], amounts: readonly bigint[]): void {
+  let total = 0n;
+  for (let i = 0; i < recipients.length; i++) {
+    const to = recipients[i]!;
+    if (compareBytes(to, source) === 0) {
+      throw new TallyError(ErrorCode.InvalidField, "outputs: a transfer cannot pay its own source");
+    }
+    if (i > 0 && compareBytes(recipients[i - 1]!, to) >= 0) {
+      throw nonCanonical("outputs: must be strictly ascending by recipient (no duplicates)");
+    }
+    const amount = amounts[i];
+    if (typeof amount !== "bigint" || amount < 1n || amount > MAX_AMOUNT) {
+      throw new TallyError(ErrorCode.InvalidField, "outputs: amount must be an integer from 1 to 2^128-1");
+    }
+    total += amount;
+  }
+  if (total > MAX_AMOUNT) throw new TallyError(ErrorCode.InvalidField, "outputs: total exceeds 2^128-1");
+}
+
+function checkDepsOrder(deps: readonly string[]): void {
+  // Lowercase hex of equal length sorts like the bytes it spells.
+  for (let i = 1; i < deps.length; i++) {
+    if (deps[i - 1]! >= deps[i]!) throw nonCanonical("deps: must be strictly ascending (no duplicates)");
+  }
+}
+
+/**
+ * Body layout (all integers big-endian):
+ *   u8 version | u8 len, network | 33 source | u64 seq
+ *   | u8 count, count × (33 to | u128 amount) | u16 count, count × 32 dep id | u8 len, memo
+ * The full encoding appends the 64-byte signature.
+ */
+export function encodeTransferBody(t: UnsignedTransfer): Uint8Array {
+  checkUnsignedTransfer(t);
+  const network = textEncoder.encode(t.network);
+  const memo = textEncoder.encode(t.memo ?? "");
+  const size =
+    1 + 1 + network.length + ADDRESS_BYTES + 8 + 1 + t.outputs.length * (ADDRESS_BYTES + 16) + 2 +
+    t.deps.length * TRANSFER_ID_BYTES + 1 + memo.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let o = 0;
+  out[o++] = t.version;
+  out[o++] = network.length;
+  out.set(network, o);
+  o += network.length;
+  out.set(decodeAddress(t.source).bytes, o);
+  o += ADDRESS_BYTES;
+  view.setBigUint64(o, BigInt(t.seq));
+  o += 8;
+  out[o++] = t.outputs.length;
+  for (const output of t.outputs) {
+    out.set(decodeAddress(output.to).bytes, o);
+    o += ADDRESS_BYTES;
+    view.setBigUint64(o, output.amount >> 64n);
+    view.setBigUint64(o + 8, output.amount & 0xffff_ffff_ffff_ffffn);
+    o += 16;
+  }
+  view.setUint16(o, t.deps.length);
+  o += 2;
+  for (const dep of t.deps) {
+    out.set(Buffer.from(dep, "hex"), o);
+    o += TRANSFER_ID_BYTES;
+  }
+  out[o++] = memo.length;
+  out.set(memo, o);
+  return out;
+}
+
+export function transferIdOfBody(body: Uint8Array): string {
+  return toHex(sha256(body));
+}
+
+/** Attaches a signature to a body produced by `encodeTransferBody`. */
+export function assembleTransfer(t: UnsignedTransfer, body: Uint8Array, signature: Uint8Array): EncodedTransfer {
+  if (signature.length !== SIGNATURE_BYTES) {
+    throw new TallyError(ErrorCode.InvalidField, `signature must be ${SIGNATURE_BYTES} bytes`);
+  }
+  const bytes = new Uint8Array(body.length + SIGNATURE_BYTES);
+  bytes.set(body);
+  bytes.set(signature, body.length);
+  const transfer: Transfer = { ...t, outputs: [...t.outputs], deps: [...t.deps], signature: new Uint8Array(signature) };
+  return { transfer, id: transferIdOfBody(body), body: bytes.subarray(0, body.length), bytes };
+}
+
+export function encodeTransfer(t: Transfer): EncodedTransfer {
+  return assembleTransfer(t, encodeTransferBody(t), t.signature);
+}
+
+/** A bounds-checked reader: every read states what it needs before touching the buffer. */
+class Reader {
+  private offset = 0;
+  private readonly buf: Uint8Array;
+  private readonly view: DataView;
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  get position(): number {
+    return this.offset;
+  }
+  get remaining(): number {
+    return this.buf.length - this.offset;
+  }
+  private need(n: number, what: string): void {
+    if (this.remaining < n) throw malformed(`truncated: ${what} needs ${n} bytes, ${this.remaining} left`);
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buf[this.offset++]!;
+  }
+  u16(what: string): number {
+    this.need(2, what);
+    const v = this.view.getUint16(this.offset);
+    this.offset += 2;
+    return v;
+  }
+  u64(what: string): bigint {
+    this.need(8, what);
+    const v = this.view.getBigUint64(this.offset);
+    this.offset += 8;
+    return v;
+  }
+  bytes(n: number, what: string): Uint8Array {
+    this.need(n, what);
+    const v = this.buf.subarray(this.offset, this.offset + n);
+    this.offset += n;
+    return v;
+  }
+}
+
+/**
+ * Strict decoder for untrusted bytes. Rejects (with a TallyError) anything that is not the unique
+ * canonical encoding of a well-formed transfer; allocates at most what the limits allow.
+ */
+export function decodeTransfer(input: Uint8Array): EncodedTransfer {
+  if (!(input instanceof Uint8Array)) throw malformed("expected bytes");
+  const r = new Reader(input);
+  const version = r.u8("version");
+  if (version !== TRANSFER_FORMAT_VERSION) {
+    throw new TallyError(ErrorCode.UnsupportedVersion, `unsupported transfer version ${version}`);
+  }
+  const networkLength = r.u8("network length");
+  if (networkLength < 1 || networkLength > MAX_NETWORK_ID_BYTES) throw malformed("network length out of range");
+  const networkBytes = r.bytes(networkLength, "network");
+  let network: string;
+  try {
+    network = textDecoder.decode(networkBytes);
+  } catch {
+    throw malformed("network is not UTF-8");
+  }
+  if (!NETWORK_ID_RE.test(network)) throw malformed("network id has characters outside [a-z0-9-]");
+  const sourceBytes = r.bytes(ADDRESS_BYTES, "source");
+  const source = decodeAddressBytes(sourceBytes, "source");
+  const seq = r.u64("seq");
+  if (seq < 1n || seq > BigInt(MAX_SEQ)) throw malformed(`seq out of range 1..${MAX_SEQ}`);
+  const outputCount = r.u8("output count");
+  if (outputCount < 1 || outputCount > MAX_OUTPUTS) {
+    throw new TallyError(ErrorCode.LimitExceeded, `output count must be 1..${MAX_OUTPUTS}`);
+  }
+  const outputs: TransferOutput[] = [];
+  const recipients: Uint8Array[] = [];
+  const amounts: bigint[] = [];
+  for (let i = 0; i < outputCount; i++) {
+    const toBytes = r.bytes(ADDRESS_BYTES, "output address");
+    const to = decodeAddressBytes(toBytes, "output address");
+    const amount = (r.u64("amount") << 64n) | r.u64("amount");
+    recipients.push(toBytes);
+    amounts.push(amount);
+    outputs.push({ to, amount });
+  }
+  checkOutputs(sourceBytes, recipients, amounts);
+  const depCount = r.u16("dep count");
+  if (depCount > MAX_DEPS) throw new TallyError(ErrorCode.LimitExceeded, `dep count must be at most ${MAX_DEPS}`);
+  const deps: string[] = [];
+  for (let i = 0; i < depCount; i++) deps.push(toHex(r.bytes(TRANSFER_ID_BYTES, "dep")));
+  checkDepsOrder(deps);
+  const memoLength = r.u8("memo length");
+  if (memoLength > MAX_MEMO_BYTES) throw new TallyError(ErrorCode.LimitExceeded, `memo must be at most ${MAX_MEMO_BYTES} bytes`);
+  let memo: string | undefined;
+  if (memoLength > 0) {
+    try {
+      memo = textDecoder.decode(r.bytes(memoLength, "memo"));
+    } catch (e) {
+      if (e instanceof TallyError) throw e;
+      throw malformed("memo is not valid UTF-8");
+    }
+  }
+  const bodyLength = r.position;
+  const signature = r.bytes(SIGNATURE_BYTES, "signature");
+  if (r.remaining !== 0) throw malformed(`${r.remaining} trailing bytes`);
+
+  const unsigned: UnsignedTransfer = { version, network, source, seq: Number(seq), outputs, deps, memo };
+  const body = input.subarray(0, bodyLength);
+  return {
+    transfer: { ...unsigned, signature: new Uint8Array(signature) },
+    id: transferIdOfBody(body),
+    body,
+    bytes: input,
+  };
+}
+
+function decodeAddressBytes(bytes: Uint8Array, what: string): string {
+  try {
+    return addressFromBytes(bytes);
+  } catch (e) {
+    throw malformed(`${what}: ${(e as Error).message}`);
+  }
+}
+
+/** Sum of all outputs: what the source pays. */
+export function transferTotal(t: UnsignedTransfer): bigint {
+  let total = 0n;
+  for (const o of t.outputs) total += o.amount;
+  return total;
+}
