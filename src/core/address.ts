@@ -30,7 +30,10 @@ function isKnownVersion(v: number): v is AddressVersion {
 /** Encodes the 33-byte binary form (version byte + key) as an address string. */
 export function addressFromBytes(bytes: Uint8Array): string {
   if (bytes.length !== ADDRESS_BYTES) {
-    throw new TallyError(ErrorCode.InvalidAddress, `address must be ${ADDRESS_BYTES} bytes, got ${bytes.length}`);
+    throw new TallyError(
+      ErrorCode.InvalidAddress,
+      `address must be ${ADDRESS_BYTES} bytes, got ${bytes.length}`,
+    );
   }
   if (!isKnownVersion(bytes[0]!)) {
     throw new TallyError(ErrorCode.InvalidAddress, `unknown address version ${bytes[0]}`);
@@ -40,7 +43,10 @@ export function addressFromBytes(bytes: Uint8Array): string {
 
 export function encodeAddress(version: AddressVersion, key: Uint8Array): string {
   if (key.length !== ADDRESS_KEY_BYTES) {
-    throw new TallyError(ErrorCode.InvalidAddress, `address key must be ${ADDRESS_KEY_BYTES} bytes, got ${key.length}`);
+    throw new TallyError(
+      ErrorCode.InvalidAddress,
+      `address key must be ${ADDRESS_KEY_BYTES} bytes, got ${key.length}`,
+    );
   }
   const bytes = new Uint8Array(ADDRESS_BYTES);
   bytes[0] = version;
@@ -57,7 +63,10 @@ export function decodeAddress(address: unknown): DecodedAddress {
     throw new TallyError(ErrorCode.InvalidAddress, "address must be a string");
   }
   if (address.length !== ADDRESS_CHARS) {
-    throw new TallyError(ErrorCode.InvalidAddress, `address must be ${ADDRESS_CHARS} characters, got ${address.length}`);
+    throw new TallyError(
+      ErrorCode.InvalidAddress,
+      `address must be ${ADDRESS_CHARS} characters, got ${address.length}`,
+    );
   }
   if (address !== address.toLowerCase()) {
     throw new TallyError(ErrorCode.InvalidAddress, "address must be lowercase");
@@ -69,7 +78,10 @@ export function decodeAddress(address: unknown): DecodedAddress {
     throw new TallyError(ErrorCode.InvalidAddress, `not a bech32m string: ${(e as Error).message}`);
   }
   if (decoded.prefix !== ADDRESS_PREFIX) {
-    throw new TallyError(ErrorCode.InvalidAddress, `address prefix must be "${ADDRESS_PREFIX}", got "${decoded.prefix}"`);
+    throw new TallyError(
+      ErrorCode.InvalidAddress,
+      `address prefix must be "${ADDRESS_PREFIX}", got "${decoded.prefix}"`,
+    );
   }
   let bytes: Uint8Array;
   try {
@@ -78,7 +90,10 @@ export function decodeAddress(address: unknown): DecodedAddress {
     throw new TallyError(ErrorCode.InvalidAddress, `bad address padding: ${(e as Error).message}`);
   }
   if (bytes.length !== ADDRESS_BYTES) {
-    throw new TallyError(ErrorCode.InvalidAddress, `address payload must be ${ADDRESS_BYTES} bytes, got ${bytes.length}`);
+    throw new TallyError(
+      ErrorCode.InvalidAddress,
+      `address payload must be ${ADDRESS_BYTES} bytes, got ${bytes.length}`,
+    );
   }
   const version = bytes[0]!;
   if (!isKnownVersion(version)) {

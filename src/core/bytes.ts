@@ -1,4 +1,4 @@
-import { TallyError, ErrorCode } from "./errors.ts";
+import { ErrorCode, TallyError } from "./errors.ts";
 
 const HEX_RE = /^(?:[0-9a-f]{2})*$/;
 

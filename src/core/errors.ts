@@ -20,6 +20,7 @@ export const ErrorCode = {
   PendingFull: "PENDING_FULL",
   SeqConflict: "SEQ_CONFLICT",
   StaleSeq: "STALE_SEQ",
+  SeqTooFarAhead: "SEQ_TOO_FAR_AHEAD",
   InsufficientFunds: "INSUFFICIENT_FUNDS",
   UnknownDependency: "UNKNOWN_DEPENDENCY",
   InvalidDependency: "INVALID_DEPENDENCY",

@@ -70,7 +70,10 @@ export function checkUnsignedTransfer(t: UnsignedTransfer): void {
     throw new TallyError(ErrorCode.UnsupportedVersion, `unsupported transfer version ${t.version}`);
   }
   if (typeof t.network !== "string" || !NETWORK_ID_RE.test(t.network)) {
-    throw new TallyError(ErrorCode.InvalidField, "network: 1-32 characters of [a-z0-9-], starting with [a-z0-9]");
+    throw new TallyError(
+      ErrorCode.InvalidField,
+      "network: 1-32 characters of [a-z0-9-], starting with [a-z0-9]",
+    );
   }
   const source = decodeAddress(t.source);
   if (!Number.isSafeInteger(t.seq) || t.seq < 1 || t.seq > MAX_SEQ) {
@@ -102,7 +105,11 @@ export function checkUnsignedTransfer(t: UnsignedTransfer): void {
 }
 
 /** Outputs: strictly ascending by recipient bytes (one encoding per transfer), never the source, 1 ≤ amount. */
-function checkOutputs(source: Uint8Array, recipients: readonly Uint8Array[], amounts: readonly bigint[]): void {
+function checkOutputs(
+  source: Uint8Array,
+  recipients: readonly Uint8Array[],
+  amounts: readonly bigint[],
+): void {
   let total = 0n;
   for (let i = 0; i < recipients.length; i++) {
     const to = recipients[i]!;
@@ -139,8 +146,17 @@ export function encodeTransferBody(t: UnsignedTransfer): Uint8Array {
   const network = textEncoder.encode(t.network);
   const memo = textEncoder.encode(t.memo ?? "");
   const size =
-    1 + 1 + network.length + ADDRESS_BYTES + 8 + 1 + t.outputs.length * (ADDRESS_BYTES + 16) + 2 +
-    t.deps.length * TRANSFER_ID_BYTES + 1 + memo.length;
+    1 +
+    1 +
+    network.length +
+    ADDRESS_BYTES +
+    8 +
+    1 +
+    t.outputs.length * (ADDRESS_BYTES + 16) +
+    2 +
+    t.deps.length * TRANSFER_ID_BYTES +
+    1 +
+    memo.length;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   let o = 0;
@@ -176,14 +192,23 @@ export function transferIdOfBody(body: Uint8Array): string {
 }
 
 /** Attaches a signature to a body produced by `encodeTransferBody`. */
-export function assembleTransfer(t: UnsignedTransfer, body: Uint8Array, signature: Uint8Array): EncodedTransfer {
+export function assembleTransfer(
+  t: UnsignedTransfer,
+  body: Uint8Array,
+  signature: Uint8Array,
+): EncodedTransfer {
   if (signature.length !== SIGNATURE_BYTES) {
     throw new TallyError(ErrorCode.InvalidField, `signature must be ${SIGNATURE_BYTES} bytes`);
   }
   const bytes = new Uint8Array(body.length + SIGNATURE_BYTES);
   bytes.set(body);
   bytes.set(signature, body.length);
-  const transfer: Transfer = { ...t, outputs: [...t.outputs], deps: [...t.deps], signature: new Uint8Array(signature) };
+  const transfer: Transfer = {
+    ...t,
+    outputs: [...t.outputs],
+    deps: [...t.deps],
+    signature: new Uint8Array(signature),
+  };
   return { transfer, id: transferIdOfBody(body), body: bytes.subarray(0, body.length), bytes };
 }
 
@@ -245,7 +270,8 @@ export function decodeTransfer(input: Uint8Array): EncodedTransfer {
     throw new TallyError(ErrorCode.UnsupportedVersion, `unsupported transfer version ${version}`);
   }
   const networkLength = r.u8("network length");
-  if (networkLength < 1 || networkLength > MAX_NETWORK_ID_BYTES) throw malformed("network length out of range");
+  if (networkLength < 1 || networkLength > MAX_NETWORK_ID_BYTES)
+    throw malformed("network length out of range");
   const networkBytes = r.bytes(networkLength, "network");
   let network: string;
   try {
@@ -275,12 +301,14 @@ export function decodeTransfer(input: Uint8Array): EncodedTransfer {
   }
   checkOutputs(sourceBytes, recipients, amounts);
   const depCount = r.u16("dep count");
-  if (depCount > MAX_DEPS) throw new TallyError(ErrorCode.LimitExceeded, `dep count must be at most ${MAX_DEPS}`);
+  if (depCount > MAX_DEPS)
+    throw new TallyError(ErrorCode.LimitExceeded, `dep count must be at most ${MAX_DEPS}`);
   const deps: string[] = [];
   for (let i = 0; i < depCount; i++) deps.push(toHex(r.bytes(TRANSFER_ID_BYTES, "dep")));
   checkDepsOrder(deps);
   const memoLength = r.u8("memo length");
-  if (memoLength > MAX_MEMO_BYTES) throw new TallyError(ErrorCode.LimitExceeded, `memo must be at most ${MAX_MEMO_BYTES} bytes`);
+  if (memoLength > MAX_MEMO_BYTES)
+    throw new TallyError(ErrorCode.LimitExceeded, `memo must be at most ${MAX_MEMO_BYTES} bytes`);
   let memo: string | undefined;
   if (memoLength > 0) {
     try {

@@ -16,7 +16,16 @@ export interface TransferJson {
 }
 
 const DECIMAL_RE = /^(?:0|[1-9][0-9]{0,38})$/;
-const TRANSFER_KEYS = new Set(["version", "network", "source", "seq", "outputs", "deps", "memo", "signature"]);
+const TRANSFER_KEYS = new Set([
+  "version",
+  "network",
+  "source",
+  "seq",
+  "outputs",
+  "deps",
+  "memo",
+  "signature",
+]);
 const OUTPUT_KEYS = new Set(["to", "amount"]);
 
 export function transferToJson(t: Transfer): TransferJson {
@@ -64,7 +73,8 @@ export function unsignedTransferFromJson(json: unknown): UnsignedTransfer {
   if (memo !== undefined && typeof memo !== "string") throw invalid("memo: a string");
   const parsedOutputs = outputs.map((o: unknown, i: number) => {
     if (!isRecord(o)) throw invalid(`outputs[${i}]: an object {to, amount}`);
-    for (const key of Object.keys(o)) if (!OUTPUT_KEYS.has(key)) throw invalid(`outputs[${i}]: unknown field "${key}"`);
+    for (const key of Object.keys(o))
+      if (!OUTPUT_KEYS.has(key)) throw invalid(`outputs[${i}]: unknown field "${key}"`);
     if (typeof o.to !== "string") throw invalid(`outputs[${i}].to: an address string`);
     return { to: o.to, amount: parseAmount(o.amount, `outputs[${i}].amount`) };
   });

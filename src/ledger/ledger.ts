@@ -1,0 +1,294 @@
+import { ErrorCode, TallyError } from "../core/errors.ts";
+import { MAX_DEPS } from "../core/limits.ts";
+import { type EncodedTransfer, type Transfer, transferTotal } from "../core/transfer.ts";
+import type { Authorizer } from "./authorization.ts";
+import type { GenesisBalance } from "./genesis.ts";
+import type { AccountRecord, LedgerStatus, LedgerStore, TransferRecord } from "./store.ts";
+
+export interface LedgerOptions {
+  /**
+   * Cap on transfers waiting for a predecessor or a dependency. Beyond it `deliver` refuses with
+   * PENDING_FULL (the caller keeps the payload and retries) instead of growing without bound.
+   */
+  maxWaiting?: number;
+  /**
+   * How far past an account's next seq a delivery may be. Correct wallets wait for each transfer to
+   * apply before signing the next, so only a misbehaving owner ever needs more than a few.
+   */
+  maxSeqLookahead?: number;
+}
+
+export interface LedgerGenesis {
+  readonly network: string;
+  readonly balances: readonly GenesisBalance[];
+}
+
+export interface TransferStatusChange {
+  readonly id: string;
+  readonly source: string;
+  readonly seq: number;
+  readonly status: LedgerStatus;
+  readonly reason?: { readonly code: ErrorCode; readonly message: string } | undefined;
+}
+
+export interface AccountView {
+  readonly address: string;
+  readonly balance: bigint;
+  /** Seq the owner's next transfer must carry. */
+  readonly nextSeq: number;
+  /** Applied incoming transfers the owner has not referenced yet: the deps of its next transfer. */
+  readonly pendingDeps: string[];
+}
+
+type Assessment =
+  | { readonly kind: "apply"; readonly depSum: bigint }
+  | { readonly kind: "wait"; readonly missingDeps: readonly string[] }
+  | { readonly kind: "reject"; readonly code: ErrorCode; readonly message: string };
+
+const EMPTY_ACCOUNT: AccountRecord = { seq: 0, spendable: 0n, unreferencedTotal: 0n };
+
+function slotKey(source: string, seq: number): string {
+  return `${source}:${seq}`;
+}
+
+/**
+ * Algorithm 5 of the thesis, for client-owned accounts. Transfers arrive from secure broadcast
+ * (`deliver`) in any order; a transfer is resolved once it is its account's next seq and all its
+ * deps are resolved, and the verdict depends only on its causal past, so every correct node
+ * reaches the same one:
+ *  - applied iff every dep is an applied transfer paying the source that no earlier transfer of
+ *    the source referenced, and spendable + Σ deps ≥ Σ outputs;
+ *  - rejected otherwise. A rejected transfer still consumes its seq: it was signed by the owner,
+ *    and letting the account continue is the only deterministic alternative to freezing it.
+ * Bad signatures never occupy a seq: anyone can forge those, so they are refused outright.
+ */
+export class Ledger {
+  readonly network: string;
+  private readonly store: LedgerStore;
+  private readonly authorizer: Authorizer;
+  private readonly maxWaiting: number;
+  private readonly maxSeqLookahead: number;
+  /** Waiting transfers by (source, seq): at most one per slot. */
+  private readonly waitingBySlot = new Map<string, string>();
+  /** Dep id → waiting transfers that need it. */
+  private readonly waitersByDep = new Map<string, Set<string>>();
+
+  constructor(
+    genesis: LedgerGenesis,
+    store: LedgerStore,
+    authorizer: Authorizer,
+    options: LedgerOptions = {},
+  ) {
+    this.network = genesis.network;
+    this.store = store;
+    this.authorizer = authorizer;
+    this.maxWaiting = options.maxWaiting ?? 100_000;
+    this.maxSeqLookahead = options.maxSeqLookahead ?? 64;
+    for (const { address, amount } of genesis.balances) {
+      if (store.getAccount(address) === undefined) {
+        store.putAccount(address, { seq: 0, spendable: amount, unreferencedTotal: 0n });
+      }
+    }
+    // After a restart: rebuild the waiting indexes, then resolve whatever became resolvable.
+    const waiting = [...store.listDelivered()];
+    for (const record of waiting) {
+      this.waitingBySlot.set(slotKey(record.encoded.transfer.source, record.encoded.transfer.seq), record.id);
+    }
+    this.resolve(waiting.map((r) => r.id));
+  }
+
+  get waitingCount(): number {
+    return this.waitingBySlot.size;
+  }
+
+  /**
+   * The submit path's early answer: throws the TallyError a wallet should see (bad signature,
+   * stale or conflicting seq, invalid dep, insufficient funds) before the transfer is broadcast.
+   * A transfer that would wait for deps or a predecessor passes.
+   */
+  precheck(encoded: EncodedTransfer): void {
+    if (this.store.getTransfer(encoded.id) !== undefined) return;
+    this.checkAdmissible(encoded);
+    const t = encoded.transfer;
+    const account = this.accountRecord(t.source);
+    if (t.seq !== account.seq + 1) return;
+    const verdict = this.assess(t, account);
+    if (verdict.kind === "reject") throw new TallyError(verdict.code, verdict.message, { id: encoded.id });
+  }
+
+  /**
+   * A transfer delivered by secure broadcast. Returns every status change it caused (itself and
+   * any waiting transfers it unblocked), or [] for a duplicate. Throws (recording nothing) for
+   * transfers that must not occupy their slot.
+   */
+  deliver(encoded: EncodedTransfer): TransferStatusChange[] {
+    if (this.store.getTransfer(encoded.id) !== undefined) return [];
+    this.checkAdmissible(encoded);
+    if (this.waitingBySlot.size >= this.maxWaiting) {
+      throw new TallyError(ErrorCode.PendingFull, `ledger is holding ${this.maxWaiting} waiting transfers`);
+    }
+    const t = encoded.transfer;
+    this.store.putTransfer({ id: encoded.id, encoded, status: "delivered" });
+    this.waitingBySlot.set(slotKey(t.source, t.seq), encoded.id);
+    const changes = new Map<string, TransferStatusChange>();
+    changes.set(encoded.id, { id: encoded.id, source: t.source, seq: t.seq, status: "delivered" });
+    for (const change of this.resolve([encoded.id])) changes.set(change.id, change);
+    return [...changes.values()];
+  }
+
+  account(address: string): AccountView {
+    const record = this.accountRecord(address);
+    return {
+      address,
+      balance: record.spendable + record.unreferencedTotal,
+      nextSeq: record.seq + 1,
+      pendingDeps: this.store.listUnreferenced(address, MAX_DEPS),
+    };
+  }
+
+  transfer(id: string): TransferRecord | undefined {
+    return this.store.getTransfer(id);
+  }
+
+  private accountRecord(address: string): AccountRecord {
+    return this.store.getAccount(address) ?? EMPTY_ACCOUNT;
+  }
+
+  /** Rules that decide whether a transfer may take its slot at all. */
+  private checkAdmissible(encoded: EncodedTransfer): void {
+    const t = encoded.transfer;
+    if (t.network !== this.network) {
+      throw new TallyError(
+        ErrorCode.WrongNetwork,
+        `transfer is for network "${t.network}", this is "${this.network}"`,
+      );
+    }
+    this.authorizer.authorize(encoded);
+    const account = this.accountRecord(t.source);
+    if (t.seq <= account.seq) {
+      throw new TallyError(ErrorCode.StaleSeq, `seq ${t.seq} of this account is already resolved`, {
+        id: encoded.id,
+      });
+    }
+    const occupant = this.waitingBySlot.get(slotKey(t.source, t.seq));
+    if (occupant !== undefined && occupant !== encoded.id) {
+      throw new TallyError(
+        ErrorCode.SeqConflict,
+        `another transfer (${occupant}) holds seq ${t.seq} of this account`,
+        {
+          id: encoded.id,
+        },
+      );
+    }
+    if (t.seq > account.seq + this.maxSeqLookahead) {
+      throw new TallyError(
+        ErrorCode.SeqTooFarAhead,
+        `seq ${t.seq} is more than ${this.maxSeqLookahead} past the account's next seq ${account.seq + 1}`,
+      );
+    }
+  }
+
+  /** The verdict for a transfer that is its account's next seq. */
+  private assess(t: Transfer, account: AccountRecord): Assessment {
+    let depSum = 0n;
+    const missingDeps: string[] = [];
+    for (const dep of t.deps) {
+      const amount = this.store.getUnreferenced(t.source, dep);
+      if (amount !== undefined) {
+        depSum += amount;
+        continue;
+      }
+      const depRecord = this.store.getTransfer(dep);
+      if (depRecord !== undefined && depRecord.status !== "delivered") {
+        return {
+          kind: "reject",
+          code: ErrorCode.InvalidDependency,
+          message: `dep ${dep} is ${depRecord.status === "rejected" ? "a rejected transfer" : "not an unreferenced transfer paying this account"}`,
+        };
+      }
+      missingDeps.push(dep);
+    }
+    if (missingDeps.length > 0) return { kind: "wait", missingDeps };
+    const total = transferTotal(t);
+    if (account.spendable + depSum < total) {
+      return {
+        kind: "reject",
+        code: ErrorCode.InsufficientFunds,
+        message: `outputs total ${total}, spendable with deps is ${account.spendable + depSum}`,
+      };
+    }
+    return { kind: "apply", depSum };
+  }
+
+  /** Resolves the given waiting transfers and, transitively, everything they unblock. */
+  private resolve(start: readonly string[]): TransferStatusChange[] {
+    const changes: TransferStatusChange[] = [];
+    const work = [...start];
+    while (work.length > 0) {
+      const id = work.pop()!;
+      const record = this.store.getTransfer(id);
+      if (record === undefined || record.status !== "delivered") continue;
+      const t = record.encoded.transfer;
+      const account = this.accountRecord(t.source);
+      if (t.seq !== account.seq + 1) continue; // its predecessor will wake it
+      const verdict = this.assess(t, account);
+      if (verdict.kind === "wait") {
+        for (const dep of verdict.missingDeps) {
+          let waiters = this.waitersByDep.get(dep);
+          if (waiters === undefined) {
+            waiters = new Set();
+            this.waitersByDep.set(dep, waiters);
+          }
+          waiters.add(id);
+        }
+        continue;
+      }
+      if (verdict.kind === "apply") {
+        this.apply(record, account, verdict.depSum);
+        changes.push({ id, source: t.source, seq: t.seq, status: "applied" });
+      } else {
+        const reason = { code: verdict.code, message: verdict.message };
+        this.store.putTransfer({ id, encoded: record.encoded, status: "rejected", reason });
+        this.store.putAccount(t.source, { ...account, seq: t.seq });
+        changes.push({ id, source: t.source, seq: t.seq, status: "rejected", reason });
+      }
+      this.forgetWaiting(t, id);
+      const successor = this.waitingBySlot.get(slotKey(t.source, t.seq + 1));
+      if (successor !== undefined) work.push(successor);
+      const waiters = this.waitersByDep.get(id);
+      if (waiters !== undefined) {
+        this.waitersByDep.delete(id);
+        work.push(...waiters);
+      }
+    }
+    return changes;
+  }
+
+  private apply(record: TransferRecord, account: AccountRecord, depSum: bigint): void {
+    const t = record.encoded.transfer;
+    for (const dep of t.deps) this.store.deleteUnreferenced(t.source, dep);
+    this.store.putAccount(t.source, {
+      seq: t.seq,
+      spendable: account.spendable + depSum - transferTotal(t),
+      unreferencedTotal: account.unreferencedTotal - depSum,
+    });
+    for (const output of t.outputs) {
+      const recipient = this.accountRecord(output.to);
+      this.store.putAccount(output.to, {
+        ...recipient,
+        unreferencedTotal: recipient.unreferencedTotal + output.amount,
+      });
+      this.store.putUnreferenced(output.to, record.id, output.amount);
+    }
+    this.store.putTransfer({ id: record.id, encoded: record.encoded, status: "applied" });
+  }
+
+  private forgetWaiting(t: Transfer, id: string): void {
+    this.waitingBySlot.delete(slotKey(t.source, t.seq));
+    for (const dep of t.deps) {
+      const waiters = this.waitersByDep.get(dep);
+      waiters?.delete(id);
+      if (waiters?.size === 0) this.waitersByDep.delete(dep);
+    }
+  }
+}

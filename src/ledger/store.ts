@@ -1,0 +1,45 @@
+import type { ErrorCode } from "../core/errors.ts";
+import type { EncodedTransfer } from "../core/transfer.ts";
+
+/** What the ledger keeps per account. Balance = spendable + unreferencedTotal. */
+export interface AccountRecord {
+  /** Seq of the account's last resolved (applied or rejected) outgoing transfer; 0 before the first. */
+  readonly seq: number;
+  /** Initial balance + referenced incoming − applied outgoing: what the owner may spend (Alg. 5 line 25). */
+  readonly spendable: bigint;
+  /** Sum of applied incoming transfers that no outgoing transfer of the account references yet. */
+  readonly unreferencedTotal: bigint;
+}
+
+/**
+ * `delivered`: handed to the ledger, waiting for its predecessor seq or for its deps to be applied.
+ * `applied` and `rejected` are final and identical on every correct node.
+ */
+export type LedgerStatus = "delivered" | "applied" | "rejected";
+
+export interface TransferRecord {
+  readonly id: string;
+  readonly encoded: EncodedTransfer;
+  readonly status: LedgerStatus;
+  readonly reason?: { readonly code: ErrorCode; readonly message: string } | undefined;
+}
+
+/**
+ * Synchronous storage the validator runs over. The in-memory store serves tests and the simulator;
+ * the node's store keeps the same records in LevelDB and flushes each call's writes as one batch
+ * before the node acts on the outcome.
+ */
+export interface LedgerStore {
+  getAccount(address: string): AccountRecord | undefined;
+  putAccount(address: string, record: AccountRecord): void;
+  getTransfer(id: string): TransferRecord | undefined;
+  putTransfer(record: TransferRecord): void;
+  /** Amount `id` paid to `address`, if `id` is applied and still unreferenced by `address`. */
+  getUnreferenced(address: string, id: string): bigint | undefined;
+  putUnreferenced(address: string, id: string, amount: bigint): void;
+  deleteUnreferenced(address: string, id: string): void;
+  /** Up to `limit` unreferenced incoming ids of `address`, oldest first. */
+  listUnreferenced(address: string, limit: number): string[];
+  /** Every record whose status is `delivered`, to rebuild the waiting set after a restart. */
+  listDelivered(): Iterable<TransferRecord>;
+}
