@@ -1,5 +1,5 @@
 import sodium from "sodium-native";
-import { AddressVersion, encodeAddress } from "../../src/core/address.ts";
+import { AddressVersion, decodeAddress, encodeAddress } from "../../src/core/address.ts";
 import {
   assembleTransfer,
   type EncodedTransfer,
@@ -52,8 +52,6 @@ export function makeTransfer(
     memo: options.memo,
   });
 }
-
-import { decodeAddress } from "../../src/core/address.ts";
 
 function addressBytes(address: string): Uint8Array {
   return decodeAddress(address).bytes;

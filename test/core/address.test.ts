@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { bech32, bech32m } from "@scure/base";
+import fc from "fast-check";
+import { AddressVersion, decodeAddress, encodeAddress, isValidAddress } from "../../src/core/address.ts";
+import { ErrorCode, isTallyError } from "../../src/core/errors.ts";
+
+function rejects(address: unknown, why: string): void {
+  assert.throws(
+    () => decodeAddress(address),
+    (e: unknown) => isTallyError(e, ErrorCode.InvalidAddress),
+    why,
+  );
+}
+
+describe("addresses", () => {
+  it("round-trip both versions", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(AddressVersion.Ed25519, AddressVersion.SharedAccount),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (version, key) => {
+          const address = encodeAddress(version, key);
+          assert.match(address, /^tly1[02-9ac-hj-np-z]{59}$/);
+          const decoded = decodeAddress(address);
+          assert.equal(decoded.version, version);
+          assert.deepEqual(decoded.key, key);
+        },
+      ),
+    );
+  });
+
+  it("rejects a bech32 (not bech32m) checksum, a wrong prefix, a bad checksum and uppercase", () => {
+    const key = new Uint8Array(32).fill(5);
+    const words = bech32m.toWords(Uint8Array.from([0, ...key]));
+    rejects(bech32.encode("tly", words), "bech32 checksum");
+    rejects(bech32m.encode("bc", words), "wrong prefix");
+    const good = encodeAddress(AddressVersion.Ed25519, key);
+    rejects(`${good.slice(0, -1)}${good.endsWith("q") ? "p" : "q"}`, "bad checksum");
+    rejects(good.toUpperCase(), "uppercase");
+  });
+
+  it("rejects wrong lengths, unknown versions and non-strings", () => {
+    rejects(bech32m.encode("tly", bech32m.toWords(new Uint8Array(32))), "32-byte payload");
+    rejects(bech32m.encode("tly", bech32m.toWords(new Uint8Array(34))), "34-byte payload");
+    rejects(bech32m.encode("tly", bech32m.toWords(Uint8Array.from([2, ...new Uint8Array(32)]))), "version 2");
+    rejects(42, "number");
+    rejects("", "empty");
+    assert.throws(() => encodeAddress(AddressVersion.Ed25519, new Uint8Array(31)));
+  });
+
+  it("never throws anything but InvalidAddress on arbitrary strings", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 100 }), (s) => {
+        try {
+          decodeAddress(s);
+        } catch (e) {
+          assert.ok(isTallyError(e, ErrorCode.InvalidAddress));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    assert.equal(isValidAddress("tly1"), false);
+  });
+});
