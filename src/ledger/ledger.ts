@@ -3,7 +3,13 @@ import { MAX_DEPS } from "../core/limits.ts";
 import { type EncodedTransfer, type Transfer, transferTotal } from "../core/transfer.ts";
 import type { Authorizer } from "./authorization.ts";
 import type { GenesisBalance } from "./genesis.ts";
-import type { AccountRecord, LedgerStatus, LedgerStore, TransferRecord } from "./store.ts";
+import type {
+  AccountRecord,
+  LedgerStatus,
+  LedgerStore,
+  RejectionReason,
+  TransferStatusRecord,
+} from "./store.ts";
 
 export interface LedgerOptions {
   /**
@@ -28,7 +34,7 @@ export interface TransferStatusChange {
   readonly source: string;
   readonly seq: number;
   readonly status: LedgerStatus;
-  readonly reason?: { readonly code: ErrorCode; readonly message: string } | undefined;
+  readonly reason?: RejectionReason | undefined;
 }
 
 export interface AccountView {
@@ -90,11 +96,11 @@ export class Ledger {
       }
     }
     // After a restart: rebuild the waiting indexes, then resolve whatever became resolvable.
-    const waiting = [...store.listDelivered()];
-    for (const record of waiting) {
-      this.waitingBySlot.set(slotKey(record.encoded.transfer.source, record.encoded.transfer.seq), record.id);
+    const waiting = [...store.listWaiting()];
+    for (const encoded of waiting) {
+      this.waitingBySlot.set(slotKey(encoded.transfer.source, encoded.transfer.seq), encoded.id);
     }
-    this.resolve(waiting.map((r) => r.id));
+    this.resolve(waiting.map((e) => e.id));
   }
 
   get waitingCount(): number {
@@ -107,7 +113,7 @@ export class Ledger {
    * A transfer that would wait for deps or a predecessor passes.
    */
   precheck(encoded: EncodedTransfer): void {
-    if (this.store.getTransfer(encoded.id) !== undefined) return;
+    if (this.store.getStatus(encoded.id) !== undefined) return;
     this.checkAdmissible(encoded);
     const t = encoded.transfer;
     const account = this.accountRecord(t.source);
@@ -122,13 +128,13 @@ export class Ledger {
    * transfers that must not occupy their slot.
    */
   deliver(encoded: EncodedTransfer): TransferStatusChange[] {
-    if (this.store.getTransfer(encoded.id) !== undefined) return [];
+    if (this.store.getStatus(encoded.id) !== undefined) return [];
     this.checkAdmissible(encoded);
     if (this.waitingBySlot.size >= this.maxWaiting) {
       throw new TallyError(ErrorCode.PendingFull, `ledger is holding ${this.maxWaiting} waiting transfers`);
     }
     const t = encoded.transfer;
-    this.store.putTransfer({ id: encoded.id, encoded, status: "delivered" });
+    this.store.putWaiting(encoded);
     this.waitingBySlot.set(slotKey(t.source, t.seq), encoded.id);
     const changes = new Map<string, TransferStatusChange>();
     changes.set(encoded.id, { id: encoded.id, source: t.source, seq: t.seq, status: "delivered" });
@@ -146,8 +152,8 @@ export class Ledger {
     };
   }
 
-  transfer(id: string): TransferRecord | undefined {
-    return this.store.getTransfer(id);
+  status(id: string): TransferStatusRecord | undefined {
+    return this.store.getStatus(id);
   }
 
   private accountRecord(address: string): AccountRecord {
@@ -198,7 +204,7 @@ export class Ledger {
         depSum += amount;
         continue;
       }
-      const depRecord = this.store.getTransfer(dep);
+      const depRecord = this.store.getStatus(dep);
       if (depRecord !== undefined && depRecord.status !== "delivered") {
         return {
           kind: "reject",
@@ -226,9 +232,9 @@ export class Ledger {
     const work = [...start];
     while (work.length > 0) {
       const id = work.pop()!;
-      const record = this.store.getTransfer(id);
-      if (record === undefined || record.status !== "delivered") continue;
-      const t = record.encoded.transfer;
+      const encoded = this.store.getWaiting(id);
+      if (encoded === undefined) continue;
+      const t = encoded.transfer;
       const account = this.accountRecord(t.source);
       if (t.seq !== account.seq + 1) continue; // its predecessor will wake it
       const verdict = this.assess(t, account);
@@ -244,11 +250,11 @@ export class Ledger {
         continue;
       }
       if (verdict.kind === "apply") {
-        this.apply(record, account, verdict.depSum);
+        this.apply(encoded, account, verdict.depSum);
         changes.push({ id, source: t.source, seq: t.seq, status: "applied" });
       } else {
         const reason = { code: verdict.code, message: verdict.message };
-        this.store.putTransfer({ id, encoded: record.encoded, status: "rejected", reason });
+        this.store.putResolved(encoded, "rejected", reason);
         this.store.putAccount(t.source, { ...account, seq: t.seq });
         changes.push({ id, source: t.source, seq: t.seq, status: "rejected", reason });
       }
@@ -264,8 +270,8 @@ export class Ledger {
     return changes;
   }
 
-  private apply(record: TransferRecord, account: AccountRecord, depSum: bigint): void {
-    const t = record.encoded.transfer;
+  private apply(encoded: EncodedTransfer, account: AccountRecord, depSum: bigint): void {
+    const t = encoded.transfer;
     for (const dep of t.deps) this.store.deleteUnreferenced(t.source, dep);
     this.store.putAccount(t.source, {
       seq: t.seq,
@@ -278,9 +284,9 @@ export class Ledger {
         ...recipient,
         unreferencedTotal: recipient.unreferencedTotal + output.amount,
       });
-      this.store.putUnreferenced(output.to, record.id, output.amount);
+      this.store.putUnreferenced(output.to, encoded.id, output.amount);
     }
-    this.store.putTransfer({ id: record.id, encoded: record.encoded, status: "applied" });
+    this.store.putResolved(encoded, "applied");
   }
 
   private forgetWaiting(t: Transfer, id: string): void {

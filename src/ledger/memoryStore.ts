@@ -1,10 +1,11 @@
-import type { AccountRecord, LedgerStore, TransferRecord } from "./store.ts";
+import type { EncodedTransfer } from "../core/transfer.ts";
+import type { AccountRecord, LedgerStore, RejectionReason, TransferStatusRecord } from "./store.ts";
 
 export class MemoryLedgerStore implements LedgerStore {
   private readonly accounts = new Map<string, AccountRecord>();
-  private readonly transfers = new Map<string, TransferRecord>();
+  private readonly statuses = new Map<string, TransferStatusRecord>();
   private readonly unreferenced = new Map<string, Map<string, bigint>>();
-  private readonly delivered = new Map<string, TransferRecord>();
+  private readonly waiting = new Map<string, EncodedTransfer>();
 
   getAccount(address: string): AccountRecord | undefined {
     return this.accounts.get(address);
@@ -12,13 +13,19 @@ export class MemoryLedgerStore implements LedgerStore {
   putAccount(address: string, record: AccountRecord): void {
     this.accounts.set(address, record);
   }
-  getTransfer(id: string): TransferRecord | undefined {
-    return this.transfers.get(id);
+  getStatus(id: string): TransferStatusRecord | undefined {
+    return this.statuses.get(id);
   }
-  putTransfer(record: TransferRecord): void {
-    this.transfers.set(record.id, record);
-    if (record.status === "delivered") this.delivered.set(record.id, record);
-    else this.delivered.delete(record.id);
+  getWaiting(id: string): EncodedTransfer | undefined {
+    return this.waiting.get(id);
+  }
+  putWaiting(encoded: EncodedTransfer): void {
+    this.statuses.set(encoded.id, { status: "delivered" });
+    this.waiting.set(encoded.id, encoded);
+  }
+  putResolved(encoded: EncodedTransfer, status: "applied" | "rejected", reason?: RejectionReason): void {
+    this.statuses.set(encoded.id, reason === undefined ? { status } : { status, reason });
+    this.waiting.delete(encoded.id);
   }
   getUnreferenced(address: string, id: string): bigint | undefined {
     return this.unreferenced.get(address)?.get(id);
@@ -44,8 +51,12 @@ export class MemoryLedgerStore implements LedgerStore {
     }
     return out;
   }
-  listDelivered(): Iterable<TransferRecord> {
-    return [...this.delivered.values()];
+  listWaiting(): Iterable<EncodedTransfer> {
+    return [...this.waiting.values()];
+  }
+  /** Reloads a status read back from disk (LevelDB store). */
+  restoreStatus(id: string, status: TransferStatusRecord): void {
+    this.statuses.set(id, status);
   }
   /** Every account ever touched; tests use it to check conservation of supply. */
   accountAddresses(): string[] {

@@ -17,11 +17,15 @@ export interface AccountRecord {
  */
 export type LedgerStatus = "delivered" | "applied" | "rejected";
 
-export interface TransferRecord {
-  readonly id: string;
-  readonly encoded: EncodedTransfer;
+export interface RejectionReason {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** What the validator needs to know about any transfer it has seen: small, so it can stay in memory. */
+export interface TransferStatusRecord {
   readonly status: LedgerStatus;
-  readonly reason?: { readonly code: ErrorCode; readonly message: string } | undefined;
+  readonly reason?: RejectionReason | undefined;
 }
 
 /**
@@ -32,14 +36,19 @@ export interface TransferRecord {
 export interface LedgerStore {
   getAccount(address: string): AccountRecord | undefined;
   putAccount(address: string, record: AccountRecord): void;
-  getTransfer(id: string): TransferRecord | undefined;
-  putTransfer(record: TransferRecord): void;
+  getStatus(id: string): TransferStatusRecord | undefined;
+  /** The body of a transfer with status `delivered`. */
+  getWaiting(id: string): EncodedTransfer | undefined;
+  /** Records a delivered transfer that waits for its predecessor or its deps. */
+  putWaiting(encoded: EncodedTransfer): void;
+  /** Records a final verdict; the transfer stops being waiting. */
+  putResolved(encoded: EncodedTransfer, status: "applied" | "rejected", reason?: RejectionReason): void;
   /** Amount `id` paid to `address`, if `id` is applied and still unreferenced by `address`. */
   getUnreferenced(address: string, id: string): bigint | undefined;
   putUnreferenced(address: string, id: string, amount: bigint): void;
   deleteUnreferenced(address: string, id: string): void;
   /** Up to `limit` unreferenced incoming ids of `address`, oldest first. */
   listUnreferenced(address: string, limit: number): string[];
-  /** Every record whose status is `delivered`, to rebuild the waiting set after a restart. */
-  listDelivered(): Iterable<TransferRecord>;
+  /** Every transfer whose status is `delivered`, to rebuild the waiting set after a restart. */
+  listWaiting(): Iterable<EncodedTransfer>;
 }

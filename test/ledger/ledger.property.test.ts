@@ -81,7 +81,7 @@ function assertMoneyConserved(scenario: Scenario, outcome: Outcome): void {
 function assertMatchesModel(scenario: Scenario, set: readonly EncodedTransfer[], outcome: Outcome): void {
   const model = runReferenceModel(scenario.genesis, set);
   for (const e of set) {
-    const status = outcome.ledger.transfer(e.id)?.status;
+    const status = outcome.ledger.status(e.id)?.status;
     const expected = model.status.get(e.id) ?? "delivered";
     assert.equal(status, expected, `transfer ${e.transfer.source}:${e.transfer.seq}`);
   }
@@ -91,7 +91,7 @@ function assertMatchesModel(scenario: Scenario, set: readonly EncodedTransfer[],
 }
 
 function statusesOf(outcome: Outcome, set: readonly EncodedTransfer[]): string[] {
-  return set.map((e) => outcome.ledger.transfer(e.id)?.status ?? "none");
+  return set.map((e) => outcome.ledger.status(e.id)?.status ?? "none");
 }
 
 describe("ledger properties (reference model: Algorithm 5 by fixpoint sweep)", () => {
@@ -119,7 +119,7 @@ describe("ledger properties (reference model: Algorithm 5 by fixpoint sweep)", (
         const outcome = run(scenario, stream);
         assertMoneyConserved(scenario, outcome);
         // Whichever twin took a slot, the result is what Algorithm 5 gives for the taken set.
-        const taken = uniqueById(stream).filter((e) => outcome.ledger.transfer(e.id) !== undefined);
+        const taken = uniqueById(stream).filter((e) => outcome.ledger.status(e.id) !== undefined);
         const slots = new Set(taken.map((e) => `${e.transfer.source}:${e.transfer.seq}`));
         assert.equal(slots.size, taken.length, "two transfers hold one (source, seq)");
         assertMatchesModel(scenario, taken, outcome);

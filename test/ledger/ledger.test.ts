@@ -117,7 +117,7 @@ describe("ledger rules", () => {
     const ledger = newLedger();
     const real = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
     throwsCode(() => ledger.deliver(withFlippedSignature(real)), ErrorCode.BadSignature);
-    assert.equal(ledger.transfer(real.id), undefined);
+    assert.equal(ledger.status(real.id), undefined);
     assert.equal(ledger.deliver(real)[0]!.status, "applied");
   });
 
@@ -182,7 +182,7 @@ describe("ledger rules", () => {
     );
     const pendingDep = makeTransfer(bob, 1, [{ to: carol.address, amount: 1n }], ["ab".repeat(32)]);
     ledger.precheck(pendingDep); // waits for its dep: not an error
-    assert.equal(ledger.transfer(pendingDep.id), undefined, "precheck records nothing");
+    assert.equal(ledger.status(pendingDep.id), undefined, "precheck records nothing");
   });
 
   it("resumes waiting transfers after a restart from the same store", () => {

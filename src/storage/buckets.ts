@@ -1,0 +1,32 @@
+/**
+ * Key prefixes of the node's LevelDB. Numbers are never reused: a retired bucket keeps its number
+ * commented out here, so an old database can never be misread by new code.
+ */
+export const Bucket = {
+  meta: "00",
+  ledgerAccount: "01",
+  ledgerStatus: "02",
+  transferBody: "03",
+  ledgerUnreferenced: "04",
+  ledgerWaiting: "05",
+  broadcastCommitment: "06",
+  accountHistory: "07",
+  submitted: "08",
+} as const;
+export type Bucket = (typeof Bucket)[keyof typeof Bucket];
+
+/** Keys are `bucket/part/part…`; parts never contain "/" (addresses, hex ids, decimal numbers). */
+export function key(bucket: Bucket, ...parts: readonly (string | number)[]): string {
+  return [bucket, ...parts].join("/");
+}
+
+/** The key range of one bucket (optionally under a sub-prefix), for iteration. */
+export function range(bucket: Bucket, ...parts: readonly string[]): { gte: string; lt: string } {
+  const prefix = `${[bucket, ...parts].join("/")}/`;
+  return { gte: prefix, lt: `${prefix}\uffff` };
+}
+
+/** Fixed-width decimal so lexicographic key order is numeric order. */
+export function sortableNumber(n: number): string {
+  return n.toString().padStart(16, "0");
+}

@@ -1,0 +1,37 @@
+import { mkdir } from "node:fs/promises";
+import type { AbstractBatchOperation } from "abstract-level";
+import { Level } from "level";
+
+export type BatchOp =
+  | { readonly type: "put"; readonly key: string; readonly value: Uint8Array }
+  | { readonly type: "del"; readonly key: string };
+
+/** The node's one LevelDB: utf8 keys (see buckets.ts), byte values. */
+export type NodeDatabase = Level<string, Uint8Array>;
+
+export async function openDatabase(path: string): Promise<NodeDatabase> {
+  await mkdir(path, { recursive: true });
+  const db = new Level<string, Uint8Array>(path, { keyEncoding: "utf8", valueEncoding: "view" });
+  await db.open();
+  return db;
+}
+
+/** One atomic LevelDB batch. */
+export async function writeBatch(db: NodeDatabase, ops: readonly BatchOp[]): Promise<void> {
+  if (ops.length === 0) return;
+  const levelOps: AbstractBatchOperation<NodeDatabase, string, Uint8Array>[] = ops.map((op) =>
+    op.type === "put" ? { type: "put", key: op.key, value: op.value } : { type: "del", key: op.key },
+  );
+  await db.batch(levelOps);
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function jsonValue(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
+}
+
+export function parseJsonValue<T>(bytes: Uint8Array): T {
+  return JSON.parse(decoder.decode(bytes)) as T;
+}

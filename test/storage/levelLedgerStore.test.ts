@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { isTallyError } from "../../src/core/errors.ts";
+import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
+import { SignatureAuthorizer } from "../../src/ledger/authorization.ts";
+import { Ledger } from "../../src/ledger/ledger.ts";
+import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
+import type { LedgerStore } from "../../src/ledger/store.ts";
+import { openDatabase } from "../../src/storage/database.ts";
+import { LevelLedgerStore } from "../../src/storage/levelLedgerStore.ts";
+import { buildScenario, type Scenario, shuffle } from "../ledger/scenario.ts";
+import { TEST_NETWORK } from "../support/fixtures.ts";
+
+function ledgerOver(scenario: Scenario, store: LedgerStore): Ledger {
+  const balances = [...scenario.genesis].map(([address, amount]) => ({ address, amount }));
+  return new Ledger({ network: TEST_NETWORK, balances }, store, new SignatureAuthorizer(sodiumVerifier), {
+    maxSeqLookahead: 1_000,
+  });
+}
+
+function deliverQuietly(ledger: Ledger, e: Parameters<Ledger["deliver"]>[0]): void {
+  try {
+    ledger.deliver(e);
+  } catch (error) {
+    assert.ok(isTallyError(error));
+  }
+}
+
+describe("LevelDB ledger store", () => {
+  it("survives close and reopen mid-stream and ends where the in-memory ledger ends", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tally-store-"));
+    try {
+      const ops = fc.sample(
+        fc.record({
+          kind: fc.nat(1000),
+          account: fc.nat(1000),
+          recipients: fc.nat(1000),
+          fraction: fc.nat(1000),
+        }),
+        { numRuns: 120, seed: 7 },
+      );
+      const scenario = buildScenario(5, [1000, 0, 250_000, 7], ops);
+      const stream = shuffle([...scenario.delivered, ...scenario.noise], 99);
+      const reference = ledgerOver(scenario, new MemoryLedgerStore());
+      for (const e of stream) deliverQuietly(reference, e);
+
+      const half = Math.floor(stream.length / 2);
+      let db = await openDatabase(dir);
+      let store = await LevelLedgerStore.open(db);
+      let ledger = ledgerOver(scenario, store);
+      for (const e of stream.slice(0, half)) {
+        deliverQuietly(ledger, e);
+        await store.flush();
+      }
+      await db.close();
+
+      db = await openDatabase(dir);
+      store = await LevelLedgerStore.open(db);
+      ledger = ledgerOver(scenario, store);
+      for (const e of stream.slice(half)) {
+        deliverQuietly(ledger, e);
+        await store.flush();
+      }
+      for (const key of scenario.keys) {
+        assert.deepEqual(ledger.account(key.address), reference.account(key.address));
+      }
+      for (const e of stream) assert.deepEqual(ledger.status(e.id), reference.status(e.id));
+
+      const applied = scenario.delivered.find((e) => reference.status(e.id)?.status === "applied")!;
+      assert.equal((await store.body(applied.id))?.id, applied.id, "bodies are kept on disk");
+      const history = await store.history(applied.transfer.source, 1000);
+      assert.ok(history.some((h) => h.id === applied.id && h.direction === "out"));
+      await db.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
