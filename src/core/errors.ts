@@ -13,6 +13,7 @@ export const ErrorCode = {
   InvalidAddress: "INVALID_ADDRESS",
   // Genesis / configuration
   InvalidGenesis: "INVALID_GENESIS",
+  InvalidConfig: "INVALID_CONFIG",
   // Ledger
   WrongNetwork: "WRONG_NETWORK",
   BadSignature: "BAD_SIGNATURE",

@@ -1,0 +1,53 @@
+import type { Digest } from "./types.ts";
+
+export interface DeliveredLogOptions {
+  readonly maxRecords: number;
+  readonly maxPayloads: number;
+}
+
+/**
+ * What this node delivered, after the instance left the live table: instance key → digest, oldest evicted
+ * first. It answers "what did you deliver for (account, seq)?" and makes late ECHO/READY/SEND for a
+ * delivered instance a no-op. The payload bytes of the most recent deliveries are kept too, for peers that
+ * pull them shortly after; older ones are served from the driver's store. Past `maxRecords`, the caller's
+ * `isSettled` hook (the ledger's per-account watermark) is what recognises a settled instance.
+ */
+export class DeliveredLog {
+  private readonly maxRecords: number;
+  private readonly maxPayloads: number;
+  private readonly digests = new Map<string, Digest>();
+  private readonly payloads = new Map<string, Uint8Array>();
+
+  constructor(options: DeliveredLogOptions) {
+    this.maxRecords = options.maxRecords;
+    this.maxPayloads = options.maxPayloads;
+  }
+
+  get size(): number {
+    return this.digests.size;
+  }
+
+  record(key: string, digest: Digest, payload: Uint8Array): void {
+    this.digests.set(key, digest);
+    evictOldest(this.digests, this.maxRecords);
+    this.payloads.set(key, payload);
+    evictOldest(this.payloads, this.maxPayloads);
+  }
+
+  digestOf(key: string): Digest | undefined {
+    return this.digests.get(key);
+  }
+
+  payloadOf(key: string, digest: Digest): Uint8Array | undefined {
+    return this.digests.get(key) === digest ? this.payloads.get(key) : undefined;
+  }
+}
+
+/** Maps iterate in insertion order, so the first key is the oldest record. */
+function evictOldest<V>(map: Map<string, V>, max: number): void {
+  while (map.size > max) {
+    const oldest = map.keys().next();
+    if (oldest.done) return;
+    map.delete(oldest.value);
+  }
+}

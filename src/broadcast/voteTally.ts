@@ -1,0 +1,34 @@
+import type { Digest, PeerId } from "./types.ts";
+
+/**
+ * The ECHO or READY votes of one instance. A peer counts once, for the first digest it voted: a Byzantine
+ * peer that votes for several digests cannot inflate any count, and the maps hold at most one entry per peer.
+ */
+export class VoteTally {
+  private readonly digestOfPeer = new Map<PeerId, Digest>();
+  private readonly votesOfDigest = new Map<Digest, number>();
+
+  /** False if the peer had already voted in this instance (whatever the digest). */
+  add(peer: PeerId, digest: Digest): boolean {
+    if (this.digestOfPeer.has(peer)) return false;
+    this.digestOfPeer.set(peer, digest);
+    this.votesOfDigest.set(digest, (this.votesOfDigest.get(digest) ?? 0) + 1);
+    return true;
+  }
+
+  count(digest: Digest): number {
+    return this.votesOfDigest.get(digest) ?? 0;
+  }
+
+  /** A digest with at least `threshold` votes. Distinct digests number at most the voters, so this is cheap. */
+  reaching(threshold: number): Digest | undefined {
+    for (const [digest, votes] of this.votesOfDigest) if (votes >= threshold) return digest;
+    return undefined;
+  }
+
+  votersFor(digest: Digest): PeerId[] {
+    const voters: PeerId[] = [];
+    for (const [peer, voted] of this.digestOfPeer) if (voted === digest) voters.push(peer);
+    return voters;
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * A seeded in-memory network for the broadcast state machines: every message in flight sits in one pool
+ * and the next one delivered is picked by a seeded PRNG, so each seed is one reproducible adversarial
+ * schedule. Correct nodes run the real `BrachaBroadcast` behind a driver that honours the action-ordering
+ * contract (persist before later sends); Byzantine nodes run the strategies below instead.
+ */
+import { createHash } from "node:crypto";
+import { BrachaBroadcast, type BrachaOptions } from "../../src/broadcast/bracha.ts";
+import { instanceKey } from "../../src/broadcast/instanceId.ts";
+import {
+  type BroadcastAction,
+  type BroadcastEvent,
+  type BroadcastMessage,
+  type Commitment,
+  type Digest,
+  type InspectPayload,
+  type InstanceRef,
+  MESSAGE_KINDS,
+  type MessageKind,
+  type PeerId,
+  type RandomSource,
+  type SubmitOutcome,
+} from "../../src/broadcast/types.ts";
+
+/** mulberry32: tiny, fast and good enough to shuffle schedules. */
+export function seededRandom(seed: number): RandomSource {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomInt(random: RandomSource, maxExclusive: number): number {
+  return Math.floor(random() * maxExclusive);
+}
+
+// ── test payloads: JSON standing in for signed transfers ─────────────────────────────────────────────
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** `signed: false` plays a transfer with a bad signature: well-formed, but inspect must reject it. */
+export function testPayload(source: string, seq: number, body: string, signed = true): Uint8Array {
+  return encoder.encode(JSON.stringify({ source, seq, body, signed }));
+}
+
+export function digestOf(payload: Uint8Array): Digest {
+  return createHash("sha256").update(payload).digest("hex");
+}
+
+export const inspectTestPayload: InspectPayload = (payload) => {
+  try {
+    const value = JSON.parse(decoder.decode(payload)) as {
+      source?: unknown;
+      seq?: unknown;
+      signed?: unknown;
+    };
+    if (value.signed !== true || typeof value.source !== "string" || typeof value.seq !== "number")
+      return null;
+    return { instance: { source: value.source, seq: value.seq }, digest: digestOf(payload) };
+  } catch {
+    return null;
+  }
+};
+
+// ── nodes ────────────────────────────────────────────────────────────────────────────────────────────
+
+export type ByzantineStrategy = "silent" | "equivocate" | "forge";
+
+interface Envelope {
+  readonly from: PeerId;
+  readonly to: PeerId;
+  readonly message: BroadcastMessage;
+}
+
+/** Everything a correct node did, across restarts: the evidence the properties are checked against. */
+export class CorrectNode {
+  readonly id: PeerId;
+  protocol: BrachaBroadcast;
+  /** The durable commitment log the driver appends to on `persist`. */
+  readonly durable: Commitment[] = [];
+  /** The ledger's store: survives restarts, answers `serveFromStore`, backs `isSettled`. */
+  readonly store = new Map<string, { digest: Digest; payload: Uint8Array }>();
+  readonly deliveries = new Map<string, Digest[]>();
+  readonly echoesSent = new Map<string, Set<Digest>>();
+  readonly readiesSent = new Map<string, Set<Digest>>();
+  readonly sent: Record<MessageKind, number> = zeroCounts();
+  readonly submitOutcomes: SubmitOutcome[] = [];
+  /** Global step at which this node crashes (mid-action-list) and restarts from `durable`. */
+  crashAtStep: number | undefined;
+  restarts = 0;
+
+  constructor(id: PeerId, createProtocol: (node: CorrectNode) => BrachaBroadcast) {
+    this.id = id;
+    this.protocol = createProtocol(this);
+  }
+}
+
+class ByzantineNode {
+  readonly id: PeerId;
+  readonly strategy: ByzantineStrategy;
+  /** Equivocation: the other payload, per digest, handed out to anyone who pulls. */
+  readonly decoys = new Map<Digest, Uint8Array>();
+  readonly forged = new Set<string>();
+
+  constructor(id: PeerId, strategy: ByzantineStrategy) {
+    this.id = id;
+    this.strategy = strategy;
+  }
+}
+
+type SimNode = CorrectNode | ByzantineNode;
+
+export interface SimOptions {
+  readonly n: number;
+  readonly seed: number;
+  /** Node index → strategy; every other node is correct. */
+  readonly byzantine?: ReadonlyMap<number, ByzantineStrategy>;
+  readonly bracha?: Partial<BrachaOptions>;
+  readonly tickEverySteps?: number;
+}
+
+export const SIM_PULL_RETRY_MS = 100;
+
+export class SimNetwork {
+  readonly ids: readonly PeerId[];
+  readonly nodes: readonly SimNode[];
+  readonly random: RandomSource;
+  nowMs = 0;
+  steps = 0;
+  private readonly pool: Envelope[] = [];
+  private readonly byId = new Map<PeerId, SimNode>();
+  private readonly tickEverySteps: number;
+  private readonly restartProtocol: (node: CorrectNode) => void;
+
+  constructor(options: SimOptions) {
+    this.random = seededRandom(options.seed);
+    this.tickEverySteps = options.tickEverySteps ?? 25;
+    this.ids = Array.from({ length: options.n }, (_, i) => `n${i}`);
+    const protocolFactory = (node: CorrectNode) =>
+      new BrachaBroadcast({
+        self: node.id,
+        members: this.ids,
+        inspect: inspectTestPayload,
+        random: seededRandom(Math.floor(this.random() * 2 ** 32)),
+        pullRetryMs: SIM_PULL_RETRY_MS,
+        // The ledger's watermark: what this node's store holds is settled, across restarts.
+        isSettled: (instance) => node.store.has(instanceKey(instance)),
+        ...options.bracha,
+      });
+    this.nodes = this.ids.map((id, i) => {
+      const strategy = options.byzantine?.get(i);
+      return strategy === undefined ? new CorrectNode(id, protocolFactory) : new ByzantineNode(id, strategy);
+    });
+    for (const node of this.nodes) this.byId.set(node.id, node);
+    this.restartProtocol = (node) => {
+      node.protocol = protocolFactory(node);
+      this.apply(node, node.protocol.restore(node.durable), false);
+    };
+  }
+
+  get correct(): CorrectNode[] {
+    return this.nodes.filter((node): node is CorrectNode => node instanceof CorrectNode);
+  }
+
+  get byzantine(): ByzantineNode[] {
+    return this.nodes.filter((node): node is ByzantineNode => node instanceof ByzantineNode);
+  }
+
+  /** A wallet hands `payload` to correct node `index`. */
+  submit(index: number, payload: Uint8Array): void {
+    const node = this.nodes[index];
+    if (!(node instanceof CorrectNode)) throw new Error(`node ${index} is not correct`);
+    this.handle(node, { type: "submit", payload, nowMs: this.nowMs });
+  }
+
+  /**
+   * A Byzantine node introduces two payloads for one instance: A to the first `split` correct nodes (default:
+   * half of them), B to the rest, and votes (ECHO and READY) for whichever payload each one got.
+   */
+  equivocate(index: number, instance: InstanceRef, split?: number): void {
+    const node = this.nodes[index];
+    if (!(node instanceof ByzantineNode)) throw new Error(`node ${index} is not byzantine`);
+    const a = testPayload(instance.source, instance.seq, `A from ${node.id}`);
+    const b = testPayload(instance.source, instance.seq, `B from ${node.id}`);
+    node.decoys.set(digestOf(a), b);
+    node.decoys.set(digestOf(b), a);
+    const correct = this.correct;
+    const firstPart = split ?? Math.floor(correct.length / 2);
+    correct.forEach((target, i) => {
+      const payload = i < firstPart ? a : b;
+      const digest = digestOf(payload);
+      this.post(node.id, target.id, { kind: "send", payload });
+      this.post(node.id, target.id, { kind: "echo", instance, digest });
+      this.post(node.id, target.id, { kind: "ready", instance, digest });
+    });
+  }
+
+  /** Delivers messages in seeded random order until nothing is in flight and no pull is pending. */
+  run(maxSteps = 5_000_000): void {
+    let idleRounds = 0;
+    while (this.steps < maxSteps) {
+      if (this.pool.length === 0) {
+        const pulling = this.correct.some((node) => node.protocol.stats().pullingInstances > 0);
+        if (!pulling || idleRounds++ > 100) return;
+        this.nowMs += SIM_PULL_RETRY_MS;
+        this.tickAll();
+        continue;
+      }
+      idleRounds = 0;
+      const i = randomInt(this.random, this.pool.length);
+      const envelope = this.pool[i]!;
+      this.pool[i] = this.pool[this.pool.length - 1]!;
+      this.pool.pop();
+      this.steps++;
+      this.nowMs++;
+      this.dispatch(envelope);
+      if (this.steps % this.tickEverySteps === 0) this.tickAll();
+    }
+    throw new Error(`no quiescence after ${maxSteps} steps`);
+  }
+
+  private tickAll(): void {
+    for (const node of this.correct) this.handle(node, { type: "tick", nowMs: this.nowMs });
+  }
+
+  private dispatch(envelope: Envelope): void {
+    const node = this.byId.get(envelope.to)!;
+    if (node instanceof CorrectNode) {
+      this.handle(node, {
+        type: "message",
+        from: envelope.from,
+        message: envelope.message,
+        nowMs: this.nowMs,
+      });
+    } else {
+      this.byzantineReceive(node, envelope);
+    }
+  }
+
+  private handle(node: CorrectNode, event: BroadcastEvent): void {
+    const crash = node.crashAtStep !== undefined && this.steps >= node.crashAtStep;
+    this.apply(node, node.protocol.handle(event), crash);
+  }
+
+  /**
+   * The driver: actions in order, persists made durable before anything after them is sent. A crash cuts
+   * the list at a random point (after a persist but before its send, say) and restarts from the log.
+   */
+  private apply(node: CorrectNode, actions: readonly BroadcastAction[], crash: boolean): void {
+    const cut = crash ? randomInt(this.random, actions.length + 1) : actions.length;
+    for (const action of actions.slice(0, cut)) {
+      switch (action.type) {
+        case "persist":
+          node.durable.push(action.commitment);
+          break;
+        case "send":
+          for (const to of action.to) this.post(node.id, to, action.message);
+          this.recordSend(node, action.message, action.to.length);
+          break;
+        case "deliver": {
+          const key = instanceKey(action.instance);
+          node.deliveries.set(key, [...(node.deliveries.get(key) ?? []), action.digest]);
+          if (digestOf(action.payload) !== action.digest)
+            throw new Error("delivered payload/digest mismatch");
+          node.store.set(key, { digest: action.digest, payload: action.payload });
+          break;
+        }
+        case "submitResult":
+          node.submitOutcomes.push(action.outcome);
+          break;
+        case "serveFromStore": {
+          const stored = node.store.get(instanceKey(action.instance));
+          if (stored?.digest === action.digest) {
+            this.post(node.id, action.to, { kind: "payload", payload: stored.payload });
+            node.sent.payload++;
+          }
+          break;
+        }
+      }
+    }
+    if (crash) {
+      node.crashAtStep = undefined;
+      node.restarts++;
+      this.restartProtocol(node);
+    }
+  }
+
+  private recordSend(node: CorrectNode, message: BroadcastMessage, copies: number): void {
+    node.sent[message.kind] += copies;
+    if (message.kind !== "echo" && message.kind !== "ready") return;
+    const votes = message.kind === "echo" ? node.echoesSent : node.readiesSent;
+    const key = instanceKey(message.instance);
+    let digests = votes.get(key);
+    if (digests === undefined) {
+      digests = new Set();
+      votes.set(key, digests);
+    }
+    digests.add(message.digest);
+  }
+
+  private post(from: PeerId, to: PeerId, message: BroadcastMessage): void {
+    this.pool.push({ from, to, message });
+  }
+
+  private byzantineReceive(node: ByzantineNode, { from, message }: Envelope): void {
+    switch (node.strategy) {
+      case "silent":
+        return;
+      case "equivocate":
+        // Answers pulls with the other payload: a valid signature, the wrong digest.
+        if (message.kind === "request") {
+          const decoy = node.decoys.get(message.digest);
+          if (decoy !== undefined) this.post(node.id, from, { kind: "payload", payload: decoy });
+        }
+        return;
+      case "forge": {
+        if (message.kind === "request") {
+          const fake = testPayload(message.instance.source, message.instance.seq, `forged by ${node.id}`);
+          this.post(node.id, from, { kind: "payload", payload: fake });
+          return;
+        }
+        const instance =
+          message.kind === "send" || message.kind === "payload"
+            ? inspectTestPayload(message.payload)?.instance
+            : message.instance;
+        // Its own ghosts, echoed back by another forger, would otherwise breed ghosts forever.
+        if (instance === undefined || instance.source.startsWith("ghost-")) return;
+        if (node.forged.has(instanceKey(instance))) return;
+        node.forged.add(instanceKey(instance));
+        // Votes for a digest nobody holds a payload for, plus votes for an instance that does not exist, each
+        // repeated: f forgers × 3 copies reach 2f+1 if a receiver ever counted a peer twice.
+        const ghost = { source: `ghost-${node.id}`, seq: node.forged.size };
+        for (const to of this.ids) {
+          if (to === node.id) continue;
+          const digest = digestOf(encoder.encode(`forged ${to}`));
+          for (let copy = 0; copy < 3; copy++) {
+            this.post(node.id, to, { kind: "echo", instance, digest });
+            this.post(node.id, to, { kind: "ready", instance, digest });
+            this.post(node.id, to, { kind: "echo", instance: ghost, digest });
+            this.post(node.id, to, { kind: "ready", instance: ghost, digest });
+          }
+        }
+        return;
+      }
+    }
+  }
+}
+
+export function zeroCounts(): Record<MessageKind, number> {
+  return Object.fromEntries(MESSAGE_KINDS.map((kind) => [kind, 0])) as Record<MessageKind, number>;
+}
