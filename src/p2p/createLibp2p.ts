@@ -1,0 +1,71 @@
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { type Identify, identify } from "@libp2p/identify";
+import type { ComponentLogger, Libp2p, PrivateKey } from "@libp2p/interface";
+import { type Ping, ping } from "@libp2p/ping";
+import { tcp } from "@libp2p/tcp";
+import { createLibp2p } from "libp2p";
+
+/**
+ * The one factory that builds the libp2p node (STYLE: one factory per outside system). Input is split into
+ * plain options and injected modules; every setting that differs from the libp2p default says why.
+ */
+export type TallyLibp2p = Libp2p<{ identify: Identify; ping: Ping }>;
+
+/** Loopback, v4 and v6: a local devnet opens many connections from one IP in the same second. */
+export const LOOPBACK_ALLOW_LIST: readonly string[] = ["/ip4/127.0.0.0/ipcidr/8", "/ip6/::1/ipcidr/128"];
+
+export interface Libp2pNodeOptions {
+  /** The node identity (see peerKey.ts). */
+  privateKey: PrivateKey;
+  /** Multiaddrs to listen on, e.g. `/ip4/127.0.0.1/tcp/0`. */
+  listen: readonly string[];
+  /**
+   * CIDR multiaddrs exempt from the inbound connection rate limit (`inboundConnectionThreshold`, 5/s per IP),
+   * the pending-upgrade cap (`maxIncomingPendingConnections`) and connection pruning.
+   * Default: loopback only.
+   */
+  allowList?: readonly string[];
+  /** Reported to peers by identify. */
+  version?: string;
+}
+
+export interface Libp2pNodeModules {
+  /** libp2p's own logger; default: the `debug`-based one, silent unless `DEBUG=libp2p:*`. */
+  logger?: ComponentLogger;
+}
+
+export async function createTallyLibp2p(
+  opts: Libp2pNodeOptions,
+  modules: Libp2pNodeModules = {},
+): Promise<TallyLibp2p> {
+  return createLibp2p({
+    privateKey: opts.privateKey,
+    // The transport registers its protocol handler before listening, so no inbound stream can race it.
+    start: false,
+    // Default is to listen nowhere; a node must be reachable by its members.
+    addresses: { listen: [...opts.listen] },
+    // Identify tells peers which implementation and version they talk to (default: "js-libp2p").
+    nodeInfo: { name: "tally", version: opts.version ?? "0.0.0" },
+    ...(modules.logger !== undefined ? { logger: modules.logger } : {}),
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // No peerDiscovery modules: membership is static (devnet) or comes from src/sampling, and the transport
+    // dials members itself and redials them forever — libp2p's KEEP_ALIVE reconnect queue gives up after
+    // `reconnectRetries` (5) and @libp2p/bootstrap dials only once.
+    connectionManager: {
+      // libp2p refuses more than 5 inbound connections/s per IP (`inboundConnectionThreshold`) and more than
+      // 10 concurrent pending upgrades; a loopback devnet of N nodes opens N-1 connections per node at once and
+      // again on every restart, so loopback is allow-listed (which bypasses both checks and pruning).
+      allow: [...(opts.allowList ?? LOOPBACK_ALLOW_LIST)],
+    },
+    services: {
+      // Learns the remote's listen addresses into the peer store, so peers that dialled us can be dialled back.
+      identify: identify(),
+      // Answers the built-in connection monitor, which pings every connection every 10 s and aborts those
+      // whose ping fails; without a handler the probe degrades to a protocol-negotiation round trip.
+      ping: ping(),
+    },
+  });
+}
