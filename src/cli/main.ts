@@ -1,15 +1,20 @@
 import { parseArgs } from "node:util";
 import { isTallyError } from "../core/errors.ts";
+import { NodeRequestError } from "../wallet/nodeClient.ts";
 import { type Command, UsageError } from "./command.ts";
+import { devnetCommands } from "./devnetCommands.ts";
+import { nodeCommands } from "./nodeCommands.ts";
 import { walletCommands } from "./walletCommands.ts";
 
 const VERSION = "0.1.0";
 
-const commands: readonly Command[] = [...walletCommands];
+const commands: readonly Command[] = [...nodeCommands, ...devnetCommands, ...walletCommands];
 
 function helpText(): string {
   const width = Math.max(...commands.map((c) => `${c.path.join(" ")} ${c.usage}`.length));
-  const lines = commands.map((c) => `  tally ${`${c.path.join(" ")} ${c.usage}`.padEnd(width)}  ${c.summary}`);
+  const lines = commands.map(
+    (c) => `  tally ${`${c.path.join(" ")} ${c.usage}`.padEnd(width)}  ${c.summary}`,
+  );
   return [
     `tally ${VERSION} — a node and wallet for a consensusless asset-transfer network`,
     "",
@@ -22,13 +27,18 @@ function helpText(): string {
 }
 
 function commandHelp(c: Command): string {
-  const opts = Object.entries(c.options).map(([name, o]) => `  --${name}${o.type === "string" ? " VALUE" : ""}${o.multiple ? " (repeatable)" : ""}`);
-  return [`tally ${c.path.join(" ")} ${c.usage}`, "", c.summary, "", "Options:", ...opts, "  --json"].join("\n");
+  const opts = Object.entries(c.options).map(
+    ([name, o]) => `  --${name}${o.type === "string" ? " VALUE" : ""}${o.multiple ? " (repeatable)" : ""}`,
+  );
+  return [`tally ${c.path.join(" ")} ${c.usage}`, "", c.summary, "", "Options:", ...opts, "  --json"].join(
+    "\n",
+  );
 }
 
 function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | undefined {
   for (const command of [...commands].sort((a, b) => b.path.length - a.path.length)) {
-    if (command.path.every((word, i) => argv[i] === word)) return { command, rest: argv.slice(command.path.length) };
+    if (command.path.every((word, i) => argv[i] === word))
+      return { command, rest: argv.slice(command.path.length) };
   }
   return undefined;
 }
@@ -45,7 +55,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const found = findCommand(argv);
   try {
-    if (found === undefined) throw new UsageError(`unknown command "${argv.filter((a) => !a.startsWith("-")).slice(0, 2).join(" ")}"`);
+    if (found === undefined)
+      throw new UsageError(
+        `unknown command "${argv
+          .filter((a) => !a.startsWith("-"))
+          .slice(0, 2)
+          .join(" ")}"`,
+      );
     const { command, rest } = found;
     if (rest.includes("--help") || rest.includes("-h")) {
       process.stdout.write(`${commandHelp(command)}\n`);
@@ -68,7 +84,10 @@ async function main(argv: string[]): Promise<number> {
       json,
     });
     if (result !== undefined) {
-      const text = json || command.human === undefined ? JSON.stringify(result, jsonReplacer, json ? 0 : 2) : command.human(result);
+      const text =
+        json || command.human === undefined
+          ? JSON.stringify(result, jsonReplacer, json ? 0 : 2)
+          : command.human(result);
       process.stdout.write(`${text}\n`);
     }
     return 0;
@@ -82,7 +101,12 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 }
 
 function reportError(e: unknown, json: boolean): number {
-  const code = isTallyError(e) ? e.code : e instanceof UsageError ? "USAGE" : "INTERNAL";
+  const code =
+    isTallyError(e) || e instanceof NodeRequestError
+      ? e.code
+      : e instanceof UsageError
+        ? "USAGE"
+        : "INTERNAL";
   const message = (e as Error)?.message ?? String(e);
   if (json) process.stderr.write(`${JSON.stringify({ code, message })}\n`);
   else process.stderr.write(`tally: ${message}${e instanceof UsageError ? " (see tally --help)" : ""}\n`);

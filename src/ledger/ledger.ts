@@ -152,6 +152,11 @@ export class Ledger {
     };
   }
 
+  /** True once (source, seq) is resolved or held by a waiting transfer: the broadcast may forget it. */
+  isSlotTaken(source: string, seq: number): boolean {
+    return seq <= this.accountRecord(source).seq || this.waitingBySlot.has(slotKey(source, seq));
+  }
+
   status(id: string): TransferStatusRecord | undefined {
     return this.store.getStatus(id);
   }

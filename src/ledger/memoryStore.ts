@@ -44,12 +44,8 @@ export class MemoryLedgerStore implements LedgerStore {
     if (ids?.size === 0) this.unreferenced.delete(address);
   }
   listUnreferenced(address: string, limit: number): string[] {
-    const out: string[] = [];
-    for (const id of this.unreferenced.get(address)?.keys() ?? []) {
-      if (out.length >= limit) break;
-      out.push(id);
-    }
-    return out;
+    // Sorted, not insertion order: nodes apply in different orders and a restarted node reloads by key.
+    return [...(this.unreferenced.get(address)?.keys() ?? [])].sort().slice(0, limit);
   }
   listWaiting(): Iterable<EncodedTransfer> {
     return [...this.waiting.values()];

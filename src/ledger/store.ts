@@ -47,7 +47,7 @@ export interface LedgerStore {
   getUnreferenced(address: string, id: string): bigint | undefined;
   putUnreferenced(address: string, id: string, amount: bigint): void;
   deleteUnreferenced(address: string, id: string): void;
-  /** Up to `limit` unreferenced incoming ids of `address`, oldest first. */
+  /** Up to `limit` unreferenced incoming ids of `address`, in ascending id order. */
   listUnreferenced(address: string, limit: number): string[];
   /** Every transfer whose status is `delivered`, to rebuild the waiting set after a restart. */
   listWaiting(): Iterable<EncodedTransfer>;

@@ -1,5 +1,5 @@
 import { mkdir } from "node:fs/promises";
-import type { AbstractBatchOperation } from "abstract-level";
+import type { AbstractBatchOperation, AbstractBatchOptions } from "abstract-level";
 import { Level } from "level";
 
 export type BatchOp =
@@ -16,13 +16,16 @@ export async function openDatabase(path: string): Promise<NodeDatabase> {
   return db;
 }
 
-/** One atomic LevelDB batch. */
+/**
+ * One atomic LevelDB batch, fsynced: a verdict or commitment the node acts on must survive power loss,
+ * not just a process crash. Callers batch many writes per call to amortise the fsync.
+ */
 export async function writeBatch(db: NodeDatabase, ops: readonly BatchOp[]): Promise<void> {
   if (ops.length === 0) return;
   const levelOps: AbstractBatchOperation<NodeDatabase, string, Uint8Array>[] = ops.map((op) =>
     op.type === "put" ? { type: "put", key: op.key, value: op.value } : { type: "del", key: op.key },
   );
-  await db.batch(levelOps);
+  await db.batch(levelOps, { sync: true } as AbstractBatchOptions<string, Uint8Array>);
 }
 
 const encoder = new TextEncoder();

@@ -120,11 +120,19 @@ export class LevelLedgerStore implements LedgerStore {
 
   /** Writes everything queued since the last flush as one atomic batch. */
   async flush(): Promise<void> {
-    if (this.queued.length === 0) return;
+    await writeBatch(this.db, this.takeQueued());
+  }
+
+  /**
+   * Hands over the queued writes for the caller to commit atomically together with its own (the node
+   * writes ledger verdicts and broadcast commitments in one batch).
+   */
+  takeQueued(): BatchOp[] {
+    if (this.queued.length === 0) return [];
     const ops = this.queued;
     this.queued = [];
     ops.push({ type: "put", key: key(Bucket.meta, "historyCounter"), value: jsonValue(this.historyCounter) });
-    await writeBatch(this.db, ops);
+    return ops;
   }
 
   get queuedWrites(): number {

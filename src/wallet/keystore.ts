@@ -48,7 +48,9 @@ export async function readKeystore(path: string): Promise<Keystore> {
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
-    throw keystoreError(`cannot read keystore ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw keystoreError(
+      `cannot read keystore ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   let json: KeystoreFile;
   try {
@@ -64,7 +66,8 @@ export async function readKeystore(path: string): Promise<Keystore> {
   if (keystore.address !== json.address) {
     throw keystoreError(`keystore ${path}: address does not match its key`);
   }
-  const lastSignedSeq = Number.isSafeInteger(json.lastSignedSeq) && json.lastSignedSeq >= 0 ? json.lastSignedSeq : 0;
+  const lastSignedSeq =
+    Number.isSafeInteger(json.lastSignedSeq) && json.lastSignedSeq >= 0 ? json.lastSignedSeq : 0;
   return { ...keystore, lastSignedSeq, lastSignedId: json.lastSignedId };
 }
 
@@ -72,7 +75,11 @@ export async function readKeystore(path: string): Promise<Keystore> {
  * Durable, atomic replace: write a private temp file, fsync, rename over the target. A crash
  * leaves either the old or the new keystore, never a torn one.
  */
-export async function writeKeystore(path: string, keystore: Keystore, options: { create?: boolean } = {}): Promise<void> {
+export async function writeKeystore(
+  path: string,
+  keystore: Keystore,
+  options: { create?: boolean } = {},
+): Promise<void> {
   if (options.create) {
     const exists = await stat(path).then(
       () => true,

@@ -1,8 +1,12 @@
 import { decodeAddress } from "../core/address.ts";
 import { compareBytes } from "../core/bytes.ts";
-import { ErrorCode, TallyError } from "../core/errors.ts";
 import { MAX_DEPS, TRANSFER_FORMAT_VERSION } from "../core/limits.ts";
-import { assembleTransfer, type EncodedTransfer, encodeTransferBody, type UnsignedTransfer } from "../core/transfer.ts";
+import {
+  assembleTransfer,
+  type EncodedTransfer,
+  encodeTransferBody,
+  type UnsignedTransfer,
+} from "../core/transfer.ts";
 import { sign } from "../crypto/ed25519Noble.ts";
 import type { Keystore } from "./keystore.ts";
 
@@ -17,7 +21,9 @@ export interface TransferRequest {
 
 /** Puts outputs and deps in the format's canonical order and signs with the keystore's key. */
 export function buildSignedTransfer(keystore: Keystore, request: TransferRequest): EncodedTransfer {
-  const outputs = [...request.outputs].sort((a, b) => compareBytes(decodeAddress(a.to).bytes, decodeAddress(b.to).bytes));
+  const outputs = [...request.outputs].sort((a, b) =>
+    compareBytes(decodeAddress(a.to).bytes, decodeAddress(b.to).bytes),
+  );
   const deps = [...new Set(request.deps ?? [])].sort().slice(0, MAX_DEPS);
   const unsigned: UnsignedTransfer = {
     version: TRANSFER_FORMAT_VERSION,
@@ -30,17 +36,4 @@ export function buildSignedTransfer(keystore: Keystore, request: TransferRequest
   };
   const body = encodeTransferBody(unsigned);
   return assembleTransfer(unsigned, body, sign(body, keystore.secretKey));
-}
-
-/**
- * The wallet's double-spend guard: a seq at or below the last one signed is refused unless the
- * user asked for that seq explicitly (testers crafting conflicting transfers do).
- */
-export function checkSeqNotReused(keystore: Keystore, seq: number, explicit: boolean): void {
-  if (!explicit && seq <= keystore.lastSignedSeq) {
-    throw new TallyError(
-      ErrorCode.SeqConflict,
-      `this wallet already signed seq ${keystore.lastSignedSeq}; wait until it is applied, or pass --seq explicitly`,
-    );
-  }
 }

@@ -1,0 +1,53 @@
+import type { EventEmitter } from "node:events";
+import type { Registry } from "prom-client";
+import type { EncodedTransfer } from "../core/transfer.ts";
+import type { TransferJson } from "../core/transferJson.ts";
+import type { RejectionReason } from "../ledger/store.ts";
+
+/** `pending`: accepted by this node and being broadcast; the rest are the ledger's statuses. */
+export type TransferStatus = "pending" | "delivered" | "applied" | "rejected";
+
+export interface TransferView {
+  readonly id: string;
+  readonly status: TransferStatus;
+  readonly reason?: RejectionReason | undefined;
+  readonly transfer: TransferJson;
+}
+
+export interface AccountTransferView extends TransferView {
+  readonly direction: "in" | "out";
+}
+
+export interface NodeInfo {
+  readonly peerId: string;
+  readonly version: string;
+  readonly network: string;
+  readonly genesis: string;
+  readonly broadcast: {
+    readonly mode: "bracha" | "contagion";
+    readonly params: Readonly<Record<string, number>>;
+  };
+  readonly peers: { readonly connected: number; readonly members: number };
+}
+
+export interface TransferEvent {
+  readonly id: string;
+  readonly source: string;
+  readonly seq: number;
+  readonly status: TransferStatus;
+  readonly reason?: RejectionReason | undefined;
+}
+
+/** What the REST API needs from a node; the node implements it, the API never reaches past it. */
+export interface NodeApi {
+  /** Prechecks and starts broadcasting; throws TallyError for transfers the ledger would refuse. */
+  submit(encoded: EncodedTransfer): Promise<{ id: string; status: TransferStatus }>;
+  transfer(id: string): Promise<TransferView | undefined>;
+  account(address: string): { address: string; balance: bigint; nextSeq: number; pendingDeps: string[] };
+  accountTransfers(address: string, limit: number): Promise<AccountTransferView[]>;
+  info(): NodeInfo;
+  isReady(): boolean;
+  /** Emits "transfer" with a TransferEvent on every status change. */
+  readonly events: EventEmitter;
+  readonly metrics: Registry;
+}

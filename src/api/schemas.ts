@@ -1,0 +1,129 @@
+/**
+ * JSON schemas of the REST contract (DESIGN §3). They drive request validation and the OpenAPI
+ * document at /openapi.json; the wallet's client types mirror them in src/wallet/nodeClient.ts.
+ */
+export const errorSchema = {
+  type: "object",
+  required: ["code", "message"],
+  properties: { code: { type: "string" }, message: { type: "string" } },
+} as const;
+
+const hexId = { type: "string", pattern: "^[0-9a-f]{64}$" } as const;
+const address = {
+  type: "string",
+  pattern: "^tly1[02-9ac-hj-np-z]{59}$",
+  description: "bech32m address, prefix tly",
+} as const;
+const amount = {
+  type: "string",
+  pattern: "^(0|[1-9][0-9]*)$",
+  description: "non-negative integer as a decimal string",
+} as const;
+
+export const transferJsonSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["version", "network", "source", "seq", "outputs", "signature"],
+  properties: {
+    version: { type: "integer" },
+    network: { type: "string" },
+    source: address,
+    seq: { type: "integer", minimum: 1 },
+    outputs: {
+      type: "array",
+      minItems: 1,
+      maxItems: 64,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["to", "amount"],
+        properties: { to: address, amount },
+      },
+    },
+    deps: { type: "array", maxItems: 256, items: hexId },
+    memo: { type: "string" },
+    signature: { type: "string", pattern: "^[0-9a-f]{128}$" },
+  },
+} as const;
+
+const rejection = {
+  type: "object",
+  required: ["code", "message"],
+  properties: { code: { type: "string" }, message: { type: "string" } },
+} as const;
+
+const transferStatus = { type: "string", enum: ["pending", "delivered", "applied", "rejected"] } as const;
+
+export const submitResponseSchema = {
+  type: "object",
+  required: ["id", "status"],
+  properties: { id: hexId, status: transferStatus },
+} as const;
+
+export const transferViewSchema = {
+  type: "object",
+  required: ["id", "status", "transfer"],
+  properties: { id: hexId, status: transferStatus, reason: rejection, transfer: transferJsonSchema },
+} as const;
+
+export const accountSchema = {
+  type: "object",
+  required: ["address", "balance", "nextSeq", "pendingDeps"],
+  properties: {
+    address,
+    balance: amount,
+    nextSeq: { type: "integer" },
+    pendingDeps: { type: "array", items: hexId },
+  },
+} as const;
+
+export const accountTransfersSchema = {
+  type: "object",
+  required: ["address", "transfers"],
+  properties: {
+    address,
+    transfers: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["id", "status", "direction", "transfer"],
+        properties: {
+          id: hexId,
+          status: transferStatus,
+          direction: { type: "string", enum: ["in", "out"] },
+          reason: rejection,
+          transfer: transferJsonSchema,
+        },
+      },
+    },
+  },
+} as const;
+
+export const nodeInfoSchema = {
+  type: "object",
+  required: ["peerId", "version", "network", "broadcast", "peers"],
+  properties: {
+    peerId: { type: "string" },
+    version: { type: "string" },
+    network: { type: "string" },
+    genesis: { type: "string" },
+    broadcast: {
+      type: "object",
+      properties: {
+        mode: { type: "string", enum: ["bracha", "contagion"] },
+        params: { type: "object", additionalProperties: { type: "integer" } },
+      },
+    },
+    peers: {
+      type: "object",
+      properties: { connected: { type: "integer" }, members: { type: "integer" } },
+    },
+  },
+} as const;
+
+export const idParams = { type: "object", required: ["id"], properties: { id: hexId } } as const;
+export const addressParams = {
+  type: "object",
+  required: ["address"],
+  properties: { address: { type: "string" } },
+} as const;

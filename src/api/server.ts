@@ -1,0 +1,193 @@
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { Logger } from "pino";
+import { decodeAddress } from "../core/address.ts";
+import { transferFromJson } from "../core/transferJson.ts";
+import { errorHandler, HttpError } from "./errors.ts";
+import type { NodeApi, TransferEvent } from "./nodeApi.ts";
+import {
+  accountSchema,
+  accountTransfersSchema,
+  addressParams,
+  errorSchema,
+  idParams,
+  nodeInfoSchema,
+  submitResponseSchema,
+  transferJsonSchema,
+  transferViewSchema,
+} from "./schemas.ts";
+
+export interface ApiOptions {
+  readonly logger: Logger;
+  /** A transfer's JSON is at most ~25 KiB (64 outputs, 256 deps); anything larger is refused with 413. */
+  readonly bodyLimitBytes?: number;
+  /** Concurrent /v1/events subscribers; each holds a socket and a queue. */
+  readonly maxEventSubscribers?: number;
+  /** A subscriber whose socket buffers more than this is too slow and is disconnected. */
+  readonly maxEventBufferBytes?: number;
+}
+
+const errors = { 400: errorSchema, 404: errorSchema, 409: errorSchema, 413: errorSchema, 429: errorSchema };
+
+export async function buildApiServer(node: NodeApi, options: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // Per-request lines would drown the node's own logs under load; errors are logged by the error mapper.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
+    // Strict validation: fastify's defaults would strip unknown fields and coerce "1" into 1.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+  app.setErrorHandler(errorHandler(options.logger));
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ code: "NOT_FOUND", message: `no route ${request.method} ${request.url}` });
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: "Tally node API",
+        version: node.info().version,
+        description: "REST API of a Tally node",
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  app.post(
+    "/v1/transfers",
+    {
+      schema: {
+        summary: "Submit a signed transfer (exactly what `tally wallet sign` prints)",
+        body: transferJsonSchema,
+        response: { 202: submitResponseSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const encoded = transferFromJson(request.body);
+      const result = await node.submit(encoded);
+      return reply.status(202).send(result);
+    },
+  );
+
+  app.get(
+    "/v1/transfers/:id",
+    {
+      schema: {
+        summary: "A transfer and its status",
+        params: idParams,
+        response: { 200: transferViewSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const view = await node.transfer(id);
+      if (view === undefined) throw new HttpError(404, "NOT_FOUND", `no transfer ${id}`);
+      return view;
+    },
+  );
+
+  app.get(
+    "/v1/accounts/:address",
+    {
+      schema: {
+        summary: "Balance, next seq and unreferenced incoming transfers",
+        params: addressParams,
+        response: { 200: accountSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const { address } = request.params as { address: string };
+      decodeAddress(address);
+      const account = node.account(address);
+      return { ...account, balance: account.balance.toString() };
+    },
+  );
+
+  app.get(
+    "/v1/accounts/:address/transfers",
+    {
+      schema: {
+        summary: "Transfers from and to an account, newest first",
+        params: addressParams,
+        querystring: {
+          type: "object",
+          properties: { limit: { type: "string", pattern: "^[1-9][0-9]{0,3}$" } },
+          additionalProperties: false,
+        },
+        response: { 200: accountTransfersSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const { address } = request.params as { address: string };
+      decodeAddress(address);
+      const limit = Math.min(Number((request.query as { limit?: string }).limit ?? 100), 1000);
+      return { address, transfers: await node.accountTransfers(address, limit) };
+    },
+  );
+
+  app.get("/v1/node", { schema: { summary: "This node", response: { 200: nodeInfoSchema } } }, async () =>
+    node.info(),
+  );
+
+  app.get(
+    "/v1/health",
+    { schema: { summary: "200 when ready to serve, 503 otherwise" } },
+    async (_request, reply) => {
+      const ready = node.isReady();
+      return reply.status(ready ? 200 : 503).send({ status: ready ? "ready" : "starting" });
+    },
+  );
+
+  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
+    return reply.header("content-type", node.metrics.contentType).send(await node.metrics.metrics());
+  });
+
+  registerEventStream(app, node, options);
+  return app;
+}
+
+/** Server-sent events: one `transfer` event per status change, to a bounded set of subscribers. */
+function registerEventStream(app: FastifyInstance, node: NodeApi, options: ApiOptions): void {
+  const maxSubscribers = options.maxEventSubscribers ?? 256;
+  const maxBufferBytes = options.maxEventBufferBytes ?? 1024 * 1024;
+  let subscribers = 0;
+  app.get(
+    "/v1/events",
+    { schema: { summary: "Server-sent events: transfer status changes" } },
+    (request, reply) => {
+      if (subscribers >= maxSubscribers) {
+        throw new HttpError(429, "TOO_MANY_SUBSCRIBERS", `at most ${maxSubscribers} event subscribers`);
+      }
+      subscribers++;
+      const socket = reply.raw;
+      reply.hijack();
+      socket.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      });
+      socket.write(": tally event stream\n\n");
+      const onTransfer = (event: TransferEvent) => {
+        if (socket.writableLength > maxBufferBytes) {
+          socket.destroy();
+          return;
+        }
+        socket.write(`event: transfer\ndata: ${JSON.stringify(event)}\n\n`);
+      };
+      node.events.on("transfer", onTransfer);
+      const heartbeat = setInterval(() => socket.write(": keep-alive\n\n"), 15_000);
+      heartbeat.unref();
+      const cleanup = () => {
+        clearInterval(heartbeat);
+        node.events.off("transfer", onTransfer);
+        subscribers--;
+      };
+      request.raw.once("close", cleanup);
+    },
+  );
+}

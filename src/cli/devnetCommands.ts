@@ -1,0 +1,55 @@
+import { Devnet } from "../devnet/devnet.ts";
+import { type Command, optionalInteger, optionalString, UsageError } from "./command.ts";
+
+const devnetUp: Command = {
+  path: ["devnet", "up"],
+  summary:
+    "start N real node processes on loopback with a fresh genesis and funded wallets; Ctrl-C stops them",
+  usage: "[--nodes N] [--broadcast bracha|contagion] [--dir DIR] [--wallets K] [--log-level LEVEL]",
+  options: {
+    nodes: { type: "string" },
+    broadcast: { type: "string" },
+    dir: { type: "string" },
+    wallets: { type: "string" },
+    "log-level": { type: "string" },
+  },
+  async run(args) {
+    const broadcast = optionalString(args, "broadcast") ?? "bracha";
+    if (broadcast !== "bracha" && broadcast !== "contagion")
+      throw new UsageError("--broadcast must be bracha or contagion");
+    const devnet = await Devnet.up({
+      dir: optionalString(args, "dir") ?? ".devnet",
+      nodes: optionalInteger(args, "nodes", 1) ?? 4,
+      broadcast,
+      wallets: optionalInteger(args, "wallets", 1) ?? 1,
+      logLevel: optionalString(args, "log-level") ?? "info",
+      walletBalance: 1_000_000_000_000n,
+      readyTimeoutMs: 60_000,
+    });
+    const { nodes, wallets } = devnet.file;
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify({ ready: true, devnet: devnet.path, ...devnet.file })}\n`);
+    } else {
+      const lines = [
+        `devnet ready: ${nodes.length} nodes (bracha), ${devnet.path}`,
+        ...nodes.map((n) => `  ${n.name}  ${n.api}  pid ${n.pid}  log ${n.log}`),
+        `  dev wallet ${wallets[0]!.address}`,
+        `             keystore ${wallets[0]!.keystore}`,
+        "  try: npx --no tally wallet balance --keystore " +
+          `${wallets[0]!.keystore} --node ${nodes[0]!.api}`,
+        "Ctrl-C stops the devnet.",
+      ];
+      process.stdout.write(`${lines.join("\n")}\n`);
+    }
+    await new Promise<void>((resolve) => {
+      const shutdown = () => {
+        devnet.down().then(resolve, resolve);
+      };
+      process.once("SIGINT", shutdown);
+      process.once("SIGTERM", shutdown);
+    });
+    return undefined;
+  },
+};
+
+export const devnetCommands: readonly Command[] = [devnetUp];

@@ -1,0 +1,54 @@
+import { resolveNodeConfig } from "../node/config.ts";
+import { createLogger } from "../node/logger.ts";
+import { TallyNode } from "../node/tallyNode.ts";
+import { type Command, optionalString } from "./command.ts";
+
+const nodeStart: Command = {
+  path: ["node", "start"],
+  summary: "run a node until SIGINT/SIGTERM",
+  usage:
+    "[--config FILE] [--data-dir DIR] [--genesis FILE] [--listen MULTIADDR…] [--api HOST:PORT] [--bootstrap MULTIADDR…] [--log-level LEVEL]",
+  options: {
+    config: { type: "string" },
+    "data-dir": { type: "string" },
+    genesis: { type: "string" },
+    listen: { type: "string", multiple: true },
+    api: { type: "string" },
+    bootstrap: { type: "string", multiple: true },
+    "log-level": { type: "string" },
+  },
+  async run(args) {
+    const config = await resolveNodeConfig({
+      config: optionalString(args, "config"),
+      dataDir: optionalString(args, "data-dir"),
+      genesis: optionalString(args, "genesis"),
+      listen: args.values.listen as string[] | undefined,
+      api: optionalString(args, "api"),
+      bootstrap: args.values.bootstrap as string[] | undefined,
+      logLevel: optionalString(args, "log-level"),
+    });
+    const log = createLogger(config.logLevel);
+    const node = new TallyNode(config, log);
+    try {
+      await node.start();
+    } catch (e) {
+      await node.stop().catch(() => {});
+      throw e;
+    }
+    const ready = { peerId: node.peerId, api: node.apiUrl, multiaddrs: node.multiaddrs };
+    process.stdout.write(
+      `${args.json ? JSON.stringify(ready) : `node ready: ${ready.peerId} api ${ready.api}`}\n`,
+    );
+    await new Promise<void>((resolve) => {
+      const shutdown = (signal: string) => {
+        log.info({ signal }, "shutting down");
+        node.stop().then(resolve, resolve);
+      };
+      process.once("SIGINT", () => shutdown("SIGINT"));
+      process.once("SIGTERM", () => shutdown("SIGTERM"));
+    });
+    return undefined;
+  },
+};
+
+export const nodeCommands: readonly Command[] = [nodeStart];

@@ -1,0 +1,235 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ErrorCode, TallyError } from "../core/errors.ts";
+import { genesisToJson, parseGenesis } from "../ledger/genesis.ts";
+import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
+import { newKeystore, writeKeystore } from "../wallet/keystore.ts";
+import { freePort } from "./freePort.ts";
+
+/** `DIR/devnet.json`: what test scripts read to find, kill and restart nodes (DESIGN §3). */
+export interface DevnetFile {
+  network: string;
+  genesis: string;
+  nodes: DevnetNode[];
+  wallets: { address: string; keystore: string }[];
+}
+
+export interface DevnetNode {
+  name: string;
+  api: string;
+  peerId: string;
+  multiaddr: string;
+  pid: number;
+  dataDir: string;
+  /** Restarts this node exactly as the devnet started it: spawn(argv[0], argv.slice(1)). */
+  argv: string[];
+  log: string;
+}
+
+export interface DevnetOptions {
+  readonly dir: string;
+  readonly nodes: number;
+  readonly broadcast: "bracha" | "contagion";
+  readonly wallets: number;
+  readonly logLevel: string;
+  /** Each funded wallet's genesis balance. */
+  readonly walletBalance: bigint;
+  readonly readyTimeoutMs: number;
+}
+
+export const DEVNET_NETWORK = "tally-devnet";
+const MAIN_TS = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+
+/** A running local network of real node processes on loopback. */
+export class Devnet {
+  readonly file: DevnetFile;
+  readonly path: string;
+  private readonly children: ChildProcess[];
+
+  private constructor(path: string, file: DevnetFile, children: ChildProcess[]) {
+    this.path = path;
+    this.file = file;
+    this.children = children;
+  }
+
+  static async up(options: DevnetOptions): Promise<Devnet> {
+    if (options.nodes < 1 || options.nodes > 64)
+      throw new TallyError(ErrorCode.InvalidField, "--nodes must be 1..64");
+    if (options.broadcast !== "bracha") {
+      throw new TallyError(
+        ErrorCode.InvalidField,
+        `--broadcast ${options.broadcast} is not available yet; use bracha`,
+      );
+    }
+    const dir = resolve(options.dir);
+    await prepareDirectory(dir);
+    const wallets = [];
+    for (let i = 0; i < options.wallets; i++) {
+      const keystorePath = join(dir, "wallets", i === 0 ? "dev.json" : `wallet-${i}.json`);
+      const keystore = newKeystore();
+      await writeKeystore(keystorePath, keystore, { create: true });
+      wallets.push({ address: keystore.address, keystore: keystorePath });
+    }
+    const planned = [];
+    for (let i = 0; i < options.nodes; i++) {
+      const dataDir = join(dir, "nodes", `node-${i}`);
+      const { peerId } = await loadOrCreatePeerKey(dataDir);
+      planned.push({
+        name: `node-${i}`,
+        dataDir,
+        peerId: peerId.toString(),
+        p2pPort: await freePort(),
+        apiPort: await freePort(),
+      });
+    }
+    const genesis = parseGenesis({
+      network: DEVNET_NETWORK,
+      balances: wallets.map((w) => ({ address: w.address, amount: options.walletBalance.toString() })),
+      broadcast: { mode: options.broadcast },
+      members: planned.map((p) => ({ peerId: p.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${p.p2pPort}`] })),
+    });
+    const genesisPath = join(dir, "genesis.json");
+    await writeFile(genesisPath, `${JSON.stringify(genesisToJson(genesis), null, 2)}\n`);
+
+    const children: ChildProcess[] = [];
+    const nodes: DevnetNode[] = [];
+    for (const p of planned) {
+      const argv = [
+        process.execPath,
+        MAIN_TS,
+        "node",
+        "start",
+        "--data-dir",
+        p.dataDir,
+        "--genesis",
+        genesisPath,
+        "--listen",
+        `/ip4/127.0.0.1/tcp/${p.p2pPort}`,
+        "--api",
+        `127.0.0.1:${p.apiPort}`,
+        "--log-level",
+        options.logLevel,
+      ];
+      const log = join(p.dataDir, "node.log");
+      const child = spawnNode(argv, log);
+      children.push(child);
+      nodes.push({
+        name: p.name,
+        api: `http://127.0.0.1:${p.apiPort}`,
+        peerId: p.peerId,
+        multiaddr: `/ip4/127.0.0.1/tcp/${p.p2pPort}/p2p/${p.peerId}`,
+        pid: child.pid ?? -1,
+        dataDir: p.dataDir,
+        argv,
+        log,
+      });
+    }
+    const file: DevnetFile = { network: DEVNET_NETWORK, genesis: genesisPath, nodes, wallets };
+    const path = join(dir, "devnet.json");
+    await writeFile(path, `${JSON.stringify(file, null, 2)}\n`);
+    const devnet = new Devnet(path, file, children);
+    try {
+      await devnet.waitUntilReady(options.readyTimeoutMs);
+    } catch (e) {
+      await devnet.down();
+      throw e;
+    }
+    return devnet;
+  }
+
+  private async waitUntilReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const pending = new Set(this.file.nodes.map((_, i) => i));
+    while (pending.size > 0) {
+      for (const i of [...pending]) {
+        const child = this.children[i]!;
+        const node = this.file.nodes[i]!;
+        if (child.exitCode !== null || child.signalCode !== null) {
+          const tail = (await readFile(node.log, "utf8").catch(() => ""))
+            .trim()
+            .split("\n")
+            .slice(-5)
+            .join("\n");
+          throw new TallyError(
+            ErrorCode.InvalidField,
+            `${node.name} exited during startup (see ${node.log}):\n${tail}`,
+          );
+        }
+        const ok = await fetch(`${node.api}/v1/health`, { signal: AbortSignal.timeout(1000) }).then(
+          (r) => r.status === 200,
+          () => false,
+        );
+        if (ok) pending.delete(i);
+      }
+      if (pending.size === 0) break;
+      if (Date.now() > deadline) {
+        const names = [...pending].map((i) => this.file.nodes[i]!.name).join(", ");
+        throw new TallyError(
+          ErrorCode.InvalidField,
+          `devnet not ready within ${timeoutMs} ms: ${names} not healthy`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** SIGTERM every node this devnet started, SIGKILL those still alive after `graceMs`. */
+  async down(graceMs = 10_000): Promise<void> {
+    const alive = this.children.filter((c) => c.exitCode === null && c.signalCode === null);
+    const exited = alive.map((c) => new Promise<void>((r) => c.once("exit", () => r())));
+    for (const c of alive) c.kill("SIGTERM");
+    const timer = setTimeout(() => {
+      for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    }, graceMs);
+    await Promise.all(exited);
+    clearTimeout(timer);
+  }
+}
+
+function spawnNode(argv: string[], logPath: string): ChildProcess {
+  const fd = openSync(logPath, "a");
+  try {
+    return spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", fd, fd], env: { ...process.env } });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A devnet directory is ours to wipe only if it holds a devnet.json whose nodes are all gone. */
+async function prepareDirectory(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  if (entries.length > 0) {
+    let previous: DevnetFile;
+    try {
+      previous = JSON.parse(await readFile(join(dir, "devnet.json"), "utf8")) as DevnetFile;
+    } catch {
+      throw new TallyError(
+        ErrorCode.InvalidField,
+        `${dir} is not empty and holds no devnet.json; refusing to touch it`,
+      );
+    }
+    const running = previous.nodes.filter((n) => isAlive(n.pid));
+    if (running.length > 0) {
+      throw new TallyError(
+        ErrorCode.InvalidField,
+        `a devnet is still running in ${dir} (pids ${running.map((n) => n.pid).join(", ")}); stop it first`,
+      );
+    }
+    for (const name of ["nodes", "wallets", "genesis.json", "devnet.json"]) {
+      await rm(join(dir, name), { recursive: true, force: true });
+    }
+  }
+  await mkdir(dir, { recursive: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

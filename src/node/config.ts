@@ -1,0 +1,80 @@
+import { readFile } from "node:fs/promises";
+import { ErrorCode, TallyError } from "../core/errors.ts";
+
+/** Everything `tally node start` needs; flags override the config file, which overrides defaults. */
+export interface NodeConfig {
+  readonly dataDir: string;
+  readonly genesisPath: string;
+  readonly listen: readonly string[];
+  readonly api: { readonly host: string; readonly port: number };
+  /** Multiaddrs with /p2p/<peerId>; genesis members are added automatically. */
+  readonly bootstrap: readonly string[];
+  readonly logLevel: string;
+  /** Testing only: make this node misbehave (see src/node/byzantine.ts). */
+  readonly byzantine?: string | undefined;
+}
+
+export const DEFAULT_API = { host: "127.0.0.1", port: 7070 } as const;
+export const DEFAULT_LISTEN = "/ip4/127.0.0.1/tcp/7000";
+
+const CONFIG_KEYS = new Set(["dataDir", "genesis", "listen", "api", "bootstrap", "logLevel", "byzantine"]);
+
+function invalid(message: string): TallyError {
+  return new TallyError(ErrorCode.InvalidField, `config: ${message}`);
+}
+
+export function parseHostPort(value: string, field: string): { host: string; port: number } {
+  const match = /^(\[[0-9a-f:]+\]|[^:]+):([0-9]{1,5})$/i.exec(value);
+  const port = match ? Number(match[2]) : Number.NaN;
+  if (!match || port > 65535) throw invalid(`${field} must be HOST:PORT, got "${value}"`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+export interface NodeFlags {
+  config?: string | undefined;
+  dataDir?: string | undefined;
+  genesis?: string | undefined;
+  listen?: string[] | undefined;
+  api?: string | undefined;
+  bootstrap?: string[] | undefined;
+  logLevel?: string | undefined;
+  byzantine?: string | undefined;
+}
+
+export async function resolveNodeConfig(flags: NodeFlags): Promise<NodeConfig> {
+  let file: Record<string, unknown> = {};
+  if (flags.config !== undefined) {
+    try {
+      file = JSON.parse(await readFile(flags.config, "utf8")) as Record<string, unknown>;
+    } catch (e) {
+      throw invalid(`cannot read ${flags.config}: ${(e as Error).message}`);
+    }
+    if (typeof file !== "object" || file === null || Array.isArray(file))
+      throw invalid("must be a JSON object");
+    for (const k of Object.keys(file)) if (!CONFIG_KEYS.has(k)) throw invalid(`unknown field "${k}"`);
+  }
+  const str = (v: unknown, field: string): string | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== "string") throw invalid(`${field} must be a string`);
+    return v;
+  };
+  const strs = (v: unknown, field: string): string[] | undefined => {
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+      throw invalid(`${field} must be an array of strings`);
+    return v as string[];
+  };
+  const dataDir = flags.dataDir ?? str(file.dataDir, "dataDir") ?? "./tally-data";
+  const genesisPath = flags.genesis ?? str(file.genesis, "genesis");
+  if (genesisPath === undefined) throw invalid("--genesis FILE is required");
+  const api = flags.api ?? str(file.api, "api");
+  return {
+    dataDir,
+    genesisPath,
+    listen: flags.listen?.length ? flags.listen : (strs(file.listen, "listen") ?? [DEFAULT_LISTEN]),
+    api: api === undefined ? DEFAULT_API : parseHostPort(api, "api"),
+    bootstrap: [...(strs(file.bootstrap, "bootstrap") ?? []), ...(flags.bootstrap ?? [])],
+    logLevel: flags.logLevel ?? str(file.logLevel, "logLevel") ?? "info",
+    byzantine: flags.byzantine ?? str(file.byzantine, "byzantine"),
+  };
+}

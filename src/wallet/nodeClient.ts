@@ -1,0 +1,101 @@
+import type { NodeInfo, TransferStatus, TransferView } from "../api/nodeApi.ts";
+import type { TransferJson } from "../core/transferJson.ts";
+
+export interface AccountJson {
+  address: string;
+  balance: string;
+  nextSeq: number;
+  pendingDeps: string[];
+}
+
+export interface AccountTransfersJson {
+  address: string;
+  transfers: (TransferView & { direction: "in" | "out" })[];
+}
+
+/** An error the node answered with: its `{code, message}` body and HTTP status. */
+export class NodeRequestError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = "NodeRequestError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** The wallet's typed client of the node's REST API (routes in src/api/server.ts). */
+export class NodeClient {
+  readonly baseUrl: string;
+  private readonly timeoutMs: number;
+
+  constructor(baseUrl: string, options: { timeoutMs?: number } = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  info(): Promise<NodeInfo> {
+    return this.request("GET", "/v1/node");
+  }
+  account(address: string): Promise<AccountJson> {
+    return this.request("GET", `/v1/accounts/${encodeURIComponent(address)}`);
+  }
+  accountTransfers(address: string, limit = 100): Promise<AccountTransfersJson> {
+    return this.request("GET", `/v1/accounts/${encodeURIComponent(address)}/transfers?limit=${limit}`);
+  }
+  transfer(id: string): Promise<TransferView> {
+    return this.request("GET", `/v1/transfers/${encodeURIComponent(id)}`);
+  }
+  submit(transfer: TransferJson): Promise<{ id: string; status: TransferStatus }> {
+    return this.request("POST", "/v1/transfers", transfer);
+  }
+
+  /** Polls until the transfer is applied or rejected; resolves with the final view. */
+  async waitForResolution(id: string, timeoutMs: number, pollMs = 20): Promise<TransferView> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const view = await this.transfer(id);
+        if (view.status === "applied" || view.status === "rejected") return view;
+      } catch (e) {
+        if (!(e instanceof NodeRequestError && e.status === 404)) throw e;
+      }
+      if (Date.now() >= deadline) {
+        throw new NodeRequestError(408, "TIMEOUT", `transfer ${id} not applied within ${timeoutMs} ms`);
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+      throw new NodeRequestError(0, "UNREACHABLE", `cannot reach node at ${this.baseUrl}: ${cause}`);
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      throw new NodeRequestError(
+        response.status,
+        "BAD_RESPONSE",
+        `node answered ${response.status} with non-JSON`,
+      );
+    }
+    if (!response.ok) {
+      const { code, message } = (json ?? {}) as { code?: string; message?: string };
+      throw new NodeRequestError(response.status, code ?? "HTTP_ERROR", message ?? `HTTP ${response.status}`);
+    }
+    return json as T;
+  }
+}

@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import pino from "pino";
+import { transferToJson } from "../../src/core/transferJson.ts";
+import { genesisToJson, parseGenesis } from "../../src/ledger/genesis.ts";
+import { TallyNode } from "../../src/node/tallyNode.ts";
+import { loadOrCreatePeerKey } from "../../src/p2p/peerKey.ts";
+import { newKeystore } from "../../src/wallet/keystore.ts";
+import { NodeClient } from "../../src/wallet/nodeClient.ts";
+import { buildSignedTransfer } from "../../src/wallet/signTransfer.ts";
+
+const NETWORK = "tally-api-test";
+
+/** A real one-node network (N = 1, f = 0) on loopback: the API in front of the real ledger, store and broadcast. */
+describe("REST API of a running node", { timeout: 60_000 }, () => {
+  let dir: string;
+  let node: TallyNode;
+  let url: string;
+  const owner = newKeystore();
+  const stranger = newKeystore();
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "tally-api-"));
+    const dataDir = join(dir, "node");
+    const { peerId } = await loadOrCreatePeerKey(dataDir);
+    const genesis = parseGenesis({
+      network: NETWORK,
+      balances: [{ address: owner.address, amount: "1000" }],
+      members: [{ peerId: peerId.toString(), multiaddrs: [] }],
+    });
+    const genesisPath = join(dir, "genesis.json");
+    await writeFile(genesisPath, JSON.stringify(genesisToJson(genesis)));
+    node = new TallyNode(
+      {
+        dataDir,
+        genesisPath,
+        listen: ["/ip4/127.0.0.1/tcp/0"],
+        api: { host: "127.0.0.1", port: 0 },
+        bootstrap: [],
+        logLevel: "silent",
+      },
+      pino({ level: "silent" }),
+    );
+    await node.start();
+    url = node.apiUrl;
+  });
+  after(async () => {
+    await node?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function call(method: string, path: string, body?: unknown, raw?: string) {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: body !== undefined || raw !== undefined ? { "content-type": "application/json" } : {},
+      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      json: text.startsWith("{") || text.startsWith("[") ? JSON.parse(text) : text,
+    };
+  }
+
+  function signed(seq: number, amount = 10n, deps: string[] = []) {
+    return buildSignedTransfer(owner, {
+      network: NETWORK,
+      seq,
+      outputs: [{ to: stranger.address, amount }],
+      deps,
+    });
+  }
+
+  it("accepts a signed transfer with 202 and applies it", async () => {
+    const t = signed(1);
+    const res = await call("POST", "/v1/transfers", transferToJson(t.transfer));
+    assert.equal(res.status, 202);
+    assert.equal(res.json.id, t.id);
+    const view = await new NodeClient(url).waitForResolution(t.id, 10_000);
+    assert.equal(view.status, "applied");
+    assert.deepEqual(view.transfer, transferToJson(t.transfer));
+    const account = await call("GET", `/v1/accounts/${owner.address}`);
+    assert.deepEqual(account.json, { address: owner.address, balance: "990", nextSeq: 2, pendingDeps: [] });
+    const incoming = await call("GET", `/v1/accounts/${stranger.address}`);
+    assert.deepEqual(incoming.json.pendingDeps, [t.id]);
+    const history = await call("GET", `/v1/accounts/${stranger.address}/transfers?limit=5`);
+    assert.equal(history.json.transfers[0].direction, "in");
+  });
+
+  it("answers bad input with 4xx and {code, message}, never 5xx", async () => {
+    const good = transferToJson(signed(2).transfer);
+    const cases: [string, string, unknown, number, string][] = [
+      ["POST", "/v1/transfers", { ...good, extra: 1 }, 400, "INVALID_REQUEST"],
+      ["POST", "/v1/transfers", { ...good, seq: "2" }, 400, "INVALID_REQUEST"],
+      [
+        "POST",
+        "/v1/transfers",
+        { ...good, outputs: [{ to: stranger.address, amount: "010" }] },
+        400,
+        "INVALID_REQUEST",
+      ],
+      ["POST", "/v1/transfers", { ...good, network: "elsewhere" }, 400, "WRONG_NETWORK"],
+      ["POST", "/v1/transfers", { ...good, signature: "00".repeat(64) }, 400, "BAD_SIGNATURE"],
+      ["POST", "/v1/transfers", transferToJson(signed(1, 11n).transfer), 409, "STALE_SEQ"],
+      ["POST", "/v1/transfers", transferToJson(signed(2, 5000n).transfer), 409, "INSUFFICIENT_FUNDS"],
+      ["POST", "/v1/transfers", transferToJson(signed(2, 1n, ["ab".repeat(32)]).transfer), 202, ""],
+      ["GET", "/v1/accounts/tly1notanaddress", undefined, 400, "INVALID_ADDRESS"],
+      ["GET", `/v1/transfers/${"00".repeat(32)}`, undefined, 404, "NOT_FOUND"],
+      ["GET", "/v1/transfers/XYZ", undefined, 400, "INVALID_REQUEST"],
+      ["GET", "/v1/nope", undefined, 404, "NOT_FOUND"],
+    ];
+    for (const [method, path, body, status, code] of cases) {
+      const res = await call(method, path, body);
+      assert.equal(
+        res.status,
+        status,
+        `${method} ${path} ${JSON.stringify(body)?.slice(0, 80)} → ${JSON.stringify(res.json)}`,
+      );
+      if (code) assert.equal(res.json.code, code);
+      if (status >= 400) assert.equal(typeof res.json.message, "string");
+    }
+    assert.equal((await call("POST", "/v1/transfers", undefined, "{not json")).status, 400);
+    const huge = await call(
+      "POST",
+      "/v1/transfers",
+      undefined,
+      JSON.stringify({ ...good, memo: "x".repeat(100_000) }),
+    );
+    assert.equal(huge.status, 413);
+    assert.equal(huge.json.code, "PAYLOAD_TOO_LARGE");
+  });
+
+  it("describes itself: node info, health, metrics, OpenAPI", async () => {
+    const info = await call("GET", "/v1/node");
+    assert.equal(info.json.network, NETWORK);
+    assert.deepEqual(info.json.broadcast, { mode: "bracha", params: { n: 1, f: 0 } });
+    assert.equal((await call("GET", "/v1/health")).status, 200);
+    const metrics = await call("GET", "/metrics");
+    assert.match(metrics.json, /tally_transfers_resolved_total\{status="applied"\} 1/);
+    const openapi = await call("GET", "/openapi.json");
+    assert.ok(openapi.json.paths["/v1/transfers"].post);
+  });
+
+  it("streams status changes as server-sent events", async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${url}/v1/events`, { signal: controller.signal });
+    assert.equal(response.headers.get("content-type"), "text/event-stream");
+    const reader = response.body!.getReader();
+    const next = signed(3, 1n);
+    // seq 2 is waiting for an unknown dep, so seq 3 waits too: still a "delivered" event.
+    await call("POST", "/v1/transfers", transferToJson(next.transfer));
+    let text = "";
+    const deadline = Date.now() + 5_000;
+    while (!text.includes(next.id) && Date.now() < deadline) {
+      const { value } = await reader.read();
+      text += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    assert.match(text, new RegExp(`event: transfer\\ndata: \\{"id":"${next.id}"[^\\n]*"status":"delivered"`));
+  });
+});
