@@ -4,7 +4,7 @@ import type { EncodedTransfer } from "../core/transfer.ts";
 import { parseAmount, type TransferJson, transferToJson } from "../core/transferJson.ts";
 import { newKeystore, readKeystore, writeKeystore } from "../wallet/keystore.ts";
 import { NodeClient } from "../wallet/nodeClient.ts";
-import { buildSignedTransfer } from "../wallet/signTransfer.ts";
+import { prepareNextTransfer } from "../wallet/prepareTransfer.ts";
 import {
   type Command,
   optionalInteger,
@@ -63,27 +63,13 @@ const nodeOption = { node: { type: "string" } } as const;
 async function signNext(args: ParsedArgs): Promise<{ signed: EncodedTransfer; client: NodeClient }> {
   const path = requireString(args, "keystore");
   const keystore = await readKeystore(path);
-  const output = parseTo(args);
-  const explicitSeq = optionalInteger(args, "seq", 1);
   const client = nodeClient(args);
-  const [info, account] = await Promise.all([client.info(), client.account(keystore.address)]);
-  const seq = explicitSeq ?? account.nextSeq;
-  if (explicitSeq === undefined && seq <= keystore.lastSignedSeq) {
-    throw new TallyError(
-      ErrorCode.SeqConflict,
-      `this wallet's transfer with seq ${keystore.lastSignedSeq} (${keystore.lastSignedId ?? "unknown id"}) is not applied yet; wait for it, or pass --seq to override`,
-    );
-  }
-  const signed = buildSignedTransfer(keystore, {
-    network: info.network,
-    seq,
-    outputs: [output],
-    deps: account.pendingDeps,
+  const { signed, keystore: updated } = await prepareNextTransfer(client, keystore, {
+    outputs: [parseTo(args)],
     memo: optionalString(args, "memo"),
+    explicitSeq: optionalInteger(args, "seq", 1),
   });
-  if (seq > keystore.lastSignedSeq) {
-    await writeKeystore(path, { ...keystore, lastSignedSeq: seq, lastSignedId: signed.id });
-  }
+  if (updated !== keystore) await writeKeystore(path, updated);
   return { signed, client };
 }
 

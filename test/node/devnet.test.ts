@@ -6,27 +6,27 @@ import { transferToJson } from "../../src/core/transferJson.ts";
 import type { DevnetNode } from "../../src/devnet/devnet.ts";
 import { type Keystore, newKeystore, readKeystore } from "../../src/wallet/keystore.ts";
 import { NodeClient, NodeRequestError } from "../../src/wallet/nodeClient.ts";
+import { prepareNextTransfer } from "../../src/wallet/prepareTransfer.ts";
 import { buildSignedTransfer } from "../../src/wallet/signTransfer.ts";
 import { MAIN_TS, type RunningDevnet, startDevnet, waitForHealth } from "../support/devnetProcess.ts";
 
 const run = promisify(execFile);
 const TRANSFERS = Number(process.env.TALLY_DEVNET_TRANSFERS ?? 200);
 
-/** A wallet that, like the CLI, waits for each transfer to be applied before signing the next. */
+/**
+ * Pays like `tally wallet send`: the same preparation code (next seq, pending deps, waiting for a
+ * lagging node to apply the wallet's previous transfer), then waits until applied.
+ */
 async function pay(
   client: NodeClient,
-  network: string,
-  from: Keystore,
+  wallet: { keystore: Keystore },
   to: string,
   amount: bigint,
 ): Promise<string> {
-  const account = await client.account(from.address);
-  const signed = buildSignedTransfer(from, {
-    network,
-    seq: account.nextSeq,
+  const { signed, keystore } = await prepareNextTransfer(client, wallet.keystore, {
     outputs: [{ to, amount }],
-    deps: account.pendingDeps,
   });
+  wallet.keystore = keystore;
   const { id } = await client.submit(transferToJson(signed.transfer));
   const view = await client.waitForResolution(id, 30_000);
   assert.equal(view.status, "applied", `transfer ${id}: ${JSON.stringify(view.reason)}`);
@@ -40,15 +40,17 @@ async function snapshot(node: DevnetNode, addresses: readonly string[]): Promise
 
 describe("a 4-node devnet of real processes (bracha)", { timeout: 300_000 }, () => {
   let devnet: RunningDevnet;
-  let wallets: Keystore[];
+  let wallets: { keystore: Keystore }[];
   let everyone: string[];
   const network = "tally-devnet";
 
   before(async () => {
     devnet = await startDevnet(["--nodes", "4", "--wallets", "4"]);
-    wallets = await Promise.all(devnet.file.wallets.map((w) => readKeystore(w.keystore)));
+    wallets = await Promise.all(
+      devnet.file.wallets.map(async (w) => ({ keystore: await readKeystore(w.keystore) })),
+    );
     const strangers = Array.from({ length: 4 }, () => newKeystore().address);
-    everyone = [...wallets.map((w) => w.address), ...strangers];
+    everyone = [...wallets.map((w) => w.keystore.address), ...strangers];
   });
   after(async () => {
     await devnet?.stop();
@@ -65,13 +67,8 @@ describe("a 4-node devnet of real processes (bracha)", { timeout: 300_000 }, () 
           sent++;
           const node = nodes[(w * 7 + i * 3) % nodes.length]!;
           const to = everyone[(w + 1 + i) % everyone.length]!;
-          await pay(
-            new NodeClient(node.api),
-            network,
-            wallet,
-            to === wallet.address ? everyone.at(-1)! : to,
-            BigInt(1 + (i % 17)),
-          );
+          const recipient = to === wallet.keystore.address ? everyone.at(-1)! : to;
+          await pay(new NodeClient(node.api), wallet, recipient, BigInt(1 + (i % 17)));
         }
       }),
     );
@@ -91,7 +88,7 @@ describe("a 4-node devnet of real processes (bracha)", { timeout: 300_000 }, () 
 
   it("rejects a bad signature with 400 and never applies a second transfer for a used seq", async () => {
     const [n0, n1, n2] = devnet.file.nodes;
-    const wallet = wallets[0]!;
+    const wallet = wallets[0]!.keystore;
     const client = new NodeClient(n0!.api);
     const account = await client.account(wallet.address);
     const good = buildSignedTransfer(wallet, {
@@ -107,7 +104,7 @@ describe("a 4-node devnet of real processes (bracha)", { timeout: 300_000 }, () 
       (e: unknown) => e instanceof NodeRequestError && e.status === 400 && e.code === "BAD_SIGNATURE",
     );
 
-    const firstId = await pay(client, network, wallet, everyone[5]!, 5n);
+    const firstId = await pay(client, wallets[0]!, everyone[5]!, 5n);
     const usedSeq = account.nextSeq;
     const twin = buildSignedTransfer(wallet, {
       network,
