@@ -3,10 +3,11 @@
  * validation. Prints rates, and each rate as a ratio of libsodium's verify rate, the physical
  * limit per core that DESIGN §5 measures everything against. Run: `npm run bench`.
  */
-import { sodiumVerifier } from "../src/crypto/ed25519Sodium.ts";
+
+import { decodeTransfer, type EncodedTransfer, encodeTransfer } from "../src/core/transfer.ts";
 import { nobleVerifier } from "../src/crypto/ed25519Noble.ts";
-import { decodeTransfer, encodeTransfer, type EncodedTransfer } from "../src/core/transfer.ts";
-import { SignatureAuthorizer, type Authorizer } from "../src/ledger/authorization.ts";
+import { sodiumVerifier } from "../src/crypto/ed25519Sodium.ts";
+import { type Authorizer, SignatureAuthorizer } from "../src/ledger/authorization.ts";
 import { Ledger } from "../src/ledger/ledger.ts";
 import { MemoryLedgerStore } from "../src/ledger/memoryStore.ts";
 import { makeTransfer, TEST_NETWORK, testKey } from "../test/support/fixtures.ts";
@@ -36,7 +37,9 @@ function ringOfTransfers(accounts: number, rounds: number): EncodedTransfer[] {
       const from = keys[i]!;
       const to = keys[(i + 1) % accounts]!;
       const dep = lastIncoming.get(from.address);
-      const t = makeTransfer(from, r, [{ to: to.address, amount: 1n }], dep ? [dep] : [], { memo: `round ${r}` });
+      const t = makeTransfer(from, r, [{ to: to.address, amount: 1n }], dep ? [dep] : [], {
+        memo: `round ${r}`,
+      });
       lastIncoming.delete(from.address);
       lastIncoming.set(to.address, t.id);
       out.push(t);
@@ -70,8 +73,14 @@ const trustAll: Authorizer = { authorize() {} };
 const results: [string, number][] = [
   ["encode (transfer → bytes + id)", rate(transfers, (t) => encodeTransfer(t.transfer))],
   ["decode (bytes → transfer + id)", rate(transfers, (t) => decodeTransfer(t.bytes))],
-  ["verify, libsodium", rate(transfers, (t) => sodiumVerifier.verify(t.transfer.signature, t.body, decodeKey(t)))],
-  ["verify, noble (portable JS)", rate(transfers.slice(0, 50), (t) => nobleVerifier.verify(t.transfer.signature, t.body, decodeKey(t)))],
+  [
+    "verify, libsodium",
+    rate(transfers, (t) => sodiumVerifier.verify(t.transfer.signature, t.body, decodeKey(t))),
+  ],
+  [
+    "verify, noble (portable JS)",
+    rate(transfers.slice(0, 50), (t) => nobleVerifier.verify(t.transfer.signature, t.body, decodeKey(t))),
+  ],
   ["ledger validate+apply, no signature check", ledgerRate(() => trustAll)],
   ["ledger validate+apply, libsodium verify", ledgerRate(() => new SignatureAuthorizer(sodiumVerifier))],
   ["decode + verify + validate + apply", decodeVerifyApply()],
@@ -93,7 +102,11 @@ function decodeVerifyApply(): number {
 }
 
 const verifyRate = results[2]![1];
-console.log(`core micro-benchmark: ${transfers.length} distinct transfers (${transfers[0]!.bytes.length} bytes each), ${SECONDS}s per row, node ${process.version}`);
+console.log(
+  `core micro-benchmark: ${transfers.length} distinct transfers (${transfers[0]!.bytes.length} bytes each), ${SECONDS}s per row, node ${process.version}`,
+);
 for (const [name, perSecond] of results) {
-  console.log(`${name.padEnd(44)} ${Math.round(perSecond).toLocaleString("en-US").padStart(12)} /s   ${(perSecond / verifyRate).toFixed(2)}× libsodium verify`);
+  console.log(
+    `${name.padEnd(44)} ${Math.round(perSecond).toLocaleString("en-US").padStart(12)} /s   ${(perSecond / verifyRate).toFixed(2)}× libsodium verify`,
+  );
 }

@@ -1,6 +1,11 @@
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
-import { ED25519_SIGNATURE_BYTES, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, type SignatureVerifier } from "./signatureVerifier.ts";
+import {
+  ED25519_SIGNATURE_BYTES,
+  PUBLIC_KEY_BYTES,
+  SECRET_KEY_BYTES,
+  type SignatureVerifier,
+} from "./signatureVerifier.ts";
 
 // noble's synchronous API needs a SHA-512; @noble/hashes keeps it portable (browser and Node).
 ed.hashes.sha512 = sha512;
@@ -85,7 +90,8 @@ export function generateSecretKey(): Uint8Array {
 }
 
 export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
-  if (secretKey.length !== SECRET_KEY_BYTES) throw new RangeError(`secret key must be ${SECRET_KEY_BYTES} bytes`);
+  if (secretKey.length !== SECRET_KEY_BYTES)
+    throw new RangeError(`secret key must be ${SECRET_KEY_BYTES} bytes`);
   return ed.getPublicKey(secretKey);
 }
 
