@@ -28,6 +28,8 @@ export interface NodeInfo {
     readonly params: Readonly<Record<string, number>>;
   };
   readonly peers: { readonly connected: number; readonly members: number };
+  /** Set only on devnet nodes told to misbehave (testing). */
+  readonly byzantine?: string;
 }
 
 export interface TransferEvent {

@@ -107,6 +107,10 @@ export const nodeInfoSchema = {
     version: { type: "string" },
     network: { type: "string" },
     genesis: { type: "string" },
+    byzantine: {
+      type: "string",
+      description: "testing only: the misbehaviour this devnet node was told to adopt",
+    },
     broadcast: {
       type: "object",
       properties: {

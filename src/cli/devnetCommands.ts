@@ -1,17 +1,20 @@
 import { Devnet } from "../devnet/devnet.ts";
-import { type Command, optionalInteger, optionalString, UsageError } from "./command.ts";
+import { type Command, optionalInteger, optionalString, type ParsedArgs, UsageError } from "./command.ts";
 
 const devnetUp: Command = {
   path: ["devnet", "up"],
   summary:
     "start N real node processes on loopback with a fresh genesis and funded wallets; Ctrl-C stops them",
-  usage: "[--nodes N] [--broadcast bracha|contagion] [--dir DIR] [--wallets K] [--log-level LEVEL]",
+  usage:
+    "[--nodes N] [--broadcast bracha|contagion] [--dir DIR] [--wallets K] [--log-level LEVEL] [--byzantine K --strategy silent|forge|equivocate]",
   options: {
     nodes: { type: "string" },
     broadcast: { type: "string" },
     dir: { type: "string" },
     wallets: { type: "string" },
     "log-level": { type: "string" },
+    byzantine: { type: "string" },
+    strategy: { type: "string" },
   },
   async run(args) {
     const broadcast = optionalString(args, "broadcast") ?? "bracha";
@@ -25,6 +28,7 @@ const devnetUp: Command = {
       logLevel: optionalString(args, "log-level") ?? "info",
       walletBalance: 1_000_000_000_000n,
       readyTimeoutMs: 60_000,
+      byzantine: byzantineOption(args),
     });
     const { nodes, wallets } = devnet.file;
     if (args.json) {
@@ -32,7 +36,10 @@ const devnetUp: Command = {
     } else {
       const lines = [
         `devnet ready: ${nodes.length} nodes (bracha), ${devnet.path}`,
-        ...nodes.map((n) => `  ${n.name}  ${n.api}  pid ${n.pid}  log ${n.log}`),
+        ...nodes.map(
+          (n) =>
+            `  ${n.name}  ${n.api}  pid ${n.pid}  log ${n.log}${n.byzantine ? `  BYZANTINE (${n.byzantine})` : ""}`,
+        ),
         `  dev wallet ${wallets[0]!.address}`,
         `             keystore ${wallets[0]!.keystore}`,
         "  try: npx --no tally wallet balance --keystore " +
@@ -51,5 +58,15 @@ const devnetUp: Command = {
     return undefined;
   },
 };
+
+/** Testing feature: `--byzantine K --strategy NAME` makes the last K nodes misbehave. */
+function byzantineOption(args: ParsedArgs): { count: number; strategy: string } | undefined {
+  const count = optionalInteger(args, "byzantine", 0) ?? 0;
+  const strategy = optionalString(args, "strategy");
+  if (count === 0 && strategy === undefined) return undefined;
+  if (count === 0 || strategy === undefined)
+    throw new UsageError("--byzantine K and --strategy NAME go together");
+  return { count, strategy };
+}
 
 export const devnetCommands: readonly Command[] = [devnetUp];

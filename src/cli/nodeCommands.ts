@@ -7,7 +7,7 @@ const nodeStart: Command = {
   path: ["node", "start"],
   summary: "run a node until SIGINT/SIGTERM",
   usage:
-    "[--config FILE] [--data-dir DIR] [--genesis FILE] [--listen MULTIADDR…] [--api HOST:PORT] [--bootstrap MULTIADDR…] [--log-level LEVEL]",
+    "[--config FILE] [--data-dir DIR] [--genesis FILE] [--listen MULTIADDR…] [--api HOST:PORT] [--bootstrap MULTIADDR…] [--log-level LEVEL] [--byzantine silent|forge|equivocate (testing)]",
   options: {
     config: { type: "string" },
     "data-dir": { type: "string" },
@@ -16,6 +16,7 @@ const nodeStart: Command = {
     api: { type: "string" },
     bootstrap: { type: "string", multiple: true },
     "log-level": { type: "string" },
+    byzantine: { type: "string" },
   },
   async run(args) {
     const config = await resolveNodeConfig({
@@ -26,6 +27,7 @@ const nodeStart: Command = {
       api: optionalString(args, "api"),
       bootstrap: args.values.bootstrap as string[] | undefined,
       logLevel: optionalString(args, "log-level"),
+      byzantine: optionalString(args, "byzantine"),
     });
     const log = createLogger(config.logLevel);
     const node = new TallyNode(config, log);

@@ -3,11 +3,12 @@ import { closeSync, openSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BYZANTINE_STRATEGIES, isByzantineStrategy } from "../broadcast/byzantine.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { genesisToJson, parseGenesis } from "../ledger/genesis.ts";
 import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
 import { newKeystore, writeKeystore } from "../wallet/keystore.ts";
-import { freePort } from "./freePort.ts";
+import { freePorts } from "./freePort.ts";
 
 /** `DIR/devnet.json`: what test scripts read to find, kill and restart nodes (DESIGN §3). */
 export interface DevnetFile {
@@ -27,6 +28,8 @@ export interface DevnetNode {
   /** Restarts this node exactly as the devnet started it: spawn(argv[0], argv.slice(1)). */
   argv: string[];
   log: string;
+  /** Testing: the misbehaviour this node was told to adopt. */
+  byzantine?: string;
 }
 
 export interface DevnetOptions {
@@ -38,6 +41,8 @@ export interface DevnetOptions {
   /** Each funded wallet's genesis balance. */
   readonly walletBalance: bigint;
   readonly readyTimeoutMs: number;
+  /** Testing: the last `byzantine.count` nodes misbehave with `byzantine.strategy`. */
+  readonly byzantine?: { readonly count: number; readonly strategy: string } | undefined;
 }
 
 export const DEVNET_NETWORK = "tally-devnet";
@@ -56,8 +61,16 @@ export class Devnet {
   }
 
   static async up(options: DevnetOptions): Promise<Devnet> {
-    if (options.nodes < 1 || options.nodes > 64)
+    if (options.nodes < 1 || options.nodes > 64) {
       throw new TallyError(ErrorCode.InvalidField, "--nodes must be 1..64");
+    }
+    if (options.byzantine) {
+      const { count, strategy } = options.byzantine;
+      if (!isByzantineStrategy(strategy)) {
+        throw new TallyError(ErrorCode.InvalidField, `--strategy must be one of ${BYZANTINE_STRATEGIES.join(", ")}`);
+      }
+      if (count >= options.nodes) throw new TallyError(ErrorCode.InvalidField, "--byzantine must be below --nodes");
+    }
     if (options.broadcast !== "bracha") {
       throw new TallyError(
         ErrorCode.InvalidField,
@@ -74,6 +87,7 @@ export class Devnet {
       wallets.push({ address: keystore.address, keystore: keystorePath });
     }
     const planned = [];
+    const ports = await freePorts(2 * options.nodes);
     for (let i = 0; i < options.nodes; i++) {
       const dataDir = join(dir, "nodes", `node-${i}`);
       const { peerId } = await loadOrCreatePeerKey(dataDir);
@@ -81,8 +95,8 @@ export class Devnet {
         name: `node-${i}`,
         dataDir,
         peerId: peerId.toString(),
-        p2pPort: await freePort(),
-        apiPort: await freePort(),
+        p2pPort: ports[2 * i]!,
+        apiPort: ports[2 * i + 1]!,
       });
     }
     const genesis = parseGenesis({
@@ -96,7 +110,9 @@ export class Devnet {
 
     const children: ChildProcess[] = [];
     const nodes: DevnetNode[] = [];
-    for (const p of planned) {
+    const byzantineFrom = options.nodes - (options.byzantine?.count ?? 0);
+    for (const [index, p] of planned.entries()) {
+      const strategy = index >= byzantineFrom ? options.byzantine?.strategy : undefined;
       const argv = [
         process.execPath,
         MAIN_TS,
@@ -112,6 +128,7 @@ export class Devnet {
         `127.0.0.1:${p.apiPort}`,
         "--log-level",
         options.logLevel,
+        ...(strategy ? ["--byzantine", strategy] : []),
       ];
       const log = join(p.dataDir, "node.log");
       const child = spawnNode(argv, log);
@@ -125,6 +142,7 @@ export class Devnet {
         dataDir: p.dataDir,
         argv,
         log,
+        ...(strategy ? { byzantine: strategy } : {}),
       });
     }
     const file: DevnetFile = { network: DEVNET_NETWORK, genesis: genesisPath, nodes, wallets };

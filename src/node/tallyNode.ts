@@ -14,6 +14,7 @@ import type {
 } from "../api/nodeApi.ts";
 import { buildApiServer } from "../api/server.ts";
 import { BrachaBroadcast } from "../broadcast/bracha.ts";
+import { BYZANTINE_STRATEGIES, ByzantineBroadcast, isByzantineStrategy } from "../broadcast/byzantine.ts";
 import { decodeBroadcastMessage, encodeBroadcastMessage } from "../broadcast/messageCodec.ts";
 import type {
   BroadcastAction,
@@ -157,13 +158,7 @@ export class TallyNode implements NodeApi {
     this.ledgerImpl = new Ledger(genesis, this.store, this.authorizer);
     await this.store.flush();
 
-    this.broadcast = new BrachaBroadcast({
-      self: this.peerIdImpl,
-      members: this.members,
-      inspect: (payload) => this.inspect(payload),
-      random: () => randomInt(2 ** 47) / 2 ** 47,
-      isSettled: (instance) => this.ledger.isSlotTaken(instance.source, instance.seq),
-    });
+    this.broadcast = this.createBroadcast();
     const restoredSends = this.broadcast.restore(await this.loadCommitments(this.db));
 
     const bootstrap = [
@@ -209,6 +204,34 @@ export class TallyNode implements NodeApi {
       },
       "node started",
     );
+  }
+
+  private createBroadcast(): BroadcastProtocol {
+    const random = () => randomInt(2 ** 47) / 2 ** 47;
+    const inspect = (payload: Uint8Array) => this.inspect(payload);
+    const protocol = new BrachaBroadcast({
+      self: this.peerIdImpl,
+      members: this.members,
+      inspect,
+      random,
+      isSettled: (instance) => this.ledger.isSlotTaken(instance.source, instance.seq),
+    });
+    const strategy = this.config.byzantine;
+    if (strategy === undefined) return protocol;
+    if (!isByzantineStrategy(strategy)) {
+      throw new TallyError(
+        ErrorCode.InvalidField,
+        `unknown byzantine strategy "${strategy}" (${BYZANTINE_STRATEGIES.join(", ")})`,
+      );
+    }
+    this.log.warn({ strategy }, "BYZANTINE TEST MODE: this node deliberately misbehaves");
+    return new ByzantineBroadcast(protocol, {
+      strategy,
+      self: this.peerIdImpl,
+      members: this.members,
+      inspect,
+      random,
+    });
   }
 
   /**
@@ -297,6 +320,7 @@ export class TallyNode implements NodeApi {
       network: this.genesis?.network ?? "",
       genesis: this.genesisId,
       broadcast: { mode: "bracha", params: { n, f: Math.floor((n - 1) / 3) } },
+      ...(this.config.byzantine ? { byzantine: this.config.byzantine } : {}),
       peers: { connected: this.transport?.connectedPeers().length ?? 0, members: n },
     };
   }
