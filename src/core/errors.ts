@@ -25,6 +25,16 @@ export const ErrorCode = {
   InsufficientFunds: "INSUFFICIENT_FUNDS",
   UnknownDependency: "UNKNOWN_DEPENDENCY",
   InvalidDependency: "INVALID_DEPENDENCY",
+  // p2p layer: key file, wire format (raised on bytes a peer sent; the transport resets the stream)
+  KeyFileInsecure: "P2P_KEY_FILE_INSECURE",
+  KeyFileInvalid: "P2P_KEY_FILE_INVALID",
+  FrameTooLarge: "P2P_FRAME_TOO_LARGE",
+  MessageTooLarge: "P2P_MESSAGE_TOO_LARGE",
+  MalformedFrame: "P2P_MALFORMED_FRAME",
+  DrainTimeout: "P2P_DRAIN_TIMEOUT",
+  InvalidOption: "P2P_INVALID_OPTION",
+  InvalidPeer: "P2P_INVALID_PEER",
+  NotStarted: "P2P_NOT_STARTED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,4 +1,4 @@
-import { P2PError, P2PErrorCode } from "./errors.ts";
+import { ErrorCode, TallyError } from "../core/errors.ts";
 
 /**
  * Wire format of the Tally message protocol (one long-lived, one-directional stream per ordered peer pair):
@@ -13,7 +13,7 @@ import { P2PError, P2PErrorCode } from "./errors.ts";
  * before buffering anything and can reject an oversized frame from its first 4 bytes. Messages are opaque bytes
  * to this layer; their meaning belongs to the protocol cores.
  *
- * The decoder is strict — one spelling per frame — and any violation is a `P2PError` with a framing code; the
+ * The decoder is strict — one spelling per frame — and any violation is a `TallyError` with a framing code; the
  * transport resets the offending stream.
  */
 export const TALLY_MSG_PROTOCOL = "/tally/msg/1.0.0";
@@ -37,7 +37,7 @@ export interface FrameLimits {
 export function validateFrameLimits(limits: FrameLimits): void {
   const { maxFrameBytes, maxMessageBytes } = limits;
   if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes < 16 || maxFrameBytes > 0xffff_ffff) {
-    throw new P2PError(P2PErrorCode.InvalidOption, "maxFrameBytes must be an integer in [16, 2^32-1]", {
+    throw new TallyError(ErrorCode.InvalidOption, "maxFrameBytes must be an integer in [16, 2^32-1]", {
       maxFrameBytes,
       maxMessageBytes,
     });
@@ -47,14 +47,14 @@ export function validateFrameLimits(limits: FrameLimits): void {
     maxMessageBytes < 1 ||
     maxMessageBytes > MAX_ENCODABLE_MESSAGE_BYTES
   ) {
-    throw new P2PError(P2PErrorCode.InvalidOption, "maxMessageBytes must be an integer in [1, 2^28-1]", {
+    throw new TallyError(ErrorCode.InvalidOption, "maxMessageBytes must be an integer in [1, 2^28-1]", {
       maxFrameBytes,
       maxMessageBytes,
     });
   }
   if (encodedMessageBytes(maxMessageBytes) > maxFrameBytes) {
-    throw new P2PError(
-      P2PErrorCode.InvalidOption,
+    throw new TallyError(
+      ErrorCode.InvalidOption,
       "maxFrameBytes must fit one maximal message with its length prefix",
       { maxFrameBytes, maxMessageBytes },
     );
@@ -122,28 +122,28 @@ export function decodeFramePayload(payload: Uint8Array, maxMessageBytes: number)
     let b: number;
     do {
       if (prefixBytes === MAX_LENGTH_PREFIX_BYTES) {
-        throw new P2PError(P2PErrorCode.MessageTooLarge, "message length prefix longer than 4 bytes", {
+        throw new TallyError(ErrorCode.MessageTooLarge, "message length prefix longer than 4 bytes", {
           off,
         });
       }
-      if (off >= end) throw new P2PError(P2PErrorCode.MalformedFrame, "truncated message length", { off });
+      if (off >= end) throw new TallyError(ErrorCode.MalformedFrame, "truncated message length", { off });
       b = payload[off++]!;
       len += (b & 0x7f) * 2 ** shift;
       shift += 7;
       prefixBytes++;
     } while (b & 0x80);
     if (prefixBytes > 1 && b === 0) {
-      throw new P2PError(P2PErrorCode.MalformedFrame, "non-minimal message length", { off });
+      throw new TallyError(ErrorCode.MalformedFrame, "non-minimal message length", { off });
     }
-    if (len === 0) throw new P2PError(P2PErrorCode.MalformedFrame, "empty message", { off });
+    if (len === 0) throw new TallyError(ErrorCode.MalformedFrame, "empty message", { off });
     if (len > maxMessageBytes) {
-      throw new P2PError(P2PErrorCode.MessageTooLarge, "message exceeds maxMessageBytes", {
+      throw new TallyError(ErrorCode.MessageTooLarge, "message exceeds maxMessageBytes", {
         len,
         maxMessageBytes,
       });
     }
     if (len > end - off) {
-      throw new P2PError(P2PErrorCode.MalformedFrame, "message overruns its frame", { len, left: end - off });
+      throw new TallyError(ErrorCode.MalformedFrame, "message overruns its frame", { len, left: end - off });
     }
     out.push(payload.subarray(off, off + len));
     off += len;
@@ -174,7 +174,7 @@ export class FrameDecoder {
     return this.headerFilled + this.bodyFilled;
   }
 
-  /** Throws a framing `P2PError` on a bad header; after that the decoder must be discarded with its stream. */
+  /** Throws a framing `TallyError` on a bad header; after that the decoder must be discarded with its stream. */
   push(chunk: Uint8Array, onFrame: (payload: Uint8Array) => void): void {
     const n = chunk.length;
     let off = 0;
@@ -219,9 +219,9 @@ export class FrameDecoder {
   }
 
   private checkFrameLength(len: number): void {
-    if (len === 0) throw new P2PError(P2PErrorCode.MalformedFrame, "empty frame");
+    if (len === 0) throw new TallyError(ErrorCode.MalformedFrame, "empty frame");
     if (len > this.maxFrameBytes) {
-      throw new P2PError(P2PErrorCode.FrameTooLarge, "frame exceeds maxFrameBytes", {
+      throw new TallyError(ErrorCode.FrameTooLarge, "frame exceeds maxFrameBytes", {
         len,
         maxFrameBytes: this.maxFrameBytes,
       });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { PeerId, PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
-import { P2PError, P2PErrorCode } from "./errors.ts";
+import { ErrorCode, TallyError } from "../core/errors.ts";
 
 /**
  * The node's libp2p identity lives in one file in the data dir: the libp2p protobuf encoding of an Ed25519
@@ -78,14 +78,14 @@ export async function loadPeerKey(path: string): Promise<PeerKey | undefined> {
   }
   // POSIX permission bits mean nothing on Windows, where the ACL of the data dir protects the file.
   if (process.platform !== "win32" && (mode & GROUP_OTHER_BITS) !== 0) {
-    throw new P2PError(
-      P2PErrorCode.KeyFileInsecure,
+    throw new TallyError(
+      ErrorCode.KeyFileInsecure,
       `peer key file ${path} is accessible by group/others (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
       { path, mode: mode & 0o777 },
     );
   }
   if (size > MAX_KEY_FILE_BYTES) {
-    throw new P2PError(P2PErrorCode.KeyFileInvalid, `peer key file ${path} is too large to be a key`, {
+    throw new TallyError(ErrorCode.KeyFileInvalid, `peer key file ${path} is too large to be a key`, {
       path,
       size,
     });
@@ -95,13 +95,13 @@ export async function loadPeerKey(path: string): Promise<PeerKey | undefined> {
   try {
     privateKey = privateKeyFromProtobuf(bytes);
   } catch (err) {
-    throw new P2PError(P2PErrorCode.KeyFileInvalid, `peer key file ${path} is not a libp2p private key`, {
+    throw new TallyError(ErrorCode.KeyFileInvalid, `peer key file ${path} is not a libp2p private key`, {
       path,
       cause: (err as Error).message,
     });
   }
   if (privateKey.type !== "Ed25519") {
-    throw new P2PError(P2PErrorCode.KeyFileInvalid, `peer key file ${path} holds a ${privateKey.type} key`, {
+    throw new TallyError(ErrorCode.KeyFileInvalid, `peer key file ${path} holds a ${privateKey.type} key`, {
       path,
       type: privateKey.type,
     });

@@ -1,7 +1,7 @@
 import type { Stream, StreamCloseEvent } from "@libp2p/interface";
 import type { Logger } from "pino";
+import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { P2PCounters } from "./counters.ts";
-import { P2PError, P2PErrorCode } from "./errors.ts";
 import { DEFAULT_MAX_FRAME_BYTES, encodedMessageBytes, encodeFrame } from "./framing.ts";
 
 /**
@@ -356,7 +356,7 @@ export class PeerQueue {
       { peer: this.peerId, drainTimeoutMs: this.opts.drainTimeoutMs },
       "peer stopped reading, resetting stream",
     );
-    stream.abort(new P2PError(P2PErrorCode.DrainTimeout, "peer did not drain the stream in time"));
+    stream.abort(new TallyError(ErrorCode.DrainTimeout, "peer did not drain the stream in time"));
   }
 
   private retryLater(): void {

@@ -3,9 +3,10 @@ import type { Connection, PeerId, PrivateKey, Stream, StreamMessageEvent } from 
 import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { type Logger, pino } from "pino";
+import { ErrorCode, TallyError } from "../core/errors.ts";
 import { newP2PCounters, type P2PCounters } from "./counters.ts";
 import { createTallyLibp2p, type Libp2pNodeModules, type TallyLibp2p } from "./createLibp2p.ts";
-import { isFramingError, P2PError, P2PErrorCode } from "./errors.ts";
+import { isFramingError } from "./errors.ts";
 import {
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -125,7 +126,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   start(): Promise<void> {
     if (this.state !== "new") {
       return Promise.reject(
-        new P2PError(P2PErrorCode.InvalidOption, `transport cannot start from state ${this.state}`),
+        new TallyError(ErrorCode.InvalidOption, `transport cannot start from state ${this.state}`),
       );
     }
     this.state = "starting";
@@ -270,13 +271,9 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
       if (value === undefined) throw new Error("missing /p2p/<peerId>");
       peerId = peerIdFromString(value).toString();
     } catch (err) {
-      throw new P2PError(
-        P2PErrorCode.InvalidOption,
-        `bad peer multiaddr ${addr}: ${(err as Error).message}`,
-        {
-          addr,
-        },
-      );
+      throw new TallyError(ErrorCode.InvalidOption, `bad peer multiaddr ${addr}: ${(err as Error).message}`, {
+        addr,
+      });
     }
     if (peerId !== this.peerId) {
       const addrs = this.members.get(peerId) ?? [];
@@ -288,10 +285,10 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
 
   private checkSendable(msg: Uint8Array): void {
     if (this.state !== "started") {
-      throw new P2PError(P2PErrorCode.NotStarted, `transport is ${this.state}`);
+      throw new TallyError(ErrorCode.NotStarted, `transport is ${this.state}`);
     }
     if (msg.length === 0 || msg.length > this.maxMessageBytes) {
-      throw new P2PError(P2PErrorCode.MessageTooLarge, "message must have 1..maxMessageBytes bytes", {
+      throw new TallyError(ErrorCode.MessageTooLarge, "message must have 1..maxMessageBytes bytes", {
         bytes: msg.length,
         maxMessageBytes: this.maxMessageBytes,
       });
@@ -305,7 +302,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     try {
       id = peerIdFromString(peerId);
     } catch {
-      throw new P2PError(P2PErrorCode.InvalidPeer, `not a peer id: ${peerId}`);
+      throw new TallyError(ErrorCode.InvalidPeer, `not a peer id: ${peerId}`);
     }
     if (this.node.getConnections(id).length === 0) return undefined;
     return this.queueFor(peerId, false);
@@ -332,7 +329,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   private async openStream(peerId: string, signal: AbortSignal): Promise<Stream> {
     const node = this.node;
     if (node === undefined || this.state !== "started") {
-      throw new P2PError(P2PErrorCode.NotStarted, "transport not started");
+      throw new TallyError(ErrorCode.NotStarted, "transport not started");
     }
     // Members are dialled at their configured address (it stays valid across restarts); other peers only over
     // a connection they opened, found by id.
@@ -423,8 +420,7 @@ function validateQueueOptions(o: PeerQueueOptions): void {
     "closeTimeoutMs",
   ];
   for (const key of positive) {
-    if (!(o[key] > 0))
-      throw new P2PError(P2PErrorCode.InvalidOption, `${key} must be > 0`, { [key]: o[key] });
+    if (!(o[key] > 0)) throw new TallyError(ErrorCode.InvalidOption, `${key} must be > 0`, { [key]: o[key] });
   }
-  if (!(o.batchDelayMs >= 0)) throw new P2PError(P2PErrorCode.InvalidOption, "batchDelayMs must be >= 0");
+  if (!(o.batchDelayMs >= 0)) throw new TallyError(ErrorCode.InvalidOption, "batchDelayMs must be >= 0");
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { isP2PError, P2PErrorCode } from "../../src/p2p/errors.ts";
+import { ErrorCode, isTallyError } from "../../src/core/errors.ts";
 import {
   decodeFramePayload,
   encodedMessageBytes,
@@ -76,27 +76,23 @@ describe("framing", () => {
     decoder.push(header.subarray(0, 3), () => assert.fail("no frame expected"));
     assert.throws(
       () => decoder.push(header.subarray(3), () => assert.fail("no frame expected")),
-      (e) => isP2PError(e, P2PErrorCode.FrameTooLarge),
+      (e) => isTallyError(e, ErrorCode.FrameTooLarge),
     );
   });
 
   it("rejects empty frames and malformed payloads", () => {
-    const violations: [string, Uint8Array, P2PErrorCode][] = [
-      ["empty frame", Uint8Array.of(0, 0, 0, 0), P2PErrorCode.MalformedFrame],
-      ["empty message", Uint8Array.of(0, 0, 0, 1, 0), P2PErrorCode.MalformedFrame],
-      ["truncated length", Uint8Array.of(0, 0, 0, 1, 0x80), P2PErrorCode.MalformedFrame],
-      ["non-minimal length", Uint8Array.of(0, 0, 0, 3, 0x81, 0x00, 7), P2PErrorCode.MalformedFrame],
-      ["message overruns frame", Uint8Array.of(0, 0, 0, 2, 5, 1), P2PErrorCode.MalformedFrame],
-      [
-        "5-byte length",
-        Uint8Array.of(0, 0, 0, 5, 0x80, 0x80, 0x80, 0x80, 0x01),
-        P2PErrorCode.MessageTooLarge,
-      ],
+    const violations: [string, Uint8Array, ErrorCode][] = [
+      ["empty frame", Uint8Array.of(0, 0, 0, 0), ErrorCode.MalformedFrame],
+      ["empty message", Uint8Array.of(0, 0, 0, 1, 0), ErrorCode.MalformedFrame],
+      ["truncated length", Uint8Array.of(0, 0, 0, 1, 0x80), ErrorCode.MalformedFrame],
+      ["non-minimal length", Uint8Array.of(0, 0, 0, 3, 0x81, 0x00, 7), ErrorCode.MalformedFrame],
+      ["message overruns frame", Uint8Array.of(0, 0, 0, 2, 5, 1), ErrorCode.MalformedFrame],
+      ["5-byte length", Uint8Array.of(0, 0, 0, 5, 0x80, 0x80, 0x80, 0x80, 0x01), ErrorCode.MessageTooLarge],
     ];
     for (const [name, bytes, code] of violations) {
       assert.throws(
         () => decodeAll(bytes, []),
-        (e) => isP2PError(e, code),
+        (e) => isTallyError(e, code),
         name,
       );
     }
@@ -106,7 +102,7 @@ describe("framing", () => {
     const frame = encodeFrameOf([Uint8Array.of(1), new Uint8Array(100)]);
     assert.throws(
       () => decodeFramePayload(frame.subarray(FRAME_HEADER_BYTES), 99),
-      (e) => isP2PError(e, P2PErrorCode.MessageTooLarge),
+      (e) => isTallyError(e, ErrorCode.MessageTooLarge),
     );
   });
 

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { isP2PError, P2PErrorCode } from "../../src/p2p/errors.ts";
+import { ErrorCode, isTallyError } from "../../src/core/errors.ts";
 import { loadOrCreatePeerKey, PEER_KEY_FILE_NAME } from "../../src/p2p/peerKey.ts";
 
 test("peer key: created 0600 on first start, same peer id after reload, refused when exposed", async (t) => {
@@ -27,11 +27,11 @@ test("peer key: created 0600 on first start, same peer id after reload, refused 
 
   if (process.platform !== "win32") {
     await chmod(first.path, 0o644);
-    await assert.rejects(loadOrCreatePeerKey(dataDir), (e) => isP2PError(e, P2PErrorCode.KeyFileInsecure));
+    await assert.rejects(loadOrCreatePeerKey(dataDir), (e) => isTallyError(e, ErrorCode.KeyFileInsecure));
   }
 
   const garbageDir = join(root, "garbage");
   await loadOrCreatePeerKey(garbageDir);
   await writeFile(join(garbageDir, PEER_KEY_FILE_NAME), "not a key", { mode: 0o600 });
-  await assert.rejects(loadOrCreatePeerKey(garbageDir), (e) => isP2PError(e, P2PErrorCode.KeyFileInvalid));
+  await assert.rejects(loadOrCreatePeerKey(garbageDir), (e) => isTallyError(e, ErrorCode.KeyFileInvalid));
 });

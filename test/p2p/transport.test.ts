@@ -4,8 +4,8 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { Stream } from "@libp2p/interface";
 import { multiaddr } from "@multiformats/multiaddr";
 import { pino } from "pino";
+import { ErrorCode, isTallyError } from "../../src/core/errors.ts";
 import { createTallyLibp2p } from "../../src/p2p/createLibp2p.ts";
-import { isP2PError, P2PErrorCode } from "../../src/p2p/errors.ts";
 import { encodeFrameOf, TALLY_MSG_PROTOCOL } from "../../src/p2p/framing.ts";
 import { P2PTransport } from "../../src/p2p/transport.ts";
 import { meshTransport, nodeSpecs, seqMessage, waitFor } from "./helpers.ts";
@@ -106,7 +106,7 @@ test("an oversized or malformed frame resets the sender's stream; the transport 
   assert.equal(transport.counters.protocolViolations, 1);
   assert.deepEqual(
     logLines.map((l) => [l.level, l.code, l.peer]),
-    [[40, P2PErrorCode.FrameTooLarge, raw.peerId.toString()]],
+    [[40, ErrorCode.FrameTooLarge, raw.peerId.toString()]],
   );
 
   // A message length that overruns its frame.
@@ -132,7 +132,7 @@ test("an oversized or malformed frame resets the sender's stream; the transport 
   // Oversized sends are caller bugs and throw.
   assert.throws(
     () => transport.send(raw.peerId.toString(), new Uint8Array(1025)),
-    (e) => isP2PError(e, P2PErrorCode.MessageTooLarge),
+    (e) => isTallyError(e, ErrorCode.MessageTooLarge),
   );
 });
 
@@ -204,9 +204,9 @@ test("stop() is idempotent, safe during start(), and send() after stop throws", 
   await transport.stop();
   assert.throws(
     () => transport.send(spec!.peerId, Uint8Array.of(1)),
-    (e) => isP2PError(e, P2PErrorCode.NotStarted),
+    (e) => isTallyError(e, ErrorCode.NotStarted),
   );
-  await assert.rejects(transport.start(), (e) => isP2PError(e, P2PErrorCode.InvalidOption));
+  await assert.rejects(transport.start(), (e) => isTallyError(e, ErrorCode.InvalidOption));
 
   // stop() racing start(): both settle and nothing keeps running.
   const racing = new P2PTransport({ privateKey: spec!.privateKey });
