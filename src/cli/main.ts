@@ -4,12 +4,13 @@ import { NodeRequestError } from "../wallet/nodeClient.ts";
 import { type Command, UsageError } from "./command.ts";
 import { devnetCommands } from "./devnetCommands.ts";
 import { nodeCommands } from "./nodeCommands.ts";
+import { paramsCommands } from "./paramsCommand.ts";
 import { simCommands } from "./simCommand.ts";
 import { walletCommands } from "./walletCommands.ts";
 
 const VERSION = "0.1.0";
 
-const commands: readonly Command[] = [...nodeCommands, ...devnetCommands, ...walletCommands, ...simCommands];
+const commands: readonly Command[] = [...nodeCommands, ...devnetCommands, ...walletCommands, ...simCommands, ...paramsCommands];
 
 function helpText(): string {
   const width = Math.max(...commands.map((c) => `${c.path.join(" ")} ${c.usage}`.length));

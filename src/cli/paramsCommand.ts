@@ -1,0 +1,113 @@
+import type { FailureBounds } from "../analysis/bounds.ts";
+import { type ChooseParamsInput, type ChosenParams, chooseParams } from "../analysis/chooseParams.ts";
+import { type MessageEstimate, messagesPerNodePerBroadcast } from "../analysis/messages.ts";
+import { MAX_NODES, MIN_NODES, population } from "../analysis/population.ts";
+import type { ContagionParams } from "../ledger/genesis.ts";
+import { type Command, type ParsedArgs, requireString, UsageError } from "./command.ts";
+
+/** Everything `tally params` works out; `--json` prints only `paramsJson(report)`. */
+export interface ParamsReport {
+  readonly input: ChooseParamsInput;
+  readonly chosen: ChosenParams;
+  readonly messages: MessageEstimate;
+}
+
+/** The `--json` output, the shape the issue fixes: the genesis parameters and their three bounds. */
+export interface ParamsJson extends ContagionParams {
+  readonly bounds: FailureBounds;
+}
+
+const DECIMAL = /^\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+
+function decimalOption(args: ParsedArgs, name: string): number {
+  const text = requireString(args, name);
+  const value = DECIMAL.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(value)) throw new UsageError(`--${name} must be a number, got "${text}"`);
+  return value;
+}
+
+/** Validates `--nodes N --byzantine F --epsilon E` into the calculator's input (shared with a later --verify). */
+export function parseParamsArgs(args: ParsedArgs): ChooseParamsInput {
+  const nodesText = requireString(args, "nodes");
+  const nodes = /^[0-9]+$/.test(nodesText) ? Number(nodesText) : Number.NaN;
+  if (!Number.isSafeInteger(nodes) || nodes < MIN_NODES || nodes > MAX_NODES) {
+    throw new UsageError(`--nodes must be an integer in [${MIN_NODES}, ${MAX_NODES}], got "${nodesText}"`);
+  }
+  const byzantine = decimalOption(args, "byzantine");
+  if (!(byzantine >= 0 && byzantine < 1 / 3)) {
+    throw new UsageError(`--byzantine is the Byzantine fraction f and must be in [0, 1/3), got ${byzantine}`);
+  }
+  const epsilon = decimalOption(args, "epsilon");
+  if (!(epsilon > 0 && epsilon < 1)) throw new UsageError(`--epsilon must be in (0, 1), got ${epsilon}`);
+  return { nodes, byzantine, epsilon };
+}
+
+export function paramsReport(input: ChooseParamsInput): ParamsReport {
+  const chosen = chooseParams(input);
+  return { input, chosen, messages: messagesPerNodePerBroadcast(chosen, input.nodes) };
+}
+
+export function paramsJson(report: ParamsReport): ParamsJson {
+  const { G, E, Ehat, R, Rhat, D, Dhat, bounds } = report.chosen;
+  return { G, E, Ehat, R, Rhat, D, Dhat, bounds };
+}
+
+const count = (n: number) => Math.round(n).toLocaleString("en-US");
+/** Pads by displayed width: "R̂" is two code points (R + combining circumflex) but one column. */
+const displayWidth = (text: string) => text.replace(/\p{M}/gu, "").length;
+const padEnd = (text: string, width: number) => text + " ".repeat(Math.max(0, width - displayWidth(text)));
+const prob = (p: number) => (p === 0 ? "0" : p.toExponential(1));
+
+export function formatParamsReport(report: ParamsReport): string {
+  const { input, chosen: p, messages } = report;
+  const pop = population(input);
+  const { contagion, bracha } = messages;
+  const ratio = bracha.total / contagion.total;
+  const row = (name: string, symbols: string, size: number, threshold: string, note = "") =>
+    `  ${padEnd(name, 10)} ${padEnd(symbols, 6)} ${count(size).padStart(7)}  ${threshold.padStart(9)}${note}`;
+  const bound = (name: keyof FailureBounds) =>
+    `  ${name.padEnd(12)} ${prob(p.bounds[name]).padStart(8)}  ${p.bounds[name] <= input.epsilon ? "≤ ε" : "> ε"}`;
+  return [
+    `N = ${count(input.nodes)} nodes, f = ${input.byzantine} (${count(pop.byzantineNodes)} Byzantine), ε = ${input.epsilon}`,
+    "",
+    "  sample     param     size  threshold",
+    row("gossip", "G", p.G, "–", "   (expected size, Poisson)"),
+    row("echo", "E, Ê", p.E, count(p.Ehat)),
+    row("ready", "R, R̂", p.R, count(p.Rhat)),
+    row("delivery", "D, D̂", p.D, count(p.Dhat)),
+    "",
+    "  property     bound",
+    bound("validity"),
+    bound("consistency"),
+    bound("totality"),
+    "",
+    `  messages per node per broadcast: contagion ≈ ${count(contagion.total)} (gossip ${count(contagion.gossip)}, ` +
+      `echo ${count(contagion.echo)}, ready ${count(contagion.ready)}), Bracha ≈ ${count(bracha.total)}` +
+      (ratio >= 1
+        ? `: contagion sends ${ratio.toFixed(1)}× fewer`
+        : `: contagion sends ${(1 / ratio).toFixed(1)}× more`),
+    `  critical fraction x = ${p.terms.criticalFraction.toFixed(3)}; a correct node misses a correct ` +
+      `sender's echo quorum with p ≤ ${prob(p.terms.echoMissPerNode)}`,
+    "  (bounds and assumptions: docs/analysis.md)",
+  ].join("\n");
+}
+
+const params: Command = {
+  path: ["params"],
+  summary: "contagion broadcast parameters (G, E, Ê, R, R̂, D, D̂) whose failure bounds are each ≤ ε",
+  usage: "--nodes N --byzantine F --epsilon E",
+  options: {
+    nodes: { type: "string" },
+    byzantine: { type: "string" },
+    epsilon: { type: "string" },
+  },
+  async run(args) {
+    // A later `--verify` (Monte-Carlo in the simulator) parses its options here, runs the simulator on
+    // `report.chosen`, and adds its observed violation rates to both outputs.
+    const report = paramsReport(parseParamsArgs(args));
+    return args.json ? paramsJson(report) : report;
+  },
+  human: (result) => formatParamsReport(result as ParamsReport),
+};
+
+export const paramsCommands: readonly Command[] = [params];
