@@ -136,7 +136,8 @@ export class Simulation {
   private readonly delivered: Map<string, { digest: Digest; at: number; payload: Uint8Array }>[];
   private readonly sentMessages: Float64Array;
   private readonly sentBytes: Float64Array;
-  private readonly kindCounts = new Map<string, number>();
+  private readonly kindCounts: Record<string, number> = {};
+  private readonly indexCache = new WeakMap<readonly PeerId[], readonly number[]>();
   /** Correct nodes that subscribed to each byzantine node: the only ones its votes can reach usefully. */
   private readonly subscribers = new Map<number, Set<number>>();
   private readonly queue = new EventQueue<SimEvent>();
@@ -307,7 +308,7 @@ export class Simulation {
     for (const action of actions) {
       switch (action.type) {
         case "send":
-          for (const to of action.to) this.post(i, this.indexOf.get(to)!, action.message);
+          for (const to of this.indicesOf(action.to)) this.post(i, to, action.message);
           break;
         case "deliver":
           this.onDeliver(i, action.instance, action.digest, action.payload);
@@ -326,6 +327,16 @@ export class Simulation {
     }
   }
 
+  /** Recipient lists are usually the same few arrays (a node's samples): translate each once. */
+  private indicesOf(peers: readonly PeerId[]): readonly number[] {
+    let indices = this.indexCache.get(peers);
+    if (indices === undefined) {
+      indices = peers.map((p) => this.indexOf.get(p)!);
+      if (peers.length > 4) this.indexCache.set(peers, indices);
+    }
+    return indices;
+  }
+
   private onDeliver(i: number, instance: InstanceRef, digest: Digest, payload: Uint8Array): void {
     const key = instanceKey(instance);
     this.delivered[i]!.set(key, { digest, at: this.now, payload });
@@ -338,7 +349,7 @@ export class Simulation {
     if (!this.byzantine[from]) {
       this.sentMessages[from]! += 1;
       this.sentBytes[from]! += wireBytes(message);
-      this.kindCounts.set(message.kind, (this.kindCounts.get(message.kind) ?? 0) + 1);
+      this.kindCounts[message.kind] = (this.kindCounts[message.kind] ?? 0) + 1;
     }
     this.messages++;
     this.queue.push(this.now + this.options.latency(this.random), { to, from, message });
@@ -428,7 +439,7 @@ export class Simulation {
       messagesPerNodePerBroadcast: { mean: mean(perNode), max: Math.max(...perNode) },
       bytesPerNodePerBroadcast: { mean: mean(perNodeBytes), max: Math.max(...perNodeBytes) },
       messagesByKind: Object.fromEntries(
-        [...this.kindCounts].map(([k, v]) => [k, v / broadcasts / this.correctIndices.length]),
+        Object.entries(this.kindCounts).map(([k, v]) => [k, v / broadcasts / this.correctIndices.length]),
       ),
       latencyMs: { p50: pct(0.5), p99: pct(0.99) },
       latencyHops: {
