@@ -2,14 +2,26 @@ import { ADDRESS_BYTES, addressFromBytes, decodeAddress } from "../core/address.
 import { fromHex, toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { MAX_SEQ, TRANSFER_ID_BYTES } from "../core/limits.ts";
-import type { BroadcastMessage, InstanceRef } from "./types.ts";
+import type { BroadcastMessage, InstanceRef, SubscriptionLayer } from "./types.ts";
 
 /**
- * Wire form of broadcast messages: a tag byte, then either the payload bytes (send, payload) or
+ * Wire form of broadcast messages: a tag byte, then either the payload bytes (send, payload, gossip) or
  * instance + digest (echo, ready, request: 1 + 33 + 8 + 32 = 74 bytes, whatever the transfer's size).
- * Tags 16 and up are reserved for the contagion mode's subscription messages.
+ * Tags 16 and up belong to the contagion mode: gossip, and subscribe/unsubscribe (2 bytes: tag, layer).
+ * Retired tags are never reused.
  */
-const Tag = { send: 1, echo: 2, ready: 3, request: 4, payload: 5 } as const;
+const Tag = {
+  send: 1,
+  echo: 2,
+  ready: 3,
+  request: 4,
+  payload: 5,
+  gossip: 16,
+  subscribe: 17,
+  unsubscribe: 18,
+} as const;
+const LayerCode: Readonly<Record<SubscriptionLayer, number>> = { gossip: 1, echo: 2, ready: 3 };
+const LAYER_OF_CODE: readonly (SubscriptionLayer | undefined)[] = [undefined, "gossip", "echo", "ready"];
 const VOTE_BYTES = 1 + ADDRESS_BYTES + 8 + TRANSFER_ID_BYTES;
 
 function malformed(message: string): TallyError {
@@ -19,7 +31,8 @@ function malformed(message: string): TallyError {
 export function encodeBroadcastMessage(message: BroadcastMessage): Uint8Array {
   switch (message.kind) {
     case "send":
-    case "payload": {
+    case "payload":
+    case "gossip": {
       const out = new Uint8Array(1 + message.payload.length);
       out[0] = Tag[message.kind];
       out.set(message.payload, 1);
@@ -34,6 +47,9 @@ export function encodeBroadcastMessage(message: BroadcastMessage): Uint8Array {
       out.set(fromHex(message.digest, TRANSFER_ID_BYTES, "digest"), 1 + ADDRESS_BYTES + 8);
       return out;
     }
+    case "subscribe":
+    case "unsubscribe":
+      return Uint8Array.of(Tag[message.kind], LayerCode[message.layer]);
   }
 }
 
@@ -41,9 +57,16 @@ export function encodeBroadcastMessage(message: BroadcastMessage): Uint8Array {
 export function decodeBroadcastMessage(bytes: Uint8Array): BroadcastMessage {
   if (bytes.length < 1) throw malformed("empty");
   const tag = bytes[0];
-  if (tag === Tag.send || tag === Tag.payload) {
+  if (tag === Tag.send || tag === Tag.payload || tag === Tag.gossip) {
     const payload = bytes.subarray(1);
-    return tag === Tag.send ? { kind: "send", payload } : { kind: "payload", payload };
+    const kind = tag === Tag.send ? "send" : tag === Tag.payload ? "payload" : "gossip";
+    return { kind, payload };
+  }
+  if (tag === Tag.subscribe || tag === Tag.unsubscribe) {
+    if (bytes.length !== 2) throw malformed(`expected 2 bytes, got ${bytes.length}`);
+    const layer = LAYER_OF_CODE[bytes[1]!];
+    if (layer === undefined) throw malformed(`unknown subscription layer ${bytes[1]}`);
+    return { kind: tag === Tag.subscribe ? "subscribe" : "unsubscribe", layer };
   }
   if (tag === Tag.echo || tag === Tag.ready || tag === Tag.request) {
     if (bytes.length !== VOTE_BYTES) throw malformed(`expected ${VOTE_BYTES} bytes, got ${bytes.length}`);

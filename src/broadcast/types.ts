@@ -1,6 +1,6 @@
 /**
  * The vocabulary shared by every broadcast mode: the deterministic Bracha mode (`bracha.ts`) and the
- * probabilistic contagion mode (Algorithms 6–9 of the thesis, a later issue). A mode is a sans-I/O state
+ * probabilistic contagion mode (Algorithms 6–9 of the thesis, `contagion.ts`). A mode is a sans-I/O state
  * machine: the driver (the libp2p node, the simulator, a test) feeds it events and carries out the actions
  * it returns, in order. It owns no socket, clock or randomness; `nowMs` arrives on every event and
  * randomness is injected at construction.
@@ -32,10 +32,14 @@ export type InspectPayload = (payload: Uint8Array) => PayloadInfo | null;
 /** A uniform float in [0, 1); seeded in tests and the simulator, crypto-backed in the node. */
 export type RandomSource = () => number;
 
+/** The three sampled layers of the contagion mode, each with its own subscription (thesis Alg. 6, 8, 9). */
+export type SubscriptionLayer = "gossip" | "echo" | "ready";
+export const SUBSCRIPTION_LAYERS: readonly SubscriptionLayer[] = ["gossip", "echo", "ready"];
+
 /**
- * Wire messages. Only `send` and `payload` carry payload bytes; ECHO/READY/REQUEST name the instance and
- * digest only, so their cost does not grow with the transfer size. The contagion mode adds per-node
- * subscription messages (gossip/echo/ready samples); the codec should reserve tags for them.
+ * Wire messages. Only `send`, `gossip` and `payload` carry payload bytes; ECHO/READY/REQUEST name the
+ * instance and digest only, so their cost does not grow with the transfer size. The contagion mode adds
+ * `gossip` and the per-node subscription messages; Bracha drops them (and contagion drops `send`).
  */
 export type BroadcastMessage =
   /** Initial dissemination by the node that introduces a payload (a wallet submitted it there). */
@@ -47,10 +51,31 @@ export type BroadcastMessage =
   /** Payload pull: "send me the payload that hashes to this digest". */
   | { readonly kind: "request"; readonly instance: InstanceRef; readonly digest: Digest }
   /** The answer to a `request`; accepted only if it hashes to the digest that is being pulled. */
-  | { readonly kind: "payload"; readonly payload: Uint8Array };
+  | { readonly kind: "payload"; readonly payload: Uint8Array }
+  /** Contagion: a payload relayed once by every node to its gossip neighbours (Algorithm 6). */
+  | { readonly kind: "gossip"; readonly payload: Uint8Array }
+  /**
+   * Contagion: "you are in my `layer` sample" — GossipSubscribe, EchoSubscribe or ReadySubscribe. One per
+   * peer and layer however often the peer was drawn; the receiver adds the sender to its subscribers (for
+   * gossip: to its neighbours, reciprocating the link) and replays its current state of live instances.
+   */
+  | { readonly kind: "subscribe"; readonly layer: SubscriptionLayer }
+  /** Contagion: "you left my `layer` sample" (it was refreshed): stop sending me that layer's messages. */
+  | { readonly kind: "unsubscribe"; readonly layer: SubscriptionLayer };
 
 export type MessageKind = BroadcastMessage["kind"];
+/** The kinds the Bracha mode speaks, and counts. */
 export const MESSAGE_KINDS: readonly MessageKind[] = ["send", "echo", "ready", "request", "payload"];
+/** The kinds the contagion mode speaks, and counts (`send` is Bracha's introduction; contagion gossips). */
+export const CONTAGION_MESSAGE_KINDS: readonly MessageKind[] = [
+  "gossip",
+  "echo",
+  "ready",
+  "request",
+  "payload",
+  "subscribe",
+  "unsubscribe",
+];
 
 export type BroadcastEvent =
   /** A wallet handed this node a payload to introduce. */
@@ -62,7 +87,22 @@ export type BroadcastEvent =
       readonly nowMs: number;
     }
   /** Timer: drives payload-pull retries and stalled-instance eviction. A period of ~pullRetryMs/4 is plenty. */
-  | { readonly type: "tick"; readonly nowMs: number };
+  | { readonly type: "tick"; readonly nowMs: number }
+  /**
+   * The driver is ready to send (after `restore`, once the transport is up). Contagion draws its samples and
+   * subscribes to the sampled peers; it also starts by itself on its first other event. Bracha ignores it.
+   */
+  | { readonly type: "start"; readonly nowMs: number }
+  /**
+   * The transport lost every connection to `peer`. Contagion replaces the peer in its samples if it stays
+   * down for a grace period (a fresh draw, a new subscription); Bracha ignores it.
+   */
+  | { readonly type: "peerDown"; readonly peer: PeerId; readonly nowMs: number }
+  /**
+   * The transport (re)connected to `peer`. Contagion cancels a pending replacement and, if the peer is still
+   * sampled, subscribes again: a peer that restarted forgot its subscribers. Bracha ignores it.
+   */
+  | { readonly type: "peerUp"; readonly peer: PeerId; readonly nowMs: number };
 
 /** A promise the node made to the network; it must survive a crash so a restart never contradicts it. */
 export interface Commitment {
@@ -72,7 +112,7 @@ export interface Commitment {
 }
 
 export type SubmitOutcome =
-  /** Introduced: this node echoed it and sent it to every member. */
+  /** Introduced: this node echoed it and sent it to every member (contagion: to its gossip neighbours). */
   | "accepted"
   /** This node already echoed exactly this payload for the instance. */
   | "duplicate"
@@ -125,6 +165,10 @@ export type BroadcastAction =
 export type DropReason =
   /** ECHO/READY/anything from a peer outside the member list. */
   | "nonMember"
+  /** Contagion: an ECHO or READY from a peer outside the sample it would count in. */
+  | "notSampled"
+  /** Contagion: a subscription beyond the layer's subscriber cap. */
+  | "subscribersFull"
   /** Structurally invalid instance or digest. */
   | "malformed"
   /** `inspect` returned null. */
@@ -146,15 +190,18 @@ export type DropReason =
   /** A `request` for a payload this node does not hold. */
   | "notHeld";
 
+/** Each mode reports the message kinds it speaks and the drop reasons that apply to it. */
 export interface BroadcastCounters {
   /** Messages sent, counted per recipient. */
-  readonly sent: Readonly<Record<MessageKind, number>>;
-  readonly received: Readonly<Record<MessageKind, number>>;
-  readonly dropped: Readonly<Record<DropReason, number>>;
+  readonly sent: Readonly<Partial<Record<MessageKind, number>>>;
+  readonly received: Readonly<Partial<Record<MessageKind, number>>>;
+  readonly dropped: Readonly<Partial<Record<DropReason, number>>>;
   readonly delivered: number;
   readonly pullsStarted: number;
   readonly pullRetries: number;
   readonly stalledEvicted: number;
+  /** Contagion: sampled peers replaced by a fresh draw (down past the grace period, or scheduled refresh). */
+  readonly samplesReplaced?: number;
 }
 
 export interface BroadcastStats {
@@ -165,6 +212,9 @@ export interface BroadcastStats {
   /** Undelivered instances this node committed to (live or evicted as stalled). */
   readonly committedInstances: number;
   readonly deliveredRecords: number;
+  /** Contagion: distinct peers per layer that this node samples, and that subscribed to it. */
+  readonly sampledPeers?: Readonly<Record<SubscriptionLayer, number>>;
+  readonly subscribers?: Readonly<Record<SubscriptionLayer, number>>;
 }
 
 /** The interface both modes implement; the node, the simulator and tests depend only on this. */
@@ -173,7 +223,8 @@ export interface BroadcastProtocol {
   handle(event: BroadcastEvent): BroadcastAction[];
   /**
    * Reloads the commitments the driver persisted before a restart. Call once, before the first event.
-   * Returns sends that re-announce them (already durable, so no `persist` precedes them).
+   * Returns sends that re-announce them (already durable, so no `persist` precedes them). Contagion returns
+   * none: it learns its subscribers again as they re-subscribe, and replays the commitments to each.
    */
   restore(commitments: Iterable<Commitment>): BroadcastAction[];
   /** The digest this node delivered for an instance, while it is still in the bounded delivered record. */

@@ -1,8 +1,10 @@
 /**
  * A seeded in-memory network for the broadcast state machines: every message in flight sits in one pool
  * and the next one delivered is picked by a seeded PRNG, so each seed is one reproducible adversarial
- * schedule. Correct nodes run the real `BrachaBroadcast` behind a driver that honours the action-ordering
- * contract (persist before later sends); Byzantine nodes run the strategies below instead.
+ * schedule. Correct nodes run the real protocol (`BrachaBroadcast` unless `SimOptions.protocol` says
+ * otherwise, e.g. `ContagionBroadcast`) behind a driver that honours the action-ordering contract (persist
+ * before later sends); Byzantine nodes run the strategies below instead. The adversary may also hold back
+ * messages (`hold`), which models its control of the schedule (thesis §4.2, assumption 4).
  */
 import { createHash } from "node:crypto";
 import { BrachaBroadcast, type BrachaOptions } from "../../src/broadcast/bracha.ts";
@@ -11,6 +13,7 @@ import {
   type BroadcastAction,
   type BroadcastEvent,
   type BroadcastMessage,
+  type BroadcastProtocol,
   type Commitment,
   type Digest,
   type InspectPayload,
@@ -69,9 +72,15 @@ export const inspectTestPayload: InspectPayload = (payload) => {
 
 // ── nodes ────────────────────────────────────────────────────────────────────────────────────────────
 
-export type ByzantineStrategy = "silent" | "equivocate" | "forge";
+/**
+ * silent: never sends. equivocate: introduces conflicting payloads (`equivocate`) and answers pulls with the
+ * other one. forge: ECHO/READY for digests nobody holds and for instances that do not exist. readyFlood:
+ * READYs for bogus digests of every instance it sees (and, through `floodIntroduce`, for a payload no correct
+ * node was given).
+ */
+export type ByzantineStrategy = "silent" | "equivocate" | "forge" | "readyFlood";
 
-interface Envelope {
+export interface Envelope {
   readonly from: PeerId;
   readonly to: PeerId;
   readonly message: BroadcastMessage;
@@ -80,7 +89,7 @@ interface Envelope {
 /** Everything a correct node did, across restarts: the evidence the properties are checked against. */
 export class CorrectNode {
   readonly id: PeerId;
-  protocol: BrachaBroadcast;
+  protocol: BroadcastProtocol;
   /** The durable commitment log the driver appends to on `persist`. */
   readonly durable: Commitment[] = [];
   /** The ledger's store: survives restarts, answers `serveFromStore`, backs `isSettled`. */
@@ -88,14 +97,19 @@ export class CorrectNode {
   readonly deliveries = new Map<string, Digest[]>();
   readonly echoesSent = new Map<string, Set<Digest>>();
   readonly readiesSent = new Map<string, Set<Digest>>();
-  readonly sent: Record<MessageKind, number> = zeroCounts();
+  readonly sent: Record<MessageKind, number>;
   readonly submitOutcomes: SubmitOutcome[] = [];
   /** Global step at which this node crashes (mid-action-list) and restarts from `durable`. */
   crashAtStep: number | undefined;
   restarts = 0;
 
-  constructor(id: PeerId, createProtocol: (node: CorrectNode) => BrachaBroadcast) {
+  constructor(
+    id: PeerId,
+    createProtocol: (node: CorrectNode) => BroadcastProtocol,
+    kinds: readonly MessageKind[] = MESSAGE_KINDS,
+  ) {
     this.id = id;
+    this.sent = zeroCounts(kinds);
     this.protocol = createProtocol(this);
   }
 }
@@ -122,6 +136,20 @@ export interface SimOptions {
   readonly byzantine?: ReadonlyMap<number, ByzantineStrategy>;
   readonly bracha?: Partial<BrachaOptions>;
   readonly tickEverySteps?: number;
+  /**
+   * Builds a correct node's protocol (default: Bracha with `bracha` options). `random` is a seed stream
+   * drawn from the network's PRNG, `ids` the member list.
+   */
+  readonly protocol?: (
+    node: CorrectNode,
+    context: { readonly ids: readonly PeerId[]; readonly random: RandomSource },
+  ) => BroadcastProtocol;
+  /** The message kinds the protocol speaks (for per-node send counts); default Bracha's. */
+  readonly messageKinds?: readonly MessageKind[];
+  /** How Byzantine introducers push payloads: Bracha's `send` (default) or contagion's `gossip`. */
+  readonly payloadKind?: "send" | "gossip";
+  /** Byzantine nodes see every submitted payload (an omniscient adversary), not only what reaches them. */
+  readonly adversarySeesSubmissions?: boolean;
 }
 
 export const SIM_PULL_RETRY_MS = 100;
@@ -136,12 +164,20 @@ export class SimNetwork {
   private readonly byId = new Map<PeerId, SimNode>();
   private readonly tickEverySteps: number;
   private readonly restartProtocol: (node: CorrectNode) => void;
+  private readonly payloadKind: "send" | "gossip";
+  private readonly adversarySeesSubmissions: boolean;
+  /** Messages the adversary holds back while `hold` says so; `release` puts them in flight. */
+  private readonly held: Envelope[] = [];
+  hold: ((envelope: Envelope) => boolean) | undefined;
 
   constructor(options: SimOptions) {
     this.random = seededRandom(options.seed);
     this.tickEverySteps = options.tickEverySteps ?? 25;
+    this.payloadKind = options.payloadKind ?? "send";
+    this.adversarySeesSubmissions = options.adversarySeesSubmissions ?? false;
     this.ids = Array.from({ length: options.n }, (_, i) => `n${i}`);
-    const protocolFactory = (node: CorrectNode) =>
+    const custom = options.protocol;
+    const brachaFactory = (node: CorrectNode) =>
       new BrachaBroadcast({
         self: node.id,
         members: this.ids,
@@ -152,14 +188,27 @@ export class SimNetwork {
         isSettled: (instance) => node.store.has(instanceKey(instance)),
         ...options.bracha,
       });
+    const protocolFactory =
+      custom === undefined
+        ? brachaFactory
+        : (node: CorrectNode) =>
+            custom(node, { ids: this.ids, random: seededRandom(Math.floor(this.random() * 2 ** 32)) });
     this.nodes = this.ids.map((id, i) => {
       const strategy = options.byzantine?.get(i);
-      return strategy === undefined ? new CorrectNode(id, protocolFactory) : new ByzantineNode(id, strategy);
+      return strategy === undefined
+        ? new CorrectNode(id, protocolFactory, options.messageKinds)
+        : new ByzantineNode(id, strategy);
     });
     for (const node of this.nodes) this.byId.set(node.id, node);
     this.restartProtocol = (node) => {
       node.protocol = protocolFactory(node);
       this.apply(node, node.protocol.restore(node.durable), false);
+      // Its peers' transports saw the connection drop and come back (Bracha ignores both events).
+      for (const other of this.correct) {
+        if (other === node) continue;
+        this.handle(other, { type: "peerDown", peer: node.id, nowMs: this.nowMs });
+        this.handle(other, { type: "peerUp", peer: node.id, nowMs: this.nowMs });
+      }
     };
   }
 
@@ -176,6 +225,40 @@ export class SimNetwork {
     const node = this.nodes[index];
     if (!(node instanceof CorrectNode)) throw new Error(`node ${index} is not correct`);
     this.handle(node, { type: "submit", payload, nowMs: this.nowMs });
+    if (!this.adversarySeesSubmissions) return;
+    for (const byzantine of this.byzantine) {
+      this.byzantineReceive(byzantine, {
+        from: node.id,
+        to: byzantine.id,
+        message: { kind: this.payloadKind, payload },
+      });
+    }
+  }
+
+  /** Tells every correct node to start (contagion draws its samples and subscribes; Bracha ignores it). */
+  start(): void {
+    for (const node of this.correct) this.handle(node, { type: "start", nowMs: this.nowMs });
+  }
+
+  /** Hands correct node `index` any event (peerDown, peerUp, …) at the current time. */
+  event(index: number, event: BroadcastEvent): void {
+    const node = this.nodes[index];
+    if (!(node instanceof CorrectNode)) throw new Error(`node ${index} is not correct`);
+    this.handle(node, event);
+  }
+
+  /** Puts a message in flight as if `from` sent it (the adversary speaking for its nodes). */
+  inject(from: PeerId, to: PeerId, message: BroadcastMessage): void {
+    this.post(from, to, message);
+  }
+
+  /** Puts every held message in flight. */
+  release(): void {
+    for (const envelope of this.held.splice(0)) this.pool.push(envelope);
+  }
+
+  get inFlight(): number {
+    return this.pool.length;
   }
 
   /**
@@ -194,10 +277,30 @@ export class SimNetwork {
     correct.forEach((target, i) => {
       const payload = i < firstPart ? a : b;
       const digest = digestOf(payload);
-      this.post(node.id, target.id, { kind: "send", payload });
+      this.post(node.id, target.id, { kind: this.payloadKind, payload });
       this.post(node.id, target.id, { kind: "echo", instance, digest });
       this.post(node.id, target.id, { kind: "ready", instance, digest });
     });
+  }
+
+  /**
+   * A Byzantine introducer hands payload A to every correct node (a correct-looking introduction) while every
+   * Byzantine node floods READYs for a conflicting, validly signed payload B that no correct node ever
+   * echoes, and serves B to anyone who pulls it: contagion must not carry B anywhere.
+   */
+  floodIntroduce(index: number, instance: InstanceRef): { a: Digest; b: Digest } {
+    const node = this.nodes[index];
+    if (!(node instanceof ByzantineNode)) throw new Error(`node ${index} is not byzantine`);
+    const a = testPayload(instance.source, instance.seq, `A from ${node.id}`);
+    const b = testPayload(instance.source, instance.seq, `B from ${node.id}`);
+    for (const byzantine of this.byzantine) byzantine.decoys.set(digestOf(b), b);
+    for (const target of this.correct) this.post(node.id, target.id, { kind: this.payloadKind, payload: a });
+    for (const byzantine of this.byzantine) {
+      for (const target of this.correct) {
+        this.post(byzantine.id, target.id, { kind: "ready", instance, digest: digestOf(b) });
+      }
+    }
+    return { a: digestOf(a), b: digestOf(b) };
   }
 
   /** Delivers messages in seeded random order until nothing is in flight and no pull is pending. */
@@ -212,16 +315,23 @@ export class SimNetwork {
         continue;
       }
       idleRounds = 0;
-      const i = randomInt(this.random, this.pool.length);
-      const envelope = this.pool[i]!;
-      this.pool[i] = this.pool[this.pool.length - 1]!;
-      this.pool.pop();
-      this.steps++;
-      this.nowMs++;
-      this.dispatch(envelope);
-      if (this.steps % this.tickEverySteps === 0) this.tickAll();
+      this.step();
     }
     throw new Error(`no quiescence after ${maxSteps} steps`);
+  }
+
+  /** Delivers one message in flight, picked at random; false if none is. */
+  step(): boolean {
+    if (this.pool.length === 0) return false;
+    const i = randomInt(this.random, this.pool.length);
+    const envelope = this.pool[i]!;
+    this.pool[i] = this.pool[this.pool.length - 1]!;
+    this.pool.pop();
+    this.steps++;
+    this.nowMs++;
+    this.dispatch(envelope);
+    if (this.steps % this.tickEverySteps === 0) this.tickAll();
+    return true;
   }
 
   private tickAll(): void {
@@ -291,7 +401,7 @@ export class SimNetwork {
   }
 
   private recordSend(node: CorrectNode, message: BroadcastMessage, copies: number): void {
-    node.sent[message.kind] += copies;
+    node.sent[message.kind] = (node.sent[message.kind] ?? 0) + copies;
     if (message.kind !== "echo" && message.kind !== "ready") return;
     const votes = message.kind === "echo" ? node.echoesSent : node.readiesSent;
     const key = instanceKey(message.instance);
@@ -304,7 +414,9 @@ export class SimNetwork {
   }
 
   private post(from: PeerId, to: PeerId, message: BroadcastMessage): void {
-    this.pool.push({ from, to, message });
+    const envelope = { from, to, message };
+    if (this.hold?.(envelope)) this.held.push(envelope);
+    else this.pool.push(envelope);
   }
 
   private byzantineReceive(node: ByzantineNode, { from, message }: Envelope): void {
@@ -325,9 +437,7 @@ export class SimNetwork {
           return;
         }
         const instance =
-          message.kind === "send" || message.kind === "payload"
-            ? inspectTestPayload(message.payload)?.instance
-            : message.instance;
+          "payload" in message ? inspectTestPayload(message.payload)?.instance : this.instanceOf(message);
         // Its own ghosts, echoed back by another forger, would otherwise breed ghosts forever.
         if (instance === undefined || instance.source.startsWith("ghost-")) return;
         if (node.forged.has(instanceKey(instance))) return;
@@ -347,10 +457,34 @@ export class SimNetwork {
         }
         return;
       }
+      case "readyFlood": {
+        if (message.kind === "request") {
+          const decoy = node.decoys.get(message.digest);
+          if (decoy !== undefined) this.post(node.id, from, { kind: "payload", payload: decoy });
+          return;
+        }
+        const instance =
+          "payload" in message ? inspectTestPayload(message.payload)?.instance : this.instanceOf(message);
+        if (instance === undefined || node.forged.has(instanceKey(instance))) return;
+        node.forged.add(instanceKey(instance));
+        // Three bogus digests per instance (a peer's READYs count for a few digests at most), each twice.
+        const digests = [0, 1, 2].map((i) => digestOf(encoder.encode(`flood ${node.id} ${i}`)));
+        for (const to of this.ids) {
+          if (to === node.id) continue;
+          for (const digest of digests) {
+            for (let copy = 0; copy < 2; copy++) this.post(node.id, to, { kind: "ready", instance, digest });
+          }
+        }
+        return;
+      }
     }
+  }
+
+  private instanceOf(message: BroadcastMessage): InstanceRef | undefined {
+    return "instance" in message ? message.instance : undefined;
   }
 }
 
-export function zeroCounts(): Record<MessageKind, number> {
-  return Object.fromEntries(MESSAGE_KINDS.map((kind) => [kind, 0])) as Record<MessageKind, number>;
+export function zeroCounts(kinds: readonly MessageKind[] = MESSAGE_KINDS): Record<MessageKind, number> {
+  return Object.fromEntries(kinds.map((kind) => [kind, 0])) as Record<MessageKind, number>;
 }

@@ -1,0 +1,73 @@
+import { poissonSample } from "../sampling/poisson.ts";
+import type { SamplingOracle } from "../sampling/samplingOracle.ts";
+import { drawExcluding } from "./contagionSamples.ts";
+import { SubscriberSet } from "./contagionSubscribers.ts";
+import type { PeerId, RandomSource } from "./types.ts";
+
+/**
+ * The gossip layer's neighbours (Algorithm 6): Poisson(G) distinct peers this node drew, plus every peer that
+ * drew it (link reciprocation, line 22), so the correct nodes' links form an undirected Erdős–Rényi graph.
+ * A payload is relayed once, to every neighbour but the one it came from.
+ */
+export class GossipNeighbours {
+  /** This node's own draws: replaced when they go down. */
+  private readonly drawn = new Set<PeerId>();
+  /** Peers that subscribed: bounded, removed when they unsubscribe. */
+  readonly reciprocal: SubscriberSet;
+  private cached: readonly PeerId[] | undefined;
+
+  constructor(oracle: SamplingOracle, expected: number, random: RandomSource, reciprocalCap: number) {
+    for (const peer of oracle.distinct(poissonSample(expected, random))) this.drawn.add(peer);
+    this.reciprocal = new SubscriberSet(reciprocalCap);
+  }
+
+  /** The peers to send GossipSubscribe to: this node's own draws. */
+  drawnPeers(): PeerId[] {
+    return [...this.drawn];
+  }
+
+  isDrawn(peer: PeerId): boolean {
+    return this.drawn.has(peer);
+  }
+
+  get drawnCount(): number {
+    return this.drawn.size;
+  }
+
+  /** Own draws and reciprocated links, without duplicates. */
+  neighbours(): readonly PeerId[] {
+    this.cached ??= [...new Set([...this.drawn, ...this.reciprocal.list()])];
+    return this.cached;
+  }
+
+  isNeighbour(peer: PeerId): boolean {
+    return this.drawn.has(peer) || this.reciprocal.has(peer);
+  }
+
+  addReciprocal(peer: PeerId): "added" | "present" | "full" {
+    const result = this.reciprocal.add(peer);
+    if (result === "added") this.cached = undefined;
+    return result;
+  }
+
+  deleteReciprocal(peer: PeerId): void {
+    if (this.reciprocal.delete(peer)) this.cached = undefined;
+  }
+
+  /**
+   * Replaces an own draw by a fresh distinct peer (neither a current draw nor the departing one). Returns the
+   * new peer, or undefined if `peer` was not drawn or nobody is left to draw.
+   */
+  replace(peer: PeerId, oracle: SamplingOracle): PeerId | undefined {
+    if (!this.drawn.delete(peer)) return undefined;
+    this.cached = undefined;
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const [candidate] = drawExcluding(oracle, 1, peer);
+      if (candidate === undefined) return undefined;
+      if (this.drawn.has(candidate)) continue;
+      this.drawn.add(candidate);
+      return candidate;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,153 @@
+import { ErrorCode, TallyError } from "../core/errors.ts";
+import type { ContagionParams } from "../ledger/genesis.ts";
+import type { SamplingOracle } from "../sampling/samplingOracle.ts";
+import { BRACHA_DEFAULTS } from "./bracha.ts";
+import type { InspectPayload, InstanceRef, PeerId, RandomSource } from "./types.ts";
+
+export interface ContagionOptions {
+  /** This node's peer id. */
+  readonly self: PeerId;
+  /** Ω: draws the samples and says who is a member (static membership today, a Brahms sampler later). */
+  readonly oracle: SamplingOracle;
+  /** G, E, Ê, R, R̂, D, D̂: the genesis's `broadcast.params`, or `defaultContagionParams(N)`. */
+  readonly params: ContagionParams;
+  readonly inspect: InspectPayload;
+  /** Poisson draw of the gossip sample size, pull targets, scheduled refresh picks. The oracle has its own. */
+  readonly random: RandomSource;
+  /** The ledger's "already delivered and applied" test, as for Bracha (`BrachaOptions.isSettled`). */
+  readonly isSettled?: (instance: InstanceRef) => boolean;
+  readonly maxLiveInstances?: number;
+  /** Live instances one sampled peer may open by voting before any payload exists; default: a 1/(N−1) share. */
+  readonly maxOpenedPerPeer?: number;
+  readonly stallTimeoutMs?: number;
+  readonly pullRetryMs?: number;
+  readonly maxDeliveredRecords?: number;
+  readonly retainedDeliveredPayloads?: number;
+  readonly payloadAnswersPerPeerPerSecond?: number;
+  readonly payloadAnswerBurst?: number;
+  /** How long a sampled peer may stay down before it is replaced by a fresh draw. */
+  readonly peerDownGraceMs?: number;
+  /** Replace one sampled peer, chosen at random, every this many ms; 0 = never. */
+  readonly refreshIntervalMs?: number;
+  /** Subscriber cap per layer = ⌈factor × expected⌉ + slack (see `subscriberCap`). */
+  readonly subscriberCapFactor?: number;
+  readonly subscriberCapSlack?: number;
+  /** Digests of one instance a sampled peer's READYs may count for. */
+  readonly maxReadyDigestsPerPeer?: number;
+  /** Instances replayed to one new subscriber per layer (its current ECHO/READY/payload state). */
+  readonly maxReplayedInstances?: number;
+  /** Replays (one per subscribe message) one peer can trigger: a burst, refilled at this rate. */
+  readonly replayBurst?: number;
+  readonly replaysPerPeerPerSecond?: number;
+}
+
+export const CONTAGION_DEFAULTS = {
+  maxLiveInstances: BRACHA_DEFAULTS.maxLiveInstances,
+  stallTimeoutMs: BRACHA_DEFAULTS.stallTimeoutMs,
+  pullRetryMs: BRACHA_DEFAULTS.pullRetryMs,
+  maxDeliveredRecords: BRACHA_DEFAULTS.maxDeliveredRecords,
+  retainedDeliveredPayloads: BRACHA_DEFAULTS.retainedDeliveredPayloads,
+  payloadAnswersPerPeerPerSecond: BRACHA_DEFAULTS.payloadAnswersPerPeerPerSecond,
+  payloadAnswerBurst: BRACHA_DEFAULTS.payloadAnswerBurst,
+  /**
+   * Longer than a node restart or a reconnect (a few seconds), so a flapping link does not churn the
+   * samples: every replacement of a correct peer is a chance for an adversary that can cut links to win a
+   * slot, since Byzantine peers never go down on purpose.
+   */
+  peerDownGraceMs: 30_000,
+  /**
+   * Off: with static membership the samples are uniform and secret from the start, and a refresh only costs
+   * (subscriptions, replays, in-flight votes of the replaced peer). The Brahms sampler will turn it on, once
+   * views evolve and old samples may have been learned by the adversary.
+   */
+  refreshIntervalMs: 0,
+  subscriberCapFactor: 4,
+  subscriberCapSlack: 16,
+  /**
+   * A correct peer is ready for a second digest of an instance only if an equivocating introducer got one to
+   * spread by contagion, which needs ≥ R̂ ready weight beside m*; three leaves room for that and bounds a
+   * Byzantine peer to three digests' worth of memory per instance.
+   */
+  maxReadyDigestsPerPeer: 3,
+  /** Live instances are seconds of traffic; a subscriber needs the ones still in flight. */
+  maxReplayedInstances: 1_024,
+  /** A restart re-subscribes to all three layers: two restarts' worth, then one replay per 10 s. */
+  replayBurst: 6,
+  replaysPerPeerPerSecond: 0.1,
+} as const;
+
+export type ResolvedContagionOptions = Required<Omit<ContagionOptions, "isSettled">> & {
+  readonly isSettled: (instance: InstanceRef) => boolean;
+};
+
+export function resolveContagionOptions(options: ContagionOptions): ResolvedContagionOptions {
+  if (typeof options.self !== "string" || options.self.length === 0) throw configError("self: a peer id");
+  if (!options.oracle.isMember(options.self)) throw configError("self: must be a member");
+  const params = validateParams(options.params);
+  const pick = <K extends keyof typeof CONTAGION_DEFAULTS>(key: K): number =>
+    options[key] ?? CONTAGION_DEFAULTS[key];
+  const maxLiveInstances = positiveInteger("maxLiveInstances", pick("maxLiveInstances"));
+  const resolved: ResolvedContagionOptions = {
+    self: options.self,
+    oracle: options.oracle,
+    params,
+    inspect: options.inspect,
+    random: options.random,
+    isSettled: options.isSettled ?? (() => false),
+    maxLiveInstances,
+    maxOpenedPerPeer: positiveInteger(
+      "maxOpenedPerPeer",
+      options.maxOpenedPerPeer ?? Math.ceil(maxLiveInstances / Math.max(1, options.oracle.size)),
+    ),
+    stallTimeoutMs: positiveInteger("stallTimeoutMs", pick("stallTimeoutMs")),
+    pullRetryMs: positiveInteger("pullRetryMs", pick("pullRetryMs")),
+    maxDeliveredRecords: positiveInteger("maxDeliveredRecords", pick("maxDeliveredRecords")),
+    retainedDeliveredPayloads: positiveInteger(
+      "retainedDeliveredPayloads",
+      pick("retainedDeliveredPayloads"),
+    ),
+    payloadAnswersPerPeerPerSecond: positiveNumber(
+      "payloadAnswersPerPeerPerSecond",
+      pick("payloadAnswersPerPeerPerSecond"),
+    ),
+    payloadAnswerBurst: positiveInteger("payloadAnswerBurst", pick("payloadAnswerBurst")),
+    peerDownGraceMs: nonNegativeInteger("peerDownGraceMs", pick("peerDownGraceMs")),
+    refreshIntervalMs: nonNegativeInteger("refreshIntervalMs", pick("refreshIntervalMs")),
+    subscriberCapFactor: positiveNumber("subscriberCapFactor", pick("subscriberCapFactor")),
+    subscriberCapSlack: nonNegativeInteger("subscriberCapSlack", pick("subscriberCapSlack")),
+    maxReadyDigestsPerPeer: positiveInteger("maxReadyDigestsPerPeer", pick("maxReadyDigestsPerPeer")),
+    maxReplayedInstances: nonNegativeInteger("maxReplayedInstances", pick("maxReplayedInstances")),
+    replayBurst: positiveInteger("replayBurst", pick("replayBurst")),
+    replaysPerPeerPerSecond: positiveNumber("replaysPerPeerPerSecond", pick("replaysPerPeerPerSecond")),
+  };
+  return resolved;
+}
+
+/** The genesis parser checks the same rules; options may also come from tests and the simulator. */
+function validateParams(params: ContagionParams): ContagionParams {
+  const { G, E, Ehat, R, Rhat, D, Dhat } = params;
+  for (const [name, value] of Object.entries({ G, E, Ehat, R, Rhat, D, Dhat })) {
+    positiveInteger(`params.${name}`, value);
+  }
+  if (Ehat > E || Rhat > R || Dhat > D) throw configError("params: a threshold above its sample size");
+  return { G, E, Ehat, R, Rhat, D, Dhat };
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw configError(`${name}: a positive integer`);
+  return value;
+}
+
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw configError(`${name}: a non-negative integer`);
+  return value;
+}
+
+function positiveNumber(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw configError(`${name}: a positive number`);
+  return value;
+}
+
+export function configError(message: string, meta?: Record<string, unknown>): TallyError {
+  return new TallyError(ErrorCode.InvalidConfig, `broadcast: ${message}`, meta);
+}

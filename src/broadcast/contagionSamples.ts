@@ -1,0 +1,132 @@
+import type { SamplingOracle } from "../sampling/samplingOracle.ts";
+import type { PeerId } from "./types.ts";
+
+/**
+ * A sample drawn with replacement (Algorithm 7): a multiset of peers. A peer drawn k times weighs k in every
+ * threshold (thesis §4.4.2: "its echo message accordingly counts multiple times"); on the wire it is one
+ * subscription and one message per broadcast, whatever k.
+ */
+export class SampleMultiset {
+  private readonly counts = new Map<PeerId, number>();
+  private total = 0;
+
+  constructor(draws: readonly PeerId[]) {
+    for (const peer of draws) this.add(peer, 1);
+  }
+
+  /** Draws, counting repeats: the sample size the thresholds refer to. */
+  get draws(): number {
+    return this.total;
+  }
+
+  get distinct(): number {
+    return this.counts.size;
+  }
+
+  multiplicity(peer: PeerId): number {
+    return this.counts.get(peer) ?? 0;
+  }
+
+  peers(): IterableIterator<PeerId> {
+    return this.counts.keys();
+  }
+
+  /**
+   * Drops every copy of `peer` and adds `replacements` (fresh draws, one per dropped copy). Returns the
+   * peers whose multiplicity changed, with their old and new multiplicities.
+   */
+  replace(peer: PeerId, replacements: readonly PeerId[]): MultiplicityChange[] {
+    const before = new Map<PeerId, number>([[peer, this.multiplicity(peer)]]);
+    for (const added of replacements) if (!before.has(added)) before.set(added, this.multiplicity(added));
+    this.add(peer, -this.multiplicity(peer));
+    for (const added of replacements) this.add(added, 1);
+    const changes: MultiplicityChange[] = [];
+    for (const [changed, was] of before) {
+      const now = this.multiplicity(changed);
+      if (now !== was) changes.push({ peer: changed, was, now });
+    }
+    return changes;
+  }
+
+  private add(peer: PeerId, delta: number): void {
+    const next = this.multiplicity(peer) + delta;
+    if (next > 0) this.counts.set(peer, next);
+    else this.counts.delete(peer);
+    this.total += delta;
+  }
+}
+
+export interface MultiplicityChange {
+  readonly peer: PeerId;
+  readonly was: number;
+  readonly now: number;
+}
+
+/** What replacing one peer changed in the echo, ready and delivery samples. */
+export interface SampleReplacement {
+  readonly echo: readonly MultiplicityChange[];
+  readonly ready: readonly MultiplicityChange[];
+  readonly delivery: readonly MultiplicityChange[];
+}
+
+/**
+ * This node's echo sample E, ready sample R and delivery sample D (Algorithms 8 and 9), drawn once and reused
+ * by every instance — the multi-shot use of the single-shot algorithms. R and D share one subscription
+ * (ReadySubscribe), so "sampled for the ready layer" means drawn into either.
+ */
+export class ContagionSamples {
+  readonly echo: SampleMultiset;
+  readonly ready: SampleMultiset;
+  readonly delivery: SampleMultiset;
+  private readyUnion: PeerId[] | undefined;
+
+  constructor(oracle: SamplingOracle, sizes: { readonly E: number; readonly R: number; readonly D: number }) {
+    this.echo = new SampleMultiset(oracle.sample(sizes.E));
+    this.ready = new SampleMultiset(oracle.sample(sizes.R));
+    this.delivery = new SampleMultiset(oracle.sample(sizes.D));
+  }
+
+  /** Distinct peers to send EchoSubscribe / ReadySubscribe to. */
+  echoPeers(): PeerId[] {
+    return [...this.echo.peers()];
+  }
+
+  readyPeers(): PeerId[] {
+    this.readyUnion ??= [...new Set([...this.ready.peers(), ...this.delivery.peers()])];
+    return [...this.readyUnion];
+  }
+
+  inEcho(peer: PeerId): boolean {
+    return this.echo.multiplicity(peer) > 0;
+  }
+
+  inReady(peer: PeerId): boolean {
+    return this.ready.multiplicity(peer) > 0 || this.delivery.multiplicity(peer) > 0;
+  }
+
+  /**
+   * Replaces every copy of `peer` with a fresh uniform draw from the others (the departing peer excluded, so
+   * a peer that went down is not drawn straight back).
+   */
+  replace(peer: PeerId, oracle: SamplingOracle): SampleReplacement {
+    const redraw = (sample: SampleMultiset) =>
+      sample.replace(peer, drawExcluding(oracle, sample.multiplicity(peer), peer));
+    this.readyUnion = undefined;
+    return { echo: redraw(this.echo), ready: redraw(this.ready), delivery: redraw(this.delivery) };
+  }
+}
+
+/**
+ * `count` uniform draws from the oracle, rejecting `excluded`. If the excluded peer is the only one, no
+ * replacement exists and the sample shrinks (a two-member network whose other member left).
+ */
+export function drawExcluding(oracle: SamplingOracle, count: number, excluded: PeerId): PeerId[] {
+  const draws: PeerId[] = [];
+  if (oracle.size <= 1) return draws;
+  // Each attempt succeeds with probability ≥ 1/2, so 64 attempts per draw fail with probability 2^-64.
+  for (let attempts = 0; draws.length < count && attempts < 64 * count; attempts++) {
+    const [peer] = oracle.sample(1);
+    if (peer !== undefined && peer !== excluded) draws.push(peer);
+  }
+  return draws;
+}
