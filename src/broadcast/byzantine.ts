@@ -105,21 +105,27 @@ export class ByzantineBroadcast implements BroadcastProtocol {
     const first = this.tracked.get(key);
     if (first === undefined || first === info.digest) {
       this.track(key, info.digest);
-      // The first twin goes only to the first half.
+      // The first twin goes only to the first half: every member of it gets the payload directly.
       const [halfA] = this.halves;
-      return this.inner
+      const actions = this.inner
         .handle(event)
         .map((a) => (a.type === "send" ? { ...a, to: a.to.filter((p) => halfA.includes(p)) } : a));
+      return [{ type: "send", to: halfA, message: this.payloadMessage(event.payload) }, ...actions];
     }
     // The second twin goes to the other half, with this node's (second) echo and ready for it.
     const [, halfB] = this.halves;
     const { instance, digest } = info;
     return [
-      { type: "send", to: halfB, message: { kind: "send", payload: event.payload } },
+      { type: "send", to: halfB, message: this.payloadMessage(event.payload) },
       { type: "send", to: halfB, message: { kind: "echo", instance, digest } },
       { type: "send", to: halfB, message: { kind: "ready", instance, digest } },
       { type: "submitResult", outcome: "accepted", instance, digest },
     ];
+  }
+
+  /** Bracha introduces a payload with SEND; contagion only accepts payloads by gossip. */
+  private payloadMessage(payload: Uint8Array): BroadcastMessage {
+    return this.mode === "contagion" ? { kind: "gossip", payload } : { kind: "send", payload };
   }
 
   /** Remembers an instance; false if it was already tracked. */

@@ -17,7 +17,7 @@ const devnetUp: Command = {
     strategy: { type: "string" },
   },
   async run(args) {
-    const broadcast = optionalString(args, "broadcast") ?? "bracha";
+    const broadcast = optionalString(args, "broadcast") ?? "contagion";
     if (broadcast !== "bracha" && broadcast !== "contagion")
       throw new UsageError("--broadcast must be bracha or contagion");
     const devnet = await Devnet.up({
@@ -35,7 +35,7 @@ const devnetUp: Command = {
       process.stdout.write(`${JSON.stringify({ ready: true, devnet: devnet.path, ...devnet.file })}\n`);
     } else {
       const lines = [
-        `devnet ready: ${nodes.length} nodes (bracha), ${devnet.path}`,
+        `devnet ready: ${nodes.length} nodes (${broadcast}), ${devnet.path}`,
         ...nodes.map(
           (n) =>
             `  ${n.name}  ${n.api}  pid ${n.pid}  log ${n.log}${n.byzantine ? `  BYZANTINE (${n.byzantine})` : ""}`,

@@ -10,7 +10,13 @@ import { walletCommands } from "./walletCommands.ts";
 
 const VERSION = "0.1.0";
 
-const commands: readonly Command[] = [...nodeCommands, ...devnetCommands, ...walletCommands, ...simCommands, ...paramsCommands];
+const commands: readonly Command[] = [
+  ...nodeCommands,
+  ...devnetCommands,
+  ...walletCommands,
+  ...simCommands,
+  ...paramsCommands,
+];
 
 function helpText(): string {
   const width = Math.max(...commands.map((c) => `${c.path.join(" ")} ${c.usage}`.length));

@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BYZANTINE_STRATEGIES, isByzantineStrategy } from "../broadcast/byzantine.ts";
+import { defaultContagionParams } from "../broadcast/contagionDefaults.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { genesisToJson, parseGenesis } from "../ledger/genesis.ts";
 import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
@@ -67,15 +68,13 @@ export class Devnet {
     if (options.byzantine) {
       const { count, strategy } = options.byzantine;
       if (!isByzantineStrategy(strategy)) {
-        throw new TallyError(ErrorCode.InvalidField, `--strategy must be one of ${BYZANTINE_STRATEGIES.join(", ")}`);
+        throw new TallyError(
+          ErrorCode.InvalidField,
+          `--strategy must be one of ${BYZANTINE_STRATEGIES.join(", ")}`,
+        );
       }
-      if (count >= options.nodes) throw new TallyError(ErrorCode.InvalidField, "--byzantine must be below --nodes");
-    }
-    if (options.broadcast !== "bracha") {
-      throw new TallyError(
-        ErrorCode.InvalidField,
-        `--broadcast ${options.broadcast} is not available yet; use bracha`,
-      );
+      if (count >= options.nodes)
+        throw new TallyError(ErrorCode.InvalidField, "--byzantine must be below --nodes");
     }
     const dir = resolve(options.dir);
     await prepareDirectory(dir);
@@ -102,7 +101,10 @@ export class Devnet {
     const genesis = parseGenesis({
       network: DEVNET_NETWORK,
       balances: wallets.map((w) => ({ address: w.address, amount: options.walletBalance.toString() })),
-      broadcast: { mode: options.broadcast },
+      broadcast:
+        options.broadcast === "contagion"
+          ? { mode: "contagion", params: defaultContagionParams(options.nodes) }
+          : { mode: "bracha" },
       members: planned.map((p) => ({ peerId: p.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${p.p2pPort}`] })),
     });
     const genesisPath = join(dir, "genesis.json");

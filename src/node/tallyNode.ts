@@ -15,6 +15,7 @@ import type {
 import { buildApiServer } from "../api/server.ts";
 import { BrachaBroadcast } from "../broadcast/bracha.ts";
 import { BYZANTINE_STRATEGIES, ByzantineBroadcast, isByzantineStrategy } from "../broadcast/byzantine.ts";
+import { ContagionBroadcast } from "../broadcast/contagion.ts";
 import { decodeBroadcastMessage, encodeBroadcastMessage } from "../broadcast/messageCodec.ts";
 import type {
   BroadcastAction,
@@ -22,6 +23,7 @@ import type {
   BroadcastMessage,
   BroadcastProtocol,
   Commitment,
+  InstanceRef,
   PayloadInfo,
   SubmitOutcome,
 } from "../broadcast/types.ts";
@@ -35,6 +37,7 @@ import { Ledger, type TransferStatusChange } from "../ledger/ledger.ts";
 import type { RejectionReason } from "../ledger/store.ts";
 import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
 import { P2PTransport } from "../p2p/transport.ts";
+import { StaticMembership } from "../sampling/staticMembership.ts";
 import { Bucket, key, range } from "../storage/buckets.ts";
 import {
   type BatchOp,
@@ -158,7 +161,7 @@ export class TallyNode implements NodeApi {
     this.ledgerImpl = new Ledger(genesis, this.store, this.authorizer);
     await this.store.flush();
 
-    this.broadcast = this.createBroadcast();
+    this.broadcast = this.createBroadcast(genesis);
     const restoredSends = this.broadcast.restore(await this.loadCommitments(this.db));
 
     const bootstrap = [
@@ -176,9 +179,17 @@ export class TallyNode implements NodeApi {
       onMessage: (from, bytes) => this.onPeerMessage(from, bytes),
     });
     this.metricsImpl.watch({ ledger: this.ledger, broadcast: this.broadcast, transport: this.transport });
+    // Samples are replaced when a peer stays down, and a returning peer is re-subscribed (contagion).
+    this.transport.on("peer:connect", (peer) =>
+      this.enqueue({ event: { type: "peerUp", peer, nowMs: Date.now() } }),
+    );
+    this.transport.on("peer:disconnect", (peer) =>
+      this.enqueue({ event: { type: "peerDown", peer, nowMs: Date.now() } }),
+    );
     await this.transport.start();
 
     this.runSends(restoredSends);
+    this.enqueue({ event: { type: "start", nowMs: Date.now() } });
     // Transfers this node accepted before a restart and had not seen delivered: introduce them again.
     for await (const bytes of this.db.values(range(Bucket.submitted))) {
       const encoded = decodeTransfer(bytes);
@@ -206,16 +217,21 @@ export class TallyNode implements NodeApi {
     );
   }
 
-  private createBroadcast(): BroadcastProtocol {
+  private createBroadcast(genesis: Genesis): BroadcastProtocol {
     const random = () => randomInt(2 ** 47) / 2 ** 47;
     const inspect = (payload: Uint8Array) => this.inspect(payload);
-    const protocol = new BrachaBroadcast({
-      self: this.peerIdImpl,
-      members: this.members,
-      inspect,
-      random,
-      isSettled: (instance) => this.ledger.isSlotTaken(instance.source, instance.seq),
-    });
+    const isSettled = (instance: InstanceRef) => this.ledger.isSlotTaken(instance.source, instance.seq);
+    const protocol: BroadcastProtocol =
+      genesis.broadcast.mode === "contagion"
+        ? new ContagionBroadcast({
+            self: this.peerIdImpl,
+            oracle: new StaticMembership({ self: this.peerIdImpl, members: this.members, random }),
+            params: genesis.broadcast.params,
+            inspect,
+            random,
+            isSettled,
+          })
+        : new BrachaBroadcast({ self: this.peerIdImpl, members: this.members, inspect, random, isSettled });
     const strategy = this.config.byzantine;
     if (strategy === undefined) return protocol;
     if (!isByzantineStrategy(strategy)) {
@@ -319,7 +335,10 @@ export class TallyNode implements NodeApi {
       version: NODE_VERSION,
       network: this.genesis?.network ?? "",
       genesis: this.genesisId,
-      broadcast: { mode: "bracha", params: { n, f: Math.floor((n - 1) / 3) } },
+      broadcast:
+        this.genesis?.broadcast.mode === "contagion"
+          ? { mode: "contagion", params: { ...this.genesis.broadcast.params } }
+          : { mode: "bracha", params: { n, f: Math.floor((n - 1) / 3) } },
       ...(this.config.byzantine ? { byzantine: this.config.byzantine } : {}),
       peers: { connected: this.transport?.connectedPeers().length ?? 0, members: n },
     };

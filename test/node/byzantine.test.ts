@@ -7,7 +7,7 @@ import { prepareNextTransfer } from "../../src/wallet/prepareTransfer.ts";
 import { buildSignedTransfer } from "../../src/wallet/signTransfer.ts";
 import { startDevnet } from "../support/devnetProcess.ts";
 
-const MODE = process.env.TALLY_BYZANTINE_TEST_MODE ?? "bracha";
+const MODE = process.env.TALLY_BYZANTINE_TEST_MODE ?? "contagion";
 const NODES = 8;
 const TRANSFERS = 24;
 
