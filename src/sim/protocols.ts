@@ -1,4 +1,7 @@
 import { BrachaBroadcast } from "../broadcast/bracha.ts";
+import { ContagionBroadcast } from "../broadcast/contagion.ts";
+import type { ContagionParams } from "../ledger/genesis.ts";
+import { MemberDirectory } from "../sampling/memberDirectory.ts";
 import type { ProtocolFactory } from "./simulation.ts";
 
 /** Pull retries a little above one round trip of the default 50 ms latency model. */
@@ -8,5 +11,28 @@ export function brachaFactory(): ProtocolFactory {
   return {
     name: "bracha",
     create: (context) => new BrachaBroadcast({ ...context, pullRetryMs: SIM_PULL_RETRY_MS }),
+  };
+}
+
+export function contagionFactory(params: ContagionParams): ProtocolFactory {
+  // One directory for all simulated nodes: each node's oracle is a view of it, not a copy.
+  let directory: MemberDirectory | undefined;
+  return {
+    name: "contagion",
+    create: (context) => {
+      if (directory === undefined || directory.members !== context.members) {
+        directory = new MemberDirectory(context.members);
+      }
+      return new ContagionBroadcast({
+        self: context.self,
+        oracle: directory.oracleFor(context.self, context.random),
+        params,
+        inspect: context.inspect,
+        random: context.random,
+        isSettled: context.isSettled,
+        pullRetryMs: SIM_PULL_RETRY_MS,
+      });
+    },
+    startEvents: (nowMs) => [{ type: "start", nowMs }],
   };
 }

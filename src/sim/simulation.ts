@@ -69,9 +69,14 @@ export interface SimulationResult {
   readonly adversary: Adversary;
   readonly broadcasts: number;
   readonly seed: number;
-  /** Sent by correct nodes, per node per broadcast: mean over correct nodes and the busiest one. */
+  /**
+   * Sent by correct nodes, per node per broadcast: mean over correct nodes and the busiest one. Sample
+   * subscriptions are one-off (samples are reused across broadcasts) and reported in `setupMessagesPerNode`.
+   */
   readonly messagesPerNodePerBroadcast: { readonly mean: number; readonly max: number };
   readonly bytesPerNodePerBroadcast: { readonly mean: number; readonly max: number };
+  readonly setupMessagesPerNode: number;
+  /** Per correct node per broadcast, by message kind (subscriptions: per node, once). */
   readonly messagesByKind: Readonly<Record<string, number>>;
   /** From introduction to delivery, over (correct node, correct-source broadcast) pairs. */
   readonly latencyMs: { readonly p50: number; readonly p99: number };
@@ -116,7 +121,7 @@ function wireBytes(message: BroadcastMessage): number {
 }
 
 function isSubscription(message: BroadcastMessage): boolean {
-  return message.kind.toLowerCase().includes("subscribe");
+  return message.kind === "subscribe" || message.kind === "unsubscribe";
 }
 
 /**
@@ -145,6 +150,7 @@ export class Simulation {
   private readonly recordByKey = new Map<string, BroadcastRecord>();
   private now = 0;
   private messages = 0;
+  private setupMessages = 0;
   private readonly payloadBytes: number;
   private readonly tickMs: number;
 
@@ -158,7 +164,7 @@ export class Simulation {
     this.tickMs = options.tickMs ?? 250;
     const n = options.nodes;
     this.ids = Array.from({ length: n }, (_, i) => `n${i}`);
-    this.ids.forEach((id, i) => this.indexOf.set(id, i));
+    for (const [i, id] of this.ids.entries()) this.indexOf.set(id, i);
     this.byzantine = new Array(n).fill(false);
     const byzantineCount = Math.floor(options.byzantine * n);
     for (const i of shuffled(n, this.random).slice(0, byzantineCount)) this.byzantine[i] = true;
@@ -347,9 +353,13 @@ export class Simulation {
   private post(from: number, to: number, message: BroadcastMessage): void {
     if (from === to) return;
     if (!this.byzantine[from]) {
-      this.sentMessages[from]! += 1;
-      this.sentBytes[from]! += wireBytes(message);
       this.kindCounts[message.kind] = (this.kindCounts[message.kind] ?? 0) + 1;
+      // Subscriptions set up samples reused by every broadcast: reported apart, not per broadcast.
+      if (isSubscription(message)) this.setupMessages++;
+      else {
+        this.sentMessages[from]! += 1;
+        this.sentBytes[from]! += wireBytes(message);
+      }
     }
     this.messages++;
     this.queue.push(this.now + this.options.latency(this.random), { to, from, message });
@@ -438,8 +448,12 @@ export class Simulation {
       seed: this.options.seed,
       messagesPerNodePerBroadcast: { mean: mean(perNode), max: Math.max(...perNode) },
       bytesPerNodePerBroadcast: { mean: mean(perNodeBytes), max: Math.max(...perNodeBytes) },
+      setupMessagesPerNode: this.setupMessages / this.correctIndices.length,
       messagesByKind: Object.fromEntries(
-        Object.entries(this.kindCounts).map(([k, v]) => [k, v / broadcasts / this.correctIndices.length]),
+        Object.entries(this.kindCounts).map(([k, v]) => [
+          k,
+          v / this.correctIndices.length / (k.includes("subscribe") ? 1 : broadcasts),
+        ]),
       ),
       latencyMs: { p50: pct(0.5), p99: pct(0.99) },
       latencyHops: {

@@ -30,7 +30,7 @@ describe("event queue", () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 200 }), (times) => {
         const q = new EventQueue<number>();
-        times.forEach((t, i) => q.push(t, i));
+        for (const [i, t] of times.entries()) q.push(t, i);
         const out: number[] = [];
         for (let x = q.pop(); x !== undefined; x = q.pop()) out.push(x);
         const expected = times.map((t, i) => [t, i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);

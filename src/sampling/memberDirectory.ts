@@ -1,0 +1,95 @@
+import type { PeerId, RandomSource } from "../broadcast/types.ts";
+import { ErrorCode, TallyError } from "../core/errors.ts";
+import type { SamplingOracle } from "./samplingOracle.ts";
+
+/**
+ * An immutable member list with an index, shareable by every node of one process: the simulator runs
+ * 10,000 nodes, and a private copy of the list per node would cost N² memory.
+ */
+export class MemberDirectory {
+  readonly members: readonly PeerId[];
+  private readonly indexOf: ReadonlyMap<PeerId, number>;
+
+  constructor(members: readonly PeerId[]) {
+    const index = new Map<PeerId, number>();
+    members.forEach((m, i) => {
+      if (typeof m !== "string" || m.length === 0) throw configError("members: non-empty strings");
+      index.set(m, i);
+    });
+    if (index.size === 0 || index.size !== members.length)
+      throw configError("members: a non-empty list without duplicates");
+    this.members = members;
+    this.indexOf = index;
+  }
+
+  index(peer: PeerId): number | undefined {
+    return this.indexOf.get(peer);
+  }
+
+  /** Ω for one node of the directory: uniform over every member but `self`. */
+  oracleFor(self: PeerId, random: RandomSource): SamplingOracle {
+    const selfIndex = this.indexOf.get(self);
+    if (selfIndex === undefined) throw configError("self: must be one of members");
+    return new DirectoryOracle(this, selfIndex, random);
+  }
+}
+
+class DirectoryOracle implements SamplingOracle {
+  readonly size: number;
+  private readonly directory: MemberDirectory;
+  private readonly selfIndex: number;
+  private readonly random: RandomSource;
+
+  constructor(directory: MemberDirectory, selfIndex: number, random: RandomSource) {
+    this.directory = directory;
+    this.selfIndex = selfIndex;
+    this.random = random;
+    this.size = directory.members.length - 1;
+  }
+
+  sample(count: number): PeerId[] {
+    checkCount(count);
+    if (this.size === 0) return [];
+    return Array.from({ length: count }, () => this.peerAt(this.draw(this.size)));
+  }
+
+  distinct(count: number): PeerId[] {
+    checkCount(count);
+    const take = Math.min(count, this.size);
+    if (take * 4 > this.size) {
+      // Dense: a partial Fisher–Yates over the other members' positions.
+      const pool = Array.from({ length: this.size }, (_, i) => i);
+      for (let i = 0; i < take; i++) {
+        const j = i + this.draw(this.size - i);
+        [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+      }
+      return pool.slice(0, take).map((i) => this.peerAt(i));
+    }
+    // Sparse (the usual case, G ≪ N): rejection sampling, uniform without replacement.
+    const chosen = new Set<number>();
+    while (chosen.size < take) chosen.add(this.draw(this.size));
+    return [...chosen].map((i) => this.peerAt(i));
+  }
+
+  isMember(peer: PeerId): boolean {
+    return this.directory.index(peer) !== undefined;
+  }
+
+  /** Position among the other members → member (skipping self). */
+  private peerAt(position: number): PeerId {
+    return this.directory.members[position >= this.selfIndex ? position + 1 : position]!;
+  }
+
+  /** Uniform in [0, bound); the clamp guards a RandomSource that returns exactly 1. */
+  private draw(bound: number): number {
+    return Math.min(bound - 1, Math.floor(this.random() * bound));
+  }
+}
+
+function checkCount(count: number): void {
+  if (!Number.isSafeInteger(count) || count < 0) throw configError("sample size: a non-negative integer");
+}
+
+function configError(message: string): TallyError {
+  return new TallyError(ErrorCode.InvalidConfig, `sampling: ${message}`);
+}
