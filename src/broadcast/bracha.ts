@@ -22,6 +22,8 @@ import type {
 } from "./types.ts";
 import { VoteTally } from "./voteTally.ts";
 
+/** Resolution of the live map's activity order (see `touch`). */
+const TOUCH_GRANULARITY_MS = 1_000;
 export interface BrachaOptions {
   /** This node's peer id; must be one of `members`. */
   readonly self: PeerId;
@@ -544,8 +546,14 @@ export class BrachaBroadcast implements BroadcastProtocol {
     inst.openedBy = undefined;
   }
 
+  /**
+   * Marks activity, moving the instance to the back of the live map (least recently active first). Only
+   * once per TOUCH_GRANULARITY_MS: re-inserting on every vote dominated the cost of counting it, and the
+   * stall sweep needs the order only to a second against a timeout of minutes.
+   */
   private touch(inst: LiveInstance, nowMs: number): void {
-    inst.lastActivityMs = Math.max(inst.lastActivityMs, nowMs);
+    if (nowMs - inst.lastActivityMs < TOUCH_GRANULARITY_MS) return;
+    inst.lastActivityMs = nowMs;
     this.live.delete(inst.key);
     this.live.set(inst.key, inst);
   }

@@ -36,6 +36,9 @@ import {
   type SubscriptionLayer,
 } from "./types.ts";
 
+/** Resolution of the live map's activity order (see `touch`). */
+const TOUCH_GRANULARITY_MS = 1_000;
+
 export { CONTAGION_DEFAULTS, type ContagionOptions } from "./contagionOptions.ts";
 
 /** The live state of one undelivered instance. */
@@ -482,7 +485,9 @@ export class ContagionBroadcast implements BroadcastProtocol {
     nowMs: number,
     out: BroadcastAction[],
   ) {
-    if (!this.samples.inReady(from)) {
+    const readyMultiplicity = this.samples.ready.multiplicity(from);
+    const deliveryMultiplicity = this.samples.delivery.multiplicity(from);
+    if (readyMultiplicity === 0 && deliveryMultiplicity === 0) {
       this.count.dropped.notSampled++;
       return;
     }
@@ -491,8 +496,8 @@ export class ContagionBroadcast implements BroadcastProtocol {
     const added = inst.readies.add(
       from,
       digest,
-      this.samples.ready.multiplicity(from),
-      this.samples.delivery.multiplicity(from),
+      readyMultiplicity,
+      deliveryMultiplicity,
       this.options.maxReadyDigestsPerPeer,
     );
     if (added !== "added") {
@@ -509,11 +514,14 @@ export class ContagionBroadcast implements BroadcastProtocol {
       return undefined;
     }
     const key = instanceKey(instance);
+    // A live instance is undelivered by construction: skip the settled checks on the hot path.
+    const live = this.live.get(key);
+    if (live !== undefined) return live;
     if (this.isSettled(key, instance)) {
       this.count.dropped.settled++;
       return undefined;
     }
-    return this.live.get(key) ?? this.open(key, instance, from, nowMs);
+    return this.open(key, instance, from, nowMs);
   }
 
   private onRequest(
@@ -819,8 +827,14 @@ export class ContagionBroadcast implements BroadcastProtocol {
     inst.openedBy = undefined;
   }
 
+  /**
+   * Marks activity, moving the instance to the back of the live map (least recently active first). Only
+   * once per TOUCH_GRANULARITY_MS: re-inserting on every vote dominated the cost of counting it, and the
+   * stall sweep needs the order only to a second against a timeout of minutes.
+   */
   private touch(inst: LiveInstance, nowMs: number): void {
-    inst.lastActivityMs = Math.max(inst.lastActivityMs, nowMs);
+    if (nowMs - inst.lastActivityMs < TOUCH_GRANULARITY_MS) return;
+    inst.lastActivityMs = nowMs;
     this.live.delete(inst.key);
     this.live.set(inst.key, inst);
   }

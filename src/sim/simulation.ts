@@ -89,17 +89,26 @@ export interface SimulationResult {
   readonly wallSeconds: number;
 }
 
-interface Delivery {
+/** Timeline entries share one shape (one hidden class), which keeps the event loop monomorphic. */
+const DELIVERY = 0;
+const INTRODUCE = 1;
+const FEED = 2;
+const TICK = 3;
+
+class TimelineEvent {
+  readonly type: number;
+  /** DELIVERY: receiver and sender indices; INTRODUCE/FEED: broadcast or record index in `to`. */
   readonly to: number;
   readonly from: number;
-  readonly message: BroadcastMessage;
-}
+  readonly message: BroadcastMessage | undefined;
 
-type SimEvent =
-  | Delivery
-  | { readonly tick: true }
-  | { readonly introduce: number }
-  | { readonly feed: number };
+  constructor(type: number, to: number, from = -1, message?: BroadcastMessage) {
+    this.type = type;
+    this.to = to;
+    this.from = from;
+    this.message = message;
+  }
+}
 
 interface BroadcastRecord {
   readonly instance: InstanceRef;
@@ -145,7 +154,7 @@ export class Simulation {
   private readonly indexCache = new WeakMap<readonly PeerId[], readonly number[]>();
   /** Correct nodes that subscribed to each byzantine node: the only ones its votes can reach usefully. */
   private readonly subscribers = new Map<number, Set<number>>();
-  private readonly queue = new EventQueue<SimEvent>();
+  private readonly queue = new EventQueue<TimelineEvent>();
   private readonly records: BroadcastRecord[] = [];
   private readonly recordByKey = new Map<string, BroadcastRecord>();
   private now = 0;
@@ -193,8 +202,9 @@ export class Simulation {
     for (const i of this.correctIndices) {
       for (const event of this.options.protocol.startEvents?.(0) ?? []) this.handle(i, event);
     }
-    for (let b = 0; b < broadcasts; b++) this.queue.push((b + 1) * intervalMs, { introduce: b });
-    this.queue.push(this.tickMs, { tick: true });
+    for (let b = 0; b < broadcasts; b++)
+      this.queue.push((b + 1) * intervalMs, new TimelineEvent(INTRODUCE, b));
+    this.queue.push(this.tickMs, new TimelineEvent(TICK, -1));
     const maxMs = this.options.maxSimulatedMs ?? (broadcasts + 1) * intervalMs + 120_000;
     let lastProgress = performance.now();
     while (this.queue.size > 0) {
@@ -202,9 +212,9 @@ export class Simulation {
       if (time > maxMs) break;
       const event = this.queue.pop()!;
       this.now = time;
-      if ("to" in event) this.dispatch(event);
-      else if ("introduce" in event) this.introduce(event.introduce);
-      else if ("feed" in event) this.feedNext(this.records[event.feed]!);
+      if (event.type === DELIVERY) this.dispatch(event.to, event.from, event.message!);
+      else if (event.type === INTRODUCE) this.introduce(event.to);
+      else if (event.type === FEED) this.feedNext(this.records[event.to]!);
       else this.tick();
       if (this.options.onProgress !== undefined && (this.messages & 0xffff) === 0) {
         const t = performance.now();
@@ -266,7 +276,10 @@ export class Simulation {
       return;
     }
     this.feed(record, unfed.pop()!, 0);
-    this.queue.push(this.now + this.options.meanLatencyMs, { feed: this.records.indexOf(record) });
+    this.queue.push(
+      this.now + this.options.meanLatencyMs,
+      new TimelineEvent(FEED, this.records.indexOf(record)),
+    );
   }
 
   private feed(record: BroadcastRecord, target: number, variant: number): void {
@@ -289,20 +302,15 @@ export class Simulation {
       if (!pulling && this.protocols[i]!.stats().pullingInstances > 0) pulling = true;
     }
     // Keep time moving while messages are in flight or someone still retries a payload pull.
-    if (this.queue.size > 0 || pulling) this.queue.push(this.now + this.tickMs, { tick: true });
+    if (this.queue.size > 0 || pulling) this.queue.push(this.now + this.tickMs, new TimelineEvent(TICK, -1));
   }
 
-  private dispatch(delivery: Delivery): void {
-    if (this.byzantine[delivery.to]) {
-      this.byzantineReceive(delivery);
+  private dispatch(to: number, from: number, message: BroadcastMessage): void {
+    if (this.byzantine[to]) {
+      this.byzantineReceive(to, from, message);
       return;
     }
-    this.handle(delivery.to, {
-      type: "message",
-      from: this.ids[delivery.from]!,
-      message: delivery.message,
-      nowMs: this.now,
-    });
+    this.handle(to, { type: "message", from: this.ids[from]!, message, nowMs: this.now });
   }
 
   private handle(i: number, event: BroadcastEvent): void {
@@ -362,10 +370,13 @@ export class Simulation {
       }
     }
     this.messages++;
-    this.queue.push(this.now + this.options.latency(this.random), { to, from, message });
+    this.queue.push(
+      this.now + this.options.latency(this.random),
+      new TimelineEvent(DELIVERY, to, from, message),
+    );
   }
 
-  private byzantineReceive({ from, to, message }: Delivery): void {
+  private byzantineReceive(to: number, from: number, message: BroadcastMessage): void {
     if (this.options.adversary === "silent") return;
     if (isSubscription(message)) {
       let subs = this.subscribers.get(to);

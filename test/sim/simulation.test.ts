@@ -26,6 +26,19 @@ function withoutWallClock(r: ReturnType<typeof simulate>) {
 }
 
 describe("event queue", () => {
+  it("keeps events of one millisecond in insertion order, across milliseconds in time order", () => {
+    const q = new EventQueue<string>();
+    q.push(5.9, "a");
+    q.push(5.1, "b");
+    q.push(3.5, "c");
+    q.push(7, "d");
+    assert.equal(q.peekTime(), 3.5);
+    assert.deepEqual([q.pop(), q.pop(), q.pop()], ["c", "a", "b"]);
+    q.push(1, "late"); // scheduled in the past: runs now, never lost
+    assert.deepEqual([q.pop(), q.pop(), q.pop()], ["late", "d", undefined]);
+    assert.equal(q.size, 0);
+  });
+
   it("pops in time order, ties in insertion order", () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 200 }), (times) => {
