@@ -344,7 +344,11 @@ export class TallyNode implements NodeApi {
     };
   }
 
-  /** Ready once running and connected to enough members for a Bracha quorum (N − f, counting itself). */
+  /**
+   * Ready once running and connected to N − f members counting itself (f = ⌊(N−1)/3⌋): enough for a Bracha
+   * quorum, and for contagion most of any node's samples. Static membership only; the permissionless
+   * sampler will define readiness by its view instead.
+   */
   isReady(): boolean {
     if (this.state !== "running" || this.transport === undefined) return false;
     const n = this.members.length;

@@ -76,7 +76,7 @@ for (const MODE of MODES) {
       );
       const seconds = (performance.now() - started) / 1000;
       console.log(
-        `# ${TRANSFERS} transfers, 4 wallets in parallel, ${seconds.toFixed(1)} s: ${(TRANSFERS / seconds).toFixed(0)} transfers/s, ${((seconds * 1000 * wallets.length) / TRANSFERS).toFixed(0)} ms per transfer end to end`,
+        `# ${MODE}: ${TRANSFERS} transfers, 4 wallets in parallel, ${seconds.toFixed(1)} s: ${(TRANSFERS / seconds).toFixed(0)} transfers/s, ${((seconds * 1000 * wallets.length) / TRANSFERS).toFixed(0)} ms per transfer end to end`,
       );
 
       const views = await Promise.all(nodes.map((n) => snapshot(n, everyone)));
