@@ -100,6 +100,8 @@ export class TallyNode implements NodeApi {
    * race. Reported as rejected (SEQ_CONFLICT); bounded, in memory only.
    */
   private readonly superseded = new Map<string, { encoded: EncodedTransfer; reason: RejectionReason }>();
+  /** Verdicts of `inspect` by payload bytes: gossip delivers each payload several times. */
+  private readonly inspected = new Map<string, PayloadInfo>();
   /** Decoded payloads by digest, so a payload inspected on arrival is not decoded again on delivery. */
   private readonly decoded = new Map<string, EncodedTransfer>();
   private inbox: InboxItem[] = [];
@@ -468,9 +470,13 @@ export class TallyNode implements NodeApi {
   }
 
   private markSuperseded(loser: EncodedTransfer, winner: string): void {
-    if (this.superseded.size >= 10_000) this.superseded.delete(this.superseded.keys().next().value!);
     const message = `transfer ${winner} was delivered for seq ${loser.transfer.seq} of this account`;
-    this.superseded.set(loser.id, { encoded: loser, reason: { code: ErrorCode.SeqConflict, message } });
+    remember(
+      this.superseded,
+      loser.id,
+      { encoded: loser, reason: { code: ErrorCode.SeqConflict, message } },
+      10_000,
+    );
   }
 
   private runSends(actions: readonly BroadcastAction[]): void {
@@ -503,18 +509,30 @@ export class TallyNode implements NodeApi {
     await this.db!.del(key(Bucket.submitted, id));
   }
 
-  /** The broadcast's validity check: decodable, this network, signed by the source. Never throws. */
+  /**
+   * The broadcast's validity check: decodable, this network, signed by the source. Never throws. Gossip
+   * brings each payload from several neighbours; the exact bytes already judged valid are recognised by
+   * a hash-map lookup instead of being decoded again (signatures are cached by the authorizer anyway).
+   */
   private inspect(payload: Uint8Array): PayloadInfo | null {
+    const bytesKey = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("base64");
+    const known = this.inspected.get(bytesKey);
+    if (known !== undefined) return known;
+    let encoded: EncodedTransfer;
     try {
-      const encoded = decodeTransfer(payload);
+      encoded = decodeTransfer(payload);
       if (encoded.transfer.network !== this.genesis!.network) return null;
       this.authorizer.authorize(encoded);
-      if (this.decoded.size >= 10_000) this.decoded.delete(this.decoded.keys().next().value!);
-      this.decoded.set(encoded.id, encoded);
-      return { instance: { source: encoded.transfer.source, seq: encoded.transfer.seq }, digest: encoded.id };
     } catch {
       return null;
     }
+    const info: PayloadInfo = {
+      instance: { source: encoded.transfer.source, seq: encoded.transfer.seq },
+      digest: encoded.id,
+    };
+    remember(this.decoded, encoded.id, encoded, INSPECT_CACHE_ENTRIES);
+    remember(this.inspected, bytesKey, info, INSPECT_CACHE_ENTRIES);
+    return info;
   }
 
   private async loadCommitments(db: NodeDatabase): Promise<Commitment[]> {
@@ -542,6 +560,15 @@ export class TallyNode implements NodeApi {
     }
   }
 }
+
+/** Inserts into an insertion-ordered map used as a bounded cache, evicting the oldest entry. */
+function remember<K, V>(cache: Map<K, V>, key: K, value: V, maxEntries: number): void {
+  if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
+}
+
+/** Payloads in flight at once are far fewer: the live-instance caps of the broadcast modes are 10,000. */
+const INSPECT_CACHE_ENTRIES = 10_000;
 
 function commitmentOp(c: Commitment): BatchOp {
   return {
