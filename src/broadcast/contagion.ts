@@ -14,7 +14,7 @@ import {
   resolveContagionOptions,
 } from "./contagionOptions.ts";
 import { ReadyTally } from "./contagionReady.ts";
-import { ContagionSamples } from "./contagionSamples.ts";
+import { ContagionSamples, deliveryMultiplicityOf, readyMultiplicityOf } from "./contagionSamples.ts";
 import { SubscriberSet, subscriberCap } from "./contagionSubscribers.ts";
 import { DeliveredLog } from "./deliveredLog.ts";
 import { instanceKey, isWellFormedDigest, isWellFormedInstance } from "./instanceId.ts";
@@ -485,9 +485,10 @@ export class ContagionBroadcast implements BroadcastProtocol {
     nowMs: number,
     out: BroadcastAction[],
   ) {
-    const readyMultiplicity = this.samples.ready.multiplicity(from);
-    const deliveryMultiplicity = this.samples.delivery.multiplicity(from);
-    if (readyMultiplicity === 0 && deliveryMultiplicity === 0) {
+    const packed = this.samples.readyAndDelivery(from);
+    const readyMultiplicity = readyMultiplicityOf(packed);
+    const deliveryMultiplicity = deliveryMultiplicityOf(packed);
+    if (packed === 0) {
       this.count.dropped.notSampled++;
       return;
     }
