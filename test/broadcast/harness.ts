@@ -6,6 +6,7 @@
  * before later sends); Byzantine nodes run the strategies below instead. The adversary may also hold back
  * messages (`hold`), which models its control of the schedule (thesis §4.2, assumption 4).
  */
+
 import { createHash } from "node:crypto";
 import { BrachaBroadcast, type BrachaOptions } from "../../src/broadcast/bracha.ts";
 import { instanceKey } from "../../src/broadcast/instanceId.ts";
@@ -24,18 +25,10 @@ import {
   type RandomSource,
   type SubmitOutcome,
 } from "../../src/broadcast/types.ts";
+import { seededRandom } from "../../src/sim/prng.ts";
 
-/** mulberry32: tiny, fast and good enough to shuffle schedules. */
-export function seededRandom(seed: number): RandomSource {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The simulator's seeded PRNG (mulberry32), so a harness seed means the same stream as a `tally sim` seed.
+export { seededRandom };
 
 export function randomInt(random: RandomSource, maxExclusive: number): number {
   return Math.floor(random() * maxExclusive);
