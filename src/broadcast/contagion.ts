@@ -1,25 +1,26 @@
 import type { ContagionParams } from "../ledger/genesis.ts";
 import type { SamplingOracle } from "../sampling/samplingOracle.ts";
-import {
-  type ContagionCounters,
-  createContagionCounters,
-  snapshotContagionCounters,
-} from "./contagionCounters.ts";
+import { configError } from "./configChecks.ts";
+import { type ContagionCounters, createContagionCounters } from "./contagionCounters.ts";
 import { EchoTally } from "./contagionEcho.ts";
 import { GossipNeighbours } from "./contagionGossip.ts";
 import {
   type ContagionOptions,
-  configError,
   type ResolvedContagionOptions,
   resolveContagionOptions,
 } from "./contagionOptions.ts";
 import { ReadyTally } from "./contagionReady.ts";
 import { ContagionSamples, deliveryMultiplicityOf, readyMultiplicityOf } from "./contagionSamples.ts";
 import { SubscriberSet, subscriberCap } from "./contagionSubscribers.ts";
+import { snapshotCounters } from "./counters.ts";
 import { DeliveredLog } from "./deliveredLog.ts";
 import { instanceKey, isWellFormedDigest, isWellFormedInstance } from "./instanceId.ts";
-import { PayloadPull } from "./payloadPull.ts";
+import { type LiveInstance, LiveInstances } from "./liveInstances.ts";
+import { OwnCommitmentIndex, unsettledCommitments } from "./ownCommitments.ts";
+import { PayloadAnswers } from "./payloadAnswers.ts";
+import { inspectSafely } from "./payloadInspection.ts";
 import { PeerBudget } from "./peerBudget.ts";
+import { Submissions } from "./submissions.ts";
 import {
   type BroadcastAction,
   type BroadcastCounters,
@@ -30,24 +31,15 @@ import {
   type Commitment,
   type Digest,
   type InstanceRef,
-  type PayloadInfo,
   type PeerId,
   SUBSCRIPTION_LAYERS,
   type SubscriptionLayer,
 } from "./types.ts";
 
-/** Resolution of the live map's activity order (see `touch`). */
-const TOUCH_GRANULARITY_MS = 1_000;
-
 export { CONTAGION_DEFAULTS, type ContagionOptions } from "./contagionOptions.ts";
 
-/** The live state of one undelivered instance. */
-interface LiveInstance {
-  readonly key: string;
-  readonly ref: InstanceRef;
-  /** The sampled peer whose vote created this instance before any valid payload; charged to its quota. */
-  openedBy: PeerId | undefined;
-  lastActivityMs: number;
+/** The live state of one undelivered instance; its opener is a sampled peer. */
+interface ContagionInstance extends LiveInstance {
   /** The first valid payload this node accepted (Algorithm 6's `delivered`): relayed once, and echoed. */
   first: Digest | undefined;
   /** The first payload, and those of digests this node is ready for or decided: a handful at most. */
@@ -56,10 +48,9 @@ interface LiveInstance {
   readonly readies: ReadyTally;
   /** The first digest whose READYs reached D̂ in the delivery sample: the one this node delivers. */
   decided: Digest | undefined;
-  pull: PayloadPull | undefined;
 }
 
-/** What this node promised in an undelivered instance; mirrors the driver's durable commitment log. */
+/** What this node promised in an undelivered instance. */
 interface OwnCommitments {
   readonly ref: InstanceRef;
   /** At most one digest per instance, ever: the safety promise of Echo (Algorithm 8). */
@@ -108,16 +99,14 @@ export class ContagionBroadcast implements BroadcastProtocol {
   private layers: Layers | undefined;
   private readonly echoSubscribers: SubscriberSet;
   private readonly readySubscribers: SubscriberSet;
-  /** Insertion order = least recently active first, which makes the stall sweep stop at the first fresh entry. */
-  private readonly live = new Map<string, LiveInstance>();
-  private readonly committed = new Map<string, OwnCommitments>();
-  private readonly pulling = new Set<string>();
-  private readonly openedByPeer = new Map<PeerId, number>();
+  private readonly live: LiveInstances<ContagionInstance>;
+  private readonly committed = new OwnCommitmentIndex<OwnCommitments>((ref) => ({ ref, ready: new Set() }));
   /** Members the transport reports down, since when: sampled ones are replaced past the grace period. */
   private readonly downSince = new Map<PeerId, number>();
   private nextRefreshMs: number | undefined;
   private readonly delivered: DeliveredLog;
-  private readonly answerBudget: PeerBudget;
+  private readonly answers: PayloadAnswers;
+  private readonly submissions: Submissions<ContagionInstance>;
   private readonly replayBudget: PeerBudget;
   private readonly count: ContagionCounters = createContagionCounters();
   private handledAny = false;
@@ -130,13 +119,38 @@ export class ContagionBroadcast implements BroadcastProtocol {
     const { subscriberCapFactor: factor, subscriberCapSlack: slack } = this.options;
     this.echoSubscribers = new SubscriberSet(subscriberCap(this.params.E, factor, slack));
     this.readySubscribers = new SubscriberSet(subscriberCap(this.params.R + this.params.D, factor, slack));
+    this.live = new LiveInstances({
+      maxInstances: this.options.maxLiveInstances,
+      maxOpenedPerPeer: this.options.maxOpenedPerPeer,
+      stallTimeoutMs: this.options.stallTimeoutMs,
+      create: newInstance,
+      // A decided instance is kept until its payload arrives; a pull for a digest it is merely ready for is
+      // not worth a slot forever (some correct node holds every digest that spreads, but may have crashed).
+      keepStalled: (inst) => inst.decided !== undefined && inst.pull !== undefined,
+      count: this.count,
+    });
     this.delivered = new DeliveredLog({
       maxRecords: this.options.maxDeliveredRecords,
       maxPayloads: this.options.retainedDeliveredPayloads,
+      isSettled: this.options.isSettled,
     });
-    this.answerBudget = new PeerBudget({
-      perSecond: this.options.payloadAnswersPerPeerPerSecond,
-      burst: this.options.payloadAnswerBurst,
+    this.answers = new PayloadAnswers({
+      live: this.live,
+      delivered: this.delivered,
+      budget: {
+        perSecond: this.options.payloadAnswersPerPeerPerSecond,
+        burst: this.options.payloadAnswerBurst,
+      },
+      count: this.count,
+    });
+    this.submissions = new Submissions({
+      inspect: this.options.inspect,
+      delivered: this.delivered,
+      committed: this.committed,
+      live: this.live,
+      // Gossip it (if this node has not yet), then echo it (if it has not yet): Algorithm 6's dispatch.
+      introduce: (inst, digest, payload, _echoed, nowMs, out) =>
+        this.acceptPayload(inst, digest, payload, undefined, nowMs, out),
     });
     this.replayBudget = new PeerBudget({
       perSecond: this.options.replaysPerPeerPerSecond,
@@ -177,18 +191,9 @@ export class ContagionBroadcast implements BroadcastProtocol {
    */
   restore(commitments: Iterable<Commitment>): BroadcastAction[] {
     if (this.handledAny) throw configError("restore: must be called before the first event");
-    for (const commitment of commitments) {
+    for (const { key, commitment } of unsettledCommitments(commitments, this.delivered)) {
       const { instance, kind, digest } = commitment;
-      if (
-        !isWellFormedInstance(instance) ||
-        !isWellFormedDigest(digest) ||
-        (kind !== "echo" && kind !== "ready")
-      ) {
-        throw configError("restore: malformed commitment", { commitment });
-      }
-      const key = instanceKey(instance);
-      if (this.isSettled(key, instance)) continue;
-      const own = this.ownCommitments(key, instance);
+      const own = this.committed.of(key, instance);
       if (kind === "ready") {
         own.ready.add(digest);
       } else if (own.echo !== undefined && own.echo !== digest) {
@@ -206,14 +211,14 @@ export class ContagionBroadcast implements BroadcastProtocol {
   }
 
   counters(): BroadcastCounters {
-    return snapshotContagionCounters(this.count);
+    return snapshotCounters(this.count);
   }
 
   stats(): BroadcastStats {
     const layers = this.layers;
     return {
       liveInstances: this.live.size,
-      pullingInstances: this.pulling.size,
+      pullingInstances: this.live.pullingCount,
       committedInstances: this.committed.size,
       deliveredRecords: this.delivered.size,
       sampledPeers: {
@@ -361,36 +366,8 @@ export class ContagionBroadcast implements BroadcastProtocol {
   // ── events ────────────────────────────────────────────────────────────────────────────────────────────
 
   private onSubmit(payload: Uint8Array, nowMs: number, out: BroadcastAction[]): void {
-    const info = this.inspectSafely(payload);
-    if (info === null) {
-      out.push({ type: "submitResult", outcome: "invalid" });
-      return;
-    }
-    const { instance, digest } = info;
-    const key = instanceKey(instance);
-    if (this.isSettled(key, instance)) {
-      out.push({ type: "submitResult", outcome: "delivered", instance, digest });
-      return;
-    }
-    const echoed = this.committed.get(key)?.echo;
-    if (echoed !== undefined && echoed !== digest) {
-      out.push({ type: "submitResult", outcome: "conflict", instance, digest });
-      return;
-    }
-    const inst = this.live.get(key) ?? this.open(key, instance, undefined, nowMs);
-    if (inst === undefined) {
-      out.push({ type: "submitResult", outcome: "full", instance, digest });
-      return;
-    }
-    // Gossip it (if this node has not yet), then echo it (if it has not yet): Algorithm 6's dispatch.
-    this.acceptPayload(inst, digest, payload, undefined, nowMs, out);
-    out.push({
-      type: "submitResult",
-      outcome: echoed === undefined ? "accepted" : "duplicate",
-      instance,
-      digest,
-    });
-    this.progress(inst, nowMs, out);
+    const inst = this.submissions.submit(payload, nowMs, out);
+    if (inst !== undefined) this.progress(inst, nowMs, out);
   }
 
   private onMessage(from: PeerId, message: BroadcastMessage, nowMs: number, out: BroadcastAction[]): void {
@@ -413,7 +390,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
         return;
       case "request":
         this.count.received.request++;
-        this.onRequest(from, message.instance, message.digest, nowMs, out);
+        this.answers.answer(from, message.instance, message.digest, nowMs, out);
         return;
       case "payload":
         this.count.received.payload++;
@@ -436,14 +413,14 @@ export class ContagionBroadcast implements BroadcastProtocol {
   }
 
   private onGossip(from: PeerId, payload: Uint8Array, nowMs: number, out: BroadcastAction[]): void {
-    const info = this.inspectSafely(payload);
+    const info = inspectSafely(this.options.inspect, payload);
     if (info === null) {
       this.count.dropped.invalidPayload++;
       return;
     }
     const { instance, digest } = info;
     const key = instanceKey(instance);
-    if (this.isSettled(key, instance)) {
+    if (this.delivered.isSettled(key, instance)) {
       this.count.dropped.settled++;
       return;
     }
@@ -454,7 +431,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
       this.count.dropped.unneededPayload++;
       return;
     }
-    inst ??= this.open(key, instance, undefined, nowMs);
+    inst ??= this.live.open(key, instance, undefined, nowMs);
     if (inst === undefined) return;
     this.acceptPayload(inst, digest, payload, from, nowMs, out);
     this.progress(inst, nowMs, out);
@@ -473,7 +450,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
       this.count.dropped.duplicateVote++;
       return;
     }
-    this.touch(inst, nowMs);
+    this.live.touch(inst, nowMs);
     this.progress(inst, nowMs, out);
   }
 
@@ -505,7 +482,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
       this.count.dropped.duplicateVote++;
       return;
     }
-    this.touch(inst, nowMs);
+    this.live.touch(inst, nowMs);
     this.progress(inst, nowMs, out);
   }
 
@@ -518,49 +495,21 @@ export class ContagionBroadcast implements BroadcastProtocol {
     // A live instance is undelivered by construction: skip the settled checks on the hot path.
     const live = this.live.get(key);
     if (live !== undefined) return live;
-    if (this.isSettled(key, instance)) {
+    if (this.delivered.isSettled(key, instance)) {
       this.count.dropped.settled++;
       return undefined;
     }
-    return this.open(key, instance, from, nowMs);
-  }
-
-  private onRequest(
-    from: PeerId,
-    instance: InstanceRef,
-    digest: Digest,
-    nowMs: number,
-    out: BroadcastAction[],
-  ): void {
-    if (!isWellFormedInstance(instance) || !isWellFormedDigest(digest)) {
-      this.count.dropped.malformed++;
-      return;
-    }
-    const key = instanceKey(instance);
-    const payload = this.live.get(key)?.payloads.get(digest) ?? this.delivered.payloadOf(key, digest);
-    const inStore =
-      payload === undefined && (this.delivered.digestOf(key) === digest || this.options.isSettled(instance));
-    if (payload === undefined && !inStore) {
-      this.count.dropped.notHeld++;
-      return;
-    }
-    if (!this.answerBudget.take(from, nowMs)) {
-      this.count.dropped.rateLimited++;
-      return;
-    }
-    if (payload !== undefined) this.send(out, [from], { kind: "payload", payload });
-    else out.push({ type: "serveFromStore", to: from, instance: copyRef(instance), digest });
+    return this.live.open(key, instance, from, nowMs);
   }
 
   private onPulledPayload(from: PeerId, payload: Uint8Array, nowMs: number, out: BroadcastAction[]): void {
-    const info = this.inspectSafely(payload);
+    const info = inspectSafely(this.options.inspect, payload);
     if (info === null) {
       this.count.dropped.invalidPayload++;
       return;
     }
-    const inst = this.live.get(instanceKey(info.instance));
-    // Self-certifying: whoever answers, only bytes that hash to the pulled digest are taken.
-    if (inst?.pull === undefined || inst.pull.digest !== info.digest) {
+    const inst = this.live.instancePulling(info);
+    if (inst === undefined) {
       this.count.dropped.unsolicitedPayload++;
       return;
     }
@@ -596,22 +545,8 @@ export class ContagionBroadcast implements BroadcastProtocol {
   }
 
   private onTick(nowMs: number, out: BroadcastAction[]): void {
-    for (const key of this.pulling) {
-      const inst = this.live.get(key)!;
-      if (nowMs < inst.pull!.deadlineMs) continue;
-      this.count.pullRetries++;
-      this.touch(inst, nowMs);
-      this.askForPayload(inst, nowMs, out);
-    }
-    const cutoffMs = nowMs - this.options.stallTimeoutMs;
-    for (const inst of this.live.values()) {
-      if (inst.lastActivityMs > cutoffMs) break;
-      // A decided instance is kept until its payload arrives; a pull for a digest it is merely ready for is
-      // not worth a slot forever (some correct node holds every digest that spreads, but may have crashed).
-      if (inst.decided !== undefined && inst.pull !== undefined) continue;
-      this.dropLive(inst);
-      this.count.stalledEvicted++;
-    }
+    this.live.retryDuePulls(nowMs, (inst) => this.askForPayload(inst, nowMs, out));
+    this.live.evictStalled(nowMs);
     this.replaceDownPeers(nowMs, out);
     this.refreshOne(nowMs, out);
   }
@@ -619,7 +554,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
   // ── protocol steps ────────────────────────────────────────────────────────────────────────────────────
 
   /** Moves an instance forward after anything changed in it: ready, then deliver or pull. */
-  private progress(inst: LiveInstance, nowMs: number, out: BroadcastAction[]): void {
+  private progress(inst: ContagionInstance, nowMs: number, out: BroadcastAction[]): void {
     const { Ehat, Rhat, Dhat } = this.params;
     // With no other member, this node's own echo and readiness are the whole system's.
     const alone = this.oracle.size === 0;
@@ -664,7 +599,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
    * candidate other pullers ask, and when readiness spread by contagion beyond the nodes that hold the
    * payload, each ready node fetching it is what guarantees every puller eventually finds it.
    */
-  private ensurePull(inst: LiveInstance, nowMs: number, out: BroadcastAction[]): void {
+  private ensurePull(inst: ContagionInstance, nowMs: number, out: BroadcastAction[]): void {
     let target: Digest | undefined;
     if (inst.decided !== undefined && !inst.payloads.has(inst.decided)) target = inst.decided;
     else {
@@ -676,13 +611,11 @@ export class ContagionBroadcast implements BroadcastProtocol {
       }
     }
     if (target === undefined || inst.pull?.digest === target) return;
-    inst.pull = new PayloadPull(target);
-    this.pulling.add(inst.key);
-    this.count.pullsStarted++;
+    this.live.startPull(inst, target);
     this.askForPayload(inst, nowMs, out);
   }
 
-  private askForPayload(inst: LiveInstance, nowMs: number, out: BroadcastAction[]): void {
+  private askForPayload(inst: ContagionInstance, nowMs: number, out: BroadcastAction[]): void {
     const pull = inst.pull!;
     const candidates = new Set([
       ...inst.readies.votersFor(pull.digest),
@@ -701,21 +634,14 @@ export class ContagionBroadcast implements BroadcastProtocol {
    * hold it back.
    */
   private acceptPayload(
-    inst: LiveInstance,
+    inst: ContagionInstance,
     digest: Digest,
     payload: Uint8Array,
     from: PeerId | undefined,
     nowMs: number,
     out: BroadcastAction[],
   ): void {
-    if (!inst.payloads.has(digest)) inst.payloads.set(digest, payload);
-    if (inst.pull?.digest === digest) {
-      inst.pull = undefined;
-      this.pulling.delete(inst.key);
-    }
-    // A validly signed payload makes the instance real: it no longer counts against its opener's quota.
-    this.releaseOpener(inst);
-    this.touch(inst, nowMs);
+    this.live.acceptPayload(inst, digest, payload, nowMs);
     const echoed = this.committed.get(inst.key)?.echo;
     if (inst.first !== undefined || (echoed !== undefined && echoed !== digest)) return;
     inst.first = digest;
@@ -728,7 +654,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
   }
 
   /** A payload is kept if it can be this node's first, or if it is one this node must deliver or serve. */
-  private wantsPayload(inst: LiveInstance | undefined, key: string, digest: Digest): boolean {
+  private wantsPayload(inst: ContagionInstance | undefined, key: string, digest: Digest): boolean {
     const own = this.committed.get(key);
     const canBeFirst = inst?.first === undefined && (own?.echo === undefined || own.echo === digest);
     return (
@@ -739,23 +665,28 @@ export class ContagionBroadcast implements BroadcastProtocol {
     );
   }
 
-  private commitEcho(inst: LiveInstance, digest: Digest, out: BroadcastAction[]): void {
-    this.ownCommitments(inst.key, inst.ref).echo = digest;
+  private commitEcho(inst: ContagionInstance, digest: Digest, out: BroadcastAction[]): void {
+    this.committed.of(inst.key, inst.ref).echo = digest;
     out.push({ type: "persist", commitment: { instance: inst.ref, kind: "echo", digest } });
     this.send(out, this.echoSubscribers.list(), { kind: "echo", instance: inst.ref, digest });
   }
 
-  private commitReady(inst: LiveInstance, digest: Digest, out: BroadcastAction[]): void {
-    this.ownCommitments(inst.key, inst.ref).ready.add(digest);
+  private commitReady(inst: ContagionInstance, digest: Digest, out: BroadcastAction[]): void {
+    this.committed.of(inst.key, inst.ref).ready.add(digest);
     out.push({ type: "persist", commitment: { instance: inst.ref, kind: "ready", digest } });
     this.send(out, this.readySubscribers.list(), { kind: "ready", instance: inst.ref, digest });
   }
 
-  private deliver(inst: LiveInstance, digest: Digest, payload: Uint8Array, out: BroadcastAction[]): void {
+  private deliver(
+    inst: ContagionInstance,
+    digest: Digest,
+    payload: Uint8Array,
+    out: BroadcastAction[],
+  ): void {
     out.push({ type: "deliver", instance: inst.ref, digest, payload });
     this.delivered.record(inst.key, digest, payload);
     this.committed.delete(inst.key);
-    this.dropLive(inst);
+    this.live.drop(inst);
     this.count.delivered++;
   }
 
@@ -779,78 +710,8 @@ export class ContagionBroadcast implements BroadcastProtocol {
 
   // ── bookkeeping ───────────────────────────────────────────────────────────────────────────────────────
 
-  private isReadyFor(inst: LiveInstance, digest: Digest): boolean {
+  private isReadyFor(inst: ContagionInstance, digest: Digest): boolean {
     return this.committed.get(inst.key)?.ready.has(digest) === true;
-  }
-
-  private open(key: string, instance: InstanceRef, opener: PeerId | undefined, nowMs: number) {
-    if (this.live.size >= this.options.maxLiveInstances) {
-      this.count.dropped.liveFull++;
-      return undefined;
-    }
-    if (opener !== undefined) {
-      // Forged votes for instances nobody has a payload for could otherwise fill the table; each member
-      // gets an equal share, and only sampled peers' votes get this far.
-      const opened = this.openedByPeer.get(opener) ?? 0;
-      if (opened >= this.options.maxOpenedPerPeer) {
-        this.count.dropped.peerQuota++;
-        return undefined;
-      }
-      this.openedByPeer.set(opener, opened + 1);
-    }
-    const inst: LiveInstance = {
-      key,
-      ref: copyRef(instance),
-      openedBy: opener,
-      lastActivityMs: nowMs,
-      first: undefined,
-      payloads: new Map(),
-      echoes: new EchoTally(),
-      readies: new ReadyTally(),
-      decided: undefined,
-      pull: undefined,
-    };
-    this.live.set(key, inst);
-    return inst;
-  }
-
-  private dropLive(inst: LiveInstance): void {
-    this.live.delete(inst.key);
-    this.pulling.delete(inst.key);
-    this.releaseOpener(inst);
-  }
-
-  private releaseOpener(inst: LiveInstance): void {
-    if (inst.openedBy === undefined) return;
-    const opened = this.openedByPeer.get(inst.openedBy) ?? 1;
-    if (opened <= 1) this.openedByPeer.delete(inst.openedBy);
-    else this.openedByPeer.set(inst.openedBy, opened - 1);
-    inst.openedBy = undefined;
-  }
-
-  /**
-   * Marks activity, moving the instance to the back of the live map (least recently active first). Only
-   * once per TOUCH_GRANULARITY_MS: re-inserting on every vote dominated the cost of counting it, and the
-   * stall sweep needs the order only to a second against a timeout of minutes.
-   */
-  private touch(inst: LiveInstance, nowMs: number): void {
-    if (nowMs - inst.lastActivityMs < TOUCH_GRANULARITY_MS) return;
-    inst.lastActivityMs = nowMs;
-    this.live.delete(inst.key);
-    this.live.set(inst.key, inst);
-  }
-
-  private ownCommitments(key: string, instance: InstanceRef): OwnCommitments {
-    let own = this.committed.get(key);
-    if (own === undefined) {
-      own = { ref: copyRef(instance), ready: new Set() };
-      this.committed.set(key, own);
-    }
-    return own;
-  }
-
-  private isSettled(key: string, instance: InstanceRef): boolean {
-    return this.delivered.digestOf(key) !== undefined || this.options.isSettled(instance);
   }
 
   private send(out: BroadcastAction[], to: readonly PeerId[], message: BroadcastMessage): void {
@@ -858,24 +719,26 @@ export class ContagionBroadcast implements BroadcastProtocol {
     this.count.sent[message.kind] += to.length;
     out.push({ type: "send", to, message });
   }
-
-  /** `inspect` is the node's code, but it runs on peer bytes: a throw must not take the state machine down. */
-  private inspectSafely(payload: Uint8Array): PayloadInfo | null {
-    let info: PayloadInfo | null;
-    try {
-      info = this.options.inspect(payload);
-    } catch {
-      return null;
-    }
-    if (info === null || !isWellFormedInstance(info.instance) || !isWellFormedDigest(info.digest))
-      return null;
-    return info;
-  }
 }
 
-/** Peer-supplied objects may carry extra fields or be mutated later; keep only what we read. */
-function copyRef(instance: InstanceRef): InstanceRef {
-  return { source: instance.source, seq: instance.seq };
+function newInstance(
+  key: string,
+  ref: InstanceRef,
+  openedBy: PeerId | undefined,
+  lastActivityMs: number,
+): ContagionInstance {
+  return {
+    key,
+    ref,
+    openedBy,
+    lastActivityMs,
+    first: undefined,
+    payloads: new Map(),
+    echoes: new EchoTally(),
+    readies: new ReadyTally(),
+    decided: undefined,
+    pull: undefined,
+  };
 }
 
 /** The last `count` items of an insertion-ordered collection (the most recently active ones). */

@@ -1,30 +1,20 @@
-import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { ContagionParams } from "../ledger/genesis.ts";
 import type { SamplingOracle } from "../sampling/samplingOracle.ts";
-import { BRACHA_DEFAULTS } from "./bracha.ts";
-import type { InspectPayload, InstanceRef, PeerId, RandomSource } from "./types.ts";
+import { configError, nonNegativeInteger, positiveInteger, positiveNumber } from "./configChecks.ts";
+import { INSTANCE_DEFAULTS, type InstanceOptions, resolveInstanceOptions } from "./instanceOptions.ts";
+import type { InstanceRef, PeerId, RandomSource } from "./types.ts";
 
-export interface ContagionOptions {
+export interface ContagionOptions extends InstanceOptions {
   /** This node's peer id. */
   readonly self: PeerId;
   /** Ω: draws the samples and says who is a member (static membership today, a Brahms sampler later). */
   readonly oracle: SamplingOracle;
   /** G, E, Ê, R, R̂, D, D̂: the genesis's `broadcast.params`, or `defaultContagionParams(N)`. */
   readonly params: ContagionParams;
-  readonly inspect: InspectPayload;
   /** Poisson draw of the gossip sample size, pull targets, scheduled refresh picks. The oracle has its own. */
   readonly random: RandomSource;
-  /** The ledger's "already delivered and applied" test, as for Bracha (`BrachaOptions.isSettled`). */
-  readonly isSettled?: (instance: InstanceRef) => boolean;
-  readonly maxLiveInstances?: number;
   /** Live instances one sampled peer may open by voting before any payload exists; default: a 1/(N−1) share. */
   readonly maxOpenedPerPeer?: number;
-  readonly stallTimeoutMs?: number;
-  readonly pullRetryMs?: number;
-  readonly maxDeliveredRecords?: number;
-  readonly retainedDeliveredPayloads?: number;
-  readonly payloadAnswersPerPeerPerSecond?: number;
-  readonly payloadAnswerBurst?: number;
   /** How long a sampled peer may stay down before it is replaced by a fresh draw. */
   readonly peerDownGraceMs?: number;
   /** Replace one sampled peer, chosen at random, every this many ms; 0 = never. */
@@ -42,13 +32,7 @@ export interface ContagionOptions {
 }
 
 export const CONTAGION_DEFAULTS = {
-  maxLiveInstances: BRACHA_DEFAULTS.maxLiveInstances,
-  stallTimeoutMs: BRACHA_DEFAULTS.stallTimeoutMs,
-  pullRetryMs: BRACHA_DEFAULTS.pullRetryMs,
-  maxDeliveredRecords: BRACHA_DEFAULTS.maxDeliveredRecords,
-  retainedDeliveredPayloads: BRACHA_DEFAULTS.retainedDeliveredPayloads,
-  payloadAnswersPerPeerPerSecond: BRACHA_DEFAULTS.payloadAnswersPerPeerPerSecond,
-  payloadAnswerBurst: BRACHA_DEFAULTS.payloadAnswerBurst,
+  ...INSTANCE_DEFAULTS,
   /**
    * Longer than a node restart or a reconnect (a few seconds), so a flapping link does not churn the
    * samples: every replacement of a correct peer is a chance for an adversary that can cut links to win a
@@ -86,31 +70,14 @@ export function resolveContagionOptions(options: ContagionOptions): ResolvedCont
   const params = validateParams(options.params);
   const pick = <K extends keyof typeof CONTAGION_DEFAULTS>(key: K): number =>
     options[key] ?? CONTAGION_DEFAULTS[key];
-  const maxLiveInstances = positiveInteger("maxLiveInstances", pick("maxLiveInstances"));
   const resolved: ResolvedContagionOptions = {
     self: options.self,
     oracle: options.oracle,
     params,
     inspect: options.inspect,
     random: options.random,
-    isSettled: options.isSettled ?? (() => false),
-    maxLiveInstances,
-    maxOpenedPerPeer: positiveInteger(
-      "maxOpenedPerPeer",
-      options.maxOpenedPerPeer ?? Math.ceil(maxLiveInstances / Math.max(1, options.oracle.size)),
-    ),
-    stallTimeoutMs: positiveInteger("stallTimeoutMs", pick("stallTimeoutMs")),
-    pullRetryMs: positiveInteger("pullRetryMs", pick("pullRetryMs")),
-    maxDeliveredRecords: positiveInteger("maxDeliveredRecords", pick("maxDeliveredRecords")),
-    retainedDeliveredPayloads: positiveInteger(
-      "retainedDeliveredPayloads",
-      pick("retainedDeliveredPayloads"),
-    ),
-    payloadAnswersPerPeerPerSecond: positiveNumber(
-      "payloadAnswersPerPeerPerSecond",
-      pick("payloadAnswersPerPeerPerSecond"),
-    ),
-    payloadAnswerBurst: positiveInteger("payloadAnswerBurst", pick("payloadAnswerBurst")),
+    // Only the oracle's peers (self excluded) open instances by voting; a share stays defined when alone.
+    ...resolveInstanceOptions(options, Math.max(1, options.oracle.size), positiveNumber),
     peerDownGraceMs: nonNegativeInteger("peerDownGraceMs", pick("peerDownGraceMs")),
     refreshIntervalMs: nonNegativeInteger("refreshIntervalMs", pick("refreshIntervalMs")),
     subscriberCapFactor: positiveNumber("subscriberCapFactor", pick("subscriberCapFactor")),
@@ -131,23 +98,4 @@ function validateParams(params: ContagionParams): ContagionParams {
   }
   if (Ehat > E || Rhat > R || Dhat > D) throw configError("params: a threshold above its sample size");
   return { G, E, Ehat, R, Rhat, D, Dhat };
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw configError(`${name}: a positive integer`);
-  return value;
-}
-
-function nonNegativeInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw configError(`${name}: a non-negative integer`);
-  return value;
-}
-
-function positiveNumber(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw configError(`${name}: a positive number`);
-  return value;
-}
-
-export function configError(message: string, meta?: Record<string, unknown>): TallyError {
-  return new TallyError(ErrorCode.InvalidConfig, `broadcast: ${message}`, meta);
 }

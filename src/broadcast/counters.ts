@@ -1,7 +1,10 @@
-import { type BroadcastCounters, type DropReason, MESSAGE_KINDS, type MessageKind } from "./types.ts";
+import type { BroadcastCounters, DropReason, MessageKind } from "./types.ts";
 
-const DROP_REASONS: readonly DropReason[] = [
+/** Every drop reason, in the order the counters report them; each mode counts those that can happen to it. */
+export const DROP_REASONS: readonly DropReason[] = [
   "nonMember",
+  "notSampled",
+  "subscribersFull",
   "malformed",
   "invalidPayload",
   "duplicateVote",
@@ -15,9 +18,9 @@ const DROP_REASONS: readonly DropReason[] = [
 ];
 
 /** The mutable counters behind `BroadcastProtocol.counters()`; the metrics exporter reads snapshots. */
-export interface MutableCounters {
-  sent: Record<MessageKind, number>;
-  received: Record<MessageKind, number>;
+export interface MutableCounters<K extends MessageKind = MessageKind> {
+  sent: Record<K, number>;
+  received: Record<K, number>;
   dropped: Record<DropReason, number>;
   delivered: number;
   pullsStarted: number;
@@ -25,11 +28,15 @@ export interface MutableCounters {
   stalledEvicted: number;
 }
 
-export function createCounters(): MutableCounters {
+/** Zeroed counters for a mode that speaks `kinds` and can drop for `dropReasons`. */
+export function createCounters<K extends MessageKind>(
+  kinds: readonly K[],
+  dropReasons: readonly DropReason[],
+): MutableCounters<K> {
   return {
-    sent: zeroes(MESSAGE_KINDS),
-    received: zeroes(MESSAGE_KINDS),
-    dropped: zeroes(DROP_REASONS),
+    sent: zeroes(kinds),
+    received: zeroes(kinds),
+    dropped: zeroes(dropReasons),
     delivered: 0,
     pullsStarted: 0,
     pullRetries: 0,
@@ -37,7 +44,8 @@ export function createCounters(): MutableCounters {
   };
 }
 
-export function snapshotCounters(counters: MutableCounters): BroadcastCounters {
+/** A copy the caller may keep: later events do not change it. Mode-specific counters are copied along. */
+export function snapshotCounters<K extends MessageKind>(counters: MutableCounters<K>): BroadcastCounters {
   return {
     ...counters,
     sent: { ...counters.sent },

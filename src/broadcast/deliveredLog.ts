@@ -1,8 +1,10 @@
-import type { Digest } from "./types.ts";
+import type { Digest, InstanceRef } from "./types.ts";
 
 export interface DeliveredLogOptions {
   readonly maxRecords: number;
   readonly maxPayloads: number;
+  /** The ledger's "already delivered and applied" test (`InstanceOptions.isSettled`). */
+  readonly isSettled: (instance: InstanceRef) => boolean;
 }
 
 /**
@@ -15,12 +17,14 @@ export interface DeliveredLogOptions {
 export class DeliveredLog {
   private readonly maxRecords: number;
   private readonly maxPayloads: number;
+  private readonly isSettledHook: (instance: InstanceRef) => boolean;
   private readonly digests = new Map<string, Digest>();
   private readonly payloads = new Map<string, Uint8Array>();
 
   constructor(options: DeliveredLogOptions) {
     this.maxRecords = options.maxRecords;
     this.maxPayloads = options.maxPayloads;
+    this.isSettledHook = options.isSettled;
   }
 
   get size(): number {
@@ -40,6 +44,19 @@ export class DeliveredLog {
 
   payloadOf(key: string, digest: Digest): Uint8Array | undefined {
     return this.digests.get(key) === digest ? this.payloads.get(key) : undefined;
+  }
+
+  /** Delivered here and still recorded, or settled by the ledger: either way, closed for good. */
+  isSettled(key: string, instance: InstanceRef): boolean {
+    return this.digests.get(key) !== undefined || this.isSettledHook(instance);
+  }
+
+  /**
+   * Whether the driver's store should hold the payload of `digest`: this node delivered exactly it, or the
+   * ledger settled the instance (with whatever digest: the driver's lookup checks).
+   */
+  inStore(key: string, instance: InstanceRef, digest: Digest): boolean {
+    return this.digests.get(key) === digest || this.isSettledHook(instance);
   }
 }
 

@@ -29,3 +29,8 @@ export function isWellFormedInstance(value: unknown): value is InstanceRef {
 export function isWellFormedDigest(value: unknown): value is Digest {
   return typeof value === "string" && value.length > 0 && value.length <= MAX_DIGEST_CHARS;
 }
+
+/** Peer-supplied objects may carry extra fields or be mutated later; keep only what we read. */
+export function copyRef(instance: InstanceRef): InstanceRef {
+  return { source: instance.source, seq: instance.seq };
+}

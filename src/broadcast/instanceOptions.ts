@@ -1,0 +1,84 @@
+import { positiveInteger } from "./configChecks.ts";
+import type { InspectPayload, InstanceRef } from "./types.ts";
+
+/** The options of both modes' per-instance bookkeeping: live table, payload pulls, delivered record. */
+export interface InstanceOptions {
+  readonly inspect: InspectPayload;
+  /**
+   * The ledger's "already delivered and applied" test (its per-account seq watermark); must be cheap and
+   * synchronous. It recognises settled instances once the bounded delivered record has forgotten them and
+   * after a restart, so a late SEND cannot reopen them. Without it, only the delivered record protects them.
+   */
+  readonly isSettled?: (instance: InstanceRef) => boolean;
+  readonly maxLiveInstances?: number;
+  /** Live instances one peer may open by voting before any payload exists; default: an equal share. */
+  readonly maxOpenedPerPeer?: number;
+  readonly stallTimeoutMs?: number;
+  readonly pullRetryMs?: number;
+  readonly maxDeliveredRecords?: number;
+  readonly retainedDeliveredPayloads?: number;
+  readonly payloadAnswersPerPeerPerSecond?: number;
+  readonly payloadAnswerBurst?: number;
+}
+
+export type ResolvedInstanceOptions = Required<Omit<InstanceOptions, "inspect" | "isSettled">> & {
+  readonly isSettled: (instance: InstanceRef) => boolean;
+};
+
+export const INSTANCE_DEFAULTS = {
+  /**
+   * Undelivered instances with full state (N votes + up to two ~4 KiB payloads each): tens of MB at most for
+   * N ≤ 100, and several seconds of in-flight transfers at the signature-verify-bound rate.
+   */
+  maxLiveInstances: 10_000,
+  /**
+   * A Bracha instance with a correct introducer finishes in three message delays; one idle for this long was
+   * equivocated or forged and will not progress. Evicting it frees its slot; its commitments stay (`OwnCommitmentIndex`).
+   */
+  stallTimeoutMs: 10 * 60_000,
+  /** A few round trips: a silent Byzantine voter costs the puller one period before it asks someone else. */
+  pullRetryMs: 2_000,
+  /** ~100 B per record, ~10 MB; older instances are recognised by `isSettled`. */
+  maxDeliveredRecords: 100_000,
+  /** Pulls come within a few retry periods of the others' delivery; older payloads are served from the store. */
+  retainedDeliveredPayloads: 1_024,
+  /** Caps what one peer can make us upload on demand at ~200 KiB/s of 4 KiB transfers. */
+  payloadAnswersPerPeerPerSecond: 50,
+  payloadAnswerBurst: 100,
+} as const;
+
+/**
+ * Applies the defaults and checks the bounds, in declaration order (so the first bad option is the one
+ * reported). `peers` is how many peers share the live table by opening instances with votes: the default
+ * `maxOpenedPerPeer` is an equal share. The answer rate has its own check because the modes differ there:
+ * Bracha takes whole answers per second, contagion any positive rate.
+ */
+export function resolveInstanceOptions(
+  options: InstanceOptions,
+  peers: number,
+  checkAnswerRate: (name: string, value: number) => number,
+): ResolvedInstanceOptions {
+  const pick = <K extends keyof typeof INSTANCE_DEFAULTS>(key: K): number =>
+    options[key] ?? INSTANCE_DEFAULTS[key];
+  const maxLiveInstances = positiveInteger("maxLiveInstances", pick("maxLiveInstances"));
+  return {
+    isSettled: options.isSettled ?? (() => false),
+    maxLiveInstances,
+    maxOpenedPerPeer: positiveInteger(
+      "maxOpenedPerPeer",
+      options.maxOpenedPerPeer ?? Math.ceil(maxLiveInstances / peers),
+    ),
+    stallTimeoutMs: positiveInteger("stallTimeoutMs", pick("stallTimeoutMs")),
+    pullRetryMs: positiveInteger("pullRetryMs", pick("pullRetryMs")),
+    maxDeliveredRecords: positiveInteger("maxDeliveredRecords", pick("maxDeliveredRecords")),
+    retainedDeliveredPayloads: positiveInteger(
+      "retainedDeliveredPayloads",
+      pick("retainedDeliveredPayloads"),
+    ),
+    payloadAnswersPerPeerPerSecond: checkAnswerRate(
+      "payloadAnswersPerPeerPerSecond",
+      pick("payloadAnswersPerPeerPerSecond"),
+    ),
+    payloadAnswerBurst: positiveInteger("payloadAnswerBurst", pick("payloadAnswerBurst")),
+  };
+}
