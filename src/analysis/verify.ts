@@ -20,7 +20,7 @@ export type Property = (typeof PROPERTIES)[number];
 
 /** In-process simulation beyond this many nodes takes minutes per broadcast (~10⁶ messages per broadcast). */
 export const MAX_VERIFY_NODES = 2_000;
-export const DEFAULT_VERIFY_BROADCASTS = 60;
+export const DEFAULT_VERIFY_BROADCASTS = 100;
 export const DEFAULT_VERIFY_SEEDS = 4;
 const CONFIDENCE_LEVEL = 0.95;
 
