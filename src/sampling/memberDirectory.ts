@@ -56,19 +56,14 @@ class DirectoryOracle implements SamplingOracle {
   distinct(count: number): PeerId[] {
     checkCount(count);
     const take = Math.min(count, this.size);
-    if (take * 4 > this.size) {
-      // Dense: a partial Fisher–Yates over the other members' positions.
-      const pool = Array.from({ length: this.size }, (_, i) => i);
-      for (let i = 0; i < take; i++) {
-        const j = i + this.draw(this.size - i);
-        [pool[i], pool[j]] = [pool[j]!, pool[i]!];
-      }
-      return pool.slice(0, take).map((i) => this.peerAt(i));
+    // A partial Fisher–Yates over the other members' positions: the first `take` slots are a uniform draw
+    // without replacement. Used once per sample (start, refresh), so O(N) here is fine.
+    const pool = Array.from({ length: this.size }, (_, i) => i);
+    for (let i = 0; i < take; i++) {
+      const j = i + this.draw(this.size - i);
+      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
     }
-    // Sparse (the usual case, G ≪ N): rejection sampling, uniform without replacement.
-    const chosen = new Set<number>();
-    while (chosen.size < take) chosen.add(this.draw(this.size));
-    return [...chosen].map((i) => this.peerAt(i));
+    return pool.slice(0, take).map((i) => this.peerAt(i));
   }
 
   isMember(peer: PeerId): boolean {
