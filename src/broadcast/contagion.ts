@@ -10,7 +10,12 @@ import {
   resolveContagionOptions,
 } from "./contagionOptions.ts";
 import { ReadyTally } from "./contagionReady.ts";
-import { ContagionSamples, deliveryMultiplicityOf, readyMultiplicityOf } from "./contagionSamples.ts";
+import {
+  ContagionSamples,
+  deliveryMultiplicityOf,
+  echoMultiplicityOf,
+  readyMultiplicityOf,
+} from "./contagionSamples.ts";
 import { SubscriberSet, subscriberCap } from "./contagionSubscribers.ts";
 import { snapshotCounters } from "./counters.ts";
 import { DeliveredLog } from "./deliveredLog.ts";
@@ -48,6 +53,11 @@ interface ContagionInstance extends LiveInstance {
   readonly readies: ReadyTally;
   /** The first digest whose READYs reached D̂ in the delivery sample: the one this node delivers. */
   decided: Digest | undefined;
+  /**
+   * Whether `progress` has looked at the instance since it opened: a vote below every threshold cannot move
+   * an examined instance, but a new one may hold commitments restored from before a restart (a pull to start).
+   */
+  examined: boolean;
 }
 
 /** What this node promised in an undelivered instance. */
@@ -371,7 +381,28 @@ export class ContagionBroadcast implements BroadcastProtocol {
   }
 
   private onMessage(from: PeerId, message: BroadcastMessage, nowMs: number, out: BroadcastAction[]): void {
-    if (from === this.self || !this.oracle.isMember(from)) {
+    if (from === this.self) {
+      this.count.dropped.nonMember++;
+      return;
+    }
+    // Votes are most of the traffic: one lookup in the samples tells both whether the vote counts and, since
+    // samples are drawn from Ω's members, that the voter is one. Others pay the membership lookup.
+    if (message.kind === "echo" || message.kind === "ready") {
+      const weights = this.samples.weights(from);
+      if (weights === 0) {
+        if (!this.oracle.isMember(from)) this.count.dropped.nonMember++;
+        else {
+          this.count.received[message.kind]++;
+          this.count.dropped.notSampled++;
+        }
+        return;
+      }
+      this.count.received[message.kind]++;
+      if (message.kind === "echo") this.onEcho(from, message.instance, message.digest, weights, nowMs, out);
+      else this.onReady(from, message.instance, message.digest, weights, nowMs, out);
+      return;
+    }
+    if (!this.oracle.isMember(from)) {
       this.count.dropped.nonMember++;
       return;
     }
@@ -379,14 +410,6 @@ export class ContagionBroadcast implements BroadcastProtocol {
       case "gossip":
         this.count.received.gossip++;
         this.onGossip(from, message.payload, nowMs, out);
-        return;
-      case "echo":
-        this.count.received.echo++;
-        this.onEcho(from, message.instance, message.digest, nowMs, out);
-        return;
-      case "ready":
-        this.count.received.ready++;
-        this.onReady(from, message.instance, message.digest, nowMs, out);
         return;
       case "request":
         this.count.received.request++;
@@ -437,35 +460,49 @@ export class ContagionBroadcast implements BroadcastProtocol {
     this.progress(inst, nowMs, out);
   }
 
-  /** Algorithm 8, line 40: only from the echo sample, a peer's first digest, weighted by multiplicity. */
-  private onEcho(from: PeerId, instance: InstanceRef, digest: Digest, nowMs: number, out: BroadcastAction[]) {
-    const multiplicity = this.samples.echo.multiplicity(from);
+  /**
+   * Algorithm 8, line 40: only from the echo sample (`weights` ≠ 0 there), a peer's first digest, weighted by
+   * its multiplicity. Only a vote that leaves its digest at or above Ê can move the instance forward.
+   */
+  private onEcho(
+    from: PeerId,
+    instance: InstanceRef,
+    digest: Digest,
+    weights: number,
+    nowMs: number,
+    out: BroadcastAction[],
+  ) {
+    const multiplicity = echoMultiplicityOf(weights);
     if (multiplicity === 0) {
       this.count.dropped.notSampled++;
       return;
     }
     const inst = this.liveForVote(from, instance, digest, nowMs);
     if (inst === undefined) return;
-    if (!inst.echoes.add(from, digest, multiplicity)) {
+    const weight = inst.echoes.add(from, digest, multiplicity);
+    if (weight === undefined) {
       this.count.dropped.duplicateVote++;
       return;
     }
     this.live.touch(inst, nowMs);
-    this.progress(inst, nowMs, out);
+    if (weight >= this.params.Ehat || !inst.examined) this.progress(inst, nowMs, out);
   }
 
-  /** Algorithm 9, lines 44–48: counted in R and in D, by the peer's multiplicity in each. */
+  /**
+   * Algorithm 9, lines 44–48: counted in R and in D, by the peer's multiplicity in each. Only a vote that
+   * leaves its digest at or above R̂ in R or D̂ in D can move the instance forward.
+   */
   private onReady(
     from: PeerId,
     instance: InstanceRef,
     digest: Digest,
+    weights: number,
     nowMs: number,
     out: BroadcastAction[],
   ) {
-    const packed = this.samples.readyAndDelivery(from);
-    const readyMultiplicity = readyMultiplicityOf(packed);
-    const deliveryMultiplicity = deliveryMultiplicityOf(packed);
-    if (packed === 0) {
+    const readyMultiplicity = readyMultiplicityOf(weights);
+    const deliveryMultiplicity = deliveryMultiplicityOf(weights);
+    if (readyMultiplicity === 0 && deliveryMultiplicity === 0) {
       this.count.dropped.notSampled++;
       return;
     }
@@ -483,7 +520,13 @@ export class ContagionBroadcast implements BroadcastProtocol {
       return;
     }
     this.live.touch(inst, nowMs);
-    this.progress(inst, nowMs, out);
+    const { readies } = inst;
+    if (
+      readies.readyWeight(digest) >= this.params.Rhat ||
+      readies.deliveryWeight(digest) >= this.params.Dhat ||
+      !inst.examined
+    )
+      this.progress(inst, nowMs, out);
   }
 
   private liveForVote(from: PeerId, instance: InstanceRef, digest: Digest, nowMs: number) {
@@ -556,6 +599,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
   /** Moves an instance forward after anything changed in it: ready, then deliver or pull. */
   private progress(inst: ContagionInstance, nowMs: number, out: BroadcastAction[]): void {
     const { Ehat, Rhat, Dhat } = this.params;
+    inst.examined = true;
     // With no other member, this node's own echo and readiness are the whole system's.
     const alone = this.oracle.size === 0;
     const own = this.committed.get(inst.key);
@@ -737,6 +781,7 @@ function newInstance(
     echoes: new EchoTally(),
     readies: new ReadyTally(),
     decided: undefined,
+    examined: false,
     pull: undefined,
   };
 }

@@ -12,12 +12,13 @@ export class EchoTally {
   private readonly digestOfPeer = new Map<PeerId, Digest>();
   private readonly weights = new Map<Digest, number>();
 
-  /** False if the peer already echoed in this instance (whatever the digest). */
-  add(peer: PeerId, digest: Digest, multiplicity: number): boolean {
-    if (this.digestOfPeer.has(peer)) return false;
+  /** The digest's new weight, or undefined if the peer already echoed in this instance (whatever the digest). */
+  add(peer: PeerId, digest: Digest, multiplicity: number): number | undefined {
+    if (this.digestOfPeer.has(peer)) return undefined;
     this.digestOfPeer.set(peer, digest);
-    this.weights.set(digest, (this.weights.get(digest) ?? 0) + multiplicity);
-    return true;
+    const weight = (this.weights.get(digest) ?? 0) + multiplicity;
+    this.weights.set(digest, weight);
+    return weight;
   }
 
   weight(digest: Digest): number {

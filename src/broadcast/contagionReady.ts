@@ -10,7 +10,8 @@ export type ReadyVoteResult = "added" | "duplicate" | "capped";
  * the peer's multiplicity in R towards the contagion threshold R̂, and in D towards the delivery threshold D̂.
  */
 export class ReadyTally {
-  private readonly digestsOfPeer = new Map<PeerId, Digest[]>();
+  /** A peer's digests: one string in the common case (no array per voter), an array once it has several. */
+  private readonly digestsOfPeer = new Map<PeerId, Digest | Digest[]>();
   private readonly readyWeights = new Map<Digest, number>();
   private readonly deliveryWeights = new Map<Digest, number>();
 
@@ -21,14 +22,16 @@ export class ReadyTally {
     deliveryMultiplicity: number,
     maxDigestsPerPeer: number,
   ): ReadyVoteResult {
-    let digests = this.digestsOfPeer.get(peer);
-    if (digests?.includes(digest)) return "duplicate";
-    if (digests !== undefined && digests.length >= maxDigestsPerPeer) return "capped";
+    const digests = this.digestsOfPeer.get(peer);
     if (digests === undefined) {
-      digests = [];
-      this.digestsOfPeer.set(peer, digests);
+      this.digestsOfPeer.set(peer, digest);
+    } else {
+      const list = typeof digests === "string" ? [digests] : digests;
+      if (list.includes(digest)) return "duplicate";
+      if (list.length >= maxDigestsPerPeer) return "capped";
+      list.push(digest);
+      if (list !== digests) this.digestsOfPeer.set(peer, list);
     }
-    digests.push(digest);
     this.readyWeights.set(digest, this.readyWeight(digest) + readyMultiplicity);
     this.deliveryWeights.set(digest, this.deliveryWeight(digest) + deliveryMultiplicity);
     return "added";
@@ -49,7 +52,9 @@ export class ReadyTally {
 
   votersFor(digest: Digest): PeerId[] {
     const voters: PeerId[] = [];
-    for (const [peer, digests] of this.digestsOfPeer) if (digests.includes(digest)) voters.push(peer);
+    for (const [peer, digests] of this.digestsOfPeer) {
+      if (digests === digest || (typeof digests !== "string" && digests.includes(digest))) voters.push(peer);
+    }
     return voters;
   }
 
@@ -60,7 +65,7 @@ export class ReadyTally {
   reweigh(peer: PeerId, readyDelta: number, deliveryDelta: number, stillSampled: boolean): void {
     const digests = this.digestsOfPeer.get(peer);
     if (digests === undefined) return;
-    for (const digest of digests) {
+    for (const digest of typeof digests === "string" ? [digests] : digests) {
       this.readyWeights.set(digest, this.readyWeight(digest) + readyDelta);
       this.deliveryWeights.set(digest, this.deliveryWeight(digest) + deliveryDelta);
     }

@@ -80,30 +80,34 @@ export class ContagionSamples {
   readonly delivery: SampleMultiset;
   private readyUnion: PeerId[] | undefined;
   /**
-   * A peer's multiplicities in R and D packed in one number (R × 2^16 + D; samples stay below 2^16), so
-   * counting a READY — the most frequent message — costs one lookup instead of two.
+   * A peer's multiplicities in E, R and D packed in one number (see `packWeights`), so counting a vote — the
+   * bulk of all traffic — costs one lookup, which also tells whether the peer was sampled at all.
    */
-  private readonly readyAndDeliveryOf = new Map<PeerId, number>();
+  private readonly weightsOf = new Map<PeerId, number>();
 
   constructor(oracle: SamplingOracle, sizes: { readonly E: number; readonly R: number; readonly D: number }) {
-    if (sizes.R >= PACK || sizes.D >= PACK)
-      throw new RangeError(`ready and delivery samples must stay below ${PACK}`);
+    if (sizes.E >= PACK || sizes.R >= PACK || sizes.D >= PACK)
+      throw new RangeError(`samples must stay below ${PACK}`);
     this.echo = new SampleMultiset(oracle.sample(sizes.E));
     this.ready = new SampleMultiset(oracle.sample(sizes.R));
     this.delivery = new SampleMultiset(oracle.sample(sizes.D));
-    for (const peer of this.ready.peers()) this.repack(peer);
-    for (const peer of this.delivery.peers()) this.repack(peer);
+    for (const sample of [this.echo, this.ready, this.delivery])
+      for (const peer of sample.peers()) this.repack(peer);
   }
 
-  /** Multiplicity in R × 2^16 + multiplicity in D (0: in neither); split with `readyMultiplicityOf` etc. */
-  readyAndDelivery(peer: PeerId): number {
-    return this.readyAndDeliveryOf.get(peer) ?? 0;
+  /** The peer's packed multiplicities (0: in no sample); split with `echoMultiplicityOf` etc. */
+  weights(peer: PeerId): number {
+    return this.weightsOf.get(peer) ?? 0;
   }
 
   private repack(peer: PeerId): void {
-    const packed = this.ready.multiplicity(peer) * PACK + this.delivery.multiplicity(peer);
-    if (packed === 0) this.readyAndDeliveryOf.delete(peer);
-    else this.readyAndDeliveryOf.set(peer, packed);
+    const packed = packWeights(
+      this.echo.multiplicity(peer),
+      this.ready.multiplicity(peer),
+      this.delivery.multiplicity(peer),
+    );
+    if (packed === 0) this.weightsOf.delete(peer);
+    else this.weightsOf.set(peer, packed);
   }
 
   /** Distinct peers to send EchoSubscribe / ReadySubscribe to. */
@@ -117,11 +121,11 @@ export class ContagionSamples {
   }
 
   inEcho(peer: PeerId): boolean {
-    return this.echo.multiplicity(peer) > 0;
+    return echoMultiplicityOf(this.weights(peer)) > 0;
   }
 
   inReady(peer: PeerId): boolean {
-    return this.readyAndDeliveryOf.has(peer);
+    return this.weights(peer) % (PACK * PACK) > 0;
   }
 
   /**
@@ -137,16 +141,25 @@ export class ContagionSamples {
       ready: redraw(this.ready),
       delivery: redraw(this.delivery),
     };
-    for (const change of [...replacement.ready, ...replacement.delivery]) this.repack(change.peer);
+    for (const change of [...replacement.echo, ...replacement.ready, ...replacement.delivery])
+      this.repack(change.peer);
     return replacement;
   }
 }
 
+/** Samples stay below 2^16 draws, so three multiplicities fit one double exactly (48 bits). */
 const PACK = 65_536;
 
-/** Splits `ContagionSamples.readyAndDelivery` into [multiplicity in R, multiplicity in D]. */
+function packWeights(echo: number, ready: number, delivery: number): number {
+  return (echo * PACK + ready) * PACK + delivery;
+}
+
+/** Splits `ContagionSamples.weights` into the multiplicity in E, in R and in D. */
+export function echoMultiplicityOf(packed: number): number {
+  return Math.floor(packed / (PACK * PACK));
+}
 export function readyMultiplicityOf(packed: number): number {
-  return Math.floor(packed / PACK);
+  return Math.floor(packed / PACK) % PACK;
 }
 export function deliveryMultiplicityOf(packed: number): number {
   return packed % PACK;
