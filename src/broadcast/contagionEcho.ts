@@ -10,19 +10,29 @@ import type { Digest, PeerId } from "./types.ts";
  */
 export class EchoTally {
   private readonly digestOfPeer = new Map<PeerId, Digest>();
-  private readonly weights = new Map<Digest, number>();
+  /** Boxed, so counting a vote is one lookup and an increment. */
+  private readonly weights = new Map<Digest, { value: number }>();
 
   /** The digest's new weight, or undefined if the peer already echoed in this instance (whatever the digest). */
   add(peer: PeerId, digest: Digest, multiplicity: number): number | undefined {
     if (this.digestOfPeer.has(peer)) return undefined;
     this.digestOfPeer.set(peer, digest);
-    const weight = (this.weights.get(digest) ?? 0) + multiplicity;
-    this.weights.set(digest, weight);
-    return weight;
+    const weight = this.weightOf(digest);
+    weight.value += multiplicity;
+    return weight.value;
   }
 
   weight(digest: Digest): number {
-    return this.weights.get(digest) ?? 0;
+    return this.weights.get(digest)?.value ?? 0;
+  }
+
+  private weightOf(digest: Digest): { value: number } {
+    let weight = this.weights.get(digest);
+    if (weight === undefined) {
+      weight = { value: 0 };
+      this.weights.set(digest, weight);
+    }
+    return weight;
   }
 
   votersFor(digest: Digest): PeerId[] {
@@ -35,7 +45,7 @@ export class EchoTally {
   reweigh(peer: PeerId, was: number, now: number): void {
     const digest = this.digestOfPeer.get(peer);
     if (digest === undefined) return;
-    this.weights.set(digest, this.weight(digest) + now - was);
+    this.weightOf(digest).value += now - was;
     if (now === 0) this.digestOfPeer.delete(peer);
   }
 }

@@ -1,6 +1,13 @@
 import type { Digest, PeerId } from "./types.ts";
 
-export type ReadyVoteResult = "added" | "duplicate" | "capped";
+/** A digest's READY weight in R (towards R̂) and in D (towards D̂). */
+export interface ReadyWeights {
+  ready: number;
+  delivery: number;
+}
+
+/** The digest's weights once the vote counts; why not otherwise. */
+export type ReadyVoteResult = Readonly<ReadyWeights> | "duplicate" | "capped";
 
 /**
  * The READYs of one instance from this node's ready sample R and delivery sample D (Algorithm 9, lines
@@ -12,8 +19,8 @@ export type ReadyVoteResult = "added" | "duplicate" | "capped";
 export class ReadyTally {
   /** A peer's digests: one string in the common case (no array per voter), an array once it has several. */
   private readonly digestsOfPeer = new Map<PeerId, Digest | Digest[]>();
-  private readonly readyWeights = new Map<Digest, number>();
-  private readonly deliveryWeights = new Map<Digest, number>();
+  /** One entry per digest for both samples: counting a READY is one lookup. */
+  private readonly weights = new Map<Digest, ReadyWeights>();
 
   add(
     peer: PeerId,
@@ -32,22 +39,32 @@ export class ReadyTally {
       list.push(digest);
       if (list !== digests) this.digestsOfPeer.set(peer, list);
     }
-    this.readyWeights.set(digest, this.readyWeight(digest) + readyMultiplicity);
-    this.deliveryWeights.set(digest, this.deliveryWeight(digest) + deliveryMultiplicity);
-    return "added";
+    const weights = this.weightsOf(digest);
+    weights.ready += readyMultiplicity;
+    weights.delivery += deliveryMultiplicity;
+    return weights;
   }
 
   readyWeight(digest: Digest): number {
-    return this.readyWeights.get(digest) ?? 0;
+    return this.weights.get(digest)?.ready ?? 0;
   }
 
   deliveryWeight(digest: Digest): number {
-    return this.deliveryWeights.get(digest) ?? 0;
+    return this.weights.get(digest)?.delivery ?? 0;
   }
 
   /** Every digest some sampled peer is ready for (few: at most the voters × their cap). */
   digests(): IterableIterator<Digest> {
-    return this.readyWeights.keys();
+    return this.weights.keys();
+  }
+
+  private weightsOf(digest: Digest): ReadyWeights {
+    let weights = this.weights.get(digest);
+    if (weights === undefined) {
+      weights = { ready: 0, delivery: 0 };
+      this.weights.set(digest, weights);
+    }
+    return weights;
   }
 
   votersFor(digest: Digest): PeerId[] {
@@ -66,8 +83,9 @@ export class ReadyTally {
     const digests = this.digestsOfPeer.get(peer);
     if (digests === undefined) return;
     for (const digest of typeof digests === "string" ? [digests] : digests) {
-      this.readyWeights.set(digest, this.readyWeight(digest) + readyDelta);
-      this.deliveryWeights.set(digest, this.deliveryWeight(digest) + deliveryDelta);
+      const weights = this.weightsOf(digest);
+      weights.ready += readyDelta;
+      weights.delivery += deliveryDelta;
     }
     if (!stillSampled) this.digestsOfPeer.delete(peer);
   }

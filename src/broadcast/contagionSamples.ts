@@ -83,7 +83,7 @@ export class ContagionSamples {
    * A peer's multiplicities in E, R and D packed in one number (see `packWeights`), so counting a vote — the
    * bulk of all traffic — costs one lookup, which also tells whether the peer was sampled at all.
    */
-  private readonly weightsOf = new Map<PeerId, number>();
+  readonly weightsOf: ReadonlyMap<PeerId, number> = new Map<PeerId, number>();
 
   constructor(oracle: SamplingOracle, sizes: { readonly E: number; readonly R: number; readonly D: number }) {
     if (sizes.E >= PACK || sizes.R >= PACK || sizes.D >= PACK)
@@ -95,7 +95,8 @@ export class ContagionSamples {
       for (const peer of sample.peers()) this.repack(peer);
   }
 
-  /** The peer's packed multiplicities (0: in no sample); split with `echoMultiplicityOf` etc. */
+  /** The peer's packed multiplicities (0: in no sample); split with `echoMultiplicityOf` etc. `weightsOf` is the
+   * same as a map, which callers on the hot path may hold directly. */
   weights(peer: PeerId): number {
     return this.weightsOf.get(peer) ?? 0;
   }
@@ -106,8 +107,9 @@ export class ContagionSamples {
       this.ready.multiplicity(peer),
       this.delivery.multiplicity(peer),
     );
-    if (packed === 0) this.weightsOf.delete(peer);
-    else this.weightsOf.set(peer, packed);
+    const weightsOf = this.weightsOf as Map<PeerId, number>;
+    if (packed === 0) weightsOf.delete(peer);
+    else weightsOf.set(peer, packed);
   }
 
   /** Distinct peers to send EchoSubscribe / ReadySubscribe to. */

@@ -11,10 +11,13 @@ describe("event queue grouped by receiver", () => {
           maxLength: 300,
         }),
         (events) => {
-          const q = new EventQueue<number>((i) => events[i]![1]);
-          for (const [i, [time]] of events.entries()) q.push(time, i);
+          const q = new EventQueue<number>({ grouped: true });
+          for (const [i, [time, group]] of events.entries()) q.push(time, i, group, i * 7);
           const out: number[] = [];
-          for (let x = q.pop(); x !== undefined; x = q.pop()) out.push(x);
+          for (let x = q.pop(); x !== undefined; x = q.pop()) {
+            out.push(x);
+            assert.deepEqual([q.lastGroup, q.lastTag], [events[x]![1], x * 7]);
+          }
           const expected = events
             .map(([time, group], i) => ({ ms: Math.floor(time), group, i }))
             .sort((a, b) => a.ms - b.ms || a.group - b.group || a.i - b.i)
@@ -27,12 +30,12 @@ describe("event queue grouped by receiver", () => {
   });
 
   it("keeps an event pushed into the millisecond being drained", () => {
-    const q = new EventQueue<string>((s) => (s === "x" ? 1 : 0));
-    q.push(2.5, "x");
-    q.push(2.1, "a");
+    const q = new EventQueue<string>({ grouped: true });
+    q.push(2.5, "x", 1);
+    q.push(2.1, "a", 0);
     assert.equal(q.pop(), "a");
-    q.push(2.2, "b"); // same millisecond, pushed while draining: after the grouped ones
-    q.push(1, "late");
+    q.push(2.2, "b", 0); // same millisecond, pushed while draining: after the grouped ones
+    q.push(1, "late", 0);
     assert.deepEqual([q.pop(), q.pop(), q.pop(), q.pop()], ["x", "b", "late", undefined]);
   });
 });
