@@ -10,7 +10,6 @@ import type { ContagionParams } from "../ledger/genesis.ts";
 import { type LatencyModelName, latencyModel } from "../sim/latency.ts";
 import { brachaFactory, contagionFactory } from "../sim/protocols.ts";
 import { type Adversary, Simulation, type SimulationResult } from "../sim/simulation.ts";
-import { withEquivocationFeed } from "./equivocationFeed.ts";
 import { population } from "./population.ts";
 
 export interface SimJob {
@@ -57,10 +56,7 @@ export function simulatorFraction(nodes: number, byzantine: number): number {
 }
 
 export function runJob(job: SimJob, onProgress?: (fraction: number) => void): SimOutcome {
-  const protocol =
-    job.protocol === "bracha"
-      ? brachaFactory()
-      : withEquivocationFeed(contagionFactory(job.protocol.contagion));
+  const protocol = job.protocol === "bracha" ? brachaFactory() : contagionFactory(job.protocol.contagion);
   const result = new Simulation({
     nodes: job.nodes,
     byzantine: simulatorFraction(job.nodes, job.byzantine),

@@ -1,8 +1,8 @@
 import { chooseParams } from "../analysis/chooseParams.ts";
 import type { ContagionParams } from "../ledger/genesis.ts";
-import { LATENCY_MODELS, type LatencyModelName, latencyModel } from "../sim/latency.ts";
-import { brachaFactory, contagionFactory } from "../sim/protocols.ts";
-import { ADVERSARIES, type Adversary, Simulation, type SimulationResult } from "../sim/simulation.ts";
+import { LATENCY_MODELS, type LatencyModelName } from "../sim/latency.ts";
+import { defaultSimWorkers, runSharded } from "../sim/shardedRun.ts";
+import { ADVERSARIES, type Adversary, type AttackReport, type SimulationResult } from "../sim/simulation.ts";
 import { type Command, optionalInteger, optionalString, type ParsedArgs, UsageError } from "./command.ts";
 
 function fraction(value: string | undefined, name: string, fallback: number): number {
@@ -42,7 +42,7 @@ const simCommand: Command = {
   path: ["sim"],
   summary: "simulate the broadcast at scale with the real state machines, seeded, with an adversary",
   usage:
-    "[--nodes N] [--byzantine F] [--protocol contagion|bracha] [--adversary silent|equivocate|ready-flood] [--broadcasts B] [--seed S] [--latency constant|uniform|wan] [--latency-ms MS] [--interval-ms MS] [--epsilon E | --params G,E,Ehat,R,Rhat,D,Dhat]",
+    "[--nodes N] [--byzantine F] [--protocol contagion|bracha] [--adversary silent|equivocate|ready-flood] [--broadcasts B] [--seed S] [--latency constant|uniform|wan] [--latency-ms MS] [--interval-ms MS] [--epsilon E | --params G,E,Ehat,R,Rhat,D,Dhat] [--workers W]",
   options: {
     nodes: { type: "string" },
     byzantine: { type: "string" },
@@ -55,6 +55,7 @@ const simCommand: Command = {
     "interval-ms": { type: "string" },
     epsilon: { type: "string" },
     params: { type: "string" },
+    workers: { type: "string" },
   },
   async run(args) {
     const nodes = optionalInteger(args, "nodes", 4) ?? 100;
@@ -76,34 +77,42 @@ const simCommand: Command = {
     const epsilon = Number(optionalString(args, "epsilon") ?? "1e-9");
     if (!(epsilon > 0 && epsilon < 1)) throw new UsageError("--epsilon must be in (0, 1)");
     const showProgress = !args.json && process.stderr.isTTY === true;
-    const simulation = new Simulation({
-      nodes,
-      byzantine,
-      adversary,
-      protocol:
-        protocolName === "bracha"
-          ? brachaFactory()
-          : contagionFactory(
-              paramsFromArgs(args) ?? chooseParams({ nodes, byzantine: Math.max(byzantine, 0.01), epsilon }),
-            ),
-      broadcasts: optionalInteger(args, "broadcasts", 1) ?? 10,
-      seed: optionalInteger(args, "seed", 0) ?? 1,
-      latency: latencyModel(latencyName, meanLatencyMs),
-      meanLatencyMs,
-      intervalMs: optionalInteger(args, "interval-ms", 1) ?? meanLatencyMs * 10,
-      onProgress: showProgress
-        ? (done, total) =>
-            process.stderr.write(`\rsimulating… ${Math.min(99, Math.floor((100 * done) / total))}%`)
-        : undefined,
-    });
-    const result = simulation.run();
+    const broadcasts = optionalInteger(args, "broadcasts", 1) ?? 10;
+    // Broadcasts split over worker threads, each rebuilding the same network (src/sim/shardedRun.ts).
+    const workers = Math.min(optionalInteger(args, "workers", 1) ?? defaultSimWorkers(), broadcasts);
+    const result = await runSharded(
+      {
+        nodes,
+        byzantine,
+        adversary,
+        protocol:
+          protocolName === "bracha"
+            ? "bracha"
+            : {
+                contagion:
+                  paramsFromArgs(args) ??
+                  chooseParams({ nodes, byzantine: Math.max(byzantine, 0.01), epsilon }),
+              },
+        broadcasts,
+        seed: optionalInteger(args, "seed", 0) ?? 1,
+        latency: latencyName,
+        meanLatencyMs,
+        intervalMs: optionalInteger(args, "interval-ms", 1) ?? meanLatencyMs * 10,
+      },
+      {
+        workers,
+        onProgress: showProgress
+          ? (fraction) => process.stderr.write(`\rsimulating… ${Math.min(99, Math.floor(100 * fraction))}%`)
+          : undefined,
+      },
+    );
     if (showProgress) process.stderr.write("\r\x1b[K");
-    return result;
+    return { ...result, workers };
   },
-  human: (r) => formatResult(r as SimulationResult),
+  human: (r) => formatResult(r as SimulationResult & { readonly workers: number }),
 };
 
-function formatResult(r: SimulationResult): string {
+function formatResult(r: SimulationResult & { readonly workers: number }): string {
   const n = (x: number, digits = 1) => x.toLocaleString("en-US", { maximumFractionDigits: digits });
   return [
     `${r.protocol}, ${r.nodes} nodes, ${n(r.byzantine * 100)}% byzantine (${r.adversary}), ${r.broadcasts} broadcasts, seed ${r.seed}`,
@@ -112,8 +121,23 @@ function formatResult(r: SimulationResult): string {
     `bytes per node per broadcast     mean ${n(r.bytesPerNodePerBroadcast.mean, 0)}  max ${n(r.bytesPerNodePerBroadcast.max, 0)}`,
     `delivery latency                 p50 ${n(r.latencyMs.p50)} ms (${n(r.latencyHops.p50)} hops)  p99 ${n(r.latencyMs.p99)} ms (${n(r.latencyHops.p99)} hops)`,
     `violations                       validity ${r.violations.validity}  consistency ${r.violations.consistency}  totality ${r.violations.totality}`,
-    `simulated ${n(r.simulatedMessages, 0)} messages in ${n(r.wallSeconds, 2)} s (${n(r.messagesPerSecond, 0)} messages/s)`,
+    ...attackLines(r.attack, n),
+    `simulated ${n(r.simulatedMessages, 0)} messages in ${n(r.wallSeconds, 2)} s (${n(r.messagesPerSecond, 0)} messages/s, ${r.workers} worker${r.workers === 1 ? "" : "s"})`,
   ].join("\n");
+}
+
+/** What the adversary did, so a run shows its attack happened (nothing for silent Byzantine nodes). */
+function attackLines(attack: AttackReport, n: (x: number, digits?: number) => string): string[] {
+  const sent = Object.entries(attack.byzantineMessages).map(([kind, count]) => `${n(count, 0)} ${kind}`);
+  if (sent.length === 0) return [];
+  const lines = [`byzantine nodes sent             ${sent.join(", ")}`];
+  if (attack.equivocations > 0) {
+    lines.push(
+      `equivocations                    ${attack.equivocations}; switched to m′ in ${attack.switches}, once m reached ${n(attack.fedBeforeSwitch)} correct nodes (mean)`,
+      `held back                        ${n(attack.relaysWithheld, 0)} gossip relays (for good), ${n(attack.readiesDelayed, 0)} READYs across sides (delayed)`,
+    );
+  }
+  return lines;
 }
 
 export const simCommands: readonly Command[] = [simCommand];

@@ -9,18 +9,14 @@ import type {
   PeerId,
   RandomSource,
 } from "../broadcast/types.ts";
+import { type Adversary, type AdversaryNetwork, type AttackReport, ByzantineAdversary } from "./adversary.ts";
 import { EventQueue } from "./eventQueue.ts";
 import type { LatencyModel } from "./latency.ts";
 import { childSeed, randomIndex, seededRandom } from "./prng.ts";
-import {
-  inspectSyntheticPayload,
-  syntheticDigest,
-  syntheticPayload,
-  syntheticSource,
-} from "./syntheticPayload.ts";
+import { type SimulationTotals, summarize } from "./simulationTotals.ts";
+import { inspectSyntheticPayload, syntheticPayload, syntheticSource } from "./syntheticPayload.ts";
 
-export const ADVERSARIES = ["silent", "equivocate", "ready-flood"] as const;
-export type Adversary = (typeof ADVERSARIES)[number];
+export { ADVERSARIES, type Adversary, type AttackReport } from "./adversary.ts";
 
 /** What a protocol factory gets to build one correct node's state machine. */
 export interface NodeContext {
@@ -59,7 +55,15 @@ export interface SimulationOptions {
   readonly tickMs?: number;
   /** Stop after this much simulated time even if messages are in flight. */
   readonly maxSimulatedMs?: number;
+  /** Simulate only this shard of the broadcasts (see shardedRun.ts); the network is the same in every shard. */
+  readonly shard?: SimulationShard;
   readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Broadcasts b with b mod `count` = `index`: one worker thread's part of a run. */
+export interface SimulationShard {
+  readonly index: number;
+  readonly count: number;
 }
 
 export interface SimulationResult {
@@ -82,6 +86,8 @@ export interface SimulationResult {
   readonly latencyMs: { readonly p50: number; readonly p99: number };
   readonly latencyHops: { readonly p50: number; readonly p99: number };
   readonly violations: { readonly validity: number; readonly consistency: number; readonly totality: number };
+  /** What the adversary did: messages its nodes sent, equivocations, held-back relays and READYs. */
+  readonly attack: AttackReport;
   readonly deliveredFraction: number;
   readonly simulatedMessages: number;
   readonly simulatedMs: number;
@@ -89,24 +95,22 @@ export interface SimulationResult {
   readonly wallSeconds: number;
 }
 
-/** Timeline entries share one shape (one hidden class), which keeps the event loop monomorphic. */
-const DELIVERY = 0;
+/**
+ * The simulator's own timeline entries. A message delivery is the message itself, queued with the receiver
+ * as its group and the sender as its tag (eventQueue.ts); these are the rest, with a tag of −1.
+ */
 const INTRODUCE = 1;
 const FEED = 2;
 const TICK = 3;
 
-class TimelineEvent {
+class TimerEvent {
   readonly type: number;
-  /** DELIVERY: receiver and sender indices; INTRODUCE/FEED: broadcast or record index in `to`. */
-  readonly to: number;
-  readonly from: number;
-  readonly message: BroadcastMessage | undefined;
+  /** INTRODUCE: the broadcast's index; FEED: the adversary's token. */
+  readonly index: number;
 
-  constructor(type: number, to: number, from = -1, message?: BroadcastMessage) {
+  constructor(type: number, index: number) {
     this.type = type;
-    this.to = to;
-    this.from = from;
-    this.message = message;
+    this.index = index;
   }
 }
 
@@ -115,9 +119,8 @@ interface BroadcastRecord {
   readonly key: string;
   readonly byzantineSource: boolean;
   introducedAt: number;
-  /** Equivocation: correct nodes not yet fed a payload, and whether the switch to m′ happened. */
-  unfed?: number[];
-  switched?: boolean;
+  /** Its position in `records`: the token of the adversary's timer for it (FEED events). */
+  readonly index: number;
 }
 
 const VOTE_WIRE_BYTES = 74;
@@ -140,7 +143,7 @@ function isSubscription(message: BroadcastMessage): boolean {
  */
 export class Simulation {
   private readonly options: SimulationOptions;
-  private readonly random: RandomSource;
+  private random: RandomSource;
   private readonly ids: PeerId[];
   private readonly indexOf = new Map<PeerId, number>();
   private readonly byzantine: boolean[];
@@ -152,9 +155,9 @@ export class Simulation {
   private readonly sentBytes: Float64Array;
   private readonly kindCounts: Record<string, number> = {};
   private readonly indexCache = new WeakMap<readonly PeerId[], readonly number[]>();
-  /** Correct nodes that subscribed to each byzantine node: the only ones its votes can reach usefully. */
-  private readonly subscribers = new Map<number, Set<number>>();
-  private readonly queue = new EventQueue<TimelineEvent>();
+  /** Runs the byzantine nodes and schedules the network against the correct ones (adversary.ts). */
+  private readonly adversary: ByzantineAdversary;
+  private readonly queue = new EventQueue<BroadcastMessage | TimerEvent>({ grouped: true });
   private readonly records: BroadcastRecord[] = [];
   private readonly recordByKey = new Map<string, BroadcastRecord>();
   private now = 0;
@@ -194,28 +197,46 @@ export class Simulation {
         isSettled: (instance) => delivered.has(instanceKey(instance)),
       });
     });
+    this.adversary = new ByzantineAdversary(options.adversary, this.adversaryNetwork());
   }
 
   run(): SimulationResult {
     const started = performance.now();
-    const { broadcasts, intervalMs } = this.options;
+    const totals = this.runTotals();
+    return summarize(totals, (performance.now() - started) / 1000);
+  }
+
+  /** Runs the simulation; its raw sums (which shards of one run merge). */
+  runTotals(): SimulationTotals {
+    const { broadcasts, intervalMs, shard } = this.options;
     for (const i of this.correctIndices) {
       for (const event of this.options.protocol.startEvents?.(0) ?? []) this.handle(i, event);
     }
-    for (let b = 0; b < broadcasts; b++)
-      this.queue.push((b + 1) * intervalMs, new TimelineEvent(INTRODUCE, b));
-    this.queue.push(this.tickMs, new TimelineEvent(TICK, -1));
+    if (shard !== undefined && shard.count > 1) {
+      // Same network in every shard (built above from the seed); each shard's schedule is its own.
+      this.random = seededRandom((this.options.seed + Math.imul(0x9e3779b9, shard.index + 1)) >>> 0);
+    }
+    for (let b = 0; b < broadcasts; b++) {
+      if (shard !== undefined && b % shard.count !== shard.index) continue;
+      this.queue.push((b + 1) * intervalMs, new TimerEvent(INTRODUCE, b));
+    }
+    this.queue.push(this.tickMs, new TimerEvent(TICK, -1));
     const maxMs = this.options.maxSimulatedMs ?? (broadcasts + 1) * intervalMs + 120_000;
     let lastProgress = performance.now();
     while (this.queue.size > 0) {
       const time = this.queue.peekTime()!;
       if (time > maxMs) break;
       const event = this.queue.pop()!;
-      this.now = time;
-      if (event.type === DELIVERY) this.dispatch(event.to, event.from, event.message!);
-      else if (event.type === INTRODUCE) this.introduce(event.to);
-      else if (event.type === FEED) this.feedNext(this.records[event.to]!);
-      else this.tick();
+      // Grouping reorders events within a millisecond: time never runs backwards for all that.
+      this.now = Math.max(this.now, time);
+      const from = this.queue.lastTag;
+      if (from >= 0) this.dispatch(this.queue.lastGroup, from, event as BroadcastMessage);
+      else {
+        const timer = event as TimerEvent;
+        if (timer.type === INTRODUCE) this.introduce(timer.index);
+        else if (timer.type === FEED) this.feedNext(this.records[timer.index]!);
+        else this.tick();
+      }
       if (this.options.onProgress !== undefined && (this.messages & 0xffff) === 0) {
         const t = performance.now();
         if (t - lastProgress > 500) {
@@ -227,7 +248,7 @@ export class Simulation {
         }
       }
     }
-    return this.result((performance.now() - started) / 1000);
+    return this.totals();
   }
 
   private lastIntroduction(): number {
@@ -236,10 +257,7 @@ export class Simulation {
 
   private introduce(b: number): void {
     const seq = b + 1;
-    const equivocate =
-      this.options.adversary === "equivocate" &&
-      this.byzantineIndices.length > 0 &&
-      b % (this.options.equivocateEvery ?? 2) === 0;
+    const equivocate = this.adversary.equivocates && b % (this.options.equivocateEvery ?? 2) === 0;
     const source = b;
     const instance = { source: syntheticSource(source), seq };
     const record: BroadcastRecord = {
@@ -247,52 +265,41 @@ export class Simulation {
       key: instanceKey(instance),
       byzantineSource: equivocate,
       introducedAt: this.now,
+      index: this.records.length,
     };
     this.records.push(record);
     this.recordByKey.set(record.key, record);
-    if (!equivocate) {
-      const introducer = this.correctIndices[randomIndex(this.random, this.correctIndices.length)]!;
-      this.handle(introducer, {
-        type: "submit",
-        payload: syntheticPayload(source, seq, 0, this.payloadBytes),
-        nowMs: this.now,
-      });
+    if (equivocate) {
+      this.adversary.equivocate(instance, source, record.index);
       return;
     }
-    record.unfed = shuffled(this.correctIndices.length, this.random).map((i) => this.correctIndices[i]!);
-    this.feedNext(record);
+    const introducer = this.correctIndices[randomIndex(this.random, this.correctIndices.length)]!;
+    this.handle(introducer, {
+      type: "submit",
+      payload: syntheticPayload(source, seq, 0, this.payloadBytes),
+      nowMs: this.now,
+    });
+    this.adversary.introduced(instance, source);
   }
 
-  /**
-   * The optimal strategy against consistency (thesis §4.4.3): hand m to random correct nodes one at a
-   * time until one of them delivers, then hand m′ to every node not fed yet. Byzantine nodes vote for
-   * whichever payload the receiver was fed.
-   */
+  /** The adversary's timer for this broadcast (a FEED event). */
   private feedNext(record: BroadcastRecord): void {
-    const unfed = record.unfed!;
-    if (unfed.length === 0) return;
-    if (record.switched) {
-      for (const target of unfed.splice(0)) this.feed(record, target, 1);
-      return;
-    }
-    this.feed(record, unfed.pop()!, 0);
-    this.queue.push(
-      this.now + this.options.meanLatencyMs,
-      new TimelineEvent(FEED, this.records.indexOf(record)),
-    );
+    this.adversary.wake(record.index);
   }
 
-  private feed(record: BroadcastRecord, target: number, variant: number): void {
-    const source = Number(record.instance.source.slice("account-".length));
-    const payload = syntheticPayload(source, record.instance.seq, variant, this.payloadBytes);
-    const digest = syntheticDigest(source, record.instance.seq, variant);
-    const attacker = this.byzantineIndices[randomIndex(this.random, this.byzantineIndices.length)]!;
-    this.post(attacker, target, { kind: "send", payload });
-    for (const b of this.byzantineIndices) {
-      if (this.options.protocol.name !== "bracha" && !this.subscribers.get(b)?.has(target)) continue;
-      this.post(b, target, { kind: "echo", instance: record.instance, digest });
-      this.post(b, target, { kind: "ready", instance: record.instance, digest });
-    }
+  /** What the adversary may see and do: byzantine nodes' sends, and timers. */
+  private adversaryNetwork(): AdversaryNetwork {
+    return {
+      protocol: this.options.protocol.name,
+      correct: this.correctIndices,
+      byzantine: this.byzantineIndices,
+      seed: this.options.seed,
+      meanLatencyMs: this.options.meanLatencyMs,
+      payloadBytes: this.payloadBytes,
+      now: () => this.now,
+      send: (from, to, message) => this.post(from, to, message),
+      wakeAfter: (delayMs, token) => this.queue.push(this.now + delayMs, new TimerEvent(FEED, token)),
+    };
   }
 
   private tick(): void {
@@ -302,7 +309,7 @@ export class Simulation {
       if (!pulling && this.protocols[i]!.stats().pullingInstances > 0) pulling = true;
     }
     // Keep time moving while messages are in flight or someone still retries a payload pull.
-    if (this.queue.size > 0 || pulling) this.queue.push(this.now + this.tickMs, new TimelineEvent(TICK, -1));
+    if (this.queue.size > 0 || pulling) this.queue.push(this.now + this.tickMs, new TimerEvent(TICK, -1));
   }
 
   private dispatch(to: number, from: number, message: BroadcastMessage): void {
@@ -354,8 +361,6 @@ export class Simulation {
   private onDeliver(i: number, instance: InstanceRef, digest: Digest, payload: Uint8Array): void {
     const key = instanceKey(instance);
     this.delivered[i]!.set(key, { digest, at: this.now, payload });
-    const record = this.recordByKey.get(key);
-    if (record?.byzantineSource && !record.switched) record.switched = true;
   }
 
   private post(from: number, to: number, message: BroadcastMessage): void {
@@ -369,60 +374,18 @@ export class Simulation {
         this.sentBytes[from]! += wireBytes(message);
       }
     }
+    // The adversary schedules the network: it may delay a correct node's message, or never deliver it.
+    const heldMs = this.byzantine[from] ? 0 : this.adversary.holdMs(to, message);
+    if (heldMs === Number.POSITIVE_INFINITY) return;
     this.messages++;
-    this.queue.push(
-      this.now + this.options.latency(this.random),
-      new TimelineEvent(DELIVERY, to, from, message),
-    );
+    this.queue.push(this.now + heldMs + this.options.latency(this.random), message, to, from);
   }
 
   private byzantineReceive(to: number, from: number, message: BroadcastMessage): void {
-    if (this.options.adversary === "silent") return;
-    if (isSubscription(message)) {
-      let subs = this.subscribers.get(to);
-      if (subs === undefined) {
-        subs = new Set();
-        this.subscribers.set(to, subs);
-      }
-      subs.add(from);
-      return;
-    }
-    if (message.kind === "request") {
-      // Answer pulls (with the payload asked for): starving pullers would only help correctness checks.
-      const record = this.recordByKey.get(instanceKey(message.instance));
-      if (record === undefined) return;
-      const source = Number(record.instance.source.slice("account-".length));
-      for (const variant of [0, 1]) {
-        if (syntheticDigest(source, record.instance.seq, variant) === message.digest) {
-          this.post(to, from, {
-            kind: "payload",
-            payload: syntheticPayload(source, record.instance.seq, variant, this.payloadBytes),
-          });
-        }
-      }
-      return;
-    }
-    if (this.options.adversary === "ready-flood" && "instance" in message) {
-      // Votes for a digest nobody has, once per (byzantine node, instance, receiver).
-      const record = this.recordByKey.get(instanceKey(message.instance));
-      if (record === undefined || this.flooded.has(`${to}:${record.key}`)) return;
-      this.flooded.add(`${to}:${record.key}`);
-      const digest = `f${to.toString(16)}`.padEnd(64, "f");
-      const targets =
-        this.options.protocol.name === "bracha" ? this.correctIndices : [...(this.subscribers.get(to) ?? [])];
-      for (const target of targets) {
-        this.post(to, target, { kind: "echo", instance: record.instance, digest });
-        this.post(to, target, { kind: "ready", instance: record.instance, digest });
-      }
-    }
+    this.adversary.receive(to, from, message);
   }
 
-  private readonly flooded = new Set<string>();
-
-  private result(wallSeconds: number): SimulationResult {
-    const broadcasts = Math.max(1, this.records.length);
-    const perNode = this.correctIndices.map((i) => this.sentMessages[i]! / broadcasts);
-    const perNodeBytes = this.correctIndices.map((i) => this.sentBytes[i]! / broadcasts);
+  private totals(): SimulationTotals {
     const latencies: number[] = [];
     let validity = 0;
     let consistency = 0;
@@ -444,39 +407,32 @@ export class Simulation {
       if (digests.size > 1) consistency++;
       if (count > 0 && !all) totality++;
     }
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number) =>
-      latencies.length === 0
-        ? 0
-        : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    const messagesByKind: Record<string, number> = {};
+    const setupByKind: Record<string, number> = {};
+    for (const [kind, count] of Object.entries(this.kindCounts)) {
+      (kind === "subscribe" || kind === "unsubscribe" ? setupByKind : messagesByKind)[kind] = count;
+    }
     return {
       nodes: this.options.nodes,
       byzantine: this.options.byzantine,
       protocol: this.options.protocol.name,
       adversary: this.options.adversary,
-      broadcasts: this.records.length,
       seed: this.options.seed,
-      messagesPerNodePerBroadcast: { mean: mean(perNode), max: Math.max(...perNode) },
-      bytesPerNodePerBroadcast: { mean: mean(perNodeBytes), max: Math.max(...perNodeBytes) },
-      setupMessagesPerNode: this.setupMessages / this.correctIndices.length,
-      messagesByKind: Object.fromEntries(
-        Object.entries(this.kindCounts).map(([k, v]) => [
-          k,
-          v / this.correctIndices.length / (k.includes("subscribe") ? 1 : broadcasts),
-        ]),
-      ),
-      latencyMs: { p50: pct(0.5), p99: pct(0.99) },
-      latencyHops: {
-        p50: pct(0.5) / this.options.meanLatencyMs,
-        p99: pct(0.99) / this.options.meanLatencyMs,
-      },
+      meanLatencyMs: this.options.meanLatencyMs,
+      correctNodes: this.correctIndices.length,
+      broadcasts: this.records.length,
+      sentMessages: Float64Array.from(this.correctIndices, (i) => this.sentMessages[i]!),
+      sentBytes: Float64Array.from(this.correctIndices, (i) => this.sentBytes[i]!),
+      messagesByKind,
+      setupByKind,
+      latencies: Float64Array.from(latencies),
       violations: { validity, consistency, totality },
-      deliveredFraction: deliveredPairs / (broadcasts * this.correctIndices.length),
-      simulatedMessages: this.messages,
+      deliveredPairs,
+      // Subscriptions are only ever sent by correct nodes, and never held back.
+      simulatedMessages: this.messages - this.setupMessages,
+      setupMessages: this.setupMessages,
       simulatedMs: this.now,
-      messagesPerSecond: this.messages / Math.max(wallSeconds, 1e-9),
-      wallSeconds,
+      attack: this.adversary.report(),
     };
   }
 }

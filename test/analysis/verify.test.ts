@@ -94,7 +94,7 @@ describe("Monte-Carlo verification", () => {
 
   test("the equivocating source reaches contagion nodes, which then deliver every attacked instance", () => {
     // Samples the Byzantine votes alone cannot move (ε = 1e-3 at N = 30): a delivery needs correct nodes
-    // that hold a payload, which they only get through withEquivocationFeed (without it: 0 delivered).
+    // that hold a payload, which they only get if the adversary feeds them gossip (src/sim/equivocation.ts).
     const { G, E, Ehat, R, Rhat, D, Dhat } = chooseParams({ nodes: 30, byzantine: 0.1, epsilon: 1e-3 });
     const outcome = runJob(
       job({ adversary: "equivocate", protocol: { contagion: { G, E, Ehat, R, Rhat, D, Dhat } } }),

@@ -1,0 +1,215 @@
+import { instanceKey } from "../broadcast/instanceId.ts";
+import type { BroadcastMessage, InstanceRef, MessageKind, SubscriptionLayer } from "../broadcast/types.ts";
+import { Equivocation } from "./equivocation.ts";
+import { inspectSyntheticPayload, syntheticDigest, syntheticPayload } from "./syntheticPayload.ts";
+
+export const ADVERSARIES = ["silent", "equivocate", "ready-flood"] as const;
+export type Adversary = (typeof ADVERSARIES)[number];
+
+/** The variant of a synthetic payload nobody ever builds: `ready-flood` votes for its digest. */
+const BOGUS_VARIANT = 0xbad;
+
+/** The simulator as the adversary sees it: who is who, the clock, and the network it schedules. */
+export interface AdversaryNetwork {
+  readonly protocol: "contagion" | "bracha";
+  readonly correct: readonly number[];
+  readonly byzantine: readonly number[];
+  readonly seed: number;
+  readonly meanLatencyMs: number;
+  readonly payloadBytes: number;
+  now(): number;
+  /** A message from a Byzantine node, delivered after the latency model's delay. */
+  send(from: number, to: number, message: BroadcastMessage): void;
+  /** Calls `ByzantineAdversary.wake(token)` after `delayMs`. */
+  wakeAfter(delayMs: number, token: number): void;
+}
+
+/** What the adversary did in a run: the evidence that its attacks actually happened. */
+export interface AttackReport {
+  /** Messages the Byzantine nodes sent, by kind. */
+  readonly byzantineMessages: Readonly<Partial<Record<MessageKind, number>>>;
+  /** Broadcasts with an equivocating source, and those in which a correct node became ready for m. */
+  readonly equivocations: number;
+  readonly switches: number;
+  /** Correct nodes fed m before the first one became ready for it: mean over the switches. */
+  readonly fedBeforeSwitch: number;
+  /** Correct nodes' gossip relays of equivocated instances: never delivered. */
+  readonly relaysWithheld: number;
+  /** Correct nodes' READYs for the other side's digest of an equivocated instance: delayed. */
+  readonly readiesDelayed: number;
+}
+
+/** What an attack may do through the adversary: send as a Byzantine node, and know whose votes count where. */
+export interface AttackContext {
+  readonly network: AdversaryNetwork;
+  send(from: number, to: number, message: BroadcastMessage): void;
+  /** Whether `target` counts `byzantine`'s ECHOs (or READYs): it sampled it (contagion), or always (Bracha). */
+  reaches(byzantine: number, target: number, layer: "echo" | "ready"): boolean;
+}
+
+/**
+ * The Byzantine nodes of a simulation, run by one adversary (thesis §4.2: coordinated, controls the
+ * schedule, never sees a correct node's randomness). It learns from the simulator only what such an
+ * adversary can: messages sent to its own nodes (which correct nodes subscribed to them, in which layer), and
+ * every message in flight, since it schedules the network. Strategies:
+ *
+ * - `silent`: Byzantine nodes never answer anything.
+ * - `equivocate`: a Byzantine source hands out two payloads m and m′ of one instance (equivocation.ts).
+ * - `ready-flood`: as each broadcast is introduced, every Byzantine node sends an ECHO and a READY for one
+ *   digest nobody holds a payload for to every correct node that counts its votes — its subscribers under
+ *   contagion, everyone under Bracha. Unprompted: Byzantine nodes subscribe to nobody, so under contagion
+ *   no vote ever reaches them to react to. All Byzantine nodes push the same digest, so it weighs their
+ *   whole share of every sample.
+ *
+ * Under `equivocate` and `ready-flood` Byzantine nodes also answer payload pulls (with the payload asked
+ * for), so a correct node that needs a payload is never starved by them alone.
+ */
+export class ByzantineAdversary {
+  private readonly strategy: Adversary;
+  private readonly network: AdversaryNetwork;
+  /** Per layer, per Byzantine node: the correct nodes that subscribed to it. */
+  private readonly subscribers = {
+    echo: new Map<number, Set<number>>(),
+    ready: new Map<number, Set<number>>(),
+  };
+  private readonly sent: Partial<Record<MessageKind, number>> = {};
+  private readonly context: AttackContext;
+  /** Equivocated instances: by key, by the simulator's timer token, and by the ref objects correct nodes send. */
+  private readonly attacks = new Map<string, Equivocation>();
+  private readonly attacksByToken = new Map<number, Equivocation>();
+  private readonly attackOfRef = new WeakMap<InstanceRef, Equivocation | null>();
+  private relaysWithheld = 0;
+  private readiesDelayed = 0;
+
+  constructor(strategy: Adversary, network: AdversaryNetwork) {
+    this.strategy = strategy;
+    this.network = network;
+    this.context = {
+      network,
+      send: (from, to, message) => this.send(from, to, message),
+      reaches: (byzantine, target, layer) =>
+        network.protocol === "bracha" || this.subscribers[layer].get(byzantine)?.has(target) === true,
+    };
+  }
+
+  /** Whether broadcasts may get a Byzantine source: the strategy equivocates and has nodes to do it with. */
+  get equivocates(): boolean {
+    return this.strategy === "equivocate" && this.network.byzantine.length > 0;
+  }
+
+  /** A broadcast with a correct source was just introduced. */
+  introduced(instance: InstanceRef, source: number): void {
+    if (this.strategy !== "ready-flood") return;
+    const digest = syntheticDigest(source, instance.seq, BOGUS_VARIANT);
+    for (const byzantine of this.network.byzantine) {
+      for (const layer of ["echo", "ready"] as const) {
+        for (const target of this.countingNodes(byzantine, layer)) {
+          this.send(byzantine, target, { kind: layer, instance, digest });
+        }
+      }
+    }
+  }
+
+  /** A broadcast with a Byzantine source: the attack starts now; `token` names its timer. */
+  equivocate(instance: InstanceRef, source: number, token: number): void {
+    const attack = new Equivocation(this.context, instance, source, token);
+    this.attacks.set(instanceKey(instance), attack);
+    this.attacksByToken.set(token, attack);
+    attack.start();
+  }
+
+  /** An attack's timer fired. */
+  wake(token: number): void {
+    this.attacksByToken.get(token)?.wake();
+  }
+
+  /**
+   * The schedule: how long past its latency a message a correct node sends to `to` is held back, Infinity
+   * for never. Held: gossip relays of equivocated instances, for good, and READYs for the other side's
+   * digest of an equivocated instance (equivocation.ts). Everything else flows as the latency model says.
+   */
+  holdMs(to: number, message: BroadcastMessage): number {
+    if (this.attacks.size === 0) return 0;
+    if (message.kind === "gossip") {
+      const info = inspectSyntheticPayload(message.payload);
+      if (info === null || !this.attacks.has(instanceKey(info.instance))) return 0;
+      this.relaysWithheld++;
+      return Number.POSITIVE_INFINITY;
+    }
+    if (message.kind !== "ready") return 0;
+    const attack = this.attackOf(message.instance);
+    if (attack === undefined) return 0;
+    const held = attack.holdReadyMs(to, message.digest);
+    if (held > 0) this.readiesDelayed++;
+    return held;
+  }
+
+  /** A message reached Byzantine node `self`. */
+  receive(self: number, from: number, message: BroadcastMessage): void {
+    if (this.strategy === "silent") return;
+    if (message.kind === "subscribe" || message.kind === "unsubscribe") {
+      this.track(self, from, message.layer, message.kind === "subscribe");
+      return;
+    }
+    if (message.kind !== "request") return;
+    const source = syntheticSourceNumber(message.instance);
+    if (source === undefined) return;
+    for (const variant of [0, 1]) {
+      if (syntheticDigest(source, message.instance.seq, variant) === message.digest) {
+        const payload = syntheticPayload(source, message.instance.seq, variant, this.network.payloadBytes);
+        this.send(self, from, { kind: "payload", payload });
+      }
+    }
+  }
+
+  report(): AttackReport {
+    const attacks = [...this.attacks.values()];
+    const switched = attacks.filter((attack) => attack.switched);
+    return {
+      byzantineMessages: { ...this.sent },
+      equivocations: attacks.length,
+      switches: switched.length,
+      fedBeforeSwitch: switched.reduce((sum, a) => sum + a.fedWithM, 0) / Math.max(1, switched.length),
+      relaysWithheld: this.relaysWithheld,
+      readiesDelayed: this.readiesDelayed,
+    };
+  }
+
+  private send(from: number, to: number, message: BroadcastMessage): void {
+    this.sent[message.kind] = (this.sent[message.kind] ?? 0) + 1;
+    this.network.send(from, to, message);
+  }
+
+  private track(self: number, from: number, layer: SubscriptionLayer, subscribed: boolean): void {
+    if (layer === "gossip") return;
+    let set = this.subscribers[layer].get(self);
+    if (set === undefined) {
+      set = new Set();
+      this.subscribers[layer].set(self, set);
+    }
+    if (subscribed) set.add(from);
+    else set.delete(from);
+  }
+
+  /** The correct nodes that count `byzantine`'s ECHOs (or READYs). */
+  private countingNodes(byzantine: number, layer: "echo" | "ready"): Iterable<number> {
+    if (this.network.protocol === "bracha") return this.network.correct;
+    return this.subscribers[layer].get(byzantine) ?? [];
+  }
+
+  /** Correct nodes reuse one ref object per instance for all their sends: look each up once. */
+  private attackOf(instance: InstanceRef): Equivocation | undefined {
+    let attack = this.attackOfRef.get(instance);
+    if (attack === undefined) {
+      attack = this.attacks.get(instanceKey(instance)) ?? null;
+      this.attackOfRef.set(instance, attack);
+    }
+    return attack ?? undefined;
+  }
+}
+
+/** The number behind a synthetic source ("account-7" → 7). */
+function syntheticSourceNumber(instance: InstanceRef): number | undefined {
+  const match = /^account-(\d+)$/.exec(instance.source);
+  return match === null ? undefined : Number(match[1]);
+}
