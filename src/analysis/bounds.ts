@@ -254,7 +254,9 @@ export function logBoundsFor(params: ContagionParams, pop: Population): LogBound
   const split = criticalSplit(R, Rhat, D, Dhat, pop);
   const sum = (...terms: number[]) => terms.reduce(logAddExp, NEG_INF);
   return {
-    validity: sum(gossipDisconnected, echoMissing, deliveryMissing),
+    // A correct sender's payload is the only one, but Byzantine READYs alone could still make a correct node
+    // decide a digest nobody holds (ready- or delivery-sample capture): it would never deliver the real one.
+    validity: sum(gossipDisconnected, echoMissing, deliveryMissing, readyByzantine, deliveryByzantine),
     consistency: sum(echoEquivocation, readyByzantine, deliveryByzantine),
     totality: sum(echoEquivocation, readyByzantine, split.delivery, split.contagion, deliveryMissing),
     gossipDisconnected,

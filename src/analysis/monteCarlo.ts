@@ -6,26 +6,15 @@
 
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import type { ContagionParams } from "../ledger/genesis.ts";
-import { type LatencyModelName, latencyModel } from "../sim/latency.ts";
-import { brachaFactory, contagionFactory } from "../sim/protocols.ts";
-import { type Adversary, Simulation, type SimulationResult } from "../sim/simulation.ts";
+import { createSimulation, type SimSpec } from "../sim/simSpec.ts";
+import type { SimulationResult } from "../sim/simulation.ts";
 import { population } from "./population.ts";
 
-export interface SimJob {
-  readonly nodes: number;
-  /** f: ⌊f·N⌋ nodes are Byzantine, as in the bounds (population.ts). */
-  readonly byzantine: number;
-  readonly adversary: Adversary;
-  /** Contagion with these parameters, or Bracha. */
-  readonly protocol: "bracha" | { readonly contagion: ContagionParams };
-  readonly broadcasts: number;
-  readonly seed: number;
-  readonly latency: LatencyModelName;
-  readonly meanLatencyMs: number;
-  /** Simulated time between introductions; broadcasts overlap when it is shorter than one broadcast. */
-  readonly intervalMs: number;
-}
+/**
+ * A simulation of the analysis: f means ⌊f·N⌋ Byzantine nodes, as in the bounds (population.ts), and under
+ * `equivocate` every broadcast is attacked.
+ */
+export type SimJob = Omit<SimSpec, "equivocateEvery">;
 
 /** What the analysis keeps of a `SimulationResult`, with the denominators each property is counted over. */
 export interface SimOutcome {
@@ -56,21 +45,15 @@ export function simulatorFraction(nodes: number, byzantine: number): number {
 }
 
 export function runJob(job: SimJob, onProgress?: (fraction: number) => void): SimOutcome {
-  const protocol = job.protocol === "bracha" ? brachaFactory() : contagionFactory(job.protocol.contagion);
-  const result = new Simulation({
-    nodes: job.nodes,
-    byzantine: simulatorFraction(job.nodes, job.byzantine),
-    adversary: job.adversary,
-    protocol,
-    broadcasts: job.broadcasts,
-    seed: job.seed,
-    latency: latencyModel(job.latency, job.meanLatencyMs),
-    meanLatencyMs: job.meanLatencyMs,
-    intervalMs: job.intervalMs,
-    // Every broadcast attacked: validity is then checked under the other adversaries only.
-    equivocateEvery: 1,
-    onProgress: onProgress && ((done, total) => onProgress(Math.min(1, done / total))),
-  }).run();
+  const result = createSimulation(
+    {
+      ...job,
+      byzantine: simulatorFraction(job.nodes, job.byzantine),
+      // Every broadcast attacked: validity is then checked under the other adversaries only.
+      equivocateEvery: 1,
+    },
+    { onProgress: onProgress && ((done, total) => onProgress(Math.min(1, done / total))) },
+  ).run();
   const attacked = job.adversary === "equivocate" && population(job).byzantineNodes > 0;
   return {
     job,
