@@ -22,6 +22,21 @@ export function latencyModel(name: LatencyModelName, meanMs: number): LatencyMod
   }
 }
 
+/**
+ * The shortest delay a model can produce, in whole milliseconds (at least 1): the widest window the
+ * simulator may take receiver by receiver without reordering cause and effect.
+ */
+export function minimumLatencyMs(name: LatencyModelName, meanMs: number): number {
+  switch (name) {
+    case "constant":
+      return Math.max(1, Math.floor(meanMs));
+    case "uniform":
+      return Math.max(1, Math.floor(0.5 * meanMs));
+    case "wan":
+      return 1;
+  }
+}
+
 /** Box–Muller. */
 function standardNormal(random: RandomSource): number {
   const u = 1 - random();

@@ -1,6 +1,6 @@
 import type { ContagionParams } from "../ledger/genesis.ts";
 import type { Adversary } from "./adversary.ts";
-import { type LatencyModelName, latencyModel } from "./latency.ts";
+import { type LatencyModelName, latencyModel, minimumLatencyMs } from "./latency.ts";
 import { brachaFactory, contagionFactory } from "./protocols.ts";
 import { Simulation, type SimulationShard } from "./simulation.ts";
 
@@ -41,6 +41,12 @@ export function createSimulation(spec: SimSpec, controls: SimulationControls = {
     latency: latencyModel(spec.latency, spec.meanLatencyMs),
     meanLatencyMs: spec.meanLatencyMs,
     intervalMs: spec.intervalMs,
+    // As wide as the latency model allows — except against the equivocator, which reacts to the first
+    // READY it sees: taking a window receiver by receiver could show it a later one first.
+    windowMs:
+      spec.adversary === "equivocate"
+        ? 1
+        : Math.min(1000, minimumLatencyMs(spec.latency, spec.meanLatencyMs)),
     ...(spec.equivocateEvery === undefined ? {} : { equivocateEvery: spec.equivocateEvery }),
     ...(controls.shard === undefined ? {} : { shard: controls.shard }),
     ...(controls.onProgress === undefined ? {} : { onProgress: controls.onProgress }),

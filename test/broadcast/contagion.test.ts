@@ -179,6 +179,21 @@ describe("static membership oracle", () => {
     for (const count of hits.values()) assert.ok(Math.abs(count - 3_000) < 250, `count ${count}`);
   });
 
+  test("small distinct draws from a large membership are distinct and uniform (Floyd's algorithm)", () => {
+    const many = Array.from({ length: 200 }, (_, i) => `m${i}`);
+    const oracle = new StaticMembership({ self: "m0", members: many, random: seededRandom(3) });
+    const hits = new Map<string, number>();
+    for (let i = 0; i < 4_000; i++) {
+      const draw = oracle.distinct(10);
+      assert.equal(new Set(draw).size, 10);
+      for (const peer of draw) hits.set(peer, (hits.get(peer) ?? 0) + 1);
+    }
+    assert.equal(hits.has("m0"), false);
+    assert.equal(hits.size, 199);
+    // 201 expected per peer, σ ≈ 14: a ±80 band is over 5σ.
+    for (const count of hits.values()) assert.ok(Math.abs(count - 4_000 * (10 / 199)) < 80, `count ${count}`);
+  });
+
   test("knows its members and rejects a bad configuration", () => {
     const oracle = new StaticMembership({ self: "p0", members, random: Math.random });
     assert.equal(oracle.isMember("p3"), true);

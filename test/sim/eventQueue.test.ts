@@ -4,30 +4,32 @@ import fc from "fast-check";
 import { EventQueue } from "../../src/sim/eventQueue.ts";
 
 describe("event queue grouped by receiver", () => {
-  it("takes milliseconds in time order and, within one, groups stably by receiver", () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.double({ min: 0, max: 20, noNaN: true }), fc.integer({ min: -1, max: 6 })), {
-          maxLength: 300,
-        }),
-        (events) => {
-          const q = new EventQueue<number>({ grouped: true });
-          for (const [i, [time, group]] of events.entries()) q.push(time, i, group, i * 7);
-          const out: number[] = [];
-          for (let x = q.pop(); x !== undefined; x = q.pop()) {
-            out.push(x);
-            assert.deepEqual([q.lastGroup, q.lastTag], [events[x]![1], x * 7]);
-          }
-          const expected = events
-            .map(([time, group], i) => ({ ms: Math.floor(time), group, i }))
-            .sort((a, b) => a.ms - b.ms || a.group - b.group || a.i - b.i)
-            .map((e) => e.i);
-          assert.deepEqual(out, expected);
-          assert.equal(q.size, 0);
-        },
-      ),
-    );
-  });
+  for (const windowMs of [1, 25]) {
+    it(`takes ${windowMs} ms windows in time order and, within one, by receiver, each in time order`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.double({ min: 0, max: 100, noNaN: true }), fc.integer({ min: -1, max: 6 })), {
+            maxLength: 300,
+          }),
+          (events) => {
+            const q = new EventQueue<number>({ grouped: true, windowMs });
+            for (const [i, [time, group]] of events.entries()) q.push(time, i, group, i * 7);
+            const out: number[] = [];
+            for (let x = q.pop(); x !== undefined; x = q.pop()) {
+              out.push(x);
+              assert.deepEqual([q.lastGroup, q.lastTag], [events[x]![1], x * 7]);
+            }
+            const expected = events
+              .map(([time, group], i) => ({ window: Math.floor(time / windowMs), group, time, i }))
+              .sort((a, b) => a.window - b.window || a.group - b.group || a.time - b.time || a.i - b.i)
+              .map((e) => e.i);
+            assert.deepEqual(out, expected);
+            assert.equal(q.size, 0);
+          },
+        ),
+      );
+    });
+  }
 
   it("keeps an event pushed into the millisecond being drained", () => {
     const q = new EventQueue<string>({ grouped: true });
