@@ -191,6 +191,12 @@ export class BrachaBroadcast implements BroadcastProtocol {
     return this.delivered.digestOf(instanceKey(instance));
   }
 
+  quorumsReachable(isUp: (peer: PeerId) => boolean): boolean {
+    // This node counts itself in every quorum.
+    const reachable = 1 + this.others.filter(isUp).length;
+    return reachable >= Math.max(this.quorums.echo, this.quorums.deliver);
+  }
+
   counters(): BroadcastCounters {
     return snapshotCounters(this.count);
   }

@@ -79,6 +79,10 @@ export class ByzantineBroadcast implements BroadcastProtocol {
   deliveredDigest(instance: InstanceRef): Digest | undefined {
     return this.inner.deliveredDigest(instance);
   }
+  quorumsReachable(isUp: (peer: PeerId) => boolean): boolean {
+    return this.inner.quorumsReachable(isUp);
+  }
+
   counters(): BroadcastCounters {
     return this.inner.counters();
   }

@@ -13,6 +13,7 @@ import { ReadyTally } from "./contagionReady.ts";
 import {
   ContagionSamples,
   deliveryMultiplicityOf,
+  type SampleMultiset,
   echoMultiplicityOf,
   readyMultiplicityOf,
 } from "./contagionSamples.ts";
@@ -223,6 +224,20 @@ export class ContagionBroadcast implements BroadcastProtocol {
 
   deliveredDigest(instance: InstanceRef): Digest | undefined {
     return this.delivered.digestOf(instanceKey(instance));
+  }
+
+  quorumsReachable(isUp: (peer: PeerId) => boolean): boolean {
+    if (this.oracle.size === 0) return true;
+    const layers = this.layers;
+    if (layers === undefined) return false;
+    const weightUp = (sample: SampleMultiset) => {
+      let weight = 0;
+      for (const peer of sample.peers()) if (isUp(peer)) weight += sample.multiplicity(peer);
+      return weight;
+    };
+    return (
+      weightUp(layers.samples.echo) >= this.params.Ehat && weightUp(layers.samples.delivery) >= this.params.Dhat
+    );
   }
 
   counters(): BroadcastCounters {

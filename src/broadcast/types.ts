@@ -229,6 +229,13 @@ export interface BroadcastProtocol {
   restore(commitments: Iterable<Commitment>): BroadcastAction[];
   /** The digest this node delivered for an instance, while it is still in the bounded delivered record. */
   deliveredDigest(instance: InstanceRef): Digest | undefined;
+  /**
+   * Whether the peers `isUp` reports reachable are enough for this node's own broadcasts to complete: each
+   * threshold this node must reach to deliver (Bracha's echo and delivery quorums; contagion's Ê in its echo
+   * sample and D̂ in its delivery sample, by multiplicity) can be met by them. A readiness probe, not a
+   * guarantee: reachable peers may still be Byzantine.
+   */
+  quorumsReachable(isUp: (peer: PeerId) => boolean): boolean;
   counters(): BroadcastCounters;
   stats(): BroadcastStats;
 }

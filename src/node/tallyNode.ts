@@ -352,11 +352,9 @@ export class TallyNode implements NodeApi {
    * sampler will define readiness by its view instead.
    */
   isReady(): boolean {
-    if (this.state !== "running" || this.transport === undefined) return false;
-    const n = this.members.length;
-    const f = Math.floor((n - 1) / 3);
-    const connectedMembers = this.transport.connectedPeers().filter((p) => this.members.includes(p)).length;
-    return connectedMembers + 1 >= n - f;
+    if (this.state !== "running" || this.transport === undefined || this.broadcast === undefined) return false;
+    const connected = new Set(this.transport.connectedPeers());
+    return this.broadcast.quorumsReachable((peer) => connected.has(peer));
   }
 
   // ---- processing loop ------------------------------------------------------------------------------------

@@ -61,6 +61,25 @@ function deliveriesOf(actions: readonly BroadcastAction[]) {
   return actions.flatMap((action) => (action.type === "deliver" ? [action] : []));
 }
 
+describe("bracha: readiness probe", () => {
+  test("reachable with itself and enough peers for the echo and delivery quorums (N = 4: 3)", () => {
+    const node = brachaNode("a");
+    assert.equal(
+      node.quorumsReachable((peer) => peer === "b" || peer === "c"),
+      true,
+    );
+    assert.equal(
+      node.quorumsReachable((peer) => peer === "b"),
+      false,
+    );
+    assert.equal(
+      node.quorumsReachable((peer) => peer === "a" || peer === "b"),
+      false,
+      "itself counts once",
+    );
+  });
+});
+
 describe("bracha quorums", () => {
   test("match ⌈(N+f+1)/2⌉, f+1 and 2f+1 with f = ⌊(N−1)/3⌋", () => {
     assert.deepEqual(brachaQuorums(1), { n: 1, f: 0, echo: 1, readyAmplify: 1, deliver: 1 });

@@ -484,6 +484,22 @@ describe("contagion: ready and delivery (Algorithm 9)", () => {
   });
 });
 
+describe("contagion: readiness probe", () => {
+  test("reachable once Ê of the echo sample and D̂ of the delivery sample are up, by multiplicity", () => {
+    const protocol = startedNode();
+    const up = (peers: PeerId[]) => protocol.quorumsReachable((peer) => peers.includes(peer));
+    // E = [e1, e1, e2, e3], Ê = 3; D = [r1, d1, d2, d3], D̂ = 3.
+    assert.equal(up(["e1", "e2", "r1", "d1", "d2"]), true);
+    assert.equal(up(["e2", "e3", "r1", "d1", "d2"]), false, "echo weight 2 < Ê");
+    assert.equal(up(["e1", "e2", "r1", "d1", "r2", "r3"]), false, "delivery weight 2 < D̂");
+    assert.equal(
+      node().quorumsReachable(() => true),
+      false,
+      "not started: no samples yet",
+    );
+  });
+});
+
 describe("contagion: sample refresh", () => {
   test("a sampled peer down past the grace period is replaced; its votes stop counting", () => {
     const script = {
