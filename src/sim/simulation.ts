@@ -56,8 +56,10 @@ export interface SimulationOptions {
   /** Stop after this much simulated time even if messages are in flight. */
   readonly maxSimulatedMs?: number;
   /**
-   * Width of the windows whose deliveries are taken receiver by receiver (eventQueue.ts), for the CPU cache:
-   * must not exceed the latency model's shortest delay. Default 1 ms.
+   * The widest window whose deliveries may be taken receiver by receiver (eventQueue.ts), for the CPU cache:
+   * must not exceed the latency model's shortest delay. Default 1 ms. The simulation narrows it to divide
+   * the tick period and the broadcast interval, so timers fall on window starts and run before anything
+   * else of their window.
    */
   readonly windowMs?: number;
   /** Simulate only this shard of the broadcasts (see shardedRun.ts); the network is the same in every shard. */
@@ -174,7 +176,10 @@ export class Simulation {
   constructor(options: SimulationOptions) {
     // Deliveries are taken receiver by receiver within each window (eventQueue.ts): exact while the window
     // is no longer than the shortest delay, which the caller vouches for.
-    this.queue = new EventQueue({ grouped: true, windowMs: options.windowMs ?? 1 });
+    this.queue = new EventQueue({
+      grouped: true,
+      windowMs: alignedWindowMs(options.windowMs ?? 1, options.tickMs ?? 250, options.intervalMs),
+    });
     if (options.nodes < 4) throw new RangeError("a simulation needs at least 4 nodes");
     if (options.byzantine < 0 || options.byzantine >= 0.5)
       throw new RangeError("byzantine fraction must be in [0, 0.5)");
@@ -443,6 +448,14 @@ export class Simulation {
       attack: this.adversary.report(),
     };
   }
+}
+
+/** The largest window ≤ `widestMs` dividing both timer periods (1 ms unless all are whole milliseconds). */
+function alignedWindowMs(widestMs: number, tickMs: number, intervalMs: number): number {
+  const whole = [Math.floor(widestMs), tickMs, intervalMs];
+  if (whole.some((ms) => !Number.isSafeInteger(ms) || ms < 1)) return 1;
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  return whole.reduce(gcd);
 }
 
 function shuffled(n: number, random: RandomSource): number[] {
