@@ -176,22 +176,8 @@ function groupBucket<T>(bucket: Bucket<T>): void {
   let begin = 0;
   for (let g = 0; g < starts.length - 1; g++) {
     const end = starts[g]!;
-    for (let i = begin + 1; i < end; i++) {
-      const time = sortedTimes[i]!;
-      if (sortedTimes[i - 1]! <= time) continue;
-      const item = sortedItems[i]!;
-      const tag = sortedTags[i]!;
-      let j = i - 1;
-      while (j >= begin && sortedTimes[j]! > time) {
-        sortedTimes[j + 1] = sortedTimes[j]!;
-        sortedItems[j + 1] = sortedItems[j]!;
-        sortedTags[j + 1] = sortedTags[j]!;
-        j--;
-      }
-      sortedTimes[j + 1] = time;
-      sortedItems[j + 1] = item;
-      sortedTags[j + 1] = tag;
-    }
+    if (end - begin > INSERTION_SORT_MAX) sortRunByTime(begin, end, sortedTimes, sortedItems, sortedTags);
+    else insertionSortRunByTime(begin, end, sortedTimes, sortedItems, sortedTags);
     begin = end;
   }
   bucket.times = sortedTimes;
@@ -199,3 +185,60 @@ function groupBucket<T>(bucket: Bucket<T>): void {
   bucket.groups = sortedGroups;
   bucket.tags = sortedTags;
 }
+
+/** Runs up to this long (a receiver's votes in one window) are sorted in place; longer ones, by index. */
+const INSERTION_SORT_MAX = 32;
+
+function insertionSortRunByTime<T>(begin: number, end: number, times: number[], items: T[], tags: number[]) {
+  for (let i = begin + 1; i < end; i++) {
+    const time = times[i]!;
+    if (times[i - 1]! <= time) continue;
+    const item = items[i]!;
+    const tag = tags[i]!;
+    let j = i - 1;
+    while (j >= begin && times[j]! > time) {
+      times[j + 1] = times[j]!;
+      items[j + 1] = items[j]!;
+      tags[j + 1] = tags[j]!;
+      j--;
+    }
+    times[j + 1] = time;
+    items[j + 1] = item;
+    tags[j + 1] = tag;
+  }
+}
+
+/**
+ * A long run (a busy receiver's window, or every subscription a node receives at start), stably by time:
+ * one numeric typed-array sort of (time in ns from the run's earliest, position) keys, O(k log k).
+ * Nanoseconds are far below any latency model's resolution; closer times keep their insertion order.
+ */
+function sortRunByTime<T>(begin: number, end: number, times: number[], items: T[], tags: number[]) {
+  const length = end - begin;
+  if (length >= RUN_POSITIONS) throw new RangeError(`a receiver with ${length} events in one window`);
+  let earliest = Number.POSITIVE_INFINITY;
+  for (let i = begin; i < end; i++) if (times[i]! < earliest) earliest = times[i]!;
+  const keys = new Float64Array(length);
+  for (let k = 0; k < length; k++) {
+    keys[k] = Math.floor((times[begin + k]! - earliest) * NS_PER_MS) * RUN_POSITIONS + k;
+  }
+  keys.sort();
+  const runTimes = new Array<number>(length);
+  const runItems = new Array<T>(length);
+  const runTags = new Array<number>(length);
+  for (let k = 0; k < length; k++) {
+    const from = begin + (keys[k]! % RUN_POSITIONS);
+    runTimes[k] = times[from]!;
+    runItems[k] = items[from]!;
+    runTags[k] = tags[from]!;
+  }
+  for (let k = 0; k < length; k++) {
+    times[begin + k] = runTimes[k]!;
+    items[begin + k] = runItems[k]!;
+    tags[begin + k] = runTags[k]!;
+  }
+}
+
+/** Keys stay exact doubles while (window in ns) × positions < 2^53: 1,000 ms × 10^6 × 2^23 < 2^53. */
+const NS_PER_MS = 1_000_000;
+const RUN_POSITIONS = 2 ** 23;
