@@ -13,9 +13,9 @@ import { ReadyTally } from "./contagionReady.ts";
 import {
   ContagionSamples,
   deliveryMultiplicityOf,
-  type SampleMultiset,
   echoMultiplicityOf,
   readyMultiplicityOf,
+  type SampleMultiset,
 } from "./contagionSamples.ts";
 import { SubscriberSet, subscriberCap } from "./contagionSubscribers.ts";
 import { snapshotCounters } from "./counters.ts";
@@ -236,7 +236,8 @@ export class ContagionBroadcast implements BroadcastProtocol {
       return weight;
     };
     return (
-      weightUp(layers.samples.echo) >= this.params.Ehat && weightUp(layers.samples.delivery) >= this.params.Dhat
+      weightUp(layers.samples.echo) >= this.params.Ehat &&
+      weightUp(layers.samples.delivery) >= this.params.Dhat
     );
   }
 

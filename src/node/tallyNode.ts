@@ -352,7 +352,8 @@ export class TallyNode implements NodeApi {
    * sampler will define readiness by its view instead.
    */
   isReady(): boolean {
-    if (this.state !== "running" || this.transport === undefined || this.broadcast === undefined) return false;
+    if (this.state !== "running" || this.transport === undefined || this.broadcast === undefined)
+      return false;
     const connected = new Set(this.transport.connectedPeers());
     return this.broadcast.quorumsReachable((peer) => connected.has(peer));
   }
