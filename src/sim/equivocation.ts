@@ -1,5 +1,5 @@
 import type { Digest, InstanceRef, RandomSource } from "../broadcast/types.ts";
-import type { AttackContext } from "./adversary.ts";
+import type { AttackContext } from "./adversaryNetwork.ts";
 import { randomIndex, seededRandom } from "./prng.ts";
 import { syntheticDigest, syntheticPayload } from "./syntheticPayload.ts";
 

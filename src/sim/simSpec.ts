@@ -1,5 +1,5 @@
 import type { ContagionParams } from "../ledger/genesis.ts";
-import type { Adversary } from "./adversary.ts";
+import type { Adversary } from "./adversaryNetwork.ts";
 import { type LatencyModelName, latencyModel, minimumLatencyMs } from "./latency.ts";
 import { brachaFactory, contagionFactory } from "./protocols.ts";
 import { Simulation, type SimulationShard } from "./simulation.ts";

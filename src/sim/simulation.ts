@@ -9,14 +9,16 @@ import type {
   PeerId,
   RandomSource,
 } from "../broadcast/types.ts";
-import { type Adversary, type AdversaryNetwork, type AttackReport, ByzantineAdversary } from "./adversary.ts";
+import { ByzantineAdversary } from "./adversary.ts";
+import type { Adversary, AdversaryNetwork } from "./adversaryNetwork.ts";
 import { EventQueue } from "./eventQueue.ts";
 import type { LatencyModel } from "./latency.ts";
 import { childSeed, randomIndex, seededRandom } from "./prng.ts";
-import { type SimulationTotals, summarize } from "./simulationTotals.ts";
+import { type SimulationResult, type SimulationTotals, summarize } from "./simulationTotals.ts";
 import { inspectSyntheticPayload, syntheticPayload, syntheticSource } from "./syntheticPayload.ts";
 
-export { ADVERSARIES, type Adversary, type AttackReport } from "./adversary.ts";
+export { ADVERSARIES, type Adversary, type AttackReport } from "./adversaryNetwork.ts";
+export type { SimulationResult } from "./simulationTotals.ts";
 
 /** What a protocol factory gets to build one correct node's state machine. */
 export interface NodeContext {
@@ -71,35 +73,6 @@ export interface SimulationOptions {
 export interface SimulationShard {
   readonly index: number;
   readonly count: number;
-}
-
-export interface SimulationResult {
-  readonly nodes: number;
-  readonly byzantine: number;
-  readonly protocol: string;
-  readonly adversary: Adversary;
-  readonly broadcasts: number;
-  readonly seed: number;
-  /**
-   * Sent by correct nodes, per node per broadcast: mean over correct nodes and the busiest one. Sample
-   * subscriptions are one-off (samples are reused across broadcasts) and reported in `setupMessagesPerNode`.
-   */
-  readonly messagesPerNodePerBroadcast: { readonly mean: number; readonly max: number };
-  readonly bytesPerNodePerBroadcast: { readonly mean: number; readonly max: number };
-  readonly setupMessagesPerNode: number;
-  /** Per correct node per broadcast, by message kind (subscriptions: per node, once). */
-  readonly messagesByKind: Readonly<Record<string, number>>;
-  /** From introduction to delivery, over (correct node, correct-source broadcast) pairs. */
-  readonly latencyMs: { readonly p50: number; readonly p99: number };
-  readonly latencyHops: { readonly p50: number; readonly p99: number };
-  readonly violations: { readonly validity: number; readonly consistency: number; readonly totality: number };
-  /** What the adversary did: messages its nodes sent, equivocations, held-back relays and READYs. */
-  readonly attack: AttackReport;
-  readonly deliveredFraction: number;
-  readonly simulatedMessages: number;
-  readonly simulatedMs: number;
-  readonly messagesPerSecond: number;
-  readonly wallSeconds: number;
 }
 
 /**

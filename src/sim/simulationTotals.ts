@@ -1,5 +1,34 @@
-import type { AttackReport } from "./adversary.ts";
-import type { SimulationResult } from "./simulation.ts";
+import type { Adversary, AttackReport } from "./adversaryNetwork.ts";
+
+/** What `tally sim` reports of a run (or of a run's merged shards). */
+export interface SimulationResult {
+  readonly nodes: number;
+  readonly byzantine: number;
+  readonly protocol: string;
+  readonly adversary: Adversary;
+  readonly broadcasts: number;
+  readonly seed: number;
+  /**
+   * Sent by correct nodes, per node per broadcast: mean over correct nodes and the busiest one. Sample
+   * subscriptions are one-off (samples are reused across broadcasts) and reported in `setupMessagesPerNode`.
+   */
+  readonly messagesPerNodePerBroadcast: { readonly mean: number; readonly max: number };
+  readonly bytesPerNodePerBroadcast: { readonly mean: number; readonly max: number };
+  readonly setupMessagesPerNode: number;
+  /** Per correct node per broadcast, by message kind (subscriptions: per node, once). */
+  readonly messagesByKind: Readonly<Record<string, number>>;
+  /** From introduction to delivery, over (correct node, correct-source broadcast) pairs. */
+  readonly latencyMs: { readonly p50: number; readonly p99: number };
+  readonly latencyHops: { readonly p50: number; readonly p99: number };
+  readonly violations: { readonly validity: number; readonly consistency: number; readonly totality: number };
+  /** What the adversary did: messages its nodes sent, equivocations, held-back relays and READYs. */
+  readonly attack: AttackReport;
+  readonly deliveredFraction: number;
+  readonly simulatedMessages: number;
+  readonly simulatedMs: number;
+  readonly messagesPerSecond: number;
+  readonly wallSeconds: number;
+}
 
 /**
  * The raw sums of a run, before any averaging: what a shard of a run (a subset of its broadcasts, on another
@@ -10,7 +39,7 @@ export interface SimulationTotals {
   readonly nodes: number;
   readonly byzantine: number;
   readonly protocol: string;
-  readonly adversary: SimulationResult["adversary"];
+  readonly adversary: Adversary;
   readonly seed: number;
   readonly meanLatencyMs: number;
   readonly correctNodes: number;
