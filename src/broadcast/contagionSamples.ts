@@ -80,14 +80,18 @@ export class ContagionSamples {
   readonly delivery: SampleMultiset;
   private readyUnion: PeerId[] | undefined;
   /**
-   * A peer's multiplicities in E, R and D packed in one number (see `packWeights`), so counting a vote — the
+   * A peer's multiplicities in E, R and D packed in one number (see `NARROW`), so counting a vote — the
    * bulk of all traffic — costs one lookup, which also tells whether the peer was sampled at all.
    */
   readonly weightsOf: ReadonlyMap<PeerId, number> = new Map<PeerId, number>();
+  /** The packing base: 2^10, so a packed value is a small integer (unboxed), or 2^16 for huge samples. */
+  readonly base: number;
 
   constructor(oracle: SamplingOracle, sizes: { readonly E: number; readonly R: number; readonly D: number }) {
-    if (sizes.E >= PACK || sizes.R >= PACK || sizes.D >= PACK)
-      throw new RangeError(`samples must stay below ${PACK}`);
+    if (sizes.E >= WIDE || sizes.R >= WIDE || sizes.D >= WIDE)
+      throw new RangeError(`samples must stay below ${WIDE}`);
+    // No multiplicity exceeds its sample's size: samples under 1,024 draws pack into a small integer.
+    this.base = Math.max(sizes.E, sizes.R, sizes.D) < NARROW ? NARROW : WIDE;
     this.echo = new SampleMultiset(oracle.sample(sizes.E));
     this.ready = new SampleMultiset(oracle.sample(sizes.R));
     this.delivery = new SampleMultiset(oracle.sample(sizes.D));
@@ -102,11 +106,10 @@ export class ContagionSamples {
   }
 
   private repack(peer: PeerId): void {
-    const packed = packWeights(
-      this.echo.multiplicity(peer),
-      this.ready.multiplicity(peer),
-      this.delivery.multiplicity(peer),
-    );
+    const base = this.base;
+    const packed =
+      (this.echo.multiplicity(peer) * base + this.ready.multiplicity(peer)) * base +
+      this.delivery.multiplicity(peer);
     const weightsOf = this.weightsOf as Map<PeerId, number>;
     if (packed === 0) weightsOf.delete(peer);
     else weightsOf.set(peer, packed);
@@ -123,11 +126,11 @@ export class ContagionSamples {
   }
 
   inEcho(peer: PeerId): boolean {
-    return echoMultiplicityOf(this.weights(peer)) > 0;
+    return echoMultiplicityOf(this.weights(peer), this.base) > 0;
   }
 
   inReady(peer: PeerId): boolean {
-    return this.weights(peer) % (PACK * PACK) > 0;
+    return this.weights(peer) % (this.base * this.base) > 0;
   }
 
   /**
@@ -149,22 +152,22 @@ export class ContagionSamples {
   }
 }
 
-/** Samples stay below 2^16 draws, so three multiplicities fit one double exactly (48 bits). */
-const PACK = 65_536;
+/**
+ * Packing bases: three multiplicities in one number, (E·b + R)·b + D. With b = 2^10 the value stays below
+ * 2^30, a small integer V8 keeps unboxed in a map (a boxed number is one more cache miss per vote).
+ */
+const NARROW = 1_024;
+const WIDE = 65_536;
 
-function packWeights(echo: number, ready: number, delivery: number): number {
-  return (echo * PACK + ready) * PACK + delivery;
+/** Splits `ContagionSamples.weights` (packed with `base`) into the multiplicity in E, in R and in D. */
+export function echoMultiplicityOf(packed: number, base: number): number {
+  return Math.floor(packed / (base * base));
 }
-
-/** Splits `ContagionSamples.weights` into the multiplicity in E, in R and in D. */
-export function echoMultiplicityOf(packed: number): number {
-  return Math.floor(packed / (PACK * PACK));
+export function readyMultiplicityOf(packed: number, base: number): number {
+  return Math.floor(packed / base) % base;
 }
-export function readyMultiplicityOf(packed: number): number {
-  return Math.floor(packed / PACK) % PACK;
-}
-export function deliveryMultiplicityOf(packed: number): number {
-  return packed % PACK;
+export function deliveryMultiplicityOf(packed: number, base: number): number {
+  return packed % base;
 }
 
 /**
