@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { boundsFor } from "../../src/analysis/bounds.ts";
-import { ContagionBroadcast, type ContagionOptions } from "../../src/broadcast/contagion.ts";
 import {
   DEFAULT_EPSILON,
   defaultContagionParams,
   designByzantine,
-} from "../../src/broadcast/contagionDefaults.ts";
+} from "../../src/analysis/defaultParams.ts";
+import { ContagionBroadcast, type ContagionOptions } from "../../src/broadcast/contagion.ts";
 import { decodeBroadcastMessage, encodeBroadcastMessage } from "../../src/broadcast/messageCodec.ts";
 import type {
   BroadcastAction,

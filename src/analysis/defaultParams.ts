@@ -1,7 +1,7 @@
-import { chooseParams } from "../analysis/chooseParams.ts";
-import { MIN_NODES } from "../analysis/population.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { ContagionParams } from "../ledger/genesis.ts";
+import { chooseParams } from "./chooseParams.ts";
+import { MIN_NODES } from "./population.ts";
 
 /** Every failure bound (validity, consistency, totality) of the defaults, per broadcast. */
 export const DEFAULT_EPSILON = 1e-9;
