@@ -94,7 +94,7 @@ const FULL: Config = {
   ],
   epsilonSeeds: 4,
   latencySizes: { 100: 10, 1000: 3, 10000: 1 },
-  latencyMaxMessages: 40e6,
+  latencyMaxMessages: 80e6,
   calibrationFamilies: [
     { byzantine: 0.1, echoSizes: [20, 30, 40, 50, 60, 70, 80, 100] },
     { byzantine: 0.2, echoSizes: [100, 150, 200, 250, 300, 350] },

@@ -6,6 +6,7 @@
 
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { simWorkerLimits } from "../sim/shardedRun.ts";
 import { createSimulation, type SimSpec } from "../sim/simSpec.ts";
 import type { SimulationResult } from "../sim/simulation.ts";
 import { population } from "./population.ts";
@@ -112,7 +113,9 @@ export async function runJobs(jobs: readonly SimJob[], options: RunJobsOptions =
     { length: workers },
     () =>
       new Promise<void>((resolve, reject) => {
-        const worker = new Worker(new URL("./simWorker.ts", import.meta.url));
+        const worker = new Worker(new URL("./simWorker.ts", import.meta.url), {
+          resourceLimits: simWorkerLimits(workers),
+        });
         const post = () => {
           if (next >= jobs.length) {
             void worker.terminate().then(() => resolve());
