@@ -51,6 +51,7 @@ import {
 import { checkOutcomes, PROPERTIES, type PropertyChecks, runSeed } from "../src/analysis/verify.ts";
 import type { ContagionParams } from "../src/ledger/genesis.ts";
 import { LATENCY_MODELS, type LatencyModelName } from "../src/sim/latency.ts";
+import { defaultSimWorkers } from "../src/sim/shardedRun.ts";
 import { ADVERSARIES } from "../src/sim/simulation.ts";
 
 const EPSILON = 1e-9;
@@ -531,7 +532,7 @@ async function main(): Promise<void> {
     latencyMaxMessages:
       intOption(values["latency-max-messages"], "latency-max-messages") ?? base.latencyMaxMessages,
   };
-  const workers = intOption(values.workers, "workers") ?? Math.max(1, Math.min(2, availableParallelism()));
+  const workers = intOption(values.workers, "workers") ?? defaultSimWorkers();
   const seed = intOption(values.seed, "seed") ?? 1;
   const outDir = values.out ?? "docs";
   const started = performance.now();

@@ -4,9 +4,8 @@
  * `tally params --verify` (verify.ts) and by scripts/analysis.ts.
  */
 
-import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { simWorkerLimits } from "../sim/shardedRun.ts";
+import { defaultSimWorkers, simWorkerLimits } from "../sim/shardedRun.ts";
 import { createSimulation, type SimSpec } from "../sim/simSpec.ts";
 import type { SimulationResult } from "../sim/simulation.ts";
 import { population } from "./population.ts";
@@ -80,11 +79,6 @@ export interface RunJobsOptions {
   readonly onJobProgress?: (job: SimJob, fraction: number) => void;
 }
 
-/** The worker threads a caller gets unless it asks: the machine's, at most two (this project's CI box). */
-export function defaultWorkers(): number {
-  return Math.max(1, Math.min(2, availableParallelism()));
-}
-
 /** Messages between runJobs and simWorker.ts. */
 export type WorkerRequest = { readonly index: number; readonly job: SimJob };
 export type WorkerReply =
@@ -95,7 +89,7 @@ export type WorkerReply =
 /** Runs the jobs, on worker threads when there are several jobs and workers; outcomes in job order. */
 export async function runJobs(jobs: readonly SimJob[], options: RunJobsOptions = {}): Promise<SimOutcome[]> {
   const outcomes: SimOutcome[] = new Array(jobs.length);
-  const workers = Math.min(options.workers ?? defaultWorkers(), jobs.length);
+  const workers = Math.min(options.workers ?? defaultSimWorkers(), jobs.length);
   let done = 0;
   const finish = (index: number, outcome: SimOutcome) => {
     outcomes[index] = outcome;

@@ -2,7 +2,12 @@ import { instanceKey } from "../broadcast/instanceId.ts";
 import type { BroadcastMessage, InstanceRef, MessageKind, SubscriptionLayer } from "../broadcast/types.ts";
 import type { Adversary, AdversaryNetwork, AttackContext, AttackReport } from "./adversaryNetwork.ts";
 import { Equivocation } from "./equivocation.ts";
-import { inspectSyntheticPayload, syntheticDigest, syntheticPayload } from "./syntheticPayload.ts";
+import {
+  inspectSyntheticPayload,
+  syntheticDigest,
+  syntheticPayload,
+  syntheticSourceNumber,
+} from "./syntheticPayload.ts";
 
 /** The variant of a synthetic payload nobody ever builds: `ready-flood` votes for its digest. */
 const BOGUS_VARIANT = 0xbad;
@@ -166,10 +171,4 @@ export class ByzantineAdversary {
     }
     return attack ?? undefined;
   }
-}
-
-/** The number behind a synthetic source ("account-7" → 7). */
-function syntheticSourceNumber(instance: InstanceRef): number | undefined {
-  const match = /^account-(\d+)$/.exec(instance.source);
-  return match === null ? undefined : Number(match[1]);
 }

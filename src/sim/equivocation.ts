@@ -1,6 +1,6 @@
 import type { Digest, InstanceRef, RandomSource } from "../broadcast/types.ts";
 import type { AttackContext } from "./adversaryNetwork.ts";
-import { randomIndex, seededRandom } from "./prng.ts";
+import { randomIndex, seededRandom, shuffled } from "./prng.ts";
 import { syntheticDigest, syntheticPayload } from "./syntheticPayload.ts";
 
 /**
@@ -149,13 +149,4 @@ export class Equivocation {
       }
     }
   }
-}
-
-function shuffled(items: readonly number[], random: RandomSource): number[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }

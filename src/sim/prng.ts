@@ -20,3 +20,13 @@ export function childSeed(random: RandomSource): number {
 export function randomIndex(random: RandomSource, length: number): number {
   return Math.floor(random() * length);
 }
+
+/** A uniformly shuffled copy of `items` (Fisher–Yates, from the last position down). */
+export function shuffled<T>(items: readonly T[], random: RandomSource): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -13,7 +13,7 @@ import { ByzantineAdversary } from "./adversary.ts";
 import type { Adversary, AdversaryNetwork } from "./adversaryNetwork.ts";
 import { EventQueue } from "./eventQueue.ts";
 import type { LatencyModel } from "./latency.ts";
-import { childSeed, randomIndex, seededRandom } from "./prng.ts";
+import { childSeed, randomIndex, seededRandom, shuffled } from "./prng.ts";
 import { type SimulationResult, type SimulationTotals, summarize } from "./simulationTotals.ts";
 import { inspectSyntheticPayload, syntheticPayload, syntheticSource } from "./syntheticPayload.ts";
 
@@ -139,7 +139,6 @@ export class Simulation {
   private readonly adversary: ByzantineAdversary;
   private readonly queue: EventQueue<BroadcastMessage | TimerEvent>;
   private readonly records: BroadcastRecord[] = [];
-  private readonly recordByKey = new Map<string, BroadcastRecord>();
   private now = 0;
   private messages = 0;
   private setupMessages = 0;
@@ -165,7 +164,8 @@ export class Simulation {
     for (const [i, id] of this.ids.entries()) this.indexOf.set(id, i);
     this.byzantine = new Array(n).fill(false);
     const byzantineCount = Math.floor(options.byzantine * n);
-    for (const i of shuffled(n, this.random).slice(0, byzantineCount)) this.byzantine[i] = true;
+    const positions = Array.from({ length: n }, (_, i) => i);
+    for (const i of shuffled(positions, this.random).slice(0, byzantineCount)) this.byzantine[i] = true;
     this.correctIndices = [];
     this.byzantineIndices = [];
     for (let i = 0; i < n; i++) (this.byzantine[i] ? this.byzantineIndices : this.correctIndices).push(i);
@@ -220,7 +220,7 @@ export class Simulation {
       else {
         const timer = event as TimerEvent;
         if (timer.type === INTRODUCE) this.introduce(timer.index);
-        else if (timer.type === FEED) this.feedNext(this.records[timer.index]!);
+        else if (timer.type === FEED) this.adversary.wake(timer.index);
         else this.tick();
       }
       if (this.options.onProgress !== undefined && (this.messages & 0xffff) === 0) {
@@ -254,7 +254,6 @@ export class Simulation {
       index: this.records.length,
     };
     this.records.push(record);
-    this.recordByKey.set(record.key, record);
     if (equivocate) {
       this.adversary.equivocate(instance, source, record.index);
       return;
@@ -266,11 +265,6 @@ export class Simulation {
       nowMs: this.now,
     });
     this.adversary.introduced(instance, source);
-  }
-
-  /** The adversary's timer for this broadcast (a FEED event). */
-  private feedNext(record: BroadcastRecord): void {
-    this.adversary.wake(record.index);
   }
 
   /** What the adversary may see and do: byzantine nodes' sends, and timers. */
@@ -300,7 +294,7 @@ export class Simulation {
 
   private dispatch(to: number, from: number, message: BroadcastMessage): void {
     if (this.byzantine[to]) {
-      this.byzantineReceive(to, from, message);
+      this.adversary.receive(to, from, message);
       return;
     }
     this.handle(to, { type: "message", from: this.ids[from]!, message, nowMs: this.now });
@@ -367,10 +361,6 @@ export class Simulation {
     this.queue.push(this.now + heldMs + this.options.latency(this.random), message, to, from);
   }
 
-  private byzantineReceive(to: number, from: number, message: BroadcastMessage): void {
-    this.adversary.receive(to, from, message);
-  }
-
   private totals(): SimulationTotals {
     const latencies: number[] = [];
     let validity = 0;
@@ -429,13 +419,4 @@ function alignedWindowMs(widestMs: number, tickMs: number, intervalMs: number): 
   if (whole.some((ms) => !Number.isSafeInteger(ms) || ms < 1)) return 1;
   const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
   return whole.reduce(gcd);
-}
-
-function shuffled(n: number, random: RandomSource): number[] {
-  const out = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }

@@ -27,6 +27,12 @@ export function syntheticSource(source: number): string {
   return `account-${source}`;
 }
 
+/** The number behind a synthetic source ("account-7" → 7). */
+export function syntheticSourceNumber(instance: InstanceRef): number | undefined {
+  const match = /^account-(\d+)$/.exec(instance.source);
+  return match === null ? undefined : Number(match[1]);
+}
+
 export function syntheticDigest(source: number, seq: number, variant: number): Digest {
   return `${source.toString(16).padStart(8, "0")}${seq.toString(16).padStart(8, "0")}${variant.toString(16).padStart(8, "0")}`.padEnd(
     64,
