@@ -111,6 +111,15 @@ const WHAT_SHAPES = {
   range: ["circle", "triangle-down"],
 };
 
+/** The point shape by kind of point (observed rate, bound …), with its legend: the same in both rate plots. */
+const WHAT_SHAPE = {
+  field: "what",
+  type: "nominal",
+  title: null,
+  scale: WHAT_SHAPES,
+  legend: { labelLimit: 260 },
+} as const;
+
 /**
  * Observed violation rate (points, a rule up to the 95 % upper confidence end) and bound (dashed line)
  * against the echo sample size, one panel per Byzantine fraction, log y.
@@ -158,13 +167,7 @@ export function violationsVsSampleSpec(
           mark: { type: "point", filled: true, size: 50 },
           encoding: {
             y: y("observedShown"),
-            shape: {
-              field: "what",
-              type: "nominal",
-              title: null,
-              scale: WHAT_SHAPES,
-              legend: { labelLimit: 260 },
-            },
+            shape: WHAT_SHAPE,
           },
         },
       ],
@@ -217,13 +220,7 @@ export function boundVsObservedSpec(
             mark: { type: "point", filled: true, size: 60 },
             encoding: {
               y: axis("observedShown", "violations per broadcast"),
-              shape: {
-                field: "what",
-                type: "nominal",
-                title: null,
-                scale: WHAT_SHAPES,
-                legend: { labelLimit: 260 },
-              },
+              shape: WHAT_SHAPE,
             },
           },
         ],
