@@ -49,7 +49,7 @@ import {
   violationsVsSampleSpec,
 } from "../src/analysis/plots.ts";
 import { checkOutcomes, PROPERTIES, type PropertyChecks, runSeed } from "../src/analysis/verify.ts";
-import type { ContagionParams } from "../src/ledger/genesis.ts";
+import type { ContagionParams } from "../src/broadcast/contagion/contagionParams.ts";
 import { LATENCY_MODELS, type LatencyModelName } from "../src/sim/latency.ts";
 import { defaultSimWorkers } from "../src/sim/shardedRun.ts";
 import { ADVERSARIES } from "../src/sim/simulation.ts";

@@ -6,8 +6,8 @@
  * ε = 1e-9 and for the deliberately small samples used to calibrate against the simulator (1e-3 … 1e-1).
  */
 
+import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import type { ContagionParams } from "../ledger/genesis.ts";
 import { logAddExp, logOneMinusExp } from "./logMath.ts";
 import { type NetworkModel, type Population, population } from "./population.ts";
 import { logBinomialLowerTail, logBinomialUpperTail } from "./tails.ts";

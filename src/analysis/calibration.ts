@@ -9,7 +9,7 @@
  * (the gossip graph is not what is being calibrated; at N = 100 its bound is ~1e-10 anyway).
  */
 
-import type { ContagionParams } from "../ledger/genesis.ts";
+import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import type { LatencyModelName } from "../sim/latency.ts";
 import { ADVERSARIES, type Adversary } from "../sim/simulation.ts";
 import { boundsFor, type FailureBounds } from "./bounds.ts";

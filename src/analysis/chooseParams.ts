@@ -8,8 +8,8 @@
  * ≤ ε, which hands the slack left by the equal shares to whichever sample it saves most.
  */
 
+import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import type { ContagionParams } from "../ledger/genesis.ts";
 import {
   type BoundTerms,
   type FailureBounds,

@@ -1,5 +1,5 @@
+import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import type { ContagionParams } from "../ledger/genesis.ts";
 import { chooseParams } from "./chooseParams.ts";
 import { MIN_NODES } from "./population.ts";
 

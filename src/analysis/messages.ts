@@ -8,7 +8,7 @@
  * after an equivocation), and batching (many messages share one frame on the wire).
  */
 
-import type { ContagionParams } from "../ledger/genesis.ts";
+import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import { chooseParams } from "./chooseParams.ts";
 import { MAX_NODES, MIN_NODES } from "./population.ts";
 

@@ -8,7 +8,7 @@
  * orders of magnitude, or a protocol bug). calibration.ts does the sharper check with small samples.
  */
 
-import type { ContagionParams } from "../ledger/genesis.ts";
+import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import type { LatencyModelName } from "../sim/latency.ts";
 import { ADVERSARIES, type Adversary } from "../sim/simulation.ts";
 import { boundsFor, type FailureBounds } from "./bounds.ts";

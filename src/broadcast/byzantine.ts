@@ -10,6 +10,9 @@
  * - `equivocate`: when handed two conflicting transfers for one (account, seq) — a tester submits both
  *   to this node — relays and echoes the first to one half of the members and the second to the other.
  */
+
+import type { PeerId } from "../core/peerId.ts";
+import type { RandomSource } from "../core/random.ts";
 import type {
   BroadcastAction,
   BroadcastCounters,
@@ -21,8 +24,6 @@ import type {
   Digest,
   InspectPayload,
   InstanceRef,
-  PeerId,
-  RandomSource,
 } from "./types.ts";
 
 export const BYZANTINE_STRATEGIES = ["silent", "forge", "equivocate"] as const;

@@ -6,8 +6,7 @@
  * randomness is injected at construction.
  */
 
-/** A member's peer id, exactly as the p2p layer spells it. */
-export type PeerId = string;
+import type { PeerId } from "../core/peerId.ts";
 
 /** What `inspect` says a payload hashes to: the transfer id (SHA-256, lowercase hex) for real transfers. */
 export type Digest = string;
@@ -28,9 +27,6 @@ export interface PayloadInfo {
  * Returns null for anything a correct node must not echo. Called on untrusted bytes; must never throw.
  */
 export type InspectPayload = (payload: Uint8Array) => PayloadInfo | null;
-
-/** A uniform float in [0, 1); seeded in tests and the simulator, crypto-backed in the node. */
-export type RandomSource = () => number;
 
 /** The three sampled layers of the contagion mode, each with its own subscription (thesis Alg. 6, 8, 9). */
 export type SubscriptionLayer = "gossip" | "echo" | "ready";

@@ -10,7 +10,7 @@ import {
   type VerifyReport,
   verifyParams,
 } from "../analysis/verify.ts";
-import type { ContagionParams } from "../ledger/genesis.ts";
+import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import { type Command, optionalInteger, type ParsedArgs, requireString, UsageError } from "./command.ts";
 
 /** Everything `tally params` works out; `--json` prints only `paramsJson(report)`. */

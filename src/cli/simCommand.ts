@@ -1,5 +1,5 @@
 import { chooseParams } from "../analysis/chooseParams.ts";
-import type { ContagionParams } from "../ledger/genesis.ts";
+import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import { LATENCY_MODELS, type LatencyModelName } from "../sim/latency.ts";
 import { defaultSimWorkers, runSharded } from "../sim/shardedRun.ts";
 import { ADVERSARIES, type Adversary, type AttackReport, type SimulationResult } from "../sim/simulation.ts";

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { defaultContagionParams } from "../analysis/defaultParams.ts";
 import { BYZANTINE_STRATEGIES, isByzantineStrategy } from "../broadcast/byzantine.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import { genesisToJson, parseGenesis } from "../ledger/genesis.ts";
+import { genesisToJson, parseGenesis } from "../genesis/genesis.ts";
 import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
 import { newKeystore, writeKeystore } from "../wallet/keystore.ts";
 import { freePorts } from "./freePort.ts";

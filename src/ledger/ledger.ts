@@ -1,8 +1,8 @@
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { MAX_DEPS } from "../core/limits.ts";
 import { type EncodedTransfer, type Transfer, transferTotal } from "../core/transfer.ts";
+import type { GenesisBalance } from "../genesis/genesis.ts";
 import type { Authorizer } from "./authorization.ts";
-import type { GenesisBalance } from "./genesis.ts";
 import type {
   AccountRecord,
   LedgerStatus,

@@ -13,9 +13,9 @@ import type {
   TransferView,
 } from "../api/nodeApi.ts";
 import { buildApiServer } from "../api/server.ts";
-import { BrachaBroadcast } from "../broadcast/bracha.ts";
+import { BrachaBroadcast } from "../broadcast/bracha/bracha.ts";
 import { BYZANTINE_STRATEGIES, ByzantineBroadcast, isByzantineStrategy } from "../broadcast/byzantine.ts";
-import { ContagionBroadcast } from "../broadcast/contagion.ts";
+import { ContagionBroadcast } from "../broadcast/contagion/contagion.ts";
 import { decodeBroadcastMessage, encodeBroadcastMessage } from "../broadcast/messageCodec.ts";
 import type {
   BroadcastAction,
@@ -31,8 +31,8 @@ import { ErrorCode, TallyError } from "../core/errors.ts";
 import { decodeTransfer, type EncodedTransfer } from "../core/transfer.ts";
 import { transferToJson } from "../core/transferJson.ts";
 import { sodiumVerifier } from "../crypto/ed25519Sodium.ts";
+import { type Genesis, genesisHash, parseGenesis } from "../genesis/genesis.ts";
 import { SignatureAuthorizer } from "../ledger/authorization.ts";
-import { type Genesis, genesisHash, parseGenesis } from "../ledger/genesis.ts";
 import { Ledger, type TransferStatusChange } from "../ledger/ledger.ts";
 import type { RejectionReason } from "../ledger/store.ts";
 import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";

@@ -1,5 +1,6 @@
-import type { PeerId, RandomSource } from "../broadcast/types.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import type { PeerId } from "../core/peerId.ts";
+import type { RandomSource } from "../core/random.ts";
 import type { SamplingOracle } from "./samplingOracle.ts";
 
 /**

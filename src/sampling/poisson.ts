@@ -1,5 +1,5 @@
-import type { RandomSource } from "../broadcast/types.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import type { RandomSource } from "../core/random.ts";
 
 /**
  * A draw from Poisson(mean): the size of an Erdős–Rényi gossip sample (Algorithm 6, line 12). Drawing the

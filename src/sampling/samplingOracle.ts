@@ -1,4 +1,4 @@
-import type { PeerId } from "../broadcast/types.ts";
+import type { PeerId } from "../core/peerId.ts";
 
 /**
  * The sampling oracle Ω of thesis §4.2 (assumption 7): uniform draws of peer identities from the

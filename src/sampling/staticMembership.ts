@@ -1,4 +1,5 @@
-import type { PeerId, RandomSource } from "../broadcast/types.ts";
+import type { PeerId } from "../core/peerId.ts";
+import type { RandomSource } from "../core/random.ts";
 import { MemberDirectory } from "./memberDirectory.ts";
 import type { SamplingOracle } from "./samplingOracle.ts";
 

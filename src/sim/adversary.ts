@@ -1,4 +1,4 @@
-import { instanceKey } from "../broadcast/instanceId.ts";
+import { instanceKey } from "../broadcast/instance/instanceId.ts";
 import type { BroadcastMessage, InstanceRef, MessageKind, SubscriptionLayer } from "../broadcast/types.ts";
 import type { Adversary, AdversaryNetwork, AttackContext, AttackReport } from "./adversaryNetwork.ts";
 import { Equivocation } from "./equivocation.ts";

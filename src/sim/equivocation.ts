@@ -1,4 +1,5 @@
-import type { Digest, InstanceRef, RandomSource } from "../broadcast/types.ts";
+import type { Digest, InstanceRef } from "../broadcast/types.ts";
+import type { RandomSource } from "../core/random.ts";
 import type { AttackContext } from "./adversaryNetwork.ts";
 import { randomIndex, seededRandom, shuffled } from "./prng.ts";
 import { syntheticDigest, syntheticPayload } from "./syntheticPayload.ts";

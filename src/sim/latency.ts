@@ -1,4 +1,4 @@
-import type { RandomSource } from "../broadcast/types.ts";
+import type { RandomSource } from "../core/random.ts";
 
 /** One-way message delay in simulated milliseconds. */
 export type LatencyModel = (random: RandomSource) => number;

@@ -1,4 +1,4 @@
-import type { RandomSource } from "../broadcast/types.ts";
+import type { RandomSource } from "../core/random.ts";
 
 /** mulberry32: tiny, fast, and good enough for schedules and samples; every run replays from its seed. */
 export function seededRandom(seed: number): RandomSource {

@@ -1,6 +1,6 @@
-import { BrachaBroadcast } from "../broadcast/bracha.ts";
-import { ContagionBroadcast } from "../broadcast/contagion.ts";
-import type { ContagionParams } from "../ledger/genesis.ts";
+import { BrachaBroadcast } from "../broadcast/bracha/bracha.ts";
+import { ContagionBroadcast } from "../broadcast/contagion/contagion.ts";
+import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import { MemberDirectory } from "../sampling/memberDirectory.ts";
 import type { ProtocolFactory } from "./simulation.ts";
 

@@ -1,4 +1,4 @@
-import type { ContagionParams } from "../ledger/genesis.ts";
+import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import type { Adversary } from "./adversaryNetwork.ts";
 import { type LatencyModelName, latencyModel, minimumLatencyMs } from "./latency.ts";
 import { brachaFactory, contagionFactory } from "./protocols.ts";

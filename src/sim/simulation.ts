@@ -1,4 +1,4 @@
-import { instanceKey } from "../broadcast/instanceId.ts";
+import { instanceKey } from "../broadcast/instance/instanceId.ts";
 import type {
   BroadcastAction,
   BroadcastEvent,
@@ -6,9 +6,9 @@ import type {
   BroadcastProtocol,
   Digest,
   InstanceRef,
-  PeerId,
-  RandomSource,
 } from "../broadcast/types.ts";
+import type { PeerId } from "../core/peerId.ts";
+import type { RandomSource } from "../core/random.ts";
 import { ByzantineAdversary } from "./adversary.ts";
 import type { Adversary, AdversaryNetwork } from "./adversaryNetwork.ts";
 import { EventQueue } from "./eventQueue.ts";

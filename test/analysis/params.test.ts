@@ -20,10 +20,10 @@ import {
   logBinomialLowerTail,
   logBinomialUpperTail,
 } from "../../src/analysis/tails.ts";
+import type { ContagionParams } from "../../src/broadcast/contagion/contagionParams.ts";
 import { UsageError } from "../../src/cli/command.ts";
 import { paramsCommands } from "../../src/cli/paramsCommand.ts";
 import { isTallyError } from "../../src/core/errors.ts";
-import type { ContagionParams } from "../../src/ledger/genesis.ts";
 
 const EPSILON = 1e-9;
 const chosen = new Map<string, ChosenParams>();

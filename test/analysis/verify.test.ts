@@ -10,9 +10,9 @@ import {
 import { chooseParams } from "../../src/analysis/chooseParams.ts";
 import { runJob, type SimJob, simulatorFraction } from "../../src/analysis/monteCarlo.ts";
 import { checkProperty, runSeed, verifyParams } from "../../src/analysis/verify.ts";
+import type { ContagionParams } from "../../src/broadcast/contagion/contagionParams.ts";
 import { UsageError } from "../../src/cli/command.ts";
 import { type ParamsJson, paramsCommands } from "../../src/cli/paramsCommand.ts";
-import type { ContagionParams } from "../../src/ledger/genesis.ts";
 
 /** Small samples on 30 nodes: a broadcast costs a few thousand simulated messages. */
 const SMALL: ContagionParams = { G: 6, E: 20, Ehat: 15, R: 22, Rhat: 6, D: 21, Dhat: 16 };

@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { BrachaBroadcast, type BrachaOptions } from "../../src/broadcast/bracha.ts";
-import { instanceKey } from "../../src/broadcast/instanceId.ts";
-import { brachaQuorums } from "../../src/broadcast/quorums.ts";
+import { BrachaBroadcast, type BrachaOptions } from "../../src/broadcast/bracha/bracha.ts";
+import { brachaQuorums } from "../../src/broadcast/bracha/quorums.ts";
+import { instanceKey } from "../../src/broadcast/instance/instanceId.ts";
 import type {
   BroadcastAction,
   BroadcastMessage,
   Commitment,
   InstanceRef,
   MessageKind,
-  PeerId,
 } from "../../src/broadcast/types.ts";
 import { isTallyError } from "../../src/core/errors.ts";
+import type { PeerId } from "../../src/core/peerId.ts";
 import {
   type ByzantineStrategy,
   digestOf,

@@ -14,16 +14,16 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { boundsFor } from "../../src/analysis/bounds.ts";
 import { chooseParams } from "../../src/analysis/chooseParams.ts";
-import { ContagionBroadcast } from "../../src/broadcast/contagion.ts";
-import { instanceKey } from "../../src/broadcast/instanceId.ts";
+import { ContagionBroadcast } from "../../src/broadcast/contagion/contagion.ts";
+import type { ContagionParams } from "../../src/broadcast/contagion/contagionParams.ts";
+import { instanceKey } from "../../src/broadcast/instance/instanceId.ts";
 import {
   CONTAGION_MESSAGE_KINDS,
   type Digest,
   type InstanceRef,
   type MessageKind,
-  type PeerId,
 } from "../../src/broadcast/types.ts";
-import type { ContagionParams } from "../../src/ledger/genesis.ts";
+import type { PeerId } from "../../src/core/peerId.ts";
 import { StaticMembership } from "../../src/sampling/staticMembership.ts";
 import {
   type ByzantineStrategy,

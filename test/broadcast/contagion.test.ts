@@ -6,7 +6,8 @@ import {
   defaultContagionParams,
   designByzantine,
 } from "../../src/analysis/defaultParams.ts";
-import { ContagionBroadcast, type ContagionOptions } from "../../src/broadcast/contagion.ts";
+import { ContagionBroadcast, type ContagionOptions } from "../../src/broadcast/contagion/contagion.ts";
+import type { ContagionParams } from "../../src/broadcast/contagion/contagionParams.ts";
 import { decodeBroadcastMessage, encodeBroadcastMessage } from "../../src/broadcast/messageCodec.ts";
 import type {
   BroadcastAction,
@@ -14,11 +15,10 @@ import type {
   Commitment,
   InstanceRef,
   MessageKind,
-  PeerId,
   SubscriptionLayer,
 } from "../../src/broadcast/types.ts";
 import { isTallyError } from "../../src/core/errors.ts";
-import type { ContagionParams } from "../../src/ledger/genesis.ts";
+import type { PeerId } from "../../src/core/peerId.ts";
 import { poissonSample } from "../../src/sampling/poisson.ts";
 import type { SamplingOracle } from "../../src/sampling/samplingOracle.ts";
 import { StaticMembership } from "../../src/sampling/staticMembership.ts";

@@ -8,8 +8,8 @@
  */
 
 import { createHash } from "node:crypto";
-import { BrachaBroadcast, type BrachaOptions } from "../../src/broadcast/bracha.ts";
-import { instanceKey } from "../../src/broadcast/instanceId.ts";
+import { BrachaBroadcast, type BrachaOptions } from "../../src/broadcast/bracha/bracha.ts";
+import { instanceKey } from "../../src/broadcast/instance/instanceId.ts";
 import {
   type BroadcastAction,
   type BroadcastEvent,
@@ -21,10 +21,10 @@ import {
   type InstanceRef,
   MESSAGE_KINDS,
   type MessageKind,
-  type PeerId,
-  type RandomSource,
   type SubmitOutcome,
 } from "../../src/broadcast/types.ts";
+import type { PeerId } from "../../src/core/peerId.ts";
+import type { RandomSource } from "../../src/core/random.ts";
 import { seededRandom } from "../../src/sim/prng.ts";
 
 // The simulator's seeded PRNG (mulberry32), so a harness seed means the same stream as a `tally sim` seed.

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode, isTallyError } from "../../src/core/errors.ts";
-import { genesisHash, genesisSupply, genesisToJson, parseGenesis } from "../../src/ledger/genesis.ts";
+import { genesisHash, genesisSupply, genesisToJson, parseGenesis } from "../../src/genesis/genesis.ts";
 import { testKey } from "../support/fixtures.ts";
 
 const a = testKey(1).address;

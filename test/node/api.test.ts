@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import pino from "pino";
 import { transferToJson } from "../../src/core/transferJson.ts";
-import { genesisToJson, parseGenesis } from "../../src/ledger/genesis.ts";
+import { genesisToJson, parseGenesis } from "../../src/genesis/genesis.ts";
 import { TallyNode } from "../../src/node/tallyNode.ts";
 import { loadOrCreatePeerKey } from "../../src/p2p/peerKey.ts";
 import { newKeystore } from "../../src/wallet/keystore.ts";

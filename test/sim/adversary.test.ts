@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { boundsFor } from "../../src/analysis/bounds.ts";
 import { chooseParams } from "../../src/analysis/chooseParams.ts";
+import type { ContagionParams } from "../../src/broadcast/contagion/contagionParams.ts";
 import type { BroadcastCounters, BroadcastProtocol } from "../../src/broadcast/types.ts";
-import type { ContagionParams } from "../../src/ledger/genesis.ts";
 import { latencyModel } from "../../src/sim/latency.ts";
 import { brachaFactory, contagionFactory } from "../../src/sim/protocols.ts";
 import {

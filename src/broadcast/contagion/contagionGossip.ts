@@ -1,8 +1,9 @@
-import { poissonSample } from "../sampling/poisson.ts";
-import type { SamplingOracle } from "../sampling/samplingOracle.ts";
+import type { PeerId } from "../../core/peerId.ts";
+import type { RandomSource } from "../../core/random.ts";
+import { poissonSample } from "../../sampling/poisson.ts";
+import type { SamplingOracle } from "../../sampling/samplingOracle.ts";
 import { drawExcluding } from "./contagionSamples.ts";
 import { SubscriberSet } from "./contagionSubscribers.ts";
-import type { PeerId, RandomSource } from "./types.ts";
 
 /**
  * The gossip layer's neighbours (Algorithm 6): Poisson(G) distinct peers this node drew, plus every peer that

@@ -1,8 +1,8 @@
+import type { BroadcastAction, Digest, InspectPayload } from "../types.ts";
 import type { DeliveredLog } from "./deliveredLog.ts";
 import { instanceKey } from "./instanceId.ts";
 import type { LiveInstance, LiveInstances } from "./liveInstances.ts";
 import { inspectSafely } from "./payloadInspection.ts";
-import type { BroadcastAction, Digest, InspectPayload } from "./types.ts";
 
 /**
  * How a mode introduces a payload submitted to this node, once it holds it in `inst`. `echoed` is the digest

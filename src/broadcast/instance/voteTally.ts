@@ -1,4 +1,5 @@
-import type { Digest, PeerId } from "./types.ts";
+import type { PeerId } from "../../core/peerId.ts";
+import type { Digest } from "../types.ts";
 
 /**
  * The ECHO or READY votes of one instance. A peer counts once, for the first digest it voted: a Byzantine

@@ -1,4 +1,5 @@
 import { sha256 } from "@noble/hashes/sha2.js";
+import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import { decodeAddress } from "../core/address.ts";
 import { toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
@@ -7,17 +8,6 @@ import { MAX_AMOUNT, NETWORK_ID_RE } from "../core/limits.ts";
 export interface GenesisBalance {
   readonly address: string;
   readonly amount: bigint;
-}
-
-/** Parameters of the probabilistic broadcast (thesis Ch. 4): sample sizes and thresholds. */
-export interface ContagionParams {
-  readonly G: number;
-  readonly E: number;
-  readonly Ehat: number;
-  readonly R: number;
-  readonly Rhat: number;
-  readonly D: number;
-  readonly Dhat: number;
 }
 
 export type BroadcastConfig =

@@ -1,4 +1,4 @@
-import type { PeerId } from "./types.ts";
+import type { PeerId } from "../../core/peerId.ts";
 
 /**
  * The peers that subscribed to one layer of this node (Algorithms 8 and 9: the echo and ready subscription

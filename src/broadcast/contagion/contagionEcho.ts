@@ -1,4 +1,5 @@
-import type { Digest, PeerId } from "./types.ts";
+import type { PeerId } from "../../core/peerId.ts";
+import type { Digest } from "../types.ts";
 
 /**
  * The ECHOs of one instance from this node's echo sample (Algorithm 8, lines 39–47): each sampled peer's

@@ -1,4 +1,4 @@
-import { ErrorCode, TallyError } from "../core/errors.ts";
+import { ErrorCode, TallyError } from "../../core/errors.ts";
 
 /** Options come from the node's config, tests and the simulator: each is checked once, at construction. */
 export function positiveInteger(name: string, value: number): number {

@@ -1,4 +1,5 @@
-import type { Digest, PeerId } from "./types.ts";
+import type { PeerId } from "../../core/peerId.ts";
+import type { Digest } from "../types.ts";
 
 /** A digest's READY weight in R (towards R̂) and in D (towards D̂). */
 export interface ReadyWeights {

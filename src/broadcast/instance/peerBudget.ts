@@ -1,4 +1,4 @@
-import type { PeerId } from "./types.ts";
+import type { PeerId } from "../../core/peerId.ts";
 
 export interface PeerBudgetOptions {
   readonly perSecond: number;

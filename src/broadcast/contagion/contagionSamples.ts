@@ -1,5 +1,5 @@
-import type { SamplingOracle } from "../sampling/samplingOracle.ts";
-import type { PeerId } from "./types.ts";
+import type { PeerId } from "../../core/peerId.ts";
+import type { SamplingOracle } from "../../sampling/samplingOracle.ts";
 
 /**
  * A sample drawn with replacement (Algorithm 7): a multiset of peers. A peer drawn k times weighs k in every

@@ -1,4 +1,4 @@
-import type { Digest, InstanceRef } from "./types.ts";
+import type { Digest, InstanceRef } from "../types.ts";
 
 export interface DeliveredLogOptions {
   readonly maxRecords: number;

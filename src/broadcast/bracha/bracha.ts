@@ -1,14 +1,20 @@
-import { configError, positiveInteger } from "./configChecks.ts";
-import { createCounters, DROP_REASONS, snapshotCounters } from "./counters.ts";
-import { DeliveredLog } from "./deliveredLog.ts";
-import { instanceKey, isWellFormedDigest, isWellFormedInstance } from "./instanceId.ts";
-import { INSTANCE_DEFAULTS, type InstanceOptions, resolveInstanceOptions } from "./instanceOptions.ts";
-import { type LiveInstance, LiveInstances } from "./liveInstances.ts";
-import { OwnCommitmentIndex, unsettledCommitments } from "./ownCommitments.ts";
-import { PayloadAnswers } from "./payloadAnswers.ts";
-import { inspectSafely } from "./payloadInspection.ts";
-import { type BrachaQuorums, brachaQuorums } from "./quorums.ts";
-import { Submissions } from "./submissions.ts";
+import type { PeerId } from "../../core/peerId.ts";
+import type { RandomSource } from "../../core/random.ts";
+import { configError, positiveInteger } from "../instance/configChecks.ts";
+import { createCounters, DROP_REASONS, snapshotCounters } from "../instance/counters.ts";
+import { DeliveredLog } from "../instance/deliveredLog.ts";
+import { instanceKey, isWellFormedDigest, isWellFormedInstance } from "../instance/instanceId.ts";
+import {
+  INSTANCE_DEFAULTS,
+  type InstanceOptions,
+  resolveInstanceOptions,
+} from "../instance/instanceOptions.ts";
+import { type LiveInstance, LiveInstances } from "../instance/liveInstances.ts";
+import { OwnCommitmentIndex, unsettledCommitments } from "../instance/ownCommitments.ts";
+import { PayloadAnswers } from "../instance/payloadAnswers.ts";
+import { inspectSafely } from "../instance/payloadInspection.ts";
+import { Submissions } from "../instance/submissions.ts";
+import { VoteTally } from "../instance/voteTally.ts";
 import {
   type BroadcastAction,
   type BroadcastCounters,
@@ -21,10 +27,8 @@ import {
   type InspectPayload,
   type InstanceRef,
   MESSAGE_KINDS,
-  type PeerId,
-  type RandomSource,
-} from "./types.ts";
-import { VoteTally } from "./voteTally.ts";
+} from "../types.ts";
+import { type BrachaQuorums, brachaQuorums } from "./quorums.ts";
 
 export interface BrachaOptions extends InstanceOptions {
   /** This node's peer id; must be one of `members`. */

@@ -1,5 +1,5 @@
+import type { InspectPayload, PayloadInfo } from "../types.ts";
 import { isWellFormedDigest, isWellFormedInstance } from "./instanceId.ts";
-import type { InspectPayload, PayloadInfo } from "./types.ts";
 
 /**
  * `inspect`'s verdict on a payload, or null for one a correct node must not take. `inspect` is the node's

@@ -1,7 +1,8 @@
+import type { PeerId } from "../../core/peerId.ts";
+import type { BroadcastAction, Digest, InstanceRef } from "../types.ts";
 import type { DeliveredLog } from "./deliveredLog.ts";
 import { copyRef, instanceKey, isWellFormedDigest, isWellFormedInstance } from "./instanceId.ts";
 import { PeerBudget, type PeerBudgetOptions } from "./peerBudget.ts";
-import type { BroadcastAction, Digest, InstanceRef, PeerId } from "./types.ts";
 
 /** The counters answering keeps: those of the mode that owns it. */
 export interface PayloadAnswerCounters {

@@ -1,7 +1,7 @@
+import type { Commitment, InstanceRef } from "../types.ts";
 import { configError } from "./configChecks.ts";
 import type { DeliveredLog } from "./deliveredLog.ts";
 import { copyRef, instanceKey, isWellFormedDigest, isWellFormedInstance } from "./instanceId.ts";
-import type { Commitment, InstanceRef } from "./types.ts";
 
 /**
  * What this node promised in undelivered instances (its own ECHO/READY digests), by instance key; mirrors the

@@ -1,32 +1,15 @@
-import type { ContagionParams } from "../ledger/genesis.ts";
-import type { SamplingOracle } from "../sampling/samplingOracle.ts";
-import { configError } from "./configChecks.ts";
-import { type ContagionCounters, createContagionCounters } from "./contagionCounters.ts";
-import { EchoTally } from "./contagionEcho.ts";
-import { GossipNeighbours } from "./contagionGossip.ts";
-import {
-  type ContagionOptions,
-  type ResolvedContagionOptions,
-  resolveContagionOptions,
-} from "./contagionOptions.ts";
-import { ReadyTally } from "./contagionReady.ts";
-import {
-  ContagionSamples,
-  deliveryMultiplicityOf,
-  echoMultiplicityOf,
-  readyMultiplicityOf,
-  type SampleMultiset,
-} from "./contagionSamples.ts";
-import { SubscriberSet, subscriberCap } from "./contagionSubscribers.ts";
-import { snapshotCounters } from "./counters.ts";
-import { DeliveredLog } from "./deliveredLog.ts";
-import { instanceKey, isWellFormedDigest, isWellFormedInstance } from "./instanceId.ts";
-import { type LiveInstance, LiveInstances } from "./liveInstances.ts";
-import { OwnCommitmentIndex, unsettledCommitments } from "./ownCommitments.ts";
-import { PayloadAnswers } from "./payloadAnswers.ts";
-import { inspectSafely } from "./payloadInspection.ts";
-import { PeerBudget } from "./peerBudget.ts";
-import { Submissions } from "./submissions.ts";
+import type { PeerId } from "../../core/peerId.ts";
+import type { SamplingOracle } from "../../sampling/samplingOracle.ts";
+import { configError } from "../instance/configChecks.ts";
+import { snapshotCounters } from "../instance/counters.ts";
+import { DeliveredLog } from "../instance/deliveredLog.ts";
+import { instanceKey, isWellFormedDigest, isWellFormedInstance } from "../instance/instanceId.ts";
+import { type LiveInstance, LiveInstances } from "../instance/liveInstances.ts";
+import { OwnCommitmentIndex, unsettledCommitments } from "../instance/ownCommitments.ts";
+import { PayloadAnswers } from "../instance/payloadAnswers.ts";
+import { inspectSafely } from "../instance/payloadInspection.ts";
+import { PeerBudget } from "../instance/peerBudget.ts";
+import { Submissions } from "../instance/submissions.ts";
 import {
   type BroadcastAction,
   type BroadcastCounters,
@@ -37,10 +20,27 @@ import {
   type Commitment,
   type Digest,
   type InstanceRef,
-  type PeerId,
   SUBSCRIPTION_LAYERS,
   type SubscriptionLayer,
-} from "./types.ts";
+} from "../types.ts";
+import { type ContagionCounters, createContagionCounters } from "./contagionCounters.ts";
+import { EchoTally } from "./contagionEcho.ts";
+import { GossipNeighbours } from "./contagionGossip.ts";
+import {
+  type ContagionOptions,
+  type ResolvedContagionOptions,
+  resolveContagionOptions,
+} from "./contagionOptions.ts";
+import type { ContagionParams } from "./contagionParams.ts";
+import { ReadyTally } from "./contagionReady.ts";
+import {
+  ContagionSamples,
+  deliveryMultiplicityOf,
+  echoMultiplicityOf,
+  readyMultiplicityOf,
+  type SampleMultiset,
+} from "./contagionSamples.ts";
+import { SubscriberSet, subscriberCap } from "./contagionSubscribers.ts";
 
 export { CONTAGION_DEFAULTS, type ContagionOptions } from "./contagionOptions.ts";
 

@@ -1,8 +1,19 @@
-import type { ContagionParams } from "../ledger/genesis.ts";
-import type { SamplingOracle } from "../sampling/samplingOracle.ts";
-import { configError, nonNegativeInteger, positiveInteger, positiveNumber } from "./configChecks.ts";
-import { INSTANCE_DEFAULTS, type InstanceOptions, resolveInstanceOptions } from "./instanceOptions.ts";
-import type { InstanceRef, PeerId, RandomSource } from "./types.ts";
+import type { PeerId } from "../../core/peerId.ts";
+import type { RandomSource } from "../../core/random.ts";
+import type { SamplingOracle } from "../../sampling/samplingOracle.ts";
+import {
+  configError,
+  nonNegativeInteger,
+  positiveInteger,
+  positiveNumber,
+} from "../instance/configChecks.ts";
+import {
+  INSTANCE_DEFAULTS,
+  type InstanceOptions,
+  resolveInstanceOptions,
+} from "../instance/instanceOptions.ts";
+import type { InstanceRef } from "../types.ts";
+import type { ContagionParams } from "./contagionParams.ts";
 
 export interface ContagionOptions extends InstanceOptions {
   /** This node's peer id. */

@@ -1,5 +1,5 @@
+import type { InspectPayload, InstanceRef } from "../types.ts";
 import { positiveInteger } from "./configChecks.ts";
-import type { InspectPayload, InstanceRef } from "./types.ts";
 
 /** The options of both modes' per-instance bookkeeping: live table, payload pulls, delivered record. */
 export interface InstanceOptions {

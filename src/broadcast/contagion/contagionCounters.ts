@@ -1,5 +1,5 @@
-import { createCounters, DROP_REASONS, type MutableCounters } from "./counters.ts";
-import { CONTAGION_MESSAGE_KINDS, type MessageKind } from "./types.ts";
+import { createCounters, DROP_REASONS, type MutableCounters } from "../instance/counters.ts";
+import { CONTAGION_MESSAGE_KINDS, type MessageKind } from "../types.ts";
 
 /** Every kind but Bracha's `send`. */
 export type ContagionMessageKind = Exclude<MessageKind, "send">;

@@ -1,5 +1,5 @@
-import { MAX_SEQ } from "../core/limits.ts";
-import type { Digest, InstanceRef } from "./types.ts";
+import { MAX_SEQ } from "../../core/limits.ts";
+import type { Digest, InstanceRef } from "../types.ts";
 
 /** Addresses are ~63 characters of bech32m; the slack admits a future address version, the cap bounds a vote's memory. */
 export const MAX_SOURCE_CHARS = 128;

@@ -1,4 +1,6 @@
-import type { Digest, PeerId, RandomSource } from "./types.ts";
+import type { PeerId } from "../../core/peerId.ts";
+import type { RandomSource } from "../../core/random.ts";
+import type { Digest } from "../types.ts";
 
 /**
  * Fetching a payload this node must deliver (or, in the contagion mode, is ready for) but never received:

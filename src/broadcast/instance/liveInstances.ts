@@ -1,6 +1,7 @@
+import type { PeerId } from "../../core/peerId.ts";
+import type { Digest, InstanceRef, PayloadInfo } from "../types.ts";
 import { copyRef, instanceKey } from "./instanceId.ts";
 import { PayloadPull } from "./payloadPull.ts";
-import type { Digest, InstanceRef, PayloadInfo, PeerId } from "./types.ts";
 
 /** Resolution of the table's activity order (see `touch`). */
 const TOUCH_GRANULARITY_MS = 1_000;

@@ -1,4 +1,4 @@
-import type { BroadcastCounters, DropReason, MessageKind } from "./types.ts";
+import type { BroadcastCounters, DropReason, MessageKind } from "../types.ts";
 
 /** Every drop reason, in the order the counters report them; each mode counts those that can happen to it. */
 export const DROP_REASONS: readonly DropReason[] = [
