@@ -28,8 +28,19 @@ export interface NodeInfo {
     readonly params: Readonly<Record<string, number>>;
   };
   readonly peers: { readonly connected: number; readonly members: number };
+  /** The protocols spoken over peer connections (protocol channels), with their versions. */
+  readonly protocols: readonly { readonly id: string; readonly version: number }[];
   /** Set only on devnet nodes told to misbehave (testing). */
   readonly byzantine?: string;
+}
+
+/**
+ * `ready` (200); otherwise 503: `starting`/`stopping`, `isolated` (too few members connected for the
+ * broadcast's thresholds), `shedding` (dropping members' messages beyond what a few faulty members explain).
+ */
+export interface NodeHealth {
+  readonly status: "ready" | "starting" | "isolated" | "shedding";
+  readonly reason?: string;
 }
 
 export interface TransferEvent {
@@ -48,7 +59,8 @@ export interface NodeApi {
   account(address: string): { address: string; balance: bigint; nextSeq: number; pendingDeps: string[] };
   accountTransfers(address: string, limit: number): Promise<AccountTransferView[]>;
   info(): NodeInfo;
-  isReady(): boolean;
+  /** `ready`, or why not: the API answers 503 with the reason. */
+  health(): NodeHealth;
   /** Emits "transfer" with a TransferEvent on every status change. */
   readonly events: EventEmitter;
   readonly metrics: Registry;

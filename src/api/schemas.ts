@@ -101,7 +101,7 @@ export const accountTransfersSchema = {
 
 export const nodeInfoSchema = {
   type: "object",
-  required: ["peerId", "version", "network", "broadcast", "peers"],
+  required: ["peerId", "version", "network", "broadcast", "peers", "protocols"],
   properties: {
     peerId: { type: "string" },
     version: { type: "string" },
@@ -121,6 +121,15 @@ export const nodeInfoSchema = {
     peers: {
       type: "object",
       properties: { connected: { type: "integer" }, members: { type: "integer" } },
+    },
+    protocols: {
+      type: "array",
+      description: "the protocols this node speaks over its peer connections, with their versions",
+      items: {
+        type: "object",
+        required: ["id", "version"],
+        properties: { id: { type: "string" }, version: { type: "integer" } },
+      },
     },
   },
 } as const;

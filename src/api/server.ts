@@ -138,8 +138,8 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
     "/v1/health",
     { schema: { summary: "200 when ready to serve, 503 otherwise" } },
     async (_request, reply) => {
-      const ready = node.isReady();
-      return reply.status(ready ? 200 : 503).send({ status: ready ? "ready" : "starting" });
+      const health = node.health();
+      return reply.status(health.status === "ready" ? 200 : 503).send(health);
     },
   );
 

@@ -7,50 +7,34 @@ import type { Logger } from "pino";
 import type {
   AccountTransferView,
   NodeApi,
+  NodeHealth,
   NodeInfo,
   TransferEvent,
-  TransferStatus,
   TransferView,
 } from "../api/nodeApi.ts";
 import { buildApiServer } from "../api/server.ts";
-import { BrachaBroadcast } from "../broadcast/bracha/bracha.ts";
-import { BYZANTINE_STRATEGIES, ByzantineBroadcast, isByzantineStrategy } from "../broadcast/byzantine.ts";
-import { ContagionBroadcast } from "../broadcast/contagion/contagion.ts";
 import { decodeBroadcastMessage, encodeBroadcastMessage } from "../broadcast/messageCodec.ts";
-import type {
-  BroadcastAction,
-  BroadcastEvent,
-  BroadcastMessage,
-  BroadcastProtocol,
-  Commitment,
-  InstanceRef,
-  PayloadInfo,
-  SubmitOutcome,
-} from "../broadcast/types.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import { decodeTransfer, type EncodedTransfer } from "../core/transfer.ts";
-import { transferToJson } from "../core/transferJson.ts";
+import type { PeerId } from "../core/peerId.ts";
+import type { EncodedTransfer } from "../core/transfer.ts";
 import { sodiumVerifier } from "../crypto/ed25519Sodium.ts";
 import { type Genesis, genesisHash, parseGenesis } from "../genesis/genesis.ts";
 import { SignatureAuthorizer } from "../ledger/authorization.ts";
 import { Ledger, type TransferStatusChange } from "../ledger/ledger.ts";
-import type { RejectionReason } from "../ledger/store.ts";
 import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
 import { P2PTransport } from "../p2p/transport.ts";
-import { StaticMembership } from "../sampling/staticMembership.ts";
-import { Bucket, key, range } from "../storage/buckets.ts";
-import {
-  type BatchOp,
-  jsonValue,
-  type NodeDatabase,
-  openDatabase,
-  parseJsonValue,
-  writeBatch,
-} from "../storage/database.ts";
+import { commitmentRecords } from "../storage/commitmentRecords.ts";
+import { type BatchOp, type NodeDatabase, openDatabase, writeBatch } from "../storage/database.ts";
 import { LevelLedgerStore } from "../storage/levelLedgerStore.ts";
+import { metaRecords } from "../storage/metaRecords.ts";
+import { submittedRecords } from "../storage/submittedRecords.ts";
 import type { NodeConfig } from "./config.ts";
+import { createBroadcast } from "./core/createBroadcast.ts";
+import { NodeCore } from "./core/nodeCore.ts";
+import type { NodeAction, NodeEvent, SubmitResult } from "./core/nodeEvents.ts";
+import { PayloadInspector } from "./core/payloadInspector.ts";
 import { NodeMetrics } from "./metrics.ts";
-import { SubmittedTransfers } from "./submittedTransfers.ts";
+import { NodeReadModel } from "./nodeReadModel.ts";
 
 export const NODE_VERSION = "0.1.0";
 
@@ -62,19 +46,13 @@ export interface TallyNodeOptions {
   readonly tickIntervalMs?: number;
 }
 
-interface InboxItem {
-  readonly event: BroadcastEvent;
-  readonly onSubmitResult?: (outcome: SubmitOutcome) => void;
-}
-
 /**
- * One Tally node: LevelDB, the ledger, the broadcast state machine, the libp2p transport and the REST API.
- * The node owns the I/O and the ordering rules; all protocol decisions are made by the sans-I/O cores.
+ * One Tally node's I/O shell: LevelDB, libp2p, the REST API and timers around the sans-I/O `NodeCore`.
  *
- * Processing loop: peer messages, submissions and timer ticks enter one inbox. A batch of events is handled
- * by the broadcast state machine; deliveries go to the ledger; then every write of the batch (broadcast
- * commitments, ledger verdicts) is committed as ONE LevelDB batch, and only then are the batch's messages
- * sent and its results announced. So nothing the node tells a peer or a client can be lost by a crash.
+ * Processing loop: events (peer messages, submissions, ticks) wait in the inbox; a batch of them goes through
+ * the core, then every write of the batch is committed as ONE fsynced LevelDB batch, and only then are the
+ * batch's messages sent, its status changes announced and its submissions answered. So nothing the node told
+ * a peer or a client can be lost by a crash.
  */
 export class TallyNode implements NodeApi {
   readonly events = new EventEmitter();
@@ -84,27 +62,17 @@ export class TallyNode implements NodeApi {
   private readonly metricsImpl = new NodeMetrics();
   private db: NodeDatabase | undefined;
   private store: LevelLedgerStore | undefined;
-  private ledgerImpl: Ledger | undefined;
-  private broadcast: BroadcastProtocol | undefined;
+  private core: NodeCore | undefined;
+  private readModel: NodeReadModel | undefined;
   private transport: P2PTransport | undefined;
   private api: FastifyInstance | undefined;
   private genesis: Genesis | undefined;
   private genesisId = "";
   private peerIdImpl = "";
-  private members: string[] = [];
-  private readonly authorizer = new SignatureAuthorizer(sodiumVerifier);
-  /** Transfers accepted by this node's API and not yet delivered: their status is `pending`. */
-  private readonly submitted = new SubmittedTransfers();
-  /**
-   * Submitted transfers whose (source, seq) was delivered with another transfer: a double spend lost the
-   * race. Reported as rejected (SEQ_CONFLICT); bounded, in memory only.
-   */
-  private readonly superseded = new Map<string, { encoded: EncodedTransfer; reason: RejectionReason }>();
-  /** Verdicts of `inspect` by payload bytes: gossip delivers each payload several times. */
-  private readonly inspected = new Map<string, PayloadInfo>();
-  /** Decoded payloads by digest, so a payload inspected on arrival is not decoded again on delivery. */
-  private readonly decoded = new Map<string, EncodedTransfer>();
-  private inbox: InboxItem[] = [];
+  private members: PeerId[] = [];
+  private inbox: NodeEvent[] = [];
+  private readonly waitingSubmitters = new Map<number, (result: SubmitResult) => void>();
+  private nextTicket = 1;
   private processing: Promise<void> | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
@@ -137,8 +105,8 @@ export class TallyNode implements NodeApi {
     return this.transport?.multiaddrs ?? [];
   }
   get ledger(): Ledger {
-    if (this.ledgerImpl === undefined) throw new Error("node not started");
-    return this.ledgerImpl;
+    if (this.core === undefined) throw new Error("node not started");
+    return this.core.ledger;
   }
 
   async start(): Promise<void> {
@@ -158,13 +126,37 @@ export class TallyNode implements NodeApi {
     }
 
     this.db = await openDatabase(join(this.config.dataDir, "db"));
-    await this.checkGenesisOfDatabase(this.db);
-    this.store = await LevelLedgerStore.open(this.db);
-    this.ledgerImpl = new Ledger(genesis, this.store, this.authorizer);
-    await this.store.flush();
-
-    this.broadcast = this.createBroadcast(genesis);
-    const restoredSends = this.broadcast.restore(await this.loadCommitments(this.db));
+    await metaRecords.claimForGenesis(this.db, this.genesisId, this.config.dataDir);
+    const store = await LevelLedgerStore.open(this.db);
+    this.store = store;
+    const authorizer = new SignatureAuthorizer(sodiumVerifier);
+    const ledger = new Ledger(genesis, store, authorizer);
+    await store.flush();
+    const inspector = new PayloadInspector(genesis.network, authorizer);
+    if (this.config.byzantine !== undefined)
+      this.log.warn(
+        { strategy: this.config.byzantine },
+        "BYZANTINE TEST MODE: this node deliberately misbehaves",
+      );
+    const broadcast = createBroadcast({
+      self: this.peerIdImpl,
+      members: this.members,
+      config: genesis.broadcast,
+      inspect: inspector.inspect,
+      random: () => randomInt(2 ** 47) / 2 ** 47,
+      isSettled: (instance) => ledger.isSlotTaken(instance.source, instance.seq),
+      byzantine: this.config.byzantine,
+    });
+    const core = new NodeCore({
+      broadcast,
+      ledger,
+      inspector,
+      takeLedgerWrites: () => store.takeQueued(),
+      onLedgerRefusal: (id, reason) => this.log.error({ id, reason }, "ledger refused a delivered transfer"),
+    });
+    this.core = core;
+    this.readModel = new NodeReadModel(core, store);
+    const restored = core.restore(await commitmentRecords.load(this.db));
 
     const bootstrap = [
       ...genesis.members
@@ -180,30 +172,25 @@ export class TallyNode implements NodeApi {
       version: `tally/${NODE_VERSION}`,
       onMessage: (from, bytes) => this.onPeerMessage(from, bytes),
     });
-    this.metricsImpl.watch({ ledger: this.ledger, broadcast: this.broadcast, transport: this.transport });
+    this.metricsImpl.watch({ ledger, broadcast, transport: this.transport });
     // Samples are replaced when a peer stays down, and a returning peer is re-subscribed (contagion).
-    this.transport.on("peer:connect", (peer) =>
-      this.enqueue({ event: { type: "peerUp", peer, nowMs: Date.now() } }),
-    );
+    this.transport.on("peer:connect", (peer) => this.enqueue({ type: "peerUp", peer, nowMs: Date.now() }));
     this.transport.on("peer:disconnect", (peer) =>
-      this.enqueue({ event: { type: "peerDown", peer, nowMs: Date.now() } }),
+      this.enqueue({ type: "peerDown", peer, nowMs: Date.now() }),
     );
     await this.transport.start();
 
-    this.runSends(restoredSends);
-    this.enqueue({ event: { type: "start", nowMs: Date.now() } });
+    this.carryOutSends(restored);
+    this.enqueue({ type: "start", nowMs: Date.now() });
     // Transfers this node accepted before a restart and had not seen delivered: introduce them again.
-    for await (const bytes of this.db.values(range(Bucket.submitted))) {
-      const encoded = decodeTransfer(bytes);
-      if (this.ledger.status(encoded.id) !== undefined) continue;
-      this.submitted.add(encoded);
-      this.enqueue({ event: { type: "submit", payload: encoded.bytes, nowMs: Date.now() } });
+    for (const encoded of await submittedRecords.load(this.db)) {
+      this.enqueue({ type: "reintroduce", encoded, nowMs: Date.now() });
     }
 
     this.api = await buildApiServer(this, { logger: this.log });
     await this.api.listen({ host: this.config.api.host, port: this.config.api.port });
     this.tickTimer = setInterval(
-      () => this.enqueue({ event: { type: "tick", nowMs: Date.now() } }),
+      () => this.enqueue({ type: "tick", nowMs: Date.now() }),
       this.options.tickIntervalMs,
     );
     this.tickTimer.unref();
@@ -217,39 +204,6 @@ export class TallyNode implements NodeApi {
       },
       "node started",
     );
-  }
-
-  private createBroadcast(genesis: Genesis): BroadcastProtocol {
-    const random = () => randomInt(2 ** 47) / 2 ** 47;
-    const inspect = (payload: Uint8Array) => this.inspect(payload);
-    const isSettled = (instance: InstanceRef) => this.ledger.isSlotTaken(instance.source, instance.seq);
-    const protocol: BroadcastProtocol =
-      genesis.broadcast.mode === "contagion"
-        ? new ContagionBroadcast({
-            self: this.peerIdImpl,
-            oracle: new StaticMembership({ self: this.peerIdImpl, members: this.members, random }),
-            params: genesis.broadcast.params,
-            inspect,
-            random,
-            isSettled,
-          })
-        : new BrachaBroadcast({ self: this.peerIdImpl, members: this.members, inspect, random, isSettled });
-    const strategy = this.config.byzantine;
-    if (strategy === undefined) return protocol;
-    if (!isByzantineStrategy(strategy)) {
-      throw new TallyError(
-        ErrorCode.InvalidField,
-        `unknown byzantine strategy "${strategy}" (${BYZANTINE_STRATEGIES.join(", ")})`,
-      );
-    }
-    this.log.warn({ strategy }, "BYZANTINE TEST MODE: this node deliberately misbehaves");
-    return new ByzantineBroadcast(protocol, {
-      strategy,
-      self: this.peerIdImpl,
-      members: this.members,
-      inspect,
-      random,
-    });
   }
 
   /**
@@ -276,58 +230,28 @@ export class TallyNode implements NodeApi {
 
   // ---- NodeApi -------------------------------------------------------------------------------------------
 
-  async submit(encoded: EncodedTransfer): Promise<{ id: string; status: TransferStatus }> {
+  async submit(encoded: EncodedTransfer): Promise<{ id: string; status: TransferView["status"] }> {
     if (this.state !== "running") throw new TallyError(ErrorCode.PendingFull, "node is not running");
-    const known = this.statusOf(encoded.id);
-    if (known !== undefined) return { id: encoded.id, status: known };
-    this.ledger.precheck(encoded);
-    // Persist before introducing: a crash after peers saw it must not lose our copy.
-    await this.db!.put(key(Bucket.submitted, encoded.id), encoded.bytes);
-    this.submitted.add(encoded);
-    const outcome = await new Promise<SubmitOutcome>((resolve) =>
-      this.enqueue({
-        event: { type: "submit", payload: encoded.bytes, nowMs: Date.now() },
-        onSubmitResult: resolve,
-      }),
-    );
-    if (outcome === "accepted" || outcome === "duplicate" || outcome === "delivered") {
-      this.metricsImpl.transfersSubmitted.inc();
-      return { id: encoded.id, status: this.statusOf(encoded.id) ?? "pending" };
-    }
-    await this.forgetSubmitted(encoded.id);
-    if (outcome === "conflict") {
-      throw new TallyError(
-        ErrorCode.SeqConflict,
-        `another transfer for seq ${encoded.transfer.seq} of this account is already being broadcast`,
-      );
-    }
-    if (outcome === "full")
-      throw new TallyError(ErrorCode.PendingFull, "too many transfers in flight; retry later");
-    throw new TallyError(ErrorCode.BadSignature, "the broadcast layer refused the transfer as invalid");
+    const ticket = this.nextTicket++;
+    const result = await new Promise<SubmitResult>((resolve) => {
+      this.waitingSubmitters.set(ticket, resolve);
+      this.enqueue({ type: "submit", encoded, ticket, nowMs: Date.now() });
+    });
+    if (!result.ok) throw new TallyError(result.error.code, result.error.message);
+    if (result.status === "pending") this.metricsImpl.transfersSubmitted.inc();
+    return { id: result.id, status: result.status };
   }
 
-  async transfer(id: string): Promise<TransferView | undefined> {
-    const status = this.statusOf(id);
-    if (status === undefined) return undefined;
-    const encoded =
-      this.submitted.get(id) ?? this.superseded.get(id)?.encoded ?? (await this.store!.body(id));
-    if (encoded === undefined) return undefined;
-    const reason = this.ledger.status(id)?.reason ?? this.superseded.get(id)?.reason;
-    return { id, status, ...(reason ? { reason } : {}), transfer: transferToJson(encoded.transfer) };
+  transfer(id: string): Promise<TransferView | undefined> {
+    return this.readModel!.transfer(id);
   }
 
   account(address: string) {
-    return this.ledger.account(address);
+    return this.readModel!.account(address);
   }
 
-  async accountTransfers(address: string, limit: number): Promise<AccountTransferView[]> {
-    const entries = await this.store!.history(address, limit);
-    const views: AccountTransferView[] = [];
-    for (const entry of entries) {
-      const view = await this.transfer(entry.id);
-      if (view !== undefined) views.push({ ...view, direction: entry.direction });
-    }
-    return views;
+  accountTransfers(address: string, limit: number): Promise<AccountTransferView[]> {
+    return this.readModel!.accountTransfers(address, limit);
   }
 
   info(): NodeInfo {
@@ -343,32 +267,24 @@ export class TallyNode implements NodeApi {
           : { mode: "bracha", params: { n, f: Math.floor((n - 1) / 3) } },
       ...(this.config.byzantine ? { byzantine: this.config.byzantine } : {}),
       peers: { connected: this.transport?.connectedPeers().length ?? 0, members: n },
+      protocols: [{ id: "broadcast", version: 1 }],
     };
   }
 
-  /**
-   * Ready once running and connected to N − f members counting itself (f = ⌊(N−1)/3⌋): enough for a Bracha
-   * quorum, and for contagion most of any node's samples. Static membership only; the permissionless
-   * sampler will define readiness by its view instead.
-   */
-  isReady(): boolean {
-    if (this.state !== "running" || this.transport === undefined || this.broadcast === undefined)
-      return false;
+  /** Ready once running and the connected members can meet every threshold of the node's own broadcasts. */
+  health(): NodeHealth {
+    if (this.state !== "running" || this.transport === undefined || this.core === undefined)
+      return { status: "starting", reason: `node is ${this.state}` };
     const connected = new Set(this.transport.connectedPeers());
-    return this.broadcast.quorumsReachable((peer) => connected.has(peer));
+    if (!this.core.broadcast.quorumsReachable((peer) => connected.has(peer)))
+      return { status: "isolated", reason: "too few members connected to reach the broadcast's thresholds" };
+    return { status: "ready" };
   }
 
   // ---- processing loop ------------------------------------------------------------------------------------
 
-  private statusOf(id: string): TransferStatus | undefined {
-    const ledgerStatus = this.ledgerImpl?.status(id)?.status;
-    if (ledgerStatus !== undefined) return ledgerStatus;
-    if (this.superseded.has(id)) return "rejected";
-    return this.submitted.has(id) ? "pending" : undefined;
-  }
-
   private onPeerMessage(from: string, bytes: Uint8Array): void {
-    let message: BroadcastMessage;
+    let message: ReturnType<typeof decodeBroadcastMessage>;
     try {
       message = decodeBroadcastMessage(bytes);
     } catch (e) {
@@ -379,12 +295,12 @@ export class TallyNode implements NodeApi {
       this.metricsImpl.inboxDropped.inc();
       return;
     }
-    this.enqueue({ event: { type: "message", from, message, nowMs: Date.now() } });
+    this.enqueue({ type: "peerMessage", from, message, nowMs: Date.now() });
   }
 
-  private enqueue(item: InboxItem): void {
+  private enqueue(event: NodeEvent): void {
     if (this.state === "stopping" || this.state === "stopped") return;
-    this.inbox.push(item);
+    this.inbox.push(event);
     if (this.processing === undefined) this.processing = this.processInbox();
   }
 
@@ -406,93 +322,43 @@ export class TallyNode implements NodeApi {
     }
   }
 
-  private async processBatch(batch: readonly InboxItem[]): Promise<void> {
-    const broadcast = this.broadcast!;
-    const ops: BatchOp[] = [];
-    const sends: BroadcastAction[] = [];
-    const changes: TransferStatusChange[] = [];
-    const submitResults: (() => void)[] = [];
-    for (const item of batch) {
-      for (const action of broadcast.handle(item.event)) {
-        switch (action.type) {
-          case "persist":
-            ops.push(commitmentOp(action.commitment));
-            break;
-          case "send":
-          case "serveFromStore":
-            sends.push(action);
-            break;
-          case "deliver":
-            changes.push(...this.deliver(action.digest, action.payload, ops));
-            break;
-          case "submitResult": {
-            const resolve = item.onSubmitResult;
-            if (resolve !== undefined) submitResults.push(() => resolve(action.outcome));
-            break;
-          }
-        }
+  private async processBatch(batch: readonly NodeEvent[]): Promise<void> {
+    const core = this.core!;
+    const writes: BatchOp[] = [];
+    const after: NodeAction[] = [];
+    for (const event of batch) {
+      for (const action of core.handle(event)) {
+        if (action.type === "write") writes.push(...action.ops);
+        else after.push(action);
       }
     }
-    // One atomic, durable write for the whole batch (commitments and verdicts together), before anything
-    // of it leaves the node.
-    ops.push(...this.store!.takeQueued());
-    await writeBatch(this.db!, ops);
-    this.runSends(sends);
-    for (const change of changes) this.announce(change);
-    for (const done of submitResults) done();
+    // One atomic, durable write for the whole batch, before anything of it leaves the node.
+    await writeBatch(this.db!, writes);
+    this.carryOutSends(after);
+    for (const action of after) {
+      if (action.type === "announce") this.announce(action.change);
+      else if (action.type === "submitted") {
+        const resolve = this.waitingSubmitters.get(action.ticket);
+        this.waitingSubmitters.delete(action.ticket);
+        resolve?.(action.result);
+      }
+    }
   }
 
-  private deliver(digest: string, payload: Uint8Array, ops: BatchOp[]): TransferStatusChange[] {
-    const encoded = this.decoded.get(digest) ?? decodeTransfer(payload);
-    this.decoded.delete(digest);
-    const t = encoded.transfer;
-    for (const other of this.submitted.takeSlot(t.source, t.seq)) {
-      ops.push({ type: "del", key: key(Bucket.submitted, other.id) });
-      if (other.id !== encoded.id) this.markSuperseded(other, encoded.id);
-    }
-    let changes: TransferStatusChange[] = [];
-    try {
-      changes = this.ledger.deliver(encoded);
-    } catch (e) {
-      // Secure broadcast delivers one transfer per (source, seq) and only valid ones, so this is a bug or a
-      // byzantine majority; the ledger refused it without recording anything.
-      this.log.error({ id: encoded.id, err: (e as Error).message }, "ledger refused a delivered transfer");
-    }
-    // The ledger now holds the slot, so `isSettled` keeps the instance closed: the commitments can go.
-    if (this.ledger.isSlotTaken(t.source, t.seq)) {
-      ops.push(
-        { type: "del", key: key(Bucket.broadcastCommitment, t.source, t.seq, "echo") },
-        { type: "del", key: key(Bucket.broadcastCommitment, t.source, t.seq, "ready") },
-      );
-    }
-    return changes;
-  }
-
-  private markSuperseded(loser: EncodedTransfer, winner: string): void {
-    const message = `transfer ${winner} was delivered for seq ${loser.transfer.seq} of this account`;
-    remember(
-      this.superseded,
-      loser.id,
-      { encoded: loser, reason: { code: ErrorCode.SeqConflict, message } },
-      10_000,
-    );
-  }
-
-  private runSends(actions: readonly BroadcastAction[]): void {
+  private carryOutSends(actions: readonly NodeAction[]): void {
     for (const action of actions) {
       if (action.type === "send") {
         const bytes = encodeBroadcastMessage(action.message);
         for (const to of action.to) this.transport!.send(to, bytes);
-      } else if (action.type === "serveFromStore") {
-        void this.serveFromStore(action.to, action.digest);
+      } else if (action.type === "readBody") {
+        void this.readBody(action.to, action.digest);
       }
     }
   }
 
-  private async serveFromStore(to: string, digest: string): Promise<void> {
+  private async readBody(to: PeerId, digest: string): Promise<void> {
     const encoded = await this.store?.body(digest).catch(() => undefined);
-    if (encoded !== undefined)
-      this.transport?.send(to, encodeBroadcastMessage({ kind: "payload", payload: encoded.bytes }));
+    this.enqueue({ type: "storedBody", to, digest, encoded });
   }
 
   private announce(change: TransferStatusChange): void {
@@ -502,79 +368,6 @@ export class TallyNode implements NodeApi {
       : { id: change.id, source: change.source, seq: change.seq, status: change.status };
     this.events.emit("transfer", event);
   }
-
-  private async forgetSubmitted(id: string): Promise<void> {
-    this.submitted.remove(id);
-    await this.db!.del(key(Bucket.submitted, id));
-  }
-
-  /**
-   * The broadcast's validity check: decodable, this network, signed by the source. Never throws. Gossip
-   * brings each payload from several neighbours; the exact bytes already judged valid are recognised by
-   * a hash-map lookup instead of being decoded again (signatures are cached by the authorizer anyway).
-   */
-  private inspect(payload: Uint8Array): PayloadInfo | null {
-    const bytesKey = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("base64");
-    const known = this.inspected.get(bytesKey);
-    if (known !== undefined) return known;
-    let encoded: EncodedTransfer;
-    try {
-      encoded = decodeTransfer(payload);
-      if (encoded.transfer.network !== this.genesis!.network) return null;
-      this.authorizer.authorize(encoded);
-    } catch {
-      return null;
-    }
-    const info: PayloadInfo = {
-      instance: { source: encoded.transfer.source, seq: encoded.transfer.seq },
-      digest: encoded.id,
-    };
-    remember(this.decoded, encoded.id, encoded, INSPECT_CACHE_ENTRIES);
-    remember(this.inspected, bytesKey, info, INSPECT_CACHE_ENTRIES);
-    return info;
-  }
-
-  private async loadCommitments(db: NodeDatabase): Promise<Commitment[]> {
-    const out: Commitment[] = [];
-    for await (const [k, v] of db.iterator(range(Bucket.broadcastCommitment))) {
-      const [, source, seq, kind] = k.split("/") as [string, string, string, "echo" | "ready"];
-      out.push({ instance: { source, seq: Number(seq) }, kind, digest: parseJsonValue<string>(v) });
-    }
-    return out;
-  }
-
-  /** A data dir belongs to one genesis; starting it with another would silently mix two ledgers. */
-  private async checkGenesisOfDatabase(db: NodeDatabase): Promise<void> {
-    const stored = await db.get(key(Bucket.meta, "genesis"));
-    if (stored === undefined) {
-      await db.put(key(Bucket.meta, "genesis"), jsonValue(this.genesisId));
-      return;
-    }
-    const storedId = parseJsonValue<string>(stored);
-    if (storedId !== this.genesisId) {
-      throw new TallyError(
-        ErrorCode.InvalidGenesis,
-        `data dir ${this.config.dataDir} was created for genesis ${storedId.slice(0, 12)}…, not ${this.genesisId.slice(0, 12)}…`,
-      );
-    }
-  }
-}
-
-/** Inserts into an insertion-ordered map used as a bounded cache, evicting the oldest entry. */
-function remember<K, V>(cache: Map<K, V>, key: K, value: V, maxEntries: number): void {
-  if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
-  cache.set(key, value);
-}
-
-/** Payloads in flight at once are far fewer: the live-instance caps of the broadcast modes are 10,000. */
-const INSPECT_CACHE_ENTRIES = 10_000;
-
-function commitmentOp(c: Commitment): BatchOp {
-  return {
-    type: "put",
-    key: key(Bucket.broadcastCommitment, c.instance.source, c.instance.seq, c.kind),
-    value: jsonValue(c.digest),
-  };
 }
 
 async function loadGenesis(path: string): Promise<Genesis> {

@@ -1,4 +1,4 @@
-import type { EncodedTransfer } from "../core/transfer.ts";
+import type { EncodedTransfer } from "../../core/transfer.ts";
 
 /**
  * Transfers this node's API accepted and is broadcasting, indexed by id and by (source, seq) so a

@@ -1,0 +1,190 @@
+import type {
+  BroadcastAction,
+  BroadcastEvent,
+  BroadcastProtocol,
+  SubmitOutcome,
+} from "../../broadcast/types.ts";
+import { ErrorCode } from "../../core/errors.ts";
+import type { EncodedTransfer } from "../../core/transfer.ts";
+import type { Ledger, TransferStatusChange } from "../../ledger/ledger.ts";
+import type { RejectionReason } from "../../ledger/store.ts";
+import { commitmentRecords } from "../../storage/commitmentRecords.ts";
+import type { BatchOp } from "../../storage/database.ts";
+import { submittedRecords } from "../../storage/submittedRecords.ts";
+import type { NodeAction, NodeEvent, SubmitResult } from "./nodeEvents.ts";
+import type { PayloadInspector } from "./payloadInspector.ts";
+import { SubmissionTracker } from "./submissionTracker.ts";
+
+export interface NodeCoreOptions {
+  readonly broadcast: BroadcastProtocol;
+  readonly ledger: Ledger;
+  readonly inspector: PayloadInspector;
+  /** The ledger store's writes since the last call (the ledger is synchronous over an in-memory working set). */
+  readonly takeLedgerWrites: () => BatchOp[];
+  /** Called with a rejection the ledger raised for a delivered transfer (a bug or a byzantine majority). */
+  readonly onLedgerRefusal?: (id: string, reason: string) => void;
+}
+
+/**
+ * The node's decisions, without I/O: which transfers to introduce, what the broadcast says to do, what the
+ * ledger decides on delivery, what to persist, whom to answer. The shell (tallyNode.ts) feeds it events and
+ * carries out the actions it returns under the contract written on `NodeAction`: all writes of a step are made
+ * durable before anything of that step leaves the node.
+ */
+export class NodeCore {
+  readonly broadcast: BroadcastProtocol;
+  readonly ledger: Ledger;
+  readonly submissions = new SubmissionTracker();
+  private readonly inspector: PayloadInspector;
+  private readonly takeLedgerWrites: () => BatchOp[];
+  private readonly onLedgerRefusal: (id: string, reason: string) => void;
+
+  constructor(options: NodeCoreOptions) {
+    this.broadcast = options.broadcast;
+    this.ledger = options.ledger;
+    this.inspector = options.inspector;
+    this.takeLedgerWrites = options.takeLedgerWrites;
+    this.onLedgerRefusal = options.onLedgerRefusal ?? (() => {});
+  }
+
+  /** The status a client sees: the ledger's, or ours for transfers still being broadcast or superseded. */
+  statusOf(id: string): "pending" | "delivered" | "applied" | "rejected" | undefined {
+    return this.ledger.status(id)?.status ?? this.submissions.statusOf(id);
+  }
+
+  /** Handles one event; the actions are in the order the shell must carry them out (see `NodeAction`). */
+  handle(event: NodeEvent): NodeAction[] {
+    const out: NodeAction[] = [];
+    switch (event.type) {
+      case "submit":
+        this.submit(event.encoded, event.ticket, event.nowMs, out);
+        break;
+      case "reintroduce":
+        if (this.ledger.status(event.encoded.id) === undefined) {
+          this.submissions.track(event.encoded);
+          this.runBroadcast({ type: "submit", payload: event.encoded.bytes, nowMs: event.nowMs }, out);
+        }
+        break;
+      case "peerMessage":
+        this.runBroadcast(
+          { type: "message", from: event.from, message: event.message, nowMs: event.nowMs },
+          out,
+        );
+        break;
+      case "storedBody":
+        if (event.encoded !== undefined)
+          out.push({
+            type: "send",
+            to: [event.to],
+            message: { kind: "payload", payload: event.encoded.bytes },
+          });
+        break;
+      default:
+        this.runBroadcast(event, out);
+    }
+    const ledgerWrites = this.takeLedgerWrites();
+    if (ledgerWrites.length > 0) out.push({ type: "write", ops: ledgerWrites });
+    return out;
+  }
+
+  /** Broadcast actions to restore after a restart (already durable, so sent at once). */
+  restore(commitments: Parameters<BroadcastProtocol["restore"]>[0]): NodeAction[] {
+    const out: NodeAction[] = [];
+    this.carryOut(this.broadcast.restore(commitments), out);
+    return out;
+  }
+
+  private submit(encoded: EncodedTransfer, ticket: number, nowMs: number, out: NodeAction[]): void {
+    const known = this.statusOf(encoded.id);
+    if (known !== undefined) {
+      out.push({ type: "submitted", ticket, result: { ok: true, id: encoded.id, status: known } });
+      return;
+    }
+    try {
+      this.ledger.precheck(encoded);
+    } catch (e) {
+      out.push({ type: "submitted", ticket, result: { ok: false, error: reasonOf(e) } });
+      return;
+    }
+    // Persisted in the same batch as the introduction: a crash after peers saw it must not lose our copy.
+    out.push({ type: "write", ops: [submittedRecords.put(encoded)] });
+    this.submissions.track(encoded);
+    const outcome = this.runBroadcast({ type: "submit", payload: encoded.bytes, nowMs }, out);
+    out.push({ type: "submitted", ticket, result: this.submitResult(encoded, outcome ?? "invalid", out) });
+  }
+
+  private submitResult(encoded: EncodedTransfer, outcome: SubmitOutcome, out: NodeAction[]): SubmitResult {
+    if (outcome === "accepted" || outcome === "duplicate" || outcome === "delivered") {
+      return { ok: true, id: encoded.id, status: this.statusOf(encoded.id) ?? "pending" };
+    }
+    this.submissions.forget(encoded.id);
+    out.push({ type: "write", ops: [submittedRecords.del(encoded.id)] });
+    const seq = encoded.transfer.seq;
+    const error: RejectionReason =
+      outcome === "conflict"
+        ? {
+            code: ErrorCode.SeqConflict,
+            message: `another transfer for seq ${seq} of this account is already being broadcast`,
+          }
+        : outcome === "full"
+          ? { code: ErrorCode.PendingFull, message: "too many transfers in flight; retry later" }
+          : { code: ErrorCode.BadSignature, message: "the broadcast layer refused the transfer as invalid" };
+    return { ok: false, error };
+  }
+
+  /** Runs one broadcast event; returns the outcome if it was a submission. */
+  private runBroadcast(event: BroadcastEvent, out: NodeAction[]): SubmitOutcome | undefined {
+    return this.carryOut(this.broadcast.handle(event), out);
+  }
+
+  private carryOut(actions: readonly BroadcastAction[], out: NodeAction[]): SubmitOutcome | undefined {
+    let outcome: SubmitOutcome | undefined;
+    for (const action of actions) {
+      switch (action.type) {
+        case "persist":
+          out.push({ type: "write", ops: [commitmentRecords.put(action.commitment)] });
+          break;
+        case "send":
+          out.push({ type: "send", to: action.to, message: action.message });
+          break;
+        case "serveFromStore":
+          out.push({ type: "readBody", to: action.to, digest: action.digest });
+          break;
+        case "deliver":
+          this.deliver(action.digest, action.payload, out);
+          break;
+        case "submitResult":
+          outcome = action.outcome;
+          break;
+      }
+    }
+    return outcome;
+  }
+
+  private deliver(digest: string, payload: Uint8Array, out: NodeAction[]): void {
+    const encoded = this.inspector.takeDecoded(digest, payload);
+    const t = encoded.transfer;
+    const ops: BatchOp[] = [];
+    for (const other of this.submissions.takeSlot(t.source, t.seq, encoded.id))
+      ops.push(submittedRecords.del(other));
+    let changes: TransferStatusChange[] = [];
+    try {
+      changes = this.ledger.deliver(encoded);
+    } catch (e) {
+      // Secure broadcast delivers one transfer per (source, seq) and only valid ones, so this is a bug or a
+      // byzantine majority; the ledger refused it without recording anything.
+      this.onLedgerRefusal(encoded.id, (e as Error).message);
+    }
+    // The ledger now holds the slot, so `isSettled` keeps the instance closed: the commitments can go.
+    if (this.ledger.isSlotTaken(t.source, t.seq)) ops.push(...commitmentRecords.clear(t.source, t.seq));
+    if (ops.length > 0) out.push({ type: "write", ops });
+    for (const change of changes) out.push({ type: "announce", change });
+  }
+}
+
+function reasonOf(e: unknown): RejectionReason {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string")
+    return { code: code as RejectionReason["code"], message: (e as Error).message };
+  throw e;
+}

@@ -1,0 +1,55 @@
+import type { BroadcastMessage } from "../../broadcast/types.ts";
+import type { PeerId } from "../../core/peerId.ts";
+import type { EncodedTransfer } from "../../core/transfer.ts";
+import type { TransferStatusChange } from "../../ledger/ledger.ts";
+import type { RejectionReason } from "../../ledger/store.ts";
+import type { BatchOp } from "../../storage/database.ts";
+
+/** What the node core is told. `nowMs` comes from the shell's clock (or a test's). */
+export type NodeEvent =
+  /** A client submitted a transfer over the API; answered by a `submitted` action with the same ticket. */
+  | {
+      readonly type: "submit";
+      readonly encoded: EncodedTransfer;
+      readonly ticket: number;
+      readonly nowMs: number;
+    }
+  /** At start: a transfer this node had accepted before a restart and not seen delivered. */
+  | { readonly type: "reintroduce"; readonly encoded: EncodedTransfer; readonly nowMs: number }
+  /** A broadcast message a peer sent, already admitted and decoded by the channel layer. */
+  | {
+      readonly type: "peerMessage";
+      readonly from: PeerId;
+      readonly message: BroadcastMessage;
+      readonly nowMs: number;
+    }
+  | { readonly type: "start" | "tick"; readonly nowMs: number }
+  | { readonly type: "peerUp" | "peerDown"; readonly peer: PeerId; readonly nowMs: number }
+  /** The answer to a `readBody` action: the stored transfer, if the store had it. */
+  | {
+      readonly type: "storedBody";
+      readonly to: PeerId;
+      readonly digest: string;
+      readonly encoded: EncodedTransfer | undefined;
+    };
+
+/** The answer to one submission. */
+export type SubmitResult =
+  | {
+      readonly ok: true;
+      readonly id: string;
+      readonly status: "pending" | "delivered" | "applied" | "rejected";
+    }
+  | { readonly ok: false; readonly error: RejectionReason };
+
+/**
+ * What the shell must do. Contract: every `write` of a processing step is made durable (one fsynced batch)
+ * before any `send`, `announce` or `submitted` of that step is carried out, so nothing a peer or a client was
+ * told can be lost by a crash. `readBody` is an asynchronous lookup whose answer comes back as `storedBody`.
+ */
+export type NodeAction =
+  | { readonly type: "write"; readonly ops: readonly BatchOp[] }
+  | { readonly type: "send"; readonly to: readonly PeerId[]; readonly message: BroadcastMessage }
+  | { readonly type: "readBody"; readonly to: PeerId; readonly digest: string }
+  | { readonly type: "announce"; readonly change: TransferStatusChange }
+  | { readonly type: "submitted"; readonly ticket: number; readonly result: SubmitResult };

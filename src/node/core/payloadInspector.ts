@@ -1,0 +1,55 @@
+import type { InspectPayload, PayloadInfo } from "../../broadcast/types.ts";
+import { decodeTransfer, type EncodedTransfer } from "../../core/transfer.ts";
+import type { Authorizer } from "../../ledger/authorization.ts";
+import { remember } from "./boundedCache.ts";
+
+/** Payloads in flight at once are far fewer: the live-instance caps of the broadcast modes are 10,000. */
+export const INSPECT_CACHE_ENTRIES = 10_000;
+
+/**
+ * The broadcast's validity check for transfers: decodable, this network, authorized by the source. Gossip
+ * brings each payload from several neighbours, so the exact bytes already judged valid are recognised by one
+ * hash-map lookup instead of being decoded again; a payload inspected on arrival is not decoded again on
+ * delivery either. Both caches are bounded (oldest evicted).
+ */
+export class PayloadInspector {
+  private readonly network: string;
+  private readonly authorizer: Authorizer;
+  private readonly verdicts = new Map<string, PayloadInfo>();
+  private readonly decoded = new Map<string, EncodedTransfer>();
+
+  constructor(network: string, authorizer: Authorizer) {
+    this.network = network;
+    this.authorizer = authorizer;
+  }
+
+  /** Never throws: null for anything a correct node must not echo. */
+  readonly inspect: InspectPayload = (payload) => {
+    const bytesKey = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("base64");
+    const known = this.verdicts.get(bytesKey);
+    if (known !== undefined) return known;
+    let encoded: EncodedTransfer;
+    try {
+      encoded = decodeTransfer(payload);
+      if (encoded.transfer.network !== this.network) return null;
+      this.authorizer.authorize(encoded);
+    } catch {
+      return null;
+    }
+    const info: PayloadInfo = {
+      instance: { source: encoded.transfer.source, seq: encoded.transfer.seq },
+      digest: encoded.id,
+    };
+    remember(this.decoded, encoded.id, encoded, INSPECT_CACHE_ENTRIES);
+    remember(this.verdicts, bytesKey, info, INSPECT_CACHE_ENTRIES);
+    return info;
+  };
+
+  /** The delivered payload as a transfer: from the cache when it was inspected recently. */
+  takeDecoded(digest: string, payload: Uint8Array): EncodedTransfer {
+    const cached = this.decoded.get(digest);
+    if (cached === undefined) return decodeTransfer(payload);
+    this.decoded.delete(digest);
+    return cached;
+  }
+}

@@ -1,0 +1,69 @@
+import { ErrorCode } from "../../core/errors.ts";
+import type { EncodedTransfer } from "../../core/transfer.ts";
+import type { RejectionReason } from "../../ledger/store.ts";
+import { remember } from "./boundedCache.ts";
+import { SubmittedTransfers } from "./submittedTransfers.ts";
+
+/** Superseded twins remembered for clients that ask; older ones are forgotten (in memory only). */
+export const SUPERSEDED_ENTRIES = 10_000;
+
+interface Superseded {
+  readonly encoded: EncodedTransfer;
+  readonly reason: RejectionReason;
+}
+
+/**
+ * What this node knows about transfers its API accepted: those still being broadcast (`pending`), and those
+ * whose (source, seq) was delivered with another transfer — a double spend that lost the race, reported as
+ * rejected with SEQ_CONFLICT.
+ */
+export class SubmissionTracker {
+  private readonly pending = new SubmittedTransfers();
+  private readonly superseded = new Map<string, Superseded>();
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  track(encoded: EncodedTransfer): void {
+    this.pending.add(encoded);
+  }
+
+  forget(id: string): void {
+    this.pending.remove(id);
+  }
+
+  statusOf(id: string): "pending" | "rejected" | undefined {
+    if (this.superseded.has(id)) return "rejected";
+    return this.pending.has(id) ? "pending" : undefined;
+  }
+
+  /** The body of a transfer the ledger does not hold (yet, or ever). */
+  body(id: string): EncodedTransfer | undefined {
+    return this.pending.get(id) ?? this.superseded.get(id)?.encoded;
+  }
+
+  reasonOf(id: string): RejectionReason | undefined {
+    return this.superseded.get(id)?.reason;
+  }
+
+  /**
+   * (source, seq) was delivered as `winner`: every submission for the slot stops being pending, the others are
+   * superseded. Returns the ids whose persisted records can go.
+   */
+  takeSlot(source: string, seq: number, winner: string): string[] {
+    const ids: string[] = [];
+    for (const other of this.pending.takeSlot(source, seq)) {
+      ids.push(other.id);
+      if (other.id === winner) continue;
+      const message = `transfer ${winner} was delivered for seq ${seq} of this account`;
+      remember(
+        this.superseded,
+        other.id,
+        { encoded: other, reason: { code: ErrorCode.SeqConflict, message } },
+        SUPERSEDED_ENTRIES,
+      );
+    }
+    return ids;
+  }
+}

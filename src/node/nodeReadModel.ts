@@ -1,0 +1,42 @@
+import type { AccountTransferView, TransferView } from "../api/nodeApi.ts";
+import { transferToJson } from "../core/transferJson.ts";
+import type { LevelLedgerStore } from "../storage/levelLedgerStore.ts";
+import type { NodeCore } from "./core/nodeCore.ts";
+
+/**
+ * What the API reads: statuses from the core (ledger verdicts, or pending/superseded submissions), bodies from
+ * the core's memory or the store. Reads only state that is durable: the core's state changes are written
+ * before the shell moves on to the next step.
+ */
+export class NodeReadModel {
+  private readonly core: NodeCore;
+  private readonly store: LevelLedgerStore;
+
+  constructor(core: NodeCore, store: LevelLedgerStore) {
+    this.core = core;
+    this.store = store;
+  }
+
+  async transfer(id: string): Promise<TransferView | undefined> {
+    const status = this.core.statusOf(id);
+    if (status === undefined) return undefined;
+    const encoded = this.core.submissions.body(id) ?? (await this.store.body(id));
+    if (encoded === undefined) return undefined;
+    const reason = this.core.ledger.status(id)?.reason ?? this.core.submissions.reasonOf(id);
+    return { id, status, ...(reason ? { reason } : {}), transfer: transferToJson(encoded.transfer) };
+  }
+
+  account(address: string) {
+    return this.core.ledger.account(address);
+  }
+
+  async accountTransfers(address: string, limit: number): Promise<AccountTransferView[]> {
+    const entries = await this.store.history(address, limit);
+    const views: AccountTransferView[] = [];
+    for (const entry of entries) {
+      const view = await this.transfer(entry.id);
+      if (view !== undefined) views.push({ ...view, direction: entry.direction });
+    }
+    return views;
+  }
+}
