@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { BrachaBroadcast } from "../../../src/broadcast/bracha/bracha.ts";
+import type { BroadcastMessage } from "../../../src/broadcast/types.ts";
+import { ErrorCode } from "../../../src/core/errors.ts";
+import { sodiumVerifier } from "../../../src/crypto/ed25519Sodium.ts";
+import { SignatureAuthorizer } from "../../../src/ledger/authorization.ts";
+import { Ledger } from "../../../src/ledger/ledger.ts";
+import { MemoryLedgerStore } from "../../../src/ledger/memoryStore.ts";
+import { NodeCore } from "../../../src/node/core/nodeCore.ts";
+import type { NodeAction, NodeEvent } from "../../../src/node/core/nodeEvents.ts";
+import { PayloadInspector } from "../../../src/node/core/payloadInspector.ts";
+import { seededRandom } from "../../../src/sim/prng.ts";
+import { makeTransfer, TEST_NETWORK, testKey } from "../../support/fixtures.ts";
+
+const MEMBERS = ["self", "p1", "p2", "p3"];
+const alice = testKey(1);
+const bob = testKey(2);
+
+function newCore(): NodeCore {
+  const authorizer = new SignatureAuthorizer(sodiumVerifier);
+  const ledger = new Ledger(
+    { network: TEST_NETWORK, balances: [{ address: alice.address, amount: 100n }] },
+    new MemoryLedgerStore(),
+    authorizer,
+  );
+  const inspector = new PayloadInspector(TEST_NETWORK, authorizer);
+  const broadcast = new BrachaBroadcast({
+    self: "self",
+    members: MEMBERS,
+    inspect: inspector.inspect,
+    random: seededRandom(1),
+    isSettled: (i) => ledger.isSlotTaken(i.source, i.seq),
+  });
+  return new NodeCore({ broadcast, ledger, inspector, takeLedgerWrites: () => [] });
+}
+
+function votes(core: NodeCore, kind: "echo" | "ready", id: string, from: readonly string[]): NodeAction[] {
+  const out: NodeAction[] = [];
+  const message: BroadcastMessage = { kind, instance: { source: alice.address, seq: 1 }, digest: id };
+  for (const peer of from) out.push(...core.handle({ type: "peerMessage", from: peer, message, nowMs: 1 }));
+  return out;
+}
+
+describe("NodeCore", () => {
+  it("persists a submission and its echo before anything of it is sent, then answers pending", () => {
+    const core = newCore();
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    const actions = core.handle({ type: "submit", encoded: t, ticket: 7, nowMs: 0 });
+    const firstSend = actions.findIndex((a) => a.type === "send");
+    const writes = actions.flatMap((a, i) => (a.type === "write" ? a.ops.map((op) => ({ i, op })) : []));
+    assert.ok(firstSend >= 0, "the transfer is introduced to the members");
+    assert.ok(
+      writes.some((w) => w.op.key.startsWith("08/") && w.i < firstSend),
+      "submitted record first",
+    );
+    assert.ok(
+      writes.some((w) => w.op.key.startsWith("06/")),
+      "echo commitment persisted",
+    );
+    const answer = actions.find((a) => a.type === "submitted");
+    assert.deepEqual(answer, {
+      type: "submitted",
+      ticket: 7,
+      result: { ok: true, id: t.id, status: "pending" },
+    });
+    assert.equal(core.statusOf(t.id), "pending");
+  });
+
+  it("applies a delivered transfer, announces it and forgets the instance's commitments", () => {
+    const core = newCore();
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    core.handle({ type: "submit", encoded: t, ticket: 1, nowMs: 0 });
+    votes(core, "echo", t.id, ["p1", "p2"]);
+    const actions = votes(core, "ready", t.id, ["p1", "p2"]);
+    const announced = actions.flatMap((a) => (a.type === "announce" ? [a.change.status] : []));
+    assert.deepEqual(announced, ["applied"]);
+    const deleted = actions.flatMap((a) =>
+      a.type === "write" ? a.ops.filter((op) => op.type === "del") : [],
+    );
+    assert.ok(
+      deleted.some((op) => op.key.startsWith("06/")),
+      "commitments cleared",
+    );
+    assert.ok(
+      deleted.some((op) => op.key === `08/${t.id}`),
+      "submitted record cleared",
+    );
+    assert.equal(core.statusOf(t.id), "applied");
+    assert.equal(core.ledger.account(bob.address).balance, 30n);
+  });
+
+  it("refuses the twin of a double spend with SEQ_CONFLICT, and reports the loser superseded once the winner is delivered", () => {
+    const core = newCore();
+    const winner = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    const twin = makeTransfer(alice, 1, [{ to: bob.address, amount: 31n }]);
+    core.handle({ type: "submit", encoded: winner, ticket: 1, nowMs: 0 });
+    const refused = core
+      .handle({ type: "submit", encoded: twin, ticket: 2, nowMs: 0 })
+      .find((a) => a.type === "submitted");
+    assert.ok(refused?.type === "submitted" && !refused.result.ok);
+    assert.equal(refused.result.ok ? "" : refused.result.error.code, ErrorCode.SeqConflict);
+    assert.equal(core.statusOf(twin.id), undefined, "a refused twin is not tracked");
+    votes(core, "echo", winner.id, ["p1", "p2"]);
+    votes(core, "ready", winner.id, ["p1", "p2"]);
+    assert.equal(core.statusOf(winner.id), "applied");
+    assert.equal(core.ledger.account(bob.address).balance, 30n, "exactly one twin applied");
+  });
+
+  it("answers a bad transfer from the ledger's precheck without broadcasting it", () => {
+    const core = newCore();
+    const overdraft = makeTransfer(alice, 1, [{ to: bob.address, amount: 1000n }]);
+    const actions = core.handle({
+      type: "submit",
+      encoded: overdraft,
+      ticket: 3,
+      nowMs: 0,
+    } satisfies NodeEvent);
+    assert.equal(actions.filter((a) => a.type === "send" || a.type === "write").length, 0);
+    const answer = actions.find((a) => a.type === "submitted");
+    assert.ok(answer?.type === "submitted" && !answer.result.ok);
+    assert.equal(answer.result.ok ? "" : answer.result.error.code, ErrorCode.InsufficientFunds);
+  });
+});
