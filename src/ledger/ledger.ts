@@ -157,6 +157,14 @@ export class Ledger {
     return seq <= this.accountRecord(source).seq || this.waitingBySlot.has(slotKey(source, seq));
   }
 
+  /**
+   * Every known account with its watermark: the seq of its last resolved outgoing transfer (0 before
+   * the first). O(accounts): meant for building the status summary once at start-up.
+   */
+  *accountWatermarks(): Iterable<[address: string, seq: number]> {
+    for (const [address, record] of this.store.listAccounts()) yield [address, record.seq];
+  }
+
   status(id: string): TransferStatusRecord | undefined {
     return this.store.getStatus(id);
   }

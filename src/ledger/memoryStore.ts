@@ -50,6 +50,10 @@ export class MemoryLedgerStore implements LedgerStore {
   listWaiting(): Iterable<EncodedTransfer> {
     return [...this.waiting.values()];
   }
+  listAccounts(): Iterable<[address: string, record: AccountRecord]> {
+    // A copy: callers may write to the store while they walk the list.
+    return [...this.accounts];
+  }
   /** Reloads a status read back from disk (LevelDB store). */
   restoreStatus(id: string, status: TransferStatusRecord): void {
     this.statuses.set(id, status);

@@ -51,4 +51,6 @@ export interface LedgerStore {
   listUnreferenced(address: string, limit: number): string[];
   /** Every transfer whose status is `delivered`, to rebuild the waiting set after a restart. */
   listWaiting(): Iterable<EncodedTransfer>;
+  /** Every account ever touched, in no particular order; O(accounts), so for start-up folds, not per request. */
+  listAccounts(): Iterable<[address: string, record: AccountRecord]>;
 }

@@ -117,6 +117,9 @@ export class LevelLedgerStore implements LedgerStore {
   listWaiting(): Iterable<EncodedTransfer> {
     return this.memory.listWaiting();
   }
+  listAccounts(): Iterable<[address: string, record: AccountRecord]> {
+    return this.memory.listAccounts();
+  }
 
   /** Writes everything queued since the last flush as one atomic batch. */
   async flush(): Promise<void> {
