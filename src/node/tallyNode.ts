@@ -151,6 +151,7 @@ export class TallyNode implements NodeApi {
       broadcast,
       ledger,
       inspector,
+      identity: { network: genesis.network, genesis: this.genesisId, protocols: [{ id: 1, version: 1 }] },
       takeLedgerWrites: () => store.takeQueued(),
       onLedgerRefusal: (id, reason) => this.log.error({ id, reason }, "ledger refused a delivered transfer"),
     });

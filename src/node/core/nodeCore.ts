@@ -8,6 +8,8 @@ import { ErrorCode } from "../../core/errors.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
 import type { Ledger, TransferStatusChange } from "../../ledger/ledger.ts";
 import type { RejectionReason } from "../../ledger/store.ts";
+import { answerStatus, type StatusIdentity } from "../../protocols/status/statusProtocol.ts";
+import { WatermarkSummary } from "../../protocols/status/watermarkSummary.ts";
 import { commitmentRecords } from "../../storage/commitmentRecords.ts";
 import type { BatchOp } from "../../storage/database.ts";
 import { submittedRecords } from "../../storage/submittedRecords.ts";
@@ -19,6 +21,8 @@ export interface NodeCoreOptions {
   readonly broadcast: BroadcastProtocol;
   readonly ledger: Ledger;
   readonly inspector: PayloadInspector;
+  /** What the status protocol says about this node besides its watermarks. */
+  readonly identity: StatusIdentity;
   /** The ledger store's writes since the last call (the ledger is synchronous over an in-memory working set). */
   readonly takeLedgerWrites: () => BatchOp[];
   /** Called with a rejection the ledger raised for a delivered transfer (a bug or a byzantine majority). */
@@ -35,6 +39,9 @@ export class NodeCore {
   readonly broadcast: BroadcastProtocol;
   readonly ledger: Ledger;
   readonly submissions = new SubmissionTracker();
+  /** Per-account watermarks, kept in step with the ledger's verdicts (O(1) per verdict) for status answers. */
+  readonly watermarks: WatermarkSummary;
+  private readonly identity: StatusIdentity;
   private readonly inspector: PayloadInspector;
   private readonly takeLedgerWrites: () => BatchOp[];
   private readonly onLedgerRefusal: (id: string, reason: string) => void;
@@ -43,6 +50,8 @@ export class NodeCore {
     this.broadcast = options.broadcast;
     this.ledger = options.ledger;
     this.inspector = options.inspector;
+    this.identity = options.identity;
+    this.watermarks = WatermarkSummary.fromWatermarks(options.ledger.accountWatermarks());
     this.takeLedgerWrites = options.takeLedgerWrites;
     this.onLedgerRefusal = options.onLedgerRefusal ?? (() => {});
   }
@@ -71,6 +80,11 @@ export class NodeCore {
           out,
         );
         break;
+      case "statusRequest": {
+        const response = answerStatus(event.request, { ...this.identity, watermarks: this.watermarks });
+        out.push({ type: "respondStatus", to: event.from, requestId: event.requestId, response });
+        break;
+      }
       case "storedBody":
         if (event.encoded !== undefined)
           out.push({
@@ -178,7 +192,11 @@ export class NodeCore {
     // The ledger now holds the slot, so `isSettled` keeps the instance closed: the commitments can go.
     if (this.ledger.isSlotTaken(t.source, t.seq)) ops.push(...commitmentRecords.clear(t.source, t.seq));
     if (ops.length > 0) out.push({ type: "write", ops });
-    for (const change of changes) out.push({ type: "announce", change });
+    for (const change of changes) {
+      // A verdict (applied or rejected) resolves the account's next seq: its watermark moves by one.
+      if (change.status !== "delivered") this.watermarks.advance(change.source, change.seq - 1, change.seq);
+      out.push({ type: "announce", change });
+    }
   }
 }
 

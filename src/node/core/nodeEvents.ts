@@ -3,6 +3,7 @@ import type { PeerId } from "../../core/peerId.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
 import type { TransferStatusChange } from "../../ledger/ledger.ts";
 import type { RejectionReason } from "../../ledger/store.ts";
+import type { StatusRequest, StatusResponse } from "../../protocols/status/statusMessages.ts";
 import type { BatchOp } from "../../storage/database.ts";
 
 /** What the node core is told. `nowMs` comes from the shell's clock (or a test's). */
@@ -21,6 +22,14 @@ export type NodeEvent =
       readonly type: "peerMessage";
       readonly from: PeerId;
       readonly message: BroadcastMessage;
+      readonly nowMs: number;
+    }
+  /** A peer asks for this node's status (the status protocol); answered by a `respond` action. */
+  | {
+      readonly type: "statusRequest";
+      readonly from: PeerId;
+      readonly requestId: number;
+      readonly request: StatusRequest;
       readonly nowMs: number;
     }
   | { readonly type: "start" | "tick"; readonly nowMs: number }
@@ -51,5 +60,12 @@ export type NodeAction =
   | { readonly type: "write"; readonly ops: readonly BatchOp[] }
   | { readonly type: "send"; readonly to: readonly PeerId[]; readonly message: BroadcastMessage }
   | { readonly type: "readBody"; readonly to: PeerId; readonly digest: string }
+  /** The answer to a peer's request, sent back over its protocol channel. */
+  | {
+      readonly type: "respondStatus";
+      readonly to: PeerId;
+      readonly requestId: number;
+      readonly response: StatusResponse;
+    }
   | { readonly type: "announce"; readonly change: TransferStatusChange }
   | { readonly type: "submitted"; readonly ticket: number; readonly result: SubmitResult };

@@ -10,6 +10,7 @@ import { MemoryLedgerStore } from "../../../src/ledger/memoryStore.ts";
 import { NodeCore } from "../../../src/node/core/nodeCore.ts";
 import type { NodeAction, NodeEvent } from "../../../src/node/core/nodeEvents.ts";
 import { PayloadInspector } from "../../../src/node/core/payloadInspector.ts";
+import { WatermarkSummary } from "../../../src/protocols/status/watermarkSummary.ts";
 import { seededRandom } from "../../../src/sim/prng.ts";
 import { makeTransfer, TEST_NETWORK, testKey } from "../../support/fixtures.ts";
 
@@ -32,7 +33,8 @@ function newCore(): NodeCore {
     random: seededRandom(1),
     isSettled: (i) => ledger.isSlotTaken(i.source, i.seq),
   });
-  return new NodeCore({ broadcast, ledger, inspector, takeLedgerWrites: () => [] });
+  const identity = { network: TEST_NETWORK, genesis: "ab".repeat(32), protocols: [{ id: 1, version: 1 }] };
+  return new NodeCore({ broadcast, ledger, inspector, identity, takeLedgerWrites: () => [] });
 }
 
 function votes(core: NodeCore, kind: "echo" | "ready", id: string, from: readonly string[]): NodeAction[] {
@@ -88,6 +90,20 @@ describe("NodeCore", () => {
     );
     assert.equal(core.statusOf(t.id), "applied");
     assert.equal(core.ledger.account(bob.address).balance, 30n);
+  });
+
+  it("answers a status request with watermarks kept in step with the ledger's verdicts", () => {
+    const core = newCore();
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    core.handle({ type: "submit", encoded: t, ticket: 1, nowMs: 0 });
+    votes(core, "echo", t.id, ["p1", "p2"]);
+    votes(core, "ready", t.id, ["p1", "p2"]);
+    const [answer] = core.handle({ type: "statusRequest", from: "p3", requestId: 9, request: {}, nowMs: 2 });
+    assert.ok(answer?.type === "respondStatus" && answer.to === "p3" && answer.requestId === 9);
+    assert.equal(answer.response.network, TEST_NETWORK);
+    const rebuilt = WatermarkSummary.fromWatermarks(core.ledger.accountWatermarks()).snapshot();
+    assert.deepEqual(answer.response.watermarks, rebuilt);
+    assert.equal(core.watermarks.totalSeqSum, 1n);
   });
 
   it("refuses the twin of a double spend with SEQ_CONFLICT, and reports the loser superseded once the winner is delivered", () => {
