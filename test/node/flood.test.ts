@@ -17,7 +17,11 @@ import type { FloodSummary } from "../support/flooder.ts";
  * "A flood costs only the flooder": real node processes on loopback, one peer writing well-formed messages to
  * node 0 as fast as node 0 reads them, while wallets pay through the other nodes. Node 0 must keep up with the
  * network (apply every transfer soon after the others do), keep its memory flat, and show the flood in its
- * per-peer metrics. Run alone with `npm run test:flood` (about 90 s).
+ * per-peer metrics.
+ *
+ * Run alone (about a minute; it starts two 4-node devnets one after the other):
+ *   npm run test:flood
+ *   node_modules/.bin/node --test test/node/flood.test.ts      (no npm: the pinned Node 24 directly)
  */
 
 const FLOODER_TS = fileURLToPath(new URL("../support/flooder.ts", import.meta.url));
@@ -66,6 +70,15 @@ function peerInbound(metricsText: string, peerId: string): PeerInbound {
 /** The flood is visible if node 0 turned away many of the flooder's messages or refused its reconnects. */
 function floodIsVisible(p: PeerInbound): boolean {
   return p.notAdmitted >= 1_000 || p.refused >= 10;
+}
+
+/**
+ * `GET /v1/health` sampled during the flood (answers by "200", "<status> <body>" or "timeout"). One flooder,
+ * stranger or single member, is within what the node tolerates: it must neither report itself shedding
+ * members' traffic (503) nor stall its API.
+ */
+function healthyThroughout(seen: Record<string, number>): boolean {
+  return Object.keys(seen).every((answer) => answer === "200");
 }
 
 interface PrometheusSample {
@@ -227,6 +240,8 @@ function startFlooder(target: DevnetNode, keyFile?: string): RunningFlooder {
 
 interface FloodOutcome {
   flooder: FloodSummary;
+  /** Peer ids of the correct nodes other than node 0. */
+  correctPeers: string[];
   /** Node 0's view of the flooder and of every other peer, before and after the flood. */
   metricsBefore: string;
   metricsAfter: string;
@@ -327,12 +342,22 @@ async function floodNodeZero(
     );
 
     for (const lag of lagsMs) assert.ok(lag <= MAX_APPLY_LAG_MS, `node 0 applied ${lag} ms after the others`);
+    assert.ok(
+      healthyThroughout(healthSeen),
+      `node 0's health during the flood: ${JSON.stringify(healthSeen)}`,
+    );
     assert.ok(growth < MAX_RSS_GROWTH_BYTES, `node 0 RSS grew by ${mib(growth)} MiB during the flood`);
     assert.ok(
       floodIsVisible(peerInbound(metricsAfter, flooderSummary.peerId)),
       "node 0's per-peer metrics show the flood",
     );
-    return { flooder: flooderSummary, metricsBefore, metricsAfter, lagsMs };
+    return {
+      flooder: flooderSummary,
+      correctPeers: correct.slice(1).map((n) => n.peerId),
+      metricsBefore,
+      metricsAfter,
+      lagsMs,
+    };
   } finally {
     if (flooder !== undefined && flooder.child.exitCode === null) flooder.child.kill("SIGKILL");
     await devnet.stop();
@@ -340,17 +365,21 @@ async function floodNodeZero(
 }
 
 describe("a flood costs only the flooder", { timeout: 240_000 }, () => {
-  it("a stranger flooding node 0 for 20 s: node 0 keeps pace, keeps its memory, admits none of it", async (t) => {
+  it("a stranger flooding node 0 for 20 s: node 0 keeps pace, keeps its memory, admits none of it", {
+    timeout: 120_000,
+  }, async (t) => {
     const outcome = await floodNodeZero(t, "contagion", false);
     const view = peerInbound(outcome.metricsAfter, outcome.flooder.peerId);
     assert.equal(view.admitted, 0, "a non-member gets nothing onto the members-only broadcast protocol");
   });
 
-  it("a member (bracha, its key stolen) flooding node 0 at 10x a correct member's rate changes nothing either", async (t) => {
+  it("a member (bracha, its key stolen) flooding node 0 at 10x a correct member's rate changes nothing either", {
+    timeout: 120_000,
+  }, async (t) => {
     const outcome = await floodNodeZero(t, "bracha", true);
     const seconds = FLOOD_MS / 1000;
     const flooderRate = outcome.flooder.messagesSent / seconds;
-    const memberRates = correctMemberIds(outcome).map((peer) => {
+    const memberRates = outcome.correctPeers.map((peer) => {
       const sent =
         peerInbound(outcome.metricsAfter, peer).admitted - peerInbound(outcome.metricsBefore, peer).admitted;
       return sent / seconds;
@@ -359,8 +388,8 @@ describe("a flood costs only the flooder", { timeout: 240_000 }, () => {
       `flooder ${flooderRate.toFixed(0)} msgs/s vs correct members ${memberRates.map((r) => r.toFixed(1)).join(", ")} msgs/s admitted at node 0`,
     );
     assert.ok(
-      memberRates.length === 2 && memberRates.every((r) => r > 0),
-      "correct members' traffic is admitted",
+      memberRates.every((r) => r > 0),
+      "node 0 admitted the correct members' broadcast traffic during the flood",
     );
     assert.ok(
       flooderRate >= MIN_FLOOD_RATIO * Math.max(...memberRates),
@@ -368,16 +397,6 @@ describe("a flood costs only the flooder", { timeout: 240_000 }, () => {
     );
   });
 });
-
-/** Peers other than the flooder that node 0 counted broadcast traffic from. */
-function correctMemberIds(outcome: FloodOutcome): string[] {
-  const peers = new Set<string>();
-  for (const s of parsePrometheus(outcome.metricsAfter)) {
-    if (s.name === "tally_channel_inbound_total" && s.labels.peer !== undefined) peers.add(s.labels.peer);
-  }
-  peers.delete(outcome.flooder.peerId);
-  return [...peers];
-}
 
 // ---- small helpers ------------------------------------------------------------------------------------------
 
