@@ -76,7 +76,8 @@ const ENVELOPE_KIND_ONE_WAY = 0;
 
 /**
  * The channel envelope of a one-way broadcast message: `u8 protocolCode, u8 version, u8 kind, body`.
- * Switch to `encodeEnvelope` from src/channels/envelope.ts once it exists; this is its only caller.
+ * Once src/channels/envelope.ts is merged, its body becomes `return encodeEnvelope({ protocolCode:
+ * BROADCAST_PROTOCOL_CODE, version: BROADCAST_PROTOCOL_VERSION, kind: "message", requestId: 0, body });`.
  */
 function wrapOneWayBroadcast(body: Uint8Array): Uint8Array {
   const out = new Uint8Array(3 + body.length);
