@@ -1,0 +1,427 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { describe, it, type TestContext } from "node:test";
+import { fileURLToPath } from "node:url";
+import { transferToJson } from "../../src/core/transferJson.ts";
+import type { DevnetNode } from "../../src/devnet/devnet.ts";
+import { type Keystore, newKeystore, readKeystore } from "../../src/wallet/keystore.ts";
+import { NodeClient } from "../../src/wallet/nodeClient.ts";
+import { prepareNextTransfer } from "../../src/wallet/prepareTransfer.ts";
+import { type RunningDevnet, startDevnet } from "../support/devnetProcess.ts";
+import type { FloodSummary } from "../support/flooder.ts";
+
+/**
+ * "A flood costs only the flooder": real node processes on loopback, one peer writing well-formed messages to
+ * node 0 as fast as node 0 reads them, while wallets pay through the other nodes. Node 0 must keep up with the
+ * network (apply every transfer soon after the others do), keep its memory flat, and show the flood in its
+ * per-peer metrics.
+ *
+ * Run alone (about a minute; it starts two 4-node devnets one after the other):
+ *   npm run test:flood
+ *   node_modules/.bin/node --test test/node/flood.test.ts      (no npm: the pinned Node 24 directly)
+ */
+
+const FLOODER_TS = fileURLToPath(new URL("../support/flooder.ts", import.meta.url));
+const FLOOD_MS = 20_000;
+const TRANSFERS = 20;
+/** Transfer k is submitted this long after the flood started, so all of them travel during the flood. */
+const FIRST_SUBMIT_AFTER_MS = 1_000;
+const SUBMIT_SPACING_MS = 700;
+const MAX_APPLY_LAG_MS = 5_000;
+const MAX_RSS_GROWTH_BYTES = 50 * 1024 * 1024;
+const RSS_SAMPLE_MS = 250;
+const POLL_MS = 200;
+/** A flooding member must send at least this many times what a correct member sends to the same node. */
+const MIN_FLOOD_RATIO = 10;
+
+// ---- what the node must expose (the one place to adjust if the node's names change) --------------------------
+
+/** Node 0's view of one peer, from `GET /metrics`. */
+interface PeerInbound {
+  /** `tally_channel_inbound_total{peer,protocol="broadcast",result}` by result. */
+  byResult: Record<string, number>;
+  admitted: number;
+  /** Every result other than `admitted`: budget, forbidden, malformed, unknownProtocol, globalCap. */
+  notAdmitted: number;
+  /** `tally_p2p_peer_refused_total{peer}`: connections refused while the peer was banned. */
+  refused: number;
+}
+
+function peerInbound(metricsText: string, peerId: string): PeerInbound {
+  const byResult: Record<string, number> = {};
+  let refused = 0;
+  for (const sample of parsePrometheus(metricsText)) {
+    if (sample.labels.peer !== peerId) continue;
+    if (sample.name === "tally_channel_inbound_total" && sample.labels.protocol === "broadcast") {
+      const result = sample.labels.result ?? "unknown";
+      byResult[result] = (byResult[result] ?? 0) + sample.value;
+    } else if (sample.name === "tally_p2p_peer_refused_total") {
+      refused += sample.value;
+    }
+  }
+  const admitted = byResult.admitted ?? 0;
+  const total = Object.values(byResult).reduce((a, b) => a + b, 0);
+  return { byResult, admitted, notAdmitted: total - admitted, refused };
+}
+
+/** The flood is visible if node 0 turned away many of the flooder's messages or refused its reconnects. */
+function floodIsVisible(p: PeerInbound): boolean {
+  return p.notAdmitted >= 1_000 || p.refused >= 10;
+}
+
+/**
+ * `GET /v1/health` sampled during the flood (answers by "200", "<status> <body>" or "timeout"). One flooder,
+ * stranger or single member, is within what the node tolerates: it must neither report itself shedding
+ * members' traffic (503) nor stall its API.
+ */
+function healthyThroughout(seen: Record<string, number>): boolean {
+  return Object.keys(seen).every((answer) => answer === "200");
+}
+
+interface PrometheusSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+function parsePrometheus(text: string): PrometheusSample[] {
+  const samples: PrometheusSample[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (m === null) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return samples;
+}
+
+async function scrapeMetrics(node: DevnetNode): Promise<string> {
+  const res = await fetch(`${node.api}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  return res.text();
+}
+
+// ---- measuring node 0 ---------------------------------------------------------------------------------------
+
+async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (kb === null) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(kb[1]) * 1024;
+}
+
+/** Samples a process's RSS until stopped; `max` is the largest sample. */
+function sampleRss(pid: number): { stop(): Promise<{ max: number; samples: number }> } {
+  let max = 0;
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      max = Math.max(max, await rssBytes(pid).catch(() => 0));
+      samples++;
+      await sleep(RSS_SAMPLE_MS);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { max, samples };
+    },
+  };
+}
+
+/** Health answers of one node during the flood, by status ("200", "503 <reason>", "timeout"). */
+function sampleHealth(node: DevnetNode): { stop(): Promise<Record<string, number>> } {
+  const seen: Record<string, number> = {};
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const answer = await fetch(`${node.api}/v1/health`, { signal: AbortSignal.timeout(2_000) }).then(
+        async (r) => (r.status === 200 ? "200" : `${r.status} ${await r.text()}`),
+        () => "timeout",
+      );
+      seen[answer] = (seen[answer] ?? 0) + 1;
+      await sleep(500);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
+}
+
+/** When each watched node first reported each transfer applied (ms since `origin`). */
+class ApplyTimes {
+  readonly at = new Map<string, Map<string, number>>();
+  private readonly nodes: readonly DevnetNode[];
+  private readonly origin: number;
+
+  constructor(nodes: readonly DevnetNode[], origin: number) {
+    this.nodes = nodes;
+    this.origin = origin;
+  }
+
+  track(id: string): void {
+    this.at.set(id, new Map());
+  }
+
+  allApplied(): boolean {
+    return [...this.at.values()].every((byNode) => byNode.size === this.nodes.length);
+  }
+
+  /** Polls every pending (transfer, node) pair until all are applied or the deadline passes. */
+  async pollUntil(deadline: number, stillSubmitting: () => boolean): Promise<void> {
+    while (Date.now() < deadline && (stillSubmitting() || !this.allApplied())) {
+      const checks: Promise<void>[] = [];
+      for (const [id, byNode] of this.at) {
+        for (const node of this.nodes) {
+          if (byNode.has(node.name)) continue;
+          checks.push(
+            new NodeClient(node.api, { timeoutMs: 2_000 })
+              .transfer(id)
+              .then((view) => {
+                if (view.status === "applied") byNode.set(node.name, Date.now() - this.origin);
+              })
+              .catch(() => {}),
+          );
+        }
+      }
+      await Promise.all(checks);
+      await sleep(POLL_MS);
+    }
+  }
+}
+
+// ---- the flooder process ------------------------------------------------------------------------------------
+
+interface RunningFlooder {
+  child: ChildProcess;
+  /** Resolves when the flooder has its first stream open. */
+  connected: Promise<void>;
+  /** Resolves with its summary when it exits. */
+  summary: Promise<FloodSummary>;
+}
+
+function startFlooder(target: DevnetNode, keyFile?: string): RunningFlooder {
+  const args = [FLOODER_TS, "--target", target.multiaddr, "--duration-ms", String(FLOOD_MS)];
+  if (keyFile !== undefined) args.push("--key", keyFile);
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+  });
+  let onConnected: () => void = () => {};
+  const connected = new Promise<void>((resolve) => {
+    onConnected = resolve;
+  });
+  const summary = new Promise<FloodSummary>((resolve, reject) => {
+    let last: FloodSummary | undefined;
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const event = JSON.parse(line) as { event: string };
+      if (event.event === "connected") onConnected();
+      if (event.event === "summary") last = event as FloodSummary;
+    });
+    child.once("exit", (code) => {
+      if (last !== undefined) resolve(last);
+      else reject(new Error(`flooder exited with ${code} and no summary: ${stderr}`));
+    });
+  });
+  return { child, connected, summary };
+}
+
+// ---- the scenario -------------------------------------------------------------------------------------------
+
+interface FloodOutcome {
+  flooder: FloodSummary;
+  /** Peer ids of the correct nodes other than node 0. */
+  correctPeers: string[];
+  /** Node 0's view of the flooder and of every other peer, before and after the flood. */
+  metricsBefore: string;
+  metricsAfter: string;
+  lagsMs: number[];
+}
+
+async function floodNodeZero(
+  t: TestContext,
+  mode: "contagion" | "bracha",
+  flooderIsMember: boolean,
+): Promise<FloodOutcome> {
+  const devnet: RunningDevnet = await startDevnet(["--nodes", "4", "--wallets", "4", "--broadcast", mode]);
+  let flooder: RunningFlooder | undefined;
+  try {
+    const nodes = devnet.file.nodes;
+    const victim = nodes[0]!;
+    const impersonated = nodes[3]!;
+    if (flooderIsMember) await stopProcess(impersonated.pid);
+    const correct = flooderIsMember ? nodes.slice(0, 3) : nodes;
+    const entryNodes = correct.slice(1);
+    const wallets = await Promise.all(
+      devnet.file.wallets.map(async (w) => ({ keystore: await readKeystore(w.keystore) })),
+    );
+    const payTo = newKeystore().address;
+    const pay = async (wallet: { keystore: Keystore }, node: DevnetNode, amount: bigint) => {
+      const client = new NodeClient(node.api);
+      const { signed, keystore } = await prepareNextTransfer(client, wallet.keystore, {
+        outputs: [{ to: payTo, amount }],
+      });
+      wallet.keystore = keystore;
+      return (await client.submit(transferToJson(signed.transfer))).id;
+    };
+
+    // Warm-up: one transfer per wallet, applied everywhere, so the baseline RSS is that of a working node.
+    const warmup = new ApplyTimes(correct, Date.now());
+    for (const [w, wallet] of wallets.entries())
+      warmup.track(await pay(wallet, entryNodes[w % entryNodes.length]!, 1n));
+    await warmup.pollUntil(Date.now() + 30_000, () => false);
+    assert.ok(warmup.allApplied(), "warm-up transfers applied before the flood");
+
+    const rssBefore = await rssBytes(victim.pid);
+    const metricsBefore = await scrapeMetrics(victim);
+    const rss = sampleRss(victim.pid);
+    const health = sampleHealth(victim);
+    flooder = startFlooder(victim, flooderIsMember ? join(impersonated.dataDir, "peer.key") : undefined);
+    await Promise.race([
+      flooder.connected,
+      flooder.summary.then(() => {
+        throw new Error("flooder never connected");
+      }),
+    ]);
+    const floodStart = Date.now();
+
+    const applied = new ApplyTimes(correct, floodStart);
+    let submitting = true;
+    const submissions = Promise.all(
+      wallets.map(async (wallet, w) => {
+        for (let k = w; k < TRANSFERS; k += wallets.length) {
+          await sleep(floodStart + FIRST_SUBMIT_AFTER_MS + k * SUBMIT_SPACING_MS - Date.now());
+          applied.track(await pay(wallet, entryNodes[k % entryNodes.length]!, BigInt(2 + k)));
+        }
+      }),
+    ).finally(() => {
+      submitting = false;
+    });
+    await Promise.all([submissions, applied.pollUntil(floodStart + FLOOD_MS + 15_000, () => submitting)]);
+    const flooderSummary = await flooder.summary;
+    const { max: rssMax } = await rss.stop();
+    const healthSeen = await health.stop();
+    const metricsAfter = await scrapeMetrics(victim);
+
+    const lagsMs: number[] = [];
+    for (const [id, byNode] of applied.at) {
+      const others = correct.slice(1).map((n) => byNode.get(n.name));
+      const atVictim = byNode.get(victim.name);
+      assert.ok(
+        others.every((x) => x !== undefined),
+        `transfer ${id} not applied by every other node: ${JSON.stringify([...byNode])}`,
+      );
+      assert.ok(atVictim !== undefined, `transfer ${id} never applied by the flooded node`);
+      lagsMs.push(atVictim - Math.max(...(others as number[])));
+    }
+    assert.equal(lagsMs.length, TRANSFERS);
+
+    const growth = rssMax - rssBefore;
+    t.diagnostic(
+      `flooder ${flooderIsMember ? "(member)" : "(stranger)"}: ${flooderSummary.messagesSent} msgs, ` +
+        `${(flooderSummary.bytesSent / 2 ** 20).toFixed(1)} MiB, ${flooderSummary.messagesPerSecond} msgs/s while connected, ` +
+        `connects ${flooderSummary.connects}, refused ${flooderSummary.refused}, cut off ${flooderSummary.cutOff}`,
+    );
+    t.diagnostic(
+      `node 0 RSS ${mib(rssBefore)} MiB before, ${mib(rssMax)} MiB max (+${mib(growth)} MiB); ` +
+        `health during the flood ${JSON.stringify(healthSeen)}`,
+    );
+    t.diagnostic(`apply lag at node 0 behind the last other node, ms: ${lagsMs.join(" ")}`);
+    t.diagnostic(
+      `node 0's view of the flooder: ${JSON.stringify(peerInbound(metricsAfter, flooderSummary.peerId))}`,
+    );
+
+    for (const lag of lagsMs) assert.ok(lag <= MAX_APPLY_LAG_MS, `node 0 applied ${lag} ms after the others`);
+    assert.ok(
+      healthyThroughout(healthSeen),
+      `node 0's health during the flood: ${JSON.stringify(healthSeen)}`,
+    );
+    assert.ok(growth < MAX_RSS_GROWTH_BYTES, `node 0 RSS grew by ${mib(growth)} MiB during the flood`);
+    assert.ok(
+      floodIsVisible(peerInbound(metricsAfter, flooderSummary.peerId)),
+      "node 0's per-peer metrics show the flood",
+    );
+    return {
+      flooder: flooderSummary,
+      correctPeers: correct.slice(1).map((n) => n.peerId),
+      metricsBefore,
+      metricsAfter,
+      lagsMs,
+    };
+  } finally {
+    if (flooder !== undefined && flooder.child.exitCode === null) flooder.child.kill("SIGKILL");
+    await devnet.stop();
+  }
+}
+
+describe("a flood costs only the flooder", { timeout: 240_000 }, () => {
+  it("a stranger flooding node 0 for 20 s: node 0 keeps pace, keeps its memory, admits none of it", {
+    timeout: 120_000,
+  }, async (t) => {
+    const outcome = await floodNodeZero(t, "contagion", false);
+    const view = peerInbound(outcome.metricsAfter, outcome.flooder.peerId);
+    assert.equal(view.admitted, 0, "a non-member gets nothing onto the members-only broadcast protocol");
+  });
+
+  it("a member (bracha, its key stolen) flooding node 0 at 10x a correct member's rate changes nothing either", {
+    timeout: 120_000,
+  }, async (t) => {
+    const outcome = await floodNodeZero(t, "bracha", true);
+    const seconds = FLOOD_MS / 1000;
+    const flooderRate = outcome.flooder.messagesSent / seconds;
+    const memberRates = outcome.correctPeers.map((peer) => {
+      const sent =
+        peerInbound(outcome.metricsAfter, peer).admitted - peerInbound(outcome.metricsBefore, peer).admitted;
+      return sent / seconds;
+    });
+    t.diagnostic(
+      `flooder ${flooderRate.toFixed(0)} msgs/s vs correct members ${memberRates.map((r) => r.toFixed(1)).join(", ")} msgs/s admitted at node 0`,
+    );
+    assert.ok(
+      memberRates.every((r) => r > 0),
+      "node 0 admitted the correct members' broadcast traffic during the flood",
+    );
+    assert.ok(
+      flooderRate >= MIN_FLOOD_RATIO * Math.max(...memberRates),
+      `flood only ${(flooderRate / Math.max(...memberRates)).toFixed(1)}x a correct member's rate`,
+    );
+  });
+});
+
+// ---- small helpers ------------------------------------------------------------------------------------------
+
+async function stopProcess(pid: number): Promise<void> {
+  process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + 10_000;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) process.kill(pid, "SIGKILL");
+    await sleep(50);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}
+
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(1);
+}
