@@ -96,7 +96,8 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
   if (kind === undefined) malformed(`unknown kind ${kindCode}`, bytes.length);
   let requestId = 0;
   if (kind !== "message") {
-    if (bytes.length < REQUEST_HEADER_BYTES) malformed("envelope shorter than its request header", bytes.length);
+    if (bytes.length < REQUEST_HEADER_BYTES)
+      malformed("envelope shorter than its request header", bytes.length);
     requestId = ((bytes[3]! << 24) >>> 0) + (bytes[4]! << 16) + (bytes[5]! << 8) + bytes[6]!;
     if (requestId === 0) malformed("request id 0", bytes.length);
   }

@@ -171,7 +171,8 @@ export class InboundScheduler {
       o.strangerShare > 0 &&
       o.strangerShare <= 1 &&
       isPositiveInt(o.maxTrackedStrangers);
-    if (!ok) throw new TallyError(ErrorCode.ChannelInvalidOption, "invalid inbound scheduler options", { ...o });
+    if (!ok)
+      throw new TallyError(ErrorCode.ChannelInvalidOption, "invalid inbound scheduler options", { ...o });
   }
 
   /**
@@ -194,7 +195,8 @@ export class InboundScheduler {
       const cls = this.opts.strangerClassBudget;
       const overClass =
         !member &&
-        (this.strangerMessages + 1 > cls.maxQueuedMessages || this.strangerBytes + charge > cls.maxQueuedBytes);
+        (this.strangerMessages + 1 > cls.maxQueuedMessages ||
+          this.strangerBytes + charge > cls.maxQueuedBytes);
       if (overPeer || overClass) {
         this.recordDrop(inbox, "budget", item.body.length, nowMs);
         return "budget";

@@ -77,7 +77,8 @@ export function validateProtocolSpec(spec: ProtocolSpec): void {
   if (spec.access !== "members" && spec.access !== "anyone") bad('access must be "members" or "anyone"');
   if (!isBudget(spec.budget?.member)) bad("member budget must be positive integers");
   if (!isBudget(spec.budget?.stranger)) bad("stranger budget must be positive integers");
-  if (spec.message === undefined && spec.request === undefined) bad("needs a message codec or a request spec");
+  if (spec.message === undefined && spec.request === undefined)
+    bad("needs a message codec or a request spec");
   const req = spec.request;
   if (req !== undefined) {
     if (!isIntIn(req.timeoutMs, 1, 3_600_000)) bad("request timeoutMs must be an integer in 1..3,600,000");
