@@ -35,6 +35,13 @@ export const ErrorCode = {
   InvalidOption: "P2P_INVALID_OPTION",
   InvalidPeer: "P2P_INVALID_PEER",
   NotStarted: "P2P_NOT_STARTED",
+  // channels: protocol envelopes inside frames, protocol registry, channel options
+  ChannelMalformedEnvelope: "CHANNEL_MALFORMED_ENVELOPE",
+  ChannelMalformedBody: "CHANNEL_MALFORMED_BODY",
+  ChannelInvalidProtocol: "CHANNEL_INVALID_PROTOCOL",
+  ChannelDuplicateProtocol: "CHANNEL_DUPLICATE_PROTOCOL",
+  ChannelUnknownProtocol: "CHANNEL_UNKNOWN_PROTOCOL",
+  ChannelInvalidOption: "CHANNEL_INVALID_OPTION",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
