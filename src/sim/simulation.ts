@@ -1,6 +1,6 @@
+import { ActionDriver } from "../broadcast/actionDriver.ts";
 import { instanceKey } from "../broadcast/instance/instanceId.ts";
 import type {
-  BroadcastAction,
   BroadcastEvent,
   BroadcastMessage,
   BroadcastProtocol,
@@ -138,6 +138,8 @@ export class Simulation {
   /** Runs the byzantine nodes and schedules the network against the correct ones (adversary.ts). */
   private readonly adversary: ByzantineAdversary;
   private readonly queue: EventQueue<BroadcastMessage | TimerEvent>;
+  /** Carries out a correct node's actions; the context is the node's index. */
+  private readonly driver: ActionDriver<number>;
   private readonly records: BroadcastRecord[] = [];
   private now = 0;
   private messages = 0;
@@ -184,6 +186,24 @@ export class Simulation {
       });
     });
     this.adversary = new ByzantineAdversary(options.adversary, this.adversaryNetwork());
+    this.driver = new ActionDriver<number>({
+      // Nothing is ever lost in a simulation: a persist is durable at once, and so nothing waits for one.
+      durability: "immediate",
+      persist: () => {},
+      send: (i, to, message) => {
+        for (const peer of this.indicesOf(to)) this.post(i, peer, message);
+      },
+      deliver: (i, instance, digest, payload) => {
+        this.delivered[i]!.set(instanceKey(instance), { digest, at: this.now, payload });
+      },
+      // Nobody waits for the answer to a simulated submission.
+      submitResult: () => {},
+      serveFromStore: (i, to, instance, digest) => {
+        const stored = this.delivered[i]!.get(instanceKey(instance));
+        if (stored?.digest === digest)
+          this.post(i, this.indexOf.get(to)!, { kind: "payload", payload: stored.payload });
+      },
+    });
   }
 
   run(): SimulationResult {
@@ -301,31 +321,7 @@ export class Simulation {
   }
 
   private handle(i: number, event: BroadcastEvent): void {
-    const protocol = this.protocols[i]!;
-    this.apply(i, protocol.handle(event));
-  }
-
-  private apply(i: number, actions: readonly BroadcastAction[]): void {
-    for (const action of actions) {
-      switch (action.type) {
-        case "send":
-          for (const to of this.indicesOf(action.to)) this.post(i, to, action.message);
-          break;
-        case "deliver":
-          this.onDeliver(i, action.instance, action.digest, action.payload);
-          break;
-        case "serveFromStore": {
-          const stored = this.delivered[i]!.get(instanceKey(action.instance));
-          if (stored?.digest === action.digest) {
-            this.post(i, this.indexOf.get(action.to)!, { kind: "payload", payload: stored.payload });
-          }
-          break;
-        }
-        default:
-          // persist: durable at once in a simulation; submitResult: nobody waits.
-          break;
-      }
-    }
+    this.driver.carryOut(this.protocols[i]!.handle(event), i);
   }
 
   /** Recipient lists are usually the same few arrays (a node's samples): translate each once. */
@@ -336,11 +332,6 @@ export class Simulation {
       if (peers.length > 4) this.indexCache.set(peers, indices);
     }
     return indices;
-  }
-
-  private onDeliver(i: number, instance: InstanceRef, digest: Digest, payload: Uint8Array): void {
-    const key = instanceKey(instance);
-    this.delivered[i]!.set(key, { digest, at: this.now, payload });
   }
 
   private post(from: number, to: number, message: BroadcastMessage): void {

@@ -2,12 +2,13 @@
  * A seeded in-memory network for the broadcast state machines: every message in flight sits in one pool
  * and the next one delivered is picked by a seeded PRNG, so each seed is one reproducible adversarial
  * schedule. Correct nodes run the real protocol (`BrachaBroadcast` unless `SimOptions.protocol` says
- * otherwise, e.g. `ContagionBroadcast`) behind a driver that honours the action-ordering contract (persist
+ * otherwise, e.g. `ContagionBroadcast`) behind the node's action driver (src/broadcast/actionDriver.ts: persist
  * before later sends); Byzantine nodes run the strategies below instead. The adversary may also hold back
  * messages (`hold`), which models its control of the schedule (thesis §4.2, assumption 4).
  */
 
 import { createHash } from "node:crypto";
+import { ActionDriver } from "../../src/broadcast/actionDriver.ts";
 import { BrachaBroadcast, type BrachaOptions } from "../../src/broadcast/bracha/bracha.ts";
 import { instanceKey } from "../../src/broadcast/instance/instanceId.ts";
 import {
@@ -162,6 +163,29 @@ export class SimNetwork {
   /** Messages the adversary holds back while `hold` says so; `release` puts them in flight. */
   private readonly held: Envelope[] = [];
   hold: ((envelope: Envelope) => boolean) | undefined;
+  /** The nodes' driver, the node's own; the durable log is in memory, so a persist is durable at once. */
+  private readonly driver = new ActionDriver<CorrectNode>({
+    durability: "immediate",
+    persist: (node, commitment) => node.durable.push(commitment),
+    send: (node, to, message) => {
+      for (const peer of to) this.post(node.id, peer, message);
+      this.recordSend(node, message, to.length);
+    },
+    deliver: (node, instance, digest, payload) => {
+      const key = instanceKey(instance);
+      node.deliveries.set(key, [...(node.deliveries.get(key) ?? []), digest]);
+      if (digestOf(payload) !== digest) throw new Error("delivered payload/digest mismatch");
+      node.store.set(key, { digest, payload });
+    },
+    submitResult: (node, outcome) => node.submitOutcomes.push(outcome),
+    serveFromStore: (node, to, instance, digest) => {
+      const stored = node.store.get(instanceKey(instance));
+      if (stored?.digest === digest) {
+        this.post(node.id, to, { kind: "payload", payload: stored.payload });
+        node.sent.payload++;
+      }
+    },
+  });
 
   constructor(options: SimOptions) {
     this.random = seededRandom(options.seed);
@@ -351,41 +375,12 @@ export class SimNetwork {
   }
 
   /**
-   * The driver: actions in order, persists made durable before anything after them is sent. A crash cuts
-   * the list at a random point (after a persist but before its send, say) and restarts from the log.
+   * Carries out a node's actions through the shared driver. A crash cuts the list at a random point (after a
+   * persist but before its send, say) and restarts the node from its durable log.
    */
   private apply(node: CorrectNode, actions: readonly BroadcastAction[], crash: boolean): void {
     const cut = crash ? randomInt(this.random, actions.length + 1) : actions.length;
-    for (const action of actions.slice(0, cut)) {
-      switch (action.type) {
-        case "persist":
-          node.durable.push(action.commitment);
-          break;
-        case "send":
-          for (const to of action.to) this.post(node.id, to, action.message);
-          this.recordSend(node, action.message, action.to.length);
-          break;
-        case "deliver": {
-          const key = instanceKey(action.instance);
-          node.deliveries.set(key, [...(node.deliveries.get(key) ?? []), action.digest]);
-          if (digestOf(action.payload) !== action.digest)
-            throw new Error("delivered payload/digest mismatch");
-          node.store.set(key, { digest: action.digest, payload: action.payload });
-          break;
-        }
-        case "submitResult":
-          node.submitOutcomes.push(action.outcome);
-          break;
-        case "serveFromStore": {
-          const stored = node.store.get(instanceKey(action.instance));
-          if (stored?.digest === action.digest) {
-            this.post(node.id, action.to, { kind: "payload", payload: stored.payload });
-            node.sent.payload++;
-          }
-          break;
-        }
-      }
-    }
+    this.driver.carryOut(actions, node, cut);
     if (crash) {
       node.crashAtStep = undefined;
       node.restarts++;

@@ -1,5 +1,11 @@
+import type { PeerId } from "../../core/peerId.ts";
 import { createCounters, DROP_REASONS, type MutableCounters } from "../instance/counters.ts";
-import { CONTAGION_MESSAGE_KINDS, type MessageKind } from "../types.ts";
+import {
+  type BroadcastAction,
+  type BroadcastMessage,
+  CONTAGION_MESSAGE_KINDS,
+  type MessageKind,
+} from "../types.ts";
 
 /** Every kind but Bracha's `send`. */
 export type ContagionMessageKind = Exclude<MessageKind, "send">;
@@ -14,4 +20,16 @@ export function createContagionCounters(): ContagionCounters {
     ...createCounters(CONTAGION_MESSAGE_KINDS as readonly ContagionMessageKind[], DROP_REASONS),
     samplesReplaced: 0,
   };
+}
+
+/** Queues a send of `message` to `to` (nothing if nobody), counted per recipient. */
+export function countedSend(
+  count: ContagionCounters,
+  out: BroadcastAction[],
+  to: readonly PeerId[],
+  message: BroadcastMessage,
+): void {
+  if (to.length === 0 || message.kind === "send") return;
+  count.sent[message.kind] += to.length;
+  out.push({ type: "send", to, message });
 }
