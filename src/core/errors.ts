@@ -35,6 +35,9 @@ export const ErrorCode = {
   InvalidOption: "P2P_INVALID_OPTION",
   InvalidPeer: "P2P_INVALID_PEER",
   NotStarted: "P2P_NOT_STARTED",
+  // p2p admission: bans and the global cap on buffered inbound frame bytes
+  PeerBanned: "P2P_PEER_BANNED",
+  InboundBufferFull: "P2P_INBOUND_BUFFER_FULL",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
