@@ -35,6 +35,11 @@ export class BanList {
     this.entries.set(peerId, { peerId, untilMs, reason, refusals: 0 });
   }
 
+  /** Entries, expired ones included until looked up: 0 means nobody is banned. */
+  get size(): number {
+    return this.entries.size;
+  }
+
   unban(peerId: PeerId): boolean {
     return this.entries.delete(peerId);
   }

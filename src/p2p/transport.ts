@@ -19,6 +19,7 @@ import { InboundBufferBudget } from "./inboundBufferBudget.ts";
 import { InboundIpLimit } from "./inboundIpLimit.ts";
 import { readInboundStream } from "./inboundStream.ts";
 import { MAX_INBOUND_STREAMS_PER_CONNECTION, resolveLimits, type TransportLimits } from "./limits.ts";
+import { tagMember } from "./memberTag.ts";
 import { type PeerInboundCounters, PeerInboundStats } from "./peerInboundStats.ts";
 import { DEFAULT_PEER_QUEUE_OPTIONS, PeerQueue, type PeerQueueOptions } from "./peerQueue.ts";
 import {
@@ -29,19 +30,13 @@ import {
   validateQueueOptions,
 } from "./transportOptions.ts";
 
+export { MEMBER_TAG } from "./memberTag.ts";
 export type { MessageHandler, P2PTransportOptions } from "./transportOptions.ts";
 
 export interface P2PTransportEvents {
   "peer:connect": [peerId: PeerId];
   "peer:disconnect": [peerId: PeerId];
 }
-
-/**
- * Peer-store tag of members. Not libp2p's KEEP_ALIVE: that starts libp2p's own reconnect loop, which would dial
- * beside our queues (see createLibp2p.ts). 100 is the highest tag value libp2p allows.
- */
-export const MEMBER_TAG = "tally-member";
-const MEMBER_TAG_VALUE = 100;
 
 type State = "new" | "starting" | "started" | "stopping" | "stopped";
 
@@ -222,7 +217,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
    */
   send(peerId: PeerId, msg: Uint8Array): boolean {
     this.checkSendable(msg);
-    if (this.bans.get(peerId, Date.now()) !== undefined) {
+    if (this.isBanned(peerId)) {
       this.counters.dropsBanned++;
       return false;
     }
@@ -238,13 +233,12 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   broadcast(msg: Uint8Array): number {
     this.checkSendable(msg);
     let accepted = 0;
-    const nowMs = Date.now();
     for (const peer of this.members.keys()) {
-      if (this.bans.get(peer, nowMs) !== undefined) this.counters.dropsBanned++;
+      if (this.isBanned(peer)) this.counters.dropsBanned++;
       else if (this.queueFor(peer, true).enqueue(msg)) accepted++;
     }
     for (const peer of this.connectedPeers()) {
-      if (this.members.has(peer) || this.bans.get(peer, nowMs) !== undefined) continue;
+      if (this.members.has(peer) || this.isBanned(peer)) continue;
       const queue = this.queues.get(peer) ?? this.queueForConnected(peer);
       if (queue?.enqueue(msg) === true) accepted++;
     }
@@ -294,7 +288,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
 
   /** Lift a ban early; a member is redialled at once. Returns whether the peer was banned. */
   unban(peerId: PeerId): boolean {
-    const wasBanned = this.bans.get(peerId, Date.now()) !== undefined;
+    const wasBanned = this.isBanned(peerId);
     this.bans.unban(peerId);
     if (wasBanned) {
       this.log.info({ peer: peerId }, "peer unbanned");
@@ -304,7 +298,8 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   }
 
   isBanned(peerId: PeerId): boolean {
-    return this.bans.get(peerId, Date.now()) !== undefined;
+    // Checked on every send: skip the clock read while nobody is banned.
+    return this.bans.size > 0 && this.bans.get(peerId, Date.now()) !== undefined;
   }
 
   /** Live bans with their refusal counts (copies). */
@@ -317,8 +312,15 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
    * is redialled after the usual backoff.
    */
   async disconnect(peerId: PeerId): Promise<void> {
-    const id = parsePeerId(peerId);
-    await this.node?.hangUp(id);
+    const connections = this.node?.getConnections(parsePeerId(peerId)) ?? [];
+    // Not libp2p's hangUp: it can leave one of two simultaneously opened connections open.
+    await Promise.all(
+      connections.map((c) =>
+        c
+          .close({ signal: AbortSignal.timeout(this.queueOpts.closeTimeoutMs) })
+          .catch((err: Error) => c.abort(err)),
+      ),
+    );
   }
 
   /** Inbound counters of one peer (a copy), or undefined if it is not tracked. */
@@ -348,7 +350,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
 
   /** Tag a member and open its stream — or, while it is banned, wait for the ban to end. */
   private keepConnected(peerId: PeerId): void {
-    this.tagMember(peerId, true);
+    if (this.node !== undefined) tagMember(this.node, peerId, true, this.log);
     const queue = this.queueFor(peerId, true);
     const ban = this.bans.get(peerId, Date.now());
     if (ban !== undefined) queue.hold(ban.untilMs);
@@ -359,7 +361,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   removePeer(peerId: PeerId): void {
     if (!this.members.delete(peerId)) return;
     this.inboundStats.membershipChanged();
-    this.tagMember(peerId, false);
+    if (this.node !== undefined) tagMember(this.node, peerId, false, this.log);
     this.queues.get(peerId)?.unwant();
   }
 
@@ -415,7 +417,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     if (node === undefined || this.state !== "started") {
       throw new TallyError(ErrorCode.NotStarted, "transport not started");
     }
-    if (this.bans.get(peerId, Date.now()) !== undefined) {
+    if (this.isBanned(peerId)) {
       throw new TallyError(ErrorCode.PeerBanned, "peer is banned", { peer: peerId });
     }
     // Members are dialled at their configured address (it stays valid across restarts); other peers only over
@@ -458,7 +460,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
 
   private readonly onInboundStream = (stream: Stream, connection: Connection): void => {
     const from = connection.remotePeer.toString();
-    if (this.bans.get(from, Date.now()) !== undefined) {
+    if (this.isBanned(from)) {
       stream.abort(new TallyError(ErrorCode.PeerBanned, "peer is banned", { peer: from }));
       return;
     }
@@ -486,14 +488,4 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
       this.log.error({ peer: from, err }, "message handler threw");
     }
   };
-
-  /** Members carry a high-valued tag so that libp2p's pruning above `maxConnections` closes them last. */
-  private tagMember(peerId: PeerId, member: boolean): void {
-    const node = this.node;
-    if (node === undefined) return;
-    const tags = { [MEMBER_TAG]: member ? { value: MEMBER_TAG_VALUE } : undefined };
-    node.peerStore.merge(parsePeerId(peerId), { tags }).catch((err: Error) => {
-      this.log.debug({ peer: peerId, err: err.message }, "could not update member tag");
-    });
-  }
 }
