@@ -42,6 +42,9 @@ export const ErrorCode = {
   ChannelDuplicateProtocol: "CHANNEL_DUPLICATE_PROTOCOL",
   ChannelUnknownProtocol: "CHANNEL_UNKNOWN_PROTOCOL",
   ChannelInvalidOption: "CHANNEL_INVALID_OPTION",
+  // p2p admission: bans and the global cap on buffered inbound frame bytes
+  PeerBanned: "P2P_PEER_BANNED",
+  InboundBufferFull: "P2P_INBOUND_BUFFER_FULL",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

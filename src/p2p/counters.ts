@@ -33,6 +33,16 @@ export interface P2PCounters {
   drainTimeouts: number;
   /** Failed attempts to dial a peer / open a stream to it. */
   openFailures: number;
+  /** Messages refused by `send`/`broadcast`, or dropped from a queue, because their peer is banned. */
+  dropsBanned: number;
+  /** `ban` calls. */
+  bansApplied: number;
+  /** Connections and dials refused because the peer is banned (per peer: `bans()`). */
+  banRefusals: number;
+  /** Inbound connections refused because their IP already had `maxInboundConnectionsPerIp`. */
+  perIpRefusals: number;
+  /** Inbound streams reset because the buffered-frame budget had no room for their next frame. */
+  inboundBufferResets: number;
 }
 
 export function newP2PCounters(): P2PCounters {
@@ -54,5 +64,10 @@ export function newP2PCounters(): P2PCounters {
     streamErrors: 0,
     drainTimeouts: 0,
     openFailures: 0,
+    dropsBanned: 0,
+    bansApplied: 0,
+    banRefusals: 0,
+    perIpRefusals: 0,
+    inboundBufferResets: 0,
   };
 }

@@ -1,7 +1,7 @@
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { type Identify, identify } from "@libp2p/identify";
-import type { ComponentLogger, Libp2p, PrivateKey } from "@libp2p/interface";
+import type { ComponentLogger, ConnectionGater, Libp2p, PrivateKey } from "@libp2p/interface";
 import { type Ping, ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { createLibp2p } from "libp2p";
@@ -28,11 +28,17 @@ export interface Libp2pNodeOptions {
   allowList?: readonly string[];
   /** Reported to peers by identify. */
   version?: string;
+  /** See `TransportLimits.maxConnections`; default libp2p's (300). */
+  maxConnections?: number;
+  /** See `TransportLimits.maxIncomingPendingConnections`; default libp2p's (10). */
+  maxIncomingPendingConnections?: number;
 }
 
 export interface Libp2pNodeModules {
   /** libp2p's own logger; default: the `debug`-based one, silent unless `DEBUG=libp2p:*`. */
   logger?: ComponentLogger;
+  /** Bans and per-IP limits (connectionGater.ts); default: libp2p's, which allows everything on Node. */
+  connectionGater?: ConnectionGater;
 }
 
 export async function createTallyLibp2p(
@@ -48,6 +54,7 @@ export async function createTallyLibp2p(
     // Identify tells peers which implementation and version they talk to (default: "js-libp2p").
     nodeInfo: { name: "tally", version: opts.version ?? "0.0.0" },
     ...(modules.logger !== undefined ? { logger: modules.logger } : {}),
+    ...(modules.connectionGater !== undefined ? { connectionGater: modules.connectionGater } : {}),
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -59,6 +66,11 @@ export async function createTallyLibp2p(
       // 10 concurrent pending upgrades; a loopback devnet of N nodes opens N-1 connections per node at once and
       // again on every restart, so loopback is allow-listed (which bypasses both checks and pruning).
       allow: [...(opts.allowList ?? LOOPBACK_ALLOW_LIST)],
+      // Numbers and reasons: TransportLimits in limits.ts.
+      ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
+      ...(opts.maxIncomingPendingConnections !== undefined
+        ? { maxIncomingPendingConnections: opts.maxIncomingPendingConnections }
+        : {}),
     },
     services: {
       // Learns the remote's listen addresses into the peer store, so peers that dialled us can be dialled back.

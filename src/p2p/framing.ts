@@ -16,7 +16,12 @@ import { ErrorCode, TallyError } from "../core/errors.ts";
  * The decoder is strict — one spelling per frame — and any violation is a `TallyError` with a framing code; the
  * transport resets the offending stream.
  */
-export const TALLY_MSG_PROTOCOL = "/tally/msg/1.0.0";
+/**
+ * 2.0.0: the messages inside frames carry an envelope (protocol code, version, kind, request id); frames are
+ * unchanged. The major version moves whenever an older node would misread the messages, so that
+ * multistream-select refuses the stream instead of the older node acting on bytes it misunderstands.
+ */
+export const TALLY_MSG_PROTOCOL = "/tally/msg/2.0.0";
 
 export const FRAME_HEADER_BYTES = 4;
 /** Large enough for ~30k small gossip items per frame, small enough that one frame is a short burst of work. */
@@ -151,22 +156,39 @@ export function decodeFramePayload(payload: Uint8Array, maxMessageBytes: number)
   return out;
 }
 
+/** Where a decoder reserves the memory of a frame that spans chunks (see inboundBufferBudget.ts). */
+export interface FrameBufferBudget {
+  /** False when `bytes` more would break a cap; the decoder then throws `InboundBufferFull`. */
+  tryReserve(bytes: number): boolean;
+  release(bytes: number): void;
+}
+
 /**
  * Incremental frame splitter for one inbound stream: feed it chunks as they arrive, it calls `onFrame` with
  * each complete payload. A frame that arrives whole inside one chunk is handed out as a view (no copy);
  * a frame spread over chunks is assembled in a buffer allocated once, at its announced size — which was
- * checked against `maxFrameBytes` before allocating — so a slow or hostile sender costs at most one frame of
- * memory per stream.
+ * checked against `maxFrameBytes` and reserved from the optional `budget` before allocating — so a slow or
+ * hostile sender costs at most one frame of memory per stream, and all streams together at most the budget.
  */
 export class FrameDecoder {
   private readonly maxFrameBytes: number;
+  private readonly budget: FrameBufferBudget | undefined;
   private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
   private headerFilled = 0;
   private body: Uint8Array | null = null;
   private bodyFilled = 0;
 
-  constructor(maxFrameBytes: number) {
+  constructor(maxFrameBytes: number, budget?: FrameBufferBudget) {
     this.maxFrameBytes = maxFrameBytes;
+    this.budget = budget;
+  }
+
+  /** Give back the reservation of a partial frame; call once when the stream ends. */
+  dispose(): void {
+    if (this.body !== null) this.budget?.release(this.body.length);
+    this.body = null;
+    this.bodyFilled = 0;
+    this.headerFilled = 0;
   }
 
   /** Bytes held for a frame that has not completed yet. */
@@ -174,7 +196,10 @@ export class FrameDecoder {
     return this.headerFilled + this.bodyFilled;
   }
 
-  /** Throws a framing `TallyError` on a bad header; after that the decoder must be discarded with its stream. */
+  /**
+   * Throws a framing `TallyError` on a bad header, or `InboundBufferFull` when the budget refuses a partial
+   * frame; after either the decoder must be disposed with its stream.
+   */
   push(chunk: Uint8Array, onFrame: (payload: Uint8Array) => void): void {
     const n = chunk.length;
     let off = 0;
@@ -188,6 +213,8 @@ export class FrameDecoder {
         if (this.bodyFilled === body.length) {
           this.body = null;
           this.bodyFilled = 0;
+          // Released before dispatch: the handler may keep views into `body`, which this layer cannot track.
+          this.budget?.release(body.length);
           onFrame(body);
         }
         continue;
@@ -212,6 +239,11 @@ export class FrameDecoder {
         this.headerFilled = 0;
         len = readU32BE(this.header, 0);
         this.checkFrameLength(len);
+      }
+      if (this.budget !== undefined && !this.budget.tryReserve(len)) {
+        throw new TallyError(ErrorCode.InboundBufferFull, "no buffer budget left for a partial frame", {
+          len,
+        });
       }
       this.body = new Uint8Array(len);
       this.bodyFilled = 0;

@@ -104,6 +104,8 @@ export class PeerQueue {
   private backoffMs: number;
   private overflowing = false;
   private closed = false;
+  /** Epoch ms before which the peer must not be dialled (it is banned); 0 when not held. */
+  private heldUntilMs = 0;
   private readonly lifetime = new AbortController();
 
   private flushTimer: NodeJS.Timeout | null = null;
@@ -179,12 +181,16 @@ export class PeerQueue {
   /** Open the stream now if there is none (members call this at start, and on reconnect of the peer). */
   ensureOpen(): void {
     if (this.closed || this.stream !== null || this.opening || this.retryTimer !== null) return;
+    if (this.isHeld()) {
+      this.retryLater();
+      return;
+    }
     void this.open();
   }
 
-  /** The peer just connected: skip the remaining backoff. */
+  /** The peer just connected: skip the remaining backoff (not a ban). */
   kick(): void {
-    if (this.retryTimer === null) return;
+    if (this.retryTimer === null || this.isHeld()) return;
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.ensureOpen();
@@ -365,8 +371,9 @@ export class PeerQueue {
       return;
     }
     // ±20% jitter so members restarted together do not redial in lock-step.
-    const delay = Math.round(this.backoffMs * (0.8 + 0.4 * Math.random()));
+    const backoff = Math.round(this.backoffMs * (0.8 + 0.4 * Math.random()));
     this.backoffMs = Math.min(this.backoffMs * 2, this.opts.reconnectMaxDelayMs);
+    const delay = this.isHeld() ? Math.max(backoff, this.heldUntilMs - Date.now()) : backoff;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.ensureOpen();
@@ -386,13 +393,39 @@ export class PeerQueue {
     this.deps.onDispose(this);
   }
 
+  /**
+   * The peer is banned until `untilMs`: drop what is queued (it would be stale by then) and do not dial before
+   * that instant — one timer, no redial loop against the gater. The owner closes the connections; the stream
+   * ending then lands in `retryLater`, which honours the hold.
+   */
+  hold(untilMs: number): void {
+    this.heldUntilMs = Math.max(this.heldUntilMs, untilMs);
+    this.dropQueued("dropsBanned");
+    this.backoffMs = this.opts.reconnectInitialDelayMs;
+    if (this.retryTimer !== null) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      this.retryLater();
+    }
+  }
+
+  /** The ban was lifted early: redial now. */
+  unhold(): void {
+    this.heldUntilMs = 0;
+    this.kick();
+  }
+
+  private isHeld(): boolean {
+    return this.heldUntilMs !== 0 && Date.now() < this.heldUntilMs;
+  }
+
   /** Stop wanting the peer: a member becomes a plain connected peer (or goes away if it has no stream). */
   unwant(): void {
     this.wanted = false;
     if (this.stream === null && !this.opening) this.dispose();
   }
 
-  private dropQueued(counter: "dropsOnClose" | "dropsNoRoute"): void {
+  private dropQueued(counter: "dropsOnClose" | "dropsNoRoute" | "dropsBanned"): void {
     this.deps.counters[counter] += this.queuedMessages;
     this.items = [];
     this.head = 0;

@@ -1,22 +1,44 @@
 import { EventEmitter } from "node:events";
-import type { Connection, PeerId, PrivateKey, Stream, StreamMessageEvent } from "@libp2p/interface";
-import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
-import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
+import type { Connection, PeerId as Libp2pPeerId, Stream } from "@libp2p/interface";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import type { Multiaddr } from "@multiformats/multiaddr";
 import { type Logger, pino } from "pino";
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import type { PeerId } from "../core/peerId.ts";
+import { type BanInfo, BanList } from "./banList.ts";
+import { tallyConnectionGater } from "./connectionGater.ts";
 import { newP2PCounters, type P2PCounters } from "./counters.ts";
-import { createTallyLibp2p, type Libp2pNodeModules, type TallyLibp2p } from "./createLibp2p.ts";
-import { isFramingError } from "./errors.ts";
+import { createTallyLibp2p, type TallyLibp2p } from "./createLibp2p.ts";
 import {
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
-  decodeFramePayload,
-  FRAME_HEADER_BYTES,
-  FrameDecoder,
   TALLY_MSG_PROTOCOL,
   validateFrameLimits,
 } from "./framing.ts";
+import { InboundBufferBudget } from "./inboundBufferBudget.ts";
+import { InboundIpLimit } from "./inboundIpLimit.ts";
+import { readInboundStream } from "./inboundStream.ts";
+import { MAX_INBOUND_STREAMS_PER_CONNECTION, resolveLimits, type TransportLimits } from "./limits.ts";
+import { tagMember } from "./memberTag.ts";
+import { type PeerInboundCounters, PeerInboundStats } from "./peerInboundStats.ts";
 import { DEFAULT_PEER_QUEUE_OPTIONS, PeerQueue, type PeerQueueOptions } from "./peerQueue.ts";
+import {
+  type MessageHandler,
+  type P2PTransportOptions,
+  parseMemberAddr,
+  parsePeerId,
+  validateQueueOptions,
+} from "./transportOptions.ts";
+
+export { MEMBER_TAG } from "./memberTag.ts";
+export type { MessageHandler, P2PTransportOptions } from "./transportOptions.ts";
+
+export interface P2PTransportEvents {
+  "peer:connect": [peerId: PeerId];
+  "peer:disconnect": [peerId: PeerId];
+}
+
+type State = "new" | "starting" | "started" | "stopping" | "stopped";
 
 /**
  * The node's transport: the only code that knows libp2p. Protocol cores see two things — `send(peer, bytes)`
@@ -27,59 +49,19 @@ import { DEFAULT_PEER_QUEUE_OPTIONS, PeerQueue, type PeerQueueOptions } from "./
  * peerQueue.ts, the wire format in framing.ts, the libp2p configuration in createLibp2p.ts.
  *
  * Members (the `bootstrap` list, `addPeer`) are dialled at start and redialled with backoff for as long as
- * they are members. Peers that connect to us on their own can be sent to while connected.
+ * they are members, and tagged in the peer store so libp2p prunes them last. Peers that connect to us on their
+ * own can be sent to while connected.
+ *
+ * Admission at this layer (the per-peer budgets and scores live above `onMessage`): `ban` closes a peer's
+ * connections and has the connection gater refuse it until a given instant; connection counts, connections per
+ * IP and the memory of partially received frames are capped (limits.ts); inbound traffic is counted per peer.
  *
  * Life cycle: `start()` once, `stop()` any number of times (idempotent); an instance is not restartable — a
  * restarted node builds a new transport from the same key and listen address.
  */
-export type MessageHandler = (from: string, msg: Uint8Array) => void;
-
-export interface P2PTransportEvents {
-  "peer:connect": [peerId: string];
-  "peer:disconnect": [peerId: string];
-}
-
-export interface P2PTransportOptions {
-  privateKey: PrivateKey;
-  /** Listen multiaddrs. Default `/ip4/127.0.0.1/tcp/0`. */
-  listen?: readonly string[];
-  /**
-   * Static members: multiaddrs ending in `/p2p/<peerId>`. Our own id may appear and is skipped; several
-   * addresses of one peer are all kept.
-   */
-  bootstrap?: readonly string[];
-  /** Structured logger; default silent. */
-  logger?: Logger;
-  /** Message hook; may also be set later with `onMessage`. */
-  onMessage?: MessageHandler;
-  /** Default `TALLY_MSG_PROTOCOL`. */
-  protocol?: string;
-  /** Upper bound of a frame payload, enforced on send and receive. Default 1 MiB. */
-  maxFrameBytes?: number;
-  /** Upper bound of one message, enforced on send and receive. Default 256 KiB. */
-  maxMessageBytes?: number;
-  /** Per-peer queue tuning (batching, limits, reconnect backoff); see `PeerQueueOptions`. */
-  queue?: Partial<Omit<PeerQueueOptions, "maxFrameBytes">>;
-  /** See `Libp2pNodeOptions.allowList`; default loopback. */
-  allowList?: readonly string[];
-  /** Reported to peers by identify. */
-  version?: string;
-  /** Injected libp2p modules. */
-  libp2pModules?: Libp2pNodeModules;
-}
-
-/**
- * Inbound streams of our protocol per connection. The peer needs one; a few more cover a re-open racing the
- * close of the previous stream. Each costs up to one `maxFrameBytes` reassembly buffer, so it is kept small
- * (libp2p default: 32).
- */
-const MAX_INBOUND_STREAMS_PER_CONNECTION = 4;
-
-type State = "new" | "starting" | "started" | "stopping" | "stopped";
-
 export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   /** Our libp2p peer id string. */
-  readonly peerId: string;
+  readonly peerId: PeerId;
   /** Live counters (mutated in place; copy for a snapshot). */
   readonly counters: P2PCounters = newP2PCounters();
 
@@ -89,9 +71,16 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   private readonly maxFrameBytes: number;
   private readonly maxMessageBytes: number;
   private readonly queueOpts: PeerQueueOptions;
+  /** Resolved limits (defaults merged with the options). */
+  readonly limits: Readonly<TransportLimits>;
   /** Member peer id → its dial addresses (libp2p tries them in turn). */
-  private readonly members = new Map<string, Multiaddr[]>();
-  private readonly queues = new Map<string, PeerQueue>();
+  private readonly members = new Map<PeerId, Multiaddr[]>();
+  private readonly queues = new Map<PeerId, PeerQueue>();
+  private readonly bans: BanList;
+  private readonly ipLimit: InboundIpLimit;
+  private readonly inboundBudget: InboundBufferBudget;
+  private readonly inboundStats: PeerInboundStats;
+  private readonly isMember = (peerId: PeerId): boolean => this.members.has(peerId);
   private handler: MessageHandler | undefined;
   private node: TallyLibp2p | undefined;
   private state: State = "new";
@@ -109,6 +98,11 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     validateFrameLimits({ maxFrameBytes: this.maxFrameBytes, maxMessageBytes: this.maxMessageBytes });
     this.queueOpts = { ...DEFAULT_PEER_QUEUE_OPTIONS, ...opts.queue, maxFrameBytes: this.maxFrameBytes };
     validateQueueOptions(this.queueOpts);
+    this.limits = resolveLimits(opts.limits, opts.allowList, this.maxFrameBytes);
+    this.bans = new BanList(this.limits.maxBans);
+    this.ipLimit = new InboundIpLimit(this.limits.maxInboundConnectionsPerIp, this.limits.perIpAllowList);
+    this.inboundBudget = new InboundBufferBudget(this.limits);
+    this.inboundStats = new PeerInboundStats(this.limits.maxTrackedPeers, this.isMember);
     this.handler = opts.onMessage;
     for (const addr of opts.bootstrap ?? []) this.addMember(addr);
   }
@@ -141,8 +135,19 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
         listen: this.opts.listen ?? ["/ip4/127.0.0.1/tcp/0"],
         ...(this.opts.allowList !== undefined ? { allowList: this.opts.allowList } : {}),
         ...(this.opts.version !== undefined ? { version: this.opts.version } : {}),
+        maxConnections: this.limits.maxConnections,
+        maxIncomingPendingConnections: this.limits.maxIncomingPendingConnections,
       },
-      this.opts.libp2pModules,
+      {
+        connectionGater: tallyConnectionGater({
+          bans: this.bans,
+          ipLimit: this.ipLimit,
+          counters: this.counters,
+          log: this.log,
+          now: Date.now,
+        }),
+        ...this.opts.libp2pModules,
+      },
     );
     this.node = node;
     await node.handle(this.protocol, this.onInboundStream, {
@@ -150,6 +155,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     });
     node.addEventListener("peer:connect", this.onPeerConnect);
     node.addEventListener("peer:disconnect", this.onPeerDisconnect);
+    node.addEventListener("connection:open", this.onConnectionOpen);
     try {
       await node.start();
     } catch (err) {
@@ -165,7 +171,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     if (this.state !== "starting") return;
     this.state = "started";
     this.log.info({ peerId: this.peerId, addrs: this.multiaddrs, members: this.members.size }, "p2p started");
-    for (const peer of this.members.keys()) this.queueFor(peer, true).ensureOpen();
+    for (const peer of this.members.keys()) this.keepConnected(peer);
   }
 
   /**
@@ -187,6 +193,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     if (node !== undefined) {
       node.removeEventListener("peer:connect", this.onPeerConnect);
       node.removeEventListener("peer:disconnect", this.onPeerDisconnect);
+      node.removeEventListener("connection:open", this.onConnectionOpen);
       try {
         await node.unhandle(this.protocol);
       } catch (err) {
@@ -208,8 +215,12 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
    * connected (see counters). Throws only on caller bugs: not started, oversized or empty message.
    * `msg` is framed later by reference and must not be mutated afterwards.
    */
-  send(peerId: string, msg: Uint8Array): boolean {
+  send(peerId: PeerId, msg: Uint8Array): boolean {
     this.checkSendable(msg);
+    if (this.isBanned(peerId)) {
+      this.counters.dropsBanned++;
+      return false;
+    }
     const queue = this.queues.get(peerId) ?? this.queueForConnected(peerId);
     if (queue === undefined) {
       this.counters.dropsNoRoute++;
@@ -223,10 +234,11 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     this.checkSendable(msg);
     let accepted = 0;
     for (const peer of this.members.keys()) {
-      if (this.queueFor(peer, true).enqueue(msg)) accepted++;
+      if (this.isBanned(peer)) this.counters.dropsBanned++;
+      else if (this.queueFor(peer, true).enqueue(msg)) accepted++;
     }
     for (const peer of this.connectedPeers()) {
-      if (this.members.has(peer)) continue;
+      if (this.members.has(peer) || this.isBanned(peer)) continue;
       const queue = this.queues.get(peer) ?? this.queueForConnected(peer);
       if (queue?.enqueue(msg) === true) accepted++;
     }
@@ -234,47 +246,127 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   }
 
   /** Peers with at least one open connection. */
-  connectedPeers(): string[] {
+  connectedPeers(): PeerId[] {
     return this.node?.getPeers().map((p) => p.toString()) ?? [];
   }
 
   /** Member peer ids (static list plus `addPeer`). */
-  memberPeers(): string[] {
+  memberPeers(): PeerId[] {
     return [...this.members.keys()];
   }
 
   /** Outbound backlog for a peer, for callers that want to avoid congested peers. */
-  queued(peerId: string): { messages: number; bytes: number } {
+  queued(peerId: PeerId): { messages: number; bytes: number } {
     const q = this.queues.get(peerId);
     return { messages: q?.queuedMessages ?? 0, bytes: q?.queuedBytes ?? 0 };
   }
 
+  /**
+   * Disconnect `peerId` now and refuse it — inbound after its Noise handshake, outbound before dialling — until
+   * `untilMs` (epoch ms). Its queued messages are dropped and `send` to it returns false meanwhile; a member is
+   * redialled once, when the ban ends. A second ban keeps the later end. Returns at once; connections are reset.
+   */
+  ban(peerId: PeerId, untilMs: number, reason: string): void {
+    const id = parsePeerId(peerId);
+    if (peerId === this.peerId || !Number.isFinite(untilMs)) {
+      throw new TallyError(ErrorCode.InvalidOption, "ban needs another peer and a finite end", {
+        peerId,
+        untilMs,
+      });
+    }
+    const nowMs = Date.now();
+    this.bans.ban(peerId, untilMs, reason, nowMs);
+    const ban = this.bans.get(peerId, nowMs);
+    if (ban === undefined) return;
+    this.counters.bansApplied++;
+    this.log.warn({ peer: peerId, untilMs: ban.untilMs, reason }, "peer banned");
+    this.queues.get(peerId)?.hold(ban.untilMs);
+    for (const connection of this.node?.getConnections(id) ?? []) {
+      connection.abort(new TallyError(ErrorCode.PeerBanned, "peer is banned", { peer: peerId, reason }));
+    }
+  }
+
+  /** Lift a ban early; a member is redialled at once. Returns whether the peer was banned. */
+  unban(peerId: PeerId): boolean {
+    const wasBanned = this.isBanned(peerId);
+    this.bans.unban(peerId);
+    if (wasBanned) {
+      this.log.info({ peer: peerId }, "peer unbanned");
+      this.queues.get(peerId)?.unhold();
+    }
+    return wasBanned;
+  }
+
+  isBanned(peerId: PeerId): boolean {
+    // Checked on every send: skip the clock read while nobody is banned.
+    return this.bans.size > 0 && this.bans.get(peerId, Date.now()) !== undefined;
+  }
+
+  /** Live bans with their refusal counts (copies). */
+  bannedPeers(): BanInfo[] {
+    return this.bans.list(Date.now());
+  }
+
+  /**
+   * Close every connection to `peerId` gracefully, without a ban: the peer may reconnect at once, and a member
+   * is redialled after the usual backoff.
+   */
+  async disconnect(peerId: PeerId): Promise<void> {
+    const connections = this.node?.getConnections(parsePeerId(peerId)) ?? [];
+    // Not libp2p's hangUp: it can leave one of two simultaneously opened connections open.
+    await Promise.all(
+      connections.map((c) =>
+        c
+          .close({ signal: AbortSignal.timeout(this.queueOpts.closeTimeoutMs) })
+          .catch((err: Error) => c.abort(err)),
+      ),
+    );
+  }
+
+  /** Inbound counters of one peer (a copy), or undefined if it is not tracked. */
+  inboundCounters(peerId: PeerId): PeerInboundCounters | undefined {
+    const entry = this.inboundStats.get(peerId);
+    return entry === undefined ? undefined : { ...entry };
+  }
+
+  /** Inbound counters of every tracked peer (copies): all members that sent anything, and the most recent others. */
+  inboundCountersByPeer(): Map<PeerId, PeerInboundCounters> {
+    return this.inboundStats.snapshot();
+  }
+
+  /** Bytes reserved right now for partially received frames, across all inbound streams. */
+  get bufferedInboundBytes(): number {
+    return this.inboundBudget.totalBytes;
+  }
+
   /** Make a peer a member: dial it now and keep it connected. Returns its peer id. */
-  addPeer(addr: string): string {
+  addPeer(addr: string): PeerId {
     const peerId = this.addMember(addr);
-    if (peerId !== this.peerId && this.state === "started") this.queueFor(peerId, true).ensureOpen();
+    if (peerId === this.peerId) return peerId;
+    this.inboundStats.membershipChanged();
+    if (this.state === "started") this.keepConnected(peerId);
     return peerId;
   }
 
+  /** Tag a member and open its stream — or, while it is banned, wait for the ban to end. */
+  private keepConnected(peerId: PeerId): void {
+    if (this.node !== undefined) tagMember(this.node, peerId, true, this.log);
+    const queue = this.queueFor(peerId, true);
+    const ban = this.bans.get(peerId, Date.now());
+    if (ban !== undefined) queue.hold(ban.untilMs);
+    queue.ensureOpen();
+  }
+
   /** Stop keeping a member connected; its queue lives on only while its current stream does. */
-  removePeer(peerId: string): void {
+  removePeer(peerId: PeerId): void {
     if (!this.members.delete(peerId)) return;
+    this.inboundStats.membershipChanged();
+    if (this.node !== undefined) tagMember(this.node, peerId, false, this.log);
     this.queues.get(peerId)?.unwant();
   }
 
-  private addMember(addr: string): string {
-    let ma: Multiaddr;
-    let peerId: string;
-    try {
-      ma = multiaddr(addr);
-      const value = ma.getComponents().find((c) => c.name === "p2p")?.value;
-      if (value === undefined) throw new Error("missing /p2p/<peerId>");
-      peerId = peerIdFromString(value).toString();
-    } catch (err) {
-      throw new TallyError(ErrorCode.InvalidOption, `bad peer multiaddr ${addr}: ${(err as Error).message}`, {
-        addr,
-      });
-    }
+  private addMember(addr: string): PeerId {
+    const { peerId, ma } = parseMemberAddr(addr);
     if (peerId !== this.peerId) {
       const addrs = this.members.get(peerId) ?? [];
       if (!addrs.some((a) => a.equals(ma))) addrs.push(ma);
@@ -296,19 +388,13 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   }
 
   /** A queue for a non-member, only if it is connected right now. */
-  private queueForConnected(peerId: string): PeerQueue | undefined {
+  private queueForConnected(peerId: PeerId): PeerQueue | undefined {
     if (peerId === this.peerId || this.node === undefined) return undefined;
-    let id: PeerId;
-    try {
-      id = peerIdFromString(peerId);
-    } catch {
-      throw new TallyError(ErrorCode.InvalidPeer, `not a peer id: ${peerId}`);
-    }
-    if (this.node.getConnections(id).length === 0) return undefined;
+    if (this.node.getConnections(parsePeerId(peerId)).length === 0) return undefined;
     return this.queueFor(peerId, false);
   }
 
-  private queueFor(peerId: string, wanted: boolean): PeerQueue {
+  private queueFor(peerId: PeerId, wanted: boolean): PeerQueue {
     let queue = this.queues.get(peerId);
     if (queue !== undefined) {
       if (wanted) queue.wanted = true;
@@ -326,18 +412,21 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     return queue;
   }
 
-  private async openStream(peerId: string, signal: AbortSignal): Promise<Stream> {
+  private async openStream(peerId: PeerId, signal: AbortSignal): Promise<Stream> {
     const node = this.node;
     if (node === undefined || this.state !== "started") {
       throw new TallyError(ErrorCode.NotStarted, "transport not started");
     }
+    if (this.isBanned(peerId)) {
+      throw new TallyError(ErrorCode.PeerBanned, "peer is banned", { peer: peerId });
+    }
     // Members are dialled at their configured address (it stays valid across restarts); other peers only over
     // a connection they opened, found by id.
-    const target = this.members.get(peerId) ?? peerIdFromString(peerId);
+    const target = this.members.get(peerId) ?? parsePeerId(peerId);
     return node.dialProtocol(target, this.protocol, { signal });
   }
 
-  private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => {
+  private readonly onPeerConnect = (evt: CustomEvent<Libp2pPeerId>): void => {
     const peer = evt.detail.toString();
     this.log.debug({ peer }, "peer connected");
     // A member that came back (e.g. restarted and dialled us) should not wait out our backoff.
@@ -345,13 +434,23 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     this.emitSafely("peer:connect", peer);
   };
 
-  private readonly onPeerDisconnect = (evt: CustomEvent<PeerId>): void => {
+  private readonly onPeerDisconnect = (evt: CustomEvent<Libp2pPeerId>): void => {
     const peer = evt.detail.toString();
     this.log.debug({ peer }, "peer disconnected");
     this.emitSafely("peer:disconnect", peer);
   };
 
-  private emitSafely(event: keyof P2PTransportEvents, peer: string): void {
+  /** A connection whose upgrade passed the gater just before a `ban` landed is closed here. */
+  private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void => {
+    const connection = evt.detail;
+    const peer = connection.remotePeer.toString();
+    if (this.bans.refuse(peer, Date.now())) {
+      this.counters.banRefusals++;
+      connection.abort(new TallyError(ErrorCode.PeerBanned, "peer is banned", { peer }));
+    }
+  };
+
+  private emitSafely(event: keyof P2PTransportEvents, peer: PeerId): void {
     try {
       this.emit(event, peer);
     } catch (err) {
@@ -361,39 +460,22 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
 
   private readonly onInboundStream = (stream: Stream, connection: Connection): void => {
     const from = connection.remotePeer.toString();
-    const decoder = new FrameDecoder(this.maxFrameBytes);
-    const maxMessageBytes = this.maxMessageBytes;
-    const counters = this.counters;
-    const onFrame = (payload: Uint8Array): void => {
-      const msgs = decodeFramePayload(payload, maxMessageBytes);
-      counters.framesIn++;
-      counters.bytesIn += FRAME_HEADER_BYTES + payload.length;
-      counters.messagesIn += msgs.length;
-      for (const msg of msgs) this.deliver(from, msg);
-    };
-    stream.addEventListener("message", (evt: StreamMessageEvent) => {
-      try {
-        const data = evt.data;
-        if (data instanceof Uint8Array) decoder.push(data, onFrame);
-        else for (const chunk of data) decoder.push(chunk, onFrame);
-      } catch (err) {
-        if (isFramingError(err)) {
-          counters.protocolViolations++;
-          this.log.warn(
-            { peer: from, code: err.code, reason: err.message, ...err.meta },
-            "peer broke the frame format, resetting its stream",
-          );
-        } else {
-          this.log.error({ peer: from, err }, "inbound stream failed");
-        }
-        stream.abort(err as Error);
-      }
+    if (this.isBanned(from)) {
+      stream.abort(new TallyError(ErrorCode.PeerBanned, "peer is banned", { peer: from }));
+      return;
+    }
+    readInboundStream(stream, from, {
+      maxFrameBytes: this.maxFrameBytes,
+      maxMessageBytes: this.maxMessageBytes,
+      counters: this.counters,
+      stats: this.inboundStats,
+      budget: this.inboundBudget.forPeer(from, this.isMember),
+      deliver: this.deliver,
+      log: this.log,
     });
-    // This end never writes; closing our half now lets the stream finish as soon as the sender closes theirs.
-    stream.close().catch(() => {});
   };
 
-  private deliver(from: string, msg: Uint8Array): void {
+  private readonly deliver = (from: PeerId, msg: Uint8Array): void => {
     const handler = this.handler;
     if (handler === undefined) {
       this.counters.dropsNoHandler++;
@@ -405,22 +487,5 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
       this.counters.handlerErrors++;
       this.log.error({ peer: from, err }, "message handler threw");
     }
-  }
-}
-
-function validateQueueOptions(o: PeerQueueOptions): void {
-  const positive: (keyof PeerQueueOptions)[] = [
-    "maxFrameMessages",
-    "maxQueuedMessages",
-    "maxQueuedBytes",
-    "reconnectInitialDelayMs",
-    "reconnectMaxDelayMs",
-    "drainTimeoutMs",
-    "openTimeoutMs",
-    "closeTimeoutMs",
-  ];
-  for (const key of positive) {
-    if (!(o[key] > 0)) throw new TallyError(ErrorCode.InvalidOption, `${key} must be > 0`, { [key]: o[key] });
-  }
-  if (!(o.batchDelayMs >= 0)) throw new TallyError(ErrorCode.InvalidOption, "batchDelayMs must be >= 0");
+  };
 }
