@@ -342,6 +342,11 @@ export class Channels {
     return this.scheduler.sheddingMembers(nowMs, windowMs);
   }
 
+  /** Admitted items waiting to be taken (cheap: for the hot path). */
+  get bufferedMessages(): number {
+    return this.scheduler.bufferedCount;
+  }
+
   stats(): ChannelStats {
     return {
       ...this.scheduler.stats(),

@@ -287,6 +287,10 @@ export class InboundScheduler {
     }));
   }
 
+  get bufferedCount(): number {
+    return this.bufferedMessages;
+  }
+
   stats(): {
     bufferedMessages: number;
     bufferedBytes: number;

@@ -1,5 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { BroadcastProtocol } from "../broadcast/types.ts";
+import type { Channels } from "../channels/channels.ts";
+import { DROP_REASONS } from "../channels/inboundScheduler.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import type { P2PTransport } from "../p2p/transport.ts";
 
@@ -8,7 +10,6 @@ export class NodeMetrics {
   readonly registry = new Registry();
   readonly transfersSubmitted: Counter;
   readonly transfersResolved: Counter<"status">;
-  readonly inboxDropped: Counter;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "tally_process_" });
@@ -23,16 +24,17 @@ export class NodeMetrics {
       labelNames: ["status"],
       registers: [this.registry],
     });
-    this.inboxDropped = new Counter({
-      name: "tally_inbox_dropped_total",
-      help: "Peer messages dropped because the node's inbox was full",
-      registers: [this.registry],
-    });
   }
 
   /** Gauges computed at scrape time from the live components. */
-  watch(components: { ledger: Ledger; broadcast: BroadcastProtocol; transport: P2PTransport }): void {
-    const { ledger, broadcast, transport } = components;
+  watch(components: {
+    ledger: Ledger;
+    broadcast: BroadcastProtocol;
+    transport: P2PTransport;
+    channels: Channels;
+  }): void {
+    const { ledger, broadcast, transport, channels } = components;
+    this.watchPeers(transport, channels);
     new Gauge({
       name: "tally_ledger_waiting",
       help: "Delivered transfers waiting for a predecessor seq or a dependency",
@@ -85,6 +87,70 @@ export class NodeMetrics {
         for (const [counter, n] of Object.entries(transport.counters)) {
           if (typeof n === "number") this.set({ counter }, n);
         }
+      },
+    });
+  }
+
+  /**
+   * Per-peer admission figures, so a flood shows who sends it. Bounded: the channel layer tracks every member
+   * and at most 256 strangers, the transport every member and at most 1,024 others.
+   */
+  private watchPeers(transport: P2PTransport, channels: Channels): void {
+    new Counter({
+      name: "tally_channel_inbound_total",
+      help: "Messages a peer sent, by admission result: admitted, or the reason it was dropped",
+      labelNames: ["peer", "result"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const p of channels.peerStats(Date.now())) {
+          this.inc({ peer: p.peer, result: "admitted" }, p.counters.admitted);
+          for (const reason of DROP_REASONS) {
+            const n = p.counters.dropped[reason];
+            if (n > 0) this.inc({ peer: p.peer, result: reason }, n);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: "tally_channel_peer_score",
+      help: "A peer's admission score (0 = neutral; banned below the threshold)",
+      labelNames: ["peer"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const p of channels.peerStats(Date.now())) this.set({ peer: p.peer }, p.score);
+      },
+    });
+    new Gauge({
+      name: "tally_channel_buffered",
+      help: "Admitted peer messages waiting for the processing loop, and their bytes",
+      labelNames: ["unit"],
+      registers: [this.registry],
+      collect() {
+        const stats = channels.stats();
+        this.set({ unit: "messages" }, stats.bufferedMessages);
+        this.set({ unit: "bytes" }, stats.bufferedBytes);
+      },
+    });
+    new Counter({
+      name: "tally_p2p_peer_refused_total",
+      help: "Connections and dials refused while the peer is banned",
+      labelNames: ["peer"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const ban of transport.bannedPeers()) this.inc({ peer: ban.peerId }, ban.refusals);
+      },
+    });
+    new Counter({
+      name: "tally_p2p_peer_inbound_messages_total",
+      help: "Messages received from a peer at the transport, before admission",
+      labelNames: ["peer"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [peer, c] of transport.inboundCountersByPeer()) this.inc({ peer }, c.messagesIn);
       },
     });
   }

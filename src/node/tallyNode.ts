@@ -13,7 +13,7 @@ import type {
   TransferView,
 } from "../api/nodeApi.ts";
 import { buildApiServer } from "../api/server.ts";
-import { decodeBroadcastMessage, encodeBroadcastMessage } from "../broadcast/messageCodec.ts";
+import { Channels } from "../channels/channels.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { PeerId } from "../core/peerId.ts";
 import type { EncodedTransfer } from "../core/transfer.ts";
@@ -23,6 +23,9 @@ import { SignatureAuthorizer } from "../ledger/authorization.ts";
 import { Ledger, type TransferStatusChange } from "../ledger/ledger.ts";
 import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
 import { P2PTransport } from "../p2p/transport.ts";
+import { BROADCAST_CHANNEL } from "../protocols/broadcast/broadcastChannel.ts";
+import { STATUS_CHANNEL } from "../protocols/status/statusChannel.ts";
+import type { StatusIdentity } from "../protocols/status/statusProtocol.ts";
 import { commitmentRecords } from "../storage/commitmentRecords.ts";
 import { type BatchOp, type NodeDatabase, openDatabase, writeBatch } from "../storage/database.ts";
 import { LevelLedgerStore } from "../storage/levelLedgerStore.ts";
@@ -34,13 +37,18 @@ import { NodeCore } from "./core/nodeCore.ts";
 import type { NodeAction, NodeEvent, SubmitResult } from "./core/nodeEvents.ts";
 import { PayloadInspector } from "./core/payloadInspector.ts";
 import { NodeMetrics } from "./metrics.ts";
+import { NodeNetwork } from "./nodeNetwork.ts";
 import { NodeReadModel } from "./nodeReadModel.ts";
 
 export const NODE_VERSION = "0.1.0";
 
+/** Protocols spoken over peer connections, with their channel codes (never reused). */
+const CHANNEL_PROTOCOLS = [BROADCAST_CHANNEL, STATUS_CHANNEL];
+
+/** A member whose messages were shed within this window counts as being shed now (health). */
+const SHEDDING_WINDOW_MS = 5_000;
+
 export interface TallyNodeOptions {
-  /** Peer messages waiting to be processed; beyond it they are dropped and counted (a flooding peer). */
-  readonly maxInboxEvents?: number;
   /** Events handled per persistence batch: bounds latency while amortising the LevelDB write. */
   readonly maxEventsPerBatch?: number;
   readonly tickIntervalMs?: number;
@@ -65,11 +73,14 @@ export class TallyNode implements NodeApi {
   private core: NodeCore | undefined;
   private readModel: NodeReadModel | undefined;
   private transport: P2PTransport | undefined;
+  private channels: Channels | undefined;
+  private network: NodeNetwork | undefined;
   private api: FastifyInstance | undefined;
   private genesis: Genesis | undefined;
   private genesisId = "";
   private peerIdImpl = "";
   private members: PeerId[] = [];
+  /** The node's own events (submissions, timers, connections); peers' messages wait in the channel layer. */
   private inbox: NodeEvent[] = [];
   private readonly waitingSubmitters = new Map<number, (result: SubmitResult) => void>();
   private nextTicket = 1;
@@ -82,7 +93,6 @@ export class TallyNode implements NodeApi {
     this.config = config;
     this.log = log;
     this.options = {
-      maxInboxEvents: options.maxInboxEvents ?? 200_000,
       maxEventsPerBatch: options.maxEventsPerBatch ?? 2_000,
       tickIntervalMs: options.tickIntervalMs ?? 250,
     };
@@ -147,11 +157,16 @@ export class TallyNode implements NodeApi {
       isSettled: (instance) => ledger.isSlotTaken(instance.source, instance.seq),
       byzantine: this.config.byzantine,
     });
+    const identity: StatusIdentity = {
+      network: genesis.network,
+      genesis: this.genesisId,
+      protocols: CHANNEL_PROTOCOLS.map((p) => ({ id: p.code, version: p.version })),
+    };
     const core = new NodeCore({
       broadcast,
       ledger,
       inspector,
-      identity: { network: genesis.network, genesis: this.genesisId, protocols: [{ id: 1, version: 1 }] },
+      identity,
       takeLedgerWrites: () => store.takeQueued(),
       onLedgerRefusal: (id, reason) => this.log.error({ id, reason }, "ledger refused a delivered transfer"),
     });
@@ -171,11 +186,24 @@ export class TallyNode implements NodeApi {
       bootstrap,
       logger: this.log,
       version: `tally/${NODE_VERSION}`,
-      onMessage: (from, bytes) => this.onPeerMessage(from, bytes),
     });
-    this.metricsImpl.watch({ ledger, broadcast, transport: this.transport });
+    const members = new Set(this.members);
+    this.channels = new Channels({ protocols: CHANNEL_PROTOCOLS, isMember: (peer) => members.has(peer) });
+    const network = new NodeNetwork({
+      transport: this.transport,
+      channels: this.channels,
+      identity,
+      log: this.log,
+      onAdmitted: () => this.kick(),
+    });
+    this.network = network;
+    this.transport.onMessage(network.offer);
+    this.metricsImpl.watch({ ledger, broadcast, transport: this.transport, channels: this.channels });
     // Samples are replaced when a peer stays down, and a returning peer is re-subscribed (contagion).
-    this.transport.on("peer:connect", (peer) => this.enqueue({ type: "peerUp", peer, nowMs: Date.now() }));
+    this.transport.on("peer:connect", (peer) => {
+      this.enqueue({ type: "peerUp", peer, nowMs: Date.now() });
+      network.askStatus(peer);
+    });
     this.transport.on("peer:disconnect", (peer) =>
       this.enqueue({ type: "peerDown", peer, nowMs: Date.now() }),
     );
@@ -190,10 +218,10 @@ export class TallyNode implements NodeApi {
 
     this.api = await buildApiServer(this, { logger: this.log });
     await this.api.listen({ host: this.config.api.host, port: this.config.api.port });
-    this.tickTimer = setInterval(
-      () => this.enqueue({ type: "tick", nowMs: Date.now() }),
-      this.options.tickIntervalMs,
-    );
+    this.tickTimer = setInterval(() => {
+      network.tick(Date.now());
+      this.enqueue({ type: "tick", nowMs: Date.now() });
+    }, this.options.tickIntervalMs);
     this.tickTimer.unref();
     this.state = "running";
     this.log.info(
@@ -268,7 +296,7 @@ export class TallyNode implements NodeApi {
           : { mode: "bracha", params: { n, f: Math.floor((n - 1) / 3) } },
       ...(this.config.byzantine ? { byzantine: this.config.byzantine } : {}),
       peers: { connected: this.transport?.connectedPeers().length ?? 0, members: n },
-      protocols: [{ id: "broadcast", version: 1 }],
+      protocols: CHANNEL_PROTOCOLS.map((p) => ({ id: p.id, version: p.version })),
     };
   }
 
@@ -279,38 +307,45 @@ export class TallyNode implements NodeApi {
     const connected = new Set(this.transport.connectedPeers());
     if (!this.core.broadcast.quorumsReachable((peer) => connected.has(peer)))
       return { status: "isolated", reason: "too few members connected to reach the broadcast's thresholds" };
+    // One flooding member loses its own excess and the node is fine; more members shed than the network
+    // tolerates faulty (or the global cap) means this node cannot keep up.
+    const shed = this.channels!.sheddingMembers(Date.now(), SHEDDING_WINDOW_MS);
+    const tolerated = Math.floor((this.members.length - 1) / 3);
+    if (shed.length > tolerated)
+      return {
+        status: "shedding",
+        reason: `dropping messages of ${shed.length} members (tolerated: ${tolerated})`,
+      };
     return { status: "ready" };
   }
 
   // ---- processing loop ------------------------------------------------------------------------------------
 
-  private onPeerMessage(from: string, bytes: Uint8Array): void {
-    let message: ReturnType<typeof decodeBroadcastMessage>;
-    try {
-      message = decodeBroadcastMessage(bytes);
-    } catch (e) {
-      this.log.debug({ peer: from, err: (e as Error).message }, "undecodable message");
-      return;
-    }
-    if (this.inbox.length >= this.options.maxInboxEvents) {
-      this.metricsImpl.inboxDropped.inc();
-      return;
-    }
-    this.enqueue({ type: "peerMessage", from, message, nowMs: Date.now() });
-  }
-
   private enqueue(event: NodeEvent): void {
     if (this.state === "stopping" || this.state === "stopped") return;
     this.inbox.push(event);
-    if (this.processing === undefined) this.processing = this.processInbox();
+    this.kick();
+  }
+
+  /** Starts the processing loop unless it runs. */
+  private kick(): void {
+    if (this.processing === undefined && this.state !== "stopping" && this.state !== "stopped")
+      this.processing = this.processInbox();
+  }
+
+  private hasWork(): boolean {
+    return this.inbox.length > 0 || (this.channels?.bufferedMessages ?? 0) > 0;
   }
 
   private async processInbox(): Promise<void> {
     // Yield once so a burst of arriving messages lands in the same batch.
     await new Promise((resolve) => setImmediate(resolve));
     try {
-      while (this.inbox.length > 0 && this.state !== "stopped") {
+      while (this.hasWork() && this.state !== "stopped") {
+        // The node's own events first (few: one per submission, timer or connection change), then peers'
+        // messages, taken round-robin across peers so a flooding peer gets its share and no more.
         const batch = this.inbox.splice(0, this.options.maxEventsPerBatch);
+        batch.push(...this.network!.takeEvents(this.options.maxEventsPerBatch - batch.length, Date.now()));
         await this.processBatch(batch);
       }
     } catch (e) {
@@ -319,7 +354,7 @@ export class TallyNode implements NodeApi {
       void this.stop();
     } finally {
       this.processing = undefined;
-      if (this.inbox.length > 0 && this.state === "running") this.processing = this.processInbox();
+      if (this.hasWork() && this.state === "running") this.processing = this.processInbox();
     }
   }
 
@@ -348,12 +383,8 @@ export class TallyNode implements NodeApi {
 
   private carryOutSends(actions: readonly NodeAction[]): void {
     for (const action of actions) {
-      if (action.type === "send") {
-        const bytes = encodeBroadcastMessage(action.message);
-        for (const to of action.to) this.transport!.send(to, bytes);
-      } else if (action.type === "readBody") {
-        void this.readBody(action.to, action.digest);
-      }
+      if (action.type === "readBody") void this.readBody(action.to, action.digest);
+      else this.network!.send(action);
     }
   }
 

@@ -41,7 +41,7 @@ const MIN_FLOOD_RATIO = 10;
 
 /** Node 0's view of one peer, from `GET /metrics`. */
 interface PeerInbound {
-  /** `tally_channel_inbound_total{peer,protocol="broadcast",result}` by result. */
+  /** `tally_channel_inbound_total{peer,result}` by result. */
   byResult: Record<string, number>;
   admitted: number;
   /** Every result other than `admitted`: budget, forbidden, malformed, unknownProtocol, globalCap. */
@@ -55,7 +55,7 @@ function peerInbound(metricsText: string, peerId: string): PeerInbound {
   let refused = 0;
   for (const sample of parsePrometheus(metricsText)) {
     if (sample.labels.peer !== peerId) continue;
-    if (sample.name === "tally_channel_inbound_total" && sample.labels.protocol === "broadcast") {
+    if (sample.name === "tally_channel_inbound_total") {
       const result = sample.labels.result ?? "unknown";
       byResult[result] = (byResult[result] ?? 0) + sample.value;
     } else if (sample.name === "tally_p2p_peer_refused_total") {

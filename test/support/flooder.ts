@@ -14,6 +14,7 @@
  * Stdout, one JSON object per line: `{"event":"started","peerId"}`, `{"event":"connected"}` on every stream
  * opened, and on exit (duration over, SIGTERM or SIGINT) `{"event":"summary", …FloodSummary}`.
  */
+
 import { randomFillSync } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { parseArgs } from "node:util";
@@ -21,9 +22,11 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { PrivateKey, Stream } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
+import { encodeEnvelope } from "../../src/channels/envelope.ts";
 import { createTallyLibp2p } from "../../src/p2p/createLibp2p.ts";
 import { encodeFrameOf, TALLY_MSG_PROTOCOL } from "../../src/p2p/framing.ts";
 import { loadPeerKey } from "../../src/p2p/peerKey.ts";
+import { BROADCAST_CHANNEL } from "../../src/protocols/broadcast/broadcastChannel.ts";
 
 export type FloodKind = "echo" | "ready" | "gossip";
 const FLOOD_KINDS: readonly FloodKind[] = ["echo", "ready", "gossip"];
@@ -70,22 +73,15 @@ const SEQ_OFFSET = 1 + 33;
 /** Gossip payloads of this many random bytes: transfer-sized, and never a valid transfer. */
 const GOSSIP_PAYLOAD_BYTES = 120;
 
-const BROADCAST_PROTOCOL_CODE = 1;
-const BROADCAST_PROTOCOL_VERSION = 1;
-const ENVELOPE_KIND_ONE_WAY = 0;
-
-/**
- * The channel envelope of a one-way broadcast message: `u8 protocolCode, u8 version, u8 kind, body`.
- * Once src/channels/envelope.ts is merged, its body becomes `return encodeEnvelope({ protocolCode:
- * BROADCAST_PROTOCOL_CODE, version: BROADCAST_PROTOCOL_VERSION, kind: "message", requestId: 0, body });`.
- */
+/** The channel envelope of a one-way broadcast message, exactly as a member's node wraps it. */
 function wrapOneWayBroadcast(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(3 + body.length);
-  out[0] = BROADCAST_PROTOCOL_CODE;
-  out[1] = BROADCAST_PROTOCOL_VERSION;
-  out[2] = ENVELOPE_KIND_ONE_WAY;
-  out.set(body, 3);
-  return out;
+  return encodeEnvelope({
+    protocolCode: BROADCAST_CHANNEL.code,
+    version: BROADCAST_CHANNEL.version,
+    kind: "message",
+    requestId: 0,
+    body,
+  });
 }
 
 /**

@@ -1,9 +1,5 @@
-import type {
-  BroadcastAction,
-  BroadcastEvent,
-  BroadcastProtocol,
-  SubmitOutcome,
-} from "../../broadcast/types.ts";
+import { ActionDriver, type ImmediateActionSink } from "../../broadcast/actionDriver.ts";
+import type { BroadcastEvent, BroadcastProtocol, SubmitOutcome } from "../../broadcast/types.ts";
 import { ErrorCode } from "../../core/errors.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
 import type { Ledger, TransferStatusChange } from "../../ledger/ledger.ts";
@@ -45,6 +41,14 @@ export class NodeCore {
   private readonly inspector: PayloadInspector;
   private readonly takeLedgerWrites: () => BatchOp[];
   private readonly onLedgerRefusal: (id: string, reason: string) => void;
+  /**
+   * The broadcast's actions become this step's node actions. The driver sees an immediate sink: a persist is a
+   * `write` of the same step, and the shell's contract (every write of a step is durable before any of its
+   * sends, and steps run one after another) is what makes it durable before anything after it leaves.
+   */
+  private readonly driver: ActionDriver<NodeAction[]>;
+  /** The outcome of the submission being handled, reported by the driver's `submitResult`. */
+  private lastOutcome: SubmitOutcome | undefined;
 
   constructor(options: NodeCoreOptions) {
     this.broadcast = options.broadcast;
@@ -54,6 +58,7 @@ export class NodeCore {
     this.watermarks = WatermarkSummary.fromWatermarks(options.ledger.accountWatermarks());
     this.takeLedgerWrites = options.takeLedgerWrites;
     this.onLedgerRefusal = options.onLedgerRefusal ?? (() => {});
+    this.driver = new ActionDriver(this.broadcastSink());
   }
 
   /** The status a client sees: the ledger's, or ours for transfers still being broadcast or superseded. */
@@ -104,7 +109,7 @@ export class NodeCore {
   /** Broadcast actions to restore after a restart (already durable, so sent at once). */
   restore(commitments: Parameters<BroadcastProtocol["restore"]>[0]): NodeAction[] {
     const out: NodeAction[] = [];
-    this.carryOut(this.broadcast.restore(commitments), out);
+    this.driver.carryOut(this.broadcast.restore(commitments), out);
     return out;
   }
 
@@ -148,31 +153,22 @@ export class NodeCore {
 
   /** Runs one broadcast event; returns the outcome if it was a submission. */
   private runBroadcast(event: BroadcastEvent, out: NodeAction[]): SubmitOutcome | undefined {
-    return this.carryOut(this.broadcast.handle(event), out);
+    this.lastOutcome = undefined;
+    this.driver.carryOut(this.broadcast.handle(event), out);
+    return this.lastOutcome;
   }
 
-  private carryOut(actions: readonly BroadcastAction[], out: NodeAction[]): SubmitOutcome | undefined {
-    let outcome: SubmitOutcome | undefined;
-    for (const action of actions) {
-      switch (action.type) {
-        case "persist":
-          out.push({ type: "write", ops: [commitmentRecords.put(action.commitment)] });
-          break;
-        case "send":
-          out.push({ type: "send", to: action.to, message: action.message });
-          break;
-        case "serveFromStore":
-          out.push({ type: "readBody", to: action.to, digest: action.digest });
-          break;
-        case "deliver":
-          this.deliver(action.digest, action.payload, out);
-          break;
-        case "submitResult":
-          outcome = action.outcome;
-          break;
-      }
-    }
-    return outcome;
+  private broadcastSink(): ImmediateActionSink<NodeAction[]> {
+    return {
+      durability: "immediate",
+      persist: (out, commitment) => out.push({ type: "write", ops: [commitmentRecords.put(commitment)] }),
+      send: (out, to, message) => out.push({ type: "send", to, message }),
+      serveFromStore: (out, to, _instance, digest) => out.push({ type: "readBody", to, digest }),
+      deliver: (out, _instance, digest, payload) => this.deliver(digest, payload, out),
+      submitResult: (_out, outcome) => {
+        this.lastOutcome = outcome;
+      },
+    };
   }
 
   private deliver(digest: string, payload: Uint8Array, out: NodeAction[]): void {
