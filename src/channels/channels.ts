@@ -32,7 +32,18 @@ import { RequestTracker } from "./requestTracker.ts";
  */
 export type ChannelAction =
   | { type: "reply"; to: PeerId; bytes: Uint8Array }
-  | { type: "disconnect"; peer: PeerId; untilMs: number };
+  | { type: "disconnect"; peer: PeerId; untilMs: number }
+  /**
+   * Stop reading the peer until `untilMs`: it sends faster than its budget admits. Reading and dropping would
+   * still cost this node a decode and garbage per message; paused, the peer's own flow-control window fills
+   * and the flood waits in its sender.
+   */
+  | { type: "throttle"; peer: PeerId; untilMs: number };
+
+/** How long a peer over its rate is not read: enough to earn a useful batch of tokens back (≥ 1/10 s of rate). */
+export const RATE_THROTTLE_MS = 100;
+/** How long a peer whose queue is full is not read: about two processing batches. */
+export const QUEUE_THROTTLE_MS = 50;
 
 export interface ChannelsOptions {
   protocols: readonly ProtocolSpec[];
@@ -173,13 +184,16 @@ export class Channels {
       protocol: spec,
       kind: env.kind,
       requestId: env.requestId,
-      body: copyBytes(env.body),
+      // A view until admitted: a refused message costs no copy.
+      body: env.body,
       error: undefined,
     };
     if (env.kind === "error") item.error = decodeErrorBody(env.body); // validated by decodeEnvelope
     // Answers are bounded by our own outstanding requests, so only the global cap applies to them.
     const admitted = this.scheduler.admit(item, member, answer, nowMs);
     if (admitted === "admitted") {
+      // Copied out of the frame, so a kept 200-byte message never pins a 1 MiB frame buffer.
+      item.body = copyBytes(item.body);
       if (answer) this.requests.resolve(from, spec.code, env.requestId);
       return [];
     }
@@ -189,8 +203,14 @@ export class Channels {
       this.requests.releaseInbound(from, spec.code, env.requestId);
       actions.push(this.errorReply(from, env, spec.version, "overloaded", "inbound queue full"));
     }
-    // A member overrunning its budget most likely means this node is slow: shedding, not misbehaviour.
-    if (admitted === "budget" && !member) actions.push(...this.penalize(from, "budgetOverrun", nowMs));
+    // A member whose queue is full most likely means this node is slow: shedding, not misbehaviour. A rate
+    // overrun is the sender's doing whoever it is: a correct member never sends anywhere near its rate.
+    if ((admitted === "budget" && !member) || admitted === "rate")
+      actions.push(...this.penalize(from, "budgetOverrun", nowMs));
+    if (admitted !== "globalCap") {
+      const untilMs = nowMs + (admitted === "rate" ? RATE_THROTTLE_MS : QUEUE_THROTTLE_MS);
+      actions.push({ type: "throttle", peer: from, untilMs });
+    }
     return actions;
   }
 

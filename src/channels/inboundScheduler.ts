@@ -20,6 +20,7 @@ import { type InboundBudget, ITEM_OVERHEAD_BYTES, type ProtocolSpec } from "./pr
  */
 export const DROP_REASONS = [
   "budget",
+  "rate",
   "globalCap",
   "forbidden",
   "unknownProtocol",
@@ -32,7 +33,7 @@ export const DROP_REASONS = [
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /** Drops that mean "we could not keep up", as opposed to the peer misbehaving. */
-const SHEDDING_REASONS: ReadonlySet<DropReason> = new Set(["budget", "globalCap"]);
+const SHEDDING_REASONS: ReadonlySet<DropReason> = new Set(["budget", "rate", "globalCap"]);
 
 export interface InboundItem {
   from: PeerId;
@@ -57,7 +58,7 @@ export interface PeerCounters {
 
 export interface InboundSchedulerOptions {
   /** Shared by all strangers together, over all protocols. */
-  strangerClassBudget: InboundBudget;
+  strangerClassBudget: Pick<InboundBudget, "maxQueuedMessages" | "maxQueuedBytes">;
   /** Global cap on buffered (charged) bytes. */
   maxBufferedBytes: number;
   /** Largest fraction of a `take` batch that goes to strangers while members have work. */
@@ -73,7 +74,7 @@ export const DEFAULT_INBOUND_SCHEDULER_OPTIONS: Readonly<InboundSchedulerOptions
   maxTrackedStrangers: 256,
 };
 
-export type AdmitResult = "admitted" | "budget" | "globalCap";
+export type AdmitResult = "admitted" | "budget" | "rate" | "globalCap";
 
 export function newPeerCounters(): PeerCounters {
   const dropped = {} as Record<DropReason, number>;
@@ -83,6 +84,37 @@ export function newPeerCounters(): PeerCounters {
 
 export function chargedBytes(body: Uint8Array): number {
   return body.length + ITEM_OVERHEAD_BYTES;
+}
+
+/**
+ * Tokens are messages; a bucket starts full, refills at the budget's rate and holds at most its burst: one
+ * second of rate, or the queue bound if smaller (a burst larger than the queue could not be queued anyway).
+ */
+class RateBucket {
+  tokens: number;
+  atMs: number;
+  constructor(budget: InboundBudget, nowMs: number) {
+    this.tokens = burstOf(budget);
+    this.atMs = nowMs;
+  }
+
+  /** Takes one token if there is one. */
+  take(budget: InboundBudget, nowMs: number): boolean {
+    if (nowMs > this.atMs) {
+      this.tokens = Math.min(
+        burstOf(budget),
+        this.tokens + ((nowMs - this.atMs) * budget.maxMessagesPerSecond) / 1000,
+      );
+      this.atMs = nowMs;
+    }
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+function burstOf(budget: InboundBudget): number {
+  return Math.min(budget.maxQueuedMessages, budget.maxMessagesPerSecond);
 }
 
 class ProtocolQueue {
@@ -106,6 +138,8 @@ class PeerInbox {
   queuedBytes = 0;
   /** Whether an entry for this inbox sits in a scheduler ring (possibly stale, see `takeFrom`). */
   inRing = false;
+  /** Token buckets of the peer's admission rate, per protocol code (kept while queues come and go). */
+  readonly rates = new Map<number, RateBucket>();
 
   constructor(peer: PeerId, member: boolean) {
     this.peer = peer;
@@ -200,6 +234,15 @@ export class InboundScheduler {
       if (overPeer || overClass) {
         this.recordDrop(inbox, "budget", item.body.length, nowMs);
         return "budget";
+      }
+      let bucket = inbox.rates.get(item.protocol.code);
+      if (bucket === undefined) {
+        bucket = new RateBucket(budget, nowMs);
+        inbox.rates.set(item.protocol.code, bucket);
+      }
+      if (!bucket.take(budget, nowMs)) {
+        this.recordDrop(inbox, "rate", item.body.length, nowMs);
+        return "rate";
       }
     }
     if (this.bufferedBytes + charge > this.opts.maxBufferedBytes) {

@@ -7,10 +7,16 @@ import { MAX_PROTOCOL_CODE, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_CODE } from "./en
  */
 export type ProtocolAccess = "members" | "anyone";
 
-/** Bound of one peer's queue for one protocol. Bytes are charged as body length + `ITEM_OVERHEAD_BYTES`. */
+/**
+ * Bound of one peer's traffic for one protocol: its queue (bytes are charged as body length +
+ * `ITEM_OVERHEAD_BYTES`), and the sustained rate at which its messages are admitted (a token bucket holding one
+ * second of rate, or the queue bound if smaller). The queue bounds memory; the rate bounds the share of the processing loop a peer can
+ * take when nobody else has work, and with it the garbage a flood makes the node collect.
+ */
 export interface InboundBudget {
   maxQueuedMessages: number;
   maxQueuedBytes: number;
+  maxMessagesPerSecond: number;
 }
 
 /** Body codec. `decode` gets hostile bytes and must throw only `TallyError` (e.g. `ChannelMalformedBody`). */
@@ -54,12 +60,18 @@ export const ITEM_OVERHEAD_BYTES = 64;
 export const MEMBER_BROADCAST_BUDGET: Readonly<InboundBudget> = {
   maxQueuedMessages: 32_768,
   maxQueuedBytes: 8 * 1024 * 1024,
+  // A correct member sends a peer a few messages per transfer (send/gossip, echo, ready, a pull): 10,000/s is
+  // ~3,000 transfers/s, far above what one node verifies today. The burst is one second of it. A member whose
+  // sender queue for us backed up past that (a long partition under load) loses the excess and is scored for
+  // it; retransmission recovers the votes.
+  maxMessagesPerSecond: 10_000,
 };
 
 /** A stranger gets a trickle: enough for a hello and a few requests, never enough to matter. */
 export const STRANGER_BUDGET: Readonly<InboundBudget> = {
   maxQueuedMessages: 256,
   maxQueuedBytes: 64 * 1024,
+  maxMessagesPerSecond: 100,
 };
 
 const PROTOCOL_ID_RE = /^[a-z][a-z0-9-]{0,31}$/;
@@ -90,7 +102,8 @@ function isBudget(b: InboundBudget | undefined): boolean {
   return (
     b !== undefined &&
     isIntIn(b.maxQueuedMessages, 1, Number.MAX_SAFE_INTEGER) &&
-    isIntIn(b.maxQueuedBytes, 1, Number.MAX_SAFE_INTEGER)
+    isIntIn(b.maxQueuedBytes, 1, Number.MAX_SAFE_INTEGER) &&
+    isIntIn(b.maxMessagesPerSecond, 1, Number.MAX_SAFE_INTEGER)
   );
 }
 

@@ -130,6 +130,7 @@ export class NodeNetwork {
   private carryOut(actions: readonly ChannelAction[], nowMs: number): void {
     for (const action of actions) {
       if (action.type === "reply") this.transport.send(action.to, action.bytes);
+      else if (action.type === "throttle") this.transport.throttle(action.peer, action.untilMs);
       else {
         this.log.warn(
           { peer: action.peer, forMs: action.untilMs - nowMs },

@@ -39,6 +39,8 @@ export interface P2PCounters {
   bansApplied: number;
   /** Connections and dials refused because the peer is banned (per peer: `bans()`). */
   banRefusals: number;
+  /** Times a peer's inbound streams were paused because it sent faster than it was admitted. */
+  throttles: number;
   /** Inbound connections refused because their IP already had `maxInboundConnectionsPerIp`. */
   perIpRefusals: number;
   /** Inbound streams reset because the buffered-frame budget had no room for their next frame. */
@@ -67,6 +69,7 @@ export function newP2PCounters(): P2PCounters {
     dropsBanned: 0,
     bansApplied: 0,
     banRefusals: 0,
+    throttles: 0,
     perIpRefusals: 0,
     inboundBufferResets: 0,
   };

@@ -57,7 +57,11 @@ export async function createTallyLibp2p(
     ...(modules.connectionGater !== undefined ? { connectionGater: modules.connectionGater } : {}),
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // A stream's flow-control window may grow to 2 MiB (default 16 MiB): a peer that is throttled (paused,
+    // inboundThrottle.ts) has at most one window in flight, and libp2p resets a paused stream whose read buffer
+    // passes 4 MiB — so a paused peer is not reset, and pins at most 2 MiB. 2 MiB per round trip is 20 MB/s
+    // per peer at 100 ms, far above what one peer's broadcast traffic needs.
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 2 * 1024 * 1024 } })],
     // No peerDiscovery modules: membership is static (devnet) or comes from src/sampling, and the transport
     // dials members itself and redials them forever — libp2p's KEEP_ALIVE reconnect queue gives up after
     // `reconnectRetries` (5) and @libp2p/bootstrap dials only once.

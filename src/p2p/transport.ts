@@ -18,6 +18,7 @@ import {
 import { InboundBufferBudget } from "./inboundBufferBudget.ts";
 import { InboundIpLimit } from "./inboundIpLimit.ts";
 import { readInboundStream } from "./inboundStream.ts";
+import { InboundThrottle } from "./inboundThrottle.ts";
 import { MAX_INBOUND_STREAMS_PER_CONNECTION, resolveLimits, type TransportLimits } from "./limits.ts";
 import { tagMember } from "./memberTag.ts";
 import { type PeerInboundCounters, PeerInboundStats } from "./peerInboundStats.ts";
@@ -80,6 +81,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   private readonly ipLimit: InboundIpLimit;
   private readonly inboundBudget: InboundBufferBudget;
   private readonly inboundStats: PeerInboundStats;
+  private readonly throttles = new InboundThrottle();
   private readonly isMember = (peerId: PeerId): boolean => this.members.has(peerId);
   private handler: MessageHandler | undefined;
   private node: TallyLibp2p | undefined;
@@ -297,6 +299,12 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     return wasBanned;
   }
 
+  /** Stop reading `peerId` until `untilMs` (epoch ms): it sends faster than it is admitted. */
+  throttle(peerId: PeerId, untilMs: number): void {
+    this.throttles.throttle(peerId, untilMs);
+    this.counters.throttles = this.throttles.applied;
+  }
+
   isBanned(peerId: PeerId): boolean {
     // Checked on every send: skip the clock read while nobody is banned.
     return this.bans.size > 0 && this.bans.get(peerId, Date.now()) !== undefined;
@@ -464,6 +472,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
       stream.abort(new TallyError(ErrorCode.PeerBanned, "peer is banned", { peer: from }));
       return;
     }
+    this.throttles.track(from, stream);
     readInboundStream(stream, from, {
       maxFrameBytes: this.maxFrameBytes,
       maxMessageBytes: this.maxMessageBytes,

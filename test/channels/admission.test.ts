@@ -31,6 +31,29 @@ describe("admission: budgets, fairness, caps", () => {
     assert.deepEqual(ch.sheddingMembers(5_000, 1_000), []);
   });
 
+  it("a peer over its rate is dropped at admission, refills at the rate, and others are untouched", () => {
+    const ch = new Channels({
+      protocols: [gossipSpec({ budget: { member: budget(50, 1 << 30, 100), stranger: budget(1) } })],
+      isMember: () => true,
+    });
+    // The bucket starts full at its burst (the queue bound, 50); the queue is drained between offers.
+    for (let i = 0; i < 200; i++) {
+      ch.offer("A", gossip(ch, i), 0);
+      ch.take(10, 0);
+    }
+    offerMany(ch, "B", 20);
+    let stats = new Map(ch.peerStats(0).map((p) => [p.peer, p]));
+    assert.equal(stats.get("A")!.counters.admitted, 50);
+    assert.equal(stats.get("A")!.counters.dropped.rate, 150);
+    assert.equal(stats.get("B")!.counters.admitted, 20, "another member keeps its whole rate");
+    ch.take(1_000, 0);
+    // 100 ms at 100 messages/s earns 10 more.
+    for (let i = 0; i < 30; i++) ch.offer("A", gossip(ch, 1_000 + i), 100);
+    stats = new Map(ch.peerStats(100).map((p) => [p.peer, p]));
+    assert.equal(stats.get("A")!.counters.admitted, 60);
+    assert.deepEqual(ch.sheddingMembers(100, 1_000), ["A"]);
+  });
+
   it("byte budgets count body plus per-item overhead", () => {
     const ch = new Channels({
       protocols: [

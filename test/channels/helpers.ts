@@ -24,8 +24,12 @@ export const counterCodec: ChannelCodec<number> = {
   },
 };
 
-export function budget(maxQueuedMessages: number, maxQueuedBytes = 1 << 30): InboundBudget {
-  return { maxQueuedMessages, maxQueuedBytes };
+export function budget(
+  maxQueuedMessages: number,
+  maxQueuedBytes = 1 << 30,
+  maxMessagesPerSecond = 1e9,
+): InboundBudget {
+  return { maxQueuedMessages, maxQueuedBytes, maxMessagesPerSecond };
 }
 
 export function gossipSpec(over: Partial<ProtocolSpec> = {}): ProtocolSpec {

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { ChannelAction } from "../../src/channels/channels.ts";
 import { encodeEnvelope } from "../../src/channels/envelope.ts";
 import { PeerScores } from "../../src/channels/peerScores.ts";
+import type { ProtocolSpec } from "../../src/channels/protocolSpec.ts";
 import { counterCodec, makeChannels } from "./helpers.ts";
 
 describe("peer scores", () => {
@@ -52,32 +54,45 @@ describe("peer scores", () => {
     assert.equal(ch.take(10, 0).length, 0);
   });
 
-  it("budget overruns score strangers per 256 drops, members not at all", () => {
-    const ch = makeChannels({
-      protocols: [
-        {
-          id: "broadcast",
-          code: 1,
-          version: 1,
-          access: "anyone",
-          budget: {
-            member: { maxQueuedMessages: 1, maxQueuedBytes: 1e6 },
-            stranger: { maxQueuedMessages: 1, maxQueuedBytes: 1e6 },
-          },
-          message: counterCodec,
-        },
-      ],
+  it("queue overruns score strangers per 256 drops, members not at all; rate overruns score anyone", () => {
+    const spec = (rate: number): ProtocolSpec => ({
+      id: "broadcast",
+      code: 1,
+      version: 1,
+      access: "anyone",
+      budget: {
+        member: { maxQueuedMessages: 1, maxQueuedBytes: 1e6, maxMessagesPerSecond: rate },
+        stranger: { maxQueuedMessages: 1, maxQueuedBytes: 1e6, maxMessagesPerSecond: rate },
+      },
+      message: counterCodec,
     });
+    const bans = (actions: readonly ChannelAction[]) => actions.filter((a) => a.type === "disconnect").length;
+    const ch = makeChannels({ protocols: [spec(1e6)] });
     const msg = ch.encodeMessage("broadcast", 1);
-    let memberActions = 0;
-    for (let i = 0; i < 100_000; i++) memberActions += ch.offer("A", msg, 0).length;
-    assert.equal(memberActions, 0);
+    let memberBans = 0;
+    let throttles = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const actions = ch.offer("A", msg, 0);
+      memberBans += bans(actions);
+      throttles += actions.filter((a) => a.type === "throttle").length;
+    }
+    assert.equal(memberBans, 0);
+    assert.equal(throttles, 100_000 - 1, "a full queue stops reading the member instead");
     assert.equal(ch.peerStats(0).find((p) => p.peer === "A")!.score, 0);
     let bannedAfter = 0;
     for (let i = 1; i <= 100_000 && bannedAfter === 0; i++)
-      if (ch.offer("s", msg, 0).length > 0) bannedAfter = i;
+      if (bans(ch.offer("s", msg, 0)) > 0) bannedAfter = i;
     // First message admitted, then every 256 drops cost −5: 20 × 256 drops reach −100.
     assert.equal(bannedAfter, 1 + 20 * 256);
+
+    // Over its rate (1 message/s, a burst of 1), a member is scored like anyone: its queue is drained each time.
+    const rated = makeChannels({ protocols: [spec(1)] });
+    let memberBannedAfter = 0;
+    for (let i = 1; i <= 100_000 && memberBannedAfter === 0; i++) {
+      if (bans(rated.offer("A", msg, 0)) > 0) memberBannedAfter = i;
+      rated.take(10, 0);
+    }
+    assert.equal(memberBannedAfter, 1 + 20 * 256);
   });
 
   it("the score map is bounded and forgets neutral peers first", () => {

@@ -34,8 +34,8 @@ describe("protocol registry", () => {
       gossipSpec({ id: "Broadcast" }),
       gossipSpec({
         budget: {
-          member: { maxQueuedMessages: 0, maxQueuedBytes: 1 },
-          stranger: { maxQueuedMessages: 1, maxQueuedBytes: 1 },
+          member: { maxQueuedMessages: 0, maxQueuedBytes: 1, maxMessagesPerSecond: 1 },
+          stranger: { maxQueuedMessages: 1, maxQueuedBytes: 1, maxMessagesPerSecond: 1 },
         },
       }),
       gossipSpec({ message: undefined }),

@@ -18,8 +18,8 @@ export const STATUS_CHANNEL: ProtocolSpec<never, StatusRequest, StatusResponse> 
   version: STATUS_PROTOCOL_VERSION,
   access: "anyone",
   budget: {
-    member: { maxQueuedMessages: 64, maxQueuedBytes: 256 * 1024 },
-    stranger: { maxQueuedMessages: 8, maxQueuedBytes: 32 * 1024 },
+    member: { maxQueuedMessages: 64, maxQueuedBytes: 256 * 1024, maxMessagesPerSecond: 50 },
+    stranger: { maxQueuedMessages: 8, maxQueuedBytes: 32 * 1024, maxMessagesPerSecond: 5 },
   },
   request: {
     request: statusRequestCodec,
