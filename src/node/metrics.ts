@@ -1,9 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
-import type { BroadcastProtocol } from "../broadcast/types.ts";
 import type { Channels } from "../channels/channels.ts";
 import { DROP_REASONS } from "../channels/inboundScheduler.ts";
-import type { Ledger } from "../ledger/ledger.ts";
 import type { P2PTransport } from "../p2p/transport.ts";
+import type { NodeCore } from "./core/nodeCore.ts";
 
 /** Prometheus metrics of one node: counters it increments, and gauges read from the components on scrape. */
 export class NodeMetrics {
@@ -27,13 +26,9 @@ export class NodeMetrics {
   }
 
   /** Gauges computed at scrape time from the live components. */
-  watch(components: {
-    ledger: Ledger;
-    broadcast: BroadcastProtocol;
-    transport: P2PTransport;
-    channels: Channels;
-  }): void {
-    const { ledger, broadcast, transport, channels } = components;
+  watch(components: { core: NodeCore; transport: P2PTransport; channels: Channels }): void {
+    const { transport, channels } = components;
+    const { ledger, broadcast } = components.core;
     this.watchPeers(transport, channels);
     new Gauge({
       name: "tally_ledger_waiting",

@@ -1,6 +1,4 @@
-import { randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
@@ -17,25 +15,22 @@ import { Channels } from "../channels/channels.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { PeerId } from "../core/peerId.ts";
 import type { EncodedTransfer } from "../core/transfer.ts";
-import { sodiumVerifier } from "../crypto/ed25519Sodium.ts";
-import { type Genesis, genesisHash, parseGenesis } from "../genesis/genesis.ts";
-import { SignatureAuthorizer } from "../ledger/authorization.ts";
-import { Ledger, type TransferStatusChange } from "../ledger/ledger.ts";
+import { type Genesis, genesisHash } from "../genesis/genesis.ts";
+import { memberDialAddresses, readGenesisFile } from "../genesis/genesisFile.ts";
+import type { Ledger, TransferStatusChange } from "../ledger/ledger.ts";
 import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
 import { P2PTransport } from "../p2p/transport.ts";
 import { BROADCAST_CHANNEL } from "../protocols/broadcast/broadcastChannel.ts";
 import { STATUS_CHANNEL } from "../protocols/status/statusChannel.ts";
-import type { StatusIdentity } from "../protocols/status/statusProtocol.ts";
 import { commitmentRecords } from "../storage/commitmentRecords.ts";
 import { type BatchOp, type NodeDatabase, openDatabase, writeBatch } from "../storage/database.ts";
 import { LevelLedgerStore } from "../storage/levelLedgerStore.ts";
 import { metaRecords } from "../storage/metaRecords.ts";
 import { submittedRecords } from "../storage/submittedRecords.ts";
+import { assembleCore } from "./assembleCore.ts";
 import type { NodeConfig } from "./config.ts";
-import { createBroadcast } from "./core/createBroadcast.ts";
-import { NodeCore } from "./core/nodeCore.ts";
+import type { NodeCore } from "./core/nodeCore.ts";
 import type { NodeAction, NodeEvent, SubmitResult } from "./core/nodeEvents.ts";
-import { PayloadInspector } from "./core/payloadInspector.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { NodeNetwork } from "./nodeNetwork.ts";
 import { NodeReadModel } from "./nodeReadModel.ts";
@@ -44,6 +39,12 @@ export const NODE_VERSION = "0.1.0";
 
 /** Protocols spoken over peer connections, with their channel codes (never reused). */
 const CHANNEL_PROTOCOLS = [BROADCAST_CHANNEL, STATUS_CHANNEL];
+
+/**
+ * Submissions waiting for the processing loop; beyond it the API answers PENDING_FULL (429). Timer and
+ * connection events are few and always queued.
+ */
+const MAX_WAITING_SUBMISSIONS = 10_000;
 
 /** A member whose messages were shed within this window counts as being shed now (health). */
 const SHEDDING_WINDOW_MS = 5_000;
@@ -122,7 +123,7 @@ export class TallyNode implements NodeApi {
   async start(): Promise<void> {
     if (this.state !== "new") throw new Error("a TallyNode starts once");
     this.state = "starting";
-    const genesis = await loadGenesis(this.config.genesisPath);
+    const genesis = await readGenesisFile(this.config.genesisPath);
     this.genesis = genesis;
     this.genesisId = genesisHash(genesis);
     const peerKey = await loadOrCreatePeerKey(this.config.dataDir);
@@ -139,47 +140,21 @@ export class TallyNode implements NodeApi {
     await metaRecords.claimForGenesis(this.db, this.genesisId, this.config.dataDir);
     const store = await LevelLedgerStore.open(this.db);
     this.store = store;
-    const authorizer = new SignatureAuthorizer(sodiumVerifier);
-    const ledger = new Ledger(genesis, store, authorizer);
     await store.flush();
-    const inspector = new PayloadInspector(genesis.network, authorizer);
-    if (this.config.byzantine !== undefined)
-      this.log.warn(
-        { strategy: this.config.byzantine },
-        "BYZANTINE TEST MODE: this node deliberately misbehaves",
-      );
-    const broadcast = createBroadcast({
+    const { core, identity } = assembleCore({
+      genesis,
+      genesisId: this.genesisId,
       self: this.peerIdImpl,
-      members: this.members,
-      config: genesis.broadcast,
-      inspect: inspector.inspect,
-      random: () => randomInt(2 ** 47) / 2 ** 47,
-      isSettled: (instance) => ledger.isSlotTaken(instance.source, instance.seq),
+      store,
+      protocols: CHANNEL_PROTOCOLS,
       byzantine: this.config.byzantine,
-    });
-    const identity: StatusIdentity = {
-      network: genesis.network,
-      genesis: this.genesisId,
-      protocols: CHANNEL_PROTOCOLS.map((p) => ({ id: p.code, version: p.version })),
-    };
-    const core = new NodeCore({
-      broadcast,
-      ledger,
-      inspector,
-      identity,
-      takeLedgerWrites: () => store.takeQueued(),
-      onLedgerRefusal: (id, reason) => this.log.error({ id, reason }, "ledger refused a delivered transfer"),
+      log: this.log,
     });
     this.core = core;
     this.readModel = new NodeReadModel(core, store);
     const restored = core.restore(await commitmentRecords.load(this.db));
 
-    const bootstrap = [
-      ...genesis.members
-        .filter((m) => m.peerId !== this.peerIdImpl)
-        .flatMap((m) => m.multiaddrs.map((a) => (a.includes("/p2p/") ? a : `${a}/p2p/${m.peerId}`))),
-      ...this.config.bootstrap,
-    ];
+    const bootstrap = [...memberDialAddresses(genesis, this.peerIdImpl), ...this.config.bootstrap];
     this.transport = new P2PTransport({
       privateKey: peerKey.privateKey,
       listen: this.config.listen,
@@ -198,7 +173,7 @@ export class TallyNode implements NodeApi {
     });
     this.network = network;
     this.transport.onMessage(network.offer);
-    this.metricsImpl.watch({ ledger, broadcast, transport: this.transport, channels: this.channels });
+    this.metricsImpl.watch({ core, transport: this.transport, channels: this.channels });
     // Samples are replaced when a peer stays down, and a returning peer is re-subscribed (contagion).
     this.transport.on("peer:connect", (peer) => {
       this.enqueue({ type: "peerUp", peer, nowMs: Date.now() });
@@ -261,6 +236,8 @@ export class TallyNode implements NodeApi {
 
   async submit(encoded: EncodedTransfer): Promise<{ id: string; status: TransferView["status"] }> {
     if (this.state !== "running") throw new TallyError(ErrorCode.PendingFull, "node is not running");
+    if (this.waitingSubmitters.size >= MAX_WAITING_SUBMISSIONS)
+      throw new TallyError(ErrorCode.PendingFull, "node is busy: too many submissions waiting; retry later");
     const ticket = this.nextTicket++;
     const result = await new Promise<SubmitResult>((resolve) => {
       this.waitingSubmitters.set(ticket, resolve);
@@ -399,23 +376,5 @@ export class TallyNode implements NodeApi {
       ? { ...change }
       : { id: change.id, source: change.source, seq: change.seq, status: change.status };
     this.events.emit("transfer", event);
-  }
-}
-
-async function loadGenesis(path: string): Promise<Genesis> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    throw new TallyError(
-      ErrorCode.InvalidGenesis,
-      `cannot read genesis ${path}: ${(e as NodeJS.ErrnoException).code}`,
-    );
-  }
-  try {
-    return parseGenesis(JSON.parse(text));
-  } catch (e) {
-    if (e instanceof TallyError) throw e;
-    throw new TallyError(ErrorCode.InvalidGenesis, `genesis ${path} is not JSON`);
   }
 }

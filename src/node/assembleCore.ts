@@ -1,0 +1,61 @@
+import { randomInt } from "node:crypto";
+import type { Logger } from "pino";
+import type { ProtocolSpec } from "../channels/protocolSpec.ts";
+import type { PeerId } from "../core/peerId.ts";
+import { sodiumVerifier } from "../crypto/ed25519Sodium.ts";
+import type { Genesis } from "../genesis/genesis.ts";
+import { SignatureAuthorizer } from "../ledger/authorization.ts";
+import { Ledger } from "../ledger/ledger.ts";
+import type { StatusIdentity } from "../protocols/status/statusProtocol.ts";
+import type { LevelLedgerStore } from "../storage/levelLedgerStore.ts";
+import { createBroadcast } from "./core/createBroadcast.ts";
+import { NodeCore } from "./core/nodeCore.ts";
+import { PayloadInspector } from "./core/payloadInspector.ts";
+
+export interface CoreSetup {
+  readonly genesis: Genesis;
+  readonly genesisId: string;
+  readonly self: PeerId;
+  readonly store: LevelLedgerStore;
+  readonly protocols: readonly ProtocolSpec[];
+  /** Testing only: the misbehaviour this node adopts (see src/broadcast/byzantine.ts). */
+  readonly byzantine: string | undefined;
+  readonly log: Logger;
+}
+
+/**
+ * The composition root of the node's decisions: ledger over the store, the payload inspector (signatures
+ * checked with libsodium, once per transfer), the genesis's broadcast mode, and the core around them.
+ */
+export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: StatusIdentity } {
+  const { genesis, store, log } = setup;
+  const authorizer = new SignatureAuthorizer(sodiumVerifier);
+  const ledger = new Ledger(genesis, store, authorizer);
+  const inspector = new PayloadInspector(genesis.network, authorizer);
+  if (setup.byzantine !== undefined)
+    log.warn({ strategy: setup.byzantine }, "BYZANTINE TEST MODE: this node deliberately misbehaves");
+  const broadcast = createBroadcast({
+    self: setup.self,
+    members: genesis.members.map((m) => m.peerId),
+    config: genesis.broadcast,
+    inspect: inspector.inspect,
+    // Crypto-backed: sample draws an attacker could predict would let it position itself in them.
+    random: () => randomInt(2 ** 47) / 2 ** 47,
+    isSettled: (instance) => ledger.isSlotTaken(instance.source, instance.seq),
+    byzantine: setup.byzantine,
+  });
+  const identity: StatusIdentity = {
+    network: genesis.network,
+    genesis: setup.genesisId,
+    protocols: setup.protocols.map((p) => ({ id: p.code, version: p.version })),
+  };
+  const core = new NodeCore({
+    broadcast,
+    ledger,
+    inspector,
+    identity,
+    takeLedgerWrites: () => store.takeQueued(),
+    onLedgerRefusal: (id, reason) => log.error({ id, reason }, "ledger refused a delivered transfer"),
+  });
+  return { core, identity };
+}
