@@ -15,6 +15,7 @@ import {
   InboundScheduler,
   type InboundSchedulerOptions,
   type PeerCounters,
+  type SchedulerStats,
 } from "./inboundScheduler.ts";
 import { type PeerScoreOptions, PeerScores, type ScoreEvent } from "./peerScores.ts";
 import { ProtocolRegistry } from "./protocolRegistry.ts";
@@ -81,14 +82,7 @@ export interface PeerChannelStats {
   bannedUntilMs: number | undefined;
 }
 
-export interface ChannelStats {
-  bufferedMessages: number;
-  bufferedBytes: number;
-  strangerMessages: number;
-  strangerBytes: number;
-  trackedMembers: number;
-  trackedStrangers: number;
-  untrackedStrangerDrops: number;
+export interface ChannelStats extends SchedulerStats {
   outstandingRequests: number;
   pendingInboundRequests: number;
   scoredPeers: number;

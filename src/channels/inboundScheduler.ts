@@ -74,6 +74,16 @@ export const DEFAULT_INBOUND_SCHEDULER_OPTIONS: Readonly<InboundSchedulerOptions
   maxTrackedStrangers: 256,
 };
 
+export interface SchedulerStats {
+  bufferedMessages: number;
+  bufferedBytes: number;
+  strangerMessages: number;
+  strangerBytes: number;
+  trackedMembers: number;
+  trackedStrangers: number;
+  untrackedStrangerDrops: number;
+}
+
 export type AdmitResult = "admitted" | "budget" | "rate" | "globalCap";
 
 export function newPeerCounters(): PeerCounters {
@@ -334,15 +344,7 @@ export class InboundScheduler {
     return this.bufferedMessages;
   }
 
-  stats(): {
-    bufferedMessages: number;
-    bufferedBytes: number;
-    strangerMessages: number;
-    strangerBytes: number;
-    trackedMembers: number;
-    trackedStrangers: number;
-    untrackedStrangerDrops: number;
-  } {
+  stats(): SchedulerStats {
     return {
       bufferedMessages: this.bufferedMessages,
       bufferedBytes: this.bufferedBytes,
