@@ -77,6 +77,12 @@ export class NodeNetwork {
     if (opened.ok) this.transport.send(peer, opened.bytes);
   }
 
+  /** The transport reset a stream of `peer` for breaking the frame format: as bad as a malformed envelope. */
+  readonly onViolation = (peer: PeerId): void => {
+    const nowMs = Date.now();
+    this.carryOut(this.channels.penalize(peer, "malformedEnvelope", nowMs), nowMs);
+  };
+
   tick(nowMs: number): void {
     for (const expired of this.channels.tick(nowMs).expired) {
       this.log.debug({ peer: expired.to, protocol: expired.protocolId }, "request timed out");

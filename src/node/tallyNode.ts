@@ -29,6 +29,7 @@ import { metaRecords } from "../storage/metaRecords.ts";
 import { submittedRecords } from "../storage/submittedRecords.ts";
 import { assembleCore } from "./assembleCore.ts";
 import type { NodeConfig } from "./config.ts";
+import { judgeHealth } from "./core/health.ts";
 import type { NodeCore } from "./core/nodeCore.ts";
 import type { NodeAction, NodeEvent, SubmitResult } from "./core/nodeEvents.ts";
 import { NodeMetrics } from "./metrics.ts";
@@ -173,6 +174,7 @@ export class TallyNode implements NodeApi {
     });
     this.network = network;
     this.transport.onMessage(network.offer);
+    this.transport.on("peer:violation", network.onViolation);
     this.metricsImpl.watch({ core, transport: this.transport, channels: this.channels });
     // Samples are replaced when a peer stays down, and a returning peer is re-subscribed (contagion).
     this.transport.on("peer:connect", (peer) => {
@@ -279,21 +281,16 @@ export class TallyNode implements NodeApi {
 
   /** Ready once running and the connected members can meet every threshold of the node's own broadcasts. */
   health(): NodeHealth {
-    if (this.state !== "running" || this.transport === undefined || this.core === undefined)
-      return { status: "starting", reason: `node is ${this.state}` };
-    const connected = new Set(this.transport.connectedPeers());
-    if (!this.core.broadcast.quorumsReachable((peer) => connected.has(peer)))
-      return { status: "isolated", reason: "too few members connected to reach the broadcast's thresholds" };
-    // One flooding member loses its own excess and the node is fine; more members shed than the network
-    // tolerates faulty (or the global cap) means this node cannot keep up.
-    const shed = this.channels!.sheddingMembers(Date.now(), SHEDDING_WINDOW_MS);
-    const tolerated = Math.floor((this.members.length - 1) / 3);
-    if (shed.length > tolerated)
-      return {
-        status: "shedding",
-        reason: `dropping messages of ${shed.length} members (tolerated: ${tolerated})`,
-      };
-    return { status: "ready" };
+    const running = this.state === "running" && this.transport !== undefined && this.core !== undefined;
+    if (!running)
+      return judgeHealth({ state: this.state, quorumsReachable: false, shedMembers: 0, members: 0 });
+    const connected = new Set(this.transport!.connectedPeers());
+    return judgeHealth({
+      state: this.state,
+      quorumsReachable: this.core!.broadcast.quorumsReachable((peer) => connected.has(peer)),
+      shedMembers: this.channels!.sheddingMembers(Date.now(), SHEDDING_WINDOW_MS).length,
+      members: this.members.length,
+    });
   }
 
   // ---- processing loop ------------------------------------------------------------------------------------

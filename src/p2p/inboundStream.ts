@@ -20,6 +20,8 @@ export interface InboundStreamDeps {
   /** Reservations for frames that span chunks (the global and per-peer buffer caps). */
   budget: FrameBufferBudget;
   deliver(from: PeerId, msg: Uint8Array): void;
+  /** The peer broke the frame format. */
+  onViolation(from: PeerId): void;
   log: Logger;
 }
 
@@ -47,6 +49,7 @@ export function readInboundStream(stream: Stream, from: PeerId, deps: InboundStr
       if (isFramingError(err)) {
         counters.protocolViolations++;
         stats.touch(from).protocolViolations++;
+        deps.onViolation(from);
         log.warn(
           { peer: from, code: err.code, reason: err.message, ...err.meta },
           "peer broke the frame format, resetting its stream",

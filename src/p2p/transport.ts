@@ -25,6 +25,7 @@ import { type PeerInboundCounters, PeerInboundStats } from "./peerInboundStats.t
 import { DEFAULT_PEER_QUEUE_OPTIONS, PeerQueue, type PeerQueueOptions } from "./peerQueue.ts";
 import {
   type MessageHandler,
+  type P2PTransportEvents,
   type P2PTransportOptions,
   parseMemberAddr,
   parsePeerId,
@@ -32,12 +33,7 @@ import {
 } from "./transportOptions.ts";
 
 export { MEMBER_TAG } from "./memberTag.ts";
-export type { MessageHandler, P2PTransportOptions } from "./transportOptions.ts";
-
-export interface P2PTransportEvents {
-  "peer:connect": [peerId: PeerId];
-  "peer:disconnect": [peerId: PeerId];
-}
+export type { MessageHandler, P2PTransportEvents, P2PTransportOptions } from "./transportOptions.ts";
 
 type State = "new" | "starting" | "started" | "stopping" | "stopped";
 
@@ -480,6 +476,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
       stats: this.inboundStats,
       budget: this.inboundBudget.forPeer(from, this.isMember),
       deliver: this.deliver,
+      onViolation: (peer) => this.emitSafely("peer:violation", peer),
       log: this.log,
     });
   };

@@ -11,6 +11,13 @@ import type { PeerQueueOptions } from "./peerQueue.ts";
 /** The options of `P2PTransport` and the parsing of what callers pass in them. */
 export type MessageHandler = (from: PeerId, msg: Uint8Array) => void;
 
+export interface P2PTransportEvents {
+  "peer:connect": [peerId: PeerId];
+  "peer:disconnect": [peerId: PeerId];
+  /** The peer broke the frame format (its stream was reset): the channel layer scores it. */
+  "peer:violation": [peerId: PeerId];
+}
+
 export interface P2PTransportOptions {
   privateKey: PrivateKey;
   /** Listen multiaddrs. Default `/ip4/127.0.0.1/tcp/0`. */
