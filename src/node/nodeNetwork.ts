@@ -1,11 +1,13 @@
 import type { Logger } from "pino";
+import type { BroadcastMessage } from "../broadcast/types.ts";
 import type { ChannelAction, Channels } from "../channels/channels.ts";
 import type { InboundItem } from "../channels/inboundScheduler.ts";
+import { type BoundHandler, bindHandler, type ProtocolHandler } from "../channels/protocolHandler.ts";
 import type { PeerId } from "../core/peerId.ts";
 import type { P2PTransport } from "../p2p/transport.ts";
 import { BROADCAST_CHANNEL } from "../protocols/broadcast/broadcastChannel.ts";
 import { STATUS_CHANNEL } from "../protocols/status/statusChannel.ts";
-import type { StatusResponse } from "../protocols/status/statusMessages.ts";
+import type { StatusRequest, StatusResponse } from "../protocols/status/statusMessages.ts";
 import { checkCompatible, type StatusIdentity } from "../protocols/status/statusProtocol.ts";
 import { snapshotTotals } from "../protocols/status/watermarkSummary.ts";
 import type { NodeAction, NodeEvent } from "./core/nodeEvents.ts";
@@ -31,6 +33,7 @@ export class NodeNetwork {
   private readonly identity: StatusIdentity;
   private readonly log: Logger;
   private readonly onAdmitted: () => void;
+  private readonly handlers: Map<number, BoundHandler<NodeEvent>>;
 
   constructor(options: NodeNetworkOptions) {
     this.transport = options.transport;
@@ -38,6 +41,7 @@ export class NodeNetwork {
     this.identity = options.identity;
     this.log = options.log;
     this.onAdmitted = options.onAdmitted;
+    this.handlers = this.bindHandlers();
   }
 
   /** The transport's message hook: admit or refuse one message of a frame. */
@@ -90,34 +94,38 @@ export class NodeNetwork {
   }
 
   private toEvent(item: InboundItem, nowMs: number): NodeEvent | undefined {
-    if (item.protocol.code === BROADCAST_CHANNEL.code && item.kind === "message") {
-      const decoded = this.channels.decodeItem(item, BROADCAST_CHANNEL.message!, nowMs);
-      if (decoded.ok) return { type: "peerMessage", from: item.from, message: decoded.value, nowMs };
-      this.carryOut(decoded.actions, nowMs);
-      return undefined;
-    }
-    if (item.protocol.code === STATUS_CHANNEL.code) {
-      const spec = STATUS_CHANNEL.request!;
-      if (item.kind === "request") {
-        const decoded = this.channels.decodeItem(item, spec.request, nowMs);
-        if (decoded.ok)
-          return {
-            type: "statusRequest",
-            from: item.from,
-            requestId: item.requestId,
-            request: decoded.value,
-            nowMs,
-          };
-        this.carryOut(decoded.actions, nowMs);
-      } else if (item.kind === "response") {
-        const decoded = this.channels.decodeItem(item, spec.response, nowMs);
-        if (decoded.ok) this.onStatus(item.from, decoded.value, nowMs);
-        else this.carryOut(decoded.actions, nowMs);
-      } else if (item.kind === "error") {
-        this.log.debug({ peer: item.from, error: item.error }, "status request refused");
-      }
-    }
-    return undefined;
+    const handler = this.handlers.get(item.protocol.code);
+    if (handler === undefined) return undefined;
+    const { out, actions } = handler.handle(this.channels, item, nowMs);
+    if (actions !== undefined) this.carryOut(actions, nowMs);
+    return out;
+  }
+
+  /**
+   * The protocols this node speaks and what it does with each: broadcast messages and status requests become
+   * core events; status answers are judged here (a peer of another network is cut off).
+   */
+  private bindHandlers(): Map<number, BoundHandler<NodeEvent>> {
+    const broadcast: ProtocolHandler<BroadcastMessage, unknown, unknown, NodeEvent> = {
+      spec: BROADCAST_CHANNEL,
+      onMessage: (from, message, nowMs) => ({ type: "peerMessage", from, message, nowMs }),
+    };
+    const status: ProtocolHandler<never, StatusRequest, StatusResponse, NodeEvent> = {
+      spec: STATUS_CHANNEL,
+      onRequest: (from, requestId, request, nowMs) => ({
+        type: "statusRequest",
+        from,
+        requestId,
+        request,
+        nowMs,
+      }),
+      onResponse: (from, _requestId, response, nowMs) => {
+        this.onStatus(from, response, nowMs);
+        return undefined;
+      },
+      onError: (from, _requestId, error) => this.log.debug({ peer: from, error }, "status request refused"),
+    };
+    return new Map([bindHandler(broadcast), bindHandler(status)].map((h) => [h.spec.code, h]));
   }
 
   /** A peer of another network or genesis is no use to us: say so in the log and cut it off. */
