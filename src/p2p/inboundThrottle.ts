@@ -24,6 +24,9 @@ export class InboundThrottle {
     stream.addEventListener(
       "close",
       () => {
+        // A peer that closed cleanly while paused expects what it sent to be read: hand over what libp2p
+        // still holds for us (this listener runs before the frame decoder's, which is registered after it).
+        resumeSafely(stream);
         set.delete(stream);
         if (set.size === 0 && this.streams.get(peer) === set) this.streams.delete(peer);
       },

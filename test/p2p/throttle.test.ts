@@ -243,3 +243,18 @@ test("a throttle extends, never shortens: a shorter second call keeps the later 
   assert.equal(a.send(B, seqMessage(0, 51)), true);
   await waitFor(() => atB.length === 52, 2_000, "delivery after a throttle that ended at once");
 });
+
+test("a throttled peer that closes its stream cleanly still has everything it sent delivered", async (t) => {
+  const mesh = await startMesh(t, 2);
+  const [a, b] = mesh.transports as [P2PTransport, P2PTransport];
+  const [A] = mesh.ids as [string];
+  const atB = mesh.deliveries[1]!.from(A);
+  await openStream(mesh, 0, 1);
+  b.throttle(A, Date.now() + 300);
+  for (let i = 1; i <= 10; i++) assert.equal(a.send(mesh.ids[1]!, seqMessage(0, i)), true);
+  await sleep(50);
+  // A's close flushes its stream and succeeds: A believes the messages were delivered.
+  await a.stop();
+  await waitFor(() => atB.length === 11, 2_000, "the held messages after A closed");
+  assertInOrderNoneLost(atB, 11);
+});
