@@ -123,10 +123,10 @@ export type SubmitOutcome =
 
 /**
  * Actions, to be carried out in list order. Ordering contract: a `send` may be transmitted only after every
- * `persist` that precedes it in the same list is durable (the simplest correct driver awaits each `persist`
- * before moving on). Sends that precede the first persist need not wait. A crash that loses an unpersisted
- * commitment is harmless because the send it guards never left; a commitment persisted but not sent is
- * re-announced by `restore`.
+ * `persist` handed out before it — in its own list or an earlier one — is durable (a later list may replay a
+ * commitment whose persist is still being written, e.g. to a new subscriber). `actionDriver.ts` is the one
+ * driver that keeps this contract. A crash that loses an unpersisted commitment is harmless because the send it
+ * guards never left; a commitment persisted but not sent is re-announced by `restore`.
  */
 export type BroadcastAction =
   | { readonly type: "persist"; readonly commitment: Commitment }
