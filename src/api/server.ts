@@ -24,6 +24,8 @@ export interface ApiOptions {
   readonly bodyLimitBytes?: number;
   /** Concurrent /v1/events subscribers; each holds a socket and a queue. */
   readonly maxEventSubscribers?: number;
+  /** Concurrent /v1/events subscribers from one remote address, so one client cannot take every slot. */
+  readonly maxEventSubscribersPerClient?: number;
   /** A subscriber whose socket buffers more than this is too slow and is disconnected. */
   readonly maxEventBufferBytes?: number;
 }
@@ -154,16 +156,31 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
 /** Server-sent events: one `transfer` event per status change, to a bounded set of subscribers. */
 function registerEventStream(app: FastifyInstance, node: NodeApi, options: ApiOptions): void {
   const maxSubscribers = options.maxEventSubscribers ?? 256;
+  const maxPerClient = options.maxEventSubscribersPerClient ?? 4;
   const maxBufferBytes = options.maxEventBufferBytes ?? 1024 * 1024;
   let subscribers = 0;
+  // Open streams per remote address; an entry lives only while its count is positive, so the map holds at
+  // most `maxSubscribers` entries.
+  const perClient = new Map<string, number>();
   app.get(
     "/v1/events",
     { schema: { summary: "Server-sent events: transfer status changes" } },
     (request, reply) => {
+      // The socket's own address (no trustProxy): a client cannot pick it by sending a header.
+      const client = request.ip;
+      const held = perClient.get(client) ?? 0;
+      if (held >= maxPerClient) {
+        throw new HttpError(
+          429,
+          "TOO_MANY_SUBSCRIBERS",
+          `at most ${maxPerClient} event subscribers per client address`,
+        );
+      }
       if (subscribers >= maxSubscribers) {
         throw new HttpError(429, "TOO_MANY_SUBSCRIBERS", `at most ${maxSubscribers} event subscribers`);
       }
       subscribers++;
+      perClient.set(client, held + 1);
       const socket = reply.raw;
       reply.hijack();
       socket.writeHead(200, {
@@ -186,6 +203,9 @@ function registerEventStream(app: FastifyInstance, node: NodeApi, options: ApiOp
         clearInterval(heartbeat);
         node.events.off("transfer", onTransfer);
         subscribers--;
+        const left = (perClient.get(client) ?? 1) - 1;
+        if (left > 0) perClient.set(client, left);
+        else perClient.delete(client);
       };
       request.raw.once("close", cleanup);
     },

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { type IncomingMessage, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -160,5 +161,54 @@ describe("REST API of a running node", { timeout: 60_000 }, () => {
     }
     controller.abort();
     assert.match(text, new RegExp(`event: transfer\\ndata: \\{"id":"${next.id}"[^\\n]*"status":"delivered"`));
+  });
+
+  /** Opens GET /v1/events from `localAddress` (any 127.x address is this machine's loopback). */
+  function openEvents(localAddress = "127.0.0.1"): Promise<{ status: number; body: string; close(): void }> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${url}/v1/events`, { localAddress }, (response: IncomingMessage) => {
+        const status = response.statusCode ?? 0;
+        const close = () => req.destroy();
+        if (status === 200) {
+          resolve({ status, body: "", close });
+          return;
+        }
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => {
+          body += chunk;
+        });
+        response.on("end", () => resolve({ status, body, close }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  it("gives one client address at most 4 event streams, and other clients still get theirs", async () => {
+    const mine = [];
+    for (let i = 0; i < 4; i++) mine.push(await openEvents());
+    assert.deepEqual(
+      mine.map((s) => s.status),
+      [200, 200, 200, 200],
+    );
+    const fifth = await openEvents();
+    assert.equal(fifth.status, 429);
+    const error = JSON.parse(fifth.body);
+    assert.equal(error.code, "TOO_MANY_SUBSCRIBERS");
+    assert.match(error.message, /at most 4 event subscribers per client address/);
+
+    const neighbour = await openEvents("127.0.0.2");
+    assert.equal(neighbour.status, 200, "another address is not crowded out");
+
+    // A closed stream frees its slot (the server notices the close asynchronously).
+    mine.pop()!.close();
+    let again = await openEvents();
+    for (let i = 0; again.status !== 200 && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      again = await openEvents();
+    }
+    assert.equal(again.status, 200);
+    for (const stream of [...mine, neighbour, again]) stream.close();
   });
 });
