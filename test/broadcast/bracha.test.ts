@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { BrachaBroadcast, type BrachaOptions } from "../../src/broadcast/bracha/bracha.ts";
-import { brachaQuorums } from "../../src/broadcast/bracha/quorums.ts";
+import { type BrachaQuorums, brachaQuorums } from "../../src/broadcast/bracha/quorums.ts";
 import { instanceKey } from "../../src/broadcast/instance/instanceId.ts";
 import type {
   BroadcastAction,
@@ -17,6 +17,7 @@ import {
   digestOf,
   inspectTestPayload,
   randomInt,
+  SIM_PULL_RETRY_MS,
   SimNetwork,
   seededRandom,
   testPayload,
@@ -390,9 +391,10 @@ describe("bracha state machine", () => {
 
 // ── seeded simulations: the secure-broadcast properties under shuffled schedules and Byzantine nodes ───
 
-type Scenario = ByzantineStrategy | "mixed";
+/** coordinated: all f Byzantine nodes equivocate together on one instance (`coordinatedEquivocate`). */
+type Scenario = ByzantineStrategy | "mixed" | "coordinated";
 const STRATEGIES: readonly ByzantineStrategy[] = ["silent", "equivocate", "forge"];
-const SCENARIOS: readonly Scenario[] = ["silent", "equivocate", "forge", "mixed"];
+const SCENARIOS: readonly Scenario[] = ["silent", "equivocate", "forge", "mixed", "coordinated"];
 const SIZES = [4, 7, 10, 31];
 /** Seeds per network size. */
 const SEEDS_PER_SIZE = 200;
@@ -414,7 +416,13 @@ function runScenario(n: number, seed: number, scenario: Scenario, restart: boole
   while (byzantine.size < f) {
     const i = indices[randomInt(random, n)]!;
     if (!byzantine.has(i)) {
-      byzantine.set(i, scenario === "mixed" ? STRATEGIES[randomInt(random, STRATEGIES.length)]! : scenario);
+      const strategy =
+        scenario === "mixed"
+          ? STRATEGIES[randomInt(random, STRATEGIES.length)]!
+          : scenario === "coordinated"
+            ? "equivocate"
+            : scenario;
+      byzantine.set(i, strategy);
     }
   }
   const net = new SimNetwork({ n, seed, byzantine });
@@ -443,8 +451,13 @@ function runScenario(n: number, seed: number, scenario: Scenario, restart: boole
   // reaches one with the equivocator's own echo and the smaller part must pull the payload it never saw.
   const { echo } = brachaQuorums(n);
   const lopsided = Math.max(1, correctIndices.length - (echo - 1));
+  if (scenario === "coordinated" && byzantine.size > 0) {
+    const split = random() < 0.5 ? undefined : lopsided;
+    net.coordinatedEquivocate([...byzantine.keys()], { source: "byz-coordinated", seq: 1 }, split);
+    broadcasts++;
+  }
   for (const [i, strategy] of byzantine) {
-    if (strategy !== "equivocate") continue;
+    if (strategy !== "equivocate" || scenario === "coordinated") continue;
     net.equivocate(i, { source: `byz-${i}`, seq: 1 }, random() < 0.5 ? undefined : lopsided);
     broadcasts++;
   }
@@ -564,4 +577,113 @@ describe("bracha in a seeded network", () => {
     assert.ok(digests[0] !== undefined);
     assert.ok(net.correct.some((node) => node.protocol.counters().pullsStarted > 0));
   });
+});
+
+// ── coordinated equivocators: a test that would catch a weakened echo quorum ─────────────────────────────
+
+/**
+ * Bracha with its echo quorum lowered to a bare majority ⌈(N+1)/2⌉: the planted bug. Two bare majorities of
+ * N = 3f+2 overlap in only f+1 members, which f liars plus one correct member per side can cover.
+ */
+class MajorityEchoBracha extends BrachaBroadcast {
+  override readonly quorums: BrachaQuorums;
+
+  constructor(options: BrachaOptions) {
+    super(options);
+    const real = brachaQuorums(options.members.length);
+    this.quorums = { ...real, echo: Math.ceil((real.n + 1) / 2) };
+  }
+}
+
+/** N = 3f+2: the smallest sizes where f liars can give both halves of the correct nodes a delivery quorum. */
+const COORDINATED_SIZES = [5, 8, 11];
+const COORDINATED_SEEDS = 100;
+
+interface CoordinatedRun {
+  /** Instances that two correct nodes delivered with different digests. */
+  readonly inconsistent: readonly string[];
+  /** Property failures other than consistency (integrity, validity, totality, double votes). */
+  readonly otherFailures: readonly string[];
+}
+
+/** All f Byzantine nodes equivocate together on one instance, split in halves, while honest transfers run. */
+function coordinatedRun(n: number, seed: number, weakened: boolean): CoordinatedRun {
+  const { f } = brachaQuorums(n);
+  const random = seededRandom(seed * 104_729 + n);
+  const byzantine = new Map<number, ByzantineStrategy>();
+  while (byzantine.size < f) byzantine.set(randomInt(random, n), "equivocate");
+  const net = new SimNetwork({
+    n,
+    seed,
+    byzantine,
+    protocol: weakened
+      ? (node, { ids, random: stream }) =>
+          new MajorityEchoBracha({
+            self: node.id,
+            members: ids,
+            inspect: inspectTestPayload,
+            random: stream,
+            pullRetryMs: SIM_PULL_RETRY_MS,
+            isSettled: (instance) => node.store.has(instanceKey(instance)),
+          })
+      : undefined,
+  });
+  const correctIndices = Array.from({ length: n }, (_, i) => i).filter((i) => !byzantine.has(i));
+  const honest = ["acct-0", "acct-1"].map((source) => {
+    const payload = testPayload(source, 1, `seed ${seed}`);
+    net.submit(correctIndices[randomInt(random, correctIndices.length)]!, payload);
+    return { key: instanceKey({ source, seq: 1 }), digest: digestOf(payload) };
+  });
+  net.coordinatedEquivocate([...byzantine.keys()], { source: "byz", seq: 1 });
+  net.run();
+
+  const inconsistent = new Set<string>();
+  const otherFailures: string[] = [];
+  const agreed = new Map<string, string>();
+  for (const node of net.correct) {
+    for (const [key, digests] of node.deliveries) {
+      if (digests.length !== 1)
+        otherFailures.push(`integrity: ${node.id} delivered ${key} ${digests.length}×`);
+      const other = agreed.get(key);
+      if (other !== undefined && other !== digests[0]) inconsistent.add(key);
+      agreed.set(key, digests[0]!);
+    }
+    for (const votes of [node.echoesSent, node.readiesSent]) {
+      for (const [key, digests] of votes) {
+        if (digests.size > 1) otherFailures.push(`${node.id} voted ${digests.size} digests in ${key}`);
+      }
+    }
+    for (const { key, digest } of honest) {
+      if (node.deliveries.get(key)?.[0] !== digest) otherFailures.push(`validity: ${node.id} ${key}`);
+    }
+  }
+  for (const key of agreed.keys()) {
+    for (const node of net.correct) {
+      if (!node.deliveries.has(key)) otherFailures.push(`totality: ${node.id} ${key}`);
+    }
+  }
+  return { inconsistent: [...inconsistent], otherFailures };
+}
+
+describe("bracha against coordinated equivocators (N = 3f+2)", () => {
+  for (const n of COORDINATED_SIZES) {
+    test(`N=${n}: Bracha's echo quorum keeps every property over ${COORDINATED_SEEDS} seeds`, () => {
+      for (let seed = 0; seed < COORDINATED_SEEDS; seed++) {
+        const run = coordinatedRun(n, seed, false);
+        assert.deepEqual(run.inconsistent, [], `consistency (n=${n} seed=${seed})`);
+        assert.deepEqual(run.otherFailures, [], `n=${n} seed=${seed}`);
+      }
+    });
+
+    test(`N=${n}: with the echo quorum weakened to ⌈(N+1)/2⌉ the same runs break consistency`, (t) => {
+      const weak = Math.ceil((n + 1) / 2);
+      assert.ok(weak < brachaQuorums(n).echo, "the weakened quorum really is weaker");
+      let broken = 0;
+      for (let seed = 0; seed < COORDINATED_SEEDS; seed++) {
+        if (coordinatedRun(n, seed, true).inconsistent.length > 0) broken++;
+      }
+      t.diagnostic(`N=${n}: echo quorum ${weak}: ${broken}/${COORDINATED_SEEDS} seeds delivered two digests`);
+      assert.ok(broken > 0, `no seed of ${COORDINATED_SEEDS} caught the weakened echo quorum at N=${n}`);
+    });
+  }
 });

@@ -283,21 +283,45 @@ export class SimNetwork {
    * half of them), B to the rest, and votes (ECHO and READY) for whichever payload each one got.
    */
   equivocate(index: number, instance: InstanceRef, split?: number): void {
-    const node = this.nodes[index];
-    if (!(node instanceof ByzantineNode)) throw new Error(`node ${index} is not byzantine`);
-    const a = testPayload(instance.source, instance.seq, `A from ${node.id}`);
-    const b = testPayload(instance.source, instance.seq, `B from ${node.id}`);
-    node.decoys.set(digestOf(a), b);
-    node.decoys.set(digestOf(b), a);
+    this.coordinatedEquivocate([index], instance, split);
+  }
+
+  /**
+   * Byzantine nodes `indices` equivocate together: the first introduces payload A to the first `split` correct
+   * nodes (default: half of them) and B to the rest, every one of them votes (ECHO and READY) towards each
+   * correct node for the payload that node got, and answers pulls with the other payload. With N = 3f+2 and
+   * f liars, each half is f+1 correct nodes plus f liars: enough for a bare-majority echo quorum ⌈(N+1)/2⌉
+   * and for delivery (2f+1) on both sides, but short of Bracha's ⌈(N+f+1)/2⌉.
+   */
+  coordinatedEquivocate(
+    indices: readonly number[],
+    instance: InstanceRef,
+    split?: number,
+  ): { a: Digest; b: Digest } {
+    const liars = indices.map((index) => {
+      const node = this.nodes[index];
+      if (!(node instanceof ByzantineNode)) throw new Error(`node ${index} is not byzantine`);
+      return node;
+    });
+    const introducer = liars[0]!.id;
+    const a = testPayload(instance.source, instance.seq, `A from ${introducer}`);
+    const b = testPayload(instance.source, instance.seq, `B from ${introducer}`);
+    for (const liar of liars) {
+      liar.decoys.set(digestOf(a), b);
+      liar.decoys.set(digestOf(b), a);
+    }
     const correct = this.correct;
     const firstPart = split ?? Math.floor(correct.length / 2);
     correct.forEach((target, i) => {
       const payload = i < firstPart ? a : b;
       const digest = digestOf(payload);
-      this.post(node.id, target.id, { kind: this.payloadKind, payload });
-      this.post(node.id, target.id, { kind: "echo", instance, digest });
-      this.post(node.id, target.id, { kind: "ready", instance, digest });
+      this.post(introducer, target.id, { kind: this.payloadKind, payload });
+      for (const liar of liars) {
+        this.post(liar.id, target.id, { kind: "echo", instance, digest });
+        this.post(liar.id, target.id, { kind: "ready", instance, digest });
+      }
     });
+    return { a: digestOf(a), b: digestOf(b) };
   }
 
   /**
