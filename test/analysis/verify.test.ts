@@ -9,7 +9,7 @@ import {
 } from "../../src/analysis/calibration.ts";
 import { chooseParams } from "../../src/analysis/chooseParams.ts";
 import { runJob, type SimJob, simulatorFraction } from "../../src/analysis/monteCarlo.ts";
-import { checkProperty, runSeed, verifyParams } from "../../src/analysis/verify.ts";
+import { checkProperty, PROPERTIES, runSeed, verifyParams } from "../../src/analysis/verify.ts";
 import type { ContagionParams } from "../../src/broadcast/contagion/contagionParams.ts";
 import { UsageError } from "../../src/cli/command.ts";
 import { type ParamsJson, paramsCommands } from "../../src/cli/paramsCommand.ts";
@@ -104,6 +104,65 @@ describe("Monte-Carlo verification", () => {
   });
 });
 
+describe("observed violation rates against the bounds", () => {
+  // ε = 0.1 at N = 30 gives bounds of a few percent: a few hundred broadcasts can see such rates, unlike ε = 1e-9.
+  const NODES = 30;
+  const BYZANTINE = 0.1;
+  const BROADCASTS = 300;
+  const { G, E, Ehat, R, Rhat, D, Dhat } = chooseParams({ nodes: NODES, byzantine: BYZANTINE, epsilon: 0.1 });
+  const chosen: ContagionParams = { G, E, Ehat, R, Rhat, D, Dhat };
+  const bounds = boundsFor(chosen, NODES, BYZANTINE);
+  // One broadcast per run: a run reuses its samples, so only separate runs give independent trials.
+  const verify = (params: ContagionParams, adversaries?: ("silent" | "equivocate" | "ready-flood")[]) =>
+    verifyParams({
+      params,
+      nodes: NODES,
+      byzantine: BYZANTINE,
+      broadcasts: BROADCASTS,
+      seeds: BROADCASTS,
+      adversaries,
+      workers: 1,
+    });
+
+  test("every adversary's violation rate is within sampling noise of its bound (Clopper–Pearson 95 %)", async () => {
+    for (const property of PROPERTIES)
+      assert.ok(bounds[property] < 0.2, `${property}: a bound that can be tested`);
+    const report = await verify(chosen);
+    for (const a of report.adversaries) {
+      assert.equal(a.properties.consistency.trials, BROADCASTS);
+      assert.equal(a.properties.validity.trials, a.adversary === "equivocate" ? 0 : BROADCASTS);
+      for (const property of PROPERTIES) {
+        const c = a.properties[property];
+        assert.ok(
+          !c.exceedsBound,
+          `${a.adversary} ${property}: ${c.violations}/${c.trials} observed, 95 % interval from ${c.lower95} is above the bound ${c.bound}`,
+        );
+      }
+    }
+    for (const property of PROPERTIES) assert.ok(!report.pooled[property].exceedsBound, `pooled ${property}`);
+    assert.equal(report.consistentWithBounds, true);
+  });
+
+  test("the same check flags a protocol that breaks them (planted liveness and safety bugs)", async () => {
+    // Liveness: delivery waits for every sampled entry, so one silent liar in a sample stalls it.
+    const stalls = await verify({ ...chosen, Dhat: D }, ["silent"]);
+    const validity = stalls.adversaries[0]!.properties.validity;
+    assert.equal(
+      checkProperty(validity.violations, validity.trials, bounds.validity).exceedsBound,
+      true,
+      `validity ${validity.violations}/${validity.trials} against ${bounds.validity}`,
+    );
+    // Safety: thresholds a few equivocating liars can meet on both sides of a split.
+    const splits = await verify({ ...chosen, Ehat: 6, Rhat: 2, Dhat: 6 }, ["equivocate"]);
+    const consistency = splits.adversaries[0]!.properties.consistency;
+    assert.equal(
+      checkProperty(consistency.violations, consistency.trials, bounds.consistency).exceedsBound,
+      true,
+      `consistency ${consistency.violations}/${consistency.trials} against ${bounds.consistency}`,
+    );
+  });
+});
+
 describe("calibration", () => {
   test("scaling keeps each threshold's fraction of its sample and G", () => {
     const base = { G: 15, E: 253, Ehat: 195, R: 285, Rhat: 70, D: 266, Dhat: 200 };
@@ -161,6 +220,7 @@ describe("tally params --verify", () => {
     assert.equal(out.verify.nodes, 30);
     assert.equal(out.verify.adversaries.length, 3);
     assert.deepEqual(out.verify.bounds, out.bounds);
+    assert.equal(out.verify.consistentWithBounds, true);
   });
 
   test("refuses N beyond what runs in-process unless --verify-nodes picks a smaller network", async () => {
