@@ -88,7 +88,7 @@ for (const MODE of MODES) {
     });
 
     it("rejects a bad signature with 400 and never applies a second transfer for a used seq", async () => {
-      const [n0, n1, n2] = devnet.file.nodes;
+      const [n0, n1] = devnet.file.nodes;
       const wallet = wallets[0]!.keystore;
       const client = new NodeClient(n0!.api);
       const account = await client.account(wallet.address);
@@ -107,60 +107,103 @@ for (const MODE of MODES) {
 
       const firstId = await pay(client, wallets[0]!, everyone[5]!, 5n);
       const usedSeq = account.nextSeq;
-      const twin = buildSignedTransfer(wallet, {
+      const usedSeqTwin = buildSignedTransfer(wallet, {
         network,
         seq: usedSeq,
         outputs: [{ to: everyone[6]!, amount: 7n }],
         deps: [],
       });
       await assert.rejects(
-        new NodeClient(n1!.api).submit(transferToJson(twin.transfer)),
+        new NodeClient(n1!.api).submit(transferToJson(usedSeqTwin.transfer)),
         (e: unknown) => e instanceof NodeRequestError && e.status === 409,
       );
 
-      // Two different transfers for one fresh seq, raced to two nodes by another wallet. Secure broadcast
-      // lets at most one be delivered, the same everywhere; with an even split it may deliver neither, which
-      // freezes only the double-spender's account.
+      for (const n of devnet.file.nodes) {
+        const c = new NodeClient(n.api);
+        assert.notEqual((await c.transfer(usedSeqTwin.id).catch(() => undefined))?.status, "applied");
+        assert.equal((await c.waitForResolution(firstId, 10_000)).status, "applied");
+      }
+    });
+
+    // With the 4-node contagion defaults (Ê = E: every echo sampled must match) one node echoing twin B
+    // blocks A too, and the account freezes with neither applied; full-membership quorums for small networks
+    // (tolerating ⌊(N−1)/3⌋) are what will make it pass.
+    const contagionGap = MODE === "contagion" && "contagion at N = 4 cannot outvote one echo for a twin yet";
+    it("a double spend raced into the network applies exactly one twin, the same on every node", {
+      todo: contagionGap,
+    }, async () => {
+      const [n0, n1, n2, n3] = devnet.file.nodes;
+      const client = new NodeClient(n0!.api);
+      // Twins: two different transfers for one fresh seq of another wallet, raced into the network at once.
+      // Secure broadcast alone may deliver neither on an even split, so the race is set up to have exactly one
+      // possible winner and still really happen: n3 is frozen (SIGSTOP), twin B is sent to it and twin A to the
+      // other three, so A is the first payload n0..n2 see and B the first that can reach n3's API. On SIGCONT
+      // n3 either accepts B (202) and broadcasts it against A, or has already heard of A and refuses B (409:
+      // SEQ_CONFLICT while A is in flight, STALE_SEQ once it is applied).
       const racer = wallets[3]!.keystore;
-      const { nextSeq, pendingDeps } = await client.account(racer.address);
-      const a = buildSignedTransfer(racer, {
-        network,
-        seq: nextSeq,
-        outputs: [{ to: everyone[5]!, amount: 3n }],
-        deps: pendingDeps,
-      });
-      const b = buildSignedTransfer(racer, {
-        network,
-        seq: nextSeq,
-        outputs: [{ to: everyone[6]!, amount: 4n }],
-        deps: pendingDeps,
-      });
-      await Promise.allSettled([
-        new NodeClient(n1!.api).submit(transferToJson(a.transfer)),
-        new NodeClient(n2!.api).submit(transferToJson(b.transfer)),
-      ]);
-      const applied = (s: string[]) => `${s[0] === "applied" ? "a" : ""}${s[1] === "applied" ? "b" : ""}`;
-      const deadline = Date.now() + 5_000;
+      const before = await client.account(racer.address);
+      const twin = (to: string, amount: bigint) =>
+        buildSignedTransfer(racer, {
+          network,
+          seq: before.nextSeq,
+          outputs: [{ to, amount }],
+          deps: before.pendingDeps,
+        });
+      const a = twin(everyone[5]!, 3n);
+      const b = twin(everyone[6]!, 4n);
+      process.kill(n3!.pid, "SIGSTOP");
+      let bOutcome: Promise<string>;
+      try {
+        bOutcome = new NodeClient(n3!.api, { timeoutMs: 30_000 }).submit(transferToJson(b.transfer)).then(
+          (r) => `${r.status}`,
+          (e: unknown) => (e instanceof NodeRequestError ? `${e.status} ${e.code}` : String(e)),
+        );
+        await Promise.allSettled(
+          [n0!, n1!, n2!].map((n) => new NodeClient(n.api).submit(transferToJson(a.transfer))),
+        );
+      } finally {
+        process.kill(n3!.pid, "SIGCONT");
+      }
+      const submittedB = await bOutcome;
+      assert.ok(
+        ["pending", "409 SEQ_CONFLICT", "409 STALE_SEQ"].includes(submittedB),
+        `twin B reached n3's API: ${submittedB}`,
+      );
+
+      const status = async (n: DevnetNode, id: string) =>
+        (await new NodeClient(n.api).transfer(id).catch(() => undefined))?.status ?? "unknown";
+      const settled = (s: string[]) => s[0] === "applied" && s[1] !== "pending" && s[1] !== "delivered";
+      const deadline = Date.now() + 10_000;
       let statuses: string[][] = [];
       for (;;) {
         statuses = await Promise.all(
-          devnet.file.nodes.map(async (n) => {
-            const c = new NodeClient(n.api);
-            const st = async (id: string) =>
-              (await c.transfer(id).catch(() => undefined))?.status ?? "unknown";
-            return [await st(a.id), await st(b.id), await st(twin.id), await st(firstId)];
-          }),
+          devnet.file.nodes.map(async (n) => [await status(n, a.id), await status(n, b.id)]),
         );
-        const settled = statuses.every((s) => applied(s) !== "") || Date.now() > deadline;
-        if (settled) break;
+        if (statuses.every(settled) || Date.now() > deadline) break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      for (const s of statuses) {
-        assert.notEqual(s[2], "applied", "the twin of an applied transfer is never applied");
-        assert.equal(s[3], "applied");
-        assert.notEqual(applied(s), "ab", `both twins applied: ${JSON.stringify(statuses)}`);
+      const report = `B at n3: ${submittedB}; [A, B] per node: ${JSON.stringify(statuses)}`;
+      for (const [i, [statusA, statusB]] of statuses.entries()) {
+        assert.equal(statusA, "applied", `n${i} applied twin A (${report})`);
+        // B lost everywhere: refused at the door, superseded where it was accepted, unknown elsewhere.
+        assert.ok(statusB === "rejected" || statusB === "unknown", `n${i} has twin B ${statusB} (${report})`);
       }
-      assert.equal(new Set(statuses.map(applied)).size, 1, `nodes disagree: ${JSON.stringify(statuses)}`);
+      if (submittedB === "pending") {
+        const lost = await new NodeClient(n3!.api).transfer(b.id);
+        assert.equal(lost.status, "rejected", report);
+        assert.equal(lost.reason?.code, "SEQ_CONFLICT", report);
+      }
+      // Exactly one twin's money moved, the same on every node.
+      for (const n of devnet.file.nodes) {
+        const after = await new NodeClient(n.api).account(racer.address);
+        assert.equal(after.nextSeq, before.nextSeq + 1, `${n.api}: one transfer took the seq`);
+        assert.equal(
+          BigInt(after.balance),
+          BigInt(before.balance) - 3n,
+          `${n.api}: A's 3 left, B's 4 did not`,
+        );
+      }
+      console.log(`# ${MODE}: double-spend race: ${report}`);
     });
 
     it("the wallet CLI sends, and a node killed with SIGKILL comes back with the same state", async () => {
