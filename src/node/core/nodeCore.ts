@@ -87,6 +87,11 @@ export class NodeCore {
     this.driver = new ActionDriver(this.broadcastSink());
   }
 
+  /** Introductions held back until this node can judge them. */
+  get parkedCount(): number {
+    return this.parked.size;
+  }
+
   /** The status a client sees: the ledger's, or ours for transfers still being broadcast or superseded. */
   statusOf(id: string): "pending" | "delivered" | "applied" | "rejected" | undefined {
     return this.ledger.status(id)?.status ?? this.submissions.statusOf(id);
