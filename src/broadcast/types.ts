@@ -175,8 +175,10 @@ export type DropReason =
   | "settled"
   /** The live-instance table is full. */
   | "liveFull"
-  /** The peer already opened its share of live instances without a payload. */
+  /** The peer already opened (by votes) or introduced (by payloads) its share of live instances. */
   | "peerQuota"
+  /** The payload's source account already has its share of live instances. */
+  | "accountQuota"
   /** The peer exceeded its payload-answer budget. */
   | "rateLimited"
   /** A `payload` message nobody here is pulling. */

@@ -13,16 +13,25 @@ import type {
 
 export interface LedgerOptions {
   /**
-   * Cap on transfers waiting for a predecessor or a dependency. Beyond it `deliver` refuses with
-   * PENDING_FULL (the caller keeps the payload and retries) instead of growing without bound.
-   */
-  maxWaiting?: number;
-  /**
-   * How far past an account's next seq a delivery may be. Correct wallets wait for each transfer to
-   * apply before signing the next, so only a misbehaving owner ever needs more than a few.
+   * How far past an account's next seq a wallet may submit (the submit path only). Correct wallets wait for
+   * each transfer to apply before signing the next, so only a misbehaving owner ever needs more than a few.
+   * A delivered transfer is never refused for its seq: other nodes applied it, so this one must too.
    */
   maxSeqLookahead?: number;
 }
+
+/**
+ * Whether this node may echo a transfer a peer introduced (`admission`), from what it knows now:
+ *  - `admit`: it is the account's next seq and would apply here;
+ *  - `later`: this node cannot tell yet (a predecessor or a dep is not resolved here); ask again once one of
+ *    `awaiting` (account addresses and transfer ids) is resolved;
+ *  - `never`: it would be rejected on every correct node (the verdict depends only on the account's resolved
+ *    history and the deps' verdicts, which are the same everywhere), so nobody needs this node's echo.
+ */
+export type Admission =
+  | { readonly kind: "admit" }
+  | { readonly kind: "later"; readonly awaiting: readonly string[] }
+  | { readonly kind: "never"; readonly code: ErrorCode; readonly message: string };
 
 export interface LedgerGenesis {
   readonly network: string;
@@ -72,7 +81,6 @@ export class Ledger {
   readonly network: string;
   private readonly store: LedgerStore;
   private readonly authorizer: Authorizer;
-  private readonly maxWaiting: number;
   private readonly maxSeqLookahead: number;
   /** Waiting transfers by (source, seq): at most one per slot. */
   private readonly waitingBySlot = new Map<string, string>();
@@ -88,7 +96,6 @@ export class Ledger {
     this.network = genesis.network;
     this.store = store;
     this.authorizer = authorizer;
-    this.maxWaiting = options.maxWaiting ?? 100_000;
     this.maxSeqLookahead = options.maxSeqLookahead ?? 64;
     for (const { address, amount } of genesis.balances) {
       if (store.getAccount(address) === undefined) {
@@ -108,31 +115,88 @@ export class Ledger {
   }
 
   /**
-   * The submit path's early answer: throws the TallyError a wallet should see (bad signature,
-   * stale or conflicting seq, invalid dep, insufficient funds) before the transfer is broadcast.
-   * A transfer that would wait for deps or a predecessor passes.
+   * The submit path's early answer: throws the TallyError a wallet should see (bad signature, stale or
+   * conflicting seq, a seq too far ahead, a dep this node does not know as an applied transfer paying the
+   * source, insufficient funds) before the transfer is broadcast. A transfer past the next seq passes once its
+   * deps are known: it waits for its predecessor, which the wallet may already have submitted.
    */
   precheck(encoded: EncodedTransfer): void {
     if (this.store.getStatus(encoded.id) !== undefined) return;
     this.checkAdmissible(encoded);
     const t = encoded.transfer;
     const account = this.accountRecord(t.source);
-    if (t.seq !== account.seq + 1) return;
+    if (t.seq > account.seq + this.maxSeqLookahead) {
+      throw new TallyError(
+        ErrorCode.SeqTooFarAhead,
+        `seq ${t.seq} is more than ${this.maxSeqLookahead} past the account's next seq ${account.seq + 1}`,
+        { id: encoded.id },
+      );
+    }
     const verdict = this.assess(t, account);
-    if (verdict.kind === "reject") throw new TallyError(verdict.code, verdict.message, { id: encoded.id });
+    if (
+      verdict.kind === "reject" &&
+      (t.seq === account.seq + 1 || verdict.code !== ErrorCode.InsufficientFunds)
+    ) {
+      throw new TallyError(verdict.code, verdict.message, { id: encoded.id });
+    }
+    if (t.deps.length === 0 && account.spendable + account.unreferencedTotal === 0n) {
+      // Past the next seq only its predecessors could fund it, and they have nothing to reference either.
+      throw new TallyError(
+        ErrorCode.InsufficientFunds,
+        "the account has no balance and the transfer no deps",
+        {
+          id: encoded.id,
+        },
+      );
+    }
+    if (verdict.kind === "wait") {
+      // Accepting it would park it on every node until the deps apply, which for a made-up id is forever.
+      throw new TallyError(
+        ErrorCode.UnknownDependency,
+        `dep ${verdict.missingDeps[0]} is not a transfer applied here that pays this account; retry once it is`,
+        { id: encoded.id, deps: verdict.missingDeps },
+      );
+    }
+  }
+
+  /**
+   * Whether to echo a transfer a peer introduced (see `Admission`). Only the account's next seq is admitted,
+   * so a peer can make this node hold out-of-order state only through transfers the network delivered. The
+   * caller has checked the network and the signature.
+   */
+  admission(encoded: EncodedTransfer): Admission {
+    // Already held: the broadcast recognises the instance as settled by itself.
+    if (this.store.getStatus(encoded.id) !== undefined) return { kind: "admit" };
+    const t = encoded.transfer;
+    const account = this.accountRecord(t.source);
+    if (t.seq <= account.seq) {
+      return { kind: "never", code: ErrorCode.StaleSeq, message: `seq ${t.seq} is already resolved` };
+    }
+    const occupant = this.waitingBySlot.get(slotKey(t.source, t.seq));
+    if (occupant !== undefined) {
+      return {
+        kind: "never",
+        code: ErrorCode.SeqConflict,
+        message: `${occupant} was delivered for seq ${t.seq}`,
+      };
+    }
+    if (t.seq !== account.seq + 1) return { kind: "later", awaiting: [t.source] };
+    const verdict = this.assess(t, account);
+    if (verdict.kind === "wait") return { kind: "later", awaiting: verdict.missingDeps };
+    if (verdict.kind === "reject") return { kind: "never", code: verdict.code, message: verdict.message };
+    return { kind: "admit" };
   }
 
   /**
    * A transfer delivered by secure broadcast. Returns every status change it caused (itself and
-   * any waiting transfers it unblocked), or [] for a duplicate. Throws (recording nothing) for
-   * transfers that must not occupy their slot.
+   * any waiting transfers it unblocked), or [] for a duplicate. Throws (recording nothing) only for
+   * transfers no correct broadcast delivers (another network, a bad signature, a second transfer for a
+   * slot); never for this node's own state: however far ahead its seq or however many wait, the rest of
+   * the network applied it, so it waits here until it can be resolved.
    */
   deliver(encoded: EncodedTransfer): TransferStatusChange[] {
     if (this.store.getStatus(encoded.id) !== undefined) return [];
     this.checkAdmissible(encoded);
-    if (this.waitingBySlot.size >= this.maxWaiting) {
-      throw new TallyError(ErrorCode.PendingFull, `ledger is holding ${this.maxWaiting} waiting transfers`);
-    }
     const t = encoded.transfer;
     this.store.putWaiting(encoded);
     this.waitingBySlot.set(slotKey(t.source, t.seq), encoded.id);
@@ -197,12 +261,6 @@ export class Ledger {
         {
           id: encoded.id,
         },
-      );
-    }
-    if (t.seq > account.seq + this.maxSeqLookahead) {
-      throw new TallyError(
-        ErrorCode.SeqTooFarAhead,
-        `seq ${t.seq} is more than ${this.maxSeqLookahead} past the account's next seq ${account.seq + 1}`,
       );
     }
   }

@@ -341,6 +341,39 @@ describe("bracha state machine", () => {
     ]);
   });
 
+  test("quotas: payloads a peer sends unasked are charged to it and to their source account until they leave", () => {
+    const node = brachaNode("a", { maxIntroducedPerPeer: 2, maxIntroducedPerAccount: 3 });
+    const send = (from: PeerId, source: string, seq: number) =>
+      sendsOf(receive(node, from, { kind: "send", payload: testPayload(source, seq, "x") }), "echo").length;
+    assert.equal(send("b", "mallory1", 1), 1);
+    assert.equal(send("b", "mallory2", 1), 1);
+    assert.equal(send("b", "mallory3", 1), 0, "b has introduced its share");
+    assert.equal(node.counters().dropped.peerQuota, 1);
+    assert.equal(send("c", "mallory3", 1), 1, "another peer's share is untouched");
+    assert.equal(send("c", "carol", 1), 1);
+    assert.equal(send("d", "carol", 2), 1);
+    assert.equal(send("d", "carol", 3), 1);
+    assert.equal(node.stats().liveInstances, 6);
+    // carol has 3 instances live: a fourth is refused whoever brings it, and leaves nothing behind.
+    assert.equal(send("d", "carol", 4), 0);
+    assert.equal(node.counters().dropped.accountQuota, 1);
+    assert.equal(node.stats().liveInstances, 6);
+    const own = testPayload("carol", 5, "x");
+    const refused = node.handle({ type: "submit", payload: own, nowMs: 0 });
+    assert.equal(
+      refused.find((a) => a.type === "submitResult")?.outcome,
+      "full",
+      "the API is no way around it",
+    );
+    // Delivery gives the quota back.
+    const carol1 = { source: "carol", seq: 1 };
+    const digest = digestOf(testPayload("carol", 1, "x"));
+    for (const from of ["b", "c", "d"]) receive(node, from, { kind: "ready", instance: carol1, digest });
+    assert.equal(node.stats().liveInstances, 5);
+    assert.equal(send("b", "carol", 4), 0, "b still holds its two");
+    assert.equal(send("c", "carol", 4), 1);
+  });
+
   test("stalled instances are evicted, their commitments are not", () => {
     const node = brachaNode("b", { stallTimeoutMs: 1_000 });
     receive(node, "a", { kind: "send", payload: PAYLOAD_A }, 0);

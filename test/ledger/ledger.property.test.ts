@@ -143,6 +143,25 @@ describe("ledger properties (reference model: Algorithm 5 by fixpoint sweep)", (
       { numRuns: RUNS },
     );
   });
+
+  it("admits for echo only what every node applies, refuses only what every node rejects, at any point", () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.integer(), fc.nat(), (scenario, seed, cut) => {
+        const stream = shuffle(scenario.delivered, seed);
+        const ledger = newLedger(scenario);
+        deliverAll(ledger, stream.slice(0, cut % (stream.length + 1)));
+        const model = runReferenceModel(scenario.genesis, scenario.delivered);
+        for (const e of scenario.delivered) {
+          if (ledger.status(e.id) !== undefined) continue;
+          const verdict = ledger.admission(e).kind;
+          const final = model.status.get(e.id) ?? "delivered";
+          if (verdict === "admit") assert.equal(final, "applied", "admitted but not applied");
+          if (verdict === "never") assert.equal(final, "rejected", "refused but not rejected");
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
 });
 
 function isTwin(e: EncodedTransfer, scenario: Scenario): boolean {

@@ -139,8 +139,8 @@ describe("ledger rules", () => {
     assert.deepEqual(ledger.deliver(first), [], "a duplicate is a no-op");
   });
 
-  it("refuses other networks, far-ahead seqs and a full waiting set", () => {
-    const ledger = newLedger({ maxSeqLookahead: 4, maxWaiting: 2 });
+  it("refuses other networks on delivery, but keeps any delivered seq, however far ahead or many", () => {
+    const ledger = newLedger({ maxSeqLookahead: 4 });
     throwsCode(
       () =>
         ledger.deliver(
@@ -148,16 +148,19 @@ describe("ledger rules", () => {
         ),
       ErrorCode.WrongNetwork,
     );
-    throwsCode(
-      () => ledger.deliver(makeTransfer(alice, 6, [{ to: bob.address, amount: 1n }])),
-      ErrorCode.SeqTooFarAhead,
-    );
-    ledger.deliver(makeTransfer(alice, 2, [{ to: bob.address, amount: 1n }]));
-    ledger.deliver(makeTransfer(alice, 3, [{ to: bob.address, amount: 1n }]));
-    throwsCode(
-      () => ledger.deliver(makeTransfer(alice, 4, [{ to: bob.address, amount: 1n }])),
-      ErrorCode.PendingFull,
-    );
+    // Other nodes applied these: this one must hold them until their predecessors come, never drop them.
+    const ahead = [];
+    for (let seq = 2; seq <= 12; seq++)
+      ahead.push(makeTransfer(alice, seq, [{ to: bob.address, amount: 1n }]));
+    for (const t of ahead)
+      assert.deepEqual(
+        ledger.deliver(t).map((c) => c.status),
+        ["delivered"],
+      );
+    assert.equal(ledger.waitingCount, 11);
+    const changes = ledger.deliver(makeTransfer(alice, 1, [{ to: bob.address, amount: 1n }]));
+    assert.equal(changes.filter((c) => c.status === "applied").length, 12);
+    assert.equal(ledger.account(bob.address).balance, 12n);
   });
 
   it("refuses shared-account sources until quorum certificates exist", () => {
@@ -175,14 +178,56 @@ describe("ledger rules", () => {
   });
 
   it("prechecks what a wallet should hear before broadcast", () => {
-    const ledger = newLedger();
+    const ledger = newLedger({ maxSeqLookahead: 4 });
     throwsCode(
       () => ledger.precheck(makeTransfer(alice, 1, [{ to: bob.address, amount: 101n }])),
       ErrorCode.InsufficientFunds,
     );
-    const pendingDep = makeTransfer(bob, 1, [{ to: carol.address, amount: 1n }], ["ab".repeat(32)]);
-    ledger.precheck(pendingDep); // waits for its dep: not an error
-    assert.equal(ledger.status(pendingDep.id), undefined, "precheck records nothing");
+    throwsCode(
+      () => ledger.precheck(makeTransfer(alice, 6, [{ to: bob.address, amount: 1n }])),
+      ErrorCode.SeqTooFarAhead,
+    );
+    ledger.precheck(makeTransfer(alice, 3, [{ to: bob.address, amount: 1n }])); // may follow a pending seq 2
+    const made_up = makeTransfer(bob, 1, [{ to: carol.address, amount: 1n }], ["ab".repeat(32)]);
+    throwsCode(() => ledger.precheck(made_up), ErrorCode.UnknownDependency);
+    assert.equal(ledger.status(made_up.id), undefined, "precheck records nothing");
+    // An account with nothing, and a transfer with no deps: nothing could ever fund it, at any seq.
+    throwsCode(
+      () => ledger.precheck(makeTransfer(bob, 2, [{ to: carol.address, amount: 1n }])),
+      ErrorCode.InsufficientFunds,
+    );
+    const t1 = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    const spendsT1 = makeTransfer(bob, 1, [{ to: carol.address, amount: 30n }], [t1.id]);
+    throwsCode(() => ledger.precheck(spendsT1), ErrorCode.UnknownDependency);
+    ledger.deliver(t1);
+    ledger.precheck(spendsT1); // its dep is applied here now: the wallet's retry passes
+    const paysCarol = makeTransfer(bob, 1, [{ to: carol.address, amount: 1n }], [t1.id]);
+    const t2 = makeTransfer(alice, 2, [{ to: carol.address, amount: 1n }]);
+    ledger.deliver(t2);
+    throwsCode(
+      () => ledger.precheck(makeTransfer(bob, 1, [{ to: carol.address, amount: 1n }], [t2.id])),
+      ErrorCode.InvalidDependency,
+    );
+    ledger.precheck(paysCarol);
+  });
+
+  it("admits for echo only the next seq that would apply; waits on what it cannot judge yet", () => {
+    const ledger = newLedger();
+    const t1 = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    const t2 = makeTransfer(alice, 2, [{ to: bob.address, amount: 30n }]);
+    assert.deepEqual(ledger.admission(t2), { kind: "later", awaiting: [alice.address] });
+    assert.deepEqual(ledger.admission(t1), { kind: "admit" });
+    const bobSpends = makeTransfer(bob, 1, [{ to: carol.address, amount: 30n }], [t1.id]);
+    assert.deepEqual(ledger.admission(bobSpends), { kind: "later", awaiting: [t1.id] });
+    const unfunded = makeTransfer(carol, 1, [{ to: bob.address, amount: 1n }]);
+    assert.equal(ledger.admission(unfunded).kind, "never", "no balance and no deps: rejected everywhere");
+    ledger.deliver(t1);
+    assert.deepEqual(ledger.admission(bobSpends), { kind: "admit" });
+    assert.deepEqual(ledger.admission(t2), { kind: "admit" });
+    const twin = makeTransfer(alice, 1, [{ to: carol.address, amount: 1n }]);
+    assert.equal(ledger.admission(twin).kind, "never", "a resolved seq");
+    const overdraft = makeTransfer(alice, 2, [{ to: bob.address, amount: 71n }]);
+    assert.equal(ledger.admission(overdraft).kind, "never");
   });
 
   it("resumes waiting transfers after a restart from the same store", () => {

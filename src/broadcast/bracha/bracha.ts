@@ -119,6 +119,8 @@ export class BrachaBroadcast implements BroadcastProtocol {
     this.live = new LiveInstances({
       maxInstances: resolved.maxLiveInstances,
       maxOpenedPerPeer: resolved.maxOpenedPerPeer,
+      maxIntroducedPerPeer: resolved.maxIntroducedPerPeer,
+      maxIntroducedPerAccount: resolved.maxIntroducedPerAccount,
       stallTimeoutMs: resolved.stallTimeoutMs,
       create: (key, ref, openedBy, nowMs) => this.newInstance(key, ref, openedBy, nowMs),
       // A pulling instance is decided: keep it until the payload arrives.
@@ -245,7 +247,7 @@ export class BrachaBroadcast implements BroadcastProtocol {
     switch (message.kind) {
       case "send":
         this.count.received.send++;
-        this.onSend(message.payload, nowMs, out);
+        this.onSend(from, message.payload, nowMs, out);
         return;
       case "echo":
       case "ready":
@@ -266,7 +268,7 @@ export class BrachaBroadcast implements BroadcastProtocol {
     }
   }
 
-  private onSend(payload: Uint8Array, nowMs: number, out: BroadcastAction[]): void {
+  private onSend(from: PeerId, payload: Uint8Array, nowMs: number, out: BroadcastAction[]): void {
     const info = inspectSafely(this.inspect, payload);
     if (info === null) {
       this.count.dropped.invalidPayload++;
@@ -286,8 +288,14 @@ export class BrachaBroadcast implements BroadcastProtocol {
       this.count.dropped.unneededPayload++;
       return;
     }
+    const opened = inst === undefined;
     inst ??= this.live.open(key, instance, undefined, nowMs);
     if (inst === undefined) return;
+    // An unasked payload is charged to the peer that sent it and to its source account.
+    if (!this.live.chargeIntroduction(inst, from)) {
+      if (opened) this.live.drop(inst);
+      return;
+    }
     this.live.acceptPayload(inst, digest, payload, nowMs);
     if (echoed === undefined) this.commitEcho(inst, digest, out);
     this.progress(inst, nowMs, out);

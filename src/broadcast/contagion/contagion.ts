@@ -98,6 +98,8 @@ export class ContagionBroadcast implements BroadcastProtocol {
     this.live = new LiveInstances({
       maxInstances: this.options.maxLiveInstances,
       maxOpenedPerPeer: this.options.maxOpenedPerPeer,
+      maxIntroducedPerPeer: this.options.maxIntroducedPerPeer,
+      maxIntroducedPerAccount: this.options.maxIntroducedPerAccount,
       stallTimeoutMs: this.options.stallTimeoutMs,
       create: newInstance,
       // A decided instance is kept until its payload arrives; a pull for a digest it is merely ready for is
@@ -333,8 +335,14 @@ export class ContagionBroadcast implements BroadcastProtocol {
       this.count.dropped.unneededPayload++;
       return;
     }
+    const opened = inst === undefined;
     inst ??= this.live.open(key, instance, undefined, nowMs);
     if (inst === undefined) return;
+    // An unasked payload is charged to the neighbour that relayed it first and to its source account.
+    if (!this.live.chargeIntroduction(inst, from)) {
+      if (opened) this.live.drop(inst);
+      return;
+    }
     this.steps.acceptPayload(inst, digest, payload, from, nowMs, out);
     this.steps.progress(inst, nowMs, out);
   }

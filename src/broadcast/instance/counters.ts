@@ -11,6 +11,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   "settled",
   "liveFull",
   "peerQuota",
+  "accountQuota",
   "rateLimited",
   "unsolicitedPayload",
   "unneededPayload",

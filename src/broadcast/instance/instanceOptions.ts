@@ -13,6 +13,10 @@ export interface InstanceOptions {
   readonly maxLiveInstances?: number;
   /** Live instances one peer may open by voting before any payload exists; default: an equal share. */
   readonly maxOpenedPerPeer?: number;
+  /** Live instances one peer may introduce by sending their first payload; default: an equal share, at least 100. */
+  readonly maxIntroducedPerPeer?: number;
+  /** Live instances with a payload per source account. */
+  readonly maxIntroducedPerAccount?: number;
   readonly stallTimeoutMs?: number;
   readonly pullRetryMs?: number;
   readonly maxDeliveredRecords?: number;
@@ -32,6 +36,11 @@ export const INSTANCE_DEFAULTS = {
    */
   maxLiveInstances: 10_000,
   /**
+   * A correct wallet has one transfer in flight (it signs the next once the last applied); a few more cover
+   * a resubmission at a later seq. An owner who signs more only delays its own account.
+   */
+  maxIntroducedPerAccount: 8,
+  /**
    * A Bracha instance with a correct introducer finishes in three message delays; one idle for this long was
    * equivocated or forged and will not progress. Evicting it frees its slot; its commitments stay (`OwnCommitmentIndex`).
    */
@@ -46,6 +55,14 @@ export const INSTANCE_DEFAULTS = {
   payloadAnswersPerPeerPerSecond: 50,
   payloadAnswerBurst: 100,
 } as const;
+
+/**
+ * The floor of the default introduction quota. In a large contagion network the equal share of the live table
+ * is one instance, but every gossip neighbour relays every payload; 100 lets an honest neighbour bring 100
+ * concurrent broadcasts. What a coalition can hold this way is bounded by the account quota instead: each such
+ * instance needs a funded account whose next seq it is (the node's echo admission).
+ */
+export const MIN_INTRODUCED_PER_PEER = 100;
 
 /**
  * Applies the defaults and checks the bounds, in declaration order (so the first bad option is the one
@@ -68,6 +85,11 @@ export function resolveInstanceOptions(
       "maxOpenedPerPeer",
       options.maxOpenedPerPeer ?? Math.ceil(maxLiveInstances / peers),
     ),
+    maxIntroducedPerPeer: positiveInteger(
+      "maxIntroducedPerPeer",
+      options.maxIntroducedPerPeer ?? Math.max(MIN_INTRODUCED_PER_PEER, Math.ceil(maxLiveInstances / peers)),
+    ),
+    maxIntroducedPerAccount: positiveInteger("maxIntroducedPerAccount", pick("maxIntroducedPerAccount")),
     stallTimeoutMs: positiveInteger("stallTimeoutMs", pick("stallTimeoutMs")),
     pullRetryMs: positiveInteger("pullRetryMs", pick("pullRetryMs")),
     maxDeliveredRecords: positiveInteger("maxDeliveredRecords", pick("maxDeliveredRecords")),

@@ -12,6 +12,12 @@ export interface LiveInstance {
   readonly ref: InstanceRef;
   /** The peer whose vote created this instance before any valid payload; charged against its quota. */
   openedBy: PeerId | undefined;
+  /**
+   * Who brought the instance its first payload: a peer (charged against its introduction quota until the
+   * instance leaves the table), "self" for a wallet's submission here, or undefined while it has none.
+   * Either way the source account is charged too.
+   */
+  introducedBy?: PeerId | "self" | undefined;
   lastActivityMs: number;
   readonly payloads: Map<Digest, Uint8Array>;
   pull: PayloadPull | undefined;
@@ -19,7 +25,7 @@ export interface LiveInstance {
 
 /** The counters the table keeps itself: those of the mode that owns it. */
 export interface LiveInstanceCounters {
-  readonly dropped: Record<"liveFull" | "peerQuota", number>;
+  readonly dropped: Record<"liveFull" | "peerQuota" | "accountQuota", number>;
   pullsStarted: number;
   pullRetries: number;
   stalledEvicted: number;
@@ -28,6 +34,10 @@ export interface LiveInstanceCounters {
 export interface LiveInstancesOptions<T extends LiveInstance> {
   readonly maxInstances: number;
   readonly maxOpenedPerPeer: number;
+  /** Live instances one peer may have introduced (sent their first payload); released when they leave. */
+  readonly maxIntroducedPerPeer: number;
+  /** Live instances with a payload per source account, however introduced. */
+  readonly maxIntroducedPerAccount: number;
   readonly stallTimeoutMs: number;
   /** A new instance, once the table has made room for it and charged its opener. */
   readonly create: (key: string, ref: InstanceRef, openedBy: PeerId | undefined, nowMs: number) => T;
@@ -46,8 +56,12 @@ export class LiveInstances<T extends LiveInstance> {
   private readonly byKey = new Map<string, T>();
   private readonly pulling = new Set<string>();
   private readonly openedByPeer = new Map<PeerId, number>();
+  private readonly introducedByPeer = new Map<PeerId, number>();
+  private readonly introducedByAccount = new Map<string, number>();
   private readonly maxInstances: number;
   private readonly maxOpenedPerPeer: number;
+  private readonly maxIntroducedPerPeer: number;
+  private readonly maxIntroducedPerAccount: number;
   private readonly stallTimeoutMs: number;
   private readonly create: LiveInstancesOptions<T>["create"];
   private readonly keepStalled: (inst: T) => boolean;
@@ -56,6 +70,8 @@ export class LiveInstances<T extends LiveInstance> {
   constructor(options: LiveInstancesOptions<T>) {
     this.maxInstances = options.maxInstances;
     this.maxOpenedPerPeer = options.maxOpenedPerPeer;
+    this.maxIntroducedPerPeer = options.maxIntroducedPerPeer;
+    this.maxIntroducedPerAccount = options.maxIntroducedPerAccount;
     this.stallTimeoutMs = options.stallTimeoutMs;
     this.create = options.create;
     this.keepStalled = options.keepStalled;
@@ -114,6 +130,33 @@ export class LiveInstances<T extends LiveInstance> {
     this.byKey.set(inst.key, inst);
   }
 
+  /**
+   * Charges the instance's introduction, once: to `by` (a peer that sent a payload unasked, or "self" for a
+   * submission) and to the source account. False (counted, nothing charged) when either quota is full: the
+   * caller then ignores the payload. A payload that arrives when the instance is already introduced, or by a
+   * pull (the instance is decided), is not charged.
+   */
+  chargeIntroduction(inst: T, by: PeerId | "self"): boolean {
+    if (inst.introducedBy !== undefined) return true;
+    const source = inst.ref.source;
+    const byAccount = this.introducedByAccount.get(source) ?? 0;
+    if (byAccount >= this.maxIntroducedPerAccount) {
+      this.count.dropped.accountQuota++;
+      return false;
+    }
+    if (by !== "self") {
+      const byPeer = this.introducedByPeer.get(by) ?? 0;
+      if (byPeer >= this.maxIntroducedPerPeer) {
+        this.count.dropped.peerQuota++;
+        return false;
+      }
+      this.introducedByPeer.set(by, byPeer + 1);
+    }
+    this.introducedByAccount.set(source, byAccount + 1);
+    inst.introducedBy = by;
+    return true;
+  }
+
   /** Takes a valid payload into the instance; it ends a pull for its digest. */
   acceptPayload(inst: T, digest: Digest, payload: Uint8Array, nowMs: number): void {
     if (!inst.payloads.has(digest)) inst.payloads.set(digest, payload);
@@ -126,11 +169,12 @@ export class LiveInstances<T extends LiveInstance> {
     this.touch(inst, nowMs);
   }
 
-  /** Removes the instance (delivered or stalled); its opener gets its quota back. */
+  /** Removes the instance (delivered or stalled); its opener and introducer get their quota back. */
   drop(inst: T): void {
     this.byKey.delete(inst.key);
     this.pulling.delete(inst.key);
     this.releaseOpener(inst);
+    this.releaseIntroduction(inst);
   }
 
   /** Starts pulling `digest` (replacing any other pull of the instance); the caller asks the first peer. */
@@ -158,7 +202,10 @@ export class LiveInstances<T extends LiveInstance> {
     }
   }
 
-  /** Timer: drops the instances idle past the stall timeout, but those the mode keeps. */
+  /**
+   * Timer: drops the instances idle past the stall timeout, but those the mode keeps. Their commitments stay
+   * (`OwnCommitmentIndex`): forgetting an echo would let this node echo a second digest for the instance.
+   */
   evictStalled(nowMs: number): void {
     const cutoffMs = nowMs - this.stallTimeoutMs;
     for (const inst of this.byKey.values()) {
@@ -176,4 +223,18 @@ export class LiveInstances<T extends LiveInstance> {
     else this.openedByPeer.set(inst.openedBy, opened - 1);
     inst.openedBy = undefined;
   }
+
+  private releaseIntroduction(inst: T): void {
+    const by = inst.introducedBy;
+    if (by === undefined) return;
+    inst.introducedBy = undefined;
+    decrement(this.introducedByAccount, inst.ref.source);
+    if (by !== "self") decrement(this.introducedByPeer, by);
+  }
+}
+
+function decrement<K>(counts: Map<K, number>, key: K): void {
+  const n = counts.get(key) ?? 1;
+  if (n <= 1) counts.delete(key);
+  else counts.set(key, n - 1);
 }

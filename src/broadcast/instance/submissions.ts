@@ -65,8 +65,11 @@ export class Submissions<T extends LiveInstance> {
       out.push({ type: "submitResult", outcome: "conflict", instance, digest });
       return undefined;
     }
-    const inst = this.live.get(key) ?? this.live.open(key, instance, undefined, nowMs);
-    if (inst === undefined) {
+    const existing = this.live.get(key);
+    const inst = existing ?? this.live.open(key, instance, undefined, nowMs);
+    // The account's quota applies to a wallet's submissions too: the API is no way around it.
+    if (inst === undefined || !this.live.chargeIntroduction(inst, "self")) {
+      if (existing === undefined && inst !== undefined) this.live.drop(inst);
       out.push({ type: "submitResult", outcome: "full", instance, digest });
       return undefined;
     }

@@ -1,6 +1,12 @@
 import { ActionDriver, type ImmediateActionSink } from "../../broadcast/actionDriver.ts";
-import type { BroadcastEvent, BroadcastProtocol, SubmitOutcome } from "../../broadcast/types.ts";
+import type {
+  BroadcastEvent,
+  BroadcastMessage,
+  BroadcastProtocol,
+  SubmitOutcome,
+} from "../../broadcast/types.ts";
 import { ErrorCode } from "../../core/errors.ts";
+import type { PeerId } from "../../core/peerId.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
 import type { Ledger, TransferStatusChange } from "../../ledger/ledger.ts";
 import type { RejectionReason } from "../../ledger/store.ts";
@@ -10,6 +16,7 @@ import { commitmentRecords } from "../../storage/commitmentRecords.ts";
 import type { BatchOp } from "../../storage/database.ts";
 import { submittedRecords } from "../../storage/submittedRecords.ts";
 import type { NodeAction, NodeEvent, SubmitResult } from "./nodeEvents.ts";
+import { type ParkedIntroduction, ParkedIntroductions, type ParkingLimits } from "./parkedIntroductions.ts";
 import type { PayloadInspector } from "./payloadInspector.ts";
 import { SubmissionTracker } from "./submissionTracker.ts";
 
@@ -23,6 +30,20 @@ export interface NodeCoreOptions {
   readonly takeLedgerWrites: () => BatchOp[];
   /** Called with a rejection the ledger raised for a delivered transfer (a bug or a byzantine majority). */
   readonly onLedgerRefusal?: (id: string, reason: string) => void;
+  /** Bounds on introductions held back until they can be judged; defaults in `PARKING_DEFAULTS`. */
+  readonly parking?: ParkingLimits;
+}
+
+/** What became of payloads peers introduced (SEND, gossip), for metrics and tests. */
+export interface AdmissionCounters {
+  /** Handed to the broadcast: the account's next seq, applicable here. */
+  admitted: number;
+  /** Held back until a predecessor or a dep is resolved here. */
+  parked: number;
+  /** Not held back: a parking bound was reached (the broadcast may still deliver it by votes and a pull). */
+  parkingFull: number;
+  /** Rejected on every correct node if delivered, so not echoed: stale or conflicting seq, bad dep, no funds. */
+  refused: number;
 }
 
 /**
@@ -41,6 +62,10 @@ export class NodeCore {
   private readonly inspector: PayloadInspector;
   private readonly takeLedgerWrites: () => BatchOp[];
   private readonly onLedgerRefusal: (id: string, reason: string) => void;
+  private readonly parked: ParkedIntroductions;
+  /** Introductions a verdict of this step may have unblocked; judged again before the step ends. */
+  private readonly woken: ParkedIntroduction[] = [];
+  readonly admission: AdmissionCounters = { admitted: 0, parked: 0, parkingFull: 0, refused: 0 };
   /**
    * The broadcast's actions become this step's node actions. The driver sees an immediate sink: a persist is a
    * `write` of the same step, and the shell's contract (every write of a step is durable before any of its
@@ -58,7 +83,13 @@ export class NodeCore {
     this.watermarks = WatermarkSummary.fromWatermarks(options.ledger.accountWatermarks());
     this.takeLedgerWrites = options.takeLedgerWrites;
     this.onLedgerRefusal = options.onLedgerRefusal ?? (() => {});
+    this.parked = new ParkedIntroductions(options.parking);
     this.driver = new ActionDriver(this.broadcastSink());
+  }
+
+  /** Introductions held back until this node can judge them. */
+  get parkedCount(): number {
+    return this.parked.size;
   }
 
   /** The status a client sees: the ledger's, or ours for transfers still being broadcast or superseded. */
@@ -80,10 +111,13 @@ export class NodeCore {
         }
         break;
       case "peerMessage":
-        this.runBroadcast(
-          { type: "message", from: event.from, message: event.message, nowMs: event.nowMs },
-          out,
-        );
+        if (event.message.kind === "send" || event.message.kind === "gossip")
+          this.introduce(event.from, event.message, event.message.payload, event.nowMs, out);
+        else
+          this.runBroadcast(
+            { type: "message", from: event.from, message: event.message, nowMs: event.nowMs },
+            out,
+          );
         break;
       case "statusRequest": {
         const response = answerStatus(event.request, { ...this.identity, watermarks: this.watermarks });
@@ -98,8 +132,16 @@ export class NodeCore {
             message: { kind: "payload", payload: event.encoded.bytes },
           });
         break;
+      case "tick":
+        this.parked.expire(event.nowMs);
+        this.runBroadcast(event, out);
+        break;
       default:
         this.runBroadcast(event, out);
+    }
+    const nowMs = "nowMs" in event ? event.nowMs : 0;
+    for (let entry = this.woken.shift(); entry !== undefined; entry = this.woken.shift()) {
+      this.introduce(entry.from, entry.message, entry.encoded.bytes, nowMs, out, entry);
     }
     const ledgerWrites = this.takeLedgerWrites();
     if (ledgerWrites.length > 0) out.push({ type: "write", ops: ledgerWrites });
@@ -130,6 +172,41 @@ export class NodeCore {
     this.submissions.track(encoded);
     const outcome = this.runBroadcast({ type: "submit", payload: encoded.bytes, nowMs }, out);
     out.push({ type: "submitted", ticket, result: this.submitResult(encoded, outcome ?? "invalid", out) });
+  }
+
+  /**
+   * Echo admission for a payload a peer introduced: the broadcast sees it only once the ledger says it is the
+   * account's next seq and would apply. One this node cannot judge yet is parked and judged again when the
+   * ledger resolves what it awaits; one that every correct node would reject is not echoed at all (the same on
+   * every correct node, so it can never gather an echo quorum and needs no state anywhere). Payloads pulled
+   * for a decided instance bypass this: delivery never depends on admission.
+   */
+  private introduce(
+    from: PeerId,
+    message: BroadcastMessage,
+    payload: Uint8Array,
+    nowMs: number,
+    out: NodeAction[],
+    parked?: ParkedIntroduction,
+  ): void {
+    const encoded = parked?.encoded ?? this.inspector.decodeValid(payload);
+    // Invalid bytes go to the broadcast, which counts and drops them like any other.
+    const verdict = encoded === null ? ({ kind: "admit" } as const) : this.ledger.admission(encoded);
+    if (verdict.kind === "admit") {
+      this.admission.admitted++;
+      this.runBroadcast({ type: "message", from, message, nowMs }, out);
+    } else if (verdict.kind === "never") {
+      this.admission.refused++;
+    } else if (
+      this.parked.park(
+        { from, message, encoded: encoded!, parkedAtMs: parked?.parkedAtMs ?? nowMs },
+        verdict.awaiting,
+      )
+    ) {
+      if (parked === undefined) this.admission.parked++;
+    } else {
+      this.admission.parkingFull++;
+    }
   }
 
   private submitResult(encoded: EncodedTransfer, outcome: SubmitOutcome, out: NodeAction[]): SubmitResult {
@@ -181,8 +258,9 @@ export class NodeCore {
     try {
       changes = this.ledger.deliver(encoded);
     } catch (e) {
-      // Secure broadcast delivers one transfer per (source, seq) and only valid ones, so this is a bug or a
-      // byzantine majority; the ledger refused it without recording anything.
+      // The ledger keeps every delivered transfer it cannot resolve yet; it refuses only what no correct
+      // broadcast delivers (a second transfer for a slot, a bad signature), so this is a bug or a byzantine
+      // majority, and it recorded nothing.
       this.onLedgerRefusal(encoded.id, (e as Error).message);
     }
     // The ledger now holds the slot, so `isSettled` keeps the instance closed: the commitments can go.
@@ -190,7 +268,11 @@ export class NodeCore {
     if (ops.length > 0) out.push({ type: "write", ops });
     for (const change of changes) {
       // A verdict (applied or rejected) resolves the account's next seq: its watermark moves by one.
-      if (change.status !== "delivered") this.watermarks.advance(change.source, change.seq - 1, change.seq);
+      if (change.status !== "delivered") {
+        this.watermarks.advance(change.source, change.seq - 1, change.seq);
+        // Its account's next transfer, and transfers naming it as a dep, may now be judged.
+        this.woken.push(...this.parked.wake(change.source), ...this.parked.wake(change.id));
+      }
       out.push({ type: "announce", change });
     }
   }

@@ -45,6 +45,13 @@ export class PayloadInspector {
     return info;
   };
 
+  /** The payload as a transfer if `inspect` judges it valid (decodable, this network, authorized), else null. */
+  decodeValid(payload: Uint8Array): EncodedTransfer | null {
+    const info = this.inspect(payload);
+    if (info === null) return null;
+    return this.decoded.get(info.digest) ?? decodeTransfer(payload);
+  }
+
   /** The delivered payload as a transfer: from the cache when it was inspected recently. */
   takeDecoded(digest: string, payload: Uint8Array): EncodedTransfer {
     const cached = this.decoded.get(digest);

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { BrachaBroadcast } from "../../../src/broadcast/bracha/bracha.ts";
 import type { BroadcastMessage } from "../../../src/broadcast/types.ts";
 import { ErrorCode } from "../../../src/core/errors.ts";
+import type { EncodedTransfer } from "../../../src/core/transfer.ts";
 import { sodiumVerifier } from "../../../src/crypto/ed25519Sodium.ts";
 import { SignatureAuthorizer } from "../../../src/ledger/authorization.ts";
 import { Ledger } from "../../../src/ledger/ledger.ts";
@@ -17,6 +18,22 @@ import { makeTransfer, TEST_NETWORK, testKey } from "../../support/fixtures.ts";
 const MEMBERS = ["self", "p1", "p2", "p3"];
 const alice = testKey(1);
 const bob = testKey(2);
+const carol = testKey(3);
+
+/** A peer introduces `t` (Bracha's SEND); returns the digests this node echoed in response. */
+function introduce(core: NodeCore, t: EncodedTransfer, from = "p1", nowMs = 1): string[] {
+  const actions = core.handle({
+    type: "peerMessage",
+    from,
+    message: { kind: "send", payload: t.bytes },
+    nowMs,
+  });
+  return echoesIn(actions);
+}
+
+function echoesIn(actions: readonly NodeAction[]): string[] {
+  return actions.flatMap((a) => (a.type === "send" && a.message.kind === "echo" ? [a.message.digest] : []));
+}
 
 function newCore(): NodeCore {
   const authorizer = new SignatureAuthorizer(sodiumVerifier);
@@ -37,9 +54,15 @@ function newCore(): NodeCore {
   return new NodeCore({ broadcast, ledger, inspector, identity, takeLedgerWrites: () => [] });
 }
 
-function votes(core: NodeCore, kind: "echo" | "ready", id: string, from: readonly string[]): NodeAction[] {
+function votes(
+  core: NodeCore,
+  kind: "echo" | "ready",
+  id: string,
+  from: readonly string[],
+  seq = 1,
+): NodeAction[] {
   const out: NodeAction[] = [];
-  const message: BroadcastMessage = { kind, instance: { source: alice.address, seq: 1 }, digest: id };
+  const message: BroadcastMessage = { kind, instance: { source: alice.address, seq }, digest: id };
   for (const peer of from) out.push(...core.handle({ type: "peerMessage", from: peer, message, nowMs: 1 }));
   return out;
 }
@@ -136,5 +159,67 @@ describe("NodeCore", () => {
     const answer = actions.find((a) => a.type === "submitted");
     assert.ok(answer?.type === "submitted" && !answer.result.ok);
     assert.equal(answer.result.ok ? "" : answer.result.error.code, ErrorCode.InsufficientFunds);
+  });
+
+  it("refuses a made-up dep at submit with UNKNOWN_DEPENDENCY, broadcasting nothing", () => {
+    const core = newCore();
+    const t = makeTransfer(bob, 1, [{ to: carol.address, amount: 1n }], ["ab".repeat(32)]);
+    const actions = core.handle({ type: "submit", encoded: t, ticket: 4, nowMs: 0 });
+    assert.equal(actions.filter((a) => a.type === "send" || a.type === "write").length, 0);
+    const answer = actions.find((a) => a.type === "submitted");
+    assert.ok(answer?.type === "submitted" && !answer.result.ok);
+    assert.equal(answer.result.error.code, ErrorCode.UnknownDependency);
+  });
+
+  it("does not echo a peer's transfer that every node would reject: no balance, no deps", () => {
+    const core = newCore();
+    const unfunded = makeTransfer(carol, 1, [{ to: bob.address, amount: 1n }]);
+    assert.deepEqual(introduce(core, unfunded), []);
+    assert.equal(core.broadcast.stats().liveInstances, 0, "no instance, no commitment");
+    assert.equal(core.admission.refused, 1);
+  });
+
+  it("holds back a peer's next transfer until its predecessor applies here, then echoes it", () => {
+    const core = newCore();
+    const t1 = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    const t2 = makeTransfer(alice, 2, [{ to: bob.address, amount: 30n }]);
+    assert.deepEqual(introduce(core, t2, "p2"), [], "seq 2 before seq 1: parked, not echoed");
+    assert.equal(core.admission.parked, 1);
+    assert.deepEqual(introduce(core, t1), [t1.id]);
+    votes(core, "echo", t1.id, ["p2", "p3"]);
+    const actions = votes(core, "ready", t1.id, ["p2", "p3"]);
+    assert.deepEqual(echoesIn(actions), [t2.id], "echoed in the step that applied its predecessor");
+    assert.equal(core.statusOf(t1.id), "applied");
+  });
+
+  it("holds back a transfer whose dep is unknown here, echoes it once the dep applies, forgets junk after the timeout", () => {
+    const core = newCore();
+    const t1 = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    const spends = makeTransfer(bob, 1, [{ to: carol.address, amount: 30n }], [t1.id]);
+    const junk = makeTransfer(carol, 1, [{ to: bob.address, amount: 5n }], ["cd".repeat(32)]);
+    assert.deepEqual(introduce(core, spends), []);
+    assert.deepEqual(introduce(core, junk), []);
+    introduce(core, t1);
+    votes(core, "echo", t1.id, ["p2", "p3"]);
+    assert.deepEqual(echoesIn(votes(core, "ready", t1.id, ["p2", "p3"])), [spends.id]);
+    assert.equal(core.parkedCount, 1, "the junk is still held back");
+    core.handle({ type: "tick", nowMs: 11 * 60_000 });
+    assert.equal(core.parkedCount, 0);
+  });
+
+  it("keeps a delivered transfer however far ahead of this node", () => {
+    const core = newCore();
+    const far = makeTransfer(alice, 70, [{ to: bob.address, amount: 1n }]);
+    // The others echoed and readied it (they had applied seqs 1..69): this node delivers it by READYs and a pull.
+    const pulled = votes(core, "ready", far.id, ["p1", "p2", "p3"], 70);
+    assert.ok(pulled.some((a) => a.type === "send" && a.message.kind === "request"));
+    const delivered = core.handle({
+      type: "peerMessage",
+      from: "p1",
+      message: { kind: "payload", payload: far.bytes },
+      nowMs: 2,
+    });
+    assert.ok(delivered.some((a) => a.type === "announce" && a.change.status === "delivered"));
+    assert.equal(core.statusOf(far.id), "delivered", "kept, not dropped");
   });
 });
