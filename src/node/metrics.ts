@@ -57,6 +57,17 @@ export class NodeMetrics {
         for (const [kind, n] of Object.entries(c.received)) this.set({ direction: "received", kind }, n);
       },
     });
+    const core = components.core;
+    new Gauge({
+      name: "tally_admission",
+      help: "Payloads peers introduced, by the ledger's admission verdict (admitted, parked, parkingFull, refused), and payloads parked now",
+      labelNames: ["verdict"],
+      registers: [this.registry],
+      collect() {
+        for (const [verdict, n] of Object.entries(core.admission)) this.set({ verdict }, n);
+        this.set({ verdict: "parkedNow" }, core.parkedCount);
+      },
+    });
     new Gauge({
       name: "tally_broadcast_delivered",
       help: "Broadcast instances delivered since start",
