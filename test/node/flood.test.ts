@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { describe, it, type TestContext } from "node:test";
-import { fileURLToPath } from "node:url";
 import { transferToJson } from "../../src/core/transferJson.ts";
 import type { DevnetNode } from "../../src/devnet/devnet.ts";
 import { type Keystore, newKeystore, readKeystore } from "../../src/wallet/keystore.ts";
@@ -12,6 +8,19 @@ import { NodeClient } from "../../src/wallet/nodeClient.ts";
 import { prepareNextTransfer } from "../../src/wallet/prepareTransfer.ts";
 import { type RunningDevnet, startDevnet } from "../support/devnetProcess.ts";
 import type { FloodSummary } from "../support/flooder.ts";
+import {
+  ApplyTimes,
+  mib,
+  parsePrometheus,
+  type RunningFlooder,
+  rssBytes,
+  sampleHealth,
+  sampleRss,
+  scrapeMetrics,
+  sleep,
+  startFlooder,
+  stopProcess,
+} from "../support/nodeProbes.ts";
 
 /**
  * "A flood costs only the flooder": real node processes on loopback, one peer writing well-formed messages to
@@ -24,7 +33,6 @@ import type { FloodSummary } from "../support/flooder.ts";
  *   node_modules/.bin/node --test test/node/flood.test.ts      (no npm: the pinned Node 24 directly)
  */
 
-const FLOODER_TS = fileURLToPath(new URL("../support/flooder.ts", import.meta.url));
 const FLOOD_MS = 20_000;
 const TRANSFERS = 20;
 /** Transfer k is submitted this long after the flood started, so all of them travel during the flood. */
@@ -32,8 +40,6 @@ const FIRST_SUBMIT_AFTER_MS = 1_000;
 const SUBMIT_SPACING_MS = 700;
 const MAX_APPLY_LAG_MS = 5_000;
 const MAX_RSS_GROWTH_BYTES = 50 * 1024 * 1024;
-const RSS_SAMPLE_MS = 250;
-const POLL_MS = 200;
 /** A flooding member must send at least this many times what a correct member sends to the same node. */
 const MIN_FLOOD_RATIO = 10;
 
@@ -79,161 +85,6 @@ function floodIsVisible(p: PeerInbound): boolean {
  */
 function healthyThroughout(seen: Record<string, number>): boolean {
   return Object.keys(seen).every((answer) => answer === "200");
-}
-
-interface PrometheusSample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-function parsePrometheus(text: string): PrometheusSample[] {
-  const samples: PrometheusSample[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (m === null) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return samples;
-}
-
-async function scrapeMetrics(node: DevnetNode): Promise<string> {
-  const res = await fetch(`${node.api}/metrics`, { signal: AbortSignal.timeout(5_000) });
-  return res.text();
-}
-
-// ---- measuring node 0 ---------------------------------------------------------------------------------------
-
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  if (kb === null) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(kb[1]) * 1024;
-}
-
-/** Samples a process's RSS until stopped; `max` is the largest sample. */
-function sampleRss(pid: number): { stop(): Promise<{ max: number; samples: number }> } {
-  let max = 0;
-  let samples = 0;
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      max = Math.max(max, await rssBytes(pid).catch(() => 0));
-      samples++;
-      await sleep(RSS_SAMPLE_MS);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return { max, samples };
-    },
-  };
-}
-
-/** Health answers of one node during the flood, by status ("200", "503 <reason>", "timeout"). */
-function sampleHealth(node: DevnetNode): { stop(): Promise<Record<string, number>> } {
-  const seen: Record<string, number> = {};
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const answer = await fetch(`${node.api}/v1/health`, { signal: AbortSignal.timeout(2_000) }).then(
-        async (r) => (r.status === 200 ? "200" : `${r.status} ${await r.text()}`),
-        () => "timeout",
-      );
-      seen[answer] = (seen[answer] ?? 0) + 1;
-      await sleep(500);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return seen;
-    },
-  };
-}
-
-/** When each watched node first reported each transfer applied (ms since `origin`). */
-class ApplyTimes {
-  readonly at = new Map<string, Map<string, number>>();
-  private readonly nodes: readonly DevnetNode[];
-  private readonly origin: number;
-
-  constructor(nodes: readonly DevnetNode[], origin: number) {
-    this.nodes = nodes;
-    this.origin = origin;
-  }
-
-  track(id: string): void {
-    this.at.set(id, new Map());
-  }
-
-  allApplied(): boolean {
-    return [...this.at.values()].every((byNode) => byNode.size === this.nodes.length);
-  }
-
-  /** Polls every pending (transfer, node) pair until all are applied or the deadline passes. */
-  async pollUntil(deadline: number, stillSubmitting: () => boolean): Promise<void> {
-    while (Date.now() < deadline && (stillSubmitting() || !this.allApplied())) {
-      const checks: Promise<void>[] = [];
-      for (const [id, byNode] of this.at) {
-        for (const node of this.nodes) {
-          if (byNode.has(node.name)) continue;
-          checks.push(
-            new NodeClient(node.api, { timeoutMs: 2_000 })
-              .transfer(id)
-              .then((view) => {
-                if (view.status === "applied") byNode.set(node.name, Date.now() - this.origin);
-              })
-              .catch(() => {}),
-          );
-        }
-      }
-      await Promise.all(checks);
-      await sleep(POLL_MS);
-    }
-  }
-}
-
-// ---- the flooder process ------------------------------------------------------------------------------------
-
-interface RunningFlooder {
-  child: ChildProcess;
-  /** Resolves when the flooder has its first stream open. */
-  connected: Promise<void>;
-  /** Resolves with its summary when it exits. */
-  summary: Promise<FloodSummary>;
-}
-
-function startFlooder(target: DevnetNode, keyFile?: string): RunningFlooder {
-  const args = [FLOODER_TS, "--target", target.multiaddr, "--duration-ms", String(FLOOD_MS)];
-  if (keyFile !== undefined) args.push("--key", keyFile);
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (d) => {
-    stderr += d;
-  });
-  let onConnected: () => void = () => {};
-  const connected = new Promise<void>((resolve) => {
-    onConnected = resolve;
-  });
-  const summary = new Promise<FloodSummary>((resolve, reject) => {
-    let last: FloodSummary | undefined;
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      const event = JSON.parse(line) as { event: string };
-      if (event.event === "connected") onConnected();
-      if (event.event === "summary") last = event as FloodSummary;
-    });
-    child.once("exit", (code) => {
-      if (last !== undefined) resolve(last);
-      else reject(new Error(`flooder exited with ${code} and no summary: ${stderr}`));
-    });
-  });
-  return { child, connected, summary };
 }
 
 // ---- the scenario -------------------------------------------------------------------------------------------
@@ -286,7 +137,11 @@ async function floodNodeZero(
     const metricsBefore = await scrapeMetrics(victim);
     const rss = sampleRss(victim.pid);
     const health = sampleHealth(victim);
-    flooder = startFlooder(victim, flooderIsMember ? join(impersonated.dataDir, "peer.key") : undefined);
+    flooder = startFlooder(victim, [
+      "--duration-ms",
+      String(FLOOD_MS),
+      ...(flooderIsMember ? ["--key", join(impersonated.dataDir, "peer.key")] : []),
+    ]);
     await Promise.race([
       flooder.connected,
       flooder.summary.then(() => {
@@ -397,31 +252,3 @@ describe("a flood costs only the flooder", { timeout: 240_000 }, () => {
     );
   });
 });
-
-// ---- small helpers ------------------------------------------------------------------------------------------
-
-async function stopProcess(pid: number): Promise<void> {
-  process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + 10_000;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) process.kill(pid, "SIGKILL");
-    await sleep(50);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
-}
-
-function mib(bytes: number): string {
-  return (bytes / 2 ** 20).toFixed(1);
-}

@@ -5,6 +5,10 @@
  *
  *   flooder.ts --target MULTIADDR/p2p/ID [--key PEER_KEY_FILE] [--duration-ms 20000] [--protocol ID]
  *              [--kinds echo,ready,gossip] [--messages-per-frame 512] [--redial-delay-ms 200] [--no-envelope]
+ *              [--unfunded-transfers N --network ID]
+ *
+ * With `--unfunded-transfers N` it sends N validly signed transfers instead, each from a fresh key that holds
+ * nothing, seq 1, no deps — once as a SEND (Bracha's introduction) and once as GOSSIP (contagion's) — and stops.
  *
  * Without `--key` it is a stranger with a fresh identity; with a member's `peer.key` (from its devnet data
  * dir) it speaks as that member. "Well-formed" means every message would pass the receiver's decoders: a valid
@@ -22,11 +26,13 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { PrivateKey, Stream } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
+import { encodeBroadcastMessage } from "../../src/broadcast/messageCodec.ts";
 import { encodeEnvelope } from "../../src/channels/envelope.ts";
 import { createTallyLibp2p } from "../../src/p2p/createLibp2p.ts";
 import { encodeFrameOf, TALLY_MSG_PROTOCOL } from "../../src/p2p/framing.ts";
 import { loadPeerKey } from "../../src/p2p/peerKey.ts";
 import { BROADCAST_CHANNEL } from "../../src/protocols/broadcast/broadcastChannel.ts";
+import { makeTransfer, testKey } from "./fixtures.ts";
 
 export type FloodKind = "echo" | "ready" | "gossip";
 const FLOOD_KINDS: readonly FloodKind[] = ["echo", "ready", "gossip"];
@@ -52,6 +58,47 @@ export interface FloodSummary {
   bytesReceived: number;
 }
 
+/** A source of frames; `undefined` when it has nothing more to send. */
+interface FrameSource {
+  nextFrame(): { frame: Uint8Array; messages: number } | undefined;
+}
+
+/** Signed transfers from fresh, unfunded keys (an attacker's wallets): SEND and GOSSIP of each, once. */
+class UnfundedTransferFrames implements FrameSource {
+  private readonly payloads: Uint8Array[] = [];
+  private next = 0;
+  private readonly perFrame: number;
+
+  constructor(count: number, network: string, perFrame: number) {
+    this.perFrame = perFrame;
+    const sink = testKey(0).address;
+    for (let i = 0; i < count; i++) {
+      const t = makeTransfer(testKey(1_000_000 + i), 1, [{ to: sink, amount: 1n }], [], { network });
+      this.payloads.push(t.bytes);
+    }
+  }
+
+  nextFrame(): { frame: Uint8Array; messages: number } | undefined {
+    if (this.next >= this.payloads.length) return undefined;
+    const messages: Uint8Array[] = [];
+    for (const payload of this.payloads.slice(this.next, this.next + this.perFrame)) {
+      for (const kind of ["send", "gossip"] as const) {
+        messages.push(
+          encodeEnvelope({
+            protocolCode: BROADCAST_CHANNEL.code,
+            version: BROADCAST_CHANNEL.version,
+            kind: "message",
+            requestId: 0,
+            body: encodeBroadcastMessage({ kind, payload }),
+          }),
+        );
+      }
+    }
+    this.next += this.perFrame;
+    return { frame: encodeFrameOf(messages), messages: messages.length };
+  }
+}
+
 interface FloodOptions {
   target: string;
   keyFile: string | undefined;
@@ -61,6 +108,8 @@ interface FloodOptions {
   messagesPerFrame: number;
   redialDelayMs: number;
   envelope: boolean;
+  unfundedTransfers: number | undefined;
+  network: string | undefined;
 }
 
 // ---- message bytes ------------------------------------------------------------------------------------------
@@ -88,7 +137,7 @@ function wrapOneWayBroadcast(body: Uint8Array): Uint8Array {
  * Produces frames of fresh messages: every vote names a new random instance (random Ed25519-version address,
  * random seq in [1, 2^32]) and a random digest, so no receiver can answer them from a cache.
  */
-class FloodFrames {
+class FloodFrames implements FrameSource {
   private readonly kinds: readonly FloodKind[];
   private readonly messagesPerFrame: number;
   private readonly envelope: boolean;
@@ -168,7 +217,10 @@ async function flood(opts: FloodOptions): Promise<FloodSummary> {
   await node.start();
 
   const target = multiaddr(opts.target);
-  const frames = new FloodFrames(opts.kinds, opts.messagesPerFrame, opts.envelope);
+  const frames: FrameSource =
+    opts.unfundedTransfers !== undefined
+      ? new UnfundedTransferFrames(opts.unfundedTransfers, opts.network ?? "", 256)
+      : new FloodFrames(opts.kinds, opts.messagesPerFrame, opts.envelope);
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), opts.durationMs);
   const onSignal = (): void => stop.abort();
@@ -192,6 +244,11 @@ async function flood(opts: FloodOptions): Promise<FloodSummary> {
     printLine({ event: "connected" });
     const openedAt = performance.now();
     const cutOff = await floodStream(stream, frames, summary, stop.signal);
+    if (!cutOff && !stop.signal.aborted) {
+      // The source ran dry: let the stream's last frames leave before closing it.
+      await stream.close().catch(() => {});
+      break;
+    }
     summary.floodingMs += performance.now() - openedAt;
     if (cutOff) {
       summary.cutOff++;
@@ -212,7 +269,7 @@ async function flood(opts: FloodOptions): Promise<FloodSummary> {
 /** Writes until the flood is over (returns false) or the target closes the stream (returns true). */
 async function floodStream(
   stream: Stream,
-  frames: FloodFrames,
+  frames: FrameSource,
   summary: FloodSummary,
   stop: AbortSignal,
 ): Promise<boolean> {
@@ -232,7 +289,9 @@ async function floodStream(
   try {
     let sinceYield = 0;
     while (!stop.aborted && !closed && stream.writeStatus === "writable") {
-      const { frame, messages } = frames.nextFrame();
+      const next = frames.nextFrame();
+      if (next === undefined) return false;
+      const { frame, messages } = next;
       let more: boolean;
       try {
         more = stream.send(frame);
@@ -298,6 +357,8 @@ function parseFloodArgs(argv: readonly string[]): FloodOptions {
       "messages-per-frame": { type: "string", default: "512" },
       "redial-delay-ms": { type: "string", default: "200" },
       "no-envelope": { type: "boolean", default: false },
+      "unfunded-transfers": { type: "string" },
+      network: { type: "string" },
     },
     strict: true,
   });
@@ -315,6 +376,11 @@ function parseFloodArgs(argv: readonly string[]): FloodOptions {
     messagesPerFrame: positiveInteger(values["messages-per-frame"], "--messages-per-frame"),
     redialDelayMs: positiveInteger(values["redial-delay-ms"], "--redial-delay-ms"),
     envelope: !values["no-envelope"],
+    unfundedTransfers:
+      values["unfunded-transfers"] === undefined
+        ? undefined
+        : positiveInteger(values["unfunded-transfers"], "--unfunded-transfers"),
+    network: values.network,
   };
 }
 
