@@ -86,6 +86,7 @@ describe("full-membership quorums", () => {
 
   test("E = R = D = every other member marks a full-membership set; its thresholds must be Bracha's", () => {
     assert.deepEqual(FOUR, { G: FOUR.G, E: 3, Ehat: 2, R: 3, Rhat: 2, D: 3, Dhat: 2 });
+    assert.deepEqual(fullMembershipParams(4, FOUR.G), FOUR);
     assert.equal(coversMembership(FOUR, 3), true);
     assert.equal(coversMembership(FOUR, 4), false, "a five-member network: these are sampled params");
     const olderDevnet = chooseParams({ nodes: 4, byzantine: 0, epsilon: DEFAULT_EPSILON });
