@@ -29,7 +29,7 @@ export interface ContagionOptions extends InstanceOptions {
   readonly maxOpenedPerPeer?: number;
   /** How long a sampled peer may stay down before it is replaced by a fresh draw (never: full membership). */
   readonly peerDownGraceMs?: number;
-  /** Replace one sampled peer, chosen at random, every this many ms; 0 = never (always: full membership). */
+  /** Replace one sampled peer, chosen at random, every this many ms; 0 = never (forced to 0 with full membership). */
   readonly refreshIntervalMs?: number;
   /** Subscriber cap per layer = ⌈factor × expected⌉ + slack (see `subscriberCap`). */
   readonly subscriberCapFactor?: number;
