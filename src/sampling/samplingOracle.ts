@@ -11,6 +11,7 @@ import type { PeerId } from "../core/peerId.ts";
  *
  * Static membership implements it today (`staticMembership.ts`); the permissionless network will put a
  * Brahms-style sampler behind the same interface, so the broadcast never depends on how peers are known.
+ * A small network's full-membership params switch it to `FullMembershipOracle` (`fullMembership.ts`).
  */
 export interface SamplingOracle {
   /** How many peers can be drawn (self excluded). Zero for a single-member network. */

@@ -5,6 +5,7 @@ import {
   DEFAULT_EPSILON,
   defaultContagionParams,
   designByzantine,
+  FULL_MEMBERSHIP_MAX_NODES,
 } from "../../src/analysis/defaultParams.ts";
 import { ContagionBroadcast, type ContagionOptions } from "../../src/broadcast/contagion/contagion.ts";
 import type { ContagionParams } from "../../src/broadcast/contagion/contagionParams.ts";
@@ -707,19 +708,16 @@ describe("contagion: commitments, bounds and configuration", () => {
 // ── parameters ──────────────────────────────────────────────────────────────────────────────────────────
 
 describe("contagion parameters", () => {
-  test("defaults: every failure bound ≤ 1e-9 with ⌊(N−1)/5⌋ Byzantine members; devnet samples cover the membership", (t) => {
-    for (const n of [...Array.from({ length: 61 }, (_, i) => i + 4), 100, 300, 1_000]) {
+  test("sampled defaults (beyond full membership): every failure bound ≤ 1e-9 with ⌊(N−1)/5⌋ Byzantine members", (t) => {
+    for (const n of [FULL_MEMBERSHIP_MAX_NODES + 1, 200, 300, 1_000]) {
       const params = defaultContagionParams(n);
       assert.ok(params.Ehat <= params.E && params.Rhat <= params.R && params.Dhat <= params.D);
       const { validity, consistency, totality } = boundsFor(params, n, designByzantine(n) / n);
       for (const [name, bound] of Object.entries({ validity, consistency, totality })) {
         assert.ok(bound <= DEFAULT_EPSILON * (1 + 1e-6), `N=${n} ${name}=${bound}`);
       }
-      // Several draws per peer, so every peer's weight is close to 1/(N−1).
-      if (n <= 64) assert.ok(Math.min(params.E, params.R, params.D) >= 3 * (n - 1), `N=${n}`);
-      if ([4, 6, 16, 64, 300].includes(n)) t.diagnostic(`N=${n}: ${JSON.stringify(params)}`);
+      if ([300].includes(n)) t.diagnostic(`N=${n}: ${JSON.stringify(params)}`);
     }
-    assert.deepEqual(defaultContagionParams(2), defaultContagionParams(4));
     assert.throws(
       () => defaultContagionParams(0),
       (e) => isTallyError(e, "INVALID_CONFIG"),

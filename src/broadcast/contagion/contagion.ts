@@ -94,7 +94,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
     this.options = resolveContagionOptions(options);
     this.params = this.options.params;
     this.self = options.self;
-    this.oracle = options.oracle;
+    this.oracle = this.options.oracle;
     this.live = new LiveInstances({
       maxInstances: this.options.maxLiveInstances,
       maxOpenedPerPeer: this.options.maxOpenedPerPeer,

@@ -1,5 +1,6 @@
 import type { PeerId } from "../../core/peerId.ts";
 import type { RandomSource } from "../../core/random.ts";
+import { coversMembership, FullMembershipOracle } from "../../sampling/fullMembership.ts";
 import type { SamplingOracle } from "../../sampling/samplingOracle.ts";
 import {
   configError,
@@ -26,9 +27,9 @@ export interface ContagionOptions extends InstanceOptions {
   readonly random: RandomSource;
   /** Live instances one sampled peer may open by voting before any payload exists; default: a 1/(N−1) share. */
   readonly maxOpenedPerPeer?: number;
-  /** How long a sampled peer may stay down before it is replaced by a fresh draw. */
+  /** How long a sampled peer may stay down before it is replaced by a fresh draw (never: full membership). */
   readonly peerDownGraceMs?: number;
-  /** Replace one sampled peer, chosen at random, every this many ms; 0 = never. */
+  /** Replace one sampled peer, chosen at random, every this many ms; 0 = never (forced to 0 with full membership). */
   readonly refreshIntervalMs?: number;
   /** Subscriber cap per layer = ⌈factor × expected⌉ + slack (see `subscriberCap`). */
   readonly subscriberCapFactor?: number;
@@ -71,6 +72,9 @@ export const CONTAGION_DEFAULTS = {
   replaysPerPeerPerSecond: 0.1,
 } as const;
 
+/** A grace period no peer outlives: full-membership samples are never replaced. */
+const NEVER_REPLACED = Number.MAX_SAFE_INTEGER;
+
 export type ResolvedContagionOptions = Required<Omit<ContagionOptions, "isSettled">> & {
   readonly isSettled: (instance: InstanceRef) => boolean;
 };
@@ -81,16 +85,19 @@ export function resolveContagionOptions(options: ContagionOptions): ResolvedCont
   const params = validateParams(options.params);
   const pick = <K extends keyof typeof CONTAGION_DEFAULTS>(key: K): number =>
     options[key] ?? CONTAGION_DEFAULTS[key];
+  // Full-membership params (E = R = D = every other member): each member sampled once, never replaced —
+  // there is nobody else to draw, and a second copy of a member would weigh its vote twice.
+  const full = coversMembership(params, options.oracle.size);
   const resolved: ResolvedContagionOptions = {
     self: options.self,
-    oracle: options.oracle,
+    oracle: full ? new FullMembershipOracle(options.oracle) : options.oracle,
     params,
     inspect: options.inspect,
     random: options.random,
     // Only the oracle's peers (self excluded) open instances by voting; a share stays defined when alone.
     ...resolveInstanceOptions(options, Math.max(1, options.oracle.size), positiveNumber),
-    peerDownGraceMs: nonNegativeInteger("peerDownGraceMs", pick("peerDownGraceMs")),
-    refreshIntervalMs: nonNegativeInteger("refreshIntervalMs", pick("refreshIntervalMs")),
+    peerDownGraceMs: full ? NEVER_REPLACED : nonNegativeInteger("peerDownGraceMs", pick("peerDownGraceMs")),
+    refreshIntervalMs: full ? 0 : nonNegativeInteger("refreshIntervalMs", pick("refreshIntervalMs")),
     subscriberCapFactor: positiveNumber("subscriberCapFactor", pick("subscriberCapFactor")),
     subscriberCapSlack: nonNegativeInteger("subscriberCapSlack", pick("subscriberCapSlack")),
     maxReadyDigestsPerPeer: positiveInteger("maxReadyDigestsPerPeer", pick("maxReadyDigestsPerPeer")),
