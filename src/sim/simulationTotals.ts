@@ -161,8 +161,14 @@ export function summarize(t: SimulationTotals, wallSeconds: number): SimulationR
 
 function mergeAttacks(a: AttackReport, b: AttackReport): AttackReport {
   const switches = a.switches + b.switches;
+  // Subscriptions are set up once per network, and every shard builds the same network: counted once.
+  const { subscribe, unsubscribe } = a.byzantineMessages;
   return {
-    byzantineMessages: addRecords(a.byzantineMessages, b.byzantineMessages),
+    byzantineMessages: {
+      ...addRecords(a.byzantineMessages, b.byzantineMessages),
+      ...(subscribe === undefined ? {} : { subscribe }),
+      ...(unsubscribe === undefined ? {} : { unsubscribe }),
+    },
     equivocations: a.equivocations + b.equivocations,
     switches,
     // A mean over switches: weighed by each shard's switches.
@@ -170,7 +176,7 @@ function mergeAttacks(a: AttackReport, b: AttackReport): AttackReport {
       switches === 0 ? 0 : (a.fedBeforeSwitch * a.switches + b.fedBeforeSwitch * b.switches) / switches,
     relaysWithheld: a.relaysWithheld + b.relaysWithheld,
     readiesDelayed: a.readiesDelayed + b.readiesDelayed,
-    subscriptionsHeld: a.subscriptionsHeld + b.subscriptionsHeld,
+    subscriptionsHeld: a.subscriptionsHeld,
   };
 }
 
