@@ -2,7 +2,12 @@ import { chooseParams } from "../analysis/chooseParams.ts";
 import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import { LATENCY_MODELS, type LatencyModelName } from "../sim/latency.ts";
 import { defaultSimWorkers, runSharded } from "../sim/shardedRun.ts";
-import { ADVERSARIES, type Adversary, type AttackReport, type SimulationResult } from "../sim/simulation.ts";
+import {
+  type Adversary,
+  type AttackReport,
+  SIM_ADVERSARIES,
+  type SimulationResult,
+} from "../sim/simulation.ts";
 import { type Command, optionalInteger, optionalString, type ParsedArgs, UsageError } from "./command.ts";
 
 function fraction(value: string | undefined, name: string, fallback: number): number {
@@ -42,7 +47,7 @@ const simCommand: Command = {
   path: ["sim"],
   summary: "simulate the broadcast at scale with the real state machines, seeded, with an adversary",
   usage:
-    "[--nodes N] [--byzantine F] [--protocol contagion|bracha] [--adversary silent|equivocate|ready-flood] [--broadcasts B] [--seed S] [--latency constant|uniform|wan] [--latency-ms MS] [--interval-ms MS] [--epsilon E | --params G,E,Ehat,R,Rhat,D,Dhat] [--workers W]",
+    "[--nodes N] [--byzantine F] [--protocol contagion|bracha] [--adversary silent|equivocate|ready-flood|subscribe-first] [--broadcasts B] [--seed S] [--latency constant|uniform|wan] [--latency-ms MS] [--interval-ms MS] [--epsilon E | --params G,E,Ehat,R,Rhat,D,Dhat] [--workers W]",
   options: {
     nodes: { type: "string" },
     byzantine: { type: "string" },
@@ -65,7 +70,12 @@ const simCommand: Command = {
       "protocol",
       "contagion",
     );
-    const adversary: Adversary = oneOf(optionalString(args, "adversary"), ADVERSARIES, "adversary", "silent");
+    const adversary: Adversary = oneOf(
+      optionalString(args, "adversary"),
+      SIM_ADVERSARIES,
+      "adversary",
+      "silent",
+    );
     const latencyName: LatencyModelName = oneOf(
       optionalString(args, "latency"),
       LATENCY_MODELS,
@@ -117,10 +127,11 @@ function formatResult(r: SimulationResult & { readonly workers: number }): strin
   return [
     `${r.protocol}, ${r.nodes} nodes, ${n(r.byzantine * 100)}% byzantine (${r.adversary}), ${r.broadcasts} broadcasts, seed ${r.seed}`,
     `messages per node per broadcast  mean ${n(r.messagesPerNodePerBroadcast.mean)}  max ${n(r.messagesPerNodePerBroadcast.max)}`,
-    `setup (sample subscriptions)     ${n(r.setupMessagesPerNode)} messages per node, once`,
+    `setup (sample subscriptions)     ${n(r.setupMessagesPerNode)} messages per node, once${r.subscriptionsRefused > 0 ? `; ${n(r.subscriptionsRefused, 0)} refused (subscriber sets full)` : ""}`,
+    `with setup, over ${r.amortised.overBroadcasts} broadcast${r.amortised.overBroadcasts === 1 ? "" : "s"}       ${n(r.amortised.messagesPerNodePerBroadcast)} per node per broadcast; Bracha ${n(r.amortised.brachaMessagesPerNodePerBroadcast)}, ratio ${n(r.amortised.ratioToBracha, 3)}`,
     `bytes per node per broadcast     mean ${n(r.bytesPerNodePerBroadcast.mean, 0)}  max ${n(r.bytesPerNodePerBroadcast.max, 0)}`,
     `delivery latency                 p50 ${n(r.latencyMs.p50)} ms (${n(r.latencyHops.p50)} hops)  p99 ${n(r.latencyMs.p99)} ms (${n(r.latencyHops.p99)} hops)`,
-    `violations                       validity ${r.violations.validity}  consistency ${r.violations.consistency}  totality ${r.violations.totality}`,
+    `violations                       validity ${r.violations.validity}  consistency ${r.violations.consistency}  totality ${r.violations.totality}  double deliveries ${r.doubleDeliveries}`,
     ...attackLines(r.attack, n),
     `simulated ${n(r.simulatedMessages, 0)} messages in ${n(r.wallSeconds, 2)} s (${n(r.messagesPerSecond, 0)} messages/s, ${r.workers} worker${r.workers === 1 ? "" : "s"})`,
   ].join("\n");
@@ -131,6 +142,11 @@ function attackLines(attack: AttackReport, n: (x: number, digits?: number) => st
   const sent = Object.entries(attack.byzantineMessages).map(([kind, count]) => `${n(count, 0)} ${kind}`);
   if (sent.length === 0) return [];
   const lines = [`byzantine nodes sent             ${sent.join(", ")}`];
+  if (attack.subscriptionsHeld > 0) {
+    lines.push(
+      `held back                        ${n(attack.subscriptionsHeld, 0)} correct subscriptions, until every Byzantine one had landed`,
+    );
+  }
   if (attack.equivocations > 0) {
     lines.push(
       `equivocations                    ${attack.equivocations}; switched to m′ in ${attack.switches}, once m reached ${n(attack.fedBeforeSwitch)} correct nodes (mean)`,

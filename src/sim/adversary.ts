@@ -1,5 +1,11 @@
 import { instanceKey } from "../broadcast/instance/instanceId.ts";
-import type { BroadcastMessage, InstanceRef, MessageKind, SubscriptionLayer } from "../broadcast/types.ts";
+import {
+  type BroadcastMessage,
+  type InstanceRef,
+  type MessageKind,
+  SUBSCRIPTION_LAYERS,
+  type SubscriptionLayer,
+} from "../broadcast/types.ts";
 import type { Adversary, AdversaryNetwork, AttackContext, AttackReport } from "./adversaryNetwork.ts";
 import { Equivocation } from "./equivocation.ts";
 import {
@@ -25,6 +31,11 @@ const BOGUS_VARIANT = 0xbad;
  *   contagion, everyone under Bracha. Unprompted: Byzantine nodes subscribe to nobody, so under contagion
  *   no vote ever reaches them to react to. All Byzantine nodes push the same digest, so it weighs their
  *   whole share of every sample.
+ * - `subscribe-first`: at the start, before any correct node's subscription lands, every Byzantine node
+ *   subscribes to every correct node in every layer (gossip, echo, ready) — the schedule holds the correct
+ *   nodes' own subscriptions back until the last Byzantine one has arrived. Otherwise silent: a subscriber
+ *   that takes a slot and never votes is what crowding costs the correct nodes most. Under contagion it makes
+ *   each correct node send every relay, ECHO and READY to the Byzantine nodes too.
  *
  * Under `equivocate` and `ready-flood` Byzantine nodes also answer payload pulls (with the payload asked
  * for), so a correct node that needs a payload is never starved by them alone.
@@ -45,6 +56,9 @@ export class ByzantineAdversary {
   private readonly attackOfRef = new WeakMap<InstanceRef, Equivocation | null>();
   private relaysWithheld = 0;
   private readiesDelayed = 0;
+  /** Under `subscribe-first`: when the last Byzantine subscription lands; correct ones are held until then. */
+  private subscriptionsLandAt = 0;
+  private subscriptionsHeld = 0;
 
   constructor(strategy: Adversary, network: AdversaryNetwork) {
     this.strategy = strategy;
@@ -60,6 +74,30 @@ export class ByzantineAdversary {
   /** Whether broadcasts may get a Byzantine source: the strategy equivocates and has nodes to do it with. */
   get equivocates(): boolean {
     return this.strategy === "equivocate" && this.network.byzantine.length > 0;
+  }
+
+  /**
+   * Whether messages to Byzantine nodes must reach `receive` at all: not when the strategy ignores every one
+   * of them (the simulator then counts them as sent and drops them — millions per broadcast under
+   * `subscribe-first` at N = 10,000).
+   */
+  get listens(): boolean {
+    return this.strategy !== "subscribe-first";
+  }
+
+  /** The run begins: called before any correct node starts (and subscribes). */
+  begin(): void {
+    if (this.strategy !== "subscribe-first" || this.network.protocol !== "contagion") return;
+    for (const layer of SUBSCRIPTION_LAYERS) {
+      // One message object per layer, shared by every send (the simulator queues references).
+      const message: BroadcastMessage = { kind: "subscribe", layer };
+      for (const byzantine of this.network.byzantine) {
+        for (const target of this.network.correct) {
+          const landsAt = this.send(byzantine, target, message);
+          if (landsAt > this.subscriptionsLandAt) this.subscriptionsLandAt = landsAt;
+        }
+      }
+    }
   }
 
   /** A broadcast with a correct source was just introduced. */
@@ -94,6 +132,10 @@ export class ByzantineAdversary {
    * digest of an equivocated instance (equivocation.ts). Everything else flows as the latency model says.
    */
   holdMs(to: number, message: BroadcastMessage): number {
+    if (message.kind === "subscribe" && this.network.now() < this.subscriptionsLandAt) {
+      this.subscriptionsHeld++;
+      return this.subscriptionsLandAt - this.network.now();
+    }
     if (this.attacks.size === 0) return 0;
     if (message.kind === "gossip") {
       const info = inspectSyntheticPayload(message.payload);
@@ -111,7 +153,7 @@ export class ByzantineAdversary {
 
   /** A message reached Byzantine node `self`. */
   receive(self: number, from: number, message: BroadcastMessage): void {
-    if (this.strategy === "silent") return;
+    if (this.strategy === "silent" || this.strategy === "subscribe-first") return;
     if (message.kind === "subscribe" || message.kind === "unsubscribe") {
       this.track(self, from, message.layer, message.kind === "subscribe");
       return;
@@ -137,12 +179,13 @@ export class ByzantineAdversary {
       fedBeforeSwitch: switched.reduce((sum, a) => sum + a.fedWithM, 0) / Math.max(1, switched.length),
       relaysWithheld: this.relaysWithheld,
       readiesDelayed: this.readiesDelayed,
+      subscriptionsHeld: this.subscriptionsHeld,
     };
   }
 
-  private send(from: number, to: number, message: BroadcastMessage): void {
+  private send(from: number, to: number, message: BroadcastMessage): number {
     this.sent[message.kind] = (this.sent[message.kind] ?? 0) + 1;
-    this.network.send(from, to, message);
+    return this.network.send(from, to, message);
   }
 
   private track(self: number, from: number, layer: SubscriptionLayer, subscribed: boolean): void {

@@ -5,8 +5,15 @@ import type { BroadcastMessage, MessageKind } from "../broadcast/types.ts";
  * it: the strategies, the network view an attack works through, and the report of what it did.
  */
 
+/** The adversaries the bounds are calibrated against (`tally params --verify`, `npm run analysis`). */
 export const ADVERSARIES = ["silent", "equivocate", "ready-flood"] as const;
-export type Adversary = (typeof ADVERSARIES)[number];
+/**
+ * Every adversary `tally sim` knows: the calibrated ones, and `subscribe-first`, an attack on the
+ * subscriptions rather than on the samples' arithmetic (against today's subscriber sets it reduces to silent
+ * Byzantine nodes, so the bounds' checks need not run it; the simulator's tests do).
+ */
+export const SIM_ADVERSARIES = [...ADVERSARIES, "subscribe-first"] as const;
+export type Adversary = (typeof SIM_ADVERSARIES)[number];
 
 /** The simulator as the adversary sees it: who is who, the clock, and the network it schedules. */
 export interface AdversaryNetwork {
@@ -17,8 +24,8 @@ export interface AdversaryNetwork {
   readonly meanLatencyMs: number;
   readonly payloadBytes: number;
   now(): number;
-  /** A message from a Byzantine node, delivered after the latency model's delay. */
-  send(from: number, to: number, message: BroadcastMessage): void;
+  /** A message from a Byzantine node, delivered after the latency model's delay; returns its arrival time. */
+  send(from: number, to: number, message: BroadcastMessage): number;
   /** Calls `ByzantineAdversary.wake(token)` after `delayMs`. */
   wakeAfter(delayMs: number, token: number): void;
 }
@@ -36,6 +43,8 @@ export interface AttackReport {
   readonly relaysWithheld: number;
   /** Correct nodes' READYs for the other side's digest of an equivocated instance: delayed. */
   readonly readiesDelayed: number;
+  /** Correct nodes' own subscriptions held back until every Byzantine one had landed (`subscribe-first`). */
+  readonly subscriptionsHeld: number;
 }
 
 /** What an attack may do through the adversary: send as a Byzantine node, and know whose votes count where. */

@@ -15,9 +15,14 @@ import { EventQueue } from "./eventQueue.ts";
 import type { LatencyModel } from "./latency.ts";
 import { childSeed, randomIndex, seededRandom, shuffled } from "./prng.ts";
 import { type SimulationResult, type SimulationTotals, summarize } from "./simulationTotals.ts";
-import { inspectSyntheticPayload, syntheticPayload, syntheticSource } from "./syntheticPayload.ts";
+import {
+  inspectSyntheticPayload,
+  syntheticDigest,
+  syntheticPayload,
+  syntheticSource,
+} from "./syntheticPayload.ts";
 
-export { ADVERSARIES, type Adversary, type AttackReport } from "./adversaryNetwork.ts";
+export { ADVERSARIES, type Adversary, type AttackReport, SIM_ADVERSARIES } from "./adversaryNetwork.ts";
 export type { SimulationResult } from "./simulationTotals.ts";
 
 /** What a protocol factory gets to build one correct node's state machine. */
@@ -98,6 +103,8 @@ interface BroadcastRecord {
   readonly instance: InstanceRef;
   readonly key: string;
   readonly byzantineSource: boolean;
+  /** The digest a correct introducer submitted (validity: every correct node delivers it); none if Byzantine. */
+  readonly digest: Digest | undefined;
   introducedAt: number;
   /** Its position in `records`: the token of the adversary's timer for it (FEED events). */
   readonly index: number;
@@ -144,6 +151,8 @@ export class Simulation {
   private now = 0;
   private messages = 0;
   private setupMessages = 0;
+  /** (correct node, instance) pairs delivered a second time: the driver must never deliver twice. */
+  private doubleDeliveries = 0;
   private readonly payloadBytes: number;
   private readonly tickMs: number;
 
@@ -194,7 +203,14 @@ export class Simulation {
         for (const peer of this.indicesOf(to)) this.post(i, peer, message);
       },
       deliver: (i, instance, digest, payload) => {
-        this.delivered[i]!.set(instanceKey(instance), { digest, at: this.now, payload });
+        const key = instanceKey(instance);
+        const delivered = this.delivered[i]!;
+        if (delivered.has(key)) {
+          // Counted, and the first delivery kept: that is the one the node's ledger would have applied.
+          this.doubleDeliveries++;
+          return;
+        }
+        delivered.set(key, { digest, at: this.now, payload });
       },
       // Nobody waits for the answer to a simulated submission.
       submitResult: () => {},
@@ -215,6 +231,7 @@ export class Simulation {
   /** Runs the simulation; its raw sums (which shards of one run merge). */
   runTotals(): SimulationTotals {
     const { broadcasts, intervalMs, shard } = this.options;
+    this.adversary.begin();
     for (const i of this.correctIndices) {
       for (const event of this.options.protocol.startEvents?.(0) ?? []) this.handle(i, event);
     }
@@ -270,6 +287,7 @@ export class Simulation {
       instance,
       key: instanceKey(instance),
       byzantineSource: equivocate,
+      digest: equivocate ? undefined : syntheticDigest(source, seq, 0),
       introducedAt: this.now,
       index: this.records.length,
     };
@@ -334,8 +352,9 @@ export class Simulation {
     return indices;
   }
 
-  private post(from: number, to: number, message: BroadcastMessage): void {
-    if (from === to) return;
+  /** Queues a message; returns when it arrives (Infinity: never). */
+  private post(from: number, to: number, message: BroadcastMessage): number {
+    if (from === to) return this.now;
     if (!this.byzantine[from]) {
       this.kindCounts[message.kind] = (this.kindCounts[message.kind] ?? 0) + 1;
       // Subscriptions set up samples reused by every broadcast: reported apart, not per broadcast.
@@ -347,9 +366,13 @@ export class Simulation {
     }
     // The adversary schedules the network: it may delay a correct node's message, or never deliver it.
     const heldMs = this.byzantine[from] ? 0 : this.adversary.holdMs(to, message);
-    if (heldMs === Number.POSITIVE_INFINITY) return;
+    if (heldMs === Number.POSITIVE_INFINITY) return heldMs;
     this.messages++;
-    this.queue.push(this.now + heldMs + this.options.latency(this.random), message, to, from);
+    // Sent and counted, but an adversary that ignores everything its nodes receive need not be handed it.
+    if (this.byzantine[to] && !this.adversary.listens) return Number.POSITIVE_INFINITY;
+    const arrival = this.now + heldMs + this.options.latency(this.random);
+    this.queue.push(arrival, message, to, from);
+    return arrival;
   }
 
   private totals(): SimulationTotals {
@@ -361,16 +384,19 @@ export class Simulation {
     for (const record of this.records) {
       const digests = new Set<Digest>();
       let count = 0;
+      let other = false;
       for (const i of this.correctIndices) {
         const d = this.delivered[i]!.get(record.key);
         if (d === undefined) continue;
         count++;
         digests.add(d.digest);
+        if (record.digest !== undefined && d.digest !== record.digest) other = true;
         if (!record.byzantineSource) latencies.push(d.at - record.introducedAt);
       }
       deliveredPairs += count;
       const all = count === this.correctIndices.length;
-      if (!record.byzantineSource && !all) validity++;
+      // Validity: every correct node delivered, and what it delivered is what the correct introducer submitted.
+      if (!record.byzantineSource && (!all || other)) validity++;
       if (digests.size > 1) consistency++;
       if (count > 0 && !all) totality++;
     }
@@ -394,10 +420,15 @@ export class Simulation {
       setupByKind,
       latencies: Float64Array.from(latencies),
       violations: { validity, consistency, totality },
+      doubleDeliveries: this.doubleDeliveries,
       deliveredPairs,
       // Subscriptions are only ever sent by correct nodes, and never held back.
       simulatedMessages: this.messages - this.setupMessages,
       setupMessages: this.setupMessages,
+      subscriptionsRefused: this.correctIndices.reduce(
+        (sum, i) => sum + (this.protocols[i]!.counters().dropped.subscribersFull ?? 0),
+        0,
+      ),
       simulatedMs: this.now,
       attack: this.adversary.report(),
     };

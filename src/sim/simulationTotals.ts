@@ -1,3 +1,4 @@
+import { brachaMessagesPerNode } from "../analysis/messages.ts";
 import type { Adversary, AttackReport } from "./adversaryNetwork.ts";
 
 /** What `tally sim` reports of a run (or of a run's merged shards). */
@@ -15,12 +16,30 @@ export interface SimulationResult {
   readonly messagesPerNodePerBroadcast: { readonly mean: number; readonly max: number };
   readonly bytesPerNodePerBroadcast: { readonly mean: number; readonly max: number };
   readonly setupMessagesPerNode: number;
+  /**
+   * The cost with the setup paid for: messages per correct node per broadcast with `setupMessagesPerNode`
+   * spread over `overBroadcasts` broadcasts (this run's), against Bracha's 2(N−1) + (N−1)/N on the same N.
+   */
+  readonly amortised: {
+    readonly overBroadcasts: number;
+    readonly messagesPerNodePerBroadcast: number;
+    readonly brachaMessagesPerNodePerBroadcast: number;
+    readonly ratioToBracha: number;
+  };
+  /** Subscriptions correct nodes refused (a full subscriber set), summed over them. */
+  readonly subscriptionsRefused: number;
   /** Per correct node per broadcast, by message kind (subscriptions: per node, once). */
   readonly messagesByKind: Readonly<Record<string, number>>;
   /** From introduction to delivery, over (correct node, correct-source broadcast) pairs. */
   readonly latencyMs: { readonly p50: number; readonly p99: number };
   readonly latencyHops: { readonly p50: number; readonly p99: number };
+  /**
+   * Broadcasts violating each property. Validity: a correct-source broadcast that some correct node did not
+   * deliver, or delivered with another digest than the one introduced.
+   */
   readonly violations: { readonly validity: number; readonly consistency: number; readonly totality: number };
+  /** (correct node, broadcast) pairs delivered more than once: integrity, which must never fail. */
+  readonly doubleDeliveries: number;
   /** What the adversary did: messages its nodes sent, equivocations, held-back relays and READYs. */
   readonly attack: AttackReport;
   readonly deliveredFraction: number;
@@ -55,11 +74,14 @@ export interface SimulationTotals {
   /** From introduction to delivery, per (correct node, correct-source broadcast) pair, in simulated ms. */
   readonly latencies: Float64Array;
   readonly violations: SimulationResult["violations"];
+  readonly doubleDeliveries: number;
   /** (correct node, broadcast) pairs that delivered. */
   readonly deliveredPairs: number;
   /** Every message simulated (any sender), subscriptions excluded; and the subscriptions. */
   readonly simulatedMessages: number;
   readonly setupMessages: number;
+  /** Set up once, like the subscriptions: the same in every shard. */
+  readonly subscriptionsRefused: number;
   readonly simulatedMs: number;
   readonly attack: AttackReport;
 }
@@ -81,6 +103,7 @@ export function mergeTotals(a: SimulationTotals, b: SimulationTotals): Simulatio
       consistency: a.violations.consistency + b.violations.consistency,
       totality: a.violations.totality + b.violations.totality,
     },
+    doubleDeliveries: a.doubleDeliveries + b.doubleDeliveries,
     deliveredPairs: a.deliveredPairs + b.deliveredPairs,
     simulatedMessages: a.simulatedMessages + b.simulatedMessages,
     simulatedMs: Math.max(a.simulatedMs, b.simulatedMs),
@@ -102,6 +125,9 @@ export function summarize(t: SimulationTotals, wallSeconds: number): SimulationR
   for (const [kind, count] of Object.entries(t.setupByKind)) byKind[kind] = count / correct;
   for (const [kind, count] of Object.entries(t.messagesByKind)) byKind[kind] = count / correct / broadcasts;
   const totalMessages = t.simulatedMessages + t.setupMessages;
+  const perBroadcast = mean(perNode);
+  const withSetup = perBroadcast + setupMessagesPerNode / broadcasts;
+  const bracha = brachaMessagesPerNode(t.nodes).total;
   return {
     nodes: t.nodes,
     byzantine: t.byzantine,
@@ -109,13 +135,21 @@ export function summarize(t: SimulationTotals, wallSeconds: number): SimulationR
     adversary: t.adversary,
     broadcasts: t.broadcasts,
     seed: t.seed,
-    messagesPerNodePerBroadcast: { mean: mean(perNode), max: max(perNode) },
+    messagesPerNodePerBroadcast: { mean: perBroadcast, max: max(perNode) },
     bytesPerNodePerBroadcast: { mean: mean(perNodeBytes), max: max(perNodeBytes) },
     setupMessagesPerNode,
+    amortised: {
+      overBroadcasts: broadcasts,
+      messagesPerNodePerBroadcast: withSetup,
+      brachaMessagesPerNodePerBroadcast: bracha,
+      ratioToBracha: withSetup / bracha,
+    },
+    subscriptionsRefused: t.subscriptionsRefused,
     messagesByKind: byKind,
     latencyMs: { p50: pct(0.5), p99: pct(0.99) },
     latencyHops: { p50: pct(0.5) / t.meanLatencyMs, p99: pct(0.99) / t.meanLatencyMs },
     violations: t.violations,
+    doubleDeliveries: t.doubleDeliveries,
     attack: t.attack,
     deliveredFraction: t.deliveredPairs / (broadcasts * correct),
     simulatedMessages: totalMessages,
@@ -127,8 +161,14 @@ export function summarize(t: SimulationTotals, wallSeconds: number): SimulationR
 
 function mergeAttacks(a: AttackReport, b: AttackReport): AttackReport {
   const switches = a.switches + b.switches;
+  // Subscriptions are set up once per network, and every shard builds the same network: counted once.
+  const { subscribe, unsubscribe } = a.byzantineMessages;
   return {
-    byzantineMessages: addRecords(a.byzantineMessages, b.byzantineMessages),
+    byzantineMessages: {
+      ...addRecords(a.byzantineMessages, b.byzantineMessages),
+      ...(subscribe === undefined ? {} : { subscribe }),
+      ...(unsubscribe === undefined ? {} : { unsubscribe }),
+    },
     equivocations: a.equivocations + b.equivocations,
     switches,
     // A mean over switches: weighed by each shard's switches.
@@ -136,6 +176,7 @@ function mergeAttacks(a: AttackReport, b: AttackReport): AttackReport {
       switches === 0 ? 0 : (a.fedBeforeSwitch * a.switches + b.fedBeforeSwitch * b.switches) / switches,
     relaysWithheld: a.relaysWithheld + b.relaysWithheld,
     readiesDelayed: a.readiesDelayed + b.readiesDelayed,
+    subscriptionsHeld: a.subscriptionsHeld,
   };
 }
 

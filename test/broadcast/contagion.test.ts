@@ -318,15 +318,34 @@ describe("contagion: samples and subscriptions", () => {
     assert.equal(protocol.counters().dropped.rateLimited, 1);
   });
 
-  test("subscriber sets are capped per layer; non-members are ignored", () => {
-    // Caps: ⌈1 × E⌉ + 0 = 4 echo subscribers, ⌈1 × (R+D)⌉ = 7 ready, ⌈1 × G⌉ = 50 gossip.
-    const protocol = startedNode({}, { subscriberCapFactor: 1, subscriberCapSlack: 0 });
-    for (const peer of ["x1", "x2", "x3", "x4", "e1"])
-      receive(protocol, peer, { kind: "subscribe", layer: "echo" });
-    assert.equal(protocol.stats().subscribers?.echo, 4);
-    assert.equal(protocol.counters().dropped.subscribersFull, 1);
+  test("Byzantine members that subscribe first crowd out no correct subscriber: every member, once per layer", () => {
+    // 60 Byzantine members — 15× the 4-entry echo sample, more than any cap sized on expected counts — subscribe
+    // to every layer, twice, before the correct subscribers x1…x4 do.
+    const byzantine = Array.from({ length: 60 }, (_, i) => `b${i}`);
+    const protocol = startedNode({}, {}, { ...SCRIPT, extra: [...SCRIPT.extra, ...byzantine] });
+    const layers = ["gossip", "echo", "ready"] as const;
+    for (let round = 0; round < 2; round++)
+      for (const peer of byzantine)
+        for (const layer of layers) receive(protocol, peer, { kind: "subscribe", layer });
+    for (const peer of ["x1", "x2", "x3", "x4"])
+      for (const layer of layers) receive(protocol, peer, { kind: "subscribe", layer });
+    // Each member counted once per layer: the sets never exceed the membership.
+    assert.deepEqual(protocol.stats().subscribers, { gossip: 64, echo: 64, ready: 64 });
+    assert.equal(protocol.counters().dropped.subscribersFull ?? 0, 0);
+    // The payload is relayed to, and echoed to, every correct subscriber (and, at a cost, the Byzantine ones).
+    const actions = receive(protocol, "g1", { kind: "gossip", payload: PAYLOAD_A });
+    for (const kind of ["gossip", "echo"] as const) {
+      const to = new Set(recipients(actions, kind));
+      for (const peer of ["x1", "x2", "x3", "x4"]) assert.ok(to.has(peer), `${kind} to ${peer}`);
+      assert.equal(to.size, kind === "gossip" ? 65 : 64, `${kind}: one message per distinct subscriber`);
+    }
+  });
+
+  test("non-members cannot subscribe; an unknown layer is malformed", () => {
+    const protocol = startedNode();
     receive(protocol, "mallory", { kind: "subscribe", layer: "echo" });
     assert.equal(protocol.counters().dropped.nonMember, 1);
+    assert.equal(protocol.stats().subscribers?.echo, 0);
     receive(protocol, "x1", { kind: "subscribe", layer: "bogus" } as unknown as BroadcastMessage);
     assert.equal(protocol.counters().dropped.malformed, 1);
   });

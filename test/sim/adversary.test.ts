@@ -93,6 +93,44 @@ describe("adversaries against contagion", () => {
     assert.deepEqual(silent.result.attack.byzantineMessages, {});
   });
 
+  test("subscribe-first: Byzantine subscribers land first in every layer, yet no correct subscriber is lost", () => {
+    // G = 3: a cap sized on expected counts (it was ⌈4G⌉ + 16 = 28 gossip subscribers) is below the 30
+    // Byzantine members, so first come, first served would leave no room for a correct gossip subscriber.
+    const params = { ...safeParams(300, 0.1), G: 3 };
+    const run = (adversary: "silent" | "subscribe-first") => {
+      const { factory, nodes } = recording(contagionFactory(params));
+      const result = simulate({ nodes: 300, adversary, protocol: factory, broadcasts: 2, seed: 13 });
+      return { result, nodes };
+    };
+    const silent = run("silent");
+    const crowd = run("subscribe-first");
+    const correct = 270;
+    const byzantine = 30;
+    // Every Byzantine node subscribed to every correct node in all three layers, and every correct node's
+    // own subscriptions were held back until the last of those had landed.
+    assert.deepEqual(crowd.result.attack.byzantineMessages, { subscribe: byzantine * correct * 3 });
+    assert.equal(
+      crowd.result.attack.subscriptionsHeld,
+      Math.round(crowd.result.setupMessagesPerNode * correct),
+    );
+    assert.equal(crowd.result.subscriptionsRefused, 0);
+    // Same seed, same samples: each correct node has exactly the silent run's subscribers plus the 30.
+    for (const [i, node] of crowd.nodes.entries()) {
+      const base = silent.nodes[i]!.stats().subscribers!;
+      assert.deepEqual(node.stats().subscribers, {
+        gossip: base.gossip + byzantine,
+        echo: base.echo + byzantine,
+        ready: base.ready + byzantine,
+      });
+    }
+    assert.deepEqual(crowd.result.violations, NO_VIOLATIONS);
+    assert.equal(crowd.result.deliveredFraction, 1);
+    // The price: every relay, ECHO and READY also goes to the Byzantine subscribers — ≤ 3 f·N more per node.
+    const extra =
+      crowd.result.messagesPerNodePerBroadcast.mean - silent.result.messagesPerNodePerBroadcast.mean;
+    assert.ok(extra > 2.9 * byzantine && extra <= 3 * byzantine, `${extra} more per node per broadcast`);
+  });
+
   test("equivocate: correct nodes are fed gossip, their relays are withheld, and ε = 1e-9 holds", () => {
     const { factory, nodes } = recording(contagionFactory(safeParams(100, 0.2)));
     const r = simulate({

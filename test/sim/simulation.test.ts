@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import type { BroadcastAction } from "../../src/broadcast/types.ts";
 import { EventQueue } from "../../src/sim/eventQueue.ts";
 import { latencyModel } from "../../src/sim/latency.ts";
 import { brachaFactory } from "../../src/sim/protocols.ts";
-import { type Adversary, Simulation, type SimulationOptions } from "../../src/sim/simulation.ts";
+import {
+  type Adversary,
+  type ProtocolFactory,
+  Simulation,
+  type SimulationOptions,
+} from "../../src/sim/simulation.ts";
 
 function simulate(overrides: Partial<SimulationOptions> = {}) {
   return new Simulation({
@@ -80,5 +86,55 @@ describe("simulator (Bracha baseline)", () => {
     const r = simulate({ latency: latencyModel("constant", 20), meanLatencyMs: 20, byzantine: 0 });
     assert.equal(r.latencyHops.p50, 3);
     assert.equal(r.latencyMs.p99, 60);
+  });
+});
+
+/** Bracha whose `deliver` actions pass through `rewrite` at the node created `which`-th. */
+function tampered(which: number, rewrite: (action: BroadcastAction) => BroadcastAction[]): ProtocolFactory {
+  const honest = brachaFactory();
+  let created = 0;
+  return {
+    ...honest,
+    create: (context) => {
+      const node = honest.create(context);
+      if (created++ !== which) return node;
+      const handle = node.handle.bind(node);
+      node.handle = (event) => handle(event).flatMap((a) => (a.type === "deliver" ? rewrite(a) : [a]));
+      return node;
+    },
+  };
+}
+
+describe("simulator accounting: what it counts as a violation", () => {
+  const honest = { byzantine: 0, broadcasts: 4 };
+
+  it("validity: a node that delivers another digest than the introduced one violates it", () => {
+    assert.deepEqual(simulate(honest).violations, { validity: 0, consistency: 0, totality: 0 });
+    // One node delivers every instance with the digest flipped: a delivery, but not of what was introduced.
+    const r = simulate({
+      ...honest,
+      protocol: tampered(3, (a) =>
+        a.type === "deliver" ? [{ ...a, digest: "f".repeat(a.digest.length) }] : [],
+      ),
+    });
+    assert.equal(r.deliveredFraction, 1);
+    assert.deepEqual(r.violations, { validity: 4, consistency: 4, totality: 0 });
+    assert.equal(r.doubleDeliveries, 0);
+  });
+
+  it("a node delivering an instance twice is counted as a double delivery", () => {
+    assert.equal(simulate(honest).doubleDeliveries, 0);
+    const r = simulate({ ...honest, protocol: tampered(5, (a) => [a, a]) });
+    assert.equal(r.doubleDeliveries, 4);
+    assert.deepEqual(r.violations, { validity: 0, consistency: 0, totality: 0 });
+  });
+
+  it("amortises the setup over the run's broadcasts and sets it against Bracha's 2(N−1) + (N−1)/N", () => {
+    const r = simulate();
+    // Bracha has no setup: the amortised figure is its per-broadcast figure.
+    assert.equal(r.amortised.overBroadcasts, 6);
+    assert.equal(r.amortised.messagesPerNodePerBroadcast, r.messagesPerNodePerBroadcast.mean);
+    assert.equal(r.amortised.brachaMessagesPerNodePerBroadcast, 60 + 30 / 31);
+    assert.ok(Math.abs(r.amortised.ratioToBracha - 1) < 0.1, `${r.amortised.ratioToBracha}`);
   });
 });

@@ -37,7 +37,6 @@ import {
 import type { ContagionParams } from "./contagionParams.ts";
 import { InstanceProgress } from "./contagionProgress.ts";
 import { deliveryMultiplicityOf, echoMultiplicityOf, readyMultiplicityOf } from "./contagionSamples.ts";
-import { subscriberCap } from "./contagionSubscribers.ts";
 import { Subscriptions } from "./contagionSubscriptions.ts";
 
 export { CONTAGION_DEFAULTS, type ContagionOptions } from "./contagionOptions.ts";
@@ -130,14 +129,12 @@ export class ContagionBroadcast implements BroadcastProtocol {
       introduce: (inst, digest, payload, _echoed, nowMs, out) =>
         this.steps.acceptPayload(inst, digest, payload, undefined, nowMs, out),
     });
-    const { subscriberCapFactor, subscriberCapSlack, random } = this.options;
+    const { random } = this.options;
     this.layers = new SampledLayers({
       self: this.self,
       oracle: this.oracle,
       params: this.params,
       random,
-      subscriberCapFactor,
-      subscriberCapSlack,
       refreshIntervalMs: this.options.refreshIntervalMs,
       peerDownGraceMs: this.options.peerDownGraceMs,
       live: this.live,
@@ -146,8 +143,6 @@ export class ContagionBroadcast implements BroadcastProtocol {
       progress: (inst, nowMs, out) => this.steps.progress(inst, nowMs, out),
     });
     this.subscriptions = new Subscriptions({
-      echoCap: subscriberCap(this.params.E, subscriberCapFactor, subscriberCapSlack),
-      readyCap: subscriberCap(this.params.R + this.params.D, subscriberCapFactor, subscriberCapSlack),
       replaysPerPeerPerSecond: this.options.replaysPerPeerPerSecond,
       replayBurst: this.options.replayBurst,
       maxReplayedInstances: this.options.maxReplayedInstances,

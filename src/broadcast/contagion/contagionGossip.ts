@@ -13,13 +13,12 @@ import { SubscriberSet } from "./contagionSubscribers.ts";
 export class GossipNeighbours {
   /** This node's own draws: replaced when they go down. */
   private readonly drawn = new Set<PeerId>();
-  /** Peers that subscribed: bounded, removed when they unsubscribe. */
-  readonly reciprocal: SubscriberSet;
+  /** Peers that subscribed: members only, once each; removed when they unsubscribe. */
+  readonly reciprocal = new SubscriberSet();
   private cached: readonly PeerId[] | undefined;
 
-  constructor(oracle: SamplingOracle, expected: number, random: RandomSource, reciprocalCap: number) {
+  constructor(oracle: SamplingOracle, expected: number, random: RandomSource) {
     for (const peer of oracle.distinct(poissonSample(expected, random))) this.drawn.add(peer);
-    this.reciprocal = new SubscriberSet(reciprocalCap);
   }
 
   /** The peers to send GossipSubscribe to: this node's own draws. */
@@ -45,7 +44,7 @@ export class GossipNeighbours {
     return this.drawn.has(peer) || this.reciprocal.has(peer);
   }
 
-  addReciprocal(peer: PeerId): "added" | "present" | "full" {
+  addReciprocal(peer: PeerId): "added" | "present" {
     const result = this.reciprocal.add(peer);
     if (result === "added") this.cached = undefined;
     return result;

@@ -8,15 +8,12 @@ import { GossipNeighbours } from "./contagionGossip.ts";
 import type { ContagionInstance } from "./contagionInstance.ts";
 import type { ContagionParams } from "./contagionParams.ts";
 import { ContagionSamples, type SampleMultiset } from "./contagionSamples.ts";
-import { subscriberCap } from "./contagionSubscribers.ts";
 
 export interface SampledLayersOptions {
   readonly self: PeerId;
   readonly oracle: SamplingOracle;
   readonly params: ContagionParams;
   readonly random: RandomSource;
-  readonly subscriberCapFactor: number;
-  readonly subscriberCapSlack: number;
   readonly refreshIntervalMs: number;
   readonly peerDownGraceMs: number;
   readonly live: LiveInstances<ContagionInstance>;
@@ -60,9 +57,8 @@ export class SampledLayers {
   start(nowMs: number, out: BroadcastAction[]): ContagionSamples {
     const { oracle, params, random, count, refreshIntervalMs } = this.options;
     const { G, E, R, D } = params;
-    const { subscriberCapFactor: factor, subscriberCapSlack: slack } = this.options;
     const samples = new ContagionSamples(oracle, { E, R, D });
-    const gossip = new GossipNeighbours(oracle, G, random, subscriberCap(G, factor, slack));
+    const gossip = new GossipNeighbours(oracle, G, random);
     this.drawn = { samples, gossip };
     countedSend(count, out, gossip.drawnPeers(), { kind: "subscribe", layer: "gossip" });
     countedSend(count, out, samples.echoPeers(), { kind: "subscribe", layer: "echo" });

@@ -31,9 +31,6 @@ export interface ContagionOptions extends InstanceOptions {
   readonly peerDownGraceMs?: number;
   /** Replace one sampled peer, chosen at random, every this many ms; 0 = never (forced to 0 with full membership). */
   readonly refreshIntervalMs?: number;
-  /** Subscriber cap per layer = ⌈factor × expected⌉ + slack (see `subscriberCap`). */
-  readonly subscriberCapFactor?: number;
-  readonly subscriberCapSlack?: number;
   /** Digests of one instance a sampled peer's READYs may count for. */
   readonly maxReadyDigestsPerPeer?: number;
   /** Instances replayed to one new subscriber per layer (its current ECHO/READY/payload state). */
@@ -57,8 +54,6 @@ export const CONTAGION_DEFAULTS = {
    * views evolve and old samples may have been learned by the adversary.
    */
   refreshIntervalMs: 0,
-  subscriberCapFactor: 4,
-  subscriberCapSlack: 16,
   /**
    * A correct peer is ready for a second digest of an instance only if an equivocating introducer got one to
    * spread by contagion, which needs ≥ R̂ ready weight beside m*; three leaves room for that and bounds a
@@ -98,8 +93,6 @@ export function resolveContagionOptions(options: ContagionOptions): ResolvedCont
     ...resolveInstanceOptions(options, Math.max(1, options.oracle.size), positiveNumber),
     peerDownGraceMs: full ? NEVER_REPLACED : nonNegativeInteger("peerDownGraceMs", pick("peerDownGraceMs")),
     refreshIntervalMs: full ? 0 : nonNegativeInteger("refreshIntervalMs", pick("refreshIntervalMs")),
-    subscriberCapFactor: positiveNumber("subscriberCapFactor", pick("subscriberCapFactor")),
-    subscriberCapSlack: nonNegativeInteger("subscriberCapSlack", pick("subscriberCapSlack")),
     maxReadyDigestsPerPeer: positiveInteger("maxReadyDigestsPerPeer", pick("maxReadyDigestsPerPeer")),
     maxReplayedInstances: nonNegativeInteger("maxReplayedInstances", pick("maxReplayedInstances")),
     replayBurst: positiveInteger("replayBurst", pick("replayBurst")),

@@ -1,20 +1,22 @@
 import type { PeerId } from "../../core/peerId.ts";
 
 /**
- * The peers that subscribed to one layer of this node (Algorithms 8 and 9: the echo and ready subscription
- * sets Ẽ and R̃): who gets this node's ECHOs or READYs. Bounded: a subscriber beyond the cap is refused.
- * Static membership already bounds it by N − 1 (only members get this far); the cap is what will bound it
- * when identities are cheap (permissionless membership).
+ * The peers that subscribed to one layer of this node (Algorithms 6, 8 and 9: the reciprocated gossip links
+ * and the echo and ready subscription sets Ẽ and R̃): who gets this node's relays, ECHOs or READYs.
+ *
+ * No cap below the membership: every member may subscribe once per layer. A cap sized for the *expected*
+ * number of subscribers (it was ⌈4 × expected⌉ + 16) is first come, first served, so Byzantine members that
+ * subscribe first take the slots correct subscribers need — at N = 10,000, f = 0.1, the 1,000 Byzantine
+ * members filled every gossip slot and most echo slots, and broadcasts stalled. Bounded instead by who can
+ * get here: only members (the caller checks), each at most once, so at most N − 1 entries per layer.
  */
 export class SubscriberSet {
-  readonly cap: number;
   private readonly members = new Set<PeerId>();
-  /** Sends go to the same list many times between changes; rebuilt lazily. */
+  /**
+   * Sends go to the same list many times between changes; rebuilt lazily, at most once per send, so a
+   * subscriber that flaps costs O(1) per message and never more rebuilds than this node sends anyway.
+   */
   private cached: readonly PeerId[] | undefined;
-
-  constructor(cap: number) {
-    this.cap = cap;
-  }
 
   get size(): number {
     return this.members.size;
@@ -24,9 +26,8 @@ export class SubscriberSet {
     return this.members.has(peer);
   }
 
-  add(peer: PeerId): "added" | "present" | "full" {
+  add(peer: PeerId): "added" | "present" {
     if (this.members.has(peer)) return "present";
-    if (this.members.size >= this.cap) return "full";
     this.members.add(peer);
     this.cached = undefined;
     return "added";
@@ -42,15 +43,4 @@ export class SubscriberSet {
     this.cached ??= [...this.members];
     return this.cached;
   }
-}
-
-/**
- * The expected subscriber count of a layer is the number of draws all other nodes make of this node:
- * G for gossip, E for echo, R + D for ready (fewer once draws repeat). A cap of `factor` times that, plus
- * `slack`, refuses a correct subscriber only with negligible probability — the count is a sum of
- * independent indicators with mean μ, and P[X ≥ 4μ + 16] < 1e-9 for every μ (Chernoff) — so only surplus
- * identities (Sybils) are ever refused.
- */
-export function subscriberCap(expected: number, factor: number, slack: number): number {
-  return Math.ceil(factor * expected) + slack;
 }

@@ -9,9 +9,6 @@ import type { SampledLayers } from "./contagionLayers.ts";
 import { SubscriberSet } from "./contagionSubscribers.ts";
 
 export interface SubscriptionsOptions {
-  /** Caps of the echo and ready subscriber sets (contagionSubscribers.ts). */
-  readonly echoCap: number;
-  readonly readyCap: number;
   readonly replaysPerPeerPerSecond: number;
   readonly replayBurst: number;
   /** Instances replayed to a new subscriber at most (the most recently active). */
@@ -28,15 +25,13 @@ export interface SubscriptionsOptions {
  * current state of that layer for undelivered instances.
  */
 export class Subscriptions {
-  readonly echo: SubscriberSet;
-  readonly ready: SubscriberSet;
+  readonly echo = new SubscriberSet();
+  readonly ready = new SubscriberSet();
   private readonly options: SubscriptionsOptions;
   private readonly replayBudget: PeerBudget;
 
   constructor(options: SubscriptionsOptions) {
     this.options = options;
-    this.echo = new SubscriberSet(options.echoCap);
-    this.ready = new SubscriberSet(options.readyCap);
     this.replayBudget = new PeerBudget({
       perSecond: options.replaysPerPeerPerSecond,
       burst: options.replayBurst,
@@ -46,18 +41,13 @@ export class Subscriptions {
   /**
    * Algorithm 6 line 17, Algorithm 8 line 21, Algorithm 9 line 24: remember the subscriber and replay this
    * node's current state of the layer for live instances. A repeated subscription replays again (the peer
-   * may have restarted), within a per-peer replay budget.
+   * may have restarted), within a per-peer replay budget. `from` is a member (checked by the caller): every
+   * member is accepted, once per layer (contagionSubscribers.ts says why there is no smaller cap).
    */
   onSubscribe(from: PeerId, layer: SubscriptionLayer, nowMs: number, out: BroadcastAction[]): void {
     const { layers, live, committed, count } = this.options;
-    const added =
-      layer === "gossip"
-        ? layers.gossip.addReciprocal(from)
-        : (layer === "echo" ? this.echo : this.ready).add(from);
-    if (added === "full") {
-      count.dropped.subscribersFull++;
-      return;
-    }
+    if (layer === "gossip") layers.gossip.addReciprocal(from);
+    else (layer === "echo" ? this.echo : this.ready).add(from);
     // Nothing to replay costs nothing: no budget taken, so the N subscriptions of a network's start leave
     // no per-peer bucket behind (they were 40 % of a simulated node's memory).
     const nothingToReplay = layer === "gossip" ? live.size === 0 : committed.size === 0;
