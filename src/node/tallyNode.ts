@@ -238,13 +238,18 @@ export class TallyNode implements NodeApi {
 
   async submit(encoded: EncodedTransfer): Promise<{ id: string; status: TransferView["status"] }> {
     if (this.state !== "running") throw new TallyError(ErrorCode.PendingFull, "node is not running");
-    if (this.waitingSubmitters.size >= MAX_WAITING_SUBMISSIONS)
-      throw new TallyError(ErrorCode.PendingFull, "node is busy: too many submissions waiting; retry later");
-    const ticket = this.nextTicket++;
-    const result = await new Promise<SubmitResult>((resolve) => {
-      this.waitingSubmitters.set(ticket, resolve);
-      this.enqueue({ type: "submit", encoded, ticket, nowMs: Date.now() });
-    });
+    const result =
+      this.core!.quickAnswer(encoded) ??
+      (await new Promise<SubmitResult>((resolve) => {
+        if (this.waitingSubmitters.size >= MAX_WAITING_SUBMISSIONS)
+          throw new TallyError(
+            ErrorCode.PendingFull,
+            "node is busy: too many submissions waiting; retry later",
+          );
+        const ticket = this.nextTicket++;
+        this.waitingSubmitters.set(ticket, resolve);
+        this.enqueue({ type: "submit", encoded, ticket, nowMs: Date.now() });
+      }));
     if (!result.ok) throw new TallyError(result.error.code, result.error.message);
     if (result.status === "pending") this.metricsImpl.transfersSubmitted.inc();
     return { id: result.id, status: result.status };
@@ -316,9 +321,14 @@ export class TallyNode implements NodeApi {
     await new Promise((resolve) => setImmediate(resolve));
     try {
       while (this.hasWork() && this.state !== "stopped") {
-        // The node's own events first (few: one per submission, timer or connection change), then peers'
-        // messages, taken round-robin across peers so a flooding peer gets its share and no more.
-        const batch = this.inbox.splice(0, this.options.maxEventsPerBatch);
+        // The node's own events (submissions, timers, connection changes) take at most half a batch while
+        // peers have messages waiting, so a flood of submissions cannot starve the broadcast; peers' messages
+        // are taken round-robin across peers, so a flooding peer gets its share and no more.
+        const peersWaiting = (this.channels?.bufferedMessages ?? 0) > 0;
+        const own = peersWaiting
+          ? Math.ceil(this.options.maxEventsPerBatch / 2)
+          : this.options.maxEventsPerBatch;
+        const batch = this.inbox.splice(0, own);
         batch.push(...this.network!.takeEvents(this.options.maxEventsPerBatch - batch.length, Date.now()));
         await this.processBatch(batch);
       }

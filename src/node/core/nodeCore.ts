@@ -155,16 +155,26 @@ export class NodeCore {
     return out;
   }
 
-  private submit(encoded: EncodedTransfer, ticket: number, nowMs: number, out: NodeAction[]): void {
+  /**
+   * The answer to a submission that needs no processing step: a transfer already known, or one the ledger's
+   * precheck refuses (bad signature, used seq, unknown deps, no funds…). Pure and synchronous, so the shell
+   * answers a flood of hopeless submissions without queueing them behind (or ahead of) peers' messages.
+   */
+  quickAnswer(encoded: EncodedTransfer): SubmitResult | undefined {
     const known = this.statusOf(encoded.id);
-    if (known !== undefined) {
-      out.push({ type: "submitted", ticket, result: { ok: true, id: encoded.id, status: known } });
-      return;
-    }
+    if (known !== undefined) return { ok: true, id: encoded.id, status: known };
     try {
       this.ledger.precheck(encoded);
     } catch (e) {
-      out.push({ type: "submitted", ticket, result: { ok: false, error: reasonOf(e) } });
+      return { ok: false, error: reasonOf(e) };
+    }
+    return undefined;
+  }
+
+  private submit(encoded: EncodedTransfer, ticket: number, nowMs: number, out: NodeAction[]): void {
+    const answer = this.quickAnswer(encoded);
+    if (answer !== undefined) {
+      out.push({ type: "submitted", ticket, result: answer });
       return;
     }
     // Persisted in the same batch as the introduction: a crash after peers saw it must not lose our copy.

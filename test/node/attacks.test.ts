@@ -1,0 +1,235 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { describe, it, type TestContext } from "node:test";
+import { transferToJson } from "../../src/core/transferJson.ts";
+import type { DevnetNode } from "../../src/devnet/devnet.ts";
+import { type Keystore, newKeystore, readKeystore } from "../../src/wallet/keystore.ts";
+import { NodeClient, NodeRequestError } from "../../src/wallet/nodeClient.ts";
+import { prepareNextTransfer } from "../../src/wallet/prepareTransfer.ts";
+import { type RunningDevnet, startDevnet } from "../support/devnetProcess.ts";
+import { makeTransfer, testKey } from "../support/fixtures.ts";
+import {
+  ApplyTimes,
+  mib,
+  parsePrometheus,
+  rssBytes,
+  sampleRss,
+  scrapeMetrics,
+  sleep,
+  startFlooder,
+  stopProcess,
+} from "../support/nodeProbes.ts";
+
+/**
+ * The attacks of "bounded under attack", against a real 4-node devnet (default contagion parameters, which at
+ * this size are full-membership quorums tolerating one faulty member):
+ *
+ * 1. an unfunded client: fresh keys with nothing, signing transfers with made-up deps (and without), submitted
+ *    as fast as the API answers to every node;
+ * 2. a byzantine member: 10,200 validly signed transfers from unfunded keys sent straight to one node over p2p.
+ *
+ * (Attack 5, one crashed or byzantine node in a small network, is test/node/smallNetwork.test.ts.)
+ *
+ * Honest transfers submitted during and after each attack must be applied on every correct node within 5 s.
+ */
+
+const MAX_APPLY_MS = 5_000;
+const MAX_RSS_GROWTH_BYTES = 30 * 1024 * 1024;
+const ATTACK1_MS = 10_000;
+const ATTACK1_CONCURRENCY = 16;
+const UNFUNDED_TRANSFERS = 10_200;
+
+interface Wallet {
+  keystore: Keystore;
+}
+
+/** Pays `amount` from a wallet through `node`; returns the id and when it was submitted. */
+async function pay(wallet: Wallet, node: DevnetNode, to: string, amount: bigint): Promise<string> {
+  const client = new NodeClient(node.api);
+  const { signed, keystore } = await prepareNextTransfer(client, wallet.keystore, {
+    outputs: [{ to, amount }],
+  });
+  wallet.keystore = keystore;
+  return (await client.submit(transferToJson(signed.transfer))).id;
+}
+
+/** Honest payments, one per wallet at a time, each checked applied on every correct node within 5 s. */
+class HonestPayments {
+  private readonly submittedAt = new Map<string, number>();
+  readonly applied: ApplyTimes;
+  private readonly correct: readonly DevnetNode[];
+
+  constructor(correct: readonly DevnetNode[]) {
+    this.correct = correct;
+    this.applied = new ApplyTimes(correct, 0);
+  }
+
+  async pay(wallet: Wallet, via: DevnetNode, amount: bigint): Promise<void> {
+    const id = await pay(wallet, via, PAY_TO, amount);
+    this.submittedAt.set(id, Date.now());
+    this.applied.track(id);
+  }
+
+  /** Waits until all are applied everywhere (or 15 s), then returns each transfer's slowest node, in ms. */
+  async worstDelays(): Promise<number[]> {
+    await this.applied.pollUntil(Date.now() + 15_000, () => false);
+    const delays: number[] = [];
+    for (const [id, byNode] of this.applied.at) {
+      const at = this.correct.map((n) => byNode.get(n.name));
+      assert.ok(
+        at.every((x) => x !== undefined),
+        `honest transfer ${id} not applied on every correct node`,
+      );
+      delays.push(Math.max(...(at as number[])) - this.submittedAt.get(id)!);
+    }
+    return delays;
+  }
+}
+
+const PAY_TO = newKeystore().address;
+
+function metric(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const s of parsePrometheus(text)) {
+    if (s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)) sum += s.value;
+  }
+  return sum;
+}
+
+/** Attack 1: refused submissions by error code, from many fresh unfunded keys, for `ms`. */
+async function unfundedClient(nodes: readonly DevnetNode[], network: string, ms: number) {
+  const codes: Record<string, number> = {};
+  const deadline = Date.now() + ms;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (Date.now() < deadline) {
+      const i = next++;
+      const fakeDeps = i % 2 === 0 ? [randomBytes(32).toString("hex")] : [];
+      const t = makeTransfer(testKey(2_000_000 + i), 1, [{ to: PAY_TO, amount: 5n }], fakeDeps, { network });
+      const node = nodes[i % nodes.length]!;
+      try {
+        await new NodeClient(node.api, { timeoutMs: 5_000 }).submit(transferToJson(t.transfer));
+        codes.ACCEPTED = (codes.ACCEPTED ?? 0) + 1;
+      } catch (e) {
+        const code = e instanceof NodeRequestError ? e.code : "CLIENT_ERROR";
+        codes[code] = (codes[code] ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: ATTACK1_CONCURRENCY }, worker));
+  return codes;
+}
+
+describe("bounded under attack", { timeout: 300_000 }, () => {
+  let devnet: RunningDevnet;
+  let wallets: Wallet[];
+
+  it("attack 1: an unfunded client's transfers are refused at once; honest transfers keep flowing; RSS stays flat", {
+    timeout: 120_000,
+  }, async (t: TestContext) => {
+    devnet = await startDevnet(["--nodes", "4", "--wallets", "4"]);
+    const nodes = devnet.file.nodes;
+    wallets = await Promise.all(
+      devnet.file.wallets.map(async (w) => ({ keystore: await readKeystore(w.keystore) })),
+    );
+    const warm = new HonestPayments(nodes);
+    await Promise.all(wallets.map((w, i) => warm.pay(w, nodes[i % 4]!, 1n)));
+    await warm.worstDelays();
+
+    const rssBefore = await Promise.all(nodes.map((n) => rssBytes(n.pid)));
+    const samplers = nodes.map((n) => sampleRss(n.pid));
+    const honest = new HonestPayments(nodes);
+    let attacking = true;
+    const attack = unfundedClient(nodes, devnet.file.network, ATTACK1_MS).finally(() => {
+      attacking = false;
+    });
+    const during = (async () => {
+      for (let round = 0; attacking; round++) {
+        await Promise.all(wallets.map((w, i) => honest.pay(w, nodes[(i + round) % 4]!, 2n)));
+        await sleep(1_000);
+      }
+    })();
+    const codes = await attack;
+    await during;
+    const peaks = await Promise.all(samplers.map((s) => s.stop()));
+    const after = new HonestPayments(nodes);
+    await Promise.all(wallets.map((w, i) => after.pay(w, nodes[i % 4]!, 3n)));
+
+    const delays = [...(await honest.worstDelays()), ...(await after.worstDelays())];
+    const growth = peaks.map((p, i) => p.max - rssBefore[i]!);
+    const refused = Object.entries(codes)
+      .filter(([c]) => c !== "ACCEPTED")
+      .reduce((a, [, n]) => a + n, 0);
+    t.diagnostic(`unfunded submissions by answer: ${JSON.stringify(codes)}`);
+    t.diagnostic(`honest transfers: ${delays.length}, slowest node per transfer (ms): ${delays.join(" ")}`);
+    t.diagnostic(`RSS growth per node during the attack: ${growth.map((g) => `${mib(g)} MiB`).join(", ")}`);
+    assert.ok(refused > 500, `the attack made ${refused} submissions`);
+    assert.equal(codes.ACCEPTED ?? 0, 0, "no unfunded transfer is accepted");
+    assert.ok(
+      (codes.UNKNOWN_DEPENDENCY ?? 0) > 0 && (codes.INSUFFICIENT_FUNDS ?? 0) > 0,
+      JSON.stringify(codes),
+    );
+    for (const d of delays) assert.ok(d <= MAX_APPLY_MS, `an honest transfer took ${d} ms`);
+    for (const g of growth) assert.ok(g < MAX_RSS_GROWTH_BYTES, `a node's RSS grew ${mib(g)} MiB`);
+  });
+
+  it("attack 2: a byzantine member's 10,200 unfunded transfers open no instance; honest transfers keep flowing", {
+    timeout: 150_000,
+  }, async (t: TestContext) => {
+    const nodes = devnet.file.nodes;
+    try {
+      const [victim, , , impersonated] = nodes as [DevnetNode, DevnetNode, DevnetNode, DevnetNode];
+      const correct = nodes.slice(0, 3);
+      await stopProcess(impersonated.pid);
+      const before = await scrapeMetrics(victim);
+      const flooder = startFlooder(victim, [
+        "--key",
+        join(impersonated.dataDir, "peer.key"),
+        "--unfunded-transfers",
+        String(UNFUNDED_TRANSFERS),
+        "--network",
+        devnet.file.network,
+        "--duration-ms",
+        "60000",
+      ]);
+      const honest = new HonestPayments(correct);
+      let flooding = true;
+      const summary = flooder.summary.finally(() => {
+        flooding = false;
+      });
+      await flooder.connected;
+      const during = (async () => {
+        for (let round = 0; flooding || round < 2; round++) {
+          await Promise.all(wallets.map((w, i) => honest.pay(w, correct[(i + round) % 3]!, 4n)));
+          await sleep(500);
+        }
+      })();
+      const sent = await summary;
+      await during;
+      await sleep(1_000);
+      const after = new HonestPayments(correct);
+      await Promise.all(wallets.map((w, i) => after.pay(w, correct[i % 3]!, 5n)));
+      const delays = [...(await honest.worstDelays()), ...(await after.worstDelays())];
+      const metrics = await scrapeMetrics(victim);
+
+      const refusedEchoes =
+        metric(metrics, "tally_admission", { verdict: "refused" }) -
+        metric(before, "tally_admission", { verdict: "refused" });
+      const live = metric(metrics, "tally_broadcast_live_instances");
+      t.diagnostic(
+        `flooder sent ${sent.messagesSent} messages (${UNFUNDED_TRANSFERS} transfers as SEND and GOSSIP)`,
+      );
+      t.diagnostic(`node 0: admission refused ${refusedEchoes}, live instances after ${live}`);
+      t.diagnostic(
+        `honest transfers: ${delays.length}, slowest correct node per transfer (ms): ${delays.join(" ")}`,
+      );
+      assert.equal(sent.messagesSent, 2 * UNFUNDED_TRANSFERS, "every unfunded transfer went out");
+      assert.ok(refusedEchoes >= UNFUNDED_TRANSFERS, `node 0 refused ${refusedEchoes} introductions`);
+      assert.ok(live < 50, `node 0 holds ${live} live instances`);
+      for (const d of delays) assert.ok(d <= MAX_APPLY_MS, `an honest transfer took ${d} ms`);
+    } finally {
+      await devnet.stop();
+    }
+  });
+});
