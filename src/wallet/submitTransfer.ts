@@ -66,7 +66,7 @@ export async function signAndSubmit(
     throw new NodeRequestError(
       refusal.status,
       refusal.code,
-      `${refusal.message} (refused before broadcast: seq ${held.lastSignedSeq} is free again)`,
+      `${refusal.message} (refused before broadcast: the wallet does not hold seq ${held.lastSignedSeq} for it)`,
     );
   }
 }

@@ -4,7 +4,7 @@ import { MAX_DEPS } from "../core/limits.ts";
 import type { EncodedTransfer } from "../core/transfer.ts";
 import { transferFromJson } from "../core/transferJson.ts";
 import { nobleVerifier } from "../crypto/ed25519Noble.ts";
-import type { WalletNode } from "./nodeClient.ts";
+import { NodeRequestError, type WalletNode } from "./nodeClient.ts";
 
 export interface VerifiedDeps {
   /** The deps to sign, sorted, each checked below. */
@@ -56,16 +56,33 @@ export async function verifyDeps(
   return { deps, total: amounts.reduce((sum, a) => sum + a, 0n) };
 }
 
+/**
+ * Look-ups of a listed dep that 404 or show it not applied yet are retried: an honest node can list a dep
+ * in `pendingDeps` (its ledger applied it in memory) a moment before its body is readable from its store.
+ * 6 tries over ≈ 1.5 s in all; a node that still cannot show it is not believed.
+ */
+const LOOKUP_TRIES = 6;
+const LOOKUP_BACKOFF_MS = 100;
+
+async function lookUpApplied(node: WalletNode, id: string) {
+  let problem = "";
+  for (let attempt = 1; attempt <= LOOKUP_TRIES; attempt++) {
+    try {
+      const view = await node.transfer(id);
+      if (view.id === id && view.status === "applied") return view;
+      problem = `reported ${String(view.status)}`;
+    } catch (e) {
+      // An unreachable or failing node is not a lying one: that error is the user's to see as it is.
+      if (!(e instanceof NodeRequestError) || e.status !== 404) throw e;
+      problem = `cannot be looked up (${e.message})`;
+    }
+    if (attempt < LOOKUP_TRIES) await new Promise((r) => setTimeout(r, LOOKUP_BACKOFF_MS * attempt));
+  }
+  throw untrusted(node, `dep ${id} is listed as pending but ${problem}`);
+}
+
 async function verifyDep(node: WalletNode, address: string, network: string, id: string): Promise<bigint> {
-  let view: Awaited<ReturnType<WalletNode["transfer"]>>;
-  try {
-    view = await node.transfer(id);
-  } catch (e) {
-    throw untrusted(node, `dep ${id} is listed as pending but cannot be looked up (${(e as Error).message})`);
-  }
-  if (view.id !== id || view.status !== "applied") {
-    throw untrusted(node, `dep ${id} is listed as pending but reported ${String(view.status)}`);
-  }
+  const view = await lookUpApplied(node, id);
   let encoded: EncodedTransfer;
   try {
     encoded = transferFromJson(view.transfer);

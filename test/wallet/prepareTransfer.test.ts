@@ -40,6 +40,15 @@ describe("the wallet checks its node before signing", () => {
     assert.equal(keystore.lastSignedId, signed.id);
   });
 
+  it("waits a moment for a listed dep whose body the node cannot show yet (its store write in flight)", async () => {
+    const { wallet, payee, node, income } = setup();
+    const view = node.transfers.get(income.id)!;
+    node.transfers.delete(income.id);
+    setTimeout(() => node.transfers.set(income.id, view), 150);
+    const { signed } = await prepareNextTransfer(node, wallet, pay(payee, 100n));
+    assert.deepEqual(signed.transfer.deps, [income.id]);
+  });
+
   it("refuses a made-up dep the node cannot show", async () => {
     const { wallet, payee, node, income } = setup();
     node.setAccount(wallet.address, 100n, 1, [income.id, "ee".repeat(32)]);

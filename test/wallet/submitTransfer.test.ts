@@ -35,7 +35,7 @@ describe("the seq a wallet holds", () => {
       node.onSubmit = refuse(status, code);
       await assert.rejects(send(10n), (e) => {
         assert.ok(e instanceof NodeRequestError && e.code === code);
-        assert.match(e.message, /seq 1 is free again/);
+        assert.match(e.message, /does not hold seq 1 for it/);
         return true;
       });
       assert.equal(stored().lastSignedSeq, 0);
