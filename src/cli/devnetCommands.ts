@@ -42,6 +42,7 @@ const devnetUp: Command = {
         ),
         `  dev wallet ${wallets[0]!.address}`,
         `             keystore ${wallets[0]!.keystore}`,
+        `             passphrase in ${wallets[0]!.passphraseFile}`,
         "  try: npx --no tally wallet balance --keystore " +
           `${wallets[0]!.keystore} --node ${nodes[0]!.api}`,
         "Ctrl-C stops the devnet.",

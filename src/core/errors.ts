@@ -45,6 +45,12 @@ export const ErrorCode = {
   // p2p admission: bans and the global cap on buffered inbound frame bytes
   PeerBanned: "P2P_PEER_BANNED",
   InboundBufferFull: "P2P_INBOUND_BUFFER_FULL",
+  // wallet: keystore files, passphrases, and what the wallet refuses to sign on its node's word
+  WalletKeystoreInvalid: "WALLET_KEYSTORE_INVALID",
+  WalletKeystoreInsecure: "WALLET_KEYSTORE_INSECURE",
+  WalletWrongPassphrase: "WALLET_WRONG_PASSPHRASE",
+  WalletNetworkMismatch: "WALLET_NETWORK_MISMATCH",
+  WalletUntrustedDependency: "WALLET_UNTRUSTED_DEPENDENCY",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

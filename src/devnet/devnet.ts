@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -8,7 +9,9 @@ import { BYZANTINE_STRATEGIES, isByzantineStrategy } from "../broadcast/byzantin
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { genesisToJson, parseGenesis } from "../genesis/genesis.ts";
 import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
-import { newKeystore, writeKeystore } from "../wallet/keystore.ts";
+import { newKeystore, sealKeystore, writeKeystore } from "../wallet/keystore.ts";
+import { DEVNET_SCRYPT } from "../wallet/keystoreCrypto.ts";
+import { writePrivateFile } from "../wallet/privateFile.ts";
 import { freePorts } from "./freePort.ts";
 
 /** `DIR/devnet.json`: what test scripts read to find, kill and restart nodes (DESIGN §3). */
@@ -16,7 +19,14 @@ export interface DevnetFile {
   network: string;
   genesis: string;
   nodes: DevnetNode[];
-  wallets: { address: string; keystore: string }[];
+  /** Encrypted keystores; each one's passphrase is in its `passphraseFile` (mode 0600), for scripts and tests. */
+  wallets: DevnetWallet[];
+}
+
+export interface DevnetWallet {
+  address: string;
+  keystore: string;
+  passphraseFile: string;
 }
 
 export interface DevnetNode {
@@ -81,12 +91,10 @@ export class Devnet {
     }
     const dir = resolve(options.dir);
     await prepareDirectory(dir);
-    const wallets = [];
+    const wallets: DevnetWallet[] = [];
     for (let i = 0; i < options.wallets; i++) {
-      const keystorePath = join(dir, "wallets", i === 0 ? "dev.json" : `wallet-${i}.json`);
-      const keystore = newKeystore();
-      await writeKeystore(keystorePath, keystore, { create: true });
-      wallets.push({ address: keystore.address, keystore: keystorePath });
+      const name = i === 0 ? "dev" : `wallet-${i}`;
+      wallets.push(await createDevnetWallet(join(dir, "wallets"), name));
     }
     const planned = [];
     const ports = await freePorts(2 * options.nodes);
@@ -213,6 +221,20 @@ export class Devnet {
     await Promise.all(exited);
     clearTimeout(timer);
   }
+}
+
+/**
+ * A funded devnet wallet: an encrypted keystore and, beside it, its random passphrase. The passphrase file
+ * sits next to the keystore, so the KDF's cost would protect nothing: devnet keystores use DEVNET_SCRYPT.
+ */
+async function createDevnetWallet(dir: string, name: string): Promise<DevnetWallet> {
+  const keystorePath = join(dir, `${name}.json`);
+  const passphraseFile = join(dir, `${name}.passphrase`);
+  const passphrase = randomBytes(24).toString("hex");
+  await writePrivateFile(passphraseFile, `${passphrase}\n`, "passphrase file", { create: true });
+  const keystore = await sealKeystore(newKeystore(undefined, DEVNET_NETWORK), passphrase, DEVNET_SCRYPT);
+  await writeKeystore(keystorePath, keystore, { create: true });
+  return { address: keystore.address, keystore: keystorePath, passphraseFile };
 }
 
 function spawnNode(argv: string[], logPath: string): ChildProcess {

@@ -25,8 +25,20 @@ export class NodeRequestError extends Error {
   }
 }
 
+/**
+ * What the wallet asks of a node. Every answer is the node's word only: the wallet checks what it signs on
+ * (network, deps, balance) against what it can verify itself (prepareTransfer.ts, verifyDeps.ts).
+ */
+export interface WalletNode {
+  readonly baseUrl: string;
+  info(): Promise<Pick<NodeInfo, "network">>;
+  account(address: string): Promise<AccountJson>;
+  transfer(id: string): Promise<TransferView>;
+  submit(transfer: TransferJson): Promise<{ id: string; status: TransferStatus }>;
+}
+
 /** The wallet's typed client of the node's REST API (routes in src/api/server.ts). */
-export class NodeClient {
+export class NodeClient implements WalletNode {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
 

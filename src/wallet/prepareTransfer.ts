@@ -1,37 +1,54 @@
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { EncodedTransfer } from "../core/transfer.ts";
 import type { Keystore } from "./keystore.ts";
-import { type NodeClient, NodeRequestError } from "./nodeClient.ts";
+import type { AccountJson, WalletNode } from "./nodeClient.ts";
 import { buildSignedTransfer } from "./signTransfer.ts";
+import { verifyDeps } from "./verifyDeps.ts";
 
 export interface PaymentRequest {
   readonly outputs: readonly { readonly to: string; readonly amount: bigint }[];
   readonly memo?: string | undefined;
   /** Sign exactly this seq, bypassing the wallet's guard (testers crafting double spends). */
   readonly explicitSeq?: number | undefined;
-  /** How long to wait for a lagging node to apply this wallet's previous transfer. */
+  /** How long to wait for a lagging node to resolve this wallet's previous transfer. */
   readonly catchUpTimeoutMs?: number;
 }
 
+/** How often a lagging node is asked again whether it resolved the wallet's previous transfer. */
+const CATCH_UP_POLL_MS = 20;
+
 /**
- * Signs the wallet's next transfer against what `client`'s node reports: its next seq and its
- * unreferenced incoming transfers as deps. Returns the signed transfer and the keystore state to
- * persist *before* submitting. If the node has not applied the wallet's previous transfer yet (it
- * may lag the node that transfer went to), this waits for it rather than signing a second transfer
- * for the same seq — which would be a double spend.
+ * Signs the wallet's next transfer. From its node it takes only what it cannot know itself — the next seq,
+ * the pending deps and the balance — and checks them first: the node must be on the network the keystore
+ * pins, every dep must verify (verifyDeps.ts), and the outputs must fit the balance. Returns the signed
+ * transfer and the keystore state to persist *before* submitting. If the node has not resolved the wallet's
+ * previous transfer yet (it may lag the node that transfer went to), this waits for it rather than signing a
+ * second transfer for the same seq — which would be a double spend.
  */
 export async function prepareNextTransfer(
-  client: NodeClient,
+  node: WalletNode,
   keystore: Keystore,
   request: PaymentRequest,
 ): Promise<{ signed: EncodedTransfer; keystore: Keystore }> {
-  const [info, account] = await Promise.all([client.info(), accountAfterPrevious(client, keystore, request)]);
+  const network = keystore.network;
+  if (network === undefined) {
+    throw new TallyError(ErrorCode.WalletNetworkMismatch, "this keystore pins no network; refusing to sign");
+  }
+  const [info, account] = await Promise.all([node.info(), accountAfterPrevious(node, keystore, request)]);
+  if (info.network !== network) {
+    throw new TallyError(
+      ErrorCode.WalletNetworkMismatch,
+      `${node.baseUrl} is on network "${info.network}" but this wallet signs only for "${network}"`,
+    );
+  }
+  const { deps, total: depsTotal } = await verifyDeps(node, keystore.address, network, account.pendingDeps);
+  checkFunds(node, account, depsTotal, request);
   const seq = request.explicitSeq ?? account.nextSeq;
   const signed = buildSignedTransfer(keystore, {
-    network: info.network,
+    network,
     seq,
     outputs: request.outputs,
-    deps: account.pendingDeps,
+    deps,
     memo: request.memo,
   });
   const next =
@@ -39,25 +56,45 @@ export async function prepareNextTransfer(
   return { signed, keystore: next };
 }
 
-async function accountAfterPrevious(client: NodeClient, keystore: Keystore, request: PaymentRequest) {
-  const account = await client.account(keystore.address);
-  if (request.explicitSeq !== undefined || account.nextSeq > keystore.lastSignedSeq) return account;
-  const previous = keystore.lastSignedId;
-  const timeoutMs = request.catchUpTimeoutMs ?? 30_000;
-  try {
-    if (previous === undefined) throw new NodeRequestError(404, "NOT_FOUND", "no id recorded");
-    await client.waitForResolution(previous, timeoutMs);
-  } catch (e) {
-    if (!(e instanceof NodeRequestError)) throw e;
+/**
+ * The node's balance is spendable + Σ unreferenced incoming; the deps are those unreferenced transfers, each
+ * verified, so a balance below their sum is a lie. The spendable part (money the wallet already took in) is
+ * the node's word: see docs/wallet.md for what a node that inflates it can achieve (a rejected transfer).
+ */
+function checkFunds(
+  node: WalletNode,
+  account: AccountJson,
+  depsTotal: bigint,
+  request: PaymentRequest,
+): void {
+  const balance = /^(?:0|[1-9][0-9]{0,38})$/.test(account.balance) ? BigInt(account.balance) : undefined;
+  if (balance === undefined || balance < depsTotal) {
     throw new TallyError(
-      ErrorCode.SeqConflict,
-      `this wallet's transfer with seq ${keystore.lastSignedSeq} (${previous ?? "unknown id"}) is not applied at ${client.baseUrl} (${e.message}); wait for it, or pass --seq to override`,
+      ErrorCode.WalletUntrustedDependency,
+      `${node.baseUrl} reports balance ${account.balance}, below its own pending deps (${depsTotal}); not signing on its word`,
     );
   }
-  const caughtUp = await client.account(keystore.address);
-  if (caughtUp.nextSeq > keystore.lastSignedSeq) return caughtUp;
+  const spending = request.outputs.reduce((sum, o) => sum + o.amount, 0n);
+  if (spending > balance) {
+    throw new TallyError(
+      ErrorCode.InsufficientFunds,
+      `the outputs total ${spending} but the balance is ${balance} (${depsTotal} of it in verified incoming transfers); nothing was signed`,
+    );
+  }
+}
+
+async function accountAfterPrevious(node: WalletNode, keystore: Keystore, request: PaymentRequest) {
+  const account = await node.account(keystore.address);
+  if (request.explicitSeq !== undefined || account.nextSeq > keystore.lastSignedSeq) return account;
+  // Applied or rejected, the previous transfer consumes its seq: wait until the node's next seq passes it.
+  const deadline = Date.now() + (request.catchUpTimeoutMs ?? 30_000);
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, CATCH_UP_POLL_MS));
+    const caughtUp = await node.account(keystore.address);
+    if (caughtUp.nextSeq > keystore.lastSignedSeq) return caughtUp;
+  }
   throw new TallyError(
     ErrorCode.SeqConflict,
-    `the node still reports seq ${caughtUp.nextSeq} as next; refusing to sign it twice`,
+    `this wallet's transfer with seq ${keystore.lastSignedSeq} (${keystore.lastSignedId ?? "unknown id"}) is not resolved at ${node.baseUrl}; wait for it, or pass --seq to override`,
   );
 }

@@ -20,7 +20,10 @@ export interface TransferRequest {
 }
 
 /** Puts outputs and deps in the format's canonical order and signs with the keystore's key. */
-export function buildSignedTransfer(keystore: Keystore, request: TransferRequest): EncodedTransfer {
+export function buildSignedTransfer(
+  keystore: Pick<Keystore, "address" | "secretKey">,
+  request: TransferRequest,
+): EncodedTransfer {
   const outputs = [...request.outputs].sort((a, b) =>
     compareBytes(decodeAddress(a.to).bytes, decodeAddress(b.to).bytes),
   );

@@ -50,7 +50,9 @@ for (const strategy of ["silent", "forge", "equivocate"] as const) {
         const byzantine = devnet.file.nodes.find((n) => n.byzantine === strategy)!;
         assert.equal(correct.length, NODES - 1);
         const [payer1, payer2, twinSigner] = await Promise.all(
-          devnet.file.wallets.map(async (w) => ({ keystore: await readKeystore(w.keystore) })),
+          devnet.file.wallets.map(async (w) => ({
+            keystore: await readKeystore(w.keystore, { passphraseFile: w.passphraseFile }),
+          })),
         );
         const recipients = [newKeystore().address, newKeystore().address];
         const everyone = [payer1!, payer2!, twinSigner!].map((w) => w.keystore.address).concat(recipients);

@@ -49,7 +49,9 @@ for (const MODE of MODES) {
     before(async () => {
       devnet = await startDevnet(["--nodes", "4", "--wallets", "4", "--broadcast", MODE]);
       wallets = await Promise.all(
-        devnet.file.wallets.map(async (w) => ({ keystore: await readKeystore(w.keystore) })),
+        devnet.file.wallets.map(async (w) => ({
+          keystore: await readKeystore(w.keystore, { passphraseFile: w.passphraseFile }),
+        })),
       );
       const strangers = Array.from({ length: 4 }, () => newKeystore().address);
       everyone = [...wallets.map((w) => w.keystore.address), ...strangers];
@@ -213,6 +215,8 @@ for (const MODE of MODES) {
         "11",
         "--keystore",
         dev.keystore,
+        "--passphrase-file",
+        dev.passphraseFile,
         "--node",
         nodes[3]!.api,
         "--json",

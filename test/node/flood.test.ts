@@ -114,7 +114,9 @@ async function floodNodeZero(
     const correct = flooderIsMember ? nodes.slice(0, 3) : nodes;
     const entryNodes = correct.slice(1);
     const wallets = await Promise.all(
-      devnet.file.wallets.map(async (w) => ({ keystore: await readKeystore(w.keystore) })),
+      devnet.file.wallets.map(async (w) => ({
+        keystore: await readKeystore(w.keystore, { passphraseFile: w.passphraseFile }),
+      })),
     );
     const payTo = newKeystore().address;
     const pay = async (wallet: { keystore: Keystore }, node: DevnetNode, amount: bigint) => {
