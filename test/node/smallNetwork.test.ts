@@ -64,7 +64,9 @@ for (const fault of faults) {
         assert.equal(correct.length, 3);
         if (fault.kill) process.kill(faulty.pid, "SIGKILL");
 
-        let keystore = await readKeystore(devnet.file.wallets[0]!.keystore);
+        let keystore = await readKeystore(devnet.file.wallets[0]!.keystore, {
+          passphraseFile: devnet.file.wallets[0]!.passphraseFile,
+        });
         const recipient = newKeystore().address;
         const times: number[] = [];
         for (let i = 0; i < TRANSFERS; i++) {

@@ -5,7 +5,7 @@
  *
  *   flooder.ts --target MULTIADDR/p2p/ID [--key PEER_KEY_FILE] [--duration-ms 20000] [--protocol ID]
  *              [--kinds echo,ready,gossip] [--messages-per-frame 512] [--redial-delay-ms 200] [--no-envelope]
- *              [--unfunded-transfers N --network ID]
+ *              [--unfunded-transfers N --network ID] [--messages-per-second R]
  *
  * With `--unfunded-transfers N` it sends N validly signed transfers instead, each from a fresh key that holds
  * nothing, seq 1, no deps — once as a SEND (Bracha's introduction) and once as GOSSIP (contagion's) — and stops.
@@ -110,6 +110,8 @@ interface FloodOptions {
   envelope: boolean;
   unfundedTransfers: number | undefined;
   network: string | undefined;
+  /** Pace the flood to about this many messages per second (default: as fast as the stream takes them). */
+  messagesPerSecond: number | undefined;
 }
 
 // ---- message bytes ------------------------------------------------------------------------------------------
@@ -243,7 +245,7 @@ async function flood(opts: FloodOptions): Promise<FloodSummary> {
     if (summary.connects > 1) summary.reconnects++;
     printLine({ event: "connected" });
     const openedAt = performance.now();
-    const cutOff = await floodStream(stream, frames, summary, stop.signal);
+    const cutOff = await floodStream(stream, frames, summary, stop.signal, opts.messagesPerSecond);
     if (!cutOff && !stop.signal.aborted) {
       // The source ran dry: let the stream's last frames leave before closing it.
       await stream.close().catch(() => {});
@@ -272,7 +274,10 @@ async function floodStream(
   frames: FrameSource,
   summary: FloodSummary,
   stop: AbortSignal,
+  messagesPerSecond?: number,
 ): Promise<boolean> {
+  const startedAt = performance.now();
+  const startedWith = summary.messagesSent;
   let closed = false;
   let wake: (() => void) | undefined;
   const onClose = (): void => {
@@ -301,6 +306,10 @@ async function floodStream(
       summary.framesSent++;
       summary.messagesSent += messages;
       summary.bytesSent += frame.length;
+      if (messagesPerSecond !== undefined) {
+        const dueMs = ((summary.messagesSent - startedWith) / messagesPerSecond) * 1000;
+        await sleep(dueMs - (performance.now() - startedAt), stop);
+      }
       if (!more) {
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -359,6 +368,7 @@ function parseFloodArgs(argv: readonly string[]): FloodOptions {
       "no-envelope": { type: "boolean", default: false },
       "unfunded-transfers": { type: "string" },
       network: { type: "string" },
+      "messages-per-second": { type: "string" },
     },
     strict: true,
   });
@@ -381,6 +391,10 @@ function parseFloodArgs(argv: readonly string[]): FloodOptions {
         ? undefined
         : positiveInteger(values["unfunded-transfers"], "--unfunded-transfers"),
     network: values.network,
+    messagesPerSecond:
+      values["messages-per-second"] === undefined
+        ? undefined
+        : positiveInteger(values["messages-per-second"], "--messages-per-second"),
   };
 }
 
