@@ -1,56 +1,30 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { type IncomingMessage, request } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import pino from "pino";
 import { transferToJson } from "../../src/core/transferJson.ts";
-import { genesisToJson, parseGenesis } from "../../src/genesis/genesis.ts";
-import { TallyNode } from "../../src/node/tallyNode.ts";
-import { loadOrCreatePeerKey } from "../../src/p2p/peerKey.ts";
+import type { TallyNode } from "../../src/node/tallyNode.ts";
 import { newKeystore } from "../../src/wallet/keystore.ts";
 import { NodeClient } from "../../src/wallet/nodeClient.ts";
 import { buildSignedTransfer } from "../../src/wallet/signTransfer.ts";
+import { type OneNodeNetwork, startOneNodeNetwork } from "../support/oneNodeNetwork.ts";
 
 const NETWORK = "tally-api-test";
 
 /** A real one-node network (N = 1, f = 0) on loopback: the API in front of the real ledger, store and broadcast. */
 describe("REST API of a running node", { timeout: 60_000 }, () => {
-  let dir: string;
+  let net: OneNodeNetwork;
   let node: TallyNode;
   let url: string;
   const owner = newKeystore();
   const stranger = newKeystore();
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "tally-api-"));
-    const dataDir = join(dir, "node");
-    const { peerId } = await loadOrCreatePeerKey(dataDir);
-    const genesis = parseGenesis({
-      network: NETWORK,
-      balances: [{ address: owner.address, amount: "1000" }],
-      members: [{ peerId: peerId.toString(), multiaddrs: [] }],
-    });
-    const genesisPath = join(dir, "genesis.json");
-    await writeFile(genesisPath, JSON.stringify(genesisToJson(genesis)));
-    node = new TallyNode(
-      {
-        dataDir,
-        genesisPath,
-        listen: ["/ip4/127.0.0.1/tcp/0"],
-        api: { host: "127.0.0.1", port: 0 },
-        bootstrap: [],
-        logLevel: "silent",
-      },
-      pino({ level: "silent" }),
-    );
-    await node.start();
+    net = await startOneNodeNetwork(NETWORK, [{ address: owner.address, amount: "1000" }]);
+    node = net.node;
     url = node.apiUrl;
   });
   after(async () => {
-    await node?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await net?.stop();
   });
 
   async function call(method: string, path: string, body?: unknown, raw?: string) {

@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { Stream } from "@libp2p/interface";
 import { multiaddr } from "@multiformats/multiaddr";
-import pino from "pino";
 import {
   decodeEnvelope,
   decodeErrorBody,
@@ -14,8 +10,7 @@ import {
   encodeEnvelope,
 } from "../../src/channels/envelope.ts";
 import { transferToJson } from "../../src/core/transferJson.ts";
-import { genesisToJson, parseGenesis } from "../../src/genesis/genesis.ts";
-import { TallyNode } from "../../src/node/tallyNode.ts";
+import type { TallyNode } from "../../src/node/tallyNode.ts";
 import { createTallyLibp2p, type TallyLibp2p } from "../../src/p2p/createLibp2p.ts";
 import {
   DEFAULT_MAX_FRAME_BYTES,
@@ -25,7 +20,6 @@ import {
   FrameDecoder,
   TALLY_MSG_PROTOCOL,
 } from "../../src/p2p/framing.ts";
-import { loadOrCreatePeerKey } from "../../src/p2p/peerKey.ts";
 import {
   decodeStatusResponse,
   encodeStatusRequest,
@@ -41,6 +35,7 @@ import { newKeystore } from "../../src/wallet/keystore.ts";
 import { NodeClient } from "../../src/wallet/nodeClient.ts";
 import { buildSignedTransfer } from "../../src/wallet/signTransfer.ts";
 import { waitFor } from "../p2p/helpers.ts";
+import { type OneNodeNetwork, startOneNodeNetwork } from "../support/oneNodeNetwork.ts";
 
 /**
  * The status channel as a stranger meets it: one real node (N = 1) on loopback, and a bare libp2p peer that is
@@ -157,7 +152,7 @@ function inboundTotal(metricsText: string, peer: string, result: string): number
 }
 
 describe("status channel of a running node, asked by a stranger", { timeout: 60_000 }, () => {
-  let dir: string;
+  let net: OneNodeNetwork;
   let node: TallyNode;
   let stranger: Stranger;
   let nodeInfo: { network: string; genesis: string; protocols: { id: string; version: number }[] };
@@ -171,36 +166,15 @@ describe("status channel of a running node, asked by a stranger", { timeout: 60_
   }
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "tally-status-"));
-    const dataDir = join(dir, "node");
-    const { peerId } = await loadOrCreatePeerKey(dataDir);
-    const genesis = parseGenesis({
-      network: NETWORK,
-      balances: [{ address: owner.address, amount: "1000" }],
-      members: [{ peerId: peerId.toString(), multiaddrs: [] }],
-    });
-    const genesisPath = join(dir, "genesis.json");
-    await writeFile(genesisPath, JSON.stringify(genesisToJson(genesis)));
-    node = new TallyNode(
-      {
-        dataDir,
-        genesisPath,
-        listen: ["/ip4/127.0.0.1/tcp/0"],
-        api: { host: "127.0.0.1", port: 0 },
-        bootstrap: [],
-        logLevel: "silent",
-      },
-      pino({ level: "silent" }),
-    );
-    await node.start();
+    net = await startOneNodeNetwork(NETWORK, [{ address: owner.address, amount: "1000" }]);
+    node = net.node;
     nodeInfo = JSON.parse(await getText("/v1/node"));
     stranger = await Stranger.start();
     await stranger.connect(node.multiaddrs[0]!);
   });
   after(async () => {
     await stranger?.stop();
-    await node?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await net?.stop();
   });
 
   it("answers a status request on its own stream: same id, its network, genesis and protocols, no watermarks yet", async () => {

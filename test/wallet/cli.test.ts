@@ -1,18 +1,15 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import pino from "pino";
 import { toHex } from "../../src/core/bytes.ts";
-import { genesisToJson, parseGenesis } from "../../src/genesis/genesis.ts";
-import { TallyNode } from "../../src/node/tallyNode.ts";
-import { loadOrCreatePeerKey } from "../../src/p2p/peerKey.ts";
+import type { TallyNode } from "../../src/node/tallyNode.ts";
 import { newKeystore } from "../../src/wallet/keystore.ts";
 import { NodeClient } from "../../src/wallet/nodeClient.ts";
 import { MAIN_TS } from "../support/devnetProcess.ts";
+import { type OneNodeNetwork, startOneNodeNetwork } from "../support/oneNodeNetwork.ts";
 
 const NETWORK = "tally-wallet-cli";
 const exec = promisify(execFile);
@@ -32,6 +29,7 @@ async function tally(
 
 /** The wallet CLI against a real one-node network (N = 1) on loopback. */
 describe("tally wallet against a running node", { timeout: 180_000 }, () => {
+  let net: OneNodeNetwork;
   let dir: string;
   let node: TallyNode;
   let url: string;
@@ -41,36 +39,16 @@ describe("tally wallet against a running node", { timeout: 180_000 }, () => {
   const payee = newKeystore().address;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "tally-wallet-cli-"));
-    const dataDir = join(dir, "node");
-    const { peerId } = await loadOrCreatePeerKey(dataDir);
-    const genesis = parseGenesis({
-      network: NETWORK,
-      balances: [{ address: key.address, amount: "1000" }],
-      members: [{ peerId: peerId.toString(), multiaddrs: [] }],
-    });
-    const genesisPath = join(dir, "genesis.json");
-    await writeFile(genesisPath, JSON.stringify(genesisToJson(genesis)));
-    node = new TallyNode(
-      {
-        dataDir,
-        genesisPath,
-        listen: ["/ip4/127.0.0.1/tcp/0"],
-        api: { host: "127.0.0.1", port: 0 },
-        bootstrap: [],
-        logLevel: "silent",
-      },
-      pino({ level: "silent" }),
-    );
-    await node.start();
+    net = await startOneNodeNetwork(NETWORK, [{ address: key.address, amount: "1000" }]);
+    node = net.node;
+    dir = net.dir;
     url = node.apiUrl;
     keystore = join(dir, "wallet.json");
     pass = join(dir, "wallet.passphrase");
     await writeFile(pass, "a passphrase for scripts\n", { mode: 0o600 });
   });
   after(async () => {
-    await node?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await net?.stop();
   });
 
   it("imports a secret key into an encrypted keystore pinned to the node's network", async () => {
