@@ -56,7 +56,9 @@ export interface NodeApi {
   /** Prechecks and starts broadcasting; throws TallyError for transfers the ledger would refuse. */
   submit(encoded: EncodedTransfer): Promise<{ id: string; status: TransferStatus }>;
   transfer(id: string): Promise<TransferView | undefined>;
-  account(address: string): { address: string; balance: bigint; nextSeq: number; pendingDeps: string[] };
+  account(
+    address: string,
+  ): Promise<{ address: string; balance: bigint; nextSeq: number; pendingDeps: string[] }>;
   accountTransfers(address: string, limit: number): Promise<AccountTransferView[]>;
   info(): NodeInfo;
   /** `ready`, or why not: the API answers 503 with the reason. */

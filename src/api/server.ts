@@ -105,7 +105,7 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
     async (request) => {
       const { address } = request.params as { address: string };
       decodeAddress(address);
-      const account = node.account(address);
+      const account = await node.account(address);
       return { ...account, balance: account.balance.toString() };
     },
   );

@@ -32,6 +32,7 @@ import type { NodeConfig } from "./config.ts";
 import { judgeHealth } from "./core/health.ts";
 import type { NodeCore } from "./core/nodeCore.ts";
 import type { NodeAction, NodeEvent, SubmitResult } from "./core/nodeEvents.ts";
+import { DurableReads } from "./durableReads.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { NodeNetwork } from "./nodeNetwork.ts";
 import { NodeReadModel } from "./nodeReadModel.ts";
@@ -70,6 +71,7 @@ export class TallyNode implements NodeApi {
   private readonly log: Logger;
   private readonly options: Required<TallyNodeOptions>;
   private readonly metricsImpl = new NodeMetrics();
+  private readonly durableReads = new DurableReads();
   private db: NodeDatabase | undefined;
   private store: LevelLedgerStore | undefined;
   private core: NodeCore | undefined;
@@ -238,6 +240,7 @@ export class TallyNode implements NodeApi {
 
   async submit(encoded: EncodedTransfer): Promise<{ id: string; status: TransferView["status"] }> {
     if (this.state !== "running") throw new TallyError(ErrorCode.PendingFull, "node is not running");
+    await this.durableReads.settled();
     const result =
       this.core!.quickAnswer(encoded) ??
       (await new Promise<SubmitResult>((resolve) => {
@@ -255,15 +258,20 @@ export class TallyNode implements NodeApi {
     return { id: result.id, status: result.status };
   }
 
-  transfer(id: string): Promise<TransferView | undefined> {
+  // Reads wait while a processing step's write is in flight: no answer shows state that is not yet fsynced.
+
+  async transfer(id: string): Promise<TransferView | undefined> {
+    await this.durableReads.settled();
     return this.readModel!.transfer(id);
   }
 
-  account(address: string) {
+  async account(address: string) {
+    await this.durableReads.settled();
     return this.readModel!.account(address);
   }
 
-  accountTransfers(address: string, limit: number): Promise<AccountTransferView[]> {
+  async accountTransfers(address: string, limit: number): Promise<AccountTransferView[]> {
+    await this.durableReads.settled();
     return this.readModel!.accountTransfers(address, limit);
   }
 
@@ -331,6 +339,9 @@ export class TallyNode implements NodeApi {
         const batch = this.inbox.splice(0, own);
         batch.push(...this.network!.takeEvents(this.options.maxEventsPerBatch - batch.length, Date.now()));
         await this.processBatch(batch);
+        // A whole turn before the next step: readers released by the write read durable state first
+        // (durableReads.ts), and the API and the network get their turn under load.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (e) {
       // A failed LevelDB write leaves memory ahead of disk; continuing could contradict what peers were told.
@@ -346,14 +357,20 @@ export class TallyNode implements NodeApi {
     const core = this.core!;
     const writes: BatchOp[] = [];
     const after: NodeAction[] = [];
+    this.durableReads.hold();
     for (const event of batch) {
       for (const action of core.handle(event)) {
         if (action.type === "write") writes.push(...action.ops);
         else after.push(action);
       }
     }
-    // One atomic, durable write for the whole batch, before anything of it leaves the node.
-    await writeBatch(this.db!, writes);
+    // One atomic, durable write for the whole batch, before anything of it leaves the node or is read.
+    try {
+      await writeBatch(this.db!, writes);
+    } finally {
+      // On a failed write the node stops (processInbox); readers are let go to find the API closing.
+      this.durableReads.release();
+    }
     this.carryOutSends(after);
     for (const action of after) {
       if (action.type === "announce") this.announce(action.change);
