@@ -1,0 +1,248 @@
+import { addressFromBytes, decodeAddress } from "../../core/address.ts";
+import { fromHex, toHex } from "../../core/bytes.ts";
+import { ErrorCode, TallyError } from "../../core/errors.ts";
+import { MAX_SEQ, TRANSFER_ID_BYTES } from "../../core/limits.ts";
+import { WATERMARK_BUCKETS } from "../status/watermarkSummary.ts";
+
+/**
+ * Messages of the sync protocol (catch-up) and their binary codecs. Three questions, each bounded:
+ *
+ *  - `watermarks`: the (account, watermark) pairs of some watermark buckets, in ascending address-byte order
+ *    after an optional cursor; at most MAX_WATERMARK_ENTRIES per answer, `more` when the listing goes on;
+ *  - `digests`: the ids of an account's resolved transfers for seqs fromSeq … fromSeq + count − 1
+ *    (count ≤ MAX_DIGESTS); the answer stops at the first seq the peer has not resolved;
+ *  - `bodies`: the same range with the transfers' bytes (count ≤ MAX_BODIES, ≤ MAX_BODY_ANSWER_BYTES).
+ *
+ * Layout (big-endian): request = u8 kind · fields; response = u8 kind · fields.
+ *   watermarks req: u8 n (1..64) · n × u8 bucket (strictly ascending, < 64) · u8 hasCursor · [33-byte address]
+ *   watermarks res: u16 n (≤ 512) · n × (33-byte address · u64 seq ≥ 1) · u8 more (0|1)
+ *   digests req / bodies req: 33-byte address · u64 fromSeq ≥ 1 · u8 count
+ *   digests res: u8 n · n × 32-byte id
+ *   bodies res: u8 n · n × (u32 length · bytes)
+ * Every decoder reads through a bounds-checked cursor, rejects trailing bytes and throws only TallyError.
+ */
+export const MAX_WATERMARK_ENTRIES = 512;
+export const MAX_DIGESTS = 64;
+export const MAX_BODIES = 16;
+/** A transfer is at most ~20 KiB (256 deps, 64 outputs); 16 of them fit. */
+export const MAX_BODY_ANSWER_BYTES = 512 * 1024;
+const ADDRESS_BYTES = 33;
+
+export type SyncRequest =
+  | { readonly kind: "watermarks"; readonly buckets: readonly number[]; readonly after?: string | undefined }
+  | { readonly kind: "digests"; readonly source: string; readonly fromSeq: number; readonly count: number }
+  | { readonly kind: "bodies"; readonly source: string; readonly fromSeq: number; readonly count: number };
+
+export type SyncResponse =
+  | {
+      readonly kind: "watermarks";
+      readonly entries: readonly (readonly [address: string, seq: number])[];
+      readonly more: boolean;
+    }
+  | { readonly kind: "digests"; readonly ids: readonly string[] }
+  | { readonly kind: "bodies"; readonly bodies: readonly Uint8Array[] };
+
+const KIND_CODES = { watermarks: 1, digests: 2, bodies: 3 } as const;
+
+function malformed(message: string): TallyError {
+  return new TallyError(ErrorCode.MalformedEncoding, `sync message: ${message}`);
+}
+
+class Writer {
+  private readonly parts: Uint8Array[] = [];
+  private length = 0;
+  u8(n: number): void {
+    this.bytes(Uint8Array.of(n));
+  }
+  u16(n: number): void {
+    this.bytes(Uint8Array.of(n >> 8, n & 0xff));
+  }
+  u32(n: number): void {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, n);
+    this.bytes(b);
+  }
+  u64(n: number): void {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt(n));
+    this.bytes(b);
+  }
+  bytes(b: Uint8Array): void {
+    this.parts.push(b);
+    this.length += b.length;
+  }
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    let o = 0;
+    for (const p of this.parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+}
+
+class Reader {
+  private offset = 0;
+  private readonly view: DataView;
+  private readonly input: Uint8Array;
+  constructor(input: Uint8Array) {
+    this.input = input;
+    this.view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  }
+  private need(n: number): void {
+    if (this.offset + n > this.input.length) throw malformed("truncated");
+  }
+  u8(): number {
+    this.need(1);
+    return this.view.getUint8(this.offset++);
+  }
+  u16(): number {
+    this.need(2);
+    const v = this.view.getUint16(this.offset);
+    this.offset += 2;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.offset);
+    this.offset += 4;
+    return v;
+  }
+  seq(): number {
+    this.need(8);
+    const v = this.view.getBigUint64(this.offset);
+    this.offset += 8;
+    if (v < 1n || v > BigInt(MAX_SEQ)) throw malformed("seq out of range");
+    return Number(v);
+  }
+  bytes(n: number): Uint8Array {
+    this.need(n);
+    const out = this.input.slice(this.offset, this.offset + n);
+    this.offset += n;
+    return out;
+  }
+  address(): string {
+    return addressFromBytes(this.bytes(ADDRESS_BYTES));
+  }
+  end(): void {
+    if (this.offset !== this.input.length) throw malformed("trailing bytes");
+  }
+}
+
+function checkCount(count: number, max: number): void {
+  if (!Number.isInteger(count) || count < 1 || count > max) throw malformed(`count must be in 1..${max}`);
+}
+
+function checkBuckets(buckets: readonly number[]): void {
+  if (buckets.length < 1 || buckets.length > WATERMARK_BUCKETS) throw malformed("1..64 buckets");
+  buckets.forEach((b, i) => {
+    if (!Number.isInteger(b) || b < 0 || b >= WATERMARK_BUCKETS) throw malformed("bucket out of range");
+    if (i > 0 && b <= buckets[i - 1]!) throw malformed("buckets must be strictly ascending");
+  });
+}
+
+export function encodeSyncRequest(request: SyncRequest): Uint8Array {
+  const w = new Writer();
+  w.u8(KIND_CODES[request.kind]);
+  if (request.kind === "watermarks") {
+    checkBuckets(request.buckets);
+    w.u8(request.buckets.length);
+    for (const b of request.buckets) w.u8(b);
+    w.u8(request.after === undefined ? 0 : 1);
+    if (request.after !== undefined) w.bytes(decodeAddress(request.after).bytes);
+  } else {
+    checkCount(request.count, request.kind === "digests" ? MAX_DIGESTS : MAX_BODIES);
+    w.bytes(decodeAddress(request.source).bytes);
+    w.u64(request.fromSeq);
+    w.u8(request.count);
+  }
+  return w.finish();
+}
+
+export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
+  const r = new Reader(bytes);
+  const kind = r.u8();
+  let request: SyncRequest;
+  if (kind === KIND_CODES.watermarks) {
+    const n = r.u8();
+    const buckets: number[] = [];
+    for (let i = 0; i < n; i++) buckets.push(r.u8());
+    checkBuckets(buckets);
+    const hasCursor = r.u8();
+    if (hasCursor > 1) throw malformed("cursor flag must be 0 or 1");
+    request = { kind: "watermarks", buckets, ...(hasCursor === 1 ? { after: r.address() } : {}) };
+  } else if (kind === KIND_CODES.digests || kind === KIND_CODES.bodies) {
+    const source = r.address();
+    const fromSeq = r.seq();
+    const count = r.u8();
+    const k = kind === KIND_CODES.digests ? "digests" : "bodies";
+    checkCount(count, k === "digests" ? MAX_DIGESTS : MAX_BODIES);
+    request = { kind: k, source, fromSeq, count };
+  } else {
+    throw malformed(`unknown request kind ${kind}`);
+  }
+  r.end();
+  return request;
+}
+
+export function encodeSyncResponse(response: SyncResponse): Uint8Array {
+  const w = new Writer();
+  w.u8(KIND_CODES[response.kind]);
+  if (response.kind === "watermarks") {
+    if (response.entries.length > MAX_WATERMARK_ENTRIES) throw malformed("too many watermark entries");
+    w.u16(response.entries.length);
+    for (const [address, seq] of response.entries) {
+      w.bytes(decodeAddress(address).bytes);
+      w.u64(seq);
+    }
+    w.u8(response.more ? 1 : 0);
+  } else if (response.kind === "digests") {
+    if (response.ids.length > MAX_DIGESTS) throw malformed("too many digests");
+    w.u8(response.ids.length);
+    for (const id of response.ids) w.bytes(fromHex(id, TRANSFER_ID_BYTES, "id"));
+  } else {
+    if (response.bodies.length > MAX_BODIES) throw malformed("too many bodies");
+    w.u8(response.bodies.length);
+    for (const b of response.bodies) {
+      w.u32(b.length);
+      w.bytes(b);
+    }
+  }
+  return w.finish();
+}
+
+export function decodeSyncResponse(bytes: Uint8Array): SyncResponse {
+  if (bytes.length > MAX_BODY_ANSWER_BYTES + 1 + MAX_BODIES * 4) throw malformed("answer too long");
+  const r = new Reader(bytes);
+  const kind = r.u8();
+  let response: SyncResponse;
+  if (kind === KIND_CODES.watermarks) {
+    const n = r.u16();
+    if (n > MAX_WATERMARK_ENTRIES) throw malformed("too many watermark entries");
+    const entries: [string, number][] = [];
+    for (let i = 0; i < n; i++) entries.push([r.address(), r.seq()]);
+    const more = r.u8();
+    if (more > 1) throw malformed("more flag must be 0 or 1");
+    response = { kind: "watermarks", entries, more: more === 1 };
+  } else if (kind === KIND_CODES.digests) {
+    const n = r.u8();
+    if (n > MAX_DIGESTS) throw malformed("too many digests");
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push(toHex(r.bytes(TRANSFER_ID_BYTES)));
+    response = { kind: "digests", ids };
+  } else if (kind === KIND_CODES.bodies) {
+    const n = r.u8();
+    if (n > MAX_BODIES) throw malformed("too many bodies");
+    const bodies: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) bodies.push(r.bytes(r.u32()));
+    response = { kind: "bodies", bodies };
+  } else {
+    throw malformed(`unknown response kind ${kind}`);
+  }
+  r.end();
+  return response;
+}
+
+export const syncRequestCodec = { encode: encodeSyncRequest, decode: decodeSyncRequest };
+export const syncResponseCodec = { encode: encodeSyncResponse, decode: decodeSyncResponse };
