@@ -32,14 +32,21 @@ export interface NodeInfo {
   readonly protocols: readonly { readonly id: string; readonly version: number }[];
   /** Set only on devnet nodes told to misbehave (testing). */
   readonly byzantine?: string;
+  /** Catch-up (docs/catch-up.md): whether this node holds what its peers resolved. */
+  readonly sync?: {
+    readonly state: "synced" | "syncing";
+    readonly behind: number;
+    readonly fetched: number;
+  };
 }
 
 /**
  * `ready` (200); otherwise 503: `starting`/`stopping`, `isolated` (too few members connected for the
- * broadcast's thresholds), `shedding` (dropping members' messages beyond what a few faulty members explain).
+ * broadcast's thresholds), `shedding` (dropping members' messages beyond what a few faulty members explain),
+ * `behind` (catching up: more than FAR_BEHIND_TRANSFERS resolved transfers behind its peers).
  */
 export interface NodeHealth {
-  readonly status: "ready" | "starting" | "isolated" | "shedding";
+  readonly status: "ready" | "starting" | "isolated" | "shedding" | "behind";
   readonly reason?: string;
 }
 

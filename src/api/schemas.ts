@@ -122,6 +122,16 @@ export const nodeInfoSchema = {
       type: "object",
       properties: { connected: { type: "integer" }, members: { type: "integer" } },
     },
+    sync: {
+      type: "object",
+      description:
+        "catch-up: synced or syncing, resolved transfers behind its peers, transfers fetched so far",
+      properties: {
+        state: { type: "string", enum: ["synced", "syncing"] },
+        behind: { type: "integer" },
+        fetched: { type: "integer" },
+      },
+    },
     protocols: {
       type: "array",
       description: "the protocols this node speaks over its peer connections, with their versions",

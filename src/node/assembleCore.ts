@@ -49,7 +49,18 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
     genesis: setup.genesisId,
     protocols: setup.protocols.map((p) => ({ id: p.code, version: p.version })),
   };
+  const others = genesis.members.map((m) => m.peerId).filter((p) => p !== setup.self);
+  const f = Math.floor((genesis.members.length - 1) / 3);
   const core = new NodeCore({
+    // Catch-up's evidence is the broadcast's: a delivery sample and its threshold (Bracha: every other member
+    // asked, 2f + 1 must agree). docs/catch-up.md and docs/analysis.md argue why that suffices.
+    catchUp: {
+      peers: others,
+      sampleSize: genesis.broadcast.mode === "contagion" ? genesis.broadcast.params.D : others.length,
+      threshold: genesis.broadcast.mode === "contagion" ? genesis.broadcast.params.Dhat : 2 * f + 1,
+      f,
+      random: () => randomInt(2 ** 47) / 2 ** 47,
+    },
     broadcast,
     ledger,
     inspector,

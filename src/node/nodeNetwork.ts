@@ -10,6 +10,8 @@ import { STATUS_CHANNEL } from "../protocols/status/statusChannel.ts";
 import type { StatusRequest, StatusResponse } from "../protocols/status/statusMessages.ts";
 import { checkCompatible, type StatusIdentity } from "../protocols/status/statusProtocol.ts";
 import { snapshotTotals } from "../protocols/status/watermarkSummary.ts";
+import { SYNC_CHANNEL } from "../protocols/sync/syncChannel.ts";
+import type { SyncRequest, SyncResponse } from "../protocols/sync/syncMessages.ts";
 import type { NodeAction, NodeEvent } from "./core/nodeEvents.ts";
 
 export interface NodeNetworkOptions {
@@ -19,6 +21,16 @@ export interface NodeNetworkOptions {
   readonly log: Logger;
   /** Called when a peer's message was admitted: the processing loop has work. */
   readonly onAdmitted: () => void;
+  /** Events that arise outside `takeEvents` (a sync request that timed out or could not be sent). */
+  readonly emit: (event: NodeEvent) => void;
+  /** Answers a peer's sync request from durable state (src/node/syncServer.ts). */
+  readonly serveSync: (request: SyncRequest) => Promise<SyncResponse>;
+}
+
+/** Catch-up's outstanding requests: at most SYNC_CHANNEL's bound per peer, so at most that × members. */
+interface SyncAsk {
+  readonly ask: number;
+  readonly to: PeerId;
 }
 
 /**
@@ -34,6 +46,10 @@ export class NodeNetwork {
   private readonly log: Logger;
   private readonly onAdmitted: () => void;
   private readonly handlers: Map<number, BoundHandler<NodeEvent>>;
+  private readonly emit: (event: NodeEvent) => void;
+  private readonly serveSync: (request: SyncRequest) => Promise<SyncResponse>;
+  /** `${peer}/${requestId}` → catch-up's ask id. */
+  private readonly syncAsks = new Map<string, SyncAsk>();
 
   constructor(options: NodeNetworkOptions) {
     this.transport = options.transport;
@@ -41,6 +57,8 @@ export class NodeNetwork {
     this.identity = options.identity;
     this.log = options.log;
     this.onAdmitted = options.onAdmitted;
+    this.emit = options.emit;
+    this.serveSync = options.serveSync;
     this.handlers = this.bindHandlers();
   }
 
@@ -67,6 +85,21 @@ export class NodeNetwork {
     if (action.type === "send") {
       const bytes = this.channels.encodeMessage(BROADCAST_CHANNEL.id, action.message);
       for (const to of action.to) this.transport.send(to, bytes);
+    } else if (action.type === "askStatus") {
+      this.askStatus(action.to);
+    } else if (action.type === "penalize") {
+      const nowMs = Date.now();
+      this.log.warn({ peer: action.peer, why: action.why }, "catch-up: peer contradicted the sample");
+      this.carryOut(this.channels.penalize(action.peer, "contradiction", nowMs), nowMs);
+    } else if (action.type === "syncAsk") {
+      const nowMs = Date.now();
+      const opened = this.channels.request(action.to, SYNC_CHANNEL.id, action.request, nowMs);
+      if (!opened.ok) {
+        this.emit({ type: "syncFailed", ask: action.ask, from: action.to, nowMs });
+        return;
+      }
+      this.syncAsks.set(`${action.to}/${opened.requestId}`, { ask: action.ask, to: action.to });
+      this.transport.send(action.to, opened.bytes);
     } else if (action.type === "respondStatus") {
       this.transport.send(
         action.to,
@@ -90,6 +123,10 @@ export class NodeNetwork {
   tick(nowMs: number): void {
     for (const expired of this.channels.tick(nowMs).expired) {
       this.log.debug({ peer: expired.to, protocol: expired.protocolId }, "request timed out");
+      if (expired.protocolId === SYNC_CHANNEL.id) {
+        const ask = this.takeSyncAsk(expired.to, expired.requestId);
+        if (ask !== undefined) this.emit({ type: "syncFailed", ask, from: expired.to, nowMs });
+      }
     }
   }
 
@@ -119,26 +156,62 @@ export class NodeNetwork {
         request,
         nowMs,
       }),
-      onResponse: (from, _requestId, response, nowMs) => {
-        this.onStatus(from, response, nowMs);
-        return undefined;
-      },
+      onResponse: (from, _requestId, response, nowMs) =>
+        this.onStatus(from, response, nowMs)
+          ? { type: "peerStatus", from, snapshot: response.watermarks, nowMs }
+          : undefined,
       onError: (from, _requestId, error) => this.log.debug({ peer: from, error }, "status request refused"),
     };
-    return new Map([bindHandler(broadcast), bindHandler(status)].map((h) => [h.spec.code, h]));
+    const sync: ProtocolHandler<never, SyncRequest, SyncResponse, NodeEvent> = {
+      spec: SYNC_CHANNEL,
+      onRequest: (from, requestId, request) => {
+        void this.answerSync(from, requestId, request);
+        return undefined;
+      },
+      onResponse: (from, requestId, response, nowMs) => {
+        const ask = this.takeSyncAsk(from, requestId);
+        return ask === undefined ? undefined : { type: "syncAnswer", ask, from, response, nowMs };
+      },
+      onError: (from, requestId, error, nowMs) => {
+        this.log.debug({ peer: from, error }, "sync request refused");
+        const ask = this.takeSyncAsk(from, requestId);
+        if (ask !== undefined) this.emit({ type: "syncFailed", ask, from, nowMs });
+      },
+    };
+    return new Map(
+      [bindHandler(broadcast), bindHandler(status), bindHandler(sync)].map((h) => [h.spec.code, h]),
+    );
+  }
+
+  private takeSyncAsk(peer: PeerId, requestId: number): number | undefined {
+    const key = `${peer}/${requestId}`;
+    const ask = this.syncAsks.get(key);
+    this.syncAsks.delete(key);
+    return ask?.ask;
+  }
+
+  /** Served off the processing loop (disk reads); the channel's slot bounds how many run per peer. */
+  private async answerSync(from: PeerId, requestId: number, request: SyncRequest): Promise<void> {
+    try {
+      const response = await this.serveSync(request);
+      this.transport.send(from, this.channels.encodeResponse(from, SYNC_CHANNEL.id, requestId, response));
+    } catch (e) {
+      this.log.warn({ err: e, peer: from }, "sync request failed");
+    }
   }
 
   /** A peer of another network or genesis is no use to us: say so in the log and cut it off. */
-  private onStatus(peer: PeerId, status: StatusResponse, nowMs: number): void {
+  private onStatus(peer: PeerId, status: StatusResponse, nowMs: number): boolean {
     const verdict = checkCompatible(this.identity, status);
     const totals = snapshotTotals(status.watermarks);
     if (verdict.kind === "compatible") {
       this.log.debug({ peer, accounts: totals.accounts, seqSum: totals.seqSum.toString() }, "peer status");
-      return;
+      return true;
     }
     this.log.warn({ peer, verdict }, "peer is not on this network; disconnecting");
     this.carryOut(this.channels.penalize(peer, "contradiction", nowMs), nowMs);
     void this.transport.disconnect(peer).catch(() => {});
+    return false;
   }
 
   private carryOut(actions: readonly ChannelAction[], nowMs: number): void {

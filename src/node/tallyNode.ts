@@ -22,6 +22,7 @@ import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
 import { P2PTransport } from "../p2p/transport.ts";
 import { BROADCAST_CHANNEL } from "../protocols/broadcast/broadcastChannel.ts";
 import { STATUS_CHANNEL } from "../protocols/status/statusChannel.ts";
+import { SYNC_CHANNEL } from "../protocols/sync/syncChannel.ts";
 import { commitmentRecords } from "../storage/commitmentRecords.ts";
 import { type BatchOp, type NodeDatabase, openDatabase, writeBatch } from "../storage/database.ts";
 import { LevelLedgerStore } from "../storage/levelLedgerStore.ts";
@@ -36,11 +37,12 @@ import { DurableReads } from "./durableReads.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { NodeNetwork } from "./nodeNetwork.ts";
 import { NodeReadModel } from "./nodeReadModel.ts";
+import { SyncServer } from "./syncServer.ts";
 
 export const NODE_VERSION = "0.1.0";
 
 /** Protocols spoken over peer connections, with their channel codes (never reused). */
-const CHANNEL_PROTOCOLS = [BROADCAST_CHANNEL, STATUS_CHANNEL];
+const CHANNEL_PROTOCOLS = [BROADCAST_CHANNEL, STATUS_CHANNEL, SYNC_CHANNEL];
 
 /**
  * Submissions waiting for the processing loop; beyond it the API answers PENDING_FULL (429). Timer and
@@ -173,6 +175,8 @@ export class TallyNode implements NodeApi {
       identity,
       log: this.log,
       onAdmitted: () => this.kick(),
+      emit: (event) => this.enqueue(event),
+      serveSync: new SyncServer(core.ledger, store, this.durableReads).serve,
     });
     this.network = network;
     this.transport.onMessage(network.offer);
@@ -197,8 +201,19 @@ export class TallyNode implements NodeApi {
 
     this.api = await buildApiServer(this, { logger: this.log });
     await this.api.listen({ host: this.config.api.host, port: this.config.api.port });
+    let lastSyncLog = { state: "", atMs: 0 };
     this.tickTimer = setInterval(() => {
       network.tick(Date.now());
+      // Catch-up progress in the log: on every change of state, and every 5 s while syncing.
+      const sync = core.catchUp?.progress();
+      if (
+        sync !== undefined &&
+        (sync.state !== lastSyncLog.state ||
+          (sync.state === "syncing" && Date.now() - lastSyncLog.atMs > 5_000))
+      ) {
+        this.log.info(sync, sync.state === "synced" ? "catch-up: synced" : "catch-up: syncing");
+        lastSyncLog = { state: sync.state, atMs: Date.now() };
+      }
       this.enqueue({ type: "tick", nowMs: Date.now() });
     }, this.options.tickIntervalMs);
     this.tickTimer.unref();
@@ -289,6 +304,7 @@ export class TallyNode implements NodeApi {
       ...(this.config.byzantine ? { byzantine: this.config.byzantine } : {}),
       peers: { connected: this.transport?.connectedPeers().length ?? 0, members: n },
       protocols: CHANNEL_PROTOCOLS.map((p) => ({ id: p.id, version: p.version })),
+      ...(this.core?.catchUp !== undefined ? { sync: this.core.catchUp.progress() } : {}),
     };
   }
 
@@ -303,6 +319,7 @@ export class TallyNode implements NodeApi {
       quorumsReachable: this.core!.broadcast.quorumsReachable((peer) => connected.has(peer)),
       shedMembers: this.channels!.sheddingMembers(Date.now(), SHEDDING_WINDOW_MS).length,
       members: this.members.length,
+      behind: this.core!.catchUp?.progress().behind ?? 0,
     });
   }
 

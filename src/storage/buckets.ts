@@ -12,6 +12,8 @@ export const Bucket = {
   broadcastCommitment: "06",
   accountHistory: "07",
   submitted: "08",
+  /** source/seq → id of the account's resolved transfer for that seq: what catch-up serves. */
+  outgoingBySeq: "09",
 } as const;
 export type Bucket = (typeof Bucket)[keyof typeof Bucket];
 

@@ -91,6 +91,11 @@ export class LevelLedgerStore implements LedgerStore {
         value: jsonValue(this.memory.getStatus(encoded.id)),
       },
       { type: "del", key: key(Bucket.ledgerWaiting, encoded.id) },
+      {
+        type: "put",
+        key: key(Bucket.outgoingBySeq, encoded.transfer.source, sortableNumber(encoded.transfer.seq)),
+        value: new TextEncoder().encode(encoded.id),
+      },
     );
     this.appendHistory(encoded.transfer.source, encoded.id, "out");
     if (status === "applied")
@@ -148,6 +153,26 @@ export class LevelLedgerStore implements LedgerStore {
     if (waiting !== undefined) return waiting;
     const bytes = await this.db.get(key(Bucket.transferBody, id));
     return bytes === undefined ? undefined : decodeTransfer(bytes);
+  }
+
+  /**
+   * Ids of the account's resolved (applied or rejected) transfers for seqs fromSeq, fromSeq + 1, …: at most
+   * `count`, stopping at the first seq not resolved here. Only durable entries: the caller waits for the
+   * step in flight (DurableReads) before reading.
+   */
+  async resolvedIds(source: string, fromSeq: number, count: number): Promise<string[]> {
+    const ids: string[] = [];
+    let expected = fromSeq;
+    for await (const [k, v] of this.db.iterator({
+      gte: key(Bucket.outgoingBySeq, source, sortableNumber(fromSeq)),
+      lt: `${key(Bucket.outgoingBySeq, source)}/\uffff`,
+      limit: count,
+    })) {
+      if (Number(k.slice(k.lastIndexOf("/") + 1)) !== expected) break;
+      ids.push(new TextDecoder().decode(v));
+      expected++;
+    }
+    return ids;
   }
 
   /** Newest first: transfers this node resolved from or applied to the account, in the order it did. */

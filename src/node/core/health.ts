@@ -8,7 +8,16 @@ export interface HealthFacts {
   /** Members whose messages the channel layer dropped (queue, rate or global cap) in the recent window. */
   readonly shedMembers: number;
   readonly members: number;
+  /** Resolved transfers this node lacks by its peers' summaries (catch-up's `behind`). */
+  readonly behind?: number;
 }
+
+/**
+ * "Far behind": more resolved transfers missing than this. Peers' summaries are older than ours (asked every
+ * 3 s), so a node that keeps up shows 0; a node that missed a burst of 100 transfers is seconds of catch-up
+ * away from answering reads the way its peers do, and a load balancer should send clients elsewhere meanwhile.
+ */
+export const FAR_BEHIND_TRANSFERS = 100;
 
 /**
  * What `GET /v1/health` says. One flooding member loses its own excess and the node stays ready; more members
@@ -24,6 +33,9 @@ export function judgeHealth(facts: HealthFacts): NodeHealth {
       status: "shedding",
       reason: `dropping messages of ${facts.shedMembers} members (tolerated: ${tolerated})`,
     };
+  }
+  if ((facts.behind ?? 0) > FAR_BEHIND_TRANSFERS) {
+    return { status: "behind", reason: `catching up: ${facts.behind} resolved transfers behind its peers` };
   }
   return { status: "ready" };
 }

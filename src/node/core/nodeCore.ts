@@ -12,6 +12,7 @@ import type { Ledger, TransferStatusChange } from "../../ledger/ledger.ts";
 import type { RejectionReason } from "../../ledger/store.ts";
 import { answerStatus, type StatusIdentity } from "../../protocols/status/statusProtocol.ts";
 import { WatermarkSummary } from "../../protocols/status/watermarkSummary.ts";
+import { CatchUp, type CatchUpAction, type CatchUpOptions } from "../../protocols/sync/catchUp.ts";
 import { commitmentRecords } from "../../storage/commitmentRecords.ts";
 import type { BatchOp } from "../../storage/database.ts";
 import { submittedRecords } from "../../storage/submittedRecords.ts";
@@ -32,6 +33,8 @@ export interface NodeCoreOptions {
   readonly onLedgerRefusal?: (id: string, reason: string) => void;
   /** Bounds on introductions held back until they can be judged; defaults in `PARKING_DEFAULTS`. */
   readonly parking?: ParkingLimits;
+  /** Catch-up's sample, threshold and bounds; without it the node never catches up (tests of other parts). */
+  readonly catchUp?: CatchUpOptions;
 }
 
 /** What became of payloads peers introduced (SEND, gossip), for metrics and tests. */
@@ -58,6 +61,8 @@ export class NodeCore {
   readonly submissions = new SubmissionTracker();
   /** Per-account watermarks, kept in step with the ledger's verdicts (O(1) per verdict) for status answers. */
   readonly watermarks: WatermarkSummary;
+  /** Fetches what peers resolved and this node missed (docs/catch-up.md). */
+  readonly catchUp: CatchUp | undefined;
   private readonly identity: StatusIdentity;
   private readonly inspector: PayloadInspector;
   private readonly takeLedgerWrites: () => BatchOp[];
@@ -85,6 +90,18 @@ export class NodeCore {
     this.onLedgerRefusal = options.onLedgerRefusal ?? (() => {});
     this.parked = new ParkedIntroductions(options.parking);
     this.driver = new ActionDriver(this.broadcastSink());
+    const ledger = options.ledger;
+    this.catchUp =
+      options.catchUp === undefined
+        ? undefined
+        : new CatchUp(
+            {
+              snapshot: () => this.watermarks.snapshot(),
+              watermarkOf: (address) => ledger.account(address).nextSeq - 1,
+              isSlotTaken: (address, seq) => ledger.isSlotTaken(address, seq),
+            },
+            options.catchUp,
+          );
   }
 
   /** Introductions held back until this node can judge them. */
@@ -135,6 +152,24 @@ export class NodeCore {
       case "tick":
         this.parked.expire(event.nowMs);
         this.runBroadcast(event, out);
+        if (this.catchUp !== undefined) this.carryOutCatchUp(this.catchUp.tick(event.nowMs), out);
+        break;
+      case "peerStatus":
+        this.catchUp?.onStatus(event.from, event.snapshot, event.nowMs);
+        break;
+      case "syncAnswer":
+        if (this.catchUp !== undefined)
+          this.carryOutCatchUp(this.catchUp.onAnswer(event.ask, event.from, event.response), out);
+        break;
+      case "syncFailed":
+        if (this.catchUp !== undefined)
+          this.carryOutCatchUp(this.catchUp.onFailed(event.ask, event.from), out);
+        break;
+      case "peerUp":
+      case "peerDown":
+        if (event.type === "peerUp") this.catchUp?.peerUp(event.peer);
+        else this.catchUp?.peerDown(event.peer);
+        this.runBroadcast(event, out);
         break;
       default:
         this.runBroadcast(event, out);
@@ -146,6 +181,16 @@ export class NodeCore {
     const ledgerWrites = this.takeLedgerWrites();
     if (ledgerWrites.length > 0) out.push({ type: "write", ops: ledgerWrites });
     return out;
+  }
+
+  /** Transfers catch-up accepted go the way of a broadcast delivery: the ledger checks signature, deps, order. */
+  private carryOutCatchUp(actions: readonly CatchUpAction[], out: NodeAction[]): void {
+    for (const action of actions) {
+      if (action.type === "deliver") this.deliver(action.encoded.id, action.encoded.bytes, out);
+      else if (action.type === "request")
+        out.push({ type: "syncAsk", ask: action.ask, to: action.to, request: action.request });
+      else out.push(action);
+    }
   }
 
   /** Broadcast actions to restore after a restart (already durable, so sent at once). */

@@ -4,6 +4,8 @@ import type { EncodedTransfer } from "../../core/transfer.ts";
 import type { TransferStatusChange } from "../../ledger/ledger.ts";
 import type { RejectionReason } from "../../ledger/store.ts";
 import type { StatusRequest, StatusResponse } from "../../protocols/status/statusMessages.ts";
+import type { WatermarkSnapshot } from "../../protocols/status/watermarkSummary.ts";
+import type { SyncRequest, SyncResponse } from "../../protocols/sync/syncMessages.ts";
 import type { BatchOp } from "../../storage/database.ts";
 
 /** What the node core is told. `nowMs` comes from the shell's clock (or a test's). */
@@ -32,6 +34,23 @@ export type NodeEvent =
       readonly request: StatusRequest;
       readonly nowMs: number;
     }
+  /** A compatible peer's status answer: its watermark summary, for catch-up. */
+  | {
+      readonly type: "peerStatus";
+      readonly from: PeerId;
+      readonly snapshot: WatermarkSnapshot;
+      readonly nowMs: number;
+    }
+  /** The answer to catch-up's request `ask` (a `syncAsk` action). */
+  | {
+      readonly type: "syncAnswer";
+      readonly ask: number;
+      readonly from: PeerId;
+      readonly response: SyncResponse;
+      readonly nowMs: number;
+    }
+  /** Catch-up's request `ask` timed out, was refused or could not be sent. */
+  | { readonly type: "syncFailed"; readonly ask: number; readonly from: PeerId; readonly nowMs: number }
   | { readonly type: "start" | "tick"; readonly nowMs: number }
   | { readonly type: "peerUp" | "peerDown"; readonly peer: PeerId; readonly nowMs: number }
   /** The answer to a `readBody` action: the stored transfer, if the store had it. */
@@ -68,4 +87,10 @@ export type NodeAction =
       readonly response: StatusResponse;
     }
   | { readonly type: "announce"; readonly change: TransferStatusChange }
+  /** Catch-up: ask a peer for its status again. */
+  | { readonly type: "askStatus"; readonly to: PeerId }
+  /** Catch-up: a sync request; its answer comes back as `syncAnswer` (or `syncFailed`) with the same `ask`. */
+  | { readonly type: "syncAsk"; readonly ask: number; readonly to: PeerId; readonly request: SyncRequest }
+  /** A peer's answers contradicted what a quorum of its peers reported. */
+  | { readonly type: "penalize"; readonly peer: PeerId; readonly why: string }
   | { readonly type: "submitted"; readonly ticket: number; readonly result: SubmitResult };

@@ -7,7 +7,7 @@ import { WATERMARK_BUCKETS } from "../status/watermarkSummary.ts";
 /**
  * Messages of the sync protocol (catch-up) and their binary codecs. Three questions, each bounded:
  *
- *  - `watermarks`: the (account, watermark) pairs of some watermark buckets, in ascending address-byte order
+ *  - `watermarks`: the (account, watermark) pairs of some watermark buckets, in ascending address (string) order
  *    after an optional cursor; at most MAX_WATERMARK_ENTRIES per answer, `more` when the listing goes on;
  *  - `digests`: the ids of an account's resolved transfers for seqs fromSeq … fromSeq + count − 1
  *    (count ≤ MAX_DIGESTS); the answer stops at the first seq the peer has not resolved;
