@@ -198,6 +198,10 @@ export interface BroadcastCounters {
   readonly pullsStarted: number;
   readonly pullRetries: number;
   readonly stalledEvicted: number;
+  /** Re-sends of an undelivered instance's commitments (retransmission, docs/broadcast.md). */
+  readonly retransmissions: number;
+  /** Answers to a late or repeated vote, SEND, gossip or request from a peer that fell behind. */
+  readonly lateAnswers: number;
   /** Contagion: sampled peers replaced by a fresh draw (down past the grace period, or scheduled refresh). */
   readonly samplesReplaced?: number;
 }

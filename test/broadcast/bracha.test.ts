@@ -657,6 +657,7 @@ function coordinatedRun(n: number, seed: number, weakened: boolean): Coordinated
             inspect: inspectTestPayload,
             random: stream,
             pullRetryMs: SIM_PULL_RETRY_MS,
+            retransmitInitialMs: 0,
             isSettled: (instance) => node.store.has(instanceKey(instance)),
           })
       : undefined,

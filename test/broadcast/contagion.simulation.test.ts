@@ -103,6 +103,7 @@ function contagionNetwork(
         inspect: inspectTestPayload,
         random,
         pullRetryMs: SIM_PULL_RETRY_MS,
+        retransmitInitialMs: 0,
         isSettled: (instance) => node.store.has(instanceKey(instance)),
         ...extra,
       }),

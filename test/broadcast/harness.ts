@@ -163,6 +163,8 @@ export class SimNetwork {
   /** Messages the adversary holds back while `hold` says so; `release` puts them in flight. */
   private readonly held: Envelope[] = [];
   hold: ((envelope: Envelope) => boolean) | undefined;
+  /** Messages the network loses (the transport is at-most-once): true drops the envelope for good. */
+  lose: ((envelope: Envelope) => boolean) | undefined;
   /** The nodes' driver, the node's own; the durable log is in memory, so a persist is durable at once. */
   private readonly driver = new ActionDriver<CorrectNode>({
     durability: "immediate",
@@ -201,6 +203,8 @@ export class SimNetwork {
         inspect: inspectTestPayload,
         random: seededRandom(Math.floor(this.random() * 2 ** 32)),
         pullRetryMs: SIM_PULL_RETRY_MS,
+        // Off unless a test turns it on: harness time is one ms per message step, not wall time.
+        retransmitInitialMs: 0,
         // The ledger's watermark: what this node's store holds is settled, across restarts.
         isSettled: (instance) => node.store.has(instanceKey(instance)),
         ...options.bracha,
@@ -375,6 +379,12 @@ export class SimNetwork {
     return true;
   }
 
+  /** Lets `ms` of time pass with nothing in flight, then ticks every correct node (timers fire). */
+  advance(ms: number): void {
+    this.nowMs += ms;
+    this.tickAll();
+  }
+
   private tickAll(): void {
     for (const node of this.correct) this.handle(node, { type: "tick", nowMs: this.nowMs });
   }
@@ -427,6 +437,7 @@ export class SimNetwork {
 
   private post(from: PeerId, to: PeerId, message: BroadcastMessage): void {
     const envelope = { from, to, message };
+    if (this.lose?.(envelope)) return;
     if (this.hold?.(envelope)) this.held.push(envelope);
     else this.pool.push(envelope);
   }

@@ -9,10 +9,12 @@ import {
   type InstanceOptions,
   resolveInstanceOptions,
 } from "../instance/instanceOptions.ts";
+import { LateAnswers } from "../instance/lateAnswers.ts";
 import { type LiveInstance, LiveInstances } from "../instance/liveInstances.ts";
 import { OwnCommitmentIndex, unsettledCommitments } from "../instance/ownCommitments.ts";
 import { PayloadAnswers } from "../instance/payloadAnswers.ts";
 import { inspectSafely } from "../instance/payloadInspection.ts";
+import { Retransmissions } from "../instance/retransmissions.ts";
 import { Submissions } from "../instance/submissions.ts";
 import { VoteTally } from "../instance/voteTally.ts";
 import {
@@ -28,6 +30,7 @@ import {
   type InstanceRef,
   MESSAGE_KINDS,
 } from "../types.ts";
+import { resendCommitments } from "./brachaResend.ts";
 import { type BrachaQuorums, brachaQuorums } from "./quorums.ts";
 
 export interface BrachaOptions extends InstanceOptions {
@@ -50,7 +53,7 @@ const BRACHA_DROP_REASONS = DROP_REASONS.filter(
 );
 
 /** The live state of one undelivered instance. */
-interface BrachaInstance extends LiveInstance {
+export interface BrachaInstance extends LiveInstance {
   readonly echoes: VoteTally;
   readonly readies: VoteTally;
   /** The payload this node echoed and the one with ready support, if different: at most two. */
@@ -58,7 +61,7 @@ interface BrachaInstance extends LiveInstance {
 }
 
 /** What this node promised in an undelivered instance: one ECHO and one READY digest at most. */
-interface OwnCommitments {
+export interface OwnCommitments {
   readonly ref: InstanceRef;
   echo?: Digest;
   ready?: Digest;
@@ -97,6 +100,8 @@ export class BrachaBroadcast implements BroadcastProtocol {
   private readonly answers: PayloadAnswers;
   private readonly submissions: Submissions<BrachaInstance>;
   private readonly count = createCounters(MESSAGE_KINDS, BRACHA_DROP_REASONS);
+  private readonly retransmissions: Retransmissions;
+  private readonly late: LateAnswers;
   private started = false;
 
   constructor(options: BrachaOptions) {
@@ -136,6 +141,18 @@ export class BrachaBroadcast implements BroadcastProtocol {
       live: this.live,
       delivered: this.delivered,
       budget: { perSecond: resolved.payloadAnswersPerPeerPerSecond, burst: resolved.payloadAnswerBurst },
+      count: this.count,
+    });
+    this.retransmissions = new Retransmissions({
+      initialMs: resolved.retransmitInitialMs,
+      maxMs: resolved.retransmitMaxMs,
+      budgetPerTick: resolved.retransmitBudgetPerTick,
+      random: options.random,
+    });
+    this.late = new LateAnswers({
+      delivered: this.delivered,
+      lateAfterMs: resolved.retransmitInitialMs,
+      budget: { perSecond: resolved.lateAnswersPerPeerPerSecond, burst: resolved.lateAnswerBurst },
       count: this.count,
     });
     this.submissions = new Submissions({
@@ -179,6 +196,7 @@ export class BrachaBroadcast implements BroadcastProtocol {
       own[kind] = digest;
       restored.add(key);
     }
+    for (const key of restored) this.retransmissions.restore(key);
     // The crash may have come between persisting a commitment and sending it: announce again (idempotent
     // for receivers, who count a vote once).
     const out: BroadcastAction[] = [];
@@ -236,7 +254,7 @@ export class BrachaBroadcast implements BroadcastProtocol {
     if (echoed !== undefined) return;
     // The payload goes out first: it needs no commitment, so it is not held back by the persist below.
     this.send(out, this.others, { kind: "send", payload });
-    this.commitEcho(inst, digest, out);
+    this.commitEcho(inst, digest, nowMs, out);
   }
 
   private onMessage(from: PeerId, message: BroadcastMessage, nowMs: number, out: BroadcastAction[]): void {
@@ -257,6 +275,7 @@ export class BrachaBroadcast implements BroadcastProtocol {
       case "request":
         this.count.received.request++;
         this.answers.answer(from, message.instance, message.digest, nowMs, out);
+        this.answerLateRequest(from, message.instance, nowMs, out);
         return;
       case "payload":
         this.count.received.payload++;
@@ -278,6 +297,7 @@ export class BrachaBroadcast implements BroadcastProtocol {
     const key = instanceKey(instance);
     if (this.delivered.isSettled(key, instance)) {
       this.count.dropped.settled++;
+      this.late.answerSettled(from, key, instance, nowMs, out);
       return;
     }
     const echoed = this.committed.get(key)?.echo;
@@ -297,7 +317,7 @@ export class BrachaBroadcast implements BroadcastProtocol {
       return;
     }
     this.live.acceptPayload(inst, digest, payload, nowMs);
-    if (echoed === undefined) this.commitEcho(inst, digest, out);
+    if (echoed === undefined) this.commitEcho(inst, digest, nowMs, out);
     this.progress(inst, nowMs, out);
   }
 
@@ -316,6 +336,9 @@ export class BrachaBroadcast implements BroadcastProtocol {
     const key = instanceKey(instance);
     if (this.delivered.isSettled(key, instance)) {
       this.count.dropped.settled++;
+      // A late ECHO comes from a node still short of READYs; a READY is never answered, so two settled nodes
+      // cannot bounce answers off each other.
+      if (kind === "echo") this.late.answerSettled(from, key, instance, nowMs, out);
       return;
     }
     const inst = this.live.get(key) ?? this.live.open(key, instance, from, nowMs);
@@ -347,6 +370,25 @@ export class BrachaBroadcast implements BroadcastProtocol {
   private onTick(nowMs: number, out: BroadcastAction[]): void {
     this.live.retryDuePulls(nowMs, (inst) => this.askForPayload(inst, nowMs, out));
     this.live.evictStalled(nowMs);
+    this.retransmissions.resendDue(nowMs, (key) => {
+      const sent = resendCommitments(this.committed.get(key), this.live.get(key), this.others, (to, m) =>
+        this.send(out, to, m),
+      );
+      if (sent !== undefined && sent > 0) this.count.retransmissions++;
+      return sent;
+    });
+  }
+
+  /** A pull for a settled instance: the puller is behind on READYs too. */
+  private answerLateRequest(
+    from: PeerId,
+    instance: InstanceRef,
+    nowMs: number,
+    out: BroadcastAction[],
+  ): void {
+    if (!isWellFormedInstance(instance)) return;
+    const key = instanceKey(instance);
+    if (this.delivered.isSettled(key, instance)) this.late.answerSettled(from, key, instance, nowMs, out);
   }
 
   // ── protocol steps ────────────────────────────────────────────────────────────────────────────────────
@@ -356,33 +398,42 @@ export class BrachaBroadcast implements BroadcastProtocol {
     const { echo, readyAmplify, deliver } = this.quorums;
     if (this.committed.get(inst.key)?.ready === undefined) {
       const digest = inst.echoes.reaching(echo) ?? inst.readies.reaching(readyAmplify);
-      if (digest !== undefined) this.commitReady(inst, digest, out);
+      if (digest !== undefined) this.commitReady(inst, digest, nowMs, out);
     }
     const decided = inst.readies.reaching(deliver);
     if (decided === undefined) return;
     const payload = inst.payloads.get(decided);
-    if (payload !== undefined) this.deliver(inst, decided, payload, out);
+    if (payload !== undefined) this.deliver(inst, decided, payload, nowMs, out);
     else if (inst.pull === undefined) this.startPull(inst, decided, nowMs, out);
   }
 
-  private commitEcho(inst: BrachaInstance, digest: Digest, out: BroadcastAction[]): void {
+  private commitEcho(inst: BrachaInstance, digest: Digest, nowMs: number, out: BroadcastAction[]): void {
     this.committed.of(inst.key, inst.ref).echo = digest;
+    this.retransmissions.schedule(inst.key, nowMs);
     out.push({ type: "persist", commitment: { instance: inst.ref, kind: "echo", digest } });
     this.send(out, this.others, { kind: "echo", instance: inst.ref, digest });
     inst.echoes.add(this.self, digest);
   }
 
-  private commitReady(inst: BrachaInstance, digest: Digest, out: BroadcastAction[]): void {
+  private commitReady(inst: BrachaInstance, digest: Digest, nowMs: number, out: BroadcastAction[]): void {
     this.committed.of(inst.key, inst.ref).ready = digest;
+    this.retransmissions.schedule(inst.key, nowMs);
     out.push({ type: "persist", commitment: { instance: inst.ref, kind: "ready", digest } });
     this.send(out, this.others, { kind: "ready", instance: inst.ref, digest });
     inst.readies.add(this.self, digest);
   }
 
-  private deliver(inst: BrachaInstance, digest: Digest, payload: Uint8Array, out: BroadcastAction[]): void {
+  private deliver(
+    inst: BrachaInstance,
+    digest: Digest,
+    payload: Uint8Array,
+    nowMs: number,
+    out: BroadcastAction[],
+  ): void {
     out.push({ type: "deliver", instance: inst.ref, digest, payload });
-    this.delivered.record(inst.key, digest, payload);
+    this.delivered.record(inst.key, digest, payload, nowMs);
     this.committed.delete(inst.key);
+    this.retransmissions.cancel(inst.key);
     this.live.drop(inst);
     this.count.delivered++;
   }

@@ -4,10 +4,12 @@ import { configError } from "../instance/configChecks.ts";
 import { snapshotCounters } from "../instance/counters.ts";
 import { DeliveredLog } from "../instance/deliveredLog.ts";
 import { instanceKey, isWellFormedDigest, isWellFormedInstance } from "../instance/instanceId.ts";
+import { LateAnswers } from "../instance/lateAnswers.ts";
 import { LiveInstances } from "../instance/liveInstances.ts";
 import { OwnCommitmentIndex, unsettledCommitments } from "../instance/ownCommitments.ts";
 import { PayloadAnswers } from "../instance/payloadAnswers.ts";
 import { inspectSafely } from "../instance/payloadInspection.ts";
+import { Retransmissions } from "../instance/retransmissions.ts";
 import { Submissions } from "../instance/submissions.ts";
 import {
   type BroadcastAction,
@@ -36,6 +38,7 @@ import {
 } from "./contagionOptions.ts";
 import type { ContagionParams } from "./contagionParams.ts";
 import { InstanceProgress } from "./contagionProgress.ts";
+import { resendCommitments } from "./contagionResend.ts";
 import { deliveryMultiplicityOf, echoMultiplicityOf, readyMultiplicityOf } from "./contagionSamples.ts";
 import { Subscriptions } from "./contagionSubscriptions.ts";
 
@@ -87,6 +90,8 @@ export class ContagionBroadcast implements BroadcastProtocol {
   private readonly answers: PayloadAnswers;
   private readonly submissions: Submissions<ContagionInstance>;
   private readonly count: ContagionCounters = createContagionCounters();
+  private readonly retransmissions: Retransmissions;
+  private readonly late: LateAnswers;
   private handledAny = false;
 
   constructor(options: ContagionOptions) {
@@ -117,6 +122,21 @@ export class ContagionBroadcast implements BroadcastProtocol {
       budget: {
         perSecond: this.options.payloadAnswersPerPeerPerSecond,
         burst: this.options.payloadAnswerBurst,
+      },
+      count: this.count,
+    });
+    this.retransmissions = new Retransmissions({
+      initialMs: this.options.retransmitInitialMs,
+      maxMs: this.options.retransmitMaxMs,
+      budgetPerTick: this.options.retransmitBudgetPerTick,
+      random: this.options.random,
+    });
+    this.late = new LateAnswers({
+      delivered: this.delivered,
+      lateAfterMs: this.options.retransmitInitialMs,
+      budget: {
+        perSecond: this.options.lateAnswersPerPeerPerSecond,
+        burst: this.options.lateAnswerBurst,
       },
       count: this.count,
     });
@@ -161,6 +181,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
       live: this.live,
       committed: this.committed,
       delivered: this.delivered,
+      retransmissions: this.retransmissions,
       count: this.count,
     });
   }
@@ -194,7 +215,8 @@ export class ContagionBroadcast implements BroadcastProtocol {
   /**
    * Reloads the commitments persisted before a restart; call once, before the first event. Returns no sends:
    * this node's subscribers are not known after a restart. They re-subscribe when they see it reconnect
-   * (`peerUp`), and every subscription replays the ECHOs and READYs restored here.
+   * (`peerUp`), and every subscription replays the ECHOs and READYs restored here; retransmission re-sends
+   * them too (from `retransmitInitialMs` after the first tick), also to the peers this node samples.
    */
   restore(commitments: Iterable<Commitment>): BroadcastAction[] {
     if (this.handledAny) throw configError("restore: must be called before the first event");
@@ -209,6 +231,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
       } else {
         own.echo = digest;
       }
+      this.retransmissions.restore(key);
     }
     return [];
   }
@@ -270,6 +293,8 @@ export class ContagionBroadcast implements BroadcastProtocol {
         else {
           this.count.received[message.kind]++;
           this.count.dropped.notSampled++;
+          // A node that fell behind nudges the peers it samples with its ECHO, whether or not they sample it.
+          if (message.kind === "echo") this.answerLate(from, message.instance, nowMs, out);
         }
         return;
       }
@@ -290,6 +315,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
       case "request":
         this.count.received.request++;
         this.answers.answer(from, message.instance, message.digest, nowMs, out);
+        this.answerLate(from, message.instance, nowMs, out);
         return;
       case "payload":
         this.count.received.payload++;
@@ -321,6 +347,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
     const key = instanceKey(instance);
     if (this.delivered.isSettled(key, instance)) {
       this.count.dropped.settled++;
+      this.late.answerSettled(from, key, instance, nowMs, out);
       return;
     }
     let inst = this.live.get(key);
@@ -359,7 +386,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
       this.count.dropped.notSampled++;
       return;
     }
-    const inst = this.liveForVote(from, instance, digest, nowMs);
+    const inst = this.liveForVote(from, instance, digest, nowMs, out);
     if (inst === undefined) return;
     const weight = inst.echoes.add(from, digest, multiplicity);
     if (weight === undefined) {
@@ -388,7 +415,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
       this.count.dropped.notSampled++;
       return;
     }
-    const inst = this.liveForVote(from, instance, digest, nowMs);
+    const inst = this.liveForVote(from, instance, digest, nowMs, undefined);
     if (inst === undefined) return;
     const added = inst.readies.add(
       from,
@@ -406,7 +433,14 @@ export class ContagionBroadcast implements BroadcastProtocol {
       this.steps.progress(inst, nowMs, out);
   }
 
-  private liveForVote(from: PeerId, instance: InstanceRef, digest: Digest, nowMs: number) {
+  /** `out` is given for an ECHO: a late one, for a settled instance, is answered (never a READY: see docs). */
+  private liveForVote(
+    from: PeerId,
+    instance: InstanceRef,
+    digest: Digest,
+    nowMs: number,
+    out: BroadcastAction[] | undefined,
+  ) {
     if (!isWellFormedInstance(instance) || !isWellFormedDigest(digest)) {
       this.count.dropped.malformed++;
       return undefined;
@@ -417,9 +451,19 @@ export class ContagionBroadcast implements BroadcastProtocol {
     if (live !== undefined) return live;
     if (this.delivered.isSettled(key, instance)) {
       this.count.dropped.settled++;
+      if (out !== undefined) this.late.answerSettled(from, key, instance, nowMs, out);
       return undefined;
     }
     return this.live.open(key, instance, from, nowMs);
+  }
+
+  /** A message for an instance this node settled long ago: answer with its READY (`LateAnswers`). */
+  private answerLate(from: PeerId, instance: InstanceRef, nowMs: number, out: BroadcastAction[]): void {
+    if (!isWellFormedInstance(instance)) return;
+    const key = instanceKey(instance);
+    if (this.live.get(key) === undefined && this.delivered.isSettled(key, instance)) {
+      this.late.answerSettled(from, key, instance, nowMs, out);
+    }
   }
 
   private onPulledPayload(from: PeerId, payload: Uint8Array, nowMs: number, out: BroadcastAction[]): void {
@@ -441,5 +485,13 @@ export class ContagionBroadcast implements BroadcastProtocol {
     this.live.retryDuePulls(nowMs, (inst) => this.steps.askForPayload(inst, nowMs, out));
     this.live.evictStalled(nowMs);
     this.layers.onTick(nowMs, out);
+    const context = {
+      layers: this.layers,
+      subscriptions: this.subscriptions,
+      live: this.live,
+      committed: this.committed,
+      count: this.count,
+    };
+    this.retransmissions.resendDue(nowMs, (key) => resendCommitments(context, key, out));
   }
 }

@@ -4,6 +4,7 @@ import type { SamplingOracle } from "../../sampling/samplingOracle.ts";
 import type { DeliveredLog } from "../instance/deliveredLog.ts";
 import type { LiveInstances } from "../instance/liveInstances.ts";
 import type { OwnCommitmentIndex } from "../instance/ownCommitments.ts";
+import type { Retransmissions } from "../instance/retransmissions.ts";
 import type { BroadcastAction, Digest } from "../types.ts";
 import { type ContagionCounters, countedSend } from "./contagionCounters.ts";
 import type { ContagionInstance, OwnCommitments } from "./contagionInstance.ts";
@@ -21,6 +22,8 @@ export interface InstanceProgressOptions {
   readonly live: LiveInstances<ContagionInstance>;
   readonly committed: OwnCommitmentIndex<OwnCommitments>;
   readonly delivered: DeliveredLog;
+  /** Every commitment starts (or keeps) its instance's re-send schedule; delivery ends it. */
+  readonly retransmissions: Retransmissions;
   readonly count: ContagionCounters;
 }
 
@@ -56,12 +59,12 @@ export class InstanceProgress {
     // Echo-delivery (Algorithm 8, line 44), which makes this node ready (Algorithm 9, line 33).
     const echoed = own?.echo;
     if (echoed !== undefined && !own!.ready.has(echoed) && (alone || inst.echoes.weight(echoed) >= Ehat)) {
-      this.commitReady(inst, echoed, out);
+      this.commitReady(inst, echoed, nowMs, out);
     }
     // Contagion (Algorithm 9, line 52): possibly for several digests.
     for (const digest of inst.readies.digests()) {
       if (inst.readies.readyWeight(digest) >= Rhat && !this.isReadyFor(inst, digest)) {
-        this.commitReady(inst, digest, out);
+        this.commitReady(inst, digest, nowMs, out);
       }
     }
     // Delivery (Algorithm 9, line 58): the first digest to reach D̂ is the one, for good.
@@ -81,8 +84,8 @@ export class InstanceProgress {
     if (decided !== undefined && payload !== undefined) {
       // Ready on delivery: this node drops the instance now, so it would never again tell its subscribers —
       // and D̂ READYs from D mean the digest is spreading anyway. It cannot help a digest nobody delivers.
-      if (!this.isReadyFor(inst, decided)) this.commitReady(inst, decided, out);
-      this.deliver(inst, decided, payload, out);
+      if (!this.isReadyFor(inst, decided)) this.commitReady(inst, decided, nowMs, out);
+      this.deliver(inst, decided, payload, nowMs, out);
       return;
     }
     this.ensurePull(inst, nowMs, out);
@@ -116,7 +119,7 @@ export class InstanceProgress {
         payload,
       },
     );
-    if (echoed === undefined) this.commitEcho(inst, digest, out);
+    if (echoed === undefined) this.commitEcho(inst, digest, nowMs, out);
   }
 
   /** A payload is kept if it can be this node's first, or if it is one this node must deliver or serve. */
@@ -166,15 +169,17 @@ export class InstanceProgress {
     this.askForPayload(inst, nowMs, out);
   }
 
-  private commitEcho(inst: ContagionInstance, digest: Digest, out: BroadcastAction[]): void {
+  private commitEcho(inst: ContagionInstance, digest: Digest, nowMs: number, out: BroadcastAction[]): void {
     this.committed.of(inst.key, inst.ref).echo = digest;
+    this.options.retransmissions.schedule(inst.key, nowMs);
     out.push({ type: "persist", commitment: { instance: inst.ref, kind: "echo", digest } });
     const message = { kind: "echo", instance: inst.ref, digest } as const;
     countedSend(this.count, out, this.options.subscriptions.echo.list(), message);
   }
 
-  private commitReady(inst: ContagionInstance, digest: Digest, out: BroadcastAction[]): void {
+  private commitReady(inst: ContagionInstance, digest: Digest, nowMs: number, out: BroadcastAction[]): void {
     this.committed.of(inst.key, inst.ref).ready.add(digest);
+    this.options.retransmissions.schedule(inst.key, nowMs);
     out.push({ type: "persist", commitment: { instance: inst.ref, kind: "ready", digest } });
     const message = { kind: "ready", instance: inst.ref, digest } as const;
     countedSend(this.count, out, this.options.subscriptions.ready.list(), message);
@@ -184,11 +189,13 @@ export class InstanceProgress {
     inst: ContagionInstance,
     digest: Digest,
     payload: Uint8Array,
+    nowMs: number,
     out: BroadcastAction[],
   ): void {
     out.push({ type: "deliver", instance: inst.ref, digest, payload });
-    this.options.delivered.record(inst.key, digest, payload);
+    this.options.delivered.record(inst.key, digest, payload, nowMs);
     this.committed.delete(inst.key);
+    this.options.retransmissions.cancel(inst.key);
     this.live.drop(inst);
     this.count.delivered++;
   }

@@ -46,6 +46,11 @@ export class ReadyTally {
     return weights;
   }
 
+  /** Whether the peer is ready for some digest of this instance: it has shown progress. */
+  has(peer: PeerId): boolean {
+    return this.digestsOfPeer.has(peer);
+  }
+
   readyWeight(digest: Digest): number {
     return this.weights.get(digest)?.ready ?? 0;
   }

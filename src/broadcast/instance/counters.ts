@@ -27,6 +27,10 @@ export interface MutableCounters<K extends MessageKind = MessageKind> {
   pullsStarted: number;
   pullRetries: number;
   stalledEvicted: number;
+  /** Re-sends of an undelivered instance's commitments (each to the peers that had not shown progress). */
+  retransmissions: number;
+  /** READYs (and commitments) sent in answer to a late or repeated message from a peer that fell behind. */
+  lateAnswers: number;
 }
 
 /** Zeroed counters for a mode that speaks `kinds` and can drop for `dropReasons`. */
@@ -42,6 +46,8 @@ export function createCounters<K extends MessageKind>(
     pullsStarted: 0,
     pullRetries: 0,
     stalledEvicted: 0,
+    retransmissions: 0,
+    lateAnswers: 0,
   };
 }
 

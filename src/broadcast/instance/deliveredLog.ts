@@ -20,6 +20,8 @@ export class DeliveredLog {
   private readonly isSettledHook: (instance: InstanceRef) => boolean;
   private readonly digests = new Map<string, Digest>();
   private readonly payloads = new Map<string, Uint8Array>();
+  /** When each recorded instance was delivered here: a vote for it long after is a peer's retransmission. */
+  private readonly times = new Map<string, number>();
 
   constructor(options: DeliveredLogOptions) {
     this.maxRecords = options.maxRecords;
@@ -31,15 +33,22 @@ export class DeliveredLog {
     return this.digests.size;
   }
 
-  record(key: string, digest: Digest, payload: Uint8Array): void {
+  record(key: string, digest: Digest, payload: Uint8Array, nowMs: number): void {
     this.digests.set(key, digest);
     evictOldest(this.digests, this.maxRecords);
+    this.times.set(key, nowMs);
+    evictOldest(this.times, this.maxRecords);
     this.payloads.set(key, payload);
     evictOldest(this.payloads, this.maxPayloads);
   }
 
   digestOf(key: string): Digest | undefined {
     return this.digests.get(key);
+  }
+
+  /** When this node delivered the instance, while it is recorded. */
+  deliveredAtMs(key: string): number | undefined {
+    return this.times.get(key);
   }
 
   payloadOf(key: string, digest: Digest): Uint8Array | undefined {

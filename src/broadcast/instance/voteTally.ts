@@ -17,6 +17,11 @@ export class VoteTally {
     return true;
   }
 
+  /** Whether the peer voted in this instance (any digest): it has shown progress. */
+  has(peer: PeerId): boolean {
+    return this.digestOfPeer.has(peer);
+  }
+
   count(digest: Digest): number {
     return this.votesOfDigest.get(digest) ?? 0;
   }
