@@ -10,7 +10,7 @@ import {
   resolveInstanceOptions,
 } from "../instance/instanceOptions.ts";
 import { LateAnswers } from "../instance/lateAnswers.ts";
-import { type LiveInstance, LiveInstances } from "../instance/liveInstances.ts";
+import { LiveInstances } from "../instance/liveInstances.ts";
 import { OwnCommitmentIndex, unsettledCommitments } from "../instance/ownCommitments.ts";
 import { PayloadAnswers } from "../instance/payloadAnswers.ts";
 import { inspectSafely } from "../instance/payloadInspection.ts";
@@ -30,6 +30,7 @@ import {
   type InstanceRef,
   MESSAGE_KINDS,
 } from "../types.ts";
+import type { BrachaInstance, OwnCommitments } from "./brachaInstance.ts";
 import { resendCommitments } from "./brachaResend.ts";
 import { type BrachaQuorums, brachaQuorums } from "./quorums.ts";
 
@@ -51,21 +52,6 @@ export const BRACHA_DEFAULTS = INSTANCE_DEFAULTS;
 const BRACHA_DROP_REASONS = DROP_REASONS.filter(
   (reason) => reason !== "notSampled" && reason !== "subscribersFull",
 );
-
-/** The live state of one undelivered instance. */
-export interface BrachaInstance extends LiveInstance {
-  readonly echoes: VoteTally;
-  readonly readies: VoteTally;
-  /** The payload this node echoed and the one with ready support, if different: at most two. */
-  readonly payloads: Map<Digest, Uint8Array>;
-}
-
-/** What this node promised in an undelivered instance: one ECHO and one READY digest at most. */
-export interface OwnCommitments {
-  readonly ref: InstanceRef;
-  echo?: Digest;
-  ready?: Digest;
-}
 
 /**
  * Bracha's reliable broadcast (Bracha 1987; the deterministic baseline of thesis Ch. 4), one instance per

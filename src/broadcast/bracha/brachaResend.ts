@@ -1,6 +1,6 @@
 import type { PeerId } from "../../core/peerId.ts";
 import type { BroadcastMessage } from "../types.ts";
-import type { BrachaInstance, OwnCommitments } from "./bracha.ts";
+import type { BrachaInstance, OwnCommitments } from "./brachaInstance.ts";
 
 /**
  * Re-sends an undelivered instance's commitments (`Retransmissions` decides when; the transport may have lost
