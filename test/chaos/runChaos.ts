@@ -36,6 +36,7 @@ export interface ChaosReport {
   /** From the end of load and faults to every node agreeing. */
   readonly agreementMs: number | undefined;
   readonly resolvedSlots: number;
+  readonly truncatedHistories: number;
   readonly violations: readonly string[];
   /** The last lines of each node's log when there are violations. */
   readonly logTails: Readonly<Record<string, string>>;
@@ -143,6 +144,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       longestCatchUpMs: catchUps.length === 0 ? undefined : Math.max(...catchUps),
       agreementMs,
       resolvedSlots: final.resolvedSlots,
+      truncatedHistories: final.truncatedHistories,
       violations,
       logTails,
     };
@@ -186,7 +188,7 @@ export function summarize(r: ChaosReport): string {
     `${r.unresolved} acknowledged but unresolved by their clients`,
     `supply samples ${r.supplySamples.consistent} consistent of ${r.supplySamples.taken}`,
     `longest catch-up ${r.longestCatchUpMs ?? "-"} ms, agreement after heal ${r.agreementMs ?? "-"} ms`,
-    `${r.resolvedSlots} (account, seq) slots resolved network-wide`,
+    `${r.resolvedSlots} (account, seq) slots resolved network-wide (${r.truncatedHistories} histories truncated at 1,000)`,
     `${r.violations.length} violations`,
   ].join("; ");
 }
