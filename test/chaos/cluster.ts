@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { DevnetNode } from "../../src/devnet/devnet.ts";
+import type { AccountJson } from "../../src/wallet/nodeClient.ts";
+import { NodeClient } from "../../src/wallet/nodeClient.ts";
+
+/**
+ * The chaos suite's handle on a running devnet's node processes: which pid runs each node now, and the three
+ * faults the nemesis injects. Restarted nodes append to their node.log (devnetProcess.restart discards their
+ * output, and a violation report needs those logs).
+ */
+export class Cluster {
+  readonly nodes: readonly DevnetNode[];
+  private readonly pids = new Map<string, number>();
+  private readonly restarted: ChildProcess[] = [];
+
+  constructor(nodes: readonly DevnetNode[]) {
+    this.nodes = nodes;
+    for (const n of nodes) this.pids.set(n.name, n.pid);
+  }
+
+  pid(node: DevnetNode): number {
+    return this.pids.get(node.name)!;
+  }
+
+  kill(node: DevnetNode): void {
+    signal(this.pid(node), "SIGKILL");
+  }
+  pause(node: DevnetNode): void {
+    signal(this.pid(node), "SIGSTOP");
+  }
+  resume(node: DevnetNode): void {
+    signal(this.pid(node), "SIGCONT");
+  }
+
+  /** The disk is lost: everything but the peer key goes. The node must be killed first. */
+  async wipeDatabase(node: DevnetNode): Promise<void> {
+    await rm(join(node.dataDir, "db"), { recursive: true, force: true });
+  }
+
+  /** Waits until the killed process is gone, then starts the node again with its devnet.json argv. */
+  async restart(node: DevnetNode): Promise<void> {
+    const old = this.pid(node);
+    const deadline = Date.now() + 10_000;
+    while (isAlive(old) && Date.now() < deadline) await sleep(20);
+    const fd = openSync(node.log, "a");
+    try {
+      const child = spawn(node.argv[0]!, node.argv.slice(1), { stdio: ["ignore", fd, fd] });
+      this.restarted.push(child);
+      this.pids.set(node.name, child.pid ?? -1);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Kills the processes this cluster started (the devnet stops its own). */
+  stopRestarted(): void {
+    for (const c of this.restarted) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  }
+}
+
+/** One node's view of every tracked account, read concurrently; throws if the node cannot answer. */
+export async function readAccounts(node: DevnetNode, addresses: readonly string[]): Promise<AccountJson[]> {
+  const client = new NodeClient(node.api, { timeoutMs: 3_000 });
+  return Promise.all(addresses.map((a) => client.account(a)));
+}
+
+export async function isHealthy(node: DevnetNode): Promise<boolean> {
+  return fetch(`${node.api}/v1/health`, { signal: AbortSignal.timeout(1_000) }).then(
+    (r) => r.status === 200,
+    () => false,
+  );
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone: the fault is in place anyway
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}

@@ -1,0 +1,194 @@
+import { readFile } from "node:fs/promises";
+import type { DevnetNode } from "../../src/devnet/devnet.ts";
+import { childSeed, seededRandom } from "../../src/sim/prng.ts";
+import { readKeystore } from "../../src/wallet/keystore.ts";
+import { NodeClient } from "../../src/wallet/nodeClient.ts";
+import { startDevnet } from "../support/devnetProcess.ts";
+import { type BankStats, BankWorkload } from "./bankWorkload.ts";
+import { checkFinal, SupplySampler, waitForAgreement } from "./checker.ts";
+import { Cluster } from "./cluster.ts";
+import { Nemesis, type NemesisEvent } from "./nemesis.ts";
+
+/** One chaos run: a devnet, the bank workload, the nemesis, the sampler, then heal, quiet period and checks. */
+
+export interface ChaosOptions {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly wallets: number;
+  readonly broadcast: "contagion" | "bracha";
+  readonly durationMs: number;
+  readonly nemesisIntervalMs: number;
+  readonly downMs: readonly [number, number];
+  readonly doubleSpendRate: number;
+  /** After the faults heal and the load stops: how long the nodes get to agree. */
+  readonly quietTimeoutMs: number;
+}
+
+export interface ChaosReport {
+  readonly options: ChaosOptions;
+  readonly events: readonly NemesisEvent[];
+  readonly bank: BankStats;
+  readonly seenApplied: number;
+  /** Acknowledged transfers the clients never saw resolved. */
+  readonly unresolved: number;
+  readonly supplySamples: { readonly taken: number; readonly consistent: number };
+  readonly longestCatchUpMs: number | undefined;
+  /** From the end of load and faults to every node agreeing. */
+  readonly agreementMs: number | undefined;
+  readonly resolvedSlots: number;
+  readonly truncatedHistories: number;
+  readonly violations: readonly string[];
+  /** The last lines of each node's log when there are violations. */
+  readonly logTails: Readonly<Record<string, string>>;
+}
+
+/** `TALLY_CHAOS_*` environment overrides over `defaults`; the seed is random unless given. */
+export function chaosOptionsFromEnv(defaults: Omit<ChaosOptions, "seed">): ChaosOptions {
+  const env = process.env;
+  const num = (name: string, fallback: number) => (env[name] === undefined ? fallback : Number(env[name]));
+  return {
+    ...defaults,
+    seed: num("TALLY_CHAOS_SEED", Math.floor(Math.random() * 2 ** 32)),
+    nodes: num("TALLY_CHAOS_NODES", defaults.nodes),
+    wallets: num("TALLY_CHAOS_WALLETS", defaults.wallets),
+    durationMs: num("TALLY_CHAOS_SECONDS", defaults.durationMs / 1000) * 1000,
+    nemesisIntervalMs: num("TALLY_CHAOS_NEMESIS_MS", defaults.nemesisIntervalMs),
+    broadcast: env.TALLY_CHAOS_BROADCAST === "bracha" ? "bracha" : defaults.broadcast,
+  };
+}
+
+export async function runChaos(options: ChaosOptions, log: (line: string) => void): Promise<ChaosReport> {
+  log(
+    `chaos seed ${options.seed} (TALLY_CHAOS_SEED=${options.seed} reproduces the schedule): ${JSON.stringify(options)}`,
+  );
+  const root = seededRandom(options.seed);
+  const [bankRandom, nemesisRandom, samplerRandom] = [childSeed(root), childSeed(root), childSeed(root)].map(
+    seededRandom,
+  );
+  const devnet = await startDevnet([
+    "--nodes",
+    String(options.nodes),
+    "--wallets",
+    String(options.wallets),
+    "--broadcast",
+    options.broadcast,
+  ]);
+  const cluster = new Cluster(devnet.file.nodes);
+  try {
+    const keystores = await Promise.all(
+      devnet.file.wallets.map((w) => readKeystore(w.keystore, { passphraseFile: w.passphraseFile })),
+    );
+    const addresses = keystores.map((k) => k.address);
+    const genesis = JSON.parse(await readFile(devnet.file.genesis, "utf8")) as {
+      balances: { amount: string }[];
+    };
+    const supply = genesis.balances.reduce((s, b) => s + BigInt(b.amount), 0n);
+
+    const bank = new BankWorkload(cluster.nodes, keystores, {
+      random: bankRandom!,
+      doubleSpendRate: options.doubleSpendRate,
+      equivocators: Math.max(1, Math.floor(options.wallets / 4)),
+      resolveTimeoutMs: 5_000,
+      doubleSpendTimeoutMs: 15_000,
+    });
+    const nemesis = new Nemesis(
+      cluster,
+      addresses,
+      {
+        random: nemesisRandom!,
+        intervalMs: options.nemesisIntervalMs,
+        downMs: options.downMs,
+        recoverTimeoutMs: 60_000,
+      },
+      log,
+    );
+    const sampler = new SupplySampler(cluster.nodes, addresses, supply, samplerRandom!);
+    bank.start();
+    nemesis.start();
+    sampler.start(250);
+    const progress = setInterval(
+      () =>
+        log(`bank: ${JSON.stringify(bank.stats)}; supply samples ${sampler.consistent}/${sampler.samples}`),
+      10_000,
+    );
+    await new Promise((r) => setTimeout(r, options.durationMs));
+    await nemesis.stop();
+    await bank.stop();
+    clearInterval(progress);
+    await sampler.stop();
+    const agreementMs = await waitForAgreement(cluster.nodes, addresses, options.quietTimeoutMs);
+    for (const node of cluster.nodes) await sampler.sample(node);
+    const final = await checkFinal(cluster.nodes, addresses, supply, bank.seenApplied, bank.doubleSpends);
+    const violations = [...sampler.violations, ...final.violations];
+    violations.push(...(await neverResolved(cluster.nodes, bank.unresolved)));
+    if (agreementMs === undefined)
+      violations.push(`nodes did not agree within ${options.quietTimeoutMs} ms of the heal`);
+    const stuck = nemesis.events.filter((e) => e.catchUpMs === undefined);
+    for (const e of stuck)
+      violations.push(`${e.node} did not catch up within 60 s after ${e.kind} at +${e.at} ms`);
+    const catchUps = nemesis.events.flatMap((e) => (e.catchUpMs === undefined ? [] : [e.catchUpMs]));
+    const logTails: Record<string, string> = {};
+    if (violations.length > 0) {
+      for (const node of cluster.nodes) {
+        const text = await readFile(node.log, "utf8").catch(() => "");
+        logTails[node.name] = text.trim().split("\n").slice(-40).join("\n");
+      }
+    }
+    return {
+      options,
+      events: nemesis.events,
+      bank: bank.stats,
+      seenApplied: bank.seenApplied.length,
+      unresolved: bank.unresolved.size,
+      supplySamples: { taken: sampler.samples, consistent: sampler.consistent },
+      longestCatchUpMs: catchUps.length === 0 ? undefined : Math.max(...catchUps),
+      agreementMs,
+      resolvedSlots: final.resolvedSlots,
+      truncatedHistories: final.truncatedHistories,
+      violations,
+      logTails,
+    };
+  } finally {
+    cluster.stopRestarted();
+    await devnet.stop();
+  }
+}
+
+/** An honest client's acknowledged transfer that no node resolved, even after the quiet period, was lost. */
+async function neverResolved(
+  nodes: readonly DevnetNode[],
+  unresolved: ReadonlyMap<string, { source: string; seq: number }>,
+): Promise<string[]> {
+  const lost: string[] = [];
+  for (const [id, { source, seq }] of unresolved) {
+    const statuses = await Promise.all(
+      nodes.map((n) =>
+        new NodeClient(n.api, { timeoutMs: 5_000 }).transfer(id).then(
+          (v) => v.status as string,
+          () => "unknown",
+        ),
+      ),
+    );
+    if (!statuses.some((s) => s === "applied" || s === "rejected")) {
+      lost.push(`${id} (${source} seq ${seq}) was acknowledged but is ${statuses.join("/")} on the nodes`);
+    }
+  }
+  return lost;
+}
+
+/** The figures in one line, for the test's diagnostics and docs/reliability.md. */
+export function summarize(r: ChaosReport): string {
+  const kinds: Record<string, number> = {};
+  for (const e of r.events) kinds[e.kind] = (kinds[e.kind] ?? 0) + 1;
+  return [
+    `seed ${r.options.seed}, ${r.options.nodes} nodes (${r.options.broadcast}), ${r.options.wallets} wallets, ${r.options.durationMs / 1000} s`,
+    `${r.events.length} nemesis events ${JSON.stringify(kinds)}`,
+    `${r.bank.applied} transfers seen applied (${r.bank.submitted} submissions, ${r.bank.rejected} rejected, ${r.bank.retries} retries)`,
+    `${r.bank.doubleSpendAttempts} double-spend attempts (${r.bank.doubleSpendsResolved} resolved, ${r.bank.walletsRetired} wallets retired)`,
+    `${r.unresolved} acknowledged but unresolved by their clients`,
+    `supply samples ${r.supplySamples.consistent} consistent of ${r.supplySamples.taken}`,
+    `longest catch-up ${r.longestCatchUpMs ?? "-"} ms, agreement after heal ${r.agreementMs ?? "-"} ms`,
+    `${r.resolvedSlots} (account, seq) slots resolved network-wide (${r.truncatedHistories} histories truncated at 1,000)`,
+    `${r.violations.length} violations`,
+  ].join("; ");
+}

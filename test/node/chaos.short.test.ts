@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { chaosOptionsFromEnv, runChaos, summarize } from "../chaos/runChaos.ts";
+
+/**
+ * The short seeded chaos run (about 60–90 s): a 4-node devnet, 12 wallets paying each other and now and then
+ * double-spending, a fault every ~5 s (kill -9 + restart, SIGSTOP/SIGCONT, lost database), then the checker.
+ * The long form is `npm run test:chaos` (test/chaos/chaos.test.ts). TALLY_CHAOS_SEED replays a seed.
+ */
+
+const options = chaosOptionsFromEnv({
+  nodes: 4,
+  wallets: 12,
+  broadcast: "contagion",
+  durationMs: 35_000,
+  nemesisIntervalMs: 4_000,
+  downMs: [1_000, 3_000],
+  doubleSpendRate: 0.2,
+  quietTimeoutMs: 30_000,
+});
+
+describe("chaos (short)", { timeout: 240_000 }, () => {
+  it("kill -9, pause and disk loss under a bank workload: balances agree, supply holds, no slot twice", async (t) => {
+    const report = await runChaos(options, (line) => t.diagnostic(line));
+    t.diagnostic(summarize(report));
+    for (const [node, tail] of Object.entries(report.logTails)) t.diagnostic(`${node} log tail:\n${tail}`);
+    assert.deepEqual(report.violations, [], `seed ${options.seed}`);
+    assert.ok(report.events.length >= 3, "the nemesis struck at least three times");
+    assert.ok(report.bank.applied >= 100, "the bank moved money");
+  });
+});
