@@ -1,7 +1,7 @@
 /**
  * Micro-benchmark of the pure core: encode, decode, verify (both implementations) and ledger
  * validation. Prints rates, and each rate as a ratio of libsodium's verify rate, the physical
- * limit per core that DESIGN §5 measures everything against. Run: `npm run bench`.
+ * limit per core that everything is measured against (docs/architecture.md, "Decisions"). Run: `npm run bench`.
  */
 
 import { decodeTransfer, type EncodedTransfer, encodeTransfer } from "../src/core/transfer.ts";

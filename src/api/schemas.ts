@@ -1,5 +1,5 @@
 /**
- * JSON schemas of the REST contract (DESIGN §3). They drive request validation and the OpenAPI
+ * JSON schemas of the REST contract (docs/api.md). They drive request validation and the OpenAPI
  * document at /openapi.json; the wallet's client types mirror them in src/wallet/nodeClient.ts.
  */
 export const errorSchema = {

@@ -14,7 +14,7 @@ import { DEVNET_SCRYPT } from "../wallet/keystoreCrypto.ts";
 import { writePrivateFile } from "../wallet/privateFile.ts";
 import { freePorts } from "./freePort.ts";
 
-/** `DIR/devnet.json`: what test scripts read to find, kill and restart nodes (DESIGN §3). */
+/** `DIR/devnet.json`: what test scripts read to find, kill and restart nodes (README, "tally devnet up"). */
 export interface DevnetFile {
   network: string;
   genesis: string;

@@ -16,7 +16,7 @@ export interface Authorizer {
 export interface SignatureAuthorizerOptions {
   /**
    * Verified (id, signature) pairs remembered so a transfer seen by the API, the broadcast and the
-   * ledger is verified once (DESIGN §5). 64k entries ≈ 10 MiB.
+   * ledger is verified once (docs/architecture.md, "Decisions"). 64k entries ≈ 10 MiB.
    */
   cacheEntries?: number;
 }

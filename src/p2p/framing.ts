@@ -8,7 +8,7 @@ import { ErrorCode, TallyError } from "../core/errors.ts";
  *   payload = 1*(varint(msgBytes) msg)             ; 1 <= msgBytes <= maxMessageBytes, msgs fill payload exactly
  *   varint  = unsigned LEB128, minimal encoding, at most 4 bytes
  *
- * A frame carries a batch of application messages (DESIGN §5: one stream write per message caps throughput at
+ * A frame carries a batch of application messages (docs/architecture.md, "Decisions": one stream write per message caps throughput at
  * a few 10k msgs/s, batching reaches ~1M/s). The frame header is fixed-width so the receiver knows the size
  * before buffering anything and can reject an oversized frame from its first 4 bytes. Messages are opaque bytes
  * to this layer; their meaning belongs to the protocol cores.

@@ -5,14 +5,13 @@ import type { P2PCounters } from "./counters.ts";
 import { DEFAULT_MAX_FRAME_BYTES, encodedMessageBytes, encodeFrame } from "./framing.ts";
 
 /**
- * The one place where per-peer outbound queues and their limits live (DESIGN §7: fair queues and quotas will
- * grow here).
+ * The one place where per-peer outbound queues and their limits live (inbound admission is src/channels).
  *
  * One `PeerQueue` per remote peer owns one long-lived outbound stream and a FIFO of messages. Messages are
  * batched into frames: a flush runs `batchDelayMs` after the first message of a batch is queued, or at once when
  * a full frame is waiting. Backpressure comes from the stream: when `send` returns false we stop and wait for its
  * 'drain' event (not `onDrain()`, which in @libp2p/utils 7.4.x resolves immediately after the first drain, see
- * DESIGN §6) while messages keep accumulating in the queue — so the next frame is bigger, which is exactly how
+ * docs/architecture.md, "Decisions") while messages keep accumulating in the queue — so the next frame is bigger, which is exactly how
  * batching should react to a slow link.
  *
  * Overflow policy: **drop-new**. When the queue is at `maxQueuedMessages` or `maxQueuedBytes`, `enqueue` refuses
