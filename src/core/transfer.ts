@@ -1,5 +1,6 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { ADDRESS_BYTES, addressFromBytes, decodeAddress } from "./address.ts";
+import { ByteReader } from "./byteReader.ts";
 import { compareBytes, toHex } from "./bytes.ts";
 import { ErrorCode, TallyError } from "./errors.ts";
 import {
@@ -216,55 +217,13 @@ export function encodeTransfer(t: Transfer): EncodedTransfer {
   return assembleTransfer(t, encodeTransferBody(t), t.signature);
 }
 
-/** A bounds-checked reader: every read states what it needs before touching the buffer. */
-class Reader {
-  private offset = 0;
-  private readonly buf: Uint8Array;
-  private readonly view: DataView;
-  constructor(buf: Uint8Array) {
-    this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  get position(): number {
-    return this.offset;
-  }
-  get remaining(): number {
-    return this.buf.length - this.offset;
-  }
-  private need(n: number, what: string): void {
-    if (this.remaining < n) throw malformed(`truncated: ${what} needs ${n} bytes, ${this.remaining} left`);
-  }
-  u8(what: string): number {
-    this.need(1, what);
-    return this.buf[this.offset++]!;
-  }
-  u16(what: string): number {
-    this.need(2, what);
-    const v = this.view.getUint16(this.offset);
-    this.offset += 2;
-    return v;
-  }
-  u64(what: string): bigint {
-    this.need(8, what);
-    const v = this.view.getBigUint64(this.offset);
-    this.offset += 8;
-    return v;
-  }
-  bytes(n: number, what: string): Uint8Array {
-    this.need(n, what);
-    const v = this.buf.subarray(this.offset, this.offset + n);
-    this.offset += n;
-    return v;
-  }
-}
-
 /**
  * Strict decoder for untrusted bytes. Rejects (with a TallyError) anything that is not the unique
  * canonical encoding of a well-formed transfer; allocates at most what the limits allow.
  */
 export function decodeTransfer(input: Uint8Array): EncodedTransfer {
   if (!(input instanceof Uint8Array)) throw malformed("expected bytes");
-  const r = new Reader(input);
+  const r = new ByteReader(input, malformed);
   const version = r.u8("version");
   if (version !== TRANSFER_FORMAT_VERSION) {
     throw new TallyError(ErrorCode.UnsupportedVersion, `unsupported transfer version ${version}`);

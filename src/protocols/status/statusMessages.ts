@@ -1,3 +1,4 @@
+import { ByteReader } from "../../core/byteReader.ts";
 import { toHex } from "../../core/bytes.ts";
 import { ErrorCode, TallyError } from "../../core/errors.ts";
 import { MAX_NETWORK_ID_BYTES, MAX_SEQ, NETWORK_ID_RE } from "../../core/limits.ts";
@@ -160,44 +161,6 @@ export function encodeStatusResponse(response: StatusResponse): Uint8Array {
   return out;
 }
 
-/** A cursor that refuses to read past the end: every short read is a typed error. */
-class Reader {
-  private offset = 0;
-  private readonly bytes: Uint8Array;
-  private readonly view: DataView;
-
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  private need(n: number, what: string): number {
-    if (this.offset + n > this.bytes.length) throw malformed(`truncated ${what}`);
-    const at = this.offset;
-    this.offset += n;
-    return at;
-  }
-  u8(what: string): number {
-    return this.view.getUint8(this.need(1, what));
-  }
-  u16(what: string): number {
-    return this.view.getUint16(this.need(2, what));
-  }
-  u32(what: string): number {
-    return this.view.getUint32(this.need(4, what));
-  }
-  u64(what: string): bigint {
-    return this.view.getBigUint64(this.need(8, what));
-  }
-  take(n: number, what: string): Uint8Array {
-    const at = this.need(n, what);
-    return this.bytes.subarray(at, at + n);
-  }
-  end(): void {
-    if (this.offset !== this.bytes.length)
-      throw malformed(`${this.bytes.length - this.offset} trailing bytes`);
-  }
-}
-
 export function decodeStatusResponse(bytes: Uint8Array): StatusResponse {
   if (bytes.length > MAX_STATUS_RESPONSE_BYTES) {
     throw new TallyError(
@@ -208,13 +171,13 @@ export function decodeStatusResponse(bytes: Uint8Array): StatusResponse {
       },
     );
   }
-  const reader = new Reader(bytes);
+  const reader = new ByteReader(bytes, malformed);
   const networkLength = reader.u8("network length");
   if (networkLength < 1 || networkLength > MAX_NETWORK_ID_BYTES) {
     throw malformed(`network length ${networkLength} outside 1..${MAX_NETWORK_ID_BYTES}`);
   }
-  const network = Buffer.from(reader.take(networkLength, "network")).toString("latin1");
-  const genesis = toHex(reader.take(GENESIS_BYTES, "genesis"));
+  const network = Buffer.from(reader.bytes(networkLength, "network")).toString("latin1");
+  const genesis = toHex(reader.bytes(GENESIS_BYTES, "genesis"));
   const protocolCount = reader.u8("protocol count");
   if (protocolCount > MAX_STATUS_PROTOCOLS) throw malformed(`${protocolCount} protocols`);
   const protocols: ProtocolVersion[] = [];
@@ -225,7 +188,7 @@ export function decodeStatusResponse(bytes: Uint8Array): StatusResponse {
   for (let i = 0; i < WATERMARK_BUCKETS; i++) {
     const accounts = reader.u32("bucket accounts");
     const seqSum = reader.u64("bucket seq sum");
-    const digest = toHex(reader.take(DIGEST_BYTES, "bucket digest"));
+    const digest = toHex(reader.bytes(DIGEST_BYTES, "bucket digest"));
     buckets.push({ accounts, seqSum, digest });
   }
   reader.end();

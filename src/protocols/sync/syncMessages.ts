@@ -1,4 +1,5 @@
 import { addressFromBytes, decodeAddress } from "../../core/address.ts";
+import { ByteReader } from "../../core/byteReader.ts";
 import { fromHex, toHex } from "../../core/bytes.ts";
 import { ErrorCode, TallyError } from "../../core/errors.ts";
 import { MAX_SEQ, TRANSFER_ID_BYTES } from "../../core/limits.ts";
@@ -82,51 +83,18 @@ class Writer {
   }
 }
 
-class Reader {
-  private offset = 0;
-  private readonly view: DataView;
-  private readonly input: Uint8Array;
-  constructor(input: Uint8Array) {
-    this.input = input;
-    this.view = new DataView(input.buffer, input.byteOffset, input.byteLength);
-  }
-  private need(n: number): void {
-    if (this.offset + n > this.input.length) throw malformed("truncated");
-  }
-  u8(): number {
-    this.need(1);
-    return this.view.getUint8(this.offset++);
-  }
-  u16(): number {
-    this.need(2);
-    const v = this.view.getUint16(this.offset);
-    this.offset += 2;
-    return v;
-  }
-  u32(): number {
-    this.need(4);
-    const v = this.view.getUint32(this.offset);
-    this.offset += 4;
-    return v;
+/** The sync messages' reads on top of the shared reader: seqs in range, addresses. */
+class SyncReader extends ByteReader {
+  constructor(bytes: Uint8Array) {
+    super(bytes, malformed);
   }
   seq(): number {
-    this.need(8);
-    const v = this.view.getBigUint64(this.offset);
-    this.offset += 8;
+    const v = this.u64("seq");
     if (v < 1n || v > BigInt(MAX_SEQ)) throw malformed("seq out of range");
     return Number(v);
   }
-  bytes(n: number): Uint8Array {
-    this.need(n);
-    const out = this.input.slice(this.offset, this.offset + n);
-    this.offset += n;
-    return out;
-  }
   address(): string {
-    return addressFromBytes(this.bytes(ADDRESS_BYTES));
-  }
-  end(): void {
-    if (this.offset !== this.input.length) throw malformed("trailing bytes");
+    return addressFromBytes(this.bytes(ADDRESS_BYTES, "address"));
   }
 }
 
@@ -161,21 +129,21 @@ export function encodeSyncRequest(request: SyncRequest): Uint8Array {
 }
 
 export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
-  const r = new Reader(bytes);
-  const kind = r.u8();
+  const r = new SyncReader(bytes);
+  const kind = r.u8("kind");
   let request: SyncRequest;
   if (kind === KIND_CODES.watermarks) {
-    const n = r.u8();
+    const n = r.u8("count");
     const buckets: number[] = [];
-    for (let i = 0; i < n; i++) buckets.push(r.u8());
+    for (let i = 0; i < n; i++) buckets.push(r.u8("bucket"));
     checkBuckets(buckets);
-    const hasCursor = r.u8();
+    const hasCursor = r.u8("cursor flag");
     if (hasCursor > 1) throw malformed("cursor flag must be 0 or 1");
     request = { kind: "watermarks", buckets, ...(hasCursor === 1 ? { after: r.address() } : {}) };
   } else if (kind === KIND_CODES.digests || kind === KIND_CODES.bodies) {
     const source = r.address();
     const fromSeq = r.seq();
-    const count = r.u8();
+    const count = r.u8("count");
     const k = kind === KIND_CODES.digests ? "digests" : "bodies";
     checkCount(count, k === "digests" ? MAX_DIGESTS : MAX_BODIES);
     request = { kind: k, source, fromSeq, count };
@@ -214,28 +182,28 @@ export function encodeSyncResponse(response: SyncResponse): Uint8Array {
 
 export function decodeSyncResponse(bytes: Uint8Array): SyncResponse {
   if (bytes.length > MAX_BODY_ANSWER_BYTES + 1 + MAX_BODIES * 4) throw malformed("answer too long");
-  const r = new Reader(bytes);
-  const kind = r.u8();
+  const r = new SyncReader(bytes);
+  const kind = r.u8("kind");
   let response: SyncResponse;
   if (kind === KIND_CODES.watermarks) {
-    const n = r.u16();
+    const n = r.u16("count");
     if (n > MAX_WATERMARK_ENTRIES) throw malformed("too many watermark entries");
     const entries: [string, number][] = [];
     for (let i = 0; i < n; i++) entries.push([r.address(), r.seq()]);
-    const more = r.u8();
+    const more = r.u8("more flag");
     if (more > 1) throw malformed("more flag must be 0 or 1");
     response = { kind: "watermarks", entries, more: more === 1 };
   } else if (kind === KIND_CODES.digests) {
-    const n = r.u8();
+    const n = r.u8("count");
     if (n > MAX_DIGESTS) throw malformed("too many digests");
     const ids: string[] = [];
-    for (let i = 0; i < n; i++) ids.push(toHex(r.bytes(TRANSFER_ID_BYTES)));
+    for (let i = 0; i < n; i++) ids.push(toHex(r.bytes(TRANSFER_ID_BYTES, "id")));
     response = { kind: "digests", ids };
   } else if (kind === KIND_CODES.bodies) {
-    const n = r.u8();
+    const n = r.u8("count");
     if (n > MAX_BODIES) throw malformed("too many bodies");
     const bodies: Uint8Array[] = [];
-    for (let i = 0; i < n; i++) bodies.push(r.bytes(r.u32()));
+    for (let i = 0; i < n; i++) bodies.push(r.bytes(r.u32("body length"), "body").slice());
     response = { kind: "bodies", bodies };
   } else {
     throw malformed(`unknown response kind ${kind}`);
