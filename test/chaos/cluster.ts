@@ -5,6 +5,9 @@ import { join } from "node:path";
 import type { DevnetNode } from "../../src/devnet/devnet.ts";
 import type { AccountJson } from "../../src/wallet/nodeClient.ts";
 import { NodeClient } from "../../src/wallet/nodeClient.ts";
+import { isAlive, sleep } from "../support/nodeProbes.ts";
+
+export { sleep };
 
 /**
  * The chaos suite's handle on a running devnet's node processes: which pid runs each node now, and the three
@@ -98,17 +101,4 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   } catch {
     // already gone: the fault is in place anyway
   }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
 }
