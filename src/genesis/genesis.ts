@@ -4,6 +4,9 @@ import { decodeAddress } from "../core/address.ts";
 import { toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { MAX_AMOUNT, NETWORK_ID_RE } from "../core/limits.ts";
+import { type MembershipConfig, type OpenMembership, parseMembership } from "./membershipMode.ts";
+
+export type { MembershipConfig, OpenMembership } from "./membershipMode.ts";
 
 export interface GenesisBalance {
   readonly address: string;
@@ -24,14 +27,22 @@ export interface Genesis {
   readonly network: string;
   readonly balances: readonly GenesisBalance[];
   readonly broadcast: BroadcastConfig;
-  /** Static membership; empty for a permissionless network (its sampler finds peers). */
+  /** Static membership's member list; empty for an open network (its records and sampler find peers). */
   readonly members: readonly GenesisMember[];
+  /** Absent in the file means static, so every older genesis keeps its meaning and its hash. */
+  readonly membership: MembershipConfig;
+}
+
+export function isOpenMembership(
+  genesis: Genesis,
+): genesis is Genesis & { readonly membership: OpenMembership } {
+  return genesis.membership.mode === "open";
 }
 
 /** Bounds what a genesis file may make a node allocate. */
 const MAX_GENESIS_BALANCES = 1_000_000;
 const MAX_GENESIS_MEMBERS = 10_000;
-const GENESIS_KEYS = new Set(["network", "balances", "broadcast", "members"]);
+const GENESIS_KEYS = new Set(["network", "balances", "broadcast", "members", "membership"]);
 const CONTAGION_KEYS = ["G", "E", "Ehat", "R", "Rhat", "D", "Dhat"] as const;
 
 function invalid(message: string): TallyError {
@@ -117,21 +128,47 @@ export function parseGenesis(json: unknown): Genesis {
     if (supply > MAX_AMOUNT) throw invalid("total supply exceeds 2^128-1");
     return { address, amount };
   });
-  return {
-    network: json.network,
-    balances,
-    broadcast: parseBroadcast(json.broadcast),
-    members: parseMembers(json.members),
-  };
+  const broadcast = parseBroadcast(json.broadcast);
+  const members = parseMembers(json.members);
+  const membership = parseMembership(json.membership);
+  if (membership.mode === "static" && members.length === 0) {
+    throw invalid('members: a static network needs at least one member (or membership.mode "open")');
+  }
+  if (membership.mode === "open") {
+    if (members.length > 0) throw invalid('members must be empty when membership.mode is "open"');
+    // Bracha's quorums are fractions of a known member list, which an open network does not have.
+    if (broadcast.mode !== "contagion") {
+      throw invalid(
+        'broadcast.mode must be "contagion" when membership.mode is "open" (Bracha needs a fixed member list)',
+      );
+    }
+  }
+  return { network: json.network, balances, broadcast, members, membership };
 }
 
+/**
+ * The canonical JSON form, which the genesis hash covers. A static genesis is written without `membership`,
+ * exactly as before the field existed, so existing networks keep their genesis hash; an open genesis writes
+ * every membership number, defaults included, so the hash pins them.
+ */
 export function genesisToJson(genesis: Genesis): Record<string, unknown> {
-  return {
+  const json: Record<string, unknown> = {
     network: genesis.network,
     balances: genesis.balances.map((b) => ({ address: b.address, amount: b.amount.toString() })),
     broadcast: genesis.broadcast,
     members: genesis.members,
   };
+  const m = genesis.membership;
+  if (m.mode === "open") {
+    json.membership = {
+      mode: m.mode,
+      bootstrap: m.bootstrap,
+      identityDifficulty: m.identityDifficulty,
+      recordTtlSeconds: m.recordTtlSeconds,
+      recordRefreshSeconds: m.recordRefreshSeconds,
+    };
+  }
+  return json;
 }
 
 export function genesisSupply(genesis: { readonly balances: readonly GenesisBalance[] }): bigint {

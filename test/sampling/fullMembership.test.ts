@@ -157,6 +157,7 @@ describe("a full-membership node", () => {
       network: "tally-devnet",
       balances: [],
       broadcast: { mode: "contagion", params: older },
+      members: [{ peerId: "p0", multiaddrs: [] }],
     });
     assert.ok(genesis.broadcast.mode === "contagion");
     const protocol = node(genesis.broadcast.params);
