@@ -51,6 +51,8 @@ export const ErrorCode = {
   WalletWrongPassphrase: "WALLET_WRONG_PASSPHRASE",
   WalletNetworkMismatch: "WALLET_NETWORK_MISMATCH",
   WalletUntrustedDependency: "WALLET_UNTRUSTED_DEPENDENCY",
+  // membership: signed node records of an open network (raised on bytes a peer sent)
+  NodeRecordMalformed: "MEMBERSHIP_RECORD_MALFORMED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
