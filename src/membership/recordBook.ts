@@ -1,0 +1,139 @@
+import { ErrorCode, TallyError } from "../core/errors.ts";
+import type { PeerId } from "../core/peerId.ts";
+import type { NodeRecord } from "./nodeRecord.ts";
+
+export { AnnouncementBudget, type AnnouncementBudgetOptions } from "./announcementBudget.ts";
+
+export interface RecordBookOptions {
+  /** The node itself: its own record is never stored, so it never samples or dials itself. */
+  readonly self: PeerId;
+  /** Hard cap on identities held; the book never grows past it. */
+  readonly maxRecords: number;
+  /** A peer's next record is refused this soon after its last accepted one, so no identity can churn us. */
+  readonly minUpdateIntervalMs: number;
+}
+
+export type OfferResult = "accepted" | "duplicate" | "stale" | "tooFast" | "full";
+
+export interface RecordEntry {
+  readonly record: NodeRecord;
+  /** The signed bytes, to relay or serve exactly as the peer signed them. */
+  readonly wire: Uint8Array;
+  /** When this identity's first record was accepted; survives updates, so age measures tenure. */
+  readonly since: number;
+}
+
+interface StoredEntry extends RecordEntry {
+  /** When the current record was accepted: the clock of the update rate limit. */
+  readonly acceptedAtMs: number;
+}
+
+/**
+ * The identities a node of an open network knows: the newest verified record per peer, bounded.
+ *
+ * `offer` assumes the record already passed verifyNodeRecord. When the book is full a new identity gets in
+ * only in place of an expired one, so a flood of fresh identities cannot push out peers we already know.
+ * Finding an expired entry is O(1) while none can have expired (a lower bound on the earliest expiry is
+ * kept); otherwise one sweep removes every expired entry, so each sweep pays for itself in removals except
+ * after an update moved the earliest record later, at most once per accepted update.
+ */
+export class RecordBook {
+  private readonly self: PeerId;
+  private readonly maxRecords: number;
+  private readonly minUpdateIntervalMs: number;
+  private readonly byPeer = new Map<PeerId, StoredEntry>();
+  /** No stored record expires before this. */
+  private earliestExpiryMs = Number.POSITIVE_INFINITY;
+  /** Removed by a sweep inside `offer`; reported by the next `expire` so the caller hears of every removal. */
+  private readonly sweptSinceExpire = new Set<PeerId>();
+
+  constructor(options: RecordBookOptions) {
+    if (!Number.isSafeInteger(options.maxRecords) || options.maxRecords < 1) {
+      throw new TallyError(ErrorCode.InvalidConfig, "record book: maxRecords must be a positive integer");
+    }
+    if (!Number.isFinite(options.minUpdateIntervalMs) || options.minUpdateIntervalMs < 0) {
+      throw new TallyError(ErrorCode.InvalidConfig, "record book: minUpdateIntervalMs must be ≥ 0");
+    }
+    this.self = options.self;
+    this.maxRecords = options.maxRecords;
+    this.minUpdateIntervalMs = options.minUpdateIntervalMs;
+  }
+
+  get size(): number {
+    return this.byPeer.size;
+  }
+
+  /**
+   * Keeps the highest seq per peer. "duplicate": same seq as held (also our own record, which is never
+   * stored); "stale": lower seq; "tooFast": a newer seq within minUpdateIntervalMs of the last accepted one;
+   * "full": a new identity and no room, even after dropping expired records.
+   */
+  offer(record: NodeRecord, wire: Uint8Array, nowMs: number): OfferResult {
+    if (record.peerId === this.self) return "duplicate";
+    const held = this.byPeer.get(record.peerId);
+    if (held !== undefined) {
+      if (record.seq === held.record.seq) return "duplicate";
+      if (record.seq < held.record.seq) return "stale";
+      if (nowMs - held.acceptedAtMs < this.minUpdateIntervalMs) return "tooFast";
+      this.store(record, wire, held.since, nowMs);
+      return "accepted";
+    }
+    if (this.byPeer.size >= this.maxRecords) {
+      if (nowMs < this.earliestExpiryMs) return "full";
+      for (const peer of this.sweep(nowMs)) this.sweptSinceExpire.add(peer);
+      if (this.byPeer.size >= this.maxRecords) return "full";
+    }
+    this.store(record, wire, nowMs, nowMs);
+    return "accepted";
+  }
+
+  /** Removes and returns every peer whose record has expired by `nowMs` (and any `offer` dropped for room). */
+  expire(nowMs: number): PeerId[] {
+    // A peer dropped for room and accepted again since is present: not a removal the caller must act on.
+    const removed = [...this.sweptSinceExpire].filter((peer) => !this.byPeer.has(peer));
+    this.sweptSinceExpire.clear();
+    if (nowMs >= this.earliestExpiryMs) removed.push(...this.sweep(nowMs));
+    return removed;
+  }
+
+  get(peer: PeerId): NodeRecord | undefined {
+    return this.byPeer.get(peer)?.record;
+  }
+
+  wire(peer: PeerId): Uint8Array | undefined {
+    return this.byPeer.get(peer)?.wire;
+  }
+
+  has(peer: PeerId): boolean {
+    return this.byPeer.has(peer);
+  }
+
+  peers(): PeerId[] {
+    return [...this.byPeer.keys()];
+  }
+
+  *entries(): Iterable<RecordEntry> {
+    for (const { record, wire, since } of this.byPeer.values()) yield { record, wire, since };
+  }
+
+  private store(record: NodeRecord, wire: Uint8Array, since: number, nowMs: number): void {
+    this.byPeer.set(record.peerId, { record, wire, since, acceptedAtMs: nowMs });
+    this.earliestExpiryMs = Math.min(this.earliestExpiryMs, record.expiresAtMs);
+  }
+
+  /** Drops expired records and recomputes the exact earliest expiry. */
+  private sweep(nowMs: number): PeerId[] {
+    const removed: PeerId[] = [];
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const [peer, entry] of this.byPeer) {
+      if (entry.record.expiresAtMs <= nowMs) {
+        this.byPeer.delete(peer);
+        removed.push(peer);
+      } else {
+        earliest = Math.min(earliest, entry.record.expiresAtMs);
+      }
+    }
+    this.earliestExpiryMs = earliest;
+    return removed;
+  }
+}
