@@ -238,6 +238,16 @@ export interface BroadcastProtocol {
    * guarantee: reachable peers may still be Byzantine.
    */
   quorumsReachable(isUp: (peer: PeerId) => boolean): boolean;
+  /** The distinct peers of each sample this node draws now (sampled modes only). */
+  samplePeers?(): BroadcastSamples;
   counters(): BroadcastCounters;
   stats(): BroadcastStats;
+}
+
+/** Distinct peers per layer of a sampled broadcast: gossip neighbours drawn, echo, ready and delivery samples. */
+export interface BroadcastSamples {
+  readonly gossip: readonly PeerId[];
+  readonly echo: readonly PeerId[];
+  readonly ready: readonly PeerId[];
+  readonly delivery: readonly PeerId[];
 }

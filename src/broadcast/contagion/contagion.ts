@@ -17,6 +17,7 @@ import {
   type BroadcastEvent,
   type BroadcastMessage,
   type BroadcastProtocol,
+  type BroadcastSamples,
   type BroadcastStats,
   type Commitment,
   type Digest,
@@ -242,6 +243,10 @@ export class ContagionBroadcast implements BroadcastProtocol {
 
   quorumsReachable(isUp: (peer: PeerId) => boolean): boolean {
     return this.layers.quorumsReachable(isUp);
+  }
+
+  samplePeers(): BroadcastSamples {
+    return this.layers.samplePeers();
   }
 
   counters(): BroadcastCounters {

@@ -54,6 +54,22 @@ export class GossipNeighbours {
     if (this.reciprocal.delete(peer)) this.cached = undefined;
   }
 
+  /** Draws the own neighbours afresh; returns who left and who joined them. */
+  redrawAll(
+    oracle: SamplingOracle,
+    expected: number,
+    random: RandomSource,
+  ): { removed: PeerId[]; added: PeerId[] } {
+    const before = new Set(this.drawn);
+    this.drawn.clear();
+    for (const peer of oracle.distinct(poissonSample(expected, random))) this.drawn.add(peer);
+    this.cached = undefined;
+    return {
+      removed: [...before].filter((p) => !this.drawn.has(p)),
+      added: [...this.drawn].filter((p) => !before.has(p)),
+    };
+  }
+
   /**
    * Replaces an own draw by a fresh distinct peer (neither a current draw nor the departing one). Returns the
    * new peer, or undefined if `peer` was not drawn or nobody is left to draw.

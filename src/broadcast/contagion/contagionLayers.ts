@@ -7,7 +7,7 @@ import { type ContagionCounters, countedSend } from "./contagionCounters.ts";
 import { GossipNeighbours } from "./contagionGossip.ts";
 import type { ContagionInstance } from "./contagionInstance.ts";
 import type { ContagionParams } from "./contagionParams.ts";
-import { ContagionSamples, type SampleMultiset } from "./contagionSamples.ts";
+import { ContagionSamples, type SampleMultiset, type SampleReplacement } from "./contagionSamples.ts";
 
 export interface SampledLayersOptions {
   readonly self: PeerId;
@@ -36,6 +36,8 @@ export class SampledLayers {
   /** Members the transport reports down, since when: sampled ones are replaced past the grace period. */
   private readonly downSince = new Map<PeerId, number>();
   private nextRefreshMs: number | undefined;
+  /** The oracle's population when the samples were last drawn in full. */
+  private drawnFromSize = 0;
 
   constructor(options: SampledLayersOptions) {
     this.options = options;
@@ -60,6 +62,7 @@ export class SampledLayers {
     const samples = new ContagionSamples(oracle, { E, R, D });
     const gossip = new GossipNeighbours(oracle, G, random);
     this.drawn = { samples, gossip };
+    this.drawnFromSize = oracle.size;
     countedSend(count, out, gossip.drawnPeers(), { kind: "subscribe", layer: "gossip" });
     countedSend(count, out, samples.echoPeers(), { kind: "subscribe", layer: "echo" });
     countedSend(count, out, samples.readyPeers(), { kind: "subscribe", layer: "ready" });
@@ -107,10 +110,69 @@ export class SampledLayers {
     }
   }
 
-  /** Timer: replaces peers down past the grace period, then refreshes one if the interval is due. */
+  /**
+   * Timer: replaces peers down past the grace period and peers that are no longer members, redraws everything
+   * if the oracle's population has at least doubled, then refreshes one peer if the interval is due. With a
+   * static member list only the first and the last ever apply.
+   */
   onTick(nowMs: number, out: BroadcastAction[]): void {
     this.replaceDownPeers(nowMs, out);
+    this.replaceNonMembers(nowMs, out);
+    this.redrawIfGrown(nowMs, out);
     this.refreshOne(nowMs, out);
+  }
+
+  /** Distinct peers of each layer now (the node's peers API). */
+  samplePeers(): { gossip: PeerId[]; echo: PeerId[]; ready: PeerId[]; delivery: PeerId[] } {
+    const drawn = this.drawn;
+    if (drawn === undefined) return { gossip: [], echo: [], ready: [], delivery: [] };
+    return {
+      gossip: drawn.gossip.drawnPeers(),
+      echo: drawn.samples.echoPeers(),
+      ready: [...drawn.samples.ready.peers()],
+      delivery: [...drawn.samples.delivery.peers()],
+    };
+  }
+
+  /** An open network's member whose record expired left for good: replace it now, not after a grace period. */
+  private replaceNonMembers(nowMs: number, out: BroadcastAction[]): void {
+    const { oracle } = this.options;
+    const sampled = [...this.gossip.drawnPeers(), ...this.samples.echoPeers(), ...this.samples.readyPeers()];
+    for (const peer of new Set(sampled)) if (!oracle.isMember(peer)) this.replacePeer(peer, nowMs, out);
+  }
+
+  /**
+   * Samples drawn while an open network's view was still filling (a joining node; the first node of a
+   * network, drawn from nobody) would leave most of the network out for good: once the population has at
+   * least doubled since the last full draw, draw everything afresh. A view of v slots doubles at most
+   * log₂ v times from one peer, so this happens a handful of times, each re-weighing the live instances.
+   */
+  private redrawIfGrown(nowMs: number, out: BroadcastAction[]): void {
+    const size = this.options.oracle.size;
+    if (size === 0 || (this.drawnFromSize > 0 && size < 2 * this.drawnFromSize)) return;
+    this.drawnFromSize = size;
+    const { oracle, params, random, count } = this.options;
+    const { samples, gossip } = this;
+    count.samplesReplaced++;
+    const echoBefore = new Set(samples.echoPeers());
+    const readyBefore = new Set(samples.readyPeers());
+    const neighbours = gossip.redrawAll(oracle, params.G, random);
+    for (const peer of neighbours.removed)
+      countedSend(count, out, [peer], { kind: "unsubscribe", layer: "gossip" });
+    for (const peer of neighbours.added) {
+      countedSend(count, out, [peer], { kind: "subscribe", layer: "gossip" });
+      this.options.replayPayloads(peer, out);
+    }
+    const change = samples.redrawAll(oracle);
+    const echoAfter = new Set(samples.echoPeers());
+    const readyAfter = new Set(samples.readyPeers());
+    for (const peer of echoBefore) {
+      if (!echoAfter.has(peer)) countedSend(count, out, [peer], { kind: "unsubscribe", layer: "echo" });
+    }
+    for (const peer of readyBefore) {
+      if (!readyAfter.has(peer)) countedSend(count, out, [peer], { kind: "unsubscribe", layer: "ready" });
+    }
+    this.applySampleChange(change, readyBefore, new Set(neighbours.added), nowMs, out);
   }
 
   /** The layers in which this node drew `peer` (and subscribed to it). */
@@ -140,7 +202,7 @@ export class SampledLayers {
     ];
     if (candidates.length === 0) return;
     const index = Math.min(candidates.length - 1, Math.floor(this.options.random() * candidates.length));
-    this.replacePeer(candidates[index]!, nowMs, out);
+    this.replacePeer(candidates[index]!, nowMs, out, false);
   }
 
   /**
@@ -148,13 +210,15 @@ export class SampledLayers {
    * re-weighs the votes of live instances: the replaced peer's stop counting, a peer drawn once more counts
    * once more. Thresholds may be crossed by the re-weighing, so every live instance is re-examined.
    */
-  private replacePeer(peer: PeerId, nowMs: number, out: BroadcastAction[]): void {
+  private replacePeer(peer: PeerId, nowMs: number, out: BroadcastAction[], departing = true): void {
     const { samples, gossip } = this;
-    const { oracle, count, live } = this.options;
+    const { oracle, count } = this.options;
     const left = this.sampledLayers(peer);
     if (left.length === 0) return;
     count.samplesReplaced++;
-    for (const layer of left) countedSend(count, out, [peer], { kind: "unsubscribe", layer });
+    // A refreshed peer may be drawn again into the echo or ready samples: it keeps those subscriptions.
+    const leaving = departing ? left : left.filter((layer) => layer === "gossip");
+    for (const layer of leaving) countedSend(count, out, [peer], { kind: "unsubscribe", layer });
 
     const drawn = new Set<PeerId>();
     if (left.includes("gossip")) {
@@ -168,8 +232,30 @@ export class SampledLayers {
     }
     // `replace` redraws all three samples at once: note who already had a ready subscription before it.
     const readyBefore = new Set(samples.readyPeers());
-    const change = samples.replace(peer, oracle);
+    const change = samples.replace(peer, oracle, departing);
+    if (!departing) {
+      if (left.includes("echo") && !samples.inEcho(peer))
+        countedSend(count, out, [peer], { kind: "unsubscribe", layer: "echo" });
+      if (left.includes("ready") && !samples.inReady(peer))
+        countedSend(count, out, [peer], { kind: "unsubscribe", layer: "ready" });
+    }
+    this.applySampleChange(change, readyBefore, drawn, nowMs, out);
+  }
 
+  /**
+   * After samples changed: subscribes where a peer newly entered a layer, and re-weighs the votes of live
+   * instances (a peer no longer drawn stops counting, one drawn once more counts once more). Thresholds may
+   * be crossed by the re-weighing, so every live instance is re-examined.
+   */
+  private applySampleChange(
+    change: SampleReplacement,
+    readyBefore: ReadonlySet<PeerId>,
+    drawn: Set<PeerId>,
+    nowMs: number,
+    out: BroadcastAction[],
+  ): void {
+    const { samples } = this;
+    const { count, live } = this.options;
     for (const c of change.echo) {
       if (c.was > 0 || c.now === 0) continue;
       drawn.add(c.peer);

@@ -48,6 +48,21 @@ export class SampleMultiset {
     return changes;
   }
 
+  /** Replaces the whole sample by `draws` (a fresh sample); returns the peers whose multiplicity changed. */
+  redraw(draws: readonly PeerId[]): MultiplicityChange[] {
+    const before = new Map(this.counts);
+    for (const peer of draws) if (!before.has(peer)) before.set(peer, 0);
+    this.counts.clear();
+    this.total = 0;
+    for (const peer of draws) this.add(peer, 1);
+    const changes: MultiplicityChange[] = [];
+    for (const [changed, was] of before) {
+      const now = this.multiplicity(changed);
+      if (now !== was) changes.push({ peer: changed, was, now });
+    }
+    return changes;
+  }
+
   private add(peer: PeerId, delta: number): void {
     const next = this.multiplicity(peer) + delta;
     if (next > 0) this.counts.set(peer, next);
@@ -87,7 +102,10 @@ export class ContagionSamples {
   /** The packing base: 2^10, so a packed value is a small integer (unboxed), or 2^16 for huge samples. */
   readonly base: number;
 
+  private readonly sizes: { readonly E: number; readonly R: number; readonly D: number };
+
   constructor(oracle: SamplingOracle, sizes: { readonly E: number; readonly R: number; readonly D: number }) {
+    this.sizes = sizes;
     if (sizes.E >= WIDE || sizes.R >= WIDE || sizes.D >= WIDE)
       throw new RangeError(`samples must stay below ${WIDE}`);
     // No multiplicity exceeds its sample's size: samples under 1,024 draws pack into a small integer.
@@ -133,13 +151,29 @@ export class ContagionSamples {
     return this.weights(peer) % (this.base * this.base) > 0;
   }
 
+  /** Draws all three samples afresh (the oracle's population grew: see `SampledLayers.redrawIfGrown`). */
+  redrawAll(oracle: SamplingOracle): SampleReplacement {
+    this.readyUnion = undefined;
+    const replacement = {
+      echo: this.echo.redraw(oracle.sample(this.sizes.E)),
+      ready: this.ready.redraw(oracle.sample(this.sizes.R)),
+      delivery: this.delivery.redraw(oracle.sample(this.sizes.D)),
+    };
+    for (const change of [...replacement.echo, ...replacement.ready, ...replacement.delivery])
+      this.repack(change.peer);
+    return replacement;
+  }
+
   /**
-   * Replaces every copy of `peer` with a fresh uniform draw from the others (the departing peer excluded, so
-   * a peer that went down is not drawn straight back).
+   * Replaces every copy of `peer` with a fresh uniform draw: from the others when it departs (so a peer that
+   * went down is not drawn straight back), from everyone for a scheduled refresh (excluding the refreshed
+   * peer there would keep it out of the samples until some other refresh drew it again).
    */
-  replace(peer: PeerId, oracle: SamplingOracle): SampleReplacement {
-    const redraw = (sample: SampleMultiset) =>
-      sample.replace(peer, drawExcluding(oracle, sample.multiplicity(peer), peer));
+  replace(peer: PeerId, oracle: SamplingOracle, departing = true): SampleReplacement {
+    const redraw = (sample: SampleMultiset) => {
+      const count = sample.multiplicity(peer);
+      return sample.replace(peer, departing ? drawExcluding(oracle, count, peer) : oracle.sample(count));
+    };
     this.readyUnion = undefined;
     const replacement = {
       echo: redraw(this.echo),
