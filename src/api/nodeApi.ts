@@ -58,6 +58,19 @@ export interface TransferEvent {
   readonly reason?: RejectionReason | undefined;
 }
 
+/** `GET /v1/node/peers`. */
+export interface NodePeers {
+  readonly membership: "static" | "open";
+  readonly members: readonly { peerId: string; addrs: string[]; since: string }[];
+  readonly connected: readonly string[];
+  readonly samples: {
+    readonly gossip: readonly string[];
+    readonly echo: readonly string[];
+    readonly ready: readonly string[];
+    readonly delivery: readonly string[];
+  };
+}
+
 /** What the REST API needs from a node; the node implements it, the API never reaches past it. */
 export interface NodeApi {
   /** Prechecks and starts broadcasting; throws TallyError for transfers the ledger would refuse. */
@@ -68,6 +81,7 @@ export interface NodeApi {
   ): Promise<{ address: string; balance: bigint; nextSeq: number; pendingDeps: string[] }>;
   accountTransfers(address: string, limit: number): Promise<AccountTransferView[]>;
   info(): NodeInfo;
+  peers(): NodePeers;
   /** `ready`, or why not: the API answers 503 with the reason. */
   health(): NodeHealth;
   /** Emits "transfer" with a TransferEvent on every status change. */

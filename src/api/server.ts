@@ -137,6 +137,12 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
   );
 
   app.get(
+    "/v1/node/peers",
+    { schema: { summary: "Known members, connected peers, and one fresh draw of each broadcast sample" } },
+    async () => node.peers(),
+  );
+
+  app.get(
     "/v1/health",
     { schema: { summary: "200 when ready to serve, 503 otherwise" } },
     async (_request, reply) => {

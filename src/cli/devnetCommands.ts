@@ -6,10 +6,11 @@ const devnetUp: Command = {
   summary:
     "start N real node processes on loopback with a fresh genesis and funded wallets; Ctrl-C stops them",
   usage:
-    "[--nodes N] [--broadcast bracha|contagion] [--dir DIR] [--wallets K] [--log-level LEVEL] [--byzantine K --strategy silent|forge|equivocate]",
+    "[--nodes N] [--broadcast bracha|contagion] [--membership open|static] [--dir DIR] [--wallets K] [--log-level LEVEL] [--byzantine K --strategy silent|forge|equivocate]",
   options: {
     nodes: { type: "string" },
     broadcast: { type: "string" },
+    membership: { type: "string" },
     dir: { type: "string" },
     wallets: { type: "string" },
     "log-level": { type: "string" },
@@ -20,6 +21,9 @@ const devnetUp: Command = {
     const broadcast = optionalString(args, "broadcast") ?? "contagion";
     if (broadcast !== "bracha" && broadcast !== "contagion")
       throw new UsageError("--broadcast must be bracha or contagion");
+    const membership = optionalString(args, "membership");
+    if (membership !== undefined && membership !== "open" && membership !== "static")
+      throw new UsageError("--membership must be open or static");
     const devnet = await Devnet.up({
       dir: optionalString(args, "dir") ?? ".devnet",
       nodes: optionalInteger(args, "nodes", 1) ?? 4,
@@ -29,13 +33,14 @@ const devnetUp: Command = {
       walletBalance: 1_000_000_000_000n,
       readyTimeoutMs: 60_000,
       byzantine: byzantineOption(args),
+      membership,
     });
     const { nodes, wallets } = devnet.file;
     if (args.json) {
       process.stdout.write(`${JSON.stringify({ ready: true, devnet: devnet.path, ...devnet.file })}\n`);
     } else {
       const lines = [
-        `devnet ready: ${nodes.length} nodes (${broadcast}), ${devnet.path}`,
+        `devnet ready: ${nodes.length} nodes (${broadcast}, ${devnet.membership} membership), ${devnet.path}`,
         ...nodes.map(
           (n) =>
             `  ${n.name}  ${n.api}  pid ${n.pid}  log ${n.log}${n.byzantine ? `  BYZANTINE (${n.byzantine})` : ""}`,

@@ -18,6 +18,8 @@ import { freePorts } from "./freePort.ts";
 export interface DevnetFile {
   network: string;
   genesis: string;
+  /** Open: nodes found each other from node-0's address; static: the genesis lists them all. */
+  membership?: "open" | "static";
   nodes: DevnetNode[];
   /** Encrypted keystores; each one's passphrase is in its `passphraseFile` (mode 0600), for scripts and tests. */
   wallets: DevnetWallet[];
@@ -54,6 +56,34 @@ export interface DevnetOptions {
   readonly readyTimeoutMs: number;
   /** Testing: the last `byzantine.count` nodes misbehave with `byzantine.strategy`. */
   readonly byzantine?: { readonly count: number; readonly strategy: string } | undefined;
+  /**
+   * Open (default for contagion): every node is given only node-0's address and finds the others through
+   * node records. Static: the genesis lists every node (Bracha and the byzantine test modes need it).
+   */
+  readonly membership?: "open" | "static" | undefined;
+}
+
+/**
+ * An open devnet's membership: a trivial identity proof (8 bits, ~256 hashes), records refreshed every 2 s
+ * and valid for 10 s, so a stopped node leaves every view within ~11 s. The broadcast uses the sampled
+ * parameter set designed for 1,000 nodes: an open network's size is not known in advance.
+ */
+export const OPEN_DEVNET_MEMBERSHIP = {
+  identityDifficulty: 8,
+  recordTtlSeconds: 10,
+  recordRefreshSeconds: 2,
+} as const;
+export const OPEN_DEVNET_DESIGN_NODES = 1_000;
+
+/** Open unless the options need a member list. */
+export function devnetMembership(options: DevnetOptions): "open" | "static" {
+  const wanted =
+    options.membership ?? (options.broadcast === "bracha" || options.byzantine ? "static" : "open");
+  if (wanted === "open" && options.broadcast === "bracha")
+    throw new TallyError(ErrorCode.InvalidField, "--membership open needs --broadcast contagion");
+  if (wanted === "open" && options.byzantine)
+    throw new TallyError(ErrorCode.InvalidField, "--byzantine needs --membership static");
+  return wanted;
 }
 
 export const DEVNET_NETWORK = "tally-devnet";
@@ -65,10 +95,17 @@ const MAIN_TS = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 /** A running local network of real node processes on loopback. */
 export class Devnet {
   readonly file: DevnetFile;
+  readonly membership: "open" | "static";
   readonly path: string;
   private readonly children: ChildProcess[];
 
-  private constructor(path: string, file: DevnetFile, children: ChildProcess[]) {
+  private constructor(
+    path: string,
+    file: DevnetFile,
+    children: ChildProcess[],
+    membership: "open" | "static",
+  ) {
+    this.membership = membership;
     this.path = path;
     this.file = file;
     this.children = children;
@@ -109,14 +146,32 @@ export class Devnet {
         apiPort: ports[2 * i + 1]!,
       });
     }
+    const open = devnetMembership(options) === "open";
+    const first = planned[0]!;
     const genesis = parseGenesis({
       network: DEVNET_NETWORK,
       balances: wallets.map((w) => ({ address: w.address, amount: options.walletBalance.toString() })),
       broadcast:
         options.broadcast === "contagion"
-          ? { mode: "contagion", params: defaultContagionParams(options.nodes) }
+          ? {
+              mode: "contagion",
+              params: defaultContagionParams(open ? OPEN_DEVNET_DESIGN_NODES : options.nodes),
+            }
           : { mode: "bracha" },
-      members: planned.map((p) => ({ peerId: p.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${p.p2pPort}`] })),
+      ...(open
+        ? {
+            membership: {
+              mode: "open",
+              bootstrap: [`/ip4/127.0.0.1/tcp/${first.p2pPort}/p2p/${first.peerId}`],
+              ...OPEN_DEVNET_MEMBERSHIP,
+            },
+          }
+        : {
+            members: planned.map((p) => ({
+              peerId: p.peerId,
+              multiaddrs: [`/ip4/127.0.0.1/tcp/${p.p2pPort}`],
+            })),
+          }),
     });
     const genesisPath = join(dir, "genesis.json");
     await writeFile(genesisPath, `${JSON.stringify(genesisToJson(genesis), null, 2)}\n`);
@@ -161,10 +216,11 @@ export class Devnet {
         ...(strategy ? { byzantine: strategy } : {}),
       });
     }
-    const file: DevnetFile = { network: DEVNET_NETWORK, genesis: genesisPath, nodes, wallets };
+    const membership = open ? "open" : "static";
+    const file: DevnetFile = { network: DEVNET_NETWORK, genesis: genesisPath, membership, nodes, wallets };
     const path = join(dir, "devnet.json");
     await writeFile(path, `${JSON.stringify(file, null, 2)}\n`);
-    const devnet = new Devnet(path, file, children);
+    const devnet = new Devnet(path, file, children, membership);
     try {
       await devnet.waitUntilReady(options.readyTimeoutMs);
     } catch (e) {

@@ -15,9 +15,9 @@ export interface ViewOracleOptions {
 
 /**
  * Ω over a peer sampler's current view: `sample` draws uniformly with replacement from the view, `distinct`
- * without, and `size` is the view's current size. The broadcast draws an instance's samples once, when the
- * instance starts; later view changes (resets, removals) affect only instances started later, so an
- * instance's sample never shifts under it while it runs.
+ * without, and `size` is the view's current size. The contagion broadcast draws its samples from it once and
+ * then keeps them up to date by replacing single peers (down, no longer members, or due for a refresh) and
+ * redrawing them all when the view has doubled; docs/membership.md says how that bears on the bounds.
  */
 export class ViewOracle implements SamplingOracle {
   private readonly source: () => readonly PeerId[];

@@ -7,15 +7,18 @@ import type { Genesis } from "../genesis/genesis.ts";
 import { SignatureAuthorizer } from "../ledger/authorization.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import type { StatusIdentity } from "../protocols/status/statusProtocol.ts";
+import { coversMembership } from "../sampling/fullMembership.ts";
 import type { LevelLedgerStore } from "../storage/levelLedgerStore.ts";
 import { createBroadcast } from "./core/createBroadcast.ts";
 import { NodeCore } from "./core/nodeCore.ts";
 import { PayloadInspector } from "./core/payloadInspector.ts";
+import type { NodeMembership } from "./nodeMembership.ts";
 
 export interface CoreSetup {
   readonly genesis: Genesis;
   readonly genesisId: string;
   readonly self: PeerId;
+  readonly membership: NodeMembership;
   readonly store: LevelLedgerStore;
   readonly protocols: readonly ProtocolSpec[];
   /** Testing only: the misbehaviour this node adopts (see src/broadcast/byzantine.ts). */
@@ -28,7 +31,7 @@ export interface CoreSetup {
  * checked with libsodium, once per transfer), the genesis's broadcast mode, and the core around them.
  */
 export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: StatusIdentity } {
-  const { genesis, store, log } = setup;
+  const { genesis, store, log, membership } = setup;
   const authorizer = new SignatureAuthorizer(sodiumVerifier);
   const ledger = new Ledger(genesis, store, authorizer);
   const inspector = new PayloadInspector(genesis.network, authorizer);
@@ -36,8 +39,12 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
     log.warn({ strategy: setup.byzantine }, "BYZANTINE TEST MODE: this node deliberately misbehaves");
   const broadcast = createBroadcast({
     self: setup.self,
-    members: genesis.members.map((m) => m.peerId),
+    members: membership.members,
+    oracle: membership.oracle,
     config: genesis.broadcast,
+    ...(genesis.membership.mode === "open"
+      ? { refreshIntervalMs: genesis.membership.recordRefreshSeconds * 1_000 }
+      : {}),
     inspect: inspector.inspect,
     // Crypto-backed: sample draws an attacker could predict would let it position itself in them.
     random: () => randomInt(2 ** 47) / 2 ** 47,
@@ -49,15 +56,20 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
     genesis: setup.genesisId,
     protocols: setup.protocols.map((p) => ({ id: p.code, version: p.version })),
   };
-  const others = genesis.members.map((m) => m.peerId).filter((p) => p !== setup.self);
-  const f = Math.floor((genesis.members.length - 1) / 3);
+  const others = membership.members.length - 1;
+  // An open network has no member count: `behind` then trusts the second most advanced peer.
+  const f = membership.kind === "open" ? 1 : Math.floor(others / 3);
+  const { broadcast: mode } = genesis;
   const core = new NodeCore({
     // Catch-up's evidence is the broadcast's: a delivery sample and its threshold (Bracha: every other member
-    // asked, 2f + 1 must agree). docs/catch-up.md and docs/analysis.md argue why that suffices.
+    // asked, 2f + 1 must agree), drawn as the broadcast draws it — with replacement unless the params cover
+    // the whole membership. docs/catch-up.md and docs/analysis.md argue why that suffices.
     catchUp: {
-      peers: others,
-      sampleSize: genesis.broadcast.mode === "contagion" ? genesis.broadcast.params.D : others.length,
-      threshold: genesis.broadcast.mode === "contagion" ? genesis.broadcast.params.Dhat : 2 * f + 1,
+      isPeer: (peer) => peer !== setup.self && membership.isMember(peer),
+      sampleSize: mode.mode === "contagion" ? mode.params.D : others,
+      threshold: mode.mode === "contagion" ? mode.params.Dhat : 2 * f + 1,
+      withReplacement:
+        mode.mode === "contagion" && (membership.kind === "open" || !coversMembership(mode.params, others)),
       f,
       random: () => randomInt(2 ** 47) / 2 ** 47,
     },

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { BroadcastMessage } from "../broadcast/types.ts";
 import type { ChannelAction, Channels } from "../channels/channels.ts";
 import type { InboundItem } from "../channels/inboundScheduler.ts";
+import type { ScoreEvent } from "../channels/peerScores.ts";
 import { type BoundHandler, bindHandler, type ProtocolHandler } from "../channels/protocolHandler.ts";
 import type { PeerId } from "../core/peerId.ts";
 import type { P2PTransport } from "../p2p/transport.ts";
@@ -25,6 +26,8 @@ export interface NodeNetworkOptions {
   readonly emit: (event: NodeEvent) => void;
   /** Answers a peer's sync request from durable state (src/node/syncServer.ts). */
   readonly serveSync: (request: SyncRequest) => Promise<SyncResponse>;
+  /** Protocols handled outside the core (open membership's exchanges). */
+  readonly extraHandlers?: readonly BoundHandler<NodeEvent>[];
 }
 
 /** Catch-up's outstanding requests: at most SYNC_CHANNEL's bound per peer, so at most that × members. */
@@ -60,6 +63,7 @@ export class NodeNetwork {
     this.emit = options.emit;
     this.serveSync = options.serveSync;
     this.handlers = this.bindHandlers();
+    for (const handler of options.extraHandlers ?? []) this.handlers.set(handler.spec.code, handler);
   }
 
   /** The transport's message hook: admit or refuse one message of a frame. */
@@ -112,6 +116,12 @@ export class NodeNetwork {
   askStatus(peer: PeerId): void {
     const opened = this.channels.request(peer, STATUS_CHANNEL.id, {}, Date.now());
     if (opened.ok) this.transport.send(peer, opened.bytes);
+  }
+
+  /** Scores a peer down for something seen outside the channels (an invalid node record on gossipsub). */
+  penalize(peer: PeerId, event: ScoreEvent): void {
+    const nowMs = Date.now();
+    this.carryOut(this.channels.penalize(peer, event, nowMs), nowMs);
   }
 
   /** The transport reset a stream of `peer` for breaking the frame format: as bad as a malformed envelope. */

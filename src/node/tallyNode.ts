@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -7,11 +8,13 @@ import type {
   NodeApi,
   NodeHealth,
   NodeInfo,
+  NodePeers,
   TransferEvent,
   TransferView,
 } from "../api/nodeApi.ts";
 import { buildApiServer } from "../api/server.ts";
 import { Channels } from "../channels/channels.ts";
+import type { ProtocolSpec } from "../channels/protocolSpec.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { PeerId } from "../core/peerId.ts";
 import type { EncodedTransfer } from "../core/transfer.ts";
@@ -34,9 +37,12 @@ import { judgeHealth } from "./core/health.ts";
 import type { NodeCore } from "./core/nodeCore.ts";
 import type { NodeAction, NodeEvent, SubmitResult } from "./core/nodeEvents.ts";
 import { DurableReads } from "./durableReads.ts";
+import type { MembershipDriver } from "./membershipDriver.ts";
+import { createMembershipDriver, type MembershipSetup, setUpMembership } from "./membershipSetup.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { NodeNetwork } from "./nodeNetwork.ts";
 import { NodeReadModel } from "./nodeReadModel.ts";
+import { describePeers } from "./peerView.ts";
 import { SyncServer } from "./syncServer.ts";
 
 export const NODE_VERSION = "0.1.0";
@@ -85,7 +91,9 @@ export class TallyNode implements NodeApi {
   private genesis: Genesis | undefined;
   private genesisId = "";
   private peerIdImpl = "";
-  private members: PeerId[] = [];
+  private membership: MembershipSetup | undefined;
+  private membershipDriver: MembershipDriver | undefined;
+  private protocols: readonly ProtocolSpec[] = CHANNEL_PROTOCOLS;
   /** The node's own events (submissions, timers, connections); peers' messages wait in the channel layer. */
   private inbox: NodeEvent[] = [];
   private readonly waitingSubmitters = new Map<number, (result: SubmitResult) => void>();
@@ -94,6 +102,7 @@ export class TallyNode implements NodeApi {
   private tickTimer: NodeJS.Timeout | undefined;
   private state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   private stopPromise: Promise<void> | undefined;
+  private readonly startedAtMs = Date.now();
 
   constructor(config: NodeConfig, log: Logger, options: TallyNodeOptions = {}) {
     this.config = config;
@@ -133,13 +142,11 @@ export class TallyNode implements NodeApi {
     this.genesisId = genesisHash(genesis);
     const peerKey = await loadOrCreatePeerKey(this.config.dataDir);
     this.peerIdImpl = peerKey.peerId.toString();
-    this.members = genesis.members.map((m) => m.peerId);
-    if (!this.members.includes(this.peerIdImpl)) {
-      throw new TallyError(
-        ErrorCode.InvalidGenesis,
-        `this node (${this.peerIdImpl}) is not a member of the genesis; a permissioned network needs every node listed`,
-      );
-    }
+    // Crypto-backed: sample draws an attacker could predict would let it position itself in them.
+    const random = () => randomInt(2 ** 47) / 2 ** 47;
+    const membership = setUpMembership(genesis, this.genesisId, this.peerIdImpl, random);
+    this.membership = membership;
+    this.protocols = [...CHANNEL_PROTOCOLS, ...membership.protocols];
 
     this.db = await openDatabase(join(this.config.dataDir, "db"));
     await metaRecords.claimForGenesis(this.db, this.genesisId, this.config.dataDir);
@@ -150,8 +157,9 @@ export class TallyNode implements NodeApi {
       genesis,
       genesisId: this.genesisId,
       self: this.peerIdImpl,
+      membership: membership.membership,
       store,
-      protocols: CHANNEL_PROTOCOLS,
+      protocols: this.protocols,
       byzantine: this.config.byzantine,
       log: this.log,
     });
@@ -160,15 +168,34 @@ export class TallyNode implements NodeApi {
     const restored = core.restore(await commitmentRecords.load(this.db));
 
     const bootstrap = [...memberDialAddresses(genesis, this.peerIdImpl), ...this.config.bootstrap];
+    const open = membership.open;
     this.transport = new P2PTransport({
       privateKey: peerKey.privateKey,
       listen: this.config.listen,
-      bootstrap,
+      // An open network's driver dials its bootstrap peers and then the sampler's view.
+      bootstrap: open === undefined ? bootstrap : [],
+      pubsub: open !== undefined,
       logger: this.log,
       version: `tally/${NODE_VERSION}`,
     });
-    const members = new Set(this.members);
-    this.channels = new Channels({ protocols: CHANNEL_PROTOCOLS, isMember: (peer) => members.has(peer) });
+    this.channels = new Channels({
+      protocols: this.protocols,
+      isMember: (peer) => membership.membership.isMember(peer),
+    });
+    this.membershipDriver =
+      open === undefined
+        ? undefined
+        : createMembershipDriver({
+            genesis,
+            genesisId: this.genesisId,
+            open,
+            transport: this.transport,
+            channels: this.channels,
+            privateKey: peerKey.privateKey,
+            bootstrap: this.config.bootstrap,
+            log: this.log,
+            penalize: (peer) => this.network?.penalize(peer, "malformedBody"),
+          });
     const network = new NodeNetwork({
       transport: this.transport,
       channels: this.channels,
@@ -177,6 +204,7 @@ export class TallyNode implements NodeApi {
       onAdmitted: () => this.kick(),
       emit: (event) => this.enqueue(event),
       serveSync: new SyncServer(core.ledger, store, this.durableReads).serve,
+      extraHandlers: this.membershipDriver === undefined ? [] : [this.membershipDriver.handler()],
     });
     this.network = network;
     this.transport.onMessage(network.offer);
@@ -191,6 +219,7 @@ export class TallyNode implements NodeApi {
       this.enqueue({ type: "peerDown", peer, nowMs: Date.now() }),
     );
     await this.transport.start();
+    await this.membershipDriver?.start();
 
     this.carryOutSends(restored);
     this.enqueue({ type: "start", nowMs: Date.now() });
@@ -223,7 +252,8 @@ export class TallyNode implements NodeApi {
         peerId: this.peerIdImpl,
         api: this.apiUrl,
         listen: this.transport.multiaddrs,
-        members: this.members.length,
+        membership: membership.membership.kind,
+        members: this.memberCount(),
       },
       "node started",
     );
@@ -242,6 +272,7 @@ export class TallyNode implements NodeApi {
     this.state = "stopping";
     await this.api?.close().catch((e: unknown) => this.log.warn({ err: e }, "closing API"));
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    this.membershipDriver?.stop();
     this.inbox = [];
     await this.processing;
     await this.transport?.stop().catch((e: unknown) => this.log.warn({ err: e }, "stopping transport"));
@@ -290,8 +321,16 @@ export class TallyNode implements NodeApi {
     return this.readModel!.accountTransfers(address, limit);
   }
 
+  peers(): NodePeers {
+    if (this.genesis === undefined || this.membership === undefined)
+      throw new TallyError(ErrorCode.PendingFull, "node is not running");
+    const connected = this.transport?.connectedPeers() ?? [];
+    const samples = this.core?.broadcast.samplePeers?.();
+    return describePeers(this.genesis, this.membership, connected, samples, this.startedAtMs);
+  }
+
   info(): NodeInfo {
-    const n = this.members.length;
+    const n = this.memberCount();
     return {
       peerId: this.peerIdImpl,
       version: NODE_VERSION,
@@ -303,7 +342,7 @@ export class TallyNode implements NodeApi {
           : { mode: "bracha", params: { n, f: Math.floor((n - 1) / 3) } },
       ...(this.config.byzantine ? { byzantine: this.config.byzantine } : {}),
       peers: { connected: this.transport?.connectedPeers().length ?? 0, members: n },
-      protocols: CHANNEL_PROTOCOLS.map((p) => ({ id: p.id, version: p.version })),
+      protocols: this.protocols.map((p) => ({ id: p.id, version: p.version })),
       ...(this.core?.catchUp !== undefined ? { sync: this.core.catchUp.progress() } : {}),
     };
   }
@@ -318,9 +357,15 @@ export class TallyNode implements NodeApi {
       state: this.state,
       quorumsReachable: this.core!.broadcast.quorumsReachable((peer) => connected.has(peer)),
       shedMembers: this.channels!.sheddingMembers(Date.now(), SHEDDING_WINDOW_MS).length,
-      members: this.members.length,
+      members: this.memberCount(),
       behind: this.core!.catchUp?.progress().behind ?? 0,
     });
+  }
+
+  /** Genesis members, or (open network) the identities this node holds records of, itself included. */
+  private memberCount(): number {
+    const open = this.membership?.open;
+    return open === undefined ? (this.membership?.membership.members.length ?? 0) : open.size + 1;
   }
 
   // ---- processing loop ------------------------------------------------------------------------------------

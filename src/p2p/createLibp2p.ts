@@ -1,5 +1,6 @@
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
+import { type GossipSub, gossipsub, StrictNoSign } from "@libp2p/gossipsub";
 import { type Identify, identify } from "@libp2p/identify";
 import type { ComponentLogger, ConnectionGater, Libp2p, PrivateKey } from "@libp2p/interface";
 import { type Ping, ping } from "@libp2p/ping";
@@ -10,7 +11,7 @@ import { createLibp2p } from "libp2p";
  * The one factory that builds the libp2p node (STYLE: one factory per outside system). Input is split into
  * plain options and injected modules; every setting that differs from the libp2p default says why.
  */
-export type TallyLibp2p = Libp2p<{ identify: Identify; ping: Ping }>;
+export type TallyLibp2p = Libp2p<{ identify: Identify; ping: Ping; pubsub?: GossipSub }>;
 
 /** Loopback, v4 and v6: a local devnet opens many connections from one IP in the same second. */
 export const LOOPBACK_ALLOW_LIST: readonly string[] = ["/ip4/127.0.0.0/ipcidr/8", "/ip6/::1/ipcidr/128"];
@@ -32,6 +33,24 @@ export interface Libp2pNodeOptions {
   maxConnections?: number;
   /** See `TransportLimits.maxIncomingPendingConnections`; default libp2p's (10). */
   maxIncomingPendingConnections?: number;
+  /** Run gossipsub (open membership announces node records on it). */
+  pubsub?: boolean;
+}
+
+/**
+ * Gossipsub for node-record announcements. Records carry their own ed25519 signature, so messages are
+ * unsigned (StrictNoSign: no second signature to check, id = hash of the data). Publishing alone is no
+ * error (the first node of a network). One RPC is at most 256 KiB: records are ≤ 2 KiB each.
+ */
+function recordPubsub() {
+  return gossipsub({
+    globalSignaturePolicy: StrictNoSign,
+    allowPublishToZeroTopicPeers: true,
+    ignoreDuplicatePublishError: true,
+    emitSelf: false,
+    doPX: false,
+    maxInboundDataLength: 256 * 1024,
+  });
 }
 
 export interface Libp2pNodeModules {
@@ -82,6 +101,7 @@ export async function createTallyLibp2p(
       // Answers the built-in connection monitor, which pings every connection every 10 s and aborts those
       // whose ping fails; without a handler the probe degrades to a protocol-negotiation round trip.
       ping: ping(),
+      ...(opts.pubsub === true ? { pubsub: recordPubsub() } : {}),
     },
   });
 }

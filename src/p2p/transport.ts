@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import type { GossipSub } from "@libp2p/gossipsub";
 import type { Connection, PeerId as Libp2pPeerId, Stream } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import type { Multiaddr } from "@multiformats/multiaddr";
@@ -105,6 +106,11 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     for (const addr of opts.bootstrap ?? []) this.addMember(addr);
   }
 
+  /** Gossipsub, when the transport was built with `pubsub: true` (open membership); after `start()`. */
+  get pubsub(): GossipSub | undefined {
+    return this.node?.services.pubsub;
+  }
+
   /** Listen addresses including `/p2p/<peerId>`; empty before `start()`. */
   get multiaddrs(): string[] {
     return this.node?.getMultiaddrs().map((ma) => ma.toString()) ?? [];
@@ -135,6 +141,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
         ...(this.opts.version !== undefined ? { version: this.opts.version } : {}),
         maxConnections: this.limits.maxConnections,
         maxIncomingPendingConnections: this.limits.maxIncomingPendingConnections,
+        ...(this.opts.pubsub === true ? { pubsub: true } : {}),
       },
       {
         connectionGater: tallyConnectionGater({

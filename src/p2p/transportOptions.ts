@@ -39,6 +39,8 @@ export interface P2PTransportOptions {
   maxMessageBytes?: number;
   /** Per-peer queue tuning (batching, limits, reconnect backoff); see `PeerQueueOptions`. */
   queue?: Partial<Omit<PeerQueueOptions, "maxFrameBytes">>;
+  /** Run gossipsub (open membership's record announcements); see `transport.pubsub`. */
+  pubsub?: boolean;
   /** See `Libp2pNodeOptions.allowList`; default loopback. Also the default of `limits.perIpAllowList`. */
   allowList?: readonly string[];
   /** Connection, per-IP, buffer, tracking and ban bounds; see `TransportLimits` for defaults and reasons. */

@@ -74,12 +74,13 @@ function answer(history: Map<string, EncodedTransfer[]>, request: SyncRequest): 
 }
 
 /** Runs catch-up against peers (true = lies) until quiet; returns the ledger and who was penalized. */
-function run(liars: readonly boolean[], threshold: number, seed: number) {
+function run(liars: readonly boolean[], threshold: number, seed: number, drawn?: number) {
   const peers: PeerId[] = liars.map((_, i) => `peer${i}`);
   const ledger = new FakeLedger();
   const catchUp = new CatchUp(ledger, {
-    peers,
-    sampleSize: peers.length,
+    isPeer: (peer) => peers.includes(peer),
+    sampleSize: drawn ?? peers.length,
+    withReplacement: drawn !== undefined,
     threshold,
     f: Math.floor(peers.length / 3),
     random: seededRandom(seed),
@@ -135,5 +136,18 @@ describe("catch-up core", () => {
     const { ledger, progress } = run([true, true, true, true, false, false, false], 5, 4);
     assert.equal(ledger.delivered.length, 0);
     assert.equal(progress.state, "syncing");
+  });
+
+  it("weighs a sample drawn with replacement by draws: D = 100 over 4 honest peers reaches D̂ = 70", () => {
+    const { ledger, penalized } = run([false, false, false, false], 70, 5, 100);
+    assert.equal(ledger.delivered.length, ACCOUNTS.length * PER_ACCOUNT);
+    assert.equal(penalized.size, 0);
+  });
+
+  it("with replacement, two liars of four pull the truth below D̂ = 70 and nothing is accepted", () => {
+    for (const seed of [6, 7]) {
+      const { ledger } = run([true, false, true, false], 70, seed, 100);
+      assert.equal(ledger.delivered.length, 0);
+    }
   });
 });

@@ -13,6 +13,8 @@ export interface RunningDevnet {
   readonly file: DevnetFile;
   /** Restarts a node exactly as devnet.json says; the test must stop it (see `stopExtra`). */
   restart(node: DevnetNode): ChildProcess;
+  /** Starts another process (e.g. a node joining the devnet); stopped with the devnet. */
+  spawnExtra(argv: readonly string[]): ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -56,14 +58,16 @@ export async function startDevnet(
       reject(new Error(`devnet exited with ${code}: ${stderr}`));
     });
   });
+  const spawnExtra = (argv: readonly string[]): ChildProcess => {
+    const started = spawn(argv[0]!, argv.slice(1), { stdio: "ignore" });
+    extra.push(started);
+    return started;
+  };
   return {
     dir,
     file,
-    restart(node) {
-      const restarted = spawn(node.argv[0]!, node.argv.slice(1), { stdio: "ignore" });
-      extra.push(restarted);
-      return restarted;
-    },
+    restart: (node) => spawnExtra(node.argv),
+    spawnExtra,
     async stop() {
       for (const p of extra) if (p.exitCode === null) p.kill("SIGKILL");
       if (child.exitCode === null) {

@@ -6,29 +6,38 @@ import { ErrorCode, TallyError } from "../../core/errors.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { RandomSource } from "../../core/random.ts";
 import type { BroadcastConfig } from "../../genesis/genesis.ts";
-import { StaticMembership } from "../../sampling/staticMembership.ts";
+import type { SamplingOracle } from "../../sampling/samplingOracle.ts";
 
 export interface BroadcastSetup {
   readonly self: PeerId;
+  /** The static member list (Bracha, and the testing-only byzantine wrapper); empty on an open network. */
   readonly members: readonly PeerId[];
+  /** Where the contagion broadcast draws its samples: the member list, or an open network's sampler. */
+  readonly oracle: SamplingOracle;
   readonly config: BroadcastConfig;
   readonly inspect: InspectPayload;
   readonly random: RandomSource;
   /** The ledger already holds the instance's slot: it stays closed whatever peers send. */
   readonly isSettled: (instance: InstanceRef) => boolean;
+  /**
+   * Contagion: one sampled peer redrawn per interval (0: never). An open network sets it so that members who
+   * joined after the samples were drawn enter them; a static member list needs none.
+   */
+  readonly refreshIntervalMs?: number;
   /** Testing only: wrap the mode in a deliberately misbehaving one. */
   readonly byzantine?: string | undefined;
 }
 
-/** The genesis's broadcast mode over static membership, optionally made byzantine for devnet tests. */
+/** The genesis's broadcast mode over the node's membership, optionally made byzantine for devnet tests. */
 export function createBroadcast(setup: BroadcastSetup): BroadcastProtocol {
-  const { self, members, config, inspect, random, isSettled } = setup;
+  const { self, members, oracle, config, inspect, random, isSettled } = setup;
   const protocol: BroadcastProtocol =
     config.mode === "contagion"
       ? new ContagionBroadcast({
           self,
-          oracle: new StaticMembership({ self, members, random }),
+          oracle,
           params: config.params,
+          ...(setup.refreshIntervalMs !== undefined ? { refreshIntervalMs: setup.refreshIntervalMs } : {}),
           inspect,
           random,
           isSettled,
@@ -36,6 +45,9 @@ export function createBroadcast(setup: BroadcastSetup): BroadcastProtocol {
       : new BrachaBroadcast({ self, members, inspect, random, isSettled });
   const strategy = setup.byzantine;
   if (strategy === undefined) return protocol;
+  if (members.length === 0) {
+    throw new TallyError(ErrorCode.InvalidConfig, "byzantine test modes need a static member list");
+  }
   if (!isByzantineStrategy(strategy)) {
     throw new TallyError(
       ErrorCode.InvalidField,

@@ -15,10 +15,17 @@ export interface CatchUpLedger {
 }
 
 export interface CatchUpOptions {
-  /** Members other than this node, in any order. */
-  readonly peers: readonly PeerId[];
+  /** Whether a peer may be asked and believed: a member other than this node (static list or node record). */
+  readonly isPeer: (peer: PeerId) => boolean;
   /** Peers asked per digest round: the delivery sample (Bracha: every other member). */
   readonly sampleSize: number;
+  /**
+   * Draw the sample with replacement and weigh each peer's answer by how often it was drawn, as the
+   * contagion broadcast's delivery sample does; without it, `sampleSize` distinct peers (Bracha, full
+   * membership). A sampled design's D is far larger than a small network, so distinct draws could never reach
+   * its threshold.
+   */
+  readonly withReplacement?: boolean;
   /** Identical digests needed to accept a transfer: D̂ (Bracha: 2f + 1). */
   readonly threshold: number;
   /** Byzantine members tolerated: `behind` trusts the (f+1)-th most advanced peer, never one liar. */
@@ -60,6 +67,8 @@ interface DigestRound {
   readonly source: string;
   readonly fromSeq: number;
   readonly sample: readonly PeerId[];
+  /** How many of the sample's draws each peer holds (1 each without replacement). */
+  readonly weights: ReadonlyMap<PeerId, number>;
   readonly answers: Map<PeerId, readonly string[] | null>;
 }
 
@@ -96,8 +105,8 @@ const BUCKETS_PER_LISTING = 16;
  */
 export class CatchUp {
   private readonly ledger: CatchUpLedger;
-  private readonly peers: readonly PeerId[];
-  private readonly options: Required<Omit<CatchUpOptions, "peers" | "random">>;
+  private readonly isPeer: (peer: PeerId) => boolean;
+  private readonly options: Required<Omit<CatchUpOptions, "isPeer" | "random">>;
   private readonly random: RandomSource;
   private readonly connected = new Set<PeerId>();
   private readonly statuses = new Map<PeerId, PeerStatus>();
@@ -116,10 +125,11 @@ export class CatchUp {
 
   constructor(ledger: CatchUpLedger, options: CatchUpOptions) {
     this.ledger = ledger;
-    this.peers = options.peers;
+    this.isPeer = options.isPeer;
     this.random = options.random;
     this.options = {
       sampleSize: options.sampleSize,
+      withReplacement: options.withReplacement ?? false,
       threshold: options.threshold,
       f: options.f,
       statusIntervalMs: options.statusIntervalMs ?? CATCH_UP_DEFAULTS.statusIntervalMs,
@@ -130,7 +140,7 @@ export class CatchUp {
   }
 
   peerUp(peer: PeerId): void {
-    if (this.peers.includes(peer)) this.connected.add(peer);
+    if (this.isPeer(peer)) this.connected.add(peer);
   }
 
   peerDown(peer: PeerId): void {
@@ -139,7 +149,7 @@ export class CatchUp {
   }
 
   onStatus(peer: PeerId, snapshot: WatermarkSnapshot, nowMs: number): void {
-    if (!this.peers.includes(peer)) return;
+    if (!this.isPeer(peer)) return;
     this.connected.add(peer);
     this.statuses.set(peer, { snapshot, atMs: nowMs, listed: false });
   }
@@ -276,10 +286,11 @@ export class CatchUp {
         this.forget(source);
         continue;
       }
-      const sample = this.drawSample();
-      if (sample.length < this.options.threshold) return;
+      const weights = this.drawSample();
+      if (sumOf(weights.values()) < this.options.threshold) return;
+      const sample = [...weights.keys()];
       const count = Math.min(MAX_DIGESTS, target - fromSeq + 1);
-      const round: DigestRound = { source, fromSeq, sample, answers: new Map() };
+      const round: DigestRound = { source, fromSeq, sample, weights, answers: new Map() };
       this.rounds.set(source, round);
       for (const peer of sample) {
         this.request(
@@ -297,15 +308,28 @@ export class CatchUp {
     this.handedUpTo.delete(source);
   }
 
-  /** A fresh uniform sample of connected peers (partial Fisher–Yates). */
-  private drawSample(): PeerId[] {
+  /**
+   * A fresh uniform sample of connected peers, as peer → draws: `sampleSize` draws with replacement, or
+   * (partial Fisher–Yates) up to `sampleSize` distinct peers.
+   */
+  private drawSample(): Map<PeerId, number> {
     const pool = [...this.connected];
+    const weights = new Map<PeerId, number>();
+    if (this.options.withReplacement) {
+      if (pool.length === 0) return weights;
+      for (let i = 0; i < this.options.sampleSize; i++) {
+        const peer = pool[Math.min(pool.length - 1, Math.floor(this.random() * pool.length))]!;
+        weights.set(peer, (weights.get(peer) ?? 0) + 1);
+      }
+      return weights;
+    }
     const size = Math.min(this.options.sampleSize, pool.length);
     for (let i = 0; i < size; i++) {
       const j = i + Math.floor(this.random() * (pool.length - i));
       [pool[i], pool[j]] = [pool[j]!, pool[i]!];
     }
-    return pool.slice(0, size);
+    for (const peer of pool.slice(0, size)) weights.set(peer, 1);
+    return weights;
   }
 
   /** Once every sampled peer answered or failed: accept the longest prefix of seqs with a quorum. */
@@ -319,7 +343,8 @@ export class CatchUp {
         const id = answer?.[i];
         if (id !== undefined) votes.set(id, [...(votes.get(id) ?? []), peer]);
       }
-      const winner = [...votes].find(([, v]) => v.length >= this.options.threshold);
+      const weightOf = (voters: readonly PeerId[]) => sumOf(voters.map((p) => round.weights.get(p) ?? 0));
+      const winner = [...votes].find(([, v]) => weightOf(v) >= this.options.threshold);
       if (winner === undefined) break;
       for (const [id, liars] of votes) {
         if (id === winner[0]) continue;
@@ -408,4 +433,10 @@ export class CatchUp {
       this.rounds.delete(fetch.source);
     }
   }
+}
+
+function sumOf(values: Iterable<number>): number {
+  let total = 0;
+  for (const v of values) total += v;
+  return total;
 }

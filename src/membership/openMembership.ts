@@ -1,0 +1,178 @@
+import type { PeerId } from "../core/peerId.ts";
+import type { RandomSource } from "../core/random.ts";
+import type { SamplingOracle } from "../sampling/samplingOracle.ts";
+import { BasaltSampler, type Candidate } from "./basalt.ts";
+import { type NodeRecord, type RecordRejection, verifyNodeRecord } from "./nodeRecord.ts";
+import { AnnouncementBudget, RecordBook } from "./recordBook.ts";
+import { ViewOracle } from "./viewOracle.ts";
+
+export interface OpenMembershipOptions {
+  readonly self: PeerId;
+  readonly network: string;
+  readonly genesisHash: string;
+  /** Leading zero bits an identity proof must have (genesis). */
+  readonly identityDifficulty: number;
+  /** Longest lifetime a record may claim (genesis TTL): a record expiring later is refused. */
+  readonly recordTtlMs: number;
+  /** Basalt's view: slots, and slots reseeded per round. */
+  readonly viewSize: number;
+  readonly resetsPerRound: number;
+  /** Identities remembered at once (the record book's bound). */
+  readonly maxRecords: number;
+  /** A peer's record is replaced at most this often (its refresh period is far longer). */
+  readonly minUpdateIntervalMs: number;
+  readonly random: RandomSource;
+}
+
+const CLOCK_SKEW_MS = 30_000;
+
+/** What became of one record a peer sent: gossipsub relays accepted ones only; rejected ones cost the sender. */
+export type RecordVerdict =
+  | { readonly verdict: "accept"; readonly record: NodeRecord; readonly isNew: boolean }
+  | { readonly verdict: "ignore"; readonly reason: string }
+  | { readonly verdict: "reject"; readonly reason: RecordRejection };
+
+/** Rejections that only a broken or lying sender produces; expiry can happen to a record in flight. */
+const SENDER_FAULTS: ReadonlySet<RecordRejection> = new Set([
+  "malformed",
+  "badSignature",
+  "wrongNetwork",
+  "badIdentityProof",
+]);
+
+export interface MemberView {
+  readonly peerId: PeerId;
+  readonly addrs: readonly string[];
+  /** When this node first accepted a record of the peer (ms since the epoch). */
+  readonly since: number;
+}
+
+/**
+ * Open membership without I/O: the set of identities this node knows (valid signed node records, bounded,
+ * aged out when not refreshed) and a Basalt sampler fed from them. The sampler's view is the broadcast's
+ * sampling oracle; `isMember` (a valid record) is who may take part at all. Records reach it from the
+ * per-network gossipsub topic and from sampler exchanges; either way they are verified here first.
+ */
+export class OpenMembership {
+  readonly oracle: SamplingOracle;
+  private readonly options: OpenMembershipOptions;
+  private readonly book: RecordBook;
+  private readonly sampler: BasaltSampler;
+  private readonly budget: AnnouncementBudget;
+  private ownWire: Uint8Array | undefined;
+
+  constructor(options: OpenMembershipOptions) {
+    this.options = options;
+    this.book = new RecordBook({
+      self: options.self,
+      maxRecords: options.maxRecords,
+      minUpdateIntervalMs: options.minUpdateIntervalMs,
+    });
+    this.sampler = new BasaltSampler({
+      self: options.self,
+      viewSize: options.viewSize,
+      resetsPerRound: options.resetsPerRound,
+      random: options.random,
+    });
+    this.budget = new AnnouncementBudget();
+    this.oracle = new ViewOracle({
+      view: this.sampler,
+      isMember: (peer) => this.isMember(peer),
+      random: options.random,
+    });
+  }
+
+  /** This node itself, or the holder of a valid, unexpired record. */
+  isMember(peer: PeerId): boolean {
+    return peer === this.options.self || this.book.has(peer);
+  }
+
+  /** This node's own signed record, as announced and pushed (signed by the I/O layer: signing is async). */
+  setOwnRecord(wire: Uint8Array): void {
+    this.ownWire = wire;
+  }
+
+  /** One record from `sender` (the relaying peer on gossipsub, the answering peer of an exchange). */
+  receive(wire: Uint8Array, sender: PeerId, nowMs: number): RecordVerdict {
+    if (!this.budget.allow(sender, nowMs)) return { verdict: "ignore", reason: "senderOverBudget" };
+    const { network, genesisHash, identityDifficulty, recordTtlMs } = this.options;
+    const checked = verifyNodeRecord(wire, {
+      network,
+      genesisHash,
+      difficulty: identityDifficulty,
+      nowMs,
+      // Clocks differ: a record may claim up to 30 s more than the TTL before it is "too far in the future".
+      maxTtlMs: recordTtlMs + CLOCK_SKEW_MS,
+    });
+    if (!checked.ok) {
+      return SENDER_FAULTS.has(checked.reason)
+        ? { verdict: "reject", reason: checked.reason }
+        : { verdict: "ignore", reason: checked.reason };
+    }
+    const record = checked.record;
+    if (record.peerId === this.options.self) return { verdict: "ignore", reason: "self" };
+    const known = this.book.has(record.peerId);
+    const outcome = this.book.offer(record, wire, nowMs);
+    if (outcome !== "accepted") return { verdict: "ignore", reason: outcome };
+    if (!known) this.sampler.offer([candidateOf(record)]);
+    return { verdict: "accept", record, isNew: !known };
+  }
+
+  /** Drops identities whose records were not refreshed in time, from the book and from every slot. */
+  expire(nowMs: number): PeerId[] {
+    const gone = this.book.expire(nowMs);
+    for (const peer of gone) this.sampler.remove(peer);
+    return gone;
+  }
+
+  /** One sampler round: whom to exchange with, and the slots reseeded (fed again from known identities). */
+  round(): { exchangeWith: PeerId | undefined; samples: PeerId[] } {
+    const result = this.sampler.round();
+    // Reseeded slots are refilled from every identity this node knows, not only the view: on a network small
+    // enough to know everyone, every slot is then the min-rank identity of the whole membership.
+    this.sampler.offer([...this.book.entries()].map((e) => candidateOf(e.record)));
+    return result;
+  }
+
+  /** The records to push or answer with: ours, then the view's (≤ `max`). */
+  exchangeRecords(max: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    if (this.ownWire !== undefined) out.push(this.ownWire);
+    for (const { peerId } of this.sampler.view()) {
+      if (out.length >= max) break;
+      const wire = this.book.wire(peerId);
+      if (wire !== undefined) out.push(wire);
+    }
+    return out;
+  }
+
+  /** The sampler's view: the peers the broadcast draws from, and the ones this node keeps connected. */
+  viewPeers(): PeerId[] {
+    return this.sampler.view().map((c) => c.peerId);
+  }
+
+  addressesOf(peer: PeerId): readonly string[] {
+    return this.book.get(peer)?.addrs ?? [];
+  }
+
+  members(): MemberView[] {
+    return [...this.book.entries()].map(({ record, since }) => ({
+      peerId: record.peerId,
+      addrs: record.addrs,
+      since,
+    }));
+  }
+
+  get size(): number {
+    return this.book.size;
+  }
+}
+
+/** The sampler ranks by IP prefix first: the record's first IP address, if it lists one. */
+function candidateOf(record: NodeRecord): Candidate {
+  for (const addr of record.addrs) {
+    const match = /^\/ip[46]\/([^/]+)/.exec(addr);
+    if (match !== null) return { peerId: record.peerId, ip: match[1]! };
+  }
+  return { peerId: record.peerId };
+}

@@ -1,0 +1,228 @@
+import { TopicValidatorResult } from "@libp2p/gossipsub";
+import type { PrivateKey } from "@libp2p/interface";
+import type { Logger } from "pino";
+import type { Channels } from "../channels/channels.ts";
+import { type BoundHandler, bindHandler } from "../channels/protocolHandler.ts";
+import type { PeerId } from "../core/peerId.ts";
+import { mintIdentityProof } from "../membership/identityProof.ts";
+import { signNodeRecord } from "../membership/nodeRecord.ts";
+import type { OpenMembership, RecordVerdict } from "../membership/openMembership.ts";
+import type { P2PTransport } from "../p2p/transport.ts";
+import { MEMBERSHIP_CHANNEL } from "../protocols/membership/membershipChannel.ts";
+import type { RecordList } from "../protocols/membership/membershipMessages.ts";
+import type { NodeEvent } from "./core/nodeEvents.ts";
+
+export interface MembershipDriverOptions {
+  readonly membership: OpenMembership;
+  readonly transport: P2PTransport;
+  readonly channels: Channels;
+  readonly privateKey: PrivateKey;
+  readonly network: string;
+  readonly genesisHash: string;
+  readonly identityDifficulty: number;
+  readonly recordTtlMs: number;
+  readonly recordRefreshMs: number;
+  /** Bootstrap multiaddrs (with /p2p/): asked first, and whenever the view is empty. */
+  readonly bootstrap: readonly string[];
+  readonly log: Logger;
+  /** The view changed: the broadcast's samples and catch-up see new peers. */
+  readonly onViewChange?: () => void;
+  /** A peer sent a record only a broken or lying node produces: score it down (and ban it at the threshold). */
+  readonly penalize: (peer: PeerId) => void;
+}
+
+/** Records pushed or answered per exchange: ours and the view's. */
+const RECORDS_PER_EXCHANGE = 33;
+const EXPIRY_CHECK_MS = 1_000;
+
+/**
+ * The I/O of open membership: announces this node's signed record on the network's gossipsub topic and
+ * refreshes it; judges every record that arrives there (gossipsub's validator) or in a sampler exchange
+ * through `OpenMembership`; runs the sampler's rounds over the membership channel; and keeps the transport
+ * connected to the sampler's view. No decision is taken here.
+ */
+export class MembershipDriver {
+  private readonly options: MembershipDriverOptions;
+  private readonly membership: OpenMembership;
+  private readonly transport: P2PTransport;
+  private readonly topic: string;
+  private readonly kept = new Set<PeerId>();
+  private readonly bootstrapPeers: PeerId[];
+  private identityNonce: Uint8Array | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+
+  constructor(options: MembershipDriverOptions) {
+    this.options = options;
+    this.membership = options.membership;
+    this.transport = options.transport;
+    this.topic = recordTopic(options.network, options.genesisHash);
+    this.bootstrapPeers = options.bootstrap.map(peerIdOfAddr).filter((p) => p !== this.transport.peerId);
+  }
+
+  /** The membership channel's handler, for the node's protocol table. */
+  handler(): BoundHandler<NodeEvent> {
+    return bindHandler<never, RecordList, RecordList, NodeEvent>({
+      spec: MEMBERSHIP_CHANNEL,
+      onRequest: (from, requestId, request, nowMs) => {
+        this.receiveAll(request.records, from, nowMs);
+        const answer = { records: this.membership.exchangeRecords(RECORDS_PER_EXCHANGE) };
+        this.transport.send(
+          from,
+          this.options.channels.encodeResponse(from, MEMBERSHIP_CHANNEL.id, requestId, answer),
+        );
+        return undefined;
+      },
+      onResponse: (from, _requestId, response, nowMs) => {
+        this.receiveAll(response.records, from, nowMs);
+        return undefined;
+      },
+      onError: (from, _requestId, error) => this.options.log.debug({ peer: from, error }, "exchange refused"),
+    });
+  }
+
+  /** After the transport started: mint the identity, announce, and start the sampler's rounds. */
+  async start(): Promise<void> {
+    const { identityDifficulty, genesisHash, recordRefreshMs } = this.options;
+    const began = Date.now();
+    this.identityNonce = mintIdentityProof(this.transport.peerId, genesisHash, identityDifficulty);
+    this.options.log.info(
+      { difficulty: identityDifficulty, ms: Date.now() - began },
+      "membership: identity proof minted",
+    );
+    const pubsub = this.transport.pubsub;
+    if (pubsub === undefined) throw new Error("open membership needs the transport's gossipsub");
+    pubsub.topicValidators.set(this.topic, (peer, message) =>
+      this.judgeAnnouncement(peer.toString(), message.data),
+    );
+    pubsub.subscribe(this.topic);
+    for (const addr of this.options.bootstrap) {
+      if (peerIdOfAddr(addr) !== this.transport.peerId) this.transport.addPeer(addr);
+    }
+    await this.announce();
+    for (const peer of this.bootstrapPeers) this.exchange(peer);
+    const roundMs = samplerRoundMs(recordRefreshMs);
+    this.every(recordRefreshMs, () => void this.announce());
+    this.every(roundMs, () => this.round());
+    this.every(EXPIRY_CHECK_MS, () => this.expire());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  private every(ms: number, run: () => void): void {
+    const timer = setInterval(() => {
+      if (!this.stopped) run();
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  /** Signs a fresh record (seq = now: monotonic across restarts without storing it) and publishes it. */
+  private async announce(): Promise<void> {
+    const { network, genesisHash, recordTtlMs } = this.options;
+    const nowMs = Date.now();
+    const wire = await signNodeRecord(
+      {
+        peerId: this.transport.peerId,
+        addrs: this.transport.multiaddrs.slice(0, 8),
+        network,
+        genesisHash,
+        seq: nowMs,
+        expiresAtMs: nowMs + recordTtlMs,
+        identityNonce: this.identityNonce!,
+      },
+      this.options.privateKey,
+    );
+    this.membership.setOwnRecord(wire);
+    if (this.stopped) return;
+    await this.transport.pubsub?.publish(this.topic, wire).catch((err: unknown) => {
+      this.options.log.debug({ err }, "membership: publishing our record failed");
+    });
+  }
+
+  private judgeAnnouncement(sender: PeerId, wire: Uint8Array): TopicValidatorResult {
+    const verdict = this.judge(wire, sender, Date.now());
+    if (verdict.verdict === "accept") return TopicValidatorResult.Accept;
+    return verdict.verdict === "reject" ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
+  }
+
+  private receiveAll(records: readonly Uint8Array[], sender: PeerId, nowMs: number): void {
+    for (const wire of records) this.judge(wire, sender, nowMs);
+  }
+
+  private judge(wire: Uint8Array, sender: PeerId, nowMs: number): RecordVerdict {
+    const verdict = this.membership.receive(wire, sender, nowMs);
+    if (verdict.verdict === "reject") {
+      this.options.log.debug({ peer: sender, reason: verdict.reason }, "membership: record rejected");
+      this.options.penalize(sender);
+    } else if (verdict.verdict === "accept" && verdict.isNew) {
+      this.options.log.info({ peer: verdict.record.peerId }, "membership: new member");
+      this.syncConnections();
+    }
+    return verdict;
+  }
+
+  private round(): void {
+    const { exchangeWith } = this.membership.round();
+    this.syncConnections();
+    const peer = exchangeWith ?? this.bootstrapPeers[Math.floor(Math.random() * this.bootstrapPeers.length)];
+    if (peer !== undefined) this.exchange(peer);
+  }
+
+  private exchange(peer: PeerId): void {
+    const request = { records: this.membership.exchangeRecords(RECORDS_PER_EXCHANGE) };
+    const opened = this.options.channels.request(peer, MEMBERSHIP_CHANNEL.id, request, Date.now());
+    if (opened.ok) this.transport.send(peer, opened.bytes);
+  }
+
+  private expire(): void {
+    const gone = this.membership.expire(Date.now());
+    if (gone.length === 0) return;
+    this.options.log.info({ peers: gone }, "membership: records expired");
+    this.syncConnections();
+  }
+
+  /** Keeps the transport connected to exactly the view (plus bootstrap peers) and says when it changed. */
+  private syncConnections(): void {
+    const view = new Set(this.membership.viewPeers());
+    let changed = false;
+    for (const peer of view) {
+      if (this.kept.has(peer)) continue;
+      const addr = this.membership.addressesOf(peer)[0];
+      if (addr === undefined) continue;
+      this.transport.addPeer(addr.includes("/p2p/") ? addr : `${addr}/p2p/${peer}`);
+      this.kept.add(peer);
+      changed = true;
+    }
+    for (const peer of [...this.kept]) {
+      if (view.has(peer)) continue;
+      this.kept.delete(peer);
+      changed = true;
+      if (!this.bootstrapPeers.includes(peer)) this.transport.removePeer(peer);
+    }
+    if (changed) this.options.onViewChange?.();
+  }
+}
+
+/** One topic per network and genesis: records of another network never share a mesh with ours. */
+export function recordTopic(network: string, genesisHash: string): string {
+  return `/tally/${network}/${genesisHash.slice(0, 16)}/records/1`;
+}
+
+/**
+ * Basalt's round period: twice per record refresh, between 1 s and 30 s. Faster rounds spread records and
+ * reseed slots sooner at one small exchange each; the refresh period already says how fast the network
+ * is meant to notice change.
+ */
+export function samplerRoundMs(recordRefreshMs: number): number {
+  return Math.min(30_000, Math.max(1_000, Math.round(recordRefreshMs / 2)));
+}
+
+function peerIdOfAddr(addr: string): PeerId {
+  const i = addr.lastIndexOf("/p2p/");
+  return i < 0 ? "" : addr.slice(i + 5);
+}

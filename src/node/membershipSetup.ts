@@ -1,0 +1,95 @@
+import type { PrivateKey } from "@libp2p/interface";
+import type { Logger } from "pino";
+import type { Channels } from "../channels/channels.ts";
+import type { ProtocolSpec } from "../channels/protocolSpec.ts";
+import { ErrorCode, TallyError } from "../core/errors.ts";
+import type { PeerId } from "../core/peerId.ts";
+import type { RandomSource } from "../core/random.ts";
+import type { Genesis } from "../genesis/genesis.ts";
+import { OpenMembership } from "../membership/openMembership.ts";
+import type { P2PTransport } from "../p2p/transport.ts";
+import { MEMBERSHIP_CHANNEL } from "../protocols/membership/membershipChannel.ts";
+import { MembershipDriver } from "./membershipDriver.ts";
+import { type NodeMembership, openNodeMembership, staticNodeMembership } from "./nodeMembership.ts";
+
+/**
+ * The sampler of an open network's nodes: 32 slots (a node keeps ≤ 32 peers connected for its samples; the
+ * broadcast draws its samples with replacement from them), 2 slots reseeded per round, 10,000 identities
+ * remembered (≈ 2 KiB each at most: ≤ 20 MiB). docs/membership.md gives the reasons.
+ */
+export const OPEN_VIEW_SIZE = 32;
+export const OPEN_RESETS_PER_ROUND = 2;
+export const OPEN_MAX_RECORDS = 10_000;
+
+export interface MembershipSetup {
+  readonly self: PeerId;
+  readonly membership: NodeMembership;
+  /** The open network's core, if the genesis is open. */
+  readonly open: OpenMembership | undefined;
+  /** Channel protocols membership adds (the exchange channel on an open network). */
+  readonly protocols: readonly ProtocolSpec[];
+}
+
+/** Static: this node must be listed in the genesis. Open: anyone with a valid identity takes part. */
+export function setUpMembership(
+  genesis: Genesis,
+  genesisId: string,
+  self: PeerId,
+  random: RandomSource,
+): MembershipSetup {
+  const mode = genesis.membership;
+  if (mode.mode === "static") {
+    if (!genesis.members.some((m) => m.peerId === self)) {
+      throw new TallyError(
+        ErrorCode.InvalidGenesis,
+        `this node (${self}) is not a member of the genesis; a permissioned network needs every node listed`,
+      );
+    }
+    return { self, membership: staticNodeMembership(genesis, self, random), open: undefined, protocols: [] };
+  }
+  const open = new OpenMembership({
+    self,
+    network: genesis.network,
+    genesisHash: genesisId,
+    identityDifficulty: mode.identityDifficulty,
+    recordTtlMs: mode.recordTtlSeconds * 1_000,
+    viewSize: OPEN_VIEW_SIZE,
+    resetsPerRound: OPEN_RESETS_PER_ROUND,
+    maxRecords: OPEN_MAX_RECORDS,
+    // A correct node refreshes once per refresh period; half of it leaves room for a restart's new record.
+    minUpdateIntervalMs: Math.floor((mode.recordRefreshSeconds * 1_000) / 2),
+    random,
+  });
+  return { self, membership: openNodeMembership(open), open, protocols: [MEMBERSHIP_CHANNEL] };
+}
+
+export interface DriverSetup {
+  readonly genesis: Genesis;
+  readonly genesisId: string;
+  readonly open: OpenMembership;
+  readonly transport: P2PTransport;
+  readonly channels: Channels;
+  readonly privateKey: PrivateKey;
+  readonly bootstrap: readonly string[];
+  readonly log: Logger;
+  readonly penalize: (peer: PeerId) => void;
+}
+
+export function createMembershipDriver(setup: DriverSetup): MembershipDriver {
+  const mode = setup.genesis.membership;
+  if (mode.mode !== "open") throw new TallyError(ErrorCode.InvalidGenesis, "membership driver: not open");
+  return new MembershipDriver({
+    membership: setup.open,
+    transport: setup.transport,
+    channels: setup.channels,
+    privateKey: setup.privateKey,
+    network: setup.genesis.network,
+    genesisHash: setup.genesisId,
+    identityDifficulty: mode.identityDifficulty,
+    recordTtlMs: mode.recordTtlSeconds * 1_000,
+    recordRefreshMs: mode.recordRefreshSeconds * 1_000,
+    bootstrap: [...mode.bootstrap, ...setup.bootstrap],
+    log: setup.log.child({ module: "membership" }),
+    penalize: setup.penalize,
+  });
+}
