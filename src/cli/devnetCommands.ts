@@ -6,7 +6,7 @@ const devnetUp: Command = {
   summary:
     "start N real node processes on loopback with a fresh genesis and funded wallets; Ctrl-C stops them",
   usage:
-    "[--nodes N] [--broadcast bracha|contagion] [--dir DIR] [--wallets K] [--log-level LEVEL] [--byzantine K --strategy silent|forge|equivocate]",
+    "[--nodes N] [--broadcast bracha|contagion] [--dir DIR] [--wallets K] [--log-level LEVEL] [--byzantine K --strategy silent|forge|equivocate] [--testing-faults]",
   options: {
     nodes: { type: "string" },
     broadcast: { type: "string" },
@@ -15,6 +15,7 @@ const devnetUp: Command = {
     "log-level": { type: "string" },
     byzantine: { type: "string" },
     strategy: { type: "string" },
+    "testing-faults": { type: "boolean" },
   },
   async run(args) {
     const broadcast = optionalString(args, "broadcast") ?? "contagion";
@@ -29,6 +30,7 @@ const devnetUp: Command = {
       walletBalance: 1_000_000_000_000n,
       readyTimeoutMs: 60_000,
       byzantine: byzantineOption(args),
+      testingFaults: args.values["testing-faults"] === true,
     });
     const { nodes, wallets } = devnet.file;
     if (args.json) {

@@ -51,6 +51,10 @@ export const ErrorCode = {
   WalletWrongPassphrase: "WALLET_WRONG_PASSPHRASE",
   WalletNetworkMismatch: "WALLET_NETWORK_MISMATCH",
   WalletUntrustedDependency: "WALLET_UNTRUSTED_DEPENDENCY",
+  // testing faults (`--testing-faults`): the partition control's request body
+  TestingInvalidPartition: "TESTING_INVALID_PARTITION",
+  // API paging: an account history cursor that is not one this node hands out
+  InvalidCursor: "INVALID_CURSOR",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

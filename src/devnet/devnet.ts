@@ -54,6 +54,8 @@ export interface DevnetOptions {
   readonly readyTimeoutMs: number;
   /** Testing: the last `byzantine.count` nodes misbehave with `byzantine.strategy`. */
   readonly byzantine?: { readonly count: number; readonly strategy: string } | undefined;
+  /** Testing: start every node with `--testing-faults` (the chaos suite partitions them). Off by default. */
+  readonly testingFaults?: boolean | undefined;
 }
 
 export const DEVNET_NETWORK = "tally-devnet";
@@ -145,6 +147,7 @@ export class Devnet {
         "--log-level",
         options.logLevel,
         ...(strategy ? ["--byzantine", strategy] : []),
+        ...(options.testingFaults ? ["--testing-faults"] : []),
       ];
       const log = join(p.dataDir, "node.log");
       const child = spawnNode(argv, log);
