@@ -72,11 +72,17 @@ export class SupplySampler {
   }
 }
 
+/**
+ * Page size of the final history walk: below the API's 1,000 so that even a short run's histories (a few
+ * hundred entries per account) span several pages and the walk itself is exercised.
+ */
+const HISTORY_PAGE = 100;
+
 export interface FinalCheck {
   readonly violations: string[];
   /** Distinct (source, seq) pairs seen resolved across all nodes' account histories. */
   readonly resolvedSlots: number;
-  /** (node, account) histories longer than one 1,000-entry page: the check walked their `next` cursors. */
+  /** (node, account) histories longer than one page (HISTORY_PAGE): the check walked their `next` cursors. */
   readonly multiPageHistories: number;
 }
 
@@ -135,9 +141,9 @@ export async function checkFinal(
   for (const node of nodes) {
     const client = new NodeClient(node.api, { timeoutMs: 10_000 });
     // Every page: the slot check covers each account's whole history, not just its newest 1,000 entries.
-    const histories = await mapLimit(addresses, 8, (a) => client.allAccountTransfers(a, 1000));
+    const histories = await mapLimit(addresses, 8, (a) => client.allAccountTransfers(a, HISTORY_PAGE));
     for (const h of histories) {
-      if (h.length > 1000) multiPageHistories++;
+      if (h.length > HISTORY_PAGE) multiPageHistories++;
       for (const t of h) {
         if (t.direction !== "out" || t.status === "pending") continue;
         const key = `${t.transfer.source}#${t.transfer.seq}`;
