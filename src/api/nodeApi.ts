@@ -18,6 +18,11 @@ export interface AccountTransferView extends TransferView {
   readonly direction: "in" | "out";
 }
 
+export interface AccountTransfersPage {
+  readonly transfers: AccountTransferView[];
+  readonly next?: number | undefined;
+}
+
 export interface NodeInfo {
   readonly peerId: string;
   readonly version: string;
@@ -79,7 +84,11 @@ export interface NodeApi {
   account(
     address: string,
   ): Promise<{ address: string; balance: bigint; nextSeq: number; pendingDeps: string[] }>;
-  accountTransfers(address: string, limit: number): Promise<AccountTransferView[]>;
+  /**
+   * Newest first, at most `limit`, strictly older than history position `before` when given; `next` is the
+   * position to pass as `before` for the following page, absent on the last one.
+   */
+  accountTransfers(address: string, limit: number, before?: number): Promise<AccountTransfersPage>;
   info(): NodeInfo;
   peers(): NodePeers;
   /** `ready`, or why not: the API answers 503 with the reason. */

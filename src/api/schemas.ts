@@ -82,6 +82,8 @@ export const accountTransfersSchema = {
   required: ["address", "transfers"],
   properties: {
     address,
+    /** Absent on the last page; pass it back as `before` for the next (older) page. */
+    next: { type: "string" },
     transfers: {
       type: "array",
       items: {

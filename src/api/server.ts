@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { decodeAddress } from "../core/address.ts";
 import { transferFromJson } from "../core/transferJson.ts";
 import { errorHandler, HttpError } from "./errors.ts";
+import { decodeHistoryCursor, encodeHistoryCursor } from "./historyCursor.ts";
 import type { NodeApi, TransferEvent } from "./nodeApi.ts";
 import {
   accountSchema,
@@ -17,6 +18,7 @@ import {
   transferJsonSchema,
   transferViewSchema,
 } from "./schemas.ts";
+import { registerTestingRoutes, type TestingFaults } from "./testingRoutes.ts";
 
 export interface ApiOptions {
   readonly logger: Logger;
@@ -28,6 +30,8 @@ export interface ApiOptions {
   readonly maxEventSubscribersPerClient?: number;
   /** A subscriber whose socket buffers more than this is too slow and is disconnected. */
   readonly maxEventBufferBytes?: number;
+  /** Testing only (`--testing-faults`): the fault controls under /v1/testing; absent, those routes 404. */
+  readonly testing?: TestingFaults | undefined;
 }
 
 const errors = { 400: errorSchema, 404: errorSchema, 409: errorSchema, 413: errorSchema, 429: errorSchema };
@@ -114,11 +118,15 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
     "/v1/accounts/:address/transfers",
     {
       schema: {
-        summary: "Transfers from and to an account, newest first",
+        summary: "Transfers from and to an account, newest first; `next` is the cursor of the following page",
         params: addressParams,
         querystring: {
           type: "object",
-          properties: { limit: { type: "string", pattern: "^[1-9][0-9]{0,3}$" } },
+          properties: {
+            limit: { type: "string", pattern: "^[1-9][0-9]{0,3}$" },
+            // Any string passes the schema; the cursor decoder refuses garbage with INVALID_CURSOR.
+            before: { type: "string" },
+          },
           additionalProperties: false,
         },
         response: { 200: accountTransfersSchema, ...errors },
@@ -127,8 +135,15 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
     async (request) => {
       const { address } = request.params as { address: string };
       decodeAddress(address);
-      const limit = Math.min(Number((request.query as { limit?: string }).limit ?? 100), 1000);
-      return { address, transfers: await node.accountTransfers(address, limit) };
+      const query = request.query as { limit?: string; before?: string };
+      const limit = Math.min(Number(query.limit ?? 100), 1000);
+      const before = query.before === undefined ? undefined : decodeHistoryCursor(query.before);
+      const page = await node.accountTransfers(address, limit, before);
+      return {
+        address,
+        transfers: page.transfers,
+        ...(page.next !== undefined ? { next: encodeHistoryCursor(page.next) } : {}),
+      };
     },
   );
 
@@ -156,6 +171,7 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
   });
 
   registerEventStream(app, node, options);
+  if (options.testing !== undefined) registerTestingRoutes(app, options.testing);
   return app;
 }
 

@@ -6,7 +6,7 @@ const devnetUp: Command = {
   summary:
     "start N real node processes on loopback with a fresh genesis and funded wallets; Ctrl-C stops them",
   usage:
-    "[--nodes N] [--broadcast bracha|contagion] [--membership open|static] [--dir DIR] [--wallets K] [--log-level LEVEL] [--byzantine K --strategy silent|forge|equivocate]",
+    "[--nodes N] [--broadcast bracha|contagion] [--membership open|static] [--dir DIR] [--wallets K] [--log-level LEVEL] [--byzantine K --strategy silent|forge|equivocate] [--testing-faults]",
   options: {
     nodes: { type: "string" },
     broadcast: { type: "string" },
@@ -16,6 +16,7 @@ const devnetUp: Command = {
     "log-level": { type: "string" },
     byzantine: { type: "string" },
     strategy: { type: "string" },
+    "testing-faults": { type: "boolean" },
   },
   async run(args) {
     const broadcast = optionalString(args, "broadcast") ?? "contagion";
@@ -34,6 +35,7 @@ const devnetUp: Command = {
       readyTimeoutMs: 60_000,
       byzantine: byzantineOption(args),
       membership,
+      testingFaults: args.values["testing-faults"] === true,
     });
     const { nodes, wallets } = devnet.file;
     if (args.json) {

@@ -7,7 +7,7 @@ const nodeStart: Command = {
   path: ["node", "start"],
   summary: "run a node until SIGINT/SIGTERM",
   usage:
-    "[--config FILE] [--data-dir DIR] [--genesis FILE] [--listen MULTIADDR…] [--api HOST:PORT] [--bootstrap MULTIADDR…] [--log-level LEVEL] [--byzantine silent|forge|equivocate (testing)]",
+    "[--config FILE] [--data-dir DIR] [--genesis FILE] [--listen MULTIADDR…] [--api HOST:PORT] [--bootstrap MULTIADDR…] [--log-level LEVEL] [--byzantine silent|forge|equivocate (testing)] [--testing-faults (testing: PUT/DELETE /v1/testing/partition)]",
   options: {
     config: { type: "string" },
     "data-dir": { type: "string" },
@@ -17,6 +17,7 @@ const nodeStart: Command = {
     bootstrap: { type: "string", multiple: true },
     "log-level": { type: "string" },
     byzantine: { type: "string" },
+    "testing-faults": { type: "boolean" },
   },
   async run(args) {
     const config = await resolveNodeConfig({
@@ -28,6 +29,7 @@ const nodeStart: Command = {
       bootstrap: args.values.bootstrap as string[] | undefined,
       logLevel: optionalString(args, "log-level"),
       byzantine: optionalString(args, "byzantine"),
+      testingFaults: args.values["testing-faults"] === true,
     });
     const log = createLogger(config.logLevel);
     const node = new TallyNode(config, log);

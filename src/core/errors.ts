@@ -53,6 +53,10 @@ export const ErrorCode = {
   WalletUntrustedDependency: "WALLET_UNTRUSTED_DEPENDENCY",
   // membership: signed node records of an open network (raised on bytes a peer sent)
   NodeRecordMalformed: "MEMBERSHIP_RECORD_MALFORMED",
+  // testing faults (`--testing-faults`): the partition control's request body
+  TestingInvalidPartition: "TESTING_INVALID_PARTITION",
+  // API paging: an account history cursor that is not one this node hands out
+  InvalidCursor: "INVALID_CURSOR",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -61,6 +61,8 @@ export interface DevnetOptions {
    * node records. Static: the genesis lists every node (Bracha and the byzantine test modes need it).
    */
   readonly membership?: "open" | "static" | undefined;
+  /** Testing: start every node with `--testing-faults` (the chaos suite partitions them). Off by default. */
+  readonly testingFaults?: boolean | undefined;
 }
 
 /**
@@ -200,6 +202,7 @@ export class Devnet {
         "--log-level",
         options.logLevel,
         ...(strategy ? ["--byzantine", strategy] : []),
+        ...(options.testingFaults ? ["--testing-faults"] : []),
       ];
       const log = join(p.dataDir, "node.log");
       const child = spawnNode(argv, log);

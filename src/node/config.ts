@@ -12,12 +12,23 @@ export interface NodeConfig {
   readonly logLevel: string;
   /** Testing only: make this node misbehave (see src/node/byzantine.ts). */
   readonly byzantine?: string | undefined;
+  /** Testing only: serve the fault controls under /v1/testing (a partition the chaos suite drives). Off by default. */
+  readonly testingFaults?: boolean;
 }
 
 export const DEFAULT_API = { host: "127.0.0.1", port: 7070 } as const;
 export const DEFAULT_LISTEN = "/ip4/127.0.0.1/tcp/7000";
 
-const CONFIG_KEYS = new Set(["dataDir", "genesis", "listen", "api", "bootstrap", "logLevel", "byzantine"]);
+const CONFIG_KEYS = new Set([
+  "dataDir",
+  "genesis",
+  "listen",
+  "api",
+  "bootstrap",
+  "logLevel",
+  "byzantine",
+  "testingFaults",
+]);
 
 function invalid(message: string): TallyError {
   return new TallyError(ErrorCode.InvalidField, `config: ${message}`);
@@ -39,6 +50,7 @@ export interface NodeFlags {
   bootstrap?: string[] | undefined;
   logLevel?: string | undefined;
   byzantine?: string | undefined;
+  testingFaults?: boolean | undefined;
 }
 
 export async function resolveNodeConfig(flags: NodeFlags): Promise<NodeConfig> {
@@ -64,6 +76,10 @@ export async function resolveNodeConfig(flags: NodeFlags): Promise<NodeConfig> {
       throw invalid(`${field} must be an array of strings`);
     return v as string[];
   };
+  const bool = (v: unknown, field: string): boolean => {
+    if (v !== undefined && typeof v !== "boolean") throw invalid(`${field} must be true or false`);
+    return v === true;
+  };
   const dataDir = flags.dataDir ?? str(file.dataDir, "dataDir") ?? "./tally-data";
   const genesisPath = flags.genesis ?? str(file.genesis, "genesis");
   if (genesisPath === undefined) throw invalid("--genesis FILE is required");
@@ -76,5 +92,6 @@ export async function resolveNodeConfig(flags: NodeFlags): Promise<NodeConfig> {
     bootstrap: [...(strs(file.bootstrap, "bootstrap") ?? []), ...(flags.bootstrap ?? [])],
     logLevel: flags.logLevel ?? str(file.logLevel, "logLevel") ?? "info",
     byzantine: flags.byzantine ?? str(file.byzantine, "byzantine"),
+    testingFaults: flags.testingFaults === true || bool(file.testingFaults, "testingFaults"),
   };
 }

@@ -1,4 +1,4 @@
-import type { AccountTransferView, TransferView } from "../api/nodeApi.ts";
+import type { AccountTransfersPage, AccountTransferView, TransferView } from "../api/nodeApi.ts";
 import { transferToJson } from "../core/transferJson.ts";
 import type { LevelLedgerStore } from "../storage/levelLedgerStore.ts";
 import type { NodeCore } from "./core/nodeCore.ts";
@@ -30,13 +30,14 @@ export class NodeReadModel {
     return this.core.ledger.account(address);
   }
 
-  async accountTransfers(address: string, limit: number): Promise<AccountTransferView[]> {
-    const entries = await this.store.history(address, limit);
-    const views: AccountTransferView[] = [];
-    for (const entry of entries) {
+  /** One page of the account's history, newest first; `next` comes from the store, so a page never skips. */
+  async accountTransfers(address: string, limit: number, before?: number): Promise<AccountTransfersPage> {
+    const page = await this.store.historyPage(address, limit, before);
+    const transfers: AccountTransferView[] = [];
+    for (const entry of page.entries) {
       const view = await this.transfer(entry.id);
-      if (view !== undefined) views.push({ ...view, direction: entry.direction });
+      if (view !== undefined) transfers.push({ ...view, direction: entry.direction });
     }
-    return views;
+    return { transfers, ...(page.next !== undefined ? { next: page.next } : {}) };
   }
 }

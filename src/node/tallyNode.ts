@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type {
-  AccountTransferView,
+  AccountTransfersPage,
   NodeApi,
   NodeHealth,
   NodeInfo,
@@ -13,6 +13,7 @@ import type {
   TransferView,
 } from "../api/nodeApi.ts";
 import { buildApiServer } from "../api/server.ts";
+import type { TestingFaults } from "../api/testingRoutes.ts";
 import { Channels } from "../channels/channels.ts";
 import type { ProtocolSpec } from "../channels/protocolSpec.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
@@ -228,7 +229,10 @@ export class TallyNode implements NodeApi {
       this.enqueue({ type: "reintroduce", encoded, nowMs: Date.now() });
     }
 
-    this.api = await buildApiServer(this, { logger: this.log });
+    this.api = await buildApiServer(this, {
+      logger: this.log,
+      ...(this.config.testingFaults ? { testing: this.testingFaults(this.transport) } : {}),
+    });
     await this.api.listen({ host: this.config.api.host, port: this.config.api.port });
     let lastSyncLog = { state: "", atMs: 0 };
     this.tickTimer = setInterval(() => {
@@ -316,9 +320,22 @@ export class TallyNode implements NodeApi {
     return this.readModel!.account(address);
   }
 
-  async accountTransfers(address: string, limit: number): Promise<AccountTransferView[]> {
+  async accountTransfers(address: string, limit: number, before?: number): Promise<AccountTransfersPage> {
     await this.durableReads.settled();
-    return this.readModel!.accountTransfers(address, limit);
+    return this.readModel!.accountTransfers(address, limit, before);
+  }
+
+  /** Testing only (`--testing-faults`): what /v1/testing drives; every change is logged at warn. */
+  private testingFaults(transport: P2PTransport): TestingFaults {
+    return {
+      setBlockedPeers: (peers) => {
+        transport.setBlockedPeers(peers);
+        this.log.warn(
+          { blocked: peers },
+          peers.length === 0 ? "testing: partition healed" : "testing: partitioned",
+        );
+      },
+    };
   }
 
   peers(): NodePeers {

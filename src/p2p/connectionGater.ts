@@ -1,8 +1,15 @@
-import type { ConnectionGater, PeerId as Libp2pPeerId, MultiaddrConnection } from "@libp2p/interface";
+import type {
+  Connection,
+  ConnectionGater,
+  PeerId as Libp2pPeerId,
+  MultiaddrConnection,
+} from "@libp2p/interface";
 import type { Logger } from "pino";
+import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { BanList } from "./banList.ts";
 import type { P2PCounters } from "./counters.ts";
 import { type InboundIpLimit, ipOf } from "./inboundIpLimit.ts";
+import type { PartitionGate } from "./partitionGate.ts";
 
 /**
  * The libp2p connection gater of a Tally node: where bans and the per-IP limit are enforced inside libp2p.
@@ -12,19 +19,27 @@ import { type InboundIpLimit, ipOf } from "./inboundIpLimit.ts";
  *   peer id is unknown; later would cost a muxer negotiation.
  * - Outbound: bans, both before dialling a known peer id (`denyDialPeer`, `denyOutboundConnection`) and after
  *   the handshake for dials by address alone (`denyOutboundEncryptedConnection`).
+ * - Testing only: peers in the partition gate are refused at the same points as bans (and counted apart).
  */
 export interface GaterDeps {
   bans: BanList;
   ipLimit: InboundIpLimit;
   counters: P2PCounters;
+  /** Testing only (`--testing-faults`); empty unless a test cuts the network. */
+  partition: PartitionGate;
   log: Logger;
   now(): number;
 }
 
 export function tallyConnectionGater(deps: GaterDeps): ConnectionGater {
-  const { bans, ipLimit, counters, log } = deps;
+  const { bans, ipLimit, counters, partition, log } = deps;
   const refuseBanned = (peerId: Libp2pPeerId, where: string): boolean => {
     const peer = peerId.toString();
+    if (partition.isBlocked(peer)) {
+      counters.partitionRefusals++;
+      log.debug({ peer, where }, "refused partitioned peer (testing)");
+      return true;
+    }
     if (!bans.refuse(peer, deps.now())) return false;
     counters.banRefusals++;
     log.debug({ peer, where }, "refused banned peer");
@@ -49,4 +64,19 @@ export function tallyConnectionGater(deps: GaterDeps): ConnectionGater {
       return false;
     },
   };
+}
+
+/**
+ * A connection whose upgrade passed the gater just before a `ban` (or a testing partition) landed: aborted
+ * here, on libp2p's `connection:open`.
+ */
+export function abortIfRefused(deps: GaterDeps, connection: Connection): void {
+  const peer = connection.remotePeer.toString();
+  if (deps.partition.isBlocked(peer)) {
+    deps.counters.partitionRefusals++;
+    connection.abort(new TallyError(ErrorCode.PeerBanned, "peer is partitioned off (testing)", { peer }));
+  } else if (deps.bans.refuse(peer, deps.now())) {
+    deps.counters.banRefusals++;
+    connection.abort(new TallyError(ErrorCode.PeerBanned, "peer is banned", { peer }));
+  }
 }

@@ -45,6 +45,8 @@ export interface P2PCounters {
   perIpRefusals: number;
   /** Inbound streams reset because the buffered-frame budget had no room for their next frame. */
   inboundBufferResets: number;
+  /** Testing only: dials and connections refused because a test partitioned the peer off (`--testing-faults`). */
+  partitionRefusals: number;
 }
 
 export function newP2PCounters(): P2PCounters {
@@ -72,5 +74,6 @@ export function newP2PCounters(): P2PCounters {
     throttles: 0,
     perIpRefusals: 0,
     inboundBufferResets: 0,
+    partitionRefusals: 0,
   };
 }

@@ -7,7 +7,7 @@ import { type Logger, pino } from "pino";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { PeerId } from "../core/peerId.ts";
 import { type BanInfo, BanList } from "./banList.ts";
-import { tallyConnectionGater } from "./connectionGater.ts";
+import { abortIfRefused, type GaterDeps, tallyConnectionGater } from "./connectionGater.ts";
 import { newP2PCounters, type P2PCounters } from "./counters.ts";
 import { createTallyLibp2p, type TallyLibp2p } from "./createLibp2p.ts";
 import {
@@ -22,9 +22,11 @@ import { readInboundStream } from "./inboundStream.ts";
 import { InboundThrottle } from "./inboundThrottle.ts";
 import { MAX_INBOUND_STREAMS_PER_CONNECTION, resolveLimits, type TransportLimits } from "./limits.ts";
 import { tagMember } from "./memberTag.ts";
+import { PartitionGate } from "./partitionGate.ts";
 import { type PeerInboundCounters, PeerInboundStats } from "./peerInboundStats.ts";
 import { DEFAULT_PEER_QUEUE_OPTIONS, PeerQueue, type PeerQueueOptions } from "./peerQueue.ts";
 import {
+  checkSendable,
   type MessageHandler,
   type P2PTransportEvents,
   type P2PTransportOptions,
@@ -79,6 +81,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   private readonly inboundBudget: InboundBufferBudget;
   private readonly inboundStats: PeerInboundStats;
   private readonly throttles = new InboundThrottle();
+  private readonly partition = new PartitionGate();
   private readonly isMember = (peerId: PeerId): boolean => this.members.has(peerId);
   private handler: MessageHandler | undefined;
   private node: TallyLibp2p | undefined;
@@ -144,13 +147,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
         ...(this.opts.pubsub === true ? { pubsub: true } : {}),
       },
       {
-        connectionGater: tallyConnectionGater({
-          bans: this.bans,
-          ipLimit: this.ipLimit,
-          counters: this.counters,
-          log: this.log,
-          now: Date.now,
-        }),
+        connectionGater: tallyConnectionGater(this.gaterDeps()),
         ...this.opts.libp2pModules,
       },
     );
@@ -334,6 +331,20 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     );
   }
 
+  /**
+   * Testing only (`--testing-faults`): replace the set of peers this node pretends it cannot reach. Newly
+   * blocked peers' connections are aborted now and the gater refuses them both ways; healed members are
+   * redialled at once. `[]` heals everything. Throws on a malformed peer id before changing anything.
+   */
+  setBlockedPeers(peers: readonly PeerId[]): void {
+    for (const peer of peers) parsePeerId(peer);
+    const { added, healed } = this.partition.set(peers);
+    const cut = new TallyError(ErrorCode.PeerBanned, "peer is partitioned off (testing)");
+    for (const peer of added)
+      for (const c of this.node?.getConnections(parsePeerId(peer)) ?? []) c.abort(cut);
+    for (const peer of healed) this.queues.get(peer)?.kick();
+  }
+
   /** Inbound counters of one peer (a copy), or undefined if it is not tracked. */
   inboundCounters(peerId: PeerId): PeerInboundCounters | undefined {
     const entry = this.inboundStats.get(peerId);
@@ -387,15 +398,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   }
 
   private checkSendable(msg: Uint8Array): void {
-    if (this.state !== "started") {
-      throw new TallyError(ErrorCode.NotStarted, `transport is ${this.state}`);
-    }
-    if (msg.length === 0 || msg.length > this.maxMessageBytes) {
-      throw new TallyError(ErrorCode.MessageTooLarge, "message must have 1..maxMessageBytes bytes", {
-        bytes: msg.length,
-        maxMessageBytes: this.maxMessageBytes,
-      });
-    }
+    checkSendable(this.state === "started" ? undefined : this.state, msg, this.maxMessageBytes);
   }
 
   /** A queue for a non-member, only if it is connected right now. */
@@ -451,15 +454,14 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     this.emitSafely("peer:disconnect", peer);
   };
 
-  /** A connection whose upgrade passed the gater just before a `ban` landed is closed here. */
-  private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void => {
-    const connection = evt.detail;
-    const peer = connection.remotePeer.toString();
-    if (this.bans.refuse(peer, Date.now())) {
-      this.counters.banRefusals++;
-      connection.abort(new TallyError(ErrorCode.PeerBanned, "peer is banned", { peer }));
-    }
-  };
+  /** A connection whose upgrade passed the gater just before a `ban` (or a partition) landed is closed here. */
+  private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void =>
+    abortIfRefused(this.gaterDeps(), evt.detail);
+
+  private gaterDeps(): GaterDeps {
+    const { bans, ipLimit, counters, partition, log } = this;
+    return { bans, ipLimit, counters, partition, log, now: Date.now };
+  }
 
   private emitSafely(event: keyof P2PTransportEvents, peer: PeerId): void {
     try {

@@ -89,3 +89,18 @@ export function parsePeerId(peerId: PeerId): Libp2pPeerId {
     throw new TallyError(ErrorCode.InvalidPeer, `not a peer id: ${peerId}`);
   }
 }
+
+/** Caller bugs `send` throws on: the transport is not started (`notStarted` names its state), or the size. */
+export function checkSendable(
+  notStarted: string | undefined,
+  msg: Uint8Array,
+  maxMessageBytes: number,
+): void {
+  if (notStarted !== undefined) throw new TallyError(ErrorCode.NotStarted, `transport is ${notStarted}`);
+  if (msg.length === 0 || msg.length > maxMessageBytes) {
+    throw new TallyError(ErrorCode.MessageTooLarge, "message must have 1..maxMessageBytes bytes", {
+      bytes: msg.length,
+      maxMessageBytes,
+    });
+  }
+}

@@ -16,6 +16,17 @@ export interface HistoryEntry {
   readonly direction: "out" | "in";
 }
 
+/** A history entry with its position: the node-wide append counter, which only grows. */
+export interface PositionedHistoryEntry extends HistoryEntry {
+  readonly position: number;
+}
+
+export interface HistoryPage {
+  readonly entries: PositionedHistoryEntry[];
+  /** The position to read below for the next (older) page; absent when none is left. */
+  readonly next?: number;
+}
+
 /**
  * The ledger's store in LevelDB. The validator is synchronous, so the state it reads (accounts,
  * statuses, unreferenced deps, waiting transfers) lives in memory, loaded at open; every write is
@@ -177,15 +188,29 @@ export class LevelLedgerStore implements LedgerStore {
 
   /** Newest first: transfers this node resolved from or applied to the account, in the order it did. */
   async history(address: string, limit: number): Promise<HistoryEntry[]> {
-    const out: HistoryEntry[] = [];
-    for await (const v of this.db.values({
-      ...range(Bucket.accountHistory, address),
-      reverse: true,
-      limit,
-    })) {
-      out.push(parseJsonValue<HistoryEntry>(v));
+    return (await this.historyPage(address, limit)).entries;
+  }
+
+  /**
+   * One page of `history`: at most `limit` entries strictly below history position `before` (all when
+   * absent), newest first, and `next` — the last entry's position — when older entries remain. One range read
+   * of `limit + 1` keys, whatever the account's history length; positions only grow, so a page is stable while
+   * transfers are appended.
+   */
+  async historyPage(address: string, limit: number, before?: number): Promise<HistoryPage> {
+    const all = range(Bucket.accountHistory, address);
+    const lt = before === undefined ? all.lt : key(Bucket.accountHistory, address, sortableNumber(before));
+    const entries: PositionedHistoryEntry[] = [];
+    let more = false;
+    for await (const [k, v] of this.db.iterator({ gte: all.gte, lt, reverse: true, limit: limit + 1 })) {
+      if (entries.length === limit) {
+        more = true;
+        break;
+      }
+      const position = Number(k.slice(k.lastIndexOf("/") + 1));
+      entries.push({ ...parseJsonValue<HistoryEntry>(v), position });
     }
-    return out;
+    return { entries, ...(more ? { next: entries.at(-1)!.position } : {}) };
   }
 
   private appendHistory(address: string, id: string, direction: "out" | "in"): void {

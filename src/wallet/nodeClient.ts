@@ -1,4 +1,5 @@
 import type { NodeInfo, TransferStatus, TransferView } from "../api/nodeApi.ts";
+import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { TransferJson } from "../core/transferJson.ts";
 
 export interface AccountJson {
@@ -11,6 +12,8 @@ export interface AccountJson {
 export interface AccountTransfersJson {
   address: string;
   transfers: (TransferView & { direction: "in" | "out" })[];
+  /** The cursor of the next (older) page; absent on the last page. */
+  next?: string;
 }
 
 /** An error the node answered with: its `{code, message}` body and HTTP status. */
@@ -53,8 +56,32 @@ export class NodeClient implements WalletNode {
   account(address: string): Promise<AccountJson> {
     return this.request("GET", `/v1/accounts/${encodeURIComponent(address)}`);
   }
-  accountTransfers(address: string, limit = 100): Promise<AccountTransfersJson> {
-    return this.request("GET", `/v1/accounts/${encodeURIComponent(address)}/transfers?limit=${limit}`);
+  /** One page, newest first; pass a page's `next` as `before` for the following one. */
+  accountTransfers(address: string, limit = 100, before?: string): Promise<AccountTransfersJson> {
+    const cursor = before === undefined ? "" : `&before=${encodeURIComponent(before)}`;
+    return this.request(
+      "GET",
+      `/v1/accounts/${encodeURIComponent(address)}/transfers?limit=${limit}${cursor}`,
+    );
+  }
+
+  /** Every page of an account's history, newest first: at most `maxPages` requests of `pageSize`. */
+  async allAccountTransfers(
+    address: string,
+    pageSize = 1000,
+    maxPages = 10_000,
+  ): Promise<AccountTransfersJson["transfers"]> {
+    const out: AccountTransfersJson["transfers"] = [];
+    let before: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      const { transfers, next } = await this.accountTransfers(address, pageSize, before);
+      out.push(...transfers);
+      if (next === undefined) return out;
+      before = next;
+    }
+    throw new TallyError(ErrorCode.LimitExceeded, `history of ${address} is over ${maxPages} pages`, {
+      pageSize,
+    });
   }
   transfer(id: string): Promise<TransferView> {
     return this.request("GET", `/v1/transfers/${encodeURIComponent(id)}`);

@@ -10,9 +10,10 @@ import { isAlive, sleep } from "../support/nodeProbes.ts";
 export { sleep };
 
 /**
- * The chaos suite's handle on a running devnet's node processes: which pid runs each node now, and the three
- * faults the nemesis injects. Restarted nodes append to their node.log (devnetProcess.restart discards their
- * output, and a violation report needs those logs).
+ * The chaos suite's handle on a running devnet's node processes: which pid runs each node now, and the
+ * faults the nemesis injects — signals, a lost disk, and partitions through each node's testing-only
+ * `/v1/testing/partition` (the devnet runs with `--testing-faults`). Restarted nodes append to their node.log
+ * (devnetProcess.restart discards their output, and a violation report needs those logs).
  */
 export class Cluster {
   readonly nodes: readonly DevnetNode[];
@@ -58,6 +59,23 @@ export class Cluster {
     }
   }
 
+  /**
+   * Cuts `minority` off from every other node, on both sides of the cut: each node refuses the other side's
+   * peers (dials and inbound connections) and drops what it had open to them.
+   */
+  async partition(minority: readonly DevnetNode[]): Promise<void> {
+    const majority = this.nodes.filter((n) => !minority.includes(n));
+    await Promise.all([
+      ...minority.map((n) => setBlocked(n, majority)),
+      ...majority.map((n) => setBlocked(n, minority)),
+    ]);
+  }
+
+  /** Lifts every node's partition. */
+  async heal(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => setBlocked(n, [])));
+  }
+
   /** Kills the processes this cluster started (the devnet stops its own). */
   stopRestarted(): void {
     for (const c of this.restarted) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
@@ -93,6 +111,38 @@ export async function mapLimit<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+/** PUT (or, for `[]`, DELETE) the node's blocked peers; retried briefly, since a GC pause is no reason to fail. */
+async function setBlocked(node: DevnetNode, blocked: readonly DevnetNode[]): Promise<void> {
+  const init: RequestInit =
+    blocked.length === 0
+      ? { method: "DELETE" }
+      : {
+          method: "PUT",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ blocked: blocked.map((b) => b.peerId) }),
+        };
+  let last = "";
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const status = await fetch(`${node.api}/v1/testing/partition`, {
+      ...init,
+      signal: AbortSignal.timeout(2_000),
+    }).then(
+      (r) => r.status,
+      (e: Error) => e.message,
+    );
+    if (status === 204) return;
+    last = String(status);
+    await sleep(200);
+  }
+  throw new Error(`${node.name}: ${init.method} /v1/testing/partition failed: ${last}`);
+}
+
+/** How many peers `node` has a connection to right now, or undefined if it does not answer. */
+export async function connectedPeers(node: DevnetNode): Promise<number | undefined> {
+  const info = await new NodeClient(node.api, { timeoutMs: 2_000 }).info().catch(() => undefined);
+  return info?.peers.connected;
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

@@ -1,18 +1,19 @@
 import type { RandomSource } from "../../src/core/random.ts";
 import type { DevnetNode } from "../../src/devnet/devnet.ts";
 import { randomIndex } from "../../src/sim/prng.ts";
-import { type Cluster, isHealthy, readAccounts, sleep } from "./cluster.ts";
+import { type Cluster, connectedPeers, isHealthy, readAccounts, sleep } from "./cluster.ts";
 
 /**
- * The nemesis: one fault at a time (at most f = 1 faulty node on 4 nodes; the suite keeps it at one on 7 too),
- * seeded. Each event picks a node and one of: SIGKILL then restart with its argv; SIGSTOP then SIGCONT; SIGKILL,
- * delete its database (peer key kept) then restart. Before the next event the node must have caught up: its
- * next seqs at least those a healthy node had when the fault ended. Partitions are not injected: the node has
- * no runtime connection gating to drive and the suite creates no network namespaces.
+ * The nemesis: one fault at a time, seeded. Each event is one of: SIGKILL a node then restart it with its argv;
+ * SIGSTOP then SIGCONT; SIGKILL, delete its database (peer key kept) then restart; or a partition — a random
+ * minority of 1..⌊(n−1)/2⌋ nodes cut off from the rest (both sides refuse each other's connections through the
+ * nodes' testing-only partition control) while the workload goes on, then healed. A process fault hits one node
+ * (at most f = 1 on 4 nodes; the suite keeps it at one on 7 too). Before the next event every node on the faulty
+ * side must have caught up: its next seqs at least those a healthy node had when the fault ended.
  */
 
-export type FaultKind = "kill" | "pause" | "wipe";
-export const FAULT_KINDS: readonly FaultKind[] = ["kill", "pause", "wipe"];
+export type FaultKind = "kill" | "pause" | "wipe" | "partition";
+export const FAULT_KINDS: readonly FaultKind[] = ["kill", "pause", "wipe", "partition"];
 
 export interface NemesisOptions {
   readonly random: RandomSource;
@@ -22,16 +23,29 @@ export interface NemesisOptions {
   readonly downMs: readonly [number, number];
   /** A node not caught up within this is a finding; the nemesis stops there. */
   readonly recoverTimeoutMs: number;
+  /** The first events' kinds, in order, before the seeded choice takes over (a short run can force a partition). */
+  readonly firstKinds?: readonly FaultKind[];
 }
 
 export interface NemesisEvent {
   readonly kind: FaultKind;
-  readonly node: string;
+  /** The faulty side: one node, or a partition's minority. */
+  readonly nodes: readonly string[];
   /** ms since the nemesis started. */
   readonly at: number;
   readonly downMs: number;
   /** From the fault's end (restart or SIGCONT) to caught up; undefined if it never caught up. */
   readonly catchUpMs: number | undefined;
+  /**
+   * How far behind the faulty side was when the fault ended: the largest total next-seq deficit (over the
+   * tracked accounts) of a faulty node's first answer; 0 if it was level, undefined if none answered at once.
+   */
+  readonly behindAtHeal: number | undefined;
+  /**
+   * Partitions only: whether a minority node was seen with no connection across the cut while it held (it
+   * reported at most minority − 1 connected peers).
+   */
+  readonly cutSeen?: boolean;
 }
 
 export class Nemesis {
@@ -69,22 +83,70 @@ export class Nemesis {
 
   private async run(): Promise<void> {
     const { random } = this.options;
+    const { nodes } = this.cluster;
+    // A partition needs a minority of at least one node that leaves a strict majority: three nodes or more.
+    const kinds = nodes.length >= 3 ? FAULT_KINDS : FAULT_KINDS.filter((k) => k !== "partition");
+    const forced = [...(this.options.firstKinds ?? [])];
     while (this.running) {
       await this.sleepWhileRunning(this.options.intervalMs * (0.5 + random()));
       if (!this.running) return;
-      const node = this.cluster.nodes[randomIndex(random, this.cluster.nodes.length)]!;
-      const kind = FAULT_KINDS[randomIndex(random, FAULT_KINDS.length)]!;
+      const node = nodes[randomIndex(random, nodes.length)]!;
+      const kind = forced.shift() ?? kinds[randomIndex(random, kinds.length)]!;
       const [lo, hi] = this.options.downMs;
       const downMs = Math.round(lo + random() * (hi - lo));
       const at = Date.now() - this.origin;
-      await this.inject(kind, node, downMs);
-      const catchUpMs = await this.timeToCatchUp(node);
-      this.events.push({ kind, node: node.name, at, downMs, catchUpMs });
+      let faulty = [node];
+      let cutSeen: boolean | undefined;
+      if (kind === "partition") {
+        faulty = this.pickMinority();
+        cutSeen = await this.partition(faulty, downMs);
+      } else await this.inject(kind, node, downMs);
+      const { catchUpMs, behindAtHeal } = await this.timeToCatchUp(faulty);
+      const names = faulty.map((n) => n.name);
+      this.events.push({
+        behindAtHeal,
+        kind,
+        nodes: names,
+        at,
+        downMs,
+        catchUpMs,
+        ...(cutSeen === undefined ? {} : { cutSeen }),
+      });
       this.log(
-        `nemesis: ${kind} ${node.name} for ${downMs} ms at +${at} ms; ${catchUpMs === undefined ? "NOT caught up" : `caught up in ${catchUpMs} ms`}`,
+        `nemesis: ${kind} ${names.join("+")} for ${downMs} ms at +${at} ms${cutSeen === false ? " (cut NOT seen)" : ""}; ${behindAtHeal ?? "?"} seqs behind at the heal; ${catchUpMs === undefined ? "NOT caught up" : `caught up in ${catchUpMs} ms`}`,
       );
       if (catchUpMs === undefined) return;
     }
+  }
+
+  /** 1..⌊(n−1)/2⌋ nodes, seeded: a seeded shuffle's prefix. */
+  private pickMinority(): DevnetNode[] {
+    const { random } = this.options;
+    const pool = [...this.cluster.nodes];
+    const size = 1 + randomIndex(random, Math.floor((pool.length - 1) / 2));
+    const minority: DevnetNode[] = [];
+    while (minority.length < size) minority.push(pool.splice(randomIndex(random, pool.length), 1)[0]!);
+    return minority;
+  }
+
+  /**
+   * Cuts `minority` off for `downMs` while the workload goes on, then heals. Returns whether a minority node
+   * was seen without connections across the cut (polled while it holds).
+   */
+  private async partition(minority: readonly DevnetNode[], downMs: number): Promise<boolean> {
+    const until = Date.now() + downMs;
+    let cutSeen = false;
+    try {
+      await this.cluster.partition(minority);
+      while (Date.now() < until) {
+        const connected = await connectedPeers(minority[0]!);
+        if (connected !== undefined && connected <= minority.length - 1) cutSeen = true;
+        await sleep(Math.max(0, Math.min(250, until - Date.now())));
+      }
+    } finally {
+      await this.cluster.heal();
+    }
+    return cutSeen;
   }
 
   private async inject(kind: FaultKind, node: DevnetNode, downMs: number): Promise<void> {
@@ -100,24 +162,42 @@ export class Nemesis {
     await this.cluster.restart(node);
   }
 
-  /** Caught up: healthy, and every account's next seq at least what a healthy peer showed when the fault ended. */
-  private async timeToCatchUp(node: DevnetNode): Promise<number | undefined> {
+  /**
+   * Caught up: every faulty node healthy, and every account's next seq on it at least what a healthy peer
+   * showed when the fault ended. The time is until the last of them got there.
+   */
+  private async timeToCatchUp(
+    faulty: readonly DevnetNode[],
+  ): Promise<{ catchUpMs: number | undefined; behindAtHeal: number | undefined }> {
     const healed = Date.now();
-    const target = await this.referenceSeqs(node);
+    const target = await this.referenceSeqs(faulty);
+    const deficits = await Promise.all(
+      faulty.map((node) =>
+        readAccounts(node, this.addresses).then(
+          (seen) => seen.reduce((sum, a, i) => sum + Math.max(0, target[i]! - a.nextSeq), 0),
+          () => undefined,
+        ),
+      ),
+    );
+    const answered = deficits.filter((d) => d !== undefined);
+    const behindAtHeal = answered.length === 0 ? undefined : Math.max(...answered);
     const deadline = healed + this.options.recoverTimeoutMs;
+    const waiting = new Set(faulty);
     while (Date.now() < deadline) {
-      if (await isHealthy(node)) {
+      for (const node of [...waiting]) {
+        if (!(await isHealthy(node))) continue;
         const seen = await readAccounts(node, this.addresses).catch(() => undefined);
-        if (seen?.every((a, i) => a.nextSeq >= target[i]!)) return Date.now() - healed;
+        if (seen?.every((a, i) => a.nextSeq >= target[i]!)) waiting.delete(node);
       }
+      if (waiting.size === 0) return { catchUpMs: Date.now() - healed, behindAtHeal };
       await sleep(100);
     }
-    return undefined;
+    return { catchUpMs: undefined, behindAtHeal };
   }
 
-  private async referenceSeqs(faulty: DevnetNode): Promise<number[]> {
+  private async referenceSeqs(faulty: readonly DevnetNode[]): Promise<number[]> {
     for (const peer of this.cluster.nodes) {
-      if (peer === faulty) continue;
+      if (faulty.includes(peer)) continue;
       const accounts = await readAccounts(peer, this.addresses).catch(() => undefined);
       if (accounts !== undefined) return accounts.map((a) => a.nextSeq);
     }

@@ -7,7 +7,7 @@ import { startDevnet } from "../support/devnetProcess.ts";
 import { type BankStats, BankWorkload } from "./bankWorkload.ts";
 import { checkFinal, SupplySampler, waitForAgreement } from "./checker.ts";
 import { Cluster } from "./cluster.ts";
-import { Nemesis, type NemesisEvent } from "./nemesis.ts";
+import { type FaultKind, Nemesis, type NemesisEvent } from "./nemesis.ts";
 
 /** One chaos run: a devnet, the bank workload, the nemesis, the sampler, then heal, quiet period and checks. */
 
@@ -22,6 +22,8 @@ export interface ChaosOptions {
   readonly doubleSpendRate: number;
   /** After the faults heal and the load stops: how long the nodes get to agree. */
   readonly quietTimeoutMs: number;
+  /** The nemesis's first fault kinds, before its seeded choice (the short run forces a partition). */
+  readonly firstFaults?: readonly FaultKind[];
 }
 
 export interface ChaosReport {
@@ -36,7 +38,7 @@ export interface ChaosReport {
   /** From the end of load and faults to every node agreeing. */
   readonly agreementMs: number | undefined;
   readonly resolvedSlots: number;
-  readonly truncatedHistories: number;
+  readonly multiPageHistories: number;
   readonly violations: readonly string[];
   /** The last lines of each node's log when there are violations. */
   readonly logTails: Readonly<Record<string, string>>;
@@ -72,6 +74,8 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     String(options.wallets),
     "--broadcast",
     options.broadcast,
+    // The nemesis cuts the network through each node's testing-only partition control.
+    "--testing-faults",
   ]);
   const cluster = new Cluster(devnet.file.nodes);
   try {
@@ -99,6 +103,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
         intervalMs: options.nemesisIntervalMs,
         downMs: options.downMs,
         recoverTimeoutMs: 60_000,
+        ...(options.firstFaults !== undefined ? { firstKinds: options.firstFaults } : {}),
       },
       log,
     );
@@ -125,7 +130,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       violations.push(`nodes did not agree within ${options.quietTimeoutMs} ms of the heal`);
     const stuck = nemesis.events.filter((e) => e.catchUpMs === undefined);
     for (const e of stuck)
-      violations.push(`${e.node} did not catch up within 60 s after ${e.kind} at +${e.at} ms`);
+      violations.push(`${e.nodes.join("+")} did not catch up within 60 s after ${e.kind} at +${e.at} ms`);
     const catchUps = nemesis.events.flatMap((e) => (e.catchUpMs === undefined ? [] : [e.catchUpMs]));
     const logTails: Record<string, string> = {};
     if (violations.length > 0) {
@@ -144,7 +149,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       longestCatchUpMs: catchUps.length === 0 ? undefined : Math.max(...catchUps),
       agreementMs,
       resolvedSlots: final.resolvedSlots,
-      truncatedHistories: final.truncatedHistories,
+      multiPageHistories: final.multiPageHistories,
       violations,
       logTails,
     };
@@ -180,15 +185,18 @@ async function neverResolved(
 export function summarize(r: ChaosReport): string {
   const kinds: Record<string, number> = {};
   for (const e of r.events) kinds[e.kind] = (kinds[e.kind] ?? 0) + 1;
+  const partitions = r.events.filter((e) => e.kind === "partition");
+  const healed = partitions.filter((e) => e.cutSeen === true && e.catchUpMs !== undefined);
   return [
     `seed ${r.options.seed}, ${r.options.nodes} nodes (${r.options.broadcast}), ${r.options.wallets} wallets, ${r.options.durationMs / 1000} s`,
     `${r.events.length} nemesis events ${JSON.stringify(kinds)}`,
+    `${partitions.length} partitions (${healed.length} seen cut, healed and caught up; minorities ${partitions.map((e) => `${e.nodes.join("+")} ${e.behindAtHeal ?? "?"} seqs behind at heal`).join(", ") || "-"})`,
     `${r.bank.applied} transfers seen applied (${r.bank.submitted} submissions, ${r.bank.rejected} rejected, ${r.bank.retries} retries)`,
     `${r.bank.doubleSpendAttempts} double-spend attempts (${r.bank.doubleSpendsResolved} resolved, ${r.bank.walletsRetired} wallets retired)`,
     `${r.unresolved} acknowledged but unresolved by their clients`,
     `supply samples ${r.supplySamples.consistent} consistent of ${r.supplySamples.taken}`,
     `longest catch-up ${r.longestCatchUpMs ?? "-"} ms, agreement after heal ${r.agreementMs ?? "-"} ms`,
-    `${r.resolvedSlots} (account, seq) slots resolved network-wide (${r.truncatedHistories} histories truncated at 1,000)`,
+    `${r.resolvedSlots} (account, seq) slots resolved network-wide (every history page read; ${r.multiPageHistories} histories over one page)`,
     `${r.violations.length} violations`,
   ].join("; ");
 }

@@ -4,8 +4,9 @@ import { chaosOptionsFromEnv, runChaos, summarize } from "../chaos/runChaos.ts";
 
 /**
  * The short seeded chaos run (about 60–90 s): a 4-node devnet, 12 wallets paying each other and now and then
- * double-spending, a fault every ~5 s (kill -9 + restart, SIGSTOP/SIGCONT, lost database), then the checker.
- * The long form is `npm run test:chaos` (test/chaos/chaos.test.ts). TALLY_CHAOS_SEED replays a seed.
+ * double-spending, a fault every ~4 s (kill -9 + restart, SIGSTOP/SIGCONT, lost database, partition), then the
+ * checker. The first fault is always a partition, so every run cuts the network at least once. The long form
+ * is `npm run test:chaos` (test/chaos/chaos.test.ts). TALLY_CHAOS_SEED replays a seed.
  */
 
 const options = chaosOptionsFromEnv({
@@ -17,15 +18,22 @@ const options = chaosOptionsFromEnv({
   downMs: [1_000, 3_000],
   doubleSpendRate: 0.2,
   quietTimeoutMs: 30_000,
+  firstFaults: ["partition"],
 });
 
 describe("chaos (short)", { timeout: 240_000 }, () => {
-  it("kill -9, pause and disk loss under a bank workload: balances agree, supply holds, no slot twice", async (t) => {
+  it("kill -9, pause, disk loss and a partition under a bank workload: balances agree, supply holds, no slot twice", async (t) => {
     const report = await runChaos(options, (line) => t.diagnostic(line));
     t.diagnostic(summarize(report));
     for (const [node, tail] of Object.entries(report.logTails)) t.diagnostic(`${node} log tail:\n${tail}`);
     assert.deepEqual(report.violations, [], `seed ${options.seed}`);
     assert.ok(report.events.length >= 3, "the nemesis struck at least three times");
     assert.ok(report.bank.applied >= 100, "the bank moved money");
+    const partitions = report.events.filter((e) => e.kind === "partition");
+    assert.ok(partitions.length >= 1, "the nemesis partitioned the network at least once");
+    for (const p of partitions) {
+      assert.equal(p.cutSeen, true, `the minority ${p.nodes.join("+")} lost its connections across the cut`);
+      assert.notEqual(p.catchUpMs, undefined, `the minority ${p.nodes.join("+")} caught up after the heal`);
+    }
   });
 });

@@ -20,6 +20,7 @@ export interface OneNodeNetwork {
 export async function startOneNodeNetwork(
   network: string,
   balances: readonly { address: string; amount: string }[],
+  options: { readonly testingFaults?: boolean } = {},
 ): Promise<OneNodeNetwork> {
   const dir = await mkdtemp(join(tmpdir(), "tally-one-node-"));
   const dataDir = join(dir, "node");
@@ -39,6 +40,7 @@ export async function startOneNodeNetwork(
       api: { host: "127.0.0.1", port: 0 },
       bootstrap: [],
       logLevel: "silent",
+      ...(options.testingFaults ? { testingFaults: true } : {}),
     },
     pino({ level: "silent" }),
   );
