@@ -23,6 +23,7 @@ import { InboundThrottle } from "./inboundThrottle.ts";
 import { MAX_INBOUND_STREAMS_PER_CONNECTION, resolveLimits, type TransportLimits } from "./limits.ts";
 import { tagMember } from "./memberTag.ts";
 import { PartitionGate } from "./partitionGate.ts";
+import { abortConnections, closeConnections } from "./peerConnections.ts";
 import { type PeerInboundCounters, PeerInboundStats } from "./peerInboundStats.ts";
 import { DEFAULT_PEER_QUEUE_OPTIONS, PeerQueue, type PeerQueueOptions } from "./peerQueue.ts";
 import {
@@ -269,7 +270,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
    * redialled once, when the ban ends. A second ban keeps the later end. Returns at once; connections are reset.
    */
   ban(peerId: PeerId, untilMs: number, reason: string): void {
-    const id = parsePeerId(peerId);
+    parsePeerId(peerId);
     if (peerId === this.peerId || !Number.isFinite(untilMs)) {
       throw new TallyError(ErrorCode.InvalidOption, "ban needs another peer and a finite end", {
         peerId,
@@ -283,9 +284,11 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     this.counters.bansApplied++;
     this.log.warn({ peer: peerId, untilMs: ban.untilMs, reason }, "peer banned");
     this.queues.get(peerId)?.hold(ban.untilMs);
-    for (const connection of this.node?.getConnections(id) ?? []) {
-      connection.abort(new TallyError(ErrorCode.PeerBanned, "peer is banned", { peer: peerId, reason }));
-    }
+    abortConnections(
+      this.node,
+      peerId,
+      new TallyError(ErrorCode.PeerBanned, "peer is banned", { peer: peerId, reason }),
+    );
   }
 
   /** Lift a ban early; a member is redialled at once. Returns whether the peer was banned. */
@@ -319,16 +322,8 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
    * Close every connection to `peerId` gracefully, without a ban: the peer may reconnect at once, and a member
    * is redialled after the usual backoff.
    */
-  async disconnect(peerId: PeerId): Promise<void> {
-    const connections = this.node?.getConnections(parsePeerId(peerId)) ?? [];
-    // Not libp2p's hangUp: it can leave one of two simultaneously opened connections open.
-    await Promise.all(
-      connections.map((c) =>
-        c
-          .close({ signal: AbortSignal.timeout(this.queueOpts.closeTimeoutMs) })
-          .catch((err: Error) => c.abort(err)),
-      ),
-    );
+  disconnect(peerId: PeerId): Promise<void> {
+    return closeConnections(this.node, peerId, this.queueOpts.closeTimeoutMs);
   }
 
   /**
@@ -340,8 +335,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     for (const peer of peers) parsePeerId(peer);
     const { added, healed } = this.partition.set(peers);
     const cut = new TallyError(ErrorCode.PeerBanned, "peer is partitioned off (testing)");
-    for (const peer of added)
-      for (const c of this.node?.getConnections(parsePeerId(peer)) ?? []) c.abort(cut);
+    for (const peer of added) abortConnections(this.node, peer, cut);
     for (const peer of healed) this.queues.get(peer)?.kick();
   }
 

@@ -245,9 +245,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
     return this.layers.quorumsReachable(isUp);
   }
 
-  samplePeers(): BroadcastSamples {
-    return this.layers.samplePeers();
-  }
+  readonly samplePeers = (): BroadcastSamples => this.layers.samplePeers();
 
   counters(): BroadcastCounters {
     return snapshotCounters(this.count);
