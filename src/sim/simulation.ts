@@ -69,6 +69,11 @@ export interface SimulationOptions {
    * else of their window.
    */
   readonly windowMs?: number;
+  /**
+   * Exactly these nodes are Byzantine, instead of ⌊f·N⌋ drawn from the seed (the sampler simulation, whose
+   * adversary also controls extra identities). Given or not, `byzantine` is the fraction reported.
+   */
+  readonly byzantineIndices?: readonly number[];
   /** Simulate only this shard of the broadcasts (see shardedRun.ts); the network is the same in every shard. */
   readonly shard?: SimulationShard;
   readonly onProgress?: (done: number, total: number) => void;
@@ -176,7 +181,8 @@ export class Simulation {
     this.byzantine = new Array(n).fill(false);
     const byzantineCount = Math.floor(options.byzantine * n);
     const positions = Array.from({ length: n }, (_, i) => i);
-    for (const i of shuffled(positions, this.random).slice(0, byzantineCount)) this.byzantine[i] = true;
+    const chosen = shuffled(positions, this.random).slice(0, byzantineCount);
+    for (const i of options.byzantineIndices ?? chosen) this.byzantine[i] = true;
     this.correctIndices = [];
     this.byzantineIndices = [];
     for (let i = 0; i < n; i++) (this.byzantine[i] ? this.byzantineIndices : this.correctIndices).push(i);

@@ -1,0 +1,70 @@
+import { ErrorCode, TallyError } from "../core/errors.ts";
+import type { PeerId } from "../core/peerId.ts";
+import type { RandomSource } from "../core/random.ts";
+import type { SamplingOracle } from "../sampling/samplingOracle.ts";
+
+/** What a ViewOracle draws from: a sampler (its distinct view peers) or any function giving the current view. */
+export type ViewSource = { peers(): readonly PeerId[] } | (() => readonly PeerId[]);
+
+export interface ViewOracleOptions {
+  readonly view: ViewSource;
+  /** Whether a peer may take part at all (in an open network: it holds a valid node record). */
+  readonly isMember: (peer: PeerId) => boolean;
+  readonly random: RandomSource;
+}
+
+/**
+ * Ω over a peer sampler's current view: `sample` draws uniformly with replacement from the view, `distinct`
+ * without, and `size` is the view's current size. The broadcast draws an instance's samples once, when the
+ * instance starts; later view changes (resets, removals) affect only instances started later, so an
+ * instance's sample never shifts under it while it runs.
+ */
+export class ViewOracle implements SamplingOracle {
+  private readonly source: () => readonly PeerId[];
+  private readonly member: (peer: PeerId) => boolean;
+  private readonly random: RandomSource;
+
+  constructor(options: ViewOracleOptions) {
+    const view = options.view;
+    this.source = typeof view === "function" ? view : () => view.peers();
+    this.member = options.isMember;
+    this.random = options.random;
+  }
+
+  get size(): number {
+    return this.source().length;
+  }
+
+  sample(count: number): PeerId[] {
+    checkCount(count);
+    const peers = this.source();
+    if (peers.length === 0) return [];
+    return Array.from({ length: count }, () => peers[this.draw(peers.length)]!);
+  }
+
+  distinct(count: number): PeerId[] {
+    checkCount(count);
+    const pool = [...this.source()];
+    const take = Math.min(count, pool.length);
+    // A partial Fisher–Yates: the first `take` positions are a uniform draw without replacement.
+    for (let i = 0; i < take; i++) {
+      const j = i + this.draw(pool.length - i);
+      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+    }
+    return pool.slice(0, take);
+  }
+
+  isMember(peer: PeerId): boolean {
+    return this.member(peer);
+  }
+
+  /** Uniform in [0, bound); the clamp guards a RandomSource that returns exactly 1. */
+  private draw(bound: number): number {
+    return Math.min(bound - 1, Math.floor(this.random() * bound));
+  }
+}
+
+function checkCount(count: number): void {
+  if (!Number.isSafeInteger(count) || count < 0)
+    throw new TallyError(ErrorCode.InvalidConfig, "view oracle: sample size must be a non-negative integer");
+}
