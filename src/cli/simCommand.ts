@@ -1,6 +1,12 @@
 import { chooseParams } from "../analysis/chooseParams.ts";
 import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import { LATENCY_MODELS, type LatencyModelName } from "../sim/latency.ts";
+import { SAMPLER_ATTACKS } from "../sim/sampler/samplerPopulation.ts";
+import {
+  formatSamplerReport,
+  runSamplerSimulation,
+  type SamplerRunReport,
+} from "../sim/sampler/samplerRun.ts";
 import { defaultSimWorkers, runSharded } from "../sim/shardedRun.ts";
 import {
   type Adversary,
@@ -47,7 +53,7 @@ const simCommand: Command = {
   path: ["sim"],
   summary: "simulate the broadcast at scale with the real state machines, seeded, with an adversary",
   usage:
-    "[--nodes N] [--byzantine F] [--protocol contagion|bracha] [--adversary silent|equivocate|ready-flood|subscribe-first] [--broadcasts B] [--seed S] [--latency constant|uniform|wan] [--latency-ms MS] [--interval-ms MS] [--epsilon E | --params G,E,Ehat,R,Rhat,D,Dhat] [--workers W]",
+    "[--nodes N] [--byzantine F] [--protocol contagion|bracha] [--adversary silent|equivocate|ready-flood|subscribe-first] [--broadcasts B] [--seed S] [--latency constant|uniform|wan] [--latency-ms MS] [--interval-ms MS] [--epsilon E | --params G,E,Ehat,R,Rhat,D,Dhat] [--workers W]\n  or: --sampler basalt --attack push|sybil [--nodes N] [--byzantine F] [--rounds R] [--view V] [--resets K] [--broadcasts B] [--seed S] [--flat-ranks]",
   options: {
     nodes: { type: "string" },
     byzantine: { type: "string" },
@@ -61,8 +67,15 @@ const simCommand: Command = {
     epsilon: { type: "string" },
     params: { type: "string" },
     workers: { type: "string" },
+    sampler: { type: "string" },
+    attack: { type: "string" },
+    rounds: { type: "string" },
+    view: { type: "string" },
+    resets: { type: "string" },
+    "flat-ranks": { type: "boolean" },
   },
   async run(args) {
+    if (optionalString(args, "sampler") !== undefined) return runSampler(args);
     const nodes = optionalInteger(args, "nodes", 4) ?? 100;
     const protocolName = oneOf(
       optionalString(args, "protocol"),
@@ -119,8 +132,35 @@ const simCommand: Command = {
     if (showProgress) process.stderr.write("\r\x1b[K");
     return { ...result, workers };
   },
-  human: (r) => formatResult(r as SimulationResult & { readonly workers: number }),
+  human: (r) =>
+    (r as { sampler?: unknown }).sampler === "basalt"
+      ? formatSamplerReport(r as SamplerRunReport)
+      : formatResult(r as SimulationResult & { readonly workers: number }),
 };
+
+/** `--sampler basalt`: the peer-sampler simulation (src/sim/sampler), optionally a broadcast over its views. */
+function runSampler(args: ParsedArgs): SamplerRunReport {
+  oneOf(optionalString(args, "sampler"), ["basalt"] as const, "sampler", "basalt");
+  const viewSize = optionalInteger(args, "view", 1) ?? 100;
+  const resetsPerRound = optionalInteger(args, "resets", 0) ?? 1;
+  if (resetsPerRound > viewSize) throw new UsageError("--resets must not exceed --view");
+  const showProgress = !args.json && process.stderr.isTTY === true;
+  const rounds = optionalInteger(args, "rounds", 1) ?? 60;
+  const report = runSamplerSimulation({
+    nodes: optionalInteger(args, "nodes", 4) ?? 1000,
+    byzantine: fraction(optionalString(args, "byzantine"), "byzantine", 0.1),
+    attack: oneOf(optionalString(args, "attack"), SAMPLER_ATTACKS, "attack", "push"),
+    rounds,
+    viewSize,
+    resetsPerRound,
+    seed: optionalInteger(args, "seed", 0) ?? 1,
+    broadcasts: optionalInteger(args, "broadcasts", 0) ?? 0,
+    flatRanks: args.values["flat-ranks"] === true,
+    ...(showProgress ? { onRound: (s) => process.stderr.write(`\rround ${s.round}/${rounds}`) } : {}),
+  });
+  if (showProgress) process.stderr.write("\r\x1b[K");
+  return report;
+}
 
 function formatResult(r: SimulationResult & { readonly workers: number }): string {
   const n = (x: number, digits = 1) => x.toLocaleString("en-US", { maximumFractionDigits: digits });

@@ -23,7 +23,11 @@ export function addressGroups(ip: string | undefined): AddressGroups {
     return ipv4Groups([v6[6]! >>> 8, v6[6]! & 0xff, v6[7]! >>> 8, v6[7]! & 0xff]);
   }
   const hex = v6.map((g) => g.toString(16));
-  return [`6/32:${hex.slice(0, 2).join(":")}`, `6/48:${hex.slice(0, 3).join(":")}`, `6/64:${hex.slice(0, 4).join(":")}`];
+  return [
+    `6/32:${hex.slice(0, 2).join(":")}`,
+    `6/48:${hex.slice(0, 3).join(":")}`,
+    `6/64:${hex.slice(0, 4).join(":")}`,
+  ];
 }
 
 function ipv4Groups(octets: readonly number[]): AddressGroups {

@@ -1,7 +1,10 @@
 import { BrachaBroadcast } from "../broadcast/bracha/bracha.ts";
 import { ContagionBroadcast } from "../broadcast/contagion/contagion.ts";
 import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
+import type { PeerId } from "../core/peerId.ts";
+import type { RandomSource } from "../core/random.ts";
 import { MemberDirectory } from "../sampling/memberDirectory.ts";
+import type { SamplingOracle } from "../sampling/samplingOracle.ts";
 import type { ProtocolFactory } from "./simulation.ts";
 
 /** Pull retries a little above one round trip of the default 50 ms latency model. */
@@ -25,7 +28,14 @@ export function brachaFactory(): ProtocolFactory {
   };
 }
 
-export function contagionFactory(params: ContagionParams): ProtocolFactory {
+/**
+ * Contagion nodes. Each draws its samples from `oracleFor(self, random)` when given (the sampler simulation:
+ * a ViewOracle over the node's Basalt view), else from the member directory.
+ */
+export function contagionFactory(
+  params: ContagionParams,
+  oracleFor?: (self: PeerId, random: RandomSource) => SamplingOracle,
+): ProtocolFactory {
   // One directory for all simulated nodes: each node's oracle is a view of it, not a copy.
   let directory: MemberDirectory | undefined;
   return {
@@ -36,7 +46,8 @@ export function contagionFactory(params: ContagionParams): ProtocolFactory {
       }
       return new ContagionBroadcast({
         self: context.self,
-        oracle: directory.oracleFor(context.self, context.random),
+        oracle:
+          oracleFor?.(context.self, context.random) ?? directory.oracleFor(context.self, context.random),
         params,
         inspect: context.inspect,
         random: context.random,

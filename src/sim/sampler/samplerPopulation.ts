@@ -36,7 +36,7 @@ export class SamplerPopulation {
     const total = nodes + sybils;
     this.nodes = nodes;
     this.ids = Array.from({ length: total }, (_, i) => `n${i}`);
-    this.ids.forEach((id, i) => this.indexOf.set(id, i));
+    for (const [i, id] of this.ids.entries()) this.indexOf.set(id, i);
     this.adversarial = new Uint8Array(total);
     const chosen = shuffled(
       Array.from({ length: nodes }, (_, i) => i),

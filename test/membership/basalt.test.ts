@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { BasaltSampler, type Candidate } from "../../src/membership/basalt.ts";
+import { RankedCandidate, rankWord } from "../../src/membership/rank.ts";
+import { addressGroups } from "../../src/membership/rankAddress.ts";
+import { ViewOracle } from "../../src/membership/viewOracle.ts";
+import { seededRandom } from "../../src/sim/prng.ts";
+
+/** Offers `peers` ten at a time: one offer is one peer's view, capped at v + 1 entries. */
+function offerAll(s: BasaltSampler, peers: readonly Candidate[]): void {
+  for (let i = 0; i < peers.length; i += 10) s.offer(peers.slice(i, i + 10));
+}
+
+function sampler(seed: number, viewSize = 16, resetsPerRound = 2, flatRanks = false): BasaltSampler {
+  return new BasaltSampler({ self: "me", viewSize, resetsPerRound, random: seededRandom(seed), flatRanks });
+}
+
+/** `count` peers, each on its own /16. */
+function spreadPeers(count: number, prefix = "p"): Candidate[] {
+  return Array.from({ length: count }, (_, i) => ({
+    peerId: `${prefix}${i}`,
+    ip: `${1 + (i % 200)}.${Math.floor(i / 200)}.0.1`,
+  }));
+}
+
+describe("BasaltSampler", () => {
+  it("is a function of its seed: same seed and offers, same view and samples", () => {
+    const run = (seed: number) => {
+      const s = sampler(seed);
+      offerAll(s, spreadPeers(200));
+      return { view: s.peers(), round: s.round() };
+    };
+    assert.deepEqual(run(7), run(7));
+    assert.notDeepEqual(run(7).view, run(8).view);
+  });
+
+  it("converges to the minimum-rank candidates whatever the order of the offers", () => {
+    const peers = spreadPeers(300);
+    const forward = sampler(3);
+    offerAll(forward, peers);
+    const backward = sampler(3);
+    offerAll(backward, [...peers].reverse());
+    assert.deepEqual(forward.peers(), backward.peers());
+    assert.ok(forward.peers().length >= 12, "16 slots over 300 peers hold mostly distinct peers");
+  });
+
+  it("gives a flooded identity no more slots than a single offer of it", () => {
+    const peers = spreadPeers(100);
+    const once = sampler(5);
+    offerAll(once, [...peers, { peerId: "flooder", ip: "9.9.9.9" }]);
+    const flooded = sampler(5);
+    offerAll(flooded, peers);
+    for (let i = 0; i < 500; i++) flooded.offer(Array(20).fill({ peerId: "flooder", ip: "9.9.9.9" }));
+    const slotsOf = (s: BasaltSampler) =>
+      s.has("flooder") ? s.view().filter((c) => c.peerId === "flooder").length : 0;
+    assert.equal(flooded.has("flooder"), once.has("flooder"));
+    assert.deepEqual(flooded.peers(), once.peers());
+    assert.ok(slotsOf(flooded) <= 1);
+  });
+
+  it("lets 1,000 identities on one /24 take about one /16's share of the slots, not 10× the honest peers' share", () => {
+    // 100 honest peers on 100 distinct /16s, 1,000 sybils on 203.0.113.0/24: with flat ranks the sybils
+    // would hold ~1000/1100 of the slots; with hierarchical ranks their /16 is one of 101.
+    const honest = spreadPeers(100, "h");
+    const sybils = Array.from({ length: 1000 }, (_, i) => ({ peerId: `s${i}`, ip: `203.0.113.${i % 250}` }));
+    let hierarchical = 0;
+    let flat = 0;
+    const trials = 20;
+    for (let t = 0; t < trials; t++) {
+      for (const [flatRanks, add] of [
+        [false, (n: number) => (hierarchical += n)],
+        [true, (n: number) => (flat += n)],
+      ] as const) {
+        const s = sampler(100 + t, 64, 0, flatRanks);
+        offerAll(s, [...honest, ...sybils]);
+        add(countSlots(s, (id) => id.startsWith("s")));
+      }
+    }
+    const hierarchicalShare = hierarchical / (64 * trials);
+    const flatShare = flat / (64 * trials);
+    assert.ok(
+      hierarchicalShare < 3 / 101,
+      `sybils hold ${hierarchicalShare} of the slots (expected ≈ 1/101)`,
+    );
+    assert.ok(flatShare > 0.85, `without the hierarchy they hold ${flatShare}`);
+  });
+
+  it("refills the slots of a removed peer from the rest of the view", () => {
+    const s = sampler(11, 16, 0);
+    offerAll(s, spreadPeers(40));
+    const victim = s.peers()[0]!;
+    s.remove(victim);
+    assert.equal(s.has(victim), false);
+    assert.equal(s.filled, 16, "every slot holds someone again");
+  });
+
+  it("never holds, exchanges with or samples itself", () => {
+    const s = sampler(13, 8, 4);
+    const seen: string[] = [];
+    for (let r = 0; r < 50; r++) {
+      s.offer([{ peerId: "me", ip: "1.1.1.1" }, ...spreadPeers(10, `r${r}-`)]);
+      const { exchangeWith, samples } = s.round();
+      seen.push(...samples, ...(exchangeWith === undefined ? [] : [exchangeWith]), ...s.peers());
+    }
+    assert.ok(!seen.includes("me"));
+    assert.ok(seen.length > 0);
+  });
+
+  it("emits the reset slots' occupants as samples and exchanges with the least-hit peer", () => {
+    const s = sampler(17, 8, 2);
+    const empty = s.round();
+    assert.deepEqual(empty, { exchangeWith: undefined, samples: [] });
+    offerAll(s, spreadPeers(30));
+    const before = s.view().map((c) => c.peerId);
+    const { exchangeWith, samples } = s.round();
+    assert.equal(samples.length, 2);
+    for (const p of samples) assert.ok(before.includes(p));
+    assert.ok(exchangeWith !== undefined && before.includes(exchangeWith));
+  });
+
+  it("drops hostile entries and bounds one offer to v + 1 distinct peers", () => {
+    const s = sampler(19, 4, 0);
+    s.offer([{ peerId: "" }, { peerId: "x".repeat(500) }, ...spreadPeers(10)] as Candidate[]);
+    assert.equal(s.dropped, 2 + (10 - 5));
+  });
+});
+
+describe("hierarchical rank inputs", () => {
+  it("groups IPv4 by /16 and /24, IPv6 by /32, /48 and /64, and every address-less candidate together", () => {
+    assert.deepEqual(addressGroups("192.0.2.7"), ["4/16:192.0", "4/24:192.0.2", "4/32:192.0.2.7"]);
+    assert.deepEqual(addressGroups("::ffff:192.0.2.7"), addressGroups("192.0.2.7"));
+    assert.deepEqual(addressGroups("2001:db8:1:2::9"), [
+      "6/32:2001:db8",
+      "6/48:2001:db8:1",
+      "6/64:2001:db8:1:2",
+    ]);
+    assert.deepEqual(addressGroups(undefined), addressGroups("not an address"));
+  });
+
+  it("ranks with the slot key: same key same rank, different key different rank", () => {
+    const { words } = new RankedCandidate({ peerId: "a", ip: "1.2.3.4" });
+    assert.equal(rankWord(1, 2, words[6]!, words[7]!), rankWord(1, 2, words[6]!, words[7]!));
+    assert.notEqual(rankWord(1, 2, words[6]!, words[7]!), rankWord(1, 3, words[6]!, words[7]!));
+  });
+
+  it("on loopback (every node 127.0.0.1) ranks by peer id alone: the view still fills with distinct peers", () => {
+    const s = sampler(23, 16, 0);
+    offerAll(
+      s,
+      Array.from({ length: 100 }, (_, i) => ({ peerId: `l${i}`, ip: "127.0.0.1" })),
+    );
+    assert.ok(s.peers().length >= 12);
+  });
+});
+
+describe("ViewOracle", () => {
+  it("draws from the sampler's current view, with and without replacement", () => {
+    const s = sampler(29, 16, 0);
+    offerAll(s, spreadPeers(50));
+    const oracle = new ViewOracle({ view: s, isMember: () => true, random: seededRandom(1) });
+    const view = new Set(s.peers());
+    assert.equal(oracle.size, view.size);
+    for (const p of oracle.sample(100)) assert.ok(view.has(p));
+    const distinct = oracle.distinct(1000);
+    assert.equal(new Set(distinct).size, view.size);
+    assert.deepEqual(
+      new ViewOracle({ view: () => [], isMember: () => false, random: Math.random }).sample(3),
+      [],
+    );
+  });
+});
+
+function countSlots(s: BasaltSampler, matches: (id: string) => boolean): number {
+  // Distinct peers, as the ViewOracle draws them.
+  let n = 0;
+  const view = s.view().map((c) => c.peerId);
+  for (const id of view) if (matches(id)) n++;
+  return n;
+}
