@@ -77,10 +77,11 @@ export const OPEN_DEVNET_MEMBERSHIP = {
 } as const;
 export const OPEN_DEVNET_DESIGN_NODES = 1_000;
 
-/** Open unless the options need a member list. */
+/** Open unless the options need a member list: Bracha, the byzantine test modes, a single node. */
 export function devnetMembership(options: DevnetOptions): "open" | "static" {
-  const wanted =
-    options.membership ?? (options.broadcast === "bracha" || options.byzantine ? "static" : "open");
+  // A one-node network has nobody to find, and an open node that knows nobody waits (it is isolated).
+  const needsList = options.broadcast === "bracha" || options.byzantine !== undefined || options.nodes === 1;
+  const wanted = options.membership ?? (needsList ? "static" : "open");
   if (wanted === "open" && options.broadcast === "bracha")
     throw new TallyError(ErrorCode.InvalidField, "--membership open needs --broadcast contagion");
   if (wanted === "open" && options.byzantine)

@@ -20,6 +20,8 @@ export interface ViewOracleOptions {
  * redrawing them all when the view has doubled; docs/membership.md says how that bears on the bounds.
  */
 export class ViewOracle implements SamplingOracle {
+  /** An empty view is an isolated node, never a one-member network. */
+  readonly mayGrow = true;
   private readonly source: () => readonly PeerId[];
   private readonly member: (peer: PeerId) => boolean;
   private readonly random: RandomSource;

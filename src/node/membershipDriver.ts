@@ -29,6 +29,8 @@ export interface MembershipDriverOptions {
   readonly onViewChange?: () => void;
   /** A peer sent a record only a broken or lying node produces: score it down (and ban it at the threshold). */
   readonly penalize: (peer: PeerId) => void;
+  /** `peer` answered our exchange, so it has judged our record: members-only traffic to it may flow. */
+  readonly onIntroduced: (peer: PeerId) => void;
 }
 
 /** Records pushed or answered per exchange: ours and the view's. */
@@ -75,6 +77,7 @@ export class MembershipDriver {
       },
       onResponse: (from, _requestId, response, nowMs) => {
         this.receiveAll(response.records, from, nowMs);
+        this.options.onIntroduced(from);
         return undefined;
       },
       onError: (from, _requestId, error) => this.options.log.debug({ peer: from, error }, "exchange refused"),
@@ -171,6 +174,11 @@ export class MembershipDriver {
     this.syncConnections();
     const peer = exchangeWith ?? this.bootstrapPeers[Math.floor(Math.random() * this.bootstrapPeers.length)];
     if (peer !== undefined) this.exchange(peer);
+  }
+
+  /** Pushes our record to `peer` (unless an exchange with it is already in flight). */
+  introduce(peer: PeerId): void {
+    this.exchange(peer);
   }
 
   private exchange(peer: PeerId): void {

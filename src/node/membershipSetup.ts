@@ -11,6 +11,7 @@ import type { P2PTransport } from "../p2p/transport.ts";
 import { MEMBERSHIP_CHANNEL } from "../protocols/membership/membershipChannel.ts";
 import { MembershipDriver } from "./membershipDriver.ts";
 import { type NodeMembership, openNodeMembership, staticNodeMembership } from "./nodeMembership.ts";
+import { PeerIntroductions } from "./peerIntroductions.ts";
 
 /**
  * The sampler of an open network's nodes: 32 slots (a node keeps ≤ 32 peers connected for its samples; the
@@ -75,10 +76,25 @@ export interface DriverSetup {
   readonly penalize: (peer: PeerId) => void;
 }
 
-export function createMembershipDriver(setup: DriverSetup): MembershipDriver {
+/**
+ * Members-only messages held until a peer knows us: a few seconds of one peer's broadcast traffic (4,096), a
+ * 64k-message cap over all peers (at most ~64 MiB of 1 KiB messages), 30 s before giving up on a peer.
+ */
+const INTRODUCTION_LIMITS = { maxHeldPerPeer: 4_096, maxHeldTotal: 65_536, maxHoldMs: 30_000 } as const;
+
+/** The I/O of an open network: the driver (records, exchanges, connections) and the introductions it answers. */
+export function createMembershipDriver(setup: DriverSetup): {
+  driver: MembershipDriver;
+  introductions: PeerIntroductions;
+} {
   const mode = setup.genesis.membership;
   if (mode.mode !== "open") throw new TallyError(ErrorCode.InvalidGenesis, "membership driver: not open");
-  return new MembershipDriver({
+  const introductions: PeerIntroductions = new PeerIntroductions({
+    ...INTRODUCTION_LIMITS,
+    introduce: (peer) => driver.introduce(peer),
+    send: (peer, bytes) => setup.transport.send(peer, bytes),
+  });
+  const driver: MembershipDriver = new MembershipDriver({
     membership: setup.open,
     transport: setup.transport,
     channels: setup.channels,
@@ -91,5 +107,8 @@ export function createMembershipDriver(setup: DriverSetup): MembershipDriver {
     bootstrap: [...mode.bootstrap, ...setup.bootstrap],
     log: setup.log.child({ module: "membership" }),
     penalize: setup.penalize,
+    onIntroduced: (peer) => introductions.markIntroduced(peer),
   });
+  setup.transport.on("peer:disconnect", (peer) => introductions.forget(peer));
+  return { driver, introductions };
 }

@@ -14,6 +14,7 @@ import { snapshotTotals } from "../protocols/status/watermarkSummary.ts";
 import { SYNC_CHANNEL } from "../protocols/sync/syncChannel.ts";
 import type { SyncRequest, SyncResponse } from "../protocols/sync/syncMessages.ts";
 import type { NodeAction, NodeEvent } from "./core/nodeEvents.ts";
+import type { PeerIntroductions } from "./peerIntroductions.ts";
 
 export interface NodeNetworkOptions {
   readonly transport: P2PTransport;
@@ -26,6 +27,8 @@ export interface NodeNetworkOptions {
   readonly emit: (event: NodeEvent) => void;
   /** Answers a peer's sync request from durable state (src/node/syncServer.ts). */
   readonly serveSync: (request: SyncRequest) => Promise<SyncResponse>;
+  /** Open network: members-only messages wait until the peer has our record (peerIntroductions.ts). */
+  readonly introductions?: PeerIntroductions | undefined;
   /** Protocols handled outside the core (open membership's exchanges). */
   readonly extraHandlers?: readonly BoundHandler<NodeEvent>[];
 }
@@ -51,6 +54,7 @@ export class NodeNetwork {
   private readonly handlers: Map<number, BoundHandler<NodeEvent>>;
   private readonly emit: (event: NodeEvent) => void;
   private readonly serveSync: (request: SyncRequest) => Promise<SyncResponse>;
+  private readonly introductions: PeerIntroductions | undefined;
   /** `${peer}/${requestId}` → catch-up's ask id. */
   private readonly syncAsks = new Map<string, SyncAsk>();
 
@@ -62,6 +66,7 @@ export class NodeNetwork {
     this.onAdmitted = options.onAdmitted;
     this.emit = options.emit;
     this.serveSync = options.serveSync;
+    this.introductions = options.introductions;
     this.handlers = this.bindHandlers();
     for (const handler of options.extraHandlers ?? []) this.handlers.set(handler.spec.code, handler);
   }
@@ -88,7 +93,7 @@ export class NodeNetwork {
   send(action: NodeAction): void {
     if (action.type === "send") {
       const bytes = this.channels.encodeMessage(BROADCAST_CHANNEL.id, action.message);
-      for (const to of action.to) this.transport.send(to, bytes);
+      for (const to of action.to) this.sendToMember(to, bytes);
     } else if (action.type === "askStatus") {
       this.askStatus(action.to);
     } else if (action.type === "penalize") {
@@ -103,7 +108,7 @@ export class NodeNetwork {
         return;
       }
       this.syncAsks.set(`${action.to}/${opened.requestId}`, { ask: action.ask, to: action.to });
-      this.transport.send(action.to, opened.bytes);
+      this.sendToMember(action.to, opened.bytes);
     } else if (action.type === "respondStatus") {
       this.transport.send(
         action.to,
@@ -131,6 +136,7 @@ export class NodeNetwork {
   };
 
   tick(nowMs: number): void {
+    this.introductions?.tick(nowMs);
     for (const expired of this.channels.tick(nowMs).expired) {
       this.log.debug({ peer: expired.to, protocol: expired.protocolId }, "request timed out");
       if (expired.protocolId === SYNC_CHANNEL.id) {
@@ -138,6 +144,12 @@ export class NodeNetwork {
         if (ask !== undefined) this.emit({ type: "syncFailed", ask, from: expired.to, nowMs });
       }
     }
+  }
+
+  /** Members-only traffic: on an open network, only once the peer has our record. */
+  private sendToMember(to: PeerId, bytes: Uint8Array): void {
+    if (this.introductions === undefined) this.transport.send(to, bytes);
+    else this.introductions.send(to, bytes, Date.now());
   }
 
   private toEvent(item: InboundItem, nowMs: number): NodeEvent | undefined {

@@ -183,7 +183,7 @@ export class TallyNode implements NodeApi {
       protocols: this.protocols,
       isMember: (peer) => membership.membership.isMember(peer),
     });
-    this.membershipDriver =
+    const openIo =
       open === undefined
         ? undefined
         : createMembershipDriver({
@@ -197,6 +197,7 @@ export class TallyNode implements NodeApi {
             log: this.log,
             penalize: (peer) => this.network?.penalize(peer, "malformedBody"),
           });
+    this.membershipDriver = openIo?.driver;
     const network = new NodeNetwork({
       transport: this.transport,
       channels: this.channels,
@@ -205,7 +206,8 @@ export class TallyNode implements NodeApi {
       onAdmitted: () => this.kick(),
       emit: (event) => this.enqueue(event),
       serveSync: new SyncServer(core.ledger, store, this.durableReads).serve,
-      extraHandlers: this.membershipDriver === undefined ? [] : [this.membershipDriver.handler()],
+      extraHandlers: openIo === undefined ? [] : [openIo.driver.handler()],
+      introductions: openIo?.introductions,
     });
     this.network = network;
     this.transport.onMessage(network.offer);

@@ -25,4 +25,9 @@ export interface SamplingOracle {
    * Static membership: listed in the genesis. A sampler: holds a valid node record.
    */
   isMember(peer: PeerId): boolean;
+  /**
+   * The population may grow (an open network's view). Then an empty oracle means "nobody known yet" — an
+   * isolated node, which must wait — never "the only member of the network", which decides alone.
+   */
+  readonly mayGrow?: boolean;
 }

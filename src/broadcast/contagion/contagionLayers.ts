@@ -71,7 +71,7 @@ export class SampledLayers {
   }
 
   quorumsReachable(isUp: (peer: PeerId) => boolean): boolean {
-    if (this.options.oracle.size === 0) return true;
+    if (this.options.oracle.size === 0) return this.options.oracle.mayGrow !== true;
     const drawn = this.drawn;
     if (drawn === undefined) return false;
     const weightUp = (sample: SampleMultiset) => {

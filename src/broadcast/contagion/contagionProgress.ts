@@ -53,8 +53,9 @@ export class InstanceProgress {
   progress(inst: ContagionInstance, nowMs: number, out: BroadcastAction[]): void {
     const { Ehat, Rhat, Dhat } = this.params;
     inst.examined = true;
-    // With no other member, this node's own echo and readiness are the whole system's.
-    const alone = this.oracle.size === 0;
+    // With no other member, this node's own echo and readiness are the whole system's. An open network's
+    // node that knows nobody yet is not alone, only isolated: it waits.
+    const alone = this.oracle.size === 0 && this.oracle.mayGrow !== true;
     const own = this.committed.get(inst.key);
     // Echo-delivery (Algorithm 8, line 44), which makes this node ready (Algorithm 9, line 33).
     const echoed = own?.echo;
