@@ -27,8 +27,11 @@ export interface MembershipDriverOptions {
   readonly log: Logger;
   /** The view changed: the broadcast's samples and catch-up see new peers. */
   readonly onViewChange?: () => void;
-  /** A peer sent a record only a broken or lying node produces: score it down (and ban it at the threshold). */
-  readonly penalize: (peer: PeerId) => void;
+  /**
+   * Scores a peer down (and bans it at the threshold): `malformedBody` for a record only a broken or lying
+   * node produces, `budgetOverrun` once per OVER_BUDGET_PER_PENALTY records beyond its announcement budget.
+   */
+  readonly penalize: (peer: PeerId, event: "malformedBody" | "budgetOverrun") => void;
   /** `peer` answered our exchange, so it has judged our record: members-only traffic to it may flow. */
   readonly onIntroduced: (peer: PeerId) => void;
 }
@@ -36,6 +39,14 @@ export interface MembershipDriverOptions {
 /** Records pushed or answered per exchange: ours and the view's. */
 const RECORDS_PER_EXCHANGE = 33;
 const EXPIRY_CHECK_MS = 1_000;
+/**
+ * A sender over its record budget (50/s, burst 500) is penalized once per 64 excess records: a relay that
+ * bursts briefly loses a few points it soon regains (10 s half-life); one sending 10× its budget is banned in
+ * seconds.
+ */
+const OVER_BUDGET_PER_PENALTY = 64;
+/** Senders whose excess is being counted; the oldest is forgotten beyond this. */
+const MAX_COUNTED_SENDERS = 1_024;
 
 /**
  * The I/O of open membership: announces this node's signed record on the network's gossipsub topic and
@@ -49,6 +60,7 @@ export class MembershipDriver {
   private readonly transport: P2PTransport;
   private readonly topic: string;
   private readonly kept = new Set<PeerId>();
+  private readonly overBudget = new Map<PeerId, number>();
   private readonly bootstrapPeers: PeerId[];
   private identityNonce: Uint8Array | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -161,12 +173,25 @@ export class MembershipDriver {
     const verdict = this.membership.receive(wire, sender, nowMs);
     if (verdict.verdict === "reject") {
       this.options.log.debug({ peer: sender, reason: verdict.reason }, "membership: record rejected");
-      this.options.penalize(sender);
+      this.options.penalize(sender, "malformedBody");
+    } else if (verdict.verdict === "ignore" && verdict.reason === "senderOverBudget") {
+      this.countOverBudget(sender);
     } else if (verdict.verdict === "accept" && verdict.isNew) {
       this.options.log.info({ peer: verdict.record.peerId }, "membership: new member");
       this.syncConnections();
     }
     return verdict;
+  }
+
+  private countOverBudget(sender: PeerId): void {
+    const excess = (this.overBudget.get(sender) ?? 0) + 1;
+    this.overBudget.delete(sender);
+    if (this.overBudget.size >= MAX_COUNTED_SENDERS) {
+      const oldest = this.overBudget.keys().next().value;
+      if (oldest !== undefined) this.overBudget.delete(oldest);
+    }
+    this.overBudget.set(sender, excess % OVER_BUDGET_PER_PENALTY);
+    if (excess % OVER_BUDGET_PER_PENALTY === 0) this.options.penalize(sender, "budgetOverrun");
   }
 
   private round(): void {
