@@ -192,7 +192,12 @@ describe("BasaltSampler fed from known identities", () => {
   function minimumRank(pool: readonly RankedCandidate[], [key0, key1]: readonly [number, number]): string {
     const below = (a: RankedCandidate, b: RankedCandidate): boolean => {
       for (let level = 0; level < 4; level++) {
-        const [ahi, alo, bhi, blo] = [a.words[2 * level]!, a.words[2 * level + 1]!, b.words[2 * level]!, b.words[2 * level + 1]!];
+        const [ahi, alo, bhi, blo] = [
+          a.words[2 * level]!,
+          a.words[2 * level + 1]!,
+          b.words[2 * level]!,
+          b.words[2 * level + 1]!,
+        ];
         if (ahi === bhi && alo === blo) continue;
         const ra = rankWord(key0, key1, ahi, alo);
         const rb = rankWord(key0, key1, bhi, blo);
@@ -220,7 +225,13 @@ describe("BasaltSampler fed from known identities", () => {
   });
 
   it("with k = 2 every slot holds its known minimum once each slot has been reset (v/k rounds)", () => {
-    const s = new BasaltSampler({ self: "me", viewSize, resetsPerRound: 2, random: seededRandom(43), known: () => known });
+    const s = new BasaltSampler({
+      self: "me",
+      viewSize,
+      resetsPerRound: 2,
+      random: seededRandom(43),
+      known: () => known,
+    });
     for (let r = 0; r < viewSize / 2; r++) s.round();
     const draw = seedStream(43);
     for (let i = 0; i < viewSize; i++) draw();
@@ -288,7 +299,11 @@ describe("BasaltSampler fed from known identities", () => {
       knownDigests: counting,
     });
     for (let r = 0; r < 5; r++) s.round();
-    assert.equal(lookups, 5 * 2_000, "every known identity goes through the known table, not the view's cache");
+    assert.equal(
+      lookups,
+      5 * 2_000,
+      "every known identity goes through the known table, not the view's cache",
+    );
     assert.equal(made.size, 2_000, "and is digested only the first time");
     assert.equal(s.filled, 10);
   });
