@@ -1,6 +1,7 @@
 import { chooseParams } from "../analysis/chooseParams.ts";
 import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import { LATENCY_MODELS, type LatencyModelName } from "../sim/latency.ts";
+import { DISSEMINATIONS } from "../sim/sampler/recordFlood.ts";
 import { SAMPLER_ATTACKS } from "../sim/sampler/samplerPopulation.ts";
 import {
   formatSamplerReport,
@@ -53,7 +54,7 @@ const simCommand: Command = {
   path: ["sim"],
   summary: "simulate the broadcast at scale with the real state machines, seeded, with an adversary",
   usage:
-    "[--nodes N] [--byzantine F] [--protocol contagion|bracha] [--adversary silent|equivocate|ready-flood|subscribe-first] [--broadcasts B] [--seed S] [--latency constant|uniform|wan] [--latency-ms MS] [--interval-ms MS] [--epsilon E | --params G,E,Ehat,R,Rhat,D,Dhat] [--workers W]\n  or: --sampler basalt --attack push|sybil [--nodes N] [--byzantine F] [--rounds R] [--view V] [--resets K] [--broadcasts B] [--seed S] [--flat-ranks]",
+    "[--nodes N] [--byzantine F] [--protocol contagion|bracha] [--adversary silent|equivocate|ready-flood|subscribe-first] [--broadcasts B] [--seed S] [--latency constant|uniform|wan] [--latency-ms MS] [--interval-ms MS] [--epsilon E | --params G,E,Ehat,R,Rhat,D,Dhat] [--workers W]\n  or: --sampler basalt --attack push|sybil [--dissemination flood|exchange] [--nodes N] [--byzantine F] [--rounds R] [--view V] [--resets K] [--broadcasts B] [--seed S] [--flat-ranks]",
   options: {
     nodes: { type: "string" },
     byzantine: { type: "string" },
@@ -73,6 +74,7 @@ const simCommand: Command = {
     view: { type: "string" },
     resets: { type: "string" },
     "flat-ranks": { type: "boolean" },
+    dissemination: { type: "string" },
   },
   async run(args) {
     if (optionalString(args, "sampler") !== undefined) return runSampler(args);
@@ -141,8 +143,15 @@ const simCommand: Command = {
 /** `--sampler basalt`: the peer-sampler simulation (src/sim/sampler), optionally a broadcast over its views. */
 function runSampler(args: ParsedArgs): SamplerRunReport {
   oneOf(optionalString(args, "sampler"), ["basalt"] as const, "sampler", "basalt");
-  const viewSize = optionalInteger(args, "view", 1) ?? 100;
-  const resetsPerRound = optionalInteger(args, "resets", 0) ?? 1;
+  const dissemination = oneOf(
+    optionalString(args, "dissemination"),
+    DISSEMINATIONS,
+    "dissemination",
+    "flood",
+  );
+  // Flood is the node: its view and resets (src/node/membershipSetup.ts). Exchange keeps the earlier study's.
+  const viewSize = optionalInteger(args, "view", 1) ?? (dissemination === "flood" ? 32 : 100);
+  const resetsPerRound = optionalInteger(args, "resets", 0) ?? (dissemination === "flood" ? 2 : 1);
   if (resetsPerRound > viewSize) throw new UsageError("--resets must not exceed --view");
   const showProgress = !args.json && process.stderr.isTTY === true;
   const rounds = optionalInteger(args, "rounds", 1) ?? 60;
@@ -156,6 +165,7 @@ function runSampler(args: ParsedArgs): SamplerRunReport {
     seed: optionalInteger(args, "seed", 0) ?? 1,
     broadcasts: optionalInteger(args, "broadcasts", 0) ?? 0,
     flatRanks: args.values["flat-ranks"] === true,
+    dissemination,
     ...(showProgress ? { onRound: (s) => process.stderr.write(`\rround ${s.round}/${rounds}`) } : {}),
   });
   if (showProgress) process.stderr.write("\r\x1b[K");

@@ -26,7 +26,25 @@ export interface BasaltOptions {
   readonly digests?: CandidateDigests;
   /** Rank by peer id only, ignoring addresses: for comparison runs, never in a node. Default false. */
   readonly flatRanks?: boolean;
+  /**
+   * Every identity this node knows from a trusted source — its record book of verified, paid-for records
+   * (gossipsub floods every record to every node). When given, a slot refilled after a reset or a `remove`
+   * takes the minimum-rank identity among all of these and the view, so the view no longer depends on which
+   * peers happened to be offered since the last reset. Not capped like `offer` (the source is ours, and
+   * bounded by the book); must hold live identities only. Iterated once per refill: k times per round.
+   */
+  readonly known?: () => Iterable<Candidate>;
+  /**
+   * Where `known` candidates get their digests, kept apart from the view's 4·v-entry cache so that a
+   * 10,000-identity refill neither evicts the view's digests nor costs four SHA-256 per identity per round.
+   * Default: a private table of KNOWN_DIGESTS entries (the record book's suggested bound). Candidates that
+   * already are `RankedCandidate`s (the simulator's) skip it.
+   */
+  readonly knownDigests?: CandidateDigests;
 }
+
+/** Default size of the `known` digest table: the record book's suggested bound (docs/membership.md, Bounds). */
+export const KNOWN_DIGESTS = 10_000;
 
 export interface BasaltRound {
   /** The peer to push our view to and pull its view from (the I/O layer does both); none if the view is empty. */
@@ -46,7 +64,8 @@ const UNRANKED = -1;
  * offered since its last reset. Ranks are hierarchical — (/16, /24, address, peer id) compared in that order
  * (rankAddress.ts) — so identities packed on a few prefixes compete for the slots one prefix would get.
  * Flooding is useless: re-offering an identity cannot lower its rank. Memory is v slots plus the bounded
- * digest cache; nothing grows with the network. Never holds `self`.
+ * digest cache (and, with `known`, a digest table bounded like the record book); nothing grows with the
+ * network. Never holds `self`.
  */
 export class BasaltSampler {
   private readonly self: PeerId;
@@ -55,6 +74,8 @@ export class BasaltSampler {
   private readonly random: RandomSource;
   private readonly digests: CandidateDigests;
   private readonly flat: boolean;
+  private readonly known: (() => Iterable<Candidate>) | undefined;
+  private knownDigests: CandidateDigests | undefined;
   private readonly seeds: Uint32Array;
   private readonly slots: (RankedCandidate | undefined)[];
   private readonly hits: Float64Array;
@@ -77,6 +98,8 @@ export class BasaltSampler {
     this.random = options.random;
     this.digests = options.digests ?? new BoundedCandidateDigests(4 * viewSize);
     this.flat = options.flatRanks === true;
+    this.known = options.known;
+    this.knownDigests = options.knownDigests;
     this.seeds = new Uint32Array(2 * viewSize);
     this.slots = new Array(viewSize).fill(undefined);
     this.hits = new Float64Array(viewSize);
@@ -108,7 +131,10 @@ export class BasaltSampler {
     }
   }
 
-  /** Empties every slot holding `peer` (dead, or its record expired) and refills them from the rest of the view. */
+  /**
+   * Empties every slot holding `peer` (dead, or its record expired) and refills them from the rest of the
+   * view and from `known` — never with `peer` itself, even if `known` still lists it.
+   */
   remove(peer: PeerId): void {
     const emptied: number[] = [];
     for (let i = 0; i < this.size; i++) {
@@ -117,13 +143,13 @@ export class BasaltSampler {
         emptied.push(i);
       }
     }
-    if (emptied.length > 0) this.refill(emptied);
+    if (emptied.length > 0) this.refill(emptied, peer);
   }
 
   /**
    * One round: the exchange peer (the occupant with the fewest hits, ties to the lowest slot; its hit count
    * goes up so the next rounds turn to others), and k slots reset round-robin — each emits its occupant as a
-   * sample, takes a fresh seed, and is refilled from the peers still in the view.
+   * sample, takes a fresh seed, and is refilled from the peers still in the view and from `known`.
    */
   round(): BasaltRound {
     let chosen = -1;
@@ -173,14 +199,15 @@ export class BasaltSampler {
     return this.slots.reduce((n, occupant) => n + (occupant === undefined ? 0 : 1), 0);
   }
 
-  private consider(i: number, candidate: RankedCandidate): void {
+  /** `countHit`: an offer that names the occupant again counts a hit; a refill seeing it twice does not. */
+  private consider(i: number, candidate: RankedCandidate, countHit = true): void {
     const occupant = this.slots[i];
     if (occupant === undefined) {
       this.occupy(i, candidate);
       return;
     }
     if (occupant.peerId === candidate.peerId) {
-      this.hits[i]! += 1;
+      if (countHit) this.hits[i]! += 1;
       return;
     }
     if (this.outranks(i, candidate, occupant)) this.occupy(i, candidate);
@@ -227,10 +254,19 @@ export class BasaltSampler {
     this.seeds[2 * i + 1] = Math.floor(this.random() * 2 ** 32);
   }
 
-  /** updateSample restricted to `indices`, over the distinct peers still in the view. */
-  private refill(indices: readonly number[]): void {
+  /** updateSample restricted to `indices`, over the distinct peers still in the view and every `known` one. */
+  private refill(indices: readonly number[], excluded?: PeerId): void {
     for (const candidate of this.view() as RankedCandidate[]) {
-      for (const i of indices) this.consider(i, candidate);
+      for (const i of indices) this.consider(i, candidate, false);
+    }
+    if (this.known === undefined) return;
+    this.knownDigests ??= new BoundedCandidateDigests(KNOWN_DIGESTS);
+    for (const candidate of this.known()) {
+      const id = candidate?.peerId;
+      if (typeof id !== "string" || id.length === 0 || id.length > MAX_PEER_ID_LENGTH) continue;
+      if (id === this.self || id === excluded) continue;
+      const ranked = this.knownDigests.ranked(candidate);
+      for (const i of indices) this.consider(i, ranked, false);
     }
   }
 }

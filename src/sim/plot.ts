@@ -16,6 +16,8 @@ export interface LinePlot {
   readonly logY?: boolean;
   /** Draw points only (a scatter), e.g. observed rates against a bound. */
   readonly pointsOnly?: boolean;
+  /** Series drawn dashed (e.g. a reference curve), the rest solid. */
+  readonly dashedSeries?: readonly string[];
 }
 
 /** Renders a line (or scatter) chart as a standalone SVG with vega-lite; no browser or canvas needed. */
@@ -26,7 +28,9 @@ export async function renderSvg(plot: LinePlot): Promise<string> {
     width: 480,
     height: 300,
     background: "white",
-    data: { values: plot.points.map((p) => ({ ...p })) },
+    data: {
+      values: plot.points.map((p) => ({ ...p, dashed: plot.dashedSeries?.includes(p.series) === true })),
+    },
     mark: plot.pointsOnly ? { type: "point", filled: true, size: 60 } : { type: "line", point: true },
     encoding: {
       x: {
@@ -37,6 +41,22 @@ export async function renderSvg(plot: LinePlot): Promise<string> {
       },
       y: { field: "y", type: "quantitative", title: plot.yTitle, scale: plot.logY ? { type: "log" } : {} },
       color: { field: "series", type: "nominal", title: null },
+      ...(plot.dashedSeries === undefined
+        ? {}
+        : {
+            strokeDash: {
+              field: "dashed",
+              type: "nominal",
+              legend: null,
+              scale: {
+                domain: [false, true],
+                range: [
+                  [1, 0],
+                  [6, 4],
+                ],
+              },
+            },
+          }),
     },
   };
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BasaltSampler, type Candidate } from "../../src/membership/basalt.ts";
-import { RankedCandidate, rankWord } from "../../src/membership/rank.ts";
+import { BoundedCandidateDigests, RankedCandidate, rankWord } from "../../src/membership/rank.ts";
 import { addressGroups } from "../../src/membership/rankAddress.ts";
 import { ViewOracle } from "../../src/membership/viewOracle.ts";
 import { seededRandom } from "../../src/sim/prng.ts";
@@ -176,4 +176,140 @@ function countSlots(s: BasaltSampler, matches: (id: string) => boolean): number 
   const view = s.view().map((c) => c.peerId);
   for (const id of view) if (matches(id)) n++;
   return n;
+}
+
+describe("BasaltSampler fed from known identities", () => {
+  const viewSize = 32;
+  const known = spreadPeers(500, "k").map((c) => new RankedCandidate(c));
+
+  /** Slot seeds as the sampler draws them: 2 words per slot at construction, then 2 per reset. */
+  function seedStream(seed: number) {
+    const random = seededRandom(seed);
+    return () => [Math.floor(random() * 2 ** 32), Math.floor(random() * 2 ** 32)] as const;
+  }
+
+  /** The minimum-rank candidate under (key0, key1), by brute force over `pool`. */
+  function minimumRank(pool: readonly RankedCandidate[], [key0, key1]: readonly [number, number]): string {
+    const below = (a: RankedCandidate, b: RankedCandidate): boolean => {
+      for (let level = 0; level < 4; level++) {
+        const [ahi, alo, bhi, blo] = [
+          a.words[2 * level]!,
+          a.words[2 * level + 1]!,
+          b.words[2 * level]!,
+          b.words[2 * level + 1]!,
+        ];
+        if (ahi === bhi && alo === blo) continue;
+        const ra = rankWord(key0, key1, ahi, alo);
+        const rb = rankWord(key0, key1, bhi, blo);
+        if (ra !== rb) return ra < rb;
+      }
+      return a.peerId < b.peerId;
+    };
+    return pool.reduce((best, c) => (below(c, best) ? c : best)).peerId;
+  }
+
+  it("refills every reset slot with the minimum rank over all known identities", () => {
+    const s = new BasaltSampler({
+      self: "me",
+      viewSize,
+      resetsPerRound: viewSize,
+      random: seededRandom(41),
+      known: () => known,
+    });
+    s.offer(known.slice(0, 20));
+    s.round();
+    const draw = seedStream(41);
+    for (let i = 0; i < viewSize; i++) draw();
+    const expected = Array.from({ length: viewSize }, () => minimumRank(known, draw()));
+    assert.deepEqual(slotOccupants(s), expected);
+  });
+
+  it("with k = 2 every slot holds its known minimum once each slot has been reset (v/k rounds)", () => {
+    const s = new BasaltSampler({
+      self: "me",
+      viewSize,
+      resetsPerRound: 2,
+      random: seededRandom(43),
+      known: () => known,
+    });
+    for (let r = 0; r < viewSize / 2; r++) s.round();
+    const draw = seedStream(43);
+    for (let i = 0; i < viewSize; i++) draw();
+    const expected = Array.from({ length: viewSize }, () => minimumRank(known, draw()));
+    assert.deepEqual(slotOccupants(s), expected);
+  });
+
+  it("refills a removed peer's slots from known identities, never with the removed peer", () => {
+    const s = new BasaltSampler({
+      self: "me",
+      viewSize,
+      resetsPerRound: viewSize,
+      random: seededRandom(47),
+      known: () => known,
+    });
+    s.round();
+    const draw = seedStream(47);
+    for (let i = 0; i < viewSize; i++) draw();
+    const seeds = Array.from({ length: viewSize }, () => draw());
+    const victim = slotOccupants(s)[0]!;
+    s.remove(victim);
+    const rest = known.filter((c) => c.peerId !== victim);
+    assert.deepEqual(
+      slotOccupants(s),
+      seeds.map((seed) => minimumRank(rest, seed)),
+    );
+    assert.equal(s.has(victim), false);
+  });
+
+  it("leaves offer() capped at v + 1 distinct peers and ignores self in known", () => {
+    const s = new BasaltSampler({
+      self: "me",
+      viewSize: 4,
+      resetsPerRound: 4,
+      random: seededRandom(53),
+      known: () => [{ peerId: "me", ip: "1.1.1.1" }, ...known],
+    });
+    s.offer(spreadPeers(50, "o"));
+    assert.equal(s.dropped, 50 - 5);
+    s.round();
+    assert.equal(s.dropped, 50 - 5, "known identities are not offers: nothing dropped");
+    assert.ok(!s.has("me"));
+    assert.equal(s.filled, 4);
+  });
+
+  it("digests known identities in their own table: once each (4 SHA-256), not once per round", () => {
+    let lookups = 0;
+    const made = new Set<RankedCandidate>();
+    const table = new BoundedCandidateDigests(10_000);
+    const counting = {
+      ranked: (c: Candidate) => {
+        lookups++;
+        const ranked = table.ranked(c);
+        made.add(ranked);
+        return ranked;
+      },
+    };
+    const plain = spreadPeers(2_000, "q");
+    const s = new BasaltSampler({
+      self: "me",
+      viewSize,
+      resetsPerRound: 2,
+      random: seededRandom(59),
+      known: () => plain,
+      knownDigests: counting,
+    });
+    for (let r = 0; r < 5; r++) s.round();
+    assert.equal(
+      lookups,
+      5 * 2_000,
+      "every known identity goes through the known table, not the view's cache",
+    );
+    assert.equal(made.size, 2_000, "and is digested only the first time");
+    assert.equal(s.filled, 10);
+  });
+});
+
+/** Slot i's occupant, in slot order, with repeats (a peer may win several slots). */
+function slotOccupants(s: BasaltSampler): string[] {
+  return (s as unknown as { slots: (Candidate | undefined)[] }).slots.map((c) => c?.peerId ?? "");
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { runSamplerSimulation } from "../../src/sim/sampler/samplerRun.ts";
 
-describe("sampler simulation (Basalt, N = 200, f = 0.1)", () => {
+describe("sampler simulation (Basalt alone, exchange-only, N = 200, f = 0.1)", () => {
   for (const attack of ["push", "sybil"] as const) {
     it(`keeps the Byzantine share of correct nodes' views within f + 0.05 under ${attack}`, () => {
       const report = runSamplerSimulation({
@@ -14,6 +14,7 @@ describe("sampler simulation (Basalt, N = 200, f = 0.1)", () => {
         resetsPerRound: 1,
         seed: 4,
         broadcasts: 0,
+        dissemination: "exchange",
       });
       const last = report.history.slice(-10);
       const share = last.reduce((sum, s) => sum + s.viewByzantineMean, 0) / last.length;
@@ -32,6 +33,7 @@ describe("sampler simulation (Basalt, N = 200, f = 0.1)", () => {
       resetsPerRound: 1,
       seed: 4,
       broadcasts: 0,
+      dissemination: "exchange",
       flatRanks: true,
     });
     assert.ok(report.final!.viewByzantineMean > 0.3, `flat ranks: ${report.final!.viewByzantineMean}`);
@@ -49,8 +51,38 @@ describe("sampler simulation (Basalt, N = 200, f = 0.1)", () => {
       resetsPerRound: 1,
       seed: 5,
       broadcasts: 3,
+      dissemination: "exchange",
     });
     assert.deepEqual(report.broadcast?.violations, { validity: 0, consistency: 0, totality: 0 });
     assert.equal(report.broadcast?.broadcasts, 3);
   });
+});
+
+describe("sampler simulation with record flooding (the node's design: v = 32, k = 2), N = 500, f = 0.1", () => {
+  for (const attack of ["push", "sybil"] as const) {
+    it(`keeps the mean Byzantine share of correct nodes' views within f + 0.05 after convergence under ${attack}`, () => {
+      const report = runSamplerSimulation({
+        nodes: 500,
+        byzantine: 0.1,
+        attack,
+        rounds: 20,
+        viewSize: 32,
+        resetsPerRound: 2,
+        seed: 6,
+        broadcasts: 0,
+        dissemination: "flood",
+      });
+      // Every record is in every book after H rounds; by then each reset slot holds a min-rank identity of all.
+      assert.equal(report.floodHops, 4, "H = ⌈log₂ 500 / 3⌉ + 1");
+      const converged = report.history.slice(10);
+      for (const s of converged) {
+        assert.ok(
+          s.viewByzantineMean <= 0.15,
+          `round ${s.round}: byzantine share of views ${s.viewByzantineMean.toFixed(3)}`,
+        );
+      }
+      const samples = converged.reduce((sum, s) => sum + s.sampleByzantine, 0) / converged.length;
+      assert.ok(samples <= 0.15, `byzantine share of samples ${samples.toFixed(3)}`);
+    });
+  }
 });

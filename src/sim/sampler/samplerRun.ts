@@ -1,4 +1,5 @@
 import type { SimulationResult } from "../simulation.ts";
+import type { Dissemination } from "./recordFlood.ts";
 import { broadcastOverViews } from "./samplerBroadcast.ts";
 import type { SamplerAttack } from "./samplerPopulation.ts";
 import { type SamplerRoundStats, SamplerSimulation } from "./samplerSimulation.ts";
@@ -14,6 +15,8 @@ export interface SamplerRunSpec {
   /** Contagion broadcasts run over the final views (0: none). */
   readonly broadcasts: number;
   readonly flatRanks?: boolean;
+  /** Default `flood`, the node's design (recordFlood.ts). */
+  readonly dissemination?: Dissemination;
   readonly onRound?: (stats: SamplerRoundStats) => void;
 }
 
@@ -28,6 +31,9 @@ export interface SamplerRunReport {
   readonly resetsPerRound: number;
   readonly seed: number;
   readonly flatRanks: boolean;
+  readonly dissemination: Dissemination;
+  /** Under `flood`: H, the round by which every correct node has received every record. */
+  readonly floodHops?: number;
   readonly history: readonly SamplerRoundStats[];
   readonly final: SamplerRoundStats | undefined;
   /** The broadcast over the final views, when `broadcasts` > 0. */
@@ -60,6 +66,8 @@ export function runSamplerSimulation(spec: SamplerRunSpec): SamplerRunReport {
     resetsPerRound: spec.resetsPerRound,
     seed: spec.seed,
     flatRanks: spec.flatRanks === true,
+    dissemination: spec.dissemination ?? "flood",
+    ...(sim.flood === undefined ? {} : { floodHops: sim.flood.hops }),
     history,
     final: history.at(-1),
     ...(result === undefined
@@ -80,7 +88,7 @@ export function runSamplerSimulation(spec: SamplerRunSpec): SamplerRunReport {
 export function formatSamplerReport(r: SamplerRunReport): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const lines = [
-    `basalt, ${r.nodes} nodes (${r.identities} identities), ${pct(r.byzantine)} byzantine, attack ${r.attack}, v ${r.viewSize}, k ${r.resetsPerRound}, ${r.rounds} rounds, seed ${r.seed}${r.flatRanks ? ", flat ranks" : ""}`,
+    `basalt, ${r.nodes} nodes (${r.identities} identities), ${pct(r.byzantine)} byzantine, attack ${r.attack}, v ${r.viewSize}, k ${r.resetsPerRound}, ${r.dissemination}${r.floodHops === undefined ? "" : ` (H ${r.floodHops})`}, ${r.rounds} rounds, seed ${r.seed}${r.flatRanks ? ", flat ranks" : ""}`,
     "round  byzantine in views: mean  p99    in samples",
   ];
   const every = Math.max(1, Math.ceil(r.history.length / 20));

@@ -3,6 +3,7 @@ import type { RandomSource } from "../../core/random.ts";
 import { BasaltSampler } from "../../membership/basalt.ts";
 import type { RankedCandidate } from "../../membership/rank.ts";
 import { childSeed, seededRandom, shuffled } from "../prng.ts";
+import { type Dissemination, RecordFlood } from "./recordFlood.ts";
 import { type SamplerAttack, SamplerPopulation } from "./samplerPopulation.ts";
 
 export interface SamplerSimOptions {
@@ -24,6 +25,8 @@ export interface SamplerSimOptions {
   readonly pushesPerByzantineNode?: number;
   /** Rank by peer id only (no prefix hierarchy), to show what the hierarchy buys. Default false. */
   readonly flatRanks?: boolean;
+  /** `flood` (default, the node's design): records flooded into every book, samplers refill from it (recordFlood.ts). */
+  readonly dissemination?: Dissemination;
   readonly onRound?: (stats: SamplerRoundStats) => void;
 }
 
@@ -45,7 +48,9 @@ export interface SamplerRoundStats {
  * it names: push and pull, both sides offering the other's view plus the other itself. A Byzantine peer
  * answers a pull with v + 1 Byzantine identities, fresh each time; then every Byzantine node pushes such
  * lists to random correct nodes (`pushesPerByzantineNode`). Under `sybil` those identities include 10 sybils
- * per Byzantine node, packed on a few /24s (samplerPopulation.ts).
+ * per Byzantine node, packed on a few /24s (samplerPopulation.ts). Under `flood` dissemination, before the
+ * exchanges each correct node first receives the records that reach it this round (each offered once, as
+ * the node's `receive` does), and its sampler refills reset slots from every identity it has received.
  */
 export class SamplerSimulation {
   readonly population: SamplerPopulation;
@@ -54,6 +59,10 @@ export class SamplerSimulation {
   private readonly options: SamplerSimOptions;
   private readonly random: RandomSource;
   private readonly scratch: number[];
+  /** Record flooding, or undefined under `exchange`. */
+  readonly flood: RecordFlood | undefined;
+  /** The round being simulated: what each node's book holds depends on it. */
+  private currentRound = 0;
 
   constructor(options: SamplerSimOptions) {
     if (options.nodes < 4) throw new RangeError("a sampler simulation needs at least 4 nodes");
@@ -63,6 +72,11 @@ export class SamplerSimulation {
     this.random = seededRandom(options.seed);
     this.population = new SamplerPopulation(options.nodes, options.byzantine, options.attack, this.random);
     const { ids, adversarial, candidates } = this.population;
+    const flood =
+      (options.dissemination ?? "flood") === "flood"
+        ? new RecordFlood(this.population, childSeed(this.random))
+        : undefined;
+    this.flood = flood;
     this.samplers = ids.slice(0, options.nodes).map((self, i) =>
       adversarial[i]
         ? undefined
@@ -72,6 +86,8 @@ export class SamplerSimulation {
             resetsPerRound: options.resetsPerRound,
             random: seededRandom(childSeed(this.random)),
             flatRanks: options.flatRanks === true,
+            // Population candidates are RankedCandidates with shared digests: no per-node digest table.
+            ...(flood === undefined ? {} : { known: () => flood.known(i, this.currentRound) }),
           }),
     );
     this.scratch = [...this.population.adversaryIdentities];
@@ -110,6 +126,14 @@ export class SamplerSimulation {
 
   private step(round: number): SamplerRoundStats {
     const { correct, candidates, byzantineNodes } = this.population;
+    this.currentRound = round;
+    if (this.flood !== undefined) {
+      // A new record enters the book and is offered once (OpenMembership.receive).
+      for (const i of correct) {
+        const sampler = this.samplers[i]!;
+        for (const candidate of this.flood.arrivals(i, round)) sampler.offer([candidate]);
+      }
+    }
     let samples = 0;
     let byzantineSamples = 0;
     for (const i of shuffled(correct, this.random)) {
