@@ -73,6 +73,10 @@ export class OpenMembership {
       viewSize: options.viewSize,
       resetsPerRound: options.resetsPerRound,
       random: options.random,
+      // Reseeded and emptied slots are refilled from every identity this node holds a valid record of (records
+      // reach every node by gossipsub flooding), not only from the view: each slot is then the minimum-rank
+      // identity of everything the node knows. Verified records only, bounded by the book.
+      known: () => this.knownCandidates(),
     });
     this.budget = new AnnouncementBudget();
     this.oracle = new ViewOracle({
@@ -125,13 +129,13 @@ export class OpenMembership {
     return gone;
   }
 
-  /** One sampler round: whom to exchange with, and the slots reseeded (fed again from known identities). */
+  /** One sampler round: whom to exchange with, and the slots reseeded (refilled from known identities). */
   round(): { exchangeWith: PeerId | undefined; samples: PeerId[] } {
-    const result = this.sampler.round();
-    // Reseeded slots are refilled from every identity this node knows, not only the view: on a network small
-    // enough to know everyone, every slot is then the min-rank identity of the whole membership.
-    this.sampler.offer([...this.book.entries()].map((e) => candidateOf(e.record)));
-    return result;
+    return this.sampler.round();
+  }
+
+  private *knownCandidates(): Iterable<Candidate> {
+    for (const entry of this.book.entries()) yield candidateOf(entry.record);
   }
 
   /** The records to push or answer with: ours, then the view's (≤ `max`). */

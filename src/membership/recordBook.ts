@@ -11,6 +11,13 @@ export interface RecordBookOptions {
   readonly maxRecords: number;
   /** A peer's next record is refused this soon after its last accepted one, so no identity can churn us. */
   readonly minUpdateIntervalMs: number;
+  /**
+   * The address group of a record (its /16, say). When the book is full, a new identity takes the place of
+   * the oldest identity of the largest group, if its own group is smaller by at least two: identities minted
+   * in bulk on a few prefixes crowd out each other, not peers spread over the Internet. Without it, a full
+   * book refuses every new identity.
+   */
+  readonly groupOf?: (record: NodeRecord) => string;
 }
 
 export type OfferResult = "accepted" | "duplicate" | "stale" | "tooFast" | "full";
@@ -44,7 +51,10 @@ export class RecordBook {
   private readonly byPeer = new Map<PeerId, StoredEntry>();
   /** No stored record expires before this. */
   private earliestExpiryMs = Number.POSITIVE_INFINITY;
-  /** Removed by a sweep inside `offer`; reported by the next `expire` so the caller hears of every removal. */
+  /** Group → its identities, oldest accepted first (only with `groupOf`). */
+  private readonly groups = new Map<string, Set<PeerId>>();
+  private readonly groupOf: ((record: NodeRecord) => string) | undefined;
+  /** Removed by a sweep or an eviction inside `offer`; reported by the next `expire` so the caller hears of every removal. */
   private readonly sweptSinceExpire = new Set<PeerId>();
 
   constructor(options: RecordBookOptions) {
@@ -57,6 +67,7 @@ export class RecordBook {
     this.self = options.self;
     this.maxRecords = options.maxRecords;
     this.minUpdateIntervalMs = options.minUpdateIntervalMs;
+    this.groupOf = options.groupOf;
   }
 
   get size(): number {
@@ -79,9 +90,10 @@ export class RecordBook {
       return "accepted";
     }
     if (this.byPeer.size >= this.maxRecords) {
-      if (nowMs < this.earliestExpiryMs) return "full";
-      for (const peer of this.sweep(nowMs)) this.sweptSinceExpire.add(peer);
-      if (this.byPeer.size >= this.maxRecords) return "full";
+      if (nowMs >= this.earliestExpiryMs) {
+        for (const peer of this.sweep(nowMs)) this.sweptSinceExpire.add(peer);
+      }
+      if (this.byPeer.size >= this.maxRecords && !this.evictForGroup(record)) return "full";
     }
     this.store(record, wire, nowMs, nowMs);
     return "accepted";
@@ -116,7 +128,40 @@ export class RecordBook {
     for (const { record, wire, since } of this.byPeer.values()) yield { record, wire, since };
   }
 
+  /** Makes room for `record` by evicting the oldest identity of the largest group, if that is fair. */
+  private evictForGroup(record: NodeRecord): boolean {
+    if (this.groupOf === undefined) return false;
+    const own = this.groups.get(this.groupOf(record))?.size ?? 0;
+    let largest: Set<PeerId> | undefined;
+    for (const members of this.groups.values())
+      if (largest === undefined || members.size > largest.size) largest = members;
+    if (largest === undefined || largest.size < own + 2) return false;
+    const evicted = largest.values().next().value!;
+    this.remove(evicted);
+    this.sweptSinceExpire.add(evicted);
+    return true;
+  }
+
+  private remove(peer: PeerId): void {
+    const entry = this.byPeer.get(peer);
+    if (entry === undefined) return;
+    this.byPeer.delete(peer);
+    if (this.groupOf === undefined) return;
+    const group = this.groupOf(entry.record);
+    const members = this.groups.get(group);
+    members?.delete(peer);
+    if (members?.size === 0) this.groups.delete(group);
+  }
+
   private store(record: NodeRecord, wire: Uint8Array, since: number, nowMs: number): void {
+    // An update may move the identity to another group (new addresses).
+    if (this.groupOf !== undefined) {
+      this.remove(record.peerId);
+      const group = this.groupOf(record);
+      const members = this.groups.get(group) ?? new Set<PeerId>();
+      members.add(record.peerId);
+      this.groups.set(group, members);
+    }
     this.byPeer.set(record.peerId, { record, wire, since, acceptedAtMs: nowMs });
     this.earliestExpiryMs = Math.min(this.earliestExpiryMs, record.expiresAtMs);
   }
@@ -127,7 +172,7 @@ export class RecordBook {
     let earliest = Number.POSITIVE_INFINITY;
     for (const [peer, entry] of this.byPeer) {
       if (entry.record.expiresAtMs <= nowMs) {
-        this.byPeer.delete(peer);
+        this.remove(peer);
         removed.push(peer);
       } else {
         earliest = Math.min(earliest, entry.record.expiresAtMs);

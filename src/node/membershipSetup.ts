@@ -14,11 +14,11 @@ import { type NodeMembership, openNodeMembership, staticNodeMembership } from ".
 import { PeerIntroductions } from "./peerIntroductions.ts";
 
 /**
- * The sampler of an open network's nodes: 32 slots (a node keeps ≤ 32 peers connected for its samples; the
+ * The sampler of an open network's nodes: 100 slots (a node keeps ≤ 100 peers connected for its samples; the
  * broadcast draws its samples with replacement from them), 2 slots reseeded per round, 10,000 identities
  * remembered (≈ 2 KiB each at most: ≤ 20 MiB). docs/membership.md gives the reasons.
  */
-export const OPEN_VIEW_SIZE = 32;
+export const OPEN_VIEW_SIZE = 100;
 export const OPEN_RESETS_PER_ROUND = 2;
 export const OPEN_MAX_RECORDS = 10_000;
 
