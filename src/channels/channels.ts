@@ -328,9 +328,12 @@ export class Channels {
     });
   }
 
-  /** Score a misbehaviour the caller found (e.g. "contradiction": an answer contradicting an earlier one). */
-  penalize(peer: PeerId, event: ScoreEvent, nowMs: number): ChannelAction[] {
-    const verdict = this.scores.record(peer, event, nowMs);
+  /**
+   * Score a misbehaviour the caller found (e.g. "contradiction": an answer contradicting an earlier one).
+   * `count` occurrences; for `budgetOverrun` that is budget drops, scored once per `budgetDropsPerEvent`.
+   */
+  penalize(peer: PeerId, event: ScoreEvent, nowMs: number, count = 1): ChannelAction[] {
+    const verdict = this.scores.record(peer, event, nowMs, count);
     if (verdict === undefined) return [];
     this.scheduler.purge(peer);
     this.requests.forgetInbound(peer);

@@ -2,6 +2,7 @@ import { TopicValidatorResult } from "@libp2p/gossipsub";
 import type { PrivateKey } from "@libp2p/interface";
 import type { Logger } from "pino";
 import type { Channels } from "../channels/channels.ts";
+import { DEFAULT_PEER_SCORE_OPTIONS } from "../channels/peerScores.ts";
 import { type BoundHandler, bindHandler } from "../channels/protocolHandler.ts";
 import type { PeerId } from "../core/peerId.ts";
 import { mintIdentityProof } from "../membership/identityProof.ts";
@@ -30,8 +31,9 @@ export interface MembershipDriverOptions {
   /**
    * Scores a peer down (and bans it at the threshold): `malformedBody` for a record only a broken or lying
    * node produces, `budgetOverrun` once per OVER_BUDGET_PER_PENALTY records beyond its announcement budget.
+   * `count` is as in `Channels.penalize`: for `budgetOverrun`, budget drops.
    */
-  readonly penalize: (peer: PeerId, event: "malformedBody" | "budgetOverrun") => void;
+  readonly penalize: (peer: PeerId, event: "malformedBody" | "budgetOverrun", count?: number) => void;
   /** `peer` answered our exchange, so it has judged our record: members-only traffic to it may flow. */
   readonly onIntroduced: (peer: PeerId) => void;
 }
@@ -191,7 +193,10 @@ export class MembershipDriver {
       if (oldest !== undefined) this.overBudget.delete(oldest);
     }
     this.overBudget.set(sender, excess % OVER_BUDGET_PER_PENALTY);
-    if (excess % OVER_BUDGET_PER_PENALTY === 0) this.options.penalize(sender, "budgetOverrun");
+    // The score counts `budgetOverrun` in drops (−5 per 256): one penalty here is one whole event, not one
+    // drop — reported as a single drop, 64 × 256 excess records cost 5 points and a flood was never banned.
+    if (excess % OVER_BUDGET_PER_PENALTY === 0)
+      this.options.penalize(sender, "budgetOverrun", DEFAULT_PEER_SCORE_OPTIONS.budgetDropsPerEvent);
   }
 
   private round(): void {

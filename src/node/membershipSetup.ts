@@ -73,7 +73,7 @@ export interface DriverSetup {
   readonly privateKey: PrivateKey;
   readonly bootstrap: readonly string[];
   readonly log: Logger;
-  readonly penalize: (peer: PeerId, event: "malformedBody" | "budgetOverrun") => void;
+  readonly penalize: (peer: PeerId, event: "malformedBody" | "budgetOverrun", count?: number) => void;
 }
 
 /**

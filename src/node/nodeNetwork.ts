@@ -124,9 +124,9 @@ export class NodeNetwork {
   }
 
   /** Scores a peer down for something seen outside the channels (an invalid node record on gossipsub). */
-  penalize(peer: PeerId, event: ScoreEvent): void {
+  penalize(peer: PeerId, event: ScoreEvent, count = 1): void {
     const nowMs = Date.now();
-    this.carryOut(this.channels.penalize(peer, event, nowMs), nowMs);
+    this.carryOut(this.channels.penalize(peer, event, nowMs, count), nowMs);
   }
 
   /** The transport reset a stream of `peer` for breaking the frame format: as bad as a malformed envelope. */

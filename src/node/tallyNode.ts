@@ -195,7 +195,7 @@ export class TallyNode implements NodeApi {
             privateKey: peerKey.privateKey,
             bootstrap: this.config.bootstrap,
             log: this.log,
-            penalize: (peer, event) => this.network?.penalize(peer, event),
+            penalize: (peer, event, count) => this.network?.penalize(peer, event, count),
           });
     this.membershipDriver = openIo?.driver;
     const network = new NodeNetwork({
