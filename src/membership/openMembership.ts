@@ -2,6 +2,7 @@ import type { PeerId } from "../core/peerId.ts";
 import type { RandomSource } from "../core/random.ts";
 import type { SamplingOracle } from "../sampling/samplingOracle.ts";
 import { BasaltSampler, type Candidate } from "./basalt.ts";
+import { addressGroups } from "./rankAddress.ts";
 import { type NodeRecord, type RecordRejection, verifyNodeRecord } from "./nodeRecord.ts";
 import { AnnouncementBudget, RecordBook } from "./recordBook.ts";
 import { ViewOracle } from "./viewOracle.ts";
@@ -67,6 +68,8 @@ export class OpenMembership {
       self: options.self,
       maxRecords: options.maxRecords,
       minUpdateIntervalMs: options.minUpdateIntervalMs,
+      // By /16 (IPv6: /32), the sampler's first rank level: bulk identities on few prefixes yield first.
+      groupOf: (record) => addressGroups(candidateOf(record).ip)[0],
     });
     this.sampler = new BasaltSampler({
       self: options.self,

@@ -136,3 +136,18 @@ describe("announcement budget", () => {
     assert.equal(budget.allow("a", 11_000), true);
   });
 });
+
+describe("record book: a full book yields its largest address group", () => {
+  const groupOf = (r: NodeRecord) => r.addrs[0]!.split(".").slice(0, 2).join(".");
+  it("identities minted in bulk on one prefix are evicted for newcomers from other prefixes, never the reverse", async () => {
+    const book = new RecordBook({ self: "self", maxRecords: 10, minUpdateIntervalMs: 0, groupOf });
+    const at = (peerId: string, addr: string): NodeRecord => ({ ...rec(peerId, 1, 60_000), addrs: [addr] });
+    for (let i = 0; i < 8; i++) assert.equal(offer(book, at(`sybil${i}`, "/ip4/6.6.6.1"), 0), "accepted");
+    for (let i = 0; i < 2; i++) assert.equal(offer(book, at(`honest${i}`, `/ip4/1.${i}.0.1`), 0), "accepted");
+    assert.equal(offer(book, at("sybil-late", "/ip4/6.6.9.9"), 0), "full", "its own group is the largest");
+    assert.equal(offer(book, at("honest-late", "/ip4/9.9.0.1"), 0), "accepted");
+    assert.equal(book.size, 10);
+    assert.equal(book.has("sybil0"), false, "the oldest of the largest group made room");
+    assert.deepEqual(book.expire(1), ["sybil0"], "the eviction is reported like an expiry");
+  });
+});
