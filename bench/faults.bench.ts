@@ -73,6 +73,11 @@ async function run(scenario: Scenario, honestRate: number): Promise<{ rate: numb
     "4",
     "--wallets",
     String(WALLETS),
+    // Every scenario on the same (static) membership, so the rows compare faults, not membership modes: the
+    // byzantine modes need a member list, and on 4 nodes a sampled design's thresholds need all three other
+    // nodes, so a crash-looping node would stall an open devnet until its record expires.
+    "--membership",
+    "static",
     ...(scenario.devnetArgs ?? []),
   ]);
   const cluster = new Cluster(devnet.file.nodes);
