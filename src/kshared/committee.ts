@@ -116,13 +116,16 @@ export class Committee {
   /**
    * Rebuilds the state from the records persisted before a crash; call once, before the first event. The
    * owner resumes at the seq after its last decision, in the highest round it spoke in, with its own
-   * statements of that seq, so it re-sends rather than re-signs. Re-sending starts at the first timeout.
+   * statements of that seq, so it re-sends rather than re-signs, and with its own undecided requests
+   * queued again. Re-sending starts at the first timeout.
    */
   restore(records: Iterable<CommitteeRecord>): void {
     const restored = restoreCommittee(records, this.options.firstSeq, (seq) => this.newInstance(seq));
     this.inst = restored.instance;
     this.lastDecidedOwner = restored.lastDecidedOwner ?? this.lastDecidedOwner;
     for (const certificate of restored.decided) this.rememberDecided(certificate);
+    for (const request of restored.pendingRequests) this.queue.add(request);
+    if (this.queue.size > 0) this.inst.active = true;
   }
 
   handle(event: CommitteeEvent): CommitteeAction[] {
@@ -150,6 +153,8 @@ export class Committee {
     const signature = this.options.sign(requestSigningBytes(this.keys.account, digest));
     const request: SignedRequest = { owner: this.self, proposal, digest, signature };
     const added = this.queue.add(request);
+    // Durable before acknowledged: an accepted request survives a crash.
+    if (added === "added") this.persist({ kind: "request", request });
     this.out.push({ type: "submitResult", outcome: added === "added" ? "accepted" : added, digest });
     if (added !== "added") return;
     this.send("all", { kind: "request", request });

@@ -1,4 +1,5 @@
-import type { Certificate, CommitteeRecord, OwnerIndex } from "./committeeTypes.ts";
+import { toHex } from "../core/bytes.ts";
+import type { Certificate, CommitteeRecord, OwnerIndex, SignedRequest } from "./committeeTypes.ts";
 import { type Instance, RoundVotes } from "./roundState.ts";
 
 export interface RestoredCommittee {
@@ -6,6 +7,8 @@ export interface RestoredCommittee {
   /** Commit certificates, ascending by seq. */
   readonly decided: readonly Certificate[];
   readonly lastDecidedOwner: OwnerIndex | null;
+  /** This owner's submitted requests that no decided record names, in submission order. */
+  readonly pendingRequests: readonly SignedRequest[];
 }
 
 /**
@@ -58,9 +61,14 @@ export function restoreCommittee(
   const ownProposal = instance.own.proposal(instance.round);
   instance.entry = ownProposal?.entry ?? null;
   instance.active = !instance.own.empty;
+  const decidedDigests = new Set(decided.map((r) => toHex(r.certificate.digest)));
+  const pendingRequests = all.flatMap((r) =>
+    r.kind === "request" && !decidedDigests.has(toHex(r.request.digest)) ? [r.request] : [],
+  );
   return {
     instance,
     decided: decided.map((r) => r.certificate),
     lastDecidedOwner: last?.requestOwner ?? null,
+    pendingRequests,
   };
 }

@@ -109,6 +109,8 @@ export type CommitteeEvent =
  * its lock, and the certificates it decided on.
  */
 export type CommitteeRecord =
+  /** A request this owner submitted; restored into its queue unless a decided record names its digest. */
+  | { readonly kind: "request"; readonly request: SignedRequest }
   | { readonly kind: "vote"; readonly vote: Vote }
   | { readonly kind: "timeout"; readonly vote: TimeoutVote; readonly highPrepare: Certificate | null }
   | {

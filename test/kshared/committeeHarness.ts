@@ -84,6 +84,10 @@ export class Network {
   private readonly down = new Set<OwnerIndex>();
   private readonly crashAtNextEvent = new Map<OwnerIndex, number>();
   crashes = 0;
+  /** Digests of submissions the committee accepted (a submit to a crashed owner is lost, as in life). */
+  readonly accepted = new Set<string>();
+  /** When set, a message leaves only if this returns true. */
+  linkFilter: ((from: OwnerIndex, to: OwnerIndex, message: CommitteeMessage) => boolean) | undefined;
   private readonly options: NetworkOptions;
 
   constructor(options: NetworkOptions) {
@@ -209,6 +213,7 @@ export class Network {
     for (const action of actions) {
       if (action.type === "persist") this.records[from]!.push(action.record);
       else if (action.type === "send") this.transmit(from, action.to, action.message);
+      else if (action.type === "submitResult" && action.outcome === "accepted") this.accepted.add(toHex(action.digest));
       else if (action.type === "decided") {
         const digest = toHex(action.digest);
         const previous = this.decisions[from]!.get(action.seq);
@@ -227,6 +232,7 @@ export class Network {
     const maxDelay = this.options.maxDelayMs ?? 50;
     for (const recipient of recipients) {
       if (this.random() < (this.options.dropRate ?? 0)) continue;
+      if (this.linkFilter !== undefined && !this.linkFilter(from, recipient, message)) continue;
       const copies = this.random() < (this.options.duplicateRate ?? 0) ? 2 : 1;
       for (let c = 0; c < copies; c++) {
         this.at(this.nowMs + 1 + this.random() * maxDelay, () =>
@@ -243,6 +249,14 @@ export class Network {
 
   counters(owner: OwnerIndex): CommitteeCounters {
     return this.nodes[owner]!.counters();
+  }
+
+  /** Every accepted submission decided by every correct owner. */
+  allAcceptedDecided(): boolean {
+    return this.correctOwners().every((i) => {
+      const decided = new Set(this.decisions[i]!.values());
+      return [...this.accepted].every((digest) => decided.has(digest));
+    });
   }
 
   /** Seqs 0..n−1 decided by every correct owner. */
