@@ -69,7 +69,14 @@ export function voteSigningBytes(
   round: number,
   digest: Uint8Array,
 ): Uint8Array {
-  return concat([VOTE_TAG, Uint8Array.of(PHASE_BYTE[phase]), accountField(account), u64(seq), u32(round), digest]);
+  return concat([
+    VOTE_TAG,
+    Uint8Array.of(PHASE_BYTE[phase]),
+    accountField(account),
+    u64(seq),
+    u32(round),
+    digest,
+  ]);
 }
 
 /** tag ‖ len(account) u8 ‖ account ‖ seq u64 ‖ round u32 ‖ (highPrepareRound + 1, 0 = none) u32. */
@@ -79,7 +86,13 @@ export function timeoutSigningBytes(
   round: number,
   highPrepareRound: number | null,
 ): Uint8Array {
-  return concat([TIMEOUT_TAG, accountField(account), u64(seq), u32(round), u32((highPrepareRound ?? -1) + 1)]);
+  return concat([
+    TIMEOUT_TAG,
+    accountField(account),
+    u64(seq),
+    u32(round),
+    u32((highPrepareRound ?? -1) + 1),
+  ]);
 }
 
 /** What verifying a peer's signed statements needs: the account, its owners' keys, and a verifier. */
@@ -162,7 +175,13 @@ export function verifyTimeoutCertificate(
 ): boolean {
   const { votes } = certificate;
   if (votes.length < quorum.q) return false;
-  if (!strictlyAscendingOwners(votes.map((v) => v.voter), keys.owners.length)) return false;
+  if (
+    !strictlyAscendingOwners(
+      votes.map((v) => v.voter),
+      keys.owners.length,
+    )
+  )
+    return false;
   let highest: number | null = null;
   for (const vote of votes) {
     if (vote.seq !== certificate.seq || vote.round !== certificate.round) return false;
@@ -171,7 +190,8 @@ export function verifyTimeoutCertificate(
     }
   }
   if (!highPrepareMatches(certificate.highPrepare, highest, certificate.seq, certificate.round)) return false;
-  if (certificate.highPrepare !== null && !verifyCertificate(certificate.highPrepare, keys, quorum)) return false;
+  if (certificate.highPrepare !== null && !verifyCertificate(certificate.highPrepare, keys, quorum))
+    return false;
   return votes.every((vote) => verifyTimeoutVote(keys, vote));
 }
 

@@ -1,68 +1,66 @@
-import { bytesEqual, toHex } from "../core/bytes.ts";
+import { bytesEqual } from "../core/bytes.ts";
+import { AheadBuffer } from "./aheadBuffer.ts";
 import {
   type CommitteeKeys,
   highPrepareMatches,
   requestSigningBytes,
   timeoutSigningBytes,
   verifyCertificate,
-  verifyRequest,
   verifyTimeoutCertificate,
   verifyTimeoutVote,
   verifyVote,
   voteSigningBytes,
 } from "./certificate.ts";
-import { COMMITTEE_BOUNDS, type CommitteeOptions, resolveCommitteeOptions } from "./committeeOptions.ts";
-import type {
-  Certificate,
-  CommitteeAction,
-  CommitteeDropReason,
-  CommitteeEvent,
-  CommitteeMessage,
-  CommitteeRecord,
-  Equivocation,
-  OwnerIndex,
-  SignedRequest,
-  TimeoutCertificate,
-  TimeoutVote,
-  Vote,
-  VotePhase,
+import { type CommitteeCounters, CommitteeLog } from "./committeeLog.ts";
+import {
+  COMMITTEE_BOUNDS,
+  type CommitteeOptions,
+  type ResolvedCommitteeOptions,
+  resolveCommitteeOptions,
+} from "./committeeOptions.ts";
+import { restoreCommittee } from "./committeeRestore.ts";
+import {
+  type Certificate,
+  type CommitteeAction,
+  type CommitteeEvent,
+  type CommitteeMessage,
+  type CommitteeRecord,
+  type Equivocation,
+  messageSeq,
+  type OwnerIndex,
+  type SignedRequest,
+  type TimeoutCertificate,
+  type TimeoutVote,
+  type Vote,
+  type VotePhase,
 } from "./committeeTypes.ts";
+import { DecidedLog } from "./decidedLog.ts";
+import { checkJustification, checkRequest, type Proposal, type RequestRules } from "./proposalChecks.ts";
 import { type CommitteeQuorum, committeeQuorum } from "./quorum.ts";
 import { RequestQueue } from "./requestQueue.ts";
-import { type Instance, OwnStatements, RoundVotes, SeenRequests, type TimeoutEntry } from "./roundState.ts";
+import { type Instance, newInstance, RoundVotes, resendOnTimeout, type TimeoutEntry } from "./roundState.ts";
 import { cachingVerifier } from "./verifyCache.ts";
-import { restoreCommittee } from "./committeeRestore.ts";
 
-export interface CommitteeCounters {
-  readonly dropped: Readonly<Partial<Record<CommitteeDropReason, number>>>;
-  readonly equivocations: number;
-  readonly timeoutsSigned: number;
-  readonly roundsEntered: number;
-  readonly decided: number;
-}
+export type { CommitteeCounters };
 
 /**
  * The committee of a k-shared account: a two-phase, leader-based, locking BFT consensus per seq (the
  * protocol is in docs/kshared.md, "Committee protocol"), as a sans-I/O state machine. Every peer message is
  * checked before it counts: owner index, signatures (cached verifier), seq and round windows; each owner
  * holds at most one vote per (round, phase) here, later conflicting ones are kept as evidence only.
+ * Handlers return whether the message counted (false: dropped, and the reason counted).
  */
 export class Committee {
   readonly quorum: CommitteeQuorum;
   readonly self: OwnerIndex;
   private readonly keys: CommitteeKeys;
-  private readonly options: ReturnType<typeof resolveCommitteeOptions>;
+  private readonly options: ResolvedCommitteeOptions;
+  private readonly rules: RequestRules;
   private readonly queue: RequestQueue;
-  private readonly decidedDigests = new Set<string>();
-  private readonly decidedCertificates = new Map<number, Certificate>();
-  private ahead = new Map<OwnerIndex, CommitteeMessage[]>();
-  private readonly lateAnsweredAt = new Map<OwnerIndex, number>();
-  private readonly evidenceLog: Equivocation[] = [];
-  private readonly dropped: Partial<Record<CommitteeDropReason, number>> = {};
-  private equivocations = 0;
-  private timeoutsSigned = 0;
-  private roundsEntered = 0;
-  private decidedCount = 0;
+  private readonly decided = new DecidedLog();
+  private readonly ahead = new AheadBuffer(COMMITTEE_BOUNDS.aheadPerOwner);
+  private readonly log = new CommitteeLog();
+  /** The owner of the last decided request: the leaders' shared round-robin cursor. */
   private lastDecidedOwner: OwnerIndex;
   private inst: Instance;
   private nowMs = 0;
@@ -74,9 +72,15 @@ export class Committee {
     this.quorum = committeeQuorum(this.options.owners.length);
     const verifier = cachingVerifier(this.options.verifier, COMMITTEE_BOUNDS.verifiedSignaturesCached);
     this.keys = { account: this.options.account, owners: this.options.owners, verifier };
+    this.rules = {
+      keys: this.keys,
+      maxProposalBytes: this.options.maxProposalBytes,
+      hash: this.options.hash,
+      isDecided: (digest) => this.decided.has(digest),
+    };
     this.queue = new RequestQueue(this.quorum.k, this.options.maxPendingPerOwner);
     this.lastDecidedOwner = this.quorum.k - 1;
-    this.inst = this.newInstance(this.options.firstSeq);
+    this.inst = newInstance(this.options.firstSeq);
   }
 
   get currentSeq(): number {
@@ -100,17 +104,11 @@ export class Committee {
   }
 
   evidence(): readonly Equivocation[] {
-    return this.evidenceLog;
+    return this.log.evidence();
   }
 
   counters(): CommitteeCounters {
-    return {
-      dropped: { ...this.dropped },
-      equivocations: this.equivocations,
-      timeoutsSigned: this.timeoutsSigned,
-      roundsEntered: this.roundsEntered,
-      decided: this.decidedCount,
-    };
+    return this.log.snapshot();
   }
 
   /**
@@ -120,10 +118,10 @@ export class Committee {
    * queued again. Re-sending starts at the first timeout.
    */
   restore(records: Iterable<CommitteeRecord>): void {
-    const restored = restoreCommittee(records, this.options.firstSeq, (seq) => this.newInstance(seq));
+    const restored = restoreCommittee(records, this.options.firstSeq);
     this.inst = restored.instance;
     this.lastDecidedOwner = restored.lastDecidedOwner ?? this.lastDecidedOwner;
-    for (const certificate of restored.decided) this.rememberDecided(certificate);
+    for (const certificate of restored.decided) this.decided.remember(certificate);
     for (const request of restored.pendingRequests) this.queue.add(request);
     if (this.queue.size > 0) this.inst.active = true;
   }
@@ -138,16 +136,14 @@ export class Committee {
     return this.out;
   }
 
-  // ── requests ───────────────────────────────────────────────────────────────────────────────────────
+  // ── requests and routing ───────────────────────────────────────────────────────────────────────────
 
   private onSubmit(proposal: Uint8Array): void {
     const digest = this.options.hash(proposal);
-    if (proposal.length > this.options.maxProposalBytes) {
-      this.out.push({ type: "submitResult", outcome: "full", digest });
-      return;
-    }
-    if (this.decidedDigests.has(toHex(digest))) {
-      this.out.push({ type: "submitResult", outcome: "decided", digest });
+    const refused = proposal.length > this.options.maxProposalBytes ? "full" : undefined;
+    const outcome = refused ?? (this.decided.has(digest) ? "decided" : undefined);
+    if (outcome !== undefined) {
+      this.out.push({ type: "submitResult", outcome, digest });
       return;
     }
     const signature = this.options.sign(requestSigningBytes(this.keys.account, digest));
@@ -162,37 +158,31 @@ export class Committee {
     this.tryPropose();
   }
 
-  /** Null if the request is acceptable; else why not. Verifies the signature last (the costly check). */
-  private checkRequest(request: SignedRequest): CommitteeDropReason | null {
-    if (!Number.isInteger(request.owner) || request.owner < 0 || request.owner >= this.quorum.k) return "notOwner";
-    if (request.proposal.length > this.options.maxProposalBytes) return "malformed";
-    if (!bytesEqual(this.options.hash(request.proposal), request.digest)) return "malformed";
-    if (this.decidedDigests.has(toHex(request.digest))) return "alreadyDecided";
-    return verifyRequest(this.keys, request) ? null : "badSignature";
-  }
-
-  private onRequest(request: SignedRequest): void {
-    if (this.queue.has(request.digest)) return this.drop("duplicate");
-    const problem = this.checkRequest(request);
-    if (problem !== null) return this.drop(problem);
-    if (this.queue.add(request) === "full") return this.drop("queueFull");
+  private onRequest(request: SignedRequest): boolean {
+    if (this.queue.has(request.digest)) return this.log.drop("duplicate");
+    const problem = checkRequest(request, this.rules);
+    if (problem !== null) return this.log.drop(problem);
+    if (this.queue.add(request) === "full") return this.log.drop("queueFull");
     this.inst.active = true;
     this.tryPropose();
+    return true;
   }
 
-  // ── message routing ────────────────────────────────────────────────────────────────────────────────
-
-  private onMessage(from: OwnerIndex, message: CommitteeMessage): void {
+  private onMessage(from: OwnerIndex, message: CommitteeMessage): boolean {
     if (!Number.isInteger(from) || from < 0 || from >= this.quorum.k || from === this.self) {
-      return this.drop("notOwner");
+      return this.log.drop("notOwner");
     }
     if (message.kind === "request") return this.onRequest(message.request);
-    const seq = seqOf(message);
-    if (seq > this.inst.seq + 1) return this.drop("seqAhead");
-    if (seq === this.inst.seq + 1) return this.bufferAhead(from, message);
+    const seq = messageSeq(message);
+    if (seq > this.inst.seq + 1) return this.log.drop("seqAhead");
+    if (seq === this.inst.seq + 1) return this.ahead.add(from, message) || this.log.drop("aheadBufferFull");
     if (seq < this.inst.seq) {
-      if (message.kind === "timeout" || message.kind === "propose") this.answerLate(from, seq);
-      return this.drop("seqBehind");
+      // A timeout or proposal for a decided seq: that owner is stuck there; hand it the certificate.
+      if (message.kind === "timeout" || message.kind === "propose") {
+        const late = this.decided.lateAnswer(from, seq, this.nowMs, this.options.baseTimeoutMs / 2);
+        if (late !== undefined) this.send([from], { kind: "certificate", certificate: late });
+      }
+      return this.log.drop("seqBehind");
     }
     switch (message.kind) {
       case "propose":
@@ -208,32 +198,9 @@ export class Committee {
     }
   }
 
-  private bufferAhead(from: OwnerIndex, message: CommitteeMessage): void {
-    const buffered = this.ahead.get(from) ?? [];
-    if (buffered.length >= COMMITTEE_BOUNDS.aheadPerOwner) return this.drop("aheadBufferFull");
-    buffered.push(message);
-    this.ahead.set(from, buffered);
-  }
-
-  /** An owner still working on a decided seq gets its commit certificate, at most once per half base timeout. */
-  private answerLate(from: OwnerIndex, seq: number): void {
-    const certificate = this.decidedCertificates.get(seq);
-    if (certificate === undefined) return;
-    const last = this.lateAnsweredAt.get(from);
-    if (last !== undefined && this.nowMs - last < this.options.baseTimeoutMs / 2) return;
-    this.lateAnsweredAt.set(from, this.nowMs);
-    this.send([from], { kind: "certificate", certificate });
-  }
-
   private inWindow(round: number, behind: number): boolean {
-    if (round > this.inst.round + COMMITTEE_BOUNDS.roundsAhead) {
-      this.drop("roundAhead");
-      return false;
-    }
-    if (round < this.inst.round - behind) {
-      this.drop("roundBehind");
-      return false;
-    }
+    if (round > this.inst.round + COMMITTEE_BOUNDS.roundsAhead) return this.log.drop("roundAhead");
+    if (round < this.inst.round - behind) return this.log.drop("roundBehind");
     return true;
   }
 
@@ -248,27 +215,29 @@ export class Committee {
 
   // ── proposals ──────────────────────────────────────────────────────────────────────────────────────
 
-  private onPropose(from: OwnerIndex, m: Extract<CommitteeMessage, { kind: "propose" }>): void {
-    if (!this.inWindow(m.round, 0)) return;
+  private onPropose(from: OwnerIndex, m: Proposal): boolean {
+    if (!this.inWindow(m.round, 0)) return false;
     // The transport authenticates `from`; the proposal itself carries no leader signature.
-    if (from !== this.leaderOf(m.seq, m.round)) return this.drop("notLeader");
+    if (from !== this.leaderOf(m.seq, m.round)) return this.log.drop("notLeader");
     const votes = this.roundVotes(m.round);
     if (votes.proposal !== undefined) {
-      if (bytesEqual(votes.proposal.request.digest, m.request.digest)) return this.drop("duplicate");
-      if (this.checkRequest(m.request) === null) {
-        this.recordEvidence({
+      const first = votes.proposal.request;
+      if (bytesEqual(first.digest, m.request.digest)) return this.log.drop("duplicate");
+      if (checkRequest(m.request, this.rules) === null) {
+        const proof = {
           kind: "proposal",
           seq: m.seq,
           round: m.round,
           leader: from,
-          first: votes.proposal.request,
+          first,
           second: m.request,
-        });
+        };
+        this.log.equivocation(proof as Equivocation);
       }
-      return this.drop("equivocation");
+      return this.log.drop("equivocation");
     }
-    const problem = this.checkRequest(m.request) ?? this.checkJustification(m);
-    if (problem !== null) return this.drop(problem);
+    const problem = checkRequest(m.request, this.rules) ?? checkJustification(m, this.keys, this.quorum);
+    if (problem !== null) return this.log.drop(problem);
     votes.proposal = { request: m.request, justify: m.justify };
     this.inst.seen.add(m.request);
     this.inst.active = true;
@@ -276,30 +245,7 @@ export class Committee {
     this.raiseLock(m.entry?.highPrepare ?? null);
     if (m.round > this.inst.round && m.entry !== null) this.enterRound(m.round, m.entry);
     else this.tryPrepare(m.round);
-  }
-
-  /**
-   * Round 0 proposals carry nothing. A later round's carries the timeout certificate of the round before
-   * (proof it started) and, if that certificate names a prepare certificate, a justify at least as high
-   * whose digest is the one proposed: a leader can never drop a value that may have been committed.
-   */
-  private checkJustification(m: Extract<CommitteeMessage, { kind: "propose" }>): CommitteeDropReason | null {
-    const { justify, entry } = m;
-    if (m.round === 0) return justify === null && entry === null ? null : "malformed";
-    if (entry === null || entry.seq !== m.seq || entry.round !== m.round - 1) return "malformed";
-    if (entry.highPrepare !== null && (justify === null || justify.round < entry.highPrepare.round)) {
-      return "malformed";
-    }
-    if (justify !== null) {
-      const shapeOk =
-        justify.phase === "prepare" &&
-        justify.seq === m.seq &&
-        justify.round < m.round &&
-        bytesEqual(justify.digest, m.request.digest);
-      if (!shapeOk) return "malformed";
-      if (!verifyCertificate(justify, this.keys, this.quorum)) return "badSignature";
-    }
-    return verifyTimeoutCertificate(entry, this.keys, this.quorum) ? null : "badSignature";
+    return true;
   }
 
   /** The leader of the current round proposes once: the locked digest if any, else the next fair request. */
@@ -324,7 +270,7 @@ export class Committee {
     this.tryPrepare(inst.round);
   }
 
-  // ── votes ──────────────────────────────────────────────────────────────────────────────────────────
+  // ── votes and locks ────────────────────────────────────────────────────────────────────────────────
 
   /** Prepare the round's proposal once, if the lock allows it (the lock was already raised past any justify). */
   private tryPrepare(round: number): void {
@@ -333,8 +279,8 @@ export class Committee {
     if (proposal === undefined || round !== inst.round) return;
     if (inst.own.vote("prepare", round) !== undefined) return;
     const digest = proposal.request.digest;
-    if (inst.lock !== null && !bytesEqual(inst.lock.digest, digest)) return this.drop("lockedOut");
-    this.castVote("prepare", round, digest);
+    if (inst.lock !== null && !bytesEqual(inst.lock.digest, digest)) this.log.drop("lockedOut");
+    else this.castVote("prepare", round, digest);
   }
 
   /** Commit once per round, after locking on that round's prepare certificate. */
@@ -356,31 +302,35 @@ export class Committee {
     this.countVote(vote);
   }
 
-  private onVote(vote: Vote): void {
-    if (!this.inWindow(vote.round, COMMITTEE_BOUNDS.roundsBehind)) return;
+  private onVote(vote: Vote): boolean {
+    if (!this.inWindow(vote.round, COMMITTEE_BOUNDS.roundsBehind)) return false;
     const known = this.inst.rounds.get(vote.round)?.votes(vote.phase).get(vote.voter);
-    if (known !== undefined && bytesEqual(known.digest, vote.digest)) return this.drop("duplicate");
-    if (!verifyVote(this.keys, vote)) return this.drop("badSignature");
+    if (known !== undefined && bytesEqual(known.digest, vote.digest)) return this.log.drop("duplicate");
+    if (!verifyVote(this.keys, vote)) return this.log.drop("badSignature");
     this.inst.active = true;
-    this.countVote(vote);
+    return this.countVote(vote);
   }
 
-  private countVote(vote: Vote): void {
+  private countVote(vote: Vote): boolean {
     const votes = this.roundVotes(vote.round);
-    const outcome = votes.addVote(vote, (e) => this.recordEvidence(e));
-    if (outcome !== "added") return this.drop(outcome);
+    const outcome = votes.addVote(vote, (proof) => this.log.equivocation(proof));
+    if (outcome !== "added") return this.log.drop(outcome);
     const { account } = this.keys;
-    if (vote.phase === "prepare" && votes.prepareCertificate === undefined) {
+    if (vote.phase === "prepare") {
+      if (votes.prepareCertificate !== undefined) return true;
       const certificate = votes.certificateFor("prepare", account, vote.seq, vote.digest, this.quorum.q);
       if (certificate !== undefined) this.onPrepareCertificate(certificate);
-    } else if (vote.phase === "commit" && votes.commitCertificate === undefined) {
-      const certificate = votes.certificateFor("commit", account, vote.seq, vote.digest, this.quorum.q);
-      if (certificate === undefined) return;
-      votes.commitCertificate = certificate;
-      // The round's leader spreads the certificate; everyone else also forms it from the votes.
-      if (this.leaderOf(vote.seq, vote.round) === this.self) this.send("all", { kind: "certificate", certificate });
-      this.decide(certificate);
+      return true;
     }
+    if (votes.commitCertificate !== undefined) return true;
+    const certificate = votes.certificateFor("commit", account, vote.seq, vote.digest, this.quorum.q);
+    if (certificate === undefined) return true;
+    votes.commitCertificate = certificate;
+    // The round's leader spreads the certificate; everyone else also forms it from the votes.
+    if (this.leaderOf(vote.seq, vote.round) === this.self)
+      this.send("all", { kind: "certificate", certificate });
+    this.decide(certificate);
+    return true;
   }
 
   private onPrepareCertificate(certificate: Certificate): void {
@@ -391,18 +341,19 @@ export class Committee {
     else this.tryCommit(certificate.round);
   }
 
-  private onCertificate(certificate: Certificate): void {
-    if (!bytesEqual(certificate.account, this.keys.account)) return this.drop("malformed");
-    if (certificate.phase === "prepare") {
-      const lockRound = this.inst.lock?.round ?? -1;
-      if (certificate.round <= lockRound && certificate.round < this.inst.round) return this.drop("duplicate");
-    }
-    if (!verifyCertificate(certificate, this.keys, this.quorum)) return this.drop("badSignature");
+  private onCertificate(certificate: Certificate): boolean {
+    if (!bytesEqual(certificate.account, this.keys.account)) return this.log.drop("malformed");
+    const lockRound = this.inst.lock?.round ?? -1;
+    const stale = certificate.round <= lockRound && certificate.round < this.inst.round;
+    if (certificate.phase === "prepare" && stale) return this.log.drop("duplicate");
+    if (!verifyCertificate(certificate, this.keys, this.quorum)) return this.log.drop("badSignature");
     this.inst.active = true;
     if (certificate.phase === "commit") this.decide(certificate);
     else this.onPrepareCertificate(certificate);
+    return true;
   }
 
+  /** The lock only ever rises: a prepare certificate of a strictly higher round replaces it. */
   private raiseLock(certificate: Certificate | null): void {
     if (certificate === null) return;
     const lock = this.inst.lock;
@@ -413,43 +364,45 @@ export class Committee {
 
   // ── timeouts and rounds ────────────────────────────────────────────────────────────────────────────
 
-  private onTimeoutVote(entry: TimeoutEntry): void {
+  private onTimeoutVote(entry: TimeoutEntry): boolean {
     const { vote, highPrepare } = entry;
-    if (!this.inWindow(vote.round, 0)) return;
+    if (!this.inWindow(vote.round, 0)) return false;
     if (!highPrepareMatches(highPrepare, vote.highPrepareRound, vote.seq, vote.round)) {
-      return this.drop("malformed");
+      return this.log.drop("malformed");
     }
     const known = this.inst.rounds.get(vote.round)?.timeouts.get(vote.voter);
-    if (known !== undefined && known.vote.highPrepareRound === vote.highPrepareRound) return this.drop("duplicate");
-    if (!verifyTimeoutVote(this.keys, vote)) return this.drop("badSignature");
+    if (known?.vote.highPrepareRound === vote.highPrepareRound) return this.log.drop("duplicate");
+    if (!verifyTimeoutVote(this.keys, vote)) return this.log.drop("badSignature");
     if (highPrepare !== null && !verifyCertificate(highPrepare, this.keys, this.quorum)) {
-      return this.drop("badSignature");
+      return this.log.drop("badSignature");
     }
     this.inst.active = true;
     this.raiseLock(highPrepare);
-    this.countTimeout(entry);
+    return this.countTimeout(entry);
   }
 
-  private countTimeout(entry: TimeoutEntry): void {
+  private countTimeout(entry: TimeoutEntry): boolean {
     const votes = this.roundVotes(entry.vote.round);
-    const outcome = votes.addTimeout(entry, (e) => this.recordEvidence(e));
-    if (outcome !== "added") return this.drop(outcome);
+    const outcome = votes.addTimeout(entry, (proof) => this.log.equivocation(proof));
+    if (outcome !== "added") return this.log.drop(outcome);
     // f+1 timeouts include a correct owner's: join them, so owners whose timers drifted still form a TC.
     const { round } = entry.vote;
     if (round === this.inst.round && votes.timeouts.size > this.quorum.f) this.signTimeout();
-    if (votes.timeoutCertificate !== undefined) return;
+    if (votes.timeoutCertificate !== undefined) return true;
     const certificate = votes.timeoutCertificateFor(this.inst.seq, this.quorum.q);
-    if (certificate === undefined) return;
+    if (certificate === undefined) return true;
     votes.timeoutCertificate = certificate;
     this.enterRound(round + 1, certificate);
+    return true;
   }
 
-  private onTimeoutCertificate(certificate: TimeoutCertificate): void {
-    if (certificate.round < this.inst.round) return this.drop("roundBehind");
-    if (!verifyTimeoutCertificate(certificate, this.keys, this.quorum)) return this.drop("badSignature");
+  private onTimeoutCertificate(certificate: TimeoutCertificate): boolean {
+    if (certificate.round < this.inst.round) return this.log.drop("roundBehind");
+    if (!verifyTimeoutCertificate(certificate, this.keys, this.quorum)) return this.log.drop("badSignature");
     this.inst.active = true;
     this.raiseLock(certificate.highPrepare);
     this.enterRound(certificate.round + 1, certificate);
+    return true;
   }
 
   /** Sign this round's timeout once (naming the lock), send it and count it. */
@@ -459,16 +412,17 @@ export class Committee {
     const highPrepare = inst.lock;
     const highPrepareRound = highPrepare?.round ?? null;
     const message = timeoutSigningBytes(this.keys.account, inst.seq, inst.round, highPrepareRound);
+    const signature = this.options.sign(message);
     const vote: TimeoutVote = {
       seq: inst.seq,
       round: inst.round,
       highPrepareRound,
       voter: this.self,
-      signature: this.options.sign(message),
+      signature,
     };
     const entry = { vote, highPrepare };
     inst.own.recordTimeout(entry);
-    this.timeoutsSigned++;
+    this.log.timeoutsSigned++;
     this.persist({ kind: "timeout", vote, highPrepare });
     this.send("all", { kind: "timeout", vote, highPrepare });
     this.countTimeout(entry);
@@ -480,7 +434,7 @@ export class Committee {
     inst.round = round;
     inst.entry = entry !== null && entry.round === round - 1 ? entry : null;
     inst.active = true;
-    this.roundsEntered++;
+    this.log.roundsEntered++;
     this.armTimer();
     for (const old of inst.rounds.keys()) {
       if (old < round - COMMITTEE_BOUNDS.roundsBehind) inst.rounds.delete(old);
@@ -498,26 +452,21 @@ export class Committee {
   private onTick(): void {
     const inst = this.inst;
     if (!inst.active) return;
-    if (inst.deadlineMs === undefined || this.nowMs < inst.deadlineMs) return this.tryPropose();
-    const seq = inst.seq;
-    const round = inst.round;
+    if (inst.deadlineMs !== undefined && this.nowMs >= inst.deadlineMs) this.onRoundTimeout();
+    this.tryPropose();
+  }
+
+  /** Time out the round (once), and re-send everything said in this seq that lossy links may have eaten. */
+  private onRoundTimeout(): void {
+    const inst = this.inst;
+    const { seq, round } = inst;
     const signed = inst.own.timeout(round);
     if (signed === undefined) this.signTimeout();
     else this.send("all", { kind: "timeout", ...signed });
     if (this.inst.seq !== seq || this.inst.round !== round) return; // our own timeout completed a certificate
-    // Lossy links: re-send everything this owner said in this seq that others may still need.
-    for (const phase of ["prepare", "commit"] as const) {
-      const vote = inst.own.latestVote(phase);
-      if (vote !== undefined) this.send("all", { kind: "vote", vote });
-    }
-    const proposal = inst.own.proposal(round);
-    if (proposal !== undefined) this.send("all", { kind: "propose", ...proposal });
-    if (inst.entry !== null) this.send("all", { kind: "timeoutCertificate", certificate: inst.entry });
-    for (const request of this.queue.ownQueue(this.self).slice(0, COMMITTEE_BOUNDS.requestsResentPerTimeout)) {
-      this.send("all", { kind: "request", request });
-    }
+    const ownRequests = this.queue.ownQueue(this.self).slice(0, COMMITTEE_BOUNDS.requestsResentPerTimeout);
+    for (const message of resendOnTimeout(inst, ownRequests)) this.send("all", message);
     this.armTimer();
-    this.tryPropose();
   }
 
   // ── decisions ──────────────────────────────────────────────────────────────────────────────────────
@@ -525,55 +474,18 @@ export class Committee {
   private decide(certificate: Certificate): void {
     const inst = this.inst;
     if (certificate.seq !== inst.seq) return;
-    const request = inst.seen.get(certificate.digest) ?? this.queue.find(certificate.digest);
+    const { digest } = certificate;
+    const request = inst.seen.get(digest) ?? this.queue.find(digest);
     this.persist({ kind: "decided", certificate, requestOwner: request?.owner ?? null });
-    this.out.push({
-      type: "decided",
-      seq: certificate.seq,
-      digest: certificate.digest,
-      certificate,
-      proposal: request?.proposal,
-    });
-    this.decidedCount++;
-    this.rememberDecided(certificate);
-    this.queue.remove(certificate.digest);
+    this.out.push({ type: "decided", seq: inst.seq, digest, certificate, proposal: request?.proposal });
+    this.log.decided++;
+    this.decided.remember(certificate);
+    this.queue.remove(digest);
     if (request !== undefined) this.lastDecidedOwner = request.owner;
-    this.inst = this.newInstance(inst.seq + 1);
+    this.inst = newInstance(inst.seq + 1);
     this.inst.active = this.queue.size > 0;
-    this.inst.deadlineMs = undefined;
-    const buffered = this.ahead;
-    this.ahead = new Map();
-    for (const [from, messages] of buffered) for (const message of messages) this.onMessage(from, message);
-    if (this.inst.seq === certificate.seq + 1) this.tryPropose();
-  }
-
-  private rememberDecided(certificate: Certificate): void {
-    this.decidedCertificates.set(certificate.seq, certificate);
-    for (const seq of this.decidedCertificates.keys()) {
-      if (this.decidedCertificates.size <= COMMITTEE_BOUNDS.decidedCertificatesKept) break;
-      this.decidedCertificates.delete(seq);
-    }
-    this.decidedDigests.add(toHex(certificate.digest));
-    for (const digest of this.decidedDigests) {
-      if (this.decidedDigests.size <= COMMITTEE_BOUNDS.decidedDigestsKept) break;
-      this.decidedDigests.delete(digest);
-    }
-  }
-
-  // ── plumbing ───────────────────────────────────────────────────────────────────────────────────────
-
-  private newInstance(seq: number): Instance {
-    return {
-      seq,
-      round: 0,
-      rounds: new Map(),
-      lock: null,
-      entry: null,
-      own: new OwnStatements(),
-      seen: new SeenRequests(COMMITTEE_BOUNDS.seenRequestsPerSeq),
-      active: false,
-      deadlineMs: undefined,
-    };
+    for (const [from, message] of this.ahead.take()) this.onMessage(from, message);
+    if (this.inst.seq === inst.seq + 1) this.tryPropose();
   }
 
   private persist(record: CommitteeRecord): void {
@@ -582,27 +494,5 @@ export class Committee {
 
   private send(to: readonly OwnerIndex[] | "all", message: CommitteeMessage): void {
     this.out.push({ type: "send", to, message });
-  }
-
-  private drop(reason: CommitteeDropReason): void {
-    this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
-  }
-
-  private recordEvidence(equivocation: Equivocation): void {
-    this.equivocations++;
-    if (this.evidenceLog.length < COMMITTEE_BOUNDS.evidenceKept) this.evidenceLog.push(equivocation);
-  }
-}
-
-function seqOf(message: Exclude<CommitteeMessage, { kind: "request" }>): number {
-  switch (message.kind) {
-    case "propose":
-      return message.seq;
-    case "vote":
-    case "timeout":
-      return message.vote.seq;
-    case "certificate":
-    case "timeoutCertificate":
-      return message.certificate.seq;
   }
 }

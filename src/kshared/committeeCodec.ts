@@ -22,7 +22,14 @@ import { MAX_OWNERS } from "./quorum.ts";
 /** The largest proposal the codec accepts (the committee's default bound). */
 export const MAX_WIRE_PROPOSAL_BYTES = 64 * 1024;
 
-const KIND_BYTE = { request: 1, propose: 2, vote: 3, timeout: 4, certificate: 5, timeoutCertificate: 6 } as const;
+const KIND_BYTE = {
+  request: 1,
+  propose: 2,
+  vote: 3,
+  timeout: 4,
+  certificate: 5,
+  timeoutCertificate: 6,
+} as const;
 const PHASE_BYTE: Readonly<Record<VotePhase, number>> = { prepare: 1, commit: 2 };
 
 function malformed(message: string): TallyError {
@@ -48,7 +55,13 @@ class Writer {
     this.parts.push(b);
   }
   finish(): Uint8Array {
-    return Buffer.concat(this.parts);
+    const out = new Uint8Array(this.parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const part of this.parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
   }
 }
 

@@ -49,8 +49,6 @@ export const COMMITTEE_BOUNDS = {
   evidenceKept: 256,
   /** Own pending requests re-sent on each round timeout. */
   requestsResentPerTimeout: 8,
-  /** Proposals' requests remembered per seq (a leader re-proposing a locked digest needs its bytes). */
-  seenRequestsPerSeq: 64,
   /** Verified signatures cached. */
   verifiedSignaturesCached: 8_192,
 } as const;
@@ -108,7 +106,11 @@ export function resolveCommitteeOptions(options: CommitteeOptions): ResolvedComm
       COMMITTEE_BOUNDS.maxPendingPerOwner,
       "maxPendingPerOwner",
     ),
-    maxProposalBytes: positive(options.maxProposalBytes, COMMITTEE_BOUNDS.maxProposalBytes, "maxProposalBytes"),
+    maxProposalBytes: positive(
+      options.maxProposalBytes,
+      COMMITTEE_BOUNDS.maxProposalBytes,
+      "maxProposalBytes",
+    ),
     hash: options.hash ?? sha256,
   };
 }

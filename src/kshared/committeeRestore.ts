@@ -1,6 +1,6 @@
 import { toHex } from "../core/bytes.ts";
 import type { Certificate, CommitteeRecord, OwnerIndex, SignedRequest } from "./committeeTypes.ts";
-import { type Instance, RoundVotes } from "./roundState.ts";
+import { type Instance, newInstance, RoundVotes } from "./roundState.ts";
 
 export interface RestoredCommittee {
   readonly instance: Instance;
@@ -17,11 +17,7 @@ export interface RestoredCommittee {
  * phase), its highest lock, and its round (the highest it spoke in or locked at). Records of older seqs are
  * superseded by their decisions.
  */
-export function restoreCommittee(
-  records: Iterable<CommitteeRecord>,
-  firstSeq: number,
-  newInstance: (seq: number) => Instance,
-): RestoredCommittee {
+export function restoreCommittee(records: Iterable<CommitteeRecord>, firstSeq: number): RestoredCommittee {
   const all = [...records];
   const decided = all
     .filter((r): r is Extract<CommitteeRecord, { kind: "decided" }> => r.kind === "decided")

@@ -185,3 +185,17 @@ export type CommitteeDropReason =
   | "aheadBufferFull"
   | "lockedOut"
   | "alreadyDecided";
+
+/** The seq a seq-bound message is about. */
+export function messageSeq(message: Exclude<CommitteeMessage, { kind: "request" }>): number {
+  switch (message.kind) {
+    case "propose":
+      return message.seq;
+    case "vote":
+    case "timeout":
+      return message.vote.seq;
+    case "certificate":
+    case "timeoutCertificate":
+      return message.certificate.seq;
+  }
+}

@@ -1,6 +1,7 @@
 import { bytesEqual, toHex } from "../core/bytes.ts";
 import type {
   Certificate,
+  CommitteeMessage,
   Equivocation,
   OwnerIndex,
   SignedRequest,
@@ -9,6 +10,9 @@ import type {
   Vote,
   VotePhase,
 } from "./committeeTypes.ts";
+
+/** Proposals' requests remembered per seq (a leader re-proposing a locked digest needs its bytes). */
+export const SEEN_REQUESTS_PER_SEQ = 64;
 
 export type AddOutcome = "added" | "duplicate" | "equivocation";
 
@@ -93,7 +97,10 @@ export class RoundVotes {
     const entries = [...this.timeouts.values()].sort((a, b) => a.vote.voter - b.vote.voter);
     let highPrepare: Certificate | null = null;
     for (const entry of entries) {
-      if (entry.highPrepare !== null && (highPrepare === null || entry.highPrepare.round > highPrepare.round)) {
+      if (
+        entry.highPrepare !== null &&
+        (highPrepare === null || entry.highPrepare.round > highPrepare.round)
+      ) {
         highPrepare = entry.highPrepare;
       }
     }
@@ -201,4 +208,36 @@ export interface Instance {
   /** The round timer runs only once there is something to decide. */
   active: boolean;
   deadlineMs: number | undefined;
+}
+
+export function newInstance(seq: number): Instance {
+  return {
+    seq,
+    round: 0,
+    rounds: new Map(),
+    lock: null,
+    entry: null,
+    own: new OwnStatements(),
+    seen: new SeenRequests(SEEN_REQUESTS_PER_SEQ),
+    active: false,
+    deadlineMs: undefined,
+  };
+}
+
+/**
+ * What an owner re-sends each time its round timer expires, for links that lose messages: its latest
+ * Prepare and Commit of the seq, its proposal of the round (if leader), the timeout certificate that
+ * started the round, and its own pending requests (the caller bounds them).
+ */
+export function resendOnTimeout(inst: Instance, ownRequests: readonly SignedRequest[]): CommitteeMessage[] {
+  const messages: CommitteeMessage[] = [];
+  for (const phase of ["prepare", "commit"] as const) {
+    const vote = inst.own.latestVote(phase);
+    if (vote !== undefined) messages.push({ kind: "vote", vote });
+  }
+  const proposal = inst.own.proposal(inst.round);
+  if (proposal !== undefined) messages.push({ kind: "propose", ...proposal });
+  if (inst.entry !== null) messages.push({ kind: "timeoutCertificate", certificate: inst.entry });
+  for (const request of ownRequests) messages.push({ kind: "request", request });
+  return messages;
 }

@@ -4,7 +4,6 @@
  */
 
 import { sha256 } from "@noble/hashes/sha2.js";
-import { ACCOUNT, type Adversary, type Network, proposalBytes } from "./committeeHarness.ts";
 import { requestSigningBytes, voteSigningBytes } from "../../src/kshared/certificate.ts";
 import type {
   CommitteeAction,
@@ -13,6 +12,7 @@ import type {
   SignedRequest,
   Vote,
 } from "../../src/kshared/committeeTypes.ts";
+import { ACCOUNT, type Adversary, type Network, proposalBytes } from "./committeeHarness.ts";
 
 let altCounter = 0;
 
@@ -55,9 +55,19 @@ export function equivocatingThenSilent(firstGroup: readonly OwnerIndex[], silent
         const alt = { ...m, request: forgedRequest(net, self) };
         conflicting.set(`${m.seq}/${m.round}`, alt.request.digest);
         out.push(send(firstGroup, m), send(others, alt), send(firstGroup, alt));
-      } else if (m.kind === "vote" && m.vote.phase === "prepare" && conflicting.has(`${m.vote.seq}/${m.vote.round}`)) {
+      } else if (
+        m.kind === "vote" &&
+        m.vote.phase === "prepare" &&
+        conflicting.has(`${m.vote.seq}/${m.vote.round}`)
+      ) {
         const alt = signedVote(net, m.vote, conflicting.get(`${m.vote.seq}/${m.vote.round}`)!);
-        out.push(action, send(net.keys.map((_, i) => i).filter((i) => i !== self), { kind: "vote", vote: alt }));
+        out.push(
+          action,
+          send(
+            net.keys.map((_, i) => i).filter((i) => i !== self),
+            { kind: "vote", vote: alt },
+          ),
+        );
       } else {
         out.push(action);
       }
@@ -72,7 +82,9 @@ export function equivocatingThenSilent(firstGroup: readonly OwnerIndex[], silent
  * `groups[1]`; every colluder's Prepare and Commit for such a round goes to each group for that group's
  * digest. Call once and give the same adversary to every colluder (they share what they proposed).
  */
-export function splittingColluders(groups: readonly [readonly OwnerIndex[], readonly OwnerIndex[]]): Adversary {
+export function splittingColluders(
+  groups: readonly [readonly OwnerIndex[], readonly OwnerIndex[]],
+): Adversary {
   const stories = new Map<string, readonly [Uint8Array, Uint8Array]>();
   return (actions, net, self) => {
     const colluders = net.keys.map((_, i) => i).filter((i) => i !== self && net.isByzantine(i));

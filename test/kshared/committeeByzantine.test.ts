@@ -47,8 +47,14 @@ describe("k-shared committee with one Byzantine owner of 4", () => {
       assert.deepEqual(conflictingSeqs(net), []);
       const correct = net.correctOwners();
       const evidence = correct.flatMap((i) => net.nodes[i]!.evidence());
-      assert.ok(evidence.some((e) => e.kind === "proposal"), "a correct owner caught the two proposals");
-      assert.ok(evidence.some((e) => e.kind === "vote" && e.first.voter === byzantine), "and the two prepares");
+      assert.ok(
+        evidence.some((e) => e.kind === "proposal"),
+        "a correct owner caught the two proposals",
+      );
+      assert.ok(
+        evidence.some((e) => e.kind === "vote" && e.first.voter === byzantine),
+        "and the two prepares",
+      );
       const rounds = Math.max(...correct.map((i) => net.counters(i).roundsEntered));
       assert.ok(rounds > 0, "the silent leader's rounds were skipped by timeout certificates");
     });
@@ -94,7 +100,10 @@ describe("k-shared committee with two colluding owners that tell two groups two 
       for (let n = 0; n < 20; n++) net.submit(2 + (n % 5), proposalBytes(2 + (n % 5), n), n * 300);
       net.run(300_000, () => net.allDecided(20));
       assert.deepEqual(conflictingSeqs(net), []);
-      assert.ok(net.correctOwners().some((i) => net.decisions[i]!.size > 0), "progress was made");
+      assert.ok(
+        net.correctOwners().some((i) => net.decisions[i]!.size > 0),
+        "progress was made",
+      );
       // The attack happened: correct owners prepared digests that were never decided (the second story).
       const decided = new Set([...decidedDigests(net).values()].flatMap((d) => [...d]));
       const fooled = net

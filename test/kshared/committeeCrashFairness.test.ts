@@ -12,9 +12,13 @@ describe("k-shared committee: crash and restart from persisted records", () => {
       const net = new Network({ k: 4, seed, dropRate: 0.1, duplicateRate: 0.05, maxDelayMs: 60 });
       for (let n = 0; n < 30; n++) net.submit(n % 4, proposalBytes(n % 4, n), n * 600);
       // Owner 1 crashes eight times mid-run (each at an event, cut at a random action), down 0.3–2.3 s.
-      for (let c = 0; c < 8; c++) net.crash(1, 300 + c * 2_500 + net.random() * 200, 300 + net.random() * 2_000);
+      for (let c = 0; c < 8; c++)
+        net.crash(1, 300 + c * 2_500 + net.random() * 200, 300 + net.random() * 2_000);
       net.run(600_000, () => net.nowMs > 20_000 && net.allAcceptedDecided());
-      assert.ok(net.allAcceptedDecided(), `decided: ${net.decisions.map((d) => d.size)} of ${net.accepted.size}`);
+      assert.ok(
+        net.allAcceptedDecided(),
+        `decided: ${net.decisions.map((d) => d.size)} of ${net.accepted.size}`,
+      );
       assert.ok(net.accepted.size >= 20, `accepted ${net.accepted.size} (submits to a down owner are lost)`);
       assert.ok(net.crashes >= 8, `crashes: ${net.crashes}`);
       for (const owner of net.correctOwners()) {
@@ -46,7 +50,10 @@ describe("k-shared committee: crash and restart from persisted records", () => {
         assert.ok(!(a.type === "persist" && a.record.kind === "vote"), "no new vote was signed");
       }
     }
-    assert.ok(sent.some((v) => v.phase === "commit"), "the restored commit vote is re-sent on timeout");
+    assert.ok(
+      sent.some((v) => v.phase === "commit"),
+      "the restored commit vote is re-sent on timeout",
+    );
   });
 });
 

@@ -101,7 +101,8 @@ export class Network {
     this.sentVotes = this.keys.map(() => []);
     this.nodes = this.keys.map((_, i) => this.newCommittee(i));
     const tickMs = options.tickMs ?? 100;
-    for (let i = 0; i < this.k; i++) this.every(tickMs, () => this.deliver(i, { type: "tick", nowMs: this.nowMs }));
+    for (let i = 0; i < this.k; i++)
+      this.every(tickMs, () => this.deliver(i, { type: "tick", nowMs: this.nowMs }));
   }
 
   newCommittee(index: OwnerIndex): Committee {
@@ -205,7 +206,10 @@ export class Network {
     const adversary = this.options.adversaries?.get(to);
     if (adversary !== undefined) actions = adversary(actions, this, to);
     const downMs = this.crashAtNextEvent.get(to);
-    if (downMs !== undefined && actions.length > 0) return this.crashNow(to, actions, downMs);
+    if (downMs !== undefined && actions.length > 0) {
+      this.crashNow(to, actions, downMs);
+      return;
+    }
     this.carryOut(to, actions);
   }
 
@@ -213,7 +217,8 @@ export class Network {
     for (const action of actions) {
       if (action.type === "persist") this.records[from]!.push(action.record);
       else if (action.type === "send") this.transmit(from, action.to, action.message);
-      else if (action.type === "submitResult" && action.outcome === "accepted") this.accepted.add(toHex(action.digest));
+      else if (action.type === "submitResult" && action.outcome === "accepted")
+        this.accepted.add(toHex(action.digest));
       else if (action.type === "decided") {
         const digest = toHex(action.digest);
         const previous = this.decisions[from]!.get(action.seq);
