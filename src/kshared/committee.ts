@@ -2,12 +2,9 @@ import { bytesEqual } from "../core/bytes.ts";
 import { AheadBuffer } from "./aheadBuffer.ts";
 import {
   type CommitteeKeys,
-  highPrepareMatches,
-  requestSigningBytes,
   timeoutSigningBytes,
   verifyCertificate,
   verifyTimeoutCertificate,
-  verifyTimeoutVote,
   verifyVote,
   voteSigningBytes,
 } from "./certificate.ts";
@@ -35,7 +32,14 @@ import {
   type VotePhase,
 } from "./committeeTypes.ts";
 import { DecidedLog } from "./decidedLog.ts";
-import { checkJustification, checkRequest, type Proposal, type RequestRules } from "./proposalChecks.ts";
+import {
+  checkJustification,
+  checkRequest,
+  checkTimeoutEntry,
+  newRequest,
+  type Proposal,
+  type RequestRules,
+} from "./proposalChecks.ts";
 import { type CommitteeQuorum, committeeQuorum } from "./quorum.ts";
 import { RequestQueue } from "./requestQueue.ts";
 import { type Instance, newInstance, RoundVotes, resendOnTimeout, type TimeoutEntry } from "./roundState.ts";
@@ -60,8 +64,6 @@ export class Committee {
   private readonly decided = new DecidedLog();
   private readonly ahead = new AheadBuffer(COMMITTEE_BOUNDS.aheadPerOwner);
   private readonly log = new CommitteeLog();
-  /** The owner of the last decided request: the leaders' shared round-robin cursor. */
-  private lastDecidedOwner: OwnerIndex;
   private inst: Instance;
   private nowMs = 0;
   private out: CommitteeAction[] = [];
@@ -79,7 +81,6 @@ export class Committee {
       isDecided: (digest) => this.decided.has(digest),
     };
     this.queue = new RequestQueue(this.quorum.k, this.options.maxPendingPerOwner);
-    this.lastDecidedOwner = this.quorum.k - 1;
     this.inst = newInstance(this.options.firstSeq);
   }
 
@@ -114,16 +115,19 @@ export class Committee {
   /**
    * Rebuilds the state from the records persisted before a crash; call once, before the first event. The
    * owner resumes at the seq after its last decision, in the highest round it spoke in, with its own
-   * statements of that seq, so it re-sends rather than re-signs, and with its own undecided requests
-   * queued again. Re-sending starts at the first timeout.
+   * statements of that seq (so it re-sends rather than re-signs) and its own undecided requests. Returns
+   * the last decision again: the crash may have cut it off after its record was durable.
    */
-  restore(records: Iterable<CommitteeRecord>): void {
+  restore(records: Iterable<CommitteeRecord>): CommitteeAction[] {
     const restored = restoreCommittee(records, this.options.firstSeq);
     this.inst = restored.instance;
-    this.lastDecidedOwner = restored.lastDecidedOwner ?? this.lastDecidedOwner;
     for (const certificate of restored.decided) this.decided.remember(certificate);
     for (const request of restored.pendingRequests) this.queue.add(request);
-    if (this.queue.size > 0) this.inst.active = true;
+    if (restored.last === undefined) return [];
+    const { certificate, request } = restored.last;
+    this.queue.decided(certificate.digest, request?.owner);
+    const { seq, digest } = certificate;
+    return [{ type: "decided", seq, digest, certificate, proposal: request?.proposal }];
   }
 
   handle(event: CommitteeEvent): CommitteeAction[] {
@@ -136,23 +140,18 @@ export class Committee {
     return this.out;
   }
 
-  // ── requests and routing ───────────────────────────────────────────────────────────────────────────
-
   private onSubmit(proposal: Uint8Array): void {
-    const digest = this.options.hash(proposal);
-    const refused = proposal.length > this.options.maxProposalBytes ? "full" : undefined;
-    const outcome = refused ?? (this.decided.has(digest) ? "decided" : undefined);
-    if (outcome !== undefined) {
-      this.out.push({ type: "submitResult", outcome, digest });
-      return;
-    }
-    const signature = this.options.sign(requestSigningBytes(this.keys.account, digest));
-    const request: SignedRequest = { owner: this.self, proposal, digest, signature };
-    const added = this.queue.add(request);
+    const { outcome, digest, request } = newRequest(
+      proposal,
+      this.self,
+      this.queue,
+      this.rules,
+      this.options.sign,
+    );
     // Durable before acknowledged: an accepted request survives a crash.
-    if (added === "added") this.persist({ kind: "request", request });
-    this.out.push({ type: "submitResult", outcome: added === "added" ? "accepted" : added, digest });
-    if (added !== "added") return;
+    if (request !== undefined) this.persist({ kind: "request", request });
+    this.out.push({ type: "submitResult", outcome, digest });
+    if (request === undefined) return;
     this.send("all", { kind: "request", request });
     this.inst.active = true;
     this.tryPropose();
@@ -175,7 +174,11 @@ export class Committee {
     if (message.kind === "request") return this.onRequest(message.request);
     const seq = messageSeq(message);
     if (seq > this.inst.seq + 1) return this.log.drop("seqAhead");
-    if (seq === this.inst.seq + 1) return this.ahead.add(from, message) || this.log.drop("aheadBufferFull");
+    if (seq === this.inst.seq + 1) {
+      // Others moved on: we missed a decision. Our next timeout fetches its certificate.
+      this.inst.active = true;
+      return this.ahead.add(from, message) || this.log.drop("aheadBufferFull");
+    }
     if (seq < this.inst.seq) {
       // A timeout or proposal for a decided seq: that owner is stuck there; hand it the certificate.
       if (message.kind === "timeout" || message.kind === "propose") {
@@ -184,6 +187,13 @@ export class Committee {
       }
       return this.log.drop("seqBehind");
     }
+    const inst = this.inst;
+    const counted = this.onCurrentSeq(from, message);
+    inst.heard ||= counted;
+    return counted;
+  }
+
+  private onCurrentSeq(from: OwnerIndex, message: Exclude<CommitteeMessage, { kind: "request" }>): boolean {
     switch (message.kind) {
       case "propose":
         return this.onPropose(from, message);
@@ -212,8 +222,6 @@ export class Committee {
     }
     return votes;
   }
-
-  // ── proposals ──────────────────────────────────────────────────────────────────────────────────────
 
   private onPropose(from: OwnerIndex, m: Proposal): boolean {
     if (!this.inWindow(m.round, 0)) return false;
@@ -258,7 +266,7 @@ export class Committee {
     const request =
       justify !== null
         ? (inst.seen.get(justify.digest) ?? this.queue.find(justify.digest))
-        : this.queue.next(this.lastDecidedOwner);
+        : this.queue.next();
     if (request === undefined) return;
     const proposal = { seq: inst.seq, round: inst.round, request, justify, entry: inst.entry };
     inst.own.recordProposal(inst.round, proposal);
@@ -269,8 +277,6 @@ export class Committee {
     inst.active = true;
     this.tryPrepare(inst.round);
   }
-
-  // ── votes and locks ────────────────────────────────────────────────────────────────────────────────
 
   /** Prepare the round's proposal once, if the lock allows it (the lock was already raised past any justify). */
   private tryPrepare(round: number): void {
@@ -362,22 +368,15 @@ export class Committee {
     this.persist({ kind: "lock", certificate });
   }
 
-  // ── timeouts and rounds ────────────────────────────────────────────────────────────────────────────
-
   private onTimeoutVote(entry: TimeoutEntry): boolean {
-    const { vote, highPrepare } = entry;
+    const { vote } = entry;
     if (!this.inWindow(vote.round, 0)) return false;
-    if (!highPrepareMatches(highPrepare, vote.highPrepareRound, vote.seq, vote.round)) {
-      return this.log.drop("malformed");
-    }
     const known = this.inst.rounds.get(vote.round)?.timeouts.get(vote.voter);
     if (known?.vote.highPrepareRound === vote.highPrepareRound) return this.log.drop("duplicate");
-    if (!verifyTimeoutVote(this.keys, vote)) return this.log.drop("badSignature");
-    if (highPrepare !== null && !verifyCertificate(highPrepare, this.keys, this.quorum)) {
-      return this.log.drop("badSignature");
-    }
+    const problem = checkTimeoutEntry(entry, this.keys, this.quorum);
+    if (problem !== null) return this.log.drop(problem);
     this.inst.active = true;
-    this.raiseLock(highPrepare);
+    this.raiseLock(entry.highPrepare);
     return this.countTimeout(entry);
   }
 
@@ -467,21 +466,21 @@ export class Committee {
     const ownRequests = this.queue.ownQueue(this.self).slice(0, COMMITTEE_BOUNDS.requestsResentPerTimeout);
     for (const message of resendOnTimeout(inst, ownRequests)) this.send("all", message);
     this.armTimer();
+    // A probe (after a restart, or on hearing of the next seq) that found nobody working here: stop.
+    const idle = !inst.heard && this.queue.size === 0 && inst.own.latestVote("prepare") === undefined;
+    if (idle) inst.active = false;
   }
-
-  // ── decisions ──────────────────────────────────────────────────────────────────────────────────────
 
   private decide(certificate: Certificate): void {
     const inst = this.inst;
     if (certificate.seq !== inst.seq) return;
     const { digest } = certificate;
     const request = inst.seen.get(digest) ?? this.queue.find(digest);
-    this.persist({ kind: "decided", certificate, requestOwner: request?.owner ?? null });
+    this.persist({ kind: "decided", certificate, request: request ?? null });
     this.out.push({ type: "decided", seq: inst.seq, digest, certificate, proposal: request?.proposal });
     this.log.decided++;
     this.decided.remember(certificate);
-    this.queue.remove(digest);
-    if (request !== undefined) this.lastDecidedOwner = request.owner;
+    this.queue.decided(digest, request?.owner);
     this.inst = newInstance(inst.seq + 1);
     this.inst.active = this.queue.size > 0;
     for (const [from, message] of this.ahead.take()) this.onMessage(from, message);

@@ -1,12 +1,13 @@
 import { toHex } from "../core/bytes.ts";
-import type { Certificate, CommitteeRecord, OwnerIndex, SignedRequest } from "./committeeTypes.ts";
+import type { Certificate, CommitteeRecord, SignedRequest } from "./committeeTypes.ts";
 import { type Instance, newInstance, RoundVotes } from "./roundState.ts";
 
 export interface RestoredCommittee {
   readonly instance: Instance;
   /** Commit certificates, ascending by seq. */
   readonly decided: readonly Certificate[];
-  readonly lastDecidedOwner: OwnerIndex | null;
+  /** The last decision, to re-emit; undefined before the first. */
+  readonly last: Extract<CommitteeRecord, { kind: "decided" }> | undefined;
   /** This owner's submitted requests that no decided record names, in submission order. */
   readonly pendingRequests: readonly SignedRequest[];
 }
@@ -56,7 +57,8 @@ export function restoreCommittee(records: Iterable<CommitteeRecord>, firstSeq: n
   instance.round = Math.max(instance.own.highestRound(), instance.lock?.round ?? 0);
   const ownProposal = instance.own.proposal(instance.round);
   instance.entry = ownProposal?.entry ?? null;
-  instance.active = !instance.own.empty;
+  // Active even with nothing of its own: its first timeout asks the others whether it missed a decision.
+  instance.active = true;
   const decidedDigests = new Set(decided.map((r) => toHex(r.certificate.digest)));
   const pendingRequests = all.flatMap((r) =>
     r.kind === "request" && !decidedDigests.has(toHex(r.request.digest)) ? [r.request] : [],
@@ -64,7 +66,7 @@ export function restoreCommittee(records: Iterable<CommitteeRecord>, firstSeq: n
   return {
     instance,
     decided: decided.map((r) => r.certificate),
-    lastDecidedOwner: last?.requestOwner ?? null,
+    last,
     pendingRequests,
   };
 }

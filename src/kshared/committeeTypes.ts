@@ -122,8 +122,11 @@ export type CommitteeRecord =
       readonly entry: TimeoutCertificate | null;
     }
   | { readonly kind: "lock"; readonly certificate: Certificate }
-  /** `requestOwner` (null: unknown here) keeps the leaders' round-robin cursor across a restart. */
-  | { readonly kind: "decided"; readonly certificate: Certificate; readonly requestOwner: OwnerIndex | null };
+  /**
+   * `request` (null: its bytes never reached this owner) lets a restart re-emit the decision a crash may
+   * have cut off, and keeps the leaders' round-robin cursor.
+   */
+  | { readonly kind: "decided"; readonly certificate: Certificate; readonly request: SignedRequest | null };
 
 export type SubmitOutcome =
   /** Queued here and sent to every owner. */
@@ -146,7 +149,11 @@ export type CommitteeAction =
       readonly to: readonly OwnerIndex[] | "all";
       readonly message: CommitteeMessage;
     }
-  /** Exactly once per seq, in seq order. `proposal` is absent if this owner never saw the request's bytes. */
+  /**
+   * Once per seq, in seq order; `restore` repeats the last one (a crash may have cut it off after its
+   * record was durable), so the consumer applies it idempotently. `proposal` is absent if this owner never
+   * saw the request's bytes.
+   */
   | {
       readonly type: "decided";
       readonly seq: number;

@@ -1,12 +1,23 @@
 import { bytesEqual } from "../core/bytes.ts";
 import {
   type CommitteeKeys,
+  highPrepareMatches,
+  requestSigningBytes,
   verifyCertificate,
   verifyRequest,
   verifyTimeoutCertificate,
+  verifyTimeoutVote,
 } from "./certificate.ts";
-import type { CommitteeDropReason, CommitteeMessage, SignedRequest } from "./committeeTypes.ts";
+import type {
+  CommitteeDropReason,
+  CommitteeMessage,
+  OwnerIndex,
+  SignedRequest,
+  SubmitOutcome,
+} from "./committeeTypes.ts";
 import type { CommitteeQuorum } from "./quorum.ts";
+import type { RequestQueue } from "./requestQueue.ts";
+import type { TimeoutEntry } from "./roundState.ts";
 
 export type Proposal = Extract<CommitteeMessage, { kind: "propose" }>;
 
@@ -53,4 +64,34 @@ export function checkJustification(
     if (!verifyCertificate(justify, keys, quorum)) return "badSignature";
   }
   return verifyTimeoutCertificate(entry, keys, quorum) ? null : "badSignature";
+}
+
+/** A timeout vote counts iff it names exactly the prepare certificate it carries, and both verify. */
+export function checkTimeoutEntry(
+  entry: TimeoutEntry,
+  keys: CommitteeKeys,
+  quorum: CommitteeQuorum,
+): CommitteeDropReason | null {
+  const { vote, highPrepare } = entry;
+  if (!highPrepareMatches(highPrepare, vote.highPrepareRound, vote.seq, vote.round)) return "malformed";
+  if (!verifyTimeoutVote(keys, vote)) return "badSignature";
+  if (highPrepare !== null && !verifyCertificate(highPrepare, keys, quorum)) return "badSignature";
+  return null;
+}
+
+/** This owner's own submission: signed and queued (`request` set) or refused, with the outcome to report. */
+export function newRequest(
+  proposal: Uint8Array,
+  self: OwnerIndex,
+  queue: RequestQueue,
+  rules: RequestRules,
+  sign: (message: Uint8Array) => Uint8Array,
+): { outcome: SubmitOutcome; digest: Uint8Array; request?: SignedRequest } {
+  const digest = rules.hash(proposal);
+  if (proposal.length > rules.maxProposalBytes) return { outcome: "full", digest };
+  if (rules.isDecided(digest)) return { outcome: "decided", digest };
+  const signature = sign(requestSigningBytes(rules.keys.account, digest));
+  const request: SignedRequest = { owner: self, proposal, digest, signature };
+  const added = queue.add(request);
+  return added === "added" ? { outcome: "accepted", digest, request } : { outcome: added, digest };
 }

@@ -11,10 +11,19 @@ export class RequestQueue {
   private readonly queues: SignedRequest[][];
   private readonly queued = new Set<string>();
   private readonly maxPerOwner: number;
+  /** The owner whose request was decided last: the leaders' shared round-robin cursor. */
+  private lastDecidedOwner: OwnerIndex;
 
   constructor(owners: number, maxPerOwner: number) {
     this.queues = Array.from({ length: owners }, () => []);
     this.maxPerOwner = maxPerOwner;
+    this.lastDecidedOwner = owners - 1;
+  }
+
+  /** A request was decided: forget it, and move the cursor past its owner (when known). */
+  decided(digest: Uint8Array, owner: OwnerIndex | undefined): void {
+    this.remove(digest);
+    if (owner !== undefined) this.lastDecidedOwner = owner;
   }
 
   has(digest: Uint8Array): boolean {
@@ -54,11 +63,11 @@ export class RequestQueue {
     return undefined;
   }
 
-  /** The head request of the first owner after `lastDecidedOwner` (cyclically) that has one. */
-  next(lastDecidedOwner: OwnerIndex): SignedRequest | undefined {
+  /** The head request of the first owner after the last decided request's owner (cyclically) that has one. */
+  next(): SignedRequest | undefined {
     const k = this.queues.length;
     for (let step = 1; step <= k; step++) {
-      const head = this.queues[(lastDecidedOwner + step) % k]![0];
+      const head = this.queues[(this.lastDecidedOwner + step) % k]![0];
       if (head !== undefined) return head;
     }
     return undefined;

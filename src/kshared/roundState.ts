@@ -207,6 +207,8 @@ export interface Instance {
   readonly seen: SeenRequests;
   /** The round timer runs only once there is something to decide. */
   active: boolean;
+  /** A peer's message of this seq counted here: others are working on it too. */
+  heard: boolean;
   deadlineMs: number | undefined;
 }
 
@@ -220,6 +222,7 @@ export function newInstance(seq: number): Instance {
     own: new OwnStatements(),
     seen: new SeenRequests(SEEN_REQUESTS_PER_SEQ),
     active: false,
+    heard: false,
     deadlineMs: undefined,
   };
 }

@@ -30,6 +30,17 @@ describe("k-shared committee: crash and restart from persisted records", () => {
     });
   }
 
+  it("an owner that slept through a decision learns it after restarting, with nobody else active", () => {
+    const net = new Network({ k: 4, seed: 56, maxDelayMs: 20 });
+    net.crash(3, 0, 5_000);
+    net.submit(0, proposalBytes(0, 0), 10);
+    net.run(4_000, () => false);
+    assert.equal(net.decisions[3]!.size, 0, "owner 3 was down during the decision");
+    assert.ok([0, 1, 2].every((i) => net.decisions[i]!.size === 1), "the others decided without it");
+    net.run(30_000, () => net.decisions[3]!.size === 1);
+    assert.equal(net.decisions[3]!.get(0), net.decisions[0]!.get(0));
+  });
+
   it("restores the lock, round and own votes of the undecided seq, so it re-sends instead of re-signing", () => {
     const net = new Network({ k: 4, seed: 54, maxDelayMs: 30 });
     net.submit(0, proposalBytes(0, 0), 10);

@@ -182,9 +182,10 @@ export class Network {
     this.crashes++;
     this.at(this.nowMs + downMs, () => {
       const restarted = this.newCommittee(owner);
-      restarted.restore(this.records[owner]!);
+      const replayed = restarted.restore(this.records[owner]!);
       this.nodes[owner] = restarted;
       this.down.delete(owner);
+      this.carryOut(owner, replayed);
     });
   }
 
