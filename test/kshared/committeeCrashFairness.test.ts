@@ -36,7 +36,10 @@ describe("k-shared committee: crash and restart from persisted records", () => {
     net.submit(0, proposalBytes(0, 0), 10);
     net.run(4_000, () => false);
     assert.equal(net.decisions[3]!.size, 0, "owner 3 was down during the decision");
-    assert.ok([0, 1, 2].every((i) => net.decisions[i]!.size === 1), "the others decided without it");
+    assert.ok(
+      [0, 1, 2].every((i) => net.decisions[i]!.size === 1),
+      "the others decided without it",
+    );
     net.run(30_000, () => net.decisions[3]!.size === 1);
     assert.equal(net.decisions[3]!.get(0), net.decisions[0]!.get(0));
   });
