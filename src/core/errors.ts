@@ -57,6 +57,8 @@ export const ErrorCode = {
   TestingInvalidPartition: "TESTING_INVALID_PARTITION",
   // API paging: an account history cursor that is not one this node hands out
   InvalidCursor: "INVALID_CURSOR",
+  // kshared: committee messages of a k-shared account (raised on bytes a peer sent)
+  KsharedMalformedMessage: "KSHARED_MALFORMED_MESSAGE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,0 +1,212 @@
+/**
+ * What each owner signs, byte for byte, and the checks of every signed thing a peer sends: one
+ * domain-separation tag per statement, so no signature of one kind can be replayed as another (nor as a
+ * transfer signature, whose bytes never start with these tags).
+ */
+
+import { bytesEqual } from "../core/bytes.ts";
+import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
+import type {
+  Certificate,
+  OwnerIndex,
+  SignedRequest,
+  TimeoutCertificate,
+  TimeoutVote,
+  Vote,
+  VotePhase,
+} from "./committeeTypes.ts";
+import type { CommitteeQuorum } from "./quorum.ts";
+
+export const DIGEST_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+/** Account ids are length-prefixed by one byte. */
+export const MAX_ACCOUNT_BYTES = 255;
+/** Rounds and seqs are unsigned 32-bit and safe-integer 64-bit on the wire. */
+export const MAX_ROUND = 0xffff_fffe;
+
+const encoder = new TextEncoder();
+const REQUEST_TAG = encoder.encode("tally/kshared/request/v1\0");
+const VOTE_TAG = encoder.encode("tally/kshared/vote/v1\0");
+const TIMEOUT_TAG = encoder.encode("tally/kshared/timeout/v1\0");
+const PHASE_BYTE: Readonly<Record<VotePhase, number>> = { prepare: 1, commit: 2 };
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function u32(value: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, value);
+  return out;
+}
+
+function u64(value: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(value));
+  return out;
+}
+
+function accountField(account: Uint8Array): Uint8Array {
+  return concat([Uint8Array.of(account.length), account]);
+}
+
+/** tag ‖ len(account) u8 ‖ account ‖ digest(32). */
+export function requestSigningBytes(account: Uint8Array, digest: Uint8Array): Uint8Array {
+  return concat([REQUEST_TAG, accountField(account), digest]);
+}
+
+/** tag ‖ phase u8 (1 prepare, 2 commit) ‖ len(account) u8 ‖ account ‖ seq u64 ‖ round u32 ‖ digest(32). */
+export function voteSigningBytes(
+  account: Uint8Array,
+  phase: VotePhase,
+  seq: number,
+  round: number,
+  digest: Uint8Array,
+): Uint8Array {
+  return concat([
+    VOTE_TAG,
+    Uint8Array.of(PHASE_BYTE[phase]),
+    accountField(account),
+    u64(seq),
+    u32(round),
+    digest,
+  ]);
+}
+
+/** tag ‖ len(account) u8 ‖ account ‖ seq u64 ‖ round u32 ‖ (highPrepareRound + 1, 0 = none) u32. */
+export function timeoutSigningBytes(
+  account: Uint8Array,
+  seq: number,
+  round: number,
+  highPrepareRound: number | null,
+): Uint8Array {
+  return concat([
+    TIMEOUT_TAG,
+    accountField(account),
+    u64(seq),
+    u32(round),
+    u32((highPrepareRound ?? -1) + 1),
+  ]);
+}
+
+/** What verifying a peer's signed statements needs: the account, its owners' keys, and a verifier. */
+export interface CommitteeKeys {
+  readonly account: Uint8Array;
+  /** Public keys in canonical (ascending) order; index = OwnerIndex. */
+  readonly owners: readonly Uint8Array[];
+  readonly verifier: SignatureVerifier;
+}
+
+function ownerKey(keys: CommitteeKeys, owner: OwnerIndex): Uint8Array | undefined {
+  return Number.isInteger(owner) && owner >= 0 ? keys.owners[owner] : undefined;
+}
+
+function isDigest(digest: Uint8Array): boolean {
+  return digest instanceof Uint8Array && digest.length === DIGEST_BYTES;
+}
+
+/** Signature check only; the caller checks that `digest` is the proposal's hash. */
+export function verifyRequest(keys: CommitteeKeys, request: SignedRequest): boolean {
+  const key = ownerKey(keys, request.owner);
+  if (key === undefined || !isDigest(request.digest)) return false;
+  return keys.verifier.verify(request.signature, requestSigningBytes(keys.account, request.digest), key);
+}
+
+export function verifyVote(keys: CommitteeKeys, vote: Vote): boolean {
+  const key = ownerKey(keys, vote.voter);
+  if (key === undefined || !isDigest(vote.digest)) return false;
+  const message = voteSigningBytes(keys.account, vote.phase, vote.seq, vote.round, vote.digest);
+  return keys.verifier.verify(vote.signature, message, key);
+}
+
+export function verifyTimeoutVote(keys: CommitteeKeys, vote: TimeoutVote): boolean {
+  const key = ownerKey(keys, vote.voter);
+  if (key === undefined) return false;
+  const message = timeoutSigningBytes(keys.account, vote.seq, vote.round, vote.highPrepareRound);
+  return keys.verifier.verify(vote.signature, message, key);
+}
+
+function strictlyAscendingOwners(indices: readonly OwnerIndex[], k: number): boolean {
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i]!;
+    if (!Number.isInteger(index) || index < 0 || index >= k) return false;
+    if (i > 0 && index <= indices[i - 1]!) return false;
+  }
+  return true;
+}
+
+/**
+ * A certificate is valid iff it names this account, its signers are ≥ q distinct owners (ascending), and
+ * every signature is that owner's over the certificate's (phase, seq, round, digest).
+ */
+export function verifyCertificate(
+  certificate: Certificate,
+  keys: CommitteeKeys,
+  quorum: CommitteeQuorum,
+): boolean {
+  const { signers, signatures } = certificate;
+  if (!isDigest(certificate.digest) || signers.length !== signatures.length) return false;
+  if (!bytesEqual(certificate.account, keys.account)) return false;
+  if (signers.length < quorum.q || !strictlyAscendingOwners(signers, keys.owners.length)) return false;
+  const message = voteSigningBytes(
+    keys.account,
+    certificate.phase,
+    certificate.seq,
+    certificate.round,
+    certificate.digest,
+  );
+  return signers.every((signer, i) => keys.verifier.verify(signatures[i]!, message, keys.owners[signer]!));
+}
+
+/**
+ * A timeout certificate is valid iff ≥ q distinct owners (ascending) signed a timeout of its (seq, round),
+ * and `highPrepare` is a valid prepare certificate of this seq for exactly the highest round they name.
+ */
+export function verifyTimeoutCertificate(
+  certificate: TimeoutCertificate,
+  keys: CommitteeKeys,
+  quorum: CommitteeQuorum,
+): boolean {
+  const { votes } = certificate;
+  if (votes.length < quorum.q) return false;
+  if (
+    !strictlyAscendingOwners(
+      votes.map((v) => v.voter),
+      keys.owners.length,
+    )
+  )
+    return false;
+  let highest: number | null = null;
+  for (const vote of votes) {
+    if (vote.seq !== certificate.seq || vote.round !== certificate.round) return false;
+    if (vote.highPrepareRound !== null && (highest === null || vote.highPrepareRound > highest)) {
+      highest = vote.highPrepareRound;
+    }
+  }
+  if (!highPrepareMatches(certificate.highPrepare, highest, certificate.seq, certificate.round)) return false;
+  if (certificate.highPrepare !== null && !verifyCertificate(certificate.highPrepare, keys, quorum))
+    return false;
+  return votes.every((vote) => verifyTimeoutVote(keys, vote));
+}
+
+/** The prepare certificate a timeout names must be of the same seq, an earlier-or-same round, and that round. */
+export function highPrepareMatches(
+  highPrepare: Certificate | null,
+  highPrepareRound: number | null,
+  seq: number,
+  round: number,
+): boolean {
+  if (highPrepare === null) return highPrepareRound === null;
+  return (
+    highPrepare.phase === "prepare" &&
+    highPrepare.seq === seq &&
+    highPrepare.round === highPrepareRound &&
+    highPrepare.round <= round
+  );
+}

@@ -1,0 +1,72 @@
+import { toHex } from "../core/bytes.ts";
+import type { Certificate, CommitteeRecord, SignedRequest } from "./committeeTypes.ts";
+import { type Instance, newInstance, RoundVotes } from "./roundState.ts";
+
+export interface RestoredCommittee {
+  readonly instance: Instance;
+  /** Commit certificates, ascending by seq. */
+  readonly decided: readonly Certificate[];
+  /** The last decision, to re-emit; undefined before the first. */
+  readonly last: Extract<CommitteeRecord, { kind: "decided" }> | undefined;
+  /** This owner's submitted requests that no decided record names, in submission order. */
+  readonly pendingRequests: readonly SignedRequest[];
+}
+
+/**
+ * Rebuilds the instance of the first undecided seq from persisted records: the own votes, timeouts and
+ * proposals of that seq (so the owner re-sends them and never signs a different one in the same round and
+ * phase), its highest lock, and its round (the highest it spoke in or locked at). Records of older seqs are
+ * superseded by their decisions.
+ */
+export function restoreCommittee(records: Iterable<CommitteeRecord>, firstSeq: number): RestoredCommittee {
+  const all = [...records];
+  const decided = all
+    .filter((r): r is Extract<CommitteeRecord, { kind: "decided" }> => r.kind === "decided")
+    .sort((a, b) => a.certificate.seq - b.certificate.seq);
+  const last = decided.at(-1);
+  const seq = Math.max(firstSeq, last === undefined ? 0 : last.certificate.seq + 1);
+  const instance = newInstance(seq);
+  const roundVotes = (round: number): RoundVotes => {
+    let votes = instance.rounds.get(round);
+    if (votes === undefined) {
+      votes = new RoundVotes(round);
+      instance.rounds.set(round, votes);
+    }
+    return votes;
+  };
+  const ignore = (): void => {};
+  for (const record of all) {
+    if (record.kind === "vote" && record.vote.seq === seq) {
+      instance.own.recordVote(record.vote);
+      roundVotes(record.vote.round).addVote(record.vote, ignore);
+    } else if (record.kind === "timeout" && record.vote.seq === seq) {
+      const entry = { vote: record.vote, highPrepare: record.highPrepare };
+      instance.own.recordTimeout(entry);
+      roundVotes(record.vote.round).addTimeout(entry, ignore);
+    } else if (record.kind === "proposal" && record.seq === seq) {
+      const { round, request, justify, entry } = record;
+      instance.own.recordProposal(round, { seq, round, request, justify, entry });
+      roundVotes(round).proposal = { request, justify };
+      instance.seen.add(request);
+    } else if (record.kind === "lock" && record.certificate.seq === seq) {
+      if (instance.lock === null || record.certificate.round > instance.lock.round) {
+        instance.lock = record.certificate;
+      }
+    }
+  }
+  instance.round = Math.max(instance.own.highestRound(), instance.lock?.round ?? 0);
+  const ownProposal = instance.own.proposal(instance.round);
+  instance.entry = ownProposal?.entry ?? null;
+  // Active even with nothing of its own: its first timeout asks the others whether it missed a decision.
+  instance.active = true;
+  const decidedDigests = new Set(decided.map((r) => toHex(r.certificate.digest)));
+  const pendingRequests = all.flatMap((r) =>
+    r.kind === "request" && !decidedDigests.has(toHex(r.request.digest)) ? [r.request] : [],
+  );
+  return {
+    instance,
+    decided: decided.map((r) => r.certificate),
+    last,
+    pendingRequests,
+  };
+}
