@@ -1,5 +1,6 @@
 import { chooseParams } from "../analysis/chooseParams.ts";
 import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
+import { OPEN_RESETS_PER_ROUND, OPEN_VIEW_SIZE } from "../membership/openParams.ts";
 import { LATENCY_MODELS, type LatencyModelName } from "../sim/latency.ts";
 import { DISSEMINATIONS } from "../sim/sampler/recordFlood.ts";
 import { SAMPLER_ATTACKS } from "../sim/sampler/samplerPopulation.ts";
@@ -150,8 +151,9 @@ function runSampler(args: ParsedArgs): SamplerRunReport {
     "flood",
   );
   // Flood is the node: its view and resets (src/node/membershipSetup.ts). Exchange keeps the earlier study's.
-  const viewSize = optionalInteger(args, "view", 1) ?? (dissemination === "flood" ? 32 : 100);
-  const resetsPerRound = optionalInteger(args, "resets", 0) ?? (dissemination === "flood" ? 2 : 1);
+  const viewSize = optionalInteger(args, "view", 1) ?? (dissemination === "flood" ? OPEN_VIEW_SIZE : 100);
+  const resetsPerRound =
+    optionalInteger(args, "resets", 0) ?? (dissemination === "flood" ? OPEN_RESETS_PER_ROUND : 1);
   if (resetsPerRound > viewSize) throw new UsageError("--resets must not exceed --view");
   const showProgress = !args.json && process.stderr.isTTY === true;
   const rounds = optionalInteger(args, "rounds", 1) ?? 60;

@@ -2,8 +2,8 @@ import type { PeerId } from "../core/peerId.ts";
 import type { RandomSource } from "../core/random.ts";
 import type { SamplingOracle } from "../sampling/samplingOracle.ts";
 import { BasaltSampler, type Candidate } from "./basalt.ts";
-import { addressGroups } from "./rankAddress.ts";
 import { type NodeRecord, type RecordRejection, verifyNodeRecord } from "./nodeRecord.ts";
+import { addressGroups } from "./rankAddress.ts";
 import { AnnouncementBudget, RecordBook } from "./recordBook.ts";
 import { ViewOracle } from "./viewOracle.ts";
 

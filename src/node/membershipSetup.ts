@@ -7,20 +7,12 @@ import type { PeerId } from "../core/peerId.ts";
 import type { RandomSource } from "../core/random.ts";
 import type { Genesis } from "../genesis/genesis.ts";
 import { OpenMembership } from "../membership/openMembership.ts";
+import { OPEN_MAX_RECORDS, OPEN_RESETS_PER_ROUND, OPEN_VIEW_SIZE } from "../membership/openParams.ts";
 import type { P2PTransport } from "../p2p/transport.ts";
 import { MEMBERSHIP_CHANNEL } from "../protocols/membership/membershipChannel.ts";
 import { MembershipDriver } from "./membershipDriver.ts";
 import { type NodeMembership, openNodeMembership, staticNodeMembership } from "./nodeMembership.ts";
 import { PeerIntroductions } from "./peerIntroductions.ts";
-
-/**
- * The sampler of an open network's nodes: 100 slots (a node keeps ≤ 100 peers connected for its samples; the
- * broadcast draws its samples with replacement from them), 2 slots reseeded per round, 10,000 identities
- * remembered (≈ 2 KiB each at most: ≤ 20 MiB). docs/membership.md gives the reasons.
- */
-export const OPEN_VIEW_SIZE = 100;
-export const OPEN_RESETS_PER_ROUND = 2;
-export const OPEN_MAX_RECORDS = 10_000;
 
 export interface MembershipSetup {
   readonly self: PeerId;

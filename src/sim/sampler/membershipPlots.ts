@@ -1,19 +1,23 @@
 /**
  * Regenerates docs/plots/membership-byzantine-share.svg and docs/plots/membership-results.json: the
  * Byzantine share of correct nodes' Basalt views, round by round, under `push` and `sybil`, at N = 1,000 and
- * N = 10,000, with record flooding (the node's design: v = 32, k = 2). The exchange-only N = 10,000 push run
+ * N = 10,000, with record flooding (the node's design and parameters, src/membership/openParams.ts). The exchange-only N = 10,000 push run
  * (v = 100, k = 1) is drawn dashed as the reference for what happens without flooding; it is taken from the
  * previous results file when present (it costs ~100 s), else run.
- * Run: node src/sim/sampler/membershipPlots.ts [rounds] [reference rounds]
- * Each run is also `tally sim --sampler basalt --attack A --nodes N --rounds R --json` (same defaults, seed 1).
+ * Run: node src/sim/sampler/membershipPlots.ts [rounds] [reference rounds] [report.json …]
+ * Each run is also `tally sim --sampler basalt --attack A --nodes N --rounds R --json` (same defaults, seed 1);
+ * reports of such runs given as arguments are used instead of running them again (a 10,000-node run takes
+ * many minutes).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { OPEN_RESETS_PER_ROUND, OPEN_VIEW_SIZE } from "../../membership/openParams.ts";
 import { renderSvg } from "../plot.ts";
 import { runSamplerSimulation, type SamplerRunReport } from "./samplerRun.ts";
 
 const RESULTS = "docs/plots/membership-results.json";
 const rounds = Number(process.argv[2] ?? 30);
 const referenceRounds = Number(process.argv[3] ?? 25);
+const given = process.argv.slice(4).map((file) => JSON.parse(readFileSync(file, "utf8")) as SamplerRunReport);
 
 const log = (r: SamplerRunReport) =>
   process.stderr.write(
@@ -23,17 +27,28 @@ const log = (r: SamplerRunReport) =>
 const reports: SamplerRunReport[] = [];
 for (const nodes of [1000, 10_000]) {
   for (const attack of ["push", "sybil"] as const) {
-    const report = runSamplerSimulation({
-      nodes,
-      byzantine: 0.1,
-      attack,
-      rounds,
-      viewSize: 32,
-      resetsPerRound: 2,
-      seed: 1,
-      broadcasts: 0,
-      dissemination: "flood",
-    });
+    const report =
+      given.find(
+        (r) =>
+          r.nodes === nodes &&
+          r.attack === attack &&
+          r.dissemination === "flood" &&
+          r.rounds === rounds &&
+          r.viewSize === OPEN_VIEW_SIZE &&
+          r.resetsPerRound === OPEN_RESETS_PER_ROUND &&
+          r.seed === 1,
+      ) ??
+      runSamplerSimulation({
+        nodes,
+        byzantine: 0.1,
+        attack,
+        rounds,
+        viewSize: OPEN_VIEW_SIZE,
+        resetsPerRound: OPEN_RESETS_PER_ROUND,
+        seed: 1,
+        broadcasts: 0,
+        dissemination: "flood",
+      });
     log(report);
     reports.push(report);
   }
@@ -74,7 +89,7 @@ const points = reports.flatMap((r) =>
 writeFileSync(
   "docs/plots/membership-byzantine-share.svg",
   await renderSvg({
-    title: "Basalt fed by record flooding (v = 32, k = 2), f = 0.1: Byzantine share of correct nodes' views",
+    title: `Basalt fed by record flooding (v = ${OPEN_VIEW_SIZE}, k = ${OPEN_RESETS_PER_ROUND}), f = 0.1: Byzantine share of correct nodes' views`,
     xTitle: "round",
     yTitle: "Byzantine share of the view",
     points,
