@@ -17,7 +17,9 @@ export function describePeers(
 ): NodePeers {
   const members =
     setup.open?.members() ??
-    genesis.members.map((m) => ({ peerId: m.peerId, addrs: m.multiaddrs, since: startedAtMs }));
+    genesis.members
+      .filter((m) => m.peerId !== setup.self)
+      .map((m) => ({ peerId: m.peerId, addrs: m.multiaddrs, since: startedAtMs }));
   const sorted = (peers: readonly PeerId[]) => [...peers].sort();
   const others = setup.membership.members.filter((m) => m !== setup.self);
   return {

@@ -120,6 +120,13 @@ describe("REST API of a running node", { timeout: 60_000 }, () => {
     assert.equal(info.json.network, NETWORK);
     assert.deepEqual(info.json.broadcast, { mode: "bracha", params: { n: 1, f: 0 } });
     assert.equal((await call("GET", "/v1/health")).status, 200);
+    const peers = await call("GET", "/v1/node/peers");
+    assert.deepEqual(peers.json, {
+      membership: "static",
+      members: [],
+      connected: [],
+      samples: { gossip: [], echo: [], ready: [], delivery: [] },
+    });
     const metrics = await call("GET", "/metrics");
     assert.match(metrics.json, /tally_transfers_resolved_total\{status="applied"\} 1/);
     const openapi = await call("GET", "/openapi.json");
