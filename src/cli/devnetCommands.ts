@@ -52,6 +52,12 @@ const devnetUp: Command = {
         `             passphrase in ${wallets[0]!.passphraseFile}`,
         "  try: npx --no tally wallet balance --keystore " +
           `${wallets[0]!.keystore} --node ${nodes[0]!.api}`,
+        ...(devnet.membership === "open"
+          ? [
+              "  join: npx --no tally node start --genesis " +
+                `${devnet.file.genesis} --bootstrap ${nodes[0]!.multiaddr} --data-dir DIR --api 127.0.0.1:PORT --listen /ip4/127.0.0.1/tcp/PORT2`,
+            ]
+          : []),
         "Ctrl-C stops the devnet.",
       ];
       process.stdout.write(`${lines.join("\n")}\n`);
