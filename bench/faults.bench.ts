@@ -51,7 +51,7 @@ async function floodInvalid(nodes: readonly DevnetNode[], network: string, perSe
         network,
       });
       const json = transferToJson(t.transfer);
-      const sig = json.signature;
+      const sig = json.signature!;
       json.signature = (sig[0] === "0" ? "1" : "0") + sig.slice(1);
       await fetch(`${nodes[i % nodes.length]!.api}/v1/transfers`, {
         method: "POST",

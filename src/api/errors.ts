@@ -13,6 +13,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCode.WrongNetwork]: 400,
   [ErrorCode.BadSignature]: 400,
   [ErrorCode.UnsupportedAuthorization]: 400,
+  [ErrorCode.SharedDefinitionMismatch]: 400,
+  [ErrorCode.SharedInvalidCertificate]: 400,
   [ErrorCode.SeqConflict]: 409,
   [ErrorCode.StaleSeq]: 409,
   [ErrorCode.SeqTooFarAhead]: 409,

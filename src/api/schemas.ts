@@ -20,10 +20,46 @@ const amount = {
   description: "non-negative integer as a decimal string",
 } as const;
 
-export const transferJsonSchema = {
+const hex = (bytes: number) => ({ type: "string", pattern: `^[0-9a-f]{${bytes * 2}}$` }) as const;
+
+/** A shared source's owners and their commit certificate (docs/kshared.md, "Certified transfers"). */
+const sharedAuthorization = {
   type: "object",
   additionalProperties: false,
-  required: ["version", "network", "source", "seq", "outputs", "signature"],
+  required: ["definition", "certificate"],
+  properties: {
+    definition: {
+      type: "object",
+      additionalProperties: false,
+      required: ["owners", "label"],
+      properties: {
+        owners: { type: "array", minItems: 1, maxItems: 32, items: hex(32) },
+        label: { type: "string" },
+      },
+    },
+    certificate: {
+      type: "object",
+      additionalProperties: false,
+      required: ["round", "signers", "signatures"],
+      properties: {
+        round: { type: "integer", minimum: 0 },
+        signers: {
+          type: "array",
+          minItems: 1,
+          maxItems: 32,
+          items: { type: "integer", minimum: 0, maximum: 31 },
+        },
+        signatures: { type: "array", minItems: 1, maxItems: 32, items: hex(64) },
+      },
+    },
+  },
+} as const;
+
+/** Fields of the JSON view: a single-key source has `signature`, a shared source `authorization`. */
+const transferJsonShape = {
+  type: "object",
+  additionalProperties: false,
+  required: ["version", "network", "source", "seq", "outputs"],
   properties: {
     version: { type: "integer" },
     network: { type: "string" },
@@ -42,8 +78,15 @@ export const transferJsonSchema = {
     },
     deps: { type: "array", maxItems: 256, items: hexId },
     memo: { type: "string" },
-    signature: { type: "string", pattern: "^[0-9a-f]{128}$" },
+    signature: hex(64),
+    authorization: sharedAuthorization,
   },
+} as const;
+
+/** What POST /v1/transfers accepts: exactly one of `signature` and `authorization`. */
+export const transferJsonSchema = {
+  ...transferJsonShape,
+  oneOf: [{ required: ["signature"] }, { required: ["authorization"] }],
 } as const;
 
 const rejection = {
@@ -63,7 +106,7 @@ export const submitResponseSchema = {
 export const transferViewSchema = {
   type: "object",
   required: ["id", "status", "transfer"],
-  properties: { id: hexId, status: transferStatus, reason: rejection, transfer: transferJsonSchema },
+  properties: { id: hexId, status: transferStatus, reason: rejection, transfer: transferJsonShape },
 } as const;
 
 export const accountSchema = {

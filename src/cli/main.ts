@@ -5,6 +5,7 @@ import { type Command, UsageError } from "./command.ts";
 import { devnetCommands } from "./devnetCommands.ts";
 import { nodeCommands } from "./nodeCommands.ts";
 import { paramsCommands } from "./paramsCommand.ts";
+import { sharedCommands } from "./sharedCommands.ts";
 import { simCommands } from "./simCommand.ts";
 import { walletCommands } from "./walletCommands.ts";
 
@@ -14,6 +15,7 @@ const commands: readonly Command[] = [
   ...nodeCommands,
   ...devnetCommands,
   ...walletCommands,
+  ...sharedCommands,
   ...simCommands,
   ...paramsCommands,
 ];

@@ -59,6 +59,9 @@ export const ErrorCode = {
   InvalidCursor: "INVALID_CURSOR",
   // kshared: committee messages of a k-shared account (raised on bytes a peer sent)
   KsharedMalformedMessage: "KSHARED_MALFORMED_MESSAGE",
+  // kshared: what the ledger refuses in a shared account's transfer (its definition, its owners' certificate)
+  SharedDefinitionMismatch: "SHARED_DEFINITION_MISMATCH",
+  SharedInvalidCertificate: "SHARED_INVALID_CERTIFICATE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

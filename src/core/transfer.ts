@@ -1,5 +1,11 @@
 import { sha256 } from "@noble/hashes/sha2.js";
-import { ADDRESS_BYTES, addressFromBytes, decodeAddress } from "./address.ts";
+import {
+  decodeSharedAuthorization,
+  encodeSharedAuthorization,
+  MAX_SHARED_AUTHORIZATION_BYTES,
+  type SharedAuthorization,
+} from "../kshared/sharedAuthorization.ts";
+import { ADDRESS_BYTES, AddressVersion, addressFromBytes, decodeAddress } from "./address.ts";
 import { ByteReader } from "./byteReader.ts";
 import { compareBytes, toHex } from "./bytes.ts";
 import { ErrorCode, TallyError } from "./errors.ts";
@@ -36,8 +42,13 @@ export interface UnsignedTransfer {
 }
 
 export interface Transfer extends UnsignedTransfer {
-  /** ed25519 signature by the source key over the transfer body. */
+  /** ed25519 signature by the source key over the transfer body; empty for a shared source. */
   readonly signature: Uint8Array;
+  /**
+   * Only for a shared (address version 1) source, which has no key to sign with: its definition and
+   * its owners' commit certificate over (source, seq, id).
+   */
+  readonly sharedAuthorization?: SharedAuthorization;
 }
 
 /**
@@ -50,7 +61,7 @@ export interface EncodedTransfer {
   readonly id: string;
   /** The signed bytes: everything but the signature. */
   readonly body: Uint8Array;
-  /** `body` followed by the signature: what travels between nodes. */
+  /** `body` followed by the signature (or a shared source's authorization): what travels between nodes. */
   readonly bytes: Uint8Array;
 }
 
@@ -140,7 +151,8 @@ function checkDepsOrder(deps: readonly string[]): void {
  * Body layout (all integers big-endian):
  *   u8 version | u8 len, network | 33 source | u64 seq
  *   | u8 count, count × (33 to | u128 amount) | u16 count, count × 32 dep id | u8 len, memo
- * The full encoding appends the 64-byte signature.
+ * The full encoding appends the 64-byte signature, or for a shared source (address version 1)
+ * u16 length ‖ definition ‖ commit certificate.
  */
 export function encodeTransferBody(t: UnsignedTransfer): Uint8Array {
   checkUnsignedTransfer(t);
@@ -192,12 +204,18 @@ export function transferIdOfBody(body: Uint8Array): string {
   return toHex(sha256(body));
 }
 
-/** Attaches a signature to a body produced by `encodeTransferBody`. */
+/** Attaches a signature to a body produced by `encodeTransferBody` (single-key sources only). */
 export function assembleTransfer(
   t: UnsignedTransfer,
   body: Uint8Array,
   signature: Uint8Array,
 ): EncodedTransfer {
+  if (body[sourceVersionOffset(body)] !== AddressVersion.Ed25519) {
+    throw new TallyError(
+      ErrorCode.InvalidField,
+      "a shared source is authorized by its owners' certificate, not a signature",
+    );
+  }
   if (signature.length !== SIGNATURE_BYTES) {
     throw new TallyError(ErrorCode.InvalidField, `signature must be ${SIGNATURE_BYTES} bytes`);
   }
@@ -213,8 +231,55 @@ export function assembleTransfer(
   return { transfer, id: transferIdOfBody(body), body: bytes.subarray(0, body.length), bytes };
 }
 
+/**
+ * Attaches a shared source's authorization to a body produced by `encodeTransferBody`:
+ * body ‖ u16 length ‖ definition ‖ certificate.
+ */
+export function assembleSharedTransfer(
+  t: UnsignedTransfer,
+  body: Uint8Array,
+  authorization: SharedAuthorization,
+): EncodedTransfer {
+  if (body[sourceVersionOffset(body)] !== AddressVersion.SharedAccount) {
+    throw new TallyError(ErrorCode.InvalidField, "only a shared source carries a shared authorization");
+  }
+  const field = encodeSharedAuthorization(authorization);
+  const bytes = new Uint8Array(body.length + 2 + field.length);
+  bytes.set(body);
+  new DataView(bytes.buffer).setUint16(body.length, field.length);
+  bytes.set(field, body.length + 2);
+  // Re-decoded rather than copied: the transfer then holds exactly what any node reads from these bytes.
+  const { definition, certificate } = decodeSharedAuthorization(field);
+  const transfer: Transfer = {
+    ...t,
+    outputs: [...t.outputs],
+    deps: [...t.deps],
+    signature: new Uint8Array(0),
+    sharedAuthorization: { definition, certificate },
+  };
+  return { transfer, id: transferIdOfBody(body), body: bytes.subarray(0, body.length), bytes };
+}
+
+/** The source's address version byte sits after the format version and the length-prefixed network. */
+function sourceVersionOffset(body: Uint8Array): number {
+  return 2 + (body[1] ?? 0);
+}
+
 export function encodeTransfer(t: Transfer): EncodedTransfer {
-  return assembleTransfer(t, encodeTransferBody(t), t.signature);
+  const body = encodeTransferBody(t);
+  if (decodeAddress(t.source).version === AddressVersion.SharedAccount) {
+    if (t.signature.length !== 0) {
+      throw new TallyError(ErrorCode.InvalidField, "a shared source carries no signature");
+    }
+    if (t.sharedAuthorization === undefined) {
+      throw new TallyError(ErrorCode.InvalidField, "a shared source needs its owners' certificate");
+    }
+    return assembleSharedTransfer(t, body, t.sharedAuthorization);
+  }
+  if (t.sharedAuthorization !== undefined) {
+    throw new TallyError(ErrorCode.InvalidField, "a single-key source is authorized by a signature only");
+  }
+  return assembleTransfer(t, body, t.signature);
 }
 
 /**
@@ -278,11 +343,28 @@ export function decodeTransfer(input: Uint8Array): EncodedTransfer {
     }
   }
   const bodyLength = r.position;
+  const unsigned: UnsignedTransfer = { version, network, source, seq: Number(seq), outputs, deps, memo };
+  const body = input.subarray(0, bodyLength);
+  if (sourceBytes[0] === AddressVersion.SharedAccount) {
+    const length = r.u16("shared authorization length");
+    if (length > MAX_SHARED_AUTHORIZATION_BYTES) {
+      throw new TallyError(
+        ErrorCode.LimitExceeded,
+        `shared authorization must be at most ${MAX_SHARED_AUTHORIZATION_BYTES} bytes`,
+      );
+    }
+    const sharedAuthorization = decodeSharedAuthorization(r.bytes(length, "shared authorization"));
+    if (r.remaining !== 0) throw malformed(`${r.remaining} trailing bytes`);
+    return {
+      transfer: { ...unsigned, signature: new Uint8Array(0), sharedAuthorization },
+      id: transferIdOfBody(body),
+      body,
+      bytes: input,
+    };
+  }
   const signature = r.bytes(SIGNATURE_BYTES, "signature");
   if (r.remaining !== 0) throw malformed(`${r.remaining} trailing bytes`);
 
-  const unsigned: UnsignedTransfer = { version, network, source, seq: Number(seq), outputs, deps, memo };
-  const body = input.subarray(0, bodyLength);
   return {
     transfer: { ...unsigned, signature: new Uint8Array(signature) },
     id: transferIdOfBody(body),

@@ -1,9 +1,26 @@
+import { sha256 } from "@noble/hashes/sha2.js";
+import {
+  type SharedAuthorizationJson,
+  sharedAuthorizationFromJson,
+  sharedAuthorizationToJson,
+} from "../kshared/sharedAuthorizationJson.ts";
+import { AddressVersion, decodeAddress } from "./address.ts";
 import { fromHex, toHex } from "./bytes.ts";
 import { ErrorCode, TallyError } from "./errors.ts";
 import { SIGNATURE_BYTES } from "./limits.ts";
-import { type EncodedTransfer, encodeTransfer, type Transfer, type UnsignedTransfer } from "./transfer.ts";
+import {
+  assembleSharedTransfer,
+  type EncodedTransfer,
+  encodeTransfer,
+  encodeTransferBody,
+  type Transfer,
+  type UnsignedTransfer,
+} from "./transfer.ts";
 
-/** The HTTP view of a transfer: amounts as decimal strings, ids and signature as lowercase hex. */
+/**
+ * The HTTP view of a transfer: amounts as decimal strings, ids and signature as lowercase hex. A
+ * single-key source has `signature`; a shared source has `authorization` instead.
+ */
 export interface TransferJson {
   version: number;
   network: string;
@@ -12,7 +29,8 @@ export interface TransferJson {
   outputs: { to: string; amount: string }[];
   deps: string[];
   memo?: string;
-  signature: string;
+  signature?: string;
+  authorization?: SharedAuthorizationJson;
 }
 
 const DECIMAL_RE = /^(?:0|[1-9][0-9]{0,38})$/;
@@ -25,6 +43,7 @@ const TRANSFER_KEYS = new Set([
   "deps",
   "memo",
   "signature",
+  "authorization",
 ]);
 const OUTPUT_KEYS = new Set(["to", "amount"]);
 
@@ -36,9 +55,10 @@ export function transferToJson(t: Transfer): TransferJson {
     seq: t.seq,
     outputs: t.outputs.map((o) => ({ to: o.to, amount: o.amount.toString() })),
     deps: [...t.deps],
-    signature: toHex(t.signature),
   };
   if (t.memo !== undefined && t.memo !== "") json.memo = t.memo;
+  if (t.sharedAuthorization === undefined) json.signature = toHex(t.signature);
+  else json.authorization = sharedAuthorizationToJson(t.sharedAuthorization);
   return json;
 }
 
@@ -92,7 +112,20 @@ export function unsignedTransferFromJson(json: unknown): UnsignedTransfer {
 /** Parses the JSON view into the canonical encoding; every rule of the binary format applies. */
 export function transferFromJson(json: unknown): EncodedTransfer {
   const unsigned = unsignedTransferFromJson(json);
-  const signatureHex = (json as Record<string, unknown>).signature;
+  const { signature: signatureHex, authorization } = json as Record<string, unknown>;
+  const source = decodeAddress(unsigned.source);
+  if (source.version === AddressVersion.SharedAccount) {
+    if (signatureHex !== undefined) {
+      throw invalid("signature: a shared source is authorized by `authorization`, not a signature");
+    }
+    const body = encodeTransferBody(unsigned);
+    const digest = sha256(body);
+    const statement = { account: source.key, seq: unsigned.seq, digest };
+    return assembleSharedTransfer(unsigned, body, sharedAuthorizationFromJson(authorization, statement));
+  }
+  if (authorization !== undefined) {
+    throw invalid("authorization: only a shared source has one; this source signs");
+  }
   if (typeof signatureHex !== "string") throw invalid("signature: hex string");
   const signature = fromHex(signatureHex, SIGNATURE_BYTES, "signature");
   return encodeTransfer({ ...unsigned, signature });

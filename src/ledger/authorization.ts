@@ -3,19 +3,23 @@ import { toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { EncodedTransfer } from "../core/transfer.ts";
 import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
+import { checkSharedAuthorizationShape, verifySharedSignatures } from "./sharedAuthorization.ts";
 
 /**
- * The ledger's one pluggable "may the source spend?" step: a single ed25519 key today, a
- * shared account's quorum certificate when k-shared accounts arrive.
+ * The ledger's one pluggable "may the source spend?" step: a single ed25519 key's signature, or a
+ * shared account's commit certificate signed by a quorum of its owners.
  */
 export interface Authorizer {
-  /** Throws a TallyError (BAD_SIGNATURE, UNSUPPORTED_AUTHORIZATION) unless the source authorized the transfer. */
+  /**
+   * Throws a TallyError (BAD_SIGNATURE, SHARED_DEFINITION_MISMATCH, SHARED_INVALID_CERTIFICATE) unless
+   * the source authorized the transfer.
+   */
   authorize(encoded: EncodedTransfer): void;
 }
 
 export interface SignatureAuthorizerOptions {
   /**
-   * Verified (id, signature) pairs remembered so a transfer seen by the API, the broadcast and the
+   * Verified (id, signature) pairs (and (id, shared authorization) pairs) remembered so a transfer seen by the API, the broadcast and the
    * ledger is verified once (docs/architecture.md, "Decisions"). 64k entries ≈ 10 MiB.
    */
   cacheEntries?: number;
@@ -35,10 +39,17 @@ export class SignatureAuthorizer implements Authorizer {
 
   authorize(encoded: EncodedTransfer): void {
     const source = decodeAddress(encoded.transfer.source);
+    if (source.version === AddressVersion.SharedAccount) {
+      const key = checkSharedAuthorizationShape(encoded, source.key);
+      if (this.verified.has(key)) return;
+      verifySharedSignatures(encoded, source.key, this.verifier);
+      this.remember(key);
+      return;
+    }
     if (source.version !== AddressVersion.Ed25519) {
       throw new TallyError(
         ErrorCode.UnsupportedAuthorization,
-        "shared-account transfers need a quorum certificate, which this version does not support yet",
+        `unknown source address version ${source.version}`,
       );
     }
     const key = `${encoded.id}:${toHex(encoded.transfer.signature)}`;
@@ -48,6 +59,10 @@ export class SignatureAuthorizer implements Authorizer {
         id: encoded.id,
       });
     }
+    this.remember(key);
+  }
+
+  private remember(key: string): void {
     this.verified.set(key, true);
     if (this.verified.size > this.cacheEntries) {
       // Maps iterate in insertion order: drop the oldest entry.

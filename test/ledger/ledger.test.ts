@@ -163,18 +163,22 @@ describe("ledger rules", () => {
     assert.equal(ledger.account(bob.address).balance, 12n);
   });
 
-  it("refuses shared-account sources until quorum certificates exist", () => {
+  it("refuses a signature in place of a shared account's certificate (test/ledger/sharedAccount.test.ts)", () => {
     const ledger = newLedger();
     const shared = encodeAddress(AddressVersion.SharedAccount, new Uint8Array(32).fill(3));
-    const t = signWith(alice, {
+    const unsigned = {
       version: 1,
       network: TEST_NETWORK,
       source: shared,
       seq: 1,
       outputs: [{ to: bob.address, amount: 1n }],
       deps: [],
-    });
-    throwsCode(() => ledger.deliver(t), ErrorCode.UnsupportedAuthorization);
+    };
+    throwsCode(() => signWith(alice, unsigned), ErrorCode.InvalidField);
+    // Hand-built, as no encoder would produce it: a signature and no certificate.
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 1n }]);
+    const forged: EncodedTransfer = { ...t, transfer: { ...t.transfer, source: shared } };
+    throwsCode(() => ledger.deliver(forged), ErrorCode.SharedInvalidCertificate);
   });
 
   it("prechecks what a wallet should hear before broadcast", () => {

@@ -101,7 +101,8 @@ for (const MODE of MODES) {
         deps: account.pendingDeps,
       });
       const forged = transferToJson(good.transfer);
-      forged.signature = `${forged.signature.slice(0, -2)}${forged.signature.endsWith("00") ? "01" : "00"}`;
+      const signature = forged.signature!;
+      forged.signature = `${signature.slice(0, -2)}${signature.endsWith("00") ? "01" : "00"}`;
       await assert.rejects(
         client.submit(forged),
         (e: unknown) => e instanceof NodeRequestError && e.status === 400 && e.code === "BAD_SIGNATURE",

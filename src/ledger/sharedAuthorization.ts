@@ -1,0 +1,108 @@
+/**
+ * May a shared account spend? Only if its transfer carries the account's definition (which must hash to
+ * the source address) and a commit certificate in which at least q of its owners decided exactly this
+ * transfer (its id) at exactly this seq. The certificate is the committee's own (src/kshared/), checked with
+ * the committee's own `verifyCertificate`, so ledger and owners agree on what a decision is.
+ */
+
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesEqual, toHex } from "../core/bytes.ts";
+import { ErrorCode, TallyError } from "../core/errors.ts";
+import type { EncodedTransfer } from "../core/transfer.ts";
+import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
+import { SIGNATURE_BYTES, verifyCertificate } from "../kshared/certificate.ts";
+import { encodeCertificate } from "../kshared/committeeCodec.ts";
+import type { Certificate } from "../kshared/committeeTypes.ts";
+import { encodeDefinition, sharedAccountIdOfEncoding } from "../kshared/definition.ts";
+import { committeeQuorum } from "../kshared/quorum.ts";
+
+function invalidCertificate(message: string, id: string): TallyError {
+  return new TallyError(ErrorCode.SharedInvalidCertificate, message, { id });
+}
+
+/** Signers strictly ascending below k, one 64-byte signature each, at least q of them. */
+function checkSigners(certificate: Certificate, k: number, id: string): void {
+  const { signers, signatures } = certificate;
+  if (signers.length !== signatures.length) {
+    throw invalidCertificate("the certificate needs exactly one signature per signer", id);
+  }
+  for (let i = 0; i < signers.length; i++) {
+    const signer = signers[i]!;
+    if (!Number.isInteger(signer) || signer < 0 || signer >= k) {
+      throw invalidCertificate(`certificate signer ${signer} is not one of the account's ${k} owners`, id);
+    }
+    if (i > 0 && signer <= signers[i - 1]!) {
+      throw invalidCertificate("certificate signers must be distinct owners in ascending order", id);
+    }
+    if (signatures[i]!.length !== SIGNATURE_BYTES) {
+      throw invalidCertificate(`certificate signatures are ${SIGNATURE_BYTES} bytes`, id);
+    }
+  }
+  const { q } = committeeQuorum(k);
+  if (signers.length < q) {
+    throw invalidCertificate(
+      `the certificate has ${signers.length} owner signatures; an account of ${k} owners needs ${q}`,
+      id,
+    );
+  }
+}
+
+/**
+ * Checks everything but the signatures (cheap, and refusals name the rule broken), and returns a key
+ * that names exactly what the signatures would vouch for: the same key means the same verification.
+ */
+export function checkSharedAuthorizationShape(encoded: EncodedTransfer, accountId: Uint8Array): string {
+  const { id } = encoded;
+  const authorization = encoded.transfer.sharedAuthorization;
+  if (authorization === undefined) {
+    throw invalidCertificate("a shared account's transfer needs its owners' commit certificate", id);
+  }
+  const definitionBytes = encodeDefinition(authorization.definition);
+  if (!bytesEqual(sharedAccountIdOfEncoding(definitionBytes), accountId)) {
+    throw new TallyError(
+      ErrorCode.SharedDefinitionMismatch,
+      "the shared-account definition does not hash to the source address",
+      { id },
+    );
+  }
+  const { certificate } = authorization;
+  if (certificate.phase !== "commit") {
+    throw invalidCertificate("a prepare certificate is not a decision: a commit certificate is needed", id);
+  }
+  if (!bytesEqual(certificate.account, accountId)) {
+    throw invalidCertificate("the certificate is for another account", id);
+  }
+  if (certificate.seq !== encoded.transfer.seq) {
+    throw invalidCertificate(
+      `the certificate decides seq ${certificate.seq}, the transfer is seq ${encoded.transfer.seq}`,
+      id,
+    );
+  }
+  if (toHex(certificate.digest) !== id) {
+    throw invalidCertificate("the certificate decides another transfer (its digest is not this id)", id);
+  }
+  checkSigners(certificate, authorization.definition.owners.length, id);
+  // With signers ascending and one signature each, the certificate's encoding is one-to-one.
+  const certificateBytes = encodeCertificate(certificate);
+  const material = new Uint8Array(definitionBytes.length + certificateBytes.length);
+  material.set(definitionBytes);
+  material.set(certificateBytes, definitionBytes.length);
+  return `${id}:shared:${toHex(sha256(material))}`;
+}
+
+/** The owners' signatures over the certificate's Commit statement: BAD_SIGNATURE unless every one verifies. */
+export function verifySharedSignatures(
+  encoded: EncodedTransfer,
+  accountId: Uint8Array,
+  verifier: SignatureVerifier,
+): void {
+  const { definition, certificate } = encoded.transfer.sharedAuthorization!;
+  const keys = { account: accountId, owners: definition.owners, verifier };
+  if (!verifyCertificate(certificate, keys, committeeQuorum(definition.owners.length))) {
+    throw new TallyError(
+      ErrorCode.BadSignature,
+      "an owner's signature in the commit certificate does not verify",
+      { id: encoded.id },
+    );
+  }
+}
