@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import { TopicValidatorResult } from "@libp2p/gossipsub";
 import type { PrivateKey } from "@libp2p/interface";
 import type { Logger } from "pino";
@@ -202,7 +203,9 @@ export class MembershipDriver {
   private round(): void {
     const { exchangeWith } = this.membership.round();
     this.syncConnections();
-    const peer = exchangeWith ?? this.bootstrapPeers[Math.floor(Math.random() * this.bootstrapPeers.length)];
+    // An empty view (just joined, or everyone expired): ask a bootstrap peer, chosen unpredictably.
+    const fallback = this.bootstrapPeers.length === 0 ? undefined : randomInt(this.bootstrapPeers.length);
+    const peer = exchangeWith ?? (fallback === undefined ? undefined : this.bootstrapPeers[fallback]);
     if (peer !== undefined) this.exchange(peer);
   }
 
