@@ -145,6 +145,6 @@ export function formatKsharedReport(r: KsharedSimReport): string {
     row("bad accounts", r.faulty.bad),
     `ratio (present / absent)          p50 ${r.ratio.p50}  p99 ${r.ratio.p99}  throughput ${r.ratio.throughput}`,
     `fault: ${happened}`,
-    `messages: baseline ${r.baseline.messagesProcessed} processed; faulty ${r.faulty.messagesProcessed} processed, ${r.faulty.inboxDropped} dropped (${r.faulty.inboxDroppedBad} of bad accounts); wall ${r.baseline.wallSeconds + r.faulty.wallSeconds} s`,
+    `messages: baseline ${r.baseline.messagesProcessed} processed; faulty ${r.faulty.messagesProcessed} processed, ${r.faulty.inboxDropped} dropped (${r.faulty.inboxDroppedBad} of bad accounts); wall ${(r.baseline.wallSeconds + r.faulty.wallSeconds).toFixed(2)} s`,
   ].join("\n");
 }
