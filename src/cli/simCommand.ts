@@ -2,7 +2,12 @@ import { chooseParams } from "../analysis/chooseParams.ts";
 import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import { OPEN_RESETS_PER_ROUND, OPEN_VIEW_SIZE } from "../membership/openParams.ts";
 import { formatKsharedReport, type KsharedSimReport } from "../sim/kshared/ksharedReport.ts";
-import { KSHARED_FAULTS, KSHARED_SIM_DEFAULTS, ksharedSpecProblem } from "../sim/kshared/ksharedSimSpec.ts";
+import {
+  KSHARED_FAULTS,
+  KSHARED_INBOXES,
+  KSHARED_SIM_DEFAULTS,
+  ksharedSpecProblem,
+} from "../sim/kshared/ksharedSimSpec.ts";
 import { runKsharedComparison } from "../sim/kshared/ksharedSimulation.ts";
 import { LATENCY_MODELS, type LatencyModelName } from "../sim/latency.ts";
 import { DISSEMINATIONS } from "../sim/sampler/recordFlood.ts";
@@ -58,7 +63,7 @@ const simCommand: Command = {
   path: ["sim"],
   summary: "simulate the broadcast at scale with the real state machines, seeded, with an adversary",
   usage:
-    "[--nodes N] [--byzantine F] [--protocol contagion|bracha] [--adversary silent|equivocate|ready-flood|subscribe-first] [--broadcasts B] [--seed S] [--latency constant|uniform|wan] [--latency-ms MS] [--interval-ms MS] [--epsilon E | --params G,E,Ehat,R,Rhat,D,Dhat] [--workers W]\n  or: --sampler basalt --attack push|sybil [--dissemination flood|exchange] [--nodes N] [--byzantine F] [--rounds R] [--view V] [--resets K] [--broadcasts B] [--seed S] [--flat-ranks]\n  or: --kshared [--accounts M] [--nodes H] [--k K] [--bad B] [--fault equivocate|silent|flood] [--seconds S] [--seed N]",
+    "[--nodes N] [--byzantine F] [--protocol contagion|bracha] [--adversary silent|equivocate|ready-flood|subscribe-first] [--broadcasts B] [--seed S] [--latency constant|uniform|wan] [--latency-ms MS] [--interval-ms MS] [--epsilon E | --params G,E,Ehat,R,Rhat,D,Dhat] [--workers W]\n  or: --sampler basalt --attack push|sybil [--dissemination flood|exchange] [--nodes N] [--byzantine F] [--rounds R] [--view V] [--resets K] [--broadcasts B] [--seed S] [--flat-ranks]\n  or: --kshared [--accounts M] [--nodes H] [--k K] [--bad B] [--fault equivocate|silent|flood] [--seconds S] [--seed N] [--inbox fair|fifo]",
   options: {
     nodes: { type: "string" },
     byzantine: { type: "string" },
@@ -85,6 +90,7 @@ const simCommand: Command = {
     bad: { type: "string" },
     fault: { type: "string" },
     seconds: { type: "string" },
+    inbox: { type: "string" },
   },
   async run(args) {
     if (optionalString(args, "sampler") !== undefined) return runSampler(args);
@@ -165,6 +171,7 @@ function runKshared(args: ParsedArgs): KsharedSimReport {
     fault: oneOf(optionalString(args, "fault"), KSHARED_FAULTS, "fault", d.fault),
     seconds: optionalInteger(args, "seconds", 1) ?? d.seconds,
     seed: optionalInteger(args, "seed", 0) ?? d.seed,
+    inbox: oneOf(optionalString(args, "inbox"), KSHARED_INBOXES, "inbox", d.inbox),
   };
   const problem = ksharedSpecProblem(spec);
   if (problem !== undefined) throw new UsageError(`--kshared: ${problem}`);

@@ -52,4 +52,10 @@ describe("many shared accounts at once: 2 faulty committees of 20 do not slow th
       assert.ok(faulty.bad.p99Ms > faulty.correct.p99Ms, "the bad accounts themselves were slowed");
     });
   }
+
+  it("control: without per-account fairness (one shared FIFO) the same flood does slow the others", () => {
+    const fifo = { ...spec, fault: "flood" as const, inbox: "fifo" as const };
+    const report = runKsharedComparison(fifo, baseline);
+    assert.ok(report.ratio.p99 > 1.5, `correct p99 ratio ${report.ratio.p99}`);
+  });
 });

@@ -138,7 +138,7 @@ export function formatKsharedReport(r: KsharedSimReport): string {
   }[s.fault];
   return [
     `k-shared: ${s.accounts} accounts (k = ${s.k}) on ${s.nodes} nodes, ${s.bad} bad (${s.fault}), ${s.proposalsPerSecond} proposals/s per account, ${s.seconds} s, seed ${s.seed}`,
-    `node budget ${s.messagesPerMs} message/ms, inbox ${s.inboxPerAccount} per account, round-robin; latency ${s.minLatencyMs}–${s.maxLatencyMs} ms`,
+    `node budget ${s.messagesPerMs} message/ms, ${s.inbox === "fair" ? `inbox ${s.inboxPerAccount} per account, round-robin` : "one shared FIFO inbox (control)"}; latency ${s.minLatencyMs}–${s.maxLatencyMs} ms`,
     `${"".padEnd(34)}${"accts".padStart(4)}  ${"dec/s".padStart(7)}  ${"p50 ms".padStart(8)}  ${"p99 ms".padStart(8)}  ${"undecided".padStart(9)}`,
     row("correct accounts, bad ones absent", r.baseline.correct),
     row("correct accounts, bad ones present", r.faulty.correct),

@@ -14,6 +14,10 @@ export const KSHARED_FAULTS = ["equivocate", "silent", "flood"] as const;
  */
 export type KsharedFault = (typeof KSHARED_FAULTS)[number];
 
+export const KSHARED_INBOXES = ["fair", "fifo"] as const;
+/** fair: per-account FIFOs served round-robin (what the node must do); fifo: one shared FIFO (a control). */
+export type KsharedInbox = (typeof KSHARED_INBOXES)[number];
+
 export interface KsharedSimSpec {
   /** M: shared accounts. */
   readonly accounts: number;
@@ -33,6 +37,8 @@ export interface KsharedSimSpec {
   readonly messagesPerMs: number;
   /** Messages a node's inbox holds per account; beyond it, that account's newest arrivals are dropped. */
   readonly inboxPerAccount: number;
+  /** fifo: one shared FIFO of inboxPerAccount × hosted accounts (a control that shows what fairness buys). */
+  readonly inbox: KsharedInbox;
   /** One-way delay, uniform in [minLatencyMs, maxLatencyMs]. */
   readonly minLatencyMs: number;
   readonly maxLatencyMs: number;
@@ -52,6 +58,7 @@ export const KSHARED_SIM_DEFAULTS: KsharedSimSpec = {
   proposalsPerSecond: 4,
   messagesPerMs: 1,
   inboxPerAccount: 128,
+  inbox: "fair",
   minLatencyMs: 1,
   maxLatencyMs: 20,
   drainSeconds: 5,

@@ -15,6 +15,7 @@ import type { CommitteeAction, CommitteeEvent, OwnerIndex } from "../../kshared/
 import { childSeed, seededRandom, shuffled } from "../prng.ts";
 import { simAccountKeys } from "./accountKeys.ts";
 import { type FaultCounters, type FaultyOwner, faultyOwner, newFaultCounters } from "./faultyOwners.ts";
+import { SharedFifoInbox } from "./fifoInbox.ts";
 import type { KsharedSimSpec } from "./ksharedSimSpec.ts";
 import { NodeInbox } from "./nodeInbox.ts";
 import { Timeline } from "./timeline.ts";
@@ -31,7 +32,7 @@ interface Delivery {
 }
 
 interface SimNode {
-  readonly inbox: NodeInbox<Delivery>;
+  readonly inbox: NodeInbox<Delivery> | SharedFifoInbox<Delivery>;
   serving: boolean;
   processed: number;
 }
@@ -87,17 +88,20 @@ export class KsharedWorld {
   constructor(spec: KsharedSimSpec, withBad: boolean) {
     this.spec = spec;
     this.serviceMs = 1 / spec.messagesPerMs;
-    this.nodes = Array.from({ length: spec.nodes }, () => ({
-      inbox: new NodeInbox<Delivery>(spec.inboxPerAccount),
-      serving: false,
-      processed: 0,
-    }));
     // Placement, bad set and per-account seeds are drawn in full either way, so both runs agree on them.
     const master = seededRandom(spec.seed);
     const allNodes = Array.from({ length: spec.nodes }, (_, i) => i);
     const placements = Array.from({ length: spec.accounts }, () =>
       shuffled(allNodes, master).slice(0, spec.k),
     );
+    this.nodes = allNodes.map((node) => {
+      const hosted = placements.filter((hosts) => hosts.includes(node)).length;
+      const inbox =
+        spec.inbox === "fair"
+          ? new NodeInbox<Delivery>(spec.inboxPerAccount)
+          : new SharedFifoInbox<Delivery>(spec.inboxPerAccount * Math.max(1, hosted));
+      return { inbox, serving: false, processed: 0 };
+    });
     const seeds = Array.from({ length: spec.accounts }, () => childSeed(master));
     const badSet = new Set(
       shuffled(
