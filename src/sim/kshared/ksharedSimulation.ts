@@ -1,3 +1,4 @@
+import { ErrorCode, TallyError } from "../../core/errors.ts";
 import {
   compareCorrect,
   type KsharedSimReport,
@@ -10,7 +11,7 @@ import { KsharedWorld } from "./ksharedWorld.ts";
 /** One run: with the bad accounts (faulty) or without them (baseline). */
 export function runKsharedScenario(spec: KsharedSimSpec, withBad: boolean): ScenarioReport {
   const problem = ksharedSpecProblem(spec);
-  if (problem !== undefined) throw new RangeError(problem);
+  if (problem !== undefined) throw new TallyError(ErrorCode.InvalidConfig, `kshared sim: ${problem}`);
   const started = performance.now();
   const run = new KsharedWorld(spec, withBad).run();
   return scenarioReport(run, spec.seconds, (performance.now() - started) / 1000);
