@@ -1,6 +1,14 @@
 import { chooseParams } from "../analysis/chooseParams.ts";
 import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts";
 import { OPEN_RESETS_PER_ROUND, OPEN_VIEW_SIZE } from "../membership/openParams.ts";
+import { formatKsharedReport, type KsharedSimReport } from "../sim/kshared/ksharedReport.ts";
+import {
+  KSHARED_FAULTS,
+  KSHARED_INBOXES,
+  KSHARED_SIM_DEFAULTS,
+  ksharedSpecProblem,
+} from "../sim/kshared/ksharedSimSpec.ts";
+import { runKsharedComparison } from "../sim/kshared/ksharedSimulation.ts";
 import { LATENCY_MODELS, type LatencyModelName } from "../sim/latency.ts";
 import { DISSEMINATIONS } from "../sim/sampler/recordFlood.ts";
 import { SAMPLER_ATTACKS } from "../sim/sampler/samplerPopulation.ts";
@@ -55,7 +63,7 @@ const simCommand: Command = {
   path: ["sim"],
   summary: "simulate the broadcast at scale with the real state machines, seeded, with an adversary",
   usage:
-    "[--nodes N] [--byzantine F] [--protocol contagion|bracha] [--adversary silent|equivocate|ready-flood|subscribe-first] [--broadcasts B] [--seed S] [--latency constant|uniform|wan] [--latency-ms MS] [--interval-ms MS] [--epsilon E | --params G,E,Ehat,R,Rhat,D,Dhat] [--workers W]\n  or: --sampler basalt --attack push|sybil [--dissemination flood|exchange] [--nodes N] [--byzantine F] [--rounds R] [--view V] [--resets K] [--broadcasts B] [--seed S] [--flat-ranks]",
+    "[--nodes N] [--byzantine F] [--protocol contagion|bracha] [--adversary silent|equivocate|ready-flood|subscribe-first] [--broadcasts B] [--seed S] [--latency constant|uniform|wan] [--latency-ms MS] [--interval-ms MS] [--epsilon E | --params G,E,Ehat,R,Rhat,D,Dhat] [--workers W]\n  or: --sampler basalt --attack push|sybil [--dissemination flood|exchange] [--nodes N] [--byzantine F] [--rounds R] [--view V] [--resets K] [--broadcasts B] [--seed S] [--flat-ranks]\n  or: --kshared [--accounts M] [--nodes H] [--k K] [--bad B] [--fault equivocate|silent|flood] [--seconds S] [--seed N] [--inbox fair|fifo]",
   options: {
     nodes: { type: "string" },
     byzantine: { type: "string" },
@@ -76,9 +84,17 @@ const simCommand: Command = {
     resets: { type: "string" },
     "flat-ranks": { type: "boolean" },
     dissemination: { type: "string" },
+    kshared: { type: "boolean" },
+    accounts: { type: "string" },
+    k: { type: "string" },
+    bad: { type: "string" },
+    fault: { type: "string" },
+    seconds: { type: "string" },
+    inbox: { type: "string" },
   },
   async run(args) {
     if (optionalString(args, "sampler") !== undefined) return runSampler(args);
+    if (args.values.kshared === true) return runKshared(args);
     const nodes = optionalInteger(args, "nodes", 4) ?? 100;
     const protocolName = oneOf(
       optionalString(args, "protocol"),
@@ -135,11 +151,32 @@ const simCommand: Command = {
     if (showProgress) process.stderr.write("\r\x1b[K");
     return { ...result, workers };
   },
-  human: (r) =>
-    (r as { sampler?: unknown }).sampler === "basalt"
+  human: (r) => {
+    if ((r as { mode?: unknown }).mode === "kshared") return formatKsharedReport(r as KsharedSimReport);
+    return (r as { sampler?: unknown }).sampler === "basalt"
       ? formatSamplerReport(r as SamplerRunReport)
-      : formatResult(r as SimulationResult & { readonly workers: number }),
+      : formatResult(r as SimulationResult & { readonly workers: number });
+  },
 };
+
+/** `--kshared`: many shared accounts on shared nodes, the correct ones with and without the bad ones. */
+function runKshared(args: ParsedArgs): KsharedSimReport {
+  const d = KSHARED_SIM_DEFAULTS;
+  const spec = {
+    ...d,
+    accounts: optionalInteger(args, "accounts", 1) ?? d.accounts,
+    nodes: optionalInteger(args, "nodes", 1) ?? d.nodes,
+    k: optionalInteger(args, "k", 1) ?? d.k,
+    bad: optionalInteger(args, "bad", 0) ?? d.bad,
+    fault: oneOf(optionalString(args, "fault"), KSHARED_FAULTS, "fault", d.fault),
+    seconds: optionalInteger(args, "seconds", 1) ?? d.seconds,
+    seed: optionalInteger(args, "seed", 0) ?? d.seed,
+    inbox: oneOf(optionalString(args, "inbox"), KSHARED_INBOXES, "inbox", d.inbox),
+  };
+  const problem = ksharedSpecProblem(spec);
+  if (problem !== undefined) throw new UsageError(`--kshared: ${problem}`);
+  return runKsharedComparison(spec);
+}
 
 /** `--sampler basalt`: the peer-sampler simulation (src/sim/sampler), optionally a broadcast over its views. */
 function runSampler(args: ParsedArgs): SamplerRunReport {
