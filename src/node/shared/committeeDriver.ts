@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { SharedAccountsApi } from "../../api/nodeApi.ts";
 import type { Channels } from "../../channels/channels.ts";
 import { type BoundHandler, bindHandler } from "../../channels/protocolHandler.ts";
 import { bytesEqual, toHex } from "../../core/bytes.ts";
@@ -18,6 +19,7 @@ import { committeeRecords } from "../../storage/committeeRecords.ts";
 import { type BatchOp, type NodeDatabase, writeBatch } from "../../storage/database.ts";
 import type { NodeEvent } from "../core/nodeEvents.ts";
 import { type AccountReader, HostedCommittee } from "./hostedCommittee.ts";
+import type { ProposalView } from "./proposalBook.ts";
 import type { HostedAccount } from "./sharedHosting.ts";
 
 export interface CommitteeDriverOptions {
@@ -53,7 +55,7 @@ interface HostEntry {
  * accounts hosted here, one host per owner, newest wins); a committee message counts only when its
  * sender is the recorded host of an owner of that account, and then as that owner.
  */
-export class CommitteeDriver {
+export class CommitteeDriver implements SharedAccountsApi {
   private readonly options: CommitteeDriverOptions;
   private readonly accounts = new Map<string, HostedCommittee>();
   private readonly byAddress = new Map<string, HostedCommittee>();
@@ -108,6 +110,16 @@ export class CommitteeDriver {
 
   hostedAt(address: string): HostedCommittee | undefined {
     return this.byAddress.get(address);
+  }
+
+  proposals(address: string): ProposalView[] | undefined {
+    return this.byAddress.get(address)?.book.list();
+  }
+
+  definitionOf(address: string): { owners: string[]; label: string } | undefined {
+    const definition = this.byAddress.get(address)?.account.definition;
+    if (definition === undefined) return undefined;
+    return { owners: definition.owners.map(toHex), label: definition.label };
   }
 
   /** `POST /v1/shared/:address/proposals`: undefined if no owner of `address` is hosted here. */
