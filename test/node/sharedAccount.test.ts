@@ -102,3 +102,44 @@ test("50 proposals through 4 owners' nodes are applied on all 6 nodes in one ord
     await devnet.stop();
   }
 });
+
+// Skipped: in a first run the committees stalled at the first seq the silent owner leads (3 of 9 applied,
+// round change after its round-0 timeout never completed in the node); not yet diagnosed.
+test("with one owner silent, proposals from the three correct owners still complete", {
+  skip: "stalls at the silent owner's first seq: round change not yet working in the node (undiagnosed)",
+}, async (t) => {
+  const devnet = await startDevnet([
+    ...["--nodes", "6", "--shared", "4", "--membership", "static", "--byzantine-owner", "silent"],
+  ]);
+  try {
+    const shared = devnet.file.shared![0]!;
+    const to = devnet.file.wallets[0]!.address;
+    const began = Date.now();
+    const count = 9;
+    for (let i = 0; i < count; i++) {
+      const r = await json<{ proposal: string }>(
+        `${shared.owners[i % 3]!.node}/v1/shared/${shared.address}/proposals`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ to, amount: "1" }),
+        },
+      );
+      assert.equal(r.status, 202);
+    }
+    const apis = devnet.file.nodes.map((n) => n.api);
+    for (;;) {
+      const seqs = await Promise.all(
+        apis.map((api) =>
+          json<AccountJson>(`${api}/v1/accounts/${shared.address}`).then((r) => r.body.nextSeq),
+        ),
+      );
+      if (seqs.every((s) => s > count)) break;
+      assert.ok(Date.now() - began < LIMIT_MS, `not all applied: nextSeq ${seqs}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    t.diagnostic(`${count} proposals with a silent owner applied on 6 nodes in ${Date.now() - began} ms`);
+  } finally {
+    await devnet.stop();
+  }
+});
