@@ -3,6 +3,7 @@ import type { Registry } from "prom-client";
 import type { EncodedTransfer } from "../core/transfer.ts";
 import type { TransferJson } from "../core/transferJson.ts";
 import type { RejectionReason } from "../ledger/store.ts";
+import type { ProposalView } from "../node/shared/proposalBook.ts";
 
 /** `pending`: accepted by this node and being broadcast; the rest are the ledger's statuses. */
 export type TransferStatus = "pending" | "delivered" | "applied" | "rejected";
@@ -96,4 +97,14 @@ export interface NodeApi {
   /** Emits "transfer" with a TransferEvent on every status change. */
   readonly events: EventEmitter;
   readonly metrics: Registry;
+  /** The committees of shared accounts this node hosts an owner of; absent when it hosts none. */
+  readonly shared?: SharedAccountsApi | undefined;
+}
+
+/** `/v1/shared/…` and the definition in `GET /v1/accounts/:address`. */
+export interface SharedAccountsApi {
+  /** The proposal id, or undefined if no owner of `address` is hosted here. */
+  propose(address: string, to: string, amount: bigint, memo?: string): Promise<string | undefined>;
+  proposals(address: string): ProposalView[] | undefined;
+  definitionOf(address: string): { owners: string[]; label: string } | undefined;
 }

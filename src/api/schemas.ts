@@ -117,6 +117,53 @@ export const accountSchema = {
     balance: amount,
     nextSeq: { type: "integer" },
     pendingDeps: { type: "array", items: hexId },
+    /** A shared account's definition, when this node knows it (it hosts one of its owners). */
+    definition: {
+      type: "object",
+      required: ["owners", "label"],
+      properties: { owners: { type: "array", items: { type: "string" } }, label: { type: "string" } },
+    },
+  },
+} as const;
+
+export const proposalRequestSchema = {
+  type: "object",
+  required: ["to", "amount"],
+  additionalProperties: false,
+  properties: {
+    to: address,
+    amount: { ...amount, maxLength: 39 },
+    memo: { type: "string", maxLength: 255 },
+  },
+} as const;
+
+export const proposalSubmittedSchema = {
+  type: "object",
+  required: ["proposal", "status"],
+  properties: { proposal: hexId, status: { type: "string" } },
+} as const;
+
+export const proposalListSchema = {
+  type: "object",
+  required: ["address", "proposals"],
+  properties: {
+    address,
+    proposals: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["id", "seq", "status", "to", "amount"],
+        properties: {
+          id: hexId,
+          seq: { type: "integer" },
+          status: { type: "string", enum: ["pending", "decided", "applied", "rejected", "superseded"] },
+          transferId: hexId,
+          supersededBy: hexId,
+          to: address,
+          amount,
+        },
+      },
+    },
   },
 } as const;
 

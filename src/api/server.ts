@@ -18,6 +18,7 @@ import {
   transferJsonSchema,
   transferViewSchema,
 } from "./schemas.ts";
+import { registerSharedRoutes } from "./sharedRoutes.ts";
 import { registerTestingRoutes, type TestingFaults } from "./testingRoutes.ts";
 
 export interface ApiOptions {
@@ -110,9 +111,11 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
       const { address } = request.params as { address: string };
       decodeAddress(address);
       const account = await node.account(address);
-      return { ...account, balance: account.balance.toString() };
+      const definition = node.shared?.definitionOf(address);
+      return { ...account, balance: account.balance.toString(), ...(definition ? { definition } : {}) };
     },
   );
+  registerSharedRoutes(app, node);
 
   app.get(
     "/v1/accounts/:address/transfers",

@@ -6,7 +6,7 @@ const devnetUp: Command = {
   summary:
     "start N real node processes on loopback with a fresh genesis and funded wallets; Ctrl-C stops them",
   usage:
-    "[--nodes N] [--broadcast bracha|contagion] [--membership open|static] [--dir DIR] [--wallets K] [--log-level LEVEL] [--byzantine K --strategy silent|forge|equivocate] [--testing-faults]",
+    "[--nodes N] [--broadcast bracha|contagion] [--membership open|static] [--dir DIR] [--wallets K] [--log-level LEVEL] [--byzantine K --strategy silent|forge|equivocate] [--testing-faults] [--shared K [--byzantine-owner silent]]",
   options: {
     nodes: { type: "string" },
     broadcast: { type: "string" },
@@ -15,6 +15,8 @@ const devnetUp: Command = {
     wallets: { type: "string" },
     "log-level": { type: "string" },
     byzantine: { type: "string" },
+    shared: { type: "string" },
+    "byzantine-owner": { type: "string" },
     strategy: { type: "string" },
     "testing-faults": { type: "boolean" },
   },
@@ -34,6 +36,8 @@ const devnetUp: Command = {
       walletBalance: 1_000_000_000_000n,
       readyTimeoutMs: 60_000,
       byzantine: byzantineOption(args),
+      shared: optionalInteger(args, "shared", 1),
+      byzantineOwner: optionalString(args, "byzantine-owner"),
       membership,
       testingFaults: args.values["testing-faults"] === true,
     });

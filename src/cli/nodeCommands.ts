@@ -7,7 +7,7 @@ const nodeStart: Command = {
   path: ["node", "start"],
   summary: "run a node until SIGINT/SIGTERM",
   usage:
-    "[--config FILE] [--data-dir DIR] [--genesis FILE] [--listen MULTIADDR…] [--api HOST:PORT] [--bootstrap MULTIADDR…] [--log-level LEVEL] [--byzantine silent|forge|equivocate (testing)] [--testing-faults (testing: PUT/DELETE /v1/testing/partition)]",
+    "[--config FILE] [--data-dir DIR] [--genesis FILE] [--listen MULTIADDR…] [--api HOST:PORT] [--bootstrap MULTIADDR…] [--log-level LEVEL] [--byzantine silent|forge|equivocate (testing)] [--testing-faults (testing: PUT/DELETE /v1/testing/partition)] [--owner-key KEYSTORE:PASSPHRASE_FILE…] [--shared DEFINITION_FILE…] [--byzantine-owner silent (testing)]",
   options: {
     config: { type: "string" },
     "data-dir": { type: "string" },
@@ -18,6 +18,9 @@ const nodeStart: Command = {
     "log-level": { type: "string" },
     byzantine: { type: "string" },
     "testing-faults": { type: "boolean" },
+    "owner-key": { type: "string", multiple: true },
+    shared: { type: "string", multiple: true },
+    "byzantine-owner": { type: "string" },
   },
   async run(args) {
     const config = await resolveNodeConfig({
@@ -30,6 +33,9 @@ const nodeStart: Command = {
       logLevel: optionalString(args, "log-level"),
       byzantine: optionalString(args, "byzantine"),
       testingFaults: args.values["testing-faults"] === true,
+      ownerKeys: args.values["owner-key"] as string[] | undefined,
+      shared: args.values.shared as string[] | undefined,
+      byzantineOwner: optionalString(args, "byzantine-owner"),
     });
     const log = createLogger(config.logLevel);
     const node = new TallyNode(config, log);

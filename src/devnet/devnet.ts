@@ -12,6 +12,7 @@ import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
 import { newKeystore, sealKeystore, writeKeystore } from "../wallet/keystore.ts";
 import { DEVNET_SCRYPT } from "../wallet/keystoreCrypto.ts";
 import { writePrivateFile } from "../wallet/privateFile.ts";
+import { type DevnetShared, writeDevnetDefinition } from "./devnetShared.ts";
 import { freePorts } from "./freePort.ts";
 
 /** `DIR/devnet.json`: what test scripts read to find, kill and restart nodes (README, "tally devnet up"). */
@@ -23,6 +24,8 @@ export interface DevnetFile {
   nodes: DevnetNode[];
   /** Encrypted keystores; each one's passphrase is in its `passphraseFile` (mode 0600), for scripts and tests. */
   wallets: DevnetWallet[];
+  /** `--shared K`: the shared account owned by K owners, hosted one per node on nodes 1..K. */
+  shared?: DevnetShared[];
 }
 
 export interface DevnetWallet {
@@ -63,6 +66,10 @@ export interface DevnetOptions {
   readonly membership?: "open" | "static" | undefined;
   /** Testing: start every node with `--testing-faults` (the chaos suite partitions them). Off by default. */
   readonly testingFaults?: boolean | undefined;
+  /** A shared account with this many owners (1 ≤ K ≤ nodes − 1), hosted on nodes 1..K; funded like a wallet. */
+  readonly shared?: number | undefined;
+  /** Testing: the last hosting node's owner never speaks (`--byzantine-owner silent`). */
+  readonly byzantineOwner?: string | undefined;
 }
 
 /**
@@ -136,6 +143,14 @@ export class Devnet {
       const name = i === 0 ? "dev" : `wallet-${i}`;
       wallets.push(await createDevnetWallet(join(dir, "wallets"), name));
     }
+    const sharedCount = options.shared ?? 0;
+    if (sharedCount > 0 && sharedCount > options.nodes - 1)
+      throw new TallyError(ErrorCode.InvalidField, "--shared K needs 1 ≤ K ≤ nodes − 1");
+    const ownerWallets: DevnetWallet[] = [];
+    for (let i = 0; i < sharedCount; i++)
+      ownerWallets.push(await createDevnetWallet(join(dir, "wallets"), `owner-${i + 1}`));
+    const sharedAccount = sharedCount > 0 ? await writeDevnetDefinition(dir, ownerWallets) : undefined;
+    const funded = sharedAccount === undefined ? wallets : [...wallets, sharedAccount];
     const planned = [];
     const ports = await freePorts(2 * options.nodes);
     for (let i = 0; i < options.nodes; i++) {
@@ -153,7 +168,7 @@ export class Devnet {
     const first = planned[0]!;
     const genesis = parseGenesis({
       network: DEVNET_NETWORK,
-      balances: wallets.map((w) => ({ address: w.address, amount: options.walletBalance.toString() })),
+      balances: funded.map((w) => ({ address: w.address, amount: options.walletBalance.toString() })),
       broadcast:
         options.broadcast === "contagion"
           ? {
@@ -204,6 +219,7 @@ export class Devnet {
         options.logLevel,
         ...(strategy ? ["--byzantine", strategy] : []),
         ...(options.testingFaults ? ["--testing-faults"] : []),
+        ...hostingArgs(index, ownerWallets, sharedAccount?.definition, options.byzantineOwner),
       ];
       const log = join(p.dataDir, "node.log");
       const child = spawnNode(argv, log);
@@ -222,6 +238,10 @@ export class Devnet {
     }
     const membership = open ? "open" : "static";
     const file: DevnetFile = { network: DEVNET_NETWORK, genesis: genesisPath, membership, nodes, wallets };
+    if (sharedAccount !== undefined) {
+      const owners = ownerWallets.map((w, i) => ({ ...w, node: nodes[i + 1]!.api }));
+      file.shared = [{ ...sharedAccount, owners: owners.map(({ address: _a, ...o }) => o) }];
+    }
     const path = join(dir, "devnet.json");
     await writeFile(path, `${JSON.stringify(file, null, 2)}\n`);
     const devnet = new Devnet(path, file, children, membership);
@@ -287,6 +307,21 @@ export class Devnet {
  * A funded devnet wallet: an encrypted keystore and, beside it, its random passphrase. The passphrase file
  * sits next to the keystore, so the KDF's cost would protect nothing: devnet keystores use DEVNET_SCRYPT.
  */
+/** Node i (1..K) hosts owner i; with a byzantine owner, node K's owner is told to misbehave. */
+function hostingArgs(
+  index: number,
+  owners: readonly DevnetWallet[],
+  definition: string | undefined,
+  byzantineOwner: string | undefined,
+): string[] {
+  const owner = owners[index - 1];
+  if (index === 0 || owner === undefined || definition === undefined) return [];
+  const args = ["--owner-key", `${owner.keystore}:${owner.passphraseFile}`, "--shared", definition];
+  return byzantineOwner !== undefined && index === owners.length
+    ? [...args, "--byzantine-owner", byzantineOwner]
+    : args;
+}
+
 async function createDevnetWallet(dir: string, name: string): Promise<DevnetWallet> {
   const keystorePath = join(dir, `${name}.json`);
   const passphraseFile = join(dir, `${name}.passphrase`);

@@ -159,6 +159,7 @@ export class Committee {
 
   private onRequest(request: SignedRequest): boolean {
     if (this.queue.has(request.digest)) return this.log.drop("duplicate");
+    if (this.options.isExpired(this.inst.seq, request.proposal)) return this.log.drop("notProposable");
     const problem = checkRequest(request, this.rules);
     if (problem !== null) return this.log.drop(problem);
     if (this.queue.add(request) === "full") return this.log.drop("queueFull");
@@ -246,6 +247,7 @@ export class Committee {
     }
     const problem = checkRequest(m.request, this.rules) ?? checkJustification(m, this.keys, this.quorum);
     if (problem !== null) return this.log.drop(problem);
+    if (!this.options.isProposable(m.seq, m.request.proposal)) return this.log.drop("notProposable");
     votes.proposal = { request: m.request, justify: m.justify };
     this.inst.seen.add(m.request);
     this.inst.active = true;
@@ -266,7 +268,7 @@ export class Committee {
     const request =
       justify !== null
         ? (inst.seen.get(justify.digest) ?? this.queue.find(justify.digest))
-        : this.queue.next();
+        : this.queue.next((r) => this.options.isProposable(inst.seq, r.proposal));
     if (request === undefined) return;
     const proposal = { seq: inst.seq, round: inst.round, request, justify, entry: inst.entry };
     inst.own.recordProposal(inst.round, proposal);
@@ -482,6 +484,7 @@ export class Committee {
     this.decided.remember(certificate);
     this.queue.decided(digest, request?.owner);
     this.inst = newInstance(inst.seq + 1);
+    this.queue.purge((r) => this.options.isExpired(inst.seq + 1, r.proposal));
     this.inst.active = this.queue.size > 0;
     for (const [from, message] of this.ahead.take()) this.onMessage(from, message);
     if (this.inst.seq === inst.seq + 1) this.tryPropose();

@@ -27,6 +27,18 @@ export interface CommitteeOptions {
   readonly maxProposalBytes?: number;
   /** The digest of a proposal; default SHA-256 (the transfer id). */
   readonly hash?: (bytes: Uint8Array) => Uint8Array;
+  /**
+   * The application's validity predicate: may `proposal` be seq's decision? A leader proposes only such
+   * requests and an owner prepares only such proposals (a transfer body naming another seq could never be
+   * applied, so deciding it would block the account). Must be deterministic. Default: always.
+   */
+  readonly isProposable?: (seq: number, proposal: Uint8Array) => boolean;
+  /**
+   * True if `proposal` can never be proposable at `seq` or later (a body built for an older seq): such
+   * requests are refused, and dropped from the queues when a seq starts, so they cannot fill them.
+   * Default: never.
+   */
+  readonly isExpired?: (seq: number, proposal: Uint8Array) => boolean;
 }
 
 /** Every bound of the committee, with its number (docs/kshared.md lists them too). */
@@ -65,6 +77,8 @@ export interface ResolvedCommitteeOptions {
   readonly maxPendingPerOwner: number;
   readonly maxProposalBytes: number;
   readonly hash: (bytes: Uint8Array) => Uint8Array;
+  readonly isProposable: (seq: number, proposal: Uint8Array) => boolean;
+  readonly isExpired: (seq: number, proposal: Uint8Array) => boolean;
 }
 
 function configError(message: string): TallyError {
@@ -112,5 +126,7 @@ export function resolveCommitteeOptions(options: CommitteeOptions): ResolvedComm
       "maxProposalBytes",
     ),
     hash: options.hash ?? sha256,
+    isProposable: options.isProposable ?? (() => true),
+    isExpired: options.isExpired ?? (() => false),
   };
 }

@@ -191,7 +191,9 @@ export type CommitteeDropReason =
   | "queueFull"
   | "aheadBufferFull"
   | "lockedOut"
-  | "alreadyDecided";
+  | "alreadyDecided"
+  /** The application's validity predicate refused the proposal at this seq (or it expired). */
+  | "notProposable";
 
 /** The seq a seq-bound message is about. */
 export function messageSeq(message: Exclude<CommitteeMessage, { kind: "request" }>): number {

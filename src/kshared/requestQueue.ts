@@ -63,14 +63,28 @@ export class RequestQueue {
     return undefined;
   }
 
-  /** The head request of the first owner after the last decided request's owner (cyclically) that has one. */
-  next(): SignedRequest | undefined {
+  /**
+   * The oldest request passing `usable` of the first owner after the last decided request's owner
+   * (cyclically) that has one.
+   */
+  next(usable: (request: SignedRequest) => boolean = () => true): SignedRequest | undefined {
     const k = this.queues.length;
     for (let step = 1; step <= k; step++) {
-      const head = this.queues[(this.lastDecidedOwner + step) % k]![0];
-      if (head !== undefined) return head;
+      const found = this.queues[(this.lastDecidedOwner + step) % k]!.find(usable);
+      if (found !== undefined) return found;
     }
     return undefined;
+  }
+
+  /** Drops every queued request `expired` says can never be proposed again. */
+  purge(expired: (request: SignedRequest) => boolean): void {
+    for (const queue of this.queues) {
+      for (let i = queue.length - 1; i >= 0; i--) {
+        if (!expired(queue[i]!)) continue;
+        this.queued.delete(toHex(queue[i]!.digest));
+        queue.splice(i, 1);
+      }
+    }
   }
 
   ownQueue(owner: OwnerIndex): readonly SignedRequest[] {

@@ -14,6 +14,12 @@ export interface NodeConfig {
   readonly byzantine?: string | undefined;
   /** Testing only: serve the fault controls under /v1/testing (a partition the chaos suite drives). Off by default. */
   readonly testingFaults?: boolean;
+  /** `--owner-key KEYSTORE[:PASSPHRASE_FILE]`: owner keys of shared accounts this node hosts. */
+  readonly ownerKeys?: readonly string[];
+  /** `--shared DEFINITION_FILE`: shared-account definitions; those naming an owner key are hosted. */
+  readonly shared?: readonly string[];
+  /** Testing only: "silent" makes this node's hosted owners never speak. */
+  readonly byzantineOwner?: string | undefined;
 }
 
 export const DEFAULT_API = { host: "127.0.0.1", port: 7070 } as const;
@@ -51,6 +57,9 @@ export interface NodeFlags {
   logLevel?: string | undefined;
   byzantine?: string | undefined;
   testingFaults?: boolean | undefined;
+  ownerKeys?: string[] | undefined;
+  shared?: string[] | undefined;
+  byzantineOwner?: string | undefined;
 }
 
 export async function resolveNodeConfig(flags: NodeFlags): Promise<NodeConfig> {
@@ -93,5 +102,8 @@ export async function resolveNodeConfig(flags: NodeFlags): Promise<NodeConfig> {
     logLevel: flags.logLevel ?? str(file.logLevel, "logLevel") ?? "info",
     byzantine: flags.byzantine ?? str(file.byzantine, "byzantine"),
     testingFaults: flags.testingFaults === true || bool(file.testingFaults, "testingFaults"),
+    ownerKeys: flags.ownerKeys ?? [],
+    shared: flags.shared ?? [],
+    byzantineOwner: flags.byzantineOwner,
   };
 }

@@ -25,6 +25,7 @@ import type { Ledger, TransferStatusChange } from "../ledger/ledger.ts";
 import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
 import { P2PTransport } from "../p2p/transport.ts";
 import { BROADCAST_CHANNEL } from "../protocols/broadcast/broadcastChannel.ts";
+import { COMMITTEES_CHANNEL } from "../protocols/committees/committeeChannel.ts";
 import { STATUS_CHANNEL } from "../protocols/status/statusChannel.ts";
 import { SYNC_CHANNEL } from "../protocols/sync/syncChannel.ts";
 import { commitmentRecords } from "../storage/commitmentRecords.ts";
@@ -44,12 +45,14 @@ import { NodeMetrics } from "./metrics.ts";
 import { NodeNetwork } from "./nodeNetwork.ts";
 import { NodeReadModel } from "./nodeReadModel.ts";
 import { describePeers } from "./peerView.ts";
+import type { CommitteeDriver } from "./shared/committeeDriver.ts";
+import { setUpSharedHosting } from "./shared/sharedSetup.ts";
 import { SyncServer } from "./syncServer.ts";
 
 export const NODE_VERSION = "0.1.0";
 
 /** Protocols spoken over peer connections, with their channel codes (never reused). */
-const CHANNEL_PROTOCOLS = [BROADCAST_CHANNEL, STATUS_CHANNEL, SYNC_CHANNEL];
+const CHANNEL_PROTOCOLS = [BROADCAST_CHANNEL, STATUS_CHANNEL, SYNC_CHANNEL, COMMITTEES_CHANNEL];
 
 /**
  * Submissions waiting for the processing loop; beyond it the API answers PENDING_FULL (429). Timer and
@@ -94,6 +97,8 @@ export class TallyNode implements NodeApi {
   private peerIdImpl = "";
   private membership: MembershipSetup | undefined;
   private membershipDriver: MembershipDriver | undefined;
+  /** Committees of the shared accounts this node hosts an owner of (docs/kshared.md). */
+  shared: CommitteeDriver | undefined;
   private protocols: readonly ProtocolSpec[] = CHANNEL_PROTOCOLS;
   /** The node's own events (submissions, timers, connections); peers' messages wait in the channel layer. */
   private inbox: NodeEvent[] = [];
@@ -198,6 +203,11 @@ export class TallyNode implements NodeApi {
             penalize: (peer, event, count) => this.network?.penalize(peer, event, count),
           });
     this.membershipDriver = openIo?.driver;
+    const ctx = { config: this.config, network: genesis.network, db: this.db, transport: this.transport };
+    this.shared = await setUpSharedHosting({
+      ...{ ...ctx, channels: this.channels, log: this.log, node: this },
+      penalize: (peer, event) => this.network?.penalize(peer, event),
+    });
     const network = new NodeNetwork({
       transport: this.transport,
       channels: this.channels,
@@ -206,7 +216,7 @@ export class TallyNode implements NodeApi {
       onAdmitted: () => this.kick(),
       emit: (event) => this.enqueue(event),
       serveSync: new SyncServer(core.ledger, store, this.durableReads).serve,
-      extraHandlers: openIo === undefined ? [] : [openIo.driver.handler()],
+      extraHandlers: [openIo?.driver.handler(), this.shared?.handler()].filter((h) => h !== undefined),
       introductions: openIo?.introductions,
     });
     this.network = network;
@@ -217,12 +227,14 @@ export class TallyNode implements NodeApi {
     this.transport.on("peer:connect", (peer) => {
       this.enqueue({ type: "peerUp", peer, nowMs: Date.now() });
       network.askStatus(peer);
+      this.shared?.onPeerConnect(peer);
     });
     this.transport.on("peer:disconnect", (peer) =>
       this.enqueue({ type: "peerDown", peer, nowMs: Date.now() }),
     );
     await this.transport.start();
     await this.membershipDriver?.start();
+    await this.shared?.start();
 
     this.carryOutSends(restored);
     this.enqueue({ type: "start", nowMs: Date.now() });
@@ -279,6 +291,7 @@ export class TallyNode implements NodeApi {
     await this.api?.close().catch((e: unknown) => this.log.warn({ err: e }, "closing API"));
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
     this.membershipDriver?.stop();
+    await this.shared?.stop();
     this.inbox = [];
     await this.processing;
     await this.transport?.stop().catch((e: unknown) => this.log.warn({ err: e }, "stopping transport"));

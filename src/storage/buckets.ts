@@ -14,6 +14,8 @@ export const Bucket = {
   submitted: "08",
   /** source/seq → id of the account's resolved transfer for that seq: what catch-up serves. */
   outgoingBySeq: "09",
+  /** shared account id (hex)/counter → one k-shared committee record this node's owner persisted. */
+  committeeRecord: "10",
 } as const;
 export type Bucket = (typeof Bucket)[keyof typeof Bucket];
 

@@ -1,0 +1,321 @@
+import type { Logger } from "pino";
+import type { SharedAccountsApi } from "../../api/nodeApi.ts";
+import type { Channels } from "../../channels/channels.ts";
+import { type BoundHandler, bindHandler } from "../../channels/protocolHandler.ts";
+import { bytesEqual, toHex } from "../../core/bytes.ts";
+import type { PeerId } from "../../core/peerId.ts";
+import type { EncodedTransfer } from "../../core/transfer.ts";
+import { sodiumVerifier } from "../../crypto/ed25519Sodium.ts";
+import { decodeCommitteeMessage, encodeCommitteeMessage } from "../../kshared/committeeCodec.ts";
+import type { CommitteeAction, CommitteeEvent } from "../../kshared/committeeTypes.ts";
+import type { P2PTransport } from "../../p2p/transport.ts";
+import { COMMITTEES_CHANNEL } from "../../protocols/committees/committeeChannel.ts";
+import {
+  type CommitteeChannelMessage,
+  hostRecordSigningBytes,
+  type OwnerHostRecord,
+} from "../../protocols/committees/committeeChannelMessages.ts";
+import { committeeRecords } from "../../storage/committeeRecords.ts";
+import { type BatchOp, type NodeDatabase, writeBatch } from "../../storage/database.ts";
+import type { NodeEvent } from "../core/nodeEvents.ts";
+import { type AccountReader, HostedCommittee } from "./hostedCommittee.ts";
+import type { ProposalView } from "./proposalBook.ts";
+import type { HostedAccount } from "./sharedHosting.ts";
+
+export interface CommitteeDriverOptions {
+  readonly hosted: readonly HostedAccount[];
+  readonly network: string;
+  readonly db: NodeDatabase;
+  readonly transport: P2PTransport;
+  readonly channels: Channels;
+  readonly reader: AccountReader;
+  /** Hands a certified transfer to the node's core, exactly like a client's. */
+  readonly submit: (encoded: EncodedTransfer) => Promise<unknown>;
+  readonly penalize: (peer: PeerId, event: "malformedBody") => void;
+  readonly log: Logger;
+  /** Testing only: "silent" hosts its accounts but never sends a committee message. */
+  readonly byzantineOwner?: string | undefined;
+}
+
+/** Host records are re-sent every 10 s and live 60 s; a record further in the future is refused. */
+export const HOST_RECORD_REFRESH_MS = 10_000;
+export const HOST_RECORD_TTL_MS = 60_000;
+const COMMITTEE_TICK_MS = 100;
+
+interface HostEntry {
+  readonly peer: PeerId;
+  readonly expiresAtMs: number;
+}
+
+/**
+ * Runs one Committee per hosted shared account inside the node. Committee steps run one at a time:
+ * every persist record of a step (or of a batch of queued events) goes to LevelDB in one fsynced batch
+ * BEFORE any of its sends leave, its decisions are submitted and its proposals acknowledged — the
+ * committee's write-then-send contract. Peers are found by signed owner-host records (kept only for
+ * accounts hosted here, one host per owner, newest wins); a committee message counts only when its
+ * sender is the recorded host of an owner of that account, and then as that owner.
+ */
+export class CommitteeDriver implements SharedAccountsApi {
+  private readonly options: CommitteeDriverOptions;
+  private readonly accounts = new Map<string, HostedCommittee>();
+  private readonly byAddress = new Map<string, HostedCommittee>();
+  /** account hex → owner index → host. */
+  private readonly hosts = new Map<string, Map<number, HostEntry>>();
+  private readonly counters = new Map<string, number>();
+  private inbox: { account: HostedCommittee; event: CommitteeEvent }[] = [];
+  private stepping: Promise<void> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+
+  constructor(options: CommitteeDriverOptions) {
+    this.options = options;
+  }
+
+  /** Restores each committee from its records (the account's ledger nextSeq is its first seq). */
+  async start(): Promise<void> {
+    for (const account of this.options.hosted) {
+      const { nextSeq } = await this.options.reader.account(account.address);
+      const hosted = new HostedCommittee(account, this.options.network, nextSeq);
+      const { records, next } = await committeeRecords.load(this.options.db, account.idHex);
+      this.counters.set(account.idHex, next);
+      this.accounts.set(account.idHex, hosted);
+      this.byAddress.set(account.address, hosted);
+      this.hosts.set(account.idHex, new Map());
+      const restored = hosted.restore(records);
+      this.options.log.info(
+        {
+          account: account.address,
+          owner: account.self,
+          seq: hosted.committee.currentSeq,
+          records: records.length,
+        },
+        "shared account hosted",
+      );
+      await this.carryOut(hosted, restored);
+    }
+    this.every(COMMITTEE_TICK_MS, () => {
+      if (this.stepping !== undefined) return;
+      for (const hosted of this.accounts.values()) this.enqueue(hosted, { type: "tick", nowMs: Date.now() });
+    });
+    this.every(HOST_RECORD_REFRESH_MS, () => {
+      for (const peer of this.options.transport.connectedPeers()) this.sendHosts(peer);
+    });
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    return this.stepping ?? Promise.resolve();
+  }
+
+  hostedAt(address: string): HostedCommittee | undefined {
+    return this.byAddress.get(address);
+  }
+
+  proposals(address: string): ProposalView[] | undefined {
+    return this.byAddress.get(address)?.book.list();
+  }
+
+  definitionOf(address: string): { owners: string[]; label: string } | undefined {
+    const definition = this.byAddress.get(address)?.account.definition;
+    if (definition === undefined) return undefined;
+    return { owners: definition.owners.map(toHex), label: definition.label };
+  }
+
+  /** `POST /v1/shared/:address/proposals`: undefined if no owner of `address` is hosted here. */
+  async propose(address: string, to: string, amount: bigint, memo?: string): Promise<string | undefined> {
+    const hosted = this.byAddress.get(address);
+    if (hosted === undefined) return undefined;
+    const id = await hosted.propose(this.options.reader, to, amount, memo);
+    this.kick(hosted);
+    return id;
+  }
+
+  /** Our host records go to every peer as it connects (and every 10 s). */
+  onPeerConnect(peer: PeerId): void {
+    this.sendHosts(peer);
+  }
+
+  /** The ledger resolved a transfer: a hosted account's proposal may be applied or rejected. */
+  onTransfer(event: { id: string; source: string; status: string }): void {
+    if (event.status !== "applied" && event.status !== "rejected") return;
+    this.byAddress.get(event.source)?.onResolved(event.id, event.status);
+  }
+
+  /** A proposal was queued: run its submit through the committee. */
+  kick(hosted: HostedCommittee): void {
+    for (const event of hosted.outbox.splice(0)) this.enqueue(hosted, event);
+  }
+
+  handler(): BoundHandler<NodeEvent> {
+    return bindHandler<CommitteeChannelMessage, never, never, NodeEvent>({
+      spec: COMMITTEES_CHANNEL,
+      onMessage: (from, message, nowMs) => {
+        if (message.kind === "hosts") this.onHosts(from, message.records, nowMs);
+        else this.onCommittee(from, message.account, message.payload, nowMs);
+        return undefined;
+      },
+    });
+  }
+
+  private every(ms: number, run: () => void): void {
+    const timer = setInterval(() => {
+      if (!this.stopped) run();
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private ownRecords(nowMs: number): OwnerHostRecord[] {
+    const host = this.options.transport.peerId;
+    return [...this.accounts.values()].map(({ account }) => {
+      const unsigned = {
+        account: account.id,
+        owner: account.signer.publicKey,
+        host,
+        expiresAtMs: nowMs + HOST_RECORD_TTL_MS,
+      };
+      return { ...unsigned, signature: account.signer.sign(hostRecordSigningBytes(unsigned)) };
+    });
+  }
+
+  private sendHosts(peer: PeerId): void {
+    if (this.accounts.size === 0 || this.options.byzantineOwner === "silent") return;
+    const message = { kind: "hosts", records: this.ownRecords(Date.now()) } as const;
+    this.options.transport.send(peer, this.options.channels.encodeMessage(COMMITTEES_CHANNEL.id, message));
+  }
+
+  private onHosts(from: PeerId, records: readonly OwnerHostRecord[], nowMs: number): void {
+    for (const record of records) {
+      const accountHex = toHex(record.account);
+      const hosted = this.accounts.get(accountHex);
+      const table = this.hosts.get(accountHex);
+      if (hosted === undefined || table === undefined) continue; // not ours: nothing kept
+      const owner = hosted.account.definition.owners.findIndex((o) => bytesEqual(o, record.owner));
+      if (owner < 0 || owner === hosted.account.self) continue;
+      if (record.expiresAtMs <= nowMs || record.expiresAtMs > nowMs + 2 * HOST_RECORD_TTL_MS) continue;
+      const known = table.get(owner);
+      if (known !== undefined && known.expiresAtMs >= record.expiresAtMs) continue;
+      if (!sodiumVerifier.verify(record.signature, hostRecordSigningBytes(record), record.owner)) {
+        this.options.penalize(from, "malformedBody");
+        continue;
+      }
+      if (known?.peer !== record.host)
+        this.options.log.info({ account: hosted.account.address, owner, host: record.host }, "owner host");
+      table.set(owner, { peer: record.host, expiresAtMs: record.expiresAtMs });
+    }
+  }
+
+  private onCommittee(from: PeerId, account: Uint8Array, payload: Uint8Array, nowMs: number): void {
+    const accountHex = toHex(account);
+    const hosted = this.accounts.get(accountHex);
+    const table = this.hosts.get(accountHex);
+    if (hosted === undefined || table === undefined) return;
+    let owner = -1;
+    for (const [index, entry] of table) {
+      if (entry.peer === from && entry.expiresAtMs > nowMs) owner = index;
+    }
+    if (owner < 0) return; // not the recorded host of any owner: ignored
+    let message: ReturnType<typeof decodeCommitteeMessage>;
+    try {
+      message = decodeCommitteeMessage(payload);
+    } catch {
+      this.options.penalize(from, "malformedBody");
+      return;
+    }
+    this.enqueue(hosted, { type: "message", from: owner, message, nowMs });
+  }
+
+  private enqueue(account: HostedCommittee, event: CommitteeEvent): void {
+    if (this.stopped) return;
+    this.inbox.push({ account, event });
+    if (this.stepping === undefined) this.stepping = this.step();
+  }
+
+  /** Every queued event through its committee, one fsynced write, then the sends and decisions. */
+  private async step(): Promise<void> {
+    try {
+      while (this.inbox.length > 0 && !this.stopped) {
+        const batch = this.inbox.splice(0, 512);
+        const results = batch.map(({ account, event }) => ({
+          account,
+          actions: account.committee.handle(event),
+        }));
+        const writes: BatchOp[] = [];
+        for (const { account, actions } of results) writes.push(...this.recordOps(account, actions));
+        await writeBatch(this.options.db, writes);
+        for (const { account, actions } of results) this.deliver(account, actions);
+      }
+    } catch (e) {
+      this.options.log.fatal({ err: e }, "committee step failed; committees stop");
+      this.stopped = true;
+    } finally {
+      this.stepping = undefined;
+    }
+  }
+
+  private recordOps(hosted: HostedCommittee, actions: readonly CommitteeAction[]): BatchOp[] {
+    const ops: BatchOp[] = [];
+    const { idHex } = hosted.account;
+    for (const action of actions) {
+      if (action.type !== "persist") continue;
+      const counter = this.counters.get(idHex) ?? 0;
+      this.counters.set(idHex, counter + 1);
+      ops.push(committeeRecords.put(idHex, counter, action.record));
+    }
+    return ops;
+  }
+
+  /** For `restore`'s actions (no new records) at start. */
+  private async carryOut(hosted: HostedCommittee, actions: CommitteeAction[]): Promise<void> {
+    await writeBatch(this.options.db, this.recordOps(hosted, actions));
+    this.deliver(hosted, actions);
+  }
+
+  private deliver(hosted: HostedCommittee, actions: readonly CommitteeAction[]): void {
+    for (const action of actions) {
+      if (action.type === "send") this.send(hosted, action.to, action.message);
+      else if (action.type === "decided") {
+        const transfer = hosted.onDecided(action);
+        this.kick(hosted);
+        if (transfer !== undefined) void this.submitCertified(transfer);
+      } else if (action.type === "submitResult" && action.outcome !== "accepted") {
+        this.options.log.warn(
+          { account: hosted.account.address, outcome: action.outcome },
+          "proposal not queued",
+        );
+      }
+    }
+  }
+
+  private async submitCertified(transfer: EncodedTransfer): Promise<void> {
+    try {
+      await this.options.submit(transfer);
+    } catch (e) {
+      // Another owner's node may have delivered it first (same id): nothing lost.
+      this.options.log.debug({ err: e, id: transfer.id }, "certified transfer not submitted");
+    }
+  }
+
+  private send(
+    hosted: HostedCommittee,
+    to: readonly number[] | "all",
+    message: Parameters<typeof encodeCommitteeMessage>[0],
+  ): void {
+    if (this.options.byzantineOwner === "silent") return;
+    const table = this.hosts.get(hosted.account.idHex);
+    if (table === undefined) return;
+    const nowMs = Date.now();
+    const owners = to === "all" ? [...table.keys()] : to;
+    const payload = encodeCommitteeMessage(message);
+    const bytes = this.options.channels.encodeMessage(COMMITTEES_CHANNEL.id, {
+      kind: "committee",
+      account: hosted.account.id,
+      payload,
+    });
+    for (const owner of owners) {
+      const entry = table.get(owner);
+      if (entry !== undefined && entry.expiresAtMs > nowMs) this.options.transport.send(entry.peer, bytes);
+    }
+  }
+}

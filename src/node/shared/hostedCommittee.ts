@@ -1,0 +1,144 @@
+import { sha256 } from "@noble/hashes/sha2.js";
+import { isValidAddress } from "../../core/address.ts";
+import { toHex } from "../../core/bytes.ts";
+import { ErrorCode, TallyError } from "../../core/errors.ts";
+import type { EncodedTransfer } from "../../core/transfer.ts";
+import { sodiumVerifier } from "../../crypto/ed25519Sodium.ts";
+import { Committee } from "../../kshared/committee.ts";
+import type { CommitteeAction, CommitteeEvent, CommitteeRecord } from "../../kshared/committeeTypes.ts";
+import { ProposalBook } from "./proposalBook.ts";
+import type { HostedAccount } from "./sharedHosting.ts";
+import { bodySeq, buildBody, certifiedTransfer } from "./transferBodies.ts";
+
+/** What a hosted committee reads from its node's ledger. */
+export interface AccountReader {
+  account(address: string): Promise<{ balance: bigint; nextSeq: number; pendingDeps: string[] }>;
+}
+
+interface PendingPayment {
+  readonly to: string;
+  readonly amount: bigint;
+  readonly memo?: string | undefined;
+  /** The current body's request digest (the proposal id) and seq. */
+  id: string;
+  seq: number;
+  body: Uint8Array;
+}
+
+/** Own proposals waiting for a seq, per account: beyond it POST answers PENDING_FULL. */
+export const MAX_PENDING_PROPOSALS = 256;
+
+/**
+ * One hosted shared account: its Committee, and this owner's proposals. Only the oldest pending proposal
+ * is in the committee at a time (one request per owner keeps every owner's queue short); when a seq is
+ * decided, every pending proposal built for it (or before) is rebuilt for the next seq — a new body,
+ * hence a new id; the old one is `superseded`.
+ */
+export class HostedCommittee {
+  readonly account: HostedAccount;
+  readonly committee: Committee;
+  readonly book = new ProposalBook();
+  private readonly network: string;
+  private readonly pending: PendingPayment[] = [];
+  private submittedId: string | undefined;
+  /** Committee events this account's owner itself raises (submissions), run by the driver's step. */
+  readonly outbox: CommitteeEvent[] = [];
+
+  constructor(account: HostedAccount, network: string, firstSeq: number) {
+    this.account = account;
+    this.network = network;
+    this.committee = new Committee({
+      account: account.id,
+      owners: account.definition.owners,
+      self: account.self,
+      sign: (m) => account.signer.sign(m),
+      verifier: sodiumVerifier,
+      firstSeq,
+      // A body must name the instance's seq: a decided body naming another could never be applied.
+      isProposable: (seq, body) => bodySeq(account, network, body) === seq,
+      isExpired: (seq, body) => (bodySeq(account, network, body) ?? -1) < seq,
+    });
+  }
+
+  restore(records: CommitteeRecord[]): CommitteeAction[] {
+    return this.committee.restore(records);
+  }
+
+  /** Pre-checks and queues a payment; returns its proposal id. */
+  async propose(
+    reader: AccountReader,
+    to: string,
+    amount: bigint,
+    memo: string | undefined,
+  ): Promise<string> {
+    if (!isValidAddress(to)) throw new TallyError(ErrorCode.InvalidAddress, `not an address: ${to}`);
+    if (amount <= 0n) throw new TallyError(ErrorCode.InvalidField, "amount must be positive");
+    if (this.pending.length >= MAX_PENDING_PROPOSALS)
+      throw new TallyError(ErrorCode.PendingFull, "too many proposals pending for this account");
+    const view = await reader.account(this.account.address);
+    const committed = this.pending.reduce((sum, p) => sum + p.amount, 0n);
+    if (view.balance < committed + amount)
+      throw new TallyError(
+        ErrorCode.InsufficientFunds,
+        `balance ${view.balance} does not cover ${amount} beyond ${committed} already proposed`,
+      );
+    const payment: PendingPayment = { to, amount, memo, id: "", seq: 0, body: new Uint8Array(0) };
+    this.build(payment, view);
+    this.pending.push(payment);
+    this.submitHead();
+    return payment.id;
+  }
+
+  /**
+   * Deps only when every decided transfer of the account is applied here (ledger nextSeq = committee
+   * seq): otherwise a dep the previous seq consumed could be named twice.
+   */
+  private build(payment: PendingPayment, view: { nextSeq: number; pendingDeps: string[] } | undefined): void {
+    const seq = this.committee.currentSeq;
+    const deps = view !== undefined && view.nextSeq === seq ? view.pendingDeps.slice(0, 64) : [];
+    const body = buildBody(this.account, this.network, seq, payment, deps);
+    payment.body = body;
+    payment.seq = seq;
+    payment.id = toHex(sha256(body));
+    this.book.add(payment.id, seq, payment.to, payment.amount);
+  }
+
+  private submitHead(): void {
+    const head = this.pending[0];
+    if (head === undefined || head.id === this.submittedId) return;
+    this.submittedId = head.id;
+    this.outbox.push({ type: "submit", proposal: head.body, nowMs: Date.now() });
+  }
+
+  /**
+   * A seq was decided: the certified transfer (if this owner saw the body) for the node to submit, and
+   * every pending proposal for that seq or earlier rebuilt for the next one.
+   */
+  onDecided(action: Extract<CommitteeAction, { type: "decided" }>): EncodedTransfer | undefined {
+    const id = toHex(action.digest);
+    this.book.set(id, "decided", { transferId: id });
+    const at = this.pending.findIndex((p) => p.id === id);
+    if (at >= 0) this.pending.splice(at, 1);
+    for (const payment of this.pending) {
+      if (payment.seq > action.seq || payment.seq >= this.committee.currentSeq) continue;
+      const old = payment.id;
+      this.build(payment, undefined);
+      this.book.set(old, "superseded", { supersededBy: payment.id });
+    }
+    this.submitHead();
+    if (action.proposal === undefined) return undefined;
+    try {
+      return certifiedTransfer(action.proposal, {
+        definition: this.account.definition,
+        certificate: action.certificate,
+      });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The ledger resolved one of this account's transfers. */
+  onResolved(id: string, status: "applied" | "rejected"): void {
+    if (this.book.has(id)) this.book.set(id, status, { transferId: id });
+  }
+}

@@ -1,0 +1,51 @@
+import type { EventEmitter } from "node:events";
+import type { Logger } from "pino";
+import type { Channels } from "../../channels/channels.ts";
+import type { PeerId } from "../../core/peerId.ts";
+import type { EncodedTransfer } from "../../core/transfer.ts";
+import type { P2PTransport } from "../../p2p/transport.ts";
+import type { NodeDatabase } from "../../storage/database.ts";
+import type { NodeConfig } from "../config.ts";
+import { CommitteeDriver } from "./committeeDriver.ts";
+import type { AccountReader } from "./hostedCommittee.ts";
+import { loadHostedAccounts, parseOwnerKeyFlag } from "./sharedHosting.ts";
+
+export interface SharedSetupContext {
+  readonly config: NodeConfig;
+  readonly network: string;
+  readonly db: NodeDatabase;
+  readonly transport: P2PTransport;
+  readonly channels: Channels;
+  readonly log: Logger;
+  readonly node: AccountReader & {
+    submit(encoded: EncodedTransfer): Promise<unknown>;
+    readonly events: EventEmitter;
+  };
+  readonly penalize: (peer: PeerId, event: "malformedBody") => void;
+}
+
+/** The committee driver if the node was given owner keys (undefined otherwise); refuses bad hosting. */
+export async function setUpSharedHosting(ctx: SharedSetupContext): Promise<CommitteeDriver | undefined> {
+  const { config } = ctx;
+  if ((config.ownerKeys?.length ?? 0) === 0) return undefined;
+  const hosted = await loadHostedAccounts(
+    (config.ownerKeys ?? []).map(parseOwnerKeyFlag),
+    config.shared ?? [],
+  );
+  const driver = new CommitteeDriver({
+    hosted,
+    network: ctx.network,
+    db: ctx.db,
+    transport: ctx.transport,
+    channels: ctx.channels,
+    reader: ctx.node,
+    submit: (encoded) => ctx.node.submit(encoded),
+    penalize: ctx.penalize,
+    log: ctx.log,
+    byzantineOwner: config.byzantineOwner,
+  });
+  ctx.node.events.on("transfer", (event: { id: string; source: string; status: string }) =>
+    driver.onTransfer(event),
+  );
+  return driver;
+}
