@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { OPEN_RESETS_PER_ROUND, OPEN_VIEW_SIZE } from "../../src/membership/openParams.ts";
 import { runSamplerSimulation } from "../../src/sim/sampler/samplerRun.ts";
 
 describe("sampler simulation (Basalt alone, exchange-only, N = 200, f = 0.1)", () => {
@@ -58,7 +59,7 @@ describe("sampler simulation (Basalt alone, exchange-only, N = 200, f = 0.1)", (
   });
 });
 
-describe("sampler simulation with record flooding (the node's design: v = 32, k = 2), N = 500, f = 0.1", () => {
+describe("sampler simulation with record flooding (the node's design and parameters), N = 500, f = 0.1", () => {
   for (const attack of ["push", "sybil"] as const) {
     it(`keeps the mean Byzantine share of correct nodes' views within f + 0.05 after convergence under ${attack}`, () => {
       const report = runSamplerSimulation({
@@ -66,8 +67,8 @@ describe("sampler simulation with record flooding (the node's design: v = 32, k 
         byzantine: 0.1,
         attack,
         rounds: 20,
-        viewSize: 32,
-        resetsPerRound: 2,
+        viewSize: OPEN_VIEW_SIZE,
+        resetsPerRound: OPEN_RESETS_PER_ROUND,
         seed: 6,
         broadcasts: 0,
         dissemination: "flood",
