@@ -191,6 +191,7 @@ describe("status channel of a running node, asked by a stranger", { timeout: 60_
       { id: BROADCAST_CODE, version: byName.get("broadcast") },
       { id: STATUS_CODE, version: byName.get("status") },
       { id: 4, version: byName.get("sync") },
+      { id: 5, version: byName.get("committees") },
     ]);
     assert.deepEqual(snapshotTotals(status.watermarks), { accounts: 0, seqSum: 0n });
     assert.ok(status.watermarks.buckets.every((b) => b.digest === EMPTY_DIGEST));
