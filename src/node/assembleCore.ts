@@ -1,11 +1,13 @@
 import { randomInt } from "node:crypto";
 import type { Logger } from "pino";
+import { INSTANCE_DEFAULTS } from "../broadcast/instance/instanceOptions.ts";
 import type { ProtocolSpec } from "../channels/protocolSpec.ts";
 import type { PeerId } from "../core/peerId.ts";
 import { sodiumVerifier } from "../crypto/ed25519Sodium.ts";
 import type { Genesis } from "../genesis/genesis.ts";
 import { SignatureAuthorizer } from "../ledger/authorization.ts";
 import { Ledger } from "../ledger/ledger.ts";
+import { OPEN_VIEW_SIZE } from "../membership/openParams.ts";
 import type { StatusIdentity } from "../protocols/status/statusProtocol.ts";
 import { coversMembership } from "../sampling/fullMembership.ts";
 import type { LevelLedgerStore } from "../storage/levelLedgerStore.ts";
@@ -43,7 +45,11 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
     oracle: membership.oracle,
     config: genesis.broadcast,
     ...(genesis.membership.mode === "open"
-      ? { refreshIntervalMs: genesis.membership.recordRefreshSeconds * 1_000 }
+      ? {
+          refreshIntervalMs: genesis.membership.recordRefreshSeconds * 1_000,
+          // The view (≤ OPEN_VIEW_SIZE peers) shares the live instances, as a static list's members do.
+          maxOpenedPerPeer: Math.ceil(INSTANCE_DEFAULTS.maxLiveInstances / OPEN_VIEW_SIZE),
+        }
       : {}),
     inspect: inspector.inspect,
     // Crypto-backed: sample draws an attacker could predict would let it position itself in them.

@@ -24,6 +24,11 @@ export interface BroadcastSetup {
    * joined after the samples were drawn enter them; a static member list needs none.
    */
   readonly refreshIntervalMs?: number;
+  /**
+   * Contagion: live instances one peer may open here. By default a share of the oracle's population at
+   * start, which on an open network is empty then: the caller sizes it from the view instead.
+   */
+  readonly maxOpenedPerPeer?: number;
   /** Testing only: wrap the mode in a deliberately misbehaving one. */
   readonly byzantine?: string | undefined;
 }
@@ -38,6 +43,7 @@ export function createBroadcast(setup: BroadcastSetup): BroadcastProtocol {
           oracle,
           params: config.params,
           ...(setup.refreshIntervalMs !== undefined ? { refreshIntervalMs: setup.refreshIntervalMs } : {}),
+          ...(setup.maxOpenedPerPeer !== undefined ? { maxOpenedPerPeer: setup.maxOpenedPerPeer } : {}),
           inspect,
           random,
           isSettled,
