@@ -6,7 +6,7 @@ const devnetUp: Command = {
   summary:
     "start N real node processes on loopback with a fresh genesis and funded wallets; Ctrl-C stops them",
   usage:
-    "[--nodes N] [--broadcast bracha|contagion] [--membership open|static] [--dir DIR] [--wallets K] [--log-level LEVEL] [--byzantine K --strategy silent|forge|equivocate] [--testing-faults] [--shared K [--byzantine-owner silent]]",
+    "[--nodes N] [--broadcast bracha|contagion] [--membership open|static] [--dir DIR] [--wallets K] [--log-level LEVEL] [--byzantine K --strategy silent|forge|equivocate] [--testing-faults] [--shared K [--byzantine-owner silent|equivocate [--byzantine-owners N]]]",
   options: {
     nodes: { type: "string" },
     broadcast: { type: "string" },
@@ -17,6 +17,7 @@ const devnetUp: Command = {
     byzantine: { type: "string" },
     shared: { type: "string" },
     "byzantine-owner": { type: "string" },
+    "byzantine-owners": { type: "string" },
     strategy: { type: "string" },
     "testing-faults": { type: "boolean" },
   },
@@ -38,6 +39,7 @@ const devnetUp: Command = {
       byzantine: byzantineOption(args),
       shared: optionalInteger(args, "shared", 1),
       byzantineOwner: optionalString(args, "byzantine-owner"),
+      byzantineOwners: optionalInteger(args, "byzantine-owners", 1),
       membership,
       testingFaults: args.values["testing-faults"] === true,
     });

@@ -7,7 +7,7 @@ const nodeStart: Command = {
   path: ["node", "start"],
   summary: "run a node until SIGINT/SIGTERM",
   usage:
-    "[--config FILE] [--data-dir DIR] [--genesis FILE] [--listen MULTIADDR…] [--api HOST:PORT] [--bootstrap MULTIADDR…] [--log-level LEVEL] [--byzantine silent|forge|equivocate (testing)] [--testing-faults (testing: PUT/DELETE /v1/testing/partition)] [--owner-key KEYSTORE:PASSPHRASE_FILE…] [--shared DEFINITION_FILE…] [--byzantine-owner silent (testing)]",
+    "[--config FILE] [--data-dir DIR] [--genesis FILE] [--listen MULTIADDR…] [--api HOST:PORT] [--bootstrap MULTIADDR…] [--log-level LEVEL] [--byzantine silent|forge|equivocate (testing)] [--testing-faults (testing: PUT/DELETE /v1/testing/partition)] [--owner-key KEYSTORE:PASSPHRASE_FILE…] [--shared DEFINITION_FILE…] [--byzantine-owner silent|equivocate (testing)]",
   options: {
     config: { type: "string" },
     "data-dir": { type: "string" },

@@ -2,6 +2,7 @@ import { toHex } from "../core/bytes.ts";
 import { isTallyError } from "../core/errors.ts";
 import { MAX_LABEL_BYTES, parseOwners, sharedAccountId, sharedAddress } from "../kshared/definition.ts";
 import { type Command, optionalString, type ParsedArgs, requireString, UsageError } from "./command.ts";
+import { sharedProposeCommand } from "./sharedPropose.ts";
 
 /** What `tally shared address` prints: the account's address, its id and the definition that hashes to it. */
 export interface SharedAddressResult {
@@ -56,4 +57,4 @@ const sharedAddressCommand: Command = {
   },
 };
 
-export const sharedCommands: readonly Command[] = [sharedAddressCommand];
+export const sharedCommands: readonly Command[] = [sharedAddressCommand, sharedProposeCommand];

@@ -62,6 +62,8 @@ export const ErrorCode = {
   // kshared: what the ledger refuses in a shared account's transfer (its definition, its owners' certificate)
   SharedDefinitionMismatch: "SHARED_DEFINITION_MISMATCH",
   SharedInvalidCertificate: "SHARED_INVALID_CERTIFICATE",
+  // kshared CLI: the keystore's key is not one of the shared account's owners
+  SharedNotOwner: "SHARED_NOT_OWNER",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -68,8 +68,10 @@ export interface DevnetOptions {
   readonly testingFaults?: boolean | undefined;
   /** A shared account with this many owners (1 ≤ K ≤ nodes − 1), hosted on nodes 1..K; funded like a wallet. */
   readonly shared?: number | undefined;
-  /** Testing: the last hosting node's owner never speaks (`--byzantine-owner silent`). */
+  /** Testing: the last hosting node's owner misbehaves (`--byzantine-owner silent|equivocate`). */
   readonly byzantineOwner?: string | undefined;
+  /** Testing: how many hosting nodes (the last ones) get `byzantineOwner`; 1 by default. */
+  readonly byzantineOwners?: number | undefined;
 }
 
 /**
@@ -219,7 +221,7 @@ export class Devnet {
         options.logLevel,
         ...(strategy ? ["--byzantine", strategy] : []),
         ...(options.testingFaults ? ["--testing-faults"] : []),
-        ...hostingArgs(index, ownerWallets, sharedAccount?.definition, options.byzantineOwner),
+        ...hostingArgs(index, ownerWallets, sharedAccount?.definition, options),
       ];
       const log = join(p.dataDir, "node.log");
       const child = spawnNode(argv, log);
@@ -307,17 +309,17 @@ export class Devnet {
  * A funded devnet wallet: an encrypted keystore and, beside it, its random passphrase. The passphrase file
  * sits next to the keystore, so the KDF's cost would protect nothing: devnet keystores use DEVNET_SCRYPT.
  */
-/** Node i (1..K) hosts owner i; with a byzantine owner, node K's owner is told to misbehave. */
+/** Node i (1..K) hosts owner i; with byzantine owners, the last nodes' owners are told to misbehave. */
 function hostingArgs(
   index: number,
   owners: readonly DevnetWallet[],
   definition: string | undefined,
-  byzantineOwner: string | undefined,
+  { byzantineOwner, byzantineOwners = 1 }: { byzantineOwner?: string; byzantineOwners?: number },
 ): string[] {
   const owner = owners[index - 1];
   if (index === 0 || owner === undefined || definition === undefined) return [];
   const args = ["--owner-key", `${owner.keystore}:${owner.passphraseFile}`, "--shared", definition];
-  return byzantineOwner !== undefined && index === owners.length
+  return byzantineOwner !== undefined && index > owners.length - byzantineOwners
     ? [...args, "--byzantine-owner", byzantineOwner]
     : args;
 }

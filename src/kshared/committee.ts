@@ -31,7 +31,7 @@ import {
   type Vote,
   type VotePhase,
 } from "./committeeTypes.ts";
-import { DecidedLog } from "./decidedLog.ts";
+import { DecidedLog, decidedAction } from "./decidedLog.ts";
 import {
   checkJustification,
   checkRequest,
@@ -126,8 +126,7 @@ export class Committee {
     if (restored.last === undefined) return [];
     const { certificate, request } = restored.last;
     this.queue.decided(certificate.digest, request?.owner);
-    const { seq, digest } = certificate;
-    return [{ type: "decided", seq, digest, certificate, proposal: request?.proposal }];
+    return [decidedAction(certificate, request)];
   }
 
   handle(event: CommitteeEvent): CommitteeAction[] {
@@ -479,7 +478,7 @@ export class Committee {
     const { digest } = certificate;
     const request = inst.seen.get(digest) ?? this.queue.find(digest);
     this.persist({ kind: "decided", certificate, request: request ?? null });
-    this.out.push({ type: "decided", seq: inst.seq, digest, certificate, proposal: request?.proposal });
+    this.out.push(decidedAction(certificate, request));
     this.log.decided++;
     this.decided.remember(certificate);
     this.queue.decided(digest, request?.owner);

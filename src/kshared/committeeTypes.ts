@@ -152,7 +152,8 @@ export type CommitteeAction =
   /**
    * Once per seq, in seq order; `restore` repeats the last one (a crash may have cut it off after its
    * record was durable), so the consumer applies it idempotently. `proposal` is absent if this owner never
-   * saw the request's bytes.
+   * saw the request's bytes. `requester` is the owner whose signed request was decided (two owners may
+   * request identical bytes: only the requester's proposal is done, the other's must be made again).
    */
   | {
       readonly type: "decided";
@@ -160,6 +161,7 @@ export type CommitteeAction =
       readonly digest: Uint8Array;
       readonly certificate: Certificate;
       readonly proposal: Uint8Array | undefined;
+      readonly requester: OwnerIndex | undefined;
     }
   | { readonly type: "submitResult"; readonly outcome: SubmitOutcome; readonly digest: Uint8Array };
 

@@ -1,6 +1,6 @@
 import { toHex } from "../core/bytes.ts";
 import { COMMITTEE_BOUNDS } from "./committeeOptions.ts";
-import type { Certificate, OwnerIndex } from "./committeeTypes.ts";
+import type { Certificate, CommitteeAction, OwnerIndex, SignedRequest } from "./committeeTypes.ts";
 
 /**
  * What the committee remembers of decided seqs: the last 64 commit certificates (to answer an owner stuck on
@@ -38,4 +38,20 @@ export class DecidedLog {
     this.answeredAt.set(to, nowMs);
     return certificate;
   }
+}
+
+/** The `decided` action for a certificate and the request it names (null if its bytes were never seen). */
+export function decidedAction(
+  certificate: Certificate,
+  request: SignedRequest | null | undefined,
+): Extract<CommitteeAction, { type: "decided" }> {
+  const { seq, digest } = certificate;
+  return {
+    type: "decided",
+    seq,
+    digest,
+    certificate,
+    proposal: request?.proposal,
+    requester: request?.owner,
+  };
 }

@@ -7,7 +7,7 @@ import type { PeerId } from "../../core/peerId.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
 import { sodiumVerifier } from "../../crypto/ed25519Sodium.ts";
 import { decodeCommitteeMessage, encodeCommitteeMessage } from "../../kshared/committeeCodec.ts";
-import type { CommitteeAction, CommitteeEvent } from "../../kshared/committeeTypes.ts";
+import type { CommitteeAction, CommitteeEvent, CommitteeMessage } from "../../kshared/committeeTypes.ts";
 import type { P2PTransport } from "../../p2p/transport.ts";
 import { COMMITTEES_CHANNEL } from "../../protocols/committees/committeeChannel.ts";
 import {
@@ -18,6 +18,7 @@ import {
 import { committeeRecords } from "../../storage/committeeRecords.ts";
 import { type BatchOp, type NodeDatabase, writeBatch } from "../../storage/database.ts";
 import type { NodeEvent } from "../core/nodeEvents.ts";
+import { equivocate } from "./equivocatingOwner.ts";
 import { type AccountReader, HostedCommittee } from "./hostedCommittee.ts";
 import type { ProposalView } from "./proposalBook.ts";
 import type { HostedAccount } from "./sharedHosting.ts";
@@ -33,7 +34,10 @@ export interface CommitteeDriverOptions {
   readonly submit: (encoded: EncodedTransfer) => Promise<unknown>;
   readonly penalize: (peer: PeerId, event: "malformedBody") => void;
   readonly log: Logger;
-  /** Testing only: "silent" hosts its accounts but never sends a committee message. */
+  /**
+   * Testing only: "silent" hosts its accounts but never sends a committee message; "equivocate" proposes
+   * two requests as leader (src/node/shared/equivocatingOwner.ts).
+   */
   readonly byzantineOwner?: string | undefined;
 }
 
@@ -62,6 +66,8 @@ export class CommitteeDriver implements SharedAccountsApi {
   /** account hex → owner index → host. */
   private readonly hosts = new Map<string, Map<number, HostEntry>>();
   private readonly counters = new Map<string, number>();
+  /** account hex → equivocations already reported. */
+  private readonly evidenceSeen = new Map<string, number>();
   private inbox: { account: HostedCommittee; event: CommitteeEvent }[] = [];
   private stepping: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -245,6 +251,7 @@ export class CommitteeDriver implements SharedAccountsApi {
         for (const { account, actions } of results) writes.push(...this.recordOps(account, actions));
         await writeBatch(this.options.db, writes);
         for (const { account, actions } of results) this.deliver(account, actions);
+        for (const account of new Set(batch.map((b) => b.account))) this.reportEvidence(account);
       }
     } catch (e) {
       this.options.log.fatal({ err: e }, "committee step failed; committees stop");
@@ -252,6 +259,19 @@ export class CommitteeDriver implements SharedAccountsApi {
     } finally {
       this.stepping = undefined;
     }
+  }
+
+  /** New equivocation proofs against a co-owner are worth an operator's attention (warn, with the total). */
+  private reportEvidence(hosted: HostedCommittee): void {
+    const { equivocations } = hosted.committee.counters();
+    const known = this.evidenceSeen.get(hosted.account.idHex) ?? 0;
+    if (equivocations <= known) return;
+    this.evidenceSeen.set(hosted.account.idHex, equivocations);
+    const latest = hosted.committee.evidence().at(-1);
+    this.options.log.warn(
+      { account: hosted.account.address, equivocations, kind: latest?.kind },
+      "committee equivocation evidence",
+    );
   }
 
   private recordOps(hosted: HostedCommittee, actions: readonly CommitteeAction[]): BatchOp[] {
@@ -297,16 +317,27 @@ export class CommitteeDriver implements SharedAccountsApi {
     }
   }
 
-  private send(
-    hosted: HostedCommittee,
-    to: readonly number[] | "all",
-    message: Parameters<typeof encodeCommitteeMessage>[0],
-  ): void {
+  private send(hosted: HostedCommittee, to: readonly number[] | "all", message: CommitteeMessage): void {
     if (this.options.byzantineOwner === "silent") return;
     const table = this.hosts.get(hosted.account.idHex);
     if (table === undefined) return;
+    const owners = to === "all" ? [...table.keys()].sort((a, b) => a - b) : to;
+    const forged =
+      this.options.byzantineOwner === "equivocate" ? equivocate(hosted.account, owners, message) : undefined;
+    if (forged !== undefined && message.kind === "propose") {
+      const { seq, round } = message;
+      this.options.log.warn({ account: hosted.account.address, seq, round }, "equivocating (testing)");
+      for (const send of forged) this.sendTo(hosted, table, send.to, send.message);
+    } else this.sendTo(hosted, table, owners, message);
+  }
+
+  private sendTo(
+    hosted: HostedCommittee,
+    table: Map<number, HostEntry>,
+    owners: readonly number[],
+    message: CommitteeMessage,
+  ): void {
     const nowMs = Date.now();
-    const owners = to === "all" ? [...table.keys()] : to;
     const payload = encodeCommitteeMessage(message);
     const bytes = this.options.channels.encodeMessage(COMMITTEES_CHANNEL.id, {
       kind: "committee",

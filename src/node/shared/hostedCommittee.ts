@@ -117,7 +117,10 @@ export class HostedCommittee {
   onDecided(action: Extract<CommitteeAction, { type: "decided" }>): EncodedTransfer | undefined {
     const id = toHex(action.digest);
     this.book.set(id, "decided", { transferId: id });
-    const at = this.pending.findIndex((p) => p.id === id);
+    // Identical payments (same seq, payee, amount, memo) from two owners are one body, one id: only the
+    // requester's is made; ours is rebuilt below for the next seq, so it is not lost.
+    const ours = action.requester === undefined || action.requester === this.account.self;
+    const at = ours ? this.pending.findIndex((p) => p.id === id) : -1;
     if (at >= 0) this.pending.splice(at, 1);
     for (const payment of this.pending) {
       if (payment.seq > action.seq || payment.seq >= this.committee.currentSeq) continue;

@@ -1,6 +1,7 @@
 import type { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { Channels } from "../../channels/channels.ts";
+import { ErrorCode, TallyError } from "../../core/errors.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
 import type { P2PTransport } from "../../p2p/transport.ts";
@@ -9,6 +10,9 @@ import type { NodeConfig } from "../config.ts";
 import { CommitteeDriver } from "./committeeDriver.ts";
 import type { AccountReader } from "./hostedCommittee.ts";
 import { loadHostedAccounts, parseOwnerKeyFlag } from "./sharedHosting.ts";
+
+/** Testing-only owner misbehaviours (`--byzantine-owner`). */
+export const BYZANTINE_OWNER_MODES: readonly string[] = ["silent", "equivocate"];
 
 export interface SharedSetupContext {
   readonly config: NodeConfig;
@@ -28,6 +32,12 @@ export interface SharedSetupContext {
 export async function setUpSharedHosting(ctx: SharedSetupContext): Promise<CommitteeDriver | undefined> {
   const { config } = ctx;
   if ((config.ownerKeys?.length ?? 0) === 0) return undefined;
+  const mode = config.byzantineOwner;
+  if (mode !== undefined && !BYZANTINE_OWNER_MODES.includes(mode))
+    throw new TallyError(
+      ErrorCode.InvalidConfig,
+      `--byzantine-owner must be ${BYZANTINE_OWNER_MODES.join(" or ")}, got "${mode}"`,
+    );
   const hosted = await loadHostedAccounts(
     (config.ownerKeys ?? []).map(parseOwnerKeyFlag),
     config.shared ?? [],

@@ -43,6 +43,14 @@ export function certifiedTransfer(body: Uint8Array, authorization: SharedAuthori
 
 /** The seq a body names if it is a well-formed transfer of `account` on `network`; else undefined. */
 export function bodySeq(account: HostedAccount, network: string, body: Uint8Array): number | undefined {
+  const transfer = readBody(account, body);
+  if (transfer === undefined || transfer.source !== account.address || transfer.network !== network)
+    return undefined;
+  return transfer.seq;
+}
+
+/** A body read back through the strict decoder (with a placeholder authorization); undefined if malformed. */
+export function readBody(account: HostedAccount, body: Uint8Array): UnsignedTransfer | undefined {
   const placeholder: Certificate = {
     phase: "commit",
     account: account.id,
@@ -57,8 +65,8 @@ export function bodySeq(account: HostedAccount, network: string, body: Uint8Arra
       definition: account.definition,
       certificate: placeholder,
     });
-    if (transfer.source !== account.address || transfer.network !== network) return undefined;
-    return transfer.seq;
+    const { version, network, source, seq, outputs, deps, memo } = transfer;
+    return { version, network, source, seq, outputs, deps, ...(memo !== undefined ? { memo } : {}) };
   } catch {
     return undefined;
   }

@@ -1,0 +1,116 @@
+/**
+ * Byzantine owners of a 4-owner shared account on a 6-node static devnet (nodes 1..4 host the owners).
+ * One equivocating owner (f = 1): every correct owner's payment is made, one transfer per seq on every
+ * node, and the correct owners caught the equivocation. Two equivocating owners (beyond f): the ledger
+ * still applies at most one transfer per seq on every node, whether or not the committee progressed.
+ */
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { test } from "node:test";
+import { type RunningDevnet, startDevnet } from "../support/devnetProcess.ts";
+import { appliedBySeq, getJson, outgoing, postProposal, waitFor } from "../support/sharedLedger.ts";
+
+const EQUIVOCATION_MEMO = "equivocation";
+
+async function logLines(path: string, message: string): Promise<number> {
+  const text = await readFile(path, "utf8").catch(() => "");
+  return text.split("\n").filter((l) => l.includes(`"msg":"${message}"`)).length;
+}
+
+/** Proposes amounts 1..count round-robin through the given owners' nodes. */
+async function proposeAll(devnet: RunningDevnet, owners: number[], count: number): Promise<void> {
+  const shared = devnet.file.shared![0]!;
+  const to = devnet.file.wallets[0]!.address;
+  for (let i = 0; i < count; i++) {
+    const node = shared.owners[owners[i % owners.length]!]!.node;
+    const r = await postProposal(node, shared.address, to, String(i + 1));
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+  }
+}
+
+/** The amounts of correct payments (not the equivocator's forged twins) applied on every node. */
+async function appliedAmounts(devnet: RunningDevnet): Promise<{ amounts: string[]; seqs: number }> {
+  const address = devnet.file.shared![0]!.address;
+  const histories = await Promise.all(devnet.file.nodes.map((n) => outgoing(n.api, address)));
+  const bySeq = appliedBySeq(histories);
+  const onAll = [...bySeq.values()].filter((t) =>
+    histories.every((h) => h.some((x) => x.id === t.id && x.status === "applied")),
+  );
+  const amounts = onAll.filter((t) => t.memo !== EQUIVOCATION_MEMO).map((t) => t.amount);
+  return { amounts: amounts.sort((a, b) => Number(a) - Number(b)), seqs: bySeq.size };
+}
+
+test("one equivocating owner: every correct owner's payment is made once, the same per seq on all 6 nodes", async (t) => {
+  const devnet = await startDevnet([
+    "--nodes",
+    "6",
+    "--shared",
+    "4",
+    "--membership",
+    "static",
+    "--byzantine-owner",
+    "equivocate",
+  ]);
+  try {
+    const count = 12;
+    await proposeAll(devnet, [0, 1, 2], count);
+    const expected = Array.from({ length: count }, (_, i) => String(i + 1));
+    let last = { amounts: [] as string[], seqs: 0 };
+    const elapsed = await waitFor("all correct payments applied on all nodes", 120_000, async () => {
+      last = await appliedAmounts(devnet);
+      return last.amounts.length >= count;
+    });
+    assert.deepEqual(last.amounts, expected, "each correct payment exactly once");
+    const nodes = devnet.file.nodes;
+    const byzantine = nodes[4]!;
+    const equivocations = await logLines(byzantine.log, "equivocating (testing)");
+    const evidence = await Promise.all(
+      nodes.slice(1, 4).map((n) => logLines(n.log, "committee equivocation evidence")),
+    );
+    assert.ok(equivocations > 0, "the byzantine owner led a round and equivocated");
+    assert.ok(
+      evidence.some((e) => e > 0),
+      `a correct owner recorded evidence: ${evidence}`,
+    );
+    t.diagnostic(
+      `${count} payments applied on 6 nodes in ${elapsed} ms over ${last.seqs} seqs; ${equivocations} equivocating proposals; evidence reports per correct node ${evidence}`,
+    );
+  } finally {
+    await devnet.stop();
+  }
+});
+
+test("two equivocating owners of 4 (beyond f): never two transfers for one seq on any node", async (t) => {
+  const devnet = await startDevnet([
+    ...["--nodes", "6", "--shared", "4", "--membership", "static"],
+    ...["--byzantine-owner", "equivocate", "--byzantine-owners", "2"],
+  ]);
+  try {
+    const count = 10;
+    await proposeAll(devnet, [0, 1], count);
+    let last = { amounts: [] as string[], seqs: 0 };
+    let stalled = false;
+    try {
+      await waitFor("correct payments applied", 60_000, async () => {
+        last = await appliedAmounts(devnet); // throws if two transfers share a seq anywhere
+        return last.amounts.length >= count;
+      });
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.includes("not after")) throw e;
+      stalled = true;
+    }
+    last = await appliedAmounts(devnet);
+    assert.equal(new Set(last.amounts).size, last.amounts.length, "no payment made twice");
+    const address = devnet.file.shared![0]!.address;
+    const seqs = await Promise.all(
+      devnet.file.nodes.map((n) =>
+        getJson<{ nextSeq: number }>(`${n.api}/v1/accounts/${address}`).then((r) => r.body.nextSeq),
+      ),
+    );
+    t.diagnostic(
+      `${stalled ? "stalled" : "completed"}: ${last.amounts.length}/${count} correct payments on all nodes, ${last.seqs} seqs applied, nextSeq per node ${seqs}`,
+    );
+  } finally {
+    await devnet.stop();
+  }
+});
