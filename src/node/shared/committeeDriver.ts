@@ -120,6 +120,14 @@ export class CommitteeDriver implements SharedAccountsApi {
     return this.stepping ?? Promise.resolve();
   }
 
+  /** Equivocation proofs each hosted committee holds against co-owners (for `/metrics`). */
+  equivocations(): { account: string; count: number }[] {
+    return [...this.accounts.values()].map((h) => ({
+      account: h.account.address,
+      count: h.committee.counters().equivocations,
+    }));
+  }
+
   hostedAt(address: string): HostedCommittee | undefined {
     return this.byAddress.get(address);
   }
