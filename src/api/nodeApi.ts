@@ -82,9 +82,14 @@ export interface NodeApi {
   /** Prechecks and starts broadcasting; throws TallyError for transfers the ledger would refuse. */
   submit(encoded: EncodedTransfer): Promise<{ id: string; status: TransferStatus }>;
   transfer(id: string): Promise<TransferView | undefined>;
-  account(
-    address: string,
-  ): Promise<{ address: string; balance: bigint; nextSeq: number; pendingDeps: string[] }>;
+  /** `definition`: a shared account's, once a certified transfer of it resolved here. */
+  account(address: string): Promise<{
+    address: string;
+    balance: bigint;
+    nextSeq: number;
+    pendingDeps: string[];
+    definition?: { owners: string[]; label: string };
+  }>;
   /**
    * Newest first, at most `limit`, strictly older than history position `before` when given; `next` is the
    * position to pass as `before` for the following page, absent on the last one.

@@ -117,7 +117,7 @@ export const accountSchema = {
     balance: amount,
     nextSeq: { type: "integer" },
     pendingDeps: { type: "array", items: hexId },
-    /** A shared account's definition, when this node knows it (it hosts one of its owners). */
+    /** A shared account's definition, when this node knows it (it hosts an owner, or applied a certified transfer). */
     definition: {
       type: "object",
       required: ["owners", "label"],

@@ -111,7 +111,7 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
       const { address } = request.params as { address: string };
       decodeAddress(address);
       const account = await node.account(address);
-      const definition = node.shared?.definitionOf(address);
+      const definition = account.definition ?? node.shared?.definitionOf(address);
       return { ...account, balance: account.balance.toString(), ...(definition ? { definition } : {}) };
     },
   );

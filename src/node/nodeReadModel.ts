@@ -2,6 +2,7 @@ import type { AccountTransfersPage, AccountTransferView, TransferView } from "..
 import { transferToJson } from "../core/transferJson.ts";
 import type { LevelLedgerStore } from "../storage/levelLedgerStore.ts";
 import type { NodeCore } from "./core/nodeCore.ts";
+import { knownDefinition } from "./shared/knownDefinition.ts";
 
 /**
  * What the API reads: statuses from the core (ledger verdicts, or pending/superseded submissions), bodies from
@@ -26,8 +27,10 @@ export class NodeReadModel {
     return { id, status, ...(reason ? { reason } : {}), transfer: transferToJson(encoded.transfer) };
   }
 
-  account(address: string) {
-    return this.core.ledger.account(address);
+  /** The ledger's view, plus a shared account's definition once a certified transfer of it resolved here. */
+  async account(address: string) {
+    const definition = await knownDefinition(this.store, address);
+    return { ...this.core.ledger.account(address), ...(definition !== undefined ? { definition } : {}) };
   }
 
   /** One page of the account's history, newest first; `next` comes from the store, so a page never skips. */

@@ -16,6 +16,8 @@ export const Bucket = {
   outgoingBySeq: "09",
   /** shared account id (hex)/counter → one k-shared committee record this node's owner persisted. */
   committeeRecord: "10",
+  /** shared account id (hex)/"b"|"p"/counter → a proposal-book entry / a pending proposal of this node's owner. */
+  sharedProposal: "11",
 } as const;
 export type Bucket = (typeof Bucket)[keyof typeof Bucket];
 

@@ -186,6 +186,15 @@ export class LevelLedgerStore implements LedgerStore {
     return ids;
   }
 
+  /** Ids of the account's first `count` durable resolved transfers, lowest seq first (gaps allowed). */
+  async firstResolvedIds(source: string, count: number): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const [, v] of this.db.iterator({ ...range(Bucket.outgoingBySeq, source), limit: count })) {
+      ids.push(new TextDecoder().decode(v));
+    }
+    return ids;
+  }
+
   /** Newest first: transfers this node resolved from or applied to the account, in the order it did. */
   async history(address: string, limit: number): Promise<HistoryEntry[]> {
     return (await this.historyPage(address, limit)).entries;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { toHex } from "../../src/core/bytes.ts";
 import { transferToJson } from "../../src/core/transferJson.ts";
 import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
 import { SignatureAuthorizer } from "../../src/ledger/authorization.ts";
@@ -66,6 +67,20 @@ describe("REST API with a shared account", { timeout: 60_000 }, () => {
     const account = await client.account(treasury.address);
     assert.equal(account.balance, "750");
     assert.equal(account.nextSeq, 2);
+  });
+
+  it("shows the account's definition once its certified transfer is applied, also after a restart", async () => {
+    const expected = { owners: treasury.definition.owners.map(toHex), label: "treasury" };
+    const viewed = async () => {
+      const response = await fetch(`${net.node.apiUrl}/v1/accounts/${treasury.address}`);
+      return ((await response.json()) as { definition?: unknown }).definition;
+    };
+    assert.deepEqual(await viewed(), expected); // this node hosts no owner: learnt from the transfer
+    await net.restart();
+    url = net.node.apiUrl;
+    assert.deepEqual(await viewed(), expected);
+    const single = await fetch(`${net.node.apiUrl}/v1/accounts/${payee.address}`);
+    assert.equal(((await single.json()) as { definition?: unknown }).definition, undefined);
   });
 
   it("refuses a weak certificate, a signature in its place, or both, with 400 and a code", async () => {

@@ -72,8 +72,22 @@ test("one equivocating owner: every correct owner's payment is made once, the sa
       evidence.some((e) => e > 0),
       `a correct owner recorded evidence: ${evidence}`,
     );
+    const address = devnet.file.shared![0]!.address;
+    const exported = await Promise.all(
+      nodes.slice(1, 4).map(async (n) => {
+        const text = await (await fetch(`${n.api}/metrics`)).text();
+        const line = text
+          .split("\n")
+          .find((l) => l.startsWith(`tally_kshared_equivocations_total{account="${address}"}`));
+        return Number(line?.split(" ").at(-1) ?? 0);
+      }),
+    );
+    assert.ok(
+      exported.some((e) => e > 0),
+      `a correct owner exports its evidence count in /metrics: ${exported}`,
+    );
     t.diagnostic(
-      `${count} payments applied on 6 nodes in ${elapsed} ms over ${last.seqs} seqs; ${equivocations} equivocating proposals; evidence reports per correct node ${evidence}`,
+      `${count} payments applied on 6 nodes in ${elapsed} ms over ${last.seqs} seqs; ${equivocations} equivocating proposals; evidence reports per correct node ${evidence}; /metrics equivocations ${exported}`,
     );
   } finally {
     await devnet.stop();

@@ -10,6 +10,8 @@ export interface OneNodeNetwork {
   readonly node: TallyNode;
   /** A temporary directory holding the node's data; removed by `stop`. */
   readonly dir: string;
+  /** Stops the node and starts a new one on the same data directory (`node` then names the new one). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -32,22 +34,27 @@ export async function startOneNodeNetwork(
   });
   const genesisPath = join(dir, "genesis.json");
   await writeFile(genesisPath, JSON.stringify(genesisToJson(genesis)));
-  const node = new TallyNode(
-    {
-      dataDir,
-      genesisPath,
-      listen: ["/ip4/127.0.0.1/tcp/0"],
-      api: { host: "127.0.0.1", port: 0 },
-      bootstrap: [],
-      logLevel: "silent",
-      ...(options.testingFaults ? { testingFaults: true } : {}),
-    },
-    pino({ level: "silent" }),
-  );
+  const config = {
+    dataDir,
+    genesisPath,
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    api: { host: "127.0.0.1", port: 0 },
+    bootstrap: [],
+    logLevel: "silent",
+    ...(options.testingFaults ? { testingFaults: true } : {}),
+  };
+  let node = new TallyNode(config, pino({ level: "silent" }));
   await node.start();
   return {
-    node,
+    get node() {
+      return node;
+    },
     dir,
+    async restart() {
+      await node.stop();
+      node = new TallyNode(config, pino({ level: "silent" }));
+      await node.start();
+    },
     async stop() {
       await node.stop();
       await rm(dir, { recursive: true, force: true });

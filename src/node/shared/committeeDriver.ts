@@ -17,6 +17,7 @@ import {
 } from "../../protocols/committees/committeeChannelMessages.ts";
 import { committeeRecords } from "../../storage/committeeRecords.ts";
 import { type BatchOp, type NodeDatabase, writeBatch } from "../../storage/database.ts";
+import { proposalRecords } from "../../storage/proposalRecords.ts";
 import type { NodeEvent } from "../core/nodeEvents.ts";
 import { equivocate } from "./equivocatingOwner.ts";
 import { type AccountReader, HostedCommittee } from "./hostedCommittee.ts";
@@ -70,6 +71,8 @@ export class CommitteeDriver implements SharedAccountsApi {
   private readonly evidenceSeen = new Map<string, number>();
   private inbox: { account: HostedCommittee; event: CommitteeEvent }[] = [];
   private stepping: Promise<void> | undefined;
+  /** Every LevelDB batch of the driver, in order: a later one never lands before an earlier one. */
+  private writing: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
 
@@ -82,6 +85,7 @@ export class CommitteeDriver implements SharedAccountsApi {
     for (const account of this.options.hosted) {
       const { nextSeq } = await this.options.reader.account(account.address);
       const hosted = new HostedCommittee(account, this.options.network, nextSeq);
+      hosted.reload(await proposalRecords.load(this.options.db, account.idHex));
       const { records, next } = await committeeRecords.load(this.options.db, account.idHex);
       this.counters.set(account.idHex, next);
       this.accounts.set(account.idHex, hosted);
@@ -98,6 +102,8 @@ export class CommitteeDriver implements SharedAccountsApi {
         "shared account hosted",
       );
       await this.carryOut(hosted, restored);
+      hosted.resubmit();
+      this.kick(hosted);
     }
     this.every(COMMITTEE_TICK_MS, () => {
       if (this.stepping !== undefined) return;
@@ -112,6 +118,14 @@ export class CommitteeDriver implements SharedAccountsApi {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     return this.stepping ?? Promise.resolve();
+  }
+
+  /** Equivocation proofs each hosted committee holds against co-owners (for `/metrics`). */
+  equivocations(): { account: string; count: number }[] {
+    return [...this.accounts.values()].map((h) => ({
+      account: h.account.address,
+      count: h.committee.counters().equivocations,
+    }));
   }
 
   hostedAt(address: string): HostedCommittee | undefined {
@@ -133,6 +147,8 @@ export class CommitteeDriver implements SharedAccountsApi {
     const hosted = this.byAddress.get(address);
     if (hosted === undefined) return undefined;
     const id = await hosted.propose(this.options.reader, to, amount, memo);
+    // Accepted only once durable: a restart then re-submits it.
+    await this.write(hosted.takeWrites());
     this.kick(hosted);
     return id;
   }
@@ -249,8 +265,12 @@ export class CommitteeDriver implements SharedAccountsApi {
         }));
         const writes: BatchOp[] = [];
         for (const { account, actions } of results) writes.push(...this.recordOps(account, actions));
-        await writeBatch(this.options.db, writes);
+        // A decision's changes to the pending proposals go in the same batch as its record.
+        const certified = results.flatMap(({ account, actions }) => this.decide(account, actions));
+        for (const account of this.accounts.values()) writes.push(...account.takeWrites());
+        await this.write(writes);
         for (const { account, actions } of results) this.deliver(account, actions);
+        for (const transfer of certified) void this.submitCertified(transfer);
         for (const account of new Set(batch.map((b) => b.account))) this.reportEvidence(account);
       }
     } catch (e) {
@@ -288,18 +308,35 @@ export class CommitteeDriver implements SharedAccountsApi {
 
   /** For `restore`'s actions (no new records) at start. */
   private async carryOut(hosted: HostedCommittee, actions: CommitteeAction[]): Promise<void> {
-    await writeBatch(this.options.db, this.recordOps(hosted, actions));
+    const writes = this.recordOps(hosted, actions);
+    const certified = this.decide(hosted, actions);
+    await this.write([...writes, ...hosted.takeWrites()]);
     this.deliver(hosted, actions);
+    for (const transfer of certified) void this.submitCertified(transfer);
+  }
+
+  private write(ops: BatchOp[]): Promise<void> {
+    const done = this.writing.then(() => writeBatch(this.options.db, ops));
+    this.writing = done.catch(() => undefined);
+    return done;
+  }
+
+  /** The decisions' effect on this owner's proposals (before the batch); the certified transfers to submit. */
+  private decide(hosted: HostedCommittee, actions: readonly CommitteeAction[]): EncodedTransfer[] {
+    const certified: EncodedTransfer[] = [];
+    for (const action of actions) {
+      if (action.type !== "decided") continue;
+      const transfer = hosted.onDecided(action);
+      if (transfer !== undefined) certified.push(transfer);
+    }
+    return certified;
   }
 
   private deliver(hosted: HostedCommittee, actions: readonly CommitteeAction[]): void {
     for (const action of actions) {
       if (action.type === "send") this.send(hosted, action.to, action.message);
-      else if (action.type === "decided") {
-        const transfer = hosted.onDecided(action);
-        this.kick(hosted);
-        if (transfer !== undefined) void this.submitCertified(transfer);
-      } else if (action.type === "submitResult" && action.outcome !== "accepted") {
+      else if (action.type === "decided") this.kick(hosted);
+      else if (action.type === "submitResult" && action.outcome !== "accepted") {
         this.options.log.warn(
           { account: hosted.account.address, outcome: action.outcome },
           "proposal not queued",

@@ -1,11 +1,13 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { isValidAddress } from "../../core/address.ts";
-import { toHex } from "../../core/bytes.ts";
+import { fromHex, toHex } from "../../core/bytes.ts";
 import { ErrorCode, TallyError } from "../../core/errors.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
 import { sodiumVerifier } from "../../crypto/ed25519Sodium.ts";
 import { Committee } from "../../kshared/committee.ts";
 import type { CommitteeAction, CommitteeEvent, CommitteeRecord } from "../../kshared/committeeTypes.ts";
+import type { BatchOp } from "../../storage/database.ts";
+import { proposalRecords } from "../../storage/proposalRecords.ts";
 import { ProposalBook } from "./proposalBook.ts";
 import type { HostedAccount } from "./sharedHosting.ts";
 import { bodySeq, buildBody, certifiedTransfer } from "./transferBodies.ts";
@@ -16,6 +18,8 @@ export interface AccountReader {
 }
 
 interface PendingPayment {
+  /** Its storage key: kept when the payment is rebuilt for a later seq. */
+  readonly slot: number;
   readonly to: string;
   readonly amount: bigint;
   readonly memo?: string | undefined;
@@ -37,9 +41,12 @@ export const MAX_PENDING_PROPOSALS = 256;
 export class HostedCommittee {
   readonly account: HostedAccount;
   readonly committee: Committee;
-  readonly book = new ProposalBook();
+  /** Storage ops for the book and pending proposals; the driver writes them in its next batch. */
+  readonly writes: BatchOp[] = [];
+  readonly book: ProposalBook;
   private readonly network: string;
   private readonly pending: PendingPayment[] = [];
+  private nextSlot = 0;
   private submittedId: string | undefined;
   /** Committee events this account's owner itself raises (submissions), run by the driver's step. */
   readonly outbox: CommitteeEvent[] = [];
@@ -47,6 +54,7 @@ export class HostedCommittee {
   constructor(account: HostedAccount, network: string, firstSeq: number) {
     this.account = account;
     this.network = network;
+    this.book = new ProposalBook(account.idHex, (op) => this.writes.push(op));
     this.committee = new Committee({
       account: account.id,
       owners: account.definition.owners,
@@ -58,6 +66,30 @@ export class HostedCommittee {
       isProposable: (seq, body) => bodySeq(account, network, body) === seq,
       isExpired: (seq, body) => (bodySeq(account, network, body) ?? -1) < seq,
     });
+  }
+
+  /**
+   * The stored book and pending proposals (before `restore`). The pending ones are consistent with the
+   * committee's records: a decision's pending-proposal changes are written in the same batch as its record.
+   */
+  reload(stored: Awaited<ReturnType<typeof proposalRecords.load>>): void {
+    this.book.reload(stored.entries);
+    for (const { slot, payment } of stored.payments) {
+      const { to, memo, id, seq } = payment;
+      const body = fromHex(payment.body, undefined, "stored proposal body");
+      this.pending.push({ slot, to, amount: BigInt(payment.amount), memo, id, seq, body });
+      this.nextSlot = Math.max(this.nextSlot, slot + 1);
+    }
+  }
+
+  /** After `restore` and its actions: the oldest pending proposal goes to the committee again. */
+  resubmit(): void {
+    this.submittedId = undefined;
+    this.submitHead();
+  }
+
+  takeWrites(): BatchOp[] {
+    return this.writes.splice(0);
   }
 
   restore(records: CommitteeRecord[]): CommitteeAction[] {
@@ -82,7 +114,8 @@ export class HostedCommittee {
         ErrorCode.InsufficientFunds,
         `balance ${view.balance} does not cover ${amount} beyond ${committed} already proposed`,
       );
-    const payment: PendingPayment = { to, amount, memo, id: "", seq: 0, body: new Uint8Array(0) };
+    const slot = this.nextSlot++;
+    const payment: PendingPayment = { slot, to, amount, memo, id: "", seq: 0, body: new Uint8Array(0) };
     this.build(payment, view);
     this.pending.push(payment);
     this.submitHead();
@@ -101,6 +134,17 @@ export class HostedCommittee {
     payment.seq = seq;
     payment.id = toHex(sha256(body));
     this.book.add(payment.id, seq, payment.to, payment.amount);
+    const { to, memo, id } = payment;
+    const stored = {
+      to,
+      amount: payment.amount.toString(),
+      ...(memo !== undefined ? { memo } : {}),
+      id,
+      seq,
+    };
+    this.writes.push(
+      proposalRecords.putPayment(this.account.idHex, payment.slot, { ...stored, body: toHex(body) }),
+    );
   }
 
   private submitHead(): void {
@@ -121,7 +165,10 @@ export class HostedCommittee {
     // requester's is made; ours is rebuilt below for the next seq, so it is not lost.
     const ours = action.requester === undefined || action.requester === this.account.self;
     const at = ours ? this.pending.findIndex((p) => p.id === id) : -1;
-    if (at >= 0) this.pending.splice(at, 1);
+    if (at >= 0) {
+      const [made] = this.pending.splice(at, 1);
+      if (made !== undefined) this.writes.push(proposalRecords.delPayment(this.account.idHex, made.slot));
+    }
     for (const payment of this.pending) {
       if (payment.seq > action.seq || payment.seq >= this.committee.currentSeq) continue;
       const old = payment.id;

@@ -1,3 +1,6 @@
+import type { BatchOp } from "../../storage/database.ts";
+import { proposalRecords, type StoredProposal } from "../../storage/proposalRecords.ts";
+
 export type ProposalStatus = "pending" | "decided" | "applied" | "rejected" | "superseded";
 
 export interface ProposalView {
@@ -12,6 +15,8 @@ export interface ProposalView {
 }
 
 interface Entry {
+  /** Insertion order: the entry's storage key. */
+  order: number;
   id: string;
   seq: number;
   status: ProposalStatus;
@@ -24,17 +29,44 @@ interface Entry {
 /** Proposals kept per account (newest first in answers); the oldest are forgotten beyond it. */
 export const MAX_PROPOSALS_KEPT = 1_000;
 
-/** What this node's owner proposed for one shared account, and what became of it (memory only). */
+/**
+ * What this node's owner proposed for one shared account, and what became of it. Every change is also
+ * handed to `write` as a storage op (src/storage/proposalRecords.ts), so the book survives a restart.
+ */
 export class ProposalBook {
   private readonly entries = new Map<string, Entry>();
+  private readonly accountHex: string;
+  private readonly write: (op: BatchOp) => void;
+  private nextOrder = 0;
+
+  constructor(accountHex: string, write: (op: BatchOp) => void) {
+    this.accountHex = accountHex;
+    this.write = write;
+  }
+
+  /** The stored entries, oldest first (at start, before anything else). */
+  reload(stored: readonly { order: number; entry: StoredProposal }[]): void {
+    for (const { order, entry } of stored) {
+      const status = entry.status as ProposalStatus; // written by `save` from a ProposalStatus
+      this.entries.set(entry.id, { ...entry, status, order, amount: BigInt(entry.amount) });
+      this.nextOrder = Math.max(this.nextOrder, order + 1);
+    }
+  }
 
   add(id: string, seq: number, to: string, amount: bigint): void {
-    this.entries.delete(id);
-    this.entries.set(id, { id, seq, status: "pending", to, amount });
+    const known = this.entries.get(id);
+    if (known !== undefined) {
+      this.entries.delete(id);
+      this.write(proposalRecords.delEntry(this.accountHex, known.order));
+    }
+    const entry: Entry = { order: this.nextOrder++, id, seq, status: "pending", to, amount };
+    this.entries.set(id, entry);
+    this.save(entry);
     while (this.entries.size > MAX_PROPOSALS_KEPT) {
-      const oldest = this.entries.keys().next().value;
+      const oldest = this.entries.values().next().value;
       if (oldest === undefined) break;
-      this.entries.delete(oldest);
+      this.entries.delete(oldest.id);
+      this.write(proposalRecords.delEntry(this.accountHex, oldest.order));
     }
   }
 
@@ -49,6 +81,12 @@ export class ProposalBook {
     if ((entry.status === "applied" || entry.status === "rejected") && status === "decided") return;
     entry.status = status;
     Object.assign(entry, extra);
+    this.save(entry);
+  }
+
+  private save(entry: Entry): void {
+    const { order, amount, ...rest } = entry;
+    this.write(proposalRecords.putEntry(this.accountHex, order, { ...rest, amount: amount.toString() }));
   }
 
   list(): ProposalView[] {

@@ -1,5 +1,6 @@
 import type { EventEmitter } from "node:events";
 import type { Logger } from "pino";
+import { Counter, type Registry } from "prom-client";
 import type { Channels } from "../../channels/channels.ts";
 import { ErrorCode, TallyError } from "../../core/errors.ts";
 import type { PeerId } from "../../core/peerId.ts";
@@ -24,6 +25,7 @@ export interface SharedSetupContext {
   readonly node: AccountReader & {
     submit(encoded: EncodedTransfer): Promise<unknown>;
     readonly events: EventEmitter;
+    readonly metrics: Registry;
   };
   readonly penalize: (peer: PeerId, event: "malformedBody") => void;
 }
@@ -53,6 +55,16 @@ export async function setUpSharedHosting(ctx: SharedSetupContext): Promise<Commi
     penalize: ctx.penalize,
     log: ctx.log,
     byzantineOwner: config.byzantineOwner,
+  });
+  new Counter({
+    name: "tally_kshared_equivocations_total",
+    help: "Equivocation proofs a hosted shared account's committee holds against its co-owners",
+    labelNames: ["account"],
+    registers: [ctx.node.metrics],
+    collect() {
+      this.reset();
+      for (const { account, count } of driver.equivocations()) this.inc({ account }, count);
+    },
   });
   ctx.node.events.on("transfer", (event: { id: string; source: string; status: string }) =>
     driver.onTransfer(event),
