@@ -21,6 +21,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCode.InsufficientFunds]: 409,
   [ErrorCode.InvalidDependency]: 409,
   [ErrorCode.UnknownDependency]: 409,
+  [ErrorCode.SharedBadIntent]: 403,
+  [ErrorCode.SharedStaleIntent]: 409,
+  [ErrorCode.SharedIntentReplayed]: 409,
   [ErrorCode.PendingFull]: 429,
 };
 

@@ -106,10 +106,20 @@ export interface NodeApi {
   readonly shared?: SharedAccountsApi | undefined;
 }
 
+/** `POST /v1/shared/:address/proposals`: a payment and its owner's signed intent (docs/kshared.md). */
+export interface SignedProposal {
+  readonly to: string;
+  readonly amount: bigint;
+  readonly memo?: string | undefined;
+  readonly issuedAtMs: number;
+  /** 128 lowercase hex: ed25519 over src/kshared/proposalIntent.ts's signing bytes. */
+  readonly signature: string;
+}
+
 /** `/v1/shared/…` and the definition in `GET /v1/accounts/:address`. */
 export interface SharedAccountsApi {
   /** The proposal id, or undefined if no owner of `address` is hosted here. */
-  propose(address: string, to: string, amount: bigint, memo?: string): Promise<string | undefined>;
+  propose(address: string, request: SignedProposal): Promise<string | undefined>;
   proposals(address: string): ProposalView[] | undefined;
   definitionOf(address: string): { owners: string[]; label: string } | undefined;
 }

@@ -128,12 +128,14 @@ export const accountSchema = {
 
 export const proposalRequestSchema = {
   type: "object",
-  required: ["to", "amount"],
+  required: ["to", "amount", "issuedAtMs", "signature"],
   additionalProperties: false,
   properties: {
     to: address,
     amount: { ...amount, maxLength: 39 },
     memo: { type: "string", maxLength: 255 },
+    issuedAtMs: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    signature: hex(64),
   },
 } as const;
 

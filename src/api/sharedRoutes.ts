@@ -9,7 +9,7 @@ import {
   proposalSubmittedSchema,
 } from "./schemas.ts";
 
-const errors = { 400: errorSchema, 409: errorSchema, 429: errorSchema };
+const errors = { 400: errorSchema, 403: errorSchema, 409: errorSchema, 429: errorSchema };
 
 function notHosted(address: string): HttpError {
   return new HttpError(409, "SHARED_NOT_HOSTED", `this node hosts no owner of ${address}`);
@@ -21,7 +21,8 @@ export function registerSharedRoutes(app: FastifyInstance, node: NodeApi): void 
     "/v1/shared/:address/proposals",
     {
       schema: {
-        summary: "Propose a payment from a shared account this node hosts an owner of",
+        summary:
+          "Propose a payment from a shared account this node hosts an owner of, signed by that owner's key",
         params: addressParams,
         body: proposalRequestSchema,
         response: { 202: proposalSubmittedSchema, ...errors },
@@ -29,8 +30,14 @@ export function registerSharedRoutes(app: FastifyInstance, node: NodeApi): void 
     },
     async (request, reply) => {
       const { address } = request.params as { address: string };
-      const body = request.body as { to: string; amount: string; memo?: string };
-      const id = await node.shared?.propose(address, body.to, BigInt(body.amount), body.memo);
+      const body = request.body as {
+        to: string;
+        amount: string;
+        memo?: string;
+        issuedAtMs: number;
+        signature: string;
+      };
+      const id = await node.shared?.propose(address, { ...body, amount: BigInt(body.amount) });
       if (id === undefined) throw notHosted(address);
       return reply.status(202).send({ proposal: id, status: "pending" });
     },

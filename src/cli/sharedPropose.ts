@@ -1,8 +1,10 @@
 import { AddressVersion, decodeAddress } from "../core/address.ts";
 import { toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import { readKeystore, readKeystoreInfo } from "../wallet/keystore.ts";
+import { signIntent } from "../kshared/proposalIntent.ts";
+import { type Keystore, readKeystore, type Unlock } from "../wallet/keystore.ts";
 import { NodeRequestError } from "../wallet/nodeClient.ts";
+import { promptPassphrase } from "../wallet/passphrase.ts";
 import { type Command, optionalString, type ParsedArgs, requireString, UsageError } from "./command.ts";
 
 /** What `tally shared propose` prints: the node's answer to the proposal. */
@@ -28,31 +30,33 @@ async function call<T>(url: string, init?: RequestInit): Promise<T> {
   return body;
 }
 
-/** The owner's public key, from the keystore's address; with a passphrase file, the keystore must also open. */
-async function ownerKey(keystore: string, passphraseFile: string | undefined): Promise<string> {
-  const info = await readKeystoreInfo(keystore);
-  if (passphraseFile !== undefined) await readKeystore(keystore, { passphraseFile });
-  const decoded = decodeAddress(info.address);
+/** The owner's keystore, unlocked (its key signs the intent), and its public key in hex. */
+async function ownerKey(path: string, unlock: Unlock): Promise<{ keystore: Keystore; key: string }> {
+  const keystore = await readKeystore(path, unlock);
+  const decoded = decodeAddress(keystore.address);
   if (decoded.version !== AddressVersion.Ed25519)
-    throw new UsageError(`--keystore ${keystore} does not hold a single-key (ed25519) address`);
-  return toHex(decoded.key);
+    throw new UsageError(`--keystore ${path} does not hold a single-key (ed25519) address`);
+  return { keystore, key: toHex(decoded.key) };
 }
 
 /**
  * Proposes a payment from shared account `account` through `node`, which must host an owner of it. The
- * keystore's key must be one of the owners per the node's definition: the node proposes as the owner it
- * hosts (its own key signs the committee request), so the check stops a proposal sent to the wrong account.
+ * keystore's key must be one of the owners per the node's definition, and signs the proposal intent: the
+ * node proposes only what the key of the owner it hosts signed (docs/kshared.md), so the check also stops
+ * a proposal sent to the wrong account before anything is posted.
  */
 export async function proposeShared(options: {
   account: string;
   to: string;
   amount: string;
   keystore: string;
-  passphraseFile?: string | undefined;
+  unlock: Unlock;
   node: string;
+  /** When the intent is signed; the clock by default. */
+  issuedAtMs?: number | undefined;
 }): Promise<SharedProposeResult> {
   if (!/^[1-9][0-9]{0,38}$/.test(options.amount)) throw new UsageError("AMOUNT must be a positive integer");
-  const key = await ownerKey(options.keystore, options.passphraseFile);
+  const { keystore, key } = await ownerKey(options.keystore, options.unlock);
   const base = options.node.replace(/\/+$/, "");
   const account = await call<{ definition?: { owners: string[] } }>(`${base}/v1/accounts/${options.account}`);
   if (account.definition === undefined)
@@ -69,27 +73,38 @@ export async function proposeShared(options: {
   return call<SharedProposeResult>(`${base}/v1/shared/${options.account}/proposals`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ to: options.to, amount: options.amount }),
+    body: JSON.stringify(signedProposalBody(keystore.secretKey, options, options.issuedAtMs ?? Date.now())),
   });
+}
+
+/** The POST body: the payment and its intent, signed by the owner's key. */
+function signedProposalBody(
+  secretKey: Uint8Array,
+  payment: { account: string; to: string; amount: string },
+  issuedAtMs: number,
+): { to: string; amount: string; issuedAtMs: number; signature: string } {
+  const { account, to, amount } = payment;
+  const signature = signIntent(secretKey, { account, to, amount: BigInt(amount), issuedAtMs });
+  return { to, amount, issuedAtMs, signature };
 }
 
 export const sharedProposeCommand: Command = {
   path: ["shared", "propose"],
   summary: "propose a payment from a k-shared account through an owner's node (docs/kshared.md)",
-  usage: "ACCOUNT TO AMOUNT --keystore OWNER_KEYSTORE [--passphrase-file FILE] --node URL",
+  usage: "ACCOUNT TO AMOUNT --keystore OWNER_KEYSTORE --node URL [--passphrase-file FILE]",
   options: { keystore: { type: "string" }, "passphrase-file": { type: "string" }, node: { type: "string" } },
   run: async (args: ParsedArgs) => {
     const [account, to, amount, extra] = args.positionals;
     if (account === undefined || to === undefined || amount === undefined || extra !== undefined)
       throw new UsageError("expected ACCOUNT TO AMOUNT");
-    return proposeShared({
-      account,
-      to,
-      amount,
-      keystore: requireString(args, "keystore"),
-      passphraseFile: optionalString(args, "passphrase-file"),
-      node: requireString(args, "node"),
-    });
+    const keystore = requireString(args, "keystore");
+    const node = requireString(args, "node");
+    const passphraseFile = optionalString(args, "passphrase-file");
+    const unlock: Unlock =
+      passphraseFile !== undefined
+        ? { passphraseFile }
+        : { passphrase: await promptPassphrase("Owner keystore passphrase: ") };
+    return proposeShared({ account, to, amount, keystore, unlock, node });
   },
   human: (r) => {
     const result = r as SharedProposeResult;

@@ -64,6 +64,10 @@ export const ErrorCode = {
   SharedInvalidCertificate: "SHARED_INVALID_CERTIFICATE",
   // kshared CLI: the keystore's key is not one of the shared account's owners
   SharedNotOwner: "SHARED_NOT_OWNER",
+  // kshared proposals over REST: the owner's signed intent (bad signature, outside its window, seen before)
+  SharedBadIntent: "SHARED_BAD_INTENT",
+  SharedStaleIntent: "SHARED_STALE_INTENT",
+  SharedIntentReplayed: "SHARED_INTENT_REPLAYED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

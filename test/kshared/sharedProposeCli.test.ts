@@ -1,6 +1,7 @@
 /**
  * `tally shared propose` against a stand-in node: it proposes through the node's REST route only when the
- * keystore's key is an owner of the account per the node's definition, and says so clearly when not.
+ * keystore opens and its key is an owner of the account per the node's definition (and says so clearly
+ * when not); what it posts is the payment with an intent signed by that key.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -11,8 +12,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { proposeShared } from "../../src/cli/sharedPropose.ts";
 import { AddressVersion, decodeAddress } from "../../src/core/address.ts";
-import { toHex } from "../../src/core/bytes.ts";
+import { fromHex, toHex } from "../../src/core/bytes.ts";
 import { isTallyError } from "../../src/core/errors.ts";
+import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
+import { intentSignatureValid } from "../../src/kshared/proposalIntent.ts";
 import { newKeystore, sealKeystore, writeKeystore } from "../../src/wallet/keystore.ts";
 import { DEVNET_SCRYPT } from "../../src/wallet/keystoreCrypto.ts";
 import { NodeRequestError } from "../../src/wallet/nodeClient.ts";
@@ -26,6 +29,7 @@ describe("tally shared propose", () => {
   let node: string;
   let owner: string;
   let stranger: string;
+  let ownerKeyHex: string;
   const posted: unknown[] = [];
 
   async function keystoreFile(name: string): Promise<{ path: string; key: string }> {
@@ -43,6 +47,7 @@ describe("tally shared propose", () => {
     const a = await keystoreFile("owner");
     const b = await keystoreFile("stranger");
     owner = a.path;
+    ownerKeyHex = a.key;
     stranger = b.path;
     server = createServer((request, response) => {
       const reply = (status: number, body: unknown) => {
@@ -77,16 +82,49 @@ describe("tally shared propose", () => {
       to: TO,
       amount: "7",
       keystore: owner,
-      passphraseFile,
+      unlock: { passphraseFile },
       node,
+      issuedAtMs: 1_700_000_000_000,
     });
     assert.deepEqual(result, { proposal: "ab".repeat(32), status: "pending" });
-    assert.deepEqual(posted, [{ to: TO, amount: "7" }]);
+    assert.equal(posted.length, 1);
+    const body = posted[0] as { to: string; amount: string; issuedAtMs: number; signature: string };
+    assert.deepEqual(
+      { ...body, signature: undefined },
+      { to: TO, amount: "7", issuedAtMs: 1_700_000_000_000, signature: undefined },
+    );
+    const intent = { account: ACCOUNT, to: TO, amount: 7n, issuedAtMs: body.issuedAtMs };
+    assert.ok(
+      intentSignatureValid(sodiumVerifier, fromHex(ownerKeyHex, 32, "key"), intent, body.signature),
+      "the owner's key signed the intent",
+    );
+  });
+
+  it("the keystore must open: a wrong passphrase signs nothing and posts nothing", async () => {
+    await assert.rejects(
+      proposeShared({
+        account: ACCOUNT,
+        to: TO,
+        amount: "7",
+        keystore: owner,
+        unlock: { passphrase: "no" },
+        node,
+      }),
+      (e: unknown) => isTallyError(e) && e.code === "WALLET_WRONG_PASSPHRASE",
+    );
+    assert.equal(posted.length, 1);
   });
 
   it("a key that is not an owner is refused before anything is posted", async () => {
     await assert.rejects(
-      proposeShared({ account: ACCOUNT, to: TO, amount: "7", keystore: stranger, node }),
+      proposeShared({
+        account: ACCOUNT,
+        to: TO,
+        amount: "7",
+        keystore: stranger,
+        unlock: { passphrase: "pw" },
+        node,
+      }),
       (e: unknown) =>
         isTallyError(e) && e.code === "SHARED_NOT_OWNER" && /is not an owner of/.test(e.message),
     );
@@ -95,7 +133,14 @@ describe("tally shared propose", () => {
 
   it("a node that hosts no owner of the account says so", async () => {
     await assert.rejects(
-      proposeShared({ account: TO, to: ACCOUNT, amount: "7", keystore: owner, node }),
+      proposeShared({
+        account: TO,
+        to: ACCOUNT,
+        amount: "7",
+        keystore: owner,
+        unlock: { passphrase: "pw" },
+        node,
+      }),
       (e: unknown) => e instanceof NodeRequestError && e.code === "SHARED_NOT_HOSTED",
     );
   });

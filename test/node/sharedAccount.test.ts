@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startDevnet } from "../support/devnetProcess.ts";
-import { appliedBySeq, outgoing } from "../support/sharedLedger.ts";
+import { appliedBySeq, outgoing, postProposal } from "../support/sharedLedger.ts";
+import { type DevnetOwner, postProposalBody, signedProposal } from "../support/signedProposals.ts";
 
 const PROPOSALS = 50;
 const LIMIT_MS = 180_000;
@@ -24,6 +25,43 @@ async function json<T>(url: string, init?: RequestInit): Promise<{ status: numbe
   return { status: response.status, body: (await response.json()) as T };
 }
 
+/**
+ * What reaching an owner's node is not enough for: unsigned, signed by another owner's key, altered after
+ * signing, issued too far ahead, or issued before the node started (a replay is tried after the batch).
+ * Each is refused with its code and proposes nothing.
+ */
+async function refusesUnauthorizedProposals(
+  shared: { address: string; owners: readonly DevnetOwner[] },
+  to: string,
+): Promise<void> {
+  const [owner, other] = [shared.owners[0]!, shared.owners[1]!];
+  const good = await signedProposal(owner, shared.address, to, "5");
+  const cases: [string, unknown, number, string][] = [
+    ["unsigned", { to, amount: "5" }, 400, "INVALID_REQUEST"],
+    ["another owner's key", await signedProposal(other, shared.address, to, "5"), 403, "SHARED_BAD_INTENT"],
+    ["amount changed after signing", { ...good, amount: "500" }, 403, "SHARED_BAD_INTENT"],
+    ["payee changed after signing", { ...good, to: shared.address }, 403, "SHARED_BAD_INTENT"],
+    [
+      "issued 60 s ahead of the node's clock",
+      await signedProposal(owner, shared.address, to, "5", { issuedAtMs: Date.now() + 60_000 }),
+      409,
+      "SHARED_STALE_INTENT",
+    ],
+    [
+      "issued before the node started",
+      await signedProposal(owner, shared.address, to, "5", { issuedAtMs: 1 }),
+      409,
+      "SHARED_STALE_INTENT",
+    ],
+  ];
+  for (const [what, body, status, code] of cases) {
+    const r = await postProposalBody(owner.node, shared.address, body);
+    assert.deepEqual([r.status, r.body.code], [status, code], what);
+  }
+  const listed = await json<{ proposals: unknown[] }>(`${owner.node}/v1/shared/${shared.address}/proposals`);
+  assert.deepEqual(listed.body.proposals, [], "no refused request was proposed");
+}
+
 test("50 proposals through 4 owners' nodes are applied on all 6 nodes in one order", async (t) => {
   const devnet = await startDevnet(["--nodes", "6", "--shared", "4", "--membership", "static"]);
   try {
@@ -33,31 +71,29 @@ test("50 proposals through 4 owners' nodes are applied on all 6 nodes in one ord
     const to = devnet.file.wallets[0]!.address;
     const hosted = await json<AccountJson>(`${shared.owners[0]!.node}/v1/accounts/${shared.address}`);
     assert.equal(hosted.body.definition?.owners.length, 4);
-    const notHost = await json<{ code: string }>(
-      `${devnet.file.nodes[0]!.api}/v1/shared/${shared.address}/proposals`,
-      {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ to, amount: "1" }),
-      },
+    const owner0 = shared.owners[0]!;
+    const notHost = await postProposalBody(
+      devnet.file.nodes[0]!.api,
+      shared.address,
+      await signedProposal(owner0, shared.address, to, "1"),
     );
     assert.equal(notHost.status, 409);
     assert.equal(notHost.body.code, "SHARED_NOT_HOSTED");
+    await refusesUnauthorizedProposals(shared, to);
 
     const began = Date.now();
-    const posted = await Promise.all(
+    const bodies = await Promise.all(
       Array.from({ length: PROPOSALS }, (_, i) =>
-        json<{ proposal: string; status: string }>(
-          `${shared.owners[i % 4]!.node}/v1/shared/${shared.address}/proposals`,
-          {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ to, amount: String(i + 1) }),
-          },
-        ),
+        signedProposal(shared.owners[i % 4]!, shared.address, to, String(i + 1)),
       ),
     );
+    const posted = await Promise.all(
+      bodies.map((body, i) => postProposalBody(shared.owners[i % 4]!.node, shared.address, body)),
+    );
     for (const p of posted) assert.equal(p.status, 202, JSON.stringify(p.body));
+    // The same signed intent again is a replay: refused, and (below) exactly 50 transfers are made.
+    const replayed = await postProposalBody(owner0.node, shared.address, bodies[0]);
+    assert.deepEqual([replayed.status, replayed.body.code], [409, "SHARED_INTENT_REPLAYED"]);
 
     // Every node applies seq 1..50 of the shared account.
     const apis = devnet.file.nodes.map((n) => n.api);
@@ -116,14 +152,7 @@ test("with one owner silent, proposals from the three correct owners still compl
     const began = Date.now();
     const count = 9;
     for (let i = 0; i < count; i++) {
-      const r = await json<{ proposal: string }>(
-        `${shared.owners[i % 3]!.node}/v1/shared/${shared.address}/proposals`,
-        {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ to, amount: "1" }),
-        },
-      );
+      const r = await postProposal(shared.owners[i % 3]!, shared.address, to, "1");
       assert.equal(r.status, 202);
     }
     const apis = devnet.file.nodes.map((n) => n.api);

@@ -22,8 +22,8 @@ async function proposeAll(devnet: RunningDevnet, owners: number[], count: number
   const shared = devnet.file.shared![0]!;
   const to = devnet.file.wallets[0]!.address;
   for (let i = 0; i < count; i++) {
-    const node = shared.owners[owners[i % owners.length]!]!.node;
-    const r = await postProposal(node, shared.address, to, String(i + 1));
+    const owner = shared.owners[owners[i % owners.length]!]!;
+    const r = await postProposal(owner, shared.address, to, String(i + 1));
     assert.equal(r.status, 202, JSON.stringify(r.body));
   }
 }

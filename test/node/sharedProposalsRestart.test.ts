@@ -26,7 +26,7 @@ test("proposals accepted by an owner node before SIGKILL are each applied once a
     const accepted: string[] = [];
     // Fire them all without waiting for decisions, then kill mid-way through the committee's work.
     for (let i = 0; i < count; i++) {
-      const r = await postProposal(victim.api, shared.address, to, String(i + 1));
+      const r = await postProposal(shared.owners[0]!, shared.address, to, String(i + 1));
       assert.equal(r.status, 202, JSON.stringify(r.body));
       accepted.push(String(i + 1));
     }

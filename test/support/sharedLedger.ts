@@ -1,4 +1,5 @@
 /** Reading a shared account's outgoing history off devnet nodes' REST APIs (every page). */
+import { type DevnetOwner, signedProposal } from "./signedProposals.ts";
 
 export interface OutgoingTransfer {
   readonly id: string;
@@ -23,11 +24,13 @@ export async function getJson<T>(url: string, init?: RequestInit): Promise<{ sta
   return { status: response.status, body: (await response.json()) as T };
 }
 
-export function postProposal(node: string, address: string, to: string, amount: string) {
-  return getJson<{ proposal: string; status: string }>(`${node}/v1/shared/${address}/proposals`, {
+/** A payment proposed through `owner`'s node, the intent signed with that owner's keystore. */
+export async function postProposal(owner: DevnetOwner, address: string, to: string, amount: string) {
+  const body = await signedProposal(owner, address, to, amount);
+  return getJson<{ proposal: string; status: string }>(`${owner.node}/v1/shared/${address}/proposals`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ to, amount }),
+    body: JSON.stringify(body),
   });
 }
 

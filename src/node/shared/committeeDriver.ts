@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { SharedAccountsApi } from "../../api/nodeApi.ts";
+import type { SharedAccountsApi, SignedProposal } from "../../api/nodeApi.ts";
 import type { Channels } from "../../channels/channels.ts";
 import { type BoundHandler, bindHandler } from "../../channels/protocolHandler.ts";
 import { bytesEqual, toHex } from "../../core/bytes.ts";
@@ -21,6 +21,8 @@ import { proposalRecords } from "../../storage/proposalRecords.ts";
 import type { NodeEvent } from "../core/nodeEvents.ts";
 import { equivocate } from "./equivocatingOwner.ts";
 import { type AccountReader, HostedCommittee } from "./hostedCommittee.ts";
+import { authorizeIntent } from "./intentAuthorization.ts";
+import { IntentGuard } from "./intentGuard.ts";
 import type { ProposalView } from "./proposalBook.ts";
 import type { HostedAccount } from "./sharedHosting.ts";
 
@@ -40,6 +42,8 @@ export interface CommitteeDriverOptions {
    * two requests as leader (src/node/shared/equivocatingOwner.ts).
    */
   readonly byzantineOwner?: string | undefined;
+  /** When the node started (ms): intents issued earlier are refused (src/node/shared/intentGuard.ts). */
+  readonly startedAtMs: number;
 }
 
 /** Host records are re-sent every 10 s and live 60 s; a record further in the future is refused. */
@@ -75,9 +79,11 @@ export class CommitteeDriver implements SharedAccountsApi {
   private writing: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  private readonly intents: IntentGuard;
 
   constructor(options: CommitteeDriverOptions) {
     this.options = options;
+    this.intents = new IntentGuard(options.startedAtMs);
   }
 
   /** Restores each committee from its records (the account's ledger nextSeq is its first seq). */
@@ -142,10 +148,15 @@ export class CommitteeDriver implements SharedAccountsApi {
     return { owners: definition.owners.map(toHex), label: definition.label };
   }
 
-  /** `POST /v1/shared/:address/proposals`: undefined if no owner of `address` is hosted here. */
-  async propose(address: string, to: string, amount: bigint, memo?: string): Promise<string | undefined> {
+  /**
+   * `POST /v1/shared/:address/proposals`: undefined if no owner of `address` is hosted here. Only an intent
+   * signed by the hosted owner's key, fresh and not seen before, is proposed.
+   */
+  async propose(address: string, request: SignedProposal): Promise<string | undefined> {
     const hosted = this.byAddress.get(address);
     if (hosted === undefined) return undefined;
+    authorizeIntent(hosted.account, this.intents, address, request, Date.now());
+    const { to, amount, memo } = request;
     const id = await hosted.propose(this.options.reader, to, amount, memo);
     // Accepted only once durable: a restart then re-submits it.
     await this.write(hosted.takeWrites());

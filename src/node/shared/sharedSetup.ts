@@ -55,6 +55,7 @@ export async function setUpSharedHosting(ctx: SharedSetupContext): Promise<Commi
     penalize: ctx.penalize,
     log: ctx.log,
     byzantineOwner: config.byzantineOwner,
+    startedAtMs: Date.now(),
   });
   new Counter({
     name: "tally_kshared_equivocations_total",
