@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { isTallyError } from "../core/errors.ts";
 import { NodeRequestError } from "../wallet/nodeClient.ts";
+import { benchCommands } from "./benchCommand.ts";
 import { type Command, UsageError } from "./command.ts";
 import { devnetCommands } from "./devnetCommands.ts";
 import { nodeCommands } from "./nodeCommands.ts";
@@ -18,6 +19,7 @@ const commands: readonly Command[] = [
   ...sharedCommands,
   ...simCommands,
   ...paramsCommands,
+  ...benchCommands,
 ];
 
 function helpText(): string {

@@ -68,6 +68,8 @@ export const ErrorCode = {
   SharedBadIntent: "SHARED_BAD_INTENT",
   SharedStaleIntent: "SHARED_STALE_INTENT",
   SharedIntentReplayed: "SHARED_INTENT_REPLAYED",
+  // bench: the ingest benchmark's workload did not all apply or did not all reach disk (a bug, never load)
+  BenchIncomplete: "BENCH_INCOMPLETE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
