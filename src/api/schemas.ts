@@ -8,7 +8,7 @@ export const errorSchema = {
   properties: { code: { type: "string" }, message: { type: "string" } },
 } as const;
 
-const hexId = { type: "string", pattern: "^[0-9a-f]{64}$" } as const;
+export const hexId = { type: "string", pattern: "^[0-9a-f]{64}$" } as const;
 const address = {
   type: "string",
   pattern: "^tly1[02-9ac-hj-np-z]{59}$",
@@ -95,7 +95,10 @@ const rejection = {
   properties: { code: { type: "string" }, message: { type: "string" } },
 } as const;
 
-const transferStatus = { type: "string", enum: ["pending", "delivered", "applied", "rejected"] } as const;
+export const transferStatus = {
+  type: "string",
+  enum: ["pending", "delivered", "applied", "rejected"],
+} as const;
 
 export const submitResponseSchema = {
   type: "object",

@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from "pino";
 import { decodeAddress } from "../core/address.ts";
 import { transferFromJson } from "../core/transferJson.ts";
+import { registerBatchRoute } from "./batchRoute.ts";
 import { errorHandler, HttpError } from "./errors.ts";
 import { decodeHistoryCursor, encodeHistoryCursor } from "./historyCursor.ts";
 import type { NodeApi, TransferEvent } from "./nodeApi.ts";
@@ -116,6 +117,7 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
     },
   );
   registerSharedRoutes(app, node);
+  registerBatchRoute(app, node);
 
   app.get(
     "/v1/accounts/:address/transfers",
