@@ -7,7 +7,7 @@ import { errorSchema, hexId, transferJsonSchema, transferStatus } from "./schema
 
 /**
  * Transfers one batch may carry: a wallet or an exchange submits many at once and pays one HTTP request and one
- * JSON parse for them. The node's own bound on waiting submissions (10,000) still applies, item by item.
+ * JSON parse for them. The node's own bound on waiting submissions still applies, item by item.
  */
 export const MAX_BATCH_TRANSFERS = 1_000;
 /** A typical transfer is under 1 KiB of JSON; 4 MiB leaves room for 1,000 with long memos and many deps. */

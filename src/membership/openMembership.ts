@@ -155,7 +155,7 @@ export class OpenMembership {
 
   /** The sampler's view: the peers the broadcast draws from, and the ones this node keeps connected. */
   viewPeers(): PeerId[] {
-    return this.sampler.view().map((c) => c.peerId);
+    return this.sampler.peers();
   }
 
   addressesOf(peer: PeerId): readonly string[] {

@@ -2,6 +2,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import type { PeerId } from "../core/peerId.ts";
 import { addressGroups } from "./rankAddress.ts";
 
+const UTF8 = new TextEncoder();
+
 /** A peer offered to the sampler, with the address its (verified) node record gives, if any. */
 export interface Candidate {
   readonly peerId: PeerId;
@@ -27,7 +29,7 @@ export class RankedCandidate implements Candidate {
     const [g16, g24, address] = addressGroups(candidate.ip);
     this.words = new Uint32Array(8);
     [`a16|${g16}`, `a24|${g24}`, `a32|${address}`, `id|${candidate.peerId}`].forEach((text, level) => {
-      const digest = sha256(new TextEncoder().encode(text));
+      const digest = sha256(UTF8.encode(text));
       const view = new DataView(digest.buffer, digest.byteOffset, 8);
       this.words[2 * level] = view.getUint32(0);
       this.words[2 * level + 1] = view.getUint32(4);

@@ -60,10 +60,6 @@ export class PeerIntroductions {
     for (const bytes of entry.messages) this.options.send(peer, bytes);
   }
 
-  isIntroduced(peer: PeerId): boolean {
-    return this.introduced.has(peer);
-  }
-
   /** The connection ended: introduce again before the next members-only message. */
   forget(peer: PeerId): void {
     this.introduced.delete(peer);

@@ -47,7 +47,6 @@ function recordPubsub() {
     globalSignaturePolicy: StrictNoSign,
     allowPublishToZeroTopicPeers: true,
     ignoreDuplicatePublishError: true,
-    emitSelf: false,
     doPX: false,
     maxInboundDataLength: 256 * 1024,
   });

@@ -31,6 +31,15 @@ export async function writeBatch(db: NodeDatabase, ops: readonly BatchOp[]): Pro
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** UTF-8 through the module's one encoder and decoder: no allocation per stored value. */
+export function utf8Bytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+export function utf8Text(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
 export function jsonValue(value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
 }

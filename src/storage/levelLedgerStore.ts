@@ -3,7 +3,15 @@ import { decodeTransfer } from "../core/transfer.ts";
 import { MemoryLedgerStore } from "../ledger/memoryStore.ts";
 import type { AccountRecord, LedgerStore, RejectionReason, TransferStatusRecord } from "../ledger/store.ts";
 import { Bucket, key, range, sortableNumber } from "./buckets.ts";
-import { type BatchOp, jsonValue, type NodeDatabase, parseJsonValue, writeBatch } from "./database.ts";
+import {
+  type BatchOp,
+  jsonValue,
+  type NodeDatabase,
+  parseJsonValue,
+  utf8Bytes,
+  utf8Text,
+  writeBatch,
+} from "./database.ts";
 
 interface StoredAccount {
   seq: number;
@@ -105,7 +113,7 @@ export class LevelLedgerStore implements LedgerStore {
       {
         type: "put",
         key: key(Bucket.outgoingBySeq, encoded.transfer.source, sortableNumber(encoded.transfer.seq)),
-        value: new TextEncoder().encode(encoded.id),
+        value: utf8Bytes(encoded.id),
       },
     );
     this.appendHistory(encoded.transfer.source, encoded.id, "out");
@@ -176,11 +184,11 @@ export class LevelLedgerStore implements LedgerStore {
     let expected = fromSeq;
     for await (const [k, v] of this.db.iterator({
       gte: key(Bucket.outgoingBySeq, source, sortableNumber(fromSeq)),
-      lt: `${key(Bucket.outgoingBySeq, source)}/\uffff`,
+      lt: range(Bucket.outgoingBySeq, source).lt,
       limit: count,
     })) {
       if (Number(k.slice(k.lastIndexOf("/") + 1)) !== expected) break;
-      ids.push(new TextDecoder().decode(v));
+      ids.push(utf8Text(v));
       expected++;
     }
     return ids;
@@ -190,7 +198,7 @@ export class LevelLedgerStore implements LedgerStore {
   async firstResolvedIds(source: string, count: number): Promise<string[]> {
     const ids: string[] = [];
     for await (const [, v] of this.db.iterator({ ...range(Bucket.outgoingBySeq, source), limit: count })) {
-      ids.push(new TextDecoder().decode(v));
+      ids.push(utf8Text(v));
     }
     return ids;
   }

@@ -137,6 +137,8 @@ export class SampledLayers {
   /** An open network's member whose record expired left for good: replace it now, not after a grace period. */
   private replaceNonMembers(nowMs: number, out: BroadcastAction[]): void {
     const { oracle } = this.options;
+    // A static member list never loses a member: nothing to look for.
+    if (oracle.mayGrow !== true) return;
     const sampled = [...this.gossip.drawnPeers(), ...this.samples.echoPeers(), ...this.samples.readyPeers()];
     for (const peer of new Set(sampled)) if (!oracle.isMember(peer)) this.replacePeer(peer, nowMs, out);
   }

@@ -55,7 +55,7 @@ export class InstanceProgress {
     inst.examined = true;
     // With no other member, this node's own echo and readiness are the whole system's. An open network's
     // node that knows nobody yet is not alone, only isolated: it waits.
-    const alone = this.oracle.size === 0 && this.oracle.mayGrow !== true;
+    const alone = this.oracle.mayGrow !== true && this.oracle.size === 0;
     const own = this.committed.get(inst.key);
     // Echo-delivery (Algorithm 8, line 44), which makes this node ready (Algorithm 9, line 33).
     const echoed = own?.echo;

@@ -64,6 +64,9 @@ interface HostEntry {
  * accounts hosted here, one host per owner, newest wins); a committee message counts only when its
  * sender is the recorded host of an owner of that account, and then as that owner.
  */
+/** Four steps' worth (a step takes 512 events): a flood waits in the sender, not here. */
+const MAX_QUEUED_PEER_EVENTS = 2_048;
+
 export class CommitteeDriver implements SharedAccountsApi {
   private readonly options: CommitteeDriverOptions;
   private readonly accounts = new Map<string, HostedCommittee>();
@@ -74,6 +77,8 @@ export class CommitteeDriver implements SharedAccountsApi {
   /** account hex → equivocations already reported. */
   private readonly evidenceSeen = new Map<string, number>();
   private inbox: { account: HostedCommittee; event: CommitteeEvent }[] = [];
+  /** Peer messages dropped because the inbox was full. */
+  droppedPeerEvents = 0;
   private stepping: Promise<void> | undefined;
   /** Every LevelDB batch of the driver, in order: a later one never lands before an earlier one. */
   private writing: Promise<void> = Promise.resolve();
@@ -261,6 +266,12 @@ export class CommitteeDriver implements SharedAccountsApi {
 
   private enqueue(account: HostedCommittee, event: CommitteeEvent): void {
     if (this.stopped) return;
+    // Peers' messages wait at most MAX_QUEUED_PEER_EVENTS deep while a write is in flight; beyond, they are
+    // dropped (the committee re-sends its votes and certificates on every timeout). Own events always queue.
+    if (event.type === "message" && this.inbox.length >= MAX_QUEUED_PEER_EVENTS) {
+      this.droppedPeerEvents++;
+      return;
+    }
     this.inbox.push({ account, event });
     if (this.stepping === undefined) this.stepping = this.step();
   }

@@ -41,12 +41,22 @@ export function certifiedTransfer(body: Uint8Array, authorization: SharedAuthori
   return decodeTransfer(bytes);
 }
 
+/**
+ * Seqs already read, by body: the committee asks for them on every request, proposal, purge and leader tick,
+ * and a body is the same array for as long as its request lives (weakly held: gone with the request).
+ */
+const seqOfBody = new WeakMap<Uint8Array, number | undefined>();
+
 /** The seq a body names if it is a well-formed transfer of `account` on `network`; else undefined. */
 export function bodySeq(account: HostedAccount, network: string, body: Uint8Array): number | undefined {
+  if (seqOfBody.has(body)) return seqOfBody.get(body);
   const transfer = readBody(account, body);
-  if (transfer === undefined || transfer.source !== account.address || transfer.network !== network)
-    return undefined;
-  return transfer.seq;
+  const seq =
+    transfer === undefined || transfer.source !== account.address || transfer.network !== network
+      ? undefined
+      : transfer.seq;
+  seqOfBody.set(body, seq);
+  return seq;
 }
 
 /** A body read back through the strict decoder (with a placeholder authorization); undefined if malformed. */
