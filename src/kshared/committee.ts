@@ -119,7 +119,7 @@ export class Committee {
    * the last decision again: the crash may have cut it off after its record was durable.
    */
   restore(records: Iterable<CommitteeRecord>): CommitteeAction[] {
-    const restored = restoreCommittee(records, this.options.firstSeq);
+    const restored = restoreCommittee(records, this.options.firstSeq, this.options.isExpired);
     this.inst = restored.instance;
     for (const certificate of restored.decided) this.decided.remember(certificate);
     for (const request of restored.pendingRequests) this.queue.add(request);

@@ -16,9 +16,14 @@ export interface RestoredCommittee {
  * Rebuilds the instance of the first undecided seq from persisted records: the own votes, timeouts and
  * proposals of that seq (so the owner re-sends them and never signs a different one in the same round and
  * phase), its highest lock, and its round (the highest it spoke in or locked at). Records of older seqs are
- * superseded by their decisions.
+ * superseded by their decisions. What it reads is exactly what `compactRecords` (recordRetention.ts) keeps:
+ * the two change together.
  */
-export function restoreCommittee(records: Iterable<CommitteeRecord>, firstSeq: number): RestoredCommittee {
+export function restoreCommittee(
+  records: Iterable<CommitteeRecord>,
+  firstSeq: number,
+  isExpired: (seq: number, proposal: Uint8Array) => boolean = () => false,
+): RestoredCommittee {
   const all = [...records];
   const decided = all
     .filter((r): r is Extract<CommitteeRecord, { kind: "decided" }> => r.kind === "decided")
@@ -60,8 +65,13 @@ export function restoreCommittee(records: Iterable<CommitteeRecord>, firstSeq: n
   // Active even with nothing of its own: its first timeout asks the others whether it missed a decision.
   instance.active = true;
   const decidedDigests = new Set(decided.map((r) => toHex(r.certificate.digest)));
+  // An own request for a seq already past can never be proposed: queued again, it would only take a slot.
   const pendingRequests = all.flatMap((r) =>
-    r.kind === "request" && !decidedDigests.has(toHex(r.request.digest)) ? [r.request] : [],
+    r.kind === "request" &&
+    !decidedDigests.has(toHex(r.request.digest)) &&
+    !isExpired(seq, r.request.proposal)
+      ? [r.request]
+      : [],
   );
   return {
     instance,

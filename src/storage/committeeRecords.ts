@@ -1,5 +1,6 @@
 import { decodeCommitteeMessage, encodeCommitteeMessage } from "../kshared/committeeCodec.ts";
 import type { CommitteeMessage, CommitteeRecord } from "../kshared/committeeTypes.ts";
+import type { NumberedRecord } from "../kshared/recordRetention.ts";
 import { Bucket, key, range, sortableNumber } from "./buckets.ts";
 import type { BatchOp, NodeDatabase } from "./database.ts";
 
@@ -7,26 +8,34 @@ import type { BatchOp, NodeDatabase } from "./database.ts";
  * A hosted shared account's committee records, in the order the committee emitted them (a counter per
  * account): `restore` replays them after a restart. Each is a kind byte and the committee wire encoding of
  * the message it mirrors (a `decided` record: u32 length ‖ certificate message ‖ optional request message).
+ * The driver deletes the records restore no longer needs in the batch that makes them useless
+ * (src/kshared/recordRetention.ts), so an account holds at most 151 of them.
  */
 export const committeeRecords = {
   put(accountHex: string, counter: number, record: CommitteeRecord): BatchOp {
-    return {
-      type: "put",
-      key: key(Bucket.committeeRecord, accountHex, sortableNumber(counter)),
-      value: encodeRecord(record),
-    };
+    return { type: "put", key: recordKey(accountHex, counter), value: encodeRecord(record) };
   },
 
-  async load(db: NodeDatabase, accountHex: string): Promise<{ records: CommitteeRecord[]; next: number }> {
-    const records: CommitteeRecord[] = [];
+  del(accountHex: string, counter: number): BatchOp {
+    return { type: "del", key: recordKey(accountHex, counter) };
+  },
+
+  /** The account's records by counter, ascending, and the counter after the last. */
+  async load(db: NodeDatabase, accountHex: string): Promise<{ entries: NumberedRecord[]; next: number }> {
+    const entries: NumberedRecord[] = [];
     let next = 0;
     for await (const [k, bytes] of db.iterator(range(Bucket.committeeRecord, accountHex))) {
-      records.push(decodeRecord(bytes));
-      next = Number(k.slice(k.lastIndexOf("/") + 1)) + 1;
+      const counter = Number(k.slice(k.lastIndexOf("/") + 1));
+      entries.push({ counter, record: decodeRecord(bytes) });
+      next = counter + 1;
     }
-    return { records, next };
+    return { entries, next };
   },
 };
+
+function recordKey(accountHex: string, counter: number): string {
+  return key(Bucket.committeeRecord, accountHex, sortableNumber(counter));
+}
 
 function tagged(tag: number, message: CommitteeMessage): Uint8Array {
   const body = encodeCommitteeMessage(message);

@@ -3,7 +3,8 @@
  * encoded and decoded through the wire codec, random delays (reordering), losses and duplicates drawn from
  * one seeded PRNG, round timers driven by ticks. Byzantine owners run a real committee behind an
  * `Adversary` that rewrites what it sends; crashes cut an owner's action list at a random point (persists
- * before the cut are durable, sends after it never leave) and restart it from its records.
+ * before the cut are durable, sends after it never leave) and restart it from its records. Each owner's
+ * durable records are compacted after every event, as the node's driver compacts them in every batch.
  */
 
 import sodium from "sodium-native";
@@ -18,6 +19,7 @@ import type {
   OwnerIndex,
   Vote,
 } from "../../src/kshared/committeeTypes.ts";
+import { RetainedRecords, type RetentionRules } from "../../src/kshared/recordRetention.ts";
 import { seededRandom } from "../../src/sim/prng.ts";
 
 export const ACCOUNT = new TextEncoder().encode("tally1-kshared-test-account");
@@ -61,6 +63,9 @@ export interface NetworkOptions {
   readonly adversaries?: ReadonlyMap<OwnerIndex, Adversary>;
 }
 
+/** The harness's committees use the default options: first seq 0, nothing ever expires. */
+const RETENTION: RetentionRules = { firstSeq: 0, isExpired: () => false };
+
 interface Pending {
   readonly at: number;
   readonly order: number;
@@ -72,7 +77,14 @@ export class Network {
   readonly keys: OwnerKey[];
   readonly random: () => number;
   readonly nodes: Committee[];
-  readonly records: CommitteeRecord[][];
+  /** Per owner: its durable records, compacted as the node compacts them. */
+  readonly stores: RetainedRecords[];
+  /** Per owner: every record it ever persisted, uncompacted (to compare restores). */
+  readonly log: CommitteeRecord[][];
+  /** Per owner: every vote it ever persisted, compacted away or not. */
+  readonly signedVotes: Vote[][];
+  /** Per owner: records its compactions deleted. */
+  readonly compacted: number[];
   /** Per owner: seq → decided digest (hex), in decision order. */
   readonly decisions: Map<number, string>[];
   readonly decidedAtMs: Map<string, number>[];
@@ -83,6 +95,7 @@ export class Network {
   private order = 0;
   private readonly down = new Set<OwnerIndex>();
   private readonly crashAtNextEvent = new Map<OwnerIndex, number>();
+  private readonly crashAfterCompactionMs = new Map<OwnerIndex, number>();
   crashes = 0;
   /** Digests of submissions the committee accepted (a submit to a crashed owner is lost, as in life). */
   readonly accepted = new Set<string>();
@@ -95,7 +108,10 @@ export class Network {
     this.k = options.k;
     this.keys = ownerKeys(options.k, options.seed);
     this.random = seededRandom(options.seed);
-    this.records = this.keys.map(() => []);
+    this.stores = this.keys.map(() => new RetainedRecords());
+    this.log = this.keys.map(() => []);
+    this.signedVotes = this.keys.map(() => []);
+    this.compacted = this.keys.map(() => 0);
     this.decisions = this.keys.map(() => new Map());
     this.decidedAtMs = this.keys.map(() => new Map());
     this.sentVotes = this.keys.map(() => []);
@@ -103,6 +119,11 @@ export class Network {
     const tickMs = options.tickMs ?? 100;
     for (let i = 0; i < this.k; i++)
       this.every(tickMs, () => this.deliver(i, { type: "tick", nowMs: this.nowMs }));
+  }
+
+  /** Per owner: its durable records now, in the order it wrote them. */
+  get records(): CommitteeRecord[][] {
+    return this.stores.map((store) => store.records());
   }
 
   newCommittee(index: OwnerIndex): Committee {
@@ -175,14 +196,26 @@ export class Network {
     this.at(atMs, () => this.crashAtNextEvent.set(owner, downMs));
   }
 
+  /**
+   * Crash `owner` right after its next event whose records compacted older ones away: that event's batch
+   * (records and deletions) is durable, none of its sends or decisions happen; restart `downMs` later.
+   */
+  crashAfterCompaction(owner: OwnerIndex, atMs: number, downMs: number): void {
+    this.at(atMs, () => this.crashAfterCompactionMs.set(owner, downMs));
+  }
+
   private crashNow(owner: OwnerIndex, actions: readonly CommitteeAction[], downMs: number): void {
     this.crashAtNextEvent.delete(owner);
     this.carryOut(owner, actions.slice(0, Math.floor(this.random() * (actions.length + 1))));
+    this.goDown(owner, downMs);
+  }
+
+  private goDown(owner: OwnerIndex, downMs: number): void {
     this.down.add(owner);
     this.crashes++;
     this.at(this.nowMs + downMs, () => {
       const restarted = this.newCommittee(owner);
-      const replayed = restarted.restore(this.records[owner]!);
+      const replayed = restarted.restore(this.stores[owner]!.records());
       this.nodes[owner] = restarted;
       this.down.delete(owner);
       this.carryOut(owner, replayed);
@@ -211,12 +244,28 @@ export class Network {
       this.crashNow(to, actions, downMs);
       return;
     }
+    const afterCompactionMs = this.crashAfterCompactionMs.get(to);
+    if (afterCompactionMs !== undefined && actions.some((a) => a.type === "persist")) {
+      const before = this.compacted[to]!;
+      this.carryOut(to, actions, false);
+      if (this.compacted[to]! > before) {
+        this.crashAfterCompactionMs.delete(to);
+        this.goDown(to, afterCompactionMs);
+      } else
+        this.carryOut(
+          to,
+          actions.filter((a) => a.type !== "persist"),
+        );
+      return;
+    }
     this.carryOut(to, actions);
   }
 
-  carryOut(from: OwnerIndex, actions: readonly CommitteeAction[]): void {
+  /** Carries out an action list; `effects` false persists (and compacts) only. */
+  carryOut(from: OwnerIndex, actions: readonly CommitteeAction[], effects = true): void {
     for (const action of actions) {
-      if (action.type === "persist") this.records[from]!.push(action.record);
+      if (action.type === "persist") this.persist(from, action.record);
+      else if (!effects) continue;
       else if (action.type === "send") this.transmit(from, action.to, action.message);
       else if (action.type === "submitResult" && action.outcome === "accepted")
         this.accepted.add(toHex(action.digest));
@@ -228,6 +277,15 @@ export class Network {
         this.decidedAtMs[from]!.set(digest, this.nowMs);
       }
     }
+    if (actions.some((a) => a.type === "persist"))
+      this.compacted[from]! += this.stores[from]!.compact(RETENTION).drop.length;
+  }
+
+  /** Durable at once; the store is compacted after each action list, as the driver does per batch. */
+  private persist(owner: OwnerIndex, record: CommitteeRecord): void {
+    this.stores[owner]!.add(record);
+    this.log[owner]!.push(record);
+    if (record.kind === "vote") this.signedVotes[owner]!.push(record.vote);
   }
 
   /** One copy per recipient, through the codec, each with its own delay; some lost, some duplicated. */

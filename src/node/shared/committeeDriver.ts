@@ -8,6 +8,7 @@ import type { EncodedTransfer } from "../../core/transfer.ts";
 import { sodiumVerifier } from "../../crypto/ed25519Sodium.ts";
 import { decodeCommitteeMessage, encodeCommitteeMessage } from "../../kshared/committeeCodec.ts";
 import type { CommitteeAction, CommitteeEvent, CommitteeMessage } from "../../kshared/committeeTypes.ts";
+import { RetainedRecords } from "../../kshared/recordRetention.ts";
 import type { P2PTransport } from "../../p2p/transport.ts";
 import { COMMITTEES_CHANNEL } from "../../protocols/committees/committeeChannel.ts";
 import {
@@ -73,7 +74,8 @@ export class CommitteeDriver implements SharedAccountsApi {
   private readonly byAddress = new Map<string, HostedCommittee>();
   /** account hex → owner index → host. */
   private readonly hosts = new Map<string, Map<number, HostEntry>>();
-  private readonly counters = new Map<string, number>();
+  /** account hex → its committee records as stored (compacted in every batch that adds some). */
+  private readonly records = new Map<string, RetainedRecords>();
   /** account hex → equivocations already reported. */
   private readonly evidenceSeen = new Map<string, number>();
   private inbox: { account: HostedCommittee; event: CommitteeEvent }[] = [];
@@ -97,18 +99,19 @@ export class CommitteeDriver implements SharedAccountsApi {
       const { nextSeq } = await this.options.reader.account(account.address);
       const hosted = new HostedCommittee(account, this.options.network, nextSeq);
       hosted.reload(await proposalRecords.load(this.options.db, account.idHex));
-      const { records, next } = await committeeRecords.load(this.options.db, account.idHex);
-      this.counters.set(account.idHex, next);
+      const { entries, next } = await committeeRecords.load(this.options.db, account.idHex);
+      const stored = new RetainedRecords(entries, next);
+      this.records.set(account.idHex, stored);
       this.accounts.set(account.idHex, hosted);
       this.byAddress.set(account.address, hosted);
       this.hosts.set(account.idHex, new Map());
-      const restored = hosted.restore(records);
+      const restored = hosted.restore(stored.records());
       this.options.log.info(
         {
           account: account.address,
           owner: account.self,
           seq: hosted.committee.currentSeq,
-          records: records.length,
+          records: entries.length,
         },
         "shared account hosted",
       );
@@ -287,6 +290,9 @@ export class CommitteeDriver implements SharedAccountsApi {
         }));
         const writes: BatchOp[] = [];
         for (const { account, actions } of results) writes.push(...this.recordOps(account, actions));
+        // The records this batch made useless go in the same batch: a crash keeps both or neither.
+        for (const account of new Set(results.flatMap((r) => (hasPersist(r.actions) ? [r.account] : []))))
+          writes.push(...this.compactionOps(account));
         // A decision's changes to the pending proposals go in the same batch as its record.
         const certified = results.flatMap(({ account, actions }) => this.decide(account, actions));
         for (const account of this.accounts.values()) writes.push(...account.takeWrites());
@@ -319,18 +325,33 @@ export class CommitteeDriver implements SharedAccountsApi {
   private recordOps(hosted: HostedCommittee, actions: readonly CommitteeAction[]): BatchOp[] {
     const ops: BatchOp[] = [];
     const { idHex } = hosted.account;
+    const stored = this.records.get(idHex);
+    if (stored === undefined) return ops;
     for (const action of actions) {
       if (action.type !== "persist") continue;
-      const counter = this.counters.get(idHex) ?? 0;
-      this.counters.set(idHex, counter + 1);
-      ops.push(committeeRecords.put(idHex, counter, action.record));
+      ops.push(committeeRecords.put(idHex, stored.add(action.record), action.record));
     }
     return ops;
   }
 
-  /** For `restore`'s actions (no new records) at start. */
+  /** Deletes (and rewrites) for the account's records its committee's restore no longer needs. */
+  private compactionOps(hosted: HostedCommittee): BatchOp[] {
+    const { idHex } = hosted.account;
+    const stored = this.records.get(idHex);
+    if (stored === undefined) return [];
+    const { drop, rewrite } = stored.compact(hosted.retention);
+    return [
+      ...drop.map((counter) => committeeRecords.del(idHex, counter)),
+      ...rewrite.map(({ counter, record }) => committeeRecords.put(idHex, counter, record)),
+    ];
+  }
+
+  /**
+   * For `restore`'s actions (no new records) at start, with the compaction of what was loaded (a database
+   * written before compaction existed shrinks here).
+   */
   private async carryOut(hosted: HostedCommittee, actions: CommitteeAction[]): Promise<void> {
-    const writes = this.recordOps(hosted, actions);
+    const writes = [...this.recordOps(hosted, actions), ...this.compactionOps(hosted)];
     const certified = this.decide(hosted, actions);
     await this.write([...writes, ...hosted.takeWrites()]);
     this.deliver(hosted, actions);
@@ -408,4 +429,8 @@ export class CommitteeDriver implements SharedAccountsApi {
       if (entry !== undefined && entry.expiresAtMs > nowMs) this.options.transport.send(entry.peer, bytes);
     }
   }
+}
+
+function hasPersist(actions: readonly CommitteeAction[]): boolean {
+  return actions.some((a) => a.type === "persist");
 }

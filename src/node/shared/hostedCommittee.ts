@@ -6,6 +6,7 @@ import type { EncodedTransfer } from "../../core/transfer.ts";
 import { sodiumVerifier } from "../../crypto/ed25519Sodium.ts";
 import { Committee } from "../../kshared/committee.ts";
 import type { CommitteeAction, CommitteeEvent, CommitteeRecord } from "../../kshared/committeeTypes.ts";
+import type { RetentionRules } from "../../kshared/recordRetention.ts";
 import type { BatchOp } from "../../storage/database.ts";
 import { proposalRecords } from "../../storage/proposalRecords.ts";
 import { ProposalBook } from "./proposalBook.ts";
@@ -48,6 +49,8 @@ export class HostedCommittee {
   private readonly pending: PendingPayment[] = [];
   private nextSlot = 0;
   private submittedId: string | undefined;
+  /** How the driver compacts this committee's stored records (src/kshared/recordRetention.ts). */
+  readonly retention: RetentionRules;
   /** Committee events this account's owner itself raises (submissions), run by the driver's step. */
   readonly outbox: CommitteeEvent[] = [];
 
@@ -55,6 +58,7 @@ export class HostedCommittee {
     this.account = account;
     this.network = network;
     this.book = new ProposalBook(account.idHex, (op) => this.writes.push(op));
+    const isExpired = (seq: number, body: Uint8Array) => (bodySeq(account, network, body) ?? -1) < seq;
     this.committee = new Committee({
       account: account.id,
       owners: account.definition.owners,
@@ -64,8 +68,9 @@ export class HostedCommittee {
       firstSeq,
       // A body must name the instance's seq: a decided body naming another could never be applied.
       isProposable: (seq, body) => bodySeq(account, network, body) === seq,
-      isExpired: (seq, body) => (bodySeq(account, network, body) ?? -1) < seq,
+      isExpired,
     });
+    this.retention = { firstSeq, isExpired };
   }
 
   /**
