@@ -15,12 +15,6 @@ export interface RetentionRules {
   readonly isExpired: (seq: number, proposal: Uint8Array) => boolean;
 }
 
-/** What to change in the store: counters to delete, and decided records to rewrite without request bytes. */
-export interface Compaction {
-  readonly drop: readonly number[];
-  readonly rewrite: readonly NumberedRecord[];
-}
-
 /** Decided records kept: as many commit certificates as the committee keeps in memory for late answers. */
 export const DECIDED_RECORDS_KEPT = COMMITTEE_BOUNDS.decidedCertificatesKept;
 /** Rounds of the undecided seq whose own statements are kept, below the highest one it spoke in. */
@@ -39,27 +33,22 @@ export const ROUNDS_KEPT_BELOW_HIGHEST = COMMITTEE_BOUNDS.roundsBehind;
  *   rounds R − 4 .. R (what the committee also keeps in memory), the latest Prepare and Commit (re-sent on
  *   timeouts), and the highest lock (the only one restore uses). So rounds a peer forces cost no disk.
  * - Decided: the newest 64, like the committee's in-memory certificates (late answers to owners stuck on
- *   an older seq, and its replay guard after a restart). Only the newest's request is read (the decision
- *   restore re-emits and the leaders' cursor), so the others are rewritten without it.
+ *   an older seq, and its replay guard after a restart). Restore reads the request bytes of the newest
+ *   only; the others keep theirs, so a later restore could re-emit every decision the ledger lacks.
  * - A request is dropped once a decided record names its digest, or it is expired at W: restore would not
  *   queue it again.
  *
  * Records of a seq above W (never written by a correct committee) and unknown shapes are kept.
  */
-export function compactRecords(records: Iterable<NumberedRecord>, rules: RetentionRules): Compaction {
+/** Returns the counters of the records to delete. */
+export function compactRecords(records: Iterable<NumberedRecord>, rules: RetentionRules): number[] {
   const all = [...records];
   const decided = all
     .filter((n) => n.record.kind === "decided")
     .sort((a, b) => decidedSeq(b.record) - decidedSeq(a.record));
   const newest = decided[0];
   const resumeSeq = Math.max(rules.firstSeq, newest === undefined ? 0 : decidedSeq(newest.record) + 1);
-  const drop: number[] = [];
-  const rewrite: NumberedRecord[] = [];
-  decided.forEach((n, i) => {
-    if (i >= DECIDED_RECORDS_KEPT) drop.push(n.counter);
-    else if (i > 0 && n.record.kind === "decided" && n.record.request !== null)
-      rewrite.push({ counter: n.counter, record: { ...n.record, request: null } });
-  });
+  const drop = decided.slice(DECIDED_RECORDS_KEPT).map((n) => n.counter);
   const decidedDigests = new Set(decided.map((n) => digestOf(n.record)));
   const current = all.filter((n) => statementSeq(n.record) === resumeSeq);
   const keep = keptInSeq(current);
@@ -74,7 +63,7 @@ export function compactRecords(records: Iterable<NumberedRecord>, rules: Retenti
     if (seq === undefined) continue;
     if (seq < resumeSeq || (seq === resumeSeq && !keep.has(n.counter))) drop.push(n.counter);
   }
-  return { drop, rewrite };
+  return drop;
 }
 
 /** The counters of seq W's own statements that restore still needs (see compactRecords). */
@@ -134,7 +123,7 @@ function roundOf(record: CommitteeRecord): number {
 
 /**
  * A committee's durable records by counter, compacted after every write: what a store holds, and the
- * changes each compaction makes to it. The node's driver and the tests' network both use it.
+ * counters each compaction deletes from it. The node's driver and the tests' network both use it.
  */
 export class RetainedRecords {
   private readonly live = new Map<number, CommitteeRecord>();
@@ -152,13 +141,12 @@ export class RetainedRecords {
     return counter;
   }
 
-  /** Applies the compaction rule to the set; returns what changed, for the store's batch. */
-  compact(rules: RetentionRules): Compaction {
+  /** Applies the compaction rule to the set; returns the counters it deleted, for the store's batch. */
+  compact(rules: RetentionRules): number[] {
     const entries = [...this.live].map(([counter, record]) => ({ counter, record }));
-    const compaction = compactRecords(entries, rules);
-    for (const counter of compaction.drop) this.live.delete(counter);
-    for (const { counter, record } of compaction.rewrite) this.live.set(counter, record);
-    return compaction;
+    const drop = compactRecords(entries, rules);
+    for (const counter of drop) this.live.delete(counter);
+    return drop;
   }
 
   /** In counter order (the order `restore` expects). */

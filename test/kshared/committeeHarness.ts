@@ -278,7 +278,7 @@ export class Network {
       }
     }
     if (actions.some((a) => a.type === "persist"))
-      this.compacted[from]! += this.stores[from]!.compact(RETENTION).drop.length;
+      this.compacted[from]! += this.stores[from]!.compact(RETENTION).length;
   }
 
   /** Durable at once; the store is compacted after each action list, as the driver does per batch. */

@@ -8,7 +8,6 @@ import type { EncodedTransfer } from "../../core/transfer.ts";
 import { sodiumVerifier } from "../../crypto/ed25519Sodium.ts";
 import { decodeCommitteeMessage, encodeCommitteeMessage } from "../../kshared/committeeCodec.ts";
 import type { CommitteeAction, CommitteeEvent, CommitteeMessage } from "../../kshared/committeeTypes.ts";
-import { RetainedRecords } from "../../kshared/recordRetention.ts";
 import type { P2PTransport } from "../../p2p/transport.ts";
 import { COMMITTEES_CHANNEL } from "../../protocols/committees/committeeChannel.ts";
 import {
@@ -26,6 +25,7 @@ import { authorizeIntent } from "./intentAuthorization.ts";
 import { IntentGuard } from "./intentGuard.ts";
 import type { ProposalView } from "./proposalBook.ts";
 import type { HostedAccount } from "./sharedHosting.ts";
+import { StoredCommitteeRecords } from "./storedCommitteeRecords.ts";
 
 export interface CommitteeDriverOptions {
   readonly hosted: readonly HostedAccount[];
@@ -75,7 +75,7 @@ export class CommitteeDriver implements SharedAccountsApi {
   /** account hex → owner index → host. */
   private readonly hosts = new Map<string, Map<number, HostEntry>>();
   /** account hex → its committee records as stored (compacted in every batch that adds some). */
-  private readonly records = new Map<string, RetainedRecords>();
+  private readonly records = new Map<string, StoredCommitteeRecords>();
   /** account hex → equivocations already reported. */
   private readonly evidenceSeen = new Map<string, number>();
   private inbox: { account: HostedCommittee; event: CommitteeEvent }[] = [];
@@ -100,7 +100,7 @@ export class CommitteeDriver implements SharedAccountsApi {
       const hosted = new HostedCommittee(account, this.options.network, nextSeq);
       hosted.reload(await proposalRecords.load(this.options.db, account.idHex));
       const { entries, next } = await committeeRecords.load(this.options.db, account.idHex);
-      const stored = new RetainedRecords(entries, next);
+      const stored = new StoredCommitteeRecords(account.idHex, entries, next);
       this.records.set(account.idHex, stored);
       this.accounts.set(account.idHex, hosted);
       this.byAddress.set(account.address, hosted);
@@ -323,27 +323,12 @@ export class CommitteeDriver implements SharedAccountsApi {
   }
 
   private recordOps(hosted: HostedCommittee, actions: readonly CommitteeAction[]): BatchOp[] {
-    const ops: BatchOp[] = [];
-    const { idHex } = hosted.account;
-    const stored = this.records.get(idHex);
-    if (stored === undefined) return ops;
-    for (const action of actions) {
-      if (action.type !== "persist") continue;
-      ops.push(committeeRecords.put(idHex, stored.add(action.record), action.record));
-    }
-    return ops;
+    return this.records.get(hosted.account.idHex)?.put(actions) ?? [];
   }
 
-  /** Deletes (and rewrites) for the account's records its committee's restore no longer needs. */
+  /** Deletes for the account's records its committee's restore no longer needs. */
   private compactionOps(hosted: HostedCommittee): BatchOp[] {
-    const { idHex } = hosted.account;
-    const stored = this.records.get(idHex);
-    if (stored === undefined) return [];
-    const { drop, rewrite } = stored.compact(hosted.retention);
-    return [
-      ...drop.map((counter) => committeeRecords.del(idHex, counter)),
-      ...rewrite.map(({ counter, record }) => committeeRecords.put(idHex, counter, record)),
-    ];
+    return this.records.get(hosted.account.idHex)?.compact(hosted.retention) ?? [];
   }
 
   /**
