@@ -58,6 +58,7 @@ function header(r: DevnetBenchResult): string {
 
 function warnings(r: DevnetBenchResult): string[] {
   const out: string[] = [];
+  if (r.applied === 0) out.push(`  ${r.broadcast}: no transfer was applied on every node during the window`);
   if (r.ranDry)
     out.push(
       `  ${r.broadcast}: the ${num(r.presigned)} pre-signed transfers ran out: applied/s is a lower bound`,

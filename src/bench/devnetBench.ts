@@ -23,6 +23,7 @@ export interface DevnetBenchOptions extends LoadOptions {
  * all says so (`ranDry`) and its rate is then a lower bound.
  */
 export const SATURATION_CEILING_PER_SEC = 6_000;
+const PRESIGN_MARGIN = 1.1;
 /** After the window, how long the run waits for the transfers it submitted inside it to apply everywhere. */
 const DRAIN_TIMEOUT_MS = 15_000;
 
@@ -80,7 +81,9 @@ export async function runDevnetBench(
 ): Promise<DevnetBenchResult> {
   const n = target.nodes.length;
   const perSec = options.rate ?? SATURATION_CEILING_PER_SEC;
-  const perAccount = Math.ceil((perSec * (options.warmupSec + options.durationSec)) / target.signers.length);
+  // 10 % and one per account over the schedule: the window ends a little after `duration` (snapshots).
+  const wanted = perSec * (options.warmupSec + options.durationSec) * PRESIGN_MARGIN;
+  const perAccount = Math.ceil(wanted / target.signers.length) + 1;
   const total = perAccount * target.signers.length;
   const signStart = performance.now();
   const workload = signWorkload(target.signers, perAccount, target.network);

@@ -97,7 +97,7 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
   const durationSec = optionalInteger(args, "duration", 1) ?? DEFAULT_DEVNET_BENCH.durationSec;
   const warmupSec = optionalInteger(args, "warmup", 0) ?? DEFAULT_DEVNET_BENCH.warmupSec;
   const rate = optionalInteger(args, "rate", 1);
-  const presigned = (rate ?? SATURATION_CEILING_PER_SEC) * (durationSec + warmupSec);
+  const presigned = Math.ceil((rate ?? SATURATION_CEILING_PER_SEC) * (durationSec + warmupSec) * 1.1);
   if (presigned > MAX_PRESIGNED)
     throw new UsageError(
       `rate × (warmup + duration) = ${presigned} transfers to sign in advance; at most ${MAX_PRESIGNED}`,
@@ -139,7 +139,7 @@ async function benchOnce(
   signal: AbortSignal,
 ): Promise<DevnetBenchResult> {
   const perSec = a.load.rate ?? SATURATION_CEILING_PER_SEC;
-  const total = perSec * (a.load.durationSec + a.load.warmupSec);
+  const total = Math.ceil(perSec * (a.load.durationSec + a.load.warmupSec) * 1.1) + 1;
   const target: BenchTarget =
     a.devnet === undefined
       ? await startOwnDevnet({ nodes: a.nodes, broadcast, membership: a.membership, accounts: a.accounts })
