@@ -26,7 +26,7 @@ export interface RingWorkload {
 }
 
 /** Deterministic keys: the benchmark's figures must not depend on which keys a run happened to draw. */
-function benchAccount(index: number): BenchAccount {
+export function benchAccount(index: number): BenchAccount {
   const seed = Buffer.alloc(32);
   seed.writeUInt32BE(index + 1, 0);
   seed.write("tally-bench", 4);

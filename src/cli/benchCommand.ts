@@ -1,8 +1,17 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { MAX_BATCH_TRANSFERS } from "../api/batchRoute.ts";
+import { type BenchComparison, compareResults, formatBench, formatComparison } from "../bench/benchReport.ts";
+import { attachDevnet, type BenchTarget, startOwnDevnet } from "../bench/benchTarget.ts";
+import {
+  type DevnetBenchOptions,
+  type DevnetBenchResult,
+  runDevnetBench,
+  SATURATION_CEILING_PER_SEC,
+} from "../bench/devnetBench.ts";
 import { type IngestBenchResult, runIngestBench } from "../bench/ingest.ts";
-import { type Command, optionalInteger } from "./command.ts";
+import { type Command, optionalInteger, optionalString, type ParsedArgs, UsageError } from "./command.ts";
 
 export const DEFAULT_BENCH_TRANSFERS = 20_000;
 /** The node's maxEventsPerBatch: one fsynced write per this many delivered transfers. */
@@ -39,4 +48,143 @@ const benchIngest: Command = {
   human: (result) => formatIngestBench(result as IngestBenchResult),
 };
 
-export const benchCommands: readonly Command[] = [benchIngest];
+export const DEFAULT_DEVNET_BENCH = {
+  nodes: 4,
+  durationSec: 20,
+  warmupSec: 3,
+  accounts: 1_000,
+  batch: 100,
+  inFlight: 8,
+} as const;
+/** A run's whole workload is signed and held in memory before the clock: bound it (≈ 0.5 KB a transfer). */
+const MAX_PRESIGNED = 2_000_000;
+
+interface DevnetBenchArgs {
+  readonly nodes: number;
+  readonly broadcast: "bracha" | "contagion";
+  readonly membership: "open" | "static" | undefined;
+  readonly accounts: number;
+  readonly devnet: string | undefined;
+  readonly compare: boolean;
+  readonly load: DevnetBenchOptions;
+}
+
+function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+  const broadcast = optionalString(args, "broadcast") ?? "contagion";
+  if (broadcast !== "bracha" && broadcast !== "contagion")
+    throw new UsageError("--broadcast must be bracha or contagion");
+  const membership = optionalString(args, "membership");
+  if (membership !== undefined && membership !== "open" && membership !== "static")
+    throw new UsageError("--membership must be open or static");
+  const compare = optionalString(args, "compare");
+  if (compare !== undefined && compare !== "bracha") throw new UsageError("--compare takes only bracha");
+  const devnet = optionalString(args, "devnet");
+  if (compare !== undefined && devnet !== undefined)
+    throw new UsageError("--compare starts its own devnets: it cannot take --devnet");
+  if (compare !== undefined && membership === "open")
+    throw new UsageError("--compare bracha needs --membership static (Bracha needs a member list)");
+  if (devnet !== undefined)
+    for (const name of ["nodes", "broadcast", "membership", "accounts"])
+      if (args.values[name] !== undefined)
+        throw new UsageError(`--${name} describes a devnet the bench starts: not with --devnet`);
+  const batch = optionalInteger(args, "batch", 1) ?? DEFAULT_DEVNET_BENCH.batch;
+  if (batch > MAX_BATCH_TRANSFERS) throw new UsageError(`--batch must be at most ${MAX_BATCH_TRANSFERS}`);
+  const nodes = optionalInteger(args, "nodes", 1) ?? DEFAULT_DEVNET_BENCH.nodes;
+  const accounts = optionalInteger(args, "accounts", 1) ?? DEFAULT_DEVNET_BENCH.accounts;
+  if (devnet === undefined && accounts < nodes)
+    throw new UsageError("--accounts must be at least --nodes (each node gets its own accounts)");
+  const durationSec = optionalInteger(args, "duration", 1) ?? DEFAULT_DEVNET_BENCH.durationSec;
+  const warmupSec = optionalInteger(args, "warmup", 0) ?? DEFAULT_DEVNET_BENCH.warmupSec;
+  const rate = optionalInteger(args, "rate", 1);
+  const presigned = Math.ceil((rate ?? SATURATION_CEILING_PER_SEC) * (durationSec + warmupSec) * 1.1);
+  if (presigned > MAX_PRESIGNED)
+    throw new UsageError(
+      `rate × (warmup + duration) = ${presigned} transfers to sign in advance; at most ${MAX_PRESIGNED}`,
+    );
+  return {
+    nodes,
+    broadcast: compare === undefined ? broadcast : "contagion",
+    membership: compare === undefined ? membership : "static",
+    accounts,
+    devnet,
+    compare: compare !== undefined,
+    load: {
+      durationSec,
+      warmupSec,
+      rate,
+      batch,
+      inFlight: optionalInteger(args, "in-flight", 1) ?? DEFAULT_DEVNET_BENCH.inFlight,
+    },
+  };
+}
+
+/** Ctrl-C during a run: the run stops, its devnet is brought down and removed, and the command fails. */
+async function withInterrupt<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  process.once("SIGINT", abort);
+  process.once("SIGTERM", abort);
+  try {
+    return await run(controller.signal);
+  } finally {
+    process.off("SIGINT", abort);
+    process.off("SIGTERM", abort);
+  }
+}
+
+async function benchOnce(
+  a: DevnetBenchArgs,
+  broadcast: "bracha" | "contagion",
+  signal: AbortSignal,
+): Promise<DevnetBenchResult> {
+  const perSec = a.load.rate ?? SATURATION_CEILING_PER_SEC;
+  const total = Math.ceil(perSec * (a.load.durationSec + a.load.warmupSec) * 1.1) + 1;
+  const target: BenchTarget =
+    a.devnet === undefined
+      ? await startOwnDevnet({ nodes: a.nodes, broadcast, membership: a.membership, accounts: a.accounts })
+      : await attachDevnet(a.devnet, total);
+  try {
+    if (signal.aborted) throw new UsageError("interrupted");
+    const progress = { isTTY: process.stderr.isTTY === true, write: (t: string) => process.stderr.write(t) };
+    return await runDevnetBench(target, { ...a.load, signal, progress });
+  } finally {
+    await target.close();
+  }
+}
+
+const benchDevnet: Command = {
+  path: ["bench"],
+  summary:
+    "load a multi-process devnet with pre-signed transfers: applied/s, latency to every node, CPU, RSS, messages and bytes per transfer",
+  usage:
+    "[--nodes N] [--duration S] [--rate R] [--in-flight K] [--broadcast contagion|bracha] [--membership open|static] [--accounts A] [--batch B] [--warmup S] [--devnet FILE] [--compare bracha]",
+  options: {
+    nodes: { type: "string" },
+    duration: { type: "string" },
+    rate: { type: "string" },
+    "in-flight": { type: "string" },
+    broadcast: { type: "string" },
+    membership: { type: "string" },
+    accounts: { type: "string" },
+    batch: { type: "string" },
+    warmup: { type: "string" },
+    devnet: { type: "string" },
+    compare: { type: "string" },
+  },
+  async run(args) {
+    const a = devnetBenchArgs(args);
+    return withInterrupt(async (signal) => {
+      if (!a.compare) return benchOnce(a, a.broadcast, signal);
+      const contagion = await benchOnce(a, "contagion", signal);
+      const bracha = await benchOnce(a, "bracha", signal);
+      return compareResults(contagion, bracha);
+    });
+  },
+  human: (result) =>
+    "ratios" in (result as object)
+      ? formatComparison(result as BenchComparison)
+      : formatBench(result as DevnetBenchResult),
+};
+
+export const benchCommands: readonly Command[] = [benchIngest, benchDevnet];

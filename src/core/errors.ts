@@ -70,6 +70,8 @@ export const ErrorCode = {
   SharedIntentReplayed: "SHARED_INTENT_REPLAYED",
   // bench: the ingest benchmark's workload did not all apply or did not all reach disk (a bug, never load)
   BenchIncomplete: "BENCH_INCOMPLETE",
+  // bench: the devnet benchmark could not measure (a node or its event stream went away, a node refused the load)
+  BenchFailed: "BENCH_FAILED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

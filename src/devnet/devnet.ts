@@ -72,6 +72,8 @@ export interface DevnetOptions {
   readonly byzantineOwner?: string | undefined;
   /** Testing: how many hosting nodes (the last ones) get `byzantineOwner`; 1 by default. */
   readonly byzantineOwners?: number | undefined;
+  /** More genesis balances beside the wallets' (`tally bench` funds its own deterministic accounts this way). */
+  readonly extraBalances?: readonly { readonly address: string; readonly amount: bigint }[] | undefined;
 }
 
 /**
@@ -170,7 +172,10 @@ export class Devnet {
     const first = planned[0]!;
     const genesis = parseGenesis({
       network: DEVNET_NETWORK,
-      balances: funded.map((w) => ({ address: w.address, amount: options.walletBalance.toString() })),
+      balances: [
+        ...funded.map((w) => ({ address: w.address, amount: options.walletBalance.toString() })),
+        ...(options.extraBalances ?? []).map((b) => ({ address: b.address, amount: b.amount.toString() })),
+      ],
       broadcast:
         options.broadcast === "contagion"
           ? {

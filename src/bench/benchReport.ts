@@ -1,0 +1,114 @@
+import type { DevnetBenchResult } from "./devnetBench.ts";
+
+/** `--compare bracha`: the same load on both broadcasts, and contagion's figures over Bracha's. */
+export interface BenchComparison {
+  readonly contagion: DevnetBenchResult;
+  readonly bracha: DevnetBenchResult;
+  readonly ratios: {
+    readonly appliedPerSec: number;
+    readonly cpuMicrosPerTransferPerNode: number;
+    readonly latencyP50: number;
+    readonly messagesPerTransferPerNode: number;
+  };
+}
+
+export function compareResults(contagion: DevnetBenchResult, bracha: DevnetBenchResult): BenchComparison {
+  const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+  return {
+    contagion,
+    bracha,
+    ratios: {
+      appliedPerSec: ratio(contagion.appliedPerSec, bracha.appliedPerSec),
+      cpuMicrosPerTransferPerNode: ratio(
+        contagion.cpuMicrosPerTransferPerNode,
+        bracha.cpuMicrosPerTransferPerNode,
+      ),
+      latencyP50: ratio(contagion.latencyMs.p50, bracha.latencyMs.p50),
+      messagesPerTransferPerNode: ratio(
+        contagion.messagesPerTransferPerNode,
+        bracha.messagesPerTransferPerNode,
+      ),
+    },
+  };
+}
+
+const num = (n: number) =>
+  Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: 1 }) : "–";
+
+/** The rows of the human table: a label and how to read it from a result. */
+const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
+  ["applied/s (on every node)", (r) => num(r.appliedPerSec)],
+  ["submitted in window", (r) => num(r.submitted)],
+  [
+    "latency p50 / p90 / p99 ms",
+    (r) => `${num(r.latencyMs.p50)} / ${num(r.latencyMs.p90)} / ${num(r.latencyMs.p99)}`,
+  ],
+  ["node CPU µs / transfer", (r) => num(r.cpuMicrosPerTransferPerNode)],
+  ["messages / transfer / node", (r) => num(r.messagesPerTransferPerNode)],
+  ["bytes / transfer / node", (r) => num(r.bytesPerTransferPerNode)],
+  ["RSS max MB", (r) => num(r.rssMB.max)],
+  ["bench CPU µs / transfer", (r) => num(r.benchCpuMicrosPerTransfer)],
+];
+
+function header(r: DevnetBenchResult): string {
+  const load =
+    r.mode === "rate" ? `open loop at ${num(r.rate ?? 0)}/s` : `saturation, ${r.inFlight} batches in flight`;
+  return `${r.nodes} nodes, ${r.membership} membership, ${load}, batches of ${r.batch}, ${num(r.accounts)} accounts, ${r.warmupSec} s warmup + ${r.durationSec} s measured`;
+}
+
+function warnings(r: DevnetBenchResult): string[] {
+  const out: string[] = [];
+  if (r.applied === 0) out.push(`  ${r.broadcast}: no transfer was applied on every node during the window`);
+  if (r.ranDry)
+    out.push(
+      `  ${r.broadcast}: the ${num(r.presigned)} pre-signed transfers ran out: applied/s is a lower bound`,
+    );
+  const refused = Object.entries(r.refused);
+  if (refused.length > 0)
+    out.push(`  ${r.broadcast}: refused ${refused.map(([code, k]) => `${code} ×${k}`).join(", ")}`);
+  if (r.unappliedAfterDrain > 0)
+    out.push(
+      `  ${r.broadcast}: ${num(r.unappliedAfterDrain)} transfers submitted in the window never applied everywhere`,
+    );
+  return out;
+}
+
+function table(results: readonly DevnetBenchResult[], extra?: (label: string) => string): string[] {
+  const width = Math.max(...ROWS.map(([label]) => label.length));
+  const head = `  ${"".padEnd(width)}  ${results.map((r) => r.broadcast.padStart(22)).join("")}${extra ? "   contagion/bracha" : ""}`;
+  return [
+    head,
+    ...ROWS.map(
+      ([label, read]) =>
+        `  ${label.padEnd(width)}  ${results.map((r) => read(r).padStart(22)).join("")}${extra ? `   ${extra(label)}` : ""}`,
+    ),
+  ];
+}
+
+export function formatBench(r: DevnetBenchResult): string {
+  const perNode = r.perNode.map(
+    (x) =>
+      `  ${x.name.padEnd(8)} cpu ${num(x.cpuPercent).padStart(5)} %  ${num(x.cpuMicrosPerTransfer).padStart(7)} µs/transfer  ${num(x.messagesPerTransfer).padStart(6)} msgs  ${num(x.bytesPerTransfer).padStart(7)} B  RSS ${x.rssMB.start} → ${x.rssMB.end} MB (max ${x.rssMB.max})`,
+  );
+  return [header(r), "", ...table([r]), "", ...perNode, ...warnings(r)].join("\n");
+}
+
+export function formatComparison(c: BenchComparison): string {
+  const byLabel: Record<string, number> = {
+    "applied/s (on every node)": c.ratios.appliedPerSec,
+    "latency p50 / p90 / p99 ms": c.ratios.latencyP50,
+    "node CPU µs / transfer": c.ratios.cpuMicrosPerTransferPerNode,
+    "messages / transfer / node": c.ratios.messagesPerTransferPerNode,
+  };
+  return [
+    header(c.contagion),
+    "",
+    ...table([c.contagion, c.bracha], (label) => {
+      const ratio = byLabel[label];
+      if (ratio === undefined) return "";
+      return label.startsWith("latency") ? `${ratio}× (p50)` : `${ratio}×`;
+    }),
+    ...warnings(c.contagion),
+    ...warnings(c.bracha),
+  ].join("\n");
+}

@@ -1,0 +1,229 @@
+import { performance } from "node:perf_hooks";
+import { ErrorCode, TallyError } from "../core/errors.ts";
+import { ApplyBook, percentile } from "./applyBook.ts";
+import type { BenchTarget } from "./benchTarget.ts";
+import { signWorkload } from "./benchWorkload.ts";
+import { LoadDriver, type LoadOptions } from "./loadDriver.ts";
+import { NodeProbe, type NodeSnapshot } from "./nodeProbe.ts";
+import { clockTicksPerSecond, RssTracker, round1 } from "./procStats.ts";
+import { ProgressLine, type ProgressSink } from "./progressLine.ts";
+import { SseTracker } from "./sseTracker.ts";
+
+export interface DevnetBenchOptions extends LoadOptions {
+  readonly durationSec: number;
+  readonly warmupSec: number;
+  /** Stops the run early (Ctrl-C): it then fails with BenchFailed after tearing down. */
+  readonly signal?: AbortSignal | undefined;
+  readonly progress?: ProgressSink | undefined;
+}
+
+/**
+ * Saturation signs for this many transfers/s over warmup + duration: above what 2 shared cores can apply
+ * whatever the node count (every node verifies and applies every transfer). A run that gets through them
+ * all says so (`ranDry`) and its rate is then a lower bound.
+ */
+export const SATURATION_CEILING_PER_SEC = 6_000;
+const PRESIGN_MARGIN = 1.1;
+/** After the window, how long the run waits for the transfers it submitted inside it to apply everywhere. */
+const DRAIN_TIMEOUT_MS = 15_000;
+
+export interface NodeFigures {
+  readonly name: string;
+  readonly pid: number;
+  readonly cpuMicrosPerTransfer: number;
+  /** CPU time over wall time in the window, in % of one core. */
+  readonly cpuPercent: number;
+  readonly messagesPerTransfer: number;
+  readonly bytesPerTransfer: number;
+  readonly rssMB: { readonly start: number; readonly end: number; readonly max: number };
+}
+
+export interface DevnetBenchResult {
+  readonly nodes: number;
+  readonly broadcast: "bracha" | "contagion";
+  readonly membership: "open" | "static";
+  readonly mode: "saturation" | "rate";
+  readonly rate: number | null;
+  readonly inFlight: number;
+  readonly batch: number;
+  readonly accounts: number;
+  readonly warmupSec: number;
+  readonly durationSec: number;
+  readonly presigned: number;
+  readonly signPerSec: number;
+  readonly submitted: number;
+  readonly applied: number;
+  readonly appliedPerSec: number;
+  readonly unappliedAfterDrain: number;
+  readonly refused: Readonly<Record<string, number>>;
+  readonly retried: number;
+  readonly rejected: number;
+  readonly ranDry: boolean;
+  readonly latencyMs: {
+    readonly p50: number;
+    readonly p90: number;
+    readonly p99: number;
+    readonly max: number;
+  };
+  readonly cpuMicrosPerTransferPerNode: number;
+  readonly rssMB: { readonly max: number; readonly perNode: readonly NodeFigures["rssMB"][] };
+  readonly messagesPerTransferPerNode: number;
+  readonly bytesPerTransferPerNode: number;
+  readonly benchCpuMicrosPerTransfer: number;
+  readonly clockTicksPerSec: number;
+  readonly perNode: readonly NodeFigures[];
+}
+
+/** Runs the load against `target` (already up and meshed) and measures it; does not close the target. */
+export async function runDevnetBench(
+  target: BenchTarget,
+  options: DevnetBenchOptions,
+): Promise<DevnetBenchResult> {
+  const n = target.nodes.length;
+  const perSec = options.rate ?? SATURATION_CEILING_PER_SEC;
+  // 10 % and one per account over the schedule: the window ends a little after `duration` (snapshots).
+  const wanted = perSec * (options.warmupSec + options.durationSec) * PRESIGN_MARGIN;
+  const perAccount = Math.ceil(wanted / target.signers.length) + 1;
+  const total = perAccount * target.signers.length;
+  const signStart = performance.now();
+  const workload = signWorkload(target.signers, perAccount, target.network);
+  const signPerSec = total / ((performance.now() - signStart) / 1000);
+  const indexOf = new Map<string, number>();
+  for (const [i, id] of workload.ids.entries()) indexOf.set(id, i);
+
+  const book = new ApplyBook(total, n);
+  const now = () => performance.now();
+  const driver = new LoadDriver(
+    target.nodes.map((x) => x.api),
+    workload,
+    book,
+    options,
+    now,
+  );
+  const trackers = target.nodes.map(
+    (node, k) =>
+      new SseTracker(
+        node.api,
+        (id, status, at) => {
+          const i = indexOf.get(id);
+          if (i !== undefined && book.resolved(k, i, status, at)) driver.settled(i);
+        },
+        now,
+      ),
+  );
+  const probes = target.nodes.map((node) => new NodeProbe(node.api, node.pid));
+  const rss = target.nodes.map((node) => new RssTracker(node.pid));
+  const progress = new ProgressLine(options.progress, () => ({
+    submitted: driver.submitted,
+    applied: book.appliedEverywhere,
+  }));
+  const sampler = setInterval(() => {
+    for (const r of rss) r.sample();
+    progress.tick(now());
+  }, 1000);
+  try {
+    await Promise.all(trackers.map((t) => t.open()));
+    const check = () => {
+      if (options.signal?.aborted) throw new TallyError(ErrorCode.BenchFailed, "interrupted");
+      const broken = driver.failed ?? trackers.find((t) => t.closedEarly)?.closedEarly;
+      if (broken !== undefined) throw broken;
+    };
+    const t0 = now();
+    progress.start(t0);
+    driver.start();
+    await sleepChecking(options.warmupSec * 1000, check);
+    const before = await snapshotAll(probes);
+    const benchBefore = process.cpuUsage();
+    const start = now();
+    await sleepChecking(options.durationSec * 1000, check);
+    const end = now();
+    const benchCpu = process.cpuUsage(benchBefore);
+    const after = await snapshotAll(probes);
+    const ranDry = driver.ranDry;
+    await driver.stop();
+    // Latency is over every transfer submitted in the window: wait for the slow tail rather than cut it.
+    await drain(book, start, end, check);
+    progress.finish();
+    const figures = book.window(start, end);
+    const seconds = (end - start) / 1000;
+    const applied = figures.applied;
+    const perTransfer = (x: number) => (applied > 0 ? x / applied : Number.NaN);
+    const perNode = target.nodes.map((node, k): NodeFigures => {
+      const b = before[k]!;
+      const a = after[k]!;
+      return {
+        name: node.name,
+        pid: node.pid,
+        cpuMicrosPerTransfer: round1(perTransfer(a.cpuMicros - b.cpuMicros)),
+        cpuPercent: round1(((a.cpuMicros - b.cpuMicros) / 1e6 / seconds) * 100),
+        messagesPerTransfer: round2(perTransfer(a.messagesOut - b.messagesOut)),
+        bytesPerTransfer: round1(perTransfer(a.bytesOut - b.bytesOut)),
+        rssMB: rss[k]!.series(),
+      };
+    });
+    const mean = (f: (x: NodeFigures) => number) => perNode.reduce((s, x) => s + f(x), 0) / n;
+    const ms = (p: number) => round1(percentile(figures.latenciesMs, p));
+    return {
+      nodes: n,
+      broadcast: target.broadcast,
+      membership: target.membership,
+      mode: options.rate === undefined ? "saturation" : "rate",
+      rate: options.rate ?? null,
+      inFlight: options.inFlight,
+      batch: options.batch,
+      accounts: target.signers.length,
+      warmupSec: options.warmupSec,
+      durationSec: round2(seconds),
+      presigned: total,
+      signPerSec: Math.round(signPerSec),
+      submitted: figures.submitted,
+      applied,
+      appliedPerSec: round1(applied / seconds),
+      unappliedAfterDrain: figures.unapplied,
+      refused: driver.refused,
+      retried: driver.retried,
+      rejected: book.rejections,
+      ranDry,
+      latencyMs: { p50: ms(50), p90: ms(90), p99: ms(99), max: ms(100) },
+      cpuMicrosPerTransferPerNode: round1(mean((x) => x.cpuMicrosPerTransfer)),
+      rssMB: { max: Math.max(...perNode.map((x) => x.rssMB.max)), perNode: perNode.map((x) => x.rssMB) },
+      messagesPerTransferPerNode: round2(mean((x) => x.messagesPerTransfer)),
+      bytesPerTransferPerNode: round1(mean((x) => x.bytesPerTransfer)),
+      benchCpuMicrosPerTransfer: round1(perTransfer(benchCpu.user + benchCpu.system)),
+      clockTicksPerSec: clockTicksPerSecond(),
+      perNode,
+    };
+  } finally {
+    clearInterval(sampler);
+    progress.finish();
+    await driver.stop();
+    for (const t of trackers) t.close();
+  }
+}
+
+async function snapshotAll(probes: readonly NodeProbe[]): Promise<NodeSnapshot[]> {
+  return Promise.all(probes.map((p) => p.snapshot()));
+}
+
+async function sleepChecking(ms: number, check: () => void): Promise<void> {
+  const until = performance.now() + ms;
+  for (;;) {
+    check();
+    const left = until - performance.now();
+    if (left <= 0) return;
+    await new Promise((r) => setTimeout(r, Math.min(left, 100)));
+  }
+}
+
+async function drain(book: ApplyBook, start: number, end: number, check: () => void): Promise<void> {
+  const deadline = performance.now() + DRAIN_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    check();
+    if (book.window(start, end).unapplied === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}

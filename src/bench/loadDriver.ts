@@ -1,0 +1,205 @@
+import { Agent, request } from "node:http";
+import { ErrorCode, TallyError } from "../core/errors.ts";
+import type { ApplyBook } from "./applyBook.ts";
+import type { SignedWorkload } from "./benchWorkload.ts";
+
+export interface LoadOptions {
+  /** Transfers per `POST /v1/transfers:batch` (1..1,000). */
+  readonly batch: number;
+  /** At most this many batch requests awaiting their answer, over all nodes. */
+  readonly inFlight: number;
+  /** Open loop at this many transfers/s; absent: saturation. */
+  readonly rate?: number | undefined;
+}
+
+/** A node's "busy" answer: the transfer was not taken, so its account sends it again. */
+const RETRY_CODE = "PENDING_FULL";
+/** How often the open-loop scheduler wakes to send what has come due. */
+const OPEN_LOOP_TICK_MS = 10;
+
+/**
+ * Submits a pre-signed workload to the nodes' `POST /v1/transfers:batch`. Account i is pinned to node i mod N
+ * and, as a wallet, has at most one transfer in flight: its next seq is sent once the previous one is settled
+ * (applied on every node, or refused). Nodes park a peer's transfer that is ahead of its account's applied
+ * seq only 16 deep per account, so a bench that ran seqs ahead would measure dropped introductions.
+ *
+ * Saturation: a node gets a batch whenever `batch` of its accounts are ready (or it has none pending and
+ * some are ready), within `inFlight` requests. Open loop: transfers come due at `rate`/s and are sent from the
+ * ready accounts; what cannot be sent because every account is busy is owed (`late`) and sent as accounts
+ * free up. Refused transfers are counted by code; one refused as "busy" is sent again. A request that fails
+ * outright (connection, non-200) fails the run.
+ */
+export class LoadDriver {
+  /** Transfers POSTed at least once. */
+  submitted = 0;
+  retried = 0;
+  /** Some account used up its pre-signed transfers. */
+  ranDry = false;
+  readonly refused: Record<string, number> = {};
+  private failure: Error | undefined;
+  private stopped = true;
+  private requestsPending = 0;
+  private readonly pendingPerNode: number[];
+  private startedAt = 0;
+  private dueSent = 0;
+  private firstNode = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Per account: index j of its next transfer (seq firstSeq + j). */
+  private readonly nextOf: Int32Array;
+  /** Per node: accounts ready to send their next transfer, oldest first. */
+  private readonly ready: number[][];
+  private readonly agents: Agent[];
+  private idle: (() => void) | undefined;
+  private readonly apis: readonly string[];
+  private readonly workload: SignedWorkload;
+  private readonly book: ApplyBook;
+  private readonly options: LoadOptions;
+  private readonly now: () => number;
+
+  constructor(
+    apis: readonly string[],
+    workload: SignedWorkload,
+    book: ApplyBook,
+    options: LoadOptions,
+    now: () => number,
+  ) {
+    this.apis = apis;
+    this.workload = workload;
+    this.book = book;
+    this.options = options;
+    this.now = now;
+    this.nextOf = new Int32Array(workload.accounts);
+    this.ready = apis.map(() => []);
+    for (let i = 0; i < workload.accounts; i++) this.ready[i % apis.length]!.push(i);
+    this.pendingPerNode = apis.map(() => 0);
+    this.agents = apis.map(() => new Agent({ keepAlive: true, maxSockets: options.inFlight }));
+  }
+
+  /** Why submission failed, if it did. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Open loop: transfers due by now and not sent because no account was free. */
+  get late(): number {
+    if (this.options.rate === undefined) return 0;
+    return Math.max(0, this.due() - this.dueSent);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.startedAt = this.now();
+    if (this.options.rate === undefined) this.pump();
+    else this.timer = setInterval(() => this.pump(), OPEN_LOOP_TICK_MS);
+  }
+
+  /** Transfer `index` is settled (applied everywhere, or rejected): its account may send its next seq. */
+  settled(index: number): void {
+    const account = index % this.workload.accounts;
+    this.nextOf[account]!++;
+    if (this.nextOf[account]! >= this.workload.perAccount) {
+      this.ranDry = true;
+      return;
+    }
+    this.ready[account % this.apis.length]!.push(account);
+    if (this.options.rate === undefined) this.pump();
+  }
+
+  /** Stops sending and waits for the requests still awaiting an answer. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    if (this.requestsPending > 0) await new Promise<void>((r) => (this.idle = r));
+    for (const agent of this.agents) agent.destroy();
+  }
+
+  private due(): number {
+    return Math.floor(((this.now() - this.startedAt) / 1000) * (this.options.rate ?? 0));
+  }
+
+  private pump(): void {
+    if (this.stopped || this.failure !== undefined) return;
+    const { batch, inFlight, rate } = this.options;
+    // Start from a different node each time, so no node's batches always go first.
+    this.firstNode = (this.firstNode + 1) % this.apis.length;
+    for (let k = 0; k < this.apis.length; k++) {
+      const node = (this.firstNode + k) % this.apis.length;
+      const ready = this.ready[node]!;
+      while (this.requestsPending < inFlight && ready.length > 0) {
+        let size: number;
+        if (rate === undefined) {
+          if (ready.length < batch && this.pendingPerNode[node]! > 0) break;
+          size = batch;
+        } else {
+          // Each node takes its share of what is due; a batch is sent once full or at every tick.
+          const owed = Math.ceil((this.due() - this.dueSent) / this.apis.length);
+          if (owed <= 0) break;
+          size = Math.min(batch, owed);
+          this.dueSent += Math.min(size, ready.length);
+        }
+        this.post(node, ready.splice(0, size));
+      }
+    }
+  }
+
+  private post(node: number, accounts: number[]): void {
+    const { json } = this.workload;
+    const indices = accounts.map((a) => this.nextOf[a]! * this.workload.accounts + a);
+    const body = `{"transfers":[${indices.map((i) => json[i]).join(",")}]}`;
+    const at = this.now();
+    for (const i of indices) this.book.submitted(i, at);
+    this.submitted += indices.length;
+    this.requestsPending++;
+    this.pendingPerNode[node]!++;
+    const req = request(`${this.apis[node]}/v1/transfers:batch`, {
+      method: "POST",
+      agent: this.agents[node],
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+    });
+    req.once("response", (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => {
+        text += d;
+      });
+      res.once("end", () => {
+        if (res.statusCode === 200) this.answered(node, indices, text);
+        else this.fail(`${this.apis[node]} answered ${res.statusCode} to a batch: ${text.slice(0, 200)}`);
+        this.requestDone(node);
+      });
+    });
+    req.once("error", (e) => {
+      this.fail(`${this.apis[node]}: ${e.message}`);
+      this.requestDone(node);
+    });
+    req.end(body);
+  }
+
+  private answered(node: number, indices: readonly number[], text: string): void {
+    const { results } = JSON.parse(text) as { results: { code?: string }[] };
+    for (const [k, result] of results.entries()) {
+      if (result.code === undefined) continue;
+      const index = indices[k]!;
+      if (result.code === RETRY_CODE) {
+        this.ready[node]!.push(index % this.workload.accounts);
+        this.submitted--;
+        this.retried++;
+        continue;
+      }
+      this.refused[result.code] = (this.refused[result.code] ?? 0) + 1;
+      this.book.refused(index);
+      this.settled(index);
+    }
+  }
+
+  private requestDone(node: number): void {
+    this.requestsPending--;
+    this.pendingPerNode[node]!--;
+    if (this.stopped && this.requestsPending === 0) this.idle?.();
+    else this.pump();
+  }
+
+  private fail(message: string): void {
+    if (!this.stopped) this.failure ??= new TallyError(ErrorCode.BenchFailed, message);
+  }
+}

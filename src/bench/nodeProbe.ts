@@ -1,0 +1,39 @@
+import { ErrorCode, TallyError } from "../core/errors.ts";
+import { processCpuMicros } from "./procStats.ts";
+import { parsePromText, sample } from "./promText.ts";
+
+/** One node's cumulative counters at an instant: the bench takes one at each end of the window. */
+export interface NodeSnapshot {
+  readonly cpuMicros: number;
+  /** Transport counters (`tally_p2p{counter=…}`): p2p messages and bytes this node sent since it started. */
+  readonly messagesOut: number;
+  readonly bytesOut: number;
+}
+
+/** Reads a node's CPU from /proc and its transport counters from `GET /metrics`. */
+export class NodeProbe {
+  private readonly api: string;
+  private readonly pid: number;
+
+  constructor(api: string, pid: number) {
+    this.api = api;
+    this.pid = pid;
+  }
+
+  async snapshot(): Promise<NodeSnapshot> {
+    const cpuMicros = processCpuMicros(this.pid);
+    if (cpuMicros === undefined)
+      throw new TallyError(
+        ErrorCode.BenchFailed,
+        `node pid ${this.pid} is not running (or not on this host)`,
+      );
+    const res = await fetch(`${this.api}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new TallyError(ErrorCode.BenchFailed, `${this.api}/metrics answered ${res.status}`);
+    const samples = parsePromText(await res.text());
+    return {
+      cpuMicros,
+      messagesOut: sample(samples, "tally_p2p", "counter", "messagesOut"),
+      bytesOut: sample(samples, "tally_p2p", "counter", "bytesOut"),
+    };
+  }
+}

@@ -1,0 +1,81 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+/**
+ * CPU and memory of a process from Linux's /proc. CPU time is utime + stime in clock ticks; the tick length
+ * is read once from `getconf CLK_TCK` (100 on Linux in practice, assumed when getconf is missing).
+ */
+let ticksPerSecond: number | undefined;
+
+export function clockTicksPerSecond(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      const n = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+      ticksPerSecond = Number.isInteger(n) && n > 0 ? n : 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** User + system CPU the process has used so far, in microseconds; undefined once it is gone. */
+export function processCpuMicros(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces and parentheses: count fields after its closing ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 once pid and comm are dropped.
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? (ticks * 1e6) / clockTicksPerSecond() : undefined;
+}
+
+/** Resident set size in MB (VmRSS, 10^6 bytes); undefined once the process is gone. */
+export function processRssMB(pid: number): number | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  return m === null ? undefined : (Number(m[1]) * 1024) / 1e6;
+}
+
+export interface RssSeries {
+  readonly start: number;
+  readonly end: number;
+  readonly max: number;
+}
+
+/** RSS samples of one process: the first, the last and the largest, enough to see whether it stays flat. */
+export class RssTracker {
+  private first: number | undefined;
+  private last: number | undefined;
+  private largest = 0;
+  private readonly pid: number;
+
+  constructor(pid: number) {
+    this.pid = pid;
+  }
+
+  sample(): void {
+    const mb = processRssMB(this.pid);
+    if (mb === undefined) return;
+    this.first ??= mb;
+    this.last = mb;
+    this.largest = Math.max(this.largest, mb);
+  }
+
+  series(): RssSeries {
+    return { start: round1(this.first ?? 0), end: round1(this.last ?? 0), max: round1(this.largest) };
+  }
+}
+
+export function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}

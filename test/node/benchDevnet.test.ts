@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { MAIN_TS } from "../support/devnetProcess.ts";
+
+function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [MAIN_TS, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test("`tally bench --json` loads a 2-node devnet it starts, measures it, and removes it", async () => {
+  // The bench's devnet goes under os.tmpdir(): a private TMPDIR shows it is gone afterwards.
+  const tmp = await mkdtemp(join(tmpdir(), "tally-bench-test-"));
+  try {
+    const { code, stdout, stderr } = await runCli(
+      [
+        "bench",
+        ...["--nodes", "2", "--duration", "3", "--warmup", "1", "--membership", "static"],
+        ...["--accounts", "200", "--json"],
+      ],
+      { TMPDIR: tmp },
+    );
+    assert.equal(code, 0, stderr);
+    const r = JSON.parse(stdout) as Record<string, unknown> & {
+      latencyMs: Record<string, number>;
+      rssMB: { max: number; perNode: { start: number; end: number; max: number }[] };
+      perNode: Record<string, unknown>[];
+    };
+    for (const field of [
+      "nodes",
+      "broadcast",
+      "membership",
+      "durationSec",
+      "submitted",
+      "appliedPerSec",
+      "latencyMs",
+      "cpuMicrosPerTransferPerNode",
+      "rssMB",
+      "messagesPerTransferPerNode",
+      "bytesPerTransferPerNode",
+      "benchCpuMicrosPerTransfer",
+      "perNode",
+    ])
+      assert.ok(field in r, `missing ${field}`);
+    assert.equal(r.nodes, 2);
+    assert.equal(r.broadcast, "contagion");
+    assert.equal(r.membership, "static");
+    assert.ok((r.appliedPerSec as number) > 0);
+    assert.ok((r.submitted as number) > 0);
+    const { p50, p90, p99 } = r.latencyMs;
+    for (const p of [p50, p90, p99]) assert.ok(typeof p === "number" && p > 0, `percentile ${p}`);
+    assert.ok(p50! <= p90! && p90! <= p99!);
+    assert.ok((r.cpuMicrosPerTransferPerNode as number) > 0);
+    assert.ok((r.messagesPerTransferPerNode as number) > 0);
+    assert.ok((r.bytesPerTransferPerNode as number) > 0);
+    assert.ok((r.benchCpuMicrosPerTransfer as number) > 0);
+    assert.ok(r.rssMB.max > 0);
+    assert.equal(r.perNode.length, 2);
+    assert.equal(r.rssMB.perNode.length, 2);
+    assert.deepEqual(r.refused, {});
+    assert.deepEqual(await readdir(tmp), [], "the bench's devnet directory is removed");
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+});
+
+test("bad bench options are usage errors; `bench ingest` still routes to the ingest bench", async () => {
+  for (const args of [
+    ["bench", "--batch", "1001"],
+    ["bench", "--compare", "contagion"],
+    ["bench", "--broadcast", "bracha", "--membership", "open", "--compare", "bracha"],
+    ["bench", "--nodes", "4", "--accounts", "3"],
+    ["bench", "--devnet", "x.json", "--nodes", "3"],
+    ["bench", "extra"],
+  ]) {
+    const { code, stderr } = await runCli([...args, "--json"]);
+    assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+    assert.equal((JSON.parse(stderr) as { code: string }).code, "USAGE");
+  }
+  const ingest = await runCli(["bench", "ingest", "--transfers", "200", "--batch", "100", "--json"]);
+  assert.equal(ingest.code, 0, ingest.stderr);
+  assert.equal((JSON.parse(ingest.stdout) as { transfers: number }).transfers, 200);
+});

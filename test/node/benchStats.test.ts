@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ApplyBook, percentile, windowFigures } from "../../src/bench/applyBook.ts";
+import { compareResults } from "../../src/bench/benchReport.ts";
+import type { DevnetBenchResult } from "../../src/bench/devnetBench.ts";
+import { parsePromText, sample } from "../../src/bench/promText.ts";
+
+test("Prometheus text: labelled and bare samples are read, comments and garbage skipped", () => {
+  const text = [
+    "# HELP tally_p2p Transport counters since start (frames, messages, bytes, drops)",
+    "# TYPE tally_p2p gauge",
+    'tally_p2p{counter="messagesOut"} 1234',
+    'tally_p2p{counter="bytesOut"} 5.5e+6',
+    "tally_ledger_waiting 0",
+    'tally_channel_inbound_total{peer="12D3KooW",result="admitted"} 7',
+    "not a sample line",
+    "tally_broken NaNx",
+    "",
+  ].join("\n");
+  const samples = parsePromText(text);
+  assert.equal(sample(samples, "tally_p2p", "counter", "messagesOut"), 1234);
+  assert.equal(sample(samples, "tally_p2p", "counter", "bytesOut"), 5_500_000);
+  assert.equal(sample(samples, "tally_ledger_waiting"), 0);
+  assert.equal(samples.get('tally_channel_inbound_total{peer="12D3KooW",result="admitted"}'), 7);
+  assert.equal(sample(samples, "tally_p2p", "counter", "framesOut"), 0, "absent reads as 0");
+  assert.equal(samples.has("tally_broken"), false);
+});
+
+test("nearest-rank percentiles of sorted latencies", () => {
+  const sorted = Float64Array.from({ length: 100 }, (_, i) => i + 1);
+  assert.equal(percentile(sorted, 50), 50);
+  assert.equal(percentile(sorted, 90), 90);
+  assert.equal(percentile(sorted, 99), 99);
+  assert.equal(percentile(sorted, 100), 100);
+  assert.equal(percentile(Float64Array.of(7), 99), 7);
+  assert.ok(Number.isNaN(percentile(new Float64Array(0), 50)));
+});
+
+test("window: throughput counts applications inside it, latency the submissions inside it", () => {
+  const nan = Number.NaN;
+  // Window [100, 200). t0: submitted before, applied inside → throughput only. t1: inside, applied inside.
+  // t2: submitted inside, applied after → latency only. t3: submitted inside, never applied. t4: refused.
+  const submitted = Float64Array.of(50, 110, 190, 150, 160);
+  const applied = Float64Array.of(120, 140, 260, nan, nan);
+  const refused = Uint8Array.of(0, 0, 0, 0, 1);
+  const w = windowFigures(submitted, applied, refused, 100, 200);
+  assert.equal(w.applied, 2);
+  assert.equal(w.submitted, 4);
+  assert.equal(w.unapplied, 1);
+  assert.deepEqual([...w.latenciesMs], [30, 70]);
+});
+
+test("a transfer counts as applied when the last node reports it, once per node", () => {
+  const book = new ApplyBook(3, 2);
+  book.submitted(0, 10);
+  book.submitted(0, 99); // a retry keeps the first submission time
+  assert.equal(book.resolved(0, 0, "applied", 20), false);
+  assert.equal(book.resolved(0, 0, "applied", 25), false, "the same node twice is not two nodes");
+  assert.equal(book.resolved(1, 0, "applied", 40), true);
+  assert.equal(book.appliedEverywhere, 1);
+  book.submitted(1, 10);
+  assert.equal(book.resolved(1, 1, "rejected", 30), true, "a rejection settles it");
+  assert.equal(book.resolved(0, 1, "rejected", 31), false);
+  assert.equal(book.rejections, 1);
+  const w = book.window(0, 100);
+  assert.deepEqual([...w.latenciesMs], [30]);
+  assert.equal(w.unapplied, 0);
+});
+
+test("--compare ratios are contagion over bracha", () => {
+  const result = (appliedPerSec: number, cpu: number, p50: number, msgs: number) =>
+    ({
+      appliedPerSec,
+      cpuMicrosPerTransferPerNode: cpu,
+      latencyMs: { p50, p90: p50, p99: p50, max: p50 },
+      messagesPerTransferPerNode: msgs,
+    }) as DevnetBenchResult;
+  const { ratios } = compareResults(result(2000, 300, 50, 3), result(1000, 600, 100, 12));
+  assert.deepEqual(ratios, {
+    appliedPerSec: 2,
+    cpuMicrosPerTransferPerNode: 0.5,
+    latencyP50: 0.5,
+    messagesPerTransferPerNode: 0.25,
+  });
+});
