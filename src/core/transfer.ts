@@ -265,6 +265,26 @@ function sourceVersionOffset(body: Uint8Array): number {
   return 2 + (body[1] ?? 0);
 }
 
+/**
+ * `decodeAddress(transfer.source).bytes` without the bech32 decode on the hot path: the signed body holds the
+ * same 33 bytes, and a decoded transfer's source was spelled from them (so the comparison is a cache hit). An
+ * `EncodedTransfer` put together by hand whose body names another source gets the named source's bytes, as
+ * before: a key must never vouch for an account the transfer does not name.
+ */
+export function sourceBytesOf(encoded: EncodedTransfer): Uint8Array {
+  const at = sourceVersionOffset(encoded.body);
+  const bytes = encoded.body.subarray(at, at + ADDRESS_BYTES);
+  const version = bytes[0];
+  if (
+    bytes.length === ADDRESS_BYTES &&
+    (version === AddressVersion.Ed25519 || version === AddressVersion.SharedAccount) &&
+    addressFromBytes(bytes) === encoded.transfer.source
+  ) {
+    return bytes;
+  }
+  return decodeAddress(encoded.transfer.source).bytes;
+}
+
 export function encodeTransfer(t: Transfer): EncodedTransfer {
   const body = encodeTransferBody(t);
   if (decodeAddress(t.source).version === AddressVersion.SharedAccount) {
