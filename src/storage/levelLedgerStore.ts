@@ -8,7 +8,6 @@ import {
   jsonValue,
   type NodeDatabase,
   parseJsonValue,
-  utf8Bytes,
   utf8Text,
   writeBatch,
 } from "./database.ts";
@@ -133,7 +132,7 @@ export class LevelLedgerStore implements LedgerStore {
     this.queued.push({
       type: "put",
       key: `${Bucket.outgoingBySeq}/${transfer.source}/${sortableNumber(transfer.seq)}`,
-      value: utf8Bytes(id),
+      value: id,
     });
     this.appendHistory(transfer.source, id, "out");
     if (status === "applied") for (const o of transfer.outputs) this.appendHistory(o.to, id, "in");
@@ -144,7 +143,7 @@ export class LevelLedgerStore implements LedgerStore {
   putUnreferenced(address: string, id: string, amount: bigint): void {
     const fresh = this.memory.getUnreferenced(address, id) === undefined;
     this.memory.putUnreferenced(address, id, amount);
-    this.queue(`${Bucket.ledgerUnreferenced}/${address}/${id}`, utf8Bytes(`"${amount}"`), fresh);
+    this.queue(`${Bucket.ledgerUnreferenced}/${address}/${id}`, `"${amount}"`, fresh);
   }
   deleteUnreferenced(address: string, id: string): void {
     this.memory.deleteUnreferenced(address, id);
@@ -263,12 +262,12 @@ export class LevelLedgerStore implements LedgerStore {
       type: "put",
       key: `${Bucket.accountHistory}/${address}/${sortableNumber(this.historyCounter)}`,
       // JSON.stringify({ id, direction }) spelled out: ids are hex, so nothing needs escaping.
-      value: utf8Bytes(`{"id":"${id}","direction":"${direction}"}`),
+      value: `{"id":"${id}","direction":"${direction}"}`,
     });
   }
 
   /** Queues a put that replaces any earlier queued write of `k`; `fresh`: `k` is absent on disk. */
-  private queue(k: string, value: Uint8Array, fresh: boolean): void {
+  private queue(k: string, value: Uint8Array | string, fresh: boolean): void {
     this.pending.set(k, { type: "put", key: k, value });
     if (fresh) this.freshKeys.add(k);
   }
@@ -286,8 +285,6 @@ const DELIVERED_STATUS_VALUE = jsonValue({ status: "delivered" });
 const APPLIED_STATUS_VALUE = jsonValue({ status: "applied" });
 
 /** `jsonValue(record)` spelled out (a replacer-free template is several times cheaper); read by `JSON.parse`. */
-function accountValue(record: AccountRecord): Uint8Array {
-  return utf8Bytes(
-    `{"seq":${record.seq},"spendable":"${record.spendable}","unreferencedTotal":"${record.unreferencedTotal}"}`,
-  );
+function accountValue(record: AccountRecord): string {
+  return `{"seq":${record.seq},"spendable":"${record.spendable}","unreferencedTotal":"${record.unreferencedTotal}"}`;
 }
