@@ -1,5 +1,4 @@
 import { AddressVersion } from "../core/address.ts";
-import { toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { type EncodedTransfer, sourceBytesOf } from "../core/transfer.ts";
 import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
@@ -51,7 +50,9 @@ export class SignatureAuthorizer implements Authorizer {
     if (version !== AddressVersion.Ed25519) {
       throw new TallyError(ErrorCode.UnsupportedAuthorization, `unknown source address version ${version}`);
     }
-    const key = `${encoded.id}:${toHex(encoded.transfer.signature)}`;
+    // The signature's bytes as latin1 characters: one per byte, half the length of hex (the shared form's key,
+    // `id:shared:` and 64 hex, is longer, so the two never collide).
+    const key = `${encoded.id}:${latin1(encoded.transfer.signature)}`;
     if (this.verified.has(key)) return;
     if (!this.verifier.verify(encoded.transfer.signature, encoded.body, sourceKey)) {
       throw new TallyError(ErrorCode.BadSignature, "signature does not verify against the source key", {
@@ -68,4 +69,8 @@ export class SignatureAuthorizer implements Authorizer {
       this.verified.delete(this.verified.keys().next().value!);
     }
   }
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
