@@ -27,6 +27,15 @@ function isKnownVersion(v: number): v is AddressVersion {
   return v === AddressVersion.Ed25519 || v === AddressVersion.SharedAccount;
 }
 
+/**
+ * Entries of the encoding cache: 33-byte forms already spelled, so an account seen again (every transfer's
+ * source and recipients pass through here when decoded) costs no bech32 checksum. 65,536 entries of a
+ * 33-character key and a 63-character address: ≈ 12 MiB at most. Oldest first out; encoding is a pure
+ * function, so what a peer sends can only evict entries, never change an answer.
+ */
+export const ADDRESS_CACHE_ENTRIES = 65_536;
+const spelled = new Map<string, string>();
+
 /** Encodes the 33-byte binary form (version byte + key) as an address string. */
 export function addressFromBytes(bytes: Uint8Array): string {
   if (bytes.length !== ADDRESS_BYTES) {
@@ -38,7 +47,14 @@ export function addressFromBytes(bytes: Uint8Array): string {
   if (!isKnownVersion(bytes[0]!)) {
     throw new TallyError(ErrorCode.InvalidAddress, `unknown address version ${bytes[0]}`);
   }
-  return bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(bytes));
+  const cacheKey = String.fromCharCode.apply(null, bytes as unknown as number[]);
+  let address = spelled.get(cacheKey);
+  if (address === undefined) {
+    address = bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(bytes));
+    if (spelled.size >= ADDRESS_CACHE_ENTRIES) spelled.delete(spelled.keys().next().value!);
+    spelled.set(cacheKey, address);
+  }
+  return address;
 }
 
 export function encodeAddress(version: AddressVersion, key: Uint8Array): string {

@@ -1,4 +1,4 @@
-import { sha256 } from "@noble/hashes/sha2.js";
+import { hash } from "node:crypto";
 import {
   decodeSharedAuthorization,
   encodeSharedAuthorization,
@@ -66,6 +66,7 @@ export interface EncodedTransfer {
 }
 
 const textEncoder = new TextEncoder();
+const MAX_SEQ_BIG = BigInt(MAX_SEQ);
 const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function malformed(message: string): TallyError {
@@ -200,8 +201,9 @@ export function encodeTransferBody(t: UnsignedTransfer): Uint8Array {
   return out;
 }
 
+/** SHA-256 of the body, lowercase hex (node's one-shot hash: ~9× @noble's for a body of this size). */
 export function transferIdOfBody(body: Uint8Array): string {
-  return toHex(sha256(body));
+  return hash("sha256", body, "hex");
 }
 
 /** Attaches a signature to a body produced by `encodeTransferBody` (single-key sources only). */
@@ -265,6 +267,26 @@ function sourceVersionOffset(body: Uint8Array): number {
   return 2 + (body[1] ?? 0);
 }
 
+/**
+ * `decodeAddress(transfer.source).bytes` without the bech32 decode on the hot path: the signed body holds the
+ * same 33 bytes, and a decoded transfer's source was spelled from them (so the comparison is a cache hit). An
+ * `EncodedTransfer` put together by hand whose body names another source gets the named source's bytes, as
+ * before: a key must never vouch for an account the transfer does not name.
+ */
+export function sourceBytesOf(encoded: EncodedTransfer): Uint8Array {
+  const at = sourceVersionOffset(encoded.body);
+  const bytes = encoded.body.subarray(at, at + ADDRESS_BYTES);
+  const version = bytes[0];
+  if (
+    bytes.length === ADDRESS_BYTES &&
+    (version === AddressVersion.Ed25519 || version === AddressVersion.SharedAccount) &&
+    addressFromBytes(bytes) === encoded.transfer.source
+  ) {
+    return bytes;
+  }
+  return decodeAddress(encoded.transfer.source).bytes;
+}
+
 export function encodeTransfer(t: Transfer): EncodedTransfer {
   const body = encodeTransferBody(t);
   if (decodeAddress(t.source).version === AddressVersion.SharedAccount) {
@@ -307,21 +329,21 @@ export function decodeTransfer(input: Uint8Array): EncodedTransfer {
   const sourceBytes = r.bytes(ADDRESS_BYTES, "source");
   const source = decodeAddressBytes(sourceBytes, "source");
   const seq = r.u64("seq");
-  if (seq < 1n || seq > BigInt(MAX_SEQ)) throw malformed(`seq out of range 1..${MAX_SEQ}`);
+  if (seq < 1n || seq > MAX_SEQ_BIG) throw malformed(`seq out of range 1..${MAX_SEQ}`);
   const outputCount = r.u8("output count");
   if (outputCount < 1 || outputCount > MAX_OUTPUTS) {
     throw new TallyError(ErrorCode.LimitExceeded, `output count must be 1..${MAX_OUTPUTS}`);
   }
-  const outputs: TransferOutput[] = [];
-  const recipients: Uint8Array[] = [];
-  const amounts: bigint[] = [];
+  const outputs: TransferOutput[] = new Array(outputCount);
+  const recipients: Uint8Array[] = new Array(outputCount);
+  const amounts: bigint[] = new Array(outputCount);
   for (let i = 0; i < outputCount; i++) {
     const toBytes = r.bytes(ADDRESS_BYTES, "output address");
     const to = decodeAddressBytes(toBytes, "output address");
     const amount = (r.u64("amount") << 64n) | r.u64("amount");
-    recipients.push(toBytes);
-    amounts.push(amount);
-    outputs.push({ to, amount });
+    recipients[i] = toBytes;
+    amounts[i] = amount;
+    outputs[i] = { to, amount };
   }
   checkOutputs(sourceBytes, recipients, amounts);
   const depCount = r.u16("dep count");
@@ -343,7 +365,6 @@ export function decodeTransfer(input: Uint8Array): EncodedTransfer {
     }
   }
   const bodyLength = r.position;
-  const unsigned: UnsignedTransfer = { version, network, source, seq: Number(seq), outputs, deps, memo };
   const body = input.subarray(0, bodyLength);
   if (sourceBytes[0] === AddressVersion.SharedAccount) {
     const length = r.u16("shared authorization length");
@@ -355,18 +376,30 @@ export function decodeTransfer(input: Uint8Array): EncodedTransfer {
     }
     const sharedAuthorization = decodeSharedAuthorization(r.bytes(length, "shared authorization"));
     if (r.remaining !== 0) throw malformed(`${r.remaining} trailing bytes`);
+    const transfer: Transfer = {
+      version,
+      network,
+      source,
+      seq: Number(seq),
+      outputs,
+      deps,
+      memo,
+      signature: new Uint8Array(0),
+      sharedAuthorization,
+    };
     return {
-      transfer: { ...unsigned, signature: new Uint8Array(0), sharedAuthorization },
+      transfer,
       id: transferIdOfBody(body),
       body,
       bytes: input,
     };
   }
+  // A view, like `body`: the decoded transfer keeps `input` alive either way.
   const signature = r.bytes(SIGNATURE_BYTES, "signature");
   if (r.remaining !== 0) throw malformed(`${r.remaining} trailing bytes`);
-
+  const transfer: Transfer = { version, network, source, seq: Number(seq), outputs, deps, memo, signature };
   return {
-    transfer: { ...unsigned, signature: new Uint8Array(signature) },
+    transfer,
     id: transferIdOfBody(body),
     body,
     bytes: input,

@@ -200,10 +200,15 @@ export class Ledger {
     const t = encoded.transfer;
     this.store.putWaiting(encoded);
     this.waitingBySlot.set(slotKey(t.source, t.seq), encoded.id);
-    const changes = new Map<string, TransferStatusChange>();
-    changes.set(encoded.id, { id: encoded.id, source: t.source, seq: t.seq, status: "delivered" });
-    for (const change of this.resolve([encoded.id])) changes.set(change.id, change);
-    return [...changes.values()];
+    // Its own verdict, if it resolved at once, replaces "delivered" in first place; the rest follow in order.
+    const changes: TransferStatusChange[] = [
+      { id: encoded.id, source: t.source, seq: t.seq, status: "delivered" },
+    ];
+    for (const change of this.resolve([encoded.id])) {
+      if (change.id === encoded.id) changes[0] = change;
+      else changes.push(change);
+    }
+    return changes;
   }
 
   account(address: string): AccountView {

@@ -2,8 +2,12 @@ import { mkdir } from "node:fs/promises";
 import type { AbstractBatchOperation, AbstractBatchOptions } from "abstract-level";
 import { Level } from "level";
 
+/**
+ * A write for `writeBatch`. A string value is stored as its UTF-8 bytes (LevelDB encodes it natively, so the
+ * hot path allocates no intermediate Uint8Array); it reads back as bytes like any other value.
+ */
 export type BatchOp =
-  | { readonly type: "put"; readonly key: string; readonly value: Uint8Array }
+  | { readonly type: "put"; readonly key: string; readonly value: Uint8Array | string }
   | { readonly type: "del"; readonly key: string };
 
 /** The node's one LevelDB: utf8 keys (see buckets.ts), byte values. */
@@ -22,9 +26,14 @@ export async function openDatabase(path: string): Promise<NodeDatabase> {
  */
 export async function writeBatch(db: NodeDatabase, ops: readonly BatchOp[]): Promise<void> {
   if (ops.length === 0) return;
-  const levelOps: AbstractBatchOperation<NodeDatabase, string, Uint8Array>[] = ops.map((op) =>
-    op.type === "put" ? { type: "put", key: op.key, value: op.value } : { type: "del", key: op.key },
-  );
+  const levelOps: AbstractBatchOperation<NodeDatabase, string, Uint8Array>[] = ops.map((op) => {
+    if (op.type === "del") return { type: "del", key: op.key };
+    if (typeof op.value === "string") {
+      // The database's value encoding is "view"; "utf8" for this op only (the typings want one type).
+      return { type: "put", key: op.key, value: op.value as unknown as Uint8Array, valueEncoding: "utf8" };
+    }
+    return { type: "put", key: op.key, value: op.value };
+  });
   await db.batch(levelOps, { sync: true } as AbstractBatchOptions<string, Uint8Array>);
 }
 

@@ -8,7 +8,6 @@ import {
   jsonValue,
   type NodeDatabase,
   parseJsonValue,
-  utf8Bytes,
   utf8Text,
   writeBatch,
 } from "./database.ts";
@@ -41,11 +40,25 @@ export interface HistoryPage {
  * also queued, and the node calls `flush()` — one atomic LevelDB batch — after each ledger call and
  * before it acts on the outcome, so an acknowledged verdict survives a crash. Transfer bodies of
  * resolved transfers live only on disk.
+ *
+ * Queued writes are coalesced per key until they are taken: the batch is atomic, so only each key's last
+ * write can ever be seen on disk. A transfer delivered and resolved in one batch writes its body and status
+ * once and no waiting marker; an account touched many times is written once, from its latest record; an
+ * unreferenced entry created and spent in one batch is never written. The coalescing maps hold at most one
+ * entry per key written since the last `takeQueued()`, so they are bounded by the caller's batch (the node's
+ * maxEventsPerBatch), like the queue they replace.
  */
 export class LevelLedgerStore implements LedgerStore {
   private readonly db: NodeDatabase;
   private readonly memory = new MemoryLedgerStore();
+  /** Writes whose key is written once (bodies, seq index, history): queued as they come. */
   private queued: BatchOp[] = [];
+  /** The latest queued write per key that may be written again before the take (statuses, markers, entries). */
+  private readonly pending = new Map<string, BatchOp>();
+  /** Keys of `pending` puts that were absent on disk before: deleting one in the same batch drops the put. */
+  private readonly freshKeys = new Set<string>();
+  /** Accounts changed since the last take, encoded once from their latest record when taken. */
+  private readonly dirtyAccounts = new Set<string>();
   private historyCounter: number;
 
   private constructor(db: NodeDatabase, historyCounter: number) {
@@ -84,7 +97,7 @@ export class LevelLedgerStore implements LedgerStore {
   }
   putAccount(address: string, record: AccountRecord): void {
     this.memory.putAccount(address, record);
-    this.queued.push({ type: "put", key: key(Bucket.ledgerAccount, address), value: jsonValue(record) });
+    this.dirtyAccounts.add(address);
   }
   getStatus(id: string): TransferStatusRecord | undefined {
     return this.memory.getStatus(id);
@@ -93,47 +106,48 @@ export class LevelLedgerStore implements LedgerStore {
     return this.memory.getWaiting(id);
   }
   putWaiting(encoded: EncodedTransfer): void {
+    const { id } = encoded;
+    // No status yet means no marker on disk either: the two are always written together.
+    const fresh = this.memory.getStatus(id) === undefined;
     this.memory.putWaiting(encoded);
-    this.queued.push(
-      { type: "put", key: key(Bucket.transferBody, encoded.id), value: encoded.bytes },
-      { type: "put", key: key(Bucket.ledgerStatus, encoded.id), value: jsonValue({ status: "delivered" }) },
-      { type: "put", key: key(Bucket.ledgerWaiting, encoded.id), value: new Uint8Array(0) },
-    );
+    if (fresh) this.queued.push({ type: "put", key: `${Bucket.transferBody}/${id}`, value: encoded.bytes });
+    this.queue(`${Bucket.ledgerStatus}/${id}`, DELIVERED_STATUS_VALUE, false);
+    this.queue(`${Bucket.ledgerWaiting}/${id}`, EMPTY_VALUE, fresh);
   }
   putResolved(encoded: EncodedTransfer, status: "applied" | "rejected", reason?: RejectionReason): void {
+    const { id, transfer } = encoded;
+    // A waiting transfer's body was written with its marker; only one resolved without waiting needs it.
+    const wasWaiting = this.memory.getWaiting(id) !== undefined;
     this.memory.putResolved(encoded, status, reason);
-    this.queued.push(
-      { type: "put", key: key(Bucket.transferBody, encoded.id), value: encoded.bytes },
-      {
-        type: "put",
-        key: key(Bucket.ledgerStatus, encoded.id),
-        value: jsonValue(this.memory.getStatus(encoded.id)),
-      },
-      { type: "del", key: key(Bucket.ledgerWaiting, encoded.id) },
-      {
-        type: "put",
-        key: key(Bucket.outgoingBySeq, encoded.transfer.source, sortableNumber(encoded.transfer.seq)),
-        value: utf8Bytes(encoded.id),
-      },
+    if (!wasWaiting)
+      this.queued.push({ type: "put", key: `${Bucket.transferBody}/${id}`, value: encoded.bytes });
+    this.queue(
+      `${Bucket.ledgerStatus}/${id}`,
+      reason === undefined && status === "applied"
+        ? APPLIED_STATUS_VALUE
+        : jsonValue(this.memory.getStatus(id)),
+      false,
     );
-    this.appendHistory(encoded.transfer.source, encoded.id, "out");
-    if (status === "applied")
-      for (const o of encoded.transfer.outputs) this.appendHistory(o.to, encoded.id, "in");
+    this.unqueue(`${Bucket.ledgerWaiting}/${id}`);
+    this.queued.push({
+      type: "put",
+      key: `${Bucket.outgoingBySeq}/${transfer.source}/${sortableNumber(transfer.seq)}`,
+      value: id,
+    });
+    this.appendHistory(transfer.source, id, "out");
+    if (status === "applied") for (const o of transfer.outputs) this.appendHistory(o.to, id, "in");
   }
   getUnreferenced(address: string, id: string): bigint | undefined {
     return this.memory.getUnreferenced(address, id);
   }
   putUnreferenced(address: string, id: string, amount: bigint): void {
+    const fresh = this.memory.getUnreferenced(address, id) === undefined;
     this.memory.putUnreferenced(address, id, amount);
-    this.queued.push({
-      type: "put",
-      key: key(Bucket.ledgerUnreferenced, address, id),
-      value: jsonValue(amount.toString()),
-    });
+    this.queue(`${Bucket.ledgerUnreferenced}/${address}/${id}`, `"${amount}"`, fresh);
   }
   deleteUnreferenced(address: string, id: string): void {
     this.memory.deleteUnreferenced(address, id);
-    this.queued.push({ type: "del", key: key(Bucket.ledgerUnreferenced, address, id) });
+    this.unqueue(`${Bucket.ledgerUnreferenced}/${address}/${id}`);
   }
   listUnreferenced(address: string, limit: number): string[] {
     return this.memory.listUnreferenced(address, limit);
@@ -155,15 +169,27 @@ export class LevelLedgerStore implements LedgerStore {
    * writes ledger verdicts and broadcast commitments in one batch).
    */
   takeQueued(): BatchOp[] {
-    if (this.queued.length === 0) return [];
+    if (this.queuedWrites === 0) return [];
     const ops = this.queued;
     this.queued = [];
+    for (const op of this.pending.values()) ops.push(op);
+    this.pending.clear();
+    this.freshKeys.clear();
+    for (const address of this.dirtyAccounts) {
+      ops.push({
+        type: "put",
+        key: `${Bucket.ledgerAccount}/${address}`,
+        value: accountValue(this.memory.getAccount(address)!),
+      });
+    }
+    this.dirtyAccounts.clear();
     ops.push({ type: "put", key: key(Bucket.meta, "historyCounter"), value: jsonValue(this.historyCounter) });
     return ops;
   }
 
+  /** Distinct keys written since the last take (after coalescing). */
   get queuedWrites(): number {
-    return this.queued.length;
+    return this.queued.length + this.pending.size + this.dirtyAccounts.size;
   }
 
   /** A transfer's body from disk (any status). */
@@ -234,8 +260,31 @@ export class LevelLedgerStore implements LedgerStore {
     this.historyCounter++;
     this.queued.push({
       type: "put",
-      key: key(Bucket.accountHistory, address, sortableNumber(this.historyCounter)),
-      value: jsonValue({ id, direction }),
+      key: `${Bucket.accountHistory}/${address}/${sortableNumber(this.historyCounter)}`,
+      // JSON.stringify({ id, direction }) spelled out: ids are hex, so nothing needs escaping.
+      value: `{"id":"${id}","direction":"${direction}"}`,
     });
   }
+
+  /** Queues a put that replaces any earlier queued write of `k`; `fresh`: `k` is absent on disk. */
+  private queue(k: string, value: Uint8Array | string, fresh: boolean): void {
+    this.pending.set(k, { type: "put", key: k, value });
+    if (fresh) this.freshKeys.add(k);
+  }
+
+  /** Queues a delete, or drops the queued put of a key this batch created, so it never reaches disk. */
+  private unqueue(k: string): void {
+    if (this.freshKeys.delete(k)) this.pending.delete(k);
+    else this.pending.set(k, { type: "del", key: k });
+  }
+}
+
+const EMPTY_VALUE = new Uint8Array(0);
+/** The status records written for nearly every transfer, encoded once (the same bytes as `jsonValue`). */
+const DELIVERED_STATUS_VALUE = jsonValue({ status: "delivered" });
+const APPLIED_STATUS_VALUE = jsonValue({ status: "applied" });
+
+/** `jsonValue(record)` spelled out (a replacer-free template is several times cheaper); read by `JSON.parse`. */
+function accountValue(record: AccountRecord): string {
+  return `{"seq":${record.seq},"spendable":"${record.spendable}","unreferencedTotal":"${record.unreferencedTotal}"}`;
 }

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { bech32, bech32m } from "@scure/base";
 import fc from "fast-check";
-import { AddressVersion, decodeAddress, encodeAddress, isValidAddress } from "../../src/core/address.ts";
+import {
+  ADDRESS_CACHE_ENTRIES,
+  AddressVersion,
+  addressFromBytes,
+  decodeAddress,
+  encodeAddress,
+  isValidAddress,
+} from "../../src/core/address.ts";
 import { ErrorCode, isTallyError } from "../../src/core/errors.ts";
 
 function rejects(address: unknown, why: string): void {
@@ -28,6 +35,24 @@ describe("addresses", () => {
         },
       ),
     );
+  });
+
+  it("spells each 33-byte form the same before, while and after its cached spelling is evicted", () => {
+    const bytesOf = (n: number) => {
+      const bytes = new Uint8Array(33);
+      new DataView(bytes.buffer).setUint32(29, n);
+      return bytes;
+    };
+    const uncached = (n: number) => bech32m.encode("tly", bech32m.toWords(bytesOf(n)));
+    const first = bytesOf(0);
+    assert.equal(addressFromBytes(first), uncached(0));
+    first[32] = 1; // the cache keys by content, so a caller reusing its buffer gets the new content's address
+    assert.equal(addressFromBytes(first), uncached(1));
+    for (let n = 2; n < ADDRESS_CACHE_ENTRIES + 10; n++) addressFromBytes(bytesOf(n));
+    for (const n of [0, 1, ADDRESS_CACHE_ENTRIES + 9]) {
+      assert.equal(addressFromBytes(bytesOf(n)), uncached(n));
+      assert.deepEqual(decodeAddress(addressFromBytes(bytesOf(n))).bytes, bytesOf(n));
+    }
   });
 
   it("rejects a bech32 (not bech32m) checksum, a wrong prefix, a bad checksum and uppercase", () => {

@@ -10,6 +10,7 @@ import {
   type EncodedTransfer,
   encodeTransfer,
   encodeTransferBody,
+  sourceBytesOf,
   type Transfer,
 } from "../../src/core/transfer.ts";
 import { transferFromJson, transferToJson } from "../../src/core/transferJson.ts";
@@ -88,6 +89,20 @@ describe("transfer encoding", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("reads the source's bytes from the body, or from the named source when a hand-built body disagrees", () => {
+    fc.assert(
+      fc.property(transferArb, (t) => {
+        const decoded = decodeTransfer(encodeTransfer(t).bytes);
+        assert.deepEqual(sourceBytesOf(decoded), decodeAddress(t.source).bytes);
+      }),
+      { numRuns: 100 },
+    );
+    const e = sample();
+    const other = encodeAddress(AddressVersion.Ed25519, new Uint8Array(32).fill(7));
+    const mismatched: EncodedTransfer = { ...e, transfer: { ...e.transfer, source: other } };
+    assert.deepEqual(sourceBytesOf(mismatched), decodeAddress(other).bytes);
   });
 
   it("ids hash the body only, so the signature cannot change a transfer's id", () => {
