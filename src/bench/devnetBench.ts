@@ -35,6 +35,7 @@ export interface NodeFigures {
   readonly cpuPercent: number;
   readonly messagesPerTransfer: number;
   readonly bytesPerTransfer: number;
+  readonly framesPerTransfer: number;
   readonly rssMB: { readonly start: number; readonly end: number; readonly max: number };
 }
 
@@ -69,6 +70,8 @@ export interface DevnetBenchResult {
   readonly rssMB: { readonly max: number; readonly perNode: readonly NodeFigures["rssMB"][] };
   readonly messagesPerTransferPerNode: number;
   readonly bytesPerTransferPerNode: number;
+  /** Frames sent per applied transfer per node: how well messages were batched into stream writes. */
+  readonly framesPerTransferPerNode: number;
   readonly benchCpuMicrosPerTransfer: number;
   readonly clockTicksPerSec: number;
   readonly perNode: readonly NodeFigures[];
@@ -158,6 +161,7 @@ export async function runDevnetBench(
         cpuPercent: round1(((a.cpuMicros - b.cpuMicros) / 1e6 / seconds) * 100),
         messagesPerTransfer: round2(perTransfer(a.messagesOut - b.messagesOut)),
         bytesPerTransfer: round1(perTransfer(a.bytesOut - b.bytesOut)),
+        framesPerTransfer: round2(perTransfer(a.framesOut - b.framesOut)),
         rssMB: rss[k]!.series(),
       };
     });
@@ -189,6 +193,7 @@ export async function runDevnetBench(
       rssMB: { max: Math.max(...perNode.map((x) => x.rssMB.max)), perNode: perNode.map((x) => x.rssMB) },
       messagesPerTransferPerNode: round2(mean((x) => x.messagesPerTransfer)),
       bytesPerTransferPerNode: round1(mean((x) => x.bytesPerTransfer)),
+      framesPerTransferPerNode: round2(mean((x) => x.framesPerTransfer)),
       benchCpuMicrosPerTransfer: round1(perTransfer(benchCpu.user + benchCpu.system)),
       clockTicksPerSec: clockTicksPerSecond(),
       perNode,

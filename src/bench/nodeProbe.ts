@@ -8,6 +8,8 @@ export interface NodeSnapshot {
   /** Transport counters (`tally_p2p{counter=…}`): p2p messages and bytes this node sent since it started. */
   readonly messagesOut: number;
   readonly bytesOut: number;
+  /** Frames (each one write of batched messages to a peer's stream) this node sent since it started. */
+  readonly framesOut: number;
 }
 
 /** Reads a node's CPU from /proc and its transport counters from `GET /metrics`. */
@@ -34,6 +36,7 @@ export class NodeProbe {
       cpuMicros,
       messagesOut: sample(samples, "tally_p2p", "counter", "messagesOut"),
       bytesOut: sample(samples, "tally_p2p", "counter", "bytesOut"),
+      framesOut: sample(samples, "tally_p2p", "counter", "framesOut"),
     };
   }
 }
