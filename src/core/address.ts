@@ -35,6 +35,17 @@ function isKnownVersion(v: number): v is AddressVersion {
  */
 export const ADDRESS_CACHE_ENTRIES = 65_536;
 const spelled = new Map<string, string>();
+/**
+ * The decoding direction, same bound: strings already checked, so the broadcast codec (which writes every
+ * vote's source account as bytes) and the ledger do not recompute a checksum per message. Only strings that
+ * decoded are cached; their byte arrays are shared, so callers must treat a `DecodedAddress` as read-only.
+ */
+const decodedCache = new Map<string, DecodedAddress>();
+
+function rememberDecoded(address: string, decoded: DecodedAddress): void {
+  if (decodedCache.size >= ADDRESS_CACHE_ENTRIES) decodedCache.delete(decodedCache.keys().next().value!);
+  decodedCache.set(address, decoded);
+}
 
 /** Encodes the 33-byte binary form (version byte + key) as an address string. */
 export function addressFromBytes(bytes: Uint8Array): string {
@@ -53,6 +64,8 @@ export function addressFromBytes(bytes: Uint8Array): string {
     address = bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(bytes));
     if (spelled.size >= ADDRESS_CACHE_ENTRIES) spelled.delete(spelled.keys().next().value!);
     spelled.set(cacheKey, address);
+    const copy = Uint8Array.from(bytes);
+    rememberDecoded(address, { version: copy[0] as AddressVersion, key: copy.subarray(1), bytes: copy });
   }
   return address;
 }
@@ -78,6 +91,8 @@ export function decodeAddress(address: unknown): DecodedAddress {
   if (typeof address !== "string") {
     throw new TallyError(ErrorCode.InvalidAddress, "address must be a string");
   }
+  const cached = decodedCache.get(address);
+  if (cached !== undefined) return cached;
   if (address.length !== ADDRESS_CHARS) {
     throw new TallyError(
       ErrorCode.InvalidAddress,
@@ -115,7 +130,9 @@ export function decodeAddress(address: unknown): DecodedAddress {
   if (!isKnownVersion(version)) {
     throw new TallyError(ErrorCode.InvalidAddress, `unknown address version ${version}`);
   }
-  return { version, key: bytes.subarray(1), bytes };
+  const result: DecodedAddress = { version, key: bytes.subarray(1), bytes };
+  rememberDecoded(address, result);
+  return result;
 }
 
 export function isValidAddress(address: unknown): boolean {
