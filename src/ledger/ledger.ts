@@ -60,6 +60,7 @@ type Assessment =
   | { readonly kind: "wait"; readonly missingDeps: readonly string[] }
   | { readonly kind: "reject"; readonly code: ErrorCode; readonly message: string };
 
+const WAITING_STATUS: TransferStatusRecord = { status: "delivered" };
 const EMPTY_ACCOUNT: AccountRecord = { seq: 0, spendable: 0n, unreferencedTotal: 0n };
 
 function slotKey(source: string, seq: number): string {
@@ -121,7 +122,7 @@ export class Ledger {
    * deps are known: it waits for its predecessor, which the wallet may already have submitted.
    */
   precheck(encoded: EncodedTransfer): void {
-    if (this.store.getStatus(encoded.id) !== undefined) return;
+    if (this.statusOfTransfer(encoded) !== undefined) return;
     this.checkAdmissible(encoded);
     const t = encoded.transfer;
     const account = this.accountRecord(t.source);
@@ -166,7 +167,7 @@ export class Ledger {
    */
   admission(encoded: EncodedTransfer): Admission {
     // Already held: the broadcast recognises the instance as settled by itself.
-    if (this.store.getStatus(encoded.id) !== undefined) return { kind: "admit" };
+    if (this.statusOfTransfer(encoded) !== undefined) return { kind: "admit" };
     const t = encoded.transfer;
     const account = this.accountRecord(t.source);
     if (t.seq <= account.seq) {
@@ -195,7 +196,7 @@ export class Ledger {
    * the network applied it, so it waits here until it can be resolved.
    */
   deliver(encoded: EncodedTransfer): TransferStatusChange[] {
-    if (this.store.getStatus(encoded.id) !== undefined) return [];
+    if (this.statusOfTransfer(encoded) !== undefined) return [];
     this.checkAdmissible(encoded);
     const t = encoded.transfer;
     this.store.putWaiting(encoded);
@@ -236,6 +237,19 @@ export class Ledger {
 
   status(id: string): TransferStatusRecord | undefined {
     return this.store.getStatus(id);
+  }
+
+  /**
+   * `status(encoded.id)`, answered from memory while the transfer's slot is open: a status exists only for a
+   * transfer that is waiting (it holds its slot) or resolved (its seq is at most the account's), so a new
+   * transfer — the common case on every path — costs no store lookup beyond the account.
+   */
+  statusOfTransfer(encoded: EncodedTransfer): TransferStatusRecord | undefined {
+    const t = encoded.transfer;
+    if (t.seq > this.accountRecord(t.source).seq) {
+      return this.waitingBySlot.get(slotKey(t.source, t.seq)) === encoded.id ? WAITING_STATUS : undefined;
+    }
+    return this.store.getStatus(encoded.id);
   }
 
   private accountRecord(address: string): AccountRecord {

@@ -54,9 +54,9 @@ export class MemoryLedgerStore implements LedgerStore {
     // A copy: callers may write to the store while they walk the list.
     return [...this.accounts];
   }
-  /** Reloads a status read back from disk (LevelDB store). */
-  restoreStatus(id: string, status: TransferStatusRecord): void {
-    this.statuses.set(id, status);
+  /** Drops a resolved status the caller keeps elsewhere (the LevelDB store keeps recent ones and the disk). */
+  forgetStatus(id: string): void {
+    this.statuses.delete(id);
   }
   /** Every account ever touched; tests use it to check conservation of supply. */
   accountAddresses(): string[] {

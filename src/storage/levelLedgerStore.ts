@@ -48,9 +48,20 @@ export interface HistoryPage {
  * entry per key written since the last `takeQueued()`, so they are bounded by the caller's batch (the node's
  * maxEventsPerBatch), like the queue they replace.
  */
+/**
+ * Statuses of resolved transfers held in memory: the most recent ones, which late copies of a broadcast and
+ * the API ask about. Older ones are read from disk (one synchronous LevelDB get) on the rare paths that need
+ * them — a dep that is not an unreferenced payment, a stale transfer, an API lookup — so memory does not grow
+ * with the number of transfers ever resolved. ≈ 200 B each: ≈ 13 MB.
+ */
+export const RECENT_STATUS_ENTRIES = 65_536;
+
 export class LevelLedgerStore implements LedgerStore {
   private readonly db: NodeDatabase;
+  /** Accounts, unreferenced payments and waiting transfers; resolved statuses live in `recent` and on disk. */
   private readonly memory = new MemoryLedgerStore();
+  private readonly recent = new Map<string, TransferStatusRecord>();
+  private readonly recentEntries: number;
   /** Writes whose key is written once (bodies, seq index, history): queued as they come. */
   private queued: BatchOp[] = [];
   /** The latest queued write per key that may be written again before the take (statuses, markers, entries). */
@@ -61,14 +72,23 @@ export class LevelLedgerStore implements LedgerStore {
   private readonly dirtyAccounts = new Set<string>();
   private historyCounter: number;
 
-  private constructor(db: NodeDatabase, historyCounter: number) {
+  private constructor(db: NodeDatabase, historyCounter: number, recentEntries: number) {
     this.db = db;
+    this.recentEntries = recentEntries;
     this.historyCounter = historyCounter;
   }
 
-  static async open(db: NodeDatabase): Promise<LevelLedgerStore> {
+  /** `recentStatuses`: the in-memory bound, RECENT_STATUS_ENTRIES unless a test wants evictions sooner. */
+  static async open(
+    db: NodeDatabase,
+    { recentStatuses = RECENT_STATUS_ENTRIES }: { recentStatuses?: number } = {},
+  ): Promise<LevelLedgerStore> {
     const counter = await db.get(key(Bucket.meta, "historyCounter"));
-    const store = new LevelLedgerStore(db, counter === undefined ? 0 : parseJsonValue<number>(counter));
+    const store = new LevelLedgerStore(
+      db,
+      counter === undefined ? 0 : parseJsonValue<number>(counter),
+      recentStatuses,
+    );
     const m = store.memory;
     for await (const [k, v] of db.iterator(range(Bucket.ledgerAccount))) {
       const a = parseJsonValue<StoredAccount>(v);
@@ -81,9 +101,6 @@ export class LevelLedgerStore implements LedgerStore {
     for await (const [k, v] of db.iterator(range(Bucket.ledgerUnreferenced))) {
       const [address, id] = k.slice(3).split("/") as [string, string];
       m.putUnreferenced(address, id, BigInt(parseJsonValue<string>(v)));
-    }
-    for await (const [k, v] of db.iterator(range(Bucket.ledgerStatus))) {
-      m.restoreStatus(k.slice(3), parseJsonValue<TransferStatusRecord>(v));
     }
     for await (const id of db.keys(range(Bucket.ledgerWaiting))) {
       const body = await db.get(key(Bucket.transferBody, id.slice(3)));
@@ -100,15 +117,27 @@ export class LevelLedgerStore implements LedgerStore {
     this.dirtyAccounts.add(address);
   }
   getStatus(id: string): TransferStatusRecord | undefined {
-    return this.memory.getStatus(id);
+    const held = this.memory.getStatus(id) ?? this.recent.get(id);
+    if (held !== undefined) return held;
+    const statusKey = key(Bucket.ledgerStatus, id);
+    // Evicted before its batch was taken (one delivery can resolve a long chain of waiting transfers).
+    const queued = this.pending.get(statusKey);
+    if (queued?.type === "put") {
+      const v = queued.value;
+      return typeof v === "string" ? (JSON.parse(v) as TransferStatusRecord) : parseJsonValue(v);
+    }
+    // Not resolved recently: what an earlier batch wrote.
+    const stored = this.db.getSync(statusKey);
+    return stored === undefined ? undefined : parseJsonValue<TransferStatusRecord>(stored);
   }
   getWaiting(id: string): EncodedTransfer | undefined {
     return this.memory.getWaiting(id);
   }
   putWaiting(encoded: EncodedTransfer): void {
     const { id } = encoded;
-    // No status yet means no marker on disk either: the two are always written together.
-    const fresh = this.memory.getStatus(id) === undefined;
+    // No status yet means no marker on disk either: the two are always written together. (The ledger waits
+    // only transfers it has no status for, so "not already waiting" is the same test without a disk read.)
+    const fresh = this.memory.getWaiting(id) === undefined;
     this.memory.putWaiting(encoded);
     if (fresh) this.queued.push({ type: "put", key: `${Bucket.transferBody}/${id}`, value: encoded.bytes });
     this.queue(`${Bucket.ledgerStatus}/${id}`, DELIVERED_STATUS_VALUE, false);
@@ -119,13 +148,14 @@ export class LevelLedgerStore implements LedgerStore {
     // A waiting transfer's body was written with its marker; only one resolved without waiting needs it.
     const wasWaiting = this.memory.getWaiting(id) !== undefined;
     this.memory.putResolved(encoded, status, reason);
+    const record = this.memory.getStatus(id)!;
+    this.memory.forgetStatus(id);
+    this.rememberResolved(id, record);
     if (!wasWaiting)
       this.queued.push({ type: "put", key: `${Bucket.transferBody}/${id}`, value: encoded.bytes });
     this.queue(
       `${Bucket.ledgerStatus}/${id}`,
-      reason === undefined && status === "applied"
-        ? APPLIED_STATUS_VALUE
-        : jsonValue(this.memory.getStatus(id)),
+      reason === undefined && status === "applied" ? APPLIED_STATUS_VALUE : jsonValue(record),
       false,
     );
     this.unqueue(`${Bucket.ledgerWaiting}/${id}`);
@@ -254,6 +284,12 @@ export class LevelLedgerStore implements LedgerStore {
       entries.push({ ...parseJsonValue<HistoryEntry>(v), position });
     }
     return { entries, ...(more ? { next: entries.at(-1)!.position } : {}) };
+  }
+
+  /** Oldest out first; an evicted status is read back from the queued batch or from disk. */
+  private rememberResolved(id: string, record: TransferStatusRecord): void {
+    if (this.recent.size >= this.recentEntries) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(id, record);
   }
 
   private appendHistory(address: string, id: string, direction: "out" | "in"): void {

@@ -80,6 +80,43 @@ describe("LevelDB ledger store", () => {
     }
   });
 
+  it("answers every status from disk once the recent ones are evicted, and agrees with the in-memory ledger", async () => {
+    // Memory holds only the newest resolved statuses; older ones must come back from LevelDB unchanged,
+    // including on the paths that decide verdicts (deps that are not unreferenced payments, stale seqs).
+    const dir = await mkdtemp(join(tmpdir(), "tally-store-"));
+    try {
+      const ops = fc.sample(
+        fc.record({
+          kind: fc.nat(1000),
+          account: fc.nat(1000),
+          recipients: fc.nat(1000),
+          fraction: fc.nat(1000),
+        }),
+        { numRuns: 150, seed: 23 },
+      );
+      const scenario = buildScenario(6, [1000, 0, 250_000, 7, 40], ops);
+      const stream = shuffle([...scenario.delivered, ...scenario.noise], 17);
+      const reference = ledgerOver(scenario, new MemoryLedgerStore());
+      const db = await openDatabase(dir);
+      const store = await LevelLedgerStore.open(db, { recentStatuses: 4 });
+      const ledger = ledgerOver(scenario, store);
+      for (const e of stream) {
+        deliverQuietly(reference, e);
+        deliverQuietly(ledger, e);
+        await store.flush();
+      }
+      const resolved = stream.filter((e) => reference.status(e.id)?.status !== "delivered");
+      assert.ok(resolved.length > 40, "far more resolved transfers than the 4 kept in memory");
+      for (const e of stream) assert.deepEqual(ledger.status(e.id), reference.status(e.id));
+      for (const key of scenario.keys) {
+        assert.deepEqual(ledger.account(key.address), reference.account(key.address));
+      }
+      await db.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("writes the same database whether it flushes after every delivery or once per many", async () => {
     // Batches coalesce writes per key (a marker or unreferenced entry created and dropped in one batch never
     // reaches disk): whatever the batch sizes, the database must end byte for byte the same.

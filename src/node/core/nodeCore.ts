@@ -206,7 +206,7 @@ export class NodeCore {
    * answers a flood of hopeless submissions without queueing them behind (or ahead of) peers' messages.
    */
   quickAnswer(encoded: EncodedTransfer): SubmitResult | undefined {
-    const known = this.statusOf(encoded.id);
+    const known = this.ledger.statusOfTransfer(encoded)?.status ?? this.submissions.statusOf(encoded.id);
     if (known !== undefined) return { ok: true, id: encoded.id, status: known };
     try {
       this.ledger.precheck(encoded);
