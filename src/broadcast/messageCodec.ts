@@ -1,5 +1,5 @@
 import { ADDRESS_BYTES, addressFromBytes, decodeAddress } from "../core/address.ts";
-import { fromHex, toHex } from "../core/bytes.ts";
+import { toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { MAX_SEQ, TRANSFER_ID_BYTES } from "../core/limits.ts";
 import type { BroadcastMessage, InstanceRef, SubscriptionLayer } from "./types.ts";
@@ -41,10 +41,10 @@ export function encodeBroadcastMessage(message: BroadcastMessage): Uint8Array {
     case "echo":
     case "ready":
     case "request": {
-      const out = new Uint8Array(VOTE_BYTES);
+      const out = Buffer.allocUnsafe(VOTE_BYTES);
       out[0] = Tag[message.kind];
       writeInstance(out, 1, message.instance);
-      out.set(fromHex(message.digest, TRANSFER_ID_BYTES, "digest"), 1 + ADDRESS_BYTES + 8);
+      writeDigest(out, 1 + ADDRESS_BYTES + 8, message.digest);
       return out;
     }
     case "subscribe":
@@ -78,9 +78,21 @@ export function decodeBroadcastMessage(bytes: Uint8Array): BroadcastMessage {
   throw malformed(`unknown tag ${tag}`);
 }
 
-function writeInstance(out: Uint8Array, offset: number, instance: InstanceRef): void {
+/**
+ * Digests are ids the node computed (hex). A non-hex character stops Buffer's hex write short, so a wrong
+ * length or a short write is a caller bug, refused as such; no regex on the hot path.
+ */
+function writeDigest(out: Buffer, offset: number, digest: string): void {
+  if (digest.length !== 2 * TRANSFER_ID_BYTES || out.write(digest, offset, "hex") !== TRANSFER_ID_BYTES) {
+    throw new TallyError(ErrorCode.InvalidField, "digest: expected 32 bytes of hex");
+  }
+}
+
+/** Seqs are at most MAX_SEQ (2^53 − 1): a u64 written as two u32 halves, no BigInt on the hot path. */
+function writeInstance(out: Buffer, offset: number, instance: InstanceRef): void {
   out.set(decodeAddress(instance.source).bytes, offset);
-  new DataView(out.buffer, out.byteOffset).setBigUint64(offset + ADDRESS_BYTES, BigInt(instance.seq));
+  out.writeUInt32BE(Math.floor(instance.seq / 2 ** 32), offset + ADDRESS_BYTES);
+  out.writeUInt32BE(instance.seq >>> 0, offset + ADDRESS_BYTES + 4);
 }
 
 function readInstance(bytes: Uint8Array, offset: number): InstanceRef {
@@ -90,7 +102,12 @@ function readInstance(bytes: Uint8Array, offset: number): InstanceRef {
   } catch (e) {
     throw malformed(`bad source: ${(e as Error).message}`);
   }
-  const seq = new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(offset + ADDRESS_BYTES);
-  if (seq < 1n || seq > BigInt(MAX_SEQ)) throw malformed("seq out of range");
-  return { source, seq: Number(seq) };
+  const at = offset + ADDRESS_BYTES;
+  const high = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+  const low =
+    ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0;
+  const seq = high * 2 ** 32 + low;
+  // high ≥ 2^21 means seq ≥ 2^53: beyond MAX_SEQ, and no longer exact as a double.
+  if (high >= 2 ** 21 || seq < 1 || seq > MAX_SEQ) throw malformed("seq out of range");
+  return { source, seq };
 }

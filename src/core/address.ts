@@ -34,7 +34,19 @@ function isKnownVersion(v: number): v is AddressVersion {
  * function, so what a peer sends can only evict entries, never change an answer.
  */
 export const ADDRESS_CACHE_ENTRIES = 65_536;
-const spelled = new Map<string, string>();
+/** Keyed by a 32-bit FNV-1a hash of the 33 bytes (no string built per lookup); a hit is checked byte for byte. */
+const spelled = new Map<number, { readonly bytes: Uint8Array; readonly address: string }>();
+
+function hashAddressBytes(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 /**
  * The decoding direction, same bound: strings already checked, so the broadcast codec (which writes every
  * vote's source account as bytes) and the ledger do not recompute a checksum per message. Only strings that
@@ -58,15 +70,16 @@ export function addressFromBytes(bytes: Uint8Array): string {
   if (!isKnownVersion(bytes[0]!)) {
     throw new TallyError(ErrorCode.InvalidAddress, `unknown address version ${bytes[0]}`);
   }
-  const cacheKey = String.fromCharCode.apply(null, bytes as unknown as number[]);
-  let address = spelled.get(cacheKey);
-  if (address === undefined) {
-    address = bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(bytes));
-    if (spelled.size >= ADDRESS_CACHE_ENTRIES) spelled.delete(spelled.keys().next().value!);
-    spelled.set(cacheKey, address);
-    const copy = Uint8Array.from(bytes);
-    rememberDecoded(address, { version: copy[0] as AddressVersion, key: copy.subarray(1), bytes: copy });
-  }
+  const hash = hashAddressBytes(bytes);
+  const known = spelled.get(hash);
+  if (known !== undefined && sameBytes(known.bytes, bytes)) return known.address;
+  // A miss or a hash collision (another address in this slot): spell it and take the slot.
+  const address = bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(bytes));
+  const copy = Uint8Array.from(bytes);
+  if (known !== undefined) spelled.delete(hash);
+  else if (spelled.size >= ADDRESS_CACHE_ENTRIES) spelled.delete(spelled.keys().next().value!);
+  spelled.set(hash, { bytes: copy, address });
+  rememberDecoded(address, { version: copy[0] as AddressVersion, key: copy.subarray(1), bytes: copy });
   return address;
 }
 
