@@ -53,7 +53,7 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
 function header(r: DevnetBenchResult): string {
   const load =
     r.mode === "rate" ? `open loop at ${num(r.rate ?? 0)}/s` : `saturation, ${r.inFlight} batches in flight`;
-  return `${r.nodes} nodes, ${r.membership} membership, ${load}, batches of ${r.batch}, ${num(r.accounts)} accounts, ${r.warmupSec} s warmup + ${r.durationSec} s measured`;
+  return `${r.nodes} nodes, ${r.membership} membership, ${load}, batches of ${r.batch}, ${num(r.accounts)} accounts (${r.workload}), ${r.warmupSec} s warmup + ${r.durationSec} s measured`;
 }
 
 function warnings(r: DevnetBenchResult): string[] {
@@ -66,6 +66,10 @@ function warnings(r: DevnetBenchResult): string[] {
   const refused = Object.entries(r.refused);
   if (refused.length > 0)
     out.push(`  ${r.broadcast}: refused ${refused.map(([code, k]) => `${code} ×${k}`).join(", ")}`);
+  if (r.unknownDependencyRetried > 0)
+    out.push(
+      `  ${r.broadcast}: ${num(r.unknownDependencyRetried)} transfers refused as UNKNOWN_DEPENDENCY after every node reported the dep applied (sent again)`,
+    );
   if (r.unappliedAfterDrain > 0)
     out.push(
       `  ${r.broadcast}: ${num(r.unappliedAfterDrain)} transfers submitted in the window never applied everywhere`,
@@ -88,7 +92,7 @@ function table(results: readonly DevnetBenchResult[], extra?: (label: string) =>
 export function formatBench(r: DevnetBenchResult): string {
   const perNode = r.perNode.map(
     (x) =>
-      `  ${x.name.padEnd(8)} cpu ${num(x.cpuPercent).padStart(5)} %  ${num(x.cpuMicrosPerTransfer).padStart(7)} µs/transfer  ${num(x.messagesPerTransfer).padStart(6)} msgs  ${num(x.bytesPerTransfer).padStart(7)} B  RSS ${x.rssMB.start} → ${x.rssMB.end} MB (max ${x.rssMB.max})`,
+      `  ${x.name.padEnd(8)} cpu ${num(x.cpuPercent).padStart(5)} %  ${num(x.cpuMicrosPerTransfer).padStart(7)} µs/transfer  ${num(x.messagesPerTransfer).padStart(6)} msgs  ${num(x.bytesPerTransfer).padStart(7)} B  RSS ${x.rssMB.start} → ${x.rssMB.end} MB (max ${x.rssMB.max})${x.heapUsedMB === undefined ? "" : `  heap ${x.heapUsedMB.start} → ${x.heapUsedMB.end} MB`}`,
   );
   return [header(r), "", ...table([r]), "", ...perNode, ...warnings(r)].join("\n");
 }

@@ -15,13 +15,44 @@ export interface BenchSigner {
 /**
  * The transfers of one run, signed and JSON-encoded before the clock starts: `perAccount` transfers of each of
  * `accounts` accounts. Account i's j-th transfer (seq firstSeq + j) is at index j × accounts + i of `ids`
- * and `json`, so the arrays hold the accounts' transfers round-robin.
+ * and `json`, so the arrays hold the accounts' transfers round-robin (round j is indices j × accounts …).
  */
 export interface SignedWorkload {
   readonly accounts: number;
   readonly perAccount: number;
+  /** Whether each transfer after round 0 references, as its dep, the payment its account received last. */
+  readonly withDeps: boolean;
   readonly ids: readonly string[];
   readonly json: readonly string[];
+}
+
+/** Which workload a run signed, as the report names it. */
+export type WorkloadKind = "ring-with-deps" | "ring-no-deps";
+
+export function workloadKind(w: { readonly withDeps: boolean }): WorkloadKind {
+  return w.withDeps ? "ring-with-deps" : "ring-no-deps";
+}
+
+/**
+ * The index of the transfer that transfer `index` references as its dep, or -1: account i's transfer of round
+ * j ≥ 1 references what account i−1 (mod accounts) paid it in round j−1. Always a smaller index, so it is
+ * signed first.
+ */
+export function depIndexOf(w: Pick<SignedWorkload, "accounts" | "withDeps">, index: number): number {
+  if (!w.withDeps || index < w.accounts) return -1;
+  const i = index % w.accounts;
+  return index - w.accounts - (i === 0 ? 1 - w.accounts : 1);
+}
+
+/** The transfer whose dep is transfer `index` (account i+1's next round), or -1 past the last round. */
+export function dependentOf(
+  w: Pick<SignedWorkload, "accounts" | "perAccount" | "withDeps">,
+  index: number,
+): number {
+  if (!w.withDeps) return -1;
+  const i = index % w.accounts;
+  const next = index + w.accounts + (i === w.accounts - 1 ? 1 - w.accounts : 1);
+  return next < w.accounts * w.perAccount ? next : -1;
 }
 
 /** The bench's own deterministic accounts (the ingest bench's keys), each starting at seq 1. */
@@ -42,28 +73,35 @@ export function signerFromSeed(seed: Uint8Array, firstSeq: number): BenchSigner 
 
 /**
  * `perAccount` transfers of every signer: account i pays 1 unit to account i+1 at seqs firstSeq,
- * firstSeq+1, …, with no deps (its genesis balance pays for all of them).
+ * firstSeq+1, …. With deps (as wallets do) each transfer after the first references the payment the account
+ * received in the previous round (`depIndexOf`), so no node keeps a growing set of unreferenced payments;
+ * the dep brings 1 unit and the balance pays nothing net. Without, the balance pays for every transfer and
+ * every payment stays unreferenced.
  */
 export function signWorkload(
   signers: readonly BenchSigner[],
   perAccount: number,
   network: string,
+  withDeps = true,
 ): SignedWorkload {
   const accounts = signers.length;
   const total = perAccount * accounts;
   const ids: string[] = new Array(total);
   const json: string[] = new Array(total);
   const signature = Buffer.alloc(sodium.crypto_sign_BYTES);
+  const shape = { accounts, withDeps };
   for (let n = 0; n < total; n++) {
     const i = n % accounts;
     const from = signers[i]!;
+    const dep = depIndexOf(shape, n);
     const unsigned = {
       version: TRANSFER_FORMAT_VERSION,
       network,
       source: from.address,
       seq: from.firstSeq + Math.floor(n / accounts),
       outputs: [{ to: signers[(i + 1) % accounts]!.address, amount: 1n }],
-      deps: [],
+      // One output and at most one dep: the format's canonical (sorted) order holds trivially.
+      deps: dep < 0 ? [] : [ids[dep]!],
     };
     const body = encodeTransferBody(unsigned);
     sodium.crypto_sign_detached(
@@ -75,7 +113,7 @@ export function signWorkload(
     ids[n] = encoded.id;
     json[n] = JSON.stringify(transferToJson(encoded.transfer));
   }
-  return { accounts, perAccount, ids, json };
+  return { accounts, perAccount, withDeps, ids, json };
 }
 
 /** The transfers each signer's balance must cover: every one it signs costs 1 unit. */

@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { ApplyBook, percentile } from "./applyBook.ts";
 import type { BenchTarget } from "./benchTarget.ts";
-import { signWorkload } from "./benchWorkload.ts";
+import { signWorkload, type WorkloadKind, workloadKind } from "./benchWorkload.ts";
 import { LoadDriver, type LoadOptions } from "./loadDriver.ts";
 import { NodeProbe, type NodeSnapshot } from "./nodeProbe.ts";
 import { clockTicksPerSecond, RssTracker, round1 } from "./procStats.ts";
@@ -12,6 +12,11 @@ import { SseTracker } from "./sseTracker.ts";
 export interface DevnetBenchOptions extends LoadOptions {
   readonly durationSec: number;
   readonly warmupSec: number;
+  /**
+   * false: the old workload, no transfer references what its account received. An upper bound without dep
+   * bookkeeping, but every node's set of unreferenced payments grows by one per transfer. Default true.
+   */
+  readonly withDeps?: boolean | undefined;
   /** Stops the run early (Ctrl-C): it then fails with BenchFailed after tearing down. */
   readonly signal?: AbortSignal | undefined;
   readonly progress?: ProgressSink | undefined;
@@ -37,6 +42,8 @@ export interface NodeFigures {
   readonly bytesPerTransfer: number;
   readonly framesPerTransfer: number;
   readonly rssMB: { readonly start: number; readonly end: number; readonly max: number };
+  /** V8 heap in use at the window's start and end (MB, 10^6 bytes), when the node's /metrics has it. */
+  readonly heapUsedMB?: { readonly start: number; readonly end: number };
 }
 
 export interface DevnetBenchResult {
@@ -48,6 +55,9 @@ export interface DevnetBenchResult {
   readonly inFlight: number;
   readonly batch: number;
   readonly accounts: number;
+  readonly workload: WorkloadKind;
+  /** Deps per transfer submitted over the run (warmup included): ≈ 1 with deps, 0 without. */
+  readonly depsPerTransfer: number;
   readonly warmupSec: number;
   readonly durationSec: number;
   readonly presigned: number;
@@ -58,6 +68,8 @@ export interface DevnetBenchResult {
   readonly unappliedAfterDrain: number;
   readonly refused: Readonly<Record<string, number>>;
   readonly retried: number;
+  /** Refused as UNKNOWN_DEPENDENCY although every node had reported the dep applied, and sent again. */
+  readonly unknownDependencyRetried: number;
   readonly rejected: number;
   readonly ranDry: boolean;
   readonly latencyMs: {
@@ -89,7 +101,7 @@ export async function runDevnetBench(
   const perAccount = Math.ceil(wanted / target.signers.length) + 1;
   const total = perAccount * target.signers.length;
   const signStart = performance.now();
-  const workload = signWorkload(target.signers, perAccount, target.network);
+  const workload = signWorkload(target.signers, perAccount, target.network, options.withDeps ?? true);
   const signPerSec = total / ((performance.now() - signStart) / 1000);
   const indexOf = new Map<string, number>();
   for (const [i, id] of workload.ids.entries()) indexOf.set(id, i);
@@ -109,7 +121,7 @@ export async function runDevnetBench(
         node.api,
         (id, status, at) => {
           const i = indexOf.get(id);
-          if (i !== undefined && book.resolved(k, i, status, at)) driver.settled(i);
+          if (i !== undefined && book.resolved(k, i, status, at)) driver.settled(i, status === "applied");
         },
         now,
       ),
@@ -163,6 +175,9 @@ export async function runDevnetBench(
         bytesPerTransfer: round1(perTransfer(a.bytesOut - b.bytesOut)),
         framesPerTransfer: round2(perTransfer(a.framesOut - b.framesOut)),
         rssMB: rss[k]!.series(),
+        ...(b.heapUsedBytes !== undefined && a.heapUsedBytes !== undefined
+          ? { heapUsedMB: { start: round1(b.heapUsedBytes / 1e6), end: round1(a.heapUsedBytes / 1e6) } }
+          : {}),
       };
     });
     const mean = (f: (x: NodeFigures) => number) => perNode.reduce((s, x) => s + f(x), 0) / n;
@@ -176,6 +191,8 @@ export async function runDevnetBench(
       inFlight: options.inFlight,
       batch: options.batch,
       accounts: target.signers.length,
+      workload: workloadKind(workload),
+      depsPerTransfer: round2(driver.submitted > 0 ? driver.submittedWithDeps / driver.submitted : 0),
       warmupSec: options.warmupSec,
       durationSec: round2(seconds),
       presigned: total,
@@ -186,6 +203,7 @@ export async function runDevnetBench(
       unappliedAfterDrain: figures.unapplied,
       refused: driver.refused,
       retried: driver.retried,
+      unknownDependencyRetried: driver.unknownDependencyRetried,
       rejected: book.rejections,
       ranDry,
       latencyMs: { p50: ms(50), p90: ms(90), p99: ms(99), max: ms(100) },

@@ -1,7 +1,8 @@
 import { Agent, request } from "node:http";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { ApplyBook } from "./applyBook.ts";
-import type { SignedWorkload } from "./benchWorkload.ts";
+import { depIndexOf, type SignedWorkload } from "./benchWorkload.ts";
+import { PrerequisiteTracker } from "./prerequisites.ts";
 
 export interface LoadOptions {
   /** Transfers per `POST /v1/transfers:batch` (1..1,000). */
@@ -14,14 +15,21 @@ export interface LoadOptions {
 
 /** A node's "busy" answer: the transfer was not taken, so its account sends it again. */
 const RETRY_CODE = "PENDING_FULL";
+/**
+ * The node has not applied the transfer's dep. The driver sends a transfer only once its dep is applied on
+ * every node, so this should not happen; if it does it is counted and the transfer sent again a little later.
+ */
+const UNKNOWN_DEPENDENCY_CODE = "UNKNOWN_DEPENDENCY";
+const UNKNOWN_DEPENDENCY_RETRY_MS = 100;
 /** How often the open-loop scheduler wakes to send what has come due. */
 const OPEN_LOOP_TICK_MS = 10;
 
 /**
  * Submits a pre-signed workload to the nodes' `POST /v1/transfers:batch`. Account i is pinned to node i mod N
  * and, as a wallet, has at most one transfer in flight: its next seq is sent once the previous one is settled
- * (applied on every node, or refused). Nodes park a peer's transfer that is ahead of its account's applied
- * seq only 16 deep per account, so a bench that ran seqs ahead would measure dropped introductions.
+ * (applied on every node, or refused) and its dep, if it has one, is applied on every node (see
+ * `PrerequisiteTracker`). Nodes park a peer's transfer that is ahead of its account's applied seq only 16
+ * deep per account, so a bench that ran seqs ahead would measure dropped introductions.
  *
  * Saturation: a node gets a batch whenever `batch` of its accounts are ready (or it has none pending and
  * some are ready), within `inFlight` requests. Open loop: transfers come due at `rate`/s and are sent from the
@@ -32,7 +40,11 @@ const OPEN_LOOP_TICK_MS = 10;
 export class LoadDriver {
   /** Transfers POSTed at least once. */
   submitted = 0;
+  /** Of those, transfers that reference a dep. */
+  submittedWithDeps = 0;
   retried = 0;
+  /** Transfers a node refused with UNKNOWN_DEPENDENCY although every node had reported the dep applied. */
+  unknownDependencyRetried = 0;
   /** Some account used up its pre-signed transfers. */
   ranDry = false;
   readonly refused: Record<string, number> = {};
@@ -44,9 +56,8 @@ export class LoadDriver {
   private dueSent = 0;
   private firstNode = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** Per account: index j of its next transfer (seq firstSeq + j). */
-  private readonly nextOf: Int32Array;
-  /** Per node: accounts ready to send their next transfer, oldest first. */
+  private readonly prerequisites: PrerequisiteTracker;
+  /** Per node: transfers whose prerequisites are met, not yet sent (one per account at most), oldest first. */
   private readonly ready: number[][];
   private readonly agents: Agent[];
   private idle: (() => void) | undefined;
@@ -68,9 +79,9 @@ export class LoadDriver {
     this.book = book;
     this.options = options;
     this.now = now;
-    this.nextOf = new Int32Array(workload.accounts);
+    this.prerequisites = new PrerequisiteTracker(workload);
     this.ready = apis.map(() => []);
-    for (let i = 0; i < workload.accounts; i++) this.ready[i % apis.length]!.push(i);
+    for (const index of this.prerequisites.initial()) this.release(index);
     this.pendingPerNode = apis.map(() => 0);
     this.agents = apis.map(() => new Agent({ keepAlive: true, maxSockets: options.inFlight }));
   }
@@ -93,15 +104,12 @@ export class LoadDriver {
     else this.timer = setInterval(() => this.pump(), OPEN_LOOP_TICK_MS);
   }
 
-  /** Transfer `index` is settled (applied everywhere, or rejected): its account may send its next seq. */
-  settled(index: number): void {
-    const account = index % this.workload.accounts;
-    this.nextOf[account]!++;
-    if (this.nextOf[account]! >= this.workload.perAccount) {
-      this.ranDry = true;
-      return;
-    }
-    this.ready[account % this.apis.length]!.push(account);
+  /**
+   * Transfer `index` is settled: `applied` on every node, or refused or rejected. Its account may send its
+   * next seq, and (when applied) the account it paid may send the transfer that references it.
+   */
+  settled(index: number, applied: boolean): void {
+    if (!this.prerequisites.settled(index, applied, (n) => this.release(n))) this.ranDry = true;
     if (this.options.rate === undefined) this.pump();
   }
 
@@ -111,6 +119,11 @@ export class LoadDriver {
     clearInterval(this.timer);
     if (this.requestsPending > 0) await new Promise<void>((r) => (this.idle = r));
     for (const agent of this.agents) agent.destroy();
+  }
+
+  /** Transfer `index` may be sent: queue it for its account's node. */
+  private release(index: number): void {
+    this.ready[(index % this.workload.accounts) % this.apis.length]!.push(index);
   }
 
   private due(): number {
@@ -142,13 +155,13 @@ export class LoadDriver {
     }
   }
 
-  private post(node: number, accounts: number[]): void {
+  private post(node: number, indices: number[]): void {
     const { json } = this.workload;
-    const indices = accounts.map((a) => this.nextOf[a]! * this.workload.accounts + a);
     const body = `{"transfers":[${indices.map((i) => json[i]).join(",")}]}`;
     const at = this.now();
     for (const i of indices) this.book.submitted(i, at);
     this.submitted += indices.length;
+    for (const i of indices) if (depIndexOf(this.workload, i) >= 0) this.submittedWithDeps++;
     this.requestsPending++;
     this.pendingPerNode[node]!++;
     const req = request(`${this.apis[node]}/v1/transfers:batch`, {
@@ -180,15 +193,25 @@ export class LoadDriver {
     for (const [k, result] of results.entries()) {
       if (result.code === undefined) continue;
       const index = indices[k]!;
-      if (result.code === RETRY_CODE) {
-        this.ready[node]!.push(index % this.workload.accounts);
+      if (result.code === RETRY_CODE || result.code === UNKNOWN_DEPENDENCY_CODE) {
+        // Not taken: sent again, so it counts once in `submitted`.
         this.submitted--;
-        this.retried++;
+        if (depIndexOf(this.workload, index) >= 0) this.submittedWithDeps--;
+        if (result.code === RETRY_CODE) {
+          this.retried++;
+          this.ready[node]!.push(index);
+        } else {
+          this.unknownDependencyRetried++;
+          setTimeout(() => {
+            this.ready[node]!.push(index);
+            if (this.options.rate === undefined) this.pump();
+          }, UNKNOWN_DEPENDENCY_RETRY_MS).unref();
+        }
         continue;
       }
       this.refused[result.code] = (this.refused[result.code] ?? 0) + 1;
       this.book.refused(index);
-      this.settled(index);
+      this.settled(index, false);
     }
   }
 

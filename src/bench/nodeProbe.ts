@@ -10,9 +10,14 @@ export interface NodeSnapshot {
   readonly bytesOut: number;
   /** Frames (each one write of batched messages to a peer's stream) this node sent since it started. */
   readonly framesOut: number;
+  /** V8 heap in use (prom-client's default `nodejs_heap_size_used_bytes`), if the node exposes it. */
+  readonly heapUsedBytes: number | undefined;
 }
 
-/** Reads a node's CPU from /proc and its transport counters from `GET /metrics`. */
+/** The node registers prom-client's default metrics under this prefix; a bare name is accepted too. */
+const HEAP_USED_NAMES = ["tally_process_nodejs_heap_size_used_bytes", "nodejs_heap_size_used_bytes"];
+
+/** Reads a node's CPU from /proc and its transport counters and JS heap from `GET /metrics`. */
 export class NodeProbe {
   private readonly api: string;
   private readonly pid: number;
@@ -37,6 +42,7 @@ export class NodeProbe {
       messagesOut: sample(samples, "tally_p2p", "counter", "messagesOut"),
       bytesOut: sample(samples, "tally_p2p", "counter", "bytesOut"),
       framesOut: sample(samples, "tally_p2p", "counter", "framesOut"),
+      heapUsedBytes: HEAP_USED_NAMES.map((name) => samples.get(name)).find((v) => v !== undefined),
     };
   }
 }

@@ -115,6 +115,7 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
       rate,
       batch,
       inFlight: optionalInteger(args, "in-flight", 1) ?? DEFAULT_DEVNET_BENCH.inFlight,
+      withDeps: args.values["no-deps"] !== true,
     },
   };
 }
@@ -158,7 +159,7 @@ const benchDevnet: Command = {
   summary:
     "load a multi-process devnet with pre-signed transfers: applied/s, latency to every node, CPU, RSS, messages and bytes per transfer",
   usage:
-    "[--nodes N] [--duration S] [--rate R] [--in-flight K] [--broadcast contagion|bracha] [--membership open|static] [--accounts A] [--batch B] [--warmup S] [--devnet FILE] [--compare bracha]",
+    "[--nodes N] [--duration S] [--rate R] [--in-flight K] [--broadcast contagion|bracha] [--membership open|static] [--accounts A] [--batch B] [--warmup S] [--devnet FILE] [--compare bracha] [--no-deps]",
   options: {
     nodes: { type: "string" },
     duration: { type: "string" },
@@ -171,6 +172,7 @@ const benchDevnet: Command = {
     warmup: { type: "string" },
     devnet: { type: "string" },
     compare: { type: "string" },
+    "no-deps": { type: "boolean" },
   },
   async run(args) {
     const a = devnetBenchArgs(args);

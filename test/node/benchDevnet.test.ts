@@ -40,7 +40,7 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, and rem
     const r = JSON.parse(stdout) as Record<string, unknown> & {
       latencyMs: Record<string, number>;
       rssMB: { max: number; perNode: { start: number; end: number; max: number }[] };
-      perNode: Record<string, unknown>[];
+      perNode: { heapUsedMB?: { start: number; end: number } }[];
     };
     for (const field of [
       "nodes",
@@ -56,6 +56,8 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, and rem
       "bytesPerTransferPerNode",
       "benchCpuMicrosPerTransfer",
       "perNode",
+      "workload",
+      "depsPerTransfer",
     ])
       assert.ok(field in r, `missing ${field}`);
     assert.equal(r.nodes, 2);
@@ -73,7 +75,14 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, and rem
     assert.ok(r.rssMB.max > 0);
     assert.equal(r.perNode.length, 2);
     assert.equal(r.rssMB.perNode.length, 2);
-    assert.deepEqual(r.refused, {});
+    assert.deepEqual(r.refused, {}, "no transfer refused (an early dep would be UNKNOWN_DEPENDENCY)");
+    assert.equal(r.unknownDependencyRetried, 0);
+    assert.equal(r.rejected, 0);
+    assert.equal(r.unappliedAfterDrain, 0);
+    // Wallet-like: every transfer after an account's first references the payment it received last.
+    assert.equal(r.workload, "ring-with-deps");
+    assert.ok((r.depsPerTransfer as number) > 0.8, `depsPerTransfer ${r.depsPerTransfer}`);
+    for (const node of r.perNode) assert.ok(node.heapUsedMB !== undefined && node.heapUsedMB.end > 0);
     assert.deepEqual(await readdir(tmp), [], "the bench's devnet directory is removed");
   } finally {
     await rm(tmp, { recursive: true, force: true });
