@@ -274,9 +274,9 @@ export class Channels {
   request<Req>(to: PeerId, protocolId: string, req: Req, nowMs: number): RequestResult {
     const spec = this.registry.require(protocolId);
     if (spec.request === undefined) throw noSuchKind(spec, "requests");
-    const body = spec.request.request.encode(req);
-    const opened = this.requests.open(to, spec, nowMs);
-    if (opened === undefined) {
+    // The slot is checked before encoding: a caller that retries every tick while an exchange is in flight
+    // (a held peer's introduction, up to 66 KB) must not pay an encode for each refusal.
+    if (!this.requests.canOpen(to, spec)) {
       return {
         ok: false,
         error: {
@@ -285,6 +285,9 @@ export class Channels {
         },
       };
     }
+    const body = spec.request.request.encode(req);
+    // Opened only once the body encoded: a codec that throws leaves no slot taken.
+    const opened = this.requests.open(to, spec, nowMs)!;
     const bytes = encodeEnvelope({
       protocolCode: spec.code,
       version: spec.version,
