@@ -1,5 +1,6 @@
 import { ErrorCode, isTallyError, TallyError } from "../core/errors.ts";
 import type { PeerId } from "../core/peerId.ts";
+import { BodyArena } from "./bodyArena.ts";
 import {
   type ChannelError,
   decodeEnvelope,
@@ -95,6 +96,7 @@ export class Channels {
   private readonly scheduler: InboundScheduler;
   private readonly scores: PeerScores;
   private readonly requests: RequestTracker;
+  private readonly bodies = new BodyArena();
 
   constructor(opts: ChannelsOptions) {
     this.registry = new ProtocolRegistry(opts.protocols);
@@ -186,8 +188,8 @@ export class Channels {
     // Answers are bounded by our own outstanding requests, so only the global cap applies to them.
     const admitted = this.scheduler.admit(item, member, answer, nowMs);
     if (admitted === "admitted") {
-      // Copied out of the frame, so a kept 200-byte message never pins a 1 MiB frame buffer.
-      item.body = copyBytes(item.body);
+      // Copied out of the frame, so a kept 200-byte message never pins a 1 MiB frame buffer (bodyArena.ts).
+      item.body = this.bodies.copy(item.body);
       if (answer) this.requests.resolve(from, spec.code, env.requestId);
       return [];
     }
@@ -274,9 +276,9 @@ export class Channels {
   request<Req>(to: PeerId, protocolId: string, req: Req, nowMs: number): RequestResult {
     const spec = this.registry.require(protocolId);
     if (spec.request === undefined) throw noSuchKind(spec, "requests");
-    const body = spec.request.request.encode(req);
-    const opened = this.requests.open(to, spec, nowMs);
-    if (opened === undefined) {
+    // The slot is checked before encoding: a caller that retries every tick while an exchange is in flight
+    // (a held peer's introduction, up to 66 KB) must not pay an encode for each refusal.
+    if (!this.requests.canOpen(to, spec)) {
       return {
         ok: false,
         error: {
@@ -285,6 +287,9 @@ export class Channels {
         },
       };
     }
+    const body = spec.request.request.encode(req);
+    // Opened only once the body encoded: a codec that throws leaves no slot taken.
+    const opened = this.requests.open(to, spec, nowMs)!;
     const bytes = encodeEnvelope({
       protocolCode: spec.code,
       version: spec.version,
@@ -421,13 +426,6 @@ export class Channels {
     });
     return { type: "reply", to, bytes };
   }
-}
-
-/** A copy owned by the item, so a kept small message never pins the (up to 1 MiB) frame it arrived in. */
-function copyBytes(view: Uint8Array): Uint8Array {
-  const out = new Uint8Array(view.length);
-  out.set(view);
-  return out;
 }
 
 function noSuchKind(spec: ProtocolSpec, what: string): TallyError {

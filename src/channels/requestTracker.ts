@@ -49,6 +49,14 @@ export class RequestTracker {
     this.nextId = firstId >= 1 && firstId <= MAX_REQUEST_ID ? Math.floor(firstId) : 1;
   }
 
+  /** Whether `open(to, spec)` would succeed now. */
+  canOpen(to: PeerId, spec: ProtocolSpec): boolean {
+    const req = spec.request;
+    return (
+      req !== undefined && (this.outgoingCount.get(peerKey(spec.code, to)) ?? 0) < req.maxOutstandingPerPeer
+    );
+  }
+
   /** Register a request to `to`; undefined when the (peer, protocol) bound is reached. */
   open(to: PeerId, spec: ProtocolSpec, nowMs: number): OutgoingRequest | undefined {
     const req = spec.request;

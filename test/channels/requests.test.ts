@@ -72,6 +72,30 @@ describe("requests", () => {
     assert.ok(a.request("C", "sync", Uint8Array.of(5), 0).ok, "another peer has its own bound");
   });
 
+  it("a request refused for want of a slot costs no encode, and a codec that throws takes no slot", () => {
+    let encodes = 0;
+    let failNext = false;
+    const countingCodec = {
+      encode: (v: Uint8Array) => {
+        encodes++;
+        if (failNext) throw new Error("codec broke");
+        return v;
+      },
+      decode: rawCodec.decode,
+    };
+    const spec = syncSpec({
+      request: { request: countingCodec, response: rawCodec, timeoutMs: 1_000, maxOutstandingPerPeer: 1 },
+    });
+    const a = makeChannels({ protocols: [spec] });
+    failNext = true;
+    assert.throws(() => a.request("B", "sync", Uint8Array.of(1), 0), /codec broke/);
+    failNext = false;
+    idOf(a.request("B", "sync", Uint8Array.of(1), 0));
+    assert.equal(encodes, 2);
+    for (let tick = 0; tick < 10; tick++) assert.ok(!a.request("B", "sync", Uint8Array.of(2), tick).ok);
+    assert.equal(encodes, 2, "ten refusals, no encode");
+  });
+
   it("timeouts expire requests, free their slots, and a late answer is dropped quietly", () => {
     const a = makeChannels(); // timeout 1,000 ms
     const ids = [0, 1, 2, 3].map((i) => idOf(a.request("B", "sync", Uint8Array.of(i), 100)));
