@@ -1,6 +1,5 @@
 import { ErrorCode, isTallyError, TallyError } from "../core/errors.ts";
 import type { PeerId } from "../core/peerId.ts";
-import { BodyArena } from "./bodyArena.ts";
 import {
   type ChannelError,
   decodeEnvelope,
@@ -96,7 +95,6 @@ export class Channels {
   private readonly scheduler: InboundScheduler;
   private readonly scores: PeerScores;
   private readonly requests: RequestTracker;
-  private readonly bodies = new BodyArena();
 
   constructor(opts: ChannelsOptions) {
     this.registry = new ProtocolRegistry(opts.protocols);
@@ -188,8 +186,8 @@ export class Channels {
     // Answers are bounded by our own outstanding requests, so only the global cap applies to them.
     const admitted = this.scheduler.admit(item, member, answer, nowMs);
     if (admitted === "admitted") {
-      // Copied out of the frame, so a kept 200-byte message never pins a 1 MiB frame buffer (bodyArena.ts).
-      item.body = this.bodies.copy(item.body);
+      // Copied out of the frame, so a kept 200-byte message never pins a 1 MiB frame buffer.
+      item.body = copyBytes(item.body);
       if (answer) this.requests.resolve(from, spec.code, env.requestId);
       return [];
     }
@@ -426,6 +424,13 @@ export class Channels {
     });
     return { type: "reply", to, bytes };
   }
+}
+
+/** A copy owned by the item, so a kept small message never pins the (up to 1 MiB) frame it arrived in. */
+function copyBytes(view: Uint8Array): Uint8Array {
+  const out = new Uint8Array(view.length);
+  out.set(view);
+  return out;
 }
 
 function noSuchKind(spec: ProtocolSpec, what: string): TallyError {

@@ -41,7 +41,7 @@ export interface InboundItem {
   kind: EnvelopeKindName;
   /** 0 for kind "message". */
   requestId: number;
-  /** A copy out of the frame it came in (bodyArena.ts: it may share a small chunk with other bodies). */
+  /** A copy owned by the item (never a view into the frame it came in). */
   body: Uint8Array;
   /** The decoded error body, for kind "error" only. */
   error: { code: WireErrorName; text: string } | undefined;
