@@ -15,7 +15,7 @@ import { inspectTestPayload, testPayload } from "./harness.ts";
  */
 const PARAMS: ContagionParams = { G: 2, E: 40, Ehat: 29, R: 40, Rhat: 12, D: 40, Dhat: 29 };
 
-function openNode(view: PeerId[], members: Set<PeerId>) {
+function openNode(view: PeerId[], members: Set<PeerId>, refreshIntervalMs = 0) {
   const oracle = new ViewOracle({
     view: () => view,
     isMember: (peer) => peer === "self" || members.has(peer),
@@ -27,7 +27,7 @@ function openNode(view: PeerId[], members: Set<PeerId>) {
     params: PARAMS,
     inspect: inspectTestPayload,
     random: seededRandom(4),
-    refreshIntervalMs: 0,
+    refreshIntervalMs,
   });
 }
 
@@ -73,6 +73,30 @@ describe("contagion over an open network's view", () => {
       protocol.quorumsReachable(() => true),
       true,
     );
+  });
+
+  test("with one other member, refreshes keep it as the gossip neighbour instead of dropping the link", () => {
+    // A 2-node open devnet stalled for good: the first refresh dropped the only gossip neighbour, found nobody
+    // to draw instead, and payloads were never relayed again.
+    const view: PeerId[] = ["p1"];
+    const protocol = openNode(view, new Set(view), 1_000);
+    protocol.handle({ type: "start", nowMs: 0 });
+    let unsubscribed = 0;
+    for (let t = 250; t <= 20_000; t += 250) {
+      const actions = protocol.handle({ type: "tick", nowMs: t });
+      unsubscribed += [...subscriptions(actions, "unsubscribe")].length;
+    }
+    assert.deepEqual(protocol.samplePeers().gossip, ["p1"], "p1 is still drawn after 20 refreshes");
+    assert.equal(unsubscribed, 0, "p1 was never told to unsubscribe");
+    const submitted = protocol.handle({
+      type: "submit",
+      payload: testPayload("alice", 1, "A"),
+      nowMs: 20_001,
+    });
+    const gossiped = submitted.filter(
+      (a) => a.type === "send" && a.message.kind === "gossip" && a.to.includes("p1"),
+    );
+    assert.equal(gossiped.length, 1, "the payload goes to p1");
   });
 
   test("a sampled peer whose record expired is replaced at the next tick", () => {

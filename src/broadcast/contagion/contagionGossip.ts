@@ -72,17 +72,24 @@ export class GossipNeighbours {
 
   /**
    * Replaces an own draw by a fresh distinct peer (neither a current draw nor the departing one). Returns the
-   * new peer, or undefined if `peer` was not drawn or nobody is left to draw.
+   * new peer, or undefined if `peer` was not drawn or nobody is left to draw. Then a departing peer is
+   * dropped all the same, while a refreshed one (`keepIfNone`) stays: with no other peer to draw, dropping it
+   * would leave this node without the link (a 2-node network lost its only gossip neighbour that way).
    */
-  replace(peer: PeerId, oracle: SamplingOracle): PeerId | undefined {
-    if (!this.drawn.delete(peer)) return undefined;
-    this.cached = undefined;
+  replace(peer: PeerId, oracle: SamplingOracle, keepIfNone = false): PeerId | undefined {
+    if (!this.drawn.has(peer)) return undefined;
     for (let attempt = 0; attempt < 64; attempt++) {
       const [candidate] = drawExcluding(oracle, 1, peer);
-      if (candidate === undefined) return undefined;
+      if (candidate === undefined) break;
       if (this.drawn.has(candidate)) continue;
+      this.drawn.delete(peer);
       this.drawn.add(candidate);
+      this.cached = undefined;
       return candidate;
+    }
+    if (!keepIfNone) {
+      this.drawn.delete(peer);
+      this.cached = undefined;
     }
     return undefined;
   }

@@ -218,13 +218,15 @@ export class SampledLayers {
     const left = this.sampledLayers(peer);
     if (left.length === 0) return;
     count.samplesReplaced++;
+    // A refreshed peer keeps its gossip link when nobody else can be drawn in its place.
+    const fresh = left.includes("gossip") ? gossip.replace(peer, oracle, !departing) : undefined;
+    const keptGossip = !departing && gossip.isDrawn(peer);
     // A refreshed peer may be drawn again into the echo or ready samples: it keeps those subscriptions.
-    const leaving = departing ? left : left.filter((layer) => layer === "gossip");
+    const leaving = departing ? left : left.filter((layer) => layer === "gossip" && !keptGossip);
     for (const layer of leaving) countedSend(count, out, [peer], { kind: "unsubscribe", layer });
 
     const drawn = new Set<PeerId>();
     if (left.includes("gossip")) {
-      const fresh = gossip.replace(peer, oracle);
       if (fresh !== undefined) {
         drawn.add(fresh);
         countedSend(count, out, [fresh], { kind: "subscribe", layer: "gossip" });
