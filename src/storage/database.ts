@@ -1,5 +1,5 @@
 import { mkdir } from "node:fs/promises";
-import type { AbstractBatchOperation, AbstractBatchOptions } from "abstract-level";
+import type { AbstractChainedBatchWriteOptions } from "abstract-level";
 import { Level } from "level";
 
 /**
@@ -26,16 +26,19 @@ export async function openDatabase(path: string): Promise<NodeDatabase> {
  */
 export async function writeBatch(db: NodeDatabase, ops: readonly BatchOp[]): Promise<void> {
   if (ops.length === 0) return;
-  const levelOps: AbstractBatchOperation<NodeDatabase, string, Uint8Array>[] = ops.map((op) => {
-    if (op.type === "del") return { type: "del", key: op.key };
-    if (typeof op.value === "string") {
-      // The database's value encoding is "view"; "utf8" for this op only (the typings want one type).
-      return { type: "put", key: op.key, value: op.value as unknown as Uint8Array, valueEncoding: "utf8" };
-    }
-    return { type: "put", key: op.key, value: op.value };
-  });
-  await db.batch(levelOps, { sync: true } as AbstractBatchOptions<string, Uint8Array>);
+  // A chained batch hands each op to LevelDB as it comes: the array form clones every op into a new object,
+  // with its options, before encoding it — two allocations per write on the node's hottest path.
+  const batch = db.batch();
+  for (const op of ops) {
+    if (op.type === "del") batch.del(op.key);
+    else if (typeof op.value === "string") batch.put(op.key, op.value as unknown as Uint8Array, UTF8_VALUE);
+    else batch.put(op.key, op.value);
+  }
+  await batch.write({ sync: true } as AbstractChainedBatchWriteOptions);
 }
+
+/** The database's value encoding is "view"; "utf8" for string values only (the typings want one type). */
+const UTF8_VALUE = { valueEncoding: "utf8" } as const;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
