@@ -213,7 +213,7 @@ export class LevelLedgerStore implements LedgerStore {
       });
     }
     this.dirtyAccounts.clear();
-    ops.push({ type: "put", key: key(Bucket.meta, "historyCounter"), value: jsonValue(this.historyCounter) });
+    ops.push({ type: "put", key: key(Bucket.meta, "historyCounter"), value: String(this.historyCounter) });
     return ops;
   }
 

@@ -266,7 +266,8 @@ export class NodeCore {
 
   private submitResult(encoded: EncodedTransfer, outcome: SubmitOutcome, out: NodeAction[]): SubmitResult {
     if (outcome === "accepted" || outcome === "duplicate" || outcome === "delivered") {
-      return { ok: true, id: encoded.id, status: this.statusOf(encoded.id) ?? "pending" };
+      const status = this.ledger.statusOfTransfer(encoded)?.status ?? this.submissions.statusOf(encoded.id);
+      return { ok: true, id: encoded.id, status: status ?? "pending" };
     }
     this.submissions.forget(encoded.id);
     out.push({ type: "write", ops: [submittedRecords.del(encoded.id)] });

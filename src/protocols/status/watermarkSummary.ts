@@ -82,6 +82,23 @@ function checkSeq(seq: number, field: string): void {
   }
 }
 
+/**
+ * Buckets of recently advanced accounts: the bucket is a hash of the address, and the same accounts advance
+ * again and again. Bounded like the address caches (65,536 entries, oldest out).
+ */
+const BUCKET_CACHE_ENTRIES = 65_536;
+const bucketCache = new Map<string, number>();
+
+function cachedBucketOf(address: string, bytes: Uint8Array): number {
+  let bucket = bucketCache.get(address);
+  if (bucket === undefined) {
+    bucket = bucketOfAddressBytes(bytes);
+    if (bucketCache.size >= BUCKET_CACHE_ENTRIES) bucketCache.delete(bucketCache.keys().next().value!);
+    bucketCache.set(address, bucket);
+  }
+  return bucket;
+}
+
 export class WatermarkSummary {
   private readonly accounts: number[] = new Array<number>(WATERMARK_BUCKETS).fill(0);
   private readonly seqSums: bigint[] = new Array<bigint>(WATERMARK_BUCKETS).fill(0n);
@@ -108,7 +125,7 @@ export class WatermarkSummary {
     }
     if (toSeq === fromSeq) return;
     const bytes = decodeAddress(address).bytes;
-    const bucket = bucketOfAddressBytes(bytes);
+    const bucket = cachedBucketOf(address, bytes);
     const seqSum = this.seqSums[bucket]! + BigInt(toSeq - fromSeq);
     if (seqSum > MAX_SEQ_SUM) {
       throw new TallyError(ErrorCode.LimitExceeded, "watermark sum of a bucket exceeds 2^64 - 1", { bucket });
