@@ -3,6 +3,7 @@ import type { RandomSource } from "../core/random.ts";
 import type { SamplingOracle } from "../sampling/samplingOracle.ts";
 import { BasaltSampler, type Candidate } from "./basalt.ts";
 import { type NodeRecord, type RecordRejection, verifyNodeRecord } from "./nodeRecord.ts";
+import { RankedCandidate } from "./rank.ts";
 import { addressGroups } from "./rankAddress.ts";
 import { AnnouncementBudget, RecordBook } from "./recordBook.ts";
 import { ViewOracle } from "./viewOracle.ts";
@@ -60,6 +61,13 @@ export class OpenMembership {
   private readonly book: RecordBook;
   private readonly sampler: BasaltSampler;
   private readonly budget: AnnouncementBudget;
+  /**
+   * Per accepted record, its sampler candidate (address parsed, four digests taken) and its record-book group,
+   * computed once: every sampler round refills from every record held, and would otherwise parse each one's
+   * addresses and look its digests up again. Keyed by the record object, so a replaced record's entry goes
+   * with it; bounded by the book.
+   */
+  private readonly placed = new WeakMap<NodeRecord, PlacedRecord>();
   private ownWire: Uint8Array | undefined;
 
   constructor(options: OpenMembershipOptions) {
@@ -68,8 +76,7 @@ export class OpenMembership {
       self: options.self,
       maxRecords: options.maxRecords,
       minUpdateIntervalMs: options.minUpdateIntervalMs,
-      // By /16 (IPv6: /32), the sampler's first rank level: bulk identities on few prefixes yield first.
-      groupOf: (record) => addressGroups(candidateOf(record).ip)[0],
+      groupOf: (record) => this.placementOf(record).group,
     });
     this.sampler = new BasaltSampler({
       self: options.self,
@@ -121,7 +128,7 @@ export class OpenMembership {
     const known = this.book.has(record.peerId);
     const outcome = this.book.offer(record, wire, nowMs);
     if (outcome !== "accepted") return { verdict: "ignore", reason: outcome };
-    if (!known) this.sampler.offer([candidateOf(record)]);
+    if (!known) this.sampler.offer([this.placementOf(record).candidate]);
     return { verdict: "accept", record, isNew: !known };
   }
 
@@ -138,7 +145,18 @@ export class OpenMembership {
   }
 
   private *knownCandidates(): Iterable<Candidate> {
-    for (const entry of this.book.entries()) yield candidateOf(entry.record);
+    for (const record of this.book.records()) yield this.placementOf(record).candidate;
+  }
+
+  private placementOf(record: NodeRecord): PlacedRecord {
+    let placed = this.placed.get(record);
+    if (placed === undefined) {
+      const candidate = candidateOf(record);
+      // By /16 (IPv6: /32), the sampler's first rank level: bulk identities on few prefixes yield first.
+      placed = { candidate: new RankedCandidate(candidate), group: addressGroups(candidate.ip)[0] };
+      this.placed.set(record, placed);
+    }
+    return placed;
   }
 
   /** The records to push or answer with: ours, then the view's (≤ `max`). */
@@ -154,7 +172,7 @@ export class OpenMembership {
   }
 
   /** The sampler's view: the peers the broadcast draws from, and the ones this node keeps connected. */
-  viewPeers(): PeerId[] {
+  viewPeers(): readonly PeerId[] {
     return this.sampler.peers();
   }
 
@@ -173,6 +191,11 @@ export class OpenMembership {
   get size(): number {
     return this.book.size;
   }
+}
+
+interface PlacedRecord {
+  readonly candidate: RankedCandidate;
+  readonly group: string;
 }
 
 /** The sampler ranks by IP prefix first: the record's first IP address, if it lists one. */

@@ -185,7 +185,7 @@ export class SamplerSimulation {
   }
 
   /** Peer ids of correct node i's view. */
-  viewOf(i: number): PeerId[] {
+  viewOf(i: number): readonly PeerId[] {
     return this.samplers[i]?.peers() ?? [];
   }
 }
