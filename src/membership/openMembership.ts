@@ -3,6 +3,7 @@ import type { RandomSource } from "../core/random.ts";
 import type { SamplingOracle } from "../sampling/samplingOracle.ts";
 import { BasaltSampler, type Candidate } from "./basalt.ts";
 import { type NodeRecord, type RecordRejection, verifyNodeRecord } from "./nodeRecord.ts";
+import { OverBudgetPenalty } from "./overBudgetPenalty.ts";
 import { RankedCandidate } from "./rank.ts";
 import { addressGroups } from "./rankAddress.ts";
 import { AnnouncementBudget, RecordBook } from "./recordBook.ts";
@@ -31,7 +32,12 @@ const CLOCK_SKEW_MS = 30_000;
 /** What became of one record a peer sent: gossipsub relays accepted ones only; rejected ones cost the sender. */
 export type RecordVerdict =
   | { readonly verdict: "accept"; readonly record: NodeRecord; readonly isNew: boolean }
-  | { readonly verdict: "ignore"; readonly reason: string }
+  | {
+      readonly verdict: "ignore";
+      readonly reason: string;
+      /** The sender is due a penalty: every 64th record it sent over its budget (overBudgetPenalty.ts). */
+      readonly penalty?: "budgetOverrun";
+    }
   | { readonly verdict: "reject"; readonly reason: RecordRejection };
 
 /** Rejections that only a broken or lying sender produces; expiry can happen to a record in flight. */
@@ -61,6 +67,7 @@ export class OpenMembership {
   private readonly book: RecordBook;
   private readonly sampler: BasaltSampler;
   private readonly budget: AnnouncementBudget;
+  private readonly overBudget = new OverBudgetPenalty();
   /**
    * Per accepted record, its sampler candidate (address parsed, four digests taken) and its record-book group,
    * computed once: every sampler round refills from every record held, and would otherwise parse each one's
@@ -108,7 +115,11 @@ export class OpenMembership {
 
   /** One record from `sender` (the relaying peer on gossipsub, the answering peer of an exchange). */
   receive(wire: Uint8Array, sender: PeerId, nowMs: number): RecordVerdict {
-    if (!this.budget.allow(sender, nowMs)) return { verdict: "ignore", reason: "senderOverBudget" };
+    if (!this.budget.allow(sender, nowMs)) {
+      return this.overBudget.count(sender)
+        ? { verdict: "ignore", reason: "senderOverBudget", penalty: "budgetOverrun" }
+        : { verdict: "ignore", reason: "senderOverBudget" };
+    }
     const { network, genesisHash, identityDifficulty, recordTtlMs } = this.options;
     const checked = verifyNodeRecord(wire, {
       network,
@@ -139,9 +150,16 @@ export class OpenMembership {
     return gone;
   }
 
-  /** One sampler round: whom to exchange with, and the slots reseeded (refilled from known identities). */
-  round(): { exchangeWith: PeerId | undefined; samples: PeerId[] } {
-    return this.sampler.round();
+  /**
+   * One sampler round: whom to exchange with, and the slots reseeded (refilled from known identities). With an
+   * empty view (just joined, or everyone expired) the exchange goes to one of `bootstrap`, drawn with the
+   * injected randomness so that no peer can predict which; none when there is no bootstrap peer either.
+   */
+  round(bootstrap: readonly PeerId[] = []): { exchangeWith: PeerId | undefined; samples: PeerId[] } {
+    const { exchangeWith, samples } = this.sampler.round();
+    if (exchangeWith !== undefined || bootstrap.length === 0) return { exchangeWith, samples };
+    const index = Math.min(bootstrap.length - 1, Math.floor(this.options.random() * bootstrap.length));
+    return { exchangeWith: bootstrap[index], samples };
   }
 
   private *knownCandidates(): Iterable<Candidate> {
