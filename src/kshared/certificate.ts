@@ -5,6 +5,7 @@
  */
 
 import { bytesEqual } from "../core/bytes.ts";
+import { ByteWriter } from "../core/byteWriter.ts";
 import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
 import type {
   Certificate,
@@ -30,35 +31,14 @@ const VOTE_TAG = encoder.encode("tally/kshared/vote/v1\0");
 const TIMEOUT_TAG = encoder.encode("tally/kshared/timeout/v1\0");
 const PHASE_BYTE: Readonly<Record<VotePhase, number>> = { prepare: 1, commit: 2 };
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-function u32(value: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, value);
-  return out;
-}
-
-function u64(value: number): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(value));
-  return out;
-}
-
-function accountField(account: Uint8Array): Uint8Array {
-  return concat([Uint8Array.of(account.length), account]);
+/** tag ‖ len(account) u8 ‖ account: how a statement begins (a vote puts its phase between the two). */
+function statement(tag: Uint8Array, account: Uint8Array): ByteWriter {
+  return new ByteWriter().bytes(tag).u8(account.length).bytes(account);
 }
 
 /** tag ‖ len(account) u8 ‖ account ‖ digest(32). */
 export function requestSigningBytes(account: Uint8Array, digest: Uint8Array): Uint8Array {
-  return concat([REQUEST_TAG, accountField(account), digest]);
+  return statement(REQUEST_TAG, account).bytes(digest).finish();
 }
 
 /** tag ‖ phase u8 (1 prepare, 2 commit) ‖ len(account) u8 ‖ account ‖ seq u64 ‖ round u32 ‖ digest(32). */
@@ -69,14 +49,15 @@ export function voteSigningBytes(
   round: number,
   digest: Uint8Array,
 ): Uint8Array {
-  return concat([
-    VOTE_TAG,
-    Uint8Array.of(PHASE_BYTE[phase]),
-    accountField(account),
-    u64(seq),
-    u32(round),
-    digest,
-  ]);
+  return new ByteWriter()
+    .bytes(VOTE_TAG)
+    .u8(PHASE_BYTE[phase])
+    .u8(account.length)
+    .bytes(account)
+    .u64(seq)
+    .u32(round)
+    .bytes(digest)
+    .finish();
 }
 
 /** tag ‖ len(account) u8 ‖ account ‖ seq u64 ‖ round u32 ‖ (highPrepareRound + 1, 0 = none) u32. */
@@ -86,13 +67,11 @@ export function timeoutSigningBytes(
   round: number,
   highPrepareRound: number | null,
 ): Uint8Array {
-  return concat([
-    TIMEOUT_TAG,
-    accountField(account),
-    u64(seq),
-    u32(round),
-    u32((highPrepareRound ?? -1) + 1),
-  ]);
+  return statement(TIMEOUT_TAG, account)
+    .u64(seq)
+    .u32(round)
+    .u32((highPrepareRound ?? -1) + 1)
+    .finish();
 }
 
 /** What verifying a peer's signed statements needs: the account, its owners' keys, and a verifier. */
