@@ -17,6 +17,7 @@ import type {
   VotePhase,
 } from "./committeeTypes.ts";
 import type { CommitteeQuorum } from "./quorum.ts";
+import { signerFault } from "./signerShape.ts";
 
 export const DIGEST_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
@@ -111,15 +112,6 @@ export function verifyTimeoutVote(keys: CommitteeKeys, vote: TimeoutVote): boole
   return keys.verifier.verify(vote.signature, message, key);
 }
 
-function strictlyAscendingOwners(indices: readonly OwnerIndex[], k: number): boolean {
-  for (let i = 0; i < indices.length; i++) {
-    const index = indices[i]!;
-    if (!Number.isInteger(index) || index < 0 || index >= k) return false;
-    if (i > 0 && index <= indices[i - 1]!) return false;
-  }
-  return true;
-}
-
 /**
  * A certificate is valid iff it names this account, its signers are ≥ q distinct owners (ascending), and
  * every signature is that owner's over the certificate's (phase, seq, round, digest).
@@ -132,7 +124,7 @@ export function verifyCertificate(
   const { signers, signatures } = certificate;
   if (!isDigest(certificate.digest) || signers.length !== signatures.length) return false;
   if (!bytesEqual(certificate.account, keys.account)) return false;
-  if (signers.length < quorum.q || !strictlyAscendingOwners(signers, keys.owners.length)) return false;
+  if (signers.length < quorum.q || signerFault(signers, keys.owners.length) !== undefined) return false;
   const message = voteSigningBytes(
     keys.account,
     certificate.phase,
@@ -155,10 +147,10 @@ export function verifyTimeoutCertificate(
   const { votes } = certificate;
   if (votes.length < quorum.q) return false;
   if (
-    !strictlyAscendingOwners(
+    signerFault(
       votes.map((v) => v.voter),
       keys.owners.length,
-    )
+    ) !== undefined
   )
     return false;
   let highest: number | null = null;
