@@ -1,5 +1,6 @@
 import type { PeerId } from "../core/peerId.ts";
 import type { RandomSource } from "../core/random.ts";
+import { randomElement } from "../sampling/randomDraw.ts";
 import type { SamplingOracle } from "../sampling/samplingOracle.ts";
 import { BasaltSampler, type Candidate } from "./basalt.ts";
 import { type NodeRecord, type RecordRejection, verifyNodeRecord } from "./nodeRecord.ts";
@@ -158,8 +159,7 @@ export class OpenMembership {
   round(bootstrap: readonly PeerId[] = []): { exchangeWith: PeerId | undefined; samples: PeerId[] } {
     const { exchangeWith, samples } = this.sampler.round();
     if (exchangeWith !== undefined || bootstrap.length === 0) return { exchangeWith, samples };
-    const index = Math.min(bootstrap.length - 1, Math.floor(this.options.random() * bootstrap.length));
-    return { exchangeWith: bootstrap[index], samples };
+    return { exchangeWith: randomElement(this.options.random, bootstrap), samples };
   }
 
   private *knownCandidates(): Iterable<Candidate> {
