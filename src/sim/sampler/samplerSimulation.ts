@@ -3,6 +3,7 @@ import type { RandomSource } from "../../core/random.ts";
 import { BasaltSampler } from "../../membership/basalt.ts";
 import type { RankedCandidate } from "../../membership/rank.ts";
 import { drawDistinct } from "../../sampling/randomDraw.ts";
+import { percentile } from "../percentile.ts";
 import { childSeed, seededRandom, shuffled } from "../prng.ts";
 import { type Dissemination, RecordFlood } from "./recordFlood.ts";
 import { type SamplerAttack, SamplerPopulation } from "./samplerPopulation.ts";
@@ -166,7 +167,7 @@ export class SamplerSimulation {
     return {
       round,
       viewByzantineMean: mean(shares),
-      viewByzantineP99: sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))] ?? 0,
+      viewByzantineP99: percentile(sorted, 0.99),
       sampleByzantine: samples === 0 ? 0 : byzantineSamples / samples,
       viewSizeMean: sizes / correct.length,
     };
