@@ -6,6 +6,7 @@
 
 import { bytesEqual } from "../core/bytes.ts";
 import { ByteWriter } from "../core/byteWriter.ts";
+import { TRANSFER_ID_BYTES } from "../core/limits.ts";
 import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
 import type {
   Certificate,
@@ -19,8 +20,10 @@ import type {
 import type { CommitteeQuorum } from "./quorum.ts";
 import { signerFault } from "./signerShape.ts";
 
-export const DIGEST_BYTES = 32;
-export const SIGNATURE_BYTES = 64;
+/** A proposal's digest is its SHA-256: for a shared account, the transfer id the ledger matches it against. */
+export const DIGEST_BYTES = TRANSFER_ID_BYTES;
+/** The ledger's shared-account check imports it from here. */
+export { SIGNATURE_BYTES } from "../core/limits.ts";
 /** Account ids are length-prefixed by one byte. */
 export const MAX_ACCOUNT_BYTES = 255;
 /** Rounds and seqs are unsigned 32-bit and safe-integer 64-bit on the wire. */

@@ -8,7 +8,8 @@
 import { ByteReader } from "../core/byteReader.ts";
 import { ByteWriter } from "../core/byteWriter.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import { DIGEST_BYTES, MAX_ROUND, SIGNATURE_BYTES } from "./certificate.ts";
+import { SIGNATURE_BYTES } from "../core/limits.ts";
+import { DIGEST_BYTES, MAX_ROUND } from "./certificate.ts";
 import type {
   Certificate,
   CommitteeMessage,

@@ -7,7 +7,8 @@
 
 import { ByteReader } from "../core/byteReader.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import { DIGEST_BYTES, SIGNATURE_BYTES } from "./certificate.ts";
+import { SIGNATURE_BYTES } from "../core/limits.ts";
+import { DIGEST_BYTES } from "./certificate.ts";
 import { decodeCertificate, encodeCertificate } from "./committeeCodec.ts";
 import type { Certificate } from "./committeeTypes.ts";
 import {
