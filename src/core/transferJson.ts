@@ -7,6 +7,7 @@ import {
 import { AddressVersion, decodeAddress } from "./address.ts";
 import { fromHex, toHex } from "./bytes.ts";
 import { ErrorCode, TallyError } from "./errors.ts";
+import { isRecord } from "./jsonShape.ts";
 import { SIGNATURE_BYTES } from "./limits.ts";
 import {
   assembleSharedTransfer,
@@ -64,10 +65,6 @@ export function transferToJson(t: Transfer): TransferJson {
 
 function invalid(message: string): TallyError {
   return new TallyError(ErrorCode.InvalidField, message);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 export function parseAmount(value: unknown, field: string): bigint {

@@ -3,6 +3,7 @@ import type { ContagionParams } from "../broadcast/contagion/contagionParams.ts"
 import { decodeAddress } from "../core/address.ts";
 import { toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import { isRecord } from "../core/jsonShape.ts";
 import { MAX_AMOUNT, NETWORK_ID_RE } from "../core/limits.ts";
 import { type MembershipConfig, type OpenMembership, parseMembership } from "./membershipMode.ts";
 
@@ -47,10 +48,6 @@ const CONTAGION_KEYS = ["G", "E", "Ehat", "R", "Rhat", "D", "Dhat"] as const;
 
 function invalid(message: string): TallyError {
   return new TallyError(ErrorCode.InvalidGenesis, `genesis: ${message}`);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function positiveInteger(value: unknown, field: string): number {

@@ -1,6 +1,7 @@
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import { isRecord } from "../core/jsonShape.ts";
 
 /**
  * How a network knows its members. "static": the genesis lists every member (a permissioned devnet).
@@ -40,10 +41,6 @@ const OPEN_KEYS = new Set([
 
 function invalid(message: string): TallyError {
   return new TallyError(ErrorCode.InvalidGenesis, `genesis: ${message}`);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function integerIn(value: unknown, fallback: number, min: number, max: number, field: string): number {

@@ -5,6 +5,8 @@
  */
 
 import { bytesEqual } from "../core/bytes.ts";
+import { ByteWriter } from "../core/byteWriter.ts";
+import { TRANSFER_ID_BYTES } from "../core/limits.ts";
 import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
 import type {
   Certificate,
@@ -16,9 +18,12 @@ import type {
   VotePhase,
 } from "./committeeTypes.ts";
 import type { CommitteeQuorum } from "./quorum.ts";
+import { signerFault } from "./signerShape.ts";
 
-export const DIGEST_BYTES = 32;
-export const SIGNATURE_BYTES = 64;
+/** A proposal's digest is its SHA-256: for a shared account, the transfer id the ledger matches it against. */
+export const DIGEST_BYTES = TRANSFER_ID_BYTES;
+/** The ledger's shared-account check imports it from here. */
+export { SIGNATURE_BYTES } from "../core/limits.ts";
 /** Account ids are length-prefixed by one byte. */
 export const MAX_ACCOUNT_BYTES = 255;
 /** Rounds and seqs are unsigned 32-bit and safe-integer 64-bit on the wire. */
@@ -30,35 +35,14 @@ const VOTE_TAG = encoder.encode("tally/kshared/vote/v1\0");
 const TIMEOUT_TAG = encoder.encode("tally/kshared/timeout/v1\0");
 const PHASE_BYTE: Readonly<Record<VotePhase, number>> = { prepare: 1, commit: 2 };
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-function u32(value: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, value);
-  return out;
-}
-
-function u64(value: number): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(value));
-  return out;
-}
-
-function accountField(account: Uint8Array): Uint8Array {
-  return concat([Uint8Array.of(account.length), account]);
+/** tag ‖ len(account) u8 ‖ account: how a statement begins (a vote puts its phase between the two). */
+function statement(tag: Uint8Array, account: Uint8Array): ByteWriter {
+  return new ByteWriter().bytes(tag).u8(account.length).bytes(account);
 }
 
 /** tag ‖ len(account) u8 ‖ account ‖ digest(32). */
 export function requestSigningBytes(account: Uint8Array, digest: Uint8Array): Uint8Array {
-  return concat([REQUEST_TAG, accountField(account), digest]);
+  return statement(REQUEST_TAG, account).bytes(digest).finish();
 }
 
 /** tag ‖ phase u8 (1 prepare, 2 commit) ‖ len(account) u8 ‖ account ‖ seq u64 ‖ round u32 ‖ digest(32). */
@@ -69,14 +53,15 @@ export function voteSigningBytes(
   round: number,
   digest: Uint8Array,
 ): Uint8Array {
-  return concat([
-    VOTE_TAG,
-    Uint8Array.of(PHASE_BYTE[phase]),
-    accountField(account),
-    u64(seq),
-    u32(round),
-    digest,
-  ]);
+  return new ByteWriter()
+    .bytes(VOTE_TAG)
+    .u8(PHASE_BYTE[phase])
+    .u8(account.length)
+    .bytes(account)
+    .u64(seq)
+    .u32(round)
+    .bytes(digest)
+    .finish();
 }
 
 /** tag ‖ len(account) u8 ‖ account ‖ seq u64 ‖ round u32 ‖ (highPrepareRound + 1, 0 = none) u32. */
@@ -86,13 +71,11 @@ export function timeoutSigningBytes(
   round: number,
   highPrepareRound: number | null,
 ): Uint8Array {
-  return concat([
-    TIMEOUT_TAG,
-    accountField(account),
-    u64(seq),
-    u32(round),
-    u32((highPrepareRound ?? -1) + 1),
-  ]);
+  return statement(TIMEOUT_TAG, account)
+    .u64(seq)
+    .u32(round)
+    .u32((highPrepareRound ?? -1) + 1)
+    .finish();
 }
 
 /** What verifying a peer's signed statements needs: the account, its owners' keys, and a verifier. */
@@ -132,15 +115,6 @@ export function verifyTimeoutVote(keys: CommitteeKeys, vote: TimeoutVote): boole
   return keys.verifier.verify(vote.signature, message, key);
 }
 
-function strictlyAscendingOwners(indices: readonly OwnerIndex[], k: number): boolean {
-  for (let i = 0; i < indices.length; i++) {
-    const index = indices[i]!;
-    if (!Number.isInteger(index) || index < 0 || index >= k) return false;
-    if (i > 0 && index <= indices[i - 1]!) return false;
-  }
-  return true;
-}
-
 /**
  * A certificate is valid iff it names this account, its signers are ≥ q distinct owners (ascending), and
  * every signature is that owner's over the certificate's (phase, seq, round, digest).
@@ -153,7 +127,7 @@ export function verifyCertificate(
   const { signers, signatures } = certificate;
   if (!isDigest(certificate.digest) || signers.length !== signatures.length) return false;
   if (!bytesEqual(certificate.account, keys.account)) return false;
-  if (signers.length < quorum.q || !strictlyAscendingOwners(signers, keys.owners.length)) return false;
+  if (signers.length < quorum.q || signerFault(signers, keys.owners.length) !== undefined) return false;
   const message = voteSigningBytes(
     keys.account,
     certificate.phase,
@@ -176,10 +150,10 @@ export function verifyTimeoutCertificate(
   const { votes } = certificate;
   if (votes.length < quorum.q) return false;
   if (
-    !strictlyAscendingOwners(
+    signerFault(
       votes.map((v) => v.voter),
       keys.owners.length,
-    )
+    ) !== undefined
   )
     return false;
   let highest: number | null = null;

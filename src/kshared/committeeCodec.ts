@@ -6,8 +6,10 @@
  */
 
 import { ByteReader } from "../core/byteReader.ts";
+import { ByteWriter } from "../core/byteWriter.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import { DIGEST_BYTES, MAX_ROUND, SIGNATURE_BYTES } from "./certificate.ts";
+import { SIGNATURE_BYTES } from "../core/limits.ts";
+import { DIGEST_BYTES, MAX_ROUND } from "./certificate.ts";
 import type {
   Certificate,
   CommitteeMessage,
@@ -36,35 +38,6 @@ function malformed(message: string): TallyError {
   return new TallyError(ErrorCode.KsharedMalformedMessage, `kshared message: ${message}`);
 }
 
-class Writer {
-  private readonly parts: Uint8Array[] = [];
-  u8(v: number): void {
-    this.parts.push(Uint8Array.of(v));
-  }
-  u32(v: number): void {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v);
-    this.parts.push(b);
-  }
-  u64(v: number): void {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, BigInt(v));
-    this.parts.push(b);
-  }
-  bytes(b: Uint8Array): void {
-    this.parts.push(b);
-  }
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const part of this.parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
-  }
-}
-
 function bitmap(indices: readonly number[]): number {
   let bits = 0;
   for (const i of indices) bits |= 1 << i;
@@ -77,12 +50,12 @@ function indicesOf(bits: number): number[] {
   return out;
 }
 
-function fixed(w: Writer, b: Uint8Array, n: number, what: string): void {
+function fixed(w: ByteWriter, b: Uint8Array, n: number, what: string): void {
   if (b.length !== n) throw new RangeError(`${what}: ${n} bytes`);
   w.bytes(b);
 }
 
-function writeRequest(w: Writer, r: SignedRequest): void {
+function writeRequest(w: ByteWriter, r: SignedRequest): void {
   w.u8(r.owner);
   w.u32(r.proposal.length);
   w.bytes(r.proposal);
@@ -90,7 +63,7 @@ function writeRequest(w: Writer, r: SignedRequest): void {
   fixed(w, r.signature, SIGNATURE_BYTES, "signature");
 }
 
-function writeVote(w: Writer, v: Vote): void {
+function writeVote(w: ByteWriter, v: Vote): void {
   w.u8(PHASE_BYTE[v.phase]);
   w.u64(v.seq);
   w.u32(v.round);
@@ -99,7 +72,7 @@ function writeVote(w: Writer, v: Vote): void {
   fixed(w, v.signature, SIGNATURE_BYTES, "signature");
 }
 
-function writeTimeoutVote(w: Writer, v: TimeoutVote): void {
+function writeTimeoutVote(w: ByteWriter, v: TimeoutVote): void {
   w.u64(v.seq);
   w.u32(v.round);
   w.u32((v.highPrepareRound ?? -1) + 1);
@@ -108,7 +81,7 @@ function writeTimeoutVote(w: Writer, v: TimeoutVote): void {
 }
 
 /** phase u8 ‖ len(account) u8 ‖ account ‖ seq u64 ‖ round u32 ‖ digest(32) ‖ signer bitmap u32 ‖ 64-byte signatures, ascending signer. */
-function writeCertificate(w: Writer, c: Certificate): void {
+function writeCertificate(w: ByteWriter, c: Certificate): void {
   w.u8(PHASE_BYTE[c.phase]);
   w.u8(c.account.length);
   w.bytes(c.account);
@@ -119,13 +92,13 @@ function writeCertificate(w: Writer, c: Certificate): void {
   for (const s of c.signatures) fixed(w, s, SIGNATURE_BYTES, "signature");
 }
 
-function writeOptionalCertificate(w: Writer, c: Certificate | null): void {
+function writeOptionalCertificate(w: ByteWriter, c: Certificate | null): void {
   w.u8(c === null ? 0 : 1);
   if (c !== null) writeCertificate(w, c);
 }
 
 /** seq u64 ‖ round u32 ‖ voter bitmap u32 ‖ per voter ascending: (highPrepareRound+1) u32 ‖ signature ‖ optional highPrepare. */
-function writeTimeoutCertificate(w: Writer, c: TimeoutCertificate): void {
+function writeTimeoutCertificate(w: ByteWriter, c: TimeoutCertificate): void {
   w.u64(c.seq);
   w.u32(c.round);
   w.u32(bitmap(c.votes.map((v) => v.voter)));
@@ -137,7 +110,7 @@ function writeTimeoutCertificate(w: Writer, c: TimeoutCertificate): void {
 }
 
 export function encodeCommitteeMessage(m: CommitteeMessage): Uint8Array {
-  const w = new Writer();
+  const w = new ByteWriter();
   w.u8(KIND_BYTE[m.kind]);
   switch (m.kind) {
     case "request":
@@ -169,7 +142,7 @@ export function encodeCommitteeMessage(m: CommitteeMessage): Uint8Array {
 }
 
 export function encodeCertificate(c: Certificate): Uint8Array {
-  const w = new Writer();
+  const w = new ByteWriter();
   writeCertificate(w, c);
   return w.finish();
 }

@@ -11,6 +11,7 @@ import { ByteReader } from "../core/byteReader.ts";
 import { compareBytes, toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { hasSmallOrderEncoding } from "../crypto/ed25519Noble.ts";
+import { PUBLIC_KEY_BYTES } from "../crypto/signatureVerifier.ts";
 import { MAX_OWNERS } from "./quorum.ts";
 
 export interface SharedDefinition {
@@ -21,12 +22,11 @@ export interface SharedDefinition {
 }
 
 export const DEFINITION_VERSION = 1;
-export const OWNER_KEY_BYTES = 32;
 export const MAX_LABEL_BYTES = 64;
 /** version · k · 32 keys · label length · 64-byte label. */
-export const MAX_DEFINITION_BYTES = 1 + 1 + MAX_OWNERS * OWNER_KEY_BYTES + 1 + MAX_LABEL_BYTES;
+export const MAX_DEFINITION_BYTES = 1 + 1 + MAX_OWNERS * PUBLIC_KEY_BYTES + 1 + MAX_LABEL_BYTES;
 /** One owner, empty label. */
-export const MIN_DEFINITION_BYTES = 1 + 1 + OWNER_KEY_BYTES + 1;
+export const MIN_DEFINITION_BYTES = 1 + 1 + PUBLIC_KEY_BYTES + 1;
 
 const ID_TAG = new TextEncoder().encode("tally/shared-account/v1");
 const textEncoder = new TextEncoder();
@@ -42,8 +42,8 @@ function checkOwners(owners: readonly Uint8Array[], fail: (message: string) => T
   }
   for (let i = 0; i < owners.length; i++) {
     const key = owners[i]!;
-    if (!(key instanceof Uint8Array) || key.length !== OWNER_KEY_BYTES) {
-      throw fail(`owner ${i} must be a ${OWNER_KEY_BYTES}-byte key`);
+    if (!(key instanceof Uint8Array) || key.length !== PUBLIC_KEY_BYTES) {
+      throw fail(`owner ${i} must be a ${PUBLIC_KEY_BYTES}-byte key`);
     }
     if (i > 0 && compareBytes(owners[i - 1]!, key) >= 0) {
       throw new TallyError(
@@ -71,14 +71,14 @@ export function encodeDefinition(definition: SharedDefinition): Uint8Array {
   checkOwners(definition.owners, malformed);
   const label = labelBytes(definition.label);
   const k = definition.owners.length;
-  const out = new Uint8Array(2 + k * OWNER_KEY_BYTES + 1 + label.length);
+  const out = new Uint8Array(2 + k * PUBLIC_KEY_BYTES + 1 + label.length);
   out[0] = DEFINITION_VERSION;
   out[1] = k;
   definition.owners.forEach((key, i) => {
-    out.set(key, 2 + i * OWNER_KEY_BYTES);
+    out.set(key, 2 + i * PUBLIC_KEY_BYTES);
   });
-  out[2 + k * OWNER_KEY_BYTES] = label.length;
-  out.set(label, 3 + k * OWNER_KEY_BYTES);
+  out[2 + k * PUBLIC_KEY_BYTES] = label.length;
+  out.set(label, 3 + k * PUBLIC_KEY_BYTES);
   return out;
 }
 
@@ -93,7 +93,7 @@ export function readDefinition(r: ByteReader): SharedDefinition {
     throw new TallyError(ErrorCode.LimitExceeded, `shared definition: 1 to ${MAX_OWNERS} owners, got ${k}`);
   }
   const owners: Uint8Array[] = [];
-  for (let i = 0; i < k; i++) owners.push(Uint8Array.from(r.bytes(OWNER_KEY_BYTES, "owner key")));
+  for (let i = 0; i < k; i++) owners.push(Uint8Array.from(r.bytes(PUBLIC_KEY_BYTES, "owner key")));
   checkOwners(owners, malformed);
   const labelLength = r.u8("label length");
   if (labelLength > MAX_LABEL_BYTES) {

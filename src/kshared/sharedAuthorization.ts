@@ -7,7 +7,8 @@
 
 import { ByteReader } from "../core/byteReader.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import { DIGEST_BYTES, SIGNATURE_BYTES } from "./certificate.ts";
+import { SIGNATURE_BYTES } from "../core/limits.ts";
+import { DIGEST_BYTES } from "./certificate.ts";
 import { decodeCertificate, encodeCertificate } from "./committeeCodec.ts";
 import type { Certificate } from "./committeeTypes.ts";
 import {
@@ -18,6 +19,7 @@ import {
   type SharedDefinition,
 } from "./definition.ts";
 import { MAX_OWNERS } from "./quorum.ts";
+import { signerFault } from "./signerShape.ts";
 
 export interface SharedAuthorization {
   readonly definition: SharedDefinition;
@@ -49,19 +51,20 @@ function checkCertificateShape(certificate: Certificate, k: number): void {
   if (certificate.digest.length !== DIGEST_BYTES) throw malformed("certificate digest must be 32 bytes");
   const { signers, signatures } = certificate;
   if (signers.length === 0) throw malformed("certificate has no signers");
-  if (signers.length !== signatures.length) throw malformed("one signature per signer");
-  for (let i = 0; i < signers.length; i++) {
-    const signer = signers[i]!;
-    if (!Number.isInteger(signer) || signer < 0 || signer >= k) {
-      throw malformed(`certificate signer ${signer} is not one of the ${k} owners`);
-    }
-    if (i > 0 && signer <= signers[i - 1]!) {
+  const fault = signerFault(signers, k, signatures);
+  if (fault === undefined) return;
+  switch (fault.kind) {
+    case "unpaired":
+      throw malformed("one signature per signer");
+    case "notOwner":
+      throw malformed(`certificate signer ${fault.signer} is not one of the ${k} owners`);
+    case "notAscending":
       throw new TallyError(
         ErrorCode.NonCanonical,
         "shared authorization: signers must be strictly ascending",
       );
-    }
-    if (signatures[i]!.length !== SIGNATURE_BYTES) throw malformed("signatures are 64 bytes");
+    case "signatureLength":
+      throw malformed("signatures are 64 bytes");
   }
 }
 

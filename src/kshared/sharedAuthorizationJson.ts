@@ -7,8 +7,9 @@
 
 import { fromHex, toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import { MAX_ROUND, SIGNATURE_BYTES } from "./certificate.ts";
-import { OWNER_KEY_BYTES } from "./definition.ts";
+import { SIGNATURE_BYTES } from "../core/limits.ts";
+import { PUBLIC_KEY_BYTES } from "../crypto/signatureVerifier.ts";
+import { MAX_ROUND } from "./certificate.ts";
 import { MAX_OWNERS } from "./quorum.ts";
 import type { SharedAuthorization } from "./sharedAuthorization.ts";
 
@@ -72,7 +73,7 @@ export function sharedAuthorizationFromJson(
   const definition = record(top.definition, "definition", ["owners", "label"]);
   const certificate = record(top.certificate, "certificate", ["round", "signers", "signatures"]);
   const owners = boundedArray(definition.owners, "definition.owners").map((hex, i) =>
-    fromHex(hex as string, OWNER_KEY_BYTES, `authorization.definition.owners[${i}]`),
+    fromHex(hex as string, PUBLIC_KEY_BYTES, `authorization.definition.owners[${i}]`),
   );
   if (typeof definition.label !== "string") throw invalid("definition.label: a string");
   const { round } = certificate;

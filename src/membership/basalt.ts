@@ -83,6 +83,13 @@ export class BasaltSampler {
   private readonly occupantRanks: Float64Array;
   /** Next slot to reset. */
   private cursor = 0;
+  /**
+   * The distinct occupants (and their ids) in slot order, built on first use after a slot changed: the
+   * broadcast's oracle asks for the view's size and draws from it on every sample, far more often than a
+   * slot changes. Dropped (never mutated) by `occupy` and `empty`, so a caller iterating an old copy is safe.
+   */
+  private viewCache: readonly Candidate[] | undefined;
+  private peersCache: readonly PeerId[] | undefined;
   /** Candidates dropped from offers: invalid ids, self, entries past v + 1 in one offer. */
   dropped = 0;
 
@@ -173,8 +180,9 @@ export class BasaltSampler {
     return { exchangeWith, samples };
   }
 
-  /** The distinct peers in the view, in slot order (never `self`). */
-  view(): Candidate[] {
+  /** The distinct peers in the view, in slot order (never `self`); shared until the view changes. */
+  view(): readonly Candidate[] {
+    if (this.viewCache !== undefined) return this.viewCache;
     const seen = new Set<PeerId>();
     const out: Candidate[] = [];
     for (const occupant of this.slots) {
@@ -182,12 +190,14 @@ export class BasaltSampler {
       seen.add(occupant.peerId);
       out.push(occupant);
     }
+    this.viewCache = out;
     return out;
   }
 
-  /** The distinct peer ids in the view. */
-  peers(): PeerId[] {
-    return this.view().map((c) => c.peerId);
+  /** The distinct peer ids in the view; shared until the view changes. */
+  peers(): readonly PeerId[] {
+    this.peersCache ??= this.view().map((c) => c.peerId);
+    return this.peersCache;
   }
 
   has(peer: PeerId): boolean {
@@ -239,14 +249,21 @@ export class BasaltSampler {
 
   private occupy(i: number, candidate: RankedCandidate): void {
     this.slots[i] = candidate;
+    this.viewChanged();
     this.hits[i] = 0;
     this.occupantRanks.fill(UNRANKED, 4 * i, 4 * i + 4);
   }
 
   private empty(i: number): void {
+    if (this.slots[i] !== undefined) this.viewChanged();
     this.slots[i] = undefined;
     this.hits[i] = 0;
     this.occupantRanks.fill(UNRANKED, 4 * i, 4 * i + 4);
+  }
+
+  private viewChanged(): void {
+    this.viewCache = undefined;
+    this.peersCache = undefined;
   }
 
   private reseed(i: number): void {
@@ -256,7 +273,7 @@ export class BasaltSampler {
 
   /** updateSample restricted to `indices`, over the distinct peers still in the view and every `known` one. */
   private refill(indices: readonly number[], excluded?: PeerId): void {
-    for (const candidate of this.view() as RankedCandidate[]) {
+    for (const candidate of this.view() as readonly RankedCandidate[]) {
       for (const i of indices) this.consider(i, candidate, false);
     }
     if (this.known === undefined) return;

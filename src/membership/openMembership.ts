@@ -1,8 +1,11 @@
 import type { PeerId } from "../core/peerId.ts";
 import type { RandomSource } from "../core/random.ts";
+import { randomElement } from "../sampling/randomDraw.ts";
 import type { SamplingOracle } from "../sampling/samplingOracle.ts";
 import { BasaltSampler, type Candidate } from "./basalt.ts";
 import { type NodeRecord, type RecordRejection, verifyNodeRecord } from "./nodeRecord.ts";
+import { OverBudgetPenalty } from "./overBudgetPenalty.ts";
+import { RankedCandidate } from "./rank.ts";
 import { addressGroups } from "./rankAddress.ts";
 import { AnnouncementBudget, RecordBook } from "./recordBook.ts";
 import { ViewOracle } from "./viewOracle.ts";
@@ -30,7 +33,12 @@ const CLOCK_SKEW_MS = 30_000;
 /** What became of one record a peer sent: gossipsub relays accepted ones only; rejected ones cost the sender. */
 export type RecordVerdict =
   | { readonly verdict: "accept"; readonly record: NodeRecord; readonly isNew: boolean }
-  | { readonly verdict: "ignore"; readonly reason: string }
+  | {
+      readonly verdict: "ignore";
+      readonly reason: string;
+      /** The sender is due a penalty: every 64th record it sent over its budget (overBudgetPenalty.ts). */
+      readonly penalty?: "budgetOverrun";
+    }
   | { readonly verdict: "reject"; readonly reason: RecordRejection };
 
 /** Rejections that only a broken or lying sender produces; expiry can happen to a record in flight. */
@@ -60,6 +68,14 @@ export class OpenMembership {
   private readonly book: RecordBook;
   private readonly sampler: BasaltSampler;
   private readonly budget: AnnouncementBudget;
+  private readonly overBudget = new OverBudgetPenalty();
+  /**
+   * Per accepted record, its sampler candidate (address parsed, four digests taken) and its record-book group,
+   * computed once: every sampler round refills from every record held, and would otherwise parse each one's
+   * addresses and look its digests up again. Keyed by the record object, so a replaced record's entry goes
+   * with it; bounded by the book.
+   */
+  private readonly placed = new WeakMap<NodeRecord, PlacedRecord>();
   private ownWire: Uint8Array | undefined;
 
   constructor(options: OpenMembershipOptions) {
@@ -68,8 +84,7 @@ export class OpenMembership {
       self: options.self,
       maxRecords: options.maxRecords,
       minUpdateIntervalMs: options.minUpdateIntervalMs,
-      // By /16 (IPv6: /32), the sampler's first rank level: bulk identities on few prefixes yield first.
-      groupOf: (record) => addressGroups(candidateOf(record).ip)[0],
+      groupOf: (record) => this.placementOf(record).group,
     });
     this.sampler = new BasaltSampler({
       self: options.self,
@@ -101,7 +116,11 @@ export class OpenMembership {
 
   /** One record from `sender` (the relaying peer on gossipsub, the answering peer of an exchange). */
   receive(wire: Uint8Array, sender: PeerId, nowMs: number): RecordVerdict {
-    if (!this.budget.allow(sender, nowMs)) return { verdict: "ignore", reason: "senderOverBudget" };
+    if (!this.budget.allow(sender, nowMs)) {
+      return this.overBudget.count(sender)
+        ? { verdict: "ignore", reason: "senderOverBudget", penalty: "budgetOverrun" }
+        : { verdict: "ignore", reason: "senderOverBudget" };
+    }
     const { network, genesisHash, identityDifficulty, recordTtlMs } = this.options;
     const checked = verifyNodeRecord(wire, {
       network,
@@ -121,7 +140,7 @@ export class OpenMembership {
     const known = this.book.has(record.peerId);
     const outcome = this.book.offer(record, wire, nowMs);
     if (outcome !== "accepted") return { verdict: "ignore", reason: outcome };
-    if (!known) this.sampler.offer([candidateOf(record)]);
+    if (!known) this.sampler.offer([this.placementOf(record).candidate]);
     return { verdict: "accept", record, isNew: !known };
   }
 
@@ -132,13 +151,30 @@ export class OpenMembership {
     return gone;
   }
 
-  /** One sampler round: whom to exchange with, and the slots reseeded (refilled from known identities). */
-  round(): { exchangeWith: PeerId | undefined; samples: PeerId[] } {
-    return this.sampler.round();
+  /**
+   * One sampler round: whom to exchange with, and the slots reseeded (refilled from known identities). With an
+   * empty view (just joined, or everyone expired) the exchange goes to one of `bootstrap`, drawn with the
+   * injected randomness so that no peer can predict which; none when there is no bootstrap peer either.
+   */
+  round(bootstrap: readonly PeerId[] = []): { exchangeWith: PeerId | undefined; samples: PeerId[] } {
+    const { exchangeWith, samples } = this.sampler.round();
+    if (exchangeWith !== undefined || bootstrap.length === 0) return { exchangeWith, samples };
+    return { exchangeWith: randomElement(this.options.random, bootstrap), samples };
   }
 
   private *knownCandidates(): Iterable<Candidate> {
-    for (const entry of this.book.entries()) yield candidateOf(entry.record);
+    for (const record of this.book.records()) yield this.placementOf(record).candidate;
+  }
+
+  private placementOf(record: NodeRecord): PlacedRecord {
+    let placed = this.placed.get(record);
+    if (placed === undefined) {
+      const candidate = candidateOf(record);
+      // By /16 (IPv6: /32), the sampler's first rank level: bulk identities on few prefixes yield first.
+      placed = { candidate: new RankedCandidate(candidate), group: addressGroups(candidate.ip)[0] };
+      this.placed.set(record, placed);
+    }
+    return placed;
   }
 
   /** The records to push or answer with: ours, then the view's (≤ `max`). */
@@ -154,7 +190,7 @@ export class OpenMembership {
   }
 
   /** The sampler's view: the peers the broadcast draws from, and the ones this node keeps connected. */
-  viewPeers(): PeerId[] {
+  viewPeers(): readonly PeerId[] {
     return this.sampler.peers();
   }
 
@@ -173,6 +209,11 @@ export class OpenMembership {
   get size(): number {
     return this.book.size;
   }
+}
+
+interface PlacedRecord {
+  readonly candidate: RankedCandidate;
+  readonly group: string;
 }
 
 /** The sampler ranks by IP prefix first: the record's first IP address, if it lists one. */

@@ -33,6 +33,8 @@ export interface RecordEntry {
 interface StoredEntry extends RecordEntry {
   /** When the current record was accepted: the clock of the update rate limit. */
   readonly acceptedAtMs: number;
+  /** `groupOf(record)`, computed once when the record was stored (undefined without `groupOf`). */
+  readonly group: string | undefined;
 }
 
 /**
@@ -86,16 +88,17 @@ export class RecordBook {
       if (record.seq === held.record.seq) return "duplicate";
       if (record.seq < held.record.seq) return "stale";
       if (nowMs - held.acceptedAtMs < this.minUpdateIntervalMs) return "tooFast";
-      this.store(record, wire, held.since, nowMs);
+      this.store(record, wire, held.since, nowMs, this.groupOf?.(record));
       return "accepted";
     }
+    const group = this.groupOf?.(record);
     if (this.byPeer.size >= this.maxRecords) {
       if (nowMs >= this.earliestExpiryMs) {
         for (const peer of this.sweep(nowMs)) this.sweptSinceExpire.add(peer);
       }
-      if (this.byPeer.size >= this.maxRecords && !this.evictForGroup(record)) return "full";
+      if (this.byPeer.size >= this.maxRecords && !this.evictForGroup(group)) return "full";
     }
-    this.store(record, wire, nowMs, nowMs);
+    this.store(record, wire, nowMs, nowMs, group);
     return "accepted";
   }
 
@@ -128,10 +131,18 @@ export class RecordBook {
     for (const { record, wire, since } of this.byPeer.values()) yield { record, wire, since };
   }
 
-  /** Makes room for `record` by evicting the oldest identity of the largest group, if that is fair. */
-  private evictForGroup(record: NodeRecord): boolean {
-    if (this.groupOf === undefined) return false;
-    const own = this.groups.get(this.groupOf(record))?.size ?? 0;
+  /** The records held, in the order `entries` gives them, without building an entry per record. */
+  *records(): Iterable<NodeRecord> {
+    for (const entry of this.byPeer.values()) yield entry.record;
+  }
+
+  /**
+   * Makes room for a record of `group` by evicting the oldest identity of the largest group, if that is fair.
+   * The scan over groups is O(groups) and runs only when the book is full and a new identity arrives.
+   */
+  private evictForGroup(group: string | undefined): boolean {
+    if (group === undefined) return false;
+    const own = this.groups.get(group)?.size ?? 0;
     let largest: Set<PeerId> | undefined;
     for (const members of this.groups.values())
       if (largest === undefined || members.size > largest.size) largest = members;
@@ -146,23 +157,27 @@ export class RecordBook {
     const entry = this.byPeer.get(peer);
     if (entry === undefined) return;
     this.byPeer.delete(peer);
-    if (this.groupOf === undefined) return;
-    const group = this.groupOf(entry.record);
-    const members = this.groups.get(group);
+    if (entry.group === undefined) return;
+    const members = this.groups.get(entry.group);
     members?.delete(peer);
-    if (members?.size === 0) this.groups.delete(group);
+    if (members?.size === 0) this.groups.delete(entry.group);
   }
 
-  private store(record: NodeRecord, wire: Uint8Array, since: number, nowMs: number): void {
+  private store(
+    record: NodeRecord,
+    wire: Uint8Array,
+    since: number,
+    nowMs: number,
+    group: string | undefined,
+  ): void {
     // An update may move the identity to another group (new addresses).
-    if (this.groupOf !== undefined) {
+    if (group !== undefined) {
       this.remove(record.peerId);
-      const group = this.groupOf(record);
       const members = this.groups.get(group) ?? new Set<PeerId>();
       members.add(record.peerId);
       this.groups.set(group, members);
     }
-    this.byPeer.set(record.peerId, { record, wire, since, acceptedAtMs: nowMs });
+    this.byPeer.set(record.peerId, { record, wire, since, acceptedAtMs: nowMs, group });
     this.earliestExpiryMs = Math.min(this.earliestExpiryMs, record.expiresAtMs);
   }
 

@@ -1,6 +1,7 @@
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { PeerId } from "../core/peerId.ts";
 import type { RandomSource } from "../core/random.ts";
+import { drawDistinct, randomIndex } from "../sampling/randomDraw.ts";
 import type { SamplingOracle } from "../sampling/samplingOracle.ts";
 
 /** What a ViewOracle draws from: a sampler (its distinct view peers) or any function giving the current view. */
@@ -41,28 +42,16 @@ export class ViewOracle implements SamplingOracle {
     checkCount(count);
     const peers = this.source();
     if (peers.length === 0) return [];
-    return Array.from({ length: count }, () => peers[this.draw(peers.length)]!);
+    return Array.from({ length: count }, () => peers[randomIndex(this.random, peers.length)]!);
   }
 
   distinct(count: number): PeerId[] {
     checkCount(count);
-    const pool = [...this.source()];
-    const take = Math.min(count, pool.length);
-    // A partial Fisher–Yates: the first `take` positions are a uniform draw without replacement.
-    for (let i = 0; i < take; i++) {
-      const j = i + this.draw(pool.length - i);
-      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
-    }
-    return pool.slice(0, take);
+    return drawDistinct([...this.source()], count, this.random);
   }
 
   isMember(peer: PeerId): boolean {
     return this.member(peer);
-  }
-
-  /** Uniform in [0, bound); the clamp guards a RandomSource that returns exactly 1. */
-  private draw(bound: number): number {
-    return Math.min(bound - 1, Math.floor(this.random() * bound));
   }
 }
 

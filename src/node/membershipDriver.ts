@@ -1,4 +1,3 @@
-import { randomInt } from "node:crypto";
 import { TopicValidatorResult } from "@libp2p/gossipsub";
 import type { PrivateKey } from "@libp2p/interface";
 import type { Logger } from "pino";
@@ -31,7 +30,7 @@ export interface MembershipDriverOptions {
   readonly onViewChange?: () => void;
   /**
    * Scores a peer down (and bans it at the threshold): `malformedBody` for a record only a broken or lying
-   * node produces, `budgetOverrun` once per OVER_BUDGET_PER_PENALTY records beyond its announcement budget.
+   * node produces, `budgetOverrun` when `OpenMembership` says a sender over its announcement budget is due one.
    * `count` is as in `Channels.penalize`: for `budgetOverrun`, budget drops.
    */
   readonly penalize: (peer: PeerId, event: "malformedBody" | "budgetOverrun", count?: number) => void;
@@ -42,14 +41,6 @@ export interface MembershipDriverOptions {
 /** Records pushed or answered per exchange: ours and the view's. */
 const RECORDS_PER_EXCHANGE = 33;
 const EXPIRY_CHECK_MS = 1_000;
-/**
- * A sender over its record budget (50/s, burst 500) is penalized once per 64 excess records: a relay that
- * bursts briefly loses a few points it soon regains (10 s half-life); one sending 10× its budget is banned in
- * seconds.
- */
-const OVER_BUDGET_PER_PENALTY = 64;
-/** Senders whose excess is being counted; the oldest is forgotten beyond this. */
-const MAX_COUNTED_SENDERS = 1_024;
 
 /**
  * The I/O of open membership: announces this node's signed record on the network's gossipsub topic and
@@ -63,7 +54,6 @@ export class MembershipDriver {
   private readonly transport: P2PTransport;
   private readonly topic: string;
   private readonly kept = new Set<PeerId>();
-  private readonly overBudget = new Map<PeerId, number>();
   private readonly bootstrapPeers: PeerId[];
   private identityNonce: Uint8Array | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -177,8 +167,10 @@ export class MembershipDriver {
     if (verdict.verdict === "reject") {
       this.options.log.debug({ peer: sender, reason: verdict.reason }, "membership: record rejected");
       this.options.penalize(sender, "malformedBody");
-    } else if (verdict.verdict === "ignore" && verdict.reason === "senderOverBudget") {
-      this.countOverBudget(sender);
+    } else if (verdict.verdict === "ignore" && verdict.penalty === "budgetOverrun") {
+      // The score counts `budgetOverrun` in drops (−5 per 256): one penalty is one whole event, not one drop
+      // — reported as a single drop, 64 × 256 excess records cost 5 points and a flood was never banned.
+      this.options.penalize(sender, "budgetOverrun", DEFAULT_PEER_SCORE_OPTIONS.budgetDropsPerEvent);
     } else if (verdict.verdict === "accept" && verdict.isNew) {
       this.options.log.info({ peer: verdict.record.peerId }, "membership: new member");
       this.syncConnections();
@@ -186,27 +178,11 @@ export class MembershipDriver {
     return verdict;
   }
 
-  private countOverBudget(sender: PeerId): void {
-    const excess = (this.overBudget.get(sender) ?? 0) + 1;
-    this.overBudget.delete(sender);
-    if (this.overBudget.size >= MAX_COUNTED_SENDERS) {
-      const oldest = this.overBudget.keys().next().value;
-      if (oldest !== undefined) this.overBudget.delete(oldest);
-    }
-    this.overBudget.set(sender, excess % OVER_BUDGET_PER_PENALTY);
-    // The score counts `budgetOverrun` in drops (−5 per 256): one penalty here is one whole event, not one
-    // drop — reported as a single drop, 64 × 256 excess records cost 5 points and a flood was never banned.
-    if (excess % OVER_BUDGET_PER_PENALTY === 0)
-      this.options.penalize(sender, "budgetOverrun", DEFAULT_PEER_SCORE_OPTIONS.budgetDropsPerEvent);
-  }
-
   private round(): void {
-    const { exchangeWith } = this.membership.round();
+    // With an empty view the membership names a bootstrap peer instead.
+    const { exchangeWith } = this.membership.round(this.bootstrapPeers);
     this.syncConnections();
-    // An empty view (just joined, or everyone expired): ask a bootstrap peer, chosen unpredictably.
-    const fallback = this.bootstrapPeers.length === 0 ? undefined : randomInt(this.bootstrapPeers.length);
-    const peer = exchangeWith ?? (fallback === undefined ? undefined : this.bootstrapPeers[fallback]);
-    if (peer !== undefined) this.exchange(peer);
+    if (exchangeWith !== undefined) this.exchange(exchangeWith);
   }
 
   /** Pushes our record to `peer` (unless an exchange with it is already in flight). */

@@ -1,6 +1,7 @@
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { PeerId } from "../core/peerId.ts";
 import type { RandomSource } from "../core/random.ts";
+import { drawDistinct, randomIndex } from "./randomDraw.ts";
 import type { SamplingOracle } from "./samplingOracle.ts";
 
 /**
@@ -51,22 +52,19 @@ class DirectoryOracle implements SamplingOracle {
   sample(count: number): PeerId[] {
     checkCount(count);
     if (this.size === 0) return [];
-    return Array.from({ length: count }, () => this.peerAt(this.draw(this.size)));
+    return Array.from({ length: count }, () => this.peerAt(randomIndex(this.random, this.size)));
   }
 
   distinct(count: number): PeerId[] {
     checkCount(count);
     const take = Math.min(count, this.size);
     if (take * 4 <= this.size)
-      return [...floydSample(this.size, take, (bound) => this.draw(bound))].map((i) => this.peerAt(i));
-    // A partial Fisher–Yates over the other members' positions: the first `take` slots are a uniform draw
-    // without replacement.
+      return [...floydSample(this.size, take, (bound) => randomIndex(this.random, bound))].map((i) =>
+        this.peerAt(i),
+      );
+    // Over the other members' positions: a shuffle of all of them costs O(size), worth it for a large take.
     const pool = Array.from({ length: this.size }, (_, i) => i);
-    for (let i = 0; i < take; i++) {
-      const j = i + this.draw(this.size - i);
-      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
-    }
-    return pool.slice(0, take).map((i) => this.peerAt(i));
+    return drawDistinct(pool, take, this.random).map((i) => this.peerAt(i));
   }
 
   isMember(peer: PeerId): boolean {
@@ -76,11 +74,6 @@ class DirectoryOracle implements SamplingOracle {
   /** Position among the other members → member (skipping self). */
   private peerAt(position: number): PeerId {
     return this.directory.members[position >= this.selfIndex ? position + 1 : position]!;
-  }
-
-  /** Uniform in [0, bound); the clamp guards a RandomSource that returns exactly 1. */
-  private draw(bound: number): number {
-    return Math.min(bound - 1, Math.floor(this.random() * bound));
   }
 }
 

@@ -1,7 +1,8 @@
 import type { Digest, InstanceRef } from "../broadcast/types.ts";
 import type { RandomSource } from "../core/random.ts";
+import { randomIndex } from "../sampling/randomDraw.ts";
 import type { AttackContext } from "./adversaryNetwork.ts";
-import { randomIndex, seededRandom, shuffled } from "./prng.ts";
+import { seededRandom, shuffled } from "./prng.ts";
 import { syntheticDigest, syntheticPayload } from "./syntheticPayload.ts";
 
 /**

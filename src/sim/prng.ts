@@ -17,10 +17,6 @@ export function childSeed(random: RandomSource): number {
   return Math.floor(random() * 2 ** 32);
 }
 
-export function randomIndex(random: RandomSource, length: number): number {
-  return Math.floor(random() * length);
-}
-
 /** A uniformly shuffled copy of `items` (Fisher–Yates, from the last position down). */
 export function shuffled<T>(items: readonly T[], random: RandomSource): T[] {
   const out = [...items];

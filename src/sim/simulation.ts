@@ -9,11 +9,12 @@ import type {
 } from "../broadcast/types.ts";
 import type { PeerId } from "../core/peerId.ts";
 import type { RandomSource } from "../core/random.ts";
+import { randomIndex } from "../sampling/randomDraw.ts";
 import { ByzantineAdversary } from "./adversary.ts";
 import type { Adversary, AdversaryNetwork } from "./adversaryNetwork.ts";
 import { EventQueue } from "./eventQueue.ts";
 import type { LatencyModel } from "./latency.ts";
-import { childSeed, randomIndex, seededRandom, shuffled } from "./prng.ts";
+import { childSeed, seededRandom, shuffled } from "./prng.ts";
 import { type SimulationResult, type SimulationTotals, summarize } from "./simulationTotals.ts";
 import {
   inspectSyntheticPayload,

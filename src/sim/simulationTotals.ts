@@ -1,5 +1,6 @@
 import { brachaMessagesPerNode } from "../analysis/messages.ts";
 import type { Adversary, AttackReport } from "./adversaryNetwork.ts";
+import { percentile } from "./percentile.ts";
 
 /** What `tally sim` reports of a run (or of a run's merged shards). */
 export interface SimulationResult {
@@ -118,8 +119,7 @@ export function summarize(t: SimulationTotals, wallSeconds: number): SimulationR
   const perNode = Array.from(t.sentMessages, (sent) => sent / broadcasts);
   const perNodeBytes = Array.from(t.sentBytes, (sent) => sent / broadcasts);
   const latencies = Float64Array.from(t.latencies).sort();
-  const pct = (p: number) =>
-    latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  const pct = (p: number) => percentile(latencies, p);
   const setupMessagesPerNode = sum(Object.values(t.setupByKind)) / correct;
   const byKind: Record<string, number> = {};
   for (const [kind, count] of Object.entries(t.setupByKind)) byKind[kind] = count / correct;

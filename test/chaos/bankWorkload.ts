@@ -2,7 +2,7 @@ import type { RandomSource } from "../../src/core/random.ts";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import { transferToJson } from "../../src/core/transferJson.ts";
 import type { DevnetNode } from "../../src/devnet/devnet.ts";
-import { randomIndex } from "../../src/sim/prng.ts";
+import { randomIndex } from "../../src/sampling/randomDraw.ts";
 import type { Keystore } from "../../src/wallet/keystore.ts";
 import { NodeClient } from "../../src/wallet/nodeClient.ts";
 import { prepareNextTransfer } from "../../src/wallet/prepareTransfer.ts";

@@ -1,6 +1,6 @@
 import type { RandomSource } from "../../src/core/random.ts";
 import type { DevnetNode } from "../../src/devnet/devnet.ts";
-import { randomIndex } from "../../src/sim/prng.ts";
+import { randomIndex } from "../../src/sampling/randomDraw.ts";
 import type { AccountJson } from "../../src/wallet/nodeClient.ts";
 import { NodeClient } from "../../src/wallet/nodeClient.ts";
 import type { SeenApplied } from "./bankWorkload.ts";

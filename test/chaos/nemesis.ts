@@ -1,6 +1,6 @@
 import type { RandomSource } from "../../src/core/random.ts";
 import type { DevnetNode } from "../../src/devnet/devnet.ts";
-import { randomIndex } from "../../src/sim/prng.ts";
+import { randomIndex } from "../../src/sampling/randomDraw.ts";
 import { type Cluster, connectedPeers, isHealthy, readAccounts, sleep } from "./cluster.ts";
 
 /**

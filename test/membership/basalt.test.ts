@@ -309,6 +309,40 @@ describe("BasaltSampler fed from known identities", () => {
   });
 });
 
+describe("BasaltSampler: the view handed out", () => {
+  it("is built once until a slot changes, and an earlier copy is never altered", () => {
+    const s = sampler(61);
+    offerAll(s, spreadPeers(40));
+    const first = s.peers();
+    assert.equal(s.peers(), first, "no slot changed: the same array");
+    const snapshot = [...first];
+    s.remove(first[0]!);
+    const after = s.peers();
+    assert.notEqual(after, first);
+    assert.ok(!after.includes(first[0]!));
+    assert.deepEqual(first, snapshot, "the copy a caller holds is left as it was");
+    s.round();
+    assert.deepEqual(
+      [...s.peers()],
+      [...new Set(slotOccupants(s).filter((p) => p !== ""))],
+      "after a round: the distinct occupants in slot order",
+    );
+  });
+
+  it("a ViewOracle over it sees every change at once", () => {
+    const s = sampler(67, 8, 2);
+    const oracle = new ViewOracle({ view: s, isMember: () => true, random: seededRandom(3) });
+    assert.equal(oracle.size, 0);
+    assert.deepEqual(oracle.sample(3), []);
+    offerAll(s, spreadPeers(3));
+    assert.equal(oracle.size, 3);
+    s.remove("p1");
+    assert.equal(oracle.size, 2);
+    for (let i = 0; i < 50; i++) assert.ok(!oracle.sample(4).includes("p1"), "a removed peer is never drawn");
+    assert.deepEqual(new Set(oracle.distinct(5)), new Set(["p0", "p2"]));
+  });
+});
+
 /** Slot i's occupant, in slot order, with repeats (a peer may win several slots). */
 function slotOccupants(s: BasaltSampler): string[] {
   return (s as unknown as { slots: (Candidate | undefined)[] }).slots.map((c) => c?.peerId ?? "");

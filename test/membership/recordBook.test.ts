@@ -150,4 +150,26 @@ describe("record book: a full book yields its largest address group", () => {
     assert.equal(book.has("sybil0"), false, "the oldest of the largest group made room");
     assert.deepEqual(book.expire(1), ["sybil0"], "the eviction is reported like an expiry");
   });
+
+  it("an update that moves an identity to another prefix moves it between groups; each record is grouped once", () => {
+    let grouped = 0;
+    const counting = (r: NodeRecord) => {
+      grouped++;
+      return groupOf(r);
+    };
+    const book = new RecordBook({ self: "self", maxRecords: 4, minUpdateIntervalMs: 0, groupOf: counting });
+    const at = (peerId: string, seq: number, addr: string): NodeRecord => ({
+      ...rec(peerId, seq, 60_000),
+      addrs: [addr],
+    });
+    for (let i = 0; i < 3; i++) offer(book, at(`bulk${i}`, 1, "/ip4/6.6.6.1"), 0);
+    offer(book, at("lone", 1, "/ip4/1.1.0.1"), 0);
+    // bulk0 leaves the 6.6 prefix: 6.6 now holds 2, and its oldest member is bulk1.
+    assert.equal(offer(book, at("bulk0", 2, "/ip4/7.7.0.1"), 0), "accepted");
+    assert.equal(offer(book, at("new", 1, "/ip4/9.9.0.1"), 0), "accepted", "2 ≥ 0 + 2: 6.6 yields");
+    assert.equal(book.has("bulk1"), false);
+    assert.equal(book.has("bulk0"), true, "the moved identity is no longer counted in 6.6");
+    assert.equal(offer(book, at("new2", 1, "/ip4/9.8.0.1"), 0), "full", "every group now holds one");
+    assert.equal(grouped, 7, "one grouping per record offered, none on removal");
+  });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { PeerId } from "../../src/core/peerId.ts";
+import type { RandomSource } from "../../src/core/random.ts";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import { bucketOfAddress, WatermarkSummary } from "../../src/protocols/status/watermarkSummary.ts";
 import { CatchUp, type CatchUpAction, type CatchUpLedger } from "../../src/protocols/sync/catchUp.ts";
@@ -74,7 +75,7 @@ function answer(history: Map<string, EncodedTransfer[]>, request: SyncRequest): 
 }
 
 /** Runs catch-up against peers (true = lies) until quiet; returns the ledger and who was penalized. */
-function run(liars: readonly boolean[], threshold: number, seed: number, drawn?: number) {
+function run(liars: readonly boolean[], threshold: number, seed: number | RandomSource, drawn?: number) {
   const peers: PeerId[] = liars.map((_, i) => `peer${i}`);
   const ledger = new FakeLedger();
   const catchUp = new CatchUp(ledger, {
@@ -83,7 +84,7 @@ function run(liars: readonly boolean[], threshold: number, seed: number, drawn?:
     withReplacement: drawn !== undefined,
     threshold,
     f: Math.floor(peers.length / 3),
-    random: seededRandom(seed),
+    random: typeof seed === "number" ? seededRandom(seed) : seed,
     graceMs: 0,
   });
   const penalized = new Set<PeerId>();
@@ -119,6 +120,15 @@ describe("catch-up core", () => {
     );
     assert.equal(penalized.size, 0);
     assert.deepEqual(progress, { state: "synced", behind: 0, fetched: ACCOUNTS.length * PER_ACCOUNT });
+  });
+
+  it("a random source returning exactly 1 still samples connected peers and catches up", () => {
+    // Unclamped, the draw indexed one past the end: an undefined peer entered the sample and no body was fetched.
+    for (const drawn of [undefined, 6]) {
+      const { ledger, progress } = run([false, false, false], 3, () => 1, drawn);
+      for (const [address, list] of TRUTH) assert.equal(ledger.watermarkOf(address), list.length);
+      assert.equal(progress.state, "synced");
+    }
   });
 
   it("out-votes a lying minority, accepts only the true transfers and penalizes the liar", () => {

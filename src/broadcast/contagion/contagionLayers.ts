@@ -1,5 +1,6 @@
 import type { PeerId } from "../../core/peerId.ts";
 import type { RandomSource } from "../../core/random.ts";
+import { randomIndex } from "../../sampling/randomDraw.ts";
 import type { SamplingOracle } from "../../sampling/samplingOracle.ts";
 import type { LiveInstances } from "../instance/liveInstances.ts";
 import type { BroadcastAction, SubscriptionLayer } from "../types.ts";
@@ -203,8 +204,7 @@ export class SampledLayers {
       ...new Set([...this.gossip.drawnPeers(), ...this.samples.echoPeers(), ...this.samples.readyPeers()]),
     ];
     if (candidates.length === 0) return;
-    const index = Math.min(candidates.length - 1, Math.floor(this.options.random() * candidates.length));
-    this.replacePeer(candidates[index]!, nowMs, out, false);
+    this.replacePeer(candidates[randomIndex(this.options.random, candidates.length)]!, nowMs, out, false);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { PeerId } from "../../core/peerId.ts";
 import type { RandomSource } from "../../core/random.ts";
+import { randomIndex } from "../../sampling/randomDraw.ts";
 import type { Digest } from "../types.ts";
 
 /**
@@ -30,7 +31,7 @@ export class PayloadPull {
       fresh = candidates.length > 1 ? candidates.filter((peer) => peer !== this.lastAsked) : [...candidates];
     }
     if (fresh.length === 0) return undefined;
-    const peer = fresh[Math.min(fresh.length - 1, Math.floor(random() * fresh.length))]!;
+    const peer = fresh[randomIndex(random, fresh.length)]!;
     this.asked.add(peer);
     this.lastAsked = peer;
     this.requestsSent++;

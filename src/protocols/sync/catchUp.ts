@@ -1,6 +1,7 @@
 import type { PeerId } from "../../core/peerId.ts";
 import type { RandomSource } from "../../core/random.ts";
 import { decodeTransfer, type EncodedTransfer } from "../../core/transfer.ts";
+import { drawDistinct, randomElement, randomIndex } from "../../sampling/randomDraw.ts";
 import { bucketOfAddress, WATERMARK_BUCKETS, type WatermarkSnapshot } from "../status/watermarkSummary.ts";
 import { MAX_BODIES, MAX_DIGESTS, type SyncRequest, type SyncResponse } from "./syncMessages.ts";
 
@@ -318,17 +319,12 @@ export class CatchUp {
     if (this.options.withReplacement) {
       if (pool.length === 0) return weights;
       for (let i = 0; i < this.options.sampleSize; i++) {
-        const peer = pool[Math.min(pool.length - 1, Math.floor(this.random() * pool.length))]!;
+        const peer = pool[randomIndex(this.random, pool.length)]!;
         weights.set(peer, (weights.get(peer) ?? 0) + 1);
       }
       return weights;
     }
-    const size = Math.min(this.options.sampleSize, pool.length);
-    for (let i = 0; i < size; i++) {
-      const j = i + Math.floor(this.random() * (pool.length - i));
-      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
-    }
-    for (const peer of pool.slice(0, size)) weights.set(peer, 1);
+    for (const peer of drawDistinct(pool, this.options.sampleSize, this.random)) weights.set(peer, 1);
     return weights;
   }
 
@@ -373,7 +369,7 @@ export class CatchUp {
   }
 
   private askBodies(fetch: BodyFetch, out: CatchUpAction[]): void {
-    const peer = fetch.voters[Math.floor(this.random() * fetch.voters.length)];
+    const peer = randomElement(this.random, fetch.voters);
     if (peer === undefined) {
       this.rounds.delete(fetch.source);
       return;

@@ -1,6 +1,7 @@
 import { addressFromBytes, decodeAddress } from "../../core/address.ts";
 import { ByteReader } from "../../core/byteReader.ts";
 import { fromHex, toHex } from "../../core/bytes.ts";
+import { ByteWriter } from "../../core/byteWriter.ts";
 import { ErrorCode, TallyError } from "../../core/errors.ts";
 import { MAX_SEQ, TRANSFER_ID_BYTES } from "../../core/limits.ts";
 import { WATERMARK_BUCKETS } from "../status/watermarkSummary.ts";
@@ -49,40 +50,6 @@ function malformed(message: string): TallyError {
   return new TallyError(ErrorCode.MalformedEncoding, `sync message: ${message}`);
 }
 
-class Writer {
-  private readonly parts: Uint8Array[] = [];
-  private length = 0;
-  u8(n: number): void {
-    this.bytes(Uint8Array.of(n));
-  }
-  u16(n: number): void {
-    this.bytes(Uint8Array.of(n >> 8, n & 0xff));
-  }
-  u32(n: number): void {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, n);
-    this.bytes(b);
-  }
-  u64(n: number): void {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, BigInt(n));
-    this.bytes(b);
-  }
-  bytes(b: Uint8Array): void {
-    this.parts.push(b);
-    this.length += b.length;
-  }
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.length);
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  }
-}
-
 /** The sync messages' reads on top of the shared reader: seqs in range, addresses. */
 class SyncReader extends ByteReader {
   constructor(bytes: Uint8Array) {
@@ -111,7 +78,7 @@ function checkBuckets(buckets: readonly number[]): void {
 }
 
 export function encodeSyncRequest(request: SyncRequest): Uint8Array {
-  const w = new Writer();
+  const w = new ByteWriter();
   w.u8(KIND_CODES[request.kind]);
   if (request.kind === "watermarks") {
     checkBuckets(request.buckets);
@@ -155,7 +122,7 @@ export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
 }
 
 export function encodeSyncResponse(response: SyncResponse): Uint8Array {
-  const w = new Writer();
+  const w = new ByteWriter();
   w.u8(KIND_CODES[response.kind]);
   if (response.kind === "watermarks") {
     if (response.entries.length > MAX_WATERMARK_ENTRIES) throw malformed("too many watermark entries");

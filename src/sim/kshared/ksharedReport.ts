@@ -1,3 +1,4 @@
+import { percentile } from "../percentile.ts";
 import type { FaultCounters } from "./faultyOwners.ts";
 import type { KsharedSimSpec } from "./ksharedSimSpec.ts";
 import type { AccountOutcome, WorldTotals } from "./ksharedWorld.ts";
@@ -53,12 +54,6 @@ export interface KsharedSimReport {
   readonly baseline: ScenarioReport;
   readonly faulty: ScenarioReport;
   readonly ratio: KsharedComparison;
-}
-
-/** Nearest-rank percentile; 0 for no samples. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }
 
 function round(x: number, digits = 2): number {

@@ -2,6 +2,8 @@ import type { PeerId } from "../../core/peerId.ts";
 import type { RandomSource } from "../../core/random.ts";
 import { BasaltSampler } from "../../membership/basalt.ts";
 import type { RankedCandidate } from "../../membership/rank.ts";
+import { drawDistinct } from "../../sampling/randomDraw.ts";
+import { percentile } from "../percentile.ts";
 import { childSeed, seededRandom, shuffled } from "../prng.ts";
 import { type Dissemination, RecordFlood } from "./recordFlood.ts";
 import { type SamplerAttack, SamplerPopulation } from "./samplerPopulation.ts";
@@ -165,7 +167,7 @@ export class SamplerSimulation {
     return {
       round,
       viewByzantineMean: mean(shares),
-      viewByzantineP99: sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))] ?? 0,
+      viewByzantineP99: percentile(sorted, 0.99),
       sampleByzantine: samples === 0 ? 0 : byzantineSamples / samples,
       viewSizeMean: sizes / correct.length,
     };
@@ -173,19 +175,12 @@ export class SamplerSimulation {
 
   /** v + 1 distinct adversary identities, uniformly drawn afresh: as many different ranks as one offer allows. */
   private adversaryList(): RankedCandidate[] {
-    const pool = this.scratch;
-    const take = Math.min(pool.length, this.options.viewSize + 1);
-    const out: RankedCandidate[] = [];
-    for (let k = 0; k < take; k++) {
-      const r = k + Math.floor(this.random() * (pool.length - k));
-      [pool[k], pool[r]] = [pool[r]!, pool[k]!];
-      out.push(this.population.candidates[pool[k]!]!);
-    }
-    return out;
+    const drawn = drawDistinct(this.scratch, this.options.viewSize + 1, this.random);
+    return drawn.map((index) => this.population.candidates[index]!);
   }
 
   /** Peer ids of correct node i's view. */
-  viewOf(i: number): PeerId[] {
+  viewOf(i: number): readonly PeerId[] {
     return this.samplers[i]?.peers() ?? [];
   }
 }
