@@ -419,7 +419,7 @@ export class BrachaBroadcast implements BroadcastProtocol {
     out.push({ type: "deliver", instance: inst.ref, digest, payload });
     this.delivered.record(inst.key, digest, payload, nowMs);
     this.committed.delete(inst.key);
-    this.retransmissions.cancel(inst.key);
+    this.retransmissions.cancel(inst.key, nowMs);
     this.live.drop(inst);
     this.count.delivered++;
   }

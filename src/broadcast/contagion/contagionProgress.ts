@@ -196,7 +196,7 @@ export class InstanceProgress {
     out.push({ type: "deliver", instance: inst.ref, digest, payload });
     this.options.delivered.record(inst.key, digest, payload, nowMs);
     this.committed.delete(inst.key);
-    this.options.retransmissions.cancel(inst.key);
+    this.options.retransmissions.cancel(inst.key, nowMs);
     this.live.drop(inst);
     this.count.delivered++;
   }
