@@ -147,6 +147,7 @@ export async function runDevnetBench(
     progress.start(t0);
     driver.start();
     await sleepChecking(options.warmupSec * 1000, check);
+    for (const r of rss) r.startWindow();
     const before = await snapshotAll(probes);
     const benchBefore = process.cpuUsage();
     const start = now();

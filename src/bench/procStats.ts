@@ -50,6 +50,8 @@ export interface RssSeries {
   readonly start: number;
   readonly end: number;
   readonly max: number;
+  /** Within the measured window (after the warmup): its first sample, smallest and largest. */
+  readonly window: { readonly start: number; readonly min: number; readonly max: number };
 }
 
 /** RSS samples of one process: the first, the last and the largest, enough to see whether it stays flat. */
@@ -57,6 +59,10 @@ export class RssTracker {
   private first: number | undefined;
   private last: number | undefined;
   private largest = 0;
+  private inWindow = false;
+  private windowFirst: number | undefined;
+  private windowMin = Number.POSITIVE_INFINITY;
+  private windowMax = 0;
   private readonly pid: number;
 
   constructor(pid: number) {
@@ -69,10 +75,31 @@ export class RssTracker {
     this.first ??= mb;
     this.last = mb;
     this.largest = Math.max(this.largest, mb);
+    if (this.inWindow) {
+      this.windowFirst ??= mb;
+      this.windowMin = Math.min(this.windowMin, mb);
+      this.windowMax = Math.max(this.windowMax, mb);
+    }
+  }
+
+  /** The measured window starts: later samples also count towards `window`. Takes one sample now. */
+  startWindow(): void {
+    this.inWindow = true;
+    this.sample();
   }
 
   series(): RssSeries {
-    return { start: round1(this.first ?? 0), end: round1(this.last ?? 0), max: round1(this.largest) };
+    const windowStart = this.windowFirst ?? 0;
+    return {
+      start: round1(this.first ?? 0),
+      end: round1(this.last ?? 0),
+      max: round1(this.largest),
+      window: {
+        start: round1(windowStart),
+        min: round1(Number.isFinite(this.windowMin) ? this.windowMin : 0),
+        max: round1(this.windowMax),
+      },
+    };
   }
 }
 
