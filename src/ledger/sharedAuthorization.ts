@@ -8,13 +8,15 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesEqual, toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import { SIGNATURE_BYTES } from "../core/limits.ts";
 import type { EncodedTransfer } from "../core/transfer.ts";
 import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
-import { SIGNATURE_BYTES, verifyCertificate } from "../kshared/certificate.ts";
+import { verifyCertificate } from "../kshared/certificate.ts";
 import { encodeCertificate } from "../kshared/committeeCodec.ts";
 import type { Certificate } from "../kshared/committeeTypes.ts";
 import { encodeDefinition, sharedAccountIdOfEncoding } from "../kshared/definition.ts";
 import { committeeQuorum } from "../kshared/quorum.ts";
+import { type SignerFault, signerFault } from "../kshared/signerShape.ts";
 
 function invalidCertificate(message: string, id: string): TallyError {
   return new TallyError(ErrorCode.SharedInvalidCertificate, message, { id });
@@ -23,27 +25,28 @@ function invalidCertificate(message: string, id: string): TallyError {
 /** Signers strictly ascending below k, one 64-byte signature each, at least q of them. */
 function checkSigners(certificate: Certificate, k: number, id: string): void {
   const { signers, signatures } = certificate;
-  if (signers.length !== signatures.length) {
-    throw invalidCertificate("the certificate needs exactly one signature per signer", id);
-  }
-  for (let i = 0; i < signers.length; i++) {
-    const signer = signers[i]!;
-    if (!Number.isInteger(signer) || signer < 0 || signer >= k) {
-      throw invalidCertificate(`certificate signer ${signer} is not one of the account's ${k} owners`, id);
-    }
-    if (i > 0 && signer <= signers[i - 1]!) {
-      throw invalidCertificate("certificate signers must be distinct owners in ascending order", id);
-    }
-    if (signatures[i]!.length !== SIGNATURE_BYTES) {
-      throw invalidCertificate(`certificate signatures are ${SIGNATURE_BYTES} bytes`, id);
-    }
-  }
+  const fault = signerFault(signers, k, signatures);
+  if (fault !== undefined) throw invalidCertificate(signerFaultText(fault, k), id);
   const { q } = committeeQuorum(k);
   if (signers.length < q) {
     throw invalidCertificate(
       `the certificate has ${signers.length} owner signatures; an account of ${k} owners needs ${q}`,
       id,
     );
+  }
+}
+
+/** The ledger's wording of each signer-list fault (the refusal a wallet sees). */
+function signerFaultText(fault: SignerFault, k: number): string {
+  switch (fault.kind) {
+    case "unpaired":
+      return "the certificate needs exactly one signature per signer";
+    case "notOwner":
+      return `certificate signer ${fault.signer} is not one of the account's ${k} owners`;
+    case "notAscending":
+      return "certificate signers must be distinct owners in ascending order";
+    case "signatureLength":
+      return `certificate signatures are ${SIGNATURE_BYTES} bytes`;
   }
 }
 
