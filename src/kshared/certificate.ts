@@ -22,8 +22,6 @@ import { signerFault } from "./signerShape.ts";
 
 /** A proposal's digest is its SHA-256: for a shared account, the transfer id the ledger matches it against. */
 export const DIGEST_BYTES = TRANSFER_ID_BYTES;
-/** The ledger's shared-account check imports it from here. */
-export { SIGNATURE_BYTES } from "../core/limits.ts";
 /** Account ids are length-prefixed by one byte. */
 export const MAX_ACCOUNT_BYTES = 255;
 /** Rounds and seqs are unsigned 32-bit and safe-integer 64-bit on the wire. */
