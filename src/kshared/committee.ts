@@ -116,17 +116,18 @@ export class Committee {
    * Rebuilds the state from the records persisted before a crash; call once, before the first event. The
    * owner resumes at the seq after its last decision, in the highest round it spoke in, with its own
    * statements of that seq (so it re-sends rather than re-signs) and its own undecided requests. Returns
-   * the last decision again: the crash may have cut it off after its record was durable.
+   * again the decisions the crash may have cut off after their records were durable: the last one, and every
+   * kept one the ledger has not applied (at or above `firstSeq`).
    */
   restore(records: Iterable<CommitteeRecord>): CommitteeAction[] {
     const restored = restoreCommittee(records, this.options.firstSeq, this.options.isExpired);
     this.inst = restored.instance;
     for (const certificate of restored.decided) this.decided.remember(certificate);
     for (const request of restored.pendingRequests) this.queue.add(request);
-    if (restored.last === undefined) return [];
-    const { certificate, request } = restored.last;
-    this.queue.decided(certificate.digest, request?.owner);
-    return [decidedAction(certificate, request)];
+    return restored.reemit.map(({ certificate, request }) => {
+      this.queue.decided(certificate.digest, request?.owner);
+      return decidedAction(certificate, request);
+    });
   }
 
   handle(event: CommitteeEvent): CommitteeAction[] {

@@ -6,8 +6,12 @@ export interface RestoredCommittee {
   readonly instance: Instance;
   /** Commit certificates, ascending by seq. */
   readonly decided: readonly Certificate[];
-  /** The last decision, to re-emit; undefined before the first. */
-  readonly last: Extract<CommitteeRecord, { kind: "decided" }> | undefined;
+  /**
+   * Decisions to emit again, ascending by seq: every kept one at or above `firstSeq` (the ledger has not
+   * applied those, and one write can decide several seqs before a crash cuts their emission off), and the
+   * last one in any case.
+   */
+  readonly reemit: readonly Extract<CommitteeRecord, { kind: "decided" }>[];
   /** This owner's submitted requests that no decided record names, in submission order. */
   readonly pendingRequests: readonly SignedRequest[];
 }
@@ -73,10 +77,11 @@ export function restoreCommittee(
       ? [r.request]
       : [],
   );
+  const reemit = decided.filter((r) => r.certificate.seq >= firstSeq || r === last);
   return {
     instance,
     decided: decided.map((r) => r.certificate),
-    last,
+    reemit,
     pendingRequests,
   };
 }

@@ -126,8 +126,9 @@ export class Network {
     return this.stores.map((store) => store.records());
   }
 
-  newCommittee(index: OwnerIndex): Committee {
+  newCommittee(index: OwnerIndex, firstSeq?: number): Committee {
     return new Committee({
+      ...(firstSeq === undefined ? {} : { firstSeq }),
       account: ACCOUNT,
       owners: this.keys.map((key) => key.publicKey),
       self: index,
