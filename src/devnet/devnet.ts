@@ -103,12 +103,6 @@ export function devnetMembership(options: DevnetOptions): "open" | "static" {
 export const DEVNET_NETWORK = "tally-devnet";
 /** V8 young-generation semi-space of devnet nodes, in MiB (see docs/architecture.md, "Memory"). */
 export const NODE_SEMI_SPACE_MB = 4;
-/**
- * V8 old generation of devnet nodes, in MiB. A loaded node's live heap is ≈ 110 MB (its bounded caches, see
- * docs/benchmarks.md "Memory"); without a cap V8 on a large machine lets garbage pile up to ≈ 400 MB before a
- * full collection, and RSS drifts upward with it for minutes.
- */
-export const NODE_OLD_SPACE_MB = 256;
 
 const MAIN_TS = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 
@@ -217,7 +211,6 @@ export class Devnet {
         // A bounded young generation: under a burst of peer traffic V8 otherwise grows it to 3 × 16 MiB and
         // keeps the pages (a member flooding at full speed cost 43 MB of RSS with the default, 14 MB with this).
         `--max-semi-space-size=${NODE_SEMI_SPACE_MB}`,
-        `--max-old-space-size=${NODE_OLD_SPACE_MB}`,
         MAIN_TS,
         "node",
         "start",
