@@ -18,6 +18,8 @@ const LOAD_BEFORE_KILL_MS = 3_000;
 const DOWN_MS = 2_000;
 const LOAD_AFTER_RESTART_MS = 4_000;
 const MATCH_WITHIN_MS = 10_000;
+/** How long a wallet of the load waits for one transfer before it moves on. */
+const LOAD_WAIT_MS = 3_000;
 
 async function balances(node: DevnetNode, addresses: readonly string[]): Promise<string> {
   const client = new NodeClient(node.api, { timeoutMs: 2_000 });
@@ -57,7 +59,9 @@ describe("a node killed mid-load", { timeout: 180_000 }, () => {
             });
             wallet.keystore = keystore;
             const { id } = await client.submit(transferToJson(signed.transfer));
-            if ((await client.waitForResolution(id, 20_000)).status === "applied") applied++;
+            // Short: a straggler (e.g. a twin this wallet made when a submit to the victim failed mid-way) must
+            // not hold the load open past the measurement window — it once delayed the check by 24 s.
+            if ((await client.waitForResolution(id, LOAD_WAIT_MS)).status === "applied") applied++;
           } catch {
             // The victim is down or restarting: the wallet tries the next node.
             await sleep(100);
@@ -76,14 +80,16 @@ describe("a node killed mid-load", { timeout: 180_000 }, () => {
     loading = false;
     await load;
 
-    const expected = await balances(nodes[0]!, addresses);
-    for (const n of nodes.slice(1, 3)) assert.equal(await balances(n, addresses), expected);
+    // A straggler of the load may still resolve: read the others afresh until they agree, then the victim.
+    let expected = "";
     let seen = "";
-    while (Date.now() - restartedAt < MATCH_WITHIN_MS + 5_000) {
+    do {
+      const others = await Promise.all(nodes.slice(0, 3).map((n) => balances(n, addresses)));
+      expected = others.every((b) => b === others[0]) ? others[0]! : "the others disagree";
       seen = await balances(victim, addresses).catch(() => "");
       if (seen === expected) break;
       await sleep(200);
-    }
+    } while (Date.now() - restartedAt < MATCH_WITHIN_MS + 5_000);
     const took = Date.now() - restartedAt;
     t.diagnostic(
       `${applied} transfers applied (${killedAfter} before the kill); the restarted node matched ${took} ms after its restart`,
