@@ -12,6 +12,7 @@ import type { P2PTransport } from "../p2p/transport.ts";
 import { MEMBERSHIP_CHANNEL } from "../protocols/membership/membershipChannel.ts";
 import type { RecordList } from "../protocols/membership/membershipMessages.ts";
 import type { NodeEvent } from "./core/nodeEvents.ts";
+import { IntervalTimers } from "./intervalTimers.ts";
 
 export interface MembershipDriverOptions {
   readonly membership: OpenMembership;
@@ -56,7 +57,7 @@ export class MembershipDriver {
   private readonly kept = new Set<PeerId>();
   private readonly bootstrapPeers: PeerId[];
   private identityNonce: Uint8Array | undefined;
-  private timers: NodeJS.Timeout[] = [];
+  private readonly timers = new IntervalTimers();
   private stopped = false;
 
   constructor(options: MembershipDriverOptions) {
@@ -110,23 +111,14 @@ export class MembershipDriver {
     await this.announce();
     for (const peer of this.bootstrapPeers) this.exchange(peer);
     const roundMs = samplerRoundMs(recordRefreshMs);
-    this.every(recordRefreshMs, () => void this.announce());
-    this.every(roundMs, () => this.round());
-    this.every(EXPIRY_CHECK_MS, () => this.expire());
+    this.timers.every(recordRefreshMs, () => void this.announce());
+    this.timers.every(roundMs, () => this.round());
+    this.timers.every(EXPIRY_CHECK_MS, () => this.expire());
   }
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-  }
-
-  private every(ms: number, run: () => void): void {
-    const timer = setInterval(() => {
-      if (!this.stopped) run();
-    }, ms);
-    timer.unref();
-    this.timers.push(timer);
+    this.timers.stop();
   }
 
   /** Signs a fresh record (seq = now: monotonic across restarts without storing it) and publishes it. */

@@ -19,6 +19,7 @@ import { committeeRecords } from "../../storage/committeeRecords.ts";
 import { type BatchOp, type NodeDatabase, writeBatch } from "../../storage/database.ts";
 import { proposalRecords } from "../../storage/proposalRecords.ts";
 import type { NodeEvent } from "../core/nodeEvents.ts";
+import { IntervalTimers } from "../intervalTimers.ts";
 import { equivocate } from "./equivocatingOwner.ts";
 import { type AccountReader, HostedCommittee } from "./hostedCommittee.ts";
 import { authorizeIntent } from "./intentAuthorization.ts";
@@ -84,7 +85,7 @@ export class CommitteeDriver implements SharedAccountsApi {
   private stepping: Promise<void> | undefined;
   /** Every LevelDB batch of the driver, in order: a later one never lands before an earlier one. */
   private writing: Promise<void> = Promise.resolve();
-  private timers: NodeJS.Timeout[] = [];
+  private readonly timers = new IntervalTimers();
   private stopped = false;
   private readonly intents: IntentGuard;
 
@@ -119,18 +120,18 @@ export class CommitteeDriver implements SharedAccountsApi {
       hosted.resubmit();
       this.kick(hosted);
     }
-    this.every(COMMITTEE_TICK_MS, () => {
+    this.timers.every(COMMITTEE_TICK_MS, () => {
       if (this.stepping !== undefined) return;
       for (const hosted of this.accounts.values()) this.enqueue(hosted, { type: "tick", nowMs: Date.now() });
     });
-    this.every(HOST_RECORD_REFRESH_MS, () => {
+    this.timers.every(HOST_RECORD_REFRESH_MS, () => {
       for (const peer of this.options.transport.connectedPeers()) this.sendHosts(peer);
     });
   }
 
   stop(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
+    this.timers.stop();
     return this.stepping ?? Promise.resolve();
   }
 
@@ -197,14 +198,6 @@ export class CommitteeDriver implements SharedAccountsApi {
         return undefined;
       },
     });
-  }
-
-  private every(ms: number, run: () => void): void {
-    const timer = setInterval(() => {
-      if (!this.stopped) run();
-    }, ms);
-    timer.unref();
-    this.timers.push(timer);
   }
 
   private ownRecords(nowMs: number): OwnerHostRecord[] {
