@@ -461,6 +461,8 @@ export class TallyNode implements NodeApi {
     // One atomic, durable write for the whole batch, before anything of it leaves the node or is read.
     try {
       await writeBatch(this.db!, writes);
+      // The step's statuses are on disk: the ledger store may now let the oldest leave memory.
+      this.store!.settleRecent();
     } finally {
       // On a failed write the node stops (processInbox); readers are let go to find the API closing.
       this.durableReads.release();

@@ -29,10 +29,16 @@ export async function writeBatch(db: NodeDatabase, ops: readonly BatchOp[]): Pro
   // A chained batch hands each op to LevelDB as it comes: the array form clones every op into a new object,
   // with its options, before encoding it — two allocations per write on the node's hottest path.
   const batch = db.batch();
-  for (const op of ops) {
-    if (op.type === "del") batch.del(op.key);
-    else if (typeof op.value === "string") batch.put(op.key, op.value as unknown as Uint8Array, UTF8_VALUE);
-    else batch.put(op.key, op.value);
+  try {
+    for (const op of ops) {
+      if (op.type === "del") batch.del(op.key);
+      else if (typeof op.value === "string") batch.put(op.key, op.value as unknown as Uint8Array, UTF8_VALUE);
+      else batch.put(op.key, op.value);
+    }
+  } catch (e) {
+    // A bad key or a closing database: release the native batch rather than leave it to the collector.
+    await batch.close();
+    throw e;
   }
   await batch.write({ sync: true } as AbstractChainedBatchWriteOptions);
 }
@@ -43,11 +49,7 @@ const UTF8_VALUE = { valueEncoding: "utf8" } as const;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** UTF-8 through the module's one encoder and decoder: no allocation per stored value. */
-export function utf8Bytes(text: string): Uint8Array {
-  return encoder.encode(text);
-}
-
+/** UTF-8 through the module's one decoder: no allocation per stored value. */
 export function utf8Text(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }

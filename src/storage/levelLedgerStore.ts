@@ -120,13 +120,7 @@ export class LevelLedgerStore implements LedgerStore {
     const held = this.memory.getStatus(id) ?? this.recent.get(id);
     if (held !== undefined) return held;
     const statusKey = key(Bucket.ledgerStatus, id);
-    // Evicted before its batch was taken (one delivery can resolve a long chain of waiting transfers).
-    const queued = this.pending.get(statusKey);
-    if (queued?.type === "put") {
-      const v = queued.value;
-      return typeof v === "string" ? (JSON.parse(v) as TransferStatusRecord) : parseJsonValue(v);
-    }
-    // Not resolved recently: what an earlier batch wrote.
+    // Not resolved recently: a durable batch wrote it (statuses leave memory only then, `settleRecent`).
     const stored = this.db.getSync(statusKey);
     return stored === undefined ? undefined : parseJsonValue<TransferStatusRecord>(stored);
   }
@@ -192,6 +186,7 @@ export class LevelLedgerStore implements LedgerStore {
   /** Writes everything queued since the last flush as one atomic batch. */
   async flush(): Promise<void> {
     await writeBatch(this.db, this.takeQueued());
+    this.settleRecent();
   }
 
   /**
@@ -286,10 +281,21 @@ export class LevelLedgerStore implements LedgerStore {
     return { entries, ...(more ? { next: entries.at(-1)!.position } : {}) };
   }
 
-  /** Oldest out first; an evicted status is read back from the queued batch or from disk. */
+  /**
+   * Remembered without eviction: a status may leave memory only once its write is durable, or it could be
+   * found nowhere between the take of its batch and the write. `settleRecent` trims.
+   */
   private rememberResolved(id: string, record: TransferStatusRecord): void {
-    if (this.recent.size >= this.recentEntries) this.recent.delete(this.recent.keys().next().value!);
     this.recent.set(id, record);
+  }
+
+  /**
+   * Call after the batch holding every taken write is durable: trims the recent statuses to their bound,
+   * oldest out (those are on disk now). Between two calls `recent` exceeds the bound by at most what one
+   * batch resolves.
+   */
+  settleRecent(): void {
+    while (this.recent.size > this.recentEntries) this.recent.delete(this.recent.keys().next().value!);
   }
 
   private appendHistory(address: string, id: string, direction: "out" | "in"): void {

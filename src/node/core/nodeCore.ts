@@ -114,6 +114,13 @@ export class NodeCore {
     return this.ledger.status(id)?.status ?? this.submissions.statusOf(id);
   }
 
+  /** `statusOf(encoded.id)` without a store lookup for a transfer whose slot is still open. */
+  private statusOfEncoded(
+    encoded: EncodedTransfer,
+  ): "pending" | "delivered" | "applied" | "rejected" | undefined {
+    return this.ledger.statusOfTransfer(encoded)?.status ?? this.submissions.statusOf(encoded.id);
+  }
+
   /** Handles one event; the actions are in the order the shell must carry them out (see `NodeAction`). */
   handle(event: NodeEvent): NodeAction[] {
     const out: NodeAction[] = [];
@@ -206,7 +213,7 @@ export class NodeCore {
    * answers a flood of hopeless submissions without queueing them behind (or ahead of) peers' messages.
    */
   quickAnswer(encoded: EncodedTransfer): SubmitResult | undefined {
-    const known = this.ledger.statusOfTransfer(encoded)?.status ?? this.submissions.statusOf(encoded.id);
+    const known = this.statusOfEncoded(encoded);
     if (known !== undefined) return { ok: true, id: encoded.id, status: known };
     try {
       this.ledger.precheck(encoded);
@@ -266,8 +273,7 @@ export class NodeCore {
 
   private submitResult(encoded: EncodedTransfer, outcome: SubmitOutcome, out: NodeAction[]): SubmitResult {
     if (outcome === "accepted" || outcome === "duplicate" || outcome === "delivered") {
-      const status = this.ledger.statusOfTransfer(encoded)?.status ?? this.submissions.statusOf(encoded.id);
-      return { ok: true, id: encoded.id, status: status ?? "pending" };
+      return { ok: true, id: encoded.id, status: this.statusOfEncoded(encoded) ?? "pending" };
     }
     this.submissions.forget(encoded.id);
     out.push({ type: "write", ops: [submittedRecords.del(encoded.id)] });

@@ -143,10 +143,6 @@ export class CommitteeDriver implements SharedAccountsApi {
     }));
   }
 
-  hostedAt(address: string): HostedCommittee | undefined {
-    return this.byAddress.get(address);
-  }
-
   proposals(address: string): ProposalView[] | undefined {
     return this.byAddress.get(address)?.book.list();
   }

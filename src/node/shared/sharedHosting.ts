@@ -8,6 +8,7 @@ import {
   sharedAccountId,
   sharedAddress,
 } from "../../kshared/definition.ts";
+import { MAX_HOST_RECORDS_PER_MESSAGE } from "../../protocols/committees/committeeChannelMessages.ts";
 import { readKeystore } from "../../wallet/keystore.ts";
 import { type OwnerSigner, ownerSigner } from "./ownerSigner.ts";
 
@@ -97,5 +98,10 @@ export async function loadHostedAccounts(
     const self = definition.owners.findIndex((o) => bytesEqual(o, signer.publicKey));
     hosted.push({ definition, id, idHex: toHex(id), address, self, signer });
   }
+  // Every hosted account's host record goes to each peer in one committees-channel message.
+  if (hosted.length > MAX_HOST_RECORDS_PER_MESSAGE)
+    throw invalid(
+      `this node hosts ${hosted.length} shared accounts; at most ${MAX_HOST_RECORDS_PER_MESSAGE}`,
+    );
   return hosted;
 }

@@ -61,6 +61,12 @@ export function encodeCommitteeChannelMessage(m: CommitteeChannelMessage): Uint8
     out.set(m.payload, 1 + ACCOUNT_ID_BYTES);
     return out;
   }
+  // The decoder refuses more (and the count is one byte): a caller bug, not something to send and be scored for.
+  if (m.records.length > MAX_HOST_RECORDS_PER_MESSAGE)
+    throw new TallyError(
+      ErrorCode.InvalidField,
+      `at most ${MAX_HOST_RECORDS_PER_MESSAGE} host records per message`,
+    );
   const parts: Uint8Array[] = [Uint8Array.of(1, m.records.length)];
   for (const r of m.records) {
     const host = encoder.encode(r.host);
