@@ -2,11 +2,12 @@ import { ADDRESS_BYTES, addressFromBytes, decodeAddress } from "../core/address.
 import { toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { MAX_SEQ, TRANSFER_ID_BYTES } from "../core/limits.ts";
-import type { BroadcastMessage, InstanceRef, SubscriptionLayer } from "./types.ts";
+import type { BroadcastMessage, InstanceRef, SubscriptionLayer, VoteMessage } from "./types.ts";
 
 /**
  * Wire form of broadcast messages: a tag byte, then either the payload bytes (send, payload, gossip) or
  * instance + digest (echo, ready, request: 1 + 33 + 8 + 32 = 74 bytes, whatever the transfer's size).
+ * A vote batch (tag 6) is `6 | count | count × vote`, each vote in its own 74-byte form.
  * Tags 16 and up belong to the contagion mode: gossip, and subscribe/unsubscribe (2 bytes: tag, layer).
  * Retired tags are never reused.
  */
@@ -16,6 +17,7 @@ const Tag = {
   ready: 3,
   request: 4,
   payload: 5,
+  votes: 6,
   gossip: 16,
   subscribe: 17,
   unsubscribe: 18,
@@ -23,12 +25,33 @@ const Tag = {
 const LayerCode: Readonly<Record<SubscriptionLayer, number>> = { gossip: 1, echo: 2, ready: 3 };
 const LAYER_OF_CODE: readonly (SubscriptionLayer | undefined)[] = [undefined, "gossip", "echo", "ready"];
 const VOTE_BYTES = 1 + ADDRESS_BYTES + 8 + TRANSFER_ID_BYTES;
+const VOTE_BATCH_HEADER_BYTES = 2;
+
+/**
+ * Many votes (ECHO, READY, REQUEST) for one peer in one message: the node gathers what a processing step sends
+ * each peer, so the envelope, admission, copy and dispatch are paid once per batch rather than once per vote.
+ * A wire container only: the node hands the votes to its broadcast core one by one.
+ */
+export interface VoteBatch {
+  readonly kind: "votes";
+  readonly votes: readonly VoteMessage[];
+}
+
+/** What the broadcast channel carries: a protocol message, or a batch of votes. */
+export type BroadcastWireMessage = BroadcastMessage | VoteBatch;
+
+/** 64 votes: 4,738 bytes, a few hundred µs of work for the receiver, and one admission unit per vote. */
+export const MAX_VOTES_PER_BATCH = 64;
+
+export function isVote(message: BroadcastWireMessage): message is VoteMessage {
+  return message.kind === "echo" || message.kind === "ready" || message.kind === "request";
+}
 
 function malformed(message: string): TallyError {
   return new TallyError(ErrorCode.MalformedEncoding, `broadcast message: ${message}`);
 }
 
-export function encodeBroadcastMessage(message: BroadcastMessage): Uint8Array {
+export function encodeBroadcastMessage(message: BroadcastWireMessage): Uint8Array {
   switch (message.kind) {
     case "send":
     case "payload":
@@ -42,9 +65,21 @@ export function encodeBroadcastMessage(message: BroadcastMessage): Uint8Array {
     case "ready":
     case "request": {
       const out = Buffer.allocUnsafe(VOTE_BYTES);
-      out[0] = Tag[message.kind];
-      writeInstance(out, 1, message.instance);
-      writeDigest(out, 1 + ADDRESS_BYTES + 8, message.digest);
+      writeVote(out, 0, message);
+      return out;
+    }
+    case "votes": {
+      const count = message.votes.length;
+      if (count < 1 || count > MAX_VOTES_PER_BATCH) {
+        throw new TallyError(ErrorCode.InvalidField, `a vote batch holds 1..${MAX_VOTES_PER_BATCH} votes`, {
+          count,
+        });
+      }
+      const out = Buffer.allocUnsafe(VOTE_BATCH_HEADER_BYTES + count * VOTE_BYTES);
+      out[0] = Tag.votes;
+      out[1] = count;
+      for (let i = 0; i < count; i++)
+        writeVote(out, VOTE_BATCH_HEADER_BYTES + i * VOTE_BYTES, message.votes[i]!);
       return out;
     }
     case "subscribe":
@@ -54,7 +89,7 @@ export function encodeBroadcastMessage(message: BroadcastMessage): Uint8Array {
 }
 
 /** Strict: unknown tags, wrong lengths and bad addresses are typed errors, never exceptions of other kinds. */
-export function decodeBroadcastMessage(bytes: Uint8Array): BroadcastMessage {
+export function decodeBroadcastMessage(bytes: Uint8Array): BroadcastWireMessage {
   if (bytes.length < 1) throw malformed("empty");
   const tag = bytes[0];
   if (tag === Tag.send || tag === Tag.payload || tag === Tag.gossip) {
@@ -70,12 +105,44 @@ export function decodeBroadcastMessage(bytes: Uint8Array): BroadcastMessage {
   }
   if (tag === Tag.echo || tag === Tag.ready || tag === Tag.request) {
     if (bytes.length !== VOTE_BYTES) throw malformed(`expected ${VOTE_BYTES} bytes, got ${bytes.length}`);
-    const instance = readInstance(bytes, 1);
-    const digest = toHex(bytes.subarray(1 + ADDRESS_BYTES + 8));
-    const kind = tag === Tag.echo ? "echo" : tag === Tag.ready ? "ready" : "request";
-    return { kind, instance, digest };
+    return readVote(bytes, 0);
+  }
+  if (tag === Tag.votes) {
+    const count = bytes.length >= VOTE_BATCH_HEADER_BYTES ? bytes[1]! : 0;
+    if (count < 1 || count > MAX_VOTES_PER_BATCH) throw malformed(`vote batch of ${count} votes`);
+    const expected = VOTE_BATCH_HEADER_BYTES + count * VOTE_BYTES;
+    if (bytes.length !== expected) throw malformed(`expected ${expected} bytes, got ${bytes.length}`);
+    const votes: VoteMessage[] = new Array(count);
+    for (let i = 0; i < count; i++) votes[i] = readVote(bytes, VOTE_BATCH_HEADER_BYTES + i * VOTE_BYTES);
+    return { kind: "votes", votes };
   }
   throw malformed(`unknown tag ${tag}`);
+}
+
+/**
+ * Admission units of an encoded message: a vote batch costs one per vote, anything else one, so a peer's rate
+ * budget bounds the votes it makes this node count whether it batches them or not. Malformed bytes cost one
+ * (decoding refuses them later, and the sender is scored for it).
+ */
+export function broadcastMessageUnits(bytes: Uint8Array): number {
+  return bytes.length >= VOTE_BATCH_HEADER_BYTES && bytes[0] === Tag.votes ? Math.max(1, bytes[1]!) : 1;
+}
+
+function writeVote(out: Buffer, offset: number, vote: VoteMessage): void {
+  out[offset] = Tag[vote.kind];
+  writeInstance(out, offset + 1, vote.instance);
+  writeDigest(out, offset + 1 + ADDRESS_BYTES + 8, vote.digest);
+}
+
+function readVote(bytes: Uint8Array, offset: number): VoteMessage {
+  const tag = bytes[offset];
+  const kind =
+    tag === Tag.echo ? "echo" : tag === Tag.ready ? "ready" : tag === Tag.request ? "request" : undefined;
+  if (kind === undefined) throw malformed(`unknown vote tag ${tag}`);
+  const instance = readInstance(bytes, offset + 1);
+  const at = offset + 1 + ADDRESS_BYTES + 8;
+  const digest = toHex(bytes.subarray(at, at + TRANSFER_ID_BYTES));
+  return { kind, instance, digest };
 }
 
 /**

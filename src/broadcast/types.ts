@@ -59,6 +59,9 @@ export type BroadcastMessage =
   /** Contagion: "you left my `layer` sample" (it was refreshed): stop sending me that layer's messages. */
   | { readonly kind: "unsubscribe"; readonly layer: SubscriptionLayer };
 
+/** The messages that name an instance and a digest only (a node may batch them on the wire). */
+export type VoteMessage = Extract<BroadcastMessage, { kind: "echo" | "ready" | "request" }>;
+
 export type MessageKind = BroadcastMessage["kind"];
 /** The kinds the Bracha mode speaks, and counts. */
 export const MESSAGE_KINDS: readonly MessageKind[] = ["send", "echo", "ready", "request", "payload"];

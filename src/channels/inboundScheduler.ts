@@ -97,7 +97,7 @@ export function chargedBytes(body: Uint8Array): number {
 }
 
 /**
- * Tokens are messages; a bucket starts full, refills at the budget's rate and holds at most its burst: one
+ * Tokens are admission units (messages, or the items of a batch: `ChannelCodec.units`); a bucket starts full, refills at the budget's rate and holds at most its burst: one
  * second of rate, or the queue bound if smaller (a burst larger than the queue could not be queued anyway).
  */
 class RateBucket {
@@ -108,8 +108,8 @@ class RateBucket {
     this.atMs = nowMs;
   }
 
-  /** Takes one token if there is one. */
-  take(budget: InboundBudget, nowMs: number): boolean {
+  /** Takes `units` tokens if there are that many. */
+  take(budget: InboundBudget, nowMs: number, units: number): boolean {
     if (nowMs > this.atMs) {
       this.tokens = Math.min(
         burstOf(budget),
@@ -117,14 +117,21 @@ class RateBucket {
       );
       this.atMs = nowMs;
     }
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < units) return false;
+    this.tokens -= units;
     return true;
   }
 }
 
 function burstOf(budget: InboundBudget): number {
   return Math.min(budget.maxQueuedMessages, budget.maxMessagesPerSecond);
+}
+
+/** A message's units, at most one burst (so a batch larger than the budget's burst is still admissible, once). */
+function unitsOf(item: InboundItem, budget: InboundBudget): number {
+  if (item.kind !== "message") return 1;
+  const units = item.protocol.message?.units?.(item.body) ?? 1;
+  return Number.isInteger(units) && units >= 1 ? Math.min(units, burstOf(budget)) : 1;
 }
 
 class ProtocolQueue {
@@ -250,7 +257,7 @@ export class InboundScheduler {
         bucket = new RateBucket(budget, nowMs);
         inbox.rates.set(item.protocol.code, bucket);
       }
-      if (!bucket.take(budget, nowMs)) {
+      if (!bucket.take(budget, nowMs, unitsOf(item, budget))) {
         this.recordDrop(inbox, "rate", item.body.length, nowMs);
         return "rate";
       }

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { BroadcastMessage } from "../broadcast/types.ts";
+import { type BroadcastWireMessage, isVote } from "../broadcast/messageCodec.ts";
 import type { ChannelAction, Channels } from "../channels/channels.ts";
 import type { InboundItem } from "../channels/inboundScheduler.ts";
 import type { ScoreEvent } from "../channels/peerScores.ts";
@@ -7,6 +7,7 @@ import { type BoundHandler, bindHandler, type ProtocolHandler } from "../channel
 import type { PeerId } from "../core/peerId.ts";
 import type { P2PTransport } from "../p2p/transport.ts";
 import { BROADCAST_CHANNEL } from "../protocols/broadcast/broadcastChannel.ts";
+import { OutboundVotes } from "../protocols/broadcast/outboundVotes.ts";
 import { STATUS_CHANNEL } from "../protocols/status/statusChannel.ts";
 import type { StatusRequest, StatusResponse } from "../protocols/status/statusMessages.ts";
 import { checkCompatible, type StatusIdentity } from "../protocols/status/statusProtocol.ts";
@@ -57,6 +58,8 @@ export class NodeNetwork {
   private readonly introductions: PeerIntroductions | undefined;
   /** `${peer}/${requestId}` → catch-up's ask id. */
   private readonly syncAsks = new Map<string, SyncAsk>();
+  /** Votes of the current processing step, sent as batches by `flushVotes` (or before other traffic). */
+  private readonly outboundVotes = new OutboundVotes();
 
   constructor(options: NodeNetworkOptions) {
     this.transport = options.transport;
@@ -89,10 +92,20 @@ export class NodeNetwork {
     return events;
   }
 
-  /** Carries out the core's outbound actions (sends and answers); others are not this class's business. */
+  /**
+   * Carries out the core's outbound actions (sends and answers); others are not this class's business. Votes
+   * wait in `outboundVotes` until `flushVotes` at the end of the step, so a vote may reach a peer after a
+   * payload or subscription the core emitted later: the broadcast cores take messages in any order (the
+   * network is asynchronous; the simulator reorders them), and a vote is never moved ahead of anything.
+   */
   send(action: NodeAction): void {
     if (action.type === "send") {
-      const bytes = this.channels.encodeMessage(BROADCAST_CHANNEL.id, action.message);
+      const message = action.message;
+      if (isVote(message)) {
+        for (const to of action.to) this.outboundVotes.add(to, message);
+        return;
+      }
+      const bytes = this.channels.encodeMessage(BROADCAST_CHANNEL.id, message);
       for (const to of action.to) this.sendToMember(to, bytes);
     } else if (action.type === "askStatus") {
       this.askStatus(action.to);
@@ -115,6 +128,17 @@ export class NodeNetwork {
         this.channels.encodeResponse(action.to, STATUS_CHANNEL.id, action.requestId, action.response),
       );
     }
+  }
+
+  /** Sends every waiting vote: the end of a processing step. */
+  flushVotes(): void {
+    if (this.outboundVotes.peers === 0) return;
+    for (const [to, batches] of this.outboundVotes.takeAll()) this.sendBatches(to, batches);
+  }
+
+  private sendBatches(to: PeerId, batches: readonly BroadcastWireMessage[]): void {
+    for (const batch of batches)
+      this.sendToMember(to, this.channels.encodeMessage(BROADCAST_CHANNEL.id, batch));
   }
 
   /** Asks a peer for its status (network, genesis, protocols, watermarks): on every connection. */
@@ -165,7 +189,7 @@ export class NodeNetwork {
    * core events; status answers are judged here (a peer of another network is cut off).
    */
   private bindHandlers(): Map<number, BoundHandler<NodeEvent>> {
-    const broadcast: ProtocolHandler<BroadcastMessage, unknown, unknown, NodeEvent> = {
+    const broadcast: ProtocolHandler<BroadcastWireMessage, unknown, unknown, NodeEvent> = {
       spec: BROADCAST_CHANNEL,
       onMessage: (from, message, nowMs) => ({ type: "peerMessage", from, message, nowMs }),
     };

@@ -426,10 +426,8 @@ export class TallyNode implements NodeApi {
         // The node's own events (submissions, timers, connection changes) take at most half a batch while
         // peers have messages waiting, so a flood of submissions cannot starve the broadcast; peers' messages
         // are taken round-robin across peers, so a flooding peer gets its share and no more.
-        const peersWaiting = (this.channels?.bufferedMessages ?? 0) > 0;
-        const own = peersWaiting
-          ? Math.ceil(this.options.maxEventsPerBatch / 2)
-          : this.options.maxEventsPerBatch;
+        const half = Math.ceil(this.options.maxEventsPerBatch / 2);
+        const own = (this.channels?.bufferedMessages ?? 0) > 0 ? half : this.options.maxEventsPerBatch;
         const batch = this.inbox.splice(0, own);
         batch.push(...this.network!.takeEvents(this.options.maxEventsPerBatch - batch.length, Date.now()));
         await this.processBatch(batch);
@@ -483,6 +481,7 @@ export class TallyNode implements NodeApi {
       if (action.type === "readBody") void this.readBody(action.to, action.digest);
       else this.network!.send(action);
     }
+    this.network!.flushVotes(); // the step's votes, one batch per peer
   }
 
   private async readBody(to: PeerId, digest: string): Promise<void> {

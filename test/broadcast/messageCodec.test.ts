@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { decodeBroadcastMessage, encodeBroadcastMessage } from "../../src/broadcast/messageCodec.ts";
-import type { BroadcastMessage } from "../../src/broadcast/types.ts";
+import {
+  broadcastMessageUnits,
+  decodeBroadcastMessage,
+  encodeBroadcastMessage,
+  MAX_VOTES_PER_BATCH,
+} from "../../src/broadcast/messageCodec.ts";
+import type { BroadcastMessage, VoteMessage } from "../../src/broadcast/types.ts";
 import { MAX_SEQ } from "../../src/core/limits.ts";
 import { testKey } from "../support/fixtures.ts";
 
@@ -49,5 +54,59 @@ describe("broadcast message codec", () => {
         code: "INVALID_FIELD",
       });
     }
+  });
+
+  const vote = fc
+    .tuple(fc.constantFrom("echo", "ready", "request"), fc.integer({ min: 1, max: MAX_SEQ }), hex32)
+    .map(([kind, seq, digest]) => ({ kind, instance: { source, seq }, digest }) as VoteMessage);
+
+  it("round-trips vote batches of 1 to 64 votes, in order, and counts one admission unit per vote", () => {
+    fc.assert(
+      fc.property(fc.array(vote, { minLength: 1, maxLength: MAX_VOTES_PER_BATCH }), (votes) => {
+        const bytes = encodeBroadcastMessage({ kind: "votes", votes });
+        assert.equal(bytes.length, 2 + 74 * votes.length, "each vote keeps its 74-byte form");
+        assert.deepEqual(decodeBroadcastMessage(bytes), { kind: "votes", votes });
+        assert.equal(broadcastMessageUnits(bytes), votes.length);
+      }),
+      { seed: 6, numRuns: 200 },
+    );
+  });
+
+  it("refuses vote batches that are empty, too long, cut short, padded or hold a non-vote", () => {
+    const one: VoteMessage = { kind: "echo", instance: { source, seq: 7 }, digest: "cd".repeat(32) };
+    assert.throws(() => encodeBroadcastMessage({ kind: "votes", votes: [] }), { code: "INVALID_FIELD" });
+    const tooMany = Array.from({ length: MAX_VOTES_PER_BATCH + 1 }, () => one);
+    assert.throws(() => encodeBroadcastMessage({ kind: "votes", votes: tooMany }), { code: "INVALID_FIELD" });
+    const two = Buffer.from(encodeBroadcastMessage({ kind: "votes", votes: [one, one] }));
+    const forged = [
+      Uint8Array.of(6),
+      Uint8Array.of(6, 0),
+      Buffer.concat([Uint8Array.of(6, 65), Buffer.alloc(65 * 74)]),
+      two.subarray(0, two.length - 1),
+      Buffer.concat([two, Uint8Array.of(0)]),
+      Buffer.concat([Uint8Array.of(6, 3), two.subarray(2)]), // count says 3, two votes follow
+      Buffer.from(two).fill(5, 2, 3), // a "payload" tag where a vote belongs
+      Buffer.from(two).fill(6, 76, 77), // a batch inside a batch
+    ];
+    for (const bytes of forged) {
+      assert.throws(() => decodeBroadcastMessage(bytes), { code: "MALFORMED_ENCODING" });
+      assert.ok(broadcastMessageUnits(bytes) >= 1, "a malformed body still costs a unit");
+    }
+  });
+
+  it("decodes arbitrary bytes to a message or a typed error, never another exception", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.integer({ min: 0, max: 18 }), (tail, tag) => {
+        const bytes = Buffer.concat([Uint8Array.of(tag), tail]);
+        try {
+          decodeBroadcastMessage(bytes);
+        } catch (e) {
+          assert.equal((e as { code?: string }).code, "MALFORMED_ENCODING");
+        }
+        const units = broadcastMessageUnits(bytes);
+        assert.ok(Number.isInteger(units) && units >= 1 && units <= 255);
+      }),
+      { seed: 7, numRuns: 2_000 },
+    );
   });
 });

@@ -54,6 +54,46 @@ describe("admission: budgets, fairness, caps", () => {
     assert.deepEqual(ch.sheddingMembers(100, 1_000), ["A"]);
   });
 
+  it("a batch costs its units of the rate: batching does not buy a peer more items per second", () => {
+    // Bodies: one byte saying how many items the message carries.
+    const batchCodec = {
+      encode: (n: number) => Uint8Array.of(n),
+      decode: (b: Uint8Array) => b[0]!,
+      units: (b: Uint8Array) => Math.max(1, b[0] ?? 1),
+    };
+    const ch = new Channels({
+      protocols: [
+        gossipSpec({
+          message: batchCodec,
+          budget: { member: budget(1_000, 1 << 30, 100), stranger: budget(1) },
+        }),
+      ],
+      isMember: () => true,
+    });
+    const offer = (items: number, nowMs: number) => {
+      ch.offer("A", ch.encodeMessage("broadcast", items), nowMs);
+      ch.take(10, nowMs);
+    };
+    offer(64, 0); // the bucket starts at its burst, 100 units
+    offer(64, 0); // 36 left: refused
+    for (let i = 0; i < 36; i++) offer(1, 0);
+    offer(1, 0); // empty: refused
+    let a = ch.peerStats(0).find((p) => p.peer === "A")!.counters;
+    assert.equal(a.admitted, 37);
+    assert.equal(a.dropped.rate, 2);
+    offer(64, 630); // 63 units earned
+    offer(64, 640); // 64
+    a = ch.peerStats(640).find((p) => p.peer === "A")!.counters;
+    assert.equal(a.admitted, 38, "a batch waits until its units have been earned");
+    assert.equal(a.dropped.rate, 3);
+    // A batch larger than the burst costs the whole burst, so it is admissible at all (once per second).
+    offer(200, 1_640);
+    offer(1, 1_640);
+    a = ch.peerStats(1_640).find((p) => p.peer === "A")!.counters;
+    assert.equal(a.admitted, 39);
+    assert.equal(a.dropped.rate, 4);
+  });
+
   it("byte budgets count body plus per-item overhead", () => {
     const ch = new Channels({
       protocols: [

@@ -134,15 +134,16 @@ export class NodeCore {
           this.runBroadcast({ type: "submit", payload: event.encoded.bytes, nowMs: event.nowMs }, out);
         }
         break;
-      case "peerMessage":
-        if (event.message.kind === "send" || event.message.kind === "gossip")
-          this.introduce(event.from, event.message, event.message.payload, event.nowMs, out);
-        else
-          this.runBroadcast(
-            { type: "message", from: event.from, message: event.message, nowMs: event.nowMs },
-            out,
-          );
+      case "peerMessage": {
+        const { from, message, nowMs } = event;
+        if (message.kind === "send" || message.kind === "gossip")
+          this.introduce(from, message, message.payload, nowMs, out);
+        else if (message.kind === "votes")
+          for (const vote of message.votes)
+            this.runBroadcast({ type: "message", from, message: vote, nowMs }, out);
+        else this.runBroadcast({ type: "message", from, message, nowMs }, out);
         break;
+      }
       case "statusRequest": {
         const response = answerStatus(event.request, { ...this.identity, watermarks: this.watermarks });
         out.push({ type: "respondStatus", to: event.from, requestId: event.requestId, response });

@@ -1,3 +1,4 @@
+import type { BroadcastWireMessage } from "../../broadcast/messageCodec.ts";
 import type { BroadcastMessage } from "../../broadcast/types.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
@@ -23,7 +24,7 @@ export type NodeEvent =
   | {
       readonly type: "peerMessage";
       readonly from: PeerId;
-      readonly message: BroadcastMessage;
+      readonly message: BroadcastWireMessage;
       readonly nowMs: number;
     }
   /** A peer asks for this node's status (the status protocol); answered by a `respond` action. */

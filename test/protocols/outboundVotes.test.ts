@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { MAX_VOTES_PER_BATCH } from "../../src/broadcast/messageCodec.ts";
+import type { VoteMessage } from "../../src/broadcast/types.ts";
+import { OutboundVotes } from "../../src/protocols/broadcast/outboundVotes.ts";
+import { testKey } from "../support/fixtures.ts";
+
+const source = testKey(1).address;
+const vote = (seq: number, kind: VoteMessage["kind"] = "echo"): VoteMessage => ({
+  kind,
+  instance: { source, seq },
+  digest: "ab".repeat(32),
+});
+
+describe("outbound vote batches", () => {
+  it("gives each peer its votes in order, in batches of at most 64, and keeps nothing", () => {
+    const votes = new OutboundVotes();
+    for (let seq = 1; seq <= 150; seq++) votes.add("P", vote(seq, seq % 2 === 0 ? "ready" : "echo"));
+    votes.add("Q", vote(9, "request"));
+    assert.equal(votes.peers, 2);
+    const all = new Map(votes.takeAll());
+    assert.equal(votes.peers, 0);
+    assert.deepEqual(votes.takeAll(), []);
+    const toP = all.get("P")!;
+    assert.deepEqual(
+      toP.map((b) => b.votes.length),
+      [MAX_VOTES_PER_BATCH, MAX_VOTES_PER_BATCH, 150 - 2 * MAX_VOTES_PER_BATCH],
+    );
+    assert.deepEqual(
+      toP.flatMap((b) => b.votes.map((v) => v.instance.seq)),
+      Array.from({ length: 150 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(all.get("Q"), [{ kind: "votes", votes: [vote(9, "request")] }]);
+  });
+});
