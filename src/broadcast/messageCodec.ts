@@ -1,5 +1,4 @@
-import { ADDRESS_BYTES, addressFromBytes, decodeAddress } from "../core/address.ts";
-import { toHex } from "../core/bytes.ts";
+import { ADDRESS_BYTES, addressAt, decodeAddress } from "../core/address.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { MAX_SEQ, TRANSFER_ID_BYTES } from "../core/limits.ts";
 import type { BroadcastMessage, InstanceRef, SubscriptionLayer, VoteMessage } from "./types.ts";
@@ -105,15 +104,16 @@ export function decodeBroadcastMessage(bytes: Uint8Array): BroadcastWireMessage 
   }
   if (tag === Tag.echo || tag === Tag.ready || tag === Tag.request) {
     if (bytes.length !== VOTE_BYTES) throw malformed(`expected ${VOTE_BYTES} bytes, got ${bytes.length}`);
-    return readVote(bytes, 0);
+    return readVote(asBuffer(bytes), 0);
   }
   if (tag === Tag.votes) {
     const count = bytes.length >= VOTE_BATCH_HEADER_BYTES ? bytes[1]! : 0;
     if (count < 1 || count > MAX_VOTES_PER_BATCH) throw malformed(`vote batch of ${count} votes`);
     const expected = VOTE_BATCH_HEADER_BYTES + count * VOTE_BYTES;
     if (bytes.length !== expected) throw malformed(`expected ${expected} bytes, got ${bytes.length}`);
+    const buffer = asBuffer(bytes);
     const votes: VoteMessage[] = new Array(count);
-    for (let i = 0; i < count; i++) votes[i] = readVote(bytes, VOTE_BATCH_HEADER_BYTES + i * VOTE_BYTES);
+    for (let i = 0; i < count; i++) votes[i] = readVote(buffer, VOTE_BATCH_HEADER_BYTES + i * VOTE_BYTES);
     return { kind: "votes", votes };
   }
   throw malformed(`unknown tag ${tag}`);
@@ -134,14 +134,19 @@ function writeVote(out: Buffer, offset: number, vote: VoteMessage): void {
   writeDigest(out, offset + 1 + ADDRESS_BYTES + 8, vote.digest);
 }
 
-function readVote(bytes: Uint8Array, offset: number): VoteMessage {
+/** One Buffer view per message, so each vote's address and digest are read in place (no view per field). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function readVote(bytes: Buffer, offset: number): VoteMessage {
   const tag = bytes[offset];
   const kind =
     tag === Tag.echo ? "echo" : tag === Tag.ready ? "ready" : tag === Tag.request ? "request" : undefined;
   if (kind === undefined) throw malformed(`unknown vote tag ${tag}`);
   const instance = readInstance(bytes, offset + 1);
   const at = offset + 1 + ADDRESS_BYTES + 8;
-  const digest = toHex(bytes.subarray(at, at + TRANSFER_ID_BYTES));
+  const digest = bytes.toString("hex", at, at + TRANSFER_ID_BYTES);
   return { kind, instance, digest };
 }
 
@@ -165,7 +170,7 @@ function writeInstance(out: Buffer, offset: number, instance: InstanceRef): void
 function readInstance(bytes: Uint8Array, offset: number): InstanceRef {
   let source: string;
   try {
-    source = addressFromBytes(bytes.subarray(offset, offset + ADDRESS_BYTES));
+    source = addressAt(bytes, offset);
   } catch (e) {
     throw malformed(`bad source: ${(e as Error).message}`);
   }

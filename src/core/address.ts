@@ -37,14 +37,14 @@ export const ADDRESS_CACHE_ENTRIES = 65_536;
 /** Keyed by a 32-bit FNV-1a hash of the 33 bytes (no string built per lookup); a hit is checked byte for byte. */
 const spelled = new Map<number, { readonly bytes: Uint8Array; readonly address: string }>();
 
-function hashAddressBytes(bytes: Uint8Array): number {
+function hashAddressBytes(bytes: Uint8Array, offset: number): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  for (let i = offset; i < offset + ADDRESS_BYTES; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return h >>> 0;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+function sameBytes(a: Uint8Array, b: Uint8Array, offset: number): boolean {
+  for (let i = 0; i < ADDRESS_BYTES; i++) if (a[i] !== b[offset + i]) return false;
   return true;
 }
 /**
@@ -67,15 +67,26 @@ export function addressFromBytes(bytes: Uint8Array): string {
       `address must be ${ADDRESS_BYTES} bytes, got ${bytes.length}`,
     );
   }
-  if (!isKnownVersion(bytes[0]!)) {
-    throw new TallyError(ErrorCode.InvalidAddress, `unknown address version ${bytes[0]}`);
+  return addressAt(bytes, 0);
+}
+
+/**
+ * The address whose 33-byte form starts at `offset` of `bytes` (which must hold it): decoders of messages
+ * that carry many addresses read them in place, without a view per address.
+ */
+export function addressAt(bytes: Uint8Array, offset: number): string {
+  if (offset < 0 || offset + ADDRESS_BYTES > bytes.length) {
+    throw new TallyError(ErrorCode.InvalidAddress, `address must be ${ADDRESS_BYTES} bytes`);
   }
-  const hash = hashAddressBytes(bytes);
+  if (!isKnownVersion(bytes[offset]!)) {
+    throw new TallyError(ErrorCode.InvalidAddress, `unknown address version ${bytes[offset]}`);
+  }
+  const hash = hashAddressBytes(bytes, offset);
   const known = spelled.get(hash);
-  if (known !== undefined && sameBytes(known.bytes, bytes)) return known.address;
+  if (known !== undefined && sameBytes(known.bytes, bytes, offset)) return known.address;
   // A miss or a hash collision (another address in this slot): spell it and take the slot.
-  const address = bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(bytes));
-  const copy = Uint8Array.from(bytes);
+  const copy = bytes.slice(offset, offset + ADDRESS_BYTES);
+  const address = bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(copy));
   if (known !== undefined) spelled.delete(hash);
   else if (spelled.size >= ADDRESS_CACHE_ENTRIES) spelled.delete(spelled.keys().next().value!);
   spelled.set(hash, { bytes: copy, address });

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import {
   ADDRESS_CACHE_ENTRIES,
   AddressVersion,
+  addressAt,
   addressFromBytes,
   decodeAddress,
   encodeAddress,
@@ -53,6 +54,31 @@ describe("addresses", () => {
       assert.equal(addressFromBytes(bytesOf(n)), uncached(n));
       assert.deepEqual(decodeAddress(addressFromBytes(bytesOf(n))).bytes, bytesOf(n));
     }
+  });
+
+  it("reads an address in place at any offset, as its own 33 bytes would spell it, and refuses one cut short", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(40), (key, offset) => {
+        const own = Uint8Array.from([AddressVersion.Ed25519, ...key]);
+        const host = new Uint8Array(offset + 33 + 7).fill(0xee);
+        host.set(own, offset);
+        assert.equal(addressAt(host, offset), encodeAddress(AddressVersion.Ed25519, key));
+        assert.equal(addressAt(host, offset), addressFromBytes(own));
+      }),
+      { seed: 3, numRuns: 300 },
+    );
+    const host = new Uint8Array(40);
+    for (const offset of [-1, 8, 39]) {
+      assert.throws(
+        () => addressAt(host, offset),
+        (e: unknown) => isTallyError(e, ErrorCode.InvalidAddress),
+      );
+    }
+    host[2] = 0x7f;
+    assert.throws(
+      () => addressAt(host, 2),
+      (e: unknown) => isTallyError(e, ErrorCode.InvalidAddress),
+    );
   });
 
   it("rejects a bech32 (not bech32m) checksum, a wrong prefix, a bad checksum and uppercase", () => {
