@@ -17,6 +17,13 @@ export class PayloadInspector {
   private readonly authorizer: Authorizer;
   private readonly verdicts = new Map<string, PayloadInfo>();
   private readonly decoded = new Map<string, EncodedTransfer>();
+  /**
+   * The last payload judged valid, by identity: the node inspects a peer's payload before admission, then the
+   * broadcast inspects the same object again — the second look costs no key building. Payload bytes are never
+   * mutated once received (the channel layer hands each message its own copy).
+   */
+  private lastPayload: Uint8Array | undefined;
+  private lastInfo: PayloadInfo | undefined;
 
   constructor(network: string, authorizer: Authorizer) {
     this.network = network;
@@ -25,10 +32,11 @@ export class PayloadInspector {
 
   /** Never throws: null for anything a correct node must not echo. */
   readonly inspect: InspectPayload = (payload) => {
+    if (payload === this.lastPayload) return this.lastInfo!;
     // latin1 maps each byte to one char: an exact key, built by a plain copy (base64 costs an encoding pass).
     const bytesKey = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("latin1");
     const known = this.verdicts.get(bytesKey);
-    if (known !== undefined) return known;
+    if (known !== undefined) return this.memo(payload, known);
     let encoded: EncodedTransfer;
     try {
       encoded = decodeTransfer(payload);
@@ -43,8 +51,14 @@ export class PayloadInspector {
     };
     remember(this.decoded, encoded.id, encoded, INSPECT_CACHE_ENTRIES);
     remember(this.verdicts, bytesKey, info, INSPECT_CACHE_ENTRIES);
-    return info;
+    return this.memo(payload, info);
   };
+
+  private memo(payload: Uint8Array, info: PayloadInfo): PayloadInfo {
+    this.lastPayload = payload;
+    this.lastInfo = info;
+    return info;
+  }
 
   /** The payload as a transfer if `inspect` judges it valid (decodable, this network, authorized), else null. */
   decodeValid(payload: Uint8Array): EncodedTransfer | null {
