@@ -216,10 +216,22 @@ function registerEventStream(app: FastifyInstance, node: NodeApi, options: ApiOp
         connection: "keep-alive",
       });
       socket.write(": tally event stream\n\n");
+      // A processing step announces its changes in one synchronous burst: corked until the next tick, they
+      // leave in one write instead of a syscall each.
+      let corked = false;
+      const uncork = () => {
+        corked = false;
+        socket.uncork();
+      };
       const onTransfer = (event: TransferEvent) => {
         if (socket.writableLength > maxBufferBytes) {
           socket.destroy();
           return;
+        }
+        if (!corked) {
+          corked = true;
+          socket.cork();
+          process.nextTick(uncork);
         }
         socket.write(`event: transfer\ndata: ${JSON.stringify(event)}\n\n`);
       };
