@@ -1,9 +1,7 @@
 import sodium from "sodium-native";
 import { AddressVersion, encodeAddress } from "../core/address.ts";
-import { TRANSFER_FORMAT_VERSION } from "../core/limits.ts";
-import { assembleTransfer, encodeTransferBody } from "../core/transfer.ts";
 import { transferToJson } from "../core/transferJson.ts";
-import { benchAccount } from "./ringWorkload.ts";
+import { benchAccount, signRingPayment } from "./ringWorkload.ts";
 
 /** An account the benchmark signs for: its libsodium secret key and the first seq it will use. */
 export interface BenchSigner {
@@ -88,28 +86,14 @@ export function signWorkload(
   const total = perAccount * accounts;
   const ids: string[] = new Array(total);
   const json: string[] = new Array(total);
-  const signature = Buffer.alloc(sodium.crypto_sign_BYTES);
   const shape = { accounts, withDeps };
   for (let n = 0; n < total; n++) {
     const i = n % accounts;
     const from = signers[i]!;
     const dep = depIndexOf(shape, n);
-    const unsigned = {
-      version: TRANSFER_FORMAT_VERSION,
-      network,
-      source: from.address,
-      seq: from.firstSeq + Math.floor(n / accounts),
-      outputs: [{ to: signers[(i + 1) % accounts]!.address, amount: 1n }],
-      // One output and at most one dep: the format's canonical (sorted) order holds trivially.
-      deps: dep < 0 ? [] : [ids[dep]!],
-    };
-    const body = encodeTransferBody(unsigned);
-    sodium.crypto_sign_detached(
-      signature,
-      Buffer.from(body.buffer, body.byteOffset, body.length),
-      from.secretKey,
-    );
-    const encoded = assembleTransfer(unsigned, body, signature);
+    const to = signers[(i + 1) % accounts]!.address;
+    const seq = from.firstSeq + Math.floor(n / accounts);
+    const encoded = signRingPayment(from, to, seq, network, dep < 0 ? undefined : ids[dep]);
     ids[n] = encoded.id;
     json[n] = JSON.stringify(transferToJson(encoded.transfer));
   }

@@ -28,7 +28,16 @@ export interface DevnetBenchOptions extends LoadOptions {
  * all says so (`ranDry`) and its rate is then a lower bound.
  */
 export const SATURATION_CEILING_PER_SEC = 6_000;
+/** 10 % over rate × (warmup + duration): the window ends a little after `duration` (snapshots). */
 const PRESIGN_MARGIN = 1.1;
+/**
+ * How many transfers a run signs before its clock: `rate` (saturation's ceiling when none) over warmup +
+ * duration, plus the margin. The CLI bounds it, the bench signs it and an attached devnet's wallets must pay it.
+ */
+export function presignCount(rate: number | undefined, warmupSec: number, durationSec: number): number {
+  return Math.ceil((rate ?? SATURATION_CEILING_PER_SEC) * (warmupSec + durationSec) * PRESIGN_MARGIN);
+}
+
 /** After the window, how long the run waits for the transfers it submitted inside it to apply everywhere. */
 const DRAIN_TIMEOUT_MS = 15_000;
 
@@ -95,9 +104,8 @@ export async function runDevnetBench(
   options: DevnetBenchOptions,
 ): Promise<DevnetBenchResult> {
   const n = target.nodes.length;
-  const perSec = options.rate ?? SATURATION_CEILING_PER_SEC;
-  // 10 % and one per account over the schedule: the window ends a little after `duration` (snapshots).
-  const wanted = perSec * (options.warmupSec + options.durationSec) * PRESIGN_MARGIN;
+  // Each account's share rounded up, and one more.
+  const wanted = presignCount(options.rate, options.warmupSec, options.durationSec);
   const perAccount = Math.ceil(wanted / target.signers.length) + 1;
   const total = perAccount * target.signers.length;
   const signStart = performance.now();

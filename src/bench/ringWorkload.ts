@@ -37,6 +37,37 @@ export function benchAccount(index: number): BenchAccount {
 }
 
 /**
+ * One payment of a bench ring, signed: 1 unit from `from` to `to` at `seq`, referencing `dep` when given.
+ * One output and at most one dep: the format's canonical (sorted) order holds trivially.
+ */
+export function signRingPayment(
+  from: { readonly address: string; readonly secretKey: Buffer },
+  to: string,
+  seq: number,
+  network: string,
+  dep: string | undefined,
+  memo?: string,
+): EncodedTransfer {
+  const unsigned = {
+    version: TRANSFER_FORMAT_VERSION,
+    network,
+    source: from.address,
+    seq,
+    outputs: [{ to, amount: 1n }],
+    deps: dep === undefined ? [] : [dep],
+    ...(memo === undefined ? {} : { memo }),
+  };
+  const body = encodeTransferBody(unsigned);
+  const signature = Buffer.alloc(sodium.crypto_sign_BYTES);
+  sodium.crypto_sign_detached(
+    signature,
+    Buffer.from(body.buffer, body.byteOffset, body.length),
+    from.secretKey,
+  );
+  return assembleTransfer(unsigned, body, signature);
+}
+
+/**
  * `count` distinct signed transfers forming a payment ring: account i pays 1 to account i+1 each round and
  * references, as its dep, the payment it received last, as a wallet does. Every transfer applies in order.
  */
@@ -51,21 +82,9 @@ export function ringWorkload(count: number): RingWorkload {
     const i = n % accounts.length;
     const from = accounts[i]!;
     const to = accounts[(i + 1) % accounts.length]!;
+    const seq = Math.floor(n / accounts.length) + 1;
     const dep = lastIncoming.get(from.address);
-    // One output per transfer and at most one dep: the format's canonical order holds trivially.
-    const unsigned = {
-      version: TRANSFER_FORMAT_VERSION,
-      network: BENCH_NETWORK,
-      source: from.address,
-      seq: Math.floor(n / accounts.length) + 1,
-      outputs: [{ to: to.address, amount: 1n }],
-      deps: dep === undefined ? [] : [dep],
-      memo: `bench ${n}`,
-    };
-    const body = encodeTransferBody(unsigned);
-    const signature = Buffer.alloc(sodium.crypto_sign_BYTES);
-    sodium.crypto_sign_detached(signature, Buffer.from(body), from.secretKey);
-    const encoded = assembleTransfer(unsigned, body, signature);
+    const encoded = signRingPayment(from, to.address, seq, BENCH_NETWORK, dep, `bench ${n}`);
     lastIncoming.delete(from.address);
     lastIncoming.set(to.address, encoded.id);
     transfers.push(encoded);

@@ -7,8 +7,8 @@ import { attachDevnet, type BenchTarget, startOwnDevnet } from "../bench/benchTa
 import {
   type DevnetBenchOptions,
   type DevnetBenchResult,
+  presignCount,
   runDevnetBench,
-  SATURATION_CEILING_PER_SEC,
 } from "../bench/devnetBench.ts";
 import { type IngestBenchResult, runIngestBench } from "../bench/ingest.ts";
 import { type Command, optionalInteger, optionalString, type ParsedArgs, UsageError } from "./command.ts";
@@ -97,7 +97,7 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
   const durationSec = optionalInteger(args, "duration", 1) ?? DEFAULT_DEVNET_BENCH.durationSec;
   const warmupSec = optionalInteger(args, "warmup", 0) ?? DEFAULT_DEVNET_BENCH.warmupSec;
   const rate = optionalInteger(args, "rate", 1);
-  const presigned = Math.ceil((rate ?? SATURATION_CEILING_PER_SEC) * (durationSec + warmupSec) * 1.1);
+  const presigned = presignCount(rate, warmupSec, durationSec);
   if (presigned > MAX_PRESIGNED)
     throw new UsageError(
       `rate × (warmup + duration) = ${presigned} transfers to sign in advance; at most ${MAX_PRESIGNED}`,
@@ -139,8 +139,7 @@ async function benchOnce(
   broadcast: "bracha" | "contagion",
   signal: AbortSignal,
 ): Promise<DevnetBenchResult> {
-  const perSec = a.load.rate ?? SATURATION_CEILING_PER_SEC;
-  const total = Math.ceil(perSec * (a.load.durationSec + a.load.warmupSec) * 1.1) + 1;
+  const total = presignCount(a.load.rate, a.load.warmupSec, a.load.durationSec) + 1;
   const target: BenchTarget =
     a.devnet === undefined
       ? await startOwnDevnet({ nodes: a.nodes, broadcast, membership: a.membership, accounts: a.accounts })

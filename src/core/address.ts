@@ -1,4 +1,5 @@
 import { bech32m } from "@scure/base";
+import { remember } from "./boundedCache.ts";
 import { ErrorCode, TallyError } from "./errors.ts";
 
 /**
@@ -55,8 +56,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array, offset: number): boolean {
 const decodedCache = new Map<string, DecodedAddress>();
 
 function rememberDecoded(address: string, decoded: DecodedAddress): void {
-  if (decodedCache.size >= ADDRESS_CACHE_ENTRIES) decodedCache.delete(decodedCache.keys().next().value!);
-  decodedCache.set(address, decoded);
+  remember(decodedCache, address, decoded, ADDRESS_CACHE_ENTRIES);
 }
 
 /** Encodes the 33-byte binary form (version byte + key) as an address string. */
@@ -87,9 +87,9 @@ export function addressAt(bytes: Uint8Array, offset: number): string {
   // A miss or a hash collision (another address in this slot): spell it and take the slot.
   const copy = bytes.slice(offset, offset + ADDRESS_BYTES);
   const address = bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(copy));
+  // The colliding entry is deleted, not overwritten in place: the slot's new owner counts as newest.
   if (known !== undefined) spelled.delete(hash);
-  else if (spelled.size >= ADDRESS_CACHE_ENTRIES) spelled.delete(spelled.keys().next().value!);
-  spelled.set(hash, { bytes: copy, address });
+  remember(spelled, hash, { bytes: copy, address }, ADDRESS_CACHE_ENTRIES);
   rememberDecoded(address, { version: copy[0] as AddressVersion, key: copy.subarray(1), bytes: copy });
   return address;
 }

@@ -12,6 +12,7 @@ import {
   type SignedWorkload,
   signWorkload,
 } from "../../src/bench/benchWorkload.ts";
+import { presignCount } from "../../src/bench/devnetBench.ts";
 import { LoadDriver } from "../../src/bench/loadDriver.ts";
 import { PrerequisiteTracker } from "../../src/bench/prerequisites.ts";
 import { transferFromJson } from "../../src/core/transferJson.ts";
@@ -72,6 +73,12 @@ test("workload: with deps a ledger keeps one unreferenced payment per account, w
   };
   assert.deepEqual(unreferenced(withDeps), [1, 1, 1, 1, 1]);
   assert.deepEqual(unreferenced(noDeps), [4, 4, 4, 4, 4]);
+});
+
+test("presign count: 10 % over rate × (warmup + duration), rounded up; saturation signs for 6000/s", () => {
+  assert.equal(presignCount(100, 0, 10), 1100);
+  assert.equal(presignCount(7, 1, 2), 24); // 23.1
+  assert.equal(presignCount(undefined, 3, 20), 151_800);
 });
 
 test("prerequisites: whatever order transfers settle in, none is released before its predecessor and dep", () => {

@@ -1,7 +1,7 @@
 import type { InspectPayload, PayloadInfo } from "../../broadcast/types.ts";
+import { remember } from "../../core/boundedCache.ts";
 import { decodeTransfer, type EncodedTransfer } from "../../core/transfer.ts";
 import type { Authorizer } from "../../ledger/authorization.ts";
-import { remember } from "./boundedCache.ts";
 
 /** Payloads in flight at once are far fewer: the live-instance caps of the broadcast modes are 10,000. */
 export const INSPECT_CACHE_ENTRIES = 10_000;

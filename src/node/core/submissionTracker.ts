@@ -1,7 +1,7 @@
+import { remember } from "../../core/boundedCache.ts";
 import { ErrorCode } from "../../core/errors.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
 import type { RejectionReason } from "../../ledger/store.ts";
-import { remember } from "./boundedCache.ts";
 import { SubmittedTransfers } from "./submittedTransfers.ts";
 
 /** Superseded twins remembered for clients that ask; older ones are forgotten (in memory only). */

@@ -1,5 +1,6 @@
 import { hash } from "node:crypto";
 import { decodeAddress } from "../../core/address.ts";
+import { remember } from "../../core/boundedCache.ts";
 import { ErrorCode, TallyError } from "../../core/errors.ts";
 import { MAX_SEQ } from "../../core/limits.ts";
 
@@ -93,8 +94,7 @@ function cachedBucketOf(address: string, bytes: Uint8Array): number {
   let bucket = bucketCache.get(address);
   if (bucket === undefined) {
     bucket = bucketOfAddressBytes(bytes);
-    if (bucketCache.size >= BUCKET_CACHE_ENTRIES) bucketCache.delete(bucketCache.keys().next().value!);
-    bucketCache.set(address, bucket);
+    remember(bucketCache, address, bucket, BUCKET_CACHE_ENTRIES);
   }
   return bucket;
 }
