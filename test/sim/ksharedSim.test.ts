@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { AccountInbox } from "../../src/kshared/accountInbox.ts";
 import {
   KSHARED_FAULTS,
   KSHARED_SIM_DEFAULTS,
   type KsharedSimSpec,
 } from "../../src/sim/kshared/ksharedSimSpec.ts";
 import { runKsharedComparison, runKsharedScenario } from "../../src/sim/kshared/ksharedSimulation.ts";
-import { NodeInbox } from "../../src/sim/kshared/nodeInbox.ts";
 
 describe("a node's shared inbox for many accounts", () => {
   it("serves the accounts round-robin and drops only the flooding account's overflow", () => {
-    const inbox = new NodeInbox<string>(4);
+    const inbox = new AccountInbox<number, string>(4);
     for (let i = 0; i < 10; i++) inbox.offer(7, `flood ${i}`);
     inbox.offer(1, "a1");
     inbox.offer(1, "a2");

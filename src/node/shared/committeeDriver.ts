@@ -20,6 +20,7 @@ import { type BatchOp, type NodeDatabase, writeBatch } from "../../storage/datab
 import { proposalRecords } from "../../storage/proposalRecords.ts";
 import type { NodeEvent } from "../core/nodeEvents.ts";
 import { IntervalTimers } from "../intervalTimers.ts";
+import { CommitteeEventQueue } from "./committeeEventQueue.ts";
 import { equivocate } from "./equivocatingOwner.ts";
 import { type AccountReader, HostedCommittee } from "./hostedCommittee.ts";
 import { authorizeIntent } from "./intentAuthorization.ts";
@@ -66,9 +67,6 @@ interface HostEntry {
  * accounts hosted here, one host per owner, newest wins); a committee message counts only when its
  * sender is the recorded host of an owner of that account, and then as that owner.
  */
-/** Four steps' worth (a step takes 512 events): a flood waits in the sender, not here. */
-const MAX_QUEUED_PEER_EVENTS = 2_048;
-
 export class CommitteeDriver implements SharedAccountsApi {
   private readonly options: CommitteeDriverOptions;
   private readonly accounts = new Map<string, HostedCommittee>();
@@ -79,9 +77,8 @@ export class CommitteeDriver implements SharedAccountsApi {
   private readonly records = new Map<string, StoredCommitteeRecords>();
   /** account hex → equivocations already reported. */
   private readonly evidenceSeen = new Map<string, number>();
-  private inbox: { account: HostedCommittee; event: CommitteeEvent }[] = [];
-  /** Peer messages dropped because the inbox was full. */
-  droppedPeerEvents = 0;
+  /** Events waiting for the next step; peers' are bounded per hosted account (committeeEventQueue.ts). */
+  private readonly queue = new CommitteeEventQueue<HostedCommittee>((hosted) => hosted.account.address);
   private stepping: Promise<void> | undefined;
   /** Every LevelDB batch of the driver, in order: a later one never lands before an earlier one. */
   private writing: Promise<void> = Promise.resolve();
@@ -122,7 +119,8 @@ export class CommitteeDriver implements SharedAccountsApi {
     }
     this.timers.every(COMMITTEE_TICK_MS, () => {
       if (this.stepping !== undefined) return;
-      for (const hosted of this.accounts.values()) this.enqueue(hosted, { type: "tick", nowMs: Date.now() });
+      for (const hosted of this.accounts.values())
+        this.enqueueOwn(hosted, { type: "tick", nowMs: Date.now() });
     });
     this.timers.every(HOST_RECORD_REFRESH_MS, () => {
       for (const peer of this.options.transport.connectedPeers()) this.sendHosts(peer);
@@ -133,6 +131,15 @@ export class CommitteeDriver implements SharedAccountsApi {
     this.stopped = true;
     this.timers.stop();
     return this.stepping ?? Promise.resolve();
+  }
+
+  /** Peers' committee messages dropped because their account's share of the queue was full (for `/metrics`). */
+  droppedPeerEvents(): { account: string; count: number }[] {
+    const dropped = this.queue.droppedPeerEvents();
+    return [...this.accounts.values()].map(({ account }) => ({
+      account: account.address,
+      count: dropped.get(account.address) ?? 0,
+    }));
   }
 
   /** Equivocation proofs each hosted committee holds against co-owners (for `/metrics`). */
@@ -182,7 +189,7 @@ export class CommitteeDriver implements SharedAccountsApi {
 
   /** A proposal was queued: run its submit through the committee. */
   kick(hosted: HostedCommittee): void {
-    for (const event of hosted.outbox.splice(0)) this.enqueue(hosted, event);
+    for (const event of hosted.outbox.splice(0)) this.enqueueOwn(hosted, event);
   }
 
   handler(): BoundHandler<NodeEvent> {
@@ -253,26 +260,29 @@ export class CommitteeDriver implements SharedAccountsApi {
       this.options.penalize(from, "malformedBody");
       return;
     }
-    this.enqueue(hosted, { type: "message", from: owner, message, nowMs });
+    if (this.stopped) return;
+    // Beyond its account's share the message is dropped and counted against that account only (the
+    // committee re-sends its votes and certificates on every timeout).
+    const event = { type: "message", from: owner, message, nowMs } as const;
+    if (this.queue.offerPeer(hosted, event, payload.length)) this.startStep();
   }
 
-  private enqueue(account: HostedCommittee, event: CommitteeEvent): void {
+  /** Own events (ticks, this owner's submissions) always queue. */
+  private enqueueOwn(account: HostedCommittee, event: CommitteeEvent): void {
     if (this.stopped) return;
-    // Peers' messages wait at most MAX_QUEUED_PEER_EVENTS deep while a write is in flight; beyond, they are
-    // dropped (the committee re-sends its votes and certificates on every timeout). Own events always queue.
-    if (event.type === "message" && this.inbox.length >= MAX_QUEUED_PEER_EVENTS) {
-      this.droppedPeerEvents++;
-      return;
-    }
-    this.inbox.push({ account, event });
+    this.queue.pushOwn(account, event);
+    this.startStep();
+  }
+
+  private startStep(): void {
     if (this.stepping === undefined) this.stepping = this.step();
   }
 
   /** Every queued event through its committee, one fsynced write, then the sends and decisions. */
   private async step(): Promise<void> {
     try {
-      while (this.inbox.length > 0 && !this.stopped) {
-        const batch = this.inbox.splice(0, 512);
+      while (this.queue.size > 0 && !this.stopped) {
+        const batch = this.queue.nextBatch();
         const results = batch.map(({ account, event }) => ({
           account,
           actions: account.committee.handle(event),

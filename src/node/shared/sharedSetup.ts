@@ -67,6 +67,16 @@ export async function setUpSharedHosting(ctx: SharedSetupContext): Promise<Commi
       for (const { account, count } of driver.equivocations()) this.inc({ account }, count);
     },
   });
+  new Counter({
+    name: "tally_kshared_peer_events_dropped_total",
+    help: "Peers' committee messages for a hosted shared account dropped because that account's share of the committee queue was full",
+    labelNames: ["account"],
+    registers: [ctx.node.metrics],
+    collect() {
+      this.reset();
+      for (const { account, count } of driver.droppedPeerEvents()) this.inc({ account }, count);
+    },
+  });
   ctx.node.events.on("transfer", (event: { id: string; source: string; status: string }) =>
     driver.onTransfer(event),
   );

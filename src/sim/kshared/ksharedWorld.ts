@@ -1,14 +1,16 @@
 /**
  * M shared accounts on H simulated nodes. Each node serves the committee messages of every account it
- * hosts through one `NodeInbox` (per-account FIFOs, round-robin) at `messagesPerMs`; every message crosses
- * the wire codec, with a uniform one-way delay. Ticks (round timers) and a wallet's submissions are local
- * and do not use the inbox. Every random draw of an account (its keys, workload, message delays) comes
- * from its own stream, so an account sees the same draws whether or not the bad accounts are present.
+ * hosts through one `AccountInbox` (src/kshared/accountInbox.ts: per-account FIFOs, round-robin) at
+ * `messagesPerMs`; every message crosses the wire codec, with a uniform one-way delay. Ticks (round
+ * timers) and a wallet's submissions are local and do not use the inbox. Every random draw of an account
+ * (its keys, workload, message delays) comes from its own stream, so an account sees the same draws
+ * whether or not the bad accounts are present.
  */
 
 import { toHex } from "../../core/bytes.ts";
 import type { RandomSource } from "../../core/random.ts";
 import { sodiumVerifier } from "../../crypto/ed25519Sodium.ts";
+import { AccountInbox } from "../../kshared/accountInbox.ts";
 import { Committee } from "../../kshared/committee.ts";
 import { decodeCommitteeMessage, encodeCommitteeMessage } from "../../kshared/committeeCodec.ts";
 import type { CommitteeAction, CommitteeEvent, OwnerIndex } from "../../kshared/committeeTypes.ts";
@@ -17,7 +19,6 @@ import { simAccountKeys } from "./accountKeys.ts";
 import { type FaultCounters, type FaultyOwner, faultyOwner, newFaultCounters } from "./faultyOwners.ts";
 import { SharedFifoInbox } from "./fifoInbox.ts";
 import type { KsharedSimSpec } from "./ksharedSimSpec.ts";
-import { NodeInbox } from "./nodeInbox.ts";
 import { Timeline } from "./timeline.ts";
 
 /** A round timer tick every 100 ms: a tenth of the base round timeout, as committee.ts asks. */
@@ -32,7 +33,7 @@ interface Delivery {
 }
 
 interface SimNode {
-  readonly inbox: NodeInbox<Delivery> | SharedFifoInbox<Delivery>;
+  readonly inbox: AccountInbox<number, Delivery> | SharedFifoInbox<Delivery>;
   serving: boolean;
   processed: number;
 }
@@ -98,7 +99,7 @@ export class KsharedWorld {
       const hosted = placements.filter((hosts) => hosts.includes(node)).length;
       const inbox =
         spec.inbox === "fair"
-          ? new NodeInbox<Delivery>(spec.inboxPerAccount)
+          ? new AccountInbox<number, Delivery>(spec.inboxPerAccount)
           : new SharedFifoInbox<Delivery>(spec.inboxPerAccount * Math.max(1, hosted));
       return { inbox, serving: false, processed: 0 };
     });
