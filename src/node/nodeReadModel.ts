@@ -1,29 +1,52 @@
 import type { AccountTransfersPage, AccountTransferView, TransferView } from "../api/nodeApi.ts";
+import type { EncodedTransfer } from "../core/transfer.ts";
 import { transferToJson } from "../core/transferJson.ts";
-import type { LevelLedgerStore } from "../storage/levelLedgerStore.ts";
+import type { LevelLedgerStore, LoadedStatuses } from "../storage/levelLedgerStore.ts";
 import type { NodeCore } from "./core/nodeCore.ts";
+import type { SubmitResult } from "./core/nodeEvents.ts";
 import { knownDefinition } from "./shared/knownDefinition.ts";
 
 /**
+ * Probes a read gets before it falls back to reading in place: the first finds what memory lacks, the second
+ * answers with it; a third only if a processing step moved the ledger in between (it needed other statuses).
+ */
+const READ_ROUNDS = 3;
+
+/**
  * What the API reads: statuses from the core (ledger verdicts, or pending/superseded submissions), bodies from
- * the core's memory or the store. Reads only state that is durable: the core's state changes are written
- * before the shell moves on to the next step.
+ * the core's memory or the store. Reads only state that is durable: each synchronous read of the core runs
+ * right after `settled` (no processing step's write in flight).
+ *
+ * Statuses that left memory (resolved long ago) are read from LevelDB asynchronously before the core is asked
+ * (`readCore`): any client can ask about any id, or submit a transfer with a stale seq or made-up deps, and a
+ * synchronous disk read would stall the event loop — every peer and every client — for each such request.
  */
 export class NodeReadModel {
   private readonly core: NodeCore;
   private readonly store: LevelLedgerStore;
+  private readonly settled: () => Promise<void>;
 
-  constructor(core: NodeCore, store: LevelLedgerStore) {
+  constructor(core: NodeCore, store: LevelLedgerStore, settled: () => Promise<void>) {
     this.core = core;
     this.store = store;
+    this.settled = settled;
+  }
+
+  /** The core's answer to a submission that needs no processing step (`NodeCore.quickAnswer`). */
+  quickAnswer(encoded: EncodedTransfer): Promise<SubmitResult | undefined> {
+    return this.readCore(() => this.core.quickAnswer(encoded));
   }
 
   async transfer(id: string): Promise<TransferView | undefined> {
-    const status = this.core.statusOf(id);
-    if (status === undefined) return undefined;
-    const encoded = this.core.submissions.body(id) ?? (await this.store.body(id));
+    const seen = await this.readCore(() => ({
+      status: this.core.statusOf(id),
+      reason: this.core.ledger.status(id)?.reason ?? this.core.submissions.reasonOf(id),
+      body: this.core.submissions.body(id),
+    }));
+    if (seen.status === undefined) return undefined;
+    const encoded = seen.body ?? (await this.store.body(id));
     if (encoded === undefined) return undefined;
-    const reason = this.core.ledger.status(id)?.reason ?? this.core.submissions.reasonOf(id);
+    const { status, reason } = seen;
     return { id, status, ...(reason ? { reason } : {}), transfer: transferToJson(encoded.transfer) };
   }
 
@@ -42,5 +65,21 @@ export class NodeReadModel {
       if (view !== undefined) transfers.push({ ...view, direction: entry.direction });
     }
     return { transfers, ...(page.next !== undefined ? { next: page.next } : {}) };
+  }
+
+  /**
+   * Runs a synchronous read of the core over durable state, the statuses it needs from disk loaded first
+   * without blocking. Only if the ledger keeps moving between rounds does the last one read in place.
+   */
+  private async readCore<T>(read: () => T): Promise<T> {
+    const loaded: LoadedStatuses = new Map();
+    for (let round = 0; round < READ_ROUNDS; round++) {
+      await this.settled();
+      const { value, missing } = this.store.probeStatuses(loaded, read);
+      if (missing.length === 0) return value;
+      await this.store.loadStatuses(missing, loaded);
+    }
+    await this.settled();
+    return this.store.withLoadedStatuses(loaded, read);
   }
 }

@@ -30,7 +30,7 @@ import { STATUS_CHANNEL } from "../protocols/status/statusChannel.ts";
 import { SYNC_CHANNEL } from "../protocols/sync/syncChannel.ts";
 import { commitmentRecords } from "../storage/commitmentRecords.ts";
 import { type BatchOp, type NodeDatabase, openDatabase, writeBatch } from "../storage/database.ts";
-import { LevelLedgerStore } from "../storage/levelLedgerStore.ts";
+import { LevelLedgerStore, RECENT_STATUS_ENTRIES } from "../storage/levelLedgerStore.ts";
 import { metaRecords } from "../storage/metaRecords.ts";
 import { submittedRecords } from "../storage/submittedRecords.ts";
 import { assembleCore } from "./assembleCore.ts";
@@ -67,6 +67,8 @@ export interface TallyNodeOptions {
   /** Events handled per persistence batch: bounds latency while amortising the LevelDB write. */
   readonly maxEventsPerBatch?: number;
   readonly tickIntervalMs?: number;
+  /** Resolved statuses kept in memory (RECENT_STATUS_ENTRIES); tests shrink it to make older ones come from disk. */
+  readonly recentStatuses?: number;
 }
 
 /**
@@ -116,6 +118,7 @@ export class TallyNode implements NodeApi {
     this.options = {
       maxEventsPerBatch: options.maxEventsPerBatch ?? 2_000,
       tickIntervalMs: options.tickIntervalMs ?? 250,
+      recentStatuses: options.recentStatuses ?? RECENT_STATUS_ENTRIES,
     };
   }
 
@@ -156,7 +159,7 @@ export class TallyNode implements NodeApi {
 
     this.db = await openDatabase(join(this.config.dataDir, "db"));
     await metaRecords.claimForGenesis(this.db, this.genesisId, this.config.dataDir);
-    const store = await LevelLedgerStore.open(this.db);
+    const store = await LevelLedgerStore.open(this.db, { recentStatuses: this.options.recentStatuses });
     this.store = store;
     await store.flush();
     const { core, identity } = assembleCore({
@@ -170,7 +173,7 @@ export class TallyNode implements NodeApi {
       log: this.log,
     });
     this.core = core;
-    this.readModel = new NodeReadModel(core, store);
+    this.readModel = new NodeReadModel(core, store, () => this.durableReads.settled());
     const restored = core.restore(await commitmentRecords.load(this.db));
 
     const bootstrap = [...memberDialAddresses(genesis, this.peerIdImpl), ...this.config.bootstrap];
@@ -305,9 +308,8 @@ export class TallyNode implements NodeApi {
 
   async submit(encoded: EncodedTransfer): Promise<{ id: string; status: TransferView["status"] }> {
     if (this.state !== "running") throw new TallyError(ErrorCode.PendingFull, "node is not running");
-    await this.durableReads.settled();
     const result =
-      this.core!.quickAnswer(encoded) ??
+      (await this.readModel!.quickAnswer(encoded)) ??
       (await new Promise<SubmitResult>((resolve) => {
         if (this.waitingSubmitters.size >= MAX_WAITING_SUBMISSIONS)
           throw new TallyError(
@@ -323,10 +325,8 @@ export class TallyNode implements NodeApi {
     return { id: result.id, status: result.status };
   }
 
-  // Reads wait while a processing step's write is in flight: no answer shows state that is not yet fsynced.
-
+  // Reads wait while a processing step's write is in flight (the read model waits before each core read).
   async transfer(id: string): Promise<TransferView | undefined> {
-    await this.durableReads.settled();
     return this.readModel!.transfer(id);
   }
 

@@ -50,11 +50,22 @@ export interface HistoryPage {
  */
 /**
  * Statuses of resolved transfers held in memory: the most recent ones, which late copies of a broadcast and
- * the API ask about. Older ones are read from disk (one synchronous LevelDB get) on the rare paths that need
- * them — a dep that is not an unreferenced payment, a stale transfer, an API lookup — so memory does not grow
- * with the number of transfers ever resolved. ≈ 200 B each: ≈ 13 MB.
+ * the API ask about. Older ones are read from disk, so memory does not grow with the number of transfers ever
+ * resolved: asynchronously for the API (`loadStatuses`, `probeStatuses`), synchronously only inside a
+ * processing step (see `getStatus`). ≈ 200 B each: ≈ 13 MB.
  */
 export const RECENT_STATUS_ENTRIES = 65_536;
+
+/** A status read from disk ahead of a synchronous read (`loadStatuses`). */
+export interface LoadedStatus {
+  readonly record: TransferStatusRecord | undefined;
+  /** Statuses that had entered the recent set when the read began: an absence is trusted while none of the
+   * later ones has left it (see `getStatus`). */
+  readonly resolvedBefore: number;
+}
+
+/** Disk reads gathered for one synchronous read, by transfer id. */
+export type LoadedStatuses = Map<string, LoadedStatus>;
 
 export class LevelLedgerStore implements LedgerStore {
   private readonly db: NodeDatabase;
@@ -62,6 +73,11 @@ export class LevelLedgerStore implements LedgerStore {
   private readonly memory = new MemoryLedgerStore();
   private readonly recent = new Map<string, TransferStatusRecord>();
   private readonly recentEntries: number;
+  /** How many statuses ever entered / left `recent` (a FIFO): tells whether a loaded absence still holds. */
+  private enteredRecent = 0;
+  private leftRecent = 0;
+  /** Set while `probeStatuses`/`withLoadedStatuses` run: disk reads done ahead, and the ids still missing. */
+  private reading: { readonly loaded: LoadedStatuses; readonly missing: Set<string> | undefined } | undefined;
   /** Writes whose key is written once (bodies, seq index, history): queued as they come. */
   private queued: BatchOp[] = [];
   /** The latest queued write per key that may be written again before the take (statuses, markers, entries). */
@@ -116,13 +132,77 @@ export class LevelLedgerStore implements LedgerStore {
     this.memory.putAccount(address, record);
     this.dirtyAccounts.add(address);
   }
+  /**
+   * Memory first (waiting and recently resolved transfers), then disk: a status not in memory was written by
+   * a durable batch (statuses leave memory only then, `settleRecent`) and is final. The synchronous disk read
+   * is left to the sans-I/O core, which needs an answer inside a processing step, and only on rare, bounded
+   * paths: a late copy of a transfer resolved more than RECENT_STATUS_ENTRIES resolutions ago, or a dep that
+   * is not an unreferenced payment of its source (at most MAX_DEPS per transfer a peer or a wallet signed);
+   * peers' messages are rate-limited per peer by the channels. API reads never get here: they load first.
+   */
   getStatus(id: string): TransferStatusRecord | undefined {
-    const held = this.memory.getStatus(id) ?? this.recent.get(id);
+    const held = this.heldStatus(id);
     if (held !== undefined) return held;
-    const statusKey = key(Bucket.ledgerStatus, id);
-    // Not resolved recently: a durable batch wrote it (statuses leave memory only then, `settleRecent`).
-    const stored = this.db.getSync(statusKey);
+    const reading = this.reading;
+    if (reading !== undefined) {
+      const loaded = reading.loaded.get(id);
+      // An absence read before a status entered `recent` is stale once that status has left it again.
+      if (loaded !== undefined && (loaded.record !== undefined || this.leftRecent <= loaded.resolvedBefore))
+        return loaded.record;
+      if (reading.missing !== undefined) {
+        reading.missing.add(id);
+        return undefined;
+      }
+    }
+    const stored = this.db.getSync(key(Bucket.ledgerStatus, id));
     return stored === undefined ? undefined : parseJsonValue<TransferStatusRecord>(stored);
+  }
+
+  /** A status held in memory, without any disk read. */
+  heldStatus(id: string): TransferStatusRecord | undefined {
+    return this.memory.getStatus(id) ?? this.recent.get(id);
+  }
+
+  /**
+   * Runs a synchronous read (a ledger or core query) without touching the disk: statuses neither in memory nor
+   * in `loaded` read as absent and are listed in `missing`. With `missing` empty, `value` is exact; otherwise
+   * load them (`loadStatuses`) and probe again.
+   */
+  probeStatuses<T>(loaded: LoadedStatuses, read: () => T): { value: T; missing: string[] } {
+    const missing = new Set<string>();
+    const value = this.whileReading({ loaded, missing }, read);
+    return { value, missing: [...missing] };
+  }
+
+  /** Runs a synchronous read with `loaded` consulted before the disk; what is still missing is read in place. */
+  withLoadedStatuses<T>(loaded: LoadedStatuses, read: () => T): T {
+    return this.whileReading({ loaded, missing: undefined }, read);
+  }
+
+  /**
+   * Reads the statuses of `ids` from disk asynchronously (off the event loop) into `loaded`; ids held in memory
+   * need no read (and an absence is only sound for an id that was not in `recent` when the read began).
+   */
+  async loadStatuses(ids: Iterable<string>, loaded: LoadedStatuses): Promise<void> {
+    const resolvedBefore = this.enteredRecent;
+    const toRead = [...new Set(ids)].filter((id) => this.heldStatus(id) === undefined);
+    await Promise.all(
+      toRead.map(async (id) => {
+        const stored = await this.db.get(key(Bucket.ledgerStatus, id));
+        const record = stored === undefined ? undefined : parseJsonValue<TransferStatusRecord>(stored);
+        loaded.set(id, { record, resolvedBefore });
+      }),
+    );
+  }
+
+  private whileReading<T>(reading: NonNullable<LevelLedgerStore["reading"]>, read: () => T): T {
+    const outer = this.reading;
+    this.reading = reading;
+    try {
+      return read();
+    } finally {
+      this.reading = outer;
+    }
   }
   getWaiting(id: string): EncodedTransfer | undefined {
     return this.memory.getWaiting(id);
@@ -286,6 +366,7 @@ export class LevelLedgerStore implements LedgerStore {
    * found nowhere between the take of its batch and the write. `settleRecent` trims.
    */
   private rememberResolved(id: string, record: TransferStatusRecord): void {
+    if (!this.recent.has(id)) this.enteredRecent++;
     this.recent.set(id, record);
   }
 
@@ -295,7 +376,10 @@ export class LevelLedgerStore implements LedgerStore {
    * batch resolves.
    */
   settleRecent(): void {
-    while (this.recent.size > this.recentEntries) this.recent.delete(this.recent.keys().next().value!);
+    while (this.recent.size > this.recentEntries) {
+      this.recent.delete(this.recent.keys().next().value!);
+      this.leftRecent++;
+    }
   }
 
   private appendHistory(address: string, id: string, direction: "out" | "in"): void {

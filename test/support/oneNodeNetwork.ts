@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { genesisToJson, parseGenesis } from "../../src/genesis/genesis.ts";
-import { TallyNode } from "../../src/node/tallyNode.ts";
+import { TallyNode, type TallyNodeOptions } from "../../src/node/tallyNode.ts";
 import { loadOrCreatePeerKey } from "../../src/p2p/peerKey.ts";
 
 export interface OneNodeNetwork {
@@ -22,7 +22,7 @@ export interface OneNodeNetwork {
 export async function startOneNodeNetwork(
   network: string,
   balances: readonly { address: string; amount: string }[],
-  options: { readonly testingFaults?: boolean } = {},
+  options: { readonly testingFaults?: boolean; readonly nodeOptions?: TallyNodeOptions } = {},
 ): Promise<OneNodeNetwork> {
   const dir = await mkdtemp(join(tmpdir(), "tally-one-node-"));
   const dataDir = join(dir, "node");
@@ -43,7 +43,7 @@ export async function startOneNodeNetwork(
     logLevel: "silent",
     ...(options.testingFaults ? { testingFaults: true } : {}),
   };
-  let node = new TallyNode(config, pino({ level: "silent" }));
+  let node = new TallyNode(config, pino({ level: "silent" }), options.nodeOptions);
   await node.start();
   return {
     get node() {
@@ -52,7 +52,7 @@ export async function startOneNodeNetwork(
     dir,
     async restart() {
       await node.stop();
-      node = new TallyNode(config, pino({ level: "silent" }));
+      node = new TallyNode(config, pino({ level: "silent" }), options.nodeOptions);
       await node.start();
     },
     async stop() {

@@ -3,7 +3,7 @@ import type { RandomSource } from "../../core/random.ts";
 export interface RetransmissionOptions {
   /** Delay before the first re-send of an instance's commitments; 0 turns retransmission off. */
   readonly initialMs: number;
-  /** The delay doubles after every re-send, up to this cap. */
+  /** The delay doubles after every re-send, up to this cap; it also caps the backed-off first delay. */
   readonly maxMs: number;
   /** Messages (counted per recipient) all re-sends of one tick may take together. */
   readonly budgetPerTick: number;
@@ -39,6 +39,15 @@ const DEVIATIONS = 4;
  * up to `maxMs`, each later delay jittered to [½, 1]× with the injected random (drawn only when a re-send
  * fires, so a run without re-sends draws nothing). A tick re-sends due instances until `budgetPerTick`
  * messages are spent; the rest wait for the next tick, oldest first.
+ *
+ * Karn's rule alone would leave the first delay stuck when a load spike makes every instance time out: none
+ * is sampled any more, so the old, too short delay stays and every new instance is re-sent too. So, as RFC
+ * 6298 §5.5–5.7 does with its timer, a timeout backs the first delay off: it doubles (up to `maxMs`, the cap
+ * later re-sends have too) and new instances keep the backed-off value until an instance delivered without a
+ * re-send gives a clean sample, which hands the delay back to the estimator. Only an instance's first re-send
+ * counts as a timeout, and only if it was scheduled with the current first delay: a burst of instances
+ * scheduled under the old value doubles it once, not once per instance, and an instance that never delivers
+ * (an equivocating source's) backs it off once, not on each of its later re-sends.
  */
 export class Retransmissions {
   private readonly options: RetransmissionOptions;
@@ -49,6 +58,8 @@ export class Retransmissions {
   /** Smoothed delivery time and its mean deviation, ms; undefined before the first sample. */
   private meanMs: number | undefined;
   private deviationMs = 0;
+  /** The first delay after timeouts (RFC 6298 §5.5); undefined when the estimate rules. Cleared by a clean sample. */
+  private backedOffMs: number | undefined;
 
   constructor(options: RetransmissionOptions) {
     this.options = options;
@@ -67,8 +78,12 @@ export class Retransmissions {
     if (this.enabled) this.restored.push(key);
   }
 
-  /** The delay before an instance's first re-send: `initialMs`, or longer while deliveries are slow. */
+  /**
+   * The delay before an instance's first re-send: `initialMs`, or longer while deliveries are slow, or the
+   * backed-off value after a timeout until a clean sample.
+   */
   get firstDelayMs(): number {
+    if (this.backedOffMs !== undefined) return this.backedOffMs;
     const { initialMs, maxMs } = this.options;
     if (this.meanMs === undefined) return initialMs;
     return Math.min(maxMs, Math.max(initialMs, Math.ceil(this.meanMs + DEVIATIONS * this.deviationMs)));
@@ -91,6 +106,7 @@ export class Retransmissions {
   }
 
   private sample(elapsedMs: number): void {
+    this.backedOffMs = undefined;
     if (this.meanMs === undefined) {
       this.meanMs = elapsedMs;
       this.deviationMs = elapsedMs / 2;
@@ -120,10 +136,19 @@ export class Retransmissions {
       this.byKey.delete(key);
       if (sent === undefined) continue;
       budget -= sent;
+      if (!state.resent) this.backOff(state.delayMs);
       state.resent = true;
       state.delayMs = Math.min(this.options.maxMs, state.delayMs * 2);
       state.dueMs = nowMs + state.delayMs * (0.5 + this.options.random() / 2);
       this.byKey.set(key, state);
     }
+  }
+
+  /** An instance scheduled with `firstDelayMs` timed out: new instances wait twice as long, up to `maxMs`. */
+  private backOff(firstDelayMs: number): void {
+    const current = this.firstDelayMs;
+    // Scheduled under an older, shorter delay: already backed off for (or the estimate has since grown).
+    if (firstDelayMs < current) return;
+    this.backedOffMs = Math.min(this.options.maxMs, current * 2);
   }
 }

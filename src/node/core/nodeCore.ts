@@ -211,7 +211,8 @@ export class NodeCore {
   /**
    * The answer to a submission that needs no processing step: a transfer already known, or one the ledger's
    * precheck refuses (bad signature, used seq, unknown deps, no funds…). Pure and synchronous, so the shell
-   * answers a flood of hopeless submissions without queueing them behind (or ahead of) peers' messages.
+   * answers a flood of hopeless submissions without queueing them behind (or ahead of) peers' messages. The
+   * shell calls it through `NodeReadModel`, which loads the statuses it needs from disk first, asynchronously.
    */
   quickAnswer(encoded: EncodedTransfer): SubmitResult | undefined {
     const known = this.statusOfEncoded(encoded);
