@@ -13,7 +13,6 @@ import type {
   TransferView,
 } from "../api/nodeApi.ts";
 import { buildApiServer } from "../api/server.ts";
-import type { TestingFaults } from "../api/testingRoutes.ts";
 import { Channels } from "../channels/channels.ts";
 import type { ProtocolSpec } from "../channels/protocolSpec.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
@@ -39,6 +38,7 @@ import { judgeHealth } from "./core/health.ts";
 import type { NodeCore } from "./core/nodeCore.ts";
 import type { NodeAction, NodeEvent, SubmitResult } from "./core/nodeEvents.ts";
 import { DurableReads } from "./durableReads.ts";
+import { GroupCommit, MIN_STEP_INTERVAL_MS } from "./groupCommit.ts";
 import type { MembershipDriver } from "./membershipDriver.ts";
 import { createMembershipDriver, type MembershipSetup, setUpMembership } from "./membershipSetup.ts";
 import { NodeMetrics } from "./metrics.ts";
@@ -48,6 +48,7 @@ import { describePeers } from "./peerView.ts";
 import type { CommitteeDriver } from "./shared/committeeDriver.ts";
 import { setUpSharedHosting } from "./shared/sharedSetup.ts";
 import { SyncServer } from "./syncServer.ts";
+import { transportFaults } from "./testingFaults.ts";
 
 export const NODE_VERSION = "0.1.0";
 
@@ -67,6 +68,8 @@ export interface TallyNodeOptions {
   /** Events handled per persistence batch: bounds latency while amortising the LevelDB write. */
   readonly maxEventsPerBatch?: number;
   readonly tickIntervalMs?: number;
+  /** Group commit (groupCommit.ts): while few events wait, a step starts at least this long after the last. */
+  readonly minStepIntervalMs?: number;
   /** Resolved statuses kept in memory (RECENT_STATUS_ENTRIES); tests shrink it to make older ones come from disk. */
   readonly recentStatuses?: number;
 }
@@ -107,6 +110,7 @@ export class TallyNode implements NodeApi {
   private readonly waitingSubmitters = new Map<number, (result: SubmitResult) => void>();
   private nextTicket = 1;
   private processing: Promise<void> | undefined;
+  private readonly groupCommit: GroupCommit;
   private tickTimer: NodeJS.Timeout | undefined;
   private state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   private stopPromise: Promise<void> | undefined;
@@ -119,7 +123,9 @@ export class TallyNode implements NodeApi {
       maxEventsPerBatch: options.maxEventsPerBatch ?? 2_000,
       tickIntervalMs: options.tickIntervalMs ?? 250,
       recentStatuses: options.recentStatuses ?? RECENT_STATUS_ENTRIES,
+      minStepIntervalMs: options.minStepIntervalMs ?? MIN_STEP_INTERVAL_MS,
     };
+    this.groupCommit = new GroupCommit(this.options.minStepIntervalMs);
   }
 
   get metrics() {
@@ -248,7 +254,7 @@ export class TallyNode implements NodeApi {
 
     this.api = await buildApiServer(this, {
       logger: this.log,
-      ...(this.config.testingFaults ? { testing: this.testingFaults(this.transport) } : {}),
+      ...(this.config.testingFaults ? { testing: transportFaults(this.transport, this.log) } : {}),
     });
     await this.api.listen({ host: this.config.api.host, port: this.config.api.port });
     let lastSyncLog = { state: "", atMs: 0 };
@@ -341,18 +347,6 @@ export class TallyNode implements NodeApi {
   }
 
   /** Testing only (`--testing-faults`): what /v1/testing drives; every change is logged at warn. */
-  private testingFaults(transport: P2PTransport): TestingFaults {
-    return {
-      setBlockedPeers: (peers) => {
-        transport.setBlockedPeers(peers);
-        this.log.warn(
-          { blocked: peers },
-          peers.length === 0 ? "testing: partition healed" : "testing: partitioned",
-        );
-      },
-    };
-  }
-
   peers(): NodePeers {
     if (this.genesis === undefined || this.membership === undefined)
       throw new TallyError(ErrorCode.PendingFull, "node is not running");
@@ -423,6 +417,12 @@ export class TallyNode implements NodeApi {
     await new Promise((resolve) => setImmediate(resolve));
     try {
       while (this.hasWork() && this.state !== "stopped") {
+        const wait = this.groupCommit.delayMs(
+          this.inbox.length + (this.channels?.bufferedMessages ?? 0),
+          Date.now(),
+        );
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        this.groupCommit.stepStarted(Date.now());
         // The node's own events (submissions, timers, connection changes) take at most half a batch while
         // peers have messages waiting, so a flood of submissions cannot starve the broadcast; peers' messages
         // are taken round-robin across peers, so a flooding peer gets its share and no more.
