@@ -1,5 +1,5 @@
 import { bech32m } from "@scure/base";
-import { remember } from "./boundedCache.ts";
+import { BoundedCache } from "./boundedCache.ts";
 import { ErrorCode, TallyError } from "./errors.ts";
 
 /**
@@ -36,7 +36,9 @@ function isKnownVersion(v: number): v is AddressVersion {
  */
 export const ADDRESS_CACHE_ENTRIES = 65_536;
 /** Keyed by a 32-bit FNV-1a hash of the 33 bytes (no string built per lookup); a hit is checked byte for byte. */
-const spelled = new Map<number, { readonly bytes: Uint8Array; readonly address: string }>();
+const spelled = new BoundedCache<number, { readonly bytes: Uint8Array; readonly address: string }>(
+  ADDRESS_CACHE_ENTRIES,
+);
 
 function hashAddressBytes(bytes: Uint8Array, offset: number): number {
   let h = 0x811c9dc5;
@@ -53,10 +55,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array, offset: number): boolean {
  * vote's source account as bytes) and the ledger do not recompute a checksum per message. Only strings that
  * decoded are cached; their byte arrays are shared, so callers must treat a `DecodedAddress` as read-only.
  */
-const decodedCache = new Map<string, DecodedAddress>();
+const decodedCache = new BoundedCache<string, DecodedAddress>(ADDRESS_CACHE_ENTRIES);
 
 function rememberDecoded(address: string, decoded: DecodedAddress): void {
-  remember(decodedCache, address, decoded, ADDRESS_CACHE_ENTRIES);
+  decodedCache.set(address, decoded);
 }
 
 /** Encodes the 33-byte binary form (version byte + key) as an address string. */
@@ -89,7 +91,7 @@ export function addressAt(bytes: Uint8Array, offset: number): string {
   const address = bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(copy));
   // The colliding entry is deleted, not overwritten in place: the slot's new owner counts as newest.
   if (known !== undefined) spelled.delete(hash);
-  remember(spelled, hash, { bytes: copy, address }, ADDRESS_CACHE_ENTRIES);
+  spelled.set(hash, { bytes: copy, address });
   rememberDecoded(address, { version: copy[0] as AddressVersion, key: copy.subarray(1), bytes: copy });
   return address;
 }

@@ -1,4 +1,5 @@
 import { AddressVersion } from "../core/address.ts";
+import { BoundedCache } from "../core/boundedCache.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { type EncodedTransfer, sourceBytesOf } from "../core/transfer.ts";
 import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
@@ -29,11 +30,12 @@ export class SignatureAuthorizer implements Authorizer {
   private readonly cacheEntries: number;
   // Keyed by id AND signature: the id hashes only the body, and a valid signature must not vouch
   // for a forged one over the same body.
-  private readonly verified = new Map<string, true>();
+  private readonly verified: BoundedCache<string, true>;
 
   constructor(verifier: SignatureVerifier, options: SignatureAuthorizerOptions = {}) {
     this.verifier = verifier;
     this.cacheEntries = options.cacheEntries ?? 65_536;
+    this.verified = new BoundedCache(this.cacheEntries);
   }
 
   authorize(encoded: EncodedTransfer): void {
@@ -64,10 +66,6 @@ export class SignatureAuthorizer implements Authorizer {
 
   private remember(key: string): void {
     this.verified.set(key, true);
-    if (this.verified.size > this.cacheEntries) {
-      // Maps iterate in insertion order: drop the oldest entry.
-      this.verified.delete(this.verified.keys().next().value!);
-    }
   }
 }
 

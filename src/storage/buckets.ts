@@ -23,7 +23,10 @@ export type Bucket = (typeof Bucket)[keyof typeof Bucket];
 
 /** Keys are `bucket/part/part…`; parts never contain "/" (addresses, hex ids, decimal numbers). */
 export function key(bucket: Bucket, ...parts: readonly (string | number)[]): string {
-  return [bucket, ...parts].join("/");
+  // Concatenation, not `[bucket, ...parts].join("/")`: two arrays per key on paths that build several per transfer.
+  let out: string = bucket;
+  for (let i = 0; i < parts.length; i++) out += `/${parts[i]}`;
+  return out;
 }
 
 /** The key range of one bucket (optionally under a sub-prefix), for iteration. */

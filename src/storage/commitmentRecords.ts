@@ -18,9 +18,10 @@ export const commitmentRecords = {
   },
 
   clear(source: string, seq: number): BatchOp[] {
+    const instance = `${Bucket.broadcastCommitment}/${source}/${seq}/`;
     return [
-      { type: "del", key: key(Bucket.broadcastCommitment, source, seq, "echo") },
-      { type: "del", key: key(Bucket.broadcastCommitment, source, seq, "ready") },
+      { type: "del", key: `${instance}echo` },
+      { type: "del", key: `${instance}ready` },
     ];
   },
 

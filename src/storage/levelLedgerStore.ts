@@ -1,3 +1,4 @@
+import { BoundedCache } from "../core/boundedCache.ts";
 import type { EncodedTransfer } from "../core/transfer.ts";
 import { decodeTransfer } from "../core/transfer.ts";
 import { MemoryLedgerStore } from "../ledger/memoryStore.ts";
@@ -71,7 +72,8 @@ export class LevelLedgerStore implements LedgerStore {
   private readonly db: NodeDatabase;
   /** Accounts, unreferenced payments and waiting transfers; resolved statuses live in `recent` and on disk. */
   private readonly memory = new MemoryLedgerStore();
-  private readonly recent = new Map<string, TransferStatusRecord>();
+  /** Never evicts by itself (`settleRecent` trims): a status leaves memory only once it is durable. */
+  private readonly recent = new BoundedCache<string, TransferStatusRecord>(Number.MAX_SAFE_INTEGER);
   private readonly recentEntries: number;
   /** How many statuses ever entered / left `recent` (a FIFO): tells whether a loaded absence still holds. */
   private enteredRecent = 0;
@@ -376,10 +378,9 @@ export class LevelLedgerStore implements LedgerStore {
    * batch resolves.
    */
   settleRecent(): void {
-    while (this.recent.size > this.recentEntries) {
-      this.recent.delete(this.recent.keys().next().value!);
-      this.leftRecent++;
-    }
+    const before = this.recent.size;
+    this.recent.trimTo(this.recentEntries);
+    this.leftRecent += before - this.recent.size;
   }
 
   private appendHistory(address: string, id: string, direction: "out" | "in"): void {

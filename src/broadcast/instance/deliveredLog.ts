@@ -1,3 +1,4 @@
+import { BoundedCache } from "../../core/boundedCache.ts";
 import type { Digest, InstanceRef } from "../types.ts";
 
 export interface DeliveredLogOptions {
@@ -18,15 +19,18 @@ export class DeliveredLog {
   private readonly maxRecords: number;
   private readonly maxPayloads: number;
   private readonly isSettledHook: (instance: InstanceRef) => boolean;
-  private readonly digests = new Map<string, Digest>();
-  private readonly payloads = new Map<string, Uint8Array>();
+  private readonly digests: BoundedCache<string, Digest>;
+  private readonly payloads: BoundedCache<string, Uint8Array>;
   /** When each recorded instance was delivered here: a vote for it long after is a peer's retransmission. */
-  private readonly times = new Map<string, number>();
+  private readonly times: BoundedCache<string, number>;
 
   constructor(options: DeliveredLogOptions) {
     this.maxRecords = options.maxRecords;
     this.maxPayloads = options.maxPayloads;
     this.isSettledHook = options.isSettled;
+    this.digests = new BoundedCache(options.maxRecords);
+    this.times = new BoundedCache(options.maxRecords);
+    this.payloads = new BoundedCache(options.maxPayloads);
   }
 
   get size(): number {
@@ -35,11 +39,8 @@ export class DeliveredLog {
 
   record(key: string, digest: Digest, payload: Uint8Array, nowMs: number): void {
     this.digests.set(key, digest);
-    evictOldest(this.digests, this.maxRecords);
     this.times.set(key, nowMs);
-    evictOldest(this.times, this.maxRecords);
     this.payloads.set(key, payload);
-    evictOldest(this.payloads, this.maxPayloads);
   }
 
   digestOf(key: string): Digest | undefined {
@@ -66,14 +67,5 @@ export class DeliveredLog {
    */
   inStore(key: string, instance: InstanceRef, digest: Digest): boolean {
     return this.digests.get(key) === digest || this.isSettledHook(instance);
-  }
-}
-
-/** Maps iterate in insertion order, so the first key is the oldest record. */
-function evictOldest<V>(map: Map<string, V>, max: number): void {
-  while (map.size > max) {
-    const oldest = map.keys().next();
-    if (oldest.done) return;
-    map.delete(oldest.value);
   }
 }

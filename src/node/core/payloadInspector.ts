@@ -1,5 +1,5 @@
 import type { InspectPayload, PayloadInfo } from "../../broadcast/types.ts";
-import { remember } from "../../core/boundedCache.ts";
+import { BoundedCache } from "../../core/boundedCache.ts";
 import { decodeTransfer, type EncodedTransfer } from "../../core/transfer.ts";
 import type { Authorizer } from "../../ledger/authorization.ts";
 
@@ -15,8 +15,8 @@ export const INSPECT_CACHE_ENTRIES = 10_000;
 export class PayloadInspector {
   private readonly network: string;
   private readonly authorizer: Authorizer;
-  private readonly verdicts = new Map<string, PayloadInfo>();
-  private readonly decoded = new Map<string, EncodedTransfer>();
+  private readonly verdicts = new BoundedCache<string, PayloadInfo>(INSPECT_CACHE_ENTRIES);
+  private readonly decoded = new BoundedCache<string, EncodedTransfer>(INSPECT_CACHE_ENTRIES);
   /**
    * The last payload judged valid, by identity: the node inspects a peer's payload before admission, then the
    * broadcast inspects the same object again — the second look costs no key building. Payload bytes are never
@@ -49,8 +49,8 @@ export class PayloadInspector {
       instance: { source: encoded.transfer.source, seq: encoded.transfer.seq },
       digest: encoded.id,
     };
-    remember(this.decoded, encoded.id, encoded, INSPECT_CACHE_ENTRIES);
-    remember(this.verdicts, bytesKey, info, INSPECT_CACHE_ENTRIES);
+    this.decoded.set(encoded.id, encoded);
+    this.verdicts.set(bytesKey, info);
     return this.memo(payload, info);
   };
 

@@ -1,4 +1,4 @@
-import { remember } from "../../core/boundedCache.ts";
+import { BoundedCache } from "../../core/boundedCache.ts";
 import { ErrorCode } from "../../core/errors.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
 import type { RejectionReason } from "../../ledger/store.ts";
@@ -19,7 +19,7 @@ interface Superseded {
  */
 export class SubmissionTracker {
   private readonly pending = new SubmittedTransfers();
-  private readonly superseded = new Map<string, Superseded>();
+  private readonly superseded = new BoundedCache<string, Superseded>(SUPERSEDED_ENTRIES);
 
   get pendingCount(): number {
     return this.pending.size;
@@ -57,12 +57,7 @@ export class SubmissionTracker {
       ids.push(other.id);
       if (other.id === winner) continue;
       const message = `transfer ${winner} was delivered for seq ${seq} of this account`;
-      remember(
-        this.superseded,
-        other.id,
-        { encoded: other, reason: { code: ErrorCode.SeqConflict, message } },
-        SUPERSEDED_ENTRIES,
-      );
+      this.superseded.set(other.id, { encoded: other, reason: { code: ErrorCode.SeqConflict, message } });
     }
     return ids;
   }

@@ -1,6 +1,6 @@
 import { hash } from "node:crypto";
 import { decodeAddress } from "../../core/address.ts";
-import { remember } from "../../core/boundedCache.ts";
+import { BoundedCache } from "../../core/boundedCache.ts";
 import { ErrorCode, TallyError } from "../../core/errors.ts";
 import { MAX_SEQ } from "../../core/limits.ts";
 
@@ -88,13 +88,13 @@ function checkSeq(seq: number, field: string): void {
  * again and again. Bounded like the address caches (65,536 entries, oldest out).
  */
 const BUCKET_CACHE_ENTRIES = 65_536;
-const bucketCache = new Map<string, number>();
+const bucketCache = new BoundedCache<string, number>(BUCKET_CACHE_ENTRIES);
 
 function cachedBucketOf(address: string, bytes: Uint8Array): number {
   let bucket = bucketCache.get(address);
   if (bucket === undefined) {
     bucket = bucketOfAddressBytes(bytes);
-    remember(bucketCache, address, bucket, BUCKET_CACHE_ENTRIES);
+    bucketCache.set(address, bucket);
   }
   return bucket;
 }
