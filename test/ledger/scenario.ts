@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import { makeTransfer, type TestKey, testKey } from "../support/fixtures.ts";
 
@@ -173,4 +174,17 @@ export function interleaveBySource(items: readonly EncodedTransfer[], seed: numb
     seed,
   );
   return order.map((source) => queues.get(source)!.shift()!);
+}
+
+/** `numRuns` random ledger operations from `seed`, for `buildScenario`. */
+export function sampleOps(seed: number, numRuns: number): Op[] {
+  return fc.sample(
+    fc.record({
+      kind: fc.nat(1000),
+      account: fc.nat(1000),
+      recipients: fc.nat(1000),
+      fraction: fc.nat(1000),
+    }),
+    { numRuns, seed },
+  );
 }

@@ -3,7 +3,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import fc from "fast-check";
 import { isTallyError } from "../../src/core/errors.ts";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
@@ -14,19 +13,11 @@ import type { LedgerStore } from "../../src/ledger/store.ts";
 import { WatermarkSummary } from "../../src/protocols/status/watermarkSummary.ts";
 import { openDatabase } from "../../src/storage/database.ts";
 import { LevelLedgerStore } from "../../src/storage/levelLedgerStore.ts";
-import { buildScenario, type Scenario, shuffle } from "../ledger/scenario.ts";
+import { buildScenario, type Scenario, sampleOps, shuffle } from "../ledger/scenario.ts";
 import { TEST_NETWORK } from "../support/fixtures.ts";
 
 function scenario(seed: number): Scenario {
-  const ops = fc.sample(
-    fc.record({
-      kind: fc.nat(1000),
-      account: fc.nat(1000),
-      recipients: fc.nat(1000),
-      fraction: fc.nat(1000),
-    }),
-    { numRuns: 80, seed },
-  );
+  const ops = sampleOps(seed, 80);
   return buildScenario(6, [1000, 0, 250_000], ops);
 }
 

@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it, mock } from "node:test";
-import fc from "fast-check";
 import { isTallyError } from "../../src/core/errors.ts";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
@@ -11,10 +7,10 @@ import { SignatureAuthorizer } from "../../src/ledger/authorization.ts";
 import { Ledger } from "../../src/ledger/ledger.ts";
 import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
 import type { LedgerStore } from "../../src/ledger/store.ts";
-import { type NodeDatabase, openDatabase } from "../../src/storage/database.ts";
 import { LevelLedgerStore, type LoadedStatuses } from "../../src/storage/levelLedgerStore.ts";
-import { buildScenario, type Scenario, shuffle } from "../ledger/scenario.ts";
+import { buildScenario, type Scenario, sampleOps, shuffle } from "../ledger/scenario.ts";
 import { TEST_NETWORK } from "../support/fixtures.ts";
+import { withDatabase } from "../support/tempDatabase.ts";
 
 function ledgerOver(scenario: Scenario, store: LedgerStore): Ledger {
   const balances = [...scenario.genesis].map(([address, amount]) => ({ address, amount }));
@@ -56,34 +52,15 @@ async function readLoading<T>(store: LevelLedgerStore, read: () => T): Promise<T
 }
 
 function scenario(seed: number): Scenario {
-  const ops = fc.sample(
-    fc.record({
-      kind: fc.nat(1000),
-      account: fc.nat(1000),
-      recipients: fc.nat(1000),
-      fraction: fc.nat(1000),
-    }),
-    { numRuns: 150, seed },
-  );
+  const ops = sampleOps(seed, 150);
   return buildScenario(6, [1000, 0, 250_000, 7, 40], ops);
-}
-
-async function withDatabase(run: (db: NodeDatabase) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "tally-store-"));
-  const db = await openDatabase(dir);
-  try {
-    await run(db);
-  } finally {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 describe("asynchronous status reads (the API's)", () => {
   it("answer statuses and prechecks of evicted transfers as the in-memory ledger does, never with a blocking read", async () => {
     const s = scenario(23);
     const stream = shuffle([...s.delivered, ...s.noise], 17);
-    await withDatabase(async (db) => {
+    await withDatabase("tally-store-", async (db) => {
       const reference = ledgerOver(s, new MemoryLedgerStore());
       const store = await LevelLedgerStore.open(db, { recentStatuses: 4 });
       const ledger = ledgerOver(s, store);
@@ -118,7 +95,7 @@ describe("asynchronous status reads (the API's)", () => {
     // is stale, so the store asks for the status again instead of answering "unknown".
     const s = scenario(29);
     const stream = shuffle([...s.delivered, ...s.noise], 31);
-    await withDatabase(async (db) => {
+    await withDatabase("tally-store-", async (db) => {
       const reference = ledgerOver(s, new MemoryLedgerStore());
       for (const e of stream) deliverQuietly(reference, e);
       const target = stream.find((e) => reference.status(e.id)?.status === "applied")!;

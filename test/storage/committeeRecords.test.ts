@@ -1,7 +1,4 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import { toHex } from "../../src/core/bytes.ts";
 import type { CommitteeRecord } from "../../src/kshared/committeeTypes.ts";
@@ -9,8 +6,9 @@ import { DECIDED_RECORDS_KEPT, type RetentionRules } from "../../src/kshared/rec
 import { StoredCommitteeRecords } from "../../src/node/shared/storedCommitteeRecords.ts";
 import { Bucket, range } from "../../src/storage/buckets.ts";
 import { committeeRecords } from "../../src/storage/committeeRecords.ts";
-import { type NodeDatabase, openDatabase, writeBatch } from "../../src/storage/database.ts";
+import { type NodeDatabase, writeBatch } from "../../src/storage/database.ts";
 import { ACCOUNT, Network, proposalBytes } from "../kshared/committeeHarness.ts";
+import { withDatabase } from "../support/tempDatabase.ts";
 
 const ACCOUNT_HEX = toHex(ACCOUNT);
 const RULES: RetentionRules = { firstSeq: 0, isExpired: () => false };
@@ -29,17 +27,6 @@ async function keysOnDisk(db: NodeDatabase): Promise<number> {
   return (await db.keys(range(Bucket.committeeRecord, ACCOUNT_HEX)).all()).length;
 }
 
-async function withDatabase(run: (db: NodeDatabase) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "tally-committee-records-"));
-  const db = await openDatabase(dir);
-  try {
-    await run(db);
-  } finally {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 /** A committee of owner 0 restored from what the database holds. */
 async function restoredSeq(db: NodeDatabase): Promise<number> {
   const { entries } = await committeeRecords.load(db, ACCOUNT_HEX);
@@ -52,7 +39,7 @@ describe("committee records in LevelDB", () => {
   const log = decidedRun();
 
   it(`after ${SEQS} decided seqs the account holds O(1) keys, and restores at seq ${SEQS}`, async () => {
-    await withDatabase(async (db) => {
+    await withDatabase("tally-committee-records-", async (db) => {
       const stored = new StoredCommitteeRecords(ACCOUNT_HEX);
       let most = 0;
       // Batches of 1..4 records, each with the deletions it causes, as the driver writes a step.
@@ -73,7 +60,7 @@ describe("committee records in LevelDB", () => {
   });
 
   it("a database written before compaction shrinks at the first start, and restores at the same seq", async () => {
-    await withDatabase(async (db) => {
+    await withDatabase("tally-committee-records-", async (db) => {
       await writeBatch(
         db,
         log.map((record, counter) => committeeRecords.put(ACCOUNT_HEX, counter, record)),

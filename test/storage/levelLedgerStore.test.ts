@@ -3,7 +3,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import fc from "fast-check";
 import { isTallyError } from "../../src/core/errors.ts";
 import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
 import { SignatureAuthorizer } from "../../src/ledger/authorization.ts";
@@ -12,7 +11,7 @@ import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
 import type { LedgerStore } from "../../src/ledger/store.ts";
 import { openDatabase, writeBatch } from "../../src/storage/database.ts";
 import { LevelLedgerStore } from "../../src/storage/levelLedgerStore.ts";
-import { buildScenario, type Scenario, shuffle } from "../ledger/scenario.ts";
+import { buildScenario, type Scenario, sampleOps, shuffle } from "../ledger/scenario.ts";
 import { TEST_NETWORK } from "../support/fixtures.ts";
 
 function ledgerOver(scenario: Scenario, store: LedgerStore): Ledger {
@@ -34,15 +33,7 @@ describe("LevelDB ledger store", () => {
   it("survives close and reopen mid-stream and ends where the in-memory ledger ends", async () => {
     const dir = await mkdtemp(join(tmpdir(), "tally-store-"));
     try {
-      const ops = fc.sample(
-        fc.record({
-          kind: fc.nat(1000),
-          account: fc.nat(1000),
-          recipients: fc.nat(1000),
-          fraction: fc.nat(1000),
-        }),
-        { numRuns: 120, seed: 7 },
-      );
+      const ops = sampleOps(7, 120);
       const scenario = buildScenario(5, [1000, 0, 250_000, 7], ops);
       const stream = shuffle([...scenario.delivered, ...scenario.noise], 99);
       const reference = ledgerOver(scenario, new MemoryLedgerStore());
@@ -85,15 +76,7 @@ describe("LevelDB ledger store", () => {
     // including on the paths that decide verdicts (deps that are not unreferenced payments, stale seqs).
     const dir = await mkdtemp(join(tmpdir(), "tally-store-"));
     try {
-      const ops = fc.sample(
-        fc.record({
-          kind: fc.nat(1000),
-          account: fc.nat(1000),
-          recipients: fc.nat(1000),
-          fraction: fc.nat(1000),
-        }),
-        { numRuns: 150, seed: 23 },
-      );
+      const ops = sampleOps(23, 150);
       const scenario = buildScenario(6, [1000, 0, 250_000, 7, 40], ops);
       const stream = shuffle([...scenario.delivered, ...scenario.noise], 17);
       const reference = ledgerOver(scenario, new MemoryLedgerStore());
@@ -122,15 +105,7 @@ describe("LevelDB ledger store", () => {
     // write (the ledger would then wait on a dep it already judged, for good).
     const dir = await mkdtemp(join(tmpdir(), "tally-store-"));
     try {
-      const ops = fc.sample(
-        fc.record({
-          kind: fc.nat(1000),
-          account: fc.nat(1000),
-          recipients: fc.nat(1000),
-          fraction: fc.nat(1000),
-        }),
-        { numRuns: 150, seed: 29 },
-      );
+      const ops = sampleOps(29, 150);
       const scenario = buildScenario(6, [1000, 0, 250_000, 7, 40], ops);
       const stream = shuffle([...scenario.delivered, ...scenario.noise], 31);
       const reference = ledgerOver(scenario, new MemoryLedgerStore());
@@ -154,15 +129,7 @@ describe("LevelDB ledger store", () => {
   it("writes the same database whether it flushes after every delivery or once per many", async () => {
     // Batches coalesce writes per key (a marker or unreferenced entry created and dropped in one batch never
     // reaches disk): whatever the batch sizes, the database must end byte for byte the same.
-    const ops = fc.sample(
-      fc.record({
-        kind: fc.nat(1000),
-        account: fc.nat(1000),
-        recipients: fc.nat(1000),
-        fraction: fc.nat(1000),
-      }),
-      { numRuns: 150, seed: 11 },
-    );
+    const ops = sampleOps(11, 150);
     const scenario = buildScenario(6, [1000, 0, 250_000, 7, 40], ops);
     const stream = shuffle([...scenario.delivered, ...scenario.noise], 5);
     const batchSizes = [1, 7, 64, stream.length];

@@ -1,0 +1,16 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type NodeDatabase, openDatabase } from "../../src/storage/database.ts";
+
+/** Runs `run` against a fresh LevelDB in a temporary directory, closed and removed afterwards. */
+export async function withDatabase(prefix: string, run: (db: NodeDatabase) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const db = await openDatabase(dir);
+  try {
+    await run(db);
+  } finally {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
