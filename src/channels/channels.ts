@@ -50,6 +50,13 @@ export interface ChannelsOptions {
   protocols: readonly ProtocolSpec[];
   /** Whether `peer` is a member now; asked on every offer (keep it O(1)). */
   isMember(peer: PeerId): boolean;
+  /**
+   * Whether a non-member `peer` was a member moments ago (an open network's record that lapsed, e.g. a
+   * refresh delayed under load): its members-only traffic is still refused, but without the `forbidden`
+   * penalty — its in-flight votes would otherwise get it banned within ten messages, and it would return
+   * a member to find itself cut off for the ban's length. Asked only for refused members-only traffic.
+   */
+  wasMember?(peer: PeerId, nowMs: number): boolean;
   scheduler?: Partial<InboundSchedulerOptions>;
   scores?: Partial<PeerScoreOptions>;
   /** First outgoing request id (tests start near the u32 wrap-around). */
@@ -92,6 +99,7 @@ export interface ChannelStats extends SchedulerStats {
 export class Channels {
   readonly registry: ProtocolRegistry;
   private readonly isMember: (peer: PeerId) => boolean;
+  private readonly wasMember: ((peer: PeerId, nowMs: number) => boolean) | undefined;
   private readonly scheduler: InboundScheduler;
   private readonly scores: PeerScores;
   private readonly requests: RequestTracker;
@@ -99,6 +107,7 @@ export class Channels {
   constructor(opts: ChannelsOptions) {
     this.registry = new ProtocolRegistry(opts.protocols);
     this.isMember = opts.isMember;
+    this.wasMember = opts.wasMember;
     this.scheduler = new InboundScheduler(opts.scheduler);
     this.scores = new PeerScores(opts.scores);
     this.requests = new RequestTracker(opts.firstRequestId);
@@ -133,7 +142,8 @@ export class Channels {
       });
     }
     if (spec.access === "members" && !member) {
-      return this.refuse(from, member, env, "forbidden", "forbidden", nowMs, {
+      const lapsed = this.wasMember?.(from, nowMs) === true;
+      return this.refuse(from, member, env, "forbidden", lapsed ? undefined : "forbidden", nowMs, {
         code: "forbidden",
         text: `${spec.id} is for members only`,
       });

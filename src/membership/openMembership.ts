@@ -1,3 +1,4 @@
+import { BoundedCache } from "../core/boundedCache.ts";
 import type { PeerId } from "../core/peerId.ts";
 import type { RandomSource } from "../core/random.ts";
 import { randomElement } from "../sampling/randomDraw.ts";
@@ -30,6 +31,8 @@ export interface OpenMembershipOptions {
 
 const CLOCK_SKEW_MS = 30_000;
 
+/** Lapsed members remembered (`wasMember`): one entry per identity whose record expired recently. */
+const LAPSED_ENTRIES = 4_096;
 /** What became of one record a peer sent: gossipsub relays accepted ones only; rejected ones cost the sender. */
 export type RecordVerdict =
   | { readonly verdict: "accept"; readonly record: NodeRecord; readonly isNew: boolean }
@@ -67,6 +70,8 @@ export class OpenMembership {
   private readonly options: OpenMembershipOptions;
   private readonly book: RecordBook;
   private readonly sampler: BasaltSampler;
+  /** Peers whose records expired, and when (`wasMember`). */
+  private readonly lapsed = new BoundedCache<PeerId, number>(LAPSED_ENTRIES);
   private readonly budget: AnnouncementBudget;
   private readonly overBudget = new OverBudgetPenalty();
   /**
@@ -102,6 +107,15 @@ export class OpenMembership {
       isMember: (peer) => this.isMember(peer),
       random: options.random,
     });
+  }
+
+  /**
+   * A peer whose record expired within the last record TTL: a member moments ago, whose traffic still in
+   * flight is refused without a penalty (`ChannelsOptions.wasMember`). At most LAPSED_ENTRIES remembered.
+   */
+  wasMember(peer: PeerId, nowMs: number): boolean {
+    const lapsedAtMs = this.lapsed.get(peer);
+    return lapsedAtMs !== undefined && nowMs - lapsedAtMs <= this.options.recordTtlMs;
   }
 
   /** This node itself, or the holder of a valid, unexpired record. */
@@ -147,7 +161,10 @@ export class OpenMembership {
   /** Drops identities whose records were not refreshed in time, from the book and from every slot. */
   expire(nowMs: number): PeerId[] {
     const gone = this.book.expire(nowMs);
-    for (const peer of gone) this.sampler.remove(peer);
+    for (const peer of gone) {
+      this.sampler.remove(peer);
+      this.lapsed.set(peer, nowMs);
+    }
     return gone;
   }
 

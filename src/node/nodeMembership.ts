@@ -15,6 +15,8 @@ export interface NodeMembership {
   readonly members: readonly PeerId[];
   readonly oracle: SamplingOracle;
   isMember(peer: PeerId): boolean;
+  /** A non-member that was a member moments ago (open networks: its record just lapsed). */
+  wasMember(peer: PeerId, nowMs: number): boolean;
 }
 
 export function staticNodeMembership(genesis: Genesis, self: PeerId, random: RandomSource): NodeMembership {
@@ -25,9 +27,16 @@ export function staticNodeMembership(genesis: Genesis, self: PeerId, random: Ran
     members,
     oracle: new StaticMembership({ self, members, random }),
     isMember: (peer) => listed.has(peer),
+    wasMember: () => false,
   };
 }
 
 export function openNodeMembership(open: OpenMembership): NodeMembership {
-  return { kind: "open", members: [], oracle: open.oracle, isMember: (peer) => open.isMember(peer) };
+  return {
+    kind: "open",
+    members: [],
+    oracle: open.oracle,
+    isMember: (peer) => open.isMember(peer),
+    wasMember: (peer, nowMs) => open.wasMember(peer, nowMs),
+  };
 }

@@ -196,6 +196,7 @@ export class TallyNode implements NodeApi {
     this.channels = new Channels({
       protocols: this.protocols,
       isMember: (peer) => membership.membership.isMember(peer),
+      wasMember: (peer, nowMs) => membership.membership.wasMember(peer, nowMs),
     });
     const openIo =
       open === undefined

@@ -207,6 +207,20 @@ describe("admission: budgets, fairness, caps", () => {
     assert.equal(counterCodec.decode(item.body), 42);
   });
 
+  it("a member whose record just lapsed is refused without a penalty; a stranger is banned for the same traffic", () => {
+    const lapsed = new Set(["L"]);
+    const ch = makeChannels({ wasMember: (peer) => lapsed.has(peer) });
+    const banned = (peer: string) =>
+      ch.peerStats(0).find((p) => p.peer === peer)?.bannedUntilMs !== undefined;
+    for (let i = 0; i < 50; i++) {
+      ch.offer("L", gossip(ch, i), 0);
+      ch.offer("x", gossip(ch, i), 0);
+    }
+    assert.equal(ch.bufferedMessages, 0, "neither is admitted: the broadcast is for members only");
+    assert.equal(banned("L"), false, "50 refused messages of a lapsed member cost it nothing");
+    assert.equal(banned("x"), true, "a stranger is banned after ten");
+  });
+
   it("access, protocol and version checks answer requests and drop messages", () => {
     const ch = makeChannels();
     // A stranger on a members-only protocol: dropped, counted.

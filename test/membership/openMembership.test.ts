@@ -127,3 +127,18 @@ describe("OpenMembership: an empty view falls back to a bootstrap peer", () => {
     for (let r = 0; r < 10; r++) assert.equal(m.round(["b0", "b1"]).exchangeWith, peerId);
   });
 });
+
+describe("OpenMembership: a lapsed record", () => {
+  it("leaves its peer a non-member that was a member, for one record TTL after it expired", async () => {
+    const m = membership(seededRandom(4));
+    const { peerId, wire } = await signedRecord(9);
+    assert.equal(m.receive(wire, peerId, NOW).verdict, "accept");
+    assert.equal(m.wasMember(peerId, NOW), false, "a member is not lapsed");
+    const expiredAt = NOW + 600_000;
+    assert.deepEqual(m.expire(expiredAt), [peerId]);
+    assert.equal(m.isMember(peerId), false);
+    assert.equal(m.wasMember(peerId, expiredAt + 599_999), true);
+    assert.equal(m.wasMember(peerId, expiredAt + 600_001), false, "only for one TTL");
+    assert.equal(m.wasMember("never-seen", expiredAt), false);
+  });
+});
