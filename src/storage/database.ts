@@ -13,17 +13,10 @@ export type BatchOp =
 /** The node's one LevelDB: utf8 keys (see buckets.ts), byte values. */
 export type NodeDatabase = Level<string, Uint8Array>;
 
-/** LevelDB's memtable: up to twice this in memory while one is flushed. */
-export const WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
-
 export async function openDatabase(path: string): Promise<NodeDatabase> {
   await mkdir(path, { recursive: true });
   const db = new Level<string, Uint8Array>(path, { keyEncoding: "utf8", valueEncoding: "view" });
-  // A 32 MiB memtable (LevelDB's default is 4): most of a step's short-lived keys (commitments, waiting
-  // markers, unreferenced payments soon referenced) are deleted again within seconds and now die in memory
-  // instead of reaching the level files, and fewer, larger flushes leave compaction less to merge. At
-  // saturation on a 4-node devnet this was +5 % applied/s and −5 % CPU per transfer after a minute of load.
-  await db.open({ writeBufferSize: WRITE_BUFFER_BYTES } as object);
+  await db.open();
   return db;
 }
 
