@@ -47,6 +47,8 @@ import { type OneNodeNetwork, startOneNodeNetwork } from "../support/oneNodeNetw
 const NETWORK = "tally-status-test";
 // Wire constants, spelled out: a change to any of them breaks every other implementation.
 const BROADCAST_CODE = 1;
+/** Version 2 added vote batches. */
+const BROADCAST_VERSION = 2;
 const STATUS_CODE = 2;
 const STATUS_VERSION = 1;
 const WIRE_BAD_REQUEST = 5;
@@ -260,7 +262,7 @@ describe("status channel of a running node, asked by a stranger", { timeout: 60_
     const broadcast = (body: number[]): Uint8Array =>
       encodeEnvelope({
         protocolCode: BROADCAST_CODE,
-        version: 1,
+        version: BROADCAST_VERSION,
         kind: "message",
         requestId: 0,
         body: Uint8Array.from(body),
