@@ -62,12 +62,6 @@ export class BoundedCache<K, V> {
     while (this.map.size > entries) this.evictOldest();
   }
 
-  clear(): void {
-    this.map.clear();
-    this.ring = [];
-    this.head = 0;
-  }
-
   private evictOldest(): void {
     while (this.head < this.ring.length) {
       const oldest = this.ring[this.head++]!;

@@ -57,28 +57,39 @@ export async function setUpSharedHosting(ctx: SharedSetupContext): Promise<Commi
     byzantineOwner: config.byzantineOwner,
     startedAtMs: Date.now(),
   });
-  new Counter({
-    name: "tally_kshared_equivocations_total",
-    help: "Equivocation proofs a hosted shared account's committee holds against its co-owners",
-    labelNames: ["account"],
-    registers: [ctx.node.metrics],
-    collect() {
-      this.reset();
-      for (const { account, count } of driver.equivocations()) this.inc({ account }, count);
-    },
-  });
-  new Counter({
-    name: "tally_kshared_peer_events_dropped_total",
-    help: "Peers' committee messages for a hosted shared account dropped because that account's share of the committee queue was full",
-    labelNames: ["account"],
-    registers: [ctx.node.metrics],
-    collect() {
-      this.reset();
-      for (const { account, count } of driver.droppedPeerEvents()) this.inc({ account }, count);
-    },
-  });
+  perAccountCounter(
+    ctx.node.metrics,
+    "tally_kshared_equivocations_total",
+    "Equivocation proofs a hosted shared account's committee holds against its co-owners",
+    () => driver.equivocations(),
+  );
+  perAccountCounter(
+    ctx.node.metrics,
+    "tally_kshared_peer_events_dropped_total",
+    "Peers' committee messages for a hosted shared account dropped because that account's share of the committee queue was full",
+    () => driver.droppedPeerEvents(),
+  );
   ctx.node.events.on("transfer", (event: { id: string; source: string; status: string }) =>
     driver.onTransfer(event),
   );
   return driver;
+}
+
+/** A counter per hosted account, read from the driver at each scrape. */
+function perAccountCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => { account: string; count: number }[],
+): void {
+  new Counter({
+    name,
+    help,
+    labelNames: ["account"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { account, count } of read()) this.inc({ account }, count);
+    },
+  });
 }
