@@ -6,6 +6,7 @@ import type { ComponentLogger, ConnectionGater, Libp2p, PrivateKey } from "@libp
 import { type Ping, ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { createLibp2p } from "libp2p";
+import { sodiumNoiseCrypto } from "./noiseCrypto.ts";
 
 /**
  * The one factory that builds the libp2p node (STYLE: one factory per outside system). Input is split into
@@ -74,7 +75,7 @@ export async function createTallyLibp2p(
     ...(modules.logger !== undefined ? { logger: modules.logger } : {}),
     ...(modules.connectionGater !== undefined ? { connectionGater: modules.connectionGater } : {}),
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: sodiumNoiseCrypto })],
     // A stream's flow-control window may grow to 2 MiB (default 16 MiB): a peer that is throttled (paused,
     // inboundThrottle.ts) has at most one window in flight, and libp2p resets a paused stream whose read buffer
     // passes 4 MiB — so a paused peer is not reset, and pins at most 2 MiB. 2 MiB per round trip is 20 MB/s
