@@ -50,6 +50,8 @@ export interface NodeFigures {
   readonly messagesPerTransfer: number;
   readonly bytesPerTransfer: number;
   readonly framesPerTransfer: number;
+  /** LevelDB writes (puts and deletes) per applied transfer, from `tally_storage_writes_total`. */
+  readonly storageWritesPerTransfer: number;
   readonly rssMB: { readonly start: number; readonly end: number; readonly max: number };
   /** V8 heap in use at the window's start and end (MB, 10^6 bytes), when the node's /metrics has it. */
   readonly heapUsedMB?: { readonly start: number; readonly end: number };
@@ -93,6 +95,8 @@ export interface DevnetBenchResult {
   readonly bytesPerTransferPerNode: number;
   /** Frames sent per applied transfer per node: how well messages were batched into stream writes. */
   readonly framesPerTransferPerNode: number;
+  /** LevelDB writes (puts and deletes) per applied transfer per node, in fsynced steps. */
+  readonly storageWritesPerTransferPerNode: number;
   readonly benchCpuMicrosPerTransfer: number;
   readonly clockTicksPerSec: number;
   readonly perNode: readonly NodeFigures[];
@@ -183,6 +187,7 @@ export async function runDevnetBench(
         messagesPerTransfer: round2(perTransfer(a.messagesOut - b.messagesOut)),
         bytesPerTransfer: round1(perTransfer(a.bytesOut - b.bytesOut)),
         framesPerTransfer: round2(perTransfer(a.framesOut - b.framesOut)),
+        storageWritesPerTransfer: round2(perTransfer(a.storageWrites - b.storageWrites)),
         rssMB: rss[k]!.series(),
         ...(b.heapUsedBytes !== undefined && a.heapUsedBytes !== undefined
           ? { heapUsedMB: { start: round1(b.heapUsedBytes / 1e6), end: round1(a.heapUsedBytes / 1e6) } }
@@ -221,6 +226,7 @@ export async function runDevnetBench(
       messagesPerTransferPerNode: round2(mean((x) => x.messagesPerTransfer)),
       bytesPerTransferPerNode: round1(mean((x) => x.bytesPerTransfer)),
       framesPerTransferPerNode: round2(mean((x) => x.framesPerTransfer)),
+      storageWritesPerTransferPerNode: round2(mean((x) => x.storageWritesPerTransfer)),
       benchCpuMicrosPerTransfer: round1(perTransfer(benchCpu.user + benchCpu.system)),
       clockTicksPerSec: clockTicksPerSecond(),
       perNode,

@@ -10,6 +10,8 @@ export interface NodeSnapshot {
   readonly bytesOut: number;
   /** Frames (each one write of batched messages to a peer's stream) this node sent since it started. */
   readonly framesOut: number;
+  /** LevelDB writes (puts and deletes) this node committed since it started. */
+  readonly storageWrites: number;
   /** V8 heap in use (prom-client's default `nodejs_heap_size_used_bytes`), if the node exposes it. */
   readonly heapUsedBytes: number | undefined;
 }
@@ -42,6 +44,7 @@ export class NodeProbe {
       messagesOut: sample(samples, "tally_p2p", "counter", "messagesOut"),
       bytesOut: sample(samples, "tally_p2p", "counter", "bytesOut"),
       framesOut: sample(samples, "tally_p2p", "counter", "framesOut"),
+      storageWrites: sample(samples, "tally_storage_writes_total"),
       heapUsedBytes: HEAP_USED_NAMES.map((name) => samples.get(name)).find((v) => v !== undefined),
     };
   }

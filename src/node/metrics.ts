@@ -9,6 +9,9 @@ export class NodeMetrics {
   readonly registry = new Registry();
   readonly transfersSubmitted: Counter;
   readonly transfersResolved: Counter<"status">;
+  /** LevelDB writes (puts and deletes) and the fsynced batches (processing steps) that carried them. */
+  private readonly storageWrites: Counter;
+  private readonly storageBatches: Counter;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "tally_process_" });
@@ -23,6 +26,23 @@ export class NodeMetrics {
       labelNames: ["status"],
       registers: [this.registry],
     });
+    this.storageWrites = new Counter({
+      name: "tally_storage_writes_total",
+      help: "LevelDB writes (puts and deletes) committed by processing steps",
+      registers: [this.registry],
+    });
+    this.storageBatches = new Counter({
+      name: "tally_storage_batches_total",
+      help: "Fsynced LevelDB batches committed by processing steps",
+      registers: [this.registry],
+    });
+  }
+
+  /** A processing step committed `writes` LevelDB writes (none: no batch was written). */
+  countStep(writes: number): void {
+    if (writes === 0) return;
+    this.storageWrites.inc(writes);
+    this.storageBatches.inc();
   }
 
   /** Gauges computed at scrape time from the live components. */
