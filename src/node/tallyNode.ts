@@ -27,7 +27,7 @@ import { BROADCAST_CHANNEL } from "../protocols/broadcast/broadcastChannel.ts";
 import { COMMITTEES_CHANNEL } from "../protocols/committees/committeeChannel.ts";
 import { STATUS_CHANNEL } from "../protocols/status/statusChannel.ts";
 import { SYNC_CHANNEL } from "../protocols/sync/syncChannel.ts";
-import { commitmentRecords } from "../storage/commitmentRecords.ts";
+import { CommitmentLog } from "../storage/commitmentLog.ts";
 import { type BatchOp, type NodeDatabase, openDatabase, writeBatch } from "../storage/database.ts";
 import { LevelLedgerStore, RECENT_STATUS_ENTRIES } from "../storage/levelLedgerStore.ts";
 import { metaRecords } from "../storage/metaRecords.ts";
@@ -47,6 +47,7 @@ import { NodeReadModel } from "./nodeReadModel.ts";
 import { describePeers } from "./peerView.ts";
 import type { CommitteeDriver } from "./shared/committeeDriver.ts";
 import { setUpSharedHosting } from "./shared/sharedSetup.ts";
+import { syncProgressLogger } from "./syncProgressLog.ts";
 import { SyncServer } from "./syncServer.ts";
 import { transportFaults } from "./testingFaults.ts";
 
@@ -180,7 +181,7 @@ export class TallyNode implements NodeApi {
     });
     this.core = core;
     this.readModel = new NodeReadModel(core, store, () => this.durableReads.settled());
-    const restored = core.restore(await commitmentRecords.load(this.db));
+    const restored = core.restore(await CommitmentLog.load(this.db));
 
     const bootstrap = [...memberDialAddresses(genesis, this.peerIdImpl), ...this.config.bootstrap];
     const open = membership.open;
@@ -258,19 +259,10 @@ export class TallyNode implements NodeApi {
       ...(this.config.testingFaults ? { testing: transportFaults(this.transport, this.log) } : {}),
     });
     await this.api.listen({ host: this.config.api.host, port: this.config.api.port });
-    let lastSyncLog = { state: "", atMs: 0 };
+    const logSync = syncProgressLogger(this.log);
     this.tickTimer = setInterval(() => {
       network.tick(Date.now());
-      // Catch-up progress in the log: on every change of state, and every 5 s while syncing.
-      const sync = core.catchUp?.progress();
-      if (
-        sync !== undefined &&
-        (sync.state !== lastSyncLog.state ||
-          (sync.state === "syncing" && Date.now() - lastSyncLog.atMs > 5_000))
-      ) {
-        this.log.info(sync, sync.state === "synced" ? "catch-up: synced" : "catch-up: syncing");
-        lastSyncLog = { state: sync.state, atMs: Date.now() };
-      }
+      logSync(core.catchUp?.progress(), Date.now());
       this.enqueue({ type: "tick", nowMs: Date.now() });
     }, this.options.tickIntervalMs);
     this.tickTimer.unref();
@@ -457,9 +449,11 @@ export class TallyNode implements NodeApi {
         else after.push(action);
       }
     }
+    writes.push(...core.finishStep());
     // One atomic, durable write for the whole batch, before anything of it leaves the node or is read.
     try {
       await writeBatch(this.db!, writes);
+      this.metricsImpl.countStep(writes.length);
       // The step's statuses are on disk: the ledger store may now let the oldest leave memory.
       this.store!.settleRecent();
     } finally {

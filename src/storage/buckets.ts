@@ -9,7 +9,8 @@ export const Bucket = {
   transferBody: "03",
   ledgerUnreferenced: "04",
   ledgerWaiting: "05",
-  broadcastCommitment: "06",
+  /** One key per commitment (source/seq/kind), before the commitment log; read once at start to migrate. */
+  legacyCommitment: "06",
   accountHistory: "07",
   submitted: "08",
   /** source/seq → id of the account's resolved transfer for that seq: what catch-up serves. */
@@ -18,6 +19,8 @@ export const Bucket = {
   committeeRecord: "10",
   /** shared account id (hex)/"b"|"p"/counter → a proposal-book entry / a pending proposal of this node's owner. */
   sharedProposal: "11",
+  /** record number → one processing step's broadcast commitments (commitmentLog.ts). */
+  commitmentLog: "12",
 } as const;
 export type Bucket = (typeof Bucket)[keyof typeof Bucket];
 

@@ -13,7 +13,7 @@ import type { RejectionReason } from "../../ledger/store.ts";
 import { answerStatus, type StatusIdentity } from "../../protocols/status/statusProtocol.ts";
 import { WatermarkSummary } from "../../protocols/status/watermarkSummary.ts";
 import { CatchUp, type CatchUpAction, type CatchUpOptions } from "../../protocols/sync/catchUp.ts";
-import { commitmentRecords } from "../../storage/commitmentRecords.ts";
+import { CommitmentLog, type LoadedCommitments } from "../../storage/commitmentLog.ts";
 import type { BatchOp } from "../../storage/database.ts";
 import { submittedRecords } from "../../storage/submittedRecords.ts";
 import type { NodeAction, NodeEvent, SubmitResult } from "./nodeEvents.ts";
@@ -77,6 +77,8 @@ export class NodeCore {
    * sends, and steps run one after another) is what makes it durable before anything after it leaves.
    */
   private readonly driver: ActionDriver<NodeAction[]>;
+  /** The broadcast's promises, durable in step records (commitmentLog.ts); taken by `finishStep`. */
+  private readonly commitments = new CommitmentLog();
   /** The outcome of the submission being handled, reported by the driver's `submitResult`. */
   private lastOutcome: SubmitOutcome | undefined;
 
@@ -186,9 +188,18 @@ export class NodeCore {
     for (let entry = this.woken.shift(); entry !== undefined; entry = this.woken.shift()) {
       this.introduce(entry.from, entry.message, entry.encoded.bytes, nowMs, out, entry);
     }
-    const ledgerWrites = this.takeLedgerWrites();
-    if (ledgerWrites.length > 0) out.push({ type: "write", ops: ledgerWrites });
     return out;
+  }
+
+  /**
+   * The step's writes gathered across its events rather than emitted by each: the ledger's (one write per key
+   * however often the step changed it) and the commitment log's record. Call once after the step's last
+   * event; they go in the step's batch with its `write` actions.
+   */
+  finishStep(): BatchOp[] {
+    const ledgerWrites = this.takeLedgerWrites();
+    const commitmentWrites = this.commitments.take();
+    return commitmentWrites.length === 0 ? ledgerWrites : [...ledgerWrites, ...commitmentWrites];
   }
 
   /** Transfers catch-up accepted go the way of a broadcast delivery: the ledger checks signature, deps, order. */
@@ -201,10 +212,14 @@ export class NodeCore {
     }
   }
 
-  /** Broadcast actions to restore after a restart (already durable, so sent at once). */
-  restore(commitments: Parameters<BroadcastProtocol["restore"]>[0]): NodeAction[] {
+  /**
+   * Takes over the commitments persisted before a restart; returns the broadcast's actions to restore
+   * (already durable, so sent at once). Call once, before the first event.
+   */
+  restore(loaded: LoadedCommitments): NodeAction[] {
     const out: NodeAction[] = [];
-    this.driver.carryOut(this.broadcast.restore(commitments), out);
+    const unsettled = this.commitments.restore(loaded, (i) => this.ledger.isSlotTaken(i.source, i.seq));
+    this.driver.carryOut(this.broadcast.restore(unsettled), out);
     return out;
   }
 
@@ -302,7 +317,7 @@ export class NodeCore {
   private broadcastSink(): ImmediateActionSink<NodeAction[]> {
     return {
       durability: "immediate",
-      persist: (out, commitment) => out.push({ type: "write", ops: [commitmentRecords.put(commitment)] }),
+      persist: (_out, commitment) => this.commitments.add(commitment),
       send: (out, to, message) => out.push({ type: "send", to, message }),
       serveFromStore: (out, to, _instance, digest) => out.push({ type: "readBody", to, digest }),
       deliver: (out, _instance, digest, payload) => this.deliver(digest, payload, out),
@@ -328,7 +343,7 @@ export class NodeCore {
       this.onLedgerRefusal(encoded.id, (e as Error).message);
     }
     // The ledger now holds the slot, so `isSettled` keeps the instance closed: the commitments can go.
-    if (this.ledger.isSlotTaken(t.source, t.seq)) ops.push(...commitmentRecords.clear(t.source, t.seq));
+    if (this.ledger.isSlotTaken(t.source, t.seq)) this.commitments.settle(t.source, t.seq);
     if (ops.length > 0) out.push({ type: "write", ops });
     for (const change of changes) {
       // A verdict (applied or rejected) resolves the account's next seq: its watermark moves by one.

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BrachaBroadcast } from "../../../src/broadcast/bracha/bracha.ts";
+import { decodeBroadcastMessage } from "../../../src/broadcast/messageCodec.ts";
 import type { BroadcastMessage } from "../../../src/broadcast/types.ts";
 import { ErrorCode } from "../../../src/core/errors.ts";
 import type { EncodedTransfer } from "../../../src/core/transfer.ts";
@@ -13,6 +14,7 @@ import type { NodeAction, NodeEvent } from "../../../src/node/core/nodeEvents.ts
 import { PayloadInspector } from "../../../src/node/core/payloadInspector.ts";
 import { WatermarkSummary } from "../../../src/protocols/status/watermarkSummary.ts";
 import { seededRandom } from "../../../src/sim/prng.ts";
+import { Bucket } from "../../../src/storage/buckets.ts";
 import { makeTransfer, TEST_NETWORK, testKey } from "../../support/fixtures.ts";
 
 const MEMBERS = ["self", "p1", "p2", "p3"];
@@ -79,10 +81,14 @@ describe("NodeCore", () => {
       writes.some((w) => w.op.key.startsWith("08/") && w.i < firstSend),
       "submitted record first",
     );
-    assert.ok(
-      writes.some((w) => w.op.key.startsWith("06/")),
-      "echo commitment persisted",
-    );
+    // The echo commitment goes into the step's commitment record, taken with the step's other writes.
+    const record = core.finishStep().find((op) => op.key.startsWith(`${Bucket.commitmentLog}/`));
+    assert.ok(record?.type === "put", "echo commitment persisted with the step");
+    assert.deepEqual(decodeBroadcastMessage(record.value as Uint8Array), {
+      kind: "echo",
+      instance: { source: alice.address, seq: 1 },
+      digest: t.id,
+    });
     const answer = actions.find((a) => a.type === "submitted");
     assert.deepEqual(answer, {
       type: "submitted",
@@ -96,16 +102,18 @@ describe("NodeCore", () => {
     const core = newCore();
     const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
     core.handle({ type: "submit", encoded: t, ticket: 1, nowMs: 0 });
+    const record = core.finishStep().find((op) => op.key.startsWith(`${Bucket.commitmentLog}/`))!;
     votes(core, "echo", t.id, ["p1", "p2"]);
     const actions = votes(core, "ready", t.id, ["p1", "p2"]);
     const announced = actions.flatMap((a) => (a.type === "announce" ? [a.change.status] : []));
     assert.deepEqual(announced, ["applied"]);
-    const deleted = actions.flatMap((a) =>
-      a.type === "write" ? a.ops.filter((op) => op.type === "del") : [],
-    );
+    const deleted = [
+      ...actions.flatMap((a) => (a.type === "write" ? a.ops : [])),
+      ...core.finishStep(),
+    ].filter((op) => op.type === "del");
     assert.ok(
-      deleted.some((op) => op.key.startsWith("06/")),
-      "commitments cleared",
+      deleted.some((op) => op.key === record.key),
+      "the step record holding the instance's commitments is deleted with the delivery",
     );
     assert.ok(
       deleted.some((op) => op.key === `08/${t.id}`),
