@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { openDatabase, utf8Text, writeBatch } from "../../src/storage/database.ts";
+import { withDatabase } from "../support/tempDatabase.ts";
+
+describe("writeBatch", () => {
+  it("stores string values as UTF-8 and byte values exactly, views at an offset included, and deletes", async () => {
+    await withDatabase("tally-db-", async (db) => {
+      const backing = new Uint8Array([9, 9, 1, 2, 3, 9]);
+      const buffer = Buffer.from([7, 7, 4, 5, 7]);
+      await writeBatch(db, [
+        { type: "put", key: "00/string", value: '{"amount":"5","note":"é"}' },
+        { type: "put", key: "00/view", value: backing.subarray(2, 5) },
+        { type: "put", key: "00/buffer", value: buffer.subarray(2, 4) },
+        { type: "put", key: "00/gone", value: "x" },
+        { type: "del", key: "00/gone" },
+      ]);
+      assert.equal(utf8Text((await db.get("00/string"))!), '{"amount":"5","note":"é"}');
+      assert.deepEqual([...(await db.get("00/view"))!], [1, 2, 3]);
+      assert.deepEqual([...(await db.get("00/buffer"))!], [4, 5]);
+      assert.equal(await db.get("00/gone"), undefined);
+      // An empty batch writes nothing and does not fail.
+      await writeBatch(db, []);
+    });
+  });
+
+  it("refuses to write to a closed database instead of reaching the native layer", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tally-db-"));
+    const db = await openDatabase(dir);
+    await db.close();
+    await assert.rejects(writeBatch(db, [{ type: "put", key: "00/k", value: "v" }]), /database is closed/);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
