@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MAX_VOTES_PER_BATCH } from "../../src/broadcast/messageCodec.ts";
+import {
+  decodeBroadcastMessage,
+  encodeBroadcastMessage,
+  MAX_VOTES_PER_BATCH,
+} from "../../src/broadcast/messageCodec.ts";
 import type { VoteMessage } from "../../src/broadcast/types.ts";
 import { OutboundVotes } from "../../src/protocols/broadcast/outboundVotes.ts";
 import { testKey } from "../support/fixtures.ts";
@@ -30,6 +34,34 @@ describe("outbound vote batches", () => {
       toP.flatMap((b) => b.votes.map((v) => v.instance.seq)),
       Array.from({ length: 150 }, (_, i) => i + 1),
     );
-    assert.deepEqual(all.get("Q"), [{ kind: "votes", votes: [vote(9, "request")] }]);
+    assert.deepEqual(
+      all.get("Q")!.map((b) => b.votes),
+      [[vote(9, "request")]],
+    );
+  });
+
+  it("encodes a vote sent to several peers once, and its batches encode to the same bytes as without", () => {
+    const votes = new OutboundVotes();
+    const shared = vote(3, "ready");
+    for (const peer of ["P", "Q", "R"]) votes.add(peer, shared);
+    votes.add("P", vote(4));
+    const all = new Map(votes.takeAll());
+    const [p] = all.get("P")!;
+    const [q] = all.get("Q")!;
+    assert.equal(p!.encoded![0], q!.encoded![0], "one encoding, shared by both peers' batches");
+    for (const [batch] of all.values()) {
+      const plain = encodeBroadcastMessage({ kind: "votes", votes: batch!.votes });
+      assert.deepEqual(encodeBroadcastMessage(batch!), plain);
+      assert.deepEqual(decodeBroadcastMessage(plain), { kind: "votes", votes: batch!.votes });
+    }
+  });
+
+  it("refuses a batch whose encoded votes do not match its votes", () => {
+    const one = vote(1);
+    assert.throws(() => encodeBroadcastMessage({ kind: "votes", votes: [one], encoded: [] }), /match/);
+    assert.throws(
+      () => encodeBroadcastMessage({ kind: "votes", votes: [one], encoded: [new Uint8Array(10)] }),
+      /74 bytes/,
+    );
   });
 });
