@@ -102,7 +102,7 @@ export function devnetMembership(options: DevnetOptions): "open" | "static" {
 
 export const DEVNET_NETWORK = "tally-devnet";
 /** V8 young-generation semi-space of devnet nodes, in MiB (see docs/architecture.md, "Memory"). */
-export const NODE_SEMI_SPACE_MB = 4;
+export const NODE_SEMI_SPACE_MB = 8;
 
 const MAIN_TS = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 
@@ -209,7 +209,7 @@ export class Devnet {
       const argv = [
         process.execPath,
         // A bounded young generation: under a burst of peer traffic V8 otherwise grows it to 3 × 16 MiB and
-        // keeps the pages (a member flooding at full speed cost 43 MB of RSS with the default, 14 MB with this).
+        // keeps the pages. 8 MiB: ≈ 2.5 % less CPU per transfer than 4 (fewer scavenges), same flood RSS.
         `--max-semi-space-size=${NODE_SEMI_SPACE_MB}`,
         MAIN_TS,
         "node",
