@@ -54,9 +54,13 @@ export class MemoryLedgerStore implements LedgerStore {
     // A copy: callers may write to the store while they walk the list.
     return [...this.accounts];
   }
-  /** Drops a resolved status the caller keeps elsewhere (the LevelDB store keeps recent ones and the disk). */
-  forgetStatus(id: string): void {
-    this.statuses.delete(id);
+  /**
+   * Forgets a transfer the caller resolved and keeps elsewhere (the LevelDB store keeps recent statuses and
+   * the disk): its waiting entry and delivered status, if any. `putResolved` would add a status only for the
+   * caller to delete it again, and a map that grows and shrinks by one per transfer reallocates its table.
+   */
+  forgetResolved(id: string): void {
+    if (this.waiting.delete(id)) this.statuses.delete(id);
   }
   /** Every account ever touched; tests use it to check conservation of supply. */
   accountAddresses(): string[] {

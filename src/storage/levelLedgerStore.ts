@@ -223,9 +223,8 @@ export class LevelLedgerStore implements LedgerStore {
     const { id, transfer } = encoded;
     // A waiting transfer's body was written with its marker; only one resolved without waiting needs it.
     const wasWaiting = this.memory.getWaiting(id) !== undefined;
-    this.memory.putResolved(encoded, status, reason);
-    const record = this.memory.getStatus(id)!;
-    this.memory.forgetStatus(id);
+    this.memory.forgetResolved(id);
+    const record = reason !== undefined ? { status, reason } : status === "applied" ? APPLIED : REJECTED;
     this.rememberResolved(id, record);
     if (!wasWaiting)
       this.queued.push({ type: "put", key: `${Bucket.transferBody}/${id}`, value: encoded.bytes });
@@ -410,6 +409,9 @@ const EMPTY_VALUE = new Uint8Array(0);
 /** The status records written for nearly every transfer, encoded once (the same bytes as `jsonValue`). */
 const DELIVERED_STATUS_VALUE = jsonValue({ status: "delivered" });
 const APPLIED_STATUS_VALUE = jsonValue({ status: "applied" });
+/** Resolved statuses without a reason, shared (records are read-only). */
+const APPLIED: TransferStatusRecord = Object.freeze({ status: "applied" });
+const REJECTED: TransferStatusRecord = Object.freeze({ status: "rejected" });
 
 /** `jsonValue(record)` spelled out (a replacer-free template is several times cheaper); read by `JSON.parse`. */
 function accountValue(record: AccountRecord): string {
