@@ -28,14 +28,18 @@ export interface SignatureAuthorizerOptions {
 export class SignatureAuthorizer implements Authorizer {
   private readonly verifier: SignatureVerifier;
   private readonly cacheEntries: number;
-  // Keyed by id AND signature: the id hashes only the body, and a valid signature must not vouch
-  // for a forged one over the same body.
-  private readonly verified: BoundedCache<string, true>;
+  // Id → the signature verified for it (a copy). The id hashes only the body, so a hit needs the same
+  // signature too: a valid signature must not vouch for a forged one over the same body. Keyed by the id
+  // alone, a hit costs no key string (the node asks about a transfer three or four times).
+  private readonly verified: BoundedCache<string, Uint8Array>;
+  /** Shared accounts' certificates, by `checkSharedAuthorizationShape`'s key. */
+  private readonly verifiedShared: BoundedCache<string, true>;
 
   constructor(verifier: SignatureVerifier, options: SignatureAuthorizerOptions = {}) {
     this.verifier = verifier;
     this.cacheEntries = options.cacheEntries ?? 65_536;
     this.verified = new BoundedCache(this.cacheEntries);
+    this.verifiedShared = new BoundedCache(this.cacheEntries);
   }
 
   authorize(encoded: EncodedTransfer): void {
@@ -44,31 +48,29 @@ export class SignatureAuthorizer implements Authorizer {
     const sourceKey = source.subarray(1);
     if (version === AddressVersion.SharedAccount) {
       const key = checkSharedAuthorizationShape(encoded, sourceKey);
-      if (this.verified.has(key)) return;
+      if (this.verifiedShared.has(key)) return;
       verifySharedSignatures(encoded, sourceKey, this.verifier);
-      this.remember(key);
+      this.verifiedShared.set(key, true);
       return;
     }
     if (version !== AddressVersion.Ed25519) {
       throw new TallyError(ErrorCode.UnsupportedAuthorization, `unknown source address version ${version}`);
     }
-    // The signature's bytes as latin1 characters: one per byte, half the length of hex (the shared form's key,
-    // `id:shared:` and 64 hex, is longer, so the two never collide).
-    const key = `${encoded.id}:${latin1(encoded.transfer.signature)}`;
-    if (this.verified.has(key)) return;
-    if (!this.verifier.verify(encoded.transfer.signature, encoded.body, sourceKey)) {
+    const signature = encoded.transfer.signature;
+    const known = this.verified.get(encoded.id);
+    if (known !== undefined && sameBytes(known, signature)) return;
+    if (!this.verifier.verify(signature, encoded.body, sourceKey)) {
       throw new TallyError(ErrorCode.BadSignature, "signature does not verify against the source key", {
         id: encoded.id,
       });
     }
-    this.remember(key);
-  }
-
-  private remember(key: string): void {
-    this.verified.set(key, true);
+    // A copy: the signature may be a view into a peer's whole frame.
+    this.verified.set(encoded.id, Uint8Array.from(signature));
   }
 }
 
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
