@@ -1,6 +1,11 @@
 import { BoundedCache } from "../../core/boundedCache.ts";
 import type { Digest, InstanceRef } from "../types.ts";
 
+interface DeliveredRecord {
+  readonly digest: Digest;
+  readonly atMs: number;
+}
+
 export interface DeliveredLogOptions {
   readonly maxRecords: number;
   readonly maxPayloads: number;
@@ -19,46 +24,43 @@ export class DeliveredLog {
   private readonly maxRecords: number;
   private readonly maxPayloads: number;
   private readonly isSettledHook: (instance: InstanceRef) => boolean;
-  private readonly digests: BoundedCache<string, Digest>;
+  /** The digest delivered, and when: a vote for it long after is a peer's retransmission. One map, not two. */
+  private readonly records: BoundedCache<string, DeliveredRecord>;
   private readonly payloads: BoundedCache<string, Uint8Array>;
-  /** When each recorded instance was delivered here: a vote for it long after is a peer's retransmission. */
-  private readonly times: BoundedCache<string, number>;
 
   constructor(options: DeliveredLogOptions) {
     this.maxRecords = options.maxRecords;
     this.maxPayloads = options.maxPayloads;
     this.isSettledHook = options.isSettled;
-    this.digests = new BoundedCache(options.maxRecords);
-    this.times = new BoundedCache(options.maxRecords);
+    this.records = new BoundedCache(options.maxRecords);
     this.payloads = new BoundedCache(options.maxPayloads);
   }
 
   get size(): number {
-    return this.digests.size;
+    return this.records.size;
   }
 
   record(key: string, digest: Digest, payload: Uint8Array, nowMs: number): void {
-    this.digests.set(key, digest);
-    this.times.set(key, nowMs);
+    this.records.set(key, { digest, atMs: nowMs });
     this.payloads.set(key, payload);
   }
 
   digestOf(key: string): Digest | undefined {
-    return this.digests.get(key);
+    return this.records.get(key)?.digest;
   }
 
   /** When this node delivered the instance, while it is recorded. */
   deliveredAtMs(key: string): number | undefined {
-    return this.times.get(key);
+    return this.records.get(key)?.atMs;
   }
 
   payloadOf(key: string, digest: Digest): Uint8Array | undefined {
-    return this.digests.get(key) === digest ? this.payloads.get(key) : undefined;
+    return this.digestOf(key) === digest ? this.payloads.get(key) : undefined;
   }
 
   /** Delivered here and still recorded, or settled by the ledger: either way, closed for good. */
   isSettled(key: string, instance: InstanceRef): boolean {
-    return this.digests.get(key) !== undefined || this.isSettledHook(instance);
+    return this.records.has(key) || this.isSettledHook(instance);
   }
 
   /**
@@ -66,6 +68,6 @@ export class DeliveredLog {
    * ledger settled the instance (with whatever digest: the driver's lookup checks).
    */
   inStore(key: string, instance: InstanceRef, digest: Digest): boolean {
-    return this.digests.get(key) === digest || this.isSettledHook(instance);
+    return this.digestOf(key) === digest || this.isSettledHook(instance);
   }
 }
