@@ -23,23 +23,37 @@ export async function openDatabase(path: string): Promise<NodeDatabase> {
  * One atomic LevelDB batch, fsynced: a verdict or commitment the node acts on must survive power loss,
  * not just a process crash. Callers batch many writes per call to amortise the fsync.
  *
- * The ops go to classic-level's `_batch` (abstract-level's implementation hook) in one native call that reads
- * each op's type, key and value in C++. Both public forms cost JavaScript per write on the node's hottest
- * path: the array form clones every op with its options, and the chained form builds an op object from a
- * spread of its options and runs both encoders for every put (≈ 2 KB allocated per transfer per node). What
- * the public layer adds is not used here: encodings (keys are strings, values strings or bytes, which the
- * native layer takes as they are), hooks and write events, and the deferred open (the node writes only
- * while its database is open — checked).
+ * Each op goes straight to classic-level's chained batch (`_put`/`_del`, abstract-level's implementation
+ * hooks: one native call per write), and the batch is written with `_write`. The public forms run
+ * abstract-level's per-op layer (validation, an op object spread from the options, both encoders; the array
+ * form also clones every op): ≈ 1.9 KB allocated per transfer per node. Measured on 18,000-write fsynced
+ * batches, main-thread time per write: public chained 1.04–1.39 µs, the array form's native `_batch` (which
+ * reads each op's fields through N-API) 0.89–1.06, this 0.65–0.73. Nothing that layer adds is used here:
+ * keys are strings and values strings or bytes, which the native layer takes as they are; no hooks, no write
+ * events; the node writes only while its database is open (checked).
  */
 export async function writeBatch(db: NodeDatabase, ops: readonly BatchOp[]): Promise<void> {
   if (ops.length === 0) return;
   if (db.status !== "open") throw new Error(`database is ${db.status}, not open: cannot write`);
-  await (db as unknown as NativeBatch)._batch(ops, SYNC);
+  const batch = db.batch() as unknown as NativeChainedBatch;
+  try {
+    for (const op of ops) {
+      if (op.type === "del") batch._del(op.key);
+      else batch._put(op.key, op.value);
+    }
+    await batch._write(SYNC);
+  } finally {
+    // Detaches the batch from the database (the native batch itself is released with it).
+    await batch.close();
+  }
 }
 
-/** classic-level's implementation of a batch of plain `{type, key, value}` ops (see `writeBatch`). */
-interface NativeBatch {
-  _batch(ops: readonly BatchOp[], options: { readonly sync: boolean }): Promise<void>;
+/** classic-level's chained batch, below abstract-level's public layer (see `writeBatch`). */
+interface NativeChainedBatch {
+  _put(key: string, value: Uint8Array | string): void;
+  _del(key: string): void;
+  _write(options: { readonly sync: boolean }): Promise<void>;
+  close(): Promise<void>;
 }
 const SYNC = { sync: true } as const;
 
