@@ -23,7 +23,8 @@ const Tag = {
 } as const;
 const LayerCode: Readonly<Record<SubscriptionLayer, number>> = { gossip: 1, echo: 2, ready: 3 };
 const LAYER_OF_CODE: readonly (SubscriptionLayer | undefined)[] = [undefined, "gossip", "echo", "ready"];
-const VOTE_BYTES = 1 + ADDRESS_BYTES + 8 + TRANSFER_ID_BYTES;
+/** One vote (ECHO, READY, REQUEST) on the wire: tag, source, seq, digest. */
+export const VOTE_BYTES = 1 + ADDRESS_BYTES + 8 + TRANSFER_ID_BYTES;
 const VOTE_BATCH_HEADER_BYTES = 2;
 
 /**

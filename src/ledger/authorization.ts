@@ -1,5 +1,6 @@
 import { AddressVersion } from "../core/address.ts";
 import { BoundedCache } from "../core/boundedCache.ts";
+import { bytesEqual } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { type EncodedTransfer, sourceBytesOf } from "../core/transfer.ts";
 import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
@@ -47,7 +48,7 @@ export class SignatureAuthorizer implements Authorizer {
     // first because finding the source key (and checking it against the decoded source) is most of a hit's cost.
     const signature = encoded.transfer.signature;
     const known = this.verified.get(encoded.id);
-    if (known !== undefined && sameBytes(known, signature)) return;
+    if (known !== undefined && bytesEqual(known, signature)) return;
     const source = sourceBytesOf(encoded);
     const version = source[0];
     const sourceKey = source.subarray(1);
@@ -69,10 +70,4 @@ export class SignatureAuthorizer implements Authorizer {
     // A copy: the signature may be a view into a peer's whole frame.
     this.verified.set(encoded.id, new Uint8Array(signature));
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -449,7 +449,7 @@ export class TallyNode implements NodeApi {
         else after.push(action);
       }
     }
-    writes.push(...core.finishStep());
+    for (const op of core.finishStep()) writes.push(op); // a step may write thousands of keys: no spread
     // One atomic, durable write for the whole batch, before anything of it leaves the node or is read.
     try {
       await writeBatch(this.db!, writes);

@@ -1,11 +1,10 @@
-import { decodeBroadcastMessage, encodeBroadcastMessage } from "../broadcast/messageCodec.ts";
+import { instanceKey } from "../broadcast/instance/instanceId.ts";
+import { decodeBroadcastMessage, encodeBroadcastMessage, VOTE_BYTES } from "../broadcast/messageCodec.ts";
 import type { Commitment, InstanceRef } from "../broadcast/types.ts";
+import { bytesEqual } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { Bucket, key, range, sortableNumber } from "./buckets.ts";
 import { type BatchOp, type NodeDatabase, parseJsonValue } from "./database.ts";
-
-/** A commitment is stored as the vote it guards: tag, source, seq, digest (74 bytes). */
-const ENTRY_BYTES = 74;
 
 /**
  * A record pinned by an instance that never settles is rewritten once this many newer records exist: its
@@ -32,7 +31,8 @@ interface LiveInstance {
 
 /**
  * The broadcast's commitments (this node's own ECHO and READY per instance) as LevelDB records: one record per
- * processing step, holding every commitment the step made, written in the step's fsynced batch before the votes
+ * processing step, holding every commitment the step made (each in the wire form of the vote it guards,
+`VOTE_BYTES`), written in the step's fsynced batch before the votes
  * it guards leave the node. A record is deleted in the step whose delivery settles the last instance it holds
  * (the ledger then holds the slot, which keeps the instance closed by itself); a step whose instances all
  * settle before it ends writes no record at all.
@@ -66,13 +66,13 @@ export class CommitmentLog {
       const holds = new Set<string>();
       for (const c of commitments) {
         if (isSettled(c.instance)) continue;
-        const k = liveKey(c.instance.source, c.instance.seq);
+        const k = instanceKey(c.instance);
         const inst = this.liveOf(k);
         if (inst.records.at(-1) !== record) inst.records.push(record);
         holds.add(k);
         // A relocated instance's commitments are also in the records it left while those hold others.
         const entry = encodeEntry(c);
-        if (inst.entries.some((e) => Buffer.compare(e, entry) === 0)) continue;
+        if (inst.entries.some((e) => bytesEqual(e, entry))) continue;
         inst.entries.push(entry);
         inst.written = inst.entries.length;
         out.push(c);
@@ -91,14 +91,14 @@ export class CommitmentLog {
 
   /** Records a commitment made in this step (it reaches disk with the step's `take`). */
   add(commitment: Commitment): void {
-    const k = liveKey(commitment.instance.source, commitment.instance.seq);
+    const k = instanceKey(commitment.instance);
     this.liveOf(k).entries.push(encodeEntry(commitment));
     this.unwritten.add(k);
   }
 
   /** The ledger now holds the instance's slot: its commitments are no longer needed. */
   settle(source: string, seq: number): void {
-    const k = liveKey(source, seq);
+    const k = instanceKey({ source, seq });
     const inst = this.live.get(k);
     if (inst === undefined) return;
     this.live.delete(k);
@@ -181,10 +181,6 @@ export class CommitmentLog {
   }
 }
 
-function liveKey(source: string, seq: number): string {
-  return `${source}:${seq}`;
-}
-
 function recordKey(record: number): string {
   return key(Bucket.commitmentLog, sortableNumber(record));
 }
@@ -194,12 +190,12 @@ function encodeEntry(c: Commitment): Uint8Array {
 }
 
 function decodeRecord(k: string, bytes: Uint8Array): Commitment[] {
-  if (bytes.length === 0 || bytes.length % ENTRY_BYTES !== 0) throw corrupt(k, `${bytes.length} bytes`);
+  if (bytes.length === 0 || bytes.length % VOTE_BYTES !== 0) throw corrupt(k, `${bytes.length} bytes`);
   const out: Commitment[] = [];
-  for (let at = 0; at < bytes.length; at += ENTRY_BYTES) {
+  for (let at = 0; at < bytes.length; at += VOTE_BYTES) {
     let vote: ReturnType<typeof decodeBroadcastMessage>;
     try {
-      vote = decodeBroadcastMessage(bytes.subarray(at, at + ENTRY_BYTES));
+      vote = decodeBroadcastMessage(bytes.subarray(at, at + VOTE_BYTES));
     } catch (e) {
       throw corrupt(k, (e as Error).message);
     }

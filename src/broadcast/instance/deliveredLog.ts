@@ -21,16 +21,12 @@ export interface DeliveredLogOptions {
  * `isSettled` hook (the ledger's per-account watermark) is what recognises a settled instance.
  */
 export class DeliveredLog {
-  private readonly maxRecords: number;
-  private readonly maxPayloads: number;
   private readonly isSettledHook: (instance: InstanceRef) => boolean;
   /** The digest delivered, and when: a vote for it long after is a peer's retransmission. One map, not two. */
   private readonly records: BoundedCache<string, DeliveredRecord>;
   private readonly payloads: BoundedCache<string, Uint8Array>;
 
   constructor(options: DeliveredLogOptions) {
-    this.maxRecords = options.maxRecords;
-    this.maxPayloads = options.maxPayloads;
     this.isSettledHook = options.isSettled;
     this.records = new BoundedCache(options.maxRecords);
     this.payloads = new BoundedCache(options.maxPayloads);
