@@ -6,6 +6,7 @@ import { decodeAddress } from "../core/address.ts";
 import { transferFromJson } from "../core/transferJson.ts";
 import { registerBatchRoute } from "./batchRoute.ts";
 import { errorHandler, HttpError } from "./errors.ts";
+import { EventBatch } from "./eventBatch.ts";
 import { decodeHistoryCursor, encodeHistoryCursor } from "./historyCursor.ts";
 import type { NodeApi, TransferEvent } from "./nodeApi.ts";
 import {
@@ -216,30 +217,24 @@ function registerEventStream(app: FastifyInstance, node: NodeApi, options: ApiOp
         connection: "keep-alive",
       });
       socket.write(": tally event stream\n\n");
-      // A processing step announces its changes in one synchronous burst: corked until the next tick, they
-      // leave in one write instead of a syscall each.
-      let corked = false;
-      const uncork = () => {
-        corked = false;
-        socket.uncork();
-      };
+      // A processing step's changes leave as one chunk (eventBatch.ts).
+      const batch = new EventBatch((text) => {
+        if (!socket.destroyed) socket.write(text);
+      });
       const onTransfer = (event: TransferEvent) => {
-        if (socket.writableLength > maxBufferBytes) {
+        if (socket.writableLength + batch.pendingChars > maxBufferBytes) {
+          batch.discard();
           socket.destroy();
           return;
         }
-        if (!corked) {
-          corked = true;
-          socket.cork();
-          process.nextTick(uncork);
-        }
-        socket.write(`event: transfer\ndata: ${JSON.stringify(event)}\n\n`);
+        batch.add(`event: transfer\ndata: ${JSON.stringify(event)}\n\n`);
       };
       node.events.on("transfer", onTransfer);
       const heartbeat = setInterval(() => socket.write(": keep-alive\n\n"), 15_000);
       heartbeat.unref();
       const cleanup = () => {
         clearInterval(heartbeat);
+        batch.discard();
         node.events.off("transfer", onTransfer);
         subscribers--;
         const left = (perClient.get(client) ?? 1) - 1;
