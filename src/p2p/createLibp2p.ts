@@ -7,6 +7,7 @@ import { type Ping, ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { createLibp2p } from "libp2p";
 import { sodiumNoiseCrypto } from "./noiseCrypto.ts";
+import { applyStreamTuning } from "./streamTuning.ts";
 
 /**
  * The one factory that builds the libp2p node (STYLE: one factory per outside system). Input is split into
@@ -64,6 +65,7 @@ export async function createTallyLibp2p(
   opts: Libp2pNodeOptions,
   modules: Libp2pNodeModules = {},
 ): Promise<TallyLibp2p> {
+  applyStreamTuning();
   return createLibp2p({
     privateKey: opts.privateKey,
     // The transport registers its protocol handler before listening, so no inbound stream can race it.

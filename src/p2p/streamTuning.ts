@@ -1,0 +1,99 @@
+import { StreamState, YamuxStream } from "@chainsafe/libp2p-yamux/stream";
+import { InvalidParametersError } from "@libp2p/interface";
+import { InvalidMessageLengthError, LengthPrefixedDecoder } from "@libp2p/utils";
+import type { Uint8ArrayList } from "uint8arraylist";
+
+/**
+ * Two per-frame costs of the libp2p stack, removed at the prototypes of the classes that have them (both
+ * exported by their packages). Each frame the node sends is one step's messages to one peer, so at moderate
+ * load — where steps are small — these costs were paid per handful of transfers. Measured on a 4-node devnet
+ * at 200 transfers/s (docs/benchmarks.md, "Per-frame costs"): write syscalls per node 2,100/s → ≈ 1,200/s.
+ *
+ * 1. Yamux window updates. `@chainsafe/libp2p-yamux` (8.0.x) answers every received data frame with a
+ *    window-update frame, so each frame the node sends costs a second, empty frame back: its own noise
+ *    encryption, two socket writes, a read, a decryption and a dispatch on both nodes. The yamux
+ *    specification leaves the timing to the receiver; like hashicorp/yamux (the reference implementation), a
+ *    stream here sends the update once at least half of its receive window is used. The sender is never
+ *    blocked by it: it still has the other half of the window, and the update restores the whole window.
+ *    Streams still opening (SYN/ACK to send) and paused streams go through the library's logic unchanged.
+ *
+ * 2. Length-prefixed decoding without a thrown error per read. `LengthPrefixedDecoder.decode` (noise's
+ *    framing of every encrypted message) loops until its length decoder throws a `RangeError` on the empty
+ *    remainder, so every socket read ended in an exception — a stack trace captured from optimised frames,
+ *    ≈ 4 % of a node's CPU at 200 transfers/s. The replacement stops when the buffer is empty and behaves
+ *    the same otherwise (tested against the library's own decoder on random splits).
+ *
+ * `applyStreamTuning()` is idempotent and runs before the node's libp2p is created.
+ */
+let applied = false;
+
+interface WindowedStream {
+  state: StreamState;
+  recvWindow: number;
+  recvWindowCapacity: number;
+}
+
+export function applyStreamTuning(): void {
+  if (applied) return;
+  applied = true;
+
+  const stream = YamuxStream.prototype as unknown as { sendWindowUpdate(this: WindowedStream): void };
+  const sendWindowUpdate = stream.sendWindowUpdate;
+  stream.sendWindowUpdate = function (this: WindowedStream): void {
+    if (!windowUpdateDue(this)) return;
+    sendWindowUpdate.call(this);
+  };
+
+  const decoder = LengthPrefixedDecoder.prototype as unknown as {
+    decode(this: DecoderFields, buf: Uint8Array | Uint8ArrayList): Generator<Uint8ArrayList, void, undefined>;
+  };
+  decoder.decode = decodeWithoutThrowing;
+}
+
+/** Whether a yamux stream should send its window update now (see the module comment, 1). */
+export function windowUpdateDue(stream: WindowedStream): boolean {
+  if (stream.state !== StreamState.Established) return true;
+  return stream.recvWindow - stream.recvWindowCapacity >= stream.recvWindow / 2;
+}
+
+/** The fields of `LengthPrefixedDecoder` the replacement reads (public in the library's JavaScript). */
+interface DecoderFields {
+  buffer: Uint8ArrayList;
+  maxBufferSize: number;
+  maxDataLength: number;
+  lengthDecoder(data: Uint8ArrayList): number;
+  encodingLength(length: number): number;
+}
+
+/**
+ * Appends `buf` and yields every complete length-prefixed message. A length prefix cut short (or an empty
+ * buffer) ends the loop — the library's decoder learns that from a thrown `RangeError`; this one asks
+ * first when the buffer is empty, which is how nearly every read ends.
+ */
+export function* decodeWithoutThrowing(
+  this: DecoderFields,
+  buf: Uint8Array | Uint8ArrayList,
+): Generator<Uint8ArrayList, void, undefined> {
+  this.buffer.append(buf);
+  if (this.buffer.byteLength > this.maxBufferSize) {
+    throw new InvalidParametersError(
+      `Buffer length limit exceeded - ${this.buffer.byteLength}/${this.maxBufferSize}`,
+    );
+  }
+  while (this.buffer.byteLength > 0) {
+    let length: number;
+    try {
+      length = this.lengthDecoder(this.buffer);
+    } catch (err) {
+      if (err instanceof RangeError) return; // a prefix split across reads: wait for the rest
+      throw err;
+    }
+    if (length < 0 || length > this.maxDataLength)
+      throw new InvalidMessageLengthError("Invalid message length");
+    const prefix = this.encodingLength(length);
+    if (this.buffer.byteLength < prefix + length) return;
+    const message = this.buffer.sublist(prefix, prefix + length);
+    this.buffer.consume(prefix + length);
+    if (message.byteLength > 0) yield message;
+  }
+}
