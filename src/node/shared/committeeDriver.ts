@@ -189,7 +189,8 @@ export class CommitteeDriver implements SharedAccountsApi {
 
   /** A proposal was queued: run its submit through the committee. */
   kick(hosted: HostedCommittee): void {
-    for (const event of hosted.outbox.splice(0)) this.enqueueOwn(hosted, event);
+    for (const proposal of hosted.outbox.splice(0))
+      this.enqueueOwn(hosted, { type: "submit", proposal, nowMs: Date.now() });
   }
 
   handler(): BoundHandler<NodeEvent> {

@@ -5,7 +5,7 @@ import { ErrorCode, TallyError } from "../../core/errors.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
 import { sodiumVerifier } from "../../crypto/ed25519Sodium.ts";
 import { Committee } from "../../kshared/committee.ts";
-import type { CommitteeAction, CommitteeEvent, CommitteeRecord } from "../../kshared/committeeTypes.ts";
+import type { CommitteeAction, CommitteeRecord } from "../../kshared/committeeTypes.ts";
 import type { RetentionRules } from "../../kshared/recordRetention.ts";
 import type { BatchOp } from "../../storage/database.ts";
 import { proposalRecords } from "../../storage/proposalRecords.ts";
@@ -51,8 +51,8 @@ export class HostedCommittee {
   private submittedId: string | undefined;
   /** How the driver compacts this committee's stored records (src/kshared/recordRetention.ts). */
   readonly retention: RetentionRules;
-  /** Committee events this account's owner itself raises (submissions), run by the driver's step. */
-  readonly outbox: CommitteeEvent[] = [];
+  /** Proposal bodies to submit: the driver runs each through the committee, stamping the time. */
+  readonly outbox: Uint8Array[] = [];
 
   constructor(account: HostedAccount, network: string, firstSeq: number) {
     this.account = account;
@@ -156,7 +156,7 @@ export class HostedCommittee {
     const head = this.pending[0];
     if (head === undefined || head.id === this.submittedId) return;
     this.submittedId = head.id;
-    this.outbox.push({ type: "submit", proposal: head.body, nowMs: Date.now() });
+    this.outbox.push(head.body);
   }
 
   /**
