@@ -8,7 +8,8 @@
  * subscriber's socket. One write per burst is one chunk, which Node sends with a single `writev(2)`.
  *
  * Memory: what waits is one burst, emitted synchronously and gone on the next tick; `pendingChars` lets the
- * caller hold a subscriber's socket buffer plus this burst to its bound.
+ * caller hold a subscriber's socket buffer plus this burst to its bound (characters, not bytes: an event is
+ * JSON, ASCII but for a memo's non-ASCII text, so the bound is exact for nearly every event).
  */
 export class EventBatch {
   private pending: string[] | undefined;

@@ -7,7 +7,7 @@ import { InvalidMessageLengthError, LengthPrefixedDecoder } from "@libp2p/utils"
  * exported by their packages). Each frame the node sends is one step's messages to one peer, so at moderate
  * load — where steps are small — these costs were paid per handful of transfers. Measured on a 4-node devnet
  * at 200 transfers/s (docs/benchmarks.md, "Per-frame costs at moderate load"): write syscalls per node ≈ 2,100/s
- * → ≈ 1,140/s, and 8–9 % less CPU per transfer in paired runs.
+ * → ≈ 1,140/s, and 7–11 % less CPU per transfer in paired runs.
  *
  * 1. Yamux window updates. `@chainsafe/libp2p-yamux` (8.0.x) answers every received data frame with a
  *    window-update frame, so each frame the node sends costs a second, empty frame back: its own noise

@@ -32,10 +32,10 @@ interface LiveInstance {
 /**
  * The broadcast's commitments (this node's own ECHO and READY per instance) as LevelDB records: one record per
  * processing step, holding every commitment the step made (each in the wire form of the vote it guards,
-`VOTE_BYTES`), written in the step's fsynced batch before the votes
- * it guards leave the node. A record is deleted in the step whose delivery settles the last instance it holds
- * (the ledger then holds the slot, which keeps the instance closed by itself); a step whose instances all
- * settle before it ends writes no record at all.
+ * `VOTE_BYTES`), written in the step's fsynced batch before the votes it guards leave the node. A record is
+ * deleted in the step whose delivery settles the last instance it holds (the ledger then holds the slot, which
+ * keeps the instance closed by itself); a step whose instances all settle before it ends writes no record at
+ * all.
  *
  * Why records and not a key per commitment: a transfer cost four LevelDB writes here (ECHO and READY put, both
  * deleted at delivery), each a skiplist insert, a log append and later compaction work; a step record costs
