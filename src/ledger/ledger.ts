@@ -3,6 +3,7 @@ import { MAX_DEPS } from "../core/limits.ts";
 import { type EncodedTransfer, type Transfer, transferTotal } from "../core/transfer.ts";
 import type { GenesisBalance } from "../genesis/genesis.ts";
 import type { Authorizer } from "./authorization.ts";
+import { SlotIndex } from "./slotIndex.ts";
 import type {
   AccountRecord,
   LedgerStatus,
@@ -63,10 +64,6 @@ type Assessment =
 const WAITING_STATUS: TransferStatusRecord = { status: "delivered" };
 const EMPTY_ACCOUNT: AccountRecord = { seq: 0, spendable: 0n, unreferencedTotal: 0n };
 
-function slotKey(source: string, seq: number): string {
-  return `${source}:${seq}`;
-}
-
 /**
  * Algorithm 5 of the thesis, for client-owned accounts. Transfers arrive from secure broadcast
  * (`deliver`) in any order; a transfer is resolved once it is its account's next seq and all its
@@ -84,7 +81,7 @@ export class Ledger {
   private readonly authorizer: Authorizer;
   private readonly maxSeqLookahead: number;
   /** Waiting transfers by (source, seq): at most one per slot. */
-  private readonly waitingBySlot = new Map<string, string>();
+  private readonly waitingBySlot = new SlotIndex();
   /** Dep id → waiting transfers that need it. */
   private readonly waitersByDep = new Map<string, Set<string>>();
 
@@ -106,7 +103,7 @@ export class Ledger {
     // After a restart: rebuild the waiting indexes, then resolve whatever became resolvable.
     const waiting = [...store.listWaiting()];
     for (const encoded of waiting) {
-      this.waitingBySlot.set(slotKey(encoded.transfer.source, encoded.transfer.seq), encoded.id);
+      this.waitingBySlot.set(encoded.transfer.source, encoded.transfer.seq, encoded.id);
     }
     this.resolve(waiting.map((e) => e.id));
   }
@@ -173,7 +170,7 @@ export class Ledger {
     if (t.seq <= account.seq) {
       return { kind: "never", code: ErrorCode.StaleSeq, message: `seq ${t.seq} is already resolved` };
     }
-    const occupant = this.waitingBySlot.get(slotKey(t.source, t.seq));
+    const occupant = this.waitingBySlot.get(t.source, t.seq);
     if (occupant !== undefined) {
       return {
         kind: "never",
@@ -199,8 +196,20 @@ export class Ledger {
     if (this.statusOfTransfer(encoded) !== undefined) return [];
     this.checkAdmissible(encoded);
     const t = encoded.transfer;
+    const account = this.accountRecord(t.source);
+    if (t.seq === account.seq + 1) {
+      // The common case: its account's next seq. If it resolves now it never enters the waiting set (no
+      // "delivered" status or marker written only to be replaced in the same step); the same verdict, in
+      // the same order, as through `resolve`.
+      const verdict = this.assess(t, account);
+      if (verdict.kind !== "wait") {
+        const changes = [this.settle(encoded, account, verdict)];
+        for (const change of this.resolve(this.wokenBy(t, encoded.id))) changes.push(change);
+        return changes;
+      }
+    }
     this.store.putWaiting(encoded);
-    this.waitingBySlot.set(slotKey(t.source, t.seq), encoded.id);
+    this.waitingBySlot.set(t.source, t.seq, encoded.id);
     // Its own verdict, if it resolved at once, replaces "delivered" in first place; the rest follow in order.
     const changes: TransferStatusChange[] = [
       { id: encoded.id, source: t.source, seq: t.seq, status: "delivered" },
@@ -224,7 +233,7 @@ export class Ledger {
 
   /** True once (source, seq) is resolved or held by a waiting transfer: the broadcast may forget it. */
   isSlotTaken(source: string, seq: number): boolean {
-    return seq <= this.accountRecord(source).seq || this.waitingBySlot.has(slotKey(source, seq));
+    return seq <= this.accountRecord(source).seq || this.waitingBySlot.has(source, seq);
   }
 
   /**
@@ -247,7 +256,7 @@ export class Ledger {
   statusOfTransfer(encoded: EncodedTransfer): TransferStatusRecord | undefined {
     const t = encoded.transfer;
     if (t.seq > this.accountRecord(t.source).seq) {
-      return this.waitingBySlot.get(slotKey(t.source, t.seq)) === encoded.id ? WAITING_STATUS : undefined;
+      return this.waitingBySlot.get(t.source, t.seq) === encoded.id ? WAITING_STATUS : undefined;
     }
     return this.store.getStatus(encoded.id);
   }
@@ -272,7 +281,7 @@ export class Ledger {
         id: encoded.id,
       });
     }
-    const occupant = this.waitingBySlot.get(slotKey(t.source, t.seq));
+    const occupant = this.waitingBySlot.get(t.source, t.seq);
     if (occupant !== undefined && occupant !== encoded.id) {
       throw new TallyError(
         ErrorCode.SeqConflict,
@@ -339,25 +348,41 @@ export class Ledger {
         }
         continue;
       }
-      if (verdict.kind === "apply") {
-        this.apply(encoded, account, verdict.depSum);
-        changes.push({ id, source: t.source, seq: t.seq, status: "applied" });
-      } else {
-        const reason = { code: verdict.code, message: verdict.message };
-        this.store.putResolved(encoded, "rejected", reason);
-        this.store.putAccount(t.source, { ...account, seq: t.seq });
-        changes.push({ id, source: t.source, seq: t.seq, status: "rejected", reason });
-      }
+      changes.push(this.settle(encoded, account, verdict));
       this.forgetWaiting(t, id);
-      const successor = this.waitingBySlot.get(slotKey(t.source, t.seq + 1));
-      if (successor !== undefined) work.push(successor);
-      const waiters = this.waitersByDep.get(id);
-      if (waiters !== undefined) {
-        this.waitersByDep.delete(id);
-        work.push(...waiters);
-      }
+      for (const woken of this.wokenBy(t, id)) work.push(woken);
     }
     return changes;
+  }
+
+  /** Applies or rejects a transfer that is its account's next seq, per its verdict. */
+  private settle(
+    encoded: EncodedTransfer,
+    account: AccountRecord,
+    verdict: Exclude<Assessment, { kind: "wait" }>,
+  ): TransferStatusChange {
+    const { id, transfer: t } = encoded;
+    if (verdict.kind === "apply") {
+      this.apply(encoded, account, verdict.depSum);
+      return { id, source: t.source, seq: t.seq, status: "applied" };
+    }
+    const reason = { code: verdict.code, message: verdict.message };
+    this.store.putResolved(encoded, "rejected", reason);
+    this.store.putAccount(t.source, { ...account, seq: t.seq });
+    return { id, source: t.source, seq: t.seq, status: "rejected", reason };
+  }
+
+  /** The waiting transfers a resolved transfer may unblock: its account's successor, and those awaiting it. */
+  private wokenBy(t: Transfer, id: string): string[] {
+    const woken: string[] = [];
+    const successor = this.waitingBySlot.get(t.source, t.seq + 1);
+    if (successor !== undefined) woken.push(successor);
+    const waiters = this.waitersByDep.get(id);
+    if (waiters !== undefined) {
+      this.waitersByDep.delete(id);
+      for (const waiter of waiters) woken.push(waiter);
+    }
+    return woken;
   }
 
   private apply(encoded: EncodedTransfer, account: AccountRecord, depSum: bigint): void {
@@ -380,7 +405,7 @@ export class Ledger {
   }
 
   private forgetWaiting(t: Transfer, id: string): void {
-    this.waitingBySlot.delete(slotKey(t.source, t.seq));
+    this.waitingBySlot.delete(t.source, t.seq);
     for (const dep of t.deps) {
       const waiters = this.waitersByDep.get(dep);
       waiters?.delete(id);
