@@ -32,8 +32,8 @@ class FakeLedger implements CatchUpLedger {
   readonly watermarks = new Map<string, number>();
   readonly delivered: EncodedTransfer[] = [];
   private readonly summary = new WatermarkSummary();
-  snapshot() {
-    return this.summary.snapshot();
+  seqSumOf(bucket: number) {
+    return this.summary.seqSumOf(bucket);
   }
   watermarkOf(address: string): number {
     return this.watermarks.get(address) ?? 0;

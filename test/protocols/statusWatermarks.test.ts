@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { AddressVersion, encodeAddress } from "../../src/core/address.ts";
+import { AddressVersion, decodeAddress, encodeAddress } from "../../src/core/address.ts";
 import { type ErrorCode, isTallyError } from "../../src/core/errors.ts";
 import { encodeStatusResponse } from "../../src/protocols/status/statusMessages.ts";
 import {
@@ -33,7 +34,47 @@ function finalWatermarks(history: readonly number[]): Map<string, number> {
   return seqs;
 }
 
+/** The documented digest, computed the slow way: Σ SHA-256(tag ‖ address bytes ‖ u64 seq) mod 2^256, as hex. */
+function referenceDigest(pairs: readonly (readonly [string, number])[]): string {
+  let sum = 0n;
+  for (const [address, seq] of pairs) {
+    const seqBytes = Buffer.alloc(8);
+    seqBytes.writeBigUInt64BE(BigInt(seq));
+    const h = createHash("sha256")
+      .update("tally/status/watermark/v1")
+      .update(decodeAddress(address).bytes)
+      .update(seqBytes)
+      .digest("hex");
+    sum = (sum + BigInt(`0x${h}`)) % (1n << 256n);
+  }
+  return sum.toString(16).padStart(64, "0");
+}
+
 describe("watermark summary", () => {
+  it("digests each bucket as the documented sum of pair hashes mod 2^256, whatever the path", () => {
+    fc.assert(
+      fc.property(historyArb, (history) => {
+        const summary = new WatermarkSummary();
+        const seqs = new Map<string, number>();
+        for (const i of history) {
+          const address = ADDRESSES[i]!;
+          const seq = (seqs.get(address) ?? 0) + 1;
+          summary.advance(address, seq - 1, seq);
+          seqs.set(address, seq);
+        }
+        const byBucket = new Map<number, [string, number][]>();
+        for (const [address, seq] of seqs) {
+          const b = bucketOfAddress(address);
+          byBucket.set(b, [...(byBucket.get(b) ?? []), [address, seq]]);
+        }
+        summary.snapshot().buckets.forEach((bucket, b) => {
+          assert.equal(bucket.digest, referenceDigest(byBucket.get(b) ?? []));
+        });
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it("advanced step by step equals the summary built from the final watermarks", () => {
     fc.assert(
       fc.property(historyArb, (history) => {
@@ -50,6 +91,9 @@ describe("watermark summary", () => {
         assert.deepEqual(differingBuckets(incremental.snapshot(), rebuilt.snapshot()), []);
         assert.equal(incremental.totalAccounts, seqs.size);
         assert.equal(incremental.totalSeqSum, BigInt(history.length));
+        incremental.snapshot().buckets.forEach((b, i) => {
+          assert.equal(incremental.seqSumOf(i), b.seqSum);
+        });
       }),
       { numRuns: 100 },
     );

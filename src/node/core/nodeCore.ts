@@ -98,7 +98,7 @@ export class NodeCore {
         ? undefined
         : new CatchUp(
             {
-              snapshot: () => this.watermarks.snapshot(),
+              seqSumOf: (bucket) => this.watermarks.seqSumOf(bucket),
               watermarkOf: (address) => ledger.account(address).nextSeq - 1,
               isSlotTaken: (address, seq) => ledger.isSlotTaken(address, seq),
             },

@@ -1,5 +1,5 @@
 import { hash } from "node:crypto";
-import { decodeAddress } from "../../core/address.ts";
+import { ADDRESS_BYTES, decodeAddress } from "../../core/address.ts";
 import { BoundedCache } from "../../core/boundedCache.ts";
 import { ErrorCode, TallyError } from "../../core/errors.ts";
 import { MAX_SEQ } from "../../core/limits.ts";
@@ -34,7 +34,6 @@ const BUCKET_SHIFT = 8 - 6;
 export const MAX_BUCKET_ACCOUNTS = 0xffff_ffff;
 /** seqSum travels as a u64; no ledger resolves 2^64 transfers, so reaching it means a caller bug. */
 export const MAX_SEQ_SUM = (1n << 64n) - 1n;
-const DIGEST_MODULUS = 1n << 256n;
 const DIGEST_BYTES = 32;
 /** Domain separation: these hashes must never collide with transfer ids or other protocol hashes. */
 const PAIR_TAG = new TextEncoder().encode("tally/status/watermark/v1");
@@ -63,18 +62,40 @@ function bucketOfAddressBytes(addressBytes: Uint8Array): number {
   return hash("sha256", addressBytes, "buffer")[0]! >> BUCKET_SHIFT;
 }
 
-function pairHash(addressBytes: Uint8Array, seq: number): bigint {
-  const input = Buffer.allocUnsafe(PAIR_TAG.length + addressBytes.length + 8);
-  input.set(PAIR_TAG, 0);
-  input.set(addressBytes, PAIR_TAG.length);
-  const at = PAIR_TAG.length + addressBytes.length;
-  input.writeUInt32BE(Math.floor(seq / 2 ** 32), at);
-  input.writeUInt32BE(seq >>> 0, at + 4);
-  return BigInt(`0x${hash("sha256", input, "hex")}`);
+/** tag ‖ address ‖ seq, rebuilt in place for every pair hash (hashing is synchronous). */
+const pairInput = Buffer.alloc(PAIR_TAG.length + ADDRESS_BYTES + 8);
+pairInput.set(PAIR_TAG, 0);
+
+/** SHA-256(tag ‖ address (its 33-byte form) ‖ seq) as 32 bytes: a big-endian 256-bit number. */
+function pairHash(addressBytes: Uint8Array, seq: number): Buffer {
+  pairInput.set(addressBytes, PAIR_TAG.length);
+  const at = PAIR_TAG.length + ADDRESS_BYTES;
+  pairInput.writeUInt32BE(Math.floor(seq / 2 ** 32), at);
+  pairInput.writeUInt32BE(seq >>> 0, at + 4);
+  return hash("sha256", pairInput, "buffer");
 }
 
-function digestHex(value: bigint): string {
-  return value.toString(16).padStart(DIGEST_BYTES * 2, "0");
+/**
+ * A bucket's digest is kept as eight 32-bit words, most significant first, so adding or subtracting a pair
+ * hash mod 2^256 is a carry loop over the hash's bytes: no hex string, no big integer per resolved transfer.
+ */
+const DIGEST_WORDS = DIGEST_BYTES / 4;
+
+/** words[at..at+8] ± the 32-byte big-endian number `bytes`, mod 2^256 (sign +1 adds, −1 subtracts). */
+function addDigest(words: Uint32Array, at: number, bytes: Buffer, sign: 1 | -1): void {
+  let carry = 0;
+  for (let i = DIGEST_WORDS - 1; i >= 0; i--) {
+    const sum = words[at + i]! + sign * bytes.readUInt32BE(4 * i) + carry;
+    // sum is in (−2^33, 2^33): exact in a double; the floor division is the carry or borrow.
+    carry = Math.floor(sum / 2 ** 32);
+    words[at + i] = sum - carry * 2 ** 32;
+  }
+}
+
+function digestHex(words: Uint32Array, at: number): string {
+  let hex = "";
+  for (let i = 0; i < DIGEST_WORDS; i++) hex += words[at + i]!.toString(16).padStart(8, "0");
+  return hex;
 }
 
 function checkSeq(seq: number, field: string): void {
@@ -102,7 +123,8 @@ function cachedBucketOf(address: string, bytes: Uint8Array): number {
 export class WatermarkSummary {
   private readonly accounts: number[] = new Array<number>(WATERMARK_BUCKETS).fill(0);
   private readonly seqSums: bigint[] = new Array<bigint>(WATERMARK_BUCKETS).fill(0n);
-  private readonly digests: bigint[] = new Array<bigint>(WATERMARK_BUCKETS).fill(0n);
+  /** Bucket b's digest: words [8b, 8b + 8) (see `addDigest`). */
+  private readonly digests = new Uint32Array(WATERMARK_BUCKETS * DIGEST_WORDS);
   /** Rebuilt only after a change, so answering many status requests costs nothing per request. */
   private cachedSnapshot: WatermarkSnapshot | undefined;
 
@@ -130,16 +152,16 @@ export class WatermarkSummary {
     if (seqSum > MAX_SEQ_SUM) {
       throw new TallyError(ErrorCode.LimitExceeded, "watermark sum of a bucket exceeds 2^64 - 1", { bucket });
     }
-    let digest = this.digests[bucket]!;
+    const at = bucket * DIGEST_WORDS;
     if (fromSeq === 0) {
       if (this.accounts[bucket]! >= MAX_BUCKET_ACCOUNTS) {
         throw new TallyError(ErrorCode.LimitExceeded, "bucket holds 2^32 - 1 accounts", { bucket });
       }
       this.accounts[bucket]!++;
     } else {
-      digest = (digest - pairHash(bytes, fromSeq) + DIGEST_MODULUS) % DIGEST_MODULUS;
+      addDigest(this.digests, at, pairHash(bytes, fromSeq), -1);
     }
-    this.digests[bucket] = (digest + pairHash(bytes, toSeq)) % DIGEST_MODULUS;
+    addDigest(this.digests, at, pairHash(bytes, toSeq), 1);
     this.seqSums[bucket] = seqSum;
     this.cachedSnapshot = undefined;
   }
@@ -154,6 +176,13 @@ export class WatermarkSummary {
     return this.seqSums.reduce((sum, n) => sum + n, 0n);
   }
 
+  /** One bucket's sum of watermarks (`snapshot().buckets[bucket].seqSum` without building a snapshot). */
+  seqSumOf(bucket: number): bigint {
+    const sum = this.seqSums[bucket];
+    if (sum === undefined) throw new RangeError(`no watermark bucket ${bucket}`);
+    return sum;
+  }
+
   /** O(buckets) after a change, O(1) otherwise; the value is frozen and safe to share. */
   snapshot(): WatermarkSnapshot {
     if (this.cachedSnapshot === undefined) {
@@ -163,7 +192,7 @@ export class WatermarkSummary {
           Object.freeze({
             accounts: this.accounts[i]!,
             seqSum: this.seqSums[i]!,
-            digest: digestHex(this.digests[i]!),
+            digest: digestHex(this.digests, i * DIGEST_WORDS),
           }),
         );
       }

@@ -7,8 +7,11 @@ import { MAX_BODIES, MAX_DIGESTS, type SyncRequest, type SyncResponse } from "./
 
 /** What catch-up reads of this node's ledger. */
 export interface CatchUpLedger {
-  /** This node's watermark summary now. */
-  snapshot(): WatermarkSnapshot;
+  /**
+   * The seq sum of one of this node's watermark buckets now. Only the sums, not a whole summary: catch-up
+   * reads them every tick, and a summary's digests cost 64 big-integer-to-hex conversions after each change.
+   */
+  seqSumOf(bucket: number): bigint;
   /** The seq of the account's last resolved outgoing transfer (0 before the first). */
   watermarkOf(address: string): number;
   /** Resolved here, or delivered and waiting for its predecessor or deps. */
@@ -223,28 +226,26 @@ export class CatchUp {
 
   /** The (f+1)-th highest claim per bucket bounds what honest peers hold; sum its excess over ours. */
   private behind(): number {
-    const ours = this.ledger.snapshot();
     const snapshots = [...this.statuses.values()].map((s) => s.snapshot);
     if (snapshots.length < this.options.f + 1) return 0;
     let total = 0n;
     for (let b = 0; b < WATERMARK_BUCKETS; b++) {
       const sums = snapshots.map((s) => s.buckets[b]!.seqSum).sort((x, y) => (x > y ? -1 : x < y ? 1 : 0));
       const trusted = sums[this.options.f]!;
-      const mine = ours.buckets[b]!.seqSum;
+      const mine = this.ledger.seqSumOf(b);
       if (trusted > mine) total += trusted - mine;
     }
     return Number(total);
   }
 
   private listLaggingBuckets(nowMs: number, out: CatchUpAction[]): void {
-    const ours = this.ledger.snapshot();
     for (const [peer, status] of this.statuses) {
       if (status.listed || nowMs - status.atMs < this.options.graceMs) continue;
       if ([...this.pending.values()].some((p) => p.kind === "watermarks" && p.to === peer)) continue;
       status.listed = true;
       const lagging: number[] = [];
       status.snapshot.buckets.forEach((b, i) => {
-        if (b.seqSum > ours.buckets[i]!.seqSum) lagging.push(i);
+        if (b.seqSum > this.ledger.seqSumOf(i)) lagging.push(i);
       });
       for (let i = 0; i < lagging.length; i += BUCKETS_PER_LISTING) {
         const buckets = lagging.slice(i, i + BUCKETS_PER_LISTING);
