@@ -233,7 +233,8 @@ export class LevelLedgerStore implements LedgerStore {
       reason === undefined && status === "applied" ? APPLIED_STATUS_VALUE : jsonValue(record),
       false,
     );
-    this.unqueue(`${Bucket.ledgerWaiting}/${id}`);
+    // Memory and markers agree (a marker is loaded into memory at start), so only a waiting one has a marker.
+    if (wasWaiting) this.unqueue(`${Bucket.ledgerWaiting}/${id}`);
     this.queued.push({
       type: "put",
       key: `${Bucket.outgoingBySeq}/${transfer.source}/${sortableNumber(transfer.seq)}`,

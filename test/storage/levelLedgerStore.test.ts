@@ -160,4 +160,37 @@ describe("LevelDB ledger store", () => {
     for (let i = 1; i < dumps.length; i++)
       assert.deepEqual(dumps[i], dumps[0], `batch size ${batchSizes[i]}`);
   });
+  it("deletes only keys it wrote: a transfer resolved on delivery leaves no marker to delete", async () => {
+    // Every write costs the node time and LevelDB work; a delete of a marker that was never written (the
+    // transfer never waited) is pure waste. Count the deletes of keys absent from every earlier batch.
+    const ops = sampleOps(3, 150);
+    const scenario = buildScenario(6, [1000, 0, 250_000, 7, 40], ops);
+    const stream = shuffle([...scenario.delivered, ...scenario.noise], 9);
+    const dir = await mkdtemp(join(tmpdir(), "tally-store-"));
+    try {
+      const db = await openDatabase(dir);
+      const store = await LevelLedgerStore.open(db);
+      const ledger = ledgerOver(scenario, store);
+      const written = new Set<string>();
+      let deletes = 0;
+      const strayDeletes: string[] = [];
+      for (let i = 0; i < stream.length; i++) {
+        deliverQuietly(ledger, stream[i]!);
+        if (i % 5 !== 4 && i !== stream.length - 1) continue;
+        const batch = store.takeQueued();
+        for (const op of batch) {
+          if (op.type === "put") written.add(op.key);
+          else if (written.has(op.key)) deletes++;
+          else strayDeletes.push(op.key);
+        }
+        await writeBatch(db, batch);
+        store.settleRecent();
+      }
+      assert.ok(deletes > 0, "the stream deletes some markers and unreferenced entries it wrote");
+      assert.deepEqual(strayDeletes, []);
+      await db.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
