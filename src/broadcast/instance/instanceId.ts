@@ -6,9 +6,45 @@ export const MAX_SOURCE_CHARS = 128;
 /** A SHA-256 digest is 64 hex characters; room for an algorithm prefix, nothing more. */
 export const MAX_DIGEST_CHARS = 128;
 
-/** Map key of an instance. Unambiguous because seq, the part after the last colon, is an integer. */
+/**
+ * Keys handed out recently, per generation: source account → seq → key. When the current generation holds
+ * this many keys it becomes the previous one and the one before is dropped, so at most twice this many are
+ * held (≈ 100 bytes each).
+ */
+export const INSTANCE_KEY_CACHE_ENTRIES = 16_384;
+let currentKeys = new Map<string, Map<number, string>>();
+let previousKeys = new Map<string, Map<number, string>>();
+let currentCount = 0;
+
+/**
+ * Map key of an instance. Unambiguous because seq, the part after the last colon, is an integer.
+ *
+ * The same instance gets the same string object while it is recent: every vote and payload names its instance
+ * again, and the node looks it up in several maps (live instances, commitments, the delivered log). A key
+ * built afresh each time is a new string whose hash must be computed and whose characters must be compared
+ * with the stored key's (a cache miss in a large map): ≈ 1 µs per lookup against ≈ 0.1 µs for the stored
+ * object. Source strings come from the address cache, so the two-level lookup here hashes nothing. Which
+ * object a caller gets never changes a map's answer, only its speed.
+ */
 export function instanceKey(instance: InstanceRef): string {
-  return `${instance.source}:${instance.seq}`;
+  const { source, seq } = instance;
+  let bySeq = currentKeys.get(source);
+  const recent = bySeq?.get(seq);
+  if (recent !== undefined) return recent;
+  const key = previousKeys.get(source)?.get(seq) ?? `${source}:${seq}`;
+  if (currentCount >= INSTANCE_KEY_CACHE_ENTRIES) {
+    previousKeys = currentKeys;
+    currentKeys = new Map();
+    currentCount = 0;
+    bySeq = undefined;
+  }
+  if (bySeq === undefined) {
+    bySeq = new Map();
+    currentKeys.set(source, bySeq);
+  }
+  bySeq.set(seq, key);
+  currentCount++;
+  return key;
 }
 
 /** ECHO/READY/REQUEST come from peers: check the shape before a single byte of state is spent on them. */
