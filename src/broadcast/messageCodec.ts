@@ -1,5 +1,6 @@
 import { ADDRESS_BYTES, addressAt, decodeAddress } from "../core/address.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import { idAt } from "../core/idStrings.ts";
 import { MAX_SEQ, TRANSFER_ID_BYTES } from "../core/limits.ts";
 import type { BroadcastMessage, InstanceRef, SubscriptionLayer, VoteMessage } from "./types.ts";
 
@@ -164,7 +165,7 @@ function readVote(bytes: Buffer, offset: number): VoteMessage {
   if (kind === undefined) throw malformed(`unknown vote tag ${tag}`);
   const instance = readInstance(bytes, offset + 1);
   const at = offset + 1 + ADDRESS_BYTES + 8;
-  const digest = bytes.toString("hex", at, at + TRANSFER_ID_BYTES);
+  const digest = idAt(bytes, at);
   return { kind, instance, digest };
 }
 

@@ -7,8 +7,9 @@ import {
 } from "../kshared/sharedAuthorization.ts";
 import { ADDRESS_BYTES, AddressVersion, addressFromBytes, decodeAddress } from "./address.ts";
 import { ByteReader } from "./byteReader.ts";
-import { compareBytes, toHex } from "./bytes.ts";
+import { compareBytes } from "./bytes.ts";
 import { ErrorCode, TallyError } from "./errors.ts";
+import { idAt } from "./idStrings.ts";
 import {
   MAX_AMOUNT,
   MAX_DEPS,
@@ -201,9 +202,12 @@ export function encodeTransferBody(t: UnsignedTransfer): Uint8Array {
   return out;
 }
 
-/** SHA-256 of the body, lowercase hex (node's one-shot hash: ~9× @noble's for a body of this size). */
+/**
+ * SHA-256 of the body, lowercase hex (node's one-shot hash: ~9× @noble's for a body of this size), spelled
+ * through the id cache so the votes and deps naming it share its string.
+ */
 export function transferIdOfBody(body: Uint8Array): string {
-  return hash("sha256", body, "hex");
+  return idAt(hash("sha256", body, "buffer"), 0);
 }
 
 /** Attaches a signature to a body produced by `encodeTransferBody` (single-key sources only). */
@@ -350,7 +354,7 @@ export function decodeTransfer(input: Uint8Array): EncodedTransfer {
   if (depCount > MAX_DEPS)
     throw new TallyError(ErrorCode.LimitExceeded, `dep count must be at most ${MAX_DEPS}`);
   const deps: string[] = [];
-  for (let i = 0; i < depCount; i++) deps.push(toHex(r.bytes(TRANSFER_ID_BYTES, "dep")));
+  for (let i = 0; i < depCount; i++) deps.push(idAt(r.bytes(TRANSFER_ID_BYTES, "dep"), 0));
   checkDepsOrder(deps);
   const memoLength = r.u8("memo length");
   if (memoLength > MAX_MEMO_BYTES)
