@@ -47,12 +47,57 @@ export function idAt(bytes: Uint8Array, offset: number): string {
     copy.set(bytes.subarray(offset, offset + TRANSFER_ID_BYTES));
     spelled = { bytes: copy, hex: Buffer.from(copy.buffer, 0, TRANSFER_ID_BYTES).toString("hex") };
   }
+  remember(key, spelled);
+  return spelled.hex;
+}
+
+/**
+ * `idAt` for an id already spelled as 64 lowercase hex characters (a hash computed as hex, which node's
+ * one-shot SHA-256 returns several times faster than a buffer): the recent string object for it, or `hex`
+ * itself, now recent. Anything but 64 lowercase hex characters is returned as it is, never cached.
+ */
+export function internId(hex: string): string {
+  if (hex.length !== 2 * TRANSFER_ID_BYTES) return hex;
+  const b0 = hexByte(hex, 0);
+  const b1 = hexByte(hex, 2);
+  const b2 = hexByte(hex, 4);
+  const b3 = hexByte(hex, 6);
+  if ((b0 | b1 | b2 | b3) < 0) return hex;
+  const key = ((b0 << 22) ^ (b1 << 14) ^ (b2 << 6) ^ b3) & 0x3fff_ffff;
+  const recent = current.get(key);
+  if (recent !== undefined && recent.hex === hex) return recent.hex;
+  const old = previous.get(key);
+  let spelled: Spelled;
+  if (old !== undefined && old.hex === hex) spelled = old;
+  else {
+    const bytes = Buffer.from(hex, "hex");
+    // Upper-case or stray characters would decode short or spell differently: leave them uncached.
+    if (bytes.length !== TRANSFER_ID_BYTES || bytes.toString("hex") !== hex) return hex;
+    spelled = { bytes, hex };
+  }
+  remember(key, spelled);
+  return spelled.hex;
+}
+
+/** The byte spelled by two lowercase hex characters at `at`, or −1. */
+function hexByte(hex: string, at: number): number {
+  const high = hexDigit(hex.charCodeAt(at));
+  const low = hexDigit(hex.charCodeAt(at + 1));
+  return high < 0 || low < 0 ? -1 : (high << 4) | low;
+}
+
+function hexDigit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 97 && code <= 102) return code - 87;
+  return -1;
+}
+
+function remember(key: number, spelled: Spelled): void {
   if (current.size >= ID_STRING_CACHE_ENTRIES) {
     previous = current;
     current = new Map();
   }
   current.set(key, spelled);
-  return spelled.hex;
 }
 
 function sameId(stored: Uint8Array, bytes: Uint8Array, offset: number): boolean {

@@ -9,7 +9,7 @@ import { ADDRESS_BYTES, AddressVersion, addressFromBytes, decodeAddress } from "
 import { ByteReader } from "./byteReader.ts";
 import { compareBytes } from "./bytes.ts";
 import { ErrorCode, TallyError } from "./errors.ts";
-import { idAt } from "./idStrings.ts";
+import { idAt, internId } from "./idStrings.ts";
 import {
   MAX_AMOUNT,
   MAX_DEPS,
@@ -207,7 +207,7 @@ export function encodeTransferBody(t: UnsignedTransfer): Uint8Array {
  * through the id cache so the votes and deps naming it share its string.
  */
 export function transferIdOfBody(body: Uint8Array): string {
-  return idAt(hash("sha256", body, "buffer"), 0);
+  return internId(hash("sha256", body, "hex"));
 }
 
 /** Attaches a signature to a body produced by `encodeTransferBody` (single-key sources only). */

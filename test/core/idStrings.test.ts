@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { ID_STRING_CACHE_ENTRIES, idAt } from "../../src/core/idStrings.ts";
+import { ID_STRING_CACHE_ENTRIES, idAt, internId } from "../../src/core/idStrings.ts";
 
 const hexOf = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
@@ -42,5 +42,23 @@ describe("idAt", () => {
     assert.equal(idAt(new Uint8Array(32).fill(0xab), 0), "ab".repeat(32));
     assert.throws(() => idAt(new Uint8Array(40), 9), RangeError);
     assert.throws(() => idAt(new Uint8Array(40), -1), RangeError);
+  });
+
+  it("interns an id spelled as hex into the string idAt hands out, and leaves anything else alone", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (bytes) => {
+        const hex = hexOf(bytes);
+        const interned = internId(`${hex.slice(0, 10)}${hex.slice(10)}`);
+        assert.equal(interned, hex);
+        assert.ok(Object.is(idAt(bytes, 0), interned));
+        assert.ok(Object.is(internId(hexOf(bytes)), interned));
+      }),
+    );
+    const upper = "AB".repeat(32);
+    assert.ok(Object.is(internId(upper), upper));
+    assert.equal(internId("ab".repeat(31)), "ab".repeat(31));
+    assert.equal(internId(`${"ab".repeat(31)}zz`), `${"ab".repeat(31)}zz`);
+    // Cached as the lowercase id only: the upper-case spelling never comes back for it.
+    assert.equal(idAt(Buffer.from(upper, "hex"), 0), "ab".repeat(32));
   });
 });
