@@ -38,13 +38,12 @@ export class BoundedCache<K, V> {
   }
 
   set(key: K, value: V): void {
-    if (this.map.has(key)) {
-      this.map.set(key, value);
-      return;
-    }
-    if (this.map.size >= this.maxEntries) this.evictOldest();
+    // One hash lookup, not a `has` and a `set`: whether the map grew tells a new key from a replaced one.
+    const before = this.map.size;
     this.map.set(key, value);
+    if (this.map.size === before) return;
     this.ring.push(key);
+    if (this.map.size > this.maxEntries) this.evictOldest(key);
     this.tidy();
   }
 
@@ -62,10 +61,11 @@ export class BoundedCache<K, V> {
     while (this.map.size > entries) this.evictOldest();
   }
 
-  private evictOldest(): void {
+  /** `keep`: the key just set, whose earlier slot (if it was deleted and set again) is stale. */
+  private evictOldest(keep?: K): void {
     while (this.head < this.ring.length) {
       const oldest = this.ring[this.head++]!;
-      if (this.map.delete(oldest)) return;
+      if (oldest !== keep && this.map.delete(oldest)) return;
     }
   }
 

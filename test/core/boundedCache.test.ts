@@ -55,4 +55,27 @@ describe("bounded cache", () => {
       [4, 5, 6, 7, 8, 9],
     );
   });
+
+  it("never evicts the key it is setting, even one deleted and set again", () => {
+    const cache = new BoundedCache<string, number>(2);
+    cache.set("k", 1);
+    cache.set("a", 2);
+    cache.delete("k");
+    cache.set("b", 3);
+    cache.set("k", 4); // full: one of a, b goes; k's first slot is stale and must not take k with it
+    assert.equal(cache.get("k"), 4);
+    assert.equal(cache.size, 2);
+    assert.deepEqual(
+      [...cache.entries()].map(([key]) => key),
+      ["b", "k"],
+    );
+    cache.set("b", 5); // a replaced value keeps its place and evicts nothing
+    assert.deepEqual(
+      [...cache.entries()],
+      [
+        ["b", 5],
+        ["k", 4],
+      ],
+    );
+  });
 });
