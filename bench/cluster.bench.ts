@@ -265,6 +265,10 @@ async function main(): Promise<void> {
       }
     }
     if (clock === undefined) throw new Error("the run ended inside its warm-up");
+    // Every node applied every transfer exactly once, or the figures describe something else.
+    const counts = nodes.map((n) => n.applied);
+    if (counts.some((c) => c !== TRANSFERS))
+      throw new Error(`applied per node ${counts.join(", ")}, not ${TRANSFERS}`);
     const cpu = process.cpuUsage(clock.cpu);
     const mainCpu = process.threadCpuUsage(clock.mainCpu);
     const wallSeconds = (performance.now() - clock.wallMs) / 1000;
