@@ -50,18 +50,27 @@ function referenceDigest(pairs: readonly (readonly [string, number])[]): string 
   return sum.toString(16).padStart(64, "0");
 }
 
+/** A summary advanced one resolved transfer at a time along `history`, and the final watermarks. */
+function advancedStepByStep(history: readonly number[]): {
+  summary: WatermarkSummary;
+  seqs: Map<string, number>;
+} {
+  const summary = new WatermarkSummary();
+  const seqs = new Map<string, number>();
+  for (const i of history) {
+    const address = ADDRESSES[i]!;
+    const seq = (seqs.get(address) ?? 0) + 1;
+    summary.advance(address, seq - 1, seq);
+    seqs.set(address, seq);
+  }
+  return { summary, seqs };
+}
+
 describe("watermark summary", () => {
   it("digests each bucket as the documented sum of pair hashes mod 2^256, whatever the path", () => {
     fc.assert(
       fc.property(historyArb, (history) => {
-        const summary = new WatermarkSummary();
-        const seqs = new Map<string, number>();
-        for (const i of history) {
-          const address = ADDRESSES[i]!;
-          const seq = (seqs.get(address) ?? 0) + 1;
-          summary.advance(address, seq - 1, seq);
-          seqs.set(address, seq);
-        }
+        const { summary, seqs } = advancedStepByStep(history);
         const byBucket = new Map<number, [string, number][]>();
         for (const [address, seq] of seqs) {
           const b = bucketOfAddress(address);
@@ -78,14 +87,7 @@ describe("watermark summary", () => {
   it("advanced step by step equals the summary built from the final watermarks", () => {
     fc.assert(
       fc.property(historyArb, (history) => {
-        const incremental = new WatermarkSummary();
-        const seqs = new Map<string, number>();
-        for (const i of history) {
-          const address = ADDRESSES[i]!;
-          const seq = (seqs.get(address) ?? 0) + 1;
-          incremental.advance(address, seq - 1, seq);
-          seqs.set(address, seq);
-        }
+        const { summary: incremental, seqs } = advancedStepByStep(history);
         const rebuilt = WatermarkSummary.fromWatermarks(seqs);
         assert.deepEqual(incremental.snapshot(), rebuilt.snapshot());
         assert.deepEqual(differingBuckets(incremental.snapshot(), rebuilt.snapshot()), []);
