@@ -54,9 +54,12 @@ export class DeliveredLog {
     return this.digestOf(key) === digest ? this.payloads.get(key) : undefined;
   }
 
-  /** Delivered here and still recorded, or settled by the ledger: either way, closed for good. */
+  /**
+   * Delivered here and still recorded, or settled by the ledger: either way, closed for good. The hook first:
+   * the ledger answers from an account record already in cache, the record table is a large map.
+   */
   isSettled(key: string, instance: InstanceRef): boolean {
-    return this.records.has(key) || this.isSettledHook(instance);
+    return this.isSettledHook(instance) || this.records.has(key);
   }
 
   /**
