@@ -348,16 +348,14 @@ export class ContagionBroadcast implements BroadcastProtocol {
     }
     const { instance, digest } = info;
     const key = instanceKey(instance);
-    // A live instance is undelivered by construction (as for votes): the settled checks, two lookups in
-    // large tables, are for the payloads of instances this node does not hold.
+    // A live instance is undelivered by construction (as for votes): no settled checks for its copies.
     let inst = this.live.get(key);
     if (inst === undefined && this.delivered.isSettled(key, instance)) {
       this.count.dropped.settled++;
       this.late.answerSettled(from, key, instance, nowMs, out);
       return;
     }
-    // Every neighbour relays the payload, so most copies are duplicates: nothing to do, nothing to count.
-    if (inst?.payloads.has(digest)) return;
+    if (inst?.payloads.has(digest)) return; // most copies are duplicates: nothing to do, nothing to count
     if (!this.steps.wantsPayload(inst, key, digest)) {
       this.count.dropped.unneededPayload++;
       return;
