@@ -70,9 +70,11 @@ export function internId(hex: string): string {
   let spelled: Spelled;
   if (old !== undefined && old.hex === hex) spelled = old;
   else {
-    const bytes = Buffer.from(hex, "hex");
     // Upper-case or stray characters would decode short or spell differently: leave them uncached.
-    if (bytes.length !== TRANSFER_ID_BYTES || bytes.toString("hex") !== hex) return hex;
+    for (let i = 8; i < hex.length; i++) if (hexDigit(hex.charCodeAt(i)) < 0) return hex;
+    // Bytes of their own: a small Buffer.from is a slice of a shared 8 KiB pool, which a cached id would pin.
+    const bytes = new Uint8Array(TRANSFER_ID_BYTES);
+    bytes.set(Buffer.from(hex, "hex"));
     spelled = { bytes, hex };
   }
   remember(key, spelled);

@@ -16,9 +16,10 @@ interface Verdict {
  * The verdict cache's key: 30 bits of the payload's last four bytes, which belong to its signature (or a shared
  * account's certificate, which ends with one) — random-looking to anyone who cannot sign for the account. A
  * small integer key is hashed and compared without building a string of the payload (a latin1 key of a
- * 170-byte payload cost ≈ 0.5 µs per lookup, this ≈ 0.2 µs with the byte comparison), and keeps no copy of the
- * bytes in the table. A hit still compares every byte, so a key collision, by chance or by grinding one's own
- * signatures, is a miss and never another payload's verdict.
+ * 170-byte payload cost ≈ 0.5 µs per lookup, this ≈ 0.2 µs with the byte comparison). The table holds the
+ * payload itself (a peer message's own copy, or a submission's encoding), not a string copy of it. A hit still
+ * compares every byte, so a key collision, by chance or by grinding one's own signatures, is a miss and never
+ * another payload's verdict.
  */
 function verdictKey(payload: Uint8Array): number {
   const n = payload.length;

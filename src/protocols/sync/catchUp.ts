@@ -9,7 +9,7 @@ import { MAX_BODIES, MAX_DIGESTS, type SyncRequest, type SyncResponse } from "./
 export interface CatchUpLedger {
   /**
    * The seq sum of one of this node's watermark buckets now. Only the sums, not a whole summary: catch-up
-   * reads them every tick, and a summary's digests cost 64 big-integer-to-hex conversions after each change.
+   * reads them every tick, and a summary spells its 64 digests as hex again after each change.
    */
   seqSumOf(bucket: number): bigint;
   /** The seq of the account's last resolved outgoing transfer (0 before the first). */
