@@ -262,10 +262,11 @@ export class CommitteeDriver implements SharedAccountsApi {
       return;
     }
     if (this.stopped) return;
-    // Beyond its account's share the message is dropped and counted against that account only (the
-    // committee re-sends its votes and certificates on every timeout).
+    // Beyond its account's share, or its owner's share of that, the message is dropped and counted against
+    // that account only (the committee re-sends its votes and certificates on every timeout).
     const event = { type: "message", from: owner, message, nowMs } as const;
-    if (this.queue.offerPeer(hosted, event, payload.length)) this.startStep();
+    const coOwners = hosted.account.definition.owners.length - 1;
+    if (this.queue.offerPeer(hosted, owner, coOwners, event, payload.length)) this.startStep();
   }
 
   /** Own events (ticks, this owner's submissions) always queue. */

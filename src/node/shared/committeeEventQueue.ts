@@ -21,6 +21,16 @@ export const MAX_QUEUED_PEER_EVENTS_PER_ACCOUNT = 512;
  */
 export const MAX_QUEUED_PEER_BYTES_PER_ACCOUNT = 4 * 1024 * 1024;
 
+/**
+ * Within an account, each co-owner's host may hold an even share of both bounds: ⌊512 / (k − 1)⌋ events and
+ * ⌊4 MiB / (k − 1)⌋ bytes (k ≤ 32: at least 16 events, 135 KiB — more than an honest round and its re-sent
+ * requests, and more than one 80 KiB message). Without it a byzantine co-owner could fill its account's FIFO
+ * and crowd out the other owners' votes: the flood would cost its co-owners, not only its sender.
+ */
+export function coOwnerShare(bound: number, coOwners: number): number {
+  return Math.max(1, Math.floor(bound / Math.max(1, coOwners)));
+}
+
 export interface QueuedCommitteeEvent<A> {
   readonly account: A;
   readonly event: CommitteeEvent;
@@ -28,18 +38,34 @@ export interface QueuedCommitteeEvent<A> {
 
 interface PeerEvent<A> extends QueuedCommitteeEvent<A> {
   readonly bytes: number;
+  /** The sending co-owner's entry in `shares`. */
+  readonly shareKey: string;
+}
+
+/** What one co-owner has waiting in one account's FIFO. */
+interface CoOwnerShare {
+  events: number;
+  bytes: number;
 }
 
 /**
  * What waits for the committee driver's next step: this node's own events (ticks, its owner's submissions:
  * a few per account, so they always queue) and peers' messages in an `AccountInbox` — bounded per hosted
  * account, served round-robin, drops counted against the account they were for, so a peer flooding one
- * account's committee costs the other accounts nothing. `A` is the driver's hosted account.
+ * account's committee costs the other accounts nothing — and, within an account, split into even shares
+ * per co-owner (`coOwnerShare`), so it costs that account's other owners nothing either. `A` is the driver's
+ * hosted account.
  */
 export class CommitteeEventQueue<A> {
   private readonly keyOf: (account: A) => string;
   private readonly own = new Fifo<QueuedCommitteeEvent<A>>();
   private readonly peers: AccountInbox<string, PeerEvent<A>>;
+  private readonly perAccount: number;
+  private readonly bytesPerAccount: number;
+  /** (account key, owner) → its queued events; an entry lives only while it has some (≤ queued events). */
+  private readonly shares = new Map<string, CoOwnerShare>();
+  /** account key → events dropped because their sender's share was full (the account's own bound aside). */
+  private readonly overShare = new Map<string, number>();
 
   /** `keyOf`: the account's key in `droppedPeerEvents` (the driver uses its address). */
   constructor(
@@ -48,6 +74,8 @@ export class CommitteeEventQueue<A> {
     bytesPerAccount = MAX_QUEUED_PEER_BYTES_PER_ACCOUNT,
   ) {
     this.keyOf = keyOf;
+    this.perAccount = perAccount;
+    this.bytesPerAccount = bytesPerAccount;
     this.peers = new AccountInbox(perAccount, { perAccount: bytesPerAccount, sizeOf: (e) => e.bytes });
   }
 
@@ -59,9 +87,26 @@ export class CommitteeEventQueue<A> {
     this.own.push({ account, event });
   }
 
-  /** A peer's event of `bytes` wire bytes; false (and counted against `account`) when its share is full. */
-  offerPeer(account: A, event: CommitteeEvent, bytes: number): boolean {
-    return this.peers.offer(this.keyOf(account), { account, event, bytes });
+  /**
+   * An event of `bytes` wire bytes from the host of `owner`, one of the account's `coOwners`; false (and
+   * counted against `account`) when the owner's share or the account's queue is full.
+   */
+  offerPeer(account: A, owner: number, coOwners: number, event: CommitteeEvent, bytes: number): boolean {
+    const key = this.keyOf(account);
+    const shareKey = `${key}/${owner}`;
+    const share = this.shares.get(shareKey) ?? { events: 0, bytes: 0 };
+    if (
+      share.events >= coOwnerShare(this.perAccount, coOwners) ||
+      share.bytes + bytes > coOwnerShare(this.bytesPerAccount, coOwners)
+    ) {
+      this.overShare.set(key, (this.overShare.get(key) ?? 0) + 1);
+      return false;
+    }
+    if (!this.peers.offer(key, { account, event, bytes, shareKey })) return false;
+    share.events++;
+    share.bytes += bytes;
+    this.shares.set(shareKey, share);
+    return true;
   }
 
   /**
@@ -73,14 +118,19 @@ export class CommitteeEventQueue<A> {
     const batch: QueuedCommitteeEvent<A>[] = [];
     while (batch.length < max && this.own.size > 0) batch.push(this.own.shift()!);
     while (batch.length < max && this.peers.size > 0) {
-      const { account, event } = this.peers.take()!.item;
+      const { account, event, bytes, shareKey } = this.peers.take()!.item;
+      const share = this.shares.get(shareKey)!;
+      if (--share.events === 0) this.shares.delete(shareKey);
+      else share.bytes -= bytes;
       batch.push({ account, event });
     }
     return batch;
   }
 
-  /** account key → peer events dropped because that account's share of the queue was full. */
+  /** account key → peer events dropped because that account's queue, or its sender's share of it, was full. */
   droppedPeerEvents(): ReadonlyMap<string, number> {
-    return this.peers.dropped;
+    const dropped = new Map(this.peers.dropped);
+    for (const [key, count] of this.overShare) dropped.set(key, (dropped.get(key) ?? 0) + count);
+    return dropped;
   }
 }

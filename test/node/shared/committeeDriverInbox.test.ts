@@ -30,16 +30,16 @@ import { type NodeDatabase, openDatabase } from "../../../src/storage/database.t
 const NODE_SEED = new Uint8Array(32).fill(1);
 const PEER_SEED = new Uint8Array(32).fill(2);
 const PEER = "co-owner-host";
+const PEER2_SEED = new Uint8Array(32).fill(3);
+const PEER2 = "second-co-owner-host";
 
-function definition(label: string): SharedDefinition {
-  const owners = [ownerSigner(NODE_SEED).publicKey, ownerSigner(PEER_SEED).publicKey].sort((a, b) =>
-    Buffer.compare(a, b),
-  );
+function definition(label: string, seeds: readonly Uint8Array[]): SharedDefinition {
+  const owners = seeds.map((seed) => ownerSigner(seed).publicKey).sort((a, b) => Buffer.compare(a, b));
   return { owners, label };
 }
 
-function hosted(label: string): HostedAccount {
-  const def = definition(label);
+function hosted(label: string, seeds: readonly Uint8Array[] = [NODE_SEED, PEER_SEED]): HostedAccount {
+  const def = definition(label, seeds);
   const signer = ownerSigner(NODE_SEED);
   const id = sharedAccountId(def);
   const self = def.owners.findIndex((o) => bytesEqual(o, signer.publicKey));
@@ -57,9 +57,9 @@ const channels = {
 
 const transport = { peerId: "this-node", send: () => undefined, connectedPeers: () => [] };
 
-function item(message: CommitteeChannelMessage): InboundItem {
+function item(message: CommitteeChannelMessage, from = PEER): InboundItem {
   return {
-    from: PEER,
+    from,
     protocol: COMMITTEES_CHANNEL as ProtocolSpec,
     kind: "message",
     requestId: 0,
@@ -69,28 +69,29 @@ function item(message: CommitteeChannelMessage): InboundItem {
 }
 
 describe("CommitteeDriver: peers' committee messages are bounded per hosted account", () => {
-  const accounts = [hosted("A"), hosted("B")];
-  const [a, b] = accounts as [HostedAccount, HostedAccount];
+  const accounts = [hosted("A"), hosted("B"), hosted("C", [NODE_SEED, PEER_SEED, PEER2_SEED])];
+  const [a, b, c] = accounts as [HostedAccount, HostedAccount, HostedAccount];
   let dir: string;
   let db: NodeDatabase;
   let driver: CommitteeDriver;
   const penalized: string[] = [];
+  const driverOptions = () => ({
+    hosted: accounts,
+    network: "test",
+    db,
+    transport: transport as unknown as P2PTransport,
+    channels,
+    reader: { account: async () => ({ balance: 0n, nextSeq: 1, pendingDeps: [] }) },
+    submit: async () => undefined,
+    penalize: (peer: string) => penalized.push(peer),
+    log: pino({ level: "silent" }),
+    startedAtMs: Date.now(),
+  });
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "tally-committee-inbox-"));
     db = await openDatabase(dir);
-    driver = new CommitteeDriver({
-      hosted: accounts,
-      network: "test",
-      db,
-      transport: transport as unknown as P2PTransport,
-      channels,
-      reader: { account: async () => ({ balance: 0n, nextSeq: 1, pendingDeps: [] }) },
-      submit: async () => undefined,
-      penalize: (peer) => penalized.push(peer),
-      log: pino({ level: "silent" }),
-      startedAtMs: Date.now(),
-    });
+    driver = new CommitteeDriver(driverOptions());
     await driver.start();
   });
 
@@ -100,23 +101,22 @@ describe("CommitteeDriver: peers' committee messages are bounded per hosted acco
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("a flood for account A does not cost account B a single message", () => {
-    const handler = driver.handler();
-    const nowMs = Date.now();
-    const peerSigner = ownerSigner(PEER_SEED);
-    const records = accounts.map((account) => {
-      const unsigned = {
-        account: account.id,
-        owner: peerSigner.publicKey,
-        host: PEER,
-        expiresAtMs: nowMs + 60_000,
-      };
-      return { ...unsigned, signature: peerSigner.sign(hostRecordSigningBytes(unsigned)) };
-    });
-    handler.handle(channels, item({ kind: "hosts", records }), nowMs);
+  /** Signed records naming `host` as the host of the owner with `seed`, for every account it owns. */
+  function announceHost(seed: Uint8Array, host: string, nowMs: number): void {
+    const signer = ownerSigner(seed);
+    const records = accounts
+      .filter((account) => account.definition.owners.some((o) => bytesEqual(o, signer.publicKey)))
+      .map((account) => {
+        const unsigned = { account: account.id, owner: signer.publicKey, host, expiresAtMs: nowMs + 60_000 };
+        return { ...unsigned, signature: signer.sign(hostRecordSigningBytes(unsigned)) };
+      });
+    driver.handler().handle(channels, item({ kind: "hosts", records }, host), nowMs);
+  }
 
-    const vote = (account: HostedAccount, seq: number) =>
-      item({
+  /** A (never valid) prepare vote for `account`, as its co-owner at `host` would send it. */
+  const vote = (account: HostedAccount, seq: number, host = PEER) =>
+    item(
+      {
         kind: "committee",
         account: account.id,
         payload: encodeCommitteeMessage({
@@ -126,11 +126,18 @@ describe("CommitteeDriver: peers' committee messages are bounded per hosted acco
             seq,
             round: 0,
             digest: new Uint8Array(32),
-            voter: 1 - account.self,
+            voter: account.self === 0 ? 1 : 0,
             signature: new Uint8Array(64),
           },
         }),
-      });
+      },
+      host,
+    );
+
+  it("a flood for account A does not cost account B a single message", () => {
+    const handler = driver.handler();
+    const nowMs = Date.now();
+    announceHost(PEER_SEED, PEER, nowMs);
     // All synchronous: the first message starts a step, which then waits for its write while the rest queue.
     const flood = 3_000; // more than the old node-wide bound of 2,048
     for (let i = 0; i < flood; i++) handler.handle(channels, vote(a, 1), nowMs);
@@ -148,5 +155,26 @@ describe("CommitteeDriver: peers' committee messages are bounded per hosted acco
     const later = new Map(driver.droppedPeerEvents().map((d) => [d.account, d.count]));
     assert.equal(later.get(b.address), 10 + 600 - MAX_QUEUED_PEER_EVENTS_PER_ACCOUNT);
     assert.equal(later.get(a.address), droppedA);
+  });
+
+  it("within account C, a flooding co-owner's host fills only its share: the other co-owner loses nothing", async () => {
+    await driver.stop(); // lets the previous test's step finish; a new driver starts with empty queues
+    driver = new CommitteeDriver(driverOptions());
+    await driver.start();
+    const handler = driver.handler();
+    const nowMs = Date.now();
+    announceHost(PEER_SEED, PEER, nowMs);
+    announceHost(PEER2_SEED, PEER2, nowMs);
+    const share = Math.floor(MAX_QUEUED_PEER_EVENTS_PER_ACCOUNT / 2); // k = 3: two co-owners send here
+    const flood = 1_000;
+    for (let i = 0; i < flood; i++) handler.handle(channels, vote(c, 1, PEER), nowMs);
+    for (let i = 0; i < 20; i++) handler.handle(channels, vote(c, 1, PEER2), nowMs);
+
+    const dropped = new Map(driver.droppedPeerEvents().map((d) => [d.account, d.count]));
+    const droppedC = dropped.get(c.address) ?? 0;
+    // The first message may have started a step (taken at once). With the account's bound alone, the flood
+    // would have taken all 512 places and every one of the second owner's 20 messages would be dropped.
+    assert.ok(droppedC >= flood - share - 1 && droppedC <= flood - share, `C dropped ${droppedC}`);
+    assert.deepEqual(penalized, []);
   });
 });
