@@ -23,7 +23,7 @@ export const MAX_QUEUED_PEER_BYTES_PER_ACCOUNT = 4 * 1024 * 1024;
 
 /**
  * Within an account, each co-owner's host may hold an even share of both bounds: ⌊512 / (k − 1)⌋ events and
- * ⌊4 MiB / (k − 1)⌋ bytes (k ≤ 32: at least 16 events, 135 KiB — more than an honest round and its re-sent
+ * ⌊4 MiB / (k − 1)⌋ bytes (k ≤ 32: at least 16 events, 132 KiB — more than an honest round and its re-sent
  * requests, and more than one 80 KiB message). Without it a byzantine co-owner could fill its account's FIFO
  * and crowd out the other owners' votes: the flood would cost its co-owners, not only its sender.
  */
