@@ -71,6 +71,7 @@ export class CommitteeDriver implements SharedAccountsApi {
   private readonly options: CommitteeDriverOptions;
   private readonly accounts = new Map<string, HostedCommittee>();
   private readonly byAddress = new Map<string, HostedCommittee>();
+  private signedRecords: { readonly atMs: number; readonly records: OwnerHostRecord[] } | undefined;
   /** account hex → owner index → host. */
   private readonly hosts = new Map<string, Map<number, HostEntry>>();
   /** account hex → its committee records as stored (compacted in every batch that adds some). */
@@ -204,9 +205,16 @@ export class CommitteeDriver implements SharedAccountsApi {
     });
   }
 
+  /**
+   * This node's host records, signed once per refresh period rather than once per peer: every peer gets the
+   * same ones, with at least TTL − refresh (50 s) left.
+   */
   private ownRecords(nowMs: number): OwnerHostRecord[] {
+    const cached = this.signedRecords;
+    if (cached !== undefined && nowMs >= cached.atMs && nowMs - cached.atMs < HOST_RECORD_REFRESH_MS)
+      return cached.records;
     const host = this.options.transport.peerId;
-    return [...this.accounts.values()].map(({ account }) => {
+    const records = [...this.accounts.values()].map(({ account }) => {
       const unsigned = {
         account: account.id,
         owner: account.signer.publicKey,
@@ -215,6 +223,8 @@ export class CommitteeDriver implements SharedAccountsApi {
       };
       return { ...unsigned, signature: account.signer.sign(hostRecordSigningBytes(unsigned)) };
     });
+    this.signedRecords = { atMs: nowMs, records };
+    return records;
   }
 
   private sendHosts(peer: PeerId): void {

@@ -13,6 +13,7 @@ import type { Channels } from "../../../src/channels/channels.ts";
 import type { InboundItem } from "../../../src/channels/inboundScheduler.ts";
 import type { ProtocolSpec } from "../../../src/channels/protocolSpec.ts";
 import { bytesEqual, toHex } from "../../../src/core/bytes.ts";
+import { sodiumVerifier } from "../../../src/crypto/ed25519Sodium.ts";
 import { encodeCommitteeMessage } from "../../../src/kshared/committeeCodec.ts";
 import { type SharedDefinition, sharedAccountId, sharedAddress } from "../../../src/kshared/definition.ts";
 import { CommitteeDriver } from "../../../src/node/shared/committeeDriver.ts";
@@ -176,5 +177,35 @@ describe("CommitteeDriver: peers' committee messages are bounded per hosted acco
     // would have taken all 512 places and every one of the second owner's 20 messages would be dropped.
     assert.ok(droppedC >= flood - share - 1 && droppedC <= flood - share, `C dropped ${droppedC}`);
     assert.deepEqual(penalized, []);
+  });
+
+  it("signs its host records once per refresh period, not once per peer it tells", async () => {
+    const sent: { peer: string; message: CommitteeChannelMessage }[] = [];
+    const recording = {
+      peerId: "this-node",
+      send: (peer: string, message: CommitteeChannelMessage) => sent.push({ peer, message }),
+      connectedPeers: () => [],
+    };
+    const options = driverOptions();
+    const told = new CommitteeDriver({
+      ...options,
+      transport: recording as unknown as P2PTransport,
+      // The stub transport receives the message object itself (encodeMessage passes it through).
+      channels: { ...channels, encodeMessage: (_id: string, m: unknown) => m } as unknown as Channels,
+    });
+    await told.start();
+    for (const peer of ["p1", "p2", "p3"]) told.onPeerConnect(peer);
+    await told.stop();
+    assert.equal(sent.length, 3);
+    const records = sent.map(({ message }) => (message.kind === "hosts" ? message.records : []));
+    assert.equal(records[0]!.length, accounts.length, "one record per hosted account");
+    assert.ok(
+      records.every((r) => r === records[0]),
+      "the same signed records for every peer",
+    );
+    for (const record of records[0]!) {
+      const expected = hostRecordSigningBytes(record);
+      assert.ok(sodiumVerifier.verify(record.signature, expected, record.owner), "and they verify");
+    }
   });
 });
