@@ -46,6 +46,7 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
   ["node CPU µs / transfer", (r) => num(r.cpuMicrosPerTransferPerNode)],
   ["messages / transfer / node", (r) => num(r.messagesPerTransferPerNode)],
   ["bytes / transfer / node", (r) => num(r.bytesPerTransferPerNode)],
+  ["steps / s / node (transfers / step)", (r) => `${num(r.stepsPerSecPerNode)} (${num(r.transfersPerStep)})`],
   ["RSS max MB", (r) => num(r.rssMB.max)],
   ["bench CPU µs / transfer", (r) => num(r.benchCpuMicrosPerTransfer)],
 ];

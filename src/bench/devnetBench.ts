@@ -52,6 +52,8 @@ export interface NodeFigures {
   readonly framesPerTransfer: number;
   /** LevelDB writes (puts and deletes) per applied transfer, from `tally_storage_writes_total`. */
   readonly storageWritesPerTransfer: number;
+  /** Processing steps that wrote (`tally_storage_batches_total`) per second of the window. */
+  readonly stepsPerSec: number;
   readonly rssMB: { readonly start: number; readonly end: number; readonly max: number };
   /** V8 heap in use at the window's start and end (MB, 10^6 bytes), when the node's /metrics has it. */
   readonly heapUsedMB?: { readonly start: number; readonly end: number };
@@ -97,6 +99,12 @@ export interface DevnetBenchResult {
   readonly framesPerTransferPerNode: number;
   /** LevelDB writes (puts and deletes) per applied transfer per node, in fsynced steps. */
   readonly storageWritesPerTransferPerNode: number;
+  /**
+   * Steps per second per node, and applied transfers per step: a step's fsync, frames and event-stream
+   * writes are paid whatever its size, so few transfers per step means a high CPU per transfer.
+   */
+  readonly stepsPerSecPerNode: number;
+  readonly transfersPerStep: number;
   readonly benchCpuMicrosPerTransfer: number;
   readonly clockTicksPerSec: number;
   readonly perNode: readonly NodeFigures[];
@@ -188,6 +196,7 @@ export async function runDevnetBench(
         bytesPerTransfer: round1(perTransfer(a.bytesOut - b.bytesOut)),
         framesPerTransfer: round2(perTransfer(a.framesOut - b.framesOut)),
         storageWritesPerTransfer: round2(perTransfer(a.storageWrites - b.storageWrites)),
+        stepsPerSec: round1((a.storageBatches - b.storageBatches) / seconds),
         rssMB: rss[k]!.series(),
         ...(b.heapUsedBytes !== undefined && a.heapUsedBytes !== undefined
           ? { heapUsedMB: { start: round1(b.heapUsedBytes / 1e6), end: round1(a.heapUsedBytes / 1e6) } }
@@ -195,6 +204,7 @@ export async function runDevnetBench(
       };
     });
     const mean = (f: (x: NodeFigures) => number) => perNode.reduce((s, x) => s + f(x), 0) / n;
+    const stepsPerSec = mean((x) => x.stepsPerSec);
     const ms = (p: number) => round1(percentile(figures.latenciesMs, p));
     return {
       nodes: n,
@@ -227,6 +237,8 @@ export async function runDevnetBench(
       bytesPerTransferPerNode: round1(mean((x) => x.bytesPerTransfer)),
       framesPerTransferPerNode: round2(mean((x) => x.framesPerTransfer)),
       storageWritesPerTransferPerNode: round2(mean((x) => x.storageWritesPerTransfer)),
+      stepsPerSecPerNode: round1(stepsPerSec),
+      transfersPerStep: round1(stepsPerSec > 0 ? applied / seconds / stepsPerSec : Number.NaN),
       benchCpuMicrosPerTransfer: round1(perTransfer(benchCpu.user + benchCpu.system)),
       clockTicksPerSec: clockTicksPerSecond(),
       perNode,

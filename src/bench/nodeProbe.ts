@@ -12,6 +12,8 @@ export interface NodeSnapshot {
   readonly framesOut: number;
   /** LevelDB writes (puts and deletes) this node committed since it started. */
   readonly storageWrites: number;
+  /** Fsynced batches, one per processing step that wrote anything, since it started. */
+  readonly storageBatches: number;
   /** V8 heap in use (prom-client's default `nodejs_heap_size_used_bytes`), if the node exposes it. */
   readonly heapUsedBytes: number | undefined;
 }
@@ -45,6 +47,7 @@ export class NodeProbe {
       bytesOut: sample(samples, "tally_p2p", "counter", "bytesOut"),
       framesOut: sample(samples, "tally_p2p", "counter", "framesOut"),
       storageWrites: sample(samples, "tally_storage_writes_total"),
+      storageBatches: sample(samples, "tally_storage_batches_total"),
       heapUsedBytes: HEAP_USED_NAMES.map((name) => samples.get(name)).find((v) => v !== undefined),
     };
   }

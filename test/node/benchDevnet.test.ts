@@ -72,6 +72,11 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, and rem
     assert.ok((r.messagesPerTransferPerNode as number) > 0);
     assert.ok((r.bytesPerTransferPerNode as number) > 0);
     assert.ok((r.benchCpuMicrosPerTransfer as number) > 0);
+    // Every applied transfer went through some node's fsynced step: steps ran, each holding ≥ 1 on average.
+    const steps = r.stepsPerSecPerNode as number;
+    const perStep = r.transfersPerStep as number;
+    assert.ok(steps > 0 && perStep > 0, `steps/s ${steps}, transfers/step ${perStep}`);
+    assert.ok(Math.abs(steps * perStep - (r.appliedPerSec as number)) <= 0.05 * (r.appliedPerSec as number) + 1);
     assert.ok(r.rssMB.max > 0);
     assert.equal(r.perNode.length, 2);
     assert.equal(r.rssMB.perNode.length, 2);
