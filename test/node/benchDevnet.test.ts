@@ -76,7 +76,9 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, and rem
     const steps = r.stepsPerSecPerNode as number;
     const perStep = r.transfersPerStep as number;
     assert.ok(steps > 0 && perStep > 0, `steps/s ${steps}, transfers/step ${perStep}`);
-    assert.ok(Math.abs(steps * perStep - (r.appliedPerSec as number)) <= 0.05 * (r.appliedPerSec as number) + 1);
+    assert.ok(
+      Math.abs(steps * perStep - (r.appliedPerSec as number)) <= 0.05 * (r.appliedPerSec as number) + 1,
+    );
     assert.ok(r.rssMB.max > 0);
     assert.equal(r.perNode.length, 2);
     assert.equal(r.rssMB.perNode.length, 2);
