@@ -27,7 +27,7 @@ export const MAX_QUEUED_PEER_BYTES_PER_ACCOUNT = 4 * 1024 * 1024;
  * requests, and more than one 80 KiB message). Without it a byzantine co-owner could fill its account's FIFO
  * and crowd out the other owners' votes: the flood would cost its co-owners, not only its sender.
  */
-export function coOwnerShare(bound: number, coOwners: number): number {
+function coOwnerShare(bound: number, coOwners: number): number {
   return Math.max(1, Math.floor(bound / Math.max(1, coOwners)));
 }
 
