@@ -12,6 +12,7 @@ import type {
   SignedRequest,
   Vote,
 } from "../../src/kshared/committeeTypes.ts";
+import { EquivocatingOwner } from "../../src/kshared/equivocatingOwner.ts";
 import { ACCOUNT, type Adversary, type Network, proposalBytes } from "./committeeHarness.ts";
 
 let altCounter = 0;
@@ -34,42 +35,25 @@ function send(to: readonly OwnerIndex[], message: CommitteeMessage): CommitteeAc
 }
 
 /**
- * Before `silentFromMs`: as leader, sends its committee's proposal to `firstGroup` and a conflicting one
- * (its own fresh request) to everyone else, then the conflicting one to `firstGroup` too (so they hold both
- * proposals: evidence); as voter, it also sends a Prepare for the conflicting digest of the round (a
- * second signature in one slot). From `silentFromMs` on it sends nothing at all.
+ * Before `silentFromMs`: the node's equivocating owner (src/kshared/equivocatingOwner.ts) with `firstGroup`
+ * as its first group and fresh requests of its own as twins. From `silentFromMs` on it sends nothing at all.
  */
 export function equivocatingThenSilent(firstGroup: readonly OwnerIndex[], silentFromMs: number): Adversary {
-  const conflicting = new Map<string, Uint8Array>();
+  let owner: EquivocatingOwner | undefined;
   return (actions, net, self) => {
     if (net.nowMs >= silentFromMs) return actions.filter((a) => a.type !== "send");
-    const others = net.keys.map((_, i) => i).filter((i) => i !== self && !firstGroup.includes(i));
+    owner ??= new EquivocatingOwner({
+      firstGroup,
+      twinOf: () => forgedRequest(net, self),
+      signVote: (vote, digest) => signedVote(net, vote, digest).signature,
+    });
+    const everyoneElse = net.keys.map((_, i) => i).filter((i) => i !== self);
     const out: CommitteeAction[] = [];
     for (const action of actions) {
-      if (action.type !== "send") {
-        out.push(action);
-        continue;
-      }
-      const m = action.message;
-      if (m.kind === "propose" && m.round === 0) {
-        const alt = { ...m, request: forgedRequest(net, self) };
-        conflicting.set(`${m.seq}/${m.round}`, alt.request.digest);
-        out.push(send(firstGroup, m), send(others, alt), send(firstGroup, alt));
-      } else if (
-        m.kind === "vote" &&
-        m.vote.phase === "prepare" &&
-        conflicting.has(`${m.vote.seq}/${m.vote.round}`)
-      ) {
-        const alt = signedVote(net, m.vote, conflicting.get(`${m.vote.seq}/${m.vote.round}`)!);
-        out.push(
-          action,
-          send(
-            net.keys.map((_, i) => i).filter((i) => i !== self),
-            { kind: "vote", vote: alt },
-          ),
-        );
-      } else {
-        out.push(action);
+      if (action.type !== "send") out.push(action);
+      else {
+        const to = action.to === "all" ? everyoneElse : action.to;
+        for (const s of owner.rewrite(to, action.message)) out.push(send(s.to, s.message));
       }
     }
     return out;

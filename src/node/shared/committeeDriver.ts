@@ -8,6 +8,7 @@ import type { EncodedTransfer } from "../../core/transfer.ts";
 import { sodiumVerifier } from "../../crypto/ed25519Sodium.ts";
 import { decodeCommitteeMessage, encodeCommitteeMessage } from "../../kshared/committeeCodec.ts";
 import type { CommitteeAction, CommitteeEvent, CommitteeMessage } from "../../kshared/committeeTypes.ts";
+import type { EquivocatingOwner } from "../../kshared/equivocatingOwner.ts";
 import type { P2PTransport } from "../../p2p/transport.ts";
 import { COMMITTEES_CHANNEL } from "../../protocols/committees/committeeChannel.ts";
 import {
@@ -21,7 +22,7 @@ import { proposalRecords } from "../../storage/proposalRecords.ts";
 import type { NodeEvent } from "../core/nodeEvents.ts";
 import { IntervalTimers } from "../intervalTimers.ts";
 import { CommitteeEventQueue } from "./committeeEventQueue.ts";
-import { equivocate } from "./equivocatingOwner.ts";
+import { transferEquivocator } from "./equivocatingOwner.ts";
 import { type AccountReader, HostedCommittee } from "./hostedCommittee.ts";
 import { authorizeIntent } from "./intentAuthorization.ts";
 import { IntentGuard } from "./intentGuard.ts";
@@ -74,6 +75,8 @@ export class CommitteeDriver implements SharedAccountsApi {
   private signedRecords: { readonly atMs: number; readonly records: OwnerHostRecord[] } | undefined;
   /** account hex → owner index → host. */
   private readonly hosts = new Map<string, Map<number, HostEntry>>();
+  /** Testing only (`--byzantine-owner equivocate`): by account id, at most one per hosted account. */
+  private readonly equivocators = new Map<string, EquivocatingOwner>();
   /** account hex → its committee records as stored (compacted in every batch that adds some). */
   private readonly records = new Map<string, StoredCommitteeRecords>();
   /** account hex → equivocations already reported. */
@@ -398,13 +401,26 @@ export class CommitteeDriver implements SharedAccountsApi {
     const table = this.hosts.get(hosted.account.idHex);
     if (table === undefined) return;
     const owners = to === "all" ? [...table.keys()].sort((a, b) => a - b) : to;
-    const forged =
-      this.options.byzantineOwner === "equivocate" ? equivocate(hosted.account, owners, message) : undefined;
-    if (forged !== undefined && message.kind === "propose") {
+    if (this.options.byzantineOwner !== "equivocate") {
+      this.sendTo(hosted, table, owners, message);
+      return;
+    }
+    const sends = this.equivocator(hosted).rewrite(owners, message);
+    if (sends.length > 1 && message.kind === "propose") {
       const { seq, round } = message;
       this.options.log.warn({ account: hosted.account.address, seq, round }, "equivocating (testing)");
-      for (const send of forged) this.sendTo(hosted, table, send.to, send.message);
-    } else this.sendTo(hosted, table, owners, message);
+    }
+    for (const send of sends) this.sendTo(hosted, table, send.to, send.message);
+  }
+
+  /** Testing only: the equivocating owner of a hosted account, one per account (the node's hosted set). */
+  private equivocator(hosted: HostedCommittee): EquivocatingOwner {
+    let owner = this.equivocators.get(hosted.account.idHex);
+    if (owner === undefined) {
+      owner = transferEquivocator(hosted.account);
+      this.equivocators.set(hosted.account.idHex, owner);
+    }
+    return owner;
   }
 
   private sendTo(

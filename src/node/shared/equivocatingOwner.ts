@@ -1,54 +1,25 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { encodeTransferBody } from "../../core/transfer.ts";
 import { requestSigningBytes, voteSigningBytes } from "../../kshared/certificate.ts";
-import type { CommitteeMessage, OwnerIndex, SignedRequest } from "../../kshared/committeeTypes.ts";
+import type { SignedRequest } from "../../kshared/committeeTypes.ts";
+import { EquivocatingOwner } from "../../kshared/equivocatingOwner.ts";
 import type { HostedAccount } from "./sharedHosting.ts";
 import { readBody } from "./transferBodies.ts";
 
 /** Testing only: the memo that marks the forged twin of a proposal (so tests can tell it apart). */
 export const EQUIVOCATION_MEMO = "equivocation";
 
-/** One send of the equivocating owner: the recipients (owner indices) and the message. */
-export interface EquivocatingSend {
-  readonly to: readonly OwnerIndex[];
-  readonly message: CommitteeMessage;
-}
-
 /**
- * Testing only (`--byzantine-owner equivocate`). As a round's leader without a justification, the owner
- * proposes its committee's request to the first half of the other owners, and a forged twin (same seq,
- * same outputs, memo "equivocation": another body, so another digest, signed as its own request) to the
- * second half and then to the first half too, so the first half holds two proposals of one round
- * (evidence). It also signs a second Prepare for the twin, to every owner. Every other message goes out
- * as the committee wrote it. Undefined: not a message it equivocates on.
+ * Testing only (`--byzantine-owner equivocate`): the shared equivocating owner (kshared/equivocatingOwner.ts)
+ * for one hosted account. Its twin of a proposal is the same transfer (same seq, same outputs) with the memo
+ * "equivocation": another body, so another digest, signed as this owner's own request.
  */
-export function equivocate(
-  account: HostedAccount,
-  others: readonly OwnerIndex[],
-  message: CommitteeMessage,
-): EquivocatingSend[] | undefined {
-  if (message.kind !== "propose" || message.justify !== null) return undefined;
-  if (others.length < 2) return undefined;
-  const twin = forgedTwin(account, message.request);
-  if (twin === undefined) return undefined;
-  const half = Math.ceil(others.length / 2);
-  const first = others.slice(0, half);
-  const second = others.slice(half);
-  const { seq, round } = message;
-  const prepare = {
-    phase: "prepare" as const,
-    seq,
-    round,
-    digest: twin.digest,
-    voter: account.self,
-    signature: account.signer.sign(voteSigningBytes(account.id, "prepare", seq, round, twin.digest)),
-  };
-  const forged: CommitteeMessage = { ...message, request: twin };
-  return [
-    { to: first, message },
-    { to: [...second, ...first], message: forged },
-    { to: others, message: { kind: "vote", vote: prepare } },
-  ];
+export function transferEquivocator(account: HostedAccount): EquivocatingOwner {
+  return new EquivocatingOwner({
+    twinOf: (request) => forgedTwin(account, request),
+    signVote: (v, digest) =>
+      account.signer.sign(voteSigningBytes(account.id, v.phase, v.seq, v.round, digest)),
+  });
 }
 
 /** The request's body with the equivocation memo, signed by this owner; undefined if it is not a transfer. */

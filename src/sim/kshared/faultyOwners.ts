@@ -11,6 +11,7 @@ import type {
   OwnerIndex,
   SignedRequest,
 } from "../../kshared/committeeTypes.ts";
+import { EquivocatingOwner } from "../../kshared/equivocatingOwner.ts";
 import type { KsharedFault } from "./ksharedSimSpec.ts";
 
 export interface FaultyOwnerContext {
@@ -76,46 +77,25 @@ function send(to: readonly OwnerIndex[], message: CommitteeMessage): CommitteeAc
   return { type: "send", to, message };
 }
 
-/**
- * As leader: its committee's proposal to the first half of the others, a conflicting request to the rest,
- * then the conflicting one to the first half too (so they hold both: evidence). As voter in such a round,
- * a second Prepare for the conflicting digest.
- */
+/** The shared equivocating owner (kshared/equivocatingOwner.ts), its twins junk requests of its own. */
 function equivocator(ctx: FaultyOwnerContext, counters: FaultCounters): FaultyOwner {
-  const others = Array.from({ length: ctx.k }, (_, i) => i).filter((i) => i !== ctx.self);
-  const firstHalf = others.slice(0, Math.max(1, Math.floor(others.length / 2)));
-  const secondHalf = others.slice(firstHalf.length);
-  const conflicting = new Map<string, Uint8Array>();
   let forged = 0;
+  const owner = new EquivocatingOwner({
+    twinOf: () => signedRequest(ctx, `conflicting #${forged++}`),
+    signVote: (v, digest) => ctx.sign(voteSigningBytes(ctx.account, v.phase, v.seq, v.round, digest)),
+  });
+  const others = Array.from({ length: ctx.k }, (_, i) => i).filter((i) => i !== ctx.self);
   return (actions) => {
     const out: CommitteeAction[] = [];
     for (const action of actions) {
-      if (action.type !== "send") {
-        out.push(action);
-        continue;
+      if (action.type !== "send") out.push(action);
+      else {
+        const to = action.to === "all" ? others : action.to;
+        for (const s of owner.rewrite(to, action.message)) out.push(send(s.to, s.message));
       }
-      const m = action.message;
-      if (m.kind === "propose" && m.justify === null) {
-        const alt = { ...m, request: signedRequest(ctx, `conflicting #${forged++}`) };
-        conflicting.set(`${m.seq}/${m.round}`, alt.request.digest);
-        counters.equivocatedProposals++;
-        out.push(send(firstHalf, m), send(secondHalf, alt), send(firstHalf, alt));
-        continue;
-      }
-      const altDigest =
-        m.kind === "vote" && m.vote.phase === "prepare"
-          ? conflicting.get(`${m.vote.seq}/${m.vote.round}`)
-          : undefined;
-      if (m.kind === "vote" && altDigest !== undefined) {
-        const v = m.vote;
-        const signature = ctx.sign(voteSigningBytes(ctx.account, v.phase, v.seq, v.round, altDigest));
-        counters.equivocatedVotes++;
-        out.push(action, send(others, { kind: "vote", vote: { ...v, digest: altDigest, signature } }));
-        continue;
-      }
-      out.push(action);
     }
-    if (conflicting.size > 64) conflicting.delete(conflicting.keys().next().value!);
+    counters.equivocatedProposals = owner.counts.proposals;
+    counters.equivocatedVotes = owner.counts.votes;
     return out;
   };
 }

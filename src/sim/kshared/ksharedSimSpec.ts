@@ -6,8 +6,9 @@
 
 export const KSHARED_FAULTS = ["equivocate", "silent", "flood"] as const;
 /**
- * - equivocate: as the round-0 leader, one owner proposes two requests (each to half the others, then
- *   both to the first half) and prepares both: evidence at the correct owners, a round timeout.
+ * - equivocate: the node's equivocating owner (kshared/equivocatingOwner.ts): as the leader of a fresh
+ *   round it proposes two requests (one to the first ⌈n/2⌉ of the others, one to the rest, then the second to
+ *   the first group too) and prepares both: evidence at the correct owners, a round timeout.
  * - silent: one owner sends nothing at all.
  * - flood: one owner sends 100 messages for each one its committee asks it to send (the extra 99 are
  *   signed requests from a pool of junk proposals).
