@@ -78,6 +78,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     "--testing-faults",
   ]);
   const cluster = new Cluster(devnet.file.nodes);
+  let keepDir = false;
   try {
     const keystores = await Promise.all(
       devnet.file.wallets.map((w) => readKeystore(w.keystore, { passphraseFile: w.passphraseFile })),
@@ -134,6 +135,9 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     const catchUps = nemesis.events.flatMap((e) => (e.catchUpMs === undefined ? [] : [e.catchUpMs]));
     const logTails: Record<string, string> = {};
     if (violations.length > 0) {
+      // The nodes' databases are the evidence (ledgers, histories, commitment logs): kept for a post-mortem.
+      keepDir = true;
+      log(`violations: the devnet's directory is kept for a post-mortem: ${devnet.dir}`);
       for (const node of cluster.nodes) {
         const text = await readFile(node.log, "utf8").catch(() => "");
         logTails[node.name] = text.trim().split("\n").slice(-40).join("\n");
@@ -155,7 +159,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     };
   } finally {
     cluster.stopRestarted();
-    await devnet.stop();
+    await devnet.stop({ keepDir });
   }
 }
 

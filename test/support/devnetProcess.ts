@@ -15,7 +15,8 @@ export interface RunningDevnet {
   restart(node: DevnetNode): ChildProcess;
   /** Starts another process (e.g. a node joining the devnet); stopped with the devnet. */
   spawnExtra(argv: readonly string[]): ChildProcess;
-  stop(): Promise<void>;
+  /** Stops every process; `keepDir` leaves the devnet's directory (databases, logs) for a post-mortem. */
+  stop(options?: { readonly keepDir?: boolean }): Promise<void>;
 }
 
 /** Starts `tally devnet up --json` as a real child process and waits for its ready line. */
@@ -68,14 +69,14 @@ export async function startDevnet(
     file,
     restart: (node) => spawnExtra(node.argv),
     spawnExtra,
-    async stop() {
+    async stop({ keepDir = false } = {}) {
       for (const p of extra) if (p.exitCode === null) p.kill("SIGKILL");
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
         await exited;
       }
-      await rm(dir, { recursive: true, force: true });
+      if (!keepDir) await rm(dir, { recursive: true, force: true });
     },
   };
 }
