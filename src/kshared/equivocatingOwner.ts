@@ -14,7 +14,7 @@
  * Every other message goes out unchanged. Sans-I/O: the caller sends what `rewrite` returns.
  */
 
-import type { CommitteeMessage, OwnerIndex, SignedRequest, Vote } from "./committeeTypes.ts";
+import type { CommitteeAction, CommitteeMessage, OwnerIndex, SignedRequest, Vote } from "./committeeTypes.ts";
 
 /** One send: the recipients (owner indices) and the message. */
 export interface OwnerSend {
@@ -28,8 +28,10 @@ export interface EquivocatingOwnerOptions {
    * proposal's recipients (in the order given).
    */
   readonly firstGroup?: readonly OwnerIndex[];
-  /** The twin of a request this owner leads with: same slot, another digest, signed by this owner.
-   * Undefined: no twin (the proposal goes out unchanged). */
+  /**
+   * The twin of a request this owner leads with: same slot, another digest, signed by this owner. Undefined:
+   * no twin (the proposal goes out unchanged).
+   */
   readonly twinOf: (request: SignedRequest) => SignedRequest | undefined;
   /** This owner's signature on `vote` with its digest replaced (the vote's signing bytes for that digest). */
   readonly signVote: (vote: Vote, digest: Uint8Array) => Uint8Array;
@@ -83,6 +85,27 @@ export class EquivocatingOwner {
       ];
     }
     return [{ to, message }];
+  }
+
+  /**
+   * `rewrite` over a committee's action list: each send is replaced by what `rewrite` returns, every other
+   * action passes through. `everyoneElse` (the other owners) stands for a send's `"all"`.
+   */
+  rewriteActions(
+    actions: readonly CommitteeAction[],
+    everyoneElse: readonly OwnerIndex[],
+  ): CommitteeAction[] {
+    const out: CommitteeAction[] = [];
+    for (const action of actions) {
+      if (action.type !== "send") {
+        out.push(action);
+        continue;
+      }
+      const to = action.to === "all" ? everyoneElse : action.to;
+      for (const s of this.rewrite(to, action.message))
+        out.push({ type: "send", to: s.to, message: s.message });
+    }
+    return out;
   }
 
   private split(to: readonly OwnerIndex[]): [OwnerIndex[], OwnerIndex[]] {

@@ -47,16 +47,10 @@ export function equivocatingThenSilent(firstGroup: readonly OwnerIndex[], silent
       twinOf: () => forgedRequest(net, self),
       signVote: (vote, digest) => signedVote(net, vote, digest).signature,
     });
-    const everyoneElse = net.keys.map((_, i) => i).filter((i) => i !== self);
-    const out: CommitteeAction[] = [];
-    for (const action of actions) {
-      if (action.type !== "send") out.push(action);
-      else {
-        const to = action.to === "all" ? everyoneElse : action.to;
-        for (const s of owner.rewrite(to, action.message)) out.push(send(s.to, s.message));
-      }
-    }
-    return out;
+    return owner.rewriteActions(
+      actions,
+      net.keys.map((_, i) => i).filter((i) => i !== self),
+    );
   };
 }
 

@@ -5,12 +5,7 @@
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import { requestSigningBytes, voteSigningBytes } from "../../kshared/certificate.ts";
-import type {
-  CommitteeAction,
-  CommitteeMessage,
-  OwnerIndex,
-  SignedRequest,
-} from "../../kshared/committeeTypes.ts";
+import type { CommitteeAction, OwnerIndex, SignedRequest } from "../../kshared/committeeTypes.ts";
 import { EquivocatingOwner } from "../../kshared/equivocatingOwner.ts";
 import type { KsharedFault } from "./ksharedSimSpec.ts";
 
@@ -73,10 +68,6 @@ function signedRequest(ctx: FaultyOwnerContext, tag: string): SignedRequest {
   return { owner: ctx.self, proposal, digest, signature };
 }
 
-function send(to: readonly OwnerIndex[], message: CommitteeMessage): CommitteeAction {
-  return { type: "send", to, message };
-}
-
 /** The shared equivocating owner (kshared/equivocatingOwner.ts), its twins junk requests of its own. */
 function equivocator(ctx: FaultyOwnerContext, counters: FaultCounters): FaultyOwner {
   let forged = 0;
@@ -86,14 +77,7 @@ function equivocator(ctx: FaultyOwnerContext, counters: FaultCounters): FaultyOw
   });
   const others = Array.from({ length: ctx.k }, (_, i) => i).filter((i) => i !== ctx.self);
   return (actions) => {
-    const out: CommitteeAction[] = [];
-    for (const action of actions) {
-      if (action.type !== "send") out.push(action);
-      else {
-        const to = action.to === "all" ? others : action.to;
-        for (const s of owner.rewrite(to, action.message)) out.push(send(s.to, s.message));
-      }
-    }
+    const out = owner.rewriteActions(actions, others);
     counters.equivocatedProposals = owner.counts.proposals;
     counters.equivocatedVotes = owner.counts.votes;
     return out;
