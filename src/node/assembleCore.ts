@@ -14,6 +14,7 @@ import type { LevelLedgerStore } from "../storage/levelLedgerStore.ts";
 import { createBroadcast } from "./core/createBroadcast.ts";
 import { NodeCore } from "./core/nodeCore.ts";
 import { PayloadInspector } from "./core/payloadInspector.ts";
+import { samplerRoundMs } from "./membershipDriver.ts";
 import type { NodeMembership } from "./nodeMembership.ts";
 
 export interface CoreSetup {
@@ -47,6 +48,8 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
     ...(genesis.membership.mode === "open"
       ? {
           refreshIntervalMs: genesis.membership.recordRefreshSeconds * 1_000,
+          // A view that took no new peer for two sampler rounds has heard of every member its sampler can reach.
+          viewSettleMs: 2 * samplerRoundMs(genesis.membership.recordRefreshSeconds * 1_000),
           // The view (≤ OPEN_VIEW_SIZE peers) shares the live instances, as a static list's members do.
           maxOpenedPerPeer: Math.ceil(INSTANCE_DEFAULTS.maxLiveInstances / OPEN_VIEW_SIZE),
         }

@@ -6,7 +6,7 @@ import type { BroadcastAction } from "../../src/broadcast/types.ts";
 import type { PeerId } from "../../src/core/peerId.ts";
 import { ViewOracle } from "../../src/membership/viewOracle.ts";
 import { seededRandom } from "../../src/sim/prng.ts";
-import { inspectTestPayload, testPayload } from "./harness.ts";
+import { digestOf, inspectTestPayload, testPayload } from "./harness.ts";
 
 /**
  * The contagion broadcast over an open network's view (a ViewOracle): the view starts empty and changes.
@@ -15,7 +15,7 @@ import { inspectTestPayload, testPayload } from "./harness.ts";
  */
 const PARAMS: ContagionParams = { G: 2, E: 40, Ehat: 29, R: 40, Rhat: 12, D: 40, Dhat: 29 };
 
-function openNode(view: PeerId[], members: Set<PeerId>, refreshIntervalMs = 0) {
+function openNode(view: PeerId[], members: Set<PeerId>, refreshIntervalMs = 0, viewSettleMs = 0) {
   const oracle = new ViewOracle({
     view: () => view,
     isMember: (peer) => peer === "self" || members.has(peer),
@@ -28,6 +28,7 @@ function openNode(view: PeerId[], members: Set<PeerId>, refreshIntervalMs = 0) {
     inspect: inspectTestPayload,
     random: seededRandom(4),
     refreshIntervalMs,
+    viewSettleMs,
   });
 }
 
@@ -113,5 +114,74 @@ describe("contagion over an open network's view", () => {
     for (const layer of [samples.gossip, samples.echo, samples.ready, samples.delivery]) {
       assert.ok(!layer.includes("p4"), "p4 sampled nowhere");
     }
+  });
+
+  test("a view that grew by an eighth is drawn afresh: a node that drew from 4 of 6 peers samples all 6", () => {
+    // The earlier rule redrew only when the view doubled, so samples drawn from 4 peers stayed on 4 of a
+    // 7-node network's 6 for good, each weighing 1/4 where it should weigh 1/6.
+    const view: PeerId[] = ["p1", "p2", "p3", "p4"];
+    const members = new Set<PeerId>([...view, "p5", "p6"]);
+    const protocol = openNode(view, members);
+    protocol.handle({ type: "start", nowMs: 0 });
+    assert.equal(protocol.samplePeers().echo.length, 4);
+    view.push("p5");
+    const grown = protocol.handle({ type: "tick", nowMs: 250 });
+    assert.ok(subscriptions(grown, "subscribe").has("p5"), "5 of 4: drawn afresh");
+    view.push("p6");
+    protocol.handle({ type: "tick", nowMs: 500 });
+    const samples = protocol.samplePeers();
+    for (const layer of [samples.echo, samples.ready, samples.delivery]) assert.equal(layer.length, 6);
+  });
+
+  test("a node whose view is still filling takes no decision until it has settled", () => {
+    const view: PeerId[] = ["p1", "p2"];
+    const members = new Set<PeerId>([...view, "p3"]);
+    const protocol = openNode(view, members, 0, 1_000);
+    protocol.handle({ type: "start", nowMs: 0 });
+    const payload = testPayload("alice", 1, "A");
+    const submitted = protocol.handle({ type: "submit", payload, nowMs: 10 });
+    const digest = digestOf(payload);
+    assert.ok(
+      submitted.some(
+        (a) => a.type === "persist" && a.commitment.kind === "echo" && a.commitment.digest === digest,
+      ),
+      "it echoes: an echo depends on no sample",
+    );
+    const instance = { source: "alice", seq: 1 };
+    const votes: BroadcastAction[] = [];
+    for (const from of view) {
+      for (const kind of ["echo", "ready"] as const) {
+        votes.push(
+          ...protocol.handle({ type: "message", from, message: { kind, instance, digest }, nowMs: 20 }),
+        );
+      }
+    }
+    const decided = (actions: readonly BroadcastAction[]) =>
+      actions.some((a) => a.type === "deliver" || (a.type === "persist" && a.commitment.kind === "ready"));
+    assert.equal(decided(votes), false, "every sampled peer voted, but the view is 0.02 s old: no decision");
+    assert.equal(
+      protocol.quorumsReachable(() => true),
+      false,
+      "not healthy while settling",
+    );
+    view.push("p3");
+    const grown = protocol.handle({ type: "tick", nowMs: 900 });
+    for (const kind of ["echo", "ready"] as const) {
+      grown.push(
+        ...protocol.handle({ type: "message", from: "p3", message: { kind, instance, digest }, nowMs: 950 }),
+      );
+    }
+    assert.equal(decided(grown), false, "the view grew at 0.9 s: the wait starts again");
+    assert.equal(decided(protocol.handle({ type: "tick", nowMs: 1_800 })), false, "0.9 s since it grew");
+    const settled = protocol.handle({ type: "tick", nowMs: 1_900 });
+    assert.ok(decided(settled), "settled: the votes that waited make it ready");
+    assert.ok(
+      settled.some((a) => a.type === "deliver"),
+      "and every sampled peer's READY makes it deliver",
+    );
+    assert.equal(
+      protocol.quorumsReachable(() => true),
+      true,
+    );
   });
 });

@@ -31,6 +31,8 @@ export interface ContagionOptions extends InstanceOptions {
   readonly peerDownGraceMs?: number;
   /** Replace one sampled peer, chosen at random, every this many ms; 0 = never (forced to 0 with full membership). */
   readonly refreshIntervalMs?: number;
+  /** An open view's node decides only once its view stopped filling for this long; 0 = at once. */
+  readonly viewSettleMs?: number;
   /** Digests of one instance a sampled peer's READYs may count for. */
   readonly maxReadyDigestsPerPeer?: number;
   /** Instances replayed to one new subscriber per layer (its current ECHO/READY/payload state). */
@@ -54,6 +56,11 @@ export const CONTAGION_DEFAULTS = {
    * views evolve and old samples may have been learned by the adversary.
    */
   refreshIntervalMs: 0,
+  /**
+   * Off here: a static member list is complete from the start. A node over an open network's view sets it
+   * (the node: two sampler rounds), since a view that is still filling samples part of the network.
+   */
+  viewSettleMs: 0,
   /**
    * A correct peer is ready for a second digest of an instance only if an equivocating introducer got one to
    * spread by contagion, which needs ≥ R̂ ready weight beside m*; three leaves room for that and bounds a
@@ -93,6 +100,7 @@ export function resolveContagionOptions(options: ContagionOptions): ResolvedCont
     ...resolveInstanceOptions(options, Math.max(1, options.oracle.size), positiveNumber),
     peerDownGraceMs: full ? NEVER_REPLACED : nonNegativeInteger("peerDownGraceMs", pick("peerDownGraceMs")),
     refreshIntervalMs: full ? 0 : nonNegativeInteger("refreshIntervalMs", pick("refreshIntervalMs")),
+    viewSettleMs: nonNegativeInteger("viewSettleMs", pick("viewSettleMs")),
     maxReadyDigestsPerPeer: positiveInteger("maxReadyDigestsPerPeer", pick("maxReadyDigestsPerPeer")),
     maxReplayedInstances: nonNegativeInteger("maxReplayedInstances", pick("maxReplayedInstances")),
     replayBurst: positiveInteger("replayBurst", pick("replayBurst")),

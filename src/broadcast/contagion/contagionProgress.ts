@@ -51,11 +51,27 @@ export class InstanceProgress {
 
   /** Moves an instance forward after anything changed in it: ready, then deliver or pull. */
   progress(inst: ContagionInstance, nowMs: number, out: BroadcastAction[]): void {
-    const { Ehat, Rhat, Dhat } = this.params;
     inst.examined = true;
     // With no other member, this node's own echo and readiness are the whole system's. An open network's
     // node that knows nobody yet is not alone, only isolated: it waits.
     const alone = this.oracle.mayGrow !== true && this.oracle.size === 0;
+    // Samples of a view still filling cover part of the network: no decision until they settle.
+    if (this.options.layers.settled) this.decide(inst, alone, nowMs, out);
+    const decided = inst.decided;
+    const payload = decided === undefined ? undefined : inst.payloads.get(decided);
+    if (decided !== undefined && payload !== undefined) {
+      // Ready on delivery: this node drops the instance now, so it would never again tell its subscribers —
+      // and D̂ READYs from D mean the digest is spreading anyway. It cannot help a digest nobody delivers.
+      if (!this.isReadyFor(inst, decided)) this.commitReady(inst, decided, nowMs, out);
+      this.deliver(inst, decided, payload, nowMs, out);
+      return;
+    }
+    this.ensurePull(inst, nowMs, out);
+  }
+
+  /** Echo-delivery, contagion and delivery: the threshold decisions, on this node's current samples. */
+  private decide(inst: ContagionInstance, alone: boolean, nowMs: number, out: BroadcastAction[]): void {
+    const { Ehat, Rhat, Dhat } = this.params;
     const own = this.committed.get(inst.key);
     // Echo-delivery (Algorithm 8, line 44), which makes this node ready (Algorithm 9, line 33).
     const echoed = own?.echo;
@@ -80,16 +96,6 @@ export class InstanceProgress {
         }
       }
     }
-    const decided = inst.decided;
-    const payload = decided === undefined ? undefined : inst.payloads.get(decided);
-    if (decided !== undefined && payload !== undefined) {
-      // Ready on delivery: this node drops the instance now, so it would never again tell its subscribers —
-      // and D̂ READYs from D mean the digest is spreading anyway. It cannot help a digest nobody delivers.
-      if (!this.isReadyFor(inst, decided)) this.commitReady(inst, decided, nowMs, out);
-      this.deliver(inst, decided, payload, nowMs, out);
-      return;
-    }
-    this.ensurePull(inst, nowMs, out);
   }
 
   /**

@@ -24,6 +24,8 @@ export interface BroadcastSetup {
    * joined after the samples were drawn enter them; a static member list needs none.
    */
   readonly refreshIntervalMs?: number;
+  /** Contagion over an open view: no decision until the view stopped filling for this long (0: at once). */
+  readonly viewSettleMs?: number;
   /**
    * Contagion: live instances one peer may open here. By default a share of the oracle's population at
    * start, which on an open network is empty then: the caller sizes it from the view instead.
@@ -43,6 +45,7 @@ export function createBroadcast(setup: BroadcastSetup): BroadcastProtocol {
           oracle,
           params: config.params,
           ...(setup.refreshIntervalMs !== undefined ? { refreshIntervalMs: setup.refreshIntervalMs } : {}),
+          ...(setup.viewSettleMs !== undefined ? { viewSettleMs: setup.viewSettleMs } : {}),
           ...(setup.maxOpenedPerPeer !== undefined ? { maxOpenedPerPeer: setup.maxOpenedPerPeer } : {}),
           inspect,
           random,

@@ -26,7 +26,11 @@ export const FAR_BEHIND_TRANSFERS = 100;
 export function judgeHealth(facts: HealthFacts): NodeHealth {
   if (facts.state !== "running") return { status: "starting", reason: `node is ${facts.state}` };
   if (!facts.quorumsReachable)
-    return { status: "isolated", reason: "too few members connected to reach the broadcast's thresholds" };
+    return {
+      status: "isolated",
+      reason:
+        "too few members connected, or a membership view still filling, to reach the broadcast's thresholds",
+    };
   const tolerated = Math.floor((facts.members - 1) / 3);
   if (facts.shedMembers > tolerated) {
     return {
