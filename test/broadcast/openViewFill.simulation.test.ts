@@ -100,7 +100,7 @@ function doubleSpendWhileViewsFill(seed: number, viewSettleMs: number): DoubleSp
     }
     if (!submitted && net.nowMs >= submitAt) {
       submitted = true;
-      ids.forEach((id, i) => net.submit(i, groupA.has(id) ? a : b));
+      for (const [i, id] of ids.entries()) net.submit(i, groupA.has(id) ? a : b);
     }
     if (net.hold !== undefined && net.nowMs >= healAt) {
       net.hold = undefined;
