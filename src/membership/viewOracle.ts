@@ -18,7 +18,8 @@ export interface ViewOracleOptions {
  * Ω over a peer sampler's current view: `sample` draws uniformly with replacement from the view, `distinct`
  * without, and `size` is the view's current size. The contagion broadcast draws its samples from it once and
  * then keeps them up to date by replacing single peers (down, no longer members, or due for a refresh) and
- * redrawing them all when the view has doubled; docs/membership.md says how that bears on the bounds.
+ * redrawing them all when the view has grown by an eighth; docs/membership.md says how that bears on the
+ * bounds.
  */
 export class ViewOracle implements SamplingOracle {
   /** An empty view is an isolated node, never a one-member network. */

@@ -184,4 +184,21 @@ describe("contagion over an open network's view", () => {
       true,
     );
   });
+
+  test("a member that left and came back is drawn in again at once, not only by the slow refresh", () => {
+    const view: PeerId[] = ["p1", "p2", "p3", "p4", "p5", "p6"];
+    const members = new Set(view);
+    const protocol = openNode(view, members);
+    protocol.handle({ type: "start", nowMs: 0 });
+    view.pop();
+    members.delete("p6");
+    protocol.handle({ type: "tick", nowMs: 250 });
+    assert.ok(!protocol.samplePeers().echo.includes("p6"), "p6's record expired: replaced");
+    view.push("p6");
+    members.add("p6");
+    const back = protocol.handle({ type: "tick", nowMs: 500 });
+    assert.ok(subscriptions(back, "subscribe").has("p6"), "p6 is back: drawn afresh");
+    const samples = protocol.samplePeers();
+    for (const layer of [samples.echo, samples.ready, samples.delivery]) assert.ok(layer.includes("p6"));
+  });
 });

@@ -14,8 +14,8 @@ import { ContagionSamples, type SampleMultiset, type SampleReplacement } from ".
  * Samples are drawn afresh once the view has grown by this share since the last full draw. Samples drawn over
  * part of a small network's view weigh the peers they miss at nothing and the others at more than their
  * share, so two nodes missing different peers can each see a quorum that the other side of a split does not
- * (a 7-node simulation forked 4 times in 1,000 runs with the earlier "doubled" rule, which left a node that
- * drew from 4 of 6 peers at 4 for good). From one peer to a full view of 100 this is at most 40 redraws.
+ * (the earlier rule, "doubled", left a node of a 7-node network that drew from 4 of its 6 peers at 4 for
+ * good). From one peer to a full view of 100 this is at most 40 redraws.
  */
 const REDRAW_GROWTH = 1 / 8;
 
@@ -138,7 +138,7 @@ export class SampledLayers {
 
   /**
    * Timer: replaces peers down past the grace period and peers that are no longer members, redraws everything
-   * if the oracle's population has at least doubled, then refreshes one peer if the interval is due. With a
+   * if the oracle's population has grown by `REDRAW_GROWTH`, settles, then refreshes one peer if the interval is due. With a
    * static member list only the first and the last ever apply.
    */
   onTick(nowMs: number, out: BroadcastAction[]): void {
@@ -188,12 +188,14 @@ export class SampledLayers {
 
   /**
    * Samples drawn while an open network's view was still filling (a joining node; the first node of a
-   * network, drawn from nobody) would leave most of the network out for good: once the population has at
-   * least doubled since the last full draw, draw everything afresh. A view of v slots doubles at most
-   * log₂ v times from one peer, so this happens a handful of times, each re-weighing the live instances.
+   * network, drawn from nobody) would leave most of the network out for good: once the population has grown
+   * by `REDRAW_GROWTH` since the last full draw, draw everything afresh, re-weighing the live instances.
    */
   private redrawIfGrown(nowMs: number, out: BroadcastAction[]): void {
     const size = this.options.oracle.size;
+    // Peers that left were replaced by draws from the smaller view: the samples are now drawn from it, and a
+    // member coming back (a restarted node whose record had expired) is drawn in once the view grows again.
+    if (size < this.drawnFromSize) this.drawnFromSize = size;
     if (size === 0 || (this.drawnFromSize > 0 && size < this.drawnFromSize * (1 + REDRAW_GROWTH))) return;
     this.drawnFromSize = size;
     this.drawnAtMs = nowMs;
