@@ -83,6 +83,9 @@ export class ByzantineBroadcast implements BroadcastProtocol {
   quorumsReachable(isUp: (peer: PeerId) => boolean): boolean {
     return this.inner.quorumsReachable(isUp);
   }
+  samplesSettled(): boolean {
+    return this.inner.samplesSettled?.() ?? true;
+  }
 
   counters(): BroadcastCounters {
     return this.inner.counters();

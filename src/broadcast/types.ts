@@ -243,6 +243,8 @@ export interface BroadcastProtocol {
   quorumsReachable(isUp: (peer: PeerId) => boolean): boolean;
   /** The distinct peers of each sample this node draws now (sampled modes only). */
   samplePeers?(): BroadcastSamples;
+  /** False while this node takes no decision because its samples' view is still filling (open networks). */
+  samplesSettled?(): boolean;
   counters(): BroadcastCounters;
   stats(): BroadcastStats;
 }

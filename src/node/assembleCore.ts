@@ -69,6 +69,8 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
   // An open network has no member count: `behind` then trusts the second most advanced peer.
   const f = membership.kind === "open" ? 1 : Math.floor(others / 3);
   const { broadcast: mode } = genesis;
+  const withReplacement =
+    mode.mode === "contagion" && (membership.kind === "open" || !coversMembership(mode.params, others));
   const core = new NodeCore({
     // Catch-up's evidence is the broadcast's: a delivery sample and its threshold (Bracha: every other member
     // asked, 2f + 1 must agree), drawn as the broadcast draws it — with replacement unless the params cover
@@ -77,8 +79,12 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
       isPeer: (peer) => peer !== setup.self && membership.isMember(peer),
       sampleSize: mode.mode === "contagion" ? mode.params.D : others,
       threshold: mode.mode === "contagion" ? mode.params.Dhat : 2 * f + 1,
-      withReplacement:
-        mode.mode === "contagion" && (membership.kind === "open" || !coversMembership(mode.params, others)),
+      withReplacement,
+      // From the broadcast's population, not from whoever is connected: a restarted node's first connections
+      // must not make up its whole sample. And nothing while the broadcast itself may not decide.
+      draw: (count) =>
+        withReplacement ? membership.oracle.sample(count) : membership.oracle.distinct(count),
+      mayDecide: () => broadcast.samplesSettled?.() ?? true,
       f,
       random: () => randomInt(2 ** 47) / 2 ** 47,
     },

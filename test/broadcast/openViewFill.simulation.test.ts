@@ -128,18 +128,23 @@ function doubleSpendWhileViewsFill(seed: number, viewSettleMs: number): DoubleSp
   return { delivered, deliveringNodes, majority };
 }
 
+/** More seeds for a longer look: `TALLY_FILL_SEEDS=600 node --test test/broadcast/openViewFill…`. */
+const SEEDS = Number(process.env.TALLY_FILL_SEEDS ?? 300);
+
 describe("contagion while an open network's views fill", () => {
-  test("nodes that decide on samples of a view still filling can fork (the race this guards against)", () => {
+  test("nodes that decide on samples of a view still filling can fork (the race this guards against)", (t) => {
     const forked = [];
-    for (let seed = 1; seed <= 20; seed++) {
+    const seeds = Math.max(20, SEEDS === 300 ? 20 : SEEDS);
+    for (let seed = 1; seed <= seeds; seed++) {
       if (doubleSpendWhileViewsFill(seed, 0).delivered.size > 1) forked.push(seed);
     }
-    assert.ok(forked.length > 0, "at least one of 20 seeded runs delivered both halves");
+    t.diagnostic(`deciding at once: ${forked.length} of ${seeds} runs forked (seeds ${forked.join(" ")})`);
+    assert.ok(forked.length > 0, `at least one of ${seeds} seeded runs delivered both halves`);
   });
 
-  test("nodes that decide only once their view stopped filling never fork (300 seeded runs)", () => {
+  test(`nodes that decide only once their view stopped filling never fork (${SEEDS} seeded runs)`, (t) => {
     let lopsided = 0;
-    for (let seed = 1; seed <= 300; seed++) {
+    for (let seed = 1; seed <= SEEDS; seed++) {
       const run = doubleSpendWhileViewsFill(seed, FILL_MS + 100);
       assert.ok(run.delivered.size <= 1, `seed ${seed}: both halves delivered`);
       // Secure broadcast may leave an equivocating source's slot with neither half, but a half that 6 of the 7
@@ -150,6 +155,9 @@ describe("contagion while an open network's views fill", () => {
         assert.equal(run.deliveringNodes, NODES, `seed ${seed}: every node delivers`);
       }
     }
+    t.diagnostic(
+      `waiting to settle: 0 of ${SEEDS} runs forked; ${lopsided} had a 6-of-7 split, all delivered`,
+    );
     assert.ok(lopsided > 10, `${lopsided} runs with a 6-of-7 split`);
   });
 });

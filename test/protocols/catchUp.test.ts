@@ -74,11 +74,33 @@ function answer(history: Map<string, EncodedTransfer[]>, request: SyncRequest): 
     : { kind: "bodies", bodies: list.map((e) => e.bytes) };
 }
 
+interface Population {
+  /** Peers that are connected (and have sent a status); the rest of `liars`' peers are members but unreachable. */
+  readonly connected: number;
+  /** Draws from all members, with replacement, as the broadcast's Ω. */
+  readonly draw: true;
+  readonly mayDecide?: () => boolean;
+}
+
 /** Runs catch-up against peers (true = lies) until quiet; returns the ledger and who was penalized. */
-function run(liars: readonly boolean[], threshold: number, seed: number | RandomSource, drawn?: number) {
+function run(
+  liars: readonly boolean[],
+  threshold: number,
+  seed: number | RandomSource,
+  drawn?: number,
+  population?: Population,
+) {
   const peers: PeerId[] = liars.map((_, i) => `peer${i}`);
   const ledger = new FakeLedger();
+  const ofPopulation = seededRandom(77);
   const catchUp = new CatchUp(ledger, {
+    ...(population === undefined
+      ? {}
+      : {
+          draw: (count: number) =>
+            Array.from({ length: count }, () => peers[Math.floor(ofPopulation() * peers.length)]!),
+          ...(population.mayDecide === undefined ? {} : { mayDecide: population.mayDecide }),
+        }),
     isPeer: (peer) => peers.includes(peer),
     sampleSize: drawn ?? peers.length,
     withReplacement: drawn !== undefined,
@@ -89,7 +111,7 @@ function run(liars: readonly boolean[], threshold: number, seed: number | Random
   });
   const penalized = new Set<PeerId>();
   const queue: CatchUpAction[] = [];
-  for (const p of peers) catchUp.onStatus(p, snapshotOf(), 0);
+  for (const p of peers.slice(0, population?.connected ?? peers.length)) catchUp.onStatus(p, snapshotOf(), 0);
   const drain = () => {
     for (let action = queue.shift(); action !== undefined; action = queue.shift()) {
       if (action.type === "deliver") ledger.deliver(action.encoded);
@@ -159,5 +181,29 @@ describe("catch-up core", () => {
       const { ledger } = run([true, false, true, false], 70, seed, 100);
       assert.equal(ledger.delivered.length, 0);
     }
+  });
+
+  it("drawn from the whole population, one connected peer of six is not a sample: nothing accepted", () => {
+    // A restarted node's first connection used to hold every draw of a sample drawn from connected peers.
+    const honest = [false, false, false, false, false, false];
+    const alone = run(honest, 70, 1, 100, { connected: 1, draw: true });
+    assert.equal(alone.ledger.delivered.length, 0, "1 of 6 connected: ≈ 17 of 100 draws answer");
+    const fromConnected = run(honest.slice(0, 1), 70, 1, 100);
+    assert.ok(
+      fromConnected.ledger.delivered.length > 0,
+      "the same peer, as the only connected one, used to suffice",
+    );
+    const all = run(honest, 70, 1, 100, { connected: 6, draw: true });
+    for (const [address, list] of TRUTH) assert.equal(all.ledger.watermarkOf(address), list.length);
+  });
+
+  it("accepts nothing while the broadcast may not decide (an open view still filling)", () => {
+    let settled = false;
+    const honest = [false, false, false, false];
+    const waiting = run(honest, 70, 2, 100, { connected: 4, draw: true, mayDecide: () => settled });
+    assert.equal(waiting.ledger.delivered.length, 0);
+    settled = true;
+    const after = run(honest, 70, 2, 100, { connected: 4, draw: true, mayDecide: () => settled });
+    assert.ok(after.ledger.delivered.length > 0);
   });
 });

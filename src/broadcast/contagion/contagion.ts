@@ -248,6 +248,8 @@ export class ContagionBroadcast implements BroadcastProtocol {
 
   readonly samplePeers = (): BroadcastSamples => this.layers.samplePeers();
 
+  readonly samplesSettled = (): boolean => this.layers.settled;
+
   counters(): BroadcastCounters {
     return snapshotCounters(this.count);
   }

@@ -32,6 +32,15 @@ export interface CatchUpOptions {
   readonly withReplacement?: boolean;
   /** Identical digests needed to accept a transfer: D̂ (Bracha: 2f + 1). */
   readonly threshold: number;
+  /**
+   * `count` draws from the whole population, as the broadcast draws its delivery sample (its Ω: the member
+   * list, or an open network's view); a drawn peer that is not connected counts as no answer. Without it the
+   * sample is drawn from the connected peers only, which lets whoever a restarted node first reconnects to
+   * hold the whole sample.
+   */
+  readonly draw?: (count: number) => readonly PeerId[];
+  /** False while the broadcast may not decide (an open view still filling): no transfer is accepted then. */
+  readonly mayDecide?: () => boolean;
   /** Byzantine members tolerated: `behind` trusts the (f+1)-th most advanced peer, never one liar. */
   readonly f: number;
   readonly random: RandomSource;
@@ -110,7 +119,9 @@ const BUCKETS_PER_LISTING = 16;
 export class CatchUp {
   private readonly ledger: CatchUpLedger;
   private readonly isPeer: (peer: PeerId) => boolean;
-  private readonly options: Required<Omit<CatchUpOptions, "isPeer" | "random">>;
+  private readonly options: Required<Omit<CatchUpOptions, "isPeer" | "random" | "draw" | "mayDecide">>;
+  private readonly draw: ((count: number) => readonly PeerId[]) | undefined;
+  private readonly mayDecide: () => boolean;
   private readonly random: RandomSource;
   private readonly connected = new Set<PeerId>();
   private readonly statuses = new Map<PeerId, PeerStatus>();
@@ -131,6 +142,8 @@ export class CatchUp {
     this.ledger = ledger;
     this.isPeer = options.isPeer;
     this.random = options.random;
+    this.draw = options.draw;
+    this.mayDecide = options.mayDecide ?? (() => true);
     this.options = {
       sampleSize: options.sampleSize,
       withReplacement: options.withReplacement ?? false,
@@ -279,6 +292,7 @@ export class CatchUp {
 
   /** Starts digest rounds for wanted accounts, up to `maxRounds` at once. */
   private startRounds(out: CatchUpAction[]): void {
+    if (!this.mayDecide()) return;
     for (const [source, target] of this.wanted) {
       if (this.rounds.size >= this.options.maxRounds) return;
       if (this.rounds.has(source)) continue;
@@ -311,12 +325,19 @@ export class CatchUp {
   }
 
   /**
-   * A fresh uniform sample of connected peers, as peer → draws: `sampleSize` draws with replacement, or
-   * (partial Fisher–Yates) up to `sampleSize` distinct peers.
+   * A fresh uniform sample, as connected peer → draws: `sampleSize` draws from the population (`draw`), of
+   * which only the connected peers' count; or, without `draw`, from the connected peers: `sampleSize` draws
+   * with replacement, or (partial Fisher–Yates) up to `sampleSize` distinct peers.
    */
   private drawSample(): Map<PeerId, number> {
-    const pool = [...this.connected];
     const weights = new Map<PeerId, number>();
+    if (this.draw !== undefined) {
+      for (const peer of this.draw(this.options.sampleSize)) {
+        if (this.connected.has(peer) && this.isPeer(peer)) weights.set(peer, (weights.get(peer) ?? 0) + 1);
+      }
+      return weights;
+    }
+    const pool = [...this.connected];
     if (this.options.withReplacement) {
       if (pool.length === 0) return weights;
       for (let i = 0; i < this.options.sampleSize; i++) {
