@@ -138,8 +138,8 @@ export class SampledLayers {
 
   /**
    * Timer: replaces peers down past the grace period and peers that are no longer members, redraws everything
-   * if the oracle's population has grown by `REDRAW_GROWTH`, settles, then refreshes one peer if the interval is due. With a
-   * static member list only the first and the last ever apply.
+   * if the oracle's population has grown by `REDRAW_GROWTH`, settles, then refreshes one peer if the interval
+   * is due. With a static member list only the first and the last ever apply.
    */
   onTick(nowMs: number, out: BroadcastAction[]): void {
     this.replaceDownPeers(nowMs, out);
