@@ -434,15 +434,16 @@ describe("contagion in a seeded network", () => {
 
   test("sampled peers that are down get replaced, and broadcasts still complete", (t) => {
     const n = 50;
-    const fraction = 0.2;
+    const crashed = 3;
     const random = seededRandom(99);
     const byzantine = new Map<number, ByzantineStrategy>();
-    while (byzantine.size < fraction * n) byzantine.set(randomInt(random, n), "silent");
+    while (byzantine.size < crashed) byzantine.set(randomInt(random, n), "silent");
     const net = contagionNetwork(n, 99, simParams(n, 0.1), byzantine, { peerDownGraceMs: 1_000 });
     net.start();
     net.run();
-    // The silent nodes are crashed ones: every correct node's transport reports them down. With the 10 %
-    // parameters, 20 % dead peers would be too many; replacing them restores the margin.
+    // The silent nodes are crashed ones: every correct node's transport reports them down. They weigh ≈ 6 %
+    // of each sample, under the eighth beyond which down peers stay (a cut that large may be a partition):
+    // replacing them gives the 10 % parameters their whole margin back.
     const down: PeerId[] = [...byzantine.keys()].map((i) => net.ids[i]!);
     const correctIndices = Array.from({ length: n }, (_, i) => i).filter((i) => !byzantine.has(i));
     for (const i of correctIndices) {
@@ -455,7 +456,9 @@ describe("contagion in a seeded network", () => {
       net.run();
     }
     const replaced = net.correct.map((node) => node.protocol.counters().samplesReplaced ?? 0);
-    assert.ok(replaced.every((count) => count > 0));
+    // A node whose small samples happen to give the three more than an eighth keeps them (E = 167 here).
+    const replacing = replaced.filter((count) => count > 0).length;
+    assert.ok(replacing >= 0.9 * replaced.length, `${replacing} of ${replaced.length} nodes replaced them`);
     const payload = testPayload("acct", 1, "after refresh");
     net.submit(correctIndices[0]!, payload);
     net.run();

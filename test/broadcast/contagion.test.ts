@@ -527,7 +527,8 @@ describe("contagion: sample refresh", () => {
       gossip: SCRIPT.gossip,
       extra: SCRIPT.extra,
     };
-    const protocol = startedNode({}, { peerDownGraceMs: 1_000 }, script);
+    // e1 holds half of this tiny echo sample: lift the bound on the down share to see the mechanics.
+    const protocol = startedNode({}, { peerDownGraceMs: 1_000, maxDownShareReplaced: 1 }, script);
     receive(protocol, "g1", { kind: "gossip", payload: PAYLOAD_A });
     receive(protocol, "e1", echo(A)); // weight 2 of Ê = 3
     protocol.handle({ type: "peerDown", peer: "e1", nowMs: 0 });
@@ -546,6 +547,27 @@ describe("contagion: sample refresh", () => {
       { instance: INSTANCE, kind: "ready", digest: A },
     ]);
     assert.equal(receive(protocol, "e1", echo(A)).length, 0);
+  });
+
+  test("peers down past the grace period that weigh more than an eighth of a sample stay in it (a cut, maybe)", () => {
+    const script = { draws: [...SCRIPT.draws, ["x1"]], gossip: SCRIPT.gossip, extra: SCRIPT.extra };
+    const protocol = startedNode({}, { peerDownGraceMs: 1_000 }, script);
+    receive(protocol, "g1", { kind: "gossip", payload: PAYLOAD_A });
+    receive(protocol, "e1", echo(A));
+    protocol.handle({ type: "peerDown", peer: "e1", nowMs: 0 });
+    protocol.handle({ type: "peerDown", peer: "g1", nowMs: 0 });
+    const later = protocol.handle({ type: "tick", nowMs: 1_000 });
+    assert.deepEqual(
+      sendsOf(later, "unsubscribe").map((action) => [action.to, action.message]),
+      [[["g1"], { kind: "unsubscribe", layer: "gossip" }]],
+      "only the gossip link moves: e1 (2 of 4 echo draws) stays",
+    );
+    assert.equal(protocol.counters().samplesReplaced, 0);
+    assert.deepEqual(
+      persistsOf(receive(protocol, "e2", echo(A))),
+      [{ instance: INSTANCE, kind: "ready", digest: A }],
+      "e1's echo still counts: with e2 it makes Ê = 3",
+    );
   });
 
   test("a peer back within the grace period is kept and subscribed again (it may have restarted)", () => {

@@ -158,6 +158,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
       random,
       refreshIntervalMs: this.options.refreshIntervalMs,
       peerDownGraceMs: this.options.peerDownGraceMs,
+      maxDownShareReplaced: this.options.maxDownShareReplaced,
       viewSettleMs: this.options.viewSettleMs,
       live: this.live,
       count: this.count,

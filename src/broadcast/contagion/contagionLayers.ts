@@ -26,6 +26,8 @@ export interface SampledLayersOptions {
   readonly random: RandomSource;
   readonly refreshIntervalMs: number;
   readonly peerDownGraceMs: number;
+  /** Down peers leave the samples only while they weigh at most this share of each (see `replaceDownPeers`). */
+  readonly maxDownShareReplaced: number;
   /**
    * An open network's node takes no decision (ready, delivery) until its view has not grown by
    * `REDRAW_GROWTH` for this long (0: never waits). A node whose view is still filling samples part of the
@@ -232,13 +234,45 @@ export class SampledLayers {
     return layers;
   }
 
+  /**
+   * Peers down past the grace period leave the gossip links at once, and the samples only while the peers down
+   * now weigh at most `maxDownShareReplaced` of every sample. A node cut off from more than that is as
+   * likely on one side of a partition as missing crashed peers, and each replacement moves weight to the
+   * peers it still reaches: replaced again and again, a minority's samples would end up on its own side, and
+   * it would meet its thresholds alone (a 20-node network cut 8 / 12 for two grace periods forked that way).
+   */
   private replaceDownPeers(nowMs: number, out: BroadcastAction[]): void {
     // With a single other member there is nobody to draw instead: keep it, and wait for it.
     if (this.options.oracle.size <= 1) return;
+    const samplesToo = this.downShare() <= this.options.maxDownShareReplaced;
     for (const [peer, sinceMs] of this.downSince) {
       if (nowMs - sinceMs < this.options.peerDownGraceMs) continue;
-      if (this.sampledLayers(peer).length > 0) this.replacePeer(peer, nowMs, out);
+      if (samplesToo) {
+        if (this.sampledLayers(peer).length > 0) this.replacePeer(peer, nowMs, out);
+      } else if (this.gossip.isDrawn(peer)) this.replaceGossipLink(peer, out);
     }
+  }
+
+  /** The largest share of the echo, ready or delivery sample's draws held by peers down now. */
+  private downShare(): number {
+    let largest = 0;
+    for (const sample of [this.samples.echo, this.samples.ready, this.samples.delivery]) {
+      if (sample.draws === 0) continue;
+      let down = 0;
+      for (const peer of this.downSince.keys()) down += sample.multiplicity(peer);
+      largest = Math.max(largest, down / sample.draws);
+    }
+    return largest;
+  }
+
+  /** A gossip link to a peer that is down goes to a fresh draw; the link is no quorum, so this is always safe. */
+  private replaceGossipLink(peer: PeerId, out: BroadcastAction[]): void {
+    const { count, oracle } = this.options;
+    const fresh = this.gossip.replace(peer, oracle);
+    countedSend(count, out, [peer], { kind: "unsubscribe", layer: "gossip" });
+    if (fresh === undefined) return;
+    countedSend(count, out, [fresh], { kind: "subscribe", layer: "gossip" });
+    this.options.replayPayloads(fresh, out);
   }
 
   /** Scheduled refresh: one sampled peer, chosen uniformly among the distinct ones, per interval. */

@@ -29,6 +29,8 @@ export interface ContagionOptions extends InstanceOptions {
   readonly maxOpenedPerPeer?: number;
   /** How long a sampled peer may stay down before it is replaced by a fresh draw (never: full membership). */
   readonly peerDownGraceMs?: number;
+  /** Down peers are replaced in the samples only while they weigh at most this share of each (0–1). */
+  readonly maxDownShareReplaced?: number;
   /** Replace one sampled peer, chosen at random, every this many ms; 0 = never (forced to 0 with full membership). */
   readonly refreshIntervalMs?: number;
   /** An open view's node decides only once its view stopped filling for this long; 0 = at once. */
@@ -50,6 +52,12 @@ export const CONTAGION_DEFAULTS = {
    * slot, since Byzantine peers never go down on purpose.
    */
   peerDownGraceMs: 30_000,
+  /**
+   * A node that lost more than an eighth of a sample at once may be on one side of a partition: replacing
+   * those draws would move its samples onto its own side, until a minority met its thresholds alone. Its
+   * gossip links are still replaced. Below it, down peers are crashes the samples can shed.
+   */
+  maxDownShareReplaced: 1 / 8,
   /**
    * Off: with static membership the samples are uniform and secret from the start, and a refresh only costs
    * (subscriptions, replays, in-flight votes of the replaced peer). The Brahms sampler will turn it on, once
@@ -99,6 +107,7 @@ export function resolveContagionOptions(options: ContagionOptions): ResolvedCont
     // Only the oracle's peers (self excluded) open instances by voting; a share stays defined when alone.
     ...resolveInstanceOptions(options, Math.max(1, options.oracle.size), positiveNumber),
     peerDownGraceMs: full ? NEVER_REPLACED : nonNegativeInteger("peerDownGraceMs", pick("peerDownGraceMs")),
+    maxDownShareReplaced: shareOf("maxDownShareReplaced", pick("maxDownShareReplaced")),
     refreshIntervalMs: full ? 0 : nonNegativeInteger("refreshIntervalMs", pick("refreshIntervalMs")),
     viewSettleMs: nonNegativeInteger("viewSettleMs", pick("viewSettleMs")),
     maxReadyDigestsPerPeer: positiveInteger("maxReadyDigestsPerPeer", pick("maxReadyDigestsPerPeer")),
@@ -107,6 +116,11 @@ export function resolveContagionOptions(options: ContagionOptions): ResolvedCont
     replaysPerPeerPerSecond: positiveNumber("replaysPerPeerPerSecond", pick("replaysPerPeerPerSecond")),
   };
   return resolved;
+}
+
+function shareOf(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw configError(`${name}: a share from 0 to 1`);
+  return value;
 }
 
 /** The genesis parser checks the same rules; options may also come from tests and the simulator. */

@@ -1,0 +1,140 @@
+/**
+ * Seeded simulations of a partition that outlasts the grace period after which a down peer is replaced in
+ * the samples: 20 real `ContagionBroadcast` state machines over a static member list, with the parameters the
+ * calculator picks for 20 % Byzantine nodes, cut into two sides whose messages are held back. Each node is told
+ * the other side is down, time passes by whole grace periods, and a wallet then hands one half of a double
+ * spend to each side.
+ *
+ * Replacing every down peer would move a node's draws, period after period, onto the side it still reaches,
+ * until an 8-node minority met its thresholds alone: with that rule the minority delivered its half and the
+ * majority the other after two periods. Down peers now leave the samples only while they weigh at most an
+ * eighth of each, so a cut that large stalls both sides instead, and a small one (a node or two down) is
+ * still replaced.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { chooseParams } from "../../src/analysis/chooseParams.ts";
+import { ContagionBroadcast } from "../../src/broadcast/contagion/contagion.ts";
+import { instanceKey } from "../../src/broadcast/instance/instanceId.ts";
+import { CONTAGION_MESSAGE_KINDS, type Digest } from "../../src/broadcast/types.ts";
+import type { PeerId } from "../../src/core/peerId.ts";
+import { StaticMembership } from "../../src/sampling/staticMembership.ts";
+import {
+  digestOf,
+  inspectTestPayload,
+  SIM_PULL_RETRY_MS,
+  SimNetwork,
+  seededRandom,
+  testPayload,
+} from "./harness.ts";
+
+const NODES = 20;
+const GRACE_MS = 30_000;
+const { G, E, Ehat, R, Rhat, D, Dhat } = chooseParams({ nodes: NODES, byzantine: 0.2, epsilon: 1e-6 });
+const PARAMS = { G, E, Ehat, R, Rhat, D, Dhat };
+
+interface CutRun {
+  /** Digest → nodes that delivered it, while the cut held and after it healed. */
+  readonly whileCut: Map<Digest, number>;
+  readonly afterHeal: Map<Digest, number>;
+  readonly minorityHalf: Digest;
+  /** Sample replacements made by the majority's nodes while the cut held. */
+  readonly majorityReplacements: number;
+}
+
+/** Nodes n0 … n(minority−1) on one side, the rest on the other, for `periods` grace periods. */
+function doubleSpendAcrossACut(seed: number, minority: number, periods: number): CutRun {
+  const net = new SimNetwork({
+    n: NODES,
+    seed,
+    messageKinds: CONTAGION_MESSAGE_KINDS,
+    payloadKind: "gossip",
+    protocol: (node, { ids, random }) =>
+      new ContagionBroadcast({
+        self: node.id,
+        oracle: new StaticMembership({
+          self: node.id,
+          members: ids,
+          random: seededRandom(Math.floor(random() * 2 ** 32)),
+        }),
+        params: PARAMS,
+        inspect: inspectTestPayload,
+        random,
+        pullRetryMs: SIM_PULL_RETRY_MS,
+        retransmitInitialMs: 1_000,
+        peerDownGraceMs: GRACE_MS,
+        isSettled: (instance) => node.store.has(instanceKey(instance)),
+      }),
+  });
+  const inMinority = (id: PeerId) => Number(id.slice(1)) < minority;
+  const acrossTheCut = (from: PeerId, to: PeerId) => inMinority(from) !== inMinority(to);
+  net.start();
+  net.hold = (envelope) => acrossTheCut(envelope.from, envelope.to);
+  const tellAll = (type: "peerDown" | "peerUp") => {
+    for (const [i, id] of net.ids.entries()) {
+      for (const peer of net.ids) if (acrossTheCut(id, peer)) net.event(i, { type, peer, nowMs: net.nowMs });
+    }
+  };
+  tellAll("peerDown");
+  for (let period = 0; period < periods; period++) {
+    net.advance(GRACE_MS + 1_000);
+    net.run();
+  }
+  const a = testPayload("eve", 1, "A");
+  const b = testPayload("eve", 1, "B");
+  for (const [i, id] of net.ids.entries()) net.submit(i, inMinority(id) ? a : b);
+  const settle = () => {
+    for (let round = 0; round < 10; round++) {
+      net.run();
+      net.advance(1_000);
+    }
+  };
+  settle();
+  const whileCut = deliveredCounts(net);
+  let majorityReplacements = 0;
+  for (const node of net.correct) {
+    if (!inMinority(node.id)) majorityReplacements += node.protocol.counters().samplesReplaced ?? 0;
+  }
+  net.hold = undefined;
+  net.release();
+  tellAll("peerUp");
+  settle();
+  return { whileCut, afterHeal: deliveredCounts(net), minorityHalf: digestOf(a), majorityReplacements };
+}
+
+function deliveredCounts(net: SimNetwork): Map<Digest, number> {
+  const counts = new Map<Digest, number>();
+  for (const node of net.correct) {
+    for (const digest of [...node.deliveries.values()].flat())
+      counts.set(digest, (counts.get(digest) ?? 0) + 1);
+  }
+  return counts;
+}
+
+describe("contagion across a partition longer than the down-peer grace period", () => {
+  test("cut 8 / 12 for 1 to 8 grace periods: neither side decides alone, and the heal leaves one half at most", () => {
+    for (const periods of [1, 2, 4, 8]) {
+      for (const seed of [1, 2, 3]) {
+        const run = doubleSpendAcrossACut(seed, 8, periods);
+        assert.equal(
+          run.whileCut.get(run.minorityHalf) ?? 0,
+          0,
+          `${periods} periods, seed ${seed}: the 8-node minority delivered its half alone`,
+        );
+        assert.ok(run.afterHeal.size <= 1, `${periods} periods, seed ${seed}: both halves delivered`);
+        assert.equal(run.majorityReplacements, 0, "a 40 % cut is no crash: nothing replaced in the samples");
+      }
+    }
+  });
+
+  test("one node cut off: the other 19 replace it in their samples and deliver their half", () => {
+    for (const seed of [1, 2, 3]) {
+      const run = doubleSpendAcrossACut(seed, 1, 2);
+      const delivered = [...run.whileCut].filter(([digest]) => digest !== run.minorityHalf);
+      assert.equal(delivered.length, 1, `seed ${seed}: the majority's half`);
+      assert.equal(delivered[0]![1], NODES - 1, `seed ${seed}: on all 19`);
+      assert.equal(run.whileCut.get(run.minorityHalf) ?? 0, 0, "the node alone delivers nothing");
+      assert.ok(run.majorityReplacements >= NODES - 1, "each of the 19 replaced the node it lost");
+    }
+  });
+});
