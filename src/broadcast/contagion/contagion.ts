@@ -152,14 +152,8 @@ export class ContagionBroadcast implements BroadcastProtocol {
     });
     const { random } = this.options;
     this.layers = new SampledLayers({
-      self: this.self,
-      oracle: this.oracle,
-      params: this.params,
-      random,
-      refreshIntervalMs: this.options.refreshIntervalMs,
-      peerDownGraceMs: this.options.peerDownGraceMs,
-      maxDownShareReplaced: this.options.maxDownShareReplaced,
-      viewSettleMs: this.options.viewSettleMs,
+      // self, oracle, params, random and the sample upkeep's options, as resolved.
+      ...this.options,
       live: this.live,
       count: this.count,
       replayPayloads: (peer, out) => this.subscriptions.replayPayloads(peer, out),

@@ -366,9 +366,13 @@ export class SampledLayers {
     for (const fresh of drawn) if (this.downSince.has(fresh)) this.downSince.set(fresh, nowMs);
 
     for (const inst of live.values()) {
-      for (const c of change.echo) inst.echoes.reweigh(c.peer, c.was, c.now);
-      for (const [changed, delta] of readyDeltas) {
-        inst.readies.reweigh(changed, delta.ready, delta.delivery, samples.inReady(changed));
+      for (const c of change.echo) inst.echoes.reweigh(c.peer, c.now);
+      for (const changed of readyDeltas.keys()) {
+        inst.readies.reweigh(
+          changed,
+          samples.ready.multiplicity(changed),
+          samples.delivery.multiplicity(changed),
+        );
       }
     }
     for (const inst of [...live.values()]) this.options.progress(inst, nowMs, out);
