@@ -605,7 +605,7 @@ describe("contagion: sample refresh", () => {
     );
   });
 
-  test("a scheduled refresh replaces one sampled peer per interval", () => {
+  test("a scheduled refresh moves one gossip link and redraws a share of each sample, once per interval", () => {
     const protocol = node(
       { refreshIntervalMs: 1_000 },
       { ...SCRIPT, draws: [...SCRIPT.draws, ["x1", "x2", "x3", "x4"]] },

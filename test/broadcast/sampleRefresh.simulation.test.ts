@@ -5,9 +5,11 @@
  * before a wallet hands one half of a double spend to a random group of nodes and the other half to the rest.
  * Optionally, nodes crash mid-step and restart from their durable commitments.
  *
- * When a refresh raised the weight of votes already counted, a node re-tested its thresholds on each new
- * sample without any new vote, and eventually saw a quorum that no single sample gives: 5 of 200 runs forked
- * without crashes, 8 of 300 with two. Votes now only lose weight when samples change (`EchoTally.reweigh`).
+ * The earlier refresh redrew every draw of one distinct peer at a time. That walk drifts the peers' weights far
+ * apart, and every change re-tested the live instances' thresholds: a few peers, and the votes they had already
+ * sent, eventually met a threshold meant for most of them. 5 of 200 runs forked without crashes, 8 of 300 with
+ * nodes crashing. A refresh now redraws a share of single draws, so each sample stays independent uniform
+ * draws (`ContagionSamples.refresh`).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";

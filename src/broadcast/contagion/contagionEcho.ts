@@ -6,13 +6,11 @@ import type { Digest } from "../types.ts";
  * first digest, weighted by how many times the peer was drawn. A node echo-delivers — becomes ready, in the
  * layer above — once the digest it echoed weighs Ê.
  *
- * Votes are kept per peer so a sample change can re-weigh them: a replaced peer's vote stops counting, and a
- * peer drawn fewer times counts less; one drawn more times keeps its weight (`reweigh`).
+ * Votes are kept per peer so a sample refresh can re-weigh them: a replaced peer's vote stops counting, and a
+ * peer drawn once more counts once more (`reweigh`).
  */
 export class EchoTally {
   private readonly digestOfPeer = new Map<PeerId, Digest>();
-  /** The weight each vote counts for now: its multiplicity when it came, lowered (never raised) since. */
-  private readonly countedOf = new Map<PeerId, number>();
   /** Boxed, so counting a vote is one lookup and an increment. */
   private readonly weights = new Map<Digest, { value: number }>();
 
@@ -20,7 +18,6 @@ export class EchoTally {
   add(peer: PeerId, digest: Digest, multiplicity: number): number | undefined {
     if (this.digestOfPeer.has(peer)) return undefined;
     this.digestOfPeer.set(peer, digest);
-    this.countedOf.set(peer, multiplicity);
     const weight = this.weightOf(digest);
     weight.value += multiplicity;
     return weight.value;
@@ -45,18 +42,11 @@ export class EchoTally {
     return voters;
   }
 
-  /**
-   * The peer's multiplicity in the echo sample is now `now`. A vote only ever loses weight this way (at 0 it
-   * is forgotten): raising it would re-test the threshold on a fresh sample with no new vote, and a node that
-   * re-tests at every sample change eventually sees a quorum that no single sample gives.
-   */
-  reweigh(peer: PeerId, now: number): void {
-    const counted = this.countedOf.get(peer);
-    if (counted === undefined || now >= counted) return;
-    this.weightOf(this.digestOfPeer.get(peer)!).value -= counted - now;
-    if (now === 0) {
-      this.digestOfPeer.delete(peer);
-      this.countedOf.delete(peer);
-    } else this.countedOf.set(peer, now);
+  /** The peer's multiplicity in the echo sample went from `was` to `now`; at 0 its vote is forgotten. */
+  reweigh(peer: PeerId, was: number, now: number): void {
+    const digest = this.digestOfPeer.get(peer);
+    if (digest === undefined) return;
+    this.weightOf(digest).value += now - was;
+    if (now === 0) this.digestOfPeer.delete(peer);
   }
 }

@@ -22,8 +22,6 @@ export class ReadyTally {
   private readonly digestsOfPeer = new Map<PeerId, Digest | Digest[]>();
   /** One entry per digest for both samples: counting a READY is one lookup. */
   private readonly weights = new Map<Digest, ReadyWeights>();
-  /** What each peer's READYs count for now: its multiplicities when it first voted, lowered (never raised). */
-  private readonly countedOf = new Map<PeerId, ReadyWeights>();
 
   add(
     peer: PeerId,
@@ -35,7 +33,6 @@ export class ReadyTally {
     const digests = this.digestsOfPeer.get(peer);
     if (digests === undefined) {
       this.digestsOfPeer.set(peer, digest);
-      this.countedOf.set(peer, { ready: readyMultiplicity, delivery: deliveryMultiplicity });
     } else {
       const list = typeof digests === "string" ? [digests] : digests;
       if (list.includes(digest)) return "duplicate";
@@ -43,10 +40,9 @@ export class ReadyTally {
       list.push(digest);
       if (list !== digests) this.digestsOfPeer.set(peer, list);
     }
-    const counted = this.countedOf.get(peer)!;
     const weights = this.weightsOf(digest);
-    weights.ready += counted.ready;
-    weights.delivery += counted.delivery;
+    weights.ready += readyMultiplicity;
+    weights.delivery += deliveryMultiplicity;
     return weights;
   }
 
@@ -86,25 +82,17 @@ export class ReadyTally {
   }
 
   /**
-   * The peer's multiplicities in R and D are now `readyNow` and `deliveryNow`. Its READYs only ever lose weight
-   * this way (see `EchoTally.reweigh`: raising it would re-test the thresholds on a fresh sample with no new
-   * vote); once it is in neither sample, its votes are forgotten.
+   * The peer's multiplicity in R and D changed by these deltas (a sample refresh); once it is in neither,
+   * its votes are forgotten.
    */
-  reweigh(peer: PeerId, readyNow: number, deliveryNow: number): void {
+  reweigh(peer: PeerId, readyDelta: number, deliveryDelta: number, stillSampled: boolean): void {
     const digests = this.digestsOfPeer.get(peer);
-    const counted = this.countedOf.get(peer);
-    if (digests === undefined || counted === undefined) return;
-    const ready = Math.min(counted.ready, readyNow);
-    const delivery = Math.min(counted.delivery, deliveryNow);
-    if (ready === counted.ready && delivery === counted.delivery) return;
+    if (digests === undefined) return;
     for (const digest of typeof digests === "string" ? [digests] : digests) {
       const weights = this.weightsOf(digest);
-      weights.ready -= counted.ready - ready;
-      weights.delivery -= counted.delivery - delivery;
+      weights.ready += readyDelta;
+      weights.delivery += deliveryDelta;
     }
-    if (ready === 0 && delivery === 0) {
-      this.digestsOfPeer.delete(peer);
-      this.countedOf.delete(peer);
-    } else this.countedOf.set(peer, { ready, delivery });
+    if (!stillSampled) this.digestsOfPeer.delete(peer);
   }
 }

@@ -1,4 +1,6 @@
 import type { PeerId } from "../../core/peerId.ts";
+import type { RandomSource } from "../../core/random.ts";
+import { randomIndex } from "../../sampling/randomDraw.ts";
 import type { SamplingOracle } from "../../sampling/samplingOracle.ts";
 
 /**
@@ -40,6 +42,39 @@ export class SampleMultiset {
     for (const added of replacements) if (!before.has(added)) before.set(added, this.multiplicity(added));
     this.add(peer, -this.multiplicity(peer));
     for (const added of replacements) this.add(added, 1);
+    const changes: MultiplicityChange[] = [];
+    for (const [changed, was] of before) {
+      const now = this.multiplicity(changed);
+      if (now !== was) changes.push({ peer: changed, was, now });
+    }
+    return changes;
+  }
+
+  /**
+   * Replaces `fresh.length` of the draws, each picked uniformly among all draws (so a peer drawn k times is
+   * picked in proportion to k), by `fresh`. The result is again independent uniform draws: what the
+   * thresholds' bounds assume. Returns the peers whose multiplicity changed.
+   */
+  refreshDraws(fresh: readonly PeerId[], random: RandomSource): MultiplicityChange[] {
+    const before = new Map<PeerId, number>();
+    const note = (peer: PeerId) => {
+      if (!before.has(peer)) before.set(peer, this.multiplicity(peer));
+    };
+    for (let i = 0; i < fresh.length && this.total > 0; i++) {
+      let pick = randomIndex(random, this.total);
+      for (const [peer, count] of this.counts) {
+        if (pick < count) {
+          note(peer);
+          this.add(peer, -1);
+          break;
+        }
+        pick -= count;
+      }
+    }
+    for (const peer of fresh) {
+      note(peer);
+      this.add(peer, 1);
+    }
     const changes: MultiplicityChange[] = [];
     for (const [changed, was] of before) {
       const now = this.multiplicity(changed);
@@ -151,6 +186,24 @@ export class ContagionSamples {
     return this.weights(peer) % (this.base * this.base) > 0;
   }
 
+  /**
+   * The scheduled refresh: redraws `share` of each sample's draws (at least one), picked uniformly among its
+   * draws, from the oracle's whole population.
+   */
+  refresh(share: number, oracle: SamplingOracle, random: RandomSource): SampleReplacement {
+    const redraw = (sample: SampleMultiset, size: number) =>
+      sample.refreshDraws(oracle.sample(Math.max(1, Math.ceil(size * share))), random);
+    this.readyUnion = undefined;
+    const replacement = {
+      echo: redraw(this.echo, this.sizes.E),
+      ready: redraw(this.ready, this.sizes.R),
+      delivery: redraw(this.delivery, this.sizes.D),
+    };
+    for (const change of [...replacement.echo, ...replacement.ready, ...replacement.delivery])
+      this.repack(change.peer);
+    return replacement;
+  }
+
   /** Draws all three samples afresh (the oracle's population grew: see `SampledLayers.redrawIfGrown`). */
   redrawAll(oracle: SamplingOracle): SampleReplacement {
     this.readyUnion = undefined;
@@ -165,15 +218,12 @@ export class ContagionSamples {
   }
 
   /**
-   * Replaces every copy of `peer` with a fresh uniform draw: from the others when it departs (so a peer that
-   * went down is not drawn straight back), from everyone for a scheduled refresh (excluding the refreshed
-   * peer there would keep it out of the samples until some other refresh drew it again).
+   * Replaces every copy of a departed `peer` with fresh uniform draws from the others (so a peer that went
+   * down is not drawn straight back).
    */
-  replace(peer: PeerId, oracle: SamplingOracle, departing = true): SampleReplacement {
-    const redraw = (sample: SampleMultiset) => {
-      const count = sample.multiplicity(peer);
-      return sample.replace(peer, departing ? drawExcluding(oracle, count, peer) : oracle.sample(count));
-    };
+  replace(peer: PeerId, oracle: SamplingOracle): SampleReplacement {
+    const redraw = (sample: SampleMultiset) =>
+      sample.replace(peer, drawExcluding(oracle, sample.multiplicity(peer), peer));
     this.readyUnion = undefined;
     const replacement = {
       echo: redraw(this.echo),
