@@ -13,25 +13,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { defaultContagionParams } from "../../src/analysis/defaultParams.ts";
-import { ContagionBroadcast } from "../../src/broadcast/contagion/contagion.ts";
-import { instanceKey } from "../../src/broadcast/instance/instanceId.ts";
-import { CONTAGION_MESSAGE_KINDS, type Digest } from "../../src/broadcast/types.ts";
+import type { Digest } from "../../src/broadcast/types.ts";
 import type { PeerId } from "../../src/core/peerId.ts";
-import { ViewOracle } from "../../src/membership/viewOracle.ts";
-import {
-  digestOf,
-  inspectTestPayload,
-  randomInt,
-  SIM_PULL_RETRY_MS,
-  SimNetwork,
-  seededRandom,
-  testPayload,
-} from "./harness.ts";
+import { digestOf, randomInt, seededRandom, testPayload } from "./harness.ts";
+import { deliveredDigests, openContagionNetwork } from "./openNetwork.ts";
 
 const NODES = 7;
 const FILL_MS = 400;
-const PARAMS = defaultContagionParams(1_000);
 /** Votes sent before a peer subscribed (samples redrawn as views fill) reach it by re-sending, as in a node. */
 const RETRANSMIT_MS = 200;
 
@@ -61,27 +49,11 @@ function doubleSpendWhileViewsFill(seed: number, viewSettleMs: number): DoubleSp
       learnAt.set(at, [...(learnAt.get(at) ?? []), [id, later]]);
     }
   }
-  const net = new SimNetwork({
+  const net = openContagionNetwork({
     n: NODES,
     seed,
-    messageKinds: CONTAGION_MESSAGE_KINDS,
-    payloadKind: "gossip",
-    protocol: (node, context) =>
-      new ContagionBroadcast({
-        self: node.id,
-        oracle: new ViewOracle({
-          view: () => views.get(node.id)!,
-          isMember: () => true,
-          random: seededRandom(Math.floor(context.random() * 2 ** 32)),
-        }),
-        params: PARAMS,
-        inspect: inspectTestPayload,
-        random: context.random,
-        pullRetryMs: SIM_PULL_RETRY_MS,
-        retransmitInitialMs: RETRANSMIT_MS,
-        isSettled: (instance) => node.store.has(instanceKey(instance)),
-        viewSettleMs,
-      }),
+    viewOf: (id) => views.get(id)!,
+    extra: { retransmitInitialMs: RETRANSMIT_MS, viewSettleMs },
   });
   net.start();
   const groupA = new Set(ids.filter(() => random() < 0.5));
@@ -115,13 +87,9 @@ function doubleSpendWhileViewsFill(seed: number, viewSettleMs: number): DoubleSp
     net.run();
     net.advance(RETRANSMIT_MS);
   }
-  const delivered = new Set<Digest>();
-  let deliveringNodes = 0;
-  for (const node of net.correct) {
-    const digests = [...node.deliveries.values()].flat();
-    if (digests.length > 0) deliveringNodes++;
-    for (const digest of digests) delivered.add(digest);
-  }
+  const counts = deliveredDigests(net);
+  const delivered = new Set(counts.keys());
+  const deliveringNodes = net.correct.filter((node) => node.deliveries.size > 0).length;
   const inA = groupA.size;
   const majority =
     inA >= NODES - inA ? { digest: digestOf(a), nodes: inA } : { digest: digestOf(b), nodes: NODES - inA };

@@ -13,22 +13,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { defaultContagionParams } from "../../src/analysis/defaultParams.ts";
-import { ContagionBroadcast } from "../../src/broadcast/contagion/contagion.ts";
-import { instanceKey } from "../../src/broadcast/instance/instanceId.ts";
-import { CONTAGION_MESSAGE_KINDS, type Digest } from "../../src/broadcast/types.ts";
-import { ViewOracle } from "../../src/membership/viewOracle.ts";
-import {
-  inspectTestPayload,
-  randomInt,
-  SIM_PULL_RETRY_MS,
-  SimNetwork,
-  seededRandom,
-  testPayload,
-} from "./harness.ts";
+import type { Digest } from "../../src/broadcast/types.ts";
+import { randomInt, seededRandom, testPayload } from "./harness.ts";
+import { deliveredDigests, openContagionNetwork } from "./openNetwork.ts";
 
 const NODES = 7;
-const PARAMS = defaultContagionParams(1_000);
 const REFRESH_MS = 50;
 /** More seeds for a longer look: `TALLY_REFRESH_SEEDS=600 node --test test/broadcast/sampleRefresh…`. */
 const SEEDS = Number(process.env.TALLY_REFRESH_SEEDS ?? 100);
@@ -37,27 +26,11 @@ const SEEDS = Number(process.env.TALLY_REFRESH_SEEDS ?? 100);
 function doubleSpendWhileSamplesRefresh(seed: number, crashes: number): Set<Digest> {
   const random = seededRandom(seed * 31 + 7);
   const ids = Array.from({ length: NODES }, (_, i) => `n${i}`);
-  const net = new SimNetwork({
+  const net = openContagionNetwork({
     n: NODES,
     seed,
-    messageKinds: CONTAGION_MESSAGE_KINDS,
-    payloadKind: "gossip",
-    protocol: (node, context) =>
-      new ContagionBroadcast({
-        self: node.id,
-        oracle: new ViewOracle({
-          view: () => ids.filter((peer) => peer !== node.id),
-          isMember: () => true,
-          random: seededRandom(Math.floor(context.random() * 2 ** 32)),
-        }),
-        params: PARAMS,
-        inspect: inspectTestPayload,
-        random: context.random,
-        pullRetryMs: SIM_PULL_RETRY_MS,
-        retransmitInitialMs: 200,
-        refreshIntervalMs: REFRESH_MS,
-        isSettled: (instance) => node.store.has(instanceKey(instance)),
-      }),
+    viewOf: (id) => ids.filter((peer) => peer !== id),
+    extra: { retransmitInitialMs: 200, refreshIntervalMs: REFRESH_MS },
   });
   net.start();
   for (let refresh = 0; refresh < 40; refresh++) net.advance(REFRESH_MS);
@@ -72,10 +45,7 @@ function doubleSpendWhileSamplesRefresh(seed: number, crashes: number): Set<Dige
     net.run();
     net.advance(200);
   }
-  const delivered = new Set<Digest>();
-  for (const node of net.correct)
-    for (const digest of [...node.deliveries.values()].flat()) delivered.add(digest);
-  return delivered;
+  return new Set(deliveredDigests(net).keys());
 }
 
 describe("contagion while samples are refreshed", () => {

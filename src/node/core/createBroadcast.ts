@@ -20,8 +20,8 @@ export interface BroadcastSetup {
   /** The ledger already holds the instance's slot: it stays closed whatever peers send. */
   readonly isSettled: (instance: InstanceRef) => boolean;
   /**
-   * Contagion: one sampled peer redrawn per interval (0: never). An open network sets it so that members who
-   * joined after the samples were drawn enter them; a static member list needs none.
+   * Contagion: a share of each sample's draws redrawn per interval (0: never). An open network sets it so
+   * that members who joined after the samples were drawn enter them; a static member list needs none.
    */
   readonly refreshIntervalMs?: number;
   /** Contagion over an open view: no decision until the view stopped filling for this long (0: at once). */
