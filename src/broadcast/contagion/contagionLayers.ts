@@ -57,9 +57,14 @@ export class SampledLayers {
   /** Members the transport reports down, since when: sampled ones are replaced past the grace period. */
   private readonly downSince = new Map<PeerId, number>();
   private nextRefreshMs: number | undefined;
-  /** The oracle's population when the samples were last drawn in full, and when. */
+  /** The oracle's population when the samples were last drawn in full. */
   private drawnFromSize = 0;
-  private drawnAtMs = 0;
+  /**
+   * The settle clock: when the view last grew by `REDRAW_GROWTH` past its size at the previous such growth.
+   * A view that shrinks and grows back (a record that lapsed for a moment under load) does not restart it.
+   */
+  private grewToSize = 0;
+  private grewAtMs = 0;
   /** The view's size when the samples settled; undefined while they are not (see `viewSettleMs`). */
   private settledAtSize: number | undefined;
 
@@ -93,7 +98,7 @@ export class SampledLayers {
     const gossip = new GossipNeighbours(oracle, G, random);
     this.drawn = { samples, gossip };
     this.drawnFromSize = oracle.size;
-    this.drawnAtMs = nowMs;
+    this.noteGrowth(oracle.size, nowMs);
     countedSend(count, out, gossip.drawnPeers(), { kind: "subscribe", layer: "gossip" });
     countedSend(count, out, samples.echoPeers(), { kind: "subscribe", layer: "echo" });
     countedSend(count, out, samples.readyPeers(), { kind: "subscribe", layer: "ready" });
@@ -155,19 +160,26 @@ export class SampledLayers {
   }
 
   /**
-   * Settles once the view has stopped growing for `viewSettleMs`, and re-examines the live instances, whose
-   * decisions waited. A settled view that doubles (an island that found a larger network) unsettles it again.
+   * Settles once the view has not grown by `REDRAW_GROWTH` for `viewSettleMs` (see `grewToSize`), and
+   * re-examines the live instances, whose decisions waited. A settled view that doubles (an island that found a larger network) unsettles it again.
    */
   private settle(nowMs: number, out: BroadcastAction[]): void {
     const size = this.options.oracle.size;
+    this.noteGrowth(size, nowMs);
     if (this.settledAtSize !== undefined) {
       if (this.settledAtSize > 0 && size >= 2 * this.settledAtSize) this.settledAtSize = undefined;
       return;
     }
-    if (size === 0 || nowMs - this.drawnAtMs < this.options.viewSettleMs) return;
+    if (size === 0 || nowMs - this.grewAtMs < this.options.viewSettleMs) return;
     this.settledAtSize = size;
     const { live, progress } = this.options;
     for (const inst of [...live.values()]) progress(inst, nowMs, out);
+  }
+
+  private noteGrowth(size: number, nowMs: number): void {
+    if (size === 0 || size < this.grewToSize * (1 + REDRAW_GROWTH)) return;
+    this.grewToSize = size;
+    this.grewAtMs = nowMs;
   }
 
   /** Distinct peers of each layer now (the node's peers API). */
@@ -203,7 +215,6 @@ export class SampledLayers {
     if (size < this.drawnFromSize) this.drawnFromSize = size;
     if (size === 0 || (this.drawnFromSize > 0 && size < this.drawnFromSize * (1 + REDRAW_GROWTH))) return;
     this.drawnFromSize = size;
-    this.drawnAtMs = nowMs;
     const { oracle, params, random, count } = this.options;
     const { samples, gossip } = this;
     count.samplesReplaced++;
