@@ -206,4 +206,21 @@ describe("catch-up core", () => {
     const after = run(honest, 70, 2, 100, { connected: 4, draw: true, mayDecide: () => settled });
     assert.ok(after.ledger.delivered.length > 0);
   });
+
+  it("a peer connected before its record arrived is asked for status once it is a member", () => {
+    // A node restarted with an empty database is connected to before it holds its peers' records: it used to
+    // leave them out of catch-up for good, and, with samples drawn from the whole population, fetch nothing.
+    const members = new Set<PeerId>();
+    const catchUp = new CatchUp(new FakeLedger(), {
+      isPeer: (peer) => members.has(peer),
+      sampleSize: 3,
+      threshold: 3,
+      f: 1,
+      random: seededRandom(3),
+    });
+    catchUp.peerUp("late");
+    assert.deepEqual(catchUp.tick(0), [], "not a member yet: not asked");
+    members.add("late");
+    assert.deepEqual(catchUp.tick(1), [{ type: "askStatus", to: "late" }]);
+  });
 });

@@ -157,7 +157,9 @@ export class CatchUp {
   }
 
   peerUp(peer: PeerId): void {
-    if (this.isPeer(peer)) this.connected.add(peer);
+    // Membership is checked when a peer is asked or counted, not here: a node restarted with an empty database
+    // is connected to before it holds its peers' records, and would otherwise never ask them.
+    this.connected.add(peer);
   }
 
   peerDown(peer: PeerId): void {
@@ -180,6 +182,7 @@ export class CatchUp {
   tick(nowMs: number): CatchUpAction[] {
     const out: CatchUpAction[] = [];
     for (const peer of this.connected) {
+      if (!this.isPeer(peer)) continue;
       if (nowMs - (this.lastAskedMs.get(peer) ?? -Infinity) >= this.options.statusIntervalMs) {
         this.lastAskedMs.set(peer, nowMs);
         out.push({ type: "askStatus", to: peer });
@@ -337,7 +340,7 @@ export class CatchUp {
       }
       return weights;
     }
-    const pool = [...this.connected];
+    const pool = [...this.connected].filter((peer) => this.isPeer(peer));
     if (this.options.withReplacement) {
       if (pool.length === 0) return weights;
       for (let i = 0; i < this.options.sampleSize; i++) {
