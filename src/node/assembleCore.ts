@@ -79,7 +79,6 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
       isPeer: (peer) => peer !== setup.self && membership.isMember(peer),
       sampleSize: mode.mode === "contagion" ? mode.params.D : others,
       threshold: mode.mode === "contagion" ? mode.params.Dhat : 2 * f + 1,
-      withReplacement,
       // From the broadcast's population, not from whoever is connected: a restarted node's first connections
       // must not make up its whole sample. And nothing while the broadcast itself may not decide.
       draw: (count) =>

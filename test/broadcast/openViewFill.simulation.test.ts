@@ -2,8 +2,8 @@
  * Seeded simulations of a small open network whose views are still filling while an equivocating wallet
  * double-spends: 7 real `ContagionBroadcast` state machines, each over its own `ViewOracle`, with the
  * 1,000-node parameter set an open devnet uses (each of the 6 other nodes then carries about 1/6 of every
- * sample). Each node starts knowing 1 to 3 of the others (a node just started from its bootstrap peers) and learns the rest at random moments over the
- * first 400 ms; the wallet hands one half of its double spend to a random group of nodes and the other half to
+ * sample). Each node starts knowing 1 to 3 of the others (a node just started from its bootstrap peers) and
+ * learns the rest at random moments over the first 400 ms; the wallet hands one half of its double spend to a random group of nodes and the other half to
  * the rest, and the network holds every message between the two groups for a random while.
  *
  * Samples drawn from a view of 1 to 3 peers make a node's thresholds count 1 to 3 nodes, so two such nodes on

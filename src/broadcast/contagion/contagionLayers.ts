@@ -148,8 +148,8 @@ export class SampledLayers {
 
   /**
    * Timer: replaces peers down past the grace period and peers that are no longer members, redraws everything
-   * if the oracle's population has grown by `REDRAW_GROWTH`, settles, then refreshes one peer if the interval
-   * is due. With a static member list only the first and the last ever apply.
+   * if the oracle's population has grown by `REDRAW_GROWTH`, settles, then refreshes a share of the samples
+   * if the interval is due. With a static member list only the first and the last ever apply.
    */
   onTick(nowMs: number, out: BroadcastAction[]): void {
     this.replaceDownPeers(nowMs, out);
@@ -161,7 +161,8 @@ export class SampledLayers {
 
   /**
    * Settles once the view has not grown by `REDRAW_GROWTH` for `viewSettleMs` (see `grewToSize`), and
-   * re-examines the live instances, whose decisions waited. A settled view that doubles (an island that found a larger network) unsettles it again.
+   * re-examines the live instances, whose decisions waited. A settled view that doubles (an island that
+   * found a larger network) unsettles it again.
    */
   private settle(nowMs: number, out: BroadcastAction[]): void {
     const size = this.options.oracle.size;

@@ -31,7 +31,10 @@ export interface ContagionOptions extends InstanceOptions {
   readonly peerDownGraceMs?: number;
   /** Down peers are replaced in the samples only while they weigh at most this share of each (0–1). */
   readonly maxDownShareReplaced?: number;
-  /** Redraw 1/16 of each sample's draws and one gossip link every this many ms; 0 = never (0 with full membership). */
+  /**
+   * Redraw 1/16 of each sample's draws and one gossip link every this many ms; 0 = never (always 0 with full
+   * membership).
+   */
   readonly refreshIntervalMs?: number;
   /** An open view's node decides only once its view stopped filling for this long; 0 = at once. */
   readonly viewSettleMs?: number;

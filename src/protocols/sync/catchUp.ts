@@ -158,7 +158,8 @@ export class CatchUp {
 
   peerUp(peer: PeerId): void {
     // Membership is checked when a peer is asked or counted, not here: a node restarted with an empty database
-    // is connected to before it holds its peers' records, and would otherwise never ask them.
+    // is connected to before it holds its peers' records, and would otherwise never ask them. Bounded by the
+    // transport's connections: `peerDown` removes the peer.
     this.connected.add(peer);
   }
 
