@@ -118,7 +118,7 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
     },
   );
   registerSharedRoutes(app, node);
-  registerBatchRoute(app, node);
+  await registerBatchRoute(app, node);
 
   app.get(
     "/v1/accounts/:address/transfers",

@@ -21,8 +21,14 @@ export interface SignedWorkload {
   /** Whether each transfer after round 0 references, as its dep, the payment its account received last. */
   readonly withDeps: boolean;
   readonly ids: readonly string[];
-  readonly json: readonly string[];
+  /** Each transfer's canonical encoding (what a binary batch carries). */
+  readonly bytes: readonly Uint8Array[];
+  /** Each transfer's JSON view, when signed for JSON submission (`submit: "json"`). */
+  readonly json?: readonly string[] | undefined;
 }
+
+/** How the bench submits: binary batch bodies (`application/octet-stream`) or JSON ones. */
+export type SubmitFormat = "binary" | "json";
 
 /** Which workload a run signed, as the report names it. */
 export type WorkloadKind = "ring-with-deps" | "ring-no-deps";
@@ -81,11 +87,13 @@ export function signWorkload(
   perAccount: number,
   network: string,
   withDeps = true,
+  format: SubmitFormat = "binary",
 ): SignedWorkload {
   const accounts = signers.length;
   const total = perAccount * accounts;
   const ids: string[] = new Array(total);
-  const json: string[] = new Array(total);
+  const bytes: Uint8Array[] = new Array(total);
+  const json: string[] | undefined = format === "json" ? new Array(total) : undefined;
   const shape = { accounts, withDeps };
   for (let n = 0; n < total; n++) {
     const i = n % accounts;
@@ -95,9 +103,10 @@ export function signWorkload(
     const seq = from.firstSeq + Math.floor(n / accounts);
     const encoded = signRingPayment(from, to, seq, network, dep < 0 ? undefined : ids[dep]);
     ids[n] = encoded.id;
-    json[n] = JSON.stringify(transferToJson(encoded.transfer));
+    bytes[n] = encoded.bytes;
+    if (json !== undefined) json[n] = JSON.stringify(transferToJson(encoded.transfer));
   }
-  return { accounts, perAccount, withDeps, ids, json };
+  return { accounts, perAccount, withDeps, ids, bytes, json };
 }
 
 /** The transfers each signer's balance must cover: every one it signs costs 1 unit. */

@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { ApplyBook, percentile } from "./applyBook.ts";
 import type { BenchTarget } from "./benchTarget.ts";
-import { signWorkload, type WorkloadKind, workloadKind } from "./benchWorkload.ts";
+import { type SubmitFormat, signWorkload, type WorkloadKind, workloadKind } from "./benchWorkload.ts";
 import { LoadDriver, type LoadOptions } from "./loadDriver.ts";
 import { NodeProbe, type NodeSnapshot } from "./nodeProbe.ts";
 import { clockTicksPerSecond, RssTracker, round1 } from "./procStats.ts";
@@ -17,6 +17,8 @@ export interface DevnetBenchOptions extends LoadOptions {
    * bookkeeping, but every node's set of unreferenced payments grows by one per transfer. Default true.
    */
   readonly withDeps?: boolean | undefined;
+  /** How transfers are submitted: binary batch bodies (default) or JSON ones. */
+  readonly submit?: SubmitFormat | undefined;
   /** Stops the run early (Ctrl-C): it then fails with BenchFailed after tearing down. */
   readonly signal?: AbortSignal | undefined;
   readonly progress?: ProgressSink | undefined;
@@ -67,6 +69,8 @@ export interface DevnetBenchResult {
   readonly rate: number | null;
   readonly inFlight: number;
   readonly batch: number;
+  /** The batch bodies' format. */
+  readonly submit: SubmitFormat;
   readonly accounts: number;
   readonly workload: WorkloadKind;
   /** Deps per transfer submitted over the run (warmup included): ≈ 1 with deps, 0 without. */
@@ -121,7 +125,8 @@ export async function runDevnetBench(
   const perAccount = Math.ceil(wanted / target.signers.length) + 1;
   const total = perAccount * target.signers.length;
   const signStart = performance.now();
-  const workload = signWorkload(target.signers, perAccount, target.network, options.withDeps ?? true);
+  const submit = options.submit ?? "binary";
+  const workload = signWorkload(target.signers, perAccount, target.network, options.withDeps ?? true, submit);
   const signPerSec = total / ((performance.now() - signStart) / 1000);
   const indexOf = new Map<string, number>();
   for (const [i, id] of workload.ids.entries()) indexOf.set(id, i);
@@ -214,6 +219,7 @@ export async function runDevnetBench(
       rate: options.rate ?? null,
       inFlight: options.inFlight,
       batch: options.batch,
+      submit,
       accounts: target.signers.length,
       workload: workloadKind(workload),
       depsPerTransfer: round2(driver.submitted > 0 ? driver.submittedWithDeps / driver.submitted : 0),

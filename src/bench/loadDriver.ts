@@ -1,5 +1,6 @@
 import { Agent, request } from "node:http";
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import { encodeTransferBatch } from "../core/transferBatch.ts";
 import type { ApplyBook } from "./applyBook.ts";
 import { depIndexOf, type SignedWorkload } from "./benchWorkload.ts";
 import { PrerequisiteTracker } from "./prerequisites.ts";
@@ -25,7 +26,8 @@ const UNKNOWN_DEPENDENCY_RETRY_MS = 100;
 const OPEN_LOOP_TICK_MS = 10;
 
 /**
- * Submits a pre-signed workload to the nodes' `POST /v1/transfers:batch`. Account i is pinned to node i mod N
+ * Submits a pre-signed workload to the nodes' `POST /v1/transfers:batch` (binary bodies, or JSON when the
+ * workload carries JSON). Account i is pinned to node i mod N
  * and, as a wallet, has at most one transfer in flight: its next seq is sent once the previous one is settled
  * (applied on every node, or refused) and its dep, if it has one, is applied on every node (see
  * `PrerequisiteTracker`). Nodes park a peer's transfer that is ahead of its account's applied seq only 16
@@ -156,8 +158,13 @@ export class LoadDriver {
   }
 
   private post(node: number, indices: number[]): void {
-    const { json } = this.workload;
-    const body = `{"transfers":[${indices.map((i) => json[i]).join(",")}]}`;
+    const { json, bytes } = this.workload;
+    // Binary unless the workload was signed for JSON (`--submit json`).
+    const body =
+      json === undefined
+        ? encodeTransferBatch(indices.map((i) => bytes[i]!))
+        : `{"transfers":[${indices.map((i) => json[i]).join(",")}]}`;
+    const contentType = json === undefined ? "application/octet-stream" : "application/json";
     const at = this.now();
     for (const i of indices) this.book.submitted(i, at);
     this.submitted += indices.length;
@@ -167,7 +174,7 @@ export class LoadDriver {
     const req = request(`${this.apis[node]}/v1/transfers:batch`, {
       method: "POST",
       agent: this.agents[node],
-      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      headers: { "content-type": contentType, "content-length": Buffer.byteLength(body) },
     });
     req.once("response", (res) => {
       let text = "";

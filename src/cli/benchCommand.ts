@@ -88,6 +88,8 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
     for (const name of ["nodes", "broadcast", "membership", "accounts"])
       if (args.values[name] !== undefined)
         throw new UsageError(`--${name} describes a devnet the bench starts: not with --devnet`);
+  const submit = optionalString(args, "submit") ?? "binary";
+  if (submit !== "binary" && submit !== "json") throw new UsageError("--submit must be binary or json");
   const batch = optionalInteger(args, "batch", 1) ?? DEFAULT_DEVNET_BENCH.batch;
   if (batch > MAX_BATCH_TRANSFERS) throw new UsageError(`--batch must be at most ${MAX_BATCH_TRANSFERS}`);
   const nodes = optionalInteger(args, "nodes", 1) ?? DEFAULT_DEVNET_BENCH.nodes;
@@ -116,6 +118,7 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
       batch,
       inFlight: optionalInteger(args, "in-flight", 1) ?? DEFAULT_DEVNET_BENCH.inFlight,
       withDeps: args.values["no-deps"] !== true,
+      submit,
     },
   };
 }
@@ -158,7 +161,7 @@ const benchDevnet: Command = {
   summary:
     "load a multi-process devnet with pre-signed transfers: applied/s, latency to every node, CPU, RSS, messages and bytes per transfer",
   usage:
-    "[--nodes N] [--duration S] [--rate R] [--in-flight K] [--broadcast contagion|bracha] [--membership open|static] [--accounts A] [--batch B] [--warmup S] [--devnet FILE] [--compare bracha] [--no-deps]",
+    "[--nodes N] [--duration S] [--rate R] [--in-flight K] [--broadcast contagion|bracha] [--membership open|static] [--accounts A] [--batch B] [--submit binary|json] [--warmup S] [--devnet FILE] [--compare bracha] [--no-deps]",
   options: {
     nodes: { type: "string" },
     duration: { type: "string" },
@@ -168,6 +171,7 @@ const benchDevnet: Command = {
     membership: { type: "string" },
     accounts: { type: "string" },
     batch: { type: "string" },
+    submit: { type: "string" },
     warmup: { type: "string" },
     devnet: { type: "string" },
     compare: { type: "string" },

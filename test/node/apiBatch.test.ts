@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { MAX_BATCH_TRANSFERS } from "../../src/api/batchRoute.ts";
+import { encodeTransferBatch } from "../../src/core/transferBatch.ts";
 import { transferToJson } from "../../src/core/transferJson.ts";
 import { newKeystore } from "../../src/wallet/keystore.ts";
 import { NodeClient } from "../../src/wallet/nodeClient.ts";
@@ -71,5 +72,43 @@ describe("REST API: batch submission", { timeout: 60_000 }, () => {
     assert.equal(tooMany.json.code, "INVALID_REQUEST");
     assert.equal((await post({ transfers: [{ nonsense: true }] })).status, 400);
     assert.equal((await post({ transfers: [], extra: 1 })).status, 400);
+  });
+
+  const postBinary = async (body: Uint8Array, path = "/v1/transfers:batch") => {
+    const response = await fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body,
+    });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  };
+
+  it("takes a binary batch: each item judged alone, the good ones applied, a bad framing refused whole", async () => {
+    // Each payer's next seq, whatever the tests above left.
+    const next = async (i: number) => Number((await new NodeClient(url).account(payers[i]!.address)).nextSeq);
+    const good = pay(1, await next(1), 3n);
+    const overdraft = pay(2, await next(2), 10_000n);
+    const forged = pay(2, await next(2), 2n).bytes.slice();
+    forged[forged.length - 1]! ^= 1; // the signature's last byte
+    const garbage = new Uint8Array([1, 2, 3]);
+    const res = await postBinary(encodeTransferBatch([good.bytes, overdraft.bytes, forged, garbage]));
+    assert.equal(res.status, 200);
+    const results = res.json.results as Record<string, string>[];
+    assert.equal(results.length, 4);
+    assert.equal(results[0]!.id, good.id);
+    assert.equal(results[1]!.code, "INSUFFICIENT_FUNDS");
+    assert.equal(results[2]!.code, "BAD_SIGNATURE");
+    assert.equal(results[3]!.code, "MALFORMED_ENCODING");
+    assert.equal((await new NodeClient(url).waitForResolution(good.id, 10_000)).status, "applied");
+
+    const truncated = encodeTransferBatch([good.bytes]).subarray(0, 10);
+    const refused = await postBinary(truncated);
+    assert.equal(refused.status, 400);
+    assert.equal(refused.json.code, "INVALID_REQUEST");
+    assert.equal((await postBinary(new Uint8Array(0))).status, 400);
+    const many = Array.from({ length: MAX_BATCH_TRANSFERS + 1 }, () => good.bytes);
+    assert.equal((await postBinary(encodeTransferBatch(many))).json.code, "INVALID_REQUEST");
+    // Only the batch route takes binary bodies.
+    assert.equal((await postBinary(encodeTransferBatch([good.bytes]), "/v1/transfers")).status, 415);
   });
 });

@@ -15,7 +15,9 @@ import {
 import { presignCount } from "../../src/bench/devnetBench.ts";
 import { LoadDriver } from "../../src/bench/loadDriver.ts";
 import { PrerequisiteTracker } from "../../src/bench/prerequisites.ts";
-import { transferFromJson } from "../../src/core/transferJson.ts";
+import { decodeTransfer } from "../../src/core/transfer.ts";
+import { splitTransferBatch } from "../../src/core/transferBatch.ts";
+import { transferToJson } from "../../src/core/transferJson.ts";
 import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
 import { SignatureAuthorizer } from "../../src/ledger/authorization.ts";
 import { Ledger } from "../../src/ledger/ledger.ts";
@@ -32,7 +34,8 @@ interface TransferShape {
   outputs: { to: string; amount: string }[];
   deps: string[];
 }
-const parsed = (w: SignedWorkload, n: number) => JSON.parse(w.json[n]!) as TransferShape;
+const parsed = (w: SignedWorkload, n: number) =>
+  JSON.parse(JSON.stringify(transferToJson(decodeTransfer(w.bytes[n]!).transfer))) as TransferShape;
 
 test("workload: each round-k (k ≥ 2) transfer references the payment received in round k−1", () => {
   const A = signers.length;
@@ -65,8 +68,8 @@ test("workload: with deps a ledger keeps one unreferenced payment per account, w
       new MemoryLedgerStore(),
       new SignatureAuthorizer(sodiumVerifier),
     );
-    for (const json of w.json) {
-      const changes = ledger.deliver(transferFromJson(JSON.parse(json)));
+    for (const bytes of w.bytes) {
+      const changes = ledger.deliver(decodeTransfer(bytes));
       assert.equal(changes[0]!.status, "applied");
     }
     return signers.map((s) => ledger.account(s.address).pendingDeps.length);
@@ -125,70 +128,76 @@ test("prerequisites: a refused dep is never counted as applied", () => {
  * Two fake nodes behind real HTTP: each checks, as a node's precheck would, that every transfer it is sent
  * has its dep applied "everywhere" already, then applies it after a while by telling the driver.
  */
-test("load driver: a transfer is POSTed only once its dep is applied on every node", async () => {
-  const w = signWorkload(deterministicSigners(6), 5, NETWORK);
-  const A = w.accounts;
-  const total = w.ids.length;
-  const book = new ApplyBook(total, 1);
-  const appliedEverywhere = new Set<number>();
-  const accountOf = new Map(deterministicSigners(6).map((s, i) => [s.address, i]));
-  const violations: string[] = [];
-  let posted = 0;
-  let driver: LoadDriver | undefined;
-  let done: () => void = () => {};
-  const finished = new Promise<void>((r) => (done = r));
-  let busyOnce = true;
-  const handler = async (req: IncomingMessage, res: ServerResponse) => {
-    let body = "";
-    for await (const chunk of req) body += chunk;
-    const { transfers } = JSON.parse(body) as { transfers: TransferShape[] };
-    const results = transfers.map((t) => {
-      const n = (t.seq - 1) * A + accountOf.get(t.source)!;
-      // The first one sent is answered "busy" once: the retry must respect the same rule.
-      if (busyOnce) {
-        busyOnce = false;
-        return { code: "PENDING_FULL" };
+for (const format of ["binary", "json"] as const)
+  test(`load driver (${format} batches): a transfer is POSTed only once its dep is applied on every node`, async () => {
+    const w = signWorkload(deterministicSigners(6), 5, NETWORK, true, format);
+    const A = w.accounts;
+    const total = w.ids.length;
+    const book = new ApplyBook(total, 1);
+    const appliedEverywhere = new Set<number>();
+    const accountOf = new Map(deterministicSigners(6).map((s, i) => [s.address, i]));
+    const violations: string[] = [];
+    let posted = 0;
+    let driver: LoadDriver | undefined;
+    let done: () => void = () => {};
+    const finished = new Promise<void>((r) => (done = r));
+    let busyOnce = true;
+    const handler = async (req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      const binary = req.headers["content-type"] === "application/octet-stream";
+      if (binary !== (format === "binary")) violations.push(`a ${req.headers["content-type"]} body`);
+      const transfers: { source: string; seq: number }[] = binary
+        ? splitTransferBatch(body, 1_000).map((b) => decodeTransfer(b).transfer)
+        : (JSON.parse(body.toString()) as { transfers: TransferShape[] }).transfers;
+      const results = transfers.map((t) => {
+        const n = (t.seq - 1) * A + accountOf.get(t.source)!;
+        // The first one sent is answered "busy" once: the retry must respect the same rule.
+        if (busyOnce) {
+          busyOnce = false;
+          return { code: "PENDING_FULL" };
+        }
+        const dep = depIndexOf(w, n);
+        if (dep >= 0 && !appliedEverywhere.has(dep)) violations.push(`${n} sent before its dep ${dep}`);
+        if (n >= A && !appliedEverywhere.has(n - A)) violations.push(`${n} sent before ${n - A}`);
+        posted++;
+        // Applied a varying while later, so transfers settle out of order.
+        setTimeout(
+          () => {
+            appliedEverywhere.add(n);
+            driver!.settled(n, true);
+            if (appliedEverywhere.size === total) done();
+          },
+          (n * 7) % 13,
+        );
+        return { id: w.ids[n] };
+      });
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ results }));
+    };
+    const servers = [createServer(handler), createServer(handler)];
+    try {
+      for (const s of servers) {
+        s.listen(0, "127.0.0.1");
+        await once(s, "listening");
       }
-      const dep = depIndexOf(w, n);
-      if (dep >= 0 && !appliedEverywhere.has(dep)) violations.push(`${n} sent before its dep ${dep}`);
-      if (n >= A && !appliedEverywhere.has(n - A)) violations.push(`${n} sent before ${n - A}`);
-      posted++;
-      // Applied a varying while later, so transfers settle out of order.
-      setTimeout(
-        () => {
-          appliedEverywhere.add(n);
-          driver!.settled(n, true);
-          if (appliedEverywhere.size === total) done();
-        },
-        (n * 7) % 13,
-      );
-      return { id: w.ids[n] };
-    });
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ results }));
-  };
-  const servers = [createServer(handler), createServer(handler)];
-  try {
-    for (const s of servers) {
-      s.listen(0, "127.0.0.1");
-      await once(s, "listening");
+      const apis = servers.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`);
+      driver = new LoadDriver(apis, w, book, { batch: 2, inFlight: 2 }, () => performance.now());
+      driver.start();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([finished, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+      clearTimeout(timer);
+      await driver.stop();
+      assert.deepEqual(violations, []);
+      assert.equal(appliedEverywhere.size, total, "every transfer was sent and applied");
+      assert.equal(posted, total);
+      assert.equal(driver.retried, 1);
+      assert.equal(driver.submitted, total);
+      assert.equal(driver.submittedWithDeps, total - A);
+      assert.equal(driver.ranDry, true);
+      assert.equal(driver.failed, undefined);
+    } finally {
+      for (const s of servers) s.close();
     }
-    const apis = servers.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`);
-    driver = new LoadDriver(apis, w, book, { batch: 2, inFlight: 2 }, () => performance.now());
-    driver.start();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([finished, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-    clearTimeout(timer);
-    await driver.stop();
-    assert.deepEqual(violations, []);
-    assert.equal(appliedEverywhere.size, total, "every transfer was sent and applied");
-    assert.equal(posted, total);
-    assert.equal(driver.retried, 1);
-    assert.equal(driver.submitted, total);
-    assert.equal(driver.submittedWithDeps, total - A);
-    assert.equal(driver.ranDry, true);
-    assert.equal(driver.failed, undefined);
-  } finally {
-    for (const s of servers) s.close();
-  }
-});
+  });
