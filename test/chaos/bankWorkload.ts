@@ -27,8 +27,17 @@ export interface BankOptions {
   readonly equivocators: number;
   /** How long a wallet waits for its transfer to resolve at one node before trying another. */
   readonly resolveTimeoutMs: number;
-  /** An equivocating wallet that sees neither transfer resolved within this is retired (its seq may be stuck for good). */
+  /**
+   * An equivocating wallet that sees neither transfer resolved within this abandons the account (its seq may
+   * be stuck for good): it moves to a spare account, or retires when none is left.
+   */
   readonly doubleSpendTimeoutMs: number;
+  /**
+   * Funded accounts, none of them paying, that an equivocating wallet moves to when its own is stuck: a sound
+   * network leaves many double spends with neither half delivered, and without spares every equivocator
+   * would stop after its first such one, taking most of the run's double spends with it.
+   */
+  readonly spares?: readonly Keystore[];
 }
 
 export interface BankStats {
@@ -40,7 +49,9 @@ export interface BankStats {
   doubleSpendAttempts: number;
   /** Attempts where one of the two resolved (the network chose one). */
   doubleSpendsResolved: number;
-  /** Wallets retired after an equivocation neither node resolved in time. */
+  /** Accounts abandoned after an equivocation neither node resolved in time (their seq may be stuck). */
+  accountsStuck: number;
+  /** Equivocating wallets that stopped: stuck with no spare account left. */
   walletsRetired: number;
 }
 
@@ -60,6 +71,7 @@ export class BankWorkload {
     retries: 0,
     doubleSpendAttempts: 0,
     doubleSpendsResolved: 0,
+    accountsStuck: 0,
     walletsRetired: 0,
   };
   readonly seenApplied: SeenApplied[] = [];
@@ -72,6 +84,7 @@ export class BankWorkload {
   private readonly wallets: { keystore: Keystore; outstanding?: EncodedTransfer }[];
   private readonly addresses: readonly string[];
   private readonly options: BankOptions;
+  private readonly spares: Keystore[];
   private running = false;
   private loops: Promise<void>[] = [];
 
@@ -80,6 +93,7 @@ export class BankWorkload {
     this.wallets = keystores.map((keystore) => ({ keystore }));
     this.addresses = keystores.map((k) => k.address);
     this.options = options;
+    this.spares = [...(options.spares ?? [])];
   }
 
   start(): void {
@@ -109,8 +123,13 @@ export class BankWorkload {
         if (wallet.outstanding !== undefined) await this.resubmit(wallet, this.pickNode());
         else if (w < this.options.equivocators && this.options.random() < this.options.doubleSpendRate) {
           if (!(await this.doubleSpend(wallet))) {
-            this.stats.walletsRetired++;
-            return;
+            this.stats.accountsStuck++;
+            const spare = this.spares.shift();
+            if (spare === undefined) {
+              this.stats.walletsRetired++;
+              return;
+            }
+            wallet.keystore = spare;
           }
         } else await this.pay(wallet, w, this.pickNode());
       } catch {

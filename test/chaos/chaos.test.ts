@@ -5,7 +5,8 @@ import { chaosOptionsFromEnv, runChaos, summarize } from "./runChaos.ts";
 /**
  * `npm run test:chaos`: the long chaos run. TALLY_CHAOS_SECONDS (default 120), TALLY_CHAOS_NODES (4),
  * TALLY_CHAOS_WALLETS (24), TALLY_CHAOS_NEMESIS_MS (mean pause between faults, 6000), TALLY_CHAOS_BROADCAST
- * (contagion|bracha), TALLY_CHAOS_SEED (printed by every run; replays the same fault and payment schedule).
+ * (contagion|bracha), TALLY_CHAOS_SPARES (funded accounts per equivocating wallet, 4), TALLY_CHAOS_SEED (printed
+ * by every run; replays the same fault and payment schedule).
  */
 
 const options = chaosOptionsFromEnv({
@@ -16,6 +17,7 @@ const options = chaosOptionsFromEnv({
   nemesisIntervalMs: 6_000,
   downMs: [1_000, 5_000],
   doubleSpendRate: 0.2,
+  sparesPerEquivocator: 4,
   quietTimeoutMs: 60_000,
 });
 

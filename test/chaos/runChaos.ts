@@ -20,6 +20,8 @@ export interface ChaosOptions {
   readonly nemesisIntervalMs: number;
   readonly downMs: readonly [number, number];
   readonly doubleSpendRate: number;
+  /** Funded spare accounts per equivocating wallet (see `BankOptions.spares`); 0 when absent. */
+  readonly sparesPerEquivocator?: number;
   /** After the faults heal and the load stops: how long the nodes get to agree. */
   readonly quietTimeoutMs: number;
   /** The nemesis's first fault kinds, before its seeded choice (the short run forces a partition). */
@@ -55,6 +57,7 @@ export function chaosOptionsFromEnv(defaults: Omit<ChaosOptions, "seed">): Chaos
     wallets: num("TALLY_CHAOS_WALLETS", defaults.wallets),
     durationMs: num("TALLY_CHAOS_SECONDS", defaults.durationMs / 1000) * 1000,
     nemesisIntervalMs: num("TALLY_CHAOS_NEMESIS_MS", defaults.nemesisIntervalMs),
+    sparesPerEquivocator: num("TALLY_CHAOS_SPARES", defaults.sparesPerEquivocator ?? 0),
     broadcast: env.TALLY_CHAOS_BROADCAST === "bracha" ? "bracha" : defaults.broadcast,
   };
 }
@@ -67,11 +70,13 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
   const [bankRandom, nemesisRandom, samplerRandom] = [childSeed(root), childSeed(root), childSeed(root)].map(
     seededRandom,
   );
+  const equivocators = Math.max(1, Math.floor(options.wallets / 4));
+  const spares = equivocators * (options.sparesPerEquivocator ?? 0);
   const devnet = await startDevnet([
     "--nodes",
     String(options.nodes),
     "--wallets",
-    String(options.wallets),
+    String(options.wallets + spares),
     "--broadcast",
     options.broadcast,
     // The nemesis cuts the network through each node's testing-only partition control.
@@ -89,10 +94,12 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     };
     const supply = genesis.balances.reduce((s, b) => s + BigInt(b.amount), 0n);
 
-    const bank = new BankWorkload(cluster.nodes, keystores, {
+    // The spares hold genesis money too: every supply and agreement check covers them (`addresses`).
+    const bank = new BankWorkload(cluster.nodes, keystores.slice(0, options.wallets), {
+      spares: keystores.slice(options.wallets),
       random: bankRandom!,
       doubleSpendRate: options.doubleSpendRate,
-      equivocators: Math.max(1, Math.floor(options.wallets / 4)),
+      equivocators,
       resolveTimeoutMs: 5_000,
       doubleSpendTimeoutMs: 15_000,
     });
@@ -196,7 +203,7 @@ export function summarize(r: ChaosReport): string {
     `${r.events.length} nemesis events ${JSON.stringify(kinds)}`,
     `${partitions.length} partitions (${healed.length} seen cut, healed and caught up; minorities ${partitions.map((e) => `${e.nodes.join("+")} ${e.behindAtHeal ?? "?"} seqs behind at heal`).join(", ") || "-"})`,
     `${r.bank.applied} transfers seen applied (${r.bank.submitted} submissions, ${r.bank.rejected} rejected, ${r.bank.retries} retries)`,
-    `${r.bank.doubleSpendAttempts} double-spend attempts (${r.bank.doubleSpendsResolved} resolved, ${r.bank.walletsRetired} wallets retired)`,
+    `${r.bank.doubleSpendAttempts} double-spend attempts (${r.bank.doubleSpendsResolved} resolved, ${r.bank.accountsStuck} accounts stuck, ${r.bank.walletsRetired} wallets retired)`,
     `${r.unresolved} acknowledged but unresolved by their clients`,
     `supply samples ${r.supplySamples.consistent} consistent of ${r.supplySamples.taken}`,
     `longest catch-up ${r.longestCatchUpMs ?? "-"} ms, agreement after heal ${r.agreementMs ?? "-"} ms`,
