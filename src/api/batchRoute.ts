@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { isTallyError } from "../core/errors.ts";
+import { isRecord } from "../core/jsonShape.ts";
 import { decodeTransfer, type EncodedTransfer } from "../core/transfer.ts";
 import { splitTransferBatch } from "../core/transferBatch.ts";
 import { transferFromJson } from "../core/transferJson.ts";
@@ -60,6 +61,8 @@ const BINARY_BATCH_TYPE = "application/octet-stream";
  */
 export async function registerBatchRoute(app: FastifyInstance, node: NodeApi): Promise<void> {
   await app.register(async (scope) => {
+    // Bodies are validated per content type, so a type this route takes without a schema must not parse.
+    scope.removeContentTypeParser("text/plain");
     scope.addContentTypeParser(
       BINARY_BATCH_TYPE,
       { parseAs: "buffer", bodyLimit: BATCH_BODY_LIMIT_BYTES },
@@ -99,7 +102,10 @@ export async function registerBatchRoute(app: FastifyInstance, node: NodeApi): P
             results: await Promise.all(items.map((b) => submitOne(node, () => decodeTransfer(b.slice())))),
           };
         }
-        const { transfers } = body as { transfers: unknown[] };
+        // The JSON schema has run; checked again so no other body shape can reach the items.
+        const transfers = isRecord(body) ? body.transfers : undefined;
+        if (!Array.isArray(transfers))
+          throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", "JSON or binary body");
         return {
           results: await Promise.all(transfers.map((json) => submitOne(node, () => transferFromJson(json)))),
         };

@@ -108,7 +108,13 @@ describe("REST API: batch submission", { timeout: 60_000 }, () => {
     assert.equal((await postBinary(new Uint8Array(0))).status, 400);
     const many = Array.from({ length: MAX_BATCH_TRANSFERS + 1 }, () => good.bytes);
     assert.equal((await postBinary(encodeTransferBatch(many))).json.code, "INVALID_REQUEST");
-    // Only the batch route takes binary bodies.
+    // Only the batch route takes binary bodies, and it takes no body type it has no schema for.
     assert.equal((await postBinary(encodeTransferBatch([good.bytes]), "/v1/transfers")).status, 415);
+    const asText = await fetch(`${url}/v1/transfers:batch`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: JSON.stringify({ transfers: [transferToJson(good.transfer)] }),
+    });
+    assert.equal(asText.status, 415);
   });
 });
