@@ -60,6 +60,12 @@ export class NodeNetwork {
   private readonly syncAsks = new Map<string, SyncAsk>();
   /** Votes of the current processing step, sent as batches by `flushVotes` (or before other traffic). */
   private readonly outboundVotes = new OutboundVotes();
+  /**
+   * Sync answers being read from disk, per requester (bounded by the channel's request slots per peer). When
+   * the requester's connection ends they are cut: a restarted peer made no such request, and would score
+   * the answers as unsolicited — a correct node that just lost its database banned its bootstrap peer so.
+   */
+  private readonly answering = new Map<PeerId, { inFlight: number; cut: boolean }>();
 
   constructor(options: NodeNetworkOptions) {
     this.transport = options.transport;
@@ -238,12 +244,29 @@ export class NodeNetwork {
 
   /** Served off the processing loop (disk reads); the channel's slot bounds how many run per peer. */
   private async answerSync(from: PeerId, requestId: number, request: SyncRequest): Promise<void> {
+    let answers = this.answering.get(from);
+    if (answers === undefined) {
+      answers = { inFlight: 0, cut: false };
+      this.answering.set(from, answers);
+    }
+    answers.inFlight++;
     try {
       const response = await this.serveSync(request);
+      if (answers.cut) return;
       this.transport.send(from, this.channels.encodeResponse(from, SYNC_CHANNEL.id, requestId, response));
     } catch (e) {
       this.log.warn({ err: e, peer: from }, "sync request failed");
+    } finally {
+      if (--answers.inFlight === 0 && this.answering.get(from) === answers) this.answering.delete(from);
     }
+  }
+
+  /** The peer's last connection closed: answers still being prepared for it are dropped (see `answering`). */
+  peerDisconnected(peer: PeerId): void {
+    const answers = this.answering.get(peer);
+    if (answers === undefined) return;
+    answers.cut = true;
+    this.answering.delete(peer);
   }
 
   /** A peer of another network or genesis is no use to us: say so in the log and cut it off. */

@@ -240,9 +240,10 @@ export class TallyNode implements NodeApi {
       network.askStatus(peer);
       this.shared?.onPeerConnect(peer);
     });
-    this.transport.on("peer:disconnect", (peer) =>
-      this.enqueue({ type: "peerDown", peer, nowMs: Date.now() }),
-    );
+    this.transport.on("peer:disconnect", (peer) => {
+      network.peerDisconnected(peer);
+      this.enqueue({ type: "peerDown", peer, nowMs: Date.now() });
+    });
     await this.transport.start();
     await this.membershipDriver?.start();
     await this.shared?.start();

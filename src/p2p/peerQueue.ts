@@ -22,7 +22,8 @@ import { DEFAULT_MAX_FRAME_BYTES, encodedMessageBytes, encodeFrame } from "./fra
  * broadcast protocols tolerate loss (sampled quorums, pulls of missing payloads, catch-up).
  *
  * Delivery is at-most-once and FIFO per (sender, receiver) while a stream lives. A stream that dies loses the
- * frames already handed to it; queued messages survive and go out on the next stream.
+ * frames already handed to it; queued messages survive and go out on the next stream, unless the peer's
+ * last connection closed meanwhile (`discardQueued`).
  *
  * Members ("wanted" peers) keep a stream open even when idle and are re-opened with exponential backoff for as
  * long as they stay wanted. A queue for a non-member (a peer that connected to us) lives only while its stream
@@ -416,6 +417,14 @@ export class PeerQueue {
 
   private isHeld(): boolean {
     return this.heldUntilMs !== 0 && Date.now() < this.heldUntilMs;
+  }
+
+  /**
+   * Drops what is queued (counted in `dropsNoRoute`) and keeps the queue: the transport does this when the
+   * peer's last connection closes, since what waits was meant for a process that may have restarted.
+   */
+  discardQueued(): void {
+    this.dropQueued("dropsNoRoute");
   }
 
   /** Stop wanting the peer: a member becomes a plain connected peer (or goes away if it has no stream). */

@@ -445,6 +445,10 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   private readonly onPeerDisconnect = (evt: CustomEvent<Libp2pPeerId>): void => {
     const peer = evt.detail.toString();
     this.log.debug({ peer }, "peer disconnected");
+    // What waits was meant for the process at the other end, which may be gone: a restarted peer would
+    // take answers to its predecessor's requests as unsolicited (and, on an open network, traffic that
+    // needed an introduction it has not had yet as forbidden). The protocols resend what matters.
+    this.queues.get(peer)?.discardQueued();
     this.emitSafely("peer:disconnect", peer);
   };
 

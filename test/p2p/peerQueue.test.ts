@@ -163,6 +163,23 @@ describe("PeerQueue", () => {
     await h.queue.close();
   });
 
+  it("discards on request what was queued while the stream was down, and sends only what came after", async () => {
+    const h = harness({ batchDelayMs: 1 });
+    h.queue.ensureOpen();
+    await sleep(1);
+    h.streams[0]!.end(new Error("remote reset"));
+    h.queue.enqueue(msg(1));
+    h.queue.enqueue(msg(2));
+    // The owner learns the connection ended (an open network's introduction with it is void).
+    h.queue.discardQueued();
+    h.queue.enqueue(msg(3));
+    await sleep(40);
+    assert.equal(h.streams.length, 2);
+    assert.deepEqual(h.streams[1]!.messages, [3]);
+    assert.equal(h.counters.dropsNoRoute, 2);
+    await h.queue.close();
+  });
+
   it("resets a stream that does not drain in time, then re-opens", async () => {
     const h = harness({ batchDelayMs: 1, drainTimeoutMs: 10 });
     h.queue.ensureOpen();
