@@ -177,10 +177,8 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     for (const peer of this.members.keys()) this.keepConnected(peer);
   }
 
-  /**
-   * Flush and close every outbound stream (each bounded by `closeTimeoutMs`), then stop libp2p. Idempotent,
-   * and safe to call while `start()` is still running.
-   */
+  /** Flush and close every outbound stream (each bounded by `closeTimeoutMs`), then stop libp2p. Idempotent,
+   * and safe to call while `start()` is still running. */
   stop(): Promise<void> {
     if (this.stopPromise === undefined) this.stopPromise = this.doStop();
     return this.stopPromise;
@@ -445,9 +443,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   private readonly onPeerDisconnect = (evt: CustomEvent<Libp2pPeerId>): void => {
     const peer = evt.detail.toString();
     this.log.debug({ peer }, "peer disconnected");
-    // What waits was meant for the process at the other end, which may be gone: a restarted peer would
-    // take answers to its predecessor's requests as unsolicited (and, on an open network, traffic that
-    // needed an introduction it has not had yet as forbidden). The protocols resend what matters.
+    // What waits was meant for a process that may have restarted (docs/p2p-limits.md, "Outbound queues").
     this.queues.get(peer)?.discardQueued();
     this.emitSafely("peer:disconnect", peer);
   };
