@@ -27,11 +27,11 @@ const OPEN_LOOP_TICK_MS = 10;
 
 /**
  * Submits a pre-signed workload to the nodes' `POST /v1/transfers:batch` (binary bodies, or JSON when the
- * workload carries JSON). Account i is pinned to node i mod N
- * and, as a wallet, has at most one transfer in flight: its next seq is sent once the previous one is settled
- * (applied on every node, or refused) and its dep, if it has one, is applied on every node (see
- * `PrerequisiteTracker`). Nodes park a peer's transfer that is ahead of its account's applied seq only 16
- * deep per account, so a bench that ran seqs ahead would measure dropped introductions.
+ * workload carries JSON). Account i is pinned to node i mod N and, as a wallet, has at most one transfer in
+ * flight: its next seq is sent once the previous one is settled (applied on every node, or refused) and its
+ * dep, if it has one, is applied on every node (see `PrerequisiteTracker`). Nodes park a peer's transfer that
+ * is ahead of its account's applied seq only 16 deep per account, so a bench that ran seqs ahead would
+ * measure dropped introductions.
  *
  * Saturation: a node gets a batch whenever `batch` of its accounts are ready (or it has none pending and
  * some are ready), within `inFlight` requests. Open loop: transfers come due at `rate`/s and are sent from the

@@ -2,10 +2,9 @@ import { ErrorCode, TallyError } from "./errors.ts";
 
 /**
  * The binary body of `POST /v1/transfers:batch` (`content-type: application/octet-stream`): each transfer's
- * canonical encoding (the bytes peers gossip) preceded by its length as a
- * 4-byte big-endian integer, back to back, nothing else. It spares a client the JSON view and the node the
- * JSON parse, the schema check and the re-encoding of every item; each item is then decoded by the same strict
- * decoder a peer's payload meets.
+ * canonical encoding (the bytes peers gossip) preceded by its length as a 4-byte big-endian integer, back to
+ * back, nothing else. It spares a client the JSON view and the node the JSON parse, the schema check and the
+ * re-encoding of every item; each item is then decoded by the same strict decoder a peer's payload meets.
  */
 export const BATCH_LENGTH_BYTES = 4;
 
