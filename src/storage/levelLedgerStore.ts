@@ -13,10 +13,15 @@ import {
   writeBatch,
 } from "./database.ts";
 
+/**
+ * An account as stored: its seq and spendable balance. Its unreferenced total is not stored: it is the sum of
+ * its unreferenced payments (bucket 04, written in the same atomic batches), recomputed at open. So a payment
+ * writes its payer's record and not its recipient's, one LevelDB write fewer per transfer. Records written
+ * before that change also hold `unreferencedTotal`; it is ignored (it always equalled the sum).
+ */
 interface StoredAccount {
   seq: number;
   spendable: string;
-  unreferencedTotal: string;
 }
 
 export interface HistoryEntry {
@@ -48,6 +53,12 @@ export interface HistoryPage {
  * unreferenced entry created and spent in one batch is never written. The coalescing maps hold at most one
  * entry per key written since the last `takeQueued()`, so they are bounded by the caller's batch (the node's
  * maxEventsPerBatch), like the queue they replace.
+ *
+ * A transfer's status on disk is its status record (bucket 02) if it has one, else "applied" if its body
+ * (bucket 03) is stored, else unknown. A transfer applied when delivered — nearly all of them — gets no status
+ * record: its body, written in the same batch, says it. Waiting and rejected transfers have one (a waiting one
+ * keeps it when applied later). Databases written before this rule have a record for every transfer, which
+ * reads the same.
  */
 /**
  * Statuses of resolved transfers held in memory: the most recent ones, which late copies of a broadcast and
@@ -108,18 +119,23 @@ export class LevelLedgerStore implements LedgerStore {
       recentStatuses,
     );
     const m = store.memory;
-    for await (const [k, v] of db.iterator(range(Bucket.ledgerAccount))) {
-      const a = parseJsonValue<StoredAccount>(v);
-      m.putAccount(k.slice(3), {
-        seq: a.seq,
-        spendable: BigInt(a.spendable),
-        unreferencedTotal: BigInt(a.unreferencedTotal),
-      });
-    }
+    const unreferencedTotals = new Map<string, bigint>();
     for await (const [k, v] of db.iterator(range(Bucket.ledgerUnreferenced))) {
       const [address, id] = k.slice(3).split("/") as [string, string];
-      m.putUnreferenced(address, id, BigInt(parseJsonValue<string>(v)));
+      const amount = BigInt(parseJsonValue<string>(v));
+      m.putUnreferenced(address, id, amount);
+      unreferencedTotals.set(address, (unreferencedTotals.get(address) ?? 0n) + amount);
     }
+    for await (const [k, v] of db.iterator(range(Bucket.ledgerAccount))) {
+      const address = k.slice(3);
+      const a = parseJsonValue<StoredAccount>(v);
+      const unreferencedTotal = unreferencedTotals.get(address) ?? 0n;
+      unreferencedTotals.delete(address);
+      m.putAccount(address, { seq: a.seq, spendable: BigInt(a.spendable), unreferencedTotal });
+    }
+    // Accounts that have only been paid (seq 0, nothing spendable) have no record of their own.
+    for (const [address, unreferencedTotal] of unreferencedTotals)
+      m.putAccount(address, { seq: 0, spendable: 0n, unreferencedTotal });
     for await (const id of db.keys(range(Bucket.ledgerWaiting))) {
       const body = await db.get(key(Bucket.transferBody, id.slice(3)));
       if (body !== undefined) m.putWaiting(decodeTransfer(body));
@@ -131,8 +147,15 @@ export class LevelLedgerStore implements LedgerStore {
     return this.memory.getAccount(address);
   }
   putAccount(address: string, record: AccountRecord): void {
+    const before = this.memory.getAccount(address);
     this.memory.putAccount(address, record);
-    this.dirtyAccounts.add(address);
+    // What is on disk is the last record taken, or nothing for seq 0 and nothing spendable; a change of the
+    // unreferenced total alone (a payment received) changes neither (see StoredAccount).
+    const unchanged =
+      before === undefined
+        ? record.seq === 0 && record.spendable === 0n
+        : before.seq === record.seq && before.spendable === record.spendable;
+    if (!unchanged) this.dirtyAccounts.add(address);
   }
   /**
    * Memory first (waiting and recently resolved transfers), then disk: a status not in memory was written by
@@ -157,7 +180,8 @@ export class LevelLedgerStore implements LedgerStore {
       }
     }
     const stored = this.db.getSync(key(Bucket.ledgerStatus, id));
-    return stored === undefined ? undefined : parseJsonValue<TransferStatusRecord>(stored);
+    if (stored !== undefined) return parseJsonValue<TransferStatusRecord>(stored);
+    return this.db.getSync(key(Bucket.transferBody, id)) === undefined ? undefined : APPLIED;
   }
 
   /** A status held in memory, without any disk read. */
@@ -191,7 +215,12 @@ export class LevelLedgerStore implements LedgerStore {
     await Promise.all(
       toRead.map(async (id) => {
         const stored = await this.db.get(key(Bucket.ledgerStatus, id));
-        const record = stored === undefined ? undefined : parseJsonValue<TransferStatusRecord>(stored);
+        const record =
+          stored !== undefined
+            ? parseJsonValue<TransferStatusRecord>(stored)
+            : (await this.db.get(key(Bucket.transferBody, id))) === undefined
+              ? undefined
+              : APPLIED;
         loaded.set(id, { record, resolvedBefore });
       }),
     );
@@ -228,11 +257,14 @@ export class LevelLedgerStore implements LedgerStore {
     this.rememberResolved(id, record);
     if (!wasWaiting)
       this.queued.push({ type: "put", key: `${Bucket.transferBody}/${id}`, value: encoded.bytes });
-    this.queue(
-      `${Bucket.ledgerStatus}/${id}`,
-      reason === undefined && status === "applied" ? APPLIED_STATUS_VALUE : jsonValue(record),
-      false,
-    );
+    // Applied on delivery: no status record, its body says it (see the class comment). A transfer that waited
+    // has a "delivered" record to overwrite.
+    if (wasWaiting || record !== APPLIED)
+      this.queue(
+        `${Bucket.ledgerStatus}/${id}`,
+        record === APPLIED ? APPLIED_STATUS_VALUE : jsonValue(record),
+        false,
+      );
     // Memory and markers agree (a marker is loaded into memory at start), so only a waiting one has a marker.
     if (wasWaiting) this.unqueue(`${Bucket.ledgerWaiting}/${id}`);
     this.queued.push({
@@ -414,7 +446,7 @@ const APPLIED_STATUS_VALUE = jsonValue({ status: "applied" });
 const APPLIED: TransferStatusRecord = Object.freeze({ status: "applied" });
 const REJECTED: TransferStatusRecord = Object.freeze({ status: "rejected" });
 
-/** `jsonValue(record)` spelled out (a replacer-free template is several times cheaper); read by `JSON.parse`. */
+/** `jsonValue(stored)` spelled out (a replacer-free template is several times cheaper); read by `JSON.parse`. */
 function accountValue(record: AccountRecord): string {
-  return `{"seq":${record.seq},"spendable":"${record.spendable}","unreferencedTotal":"${record.unreferencedTotal}"}`;
+  return `{"seq":${record.seq},"spendable":"${record.spendable}"}`;
 }

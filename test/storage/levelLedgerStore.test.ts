@@ -160,6 +160,108 @@ describe("LevelDB ledger store", () => {
     for (let i = 1; i < dumps.length; i++)
       assert.deepEqual(dumps[i], dumps[0], `batch size ${batchSizes[i]}`);
   });
+  it("writes a payment's payer record and not its recipient's, and sums the recipient's payments on reopen", async () => {
+    // A received payment changes only the recipient's unreferenced total, which is not stored: it is the sum
+    // of the recipient's unreferenced payments (written anyway). One account write per transfer, not two.
+    const ops = sampleOps(5, 150);
+    const scenario = buildScenario(6, [1000, 0, 250_000, 7, 40], ops);
+    const stream = shuffle([...scenario.delivered, ...scenario.noise], 3);
+    const referenceStore = new MemoryLedgerStore();
+    const reference = ledgerOver(scenario, referenceStore);
+    for (const e of stream) deliverQuietly(reference, e);
+    const dir = await mkdtemp(join(tmpdir(), "tally-store-"));
+    try {
+      let db = await openDatabase(dir);
+      let store = await LevelLedgerStore.open(db);
+      let ledger = ledgerOver(scenario, store);
+      await store.flush(); // the genesis balances
+      let recipientsNotWritten = 0;
+      const resolved = new Set<string>();
+      for (const e of stream) {
+        deliverQuietly(ledger, e);
+        const batch = store.takeQueued();
+        // A resolved transfer (applied or rejected) takes its source's seq; only an applied one pays.
+        const payers = new Set<string>();
+        const payees = new Set<string>();
+        for (const t of scenario.delivered) {
+          const status = ledger.status(t.id)?.status;
+          if (resolved.has(t.id) || (status !== "applied" && status !== "rejected")) continue;
+          resolved.add(t.id);
+          payers.add(t.transfer.source);
+          if (status === "applied") for (const o of t.transfer.outputs) payees.add(o.to);
+        }
+        const accountsWritten = batch.filter((op) => op.key.startsWith("01/")).map((op) => op.key.slice(3));
+        assert.deepEqual(accountsWritten.sort(), [...payers].sort());
+        for (const payee of payees) if (!payers.has(payee)) recipientsNotWritten++;
+        await writeBatch(db, batch);
+        store.settleRecent();
+      }
+      assert.ok(recipientsNotWritten > 0, "some recipients were paid in a batch where they did not pay");
+      await db.close();
+
+      db = await openDatabase(dir);
+      store = await LevelLedgerStore.open(db);
+      ledger = ledgerOver(scenario, store);
+      for (const key of scenario.keys) {
+        assert.deepEqual(ledger.account(key.address), reference.account(key.address));
+        assert.deepEqual(store.getAccount(key.address), referenceStore.getAccount(key.address));
+      }
+      await db.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("writes no status record for a transfer applied on delivery, and keeps one for a transfer that waited", async () => {
+    // Its body, written in the same batch, says "applied": one LevelDB write fewer for nearly every transfer.
+    const ops = sampleOps(13, 150);
+    const scenario = buildScenario(6, [1000, 0, 250_000, 7, 40], ops);
+    const stream = shuffle([...scenario.delivered, ...scenario.noise], 21);
+    const dir = await mkdtemp(join(tmpdir(), "tally-store-"));
+    try {
+      const db = await openDatabase(dir);
+      const store = await LevelLedgerStore.open(db, { recentStatuses: 1 });
+      const ledger = ledgerOver(scenario, store);
+      const waited = new Set<string>();
+      for (const e of stream) {
+        deliverQuietly(ledger, e);
+        for (const t of scenario.delivered) if (ledger.status(t.id)?.status === "delivered") waited.add(t.id);
+        await store.flush();
+      }
+      const applied = scenario.delivered.filter((t) => ledger.status(t.id)?.status === "applied");
+      const appliedWaited = applied.filter((t) => waited.has(t.id));
+      assert.ok(appliedWaited.length > 0 && appliedWaited.length < applied.length, "both kinds were applied");
+      for (const t of applied) {
+        const record = await db.get(`02/${t.id}`);
+        assert.equal(record !== undefined, waited.has(t.id), `status record of ${t.id}`);
+        assert.deepEqual(store.getStatus(t.id), { status: "applied" }, "read back from disk either way");
+      }
+      await db.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads account records of the earlier format, which also stored the unreferenced total", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tally-store-"));
+    try {
+      const db = await openDatabase(dir);
+      await writeBatch(db, [
+        { type: "put", key: "01/payer", value: '{"seq":3,"spendable":"10","unreferencedTotal":"7"}' },
+        { type: "put", key: "04/payer/aa", value: '"5"' },
+        { type: "put", key: "04/payer/bb", value: '"2"' },
+        { type: "put", key: "04/payee/cc", value: '"4"' },
+      ]);
+      const store = await LevelLedgerStore.open(db);
+      assert.deepEqual(store.getAccount("payer"), { seq: 3, spendable: 10n, unreferencedTotal: 7n });
+      assert.deepEqual(store.getAccount("payee"), { seq: 0, spendable: 0n, unreferencedTotal: 4n });
+      assert.equal(store.getAccount("nobody"), undefined);
+      await db.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("deletes only keys it wrote: a transfer resolved on delivery leaves no marker to delete", async () => {
     // Every write costs the node time and LevelDB work; a delete of a marker that was never written (the
     // transfer never waited) is pure waste. Count the deletes of keys absent from every earlier batch.
