@@ -3,15 +3,15 @@ import type { EncodedTransfer } from "../core/transfer.ts";
 import { decodeTransfer } from "../core/transfer.ts";
 import { MemoryLedgerStore } from "../ledger/memoryStore.ts";
 import type { AccountRecord, LedgerStore, RejectionReason, TransferStatusRecord } from "../ledger/store.ts";
-import { Bucket, key, range, sortableNumber } from "./buckets.ts";
 import {
-  type BatchOp,
-  jsonValue,
-  type NodeDatabase,
-  parseJsonValue,
-  utf8Text,
-  writeBatch,
-} from "./database.ts";
+  type HistoryEntry,
+  type HistoryPage,
+  outgoingId,
+  outgoingValue,
+  readHistoryPage,
+} from "./accountHistory.ts";
+import { Bucket, key, range, sortableNumber } from "./buckets.ts";
+import { type BatchOp, jsonValue, type NodeDatabase, parseJsonValue, writeBatch } from "./database.ts";
 
 /**
  * An account as stored: its seq and spendable balance. Its unreferenced total is not stored: it is the sum of
@@ -22,22 +22,6 @@ import {
 interface StoredAccount {
   seq: number;
   spendable: string;
-}
-
-export interface HistoryEntry {
-  readonly id: string;
-  readonly direction: "out" | "in";
-}
-
-/** A history entry with its position: the node-wide append counter, which only grows. */
-export interface PositionedHistoryEntry extends HistoryEntry {
-  readonly position: number;
-}
-
-export interface HistoryPage {
-  readonly entries: PositionedHistoryEntry[];
-  /** The position to read below for the next (older) page; absent when none is left. */
-  readonly next?: number;
 }
 
 /**
@@ -267,13 +251,14 @@ export class LevelLedgerStore implements LedgerStore {
       );
     // Memory and markers agree (a marker is loaded into memory at start), so only a waiting one has a marker.
     if (wasWaiting) this.unqueue(`${Bucket.ledgerWaiting}/${id}`);
+    // The by-seq entry is also the source's history entry (accountHistory.ts).
+    this.historyCounter++;
     this.queued.push({
       type: "put",
       key: `${Bucket.outgoingBySeq}/${transfer.source}/${sortableNumber(transfer.seq)}`,
-      value: id,
+      value: outgoingValue(id, this.historyCounter),
     });
-    this.appendHistory(transfer.source, id, "out");
-    if (status === "applied") for (const o of transfer.outputs) this.appendHistory(o.to, id, "in");
+    if (status === "applied") for (const o of transfer.outputs) this.appendIncoming(o.to, id);
   }
   getUnreferenced(address: string, id: string): bigint | undefined {
     return this.memory.getUnreferenced(address, id);
@@ -353,7 +338,7 @@ export class LevelLedgerStore implements LedgerStore {
       limit: count,
     })) {
       if (Number(k.slice(k.lastIndexOf("/") + 1)) !== expected) break;
-      ids.push(utf8Text(v));
+      ids.push(outgoingId(v));
       expected++;
     }
     return ids;
@@ -363,7 +348,7 @@ export class LevelLedgerStore implements LedgerStore {
   async firstResolvedIds(source: string, count: number): Promise<string[]> {
     const ids: string[] = [];
     for await (const [, v] of this.db.iterator({ ...range(Bucket.outgoingBySeq, source), limit: count })) {
-      ids.push(utf8Text(v));
+      ids.push(outgoingId(v));
     }
     return ids;
   }
@@ -373,26 +358,9 @@ export class LevelLedgerStore implements LedgerStore {
     return (await this.historyPage(address, limit)).entries;
   }
 
-  /**
-   * One page of `history`: at most `limit` entries strictly below history position `before` (all when
-   * absent), newest first, and `next` — the last entry's position — when older entries remain. One range read
-   * of `limit + 1` keys, whatever the account's history length; positions only grow, so a page is stable while
-   * transfers are appended.
-   */
-  async historyPage(address: string, limit: number, before?: number): Promise<HistoryPage> {
-    const all = range(Bucket.accountHistory, address);
-    const lt = before === undefined ? all.lt : key(Bucket.accountHistory, address, sortableNumber(before));
-    const entries: PositionedHistoryEntry[] = [];
-    let more = false;
-    for await (const [k, v] of this.db.iterator({ gte: all.gte, lt, reverse: true, limit: limit + 1 })) {
-      if (entries.length === limit) {
-        more = true;
-        break;
-      }
-      const position = Number(k.slice(k.lastIndexOf("/") + 1));
-      entries.push({ ...parseJsonValue<HistoryEntry>(v), position });
-    }
-    return { entries, ...(more ? { next: entries.at(-1)!.position } : {}) };
+  /** One page of `history` strictly below position `before` (accountHistory.ts). */
+  historyPage(address: string, limit: number, before?: number): Promise<HistoryPage> {
+    return readHistoryPage(this.db, address, limit, before);
   }
 
   /**
@@ -415,13 +383,13 @@ export class LevelLedgerStore implements LedgerStore {
     this.leftRecent += before - this.recent.size;
   }
 
-  private appendHistory(address: string, id: string, direction: "out" | "in"): void {
+  private appendIncoming(address: string, id: string): void {
     this.historyCounter++;
     this.queued.push({
       type: "put",
       key: `${Bucket.accountHistory}/${address}/${sortableNumber(this.historyCounter)}`,
       // JSON.stringify({ id, direction }) spelled out: ids are hex, so nothing needs escaping.
-      value: `{"id":"${id}","direction":"${direction}"}`,
+      value: `{"id":"${id}","direction":"in"}`,
     });
   }
 
