@@ -61,6 +61,13 @@ export interface ChannelsOptions {
   scores?: Partial<PeerScoreOptions>;
   /** First outgoing request id (tests start near the u32 wrap-around). */
   firstRequestId?: number;
+  /**
+   * When this process started. A peer may still answer requests this node's previous process made (same peer
+   * id, before a crash or restart), and no process can tell those from answers nobody asked for: for two
+   * request timeouts after the start — as long as a late answer to its own request stays quiet — an answer
+   * that matches nothing is dropped unscored. Absent: every unmatched answer is scored from the first.
+   */
+  startedMs?: number;
 }
 
 export type RequestResult =
@@ -103,6 +110,7 @@ export class Channels {
   private readonly scheduler: InboundScheduler;
   private readonly scores: PeerScores;
   private readonly requests: RequestTracker;
+  private readonly startedMs: number | undefined;
 
   constructor(opts: ChannelsOptions) {
     this.registry = new ProtocolRegistry(opts.protocols);
@@ -111,6 +119,7 @@ export class Channels {
     this.scheduler = new InboundScheduler(opts.scheduler);
     this.scores = new PeerScores(opts.scores);
     this.requests = new RequestTracker(opts.firstRequestId);
+    this.startedMs = opts.startedMs;
   }
 
   /** Admit one message of a frame from `from`: queue a copy of it, or refuse it. */
@@ -172,7 +181,9 @@ export class Channels {
       }
     }
     if (answer && !this.requests.isOutstanding(from, spec.code, env.requestId)) {
-      const late = this.requests.isLateAnswer(from, spec.code, env.requestId, nowMs);
+      const late =
+        this.requests.isLateAnswer(from, spec.code, env.requestId, nowMs) ||
+        this.answersPredecessor(spec, nowMs);
       return this.refuse(
         from,
         member,
@@ -397,6 +408,12 @@ export class Channels {
   /** For `GET /v1/node`. */
   protocols(): { id: string; version: number }[] {
     return this.registry.list();
+  }
+
+  /** Whether an unmatched answer may be to a request of this node's previous process (`startedMs`). */
+  private answersPredecessor(spec: ProtocolSpec, nowMs: number): boolean {
+    const timeoutMs = spec.request?.timeoutMs;
+    return this.startedMs !== undefined && timeoutMs !== undefined && nowMs - this.startedMs < 2 * timeoutMs;
   }
 
   private refuse(

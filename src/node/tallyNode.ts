@@ -198,6 +198,7 @@ export class TallyNode implements NodeApi {
       protocols: this.protocols,
       isMember: (peer) => membership.membership.isMember(peer),
       wasMember: (peer, nowMs) => membership.membership.wasMember(peer, nowMs),
+      startedMs: Date.now(),
     });
     const openIo =
       open === undefined

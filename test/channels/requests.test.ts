@@ -120,6 +120,23 @@ describe("requests", () => {
     assert.equal(a.take(10, 1_200).length, 0);
   });
 
+  it("a restarted node drops answers to its predecessor's requests unscored, for two timeouts after its start", () => {
+    // A peer answering what this node's previous process asked (same peer id, before a crash) is not
+    // misbehaving, and nothing in this process can tell that answer from an unsolicited one.
+    const a = makeChannels({ startedMs: 5_000 }); // timeout 1,000 ms
+    const answer = (requestId: number) =>
+      encodeEnvelope({ protocolCode: 3, version: 2, kind: "response", requestId, body: Uint8Array.of(1) });
+    const scoreOfB = (nowMs: number) => a.peerStats(nowMs).find((p) => p.peer === "B")!;
+    assert.deepEqual(a.offer("B", answer(77), 5_010), []);
+    assert.deepEqual(a.offer("B", answer(78), 6_999), []);
+    assert.equal(scoreOfB(6_999).counters.dropped.unsolicited, 2);
+    assert.equal(scoreOfB(6_999).score, 0);
+    assert.equal(a.take(10, 6_999).length, 0, "dropped, never handed to a handler");
+    a.offer("B", answer(79), 7_000);
+    assert.equal(scoreOfB(7_000).counters.dropped.unsolicited, 3);
+    assert.equal(scoreOfB(7_000).score, -10, "after the window an unmatched answer is misbehaviour again");
+  });
+
   it("an unmatched answer is dropped and scored; a matching id from the wrong peer is unmatched", () => {
     const a = makeChannels();
     const id = idOf(a.request("B", "sync", Uint8Array.of(1), 0));
