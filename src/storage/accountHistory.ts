@@ -32,18 +32,18 @@ export function outgoingValue(id: string, position: number): string {
   return `${id}@${position}`;
 }
 
-/** The transfer id of a by-seq value, in either format. */
-export function outgoingId(value: Uint8Array): string {
+/** A by-seq value: its transfer id, and its position (undefined in the earlier, bare-id format). */
+function parseOutgoing(value: Uint8Array): { id: string; position: number | undefined } {
   const text = utf8Text(value);
   const at = text.indexOf("@");
-  return at < 0 ? text : text.slice(0, at);
+  return at < 0
+    ? { id: text, position: undefined }
+    : { id: text.slice(0, at), position: Number(text.slice(at + 1)) };
 }
 
-/** The position of a by-seq value; undefined for the earlier, bare-id format (its entry is in bucket 07). */
-function outgoingPosition(value: Uint8Array): number | undefined {
-  const text = utf8Text(value);
-  const at = text.indexOf("@");
-  return at < 0 ? undefined : Number(text.slice(at + 1));
+/** The transfer id of a by-seq value, in either format. */
+export function outgoingId(value: Uint8Array): string {
+  return parseOutgoing(value).id;
 }
 
 /**
@@ -116,9 +116,9 @@ async function newestOutgoing(
   }
   const entries: PositionedHistoryEntry[] = [];
   for await (const [, v] of db.iterator({ gte: all.gte, lt: from, reverse: true, limit: count })) {
-    const position = outgoingPosition(v);
+    const { id, position } = parseOutgoing(v);
     if (position === undefined) break;
-    entries.push({ id: outgoingId(v), direction: "out", position });
+    entries.push({ id, direction: "out", position });
   }
   return entries;
 }
@@ -133,7 +133,7 @@ async function entryAtOrBelow(
   const lte = seq === undefined ? undefined : key(Bucket.outgoingBySeq, address, sortableNumber(seq));
   const bounds = lte === undefined ? { gte: all.gte, lt: all.lt } : { gte: all.gte, lte };
   for await (const [k, v] of db.iterator({ ...bounds, reverse: true, limit: 1 })) {
-    return { seq: Number(k.slice(k.lastIndexOf("/") + 1)), position: outgoingPosition(v) };
+    return { seq: Number(k.slice(k.lastIndexOf("/") + 1)), position: parseOutgoing(v).position };
   }
   return undefined;
 }
