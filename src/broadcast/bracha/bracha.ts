@@ -1,3 +1,4 @@
+import { InlineMap } from "../../core/inlineMap.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { RandomSource } from "../../core/random.ts";
 import { configError, positiveInteger } from "../instance/configChecks.ts";
@@ -463,7 +464,7 @@ export class BrachaBroadcast implements BroadcastProtocol {
       lastActivityMs,
       echoes: new VoteTally(),
       readies: new VoteTally(),
-      payloads: new Map(),
+      payloads: new InlineMap(),
       pull: undefined,
     };
     // Reopened after a stall eviction or a restart: this node's own votes still count.

@@ -1,3 +1,4 @@
+import type { InlineMap } from "../../core/inlineMap.ts";
 import type { LiveInstance } from "../instance/liveInstances.ts";
 import type { VoteTally } from "../instance/voteTally.ts";
 import type { Digest, InstanceRef } from "../types.ts";
@@ -7,7 +8,7 @@ export interface BrachaInstance extends LiveInstance {
   readonly echoes: VoteTally;
   readonly readies: VoteTally;
   /** The payload this node echoed and the one with ready support, if different: at most two. */
-  readonly payloads: Map<Digest, Uint8Array>;
+  readonly payloads: InlineMap<Digest, Uint8Array>;
 }
 
 /** What this node promised in an undelivered instance: one ECHO and one READY digest at most. */

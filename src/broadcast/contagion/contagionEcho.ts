@@ -1,3 +1,4 @@
+import { InlineMap } from "../../core/inlineMap.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { Digest } from "../types.ts";
 
@@ -11,8 +12,8 @@ import type { Digest } from "../types.ts";
  */
 export class EchoTally {
   private readonly digestOfPeer = new Map<PeerId, Digest>();
-  /** Boxed, so counting a vote is one lookup and an increment. */
-  private readonly weights = new Map<Digest, { value: number }>();
+  /** Boxed, so counting a vote is one lookup and an increment; one digest unless the source equivocated. */
+  private readonly weights = new InlineMap<Digest, { value: number }>();
 
   /** The digest's new weight, or undefined if the peer already echoed in this instance (whatever the digest). */
   add(peer: PeerId, digest: Digest, multiplicity: number): number | undefined {

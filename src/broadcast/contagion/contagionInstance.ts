@@ -1,3 +1,4 @@
+import { InlineMap, InlineSet } from "../../core/inlineMap.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { LiveInstance } from "../instance/liveInstances.ts";
 import type { Digest, InstanceRef } from "../types.ts";
@@ -9,7 +10,7 @@ export interface ContagionInstance extends LiveInstance {
   /** The first valid payload this node accepted (Algorithm 6's `delivered`): relayed once, and echoed. */
   first: Digest | undefined;
   /** The first payload, and those of digests this node is ready for or decided: a handful at most. */
-  readonly payloads: Map<Digest, Uint8Array>;
+  readonly payloads: InlineMap<Digest, Uint8Array>;
   readonly echoes: EchoTally;
   readonly readies: ReadyTally;
   /** The first digest whose READYs reached D̂ in the delivery sample: the one this node delivers. */
@@ -27,11 +28,11 @@ export interface OwnCommitments {
   /** At most one digest per instance, ever: the safety promise of Echo (Algorithm 8). */
   echo?: Digest;
   /** Any number of digests: readiness may spread for more than one (Algorithm 9); kept for liveness. */
-  readonly ready: Set<Digest>;
+  readonly ready: InlineSet<Digest>;
 }
 
 export function newOwnCommitments(ref: InstanceRef): OwnCommitments {
-  return { ref, ready: new Set() };
+  return { ref, ready: new InlineSet() };
 }
 
 export function newInstance(
@@ -46,7 +47,7 @@ export function newInstance(
     openedBy,
     lastActivityMs,
     first: undefined,
-    payloads: new Map(),
+    payloads: new InlineMap(),
     echoes: new EchoTally(),
     readies: new ReadyTally(),
     decided: undefined,

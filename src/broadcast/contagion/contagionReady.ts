@@ -1,3 +1,4 @@
+import { InlineMap } from "../../core/inlineMap.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { Digest } from "../types.ts";
 
@@ -20,8 +21,8 @@ export type ReadyVoteResult = Readonly<ReadyWeights> | "duplicate" | "capped";
 export class ReadyTally {
   /** A peer's digests: one string in the common case (no array per voter), an array once it has several. */
   private readonly digestsOfPeer = new Map<PeerId, Digest | Digest[]>();
-  /** One entry per digest for both samples: counting a READY is one lookup. */
-  private readonly weights = new Map<Digest, ReadyWeights>();
+  /** One entry per digest for both samples: counting a READY is one lookup; usually one digest, inline. */
+  private readonly weights = new InlineMap<Digest, ReadyWeights>();
 
   add(
     peer: PeerId,
@@ -60,7 +61,7 @@ export class ReadyTally {
   }
 
   /** Every digest some sampled peer is ready for (few: at most the voters × their cap). */
-  digests(): IterableIterator<Digest> {
+  digests(): readonly Digest[] {
     return this.weights.keys();
   }
 

@@ -1,3 +1,4 @@
+import type { InlineMap } from "../../core/inlineMap.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { Digest, InstanceRef, PayloadInfo } from "../types.ts";
 import { copyRef, instanceKey } from "./instanceId.ts";
@@ -19,7 +20,8 @@ export interface LiveInstance {
    */
   introducedBy?: PeerId | "self" | undefined;
   lastActivityMs: number;
-  readonly payloads: Map<Digest, Uint8Array>;
+  /** One digest's payload in the common case: inline (see `InlineMap`). */
+  readonly payloads: InlineMap<Digest, Uint8Array>;
   pull: PayloadPull | undefined;
 }
 

@@ -1,3 +1,4 @@
+import type { ReadonlyInlineMap } from "../../core/inlineMap.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { BroadcastAction, Digest, InstanceRef } from "../types.ts";
 import type { DeliveredLog } from "./deliveredLog.ts";
@@ -13,7 +14,7 @@ export interface PayloadAnswerCounters {
 export interface PayloadAnswersOptions {
   /** The live instances' payloads. */
   readonly live: {
-    get(key: string): { readonly payloads: ReadonlyMap<Digest, Uint8Array> } | undefined;
+    get(key: string): { readonly payloads: ReadonlyInlineMap<Digest, Uint8Array> } | undefined;
   };
   readonly delivered: DeliveredLog;
   readonly budget: PeerBudgetOptions;

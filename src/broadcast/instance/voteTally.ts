@@ -1,3 +1,4 @@
+import { InlineMap } from "../../core/inlineMap.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { Digest } from "../types.ts";
 
@@ -7,7 +8,8 @@ import type { Digest } from "../types.ts";
  */
 export class VoteTally {
   private readonly digestOfPeer = new Map<PeerId, Digest>();
-  private readonly votesOfDigest = new Map<Digest, number>();
+  /** One digest unless the source equivocated: inline (see `InlineMap`). */
+  private readonly votesOfDigest = new InlineMap<Digest, number>();
 
   /** False if the peer had already voted in this instance (whatever the digest). */
   add(peer: PeerId, digest: Digest): boolean {
