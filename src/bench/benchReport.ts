@@ -7,6 +7,8 @@ export interface BenchComparison {
   readonly ratios: {
     readonly appliedPerSec: number;
     readonly cpuMicrosPerTransferPerNode: number;
+    /** The CPU ratio with each half in its own signature checks: the machine's drift between halves cancels. */
+    readonly cpuPerTransferInVerifies: number;
     readonly latencyP50: number;
     readonly messagesPerTransferPerNode: number;
   };
@@ -23,6 +25,7 @@ export function compareResults(contagion: DevnetBenchResult, bracha: DevnetBench
         contagion.cpuMicrosPerTransferPerNode,
         bracha.cpuMicrosPerTransferPerNode,
       ),
+      cpuPerTransferInVerifies: ratio(contagion.cpuPerTransferInVerifies, bracha.cpuPerTransferInVerifies),
       latencyP50: ratio(contagion.latencyMs.p50, bracha.latencyMs.p50),
       messagesPerTransferPerNode: ratio(
         contagion.messagesPerTransferPerNode,
@@ -44,6 +47,11 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
     (r) => `${num(r.latencyMs.p50)} / ${num(r.latencyMs.p90)} / ${num(r.latencyMs.p99)}`,
   ],
   ["node CPU µs / transfer", (r) => num(r.cpuMicrosPerTransferPerNode)],
+  [
+    "node CPU / transfer in verifies",
+    (r) =>
+      `${num(r.cpuPerTransferInVerifies)} (verify ${num(r.verifyMicros.before)} / ${num(r.verifyMicros.after)} µs)`,
+  ],
   ["messages / transfer / node", (r) => num(r.messagesPerTransferPerNode)],
   ["bytes / transfer / node", (r) => num(r.bytesPerTransferPerNode)],
   ["steps / s / node (transfers / step)", (r) => `${num(r.stepsPerSecPerNode)} (${num(r.transfersPerStep)})`],
@@ -103,6 +111,7 @@ export function formatComparison(c: BenchComparison): string {
     "applied/s (on every node)": c.ratios.appliedPerSec,
     "latency p50 / p90 / p99 ms": c.ratios.latencyP50,
     "node CPU µs / transfer": c.ratios.cpuMicrosPerTransferPerNode,
+    "node CPU / transfer in verifies": c.ratios.cpuPerTransferInVerifies,
     "messages / transfer / node": c.ratios.messagesPerTransferPerNode,
   };
   return [

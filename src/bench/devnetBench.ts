@@ -8,6 +8,7 @@ import { NodeProbe, type NodeSnapshot } from "./nodeProbe.ts";
 import { clockTicksPerSecond, RssTracker, round1 } from "./procStats.ts";
 import { ProgressLine, type ProgressSink } from "./progressLine.ts";
 import { SseTracker } from "./sseTracker.ts";
+import { verifyMicros, verifySample } from "./verifyCost.ts";
 
 export interface DevnetBenchOptions extends LoadOptions {
   readonly durationSec: number;
@@ -96,6 +97,10 @@ export interface DevnetBenchResult {
     readonly max: number;
   };
   readonly cpuMicrosPerTransferPerNode: number;
+  /** CPU µs of one libsodium verify in the bench process, on the run's own signatures, before and after the load. */
+  readonly verifyMicros: { readonly before: number; readonly after: number };
+  /** cpuMicrosPerTransferPerNode in signature checks (over the mean of verifyMicros): steadier than µs. */
+  readonly cpuPerTransferInVerifies: number;
   readonly rssMB: { readonly max: number; readonly perNode: readonly NodeFigures["rssMB"][] };
   readonly messagesPerTransferPerNode: number;
   readonly bytesPerTransferPerNode: number;
@@ -128,6 +133,7 @@ export async function runDevnetBench(
   const submit = options.submit ?? "binary";
   const workload = signWorkload(target.signers, perAccount, target.network, options.withDeps ?? true, submit);
   const signPerSec = total / ((performance.now() - signStart) / 1000);
+  const verifyInputs = verifySample(workload.bytes);
   const indexOf = new Map<string, number>();
   for (const [i, id] of workload.ids.entries()) indexOf.set(id, i);
 
@@ -162,6 +168,8 @@ export async function runDevnetBench(
     progress.tick(now());
   }, 1000);
   try {
+    // The unit the nodes' CPU is also given in, timed while the nodes are idle (and again after the drain).
+    const verifyBefore = verifyMicros(verifyInputs);
     await Promise.all(trackers.map((t) => t.open()));
     const check = () => {
       if (options.signal?.aborted) throw new TallyError(ErrorCode.BenchFailed, "interrupted");
@@ -185,6 +193,7 @@ export async function runDevnetBench(
     // Latency is over every transfer submitted in the window: wait for the slow tail rather than cut it.
     await drain(book, start, end, check);
     progress.finish();
+    const verifyAfter = verifyMicros(verifyInputs);
     const figures = book.window(start, end);
     const seconds = (end - start) / 1000;
     const applied = figures.applied;
@@ -210,6 +219,7 @@ export async function runDevnetBench(
     });
     const mean = (f: (x: NodeFigures) => number) => perNode.reduce((s, x) => s + f(x), 0) / n;
     const stepsPerSec = mean((x) => x.stepsPerSec);
+    const cpuPerTransfer = mean((x) => x.cpuMicrosPerTransfer);
     const ms = (p: number) => round1(percentile(figures.latenciesMs, p));
     return {
       nodes: n,
@@ -237,7 +247,9 @@ export async function runDevnetBench(
       rejected: book.rejections,
       ranDry,
       latencyMs: { p50: ms(50), p90: ms(90), p99: ms(99), max: ms(100) },
-      cpuMicrosPerTransferPerNode: round1(mean((x) => x.cpuMicrosPerTransfer)),
+      cpuMicrosPerTransferPerNode: round1(cpuPerTransfer),
+      verifyMicros: { before: round2(verifyBefore), after: round2(verifyAfter) },
+      cpuPerTransferInVerifies: round2(cpuPerTransfer / ((verifyBefore + verifyAfter) / 2)),
       rssMB: { max: Math.max(...perNode.map((x) => x.rssMB.max)), perNode: perNode.map((x) => x.rssMB) },
       messagesPerTransferPerNode: round2(mean((x) => x.messagesPerTransfer)),
       bytesPerTransferPerNode: round1(mean((x) => x.bytesPerTransfer)),

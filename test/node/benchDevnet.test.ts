@@ -51,6 +51,8 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, and rem
       "appliedPerSec",
       "latencyMs",
       "cpuMicrosPerTransferPerNode",
+      "verifyMicros",
+      "cpuPerTransferInVerifies",
       "rssMB",
       "messagesPerTransferPerNode",
       "bytesPerTransferPerNode",
@@ -69,6 +71,11 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, and rem
     for (const p of [p50, p90, p99]) assert.ok(typeof p === "number" && p > 0, `percentile ${p}`);
     assert.ok(p50! <= p90! && p90! <= p99!);
     assert.ok((r.cpuMicrosPerTransferPerNode as number) > 0);
+    // The node's CPU in signature checks: its µs over the verify µs timed in the bench on the run's signatures.
+    const verify = r.verifyMicros as { before: number; after: number };
+    assert.ok(verify.before > 1 && verify.after > 1, `verify ${JSON.stringify(verify)}`);
+    const inVerifies = (r.cpuMicrosPerTransferPerNode as number) / ((verify.before + verify.after) / 2);
+    assert.ok(Math.abs((r.cpuPerTransferInVerifies as number) - inVerifies) < 0.02 * inVerifies + 0.01);
     assert.ok((r.messagesPerTransferPerNode as number) > 0);
     assert.ok((r.bytesPerTransferPerNode as number) > 0);
     assert.ok((r.benchCpuMicrosPerTransfer as number) > 0);

@@ -68,17 +68,19 @@ test("a transfer counts as applied when the last node reports it, once per node"
 });
 
 test("--compare ratios are contagion over bracha", () => {
-  const result = (appliedPerSec: number, cpu: number, p50: number, msgs: number) =>
+  const result = (appliedPerSec: number, cpu: number, p50: number, msgs: number, verifies: number) =>
     ({
       appliedPerSec,
       cpuMicrosPerTransferPerNode: cpu,
+      cpuPerTransferInVerifies: verifies,
       latencyMs: { p50, p90: p50, p99: p50, max: p50 },
       messagesPerTransferPerNode: msgs,
     }) as DevnetBenchResult;
-  const { ratios } = compareResults(result(2000, 300, 50, 3), result(1000, 600, 100, 12));
+  const { ratios } = compareResults(result(2000, 300, 50, 3, 6), result(1000, 600, 100, 12, 8));
   assert.deepEqual(ratios, {
     appliedPerSec: 2,
     cpuMicrosPerTransferPerNode: 0.5,
+    cpuPerTransferInVerifies: 0.75,
     latencyP50: 0.5,
     messagesPerTransferPerNode: 0.25,
   });
