@@ -222,7 +222,7 @@ async function step(node: BenchNode): Promise<void> {
       node.network.send(action);
     }
   }
-  node.network.flushVotes();
+  node.network.flushStep();
 }
 
 async function main(): Promise<void> {

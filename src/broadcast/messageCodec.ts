@@ -7,7 +7,8 @@ import type { BroadcastMessage, InstanceRef, SubscriptionLayer, VoteMessage } fr
 /**
  * Wire form of broadcast messages: a tag byte, then either the payload bytes (send, payload, gossip) or
  * instance + digest (echo, ready, request: 1 + 33 + 8 + 32 = 74 bytes, whatever the transfer's size).
- * A vote batch (tag 6) is `6 | count | count × vote`, each vote in its own 74-byte form.
+ * A vote batch (tag 6) is `6 | count | count × vote`, each vote in its own 74-byte form. A payload batch (tag 7)
+ * is `7 | count | count × (tag | u16 length | payload)`, each item a send, payload or gossip message.
  * Tags 16 and up belong to the contagion mode: gossip, and subscribe/unsubscribe (2 bytes: tag, layer).
  * Retired tags are never reused.
  */
@@ -18,6 +19,7 @@ const Tag = {
   request: 4,
   payload: 5,
   votes: 6,
+  payloads: 7,
   gossip: 16,
   subscribe: 17,
   unsubscribe: 18,
@@ -43,11 +45,37 @@ export interface VoteBatch {
   readonly encoded?: readonly Uint8Array[];
 }
 
-/** What the broadcast channel carries: a protocol message, or a batch of votes. */
-export type BroadcastWireMessage = BroadcastMessage | VoteBatch;
+/** A message that carries a transfer's bytes: what a payload batch holds. */
+export type PayloadMessage = Extract<BroadcastMessage, { readonly payload: Uint8Array }>;
+
+/**
+ * Many payload messages (send, payload, gossip) for one peer in one message, as for votes: at saturation a
+ * step introduces dozens of transfers, each gossiped to the same few peers. A wire container only: the node
+ * hands the items to its core one by one, each charged one admission unit.
+ */
+export interface PayloadBatch {
+  readonly kind: "payloads";
+  readonly items: readonly PayloadMessage[];
+}
+
+/** What the broadcast channel carries: a protocol message, or a batch of votes or of payloads. */
+export type BroadcastWireMessage = BroadcastMessage | VoteBatch | PayloadBatch;
 
 /** 64 votes: 4,738 bytes, a few hundred µs of work for the receiver, and one admission unit per vote. */
 export const MAX_VOTES_PER_BATCH = 64;
+/** 64 payloads, and at most 64 KiB of them (a transfer is far smaller): well under a frame's message limit. */
+export const MAX_PAYLOADS_PER_BATCH = 64;
+export const MAX_PAYLOAD_BATCH_BYTES = 64 * 1024;
+/** Tag and u16 length before each item of a payload batch. */
+export const PAYLOAD_ITEM_HEADER_BYTES = 3;
+const PAYLOAD_BATCH_HEADER_BYTES = 2;
+const PAYLOAD_KIND_OF_TAG: readonly (PayloadMessage["kind"] | undefined)[] = (() => {
+  const kinds: (PayloadMessage["kind"] | undefined)[] = [];
+  kinds[Tag.send] = "send";
+  kinds[Tag.payload] = "payload";
+  kinds[Tag.gossip] = "gossip";
+  return kinds;
+})();
 
 /** One vote in wire form (74 bytes): what a vote batch carries, encoded once however many peers it goes to. */
 export function encodeVote(vote: VoteMessage): Uint8Array {
@@ -100,10 +128,75 @@ export function encodeBroadcastMessage(message: BroadcastWireMessage): Uint8Arra
       }
       return out;
     }
+    case "payloads":
+      return encodePayloadBatch(message.items);
     case "subscribe":
     case "unsubscribe":
       return Uint8Array.of(Tag[message.kind], LayerCode[message.layer]);
   }
+}
+
+/** Size on the wire of a payload batch holding `payloadBytes` of payloads in `count` items. */
+export function payloadBatchBytes(count: number, payloadBytes: number): number {
+  return PAYLOAD_BATCH_HEADER_BYTES + count * PAYLOAD_ITEM_HEADER_BYTES + payloadBytes;
+}
+
+function encodePayloadBatch(items: readonly PayloadMessage[]): Uint8Array {
+  const count = items.length;
+  if (count < 1 || count > MAX_PAYLOADS_PER_BATCH) {
+    throw new TallyError(ErrorCode.InvalidField, `a payload batch holds 1..${MAX_PAYLOADS_PER_BATCH} items`, {
+      count,
+    });
+  }
+  let payloadBytes = 0;
+  for (const item of items) {
+    if (item.payload.length > 0xffff)
+      throw new TallyError(ErrorCode.InvalidField, "a batched payload is ≤ 65,535 bytes");
+    payloadBytes += item.payload.length;
+  }
+  const size = payloadBatchBytes(count, payloadBytes);
+  if (size > MAX_PAYLOAD_BATCH_BYTES) {
+    throw new TallyError(
+      ErrorCode.InvalidField,
+      `a payload batch is at most ${MAX_PAYLOAD_BATCH_BYTES} bytes`,
+      {
+        size,
+      },
+    );
+  }
+  const out = Buffer.allocUnsafe(size);
+  out[0] = Tag.payloads;
+  out[1] = count;
+  let at = PAYLOAD_BATCH_HEADER_BYTES;
+  for (const item of items) {
+    out[at] = Tag[item.kind];
+    out.writeUInt16BE(item.payload.length, at + 1);
+    out.set(item.payload, at + PAYLOAD_ITEM_HEADER_BYTES);
+    at += PAYLOAD_ITEM_HEADER_BYTES + item.payload.length;
+  }
+  return out;
+}
+
+/** Items are views into `bytes` (no copy), as a single payload message's is. */
+function decodePayloadBatch(bytes: Uint8Array): PayloadBatch {
+  if (bytes.length > MAX_PAYLOAD_BATCH_BYTES) throw malformed(`payload batch of ${bytes.length} bytes`);
+  const count = bytes.length >= PAYLOAD_BATCH_HEADER_BYTES ? bytes[1]! : 0;
+  if (count < 1 || count > MAX_PAYLOADS_PER_BATCH) throw malformed(`payload batch of ${count} items`);
+  const items: PayloadMessage[] = new Array(count);
+  let at = PAYLOAD_BATCH_HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (at + PAYLOAD_ITEM_HEADER_BYTES > bytes.length)
+      throw malformed("payload batch ends inside an item header");
+    const kind = PAYLOAD_KIND_OF_TAG[bytes[at]!];
+    if (kind === undefined) throw malformed(`payload batch item with tag ${bytes[at]}`);
+    const length = (bytes[at + 1]! << 8) | bytes[at + 2]!;
+    const start = at + PAYLOAD_ITEM_HEADER_BYTES;
+    if (start + length > bytes.length) throw malformed("payload batch ends inside an item");
+    items[i] = { kind, payload: bytes.subarray(start, start + length) };
+    at = start + length;
+  }
+  if (at !== bytes.length) throw malformed(`payload batch has ${bytes.length - at} trailing bytes`);
+  return { kind: "payloads", items };
 }
 
 /** Strict: unknown tags, wrong lengths and bad addresses are typed errors, never exceptions of other kinds. */
@@ -135,16 +228,19 @@ export function decodeBroadcastMessage(bytes: Uint8Array): BroadcastWireMessage 
     for (let i = 0; i < count; i++) votes[i] = readVote(buffer, VOTE_BATCH_HEADER_BYTES + i * VOTE_BYTES);
     return { kind: "votes", votes };
   }
+  if (tag === Tag.payloads) return decodePayloadBatch(bytes);
   throw malformed(`unknown tag ${tag}`);
 }
 
 /**
- * Admission units of an encoded message: a vote batch costs one per vote, anything else one, so a peer's rate
- * budget bounds the votes it makes this node count whether it batches them or not. Malformed bytes cost one
- * (decoding refuses them later, and the sender is scored for it).
+ * Admission units of an encoded message: a vote or payload batch costs one per item, anything else one, so a
+ * peer's rate budget bounds the votes and payloads it makes this node handle whether it batches them or not.
+ * Malformed bytes cost one (decoding refuses them later, and the sender is scored for it).
  */
 export function broadcastMessageUnits(bytes: Uint8Array): number {
-  return bytes.length >= VOTE_BATCH_HEADER_BYTES && bytes[0] === Tag.votes ? Math.max(1, bytes[1]!) : 1;
+  if (bytes.length < 2) return 1;
+  const tag = bytes[0];
+  return tag === Tag.votes || tag === Tag.payloads ? Math.max(1, bytes[1]!) : 1;
 }
 
 function writeVote(out: Buffer, offset: number, vote: VoteMessage): void {

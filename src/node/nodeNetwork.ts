@@ -7,6 +7,7 @@ import { type BoundHandler, bindHandler, type ProtocolHandler } from "../channel
 import type { PeerId } from "../core/peerId.ts";
 import type { P2PTransport } from "../p2p/transport.ts";
 import { BROADCAST_CHANNEL } from "../protocols/broadcast/broadcastChannel.ts";
+import { OutboundPayloads } from "../protocols/broadcast/outboundPayloads.ts";
 import { OutboundVotes } from "../protocols/broadcast/outboundVotes.ts";
 import { STATUS_CHANNEL } from "../protocols/status/statusChannel.ts";
 import type { StatusRequest, StatusResponse } from "../protocols/status/statusMessages.ts";
@@ -58,8 +59,10 @@ export class NodeNetwork {
   private readonly introductions: PeerIntroductions | undefined;
   /** `${peer}/${requestId}` → catch-up's ask id. */
   private readonly syncAsks = new Map<string, SyncAsk>();
-  /** Votes of the current processing step, sent as batches by `flushVotes` (or before other traffic). */
+  /** Votes of the current processing step, sent as batches by `flushStep`. */
   private readonly outboundVotes = new OutboundVotes();
+  /** Payload messages (send, payload, gossip) of the current processing step, batched likewise. */
+  private readonly outboundPayloads = new OutboundPayloads();
   /**
    * Sync answers being read from disk, per requester (bounded by the channel's request slots per peer). When
    * the requester's connection ends they are cut: a restarted peer made no such request, and would score
@@ -100,15 +103,19 @@ export class NodeNetwork {
 
   /**
    * Carries out the core's outbound actions (sends and answers); others are not this class's business. Votes
-   * wait in `outboundVotes` until `flushVotes` at the end of the step, so a vote may reach a peer after a
-   * payload or subscription the core emitted later: the broadcast cores take messages in any order (the
-   * network is asynchronous; the simulator reorders them), and a vote is never moved ahead of anything.
+   * and payload messages wait until `flushStep` at the end of the step, so one may reach a peer after a
+   * subscription the core emitted later, and a payload ahead of a vote emitted earlier in the same step: the
+   * broadcast cores take messages in any order (the network is asynchronous; the simulator reorders them).
    */
   send(action: NodeAction): void {
     if (action.type === "send") {
       const message = action.message;
       if (isVote(message)) {
         for (const to of action.to) this.outboundVotes.add(to, message);
+        return;
+      }
+      if (message.kind === "send" || message.kind === "payload" || message.kind === "gossip") {
+        for (const to of action.to) this.outboundPayloads.add(to, message);
         return;
       }
       const bytes = this.channels.encodeMessage(BROADCAST_CHANNEL.id, message);
@@ -136,10 +143,12 @@ export class NodeNetwork {
     }
   }
 
-  /** Sends every waiting vote: the end of a processing step. */
-  flushVotes(): void {
-    if (this.outboundVotes.peers === 0) return;
-    for (const [to, batches] of this.outboundVotes.takeAll()) this.sendBatches(to, batches);
+  /** Sends every waiting payload and vote, in batches: the end of a processing step. */
+  flushStep(): void {
+    if (this.outboundPayloads.peers > 0)
+      for (const [to, batches] of this.outboundPayloads.takeAll()) this.sendBatches(to, batches);
+    if (this.outboundVotes.peers > 0)
+      for (const [to, batches] of this.outboundVotes.takeAll()) this.sendBatches(to, batches);
   }
 
   private sendBatches(to: PeerId, batches: readonly BroadcastWireMessage[]): void {

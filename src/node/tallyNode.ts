@@ -478,7 +478,7 @@ export class TallyNode implements NodeApi {
       if (action.type === "readBody") void this.readBody(action.to, action.digest);
       else this.network!.send(action);
     }
-    this.network!.flushVotes(); // the step's votes, one batch per peer
+    this.network!.flushStep(); // the step's payloads and votes, in batches per peer
   }
 
   private async readBody(to: PeerId, digest: string): Promise<void> {

@@ -5,7 +5,10 @@ import {
   broadcastMessageUnits,
   decodeBroadcastMessage,
   encodeBroadcastMessage,
+  MAX_PAYLOAD_BATCH_BYTES,
+  MAX_PAYLOADS_PER_BATCH,
   MAX_VOTES_PER_BATCH,
+  type PayloadMessage,
 } from "../../src/broadcast/messageCodec.ts";
 import type { BroadcastMessage, VoteMessage } from "../../src/broadcast/types.ts";
 import { MAX_SEQ } from "../../src/core/limits.ts";
@@ -87,6 +90,63 @@ describe("broadcast message codec", () => {
       Buffer.concat([Uint8Array.of(6, 3), two.subarray(2)]), // count says 3, two votes follow
       Buffer.from(two).fill(5, 2, 3), // a "payload" tag where a vote belongs
       Buffer.from(two).fill(6, 76, 77), // a batch inside a batch
+    ];
+    for (const bytes of forged) {
+      assert.throws(() => decodeBroadcastMessage(bytes), { code: "MALFORMED_ENCODING" });
+      assert.ok(broadcastMessageUnits(bytes) >= 1, "a malformed body still costs a unit");
+    }
+  });
+
+  const payloadItem = fc
+    .tuple(fc.constantFrom("send", "payload", "gossip"), fc.uint8Array({ maxLength: 600 }))
+    .map(([kind, payload]) => ({ kind, payload }) as PayloadMessage);
+
+  it("round-trips payload batches of 1 to 64 items, in order, and counts one admission unit per item", () => {
+    fc.assert(
+      fc.property(fc.array(payloadItem, { minLength: 1, maxLength: MAX_PAYLOADS_PER_BATCH }), (items) => {
+        const bytes = encodeBroadcastMessage({ kind: "payloads", items });
+        const size = items.reduce((n, item) => n + 3 + item.payload.length, 2);
+        assert.equal(bytes.length, size, "each item is its tag, a u16 length and its bytes");
+        const decoded = decodeBroadcastMessage(bytes);
+        assert.equal(decoded.kind, "payloads");
+        assert.deepEqual(
+          decoded.kind === "payloads" ? decoded.items.map((i) => [i.kind, Buffer.from(i.payload)]) : [],
+          items.map((i) => [i.kind, Buffer.from(i.payload)]),
+        );
+        assert.equal(broadcastMessageUnits(bytes), items.length);
+      }),
+      { seed: 8, numRuns: 200 },
+    );
+  });
+
+  it("refuses payload batches that are empty, too long, too large, cut short, padded or hold a non-payload", () => {
+    const item = (kind: PayloadMessage["kind"], n: number): PayloadMessage => ({
+      kind,
+      payload: new Uint8Array(n).fill(9),
+    });
+    assert.throws(() => encodeBroadcastMessage({ kind: "payloads", items: [] }), { code: "INVALID_FIELD" });
+    const tooMany = Array.from({ length: MAX_PAYLOADS_PER_BATCH + 1 }, () => item("gossip", 1));
+    assert.throws(() => encodeBroadcastMessage({ kind: "payloads", items: tooMany }), {
+      code: "INVALID_FIELD",
+    });
+    const tooLarge = [item("gossip", MAX_PAYLOAD_BATCH_BYTES / 2), item("send", MAX_PAYLOAD_BATCH_BYTES / 2)];
+    assert.throws(() => encodeBroadcastMessage({ kind: "payloads", items: tooLarge }), {
+      code: "INVALID_FIELD",
+    });
+    const two = Buffer.from(
+      encodeBroadcastMessage({ kind: "payloads", items: [item("send", 4), item("gossip", 5)] }),
+    );
+    const forged = [
+      Uint8Array.of(7),
+      Uint8Array.of(7, 0),
+      Buffer.concat([Uint8Array.of(7, 65), Buffer.alloc(65 * 3, 0)]),
+      two.subarray(0, two.length - 1),
+      two.subarray(0, 2 + 3 + 4 + 2), // cut inside the second item's header
+      Buffer.concat([two, Uint8Array.of(0)]),
+      Buffer.concat([Uint8Array.of(7, 3), two.subarray(2)]), // count says 3, two items follow
+      Buffer.from(two).fill(2, 2, 3), // an "echo" tag where a payload belongs
+      Buffer.from(two).fill(7, 9, 10), // a batch inside a batch
+      Buffer.concat([Uint8Array.of(7, 1, 16, 0xff, 0xff), Buffer.alloc(MAX_PAYLOAD_BATCH_BYTES)]), // oversized
     ];
     for (const bytes of forged) {
       assert.throws(() => decodeBroadcastMessage(bytes), { code: "MALFORMED_ENCODING" });

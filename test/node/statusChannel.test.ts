@@ -47,8 +47,8 @@ import { type OneNodeNetwork, startOneNodeNetwork } from "../support/oneNodeNetw
 const NETWORK = "tally-status-test";
 // Wire constants, spelled out: a change to any of them breaks every other implementation.
 const BROADCAST_CODE = 1;
-/** Version 2 added vote batches. */
-const BROADCAST_VERSION = 2;
+/** Version 2 added vote batches, version 3 payload batches. */
+const BROADCAST_VERSION = 3;
 const STATUS_CODE = 2;
 const STATUS_VERSION = 1;
 const WIRE_BAD_REQUEST = 5;

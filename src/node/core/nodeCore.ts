@@ -1,4 +1,5 @@
 import { ActionDriver, type ImmediateActionSink } from "../../broadcast/actionDriver.ts";
+import type { PayloadMessage } from "../../broadcast/messageCodec.ts";
 import type {
   BroadcastEvent,
   BroadcastMessage,
@@ -143,6 +144,8 @@ export class NodeCore {
         else if (message.kind === "votes")
           for (const vote of message.votes)
             this.runBroadcast({ type: "message", from, message: vote, nowMs }, out);
+        else if (message.kind === "payloads")
+          for (const item of message.items) this.peerPayload(from, item, nowMs, out);
         else this.runBroadcast({ type: "message", from, message, nowMs }, out);
         break;
       }
@@ -260,6 +263,12 @@ export class NodeCore {
    * every correct node, so it can never gather an echo quorum and needs no state anywhere). Payloads pulled
    * for a decided instance bypass this: delivery never depends on admission.
    */
+  /** One item of a payload batch, as if it had come alone. */
+  private peerPayload(from: PeerId, item: PayloadMessage, nowMs: number, out: NodeAction[]): void {
+    if (item.kind === "payload") this.runBroadcast({ type: "message", from, message: item, nowMs }, out);
+    else this.introduce(from, item, item.payload, nowMs, out);
+  }
+
   private introduce(
     from: PeerId,
     message: BroadcastMessage,

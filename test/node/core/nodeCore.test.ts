@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BrachaBroadcast } from "../../../src/broadcast/bracha/bracha.ts";
-import { decodeBroadcastMessage } from "../../../src/broadcast/messageCodec.ts";
+import { decodeBroadcastMessage, encodeBroadcastMessage } from "../../../src/broadcast/messageCodec.ts";
 import type { BroadcastMessage } from "../../../src/broadcast/types.ts";
 import { ErrorCode } from "../../../src/core/errors.ts";
 import type { EncodedTransfer } from "../../../src/core/transfer.ts";
@@ -185,6 +185,34 @@ describe("NodeCore", () => {
     assert.deepEqual(introduce(core, unfunded), []);
     assert.equal(core.broadcast.stats().liveInstances, 0, "no instance, no commitment");
     assert.equal(core.admission.refused, 1);
+  });
+
+  it("judges each item of a payload batch as if it had come alone: echoes, parks and refuses in order", () => {
+    const core = newCore();
+    const t1 = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    const t2 = makeTransfer(alice, 2, [{ to: bob.address, amount: 30n }]);
+    const unfunded = makeTransfer(carol, 1, [{ to: bob.address, amount: 1n }]);
+    const batch = decodeBroadcastMessage(
+      encodeBroadcastMessage({
+        kind: "payloads",
+        items: [
+          { kind: "send", payload: t2.bytes },
+          { kind: "send", payload: unfunded.bytes },
+          { kind: "send", payload: t1.bytes },
+        ],
+      }),
+    );
+    const actions = core.handle({ type: "peerMessage", from: "p1", message: batch, nowMs: 1 });
+    assert.deepEqual(
+      echoesIn(actions),
+      [t1.id],
+      "seq 1 echoed; seq 2 parked behind it; the unfunded one not",
+    );
+    assert.deepEqual(
+      { ...core.admission },
+      { admitted: 1, parked: 1, parkingFull: 0, refused: 1 },
+      "each item counted as a message of its own",
+    );
   });
 
   it("holds back a peer's next transfer until its predecessor applies here, then echoes it", () => {
