@@ -67,15 +67,8 @@ export const MAX_VOTES_PER_BATCH = 64;
 export const MAX_PAYLOADS_PER_BATCH = 64;
 export const MAX_PAYLOAD_BATCH_BYTES = 64 * 1024;
 /** Tag and u16 length before each item of a payload batch. */
-export const PAYLOAD_ITEM_HEADER_BYTES = 3;
+const PAYLOAD_ITEM_HEADER_BYTES = 3;
 const PAYLOAD_BATCH_HEADER_BYTES = 2;
-const PAYLOAD_KIND_OF_TAG: readonly (PayloadMessage["kind"] | undefined)[] = (() => {
-  const kinds: (PayloadMessage["kind"] | undefined)[] = [];
-  kinds[Tag.send] = "send";
-  kinds[Tag.payload] = "payload";
-  kinds[Tag.gossip] = "gossip";
-  return kinds;
-})();
 
 /** One vote in wire form (74 bytes): what a vote batch carries, encoded once however many peers it goes to. */
 export function encodeVote(vote: VoteMessage): Uint8Array {
@@ -86,6 +79,10 @@ export function encodeVote(vote: VoteMessage): Uint8Array {
 
 export function isVote(message: BroadcastWireMessage): message is VoteMessage {
   return message.kind === "echo" || message.kind === "ready" || message.kind === "request";
+}
+
+export function isPayloadMessage(message: BroadcastWireMessage): message is PayloadMessage {
+  return message.kind === "send" || message.kind === "payload" || message.kind === "gossip";
 }
 
 function malformed(message: string): TallyError {
@@ -159,9 +156,7 @@ function encodePayloadBatch(items: readonly PayloadMessage[]): Uint8Array {
     throw new TallyError(
       ErrorCode.InvalidField,
       `a payload batch is at most ${MAX_PAYLOAD_BATCH_BYTES} bytes`,
-      {
-        size,
-      },
+      { size },
     );
   }
   const out = Buffer.allocUnsafe(size);
@@ -177,6 +172,17 @@ function encodePayloadBatch(items: readonly PayloadMessage[]): Uint8Array {
   return out;
 }
 
+/** The kind of a message that carries a transfer's bytes, by its tag; undefined for any other tag. */
+function payloadKindOf(tag: number | undefined): PayloadMessage["kind"] | undefined {
+  return tag === Tag.send
+    ? "send"
+    : tag === Tag.payload
+      ? "payload"
+      : tag === Tag.gossip
+        ? "gossip"
+        : undefined;
+}
+
 /** Items are views into `bytes` (no copy), as a single payload message's is. */
 function decodePayloadBatch(bytes: Uint8Array): PayloadBatch {
   if (bytes.length > MAX_PAYLOAD_BATCH_BYTES) throw malformed(`payload batch of ${bytes.length} bytes`);
@@ -187,7 +193,7 @@ function decodePayloadBatch(bytes: Uint8Array): PayloadBatch {
   for (let i = 0; i < count; i++) {
     if (at + PAYLOAD_ITEM_HEADER_BYTES > bytes.length)
       throw malformed("payload batch ends inside an item header");
-    const kind = PAYLOAD_KIND_OF_TAG[bytes[at]!];
+    const kind = payloadKindOf(bytes[at]);
     if (kind === undefined) throw malformed(`payload batch item with tag ${bytes[at]}`);
     const length = (bytes[at + 1]! << 8) | bytes[at + 2]!;
     const start = at + PAYLOAD_ITEM_HEADER_BYTES;
@@ -203,11 +209,8 @@ function decodePayloadBatch(bytes: Uint8Array): PayloadBatch {
 export function decodeBroadcastMessage(bytes: Uint8Array): BroadcastWireMessage {
   if (bytes.length < 1) throw malformed("empty");
   const tag = bytes[0];
-  if (tag === Tag.send || tag === Tag.payload || tag === Tag.gossip) {
-    const payload = bytes.subarray(1);
-    const kind = tag === Tag.send ? "send" : tag === Tag.payload ? "payload" : "gossip";
-    return { kind, payload };
-  }
+  const payloadKind = payloadKindOf(tag);
+  if (payloadKind !== undefined) return { kind: payloadKind, payload: bytes.subarray(1) };
   if (tag === Tag.subscribe || tag === Tag.unsubscribe) {
     if (bytes.length !== 2) throw malformed(`expected 2 bytes, got ${bytes.length}`);
     const layer = LAYER_OF_CODE[bytes[1]!];

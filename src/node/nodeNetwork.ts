@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { type BroadcastWireMessage, isVote } from "../broadcast/messageCodec.ts";
+import { type BroadcastWireMessage, isPayloadMessage, isVote } from "../broadcast/messageCodec.ts";
 import type { ChannelAction, Channels } from "../channels/channels.ts";
 import type { InboundItem } from "../channels/inboundScheduler.ts";
 import type { ScoreEvent } from "../channels/peerScores.ts";
@@ -114,7 +114,7 @@ export class NodeNetwork {
         for (const to of action.to) this.outboundVotes.add(to, message);
         return;
       }
-      if (message.kind === "send" || message.kind === "payload" || message.kind === "gossip") {
+      if (isPayloadMessage(message)) {
         for (const to of action.to) this.outboundPayloads.add(to, message);
         return;
       }

@@ -256,6 +256,12 @@ export class NodeCore {
     out.push({ type: "submitted", ticket, result: this.submitResult(encoded, outcome ?? "invalid", out) });
   }
 
+  /** One item of a payload batch, as if it had come alone. */
+  private peerPayload(from: PeerId, item: PayloadMessage, nowMs: number, out: NodeAction[]): void {
+    if (item.kind === "payload") this.runBroadcast({ type: "message", from, message: item, nowMs }, out);
+    else this.introduce(from, item, item.payload, nowMs, out);
+  }
+
   /**
    * Echo admission for a payload a peer introduced: the broadcast sees it only once the ledger says it is the
    * account's next seq and would apply. One this node cannot judge yet is parked and judged again when the
@@ -263,12 +269,6 @@ export class NodeCore {
    * every correct node, so it can never gather an echo quorum and needs no state anywhere). Payloads pulled
    * for a decided instance bypass this: delivery never depends on admission.
    */
-  /** One item of a payload batch, as if it had come alone. */
-  private peerPayload(from: PeerId, item: PayloadMessage, nowMs: number, out: NodeAction[]): void {
-    if (item.kind === "payload") this.runBroadcast({ type: "message", from, message: item, nowMs }, out);
-    else this.introduce(from, item, item.payload, nowMs, out);
-  }
-
   private introduce(
     from: PeerId,
     message: BroadcastMessage,

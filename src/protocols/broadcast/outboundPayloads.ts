@@ -7,10 +7,6 @@ import {
 } from "../../broadcast/messageCodec.ts";
 import type { PeerId } from "../../core/peerId.ts";
 
-interface PeerPayloads {
-  readonly items: PayloadMessage[];
-}
-
 /**
  * The payload messages (send, payload, gossip) a processing step sends, gathered per peer as votes are
  * (`OutboundVotes`): at saturation a step introduces dozens of transfers and gossips each to the same few
@@ -19,12 +15,12 @@ interface PeerPayloads {
  * the plain message.
  */
 export class OutboundPayloads {
-  private readonly pending = new Map<PeerId, PeerPayloads>();
+  private readonly pending = new Map<PeerId, PayloadMessage[]>();
 
   add(to: PeerId, message: PayloadMessage): void {
-    const peer = this.pending.get(to);
-    if (peer === undefined) this.pending.set(to, { items: [message] });
-    else peer.items.push(message);
+    const items = this.pending.get(to);
+    if (items === undefined) this.pending.set(to, [message]);
+    else items.push(message);
   }
 
   get peers(): number {
@@ -34,7 +30,7 @@ export class OutboundPayloads {
   /** Every peer's messages in the order they were added, as batches within the codec's bounds; nothing is left. */
   takeAll(): Array<[PeerId, BroadcastWireMessage[]]> {
     const all: Array<[PeerId, BroadcastWireMessage[]]> = [];
-    for (const [to, peer] of this.pending) all.push([to, toBatches(peer.items)]);
+    for (const [to, items] of this.pending) all.push([to, toBatches(items)]);
     this.pending.clear();
     return all;
   }
