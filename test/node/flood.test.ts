@@ -39,7 +39,15 @@ const TRANSFERS = 20;
 const FIRST_SUBMIT_AFTER_MS = 1_000;
 const SUBMIT_SPACING_MS = 700;
 const MAX_APPLY_LAG_MS = 5_000;
-const MAX_RSS_GROWTH_BYTES = 50 * 1024 * 1024;
+/**
+ * Node 0's peak RSS growth during the flood. A stranger is banned after 10 messages: what grows is the 20
+ * transfers, metrics scrapes and LevelDB (2–25 MB measured). A member's stolen key gets one second's burst of
+ * its rate (20,000 units) and the refill admitted before its rate overruns ban it: ≈ 30,000 random votes, each
+ * decoded and tallied, which open the member's share of live instances (2,500) and fill the bounded id
+ * caches; V8 promotes what the queue still holds at each scavenge, so the peak is that burst's garbage, not
+ * the flood's length (20–55 MB measured over nine runs; docs/architecture.md, "Memory").
+ */
+const MAX_RSS_GROWTH_BYTES = { stranger: 50 * 1024 * 1024, member: 80 * 1024 * 1024 };
 /** A flooding member must send at least this many times what a correct member sends to the same node. */
 const MIN_FLOOD_RATIO = 10;
 
@@ -203,7 +211,11 @@ async function floodNodeZero(
       healthyThroughout(healthSeen),
       `node 0's health during the flood: ${JSON.stringify(healthSeen)}`,
     );
-    assert.ok(growth < MAX_RSS_GROWTH_BYTES, `node 0 RSS grew by ${mib(growth)} MiB during the flood`);
+    const maxGrowth = MAX_RSS_GROWTH_BYTES[flooderIsMember ? "member" : "stranger"];
+    assert.ok(
+      growth < maxGrowth,
+      `node 0 RSS grew by ${mib(growth)} MiB during the flood (bound ${mib(maxGrowth)})`,
+    );
     assert.ok(
       floodIsVisible(peerInbound(metricsAfter, flooderSummary.peerId)),
       "node 0's per-peer metrics show the flood",
