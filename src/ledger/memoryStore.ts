@@ -47,6 +47,16 @@ export class MemoryLedgerStore implements LedgerStore {
     // Sorted, not insertion order: nodes apply in different orders and a restarted node reloads by key.
     return [...(this.unreferenced.get(address)?.keys() ?? [])].sort().slice(0, limit);
   }
+  /** The sum of each account's unreferenced payments, for accounts that have any. */
+  unreferencedTotals(): Map<string, bigint> {
+    const totals = new Map<string, bigint>();
+    for (const [address, ids] of this.unreferenced) {
+      let total = 0n;
+      for (const amount of ids.values()) total += amount;
+      totals.set(address, total);
+    }
+    return totals;
+  }
   listWaiting(): Iterable<EncodedTransfer> {
     return [...this.waiting.values()];
   }

@@ -21,6 +21,8 @@ export const Bucket = {
   sharedProposal: "11",
   /** record number → one processing step's broadcast commitments (commitmentLog.ts). */
   commitmentLog: "12",
+  /** record number → ids of the transfers one step applied since the last checkpoint of bucket 04 (unreferencedJournal.ts). */
+  unreferencedJournal: "13",
 } as const;
 export type Bucket = (typeof Bucket)[keyof typeof Bucket];
 

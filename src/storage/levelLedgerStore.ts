@@ -12,10 +12,11 @@ import {
 } from "./accountHistory.ts";
 import { Bucket, key, range, sortableNumber } from "./buckets.ts";
 import { type BatchOp, jsonValue, type NodeDatabase, parseJsonValue, writeBatch } from "./database.ts";
+import { DEFAULT_JOURNAL_LIMITS, type JournalLimits, UnreferencedJournal } from "./unreferencedJournal.ts";
 
 /**
  * An account as stored: its seq and spendable balance. Its unreferenced total is not stored: it is the sum of
- * its unreferenced payments (bucket 04, written in the same atomic batches), recomputed at open. So a payment
+ * its unreferenced payments (bucket 04 and the journal since its last checkpoint), recomputed at open. So a payment
  * writes its payer's record and not its recipient's, one LevelDB write fewer per transfer. Records written
  * before that change also hold `unreferencedTotal`; it is ignored (it always equalled the sum).
  */
@@ -34,7 +35,7 @@ interface StoredAccount {
  * Queued writes are coalesced per key until they are taken: the batch is atomic, so only each key's last
  * write can ever be seen on disk. A transfer delivered and resolved in one batch writes its body and status
  * once and no waiting marker; an account touched many times is written once, from its latest record; an
- * unreferenced entry created and spent in one batch is never written. The coalescing maps hold at most one
+ * unreferenced payment created and spent between two checkpoints is never written (unreferencedJournal.ts). The coalescing maps hold at most one
  * entry per key written since the last `takeQueued()`, so they are bounded by the caller's batch (the node's
  * maxEventsPerBatch), like the queue they replace.
  *
@@ -83,6 +84,8 @@ export class LevelLedgerStore implements LedgerStore {
   private readonly freshKeys = new Set<string>();
   /** Accounts changed since the last take, encoded once from their latest record when taken. */
   private readonly dirtyAccounts = new Set<string>();
+  /** Unreferenced payments reach bucket 04 in checkpoints; steps journal what they applied. */
+  private journal = new UnreferencedJournal();
   private historyCounter: number;
 
   private constructor(db: NodeDatabase, historyCounter: number, recentEntries: number) {
@@ -91,10 +94,16 @@ export class LevelLedgerStore implements LedgerStore {
     this.historyCounter = historyCounter;
   }
 
-  /** `recentStatuses`: the in-memory bound, RECENT_STATUS_ENTRIES unless a test wants evictions sooner. */
+  /**
+   * `recentStatuses`: the in-memory bound, RECENT_STATUS_ENTRIES unless a test wants evictions sooner;
+   * `journalLimits`: when unreferenced payments are checkpointed (tests lower them).
+   */
   static async open(
     db: NodeDatabase,
-    { recentStatuses = RECENT_STATUS_ENTRIES }: { recentStatuses?: number } = {},
+    {
+      recentStatuses = RECENT_STATUS_ENTRIES,
+      journalLimits = DEFAULT_JOURNAL_LIMITS,
+    }: { recentStatuses?: number; journalLimits?: JournalLimits } = {},
   ): Promise<LevelLedgerStore> {
     const counter = await db.get(key(Bucket.meta, "historyCounter"));
     const store = new LevelLedgerStore(
@@ -103,13 +112,18 @@ export class LevelLedgerStore implements LedgerStore {
       recentStatuses,
     );
     const m = store.memory;
-    const unreferencedTotals = new Map<string, bigint>();
     for await (const [k, v] of db.iterator(range(Bucket.ledgerUnreferenced))) {
       const [address, id] = k.slice(3).split("/") as [string, string];
-      const amount = BigInt(parseJsonValue<string>(v));
-      m.putUnreferenced(address, id, amount);
-      unreferencedTotals.set(address, (unreferencedTotals.get(address) ?? 0n) + amount);
+      m.putUnreferenced(address, id, BigInt(parseJsonValue<string>(v)));
     }
+    // Payments since the last checkpoint, from the journal; written out at once, so a crash during this open
+    // replays the same journal again.
+    const replayed = await UnreferencedJournal.replay(db, m, journalLimits);
+    const checkpoint: BatchOp[] = [];
+    replayed.checkpoint(checkpoint);
+    await writeBatch(db, checkpoint);
+    store.journal = replayed;
+    const unreferencedTotals = m.unreferencedTotals();
     for await (const [k, v] of db.iterator(range(Bucket.ledgerAccount))) {
       const address = k.slice(3);
       const a = parseJsonValue<StoredAccount>(v);
@@ -258,19 +272,21 @@ export class LevelLedgerStore implements LedgerStore {
       key: `${Bucket.outgoingBySeq}/${transfer.source}/${sortableNumber(transfer.seq)}`,
       value: outgoingValue(id, this.historyCounter),
     });
-    if (status === "applied") for (const o of transfer.outputs) this.appendIncoming(o.to, id);
+    if (status === "applied") {
+      for (const o of transfer.outputs) this.appendIncoming(o.to, id);
+      this.journal.applied(id);
+    }
   }
   getUnreferenced(address: string, id: string): bigint | undefined {
     return this.memory.getUnreferenced(address, id);
   }
   putUnreferenced(address: string, id: string, amount: bigint): void {
-    const fresh = this.memory.getUnreferenced(address, id) === undefined;
     this.memory.putUnreferenced(address, id, amount);
-    this.queue(`${Bucket.ledgerUnreferenced}/${address}/${id}`, `"${amount}"`, fresh);
+    this.journal.put(address, id, amount);
   }
   deleteUnreferenced(address: string, id: string): void {
     this.memory.deleteUnreferenced(address, id);
-    this.unqueue(`${Bucket.ledgerUnreferenced}/${address}/${id}`);
+    this.journal.delete(address, id);
   }
   listUnreferenced(address: string, limit: number): string[] {
     return this.memory.listUnreferenced(address, limit);
@@ -307,13 +323,16 @@ export class LevelLedgerStore implements LedgerStore {
       });
     }
     this.dirtyAccounts.clear();
+    this.journal.take(ops);
     ops.push({ type: "put", key: key(Bucket.meta, "historyCounter"), value: String(this.historyCounter) });
     return ops;
   }
 
-  /** Distinct keys written since the last take (after coalescing). */
+  /** Distinct keys written since the last take (after coalescing); the journal's counts as one. */
   get queuedWrites(): number {
-    return this.queued.length + this.pending.size + this.dirtyAccounts.size;
+    return (
+      this.queued.length + this.pending.size + this.dirtyAccounts.size + (this.journal.hasWrites ? 1 : 0)
+    );
   }
 
   /** A transfer's body from disk (any status). */
