@@ -57,6 +57,8 @@ export const ErrorCode = {
   TestingInvalidPartition: "TESTING_INVALID_PARTITION",
   // API paging: an account history cursor that is not one this node hands out
   InvalidCursor: "INVALID_CURSOR",
+  // storage: a data dir written by a newer version, in a layout this one cannot read correctly
+  StorageFormatUnsupported: "STORAGE_FORMAT_UNSUPPORTED",
   // kshared: committee messages of a k-shared account (raised on bytes a peer sent)
   KsharedMalformedMessage: "KSHARED_MALFORMED_MESSAGE",
   // kshared: what the ledger refuses in a shared account's transfer (its definition, its owners' certificate)

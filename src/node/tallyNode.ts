@@ -165,6 +165,7 @@ export class TallyNode implements NodeApi {
     this.protocols = [...CHANNEL_PROTOCOLS, ...membership.protocols];
 
     this.db = await openDatabase(join(this.config.dataDir, "db"));
+    await metaRecords.claimStorageFormat(this.db, this.config.dataDir);
     await metaRecords.claimForGenesis(this.db, this.genesisId, this.config.dataDir);
     const store = await LevelLedgerStore.open(this.db, { recentStatuses: this.options.recentStatuses });
     this.store = store;

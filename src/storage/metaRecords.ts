@@ -2,8 +2,27 @@ import { ErrorCode, TallyError } from "../core/errors.ts";
 import { Bucket, key } from "./buckets.ts";
 import { jsonValue, type NodeDatabase, parseJsonValue } from "./database.ts";
 
+/**
+ * The on-disk layout's version, recorded since the unreferenced-payment journal (format 1; data dirs written
+ * before carry none and read as format 0). A version that finds a higher number refuses the data dir rather
+ * than misread it: an older reader would, for instance, ignore the journal and lose payments.
+ */
+export const STORAGE_FORMAT = 1;
+
 /** Facts about the data dir itself. */
 export const metaRecords = {
+  /** Refuses a data dir of a newer layout; records this version's layout on any other. */
+  async claimStorageFormat(db: NodeDatabase, dataDir: string): Promise<void> {
+    const stored = await db.get(key(Bucket.meta, "storageFormat"));
+    const format = stored === undefined ? 0 : parseJsonValue<number>(stored);
+    if (format > STORAGE_FORMAT) {
+      throw new TallyError(
+        ErrorCode.StorageFormatUnsupported,
+        `data dir ${dataDir} has storage format ${format}; this version reads formats up to ${STORAGE_FORMAT}: upgrade tally`,
+      );
+    }
+    if (format < STORAGE_FORMAT) await db.put(key(Bucket.meta, "storageFormat"), jsonValue(STORAGE_FORMAT));
+  },
   /**
    * A data dir belongs to one genesis; starting it with another would silently mix two ledgers. The first
    * start records the genesis hash, every later start must match it.
