@@ -5,27 +5,17 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { isTallyError } from "../../src/core/errors.ts";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
-import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
-import { SignatureAuthorizer } from "../../src/ledger/authorization.ts";
-import { Ledger, type TransferStatusChange } from "../../src/ledger/ledger.ts";
+import type { Ledger, TransferStatusChange } from "../../src/ledger/ledger.ts";
 import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
-import type { LedgerStore } from "../../src/ledger/store.ts";
 import { WatermarkSummary } from "../../src/protocols/status/watermarkSummary.ts";
 import { openDatabase } from "../../src/storage/database.ts";
 import { LevelLedgerStore } from "../../src/storage/levelLedgerStore.ts";
+import { ledgerOver } from "../ledger/ledgerOver.ts";
 import { buildScenario, type Scenario, sampleOps, shuffle } from "../ledger/scenario.ts";
-import { TEST_NETWORK } from "../support/fixtures.ts";
 
 function scenario(seed: number): Scenario {
   const ops = sampleOps(seed, 80);
   return buildScenario(6, [1000, 0, 250_000], ops);
-}
-
-function ledgerOver(s: Scenario, store: LedgerStore): Ledger {
-  const balances = [...s.genesis].map(([address, amount]) => ({ address, amount }));
-  return new Ledger({ network: TEST_NETWORK, balances }, store, new SignatureAuthorizer(sodiumVerifier), {
-    maxSeqLookahead: 1_000,
-  });
 }
 
 /** Delivers like the node would, and advances the summary the way the node is meant to. */

@@ -2,30 +2,12 @@ import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
 import { isTallyError } from "../../src/core/errors.ts";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
-import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
-import { SignatureAuthorizer } from "../../src/ledger/authorization.ts";
-import { Ledger } from "../../src/ledger/ledger.ts";
+import type { Ledger } from "../../src/ledger/ledger.ts";
 import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
-import type { LedgerStore } from "../../src/ledger/store.ts";
 import { LevelLedgerStore, type LoadedStatuses } from "../../src/storage/levelLedgerStore.ts";
+import { deliverQuietly, ledgerOver } from "../ledger/ledgerOver.ts";
 import { buildScenario, type Scenario, sampleOps, shuffle } from "../ledger/scenario.ts";
-import { TEST_NETWORK } from "../support/fixtures.ts";
 import { withDatabase } from "../support/tempDatabase.ts";
-
-function ledgerOver(scenario: Scenario, store: LedgerStore): Ledger {
-  const balances = [...scenario.genesis].map(([address, amount]) => ({ address, amount }));
-  return new Ledger({ network: TEST_NETWORK, balances }, store, new SignatureAuthorizer(sodiumVerifier), {
-    maxSeqLookahead: 1_000,
-  });
-}
-
-function deliverQuietly(ledger: Ledger, e: EncodedTransfer): void {
-  try {
-    ledger.deliver(e);
-  } catch (error) {
-    assert.ok(isTallyError(error));
-  }
-}
 
 /** What a wallet submitting `e` would be told by the precheck: "ok" or the error code. */
 function precheckOutcome(ledger: Ledger, e: EncodedTransfer): string {

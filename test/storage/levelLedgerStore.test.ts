@@ -3,31 +3,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { isTallyError } from "../../src/core/errors.ts";
-import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
-import { SignatureAuthorizer } from "../../src/ledger/authorization.ts";
-import { Ledger } from "../../src/ledger/ledger.ts";
 import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
-import type { LedgerStore } from "../../src/ledger/store.ts";
 import { openDatabase, writeBatch } from "../../src/storage/database.ts";
 import { LevelLedgerStore } from "../../src/storage/levelLedgerStore.ts";
-import { buildScenario, type Scenario, sampleOps, shuffle } from "../ledger/scenario.ts";
-import { TEST_NETWORK } from "../support/fixtures.ts";
-
-function ledgerOver(scenario: Scenario, store: LedgerStore): Ledger {
-  const balances = [...scenario.genesis].map(([address, amount]) => ({ address, amount }));
-  return new Ledger({ network: TEST_NETWORK, balances }, store, new SignatureAuthorizer(sodiumVerifier), {
-    maxSeqLookahead: 1_000,
-  });
-}
-
-function deliverQuietly(ledger: Ledger, e: Parameters<Ledger["deliver"]>[0]): void {
-  try {
-    ledger.deliver(e);
-  } catch (error) {
-    assert.ok(isTallyError(error));
-  }
-}
+import { deliverQuietly, ledgerOver } from "../ledger/ledgerOver.ts";
+import { buildScenario, sampleOps, shuffle } from "../ledger/scenario.ts";
 
 describe("LevelDB ledger store", () => {
   it("survives close and reopen mid-stream and ends where the in-memory ledger ends", async () => {

@@ -3,18 +3,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { isTallyError } from "../../src/core/errors.ts";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
-import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
-import { SignatureAuthorizer } from "../../src/ledger/authorization.ts";
-import { Ledger } from "../../src/ledger/ledger.ts";
 import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
 import type { LedgerStore } from "../../src/ledger/store.ts";
 import { type NodeDatabase, openDatabase, writeBatch } from "../../src/storage/database.ts";
 import { LevelLedgerStore } from "../../src/storage/levelLedgerStore.ts";
 import type { JournalLimits } from "../../src/storage/unreferencedJournal.ts";
+import { deliverQuietly, ledgerOver } from "../ledger/ledgerOver.ts";
 import type { Scenario } from "../ledger/scenario.ts";
-import { makeTransfer, TEST_NETWORK, testKey } from "../support/fixtures.ts";
+import { makeTransfer, testKey } from "../support/fixtures.ts";
 
 /**
  * Unreferenced payments reach LevelDB at checkpoints; between them each step journals the transfers it
@@ -45,21 +42,6 @@ function paymentRounds(accounts: number, rounds: number): Scenario {
     }
   }
   return { keys, genesis, delivered, noise: [] };
-}
-
-function ledgerOver(scenario: Scenario, store: LedgerStore): Ledger {
-  const balances = [...scenario.genesis].map(([address, amount]) => ({ address, amount }));
-  return new Ledger({ network: TEST_NETWORK, balances }, store, new SignatureAuthorizer(sodiumVerifier), {
-    maxSeqLookahead: 1_000,
-  });
-}
-
-function deliverQuietly(ledger: Ledger, e: Parameters<Ledger["deliver"]>[0]): void {
-  try {
-    ledger.deliver(e);
-  } catch (error) {
-    assert.ok(isTallyError(error));
-  }
 }
 
 async function keysIn(db: NodeDatabase, bucket: string): Promise<string[]> {
