@@ -16,9 +16,9 @@ import { DEFAULT_JOURNAL_LIMITS, type JournalLimits, UnreferencedJournal } from 
 
 /**
  * An account as stored: its seq and spendable balance. Its unreferenced total is not stored: it is the sum of
- * its unreferenced payments (bucket 04 and the journal since its last checkpoint), recomputed at open. So a payment
- * writes its payer's record and not its recipient's, one LevelDB write fewer per transfer. Records written
- * before that change also hold `unreferencedTotal`; it is ignored (it always equalled the sum).
+ * its unreferenced payments (bucket 04 and the journal since its last checkpoint), recomputed at open. So a
+ * payment writes its payer's record and not its recipient's, one LevelDB write fewer per transfer. Records
+ * written before that change also hold `unreferencedTotal`; it is ignored (it always equalled the sum).
  */
 interface StoredAccount {
   seq: number;
@@ -35,9 +35,9 @@ interface StoredAccount {
  * Queued writes are coalesced per key until they are taken: the batch is atomic, so only each key's last
  * write can ever be seen on disk. A transfer delivered and resolved in one batch writes its body and status
  * once and no waiting marker; an account touched many times is written once, from its latest record; an
- * unreferenced payment created and spent between two checkpoints is never written (unreferencedJournal.ts). The coalescing maps hold at most one
- * entry per key written since the last `takeQueued()`, so they are bounded by the caller's batch (the node's
- * maxEventsPerBatch), like the queue they replace.
+ * unreferenced payment created and spent between two checkpoints is never written (unreferencedJournal.ts).
+ * The coalescing maps hold at most one entry per key written since the last `takeQueued()`, so they are
+ * bounded by the caller's batch (the node's maxEventsPerBatch), like the queue they replace.
  *
  * A transfer's status on disk is its status record (bucket 02) if it has one, else "applied" if its body
  * (bucket 03) is stored, else unknown. A transfer applied when delivered — nearly all of them — gets no status

@@ -150,7 +150,7 @@ export class UnreferencedJournal {
   }
 }
 
-export function unreferencedKey(address: string, id: string): string {
+function unreferencedKey(address: string, id: string): string {
   return `${Bucket.ledgerUnreferenced}/${address}/${id}`;
 }
 
