@@ -1,8 +1,7 @@
 import { decodeTransfer } from "../core/transfer.ts";
 import type { MemoryLedgerStore } from "../ledger/memoryStore.ts";
 import { Bucket, key, range, sortableNumber } from "./buckets.ts";
-import type { BatchOp, NodeDatabase } from "./database.ts";
-import { utf8Text } from "./database.ts";
+import { type BatchOp, type NodeDatabase, utf8Text } from "./database.ts";
 
 /**
  * Unreferenced payments (bucket 04) reach the disk in checkpoints, not step by step. A payment is usually
