@@ -20,8 +20,8 @@ import { type BatchOp, type NodeDatabase, utf8Text } from "./database.ts";
  * Bounds: at most `CHECKPOINT_CHANGES` pending changes in memory (plus one step's: ≈ 1.5 MB), and at most
  * `CHECKPOINT_TRANSFERS` bodies to read and decode at open (plus one step's: well under a second).
  */
-export const CHECKPOINT_CHANGES = 8_192;
-export const CHECKPOINT_TRANSFERS = 8_192;
+const CHECKPOINT_CHANGES = 8_192;
+const CHECKPOINT_TRANSFERS = 8_192;
 
 /** When a checkpoint is due; tests lower them to make checkpoints frequent. */
 export interface JournalLimits {
@@ -70,9 +70,9 @@ export class UnreferencedJournal {
     this.stepIds.push(id);
   }
 
-  /** Whether the step has anything to write. */
+  /** Whether the step has anything to write: payments change only in steps that apply transfers. */
   get hasWrites(): boolean {
-    return this.stepIds.length > 0 || this.changes.size >= this.limits.changes;
+    return this.stepIds.length > 0;
   }
 
   /** The step's writes: its journal record, or a checkpoint when one is due. */
@@ -100,11 +100,6 @@ export class UnreferencedJournal {
     this.changes.clear();
     this.firstRecord = this.nextRecord;
     this.journaledTransfers = 0;
-  }
-
-  /** Pending changes, for tests and metrics. */
-  get pendingChanges(): number {
-    return this.changes.size;
   }
 
   /**
