@@ -87,6 +87,13 @@ export async function attachDevnet(path: string, transfers: number): Promise<Ben
   }
   if (!Array.isArray(file.nodes) || file.nodes.length === 0 || !Array.isArray(file.wallets))
     throw new TallyError(ErrorCode.InvalidConfig, `--devnet ${path}: no nodes or wallets`);
+  // The bench's ring pays each wallet from the one before it: a single wallet would pay itself.
+  if (file.wallets.length < 2)
+    throw new TallyError(
+      ErrorCode.InvalidConfig,
+      `--devnet ${path}: the bench needs at least 2 wallets to pay each other, this devnet has ${file.wallets.length}` +
+        " (start it with `tally devnet up --wallets K`, K ≥ 2)",
+    );
   const nodes = file.nodes.map(({ name, api, pid }) => ({ name, api, pid }));
   const signers: BenchSigner[] = [];
   const transfersPerWallet = transfersPerSigner(transfers, file.wallets.length);

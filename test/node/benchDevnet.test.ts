@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { MAIN_TS } from "../support/devnetProcess.ts";
+import { MAIN_TS, startDevnet } from "../support/devnetProcess.ts";
 
 function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -119,4 +119,41 @@ test("bad bench options are usage errors; `bench ingest` still routes to the ing
   const ingest = await runCli(["bench", "ingest", "--transfers", "200", "--batch", "100", "--json"]);
   assert.equal(ingest.code, 0, ingest.stderr);
   assert.equal((JSON.parse(ingest.stdout) as { transfers: number }).transfers, 200);
+});
+
+test("`tally bench --devnet FILE` drives a devnet `tally devnet up` started, and refuses one wallet clearly", async () => {
+  const devnet = await startDevnet(["--nodes", "2", "--wallets", "3", "--membership", "static"]);
+  try {
+    const devnetJson = join(devnet.dir, "devnet.json");
+    const run = await runCli(
+      ["bench", "--devnet", devnetJson, "--rate", "100", "--warmup", "1"].concat([
+        "--duration",
+        "2",
+        "--json",
+      ]),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as {
+      nodes: number;
+      accounts: number;
+      applied: number;
+      rejected: number;
+    };
+    assert.equal(report.nodes, 2);
+    assert.equal(report.accounts, 3, "it signs for the devnet's wallets");
+    assert.ok(report.applied > 0);
+    assert.equal(report.rejected, 0);
+
+    // The same devnet described with one wallet: a ring of one would pay itself.
+    const file = JSON.parse(await readFile(devnetJson, "utf8")) as { wallets: unknown[] };
+    const oneWallet = join(devnet.dir, "one-wallet.json");
+    await writeFile(oneWallet, JSON.stringify({ ...file, wallets: file.wallets.slice(0, 1) }));
+    const refused = await runCli(["bench", "--devnet", oneWallet, "--duration", "2", "--json"]);
+    assert.equal(refused.code, 1, refused.stderr);
+    const error = JSON.parse(refused.stderr) as { code: string; message: string };
+    assert.equal(error.code, "INVALID_CONFIG");
+    assert.match(error.message, /at least 2 wallets.*--wallets/);
+  } finally {
+    await devnet.stop();
+  }
 });
