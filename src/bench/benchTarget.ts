@@ -32,6 +32,8 @@ export interface OwnDevnetOptions {
   readonly broadcast: "bracha" | "contagion";
   readonly membership?: "open" | "static" | undefined;
   readonly accounts: number;
+  /** `--profile DIR`: the nodes write CPU profiles there. */
+  readonly cpuProfileDir?: string | undefined;
 }
 
 /** A fresh devnet in a temporary directory, its genesis funding the bench's deterministic accounts. */
@@ -53,6 +55,7 @@ export async function startOwnDevnet(options: OwnDevnetOptions): Promise<BenchTa
       logLevel: "warn",
       walletBalance: 1_000_000n,
       readyTimeoutMs: 60_000,
+      cpuProfileDir: options.cpuProfileDir,
       extraBalances: signers.map((s) => ({ address: s.address, amount: BENCH_ACCOUNT_BALANCE })),
     });
     const nodes = devnet.file.nodes.map(({ name, api, pid }) => ({ name, api, pid }));

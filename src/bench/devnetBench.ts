@@ -23,6 +23,8 @@ export interface DevnetBenchOptions extends LoadOptions {
   /** Stops the run early (Ctrl-C): it then fails with BenchFailed after tearing down. */
   readonly signal?: AbortSignal | undefined;
   readonly progress?: ProgressSink | undefined;
+  /** The measured window on the machine's monotonic clock, in µs (what V8's CPU profiles are stamped with). */
+  readonly onWindow?: ((fromMicros: number, toMicros: number) => void) | undefined;
 }
 
 /**
@@ -37,6 +39,8 @@ const PRESIGN_MARGIN = 1.1;
  * How many transfers a run signs before its clock: `rate` (saturation's ceiling when none) over warmup +
  * duration, plus the margin. The CLI bounds it, the bench signs it and an attached devnet's wallets must pay it.
  */
+const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n);
+
 export function presignCount(rate: number | undefined, warmupSec: number, durationSec: number): number {
   return Math.ceil((rate ?? SATURATION_CEILING_PER_SEC) * (warmupSec + durationSec) * PRESIGN_MARGIN);
 }
@@ -184,8 +188,10 @@ export async function runDevnetBench(
     const before = await snapshotAll(probes);
     const benchBefore = process.cpuUsage();
     const start = now();
+    const windowFrom = monotonicMicros();
     await sleepChecking(options.durationSec * 1000, check);
     const end = now();
+    options.onWindow?.(windowFrom, monotonicMicros());
     const benchCpu = process.cpuUsage(benchBefore);
     const after = await snapshotAll(probes);
     const ranDry = driver.ranDry;

@@ -1,6 +1,6 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { MAX_BATCH_TRANSFERS } from "../api/batchRoute.ts";
 import { type BenchComparison, compareResults, formatBench, formatComparison } from "../bench/benchReport.ts";
 import { attachDevnet, type BenchTarget, startOwnDevnet } from "../bench/benchTarget.ts";
@@ -11,6 +11,7 @@ import {
   runDevnetBench,
 } from "../bench/devnetBench.ts";
 import { type IngestBenchResult, runIngestBench } from "../bench/ingest.ts";
+import { type NodeProfiles, writeNodeProfiles } from "../bench/nodeProfiles.ts";
 import { type Command, optionalInteger, optionalString, type ParsedArgs, UsageError } from "./command.ts";
 
 export const DEFAULT_BENCH_TRANSFERS = 20_000;
@@ -66,6 +67,8 @@ interface DevnetBenchArgs {
   readonly accounts: number;
   readonly devnet: string | undefined;
   readonly compare: boolean;
+  /** `--profile DIR`: absolute. */
+  readonly profile: string | undefined;
   readonly load: DevnetBenchOptions;
 }
 
@@ -88,6 +91,9 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
     for (const name of ["nodes", "broadcast", "membership", "accounts"])
       if (args.values[name] !== undefined)
         throw new UsageError(`--${name} describes a devnet the bench starts: not with --devnet`);
+  const profile = optionalString(args, "profile");
+  if (profile !== undefined && devnet !== undefined)
+    throw new UsageError("--profile needs the nodes the bench starts: not with --devnet");
   const submit = optionalString(args, "submit") ?? "binary";
   if (submit !== "binary" && submit !== "json") throw new UsageError("--submit must be binary or json");
   const batch = optionalInteger(args, "batch", 1) ?? DEFAULT_DEVNET_BENCH.batch;
@@ -111,6 +117,7 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
     accounts,
     devnet,
     compare: compare !== undefined,
+    profile: profile === undefined ? undefined : resolve(profile),
     load: {
       durationSec,
       warmupSec,
@@ -141,19 +148,36 @@ async function benchOnce(
   a: DevnetBenchArgs,
   broadcast: "bracha" | "contagion",
   signal: AbortSignal,
-): Promise<DevnetBenchResult> {
+): Promise<DevnetBenchResult & { profile?: NodeProfiles }> {
   const total = presignCount(a.load.rate, a.load.warmupSec, a.load.durationSec) + 1;
+  // --compare profiles each broadcast into its own directory.
+  const profileDir = a.profile && (a.compare ? join(a.profile, broadcast) : a.profile);
+  if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
+  const own = {
+    nodes: a.nodes,
+    broadcast,
+    membership: a.membership,
+    accounts: a.accounts,
+    cpuProfileDir: profileDir,
+  };
   const target: BenchTarget =
-    a.devnet === undefined
-      ? await startOwnDevnet({ nodes: a.nodes, broadcast, membership: a.membership, accounts: a.accounts })
-      : await attachDevnet(a.devnet, total);
+    a.devnet === undefined ? await startOwnDevnet(own) : await attachDevnet(a.devnet, total);
+  let result: DevnetBenchResult;
+  let window: { fromMicros: number; toMicros: number } | undefined;
   try {
     if (signal.aborted) throw new UsageError("interrupted");
     const progress = { isTTY: process.stderr.isTTY === true, write: (t: string) => process.stderr.write(t) };
-    return await runDevnetBench(target, { ...a.load, signal, progress });
+    const onWindow = (fromMicros: number, toMicros: number) => {
+      window = { fromMicros, toMicros };
+    };
+    result = await runDevnetBench(target, { ...a.load, signal, progress, onWindow });
   } finally {
     await target.close();
   }
+  if (profileDir === undefined) return result;
+  const load = result.mode === "rate" ? `${result.rate} transfers/s` : "saturation";
+  const title = `${result.nodes}-node devnet, ${broadcast}, ${load}: node CPU (all nodes' main threads)`;
+  return { ...result, profile: await writeNodeProfiles(profileDir, title, window) };
 }
 
 const benchDevnet: Command = {
@@ -161,7 +185,7 @@ const benchDevnet: Command = {
   summary:
     "load a multi-process devnet with pre-signed transfers: applied/s, latency to every node, CPU, RSS, messages and bytes per transfer",
   usage:
-    "[--nodes N] [--duration S] [--rate R] [--in-flight K] [--broadcast contagion|bracha] [--membership open|static] [--accounts A] [--batch B] [--submit binary|json] [--warmup S] [--devnet FILE] [--compare bracha] [--no-deps]",
+    "[--nodes N] [--duration S] [--rate R] [--in-flight K] [--broadcast contagion|bracha] [--membership open|static] [--accounts A] [--batch B] [--submit binary|json] [--warmup S] [--devnet FILE] [--compare bracha] [--no-deps] [--profile DIR]",
   options: {
     nodes: { type: "string" },
     duration: { type: "string" },
@@ -176,6 +200,7 @@ const benchDevnet: Command = {
     devnet: { type: "string" },
     compare: { type: "string" },
     "no-deps": { type: "boolean" },
+    profile: { type: "string" },
   },
   async run(args) {
     const a = devnetBenchArgs(args);
@@ -186,10 +211,22 @@ const benchDevnet: Command = {
       return compareResults(contagion, bracha);
     });
   },
-  human: (result) =>
-    "ratios" in (result as object)
-      ? formatComparison(result as BenchComparison)
-      : formatBench(result as DevnetBenchResult),
+  human: (result) => {
+    if (!("ratios" in (result as object))) {
+      const single = result as DevnetBenchResult & { profile?: NodeProfiles };
+      return formatBench(single) + profileLines(single.profile);
+    }
+    const c = result as BenchComparison & { [K in "contagion" | "bracha"]: { profile?: NodeProfiles } };
+    return formatComparison(c) + profileLines(c.contagion.profile) + profileLines(c.bracha.profile);
+  },
 };
+
+function profileLines(profile: NodeProfiles | undefined): string {
+  if (profile === undefined) return "";
+  const top = profile.top
+    .slice(0, 10)
+    .map((f) => `  ${(f.share * 100).toFixed(1).padStart(5)} %  ${f.frame}`);
+  return `\n\nflame graph of ${profile.profiles} nodes: ${profile.flameGraph}\nself time:\n${top.join("\n")}`;
+}
 
 export const benchCommands: readonly Command[] = [benchIngest, benchDevnet];

@@ -72,6 +72,8 @@ export interface DevnetOptions {
   readonly byzantineOwner?: string | undefined;
   /** Testing: how many hosting nodes (the last ones) get `byzantineOwner`; 1 by default. */
   readonly byzantineOwners?: number | undefined;
+  /** Each node writes a V8 CPU profile into DIR/<node name> when it stops (`tally bench --profile DIR`). */
+  readonly cpuProfileDir?: string | undefined;
   /** More genesis balances beside the wallets' (`tally bench` funds its own deterministic accounts this way). */
   readonly extraBalances?: readonly { readonly address: string; readonly amount: bigint }[] | undefined;
 }
@@ -105,6 +107,11 @@ export const DEVNET_NETWORK = "tally-devnet";
 export const NODE_SEMI_SPACE_MB = 8;
 
 const MAIN_TS = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+
+/** The V8 flags that make a node write its CPU profile into `dir`/`name` when it exits. */
+function cpuProfileFlags(dir: string, name: string): string[] {
+  return ["--cpu-prof", `--cpu-prof-dir=${join(dir, name)}`];
+}
 
 /** A running local network of real node processes on loopback. */
 export class Devnet {
@@ -211,6 +218,7 @@ export class Devnet {
         // A bounded young generation: under a burst of peer traffic V8 otherwise grows it to 3 × 16 MiB and
         // keeps the pages. 8 MiB: ≈ 2.5 % less CPU per transfer than 4 (fewer scavenges), same flood RSS.
         `--max-semi-space-size=${NODE_SEMI_SPACE_MB}`,
+        ...(options.cpuProfileDir === undefined ? [] : cpuProfileFlags(options.cpuProfileDir, p.name)),
         MAIN_TS,
         "node",
         "start",

@@ -24,15 +24,16 @@ function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
   });
 }
 
-test("`tally bench --json` loads a 2-node devnet it starts, measures it, and removes it", async () => {
+test("`tally bench --json` loads a 2-node devnet it starts, measures it, profiles it, and removes it", async () => {
   // The bench's devnet goes under os.tmpdir(): a private TMPDIR shows it is gone afterwards.
   const tmp = await mkdtemp(join(tmpdir(), "tally-bench-test-"));
+  const profileDir = await mkdtemp(join(tmpdir(), "tally-bench-profile-"));
   try {
     const { code, stdout, stderr } = await runCli(
       [
         "bench",
         ...["--nodes", "2", "--duration", "3", "--warmup", "1", "--membership", "static"],
-        ...["--accounts", "200", "--json"],
+        ...["--accounts", "200", "--profile", profileDir, "--json"],
       ],
       { TMPDIR: tmp },
     );
@@ -98,10 +99,42 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, and rem
     assert.ok((r.depsPerTransfer as number) > 0.8, `depsPerTransfer ${r.depsPerTransfer}`);
     for (const node of r.perNode) assert.ok(node.heapUsedMB !== undefined && node.heapUsedMB.end > 0);
     assert.deepEqual(await readdir(tmp), [], "the bench's devnet directory is removed");
+
+    // --profile: each node's CPU profile, cut to the measured window and summed into one flame graph.
+    const profile = (r as { profile?: NodeProfilesJson }).profile;
+    assert.ok(profile !== undefined, "a profile section");
+    assert.equal(profile.profiles, 2);
+    assert.ok(profile.busySamples > 100, `busy samples ${profile.busySamples}`);
+    assert.equal(profile.flameGraph, join(profileDir, "flamegraph.svg"));
+    const svg = await readFile(profile.flameGraph, "utf8");
+    assert.ok(svg.startsWith("<svg") && svg.trimEnd().endsWith("</svg>"));
+    assert.deepEqual((await readdir(profileDir)).sort(), [
+      "flamegraph.svg",
+      "node-0",
+      "node-1",
+      "self-time.md",
+    ]);
+    const frames = profile.top.map((f) => f.frame);
+    // Each node checks every transfer's signature: the check is among the frames most often on the CPU.
+    assert.ok(
+      frames.some((f) => f.startsWith("exports.crypto_sign_verify_detached")),
+      frames.join(", "),
+    );
+    // Within the window: loading the node's modules (its first second) is not in it.
+    assert.ok(!frames.some((f) => f.startsWith("compileSourceTextModule")), frames.join(", "));
+    assert.ok(profile.top.every((f) => f.share > 0 && f.share < 1));
   } finally {
     await rm(tmp, { recursive: true, force: true });
+    await rm(profileDir, { recursive: true, force: true });
   }
 });
+
+interface NodeProfilesJson {
+  profiles: number;
+  busySamples: number;
+  flameGraph: string;
+  top: { frame: string; share: number }[];
+}
 
 test("bad bench options are usage errors; `bench ingest` still routes to the ingest bench", async () => {
   for (const args of [
@@ -110,6 +143,7 @@ test("bad bench options are usage errors; `bench ingest` still routes to the ing
     ["bench", "--broadcast", "bracha", "--membership", "open", "--compare", "bracha"],
     ["bench", "--nodes", "4", "--accounts", "3"],
     ["bench", "--devnet", "x.json", "--nodes", "3"],
+    ["bench", "--devnet", "x.json", "--profile", "prof"],
     ["bench", "extra"],
   ]) {
     const { code, stderr } = await runCli([...args, "--json"]);
