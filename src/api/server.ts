@@ -181,6 +181,9 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
   return app;
 }
 
+const STATUS_NAME = "(pending|delivered|applied|rejected)";
+const STATUS_LIST = `^${STATUS_NAME}(,${STATUS_NAME}){0,3}$`;
+
 /** Server-sent events: one `transfer` event per status change, to a bounded set of subscribers. */
 function registerEventStream(app: FastifyInstance, node: NodeApi, options: ApiOptions): void {
   const maxSubscribers = options.maxEventSubscribers ?? 256;
@@ -192,8 +195,20 @@ function registerEventStream(app: FastifyInstance, node: NodeApi, options: ApiOp
   const perClient = new Map<string, number>();
   app.get(
     "/v1/events",
-    { schema: { summary: "Server-sent events: transfer status changes" } },
+    {
+      schema: {
+        summary: "Server-sent events: transfer status changes (`status`: only these, comma-separated)",
+        querystring: {
+          type: "object",
+          properties: { status: { type: "string", pattern: STATUS_LIST } },
+          additionalProperties: false,
+        },
+      },
+    },
     (request, reply) => {
+      // A wallet waiting for outcomes asks for applied,rejected: a quarter to a half of the bytes.
+      const wanted = (request.query as { status?: string }).status?.split(",");
+      const only = wanted === undefined ? undefined : new Set<string>(wanted);
       // The socket's own address (no trustProxy): a client cannot pick it by sending a header.
       const client = request.ip;
       const held = perClient.get(client) ?? 0;
@@ -222,6 +237,7 @@ function registerEventStream(app: FastifyInstance, node: NodeApi, options: ApiOp
         if (!socket.destroyed) socket.write(text);
       });
       const onTransfer = (event: TransferEvent) => {
+        if (only !== undefined && !only.has(event.status)) return;
         if (socket.writableLength + batch.pendingChars > maxBufferBytes) {
           batch.discard();
           socket.destroy();

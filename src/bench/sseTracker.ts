@@ -31,7 +31,10 @@ export class SseTracker {
   /** Resolves once the node has answered 200 and the stream is open. */
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const req = request(`${this.url}/v1/events`, { headers: { accept: "text/event-stream" } });
+      // Only outcomes: a node's "delivered" and "pending" events would cost it bytes and writes for nothing.
+      const req = request(`${this.url}/v1/events?status=applied,rejected`, {
+        headers: { accept: "text/event-stream" },
+      });
       this.req = req;
       req.once("error", (e) => {
         if (!this.closing) this.failure ??= e;

@@ -151,6 +151,52 @@ describe("REST API of a running node", { timeout: 60_000 }, () => {
     assert.match(text, new RegExp(`event: transfer\\ndata: \\{"id":"${next.id}"[^\\n]*"status":"delivered"`));
   });
 
+  it("streams only the statuses asked for with ?status=", async () => {
+    const readUntil = async (path: string, id: string, controller: AbortController) => {
+      const response = await fetch(`${url}${path}`, { signal: controller.signal });
+      assert.equal(response.status, 200);
+      const reader = response.body!.getReader();
+      return async () => {
+        let text = "";
+        const deadline = Date.now() + 5_000;
+        while (!text.includes(`"id":"${id}","source":"${stranger.address}","seq":1,"status":"applied"`)) {
+          if (Date.now() > deadline) break;
+          const { value } = await reader.read();
+          text += new TextDecoder().decode(value);
+        }
+        return text;
+      };
+    };
+    // The owner's seq 4 waits behind seq 2 (its dep is unknown): "delivered". The stranger spends what owner's
+    // seq 1 paid it: "applied" at once. Submitted in that order, so the applied event comes last on both.
+    const waiting = signed(4, 1n);
+    const spend = buildSignedTransfer(stranger, {
+      network: NETWORK,
+      seq: 1,
+      outputs: [{ to: owner.address, amount: 1n }],
+      deps: [signed(1).id],
+    });
+    const controller = new AbortController();
+    const onlyResolved = await readUntil("/v1/events?status=applied,rejected", spend.id, controller);
+    const everything = await readUntil("/v1/events", spend.id, controller);
+    assert.equal((await call("POST", "/v1/transfers", transferToJson(waiting.transfer))).status, 202);
+    assert.equal((await call("POST", "/v1/transfers", transferToJson(spend.transfer))).status, 202);
+    const [filtered, all] = [await onlyResolved(), await everything()];
+    controller.abort();
+    const events = (text: string) =>
+      [...text.matchAll(/"id":"([0-9a-f]{64})"[^\n]*"status":"(\w+)"/g)]
+        .filter((m) => m[1] === waiting.id || m[1] === spend.id)
+        .map((m) => `${m[1] === waiting.id ? "waiting" : "spend"} ${m[2]}`);
+    assert.deepEqual(events(all), ["waiting delivered", "spend applied"], "the unfiltered stream has both");
+    assert.deepEqual(events(filtered), ["spend applied"], "the filtered one only what it asked for");
+
+    for (const bad of ["bogus", "applied,", "applied,bogus", ""]) {
+      const res = await call("GET", `/v1/events?status=${bad}`);
+      assert.equal(res.status, 400, `status=${bad}`);
+      assert.equal(typeof res.json.code, "string");
+    }
+  });
+
   /** Opens GET /v1/events from `localAddress` (any 127.x address is this machine's loopback). */
   function openEvents(localAddress = "127.0.0.1"): Promise<{ status: number; body: string; close(): void }> {
     return new Promise((resolve, reject) => {
