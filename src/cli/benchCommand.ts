@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { MAX_BATCH_TRANSFERS } from "../api/batchRoute.ts";
@@ -12,6 +12,7 @@ import {
 } from "../bench/devnetBench.ts";
 import { type IngestBenchResult, runIngestBench } from "../bench/ingest.ts";
 import { type NodeProfiles, writeNodeProfiles } from "../bench/nodeProfiles.ts";
+import { ErrorCode, TallyError } from "../core/errors.ts";
 import { type Command, optionalInteger, optionalString, type ParsedArgs, UsageError } from "./command.ts";
 
 export const DEFAULT_BENCH_TRANSFERS = 20_000;
@@ -152,7 +153,12 @@ async function benchOnce(
   const total = presignCount(a.load.rate, a.load.warmupSec, a.load.durationSec) + 1;
   // --compare profiles each broadcast into its own directory.
   const profileDir = a.profile && (a.compare ? join(a.profile, broadcast) : a.profile);
-  if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
+  if (profileDir !== undefined) {
+    await mkdir(profileDir, { recursive: true });
+    // Profiles of an earlier run would be summed with this one's.
+    if ((await readdir(profileDir)).length > 0)
+      throw new TallyError(ErrorCode.InvalidConfig, `--profile: ${profileDir} is not empty`);
+  }
   const own = {
     nodes: a.nodes,
     broadcast,

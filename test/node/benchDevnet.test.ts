@@ -123,6 +123,10 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     // Within the window: loading the node's modules (its first second) is not in it.
     assert.ok(!frames.some((f) => f.startsWith("compileSourceTextModule")), frames.join(", "));
     assert.ok(profile.top.every((f) => f.share > 0 && f.share < 1));
+    // The same directory again: refused before any node starts, or both runs' profiles would be summed.
+    const again = await runCli(["bench", "--nodes", "2", "--profile", profileDir, "--json"]);
+    assert.equal(again.code, 1);
+    assert.equal((JSON.parse(again.stderr) as { code: string }).code, "INVALID_CONFIG");
   } finally {
     await rm(tmp, { recursive: true, force: true });
     await rm(profileDir, { recursive: true, force: true });
