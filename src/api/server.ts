@@ -206,7 +206,7 @@ function registerEventStream(app: FastifyInstance, node: NodeApi, options: ApiOp
       },
     },
     (request, reply) => {
-      // A wallet waiting for outcomes asks for applied,rejected: a quarter to a half of the bytes.
+      // A wallet waiting for outcomes asks for applied,rejected and is spared the other changes.
       const wanted = (request.query as { status?: string }).status?.split(",");
       const only = wanted === undefined ? undefined : new Set<string>(wanted);
       // The socket's own address (no trustProxy): a client cannot pick it by sending a header.

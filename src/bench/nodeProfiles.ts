@@ -15,7 +15,7 @@ export interface NodeProfiles {
   readonly flameGraph: string;
   readonly profiles: number;
   readonly busySamples: number;
-  /** The frames most often on top of the stack, over the four (N) nodes' busy samples. */
+  /** The frames most often on top of the stack, over all the nodes' busy samples. */
   readonly top: readonly { readonly frame: string; readonly share: number }[];
 }
 

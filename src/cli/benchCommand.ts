@@ -151,14 +151,7 @@ async function benchOnce(
   signal: AbortSignal,
 ): Promise<DevnetBenchResult & { profile?: NodeProfiles }> {
   const total = presignCount(a.load.rate, a.load.warmupSec, a.load.durationSec) + 1;
-  // --compare profiles each broadcast into its own directory.
-  const profileDir = a.profile && (a.compare ? join(a.profile, broadcast) : a.profile);
-  if (profileDir !== undefined) {
-    await mkdir(profileDir, { recursive: true });
-    // Profiles of an earlier run would be summed with this one's.
-    if ((await readdir(profileDir)).length > 0)
-      throw new TallyError(ErrorCode.InvalidConfig, `--profile: ${profileDir} is not empty`);
-  }
+  const profileDir = profileDirOf(a, broadcast);
   const own = {
     nodes: a.nodes,
     broadcast,
@@ -186,6 +179,23 @@ async function benchOnce(
   return { ...result, profile: await writeNodeProfiles(profileDir, title, window) };
 }
 
+/** --compare profiles each broadcast into its own directory. */
+function profileDirOf(a: DevnetBenchArgs, broadcast: "bracha" | "contagion"): string | undefined {
+  return a.profile && (a.compare ? join(a.profile, broadcast) : a.profile);
+}
+
+/** Before any node starts: an earlier run's profiles in the directory would be summed with this one's. */
+async function prepareProfileDirs(a: DevnetBenchArgs): Promise<void> {
+  const broadcasts = a.compare ? (["contagion", "bracha"] as const) : [a.broadcast];
+  for (const broadcast of broadcasts) {
+    const dir = profileDirOf(a, broadcast);
+    if (dir === undefined) continue;
+    await mkdir(dir, { recursive: true });
+    if ((await readdir(dir)).length > 0)
+      throw new TallyError(ErrorCode.InvalidConfig, `--profile: ${dir} is not empty`);
+  }
+}
+
 const benchDevnet: Command = {
   path: ["bench"],
   summary:
@@ -210,6 +220,7 @@ const benchDevnet: Command = {
   },
   async run(args) {
     const a = devnetBenchArgs(args);
+    await prepareProfileDirs(a);
     return withInterrupt(async (signal) => {
       if (!a.compare) return benchOnce(a, a.broadcast, signal);
       const contagion = await benchOnce(a, "contagion", signal);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -127,6 +127,11 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     const again = await runCli(["bench", "--nodes", "2", "--profile", profileDir, "--json"]);
     assert.equal(again.code, 1);
     assert.equal((JSON.parse(again.stderr) as { code: string }).code, "INVALID_CONFIG");
+    // --compare's second directory is checked before the first run starts, not after it.
+    await mkdir(join(profileDir, "compare", "bracha", "node-0"), { recursive: true });
+    const compare = await runCli(["bench", "--compare", "bracha", "--profile", join(profileDir, "compare")]);
+    assert.equal(compare.code, 1);
+    assert.match(compare.stderr, /compare\/bracha is not empty/);
   } finally {
     await rm(tmp, { recursive: true, force: true });
     await rm(profileDir, { recursive: true, force: true });
