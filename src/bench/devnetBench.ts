@@ -35,12 +35,13 @@ export interface DevnetBenchOptions extends LoadOptions {
 export const SATURATION_CEILING_PER_SEC = 6_000;
 /** 10 % over rate × (warmup + duration): the window ends a little after `duration` (snapshots). */
 const PRESIGN_MARGIN = 1.1;
+/** The machine's monotonic clock in µs: what V8 stamps its CPU profiles with. */
+const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n);
+
 /**
  * How many transfers a run signs before its clock: `rate` (saturation's ceiling when none) over warmup +
  * duration, plus the margin. The CLI bounds it, the bench signs it and an attached devnet's wallets must pay it.
  */
-const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n);
-
 export function presignCount(rate: number | undefined, warmupSec: number, durationSec: number): number {
   return Math.ceil((rate ?? SATURATION_CEILING_PER_SEC) * (warmupSec + durationSec) * PRESIGN_MARGIN);
 }

@@ -145,11 +145,14 @@ async function withInterrupt<T>(run: (signal: AbortSignal) => Promise<T>): Promi
   }
 }
 
+/** A run's result, with its flame graph under `--profile`. */
+type ProfiledResult = DevnetBenchResult & { profile?: NodeProfiles };
+
 async function benchOnce(
   a: DevnetBenchArgs,
   broadcast: "bracha" | "contagion",
   signal: AbortSignal,
-): Promise<DevnetBenchResult & { profile?: NodeProfiles }> {
+): Promise<ProfiledResult> {
   const total = presignCount(a.load.rate, a.load.warmupSec, a.load.durationSec) + 1;
   const profileDir = profileDirOf(a, broadcast);
   const own = {
@@ -230,10 +233,10 @@ const benchDevnet: Command = {
   },
   human: (result) => {
     if (!("ratios" in (result as object))) {
-      const single = result as DevnetBenchResult & { profile?: NodeProfiles };
+      const single = result as ProfiledResult;
       return formatBench(single) + profileLines(single.profile);
     }
-    const c = result as BenchComparison & { [K in "contagion" | "bracha"]: { profile?: NodeProfiles } };
+    const c = result as BenchComparison & { [K in "contagion" | "bracha"]: ProfiledResult };
     return formatComparison(c) + profileLines(c.contagion.profile) + profileLines(c.bracha.profile);
   },
 };
