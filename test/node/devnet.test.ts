@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { transferToJson } from "../../src/core/transferJson.ts";
-import type { DevnetNode } from "../../src/devnet/devnet.ts";
+import { type DevnetNode, nodeGcFlags } from "../../src/devnet/devnet.ts";
 import { type Keystore, newKeystore, readKeystore } from "../../src/wallet/keystore.ts";
 import { NodeClient, NodeRequestError } from "../../src/wallet/nodeClient.ts";
 import { prepareNextTransfer } from "../../src/wallet/prepareTransfer.ts";
@@ -13,6 +15,15 @@ import { MAIN_TS, type RunningDevnet, startDevnet, waitForHealth } from "../supp
 const run = promisify(execFile);
 const TRANSFERS = Number(process.env.TALLY_DEVNET_TRANSFERS ?? 200);
 const MODES = (process.env.TALLY_DEVNET_MODES ?? "contagion,bracha").split(",");
+
+describe("devnet garbage-collector flags", () => {
+  it("scavenges on the node's own thread only when the devnet has a node for every core", () => {
+    assert.deepEqual(nodeGcFlags(4, 2), ["--max-semi-space-size=8", "--no-parallel-scavenge"]);
+    assert.deepEqual(nodeGcFlags(2, 2), ["--max-semi-space-size=8", "--no-parallel-scavenge"]);
+    assert.deepEqual(nodeGcFlags(1, 2), ["--max-semi-space-size=8"]);
+    assert.deepEqual(nodeGcFlags(4, 16), ["--max-semi-space-size=8"]);
+  });
+});
 
 /**
  * Pays like `tally wallet send`: the same preparation code (next seq, pending deps, waiting for a
@@ -58,6 +69,16 @@ for (const MODE of MODES) {
     });
     after(async () => {
       await devnet?.stop();
+    });
+
+    it("starts its nodes with the garbage-collector flags for this machine", async () => {
+      const expected = nodeGcFlags(4);
+      for (const node of devnet.file.nodes) {
+        const argv = (await readFile(`/proc/${node.pid}/cmdline`, "utf8")).split("\0");
+        for (const flag of expected) assert.ok(argv.includes(flag), `${node.name} runs without ${flag}`);
+        // Four nodes on fewer than four cores: no node has a core to spare for parallel scavenging.
+        if (availableParallelism() < 4) assert.ok(argv.includes("--no-parallel-scavenge"), node.name);
+      }
     });
 
     it(`applies ${TRANSFERS} transfers submitted to random nodes and every node reports the same balances`, async () => {
