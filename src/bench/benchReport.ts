@@ -52,6 +52,17 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
     (r) =>
       `${num(r.cpuPerTransferInVerifies)} (verify ${num(r.verifyMicros.before)} / ${num(r.verifyMicros.after)} µs)`,
   ],
+  [
+    "  main / V8 helpers / libuv / other",
+    (r) => {
+      const t = r.threadMicrosPerTransferPerNode;
+      return [t.main, t.v8, t.libuv, t.other].map((x) => num(Math.round(x))).join(" / ");
+    },
+  ],
+  [
+    "  of main: GC pauses",
+    (r) => (r.gcPauseMicrosPerTransferPerNode === null ? "–" : num(r.gcPauseMicrosPerTransferPerNode)),
+  ],
   ["messages / transfer / node", (r) => num(r.messagesPerTransferPerNode)],
   ["bytes / transfer / node", (r) => num(r.bytesPerTransferPerNode)],
   ["steps / s / node (transfers / step)", (r) => `${num(r.stepsPerSecPerNode)} (${num(r.transfersPerStep)})`],

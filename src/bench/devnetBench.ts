@@ -8,6 +8,7 @@ import { NodeProbe, type NodeSnapshot } from "./nodeProbe.ts";
 import { clockTicksPerSecond, RssTracker, round1 } from "./procStats.ts";
 import { ProgressLine, type ProgressSink } from "./progressLine.ts";
 import { SseTracker } from "./sseTracker.ts";
+import { type ThreadCpu, threadCpuDelta } from "./threadCpu.ts";
 import { verifyMicros, verifySample } from "./verifyCost.ts";
 
 export interface DevnetBenchOptions extends LoadOptions {
@@ -53,6 +54,10 @@ export interface NodeFigures {
   readonly name: string;
   readonly pid: number;
   readonly cpuMicrosPerTransfer: number;
+  /** The same CPU by thread role (threadCpu.ts): main thread, V8 helpers, libuv pool, other. */
+  readonly threadMicrosPerTransfer: ThreadCpu;
+  /** Main-thread garbage-collection pauses per applied transfer (µs, wall clock), when /metrics has them. */
+  readonly gcPauseMicrosPerTransfer?: number;
   /** CPU time over wall time in the window, in % of one core. */
   readonly cpuPercent: number;
   readonly messagesPerTransfer: number;
@@ -102,6 +107,13 @@ export interface DevnetBenchResult {
     readonly max: number;
   };
   readonly cpuMicrosPerTransferPerNode: number;
+  /**
+   * cpuMicrosPerTransferPerNode by thread role: the main thread (all JavaScript, and the GC pauses in it),
+   * V8's helper threads (concurrent and parallel GC, background compilation), libuv's pool (LevelDB), other.
+   */
+  readonly threadMicrosPerTransferPerNode: ThreadCpu;
+  /** Of the main thread's share, its garbage-collection pauses (wall clock), when the nodes report them. */
+  readonly gcPauseMicrosPerTransferPerNode: number | null;
   /** CPU µs of one libsodium verify in the bench process, on the run's own signatures, before and after the load. */
   readonly verifyMicros: { readonly before: number; readonly after: number };
   /** cpuMicrosPerTransferPerNode in signature checks (over the mean of verifyMicros): steadier than µs. */
@@ -212,6 +224,10 @@ export async function runDevnetBench(
         name: node.name,
         pid: node.pid,
         cpuMicrosPerTransfer: round1(perTransfer(a.cpuMicros - b.cpuMicros)),
+        threadMicrosPerTransfer: threadCpuDelta(b.threads, a.threads, (x) => round1(perTransfer(x))),
+        ...(b.gcPauseMicros !== undefined && a.gcPauseMicros !== undefined
+          ? { gcPauseMicrosPerTransfer: round1(perTransfer(a.gcPauseMicros - b.gcPauseMicros)) }
+          : {}),
         cpuPercent: round1(((a.cpuMicros - b.cpuMicros) / 1e6 / seconds) * 100),
         messagesPerTransfer: round2(perTransfer(a.messagesOut - b.messagesOut)),
         bytesPerTransfer: round1(perTransfer(a.bytesOut - b.bytesOut)),
@@ -255,6 +271,15 @@ export async function runDevnetBench(
       ranDry,
       latencyMs: { p50: ms(50), p90: ms(90), p99: ms(99), max: ms(100) },
       cpuMicrosPerTransferPerNode: round1(cpuPerTransfer),
+      threadMicrosPerTransferPerNode: {
+        main: round1(mean((x) => x.threadMicrosPerTransfer.main)),
+        v8: round1(mean((x) => x.threadMicrosPerTransfer.v8)),
+        libuv: round1(mean((x) => x.threadMicrosPerTransfer.libuv)),
+        other: round1(mean((x) => x.threadMicrosPerTransfer.other)),
+      },
+      gcPauseMicrosPerTransferPerNode: perNode.every((x) => x.gcPauseMicrosPerTransfer !== undefined)
+        ? round1(mean((x) => x.gcPauseMicrosPerTransfer!))
+        : null,
       verifyMicros: { before: round2(verifyBefore), after: round2(verifyAfter) },
       cpuPerTransferInVerifies: round2(cpuPerTransfer / ((verifyBefore + verifyAfter) / 2)),
       rssMB: { max: Math.max(...perNode.map((x) => x.rssMB.max)), perNode: perNode.map((x) => x.rssMB) },

@@ -1,10 +1,19 @@
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { processCpuMicros } from "./procStats.ts";
-import { parsePromText, sample } from "./promText.ts";
+import { type PromSamples, parsePromText, sample } from "./promText.ts";
+import { type ThreadCpu, threadCpuMicros } from "./threadCpu.ts";
 
 /** One node's cumulative counters at an instant: the bench takes one at each end of the window. */
 export interface NodeSnapshot {
   readonly cpuMicros: number;
+  /** The same CPU by the role of the threads that used it (threadCpu.ts). */
+  readonly threads: ThreadCpu;
+  /**
+   * Time the main thread stood still for garbage collection (prom-client's default `nodejs_gc_duration_seconds`,
+   * all kinds), in µs, if the node exposes it. Wall-clock pauses: on a busy machine they include time the
+   * thread waited for a core.
+   */
+  readonly gcPauseMicros: number | undefined;
   /** Transport counters (`tally_p2p{counter=…}`): p2p messages and bytes this node sent since it started. */
   readonly messagesOut: number;
   readonly bytesOut: number;
@@ -20,6 +29,19 @@ export interface NodeSnapshot {
 
 /** The node registers prom-client's default metrics under this prefix; a bare name is accepted too. */
 const HEAP_USED_NAMES = ["tally_process_nodejs_heap_size_used_bytes", "nodejs_heap_size_used_bytes"];
+const GC_SUM_NAMES = ["tally_process_nodejs_gc_duration_seconds_sum", "nodejs_gc_duration_seconds_sum"];
+const GC_KINDS = ["minor", "major", "incremental", "weakcb"];
+
+/** Summed pauses of every kind, in µs; undefined when the node reports none of them. */
+function gcPauseMicros(samples: PromSamples): number | undefined {
+  for (const name of GC_SUM_NAMES) {
+    const sums = GC_KINDS.map((kind) => samples.get(`${name}{kind="${kind}"}`)).filter(
+      (v) => v !== undefined,
+    );
+    if (sums.length > 0) return sums.reduce((a, b) => a + b, 0) * 1e6;
+  }
+  return undefined;
+}
 
 /** Reads a node's CPU from /proc and its transport counters and JS heap from `GET /metrics`. */
 export class NodeProbe {
@@ -33,7 +55,8 @@ export class NodeProbe {
 
   async snapshot(): Promise<NodeSnapshot> {
     const cpuMicros = processCpuMicros(this.pid);
-    if (cpuMicros === undefined)
+    const threads = threadCpuMicros(this.pid);
+    if (cpuMicros === undefined || threads === undefined)
       throw new TallyError(
         ErrorCode.BenchFailed,
         `node pid ${this.pid} is not running (or not on this host)`,
@@ -43,6 +66,8 @@ export class NodeProbe {
     const samples = parsePromText(await res.text());
     return {
       cpuMicros,
+      threads,
+      gcPauseMicros: gcPauseMicros(samples),
       messagesOut: sample(samples, "tally_p2p", "counter", "messagesOut"),
       bytesOut: sample(samples, "tally_p2p", "counter", "bytesOut"),
       framesOut: sample(samples, "tally_p2p", "counter", "framesOut"),

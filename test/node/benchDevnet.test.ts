@@ -72,6 +72,15 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     for (const p of [p50, p90, p99]) assert.ok(typeof p === "number" && p > 0, `percentile ${p}`);
     assert.ok(p50! <= p90! && p90! <= p99!);
     assert.ok((r.cpuMicrosPerTransferPerNode as number) > 0);
+    // The same CPU by thread role: JavaScript on the main thread, GC and compilation on V8's helpers, LevelDB on
+    // libuv's pool. Read from each thread's own counters, they add up to the process's (to a clock tick each).
+    const threads = r.threadMicrosPerTransferPerNode as Record<"main" | "v8" | "libuv" | "other", number>;
+    const threadSum = threads.main + threads.v8 + threads.libuv + threads.other;
+    const cpu = r.cpuMicrosPerTransferPerNode as number;
+    assert.ok(threads.main > 0 && threads.v8 > 0, `threads ${JSON.stringify(threads)}`);
+    assert.ok(Math.abs(threadSum - cpu) <= 0.1 * cpu, `threads sum to ${threadSum}, process ${cpu}`);
+    const gcPause = r.gcPauseMicrosPerTransferPerNode as number;
+    assert.ok(gcPause > 0 && gcPause < threads.main, `GC pauses ${gcPause} µs of main ${threads.main}`);
     // The node's CPU in signature checks: its µs over the verify µs timed in the bench on the run's signatures.
     const verify = r.verifyMicros as { before: number; after: number };
     assert.ok(verify.before > 1 && verify.after > 1, `verify ${JSON.stringify(verify)}`);

@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { ApplyBook, percentile, windowFigures } from "../../src/bench/applyBook.ts";
 import { compareResults } from "../../src/bench/benchReport.ts";
 import type { DevnetBenchResult } from "../../src/bench/devnetBench.ts";
+import { clockTicksPerSecond } from "../../src/bench/procStats.ts";
 import { parsePromText, sample } from "../../src/bench/promText.ts";
+import { parseThreadStat, threadCpuDelta, threadCpuMicros, threadRole } from "../../src/bench/threadCpu.ts";
 
 test("Prometheus text: labelled and bare samples are read, comments and garbage skipped", () => {
   const text = [
@@ -84,4 +89,54 @@ test("--compare ratios are contagion over bracha", () => {
     latencyP50: 0.5,
     messagesPerTransferPerNode: 0.25,
   });
+});
+
+/** A /proc/PID/task/TID/stat line with `utime` and `stime` in fields 14 and 15. */
+function statLine(tid: number, name: string, utime: number, stime: number): string {
+  const after = ["S", "1", "1", "1", "0", "-1", "4194304", "0", "0", "0", "0", String(utime), String(stime)];
+  return `${tid} (${name}) ${after.join(" ")} 0 0 20 0 8 0 100 0 0\n`;
+}
+
+test("thread CPU: the process's threads summed by role, names with spaces and parentheses parsed", async () => {
+  assert.deepEqual(parseThreadStat(statLine(7, "we(i)rd name)", 12, 3)), {
+    name: "we(i)rd name)",
+    ticks: 15,
+  });
+  assert.equal(parseThreadStat("garbage"), undefined);
+  assert.equal(threadRole(40, 40, "MainThread"), "main");
+  assert.equal(threadRole(40, 41, "V8Worker"), "v8");
+  assert.equal(threadRole(40, 45, "libuv-worker"), "libuv");
+  assert.equal(threadRole(40, 46, "node"), "other");
+
+  const root = await mkdtemp(join(tmpdir(), "tally-proc-"));
+  try {
+    const threads: [number, string, number, number][] = [
+      [40, "MainThread", 300, 50],
+      [41, "V8Worker", 60, 2],
+      [42, "V8Worker", 40, 1],
+      [45, "libuv-worker", 10, 20],
+      [46, "node", 1, 0],
+    ];
+    for (const [tid, name, u, st] of threads) {
+      await mkdir(join(root, "40", "task", String(tid)), { recursive: true });
+      await writeFile(join(root, "40", "task", String(tid), "stat"), statLine(tid, name, u, st));
+    }
+    const tick = 1e6 / clockTicksPerSecond();
+    assert.deepEqual(threadCpuMicros(40, root), {
+      main: 350 * tick,
+      v8: 103 * tick,
+      libuv: 30 * tick,
+      other: tick,
+    });
+    assert.equal(threadCpuMicros(41, root), undefined, "no such process");
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+  // A role whose thread exited between two readings does not go below zero.
+  const before = { main: 100, v8: 50, libuv: 30, other: 5 };
+  const after = { main: 180, v8: 90, libuv: 20, other: 5 };
+  assert.deepEqual(
+    threadCpuDelta(before, after, (x) => x / 2),
+    { main: 40, v8: 20, libuv: 0, other: 0 },
+  );
 });
