@@ -34,6 +34,8 @@ export interface OwnDevnetOptions {
   readonly accounts: number;
   /** `--profile DIR`: the nodes write CPU profiles there. */
   readonly cpuProfileDir?: string | undefined;
+  /** `--perf DIR`: the nodes name their JIT code for perf. */
+  readonly perfMaps?: boolean | undefined;
 }
 
 /** A fresh devnet in a temporary directory, its genesis funding the bench's deterministic accounts. */
@@ -56,6 +58,7 @@ export async function startOwnDevnet(options: OwnDevnetOptions): Promise<BenchTa
       walletBalance: 1_000_000n,
       readyTimeoutMs: 60_000,
       cpuProfileDir: options.cpuProfileDir,
+      perfMaps: options.perfMaps,
       extraBalances: signers.map((s) => ({ address: s.address, amount: BENCH_ACCOUNT_BALANCE })),
     });
     const nodes = devnet.file.nodes.map(({ name, api, pid }) => ({ name, api, pid }));

@@ -12,6 +12,7 @@ import {
 } from "../bench/devnetBench.ts";
 import { type IngestBenchResult, runIngestBench } from "../bench/ingest.ts";
 import { type NodeProfiles, writeNodeProfiles } from "../bench/nodeProfiles.ts";
+import { PerfRecording, type PerfReport, removePerfMaps, writePerfReport } from "../bench/perfRecord.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { type Command, optionalInteger, optionalString, type ParsedArgs, UsageError } from "./command.ts";
 
@@ -70,6 +71,8 @@ interface DevnetBenchArgs {
   readonly compare: boolean;
   /** `--profile DIR`: absolute. */
   readonly profile: string | undefined;
+  /** `--perf DIR`: absolute. */
+  readonly perf: string | undefined;
   readonly load: DevnetBenchOptions;
 }
 
@@ -95,6 +98,11 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
   const profile = optionalString(args, "profile");
   if (profile !== undefined && devnet !== undefined)
     throw new UsageError("--profile needs the nodes the bench starts: not with --devnet");
+  const perf = optionalString(args, "perf");
+  if (perf !== undefined && devnet !== undefined)
+    throw new UsageError("--perf needs the nodes the bench starts: not with --devnet");
+  if (perf !== undefined && profile !== undefined)
+    throw new UsageError("--perf and --profile each slow the nodes: one profiler per run");
   const submit = optionalString(args, "submit") ?? "binary";
   if (submit !== "binary" && submit !== "json") throw new UsageError("--submit must be binary or json");
   const batch = optionalInteger(args, "batch", 1) ?? DEFAULT_DEVNET_BENCH.batch;
@@ -119,6 +127,7 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
     devnet,
     compare: compare !== undefined,
     profile: profile === undefined ? undefined : resolve(profile),
+    perf: perf === undefined ? undefined : resolve(perf),
     load: {
       durationSec,
       warmupSec,
@@ -145,8 +154,8 @@ async function withInterrupt<T>(run: (signal: AbortSignal) => Promise<T>): Promi
   }
 }
 
-/** A run's result, with its flame graph under `--profile`. */
-type ProfiledResult = DevnetBenchResult & { profile?: NodeProfiles };
+/** A run's result, with its flame graph under `--profile` or its perf summary under `--perf`. */
+type ProfiledResult = DevnetBenchResult & { profile?: NodeProfiles; perf?: PerfReport };
 
 async function benchOnce(
   a: DevnetBenchArgs,
@@ -154,48 +163,73 @@ async function benchOnce(
   signal: AbortSignal,
 ): Promise<ProfiledResult> {
   const total = presignCount(a.load.rate, a.load.warmupSec, a.load.durationSec) + 1;
-  const profileDir = profileDirOf(a, broadcast);
+  const profileDir = dirOf(a.profile, a, broadcast);
+  const perfDir = dirOf(a.perf, a, broadcast);
   const own = {
     nodes: a.nodes,
     broadcast,
     membership: a.membership,
     accounts: a.accounts,
     cpuProfileDir: profileDir,
+    perfMaps: perfDir !== undefined,
   };
+  if (perfDir !== undefined) PerfRecording.checkInstalled();
   const target: BenchTarget =
     a.devnet === undefined ? await startOwnDevnet(own) : await attachDevnet(a.devnet, total);
-  let result: DevnetBenchResult;
+  const pids = target.nodes.map((n) => n.pid);
+  let result: DevnetBenchResult | undefined;
   let window: { fromMicros: number; toMicros: number } | undefined;
+  let recording: PerfRecording | undefined;
   try {
     if (signal.aborted) throw new UsageError("interrupted");
+    if (perfDir !== undefined) recording = PerfRecording.start(pids, perfDir);
     const progress = { isTTY: process.stderr.isTTY === true, write: (t: string) => process.stderr.write(t) };
     const onWindow = (fromMicros: number, toMicros: number) => {
       window = { fromMicros, toMicros };
     };
-    result = await runDevnetBench(target, { ...a.load, signal, progress, onWindow });
+    const measured = await runDevnetBench(target, { ...a.load, signal, progress, onWindow });
+    await recording?.stop();
+    result = measured;
   } finally {
+    recording?.abandon();
     await target.close();
+    if (result === undefined && perfDir !== undefined) await removePerfMaps(pids);
   }
-  if (profileDir === undefined) return result;
   const load = result.mode === "rate" ? `${result.rate} transfers/s` : "saturation";
-  const title = `${result.nodes}-node devnet, ${broadcast}, ${load}: node CPU (all nodes' main threads)`;
-  return { ...result, profile: await writeNodeProfiles(profileDir, title, window) };
+  const title = `${result.nodes}-node devnet, ${broadcast}, ${load}`;
+  if (recording !== undefined && perfDir !== undefined)
+    return {
+      ...result,
+      perf: await writePerfReport(recording, perfDir, `${title}: node CPU (perf)`, pids, window),
+    };
+  if (profileDir === undefined) return result;
+  const profileTitle = `${title}: node CPU (all nodes' main threads)`;
+  return { ...result, profile: await writeNodeProfiles(profileDir, profileTitle, window) };
 }
 
 /** --compare profiles each broadcast into its own directory. */
-function profileDirOf(a: DevnetBenchArgs, broadcast: "bracha" | "contagion"): string | undefined {
-  return a.profile && (a.compare ? join(a.profile, broadcast) : a.profile);
+function dirOf(
+  option: string | undefined,
+  a: DevnetBenchArgs,
+  broadcast: "bracha" | "contagion",
+): string | undefined {
+  return option && (a.compare ? join(option, broadcast) : option);
 }
 
 /** Before any node starts: an earlier run's profiles in the directory would be summed with this one's. */
 async function prepareProfileDirs(a: DevnetBenchArgs): Promise<void> {
   const broadcasts = a.compare ? (["contagion", "bracha"] as const) : [a.broadcast];
-  for (const broadcast of broadcasts) {
-    const dir = profileDirOf(a, broadcast);
-    if (dir === undefined) continue;
-    await mkdir(dir, { recursive: true });
-    if ((await readdir(dir)).length > 0)
-      throw new TallyError(ErrorCode.InvalidConfig, `--profile: ${dir} is not empty`);
+  for (const [name, option] of [
+    ["--profile", a.profile],
+    ["--perf", a.perf],
+  ] as const) {
+    for (const broadcast of broadcasts) {
+      const dir = dirOf(option, a, broadcast);
+      if (dir === undefined) continue;
+      await mkdir(dir, { recursive: true });
+      if ((await readdir(dir)).length > 0)
+        throw new TallyError(ErrorCode.InvalidConfig, `${name}: ${dir} is not empty`);
+    }
   }
 }
 
@@ -204,7 +238,7 @@ const benchDevnet: Command = {
   summary:
     "load a multi-process devnet with pre-signed transfers: applied/s, latency to every node, CPU, RSS, messages and bytes per transfer",
   usage:
-    "[--nodes N] [--duration S] [--rate R] [--in-flight K] [--broadcast contagion|bracha] [--membership open|static] [--accounts A] [--batch B] [--submit binary|json] [--warmup S] [--devnet FILE] [--compare bracha] [--no-deps] [--profile DIR]",
+    "[--nodes N] [--duration S] [--rate R] [--in-flight K] [--broadcast contagion|bracha] [--membership open|static] [--accounts A] [--batch B] [--submit binary|json] [--warmup S] [--devnet FILE] [--compare bracha] [--no-deps] [--profile DIR] [--perf DIR]",
   options: {
     nodes: { type: "string" },
     duration: { type: "string" },
@@ -220,6 +254,7 @@ const benchDevnet: Command = {
     compare: { type: "string" },
     "no-deps": { type: "boolean" },
     profile: { type: "string" },
+    perf: { type: "string" },
   },
   async run(args) {
     const a = devnetBenchArgs(args);
@@ -234,10 +269,16 @@ const benchDevnet: Command = {
   human: (result) => {
     if (!("ratios" in (result as object))) {
       const single = result as ProfiledResult;
-      return formatBench(single) + profileLines(single.profile);
+      return formatBench(single) + profileLines(single.profile) + perfLines(single.perf);
     }
     const c = result as BenchComparison & { [K in "contagion" | "bracha"]: ProfiledResult };
-    return formatComparison(c) + profileLines(c.contagion.profile) + profileLines(c.bracha.profile);
+    return (
+      formatComparison(c) +
+      profileLines(c.contagion.profile) +
+      profileLines(c.bracha.profile) +
+      perfLines(c.contagion.perf) +
+      perfLines(c.bracha.perf)
+    );
   },
 };
 
@@ -247,6 +288,14 @@ function profileLines(profile: NodeProfiles | undefined): string {
     .slice(0, 10)
     .map((f) => `  ${(f.share * 100).toFixed(1).padStart(5)} %  ${f.frame}`);
   return `\n\nflame graph of ${profile.profiles} nodes: ${profile.flameGraph}\nself time:\n${top.join("\n")}`;
+}
+
+function perfLines(perf: PerfReport | undefined): string {
+  if (perf === undefined) return "";
+  const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)} %`;
+  const threads = Object.entries(perf.threads).map(([role, share]) => `${role} ${pct(share).trim()}`);
+  const main = perf.main.slice(0, 8).map((c) => `  ${pct(c.share)}  ${c.name}`);
+  return `\n\nperf, ${perf.samples} samples on the CPU: ${perf.summary}\nthreads: ${threads.join(", ")}\nmain thread:\n${main.join("\n")}`;
 }
 
 export const benchCommands: readonly Command[] = [benchIngest, benchDevnet];

@@ -75,6 +75,8 @@ export interface DevnetOptions {
   readonly byzantineOwners?: number | undefined;
   /** Each node writes a V8 CPU profile into DIR/<node name> when it stops (`tally bench --profile DIR`). */
   readonly cpuProfileDir?: string | undefined;
+  /** Each node writes its JIT code's symbols to /tmp/perf-PID.map, so `perf` can name them (`tally bench --perf`). */
+  readonly perfMaps?: boolean | undefined;
   /** More genesis balances beside the wallets' (`tally bench` funds its own deterministic accounts this way). */
   readonly extraBalances?: readonly { readonly address: string; readonly amount: bigint }[] | undefined;
 }
@@ -233,6 +235,7 @@ export class Devnet {
         // keeps the pages. 8 MiB: ≈ 2.5 % less CPU per transfer than 4 (fewer scavenges), same flood RSS.
         ...gcFlags,
         ...(options.cpuProfileDir === undefined ? [] : cpuProfileFlags(options.cpuProfileDir, p.name)),
+        ...(options.perfMaps === true ? ["--perf-basic-prof"] : []),
         MAIN_TS,
         "node",
         "start",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { spawn, spawnSync } from "node:child_process";
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -147,6 +147,63 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
   }
 });
 
+/** Linux perf, and the right to sample other processes with it (root, or kernel.perf_event_paranoid ≤ 1). */
+function perfUsable(): boolean {
+  const probe = spawnSync("perf", ["record", "-o", "/dev/null", "-q", "--", "true"], { stdio: "ignore" });
+  return probe.status === 0;
+}
+
+test("`tally bench --perf DIR` samples the nodes on the CPU with perf and sums the window by thread and category", {
+  skip: perfUsable()
+    ? false
+    : "Linux perf is not usable here (not installed, or perf_event_paranoid forbids it)",
+}, async () => {
+  const perfDir = await mkdtemp(join(tmpdir(), "tally-bench-perf-"));
+  try {
+    const { code, stdout, stderr } = await runCli([
+      "bench",
+      ...["--nodes", "2", "--duration", "3", "--warmup", "1", "--membership", "static"],
+      ...["--accounts", "200", "--perf", perfDir, "--json"],
+    ]);
+    assert.equal(code, 0, stderr);
+    const r = JSON.parse(stdout) as {
+      perNode: { pid: number }[];
+      perf?: {
+        data: string;
+        summary: string;
+        samples: number;
+        threads: Record<string, number>;
+        main: { name: string; share: number }[];
+      };
+    };
+    const perf = r.perf;
+    assert.ok(perf !== undefined, "a perf section");
+    assert.equal(perf.data, join(perfDir, "perf.data"));
+    assert.ok(perf.samples > 100, `samples ${perf.samples}`);
+    // Most of a node's CPU is its event loop; the shares of the threads and of the main thread's categories sum to 1.
+    assert.ok(perf.threads.main! > 0.5, JSON.stringify(perf.threads));
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum(Object.values(perf.threads)) - 1) < 0.01);
+    assert.ok(Math.abs(sum(perf.main.map((c) => c.share)) - 1) < 0.01);
+    // Every transfer's signature is checked on every node: libsodium is where some samples land.
+    assert.ok((perf.main.find((c) => c.name === "libsodium")?.share ?? 0) > 0, JSON.stringify(perf.main));
+    // Named JIT frames: the nodes wrote symbol maps, which the bench removes once perf script has read them.
+    assert.ok((perf.main.find((c) => c.name === "JavaScript (JIT)")?.share ?? 0) > 0);
+    for (const { pid } of r.perNode)
+      await assert.rejects(access(`/tmp/perf-${pid}.map`), `node ${pid}'s symbol map is left behind`);
+    assert.match(
+      await readFile(perf.summary, "utf8"),
+      /^# 2-node devnet, contagion, saturation: node CPU \(perf\)/,
+    );
+    // The same directory again: refused before any node starts.
+    const again = await runCli(["bench", "--nodes", "2", "--perf", perfDir, "--json"]);
+    assert.equal(again.code, 1);
+    assert.equal((JSON.parse(again.stderr) as { code: string }).code, "INVALID_CONFIG");
+  } finally {
+    await rm(perfDir, { recursive: true, force: true });
+  }
+});
+
 interface NodeProfilesJson {
   profiles: number;
   busySamples: number;
@@ -162,6 +219,8 @@ test("bad bench options are usage errors; `bench ingest` still routes to the ing
     ["bench", "--nodes", "4", "--accounts", "3"],
     ["bench", "--devnet", "x.json", "--nodes", "3"],
     ["bench", "--devnet", "x.json", "--profile", "prof"],
+    ["bench", "--devnet", "x.json", "--perf", "prof"],
+    ["bench", "--profile", "a", "--perf", "b"],
     ["bench", "extra"],
   ]) {
     const { code, stderr } = await runCli([...args, "--json"]);
