@@ -104,7 +104,8 @@ export function withinWindow(profile: CpuProfile, fromMicros: number, toMicros: 
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 /** A label as a markdown table cell: in a code span, its pipes escaped (GFM splits cells first). */
-const markdownCell = (label: string): string => `\`${label.replaceAll("|", "\\|").replaceAll("`", "'")}\``;
+export const markdownCell = (label: string): string =>
+  `\`${label.replaceAll("|", "\\|").replaceAll("`", "'")}\``;
 
 /** The self-time table in markdown, as docs/benchmarks.md quotes it. */
 export function selfTimeTable(top: readonly SelfFrame[]): string[] {

@@ -1,3 +1,5 @@
+import { markdownCell } from "./flameGraphReport.ts";
+
 /**
  * Summaries of Linux `perf` samples of node processes (`tally bench --perf`). A V8 CPU profile (`--profile`)
  * samples the main thread on a wall-clock timer, so time the thread spent waiting for a core lands on
@@ -198,7 +200,7 @@ export function perfSummaryMarkdown(s: PerfSummary, title: string): string {
   const table = (head: string, rows: readonly Share[]) => [
     `| ${head} | share |`,
     "| --- | ---: |",
-    ...rows.map((r) => `| \`${r.name.replaceAll("|", "\\|")}\` | ${pct(r.share)} |`),
+    ...rows.map((r) => `| ${markdownCell(r.name)} | ${pct(r.share)} |`),
   ];
   return [
     `# ${title}`,

@@ -8,7 +8,7 @@ import { NodeProbe, type NodeSnapshot } from "./nodeProbe.ts";
 import { clockTicksPerSecond, RssTracker, round1 } from "./procStats.ts";
 import { ProgressLine, type ProgressSink } from "./progressLine.ts";
 import { SseTracker } from "./sseTracker.ts";
-import { type ThreadCpu, threadCpuDelta } from "./threadCpu.ts";
+import { byRole, type ThreadCpu, threadCpuDelta } from "./threadCpu.ts";
 import { verifyMicros, verifySample } from "./verifyCost.ts";
 
 export interface DevnetBenchOptions extends LoadOptions {
@@ -271,12 +271,7 @@ export async function runDevnetBench(
       ranDry,
       latencyMs: { p50: ms(50), p90: ms(90), p99: ms(99), max: ms(100) },
       cpuMicrosPerTransferPerNode: round1(cpuPerTransfer),
-      threadMicrosPerTransferPerNode: {
-        main: round1(mean((x) => x.threadMicrosPerTransfer.main)),
-        v8: round1(mean((x) => x.threadMicrosPerTransfer.v8)),
-        libuv: round1(mean((x) => x.threadMicrosPerTransfer.libuv)),
-        other: round1(mean((x) => x.threadMicrosPerTransfer.other)),
-      },
+      threadMicrosPerTransferPerNode: byRole((role) => round1(mean((x) => x.threadMicrosPerTransfer[role]))),
       gcPauseMicrosPerTransferPerNode: perNode.every((x) => x.gcPauseMicrosPerTransfer !== undefined)
         ? round1(mean((x) => x.gcPauseMicrosPerTransfer!))
         : null,

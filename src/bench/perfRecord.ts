@@ -32,10 +32,7 @@ export class PerfRecording {
   private constructor(data: string, child: ChildProcess) {
     this.data = data;
     this.child = child;
-    let stderr = "";
-    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-      if (stderr.length < 4_096) stderr += d;
-    });
+    const stderr = stderrHead(child);
     this.exited = new Promise((resolveExit, reject) => {
       child.once("error", (e: NodeJS.ErrnoException) =>
         reject(
@@ -44,7 +41,7 @@ export class PerfRecording {
             : e,
         ),
       );
-      child.once("exit", (code) => resolveExit({ code, stderr }));
+      child.once("exit", (code) => resolveExit({ code, stderr: stderr() }));
     });
     // Read the outcome even if nobody stops the recording (an early failure), so it is never unhandled.
     this.exited.catch(() => undefined);
@@ -139,10 +136,7 @@ async function readPerfScript(data: string, onLine: (line: string) => void): Pro
   const child = spawn("perf", ["script", "-i", data, "-F", "comm,tid,time,ip,sym,dso"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let stderr = "";
-  child.stderr.setEncoding("utf8").on("data", (d: string) => {
-    if (stderr.length < 4_096) stderr += d;
-  });
+  const stderr = stderrHead(child);
   const exited = new Promise<number | null>((resolveExit, reject) => {
     child.once("error", reject);
     child.once("exit", resolveExit);
@@ -150,7 +144,16 @@ async function readPerfScript(data: string, onLine: (line: string) => void): Pro
   for await (const line of createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY }))
     onLine(line);
   const code = await exited;
-  if (code !== 0) throw new TallyError(ErrorCode.BenchFailed, `perf script failed: ${firstLine(stderr)}`);
+  if (code !== 0) throw new TallyError(ErrorCode.BenchFailed, `perf script failed: ${firstLine(stderr())}`);
+}
+
+/** The first 4 KB of a child's stderr (perf's messages), read as it comes; call the result for the text. */
+function stderrHead(child: ChildProcess): () => string {
+  let text = "";
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    if (text.length < 4_096) text += d;
+  });
+  return () => text;
 }
 
 function firstLine(text: string): string {

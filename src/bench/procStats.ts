@@ -19,6 +19,20 @@ export function clockTicksPerSecond(): number {
   return ticksPerSecond;
 }
 
+/**
+ * One line of /proc/PID/stat or /proc/PID/task/TID/stat: the name and user + system CPU in clock ticks. The
+ * name (field 2, in parentheses) may hold spaces and parentheses: fields are counted after its last ")".
+ */
+export function parseProcStat(stat: string): { name: string; ticks: number } | undefined {
+  const open = stat.indexOf("(");
+  const close = stat.lastIndexOf(")");
+  if (open < 0 || close < open) return undefined;
+  // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 once pid and name are dropped.
+  const fields = stat.slice(close + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? { name: stat.slice(open + 1, close), ticks } : undefined;
+}
+
 /** User + system CPU the process has used so far, in microseconds; undefined once it is gone. */
 export function processCpuMicros(pid: number): number | undefined {
   let stat: string;
@@ -27,11 +41,8 @@ export function processCpuMicros(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-  // The command name (field 2) may hold spaces and parentheses: count fields after its closing ")".
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 once pid and comm are dropped.
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return Number.isFinite(ticks) ? (ticks * 1e6) / clockTicksPerSecond() : undefined;
+  const parsed = parseProcStat(stat);
+  return parsed === undefined ? undefined : (parsed.ticks * 1e6) / clockTicksPerSecond();
 }
 
 /** Resident set size in MB (VmRSS, 10^6 bytes); undefined once the process is gone. */

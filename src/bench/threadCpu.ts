@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { clockTicksPerSecond } from "./procStats.ts";
+import { clockTicksPerSecond, parseProcStat } from "./procStats.ts";
 
 /**
  * A process's CPU by the role of its threads, in microseconds. A node's CPU is not all its JavaScript: V8
@@ -28,18 +28,8 @@ export function threadRole(pid: number, tid: number, name: string): ThreadRole {
   return "other";
 }
 
-/**
- * One line of /proc/PID/task/TID/stat: the thread's name and its user + system CPU in clock ticks. The name
- * (field 2, in parentheses) may hold spaces and parentheses: fields are counted after its last ")".
- */
-export function parseThreadStat(stat: string): { name: string; ticks: number } | undefined {
-  const open = stat.indexOf("(");
-  const close = stat.lastIndexOf(")");
-  if (open < 0 || close < open) return undefined;
-  const fields = stat.slice(close + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return Number.isFinite(ticks) ? { name: stat.slice(open + 1, close), ticks } : undefined;
-}
+/** A thread's stat line has the process's format (procStats.ts). */
+export const parseThreadStat = parseProcStat;
 
 /**
  * CPU used so far by the process's live threads, by role; undefined once the process is gone. A thread that
@@ -65,12 +55,12 @@ export function threadCpuMicros(pid: number, procRoot = "/proc"): ThreadCpu | un
     if (parsed !== undefined) ticks[threadRole(pid, Number(tid), parsed.name)] += parsed.ticks;
   }
   const micros = 1e6 / clockTicksPerSecond();
-  return {
-    main: ticks.main * micros,
-    v8: ticks.v8 * micros,
-    libuv: ticks.libuv * micros,
-    other: ticks.other * micros,
-  };
+  return byRole((role) => ticks[role] * micros);
+}
+
+/** A `ThreadCpu` with each role's figure computed by `f`. */
+export function byRole(f: (role: ThreadRole) => number): ThreadCpu {
+  return { main: f("main"), v8: f("v8"), libuv: f("libuv"), other: f("other") };
 }
 
 /** `after − before` per role, never below zero, each mapped through `f`. */
@@ -79,6 +69,5 @@ export function threadCpuDelta(
   after: ThreadCpu,
   f: (micros: number) => number = (x) => x,
 ): ThreadCpu {
-  const d = (role: ThreadRole) => f(Math.max(0, after[role] - before[role]));
-  return { main: d("main"), v8: d("v8"), libuv: d("libuv"), other: d("other") };
+  return byRole((role) => f(Math.max(0, after[role] - before[role])));
 }
