@@ -8,8 +8,8 @@ import { DEFAULT_MAX_FRAME_BYTES, encodedMessageBytes, encodeFrame } from "./fra
  * The one place where per-peer outbound queues and their limits live (inbound admission is src/channels).
  *
  * One `PeerQueue` per remote peer owns one long-lived outbound stream and a FIFO of messages. Messages are
- * batched into frames: a flush runs `batchDelayMs` after the first message of a batch is queued, or at once when
- * a full frame is waiting. Backpressure comes from the stream: when `send` returns false we stop and wait for its
+ * batched into frames: a flush runs when the synchronous run that queued the first message of a batch ends
+ * (`batchDelayMs` 0, the default) or `batchDelayMs` after it, and at once when a full frame is waiting. Backpressure comes from the stream: when `send` returns false we stop and wait for its
  * 'drain' event (not `onDrain()`, which in @libp2p/utils 7.4.x resolves immediately after the first drain, see
  * docs/architecture.md, "Decisions") while messages keep accumulating in the queue — so the next frame is bigger, which is exactly how
  * batching should react to a slow link.
@@ -31,7 +31,10 @@ import { DEFAULT_MAX_FRAME_BYTES, encodedMessageBytes, encodeFrame } from "./fra
  * owner forgets the queue.
  */
 export interface PeerQueueOptions {
-  /** Flush delay after the first message of a batch; 0 flushes on the next timer tick. */
+  /**
+   * Flush delay after the first message of a batch. 0: when the current synchronous run ends (a microtask),
+   * so what a caller sends in one go — a node's processing step — leaves as one frame per peer, with no wait.
+   */
   batchDelayMs: number;
   /** Upper bound of a frame payload; must match the receivers' limit. */
   maxFrameBytes: number;
@@ -54,7 +57,8 @@ export interface PeerQueueOptions {
 }
 
 export const DEFAULT_PEER_QUEUE_OPTIONS: Readonly<PeerQueueOptions> = {
-  batchDelayMs: 2,
+  // A node sends a step's messages in one synchronous run: a delay would only add latency to every hop.
+  batchDelayMs: 0,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   // Bounds the receiver's synchronous decode+dispatch burst per frame; at ~1M msgs/s that is ~4 ms.
   maxFrameMessages: 4096,
@@ -109,11 +113,19 @@ export class PeerQueue {
   private readonly lifetime = new AbortController();
 
   private flushTimer: NodeJS.Timeout | null = null;
+  /** A flush is due at the end of the current synchronous run (`batchDelayMs` 0). */
+  private flushQueued = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
 
   private readonly flushNow = (): void => {
     this.flushTimer = null;
+    this.flush();
+  };
+
+  private readonly flushAfterRun = (): void => {
+    if (!this.flushQueued) return;
+    this.flushQueued = false;
     this.flush();
   };
 
@@ -171,6 +183,11 @@ export class PeerQueue {
       if (this.queuedMessages >= this.opts.maxFrameMessages || this.bytes >= this.opts.maxFrameBytes) {
         // A full frame is ready; waiting would only add latency.
         this.flush();
+      } else if (this.opts.batchDelayMs === 0) {
+        if (!this.flushQueued) {
+          this.flushQueued = true;
+          queueMicrotask(this.flushAfterRun);
+        }
       } else if (this.flushTimer === null) {
         this.flushTimer = setTimeout(this.flushNow, this.opts.batchDelayMs);
       }
@@ -285,6 +302,7 @@ export class PeerQueue {
 
   /** Frame and write as much as the stream accepts. */
   private flush(): void {
+    this.flushQueued = false;
     if (this.flushTimer !== null) {
       clearTimeout(this.flushTimer);
       this.flushTimer = null;
@@ -441,6 +459,7 @@ export class PeerQueue {
   }
 
   private clearTimers(): void {
+    this.flushQueued = false;
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     if (this.drainTimer !== null) clearTimeout(this.drainTimer);

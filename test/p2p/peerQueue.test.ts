@@ -89,6 +89,57 @@ describe("PeerQueue", () => {
     await h.queue.close();
   });
 
+  it("batchDelayMs 0: what one synchronous run queues leaves as one frame when the run ends, before any timer", async () => {
+    const h = harness({ batchDelayMs: 0 });
+    h.queue.ensureOpen();
+    await sleep(1);
+    for (let i = 0; i < 50; i++) h.queue.enqueue(msg(i));
+    assert.equal(h.streams[0]!.frames.length, 0, "nothing while the run goes on");
+    await Promise.resolve();
+    assert.deepEqual(
+      h.streams[0]!.frames.map((f) => f.length),
+      [50],
+      "one frame once the run ended, no timer waited for",
+    );
+    // A second run: a frame of its own.
+    for (let i = 50; i < 53; i++) h.queue.enqueue(msg(i));
+    await Promise.resolve();
+    assert.deepEqual(
+      h.streams[0]!.frames.map((f) => f.length),
+      [50, 3],
+    );
+    assert.deepEqual(
+      h.streams[0]!.messages,
+      Array.from({ length: 53 }, (_, i) => i),
+    );
+    // A full frame inside a run still goes at once, and the rest at the run's end.
+    const full = harness({ batchDelayMs: 0, maxFrameMessages: 10 });
+    full.queue.ensureOpen();
+    await sleep(1);
+    for (let i = 0; i < 25; i++) full.queue.enqueue(msg(i));
+    assert.deepEqual(
+      full.streams[0]!.frames.map((f) => f.length),
+      [10, 10],
+    );
+    await Promise.resolve();
+    assert.deepEqual(
+      full.streams[0]!.frames.map((f) => f.length),
+      [10, 10, 5],
+    );
+    await Promise.all([h.queue.close(), full.queue.close()]);
+  });
+
+  it("batchDelayMs 0: what is discarded before the run ends is not sent", async () => {
+    const h = harness({ batchDelayMs: 0 });
+    h.queue.ensureOpen();
+    await sleep(1);
+    h.queue.enqueue(msg(1));
+    h.queue.discardQueued();
+    await Promise.resolve();
+    assert.equal(h.streams[0]!.frames.length, 0);
+    await h.queue.close();
+  });
+
   it("flushes a full frame immediately", async () => {
     const h = harness({ batchDelayMs: 50, maxFrameMessages: 10 });
     h.queue.ensureOpen();
