@@ -93,13 +93,19 @@ export interface PerfSummary {
   readonly top: readonly Share[];
   /** For main-thread samples in a Map/Set lookup: the nearest JavaScript frame below it, most frequent first. */
   readonly mapLookupCallers: readonly Share[];
+  /**
+   * Main-thread samples by JavaScript function anywhere on their stack, most frequent first: a function's
+   * share with everything it calls (a sample counts once per function, whatever its depth or JIT tier).
+   * On a machine where threads wait for cores this is the split a wall-clock profile cannot give.
+   */
+  readonly inclusive: readonly Share[];
 }
 
 export interface PerfReaderOptions {
   /** Keep samples stamped inside [from, to] (seconds of the recording's clock); all when absent. */
   readonly window?: { readonly fromSec: number; readonly toSec: number } | undefined;
   readonly projectRoot: string;
-  /** Entries of `top` and `mapLookupCallers`. */
+  /** Entries of `top`, `mapLookupCallers` and `inclusive`. */
   readonly top: number;
 }
 
@@ -113,6 +119,8 @@ export class PerfSampleReader {
   private readonly categories = new Map<PerfCategory, number>();
   private readonly leaves = new Map<string, number>();
   private readonly mapCallers = new Map<string, number>();
+  /** One counter per JavaScript function seen on a main-thread stack: bounded by the program's functions. */
+  private readonly onStack = new Map<string, number>();
   private samples = 0;
   private mainSamples = 0;
   /** The sample being read: its thread role (undefined: outside the window or none), its frames so far. */
@@ -163,6 +171,7 @@ export class PerfSampleReader {
       main: ranked(this.categories, main, PERF_CATEGORIES.length),
       top: ranked(this.leaves, main, this.options.top),
       mapLookupCallers: ranked(this.mapCallers, main, this.options.top),
+      inclusive: ranked(this.onStack, main, this.options.top),
     };
   }
 
@@ -181,11 +190,24 @@ export class PerfSampleReader {
     this.categories.set(category, (this.categories.get(category) ?? 0) + 1);
     const name = shortSymbol(leaf.symbol, this.options.projectRoot);
     this.leaves.set(name, (this.leaves.get(name) ?? 0) + 1);
+    this.countOnStack(frames);
     if (category !== "Map/Set lookups") return;
     const caller = frames.find((f, i) => i > 0 && f.symbol.startsWith("JS:"));
     const callerName =
       caller === undefined ? "(no JavaScript frame)" : shortSymbol(caller.symbol, this.options.projectRoot);
     this.mapCallers.set(callerName, (this.mapCallers.get(callerName) ?? 0) + 1);
+  }
+
+  /** Each JavaScript function on the sample's stack, once (recursion and tiers of one function are one name). */
+  private countOnStack(frames: readonly PerfFrame[]): void {
+    const counted = new Set<string>();
+    for (const frame of frames) {
+      if (!frame.symbol.startsWith("JS:")) continue;
+      const name = shortSymbol(frame.symbol, this.options.projectRoot);
+      if (counted.has(name)) continue;
+      counted.add(name);
+      this.onStack.set(name, (this.onStack.get(name) ?? 0) + 1);
+    }
   }
 }
 
@@ -222,6 +244,10 @@ export function perfSummaryMarkdown(s: PerfSummary, title: string): string {
     "Main-thread Map/Set lookups, by the JavaScript function below them (share of the main thread):",
     "",
     ...table("caller", s.mapLookupCallers),
+    "",
+    "Main thread, by JavaScript function anywhere on the stack (inclusive: each with what it calls):",
+    "",
+    ...table("function", s.inclusive),
     "",
   ].join("\n");
 }

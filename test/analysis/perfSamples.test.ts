@@ -111,3 +111,27 @@ test("perf samples: without a window every sample counts; an empty input is an e
   assert.deepEqual(empty.threads, { main: 0, v8: 0, libuv: 0, other: 0 });
   assert.deepEqual(empty.main, []);
 });
+
+test("perf samples: each JavaScript function on a main-thread stack counts once, whatever its tier or depth", () => {
+  const js = (tier: string, name: string, file: string, line: number) =>
+    [`JS:${tier}${name} file://${ROOT}/${file}:${line}:3`, "/tmp/perf-4242.map"] as [string, string];
+  const step = (tier: string) => js(tier, "processBatch", "src/node/tallyNode.ts", 444);
+  const verify = js("*'", "authorize", "src/ledger/authorization.ts", 46);
+  const text = [
+    // Two tiers of the same function on one stack (an optimised frame re-entering a baseline one): once.
+    sample("MainThread", 1, [["fe25519_mul", "/x/sodium-native.node"], verify, step("*'"), step("^")]),
+    sample("MainThread", 2, [["Builtins_LoadIC", NODE], step("~")]),
+    sample("MainThread", 3, [["epoll_wait", "[kernel.kallsyms]"]]),
+    // Another thread's JavaScript is not the main thread's.
+    sample("V8 DefaultWorke", 4, [verify]),
+  ].join("\n");
+  const reader = new PerfSampleReader({ projectRoot: ROOT, top: 10 });
+  for (const line of text.split("\n")) reader.line(line);
+  const s = reader.finish();
+  assert.deepEqual(s.inclusive, [
+    { name: "processBatch src/node/tallyNode.ts:444", share: 0.6667 },
+    { name: "authorize src/ledger/authorization.ts:46", share: 0.3333 },
+  ]);
+  const md = perfSummaryMarkdown(s, "t");
+  assert.ok(md.includes("| `processBatch src/node/tallyNode.ts:444` | 66.7 % |"));
+});

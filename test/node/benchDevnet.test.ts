@@ -174,6 +174,7 @@ test("`tally bench --perf DIR` samples the nodes on the CPU with perf and sums t
         samples: number;
         threads: Record<string, number>;
         main: { name: string; share: number }[];
+        inclusive: { name: string; share: number }[];
       };
     };
     const perf = r.perf;
@@ -189,6 +190,9 @@ test("`tally bench --perf DIR` samples the nodes on the CPU with perf and sums t
     assert.ok((perf.main.find((c) => c.name === "libsodium")?.share ?? 0) > 0, JSON.stringify(perf.main));
     // Named JIT frames: the nodes wrote symbol maps, which the bench removes once perf script has read them.
     assert.ok((perf.main.find((c) => c.name === "JavaScript (JIT)")?.share ?? 0) > 0);
+    // With call chains, the processing step is among the functions most often on the main thread's stack.
+    const step = perf.inclusive.find((f) => f.name.startsWith("processBatch src/node/tallyNode.ts"));
+    assert.ok((step?.share ?? 0) > 0.05, JSON.stringify(perf.inclusive));
     for (const { pid } of r.perNode)
       await assert.rejects(access(`/tmp/perf-${pid}.map`), `node ${pid}'s symbol map is left behind`);
     assert.match(
