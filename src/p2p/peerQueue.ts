@@ -9,10 +9,11 @@ import { DEFAULT_MAX_FRAME_BYTES, encodedMessageBytes, encodeFrame } from "./fra
  *
  * One `PeerQueue` per remote peer owns one long-lived outbound stream and a FIFO of messages. Messages are
  * batched into frames: a flush runs when the synchronous run that queued the first message of a batch ends
- * (`batchDelayMs` 0, the default) or `batchDelayMs` after it, and at once when a full frame is waiting. Backpressure comes from the stream: when `send` returns false we stop and wait for its
- * 'drain' event (not `onDrain()`, which in @libp2p/utils 7.4.x resolves immediately after the first drain, see
- * docs/architecture.md, "Decisions") while messages keep accumulating in the queue — so the next frame is bigger, which is exactly how
- * batching should react to a slow link.
+ * (`batchDelayMs` 0, the default) or `batchDelayMs` after it, and at once when a full frame is waiting.
+ * Backpressure comes from the stream: when `send` returns false we stop and wait for its 'drain' event (not
+ * `onDrain()`, which in @libp2p/utils 7.4.x resolves immediately after the first drain, see
+ * docs/architecture.md, "Decisions") while messages keep accumulating in the queue — so the next frame is
+ * bigger, which is exactly how batching should react to a slow link.
  *
  * Overflow policy: **drop-new**. When the queue is at `maxQueuedMessages` or `maxQueuedBytes`, `enqueue` refuses
  * the message and returns false (counted in `dropsQueueFull`). Reasons: the caller learns about the loss
