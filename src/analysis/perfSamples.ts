@@ -216,13 +216,19 @@ function stripOffset(symbol: string): string {
   return symbol.replace(/\+0x[0-9a-f]+$/, "");
 }
 
-/** The summary as markdown: threads, the main thread's categories, its top symbols, the Map lookups' callers. */
+/** The summary as markdown: threads, then the main thread by category, leaf symbol, Map lookups' caller and function. */
 export function perfSummaryMarkdown(s: PerfSummary, title: string): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   const table = (head: string, rows: readonly Share[]) => [
     `| ${head} | share |`,
     "| --- | ---: |",
     ...rows.map((r) => `| ${markdownCell(r.name)} | ${pct(r.share)} |`),
+  ];
+  const section = (caption: string, head: string, rows: readonly Share[]) => [
+    caption,
+    "",
+    ...table(head, rows),
+    "",
   ];
   return [
     `# ${title}`,
@@ -233,21 +239,17 @@ export function perfSummaryMarkdown(s: PerfSummary, title: string): string {
     "| --- | ---: |",
     ...Object.entries(s.threads).map(([role, share]) => `| ${role} | ${pct(share)} |`),
     "",
-    "Main thread, by where the sample's leaf frame lies:",
-    "",
-    ...table("category", s.main),
-    "",
-    "Main thread, leaf symbols:",
-    "",
-    ...table("symbol", s.top),
-    "",
-    "Main-thread Map/Set lookups, by the JavaScript function below them (share of the main thread):",
-    "",
-    ...table("caller", s.mapLookupCallers),
-    "",
-    "Main thread, by JavaScript function anywhere on the stack (inclusive: each with what it calls):",
-    "",
-    ...table("function", s.inclusive),
-    "",
+    ...section("Main thread, by where the sample's leaf frame lies:", "category", s.main),
+    ...section("Main thread, leaf symbols:", "symbol", s.top),
+    ...section(
+      "Main-thread Map/Set lookups, by the JavaScript function below them (share of the main thread):",
+      "caller",
+      s.mapLookupCallers,
+    ),
+    ...section(
+      "Main thread, by JavaScript function anywhere on the stack (inclusive: each with what it calls):",
+      "function",
+      s.inclusive,
+    ),
   ].join("\n");
 }
