@@ -80,6 +80,10 @@ export class ByzantineBroadcast implements BroadcastProtocol {
   deliveredDigest(instance: InstanceRef): Digest | undefined {
     return this.inner.deliveredDigest(instance);
   }
+  holdsPayload(instance: InstanceRef, digest: Digest): boolean {
+    return this.inner.holdsPayload(instance, digest);
+  }
+
   quorumsReachable(isUp: (peer: PeerId) => boolean): boolean {
     return this.inner.quorumsReachable(isUp);
   }

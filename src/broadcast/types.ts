@@ -235,6 +235,11 @@ export interface BroadcastProtocol {
   /** The digest this node delivered for an instance, while it is still in the bounded delivered record. */
   deliveredDigest(instance: InstanceRef): Digest | undefined;
   /**
+   * Whether an undelivered instance already holds this payload: another copy of it (gossip brings one from
+   * each neighbour) would change nothing, so the driver may skip its own checks of the copy.
+   */
+  holdsPayload(instance: InstanceRef, digest: Digest): boolean;
+  /**
    * Whether the peers `isUp` reports reachable are enough for this node's own broadcasts to complete: each
    * threshold this node must reach to deliver (Bracha's echo and delivery quorums; contagion's Ê in its echo
    * sample and D̂ in its delivery sample, by multiplicity) can be met by them. A readiness probe, not a

@@ -368,6 +368,18 @@ describe("contagion: gossip (Algorithm 6)", () => {
     assert.equal(protocol.counters().sent.gossip, 2);
   });
 
+  test("says which payloads a live instance holds, so the node can skip its checks of their copies", () => {
+    const protocol = startedNode();
+    assert.equal(protocol.holdsPayload(INSTANCE, A), false);
+    receive(protocol, "g1", { kind: "gossip", payload: PAYLOAD_A });
+    assert.equal(protocol.holdsPayload(INSTANCE, A), true);
+    assert.equal(protocol.holdsPayload(INSTANCE, B), false, "a conflicting payload was not taken");
+    assert.equal(protocol.holdsPayload({ source: "alice", seq: 2 }, A), false);
+    for (const peer of ["d1", "d2", "d3"]) receive(protocol, peer, ready(A));
+    assert.equal(protocol.deliveredDigest(INSTANCE), A);
+    assert.equal(protocol.holdsPayload(INSTANCE, A), false, "delivered: the instance is no longer live");
+  });
+
   test("an introduction gossips to every neighbour", () => {
     const protocol = startedNode({ gossip: ["g1", "x2"] });
     const actions = protocol.handle({ type: "submit", payload: PAYLOAD_A, nowMs: 0 });

@@ -202,6 +202,10 @@ export class BrachaBroadcast implements BroadcastProtocol {
     return this.delivered.digestOf(instanceKey(instance));
   }
 
+  holdsPayload(instance: InstanceRef, digest: Digest): boolean {
+    return this.live.get(instanceKey(instance))?.payloads.has(digest) ?? false;
+  }
+
   quorumsReachable(isUp: (peer: PeerId) => boolean): boolean {
     // This node counts itself in every quorum.
     const reachable = 1 + this.others.filter(isUp).length;

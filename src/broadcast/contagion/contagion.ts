@@ -135,10 +135,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
     this.late = new LateAnswers({
       delivered: this.delivered,
       lateAfterMs: this.options.retransmitInitialMs,
-      budget: {
-        perSecond: this.options.lateAnswersPerPeerPerSecond,
-        burst: this.options.lateAnswerBurst,
-      },
+      budget: { perSecond: this.options.lateAnswersPerPeerPerSecond, burst: this.options.lateAnswerBurst },
       count: this.count,
     });
     this.submissions = new Submissions({
@@ -235,6 +232,10 @@ export class ContagionBroadcast implements BroadcastProtocol {
 
   deliveredDigest(instance: InstanceRef): Digest | undefined {
     return this.delivered.digestOf(instanceKey(instance));
+  }
+
+  holdsPayload(instance: InstanceRef, digest: Digest): boolean {
+    return this.live.get(instanceKey(instance))?.payloads.has(digest) ?? false;
   }
 
   quorumsReachable(isUp: (peer: PeerId) => boolean): boolean {

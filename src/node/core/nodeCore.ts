@@ -134,6 +134,7 @@ export class NodeCore {
       case "reintroduce":
         if (this.ledger.status(event.encoded.id) === undefined) {
           this.submissions.track(event.encoded);
+          this.inspector.recordDecoded(event.encoded);
           this.runBroadcast({ type: "submit", payload: event.encoded.bytes, nowMs: event.nowMs }, out);
         }
         break;
@@ -252,6 +253,7 @@ export class NodeCore {
     // Persisted in the same batch as the introduction: a crash after peers saw it must not lose our copy.
     out.push({ type: "write", ops: [submittedRecords.put(encoded)] });
     this.submissions.track(encoded);
+    this.inspector.recordDecoded(encoded);
     const outcome = this.runBroadcast({ type: "submit", payload: encoded.bytes, nowMs }, out);
     out.push({ type: "submitted", ticket, result: this.submitResult(encoded, outcome ?? "invalid", out) });
   }
@@ -277,6 +279,15 @@ export class NodeCore {
     out: NodeAction[],
     parked?: ParkedIntroduction,
   ): void {
+    if (parked === undefined) {
+      // Gossip brings each payload from several neighbours: a copy of one the broadcast already holds was
+      // admitted with the first, and changes nothing there, so the ledger is not asked again.
+      const info = this.inspector.inspect(payload);
+      if (info !== null && this.broadcast.holdsPayload(info.instance, info.digest)) {
+        this.runBroadcast({ type: "message", from, message, nowMs }, out);
+        return;
+      }
+    }
     const encoded = parked?.encoded ?? this.inspector.decodeValid(payload);
     // Invalid bytes go to the broadcast, which counts and drops them like any other.
     const verdict = encoded === null ? ({ kind: "admit" } as const) : this.ledger.admission(encoded);

@@ -1,4 +1,4 @@
-import type { InspectPayload, PayloadInfo } from "../../broadcast/types.ts";
+import type { InspectPayload, InstanceRef, PayloadInfo } from "../../broadcast/types.ts";
 import { BoundedCache } from "../../core/boundedCache.ts";
 import { decodeTransfer, type EncodedTransfer } from "../../core/transfer.ts";
 import type { Authorizer } from "../../ledger/authorization.ts";
@@ -6,14 +6,19 @@ import type { Authorizer } from "../../ledger/authorization.ts";
 /** Payloads in flight at once are far fewer: the live-instance caps of the broadcast modes are 10,000. */
 export const INSPECT_CACHE_ENTRIES = 10_000;
 
-/** A payload judged valid, kept to confirm that a later payload with the same key is the same bytes. */
-interface Verdict {
+/**
+ * A payload judged valid: the verdict the broadcast reads (this record is the `PayloadInfo` it gets), the bytes
+ * that confirm a later payload with the same key is the same payload, and the decoded transfer until delivery
+ * takes it. One record and one table entry per payload.
+ */
+interface Judged extends PayloadInfo {
   readonly payload: Uint8Array;
-  readonly info: PayloadInfo;
+  /** Taken at delivery: afterwards only the verdict is kept, for copies that arrive late. */
+  encoded: EncodedTransfer | undefined;
 }
 
 /**
- * The verdict cache's key: 30 bits of the payload's last four bytes, which belong to its signature (or a shared
+ * The table's key: 30 bits of the payload's last four bytes, which belong to its signature (or a shared
  * account's certificate, which ends with one) — random-looking to anyone who cannot sign for the account. A
  * small integer key is hashed and compared without building a string of the payload (a latin1 key of a
  * 170-byte payload cost ≈ 0.5 µs per lookup, this ≈ 0.2 µs with the byte comparison). The table holds the
@@ -31,27 +36,26 @@ function verdictKey(payload: Uint8Array): number {
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0;
+  return a === b || (a.length === b.length && Buffer.compare(a, b) === 0);
 }
 
 /**
  * The broadcast's validity check for transfers: decodable, this network, authorized by the source. Gossip
  * brings each payload from several neighbours, so the exact bytes already judged valid are recognised by one
  * hash-map lookup instead of being decoded again; a payload inspected on arrival is not decoded again on
- * delivery either. Both caches are bounded (oldest evicted).
+ * delivery either, and a wallet's submission, decoded and checked by the node already, is not decoded again
+ * when the broadcast inspects its encoding. The table is bounded (oldest evicted).
  */
 export class PayloadInspector {
   private readonly network: string;
   private readonly authorizer: Authorizer;
-  private readonly verdicts = new BoundedCache<number, Verdict>(INSPECT_CACHE_ENTRIES);
-  private readonly decoded = new BoundedCache<string, EncodedTransfer>(INSPECT_CACHE_ENTRIES);
+  private readonly judged = new BoundedCache<number, Judged>(INSPECT_CACHE_ENTRIES);
   /**
-   * The last payload judged valid, by identity: the node inspects a peer's payload before admission, then the
+   * The last payload judged, by identity: the node inspects a peer's payload before admission, then the
    * broadcast inspects the same object again — the second look costs no key building. Payload bytes are never
    * mutated once received (the channel layer hands each message its own copy).
    */
-  private lastPayload: Uint8Array | undefined;
-  private lastInfo: PayloadInfo | undefined;
+  private last: Judged | undefined;
 
   constructor(network: string, authorizer: Authorizer) {
     this.network = network;
@@ -59,11 +63,46 @@ export class PayloadInspector {
   }
 
   /** Never throws: null for anything a correct node must not echo. */
-  readonly inspect: InspectPayload = (payload) => {
-    if (payload === this.lastPayload) return this.lastInfo!;
-    const bytesKey = verdictKey(payload);
-    const known = this.verdicts.get(bytesKey);
-    if (known !== undefined && sameBytes(known.payload, payload)) return this.memo(payload, known.info);
+  readonly inspect: InspectPayload = (payload) => this.judge(payload);
+
+  /** The payload as a transfer if `inspect` judges it valid (decodable, this network, authorized), else null. */
+  decodeValid(payload: Uint8Array): EncodedTransfer | null {
+    const judged = this.judge(payload);
+    if (judged === null) return null;
+    return judged.encoded ?? decodeTransfer(payload);
+  }
+
+  /**
+   * Records a transfer the node decoded and checked itself (a wallet's submission) as judged, so the
+   * broadcast's `inspect` of its encoding finds it without decoding it again. Checked here all the same:
+   * another network's transfer or a bad signature is not recorded (the authorizer remembers what it verified,
+   * so a submission costs no second signature check).
+   */
+  recordDecoded(encoded: EncodedTransfer): void {
+    if (encoded.transfer.network !== this.network) return;
+    try {
+      this.authorizer.authorize(encoded);
+    } catch {
+      return;
+    }
+    this.record(encoded.bytes, encoded);
+  }
+
+  /** The delivered payload as a transfer: the one decoded when it was judged, if that was recently. */
+  takeDecoded(digest: string, payload: Uint8Array): EncodedTransfer {
+    const judged = this.find(payload);
+    const encoded = judged?.digest === digest ? judged.encoded : undefined;
+    if (encoded === undefined) return decodeTransfer(payload);
+    judged!.encoded = undefined;
+    return encoded;
+  }
+
+  private judge(payload: Uint8Array): Judged | null {
+    const known = this.find(payload);
+    if (known !== undefined) {
+      this.last = known;
+      return known;
+    }
     let encoded: EncodedTransfer;
     try {
       encoded = decodeTransfer(payload);
@@ -72,35 +111,23 @@ export class PayloadInspector {
     } catch {
       return null;
     }
-    const info: PayloadInfo = {
-      instance: { source: encoded.transfer.source, seq: encoded.transfer.seq },
-      digest: encoded.id,
-    };
-    this.decoded.set(encoded.id, encoded);
+    return this.record(payload, encoded);
+  }
+
+  private find(payload: Uint8Array): Judged | undefined {
+    const last = this.last;
+    if (last !== undefined && last.payload === payload) return last;
+    const known = this.judged.get(verdictKey(payload));
+    return known !== undefined && sameBytes(known.payload, payload) ? known : undefined;
+  }
+
+  private record(payload: Uint8Array, encoded: EncodedTransfer): Judged {
+    const instance: InstanceRef = { source: encoded.transfer.source, seq: encoded.transfer.seq };
+    const judged: Judged = { instance, digest: encoded.id, payload, encoded };
     // A key already held by other bytes (a 30-bit collision) now names these: the other payload is merely
     // judged again if it comes back.
-    this.verdicts.set(bytesKey, { payload, info });
-    return this.memo(payload, info);
-  };
-
-  private memo(payload: Uint8Array, info: PayloadInfo): PayloadInfo {
-    this.lastPayload = payload;
-    this.lastInfo = info;
-    return info;
-  }
-
-  /** The payload as a transfer if `inspect` judges it valid (decodable, this network, authorized), else null. */
-  decodeValid(payload: Uint8Array): EncodedTransfer | null {
-    const info = this.inspect(payload);
-    if (info === null) return null;
-    return this.decoded.get(info.digest) ?? decodeTransfer(payload);
-  }
-
-  /** The delivered payload as a transfer: from the cache when it was inspected recently. */
-  takeDecoded(digest: string, payload: Uint8Array): EncodedTransfer {
-    const cached = this.decoded.get(digest);
-    if (cached === undefined) return decodeTransfer(payload);
-    this.decoded.delete(digest);
-    return cached;
+    this.judged.set(verdictKey(payload), judged);
+    this.last = judged;
+    return judged;
   }
 }

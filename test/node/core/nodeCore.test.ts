@@ -215,6 +215,29 @@ describe("NodeCore", () => {
     );
   });
 
+  it("asks the ledger about a copy of a payload the broadcast already holds only once", () => {
+    const core = newCore();
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    const instance = { source: alice.address, seq: 1 };
+    assert.equal(core.broadcast.holdsPayload(instance, t.id), false);
+    assert.deepEqual(introduce(core, t, "p1"), [t.id]);
+    assert.equal(core.broadcast.holdsPayload(instance, t.id), true);
+    // Another neighbour's copy: the same bytes in a message of its own.
+    const copy = { ...t, bytes: new Uint8Array(t.bytes) };
+    assert.deepEqual(introduce(core, copy, "p2"), [], "echoed once");
+    assert.deepEqual({ ...core.admission }, { admitted: 1, parked: 0, parkingFull: 0, refused: 0 });
+    // A payload the broadcast does not hold is judged as before: a twin for the same seq goes to the ledger
+    // (which admits it: nothing is delivered for the seq yet), and the broadcast, having echoed t, echoes nothing.
+    const twin = makeTransfer(alice, 1, [{ to: carol.address, amount: 30n }]);
+    assert.equal(core.broadcast.holdsPayload(instance, twin.id), false);
+    assert.deepEqual(introduce(core, twin, "p3"), []);
+    assert.equal(core.admission.admitted, 2);
+    votes(core, "echo", t.id, ["p2", "p3"]);
+    votes(core, "ready", t.id, ["p2", "p3"]);
+    assert.equal(core.statusOf(t.id), "applied");
+    assert.equal(core.broadcast.holdsPayload(instance, t.id), false, "delivered: no longer live");
+  });
+
   it("holds back a peer's next transfer until its predecessor applies here, then echoes it", () => {
     const core = newCore();
     const t1 = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);

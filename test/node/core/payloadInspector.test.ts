@@ -27,9 +27,61 @@ describe("PayloadInspector", () => {
     const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 5n }]);
     const first = inspector.inspect(new Uint8Array(t.bytes));
     const second = inspector.inspect(new Uint8Array(t.bytes));
-    assert.deepEqual(first, { instance: { source: alice.address, seq: 1 }, digest: t.id });
+    assert.deepEqual(first?.instance, { source: alice.address, seq: 1 });
+    assert.equal(first?.digest, t.id);
     assert.equal(second, first);
     assert.equal(verifies(), 1);
+  });
+
+  it("hands delivery the transfer decoded when its payload was judged, once; later copies keep the verdict", () => {
+    const { inspector, verifies } = countingInspector();
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 5n }]);
+    const payload = new Uint8Array(t.bytes);
+    const decoded = inspector.decodeValid(payload);
+    assert.ok(decoded !== null);
+    assert.equal(inspector.takeDecoded(t.id, new Uint8Array(t.bytes)), decoded, "the same object: no decode");
+    const again = inspector.takeDecoded(t.id, payload);
+    assert.notEqual(again, decoded, "taken once: a second delivery decodes afresh");
+    assert.equal(again.id, t.id);
+    assert.notEqual(inspector.inspect(new Uint8Array(t.bytes)), null, "a late copy is still recognised");
+    assert.equal(verifies(), 1);
+  });
+
+  it("never hands delivery a transfer decoded from other bytes or for another digest", () => {
+    const { inspector } = countingInspector();
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 5n }]);
+    const u = makeTransfer(alice, 2, [{ to: bob.address, amount: 6n }]);
+    const decoded = inspector.decodeValid(t.bytes);
+    assert.notEqual(inspector.takeDecoded(u.id, t.bytes), decoded, "another digest");
+    const other = inspector.takeDecoded(u.id, u.bytes);
+    assert.equal(other.id, u.id, "other bytes: their own transfer");
+    assert.equal(inspector.takeDecoded(t.id, t.bytes), decoded, "still there for its own delivery");
+  });
+
+  it("records a submission the node decoded itself: the broadcast's look at its encoding decodes nothing", () => {
+    const { inspector, verifies } = countingInspector();
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 5n }]);
+    inspector.recordDecoded(t);
+    assert.equal(verifies(), 1, "checked on the way in");
+    const info = inspector.inspect(t.bytes);
+    assert.equal(info?.digest, t.id);
+    assert.equal(inspector.inspect(new Uint8Array(t.bytes)), info, "a peer's copy finds the same verdict");
+    assert.equal(inspector.takeDecoded(t.id, t.bytes), t, "delivery gets the submitted object itself");
+    assert.equal(verifies(), 1);
+  });
+
+  it("does not record a submission of another network or with a bad signature", () => {
+    const { inspector, verifies } = countingInspector();
+    const other = makeTransfer(alice, 1, [{ to: bob.address, amount: 5n }], [], { network: "elsewhere" });
+    inspector.recordDecoded(other);
+    assert.equal(inspector.inspect(other.bytes), null);
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 5n }]);
+    // The transfer says another signature than its bytes carry: what was checked is what would be recorded.
+    const forged = { ...t, transfer: { ...t.transfer, signature: new Uint8Array(64) } };
+    inspector.recordDecoded(forged);
+    assert.equal(verifies(), 1, "the forged signature was checked and failed");
+    assert.notEqual(inspector.inspect(t.bytes), null);
+    assert.equal(verifies(), 2, "nothing was recorded for its bytes: they are judged afresh");
   });
 
   it("never hands a cached verdict to other bytes that share its key (the signature's last bytes)", () => {
