@@ -5,6 +5,7 @@ import { toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { isRecord } from "../core/jsonShape.ts";
 import { MAX_AMOUNT, NETWORK_ID_RE } from "../core/limits.ts";
+import { canonicalPeerId } from "../core/peerId.ts";
 import { type MembershipConfig, type OpenMembership, parseMembership } from "./membershipMode.ts";
 
 export type { MembershipConfig, OpenMembership } from "./membershipMode.ts";
@@ -90,7 +91,7 @@ function parseMembers(value: unknown): GenesisMember[] {
     if (!Array.isArray(multiaddrs) || multiaddrs.some((a) => typeof a !== "string")) {
       throw invalid(`members[${i}].multiaddrs must be an array of strings`);
     }
-    return { peerId: m.peerId, multiaddrs: multiaddrs as string[] };
+    return { peerId: canonicalPeerId(m.peerId), multiaddrs: multiaddrs as string[] };
   });
 }
 

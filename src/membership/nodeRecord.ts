@@ -6,7 +6,7 @@ import { ByteReader } from "../core/byteReader.ts";
 import { bytesEqual, fromHex, toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { MAX_NETWORK_ID_BYTES, MAX_SEQ, NETWORK_ID_RE } from "../core/limits.ts";
-import type { PeerId } from "../core/peerId.ts";
+import { canonicalPeerId, type PeerId } from "../core/peerId.ts";
 import { sodiumVerifier } from "../crypto/ed25519Sodium.ts";
 import { checkIdentityProof, IDENTITY_NONCE_BYTES } from "./identityProof.ts";
 
@@ -240,7 +240,7 @@ function decodeWithKey(bytes: Uint8Array): DecodedRecord {
   for (let i = 0; i < addrCount; i++) addrs.push(readAddr(reader, i));
   reader.end();
   if (new Set(addrs).size !== addrs.length) throw malformed("addrs must be distinct");
-  const peerId = peerIdFromPublicKey(publicKeyFromRaw(new Uint8Array(key))).toString();
+  const peerId = canonicalPeerId(peerIdFromPublicKey(publicKeyFromRaw(new Uint8Array(key))).toString());
   return {
     record: { peerId, addrs, network, genesisHash, seq, expiresAtMs, identityNonce },
     body,

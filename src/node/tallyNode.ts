@@ -16,7 +16,7 @@ import { buildApiServer } from "../api/server.ts";
 import { Channels } from "../channels/channels.ts";
 import type { ProtocolSpec } from "../channels/protocolSpec.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import type { PeerId } from "../core/peerId.ts";
+import { canonicalPeerId, type PeerId } from "../core/peerId.ts";
 import type { EncodedTransfer } from "../core/transfer.ts";
 import { type Genesis, genesisHash } from "../genesis/genesis.ts";
 import { memberDialAddresses, readGenesisFile } from "../genesis/genesisFile.ts";
@@ -157,7 +157,7 @@ export class TallyNode implements NodeApi {
     this.genesis = genesis;
     this.genesisId = genesisHash(genesis);
     const peerKey = await loadOrCreatePeerKey(this.config.dataDir);
-    this.peerIdImpl = peerKey.peerId.toString();
+    this.peerIdImpl = canonicalPeerId(peerKey.peerId.toString());
     // Crypto-backed: sample draws an attacker could predict would let it position itself in them.
     const random = () => randomInt(2 ** 47) / 2 ** 47;
     const membership = setUpMembership(genesis, this.genesisId, this.peerIdImpl, random);

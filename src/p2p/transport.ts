@@ -5,7 +5,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { type Logger, pino } from "pino";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import type { PeerId } from "../core/peerId.ts";
+import { canonicalPeerId, type PeerId } from "../core/peerId.ts";
 import { type BanInfo, BanList } from "./banList.ts";
 import { abortIfRefused, type GaterDeps, tallyConnectionGater } from "./connectionGater.ts";
 import { newP2PCounters, type P2PCounters } from "./counters.ts";
@@ -93,7 +93,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   constructor(opts: P2PTransportOptions) {
     super();
     this.opts = opts;
-    this.peerId = peerIdFromPrivateKey(opts.privateKey).toString();
+    this.peerId = canonicalPeerId(peerIdFromPrivateKey(opts.privateKey).toString());
     this.log = (opts.logger ?? pino({ level: "silent" })).child({ module: "p2p" });
     this.protocol = opts.protocol ?? TALLY_MSG_PROTOCOL;
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -433,7 +433,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   }
 
   private readonly onPeerConnect = (evt: CustomEvent<Libp2pPeerId>): void => {
-    const peer = evt.detail.toString();
+    const peer = canonicalPeerId(evt.detail.toString());
     this.log.debug({ peer }, "peer connected");
     // A member that came back (e.g. restarted and dialled us) should not wait out our backoff.
     this.queues.get(peer)?.kick();
@@ -441,7 +441,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   };
 
   private readonly onPeerDisconnect = (evt: CustomEvent<Libp2pPeerId>): void => {
-    const peer = evt.detail.toString();
+    const peer = canonicalPeerId(evt.detail.toString());
     this.log.debug({ peer }, "peer disconnected");
     // What waits was meant for a process that may have restarted (docs/p2p-limits.md, "Outbound queues").
     this.queues.get(peer)?.discardQueued();
@@ -466,7 +466,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
   }
 
   private readonly onInboundStream = (stream: Stream, connection: Connection): void => {
-    const from = connection.remotePeer.toString();
+    const from = canonicalPeerId(connection.remotePeer.toString());
     if (this.isBanned(from)) {
       stream.abort(new TallyError(ErrorCode.PeerBanned, "peer is banned", { peer: from }));
       return;
