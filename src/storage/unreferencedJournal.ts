@@ -37,7 +37,14 @@ export const DEFAULT_JOURNAL_LIMITS: JournalLimits = {
 type Change = bigint | null;
 
 export class UnreferencedJournal {
-  private readonly changes = new Map<string, Change>();
+  /**
+   * Pending changes by recipient, then payment id. Two lookups with the address and id strings the node already
+   * holds (one object per address, per id), not one with a 04 key built per change: a concatenated key is
+   * hashed and compared character by character each time.
+   */
+  private readonly changes = new Map<string, Map<string, Change>>();
+  /** The keys `changes` holds, over all recipients. */
+  private changeCount = 0;
   /** Ids applied in the current step, journaled when the step's writes are taken. */
   private stepIds: string[] = [];
   /** Journal records on disk since the last checkpoint: numbers `firstRecord` … `nextRecord − 1`. */
@@ -54,15 +61,31 @@ export class UnreferencedJournal {
 
   /** A payment `id` to `address` entered the set (a fresh key: transfer ids are never reused). */
   put(address: string, id: string, amount: bigint): void {
-    this.changes.set(unreferencedKey(address, id), amount);
+    this.set(address, id, amount);
   }
 
   /** A payment left the set: forgotten if it never reached the disk, else deleted at the next checkpoint. */
   delete(address: string, id: string): void {
-    const k = unreferencedKey(address, id);
-    const pending = this.changes.get(k);
-    if (pending !== undefined && pending !== null) this.changes.delete(k);
-    else this.changes.set(k, null);
+    const ids = this.changes.get(address);
+    const pending = ids?.get(id);
+    if (pending === undefined || pending === null) {
+      this.set(address, id, null);
+      return;
+    }
+    ids!.delete(id);
+    this.changeCount--;
+    if (ids!.size === 0) this.changes.delete(address);
+  }
+
+  private set(address: string, id: string, change: Change): void {
+    let ids = this.changes.get(address);
+    if (ids === undefined) {
+      ids = new Map();
+      this.changes.set(address, ids);
+    }
+    const before = ids.size;
+    ids.set(id, change);
+    this.changeCount += ids.size - before;
   }
 
   /** A transfer applied in this step: named in the step's journal record. */
@@ -80,7 +103,7 @@ export class UnreferencedJournal {
     const ids = this.stepIds;
     this.stepIds = [];
     if (
-      this.changes.size < this.limits.changes &&
+      this.changeCount < this.limits.changes &&
       this.journaledTransfers + ids.length < this.limits.transfers
     ) {
       if (ids.length === 0) return;
@@ -93,11 +116,15 @@ export class UnreferencedJournal {
 
   /** Every pending change, and the deletes of the journal records it makes redundant. */
   checkpoint(ops: BatchOp[]): void {
-    for (const [k, amount] of this.changes) {
-      ops.push(amount === null ? { type: "del", key: k } : { type: "put", key: k, value: `"${amount}"` });
+    for (const [address, ids] of this.changes) {
+      for (const [id, amount] of ids) {
+        const k = key(Bucket.ledgerUnreferenced, address, id);
+        ops.push(amount === null ? { type: "del", key: k } : { type: "put", key: k, value: `"${amount}"` });
+      }
     }
     for (let n = this.firstRecord; n < this.nextRecord; n++) ops.push({ type: "del", key: journalKey(n) });
     this.changes.clear();
+    this.changeCount = 0;
     this.firstRecord = this.nextRecord;
     this.journaledTransfers = 0;
   }
@@ -142,10 +169,6 @@ export class UnreferencedJournal {
     journal.journaledTransfers = transfers;
     return journal;
   }
-}
-
-function unreferencedKey(address: string, id: string): string {
-  return `${Bucket.ledgerUnreferenced}/${address}/${id}`;
 }
 
 function journalKey(n: number): string {

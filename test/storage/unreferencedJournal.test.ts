@@ -6,9 +6,9 @@ import { describe, it } from "node:test";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
 import type { LedgerStore } from "../../src/ledger/store.ts";
-import { type NodeDatabase, openDatabase, writeBatch } from "../../src/storage/database.ts";
+import { type BatchOp, type NodeDatabase, openDatabase, writeBatch } from "../../src/storage/database.ts";
 import { LevelLedgerStore } from "../../src/storage/levelLedgerStore.ts";
-import type { JournalLimits } from "../../src/storage/unreferencedJournal.ts";
+import { type JournalLimits, UnreferencedJournal } from "../../src/storage/unreferencedJournal.ts";
 import { deliverQuietly, ledgerOver } from "../ledger/ledgerOver.ts";
 import type { Scenario } from "../ledger/scenario.ts";
 import { makeTransfer, testKey } from "../support/fixtures.ts";
@@ -200,5 +200,40 @@ describe("unreferenced payments: journaled per step, checkpointed in bulk", () =
       assert.ok(unspent < payments, "the spent ones were never written");
       await db.close();
     });
+  });
+});
+
+describe("UnreferencedJournal, on its own", () => {
+  const a = testKey(1).address;
+  const b = testKey(2).address;
+  const c = testKey(3).address;
+  const [x, y, z] = ["aa", "bb", "cc"].map((h) => h.repeat(32));
+
+  /** The journal after: a payment to a created then spent (never on disk), one to b created, one to c spent. */
+  function journalWith(limits: JournalLimits): UnreferencedJournal {
+    const journal = new UnreferencedJournal(limits);
+    journal.put(a, x!, 5n);
+    journal.put(b, y!, 6n);
+    journal.delete(a, x!);
+    journal.delete(c, z!);
+    journal.applied("11".repeat(32));
+    return journal;
+  }
+
+  it("counts pending changes over all recipients: a payment created and spent in between is none", () => {
+    const under: BatchOp[] = [];
+    journalWith({ changes: 3, transfers: 100 }).take(under);
+    assert.deepEqual(
+      under.map((op) => op.key.slice(0, 3)),
+      ["13/"],
+      "two changes pending, under three: a journal record",
+    );
+    const due: BatchOp[] = [];
+    journalWith({ changes: 2, transfers: 100 }).take(due);
+    assert.deepEqual(
+      due.map((op) => (op.type === "put" ? { put: op.key, value: op.value } : { del: op.key })),
+      [{ put: `04/${b}/${y}`, value: '"6"' }, { del: `04/${c}/${z}` }],
+      "two changes pending, at the limit: a checkpoint of exactly them",
+    );
   });
 });
