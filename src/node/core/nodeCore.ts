@@ -280,8 +280,8 @@ export class NodeCore {
     parked?: ParkedIntroduction,
   ): void {
     if (parked === undefined) {
-      // Gossip brings each payload from several neighbours: a copy of one the broadcast already holds was
-      // admitted with the first, and changes nothing there, so the ledger is not asked again.
+      // Gossip brings each payload from several neighbours. One the broadcast already holds (admitted with an
+      // earlier copy, submitted here, or pulled for a decided instance) changes nothing there: no ledger check.
       const info = this.inspector.inspect(payload);
       if (info !== null && this.broadcast.holdsPayload(info.instance, info.digest)) {
         this.runBroadcast({ type: "message", from, message, nowMs }, out);
