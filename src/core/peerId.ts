@@ -15,8 +15,8 @@ const spellings = new BoundedCache<string, PeerId>(PEER_ID_SPELLINGS);
  * One flat string object per peer id. libp2p spells an id as a slice of its multibase form (`"z…".slice(1)`),
  * and V8 keeps such a slice as a view into the longer string: every comparison of it with a map's key (votes
  * are counted in tables keyed by peer) then reads it character by character through the view, ≈ 0.5 % of a
- * loaded node's main thread. The transport and the membership records hand their ids through here, so the
- * tables' keys and the ids on arriving messages are the same object, compared by identity.
+ * loaded node's main thread. The transport, the membership records, the genesis and the node's own id go
+ * through here, so the tables' keys and the ids on arriving messages are the same flat object.
  */
 export function canonicalPeerId(spelled: string): PeerId {
   const known = spellings.get(spelled);
