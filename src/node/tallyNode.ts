@@ -39,6 +39,7 @@ import type { NodeCore } from "./core/nodeCore.ts";
 import type { NodeAction, NodeEvent, SubmitResult } from "./core/nodeEvents.ts";
 import { DurableReads } from "./durableReads.ts";
 import { GroupCommit, MIN_STEP_INTERVAL_MS } from "./groupCommit.ts";
+import { LoopLoad } from "./loopLoad.ts";
 import type { MembershipDriver } from "./membershipDriver.ts";
 import { createMembershipDriver, type MembershipSetup, setUpMembership } from "./membershipSetup.ts";
 import { NodeMetrics } from "./metrics.ts";
@@ -69,7 +70,7 @@ export interface TallyNodeOptions {
   /** Events handled per persistence batch: bounds latency while amortising the LevelDB write. */
   readonly maxEventsPerBatch?: number;
   readonly tickIntervalMs?: number;
-  /** Group commit (groupCommit.ts): while few events wait, a step starts at least this long after the last. */
+  /** Group commit (groupCommit.ts): while few events wait on a busy node, a step starts this long after the last. */
   readonly minStepIntervalMs?: number;
   /** Resolved statuses kept in memory (RECENT_STATUS_ENTRIES); tests shrink it to make older ones come from disk. */
   readonly recentStatuses?: number;
@@ -126,7 +127,8 @@ export class TallyNode implements NodeApi {
       recentStatuses: options.recentStatuses ?? RECENT_STATUS_ENTRIES,
       minStepIntervalMs: options.minStepIntervalMs ?? MIN_STEP_INTERVAL_MS,
     };
-    this.groupCommit = new GroupCommit(this.options.minStepIntervalMs);
+    const load = new LoopLoad(Date.now());
+    this.groupCommit = new GroupCommit({ minIntervalMs: this.options.minStepIntervalMs, load: load.current });
   }
 
   get metrics() {
