@@ -63,6 +63,10 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
     "  of main: GC pauses",
     (r) => (r.gcPauseMicrosPerTransferPerNode === null ? "–" : num(r.gcPauseMicrosPerTransferPerNode)),
   ],
+  [
+    "event loop busy % / node",
+    (r) => (r.loopBusyPercentPerNode === null ? "–" : num(r.loopBusyPercentPerNode)),
+  ],
   ["messages / transfer / node", (r) => num(r.messagesPerTransferPerNode)],
   ["bytes / transfer / node", (r) => num(r.bytesPerTransferPerNode)],
   ["steps / s / node (transfers / step)", (r) => `${num(r.stepsPerSecPerNode)} (${num(r.transfersPerStep)})`],

@@ -60,6 +60,8 @@ export interface NodeFigures {
   readonly gcPauseMicrosPerTransfer?: number;
   /** CPU time over wall time in the window, in % of one core. */
   readonly cpuPercent: number;
+  /** Share of the window the node's event loop ran callbacks (%), what its group commit follows, when /metrics has it. */
+  readonly loopBusyPercent?: number;
   readonly messagesPerTransfer: number;
   readonly bytesPerTransfer: number;
   readonly framesPerTransfer: number;
@@ -114,6 +116,8 @@ export interface DevnetBenchResult {
   readonly threadMicrosPerTransferPerNode: ThreadCpu;
   /** Of the main thread's share, its garbage-collection pauses (wall clock), when the nodes report them. */
   readonly gcPauseMicrosPerTransferPerNode: number | null;
+  /** Mean share of the window the nodes' event loops ran callbacks (%), when they all report it. */
+  readonly loopBusyPercentPerNode: number | null;
   /** CPU µs of one libsodium verify in the bench process, on the run's own signatures, before and after the load. */
   readonly verifyMicros: { readonly before: number; readonly after: number };
   /** cpuMicrosPerTransferPerNode in signature checks (over the mean of verifyMicros): steadier than µs. */
@@ -229,6 +233,9 @@ export async function runDevnetBench(
           ? { gcPauseMicrosPerTransfer: round1(perTransfer(a.gcPauseMicros - b.gcPauseMicros)) }
           : {}),
         cpuPercent: round1(((a.cpuMicros - b.cpuMicros) / 1e6 / seconds) * 100),
+        ...(b.loopBusyMicros !== undefined && a.loopBusyMicros !== undefined
+          ? { loopBusyPercent: round1(((a.loopBusyMicros - b.loopBusyMicros) / 1e6 / seconds) * 100) }
+          : {}),
         messagesPerTransfer: round2(perTransfer(a.messagesOut - b.messagesOut)),
         bytesPerTransfer: round1(perTransfer(a.bytesOut - b.bytesOut)),
         framesPerTransfer: round2(perTransfer(a.framesOut - b.framesOut)),
@@ -274,6 +281,9 @@ export async function runDevnetBench(
       threadMicrosPerTransferPerNode: byRole((role) => round1(mean((x) => x.threadMicrosPerTransfer[role]))),
       gcPauseMicrosPerTransferPerNode: perNode.every((x) => x.gcPauseMicrosPerTransfer !== undefined)
         ? round1(mean((x) => x.gcPauseMicrosPerTransfer!))
+        : null,
+      loopBusyPercentPerNode: perNode.every((x) => x.loopBusyPercent !== undefined)
+        ? round1(mean((x) => x.loopBusyPercent!))
         : null,
       verifyMicros: { before: round2(verifyBefore), after: round2(verifyAfter) },
       cpuPerTransferInVerifies: round2(cpuPerTransfer / ((verifyBefore + verifyAfter) / 2)),

@@ -23,6 +23,8 @@ export interface NodeSnapshot {
   readonly storageWrites: number;
   /** Fsynced batches, one per processing step that wrote anything, since it started. */
   readonly storageBatches: number;
+  /** Time the node's event loop spent running callbacks (`tally_process_event_loop_busy_seconds_total`), in µs. */
+  readonly loopBusyMicros: number | undefined;
   /** V8 heap in use (prom-client's default `nodejs_heap_size_used_bytes`), if the node exposes it. */
   readonly heapUsedBytes: number | undefined;
 }
@@ -31,6 +33,11 @@ export interface NodeSnapshot {
 const HEAP_USED_NAMES = ["tally_process_nodejs_heap_size_used_bytes", "nodejs_heap_size_used_bytes"];
 const GC_SUM_NAMES = ["tally_process_nodejs_gc_duration_seconds_sum", "nodejs_gc_duration_seconds_sum"];
 const GC_KINDS = ["minor", "major", "incremental", "weakcb"];
+const LOOP_BUSY_NAME = "tally_process_event_loop_busy_seconds_total";
+
+function scaled(value: number | undefined, factor: number): number | undefined {
+  return value === undefined ? undefined : value * factor;
+}
 
 /** Summed pauses of every kind, in µs; undefined when the node reports none of them. */
 function gcPauseMicros(samples: PromSamples): number | undefined {
@@ -73,6 +80,7 @@ export class NodeProbe {
       framesOut: sample(samples, "tally_p2p", "counter", "framesOut"),
       storageWrites: sample(samples, "tally_storage_writes_total"),
       storageBatches: sample(samples, "tally_storage_batches_total"),
+      loopBusyMicros: scaled(samples.get(LOOP_BUSY_NAME), 1e6),
       heapUsedBytes: HEAP_USED_NAMES.map((name) => samples.get(name)).find((v) => v !== undefined),
     };
   }

@@ -13,7 +13,9 @@
  * (its payload, the echoes, the readies), so on a node with CPU to spare the interval was most of a transfer's
  * latency (4-node devnet at 10 transfers/s: p50 23 ms with it, 12.5 without, the same CPU); where the CPU is
  * scarce the node still buys it back with larger steps. Fewer steps make the loop less busy and more steps
- * make it busier, so the wait settles where the two balance.
+ * make it busier, so the wait settles where the two balance. Who keeps the loop busy does not matter: a peer's
+ * trickle of messages can make an idle node step more often, but only until its loop is a quarter to half
+ * busy; from there on steps are spaced the whole interval apart, as they always were.
  */
 export const MIN_STEP_INTERVAL_MS = 8;
 export const GROUP_COMMIT_EVENTS = 256;

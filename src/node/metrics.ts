@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { Channels } from "../channels/channels.ts";
 import { DROP_REASONS } from "../channels/inboundScheduler.ts";
@@ -35,6 +36,17 @@ export class NodeMetrics {
       name: "tally_storage_batches_total",
       help: "Fsynced LevelDB batches committed by processing steps",
       registers: [this.registry],
+    });
+    let counted = 0;
+    new Counter({
+      name: "tally_process_event_loop_busy_seconds_total",
+      help: "Time the event loop spent running callbacks; its rate is the load the group commit follows",
+      registers: [this.registry],
+      collect() {
+        const busy = performance.eventLoopUtilization().active / 1000;
+        if (busy > counted) this.inc(busy - counted);
+        counted = Math.max(counted, busy);
+      },
     });
   }
 

@@ -129,6 +129,12 @@ describe("REST API of a running node", { timeout: 60_000 }, () => {
     });
     const metrics = await call("GET", "/metrics");
     assert.match(metrics.json, /tally_transfers_resolved_total\{status="applied"\} 1/);
+    // The event loop's busy time, the load its group commit follows: a counter that only grows.
+    const busyOf = (text: string) =>
+      Number(/^tally_process_event_loop_busy_seconds_total (\S+)$/m.exec(text)?.[1]);
+    const busy = busyOf(metrics.json);
+    assert.ok(busy > 0, `event loop busy ${busy} s`);
+    assert.ok(busyOf((await call("GET", "/metrics")).json) >= busy);
     const openapi = await call("GET", "/openapi.json");
     assert.ok(openapi.json.paths["/v1/transfers"].post);
   });

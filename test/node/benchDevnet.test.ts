@@ -41,7 +41,7 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     const r = JSON.parse(stdout) as Record<string, unknown> & {
       latencyMs: Record<string, number>;
       rssMB: { max: number; perNode: { start: number; end: number; max: number }[] };
-      perNode: { heapUsedMB?: { start: number; end: number } }[];
+      perNode: { heapUsedMB?: { start: number; end: number }; loopBusyPercent?: number }[];
     };
     for (const field of [
       "nodes",
@@ -81,6 +81,10 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     assert.ok(Math.abs(threadSum - cpu) <= 0.1 * cpu, `threads sum to ${threadSum}, process ${cpu}`);
     const gcPause = r.gcPauseMicrosPerTransferPerNode as number;
     assert.ok(gcPause > 0 && gcPause < threads.main, `GC pauses ${gcPause} µs of main ${threads.main}`);
+    // The event loop ran callbacks for part of the window, never for more than all of it.
+    const busy = r.loopBusyPercentPerNode as number;
+    assert.ok(busy > 0 && busy <= 100, `event loop busy ${busy} %`);
+    for (const node of r.perNode) assert.ok(node.loopBusyPercent! > 0 && node.loopBusyPercent! <= 100);
     // The node's CPU in signature checks: its µs over the verify µs timed in the bench on the run's signatures.
     const verify = r.verifyMicros as { before: number; after: number };
     assert.ok(verify.before > 1 && verify.after > 1, `verify ${JSON.stringify(verify)}`);
