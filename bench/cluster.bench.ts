@@ -3,7 +3,7 @@
  * (fsynced batch per step), payload inspector with libsodium, the genesis's broadcast, the channel layer's
  * admission and fair scheduling, vote batching — in one process on one thread, their messages handed over in
  * memory instead of libp2p and the transfers handed in decoded instead of over HTTP. Each node runs steps as
- * `TallyNode.processBatch` does.
+ * the node's `ProcessingLoop` does.
  *
  * What it is for: judging a change to the cores. A devnet's figures move ±10 % with the hour on a shared
  * machine, and four node processes contend for two cores; this runs the same code single-threaded and prints
@@ -191,7 +191,7 @@ async function startNodes(dir: string): Promise<BenchNode[]> {
   return nodes;
 }
 
-/** One processing step of one node, as `TallyNode.processInbox` and `processBatch` run it. */
+/** One processing step of one node, as the node's `ProcessingLoop` runs it. */
 async function step(node: BenchNode): Promise<void> {
   const nowMs = Date.now();
   for (const { from, bytes } of node.wire.splice(0)) node.network.offer(from, bytes);

@@ -34,7 +34,7 @@ export interface IngestBenchResult {
  * One node's hot path for delivered transfers, measured against raw signature verification on the same
  * inputs. Everything is signed before either clock starts; the ingest clock covers what the node does per
  * delivered transfer (decode, the ledger's signature check and validation, its queued writes) and one
- * fsynced `writeBatch` per `batch` transfers, as `processBatch` commits one batch per step.
+ * fsynced `writeBatch` per `batch` transfers, as the node's processing loop commits one per step.
  */
 export async function runIngestBench(options: IngestBenchOptions): Promise<IngestBenchResult> {
   const { transfers: count, batch, dir } = options;

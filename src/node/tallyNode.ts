@@ -28,7 +28,7 @@ import { COMMITTEES_CHANNEL } from "../protocols/committees/committeeChannel.ts"
 import { STATUS_CHANNEL } from "../protocols/status/statusChannel.ts";
 import { SYNC_CHANNEL } from "../protocols/sync/syncChannel.ts";
 import { CommitmentLog } from "../storage/commitmentLog.ts";
-import { type BatchOp, type NodeDatabase, openDatabase, writeBatch } from "../storage/database.ts";
+import { type NodeDatabase, openDatabase, writeBatch } from "../storage/database.ts";
 import { LevelLedgerStore, RECENT_STATUS_ENTRIES } from "../storage/levelLedgerStore.ts";
 import { metaRecords } from "../storage/metaRecords.ts";
 import { submittedRecords } from "../storage/submittedRecords.ts";
@@ -36,7 +36,7 @@ import { assembleCore } from "./assembleCore.ts";
 import type { NodeConfig } from "./config.ts";
 import { judgeHealth } from "./core/health.ts";
 import type { NodeCore } from "./core/nodeCore.ts";
-import type { NodeAction, NodeEvent, SubmitResult } from "./core/nodeEvents.ts";
+import type { NodeAction, NodeEvent } from "./core/nodeEvents.ts";
 import { DurableReads } from "./durableReads.ts";
 import { GroupCommit, MIN_STEP_INTERVAL_MS } from "./groupCommit.ts";
 import { LoopLoad } from "./loopLoad.ts";
@@ -46,6 +46,7 @@ import { NodeMetrics } from "./metrics.ts";
 import { NodeNetwork } from "./nodeNetwork.ts";
 import { NodeReadModel } from "./nodeReadModel.ts";
 import { describePeers } from "./peerView.ts";
+import { ProcessingLoop } from "./processingLoop.ts";
 import type { CommitteeDriver } from "./shared/committeeDriver.ts";
 import { setUpSharedHosting } from "./shared/sharedSetup.ts";
 import { syncProgressLogger } from "./syncProgressLog.ts";
@@ -56,12 +57,6 @@ export const NODE_VERSION = "0.1.0";
 
 /** Protocols spoken over peer connections, with their channel codes (never reused). */
 const CHANNEL_PROTOCOLS = [BROADCAST_CHANNEL, STATUS_CHANNEL, SYNC_CHANNEL, COMMITTEES_CHANNEL];
-
-/**
- * Submissions waiting for the processing loop; beyond it the API answers PENDING_FULL (429). Timer and
- * connection events are few and always queued.
- */
-const MAX_WAITING_SUBMISSIONS = 10_000;
 
 /** A member whose messages were shed within this window counts as being shed now (health). */
 const SHEDDING_WINDOW_MS = 5_000;
@@ -77,12 +72,8 @@ export interface TallyNodeOptions {
 }
 
 /**
- * One Tally node's I/O shell: LevelDB, libp2p, the REST API and timers around the sans-I/O `NodeCore`.
- *
- * Processing loop: events (peer messages, submissions, ticks) wait in the inbox; a batch of them goes through
- * the core, then every write of the batch is committed as ONE fsynced LevelDB batch, and only then are the
- * batch's messages sent, its status changes announced and its submissions answered. So nothing the node told
- * a peer or a client can be lost by a crash.
+ * One Tally node's I/O shell: LevelDB, libp2p, the REST API and timers around the sans-I/O `NodeCore`, which
+ * the processing loop (processingLoop.ts) steps: one fsynced write per step, before anything of it leaves.
  */
 export class TallyNode implements NodeApi {
   readonly events = new EventEmitter();
@@ -107,11 +98,7 @@ export class TallyNode implements NodeApi {
   /** Committees of the shared accounts this node hosts an owner of (docs/kshared.md). */
   shared: CommitteeDriver | undefined;
   private protocols: readonly ProtocolSpec[] = CHANNEL_PROTOCOLS;
-  /** The node's own events (submissions, timers, connections); peers' messages wait in the channel layer. */
-  private inbox: NodeEvent[] = [];
-  private readonly waitingSubmitters = new Map<number, (result: SubmitResult) => void>();
-  private nextTicket = 1;
-  private processing: Promise<void> | undefined;
+  private loop: ProcessingLoop | undefined;
   private readonly groupCommit: GroupCommit;
   private tickTimer: NodeJS.Timeout | undefined;
   private state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
@@ -184,6 +171,27 @@ export class TallyNode implements NodeApi {
     });
     this.core = core;
     this.readModel = new NodeReadModel(core, store, () => this.durableReads.settled());
+    const db = this.db;
+    this.loop = new ProcessingLoop({
+      core,
+      maxEventsPerStep: this.options.maxEventsPerBatch,
+      groupCommit: this.groupCommit,
+      durableReads: this.durableReads,
+      peerBacklog: () => this.channels?.bufferedMessages ?? 0,
+      takePeerEvents: (max, nowMs) => this.network?.takeEvents(max, nowMs) ?? [],
+      commit: async (writes) => {
+        await writeBatch(db, writes);
+        this.metricsImpl.countStep(writes.length);
+        // The step's statuses are on disk: the ledger store may now let the oldest leave memory.
+        store.settleRecent();
+      },
+      send: (actions) => this.carryOutSends(actions),
+      announce: (change) => this.announce(change),
+      onFailure: (e) => {
+        this.log.fatal({ err: e }, "processing failed; stopping the node");
+        void this.stop();
+      },
+    });
     const restored = core.restore(await CommitmentLog.load(this.db));
 
     const bootstrap = [...memberDialAddresses(genesis, this.peerIdImpl), ...this.config.bootstrap];
@@ -299,8 +307,7 @@ export class TallyNode implements NodeApi {
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
     this.membershipDriver?.stop();
     await this.shared?.stop();
-    this.inbox = [];
-    await this.processing;
+    await this.loop?.close();
     await this.transport?.stop().catch((e: unknown) => this.log.warn({ err: e }, "stopping transport"));
     await this.store?.flush().catch((e: unknown) => this.log.error({ err: e }, "final flush"));
     await this.db?.close();
@@ -312,18 +319,7 @@ export class TallyNode implements NodeApi {
 
   async submit(encoded: EncodedTransfer): Promise<{ id: string; status: TransferView["status"] }> {
     if (this.state !== "running") throw new TallyError(ErrorCode.PendingFull, "node is not running");
-    const result =
-      (await this.readModel!.quickAnswer(encoded)) ??
-      (await new Promise<SubmitResult>((resolve) => {
-        if (this.waitingSubmitters.size >= MAX_WAITING_SUBMISSIONS)
-          throw new TallyError(
-            ErrorCode.PendingFull,
-            "node is busy: too many submissions waiting; retry later",
-          );
-        const ticket = this.nextTicket++;
-        this.waitingSubmitters.set(ticket, resolve);
-        this.enqueue({ type: "submit", encoded, ticket, nowMs: Date.now() });
-      }));
+    const result = (await this.readModel!.quickAnswer(encoded)) ?? (await this.loop!.submit(encoded));
     if (!result.ok) throw new TallyError(result.error.code, result.error.message);
     if (result.status === "pending") this.metricsImpl.transfersSubmitted.inc();
     return { id: result.id, status: result.status };
@@ -394,86 +390,15 @@ export class TallyNode implements NodeApi {
 
   // ---- processing loop ------------------------------------------------------------------------------------
 
+  /** Queues one of the node's own events; from the start of a stop on, none are taken. */
   private enqueue(event: NodeEvent): void {
     if (this.state === "stopping" || this.state === "stopped") return;
-    this.inbox.push(event);
-    this.kick();
+    this.loop?.enqueue(event);
   }
 
-  /** Starts the processing loop unless it runs. */
   private kick(): void {
-    if (this.processing === undefined && this.state !== "stopping" && this.state !== "stopped")
-      this.processing = this.processInbox();
-  }
-
-  private hasWork(): boolean {
-    return this.inbox.length > 0 || (this.channels?.bufferedMessages ?? 0) > 0;
-  }
-
-  private async processInbox(): Promise<void> {
-    // Yield once so a burst of arriving messages lands in the same batch.
-    await new Promise((resolve) => setImmediate(resolve));
-    try {
-      while (this.hasWork() && this.state !== "stopped") {
-        const wait = this.groupCommit.delayMs(
-          this.inbox.length + (this.channels?.bufferedMessages ?? 0),
-          Date.now(),
-        );
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        this.groupCommit.stepStarted(Date.now());
-        // The node's own events (submissions, timers, connection changes) take at most half a batch while
-        // peers have messages waiting, so a flood of submissions cannot starve the broadcast; peers' messages
-        // are taken round-robin across peers, so a flooding peer gets its share and no more.
-        const half = Math.ceil(this.options.maxEventsPerBatch / 2);
-        const own = (this.channels?.bufferedMessages ?? 0) > 0 ? half : this.options.maxEventsPerBatch;
-        const batch = this.inbox.splice(0, own);
-        batch.push(...this.network!.takeEvents(this.options.maxEventsPerBatch - batch.length, Date.now()));
-        await this.processBatch(batch);
-        // A whole turn before the next step: readers released by the write read durable state first
-        // (durableReads.ts), and the API and the network get their turn under load.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    } catch (e) {
-      // A failed LevelDB write leaves memory ahead of disk; continuing could contradict what peers were told.
-      this.log.fatal({ err: e }, "processing failed; stopping the node");
-      void this.stop();
-    } finally {
-      this.processing = undefined;
-      if (this.hasWork() && this.state === "running") this.processing = this.processInbox();
-    }
-  }
-
-  private async processBatch(batch: readonly NodeEvent[]): Promise<void> {
-    const core = this.core!;
-    const writes: BatchOp[] = [];
-    const after: NodeAction[] = [];
-    this.durableReads.hold();
-    for (const event of batch) {
-      for (const action of core.handle(event)) {
-        if (action.type === "write") writes.push(...action.ops);
-        else after.push(action);
-      }
-    }
-    for (const op of core.finishStep()) writes.push(op); // a step may write thousands of keys: no spread
-    // One atomic, durable write for the whole batch, before anything of it leaves the node or is read.
-    try {
-      await writeBatch(this.db!, writes);
-      this.metricsImpl.countStep(writes.length);
-      // The step's statuses are on disk: the ledger store may now let the oldest leave memory.
-      this.store!.settleRecent();
-    } finally {
-      // On a failed write the node stops (processInbox); readers are let go to find the API closing.
-      this.durableReads.release();
-    }
-    this.carryOutSends(after);
-    for (const action of after) {
-      if (action.type === "announce") this.announce(action.change);
-      else if (action.type === "submitted") {
-        const resolve = this.waitingSubmitters.get(action.ticket);
-        this.waitingSubmitters.delete(action.ticket);
-        resolve?.(action.result);
-      }
-    }
+    if (this.state === "stopping" || this.state === "stopped") return;
+    this.loop?.kick();
   }
 
   private carryOutSends(actions: readonly NodeAction[]): void {

@@ -195,7 +195,7 @@ test("`tally bench --perf DIR` samples the nodes on the CPU with perf and sums t
     // Named JIT frames: the nodes wrote symbol maps, which the bench removes once perf script has read them.
     assert.ok((perf.main.find((c) => c.name === "JavaScript (JIT)")?.share ?? 0) > 0);
     // With call chains, the processing step is among the functions most often on the main thread's stack.
-    const step = perf.inclusive.find((f) => f.name.startsWith("processBatch src/node/tallyNode.ts"));
+    const step = perf.inclusive.find((f) => f.name.startsWith("step src/node/processingLoop.ts"));
     assert.ok((step?.share ?? 0) > 0.05, JSON.stringify(perf.inclusive));
     for (const { pid } of r.perNode)
       await assert.rejects(access(`/tmp/perf-${pid}.map`), `node ${pid}'s symbol map is left behind`);
