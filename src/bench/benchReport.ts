@@ -70,6 +70,13 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
   ["messages / transfer / node", (r) => num(r.messagesPerTransferPerNode)],
   ["bytes / transfer / node", (r) => num(r.bytesPerTransferPerNode)],
   ["steps / s / node (transfers / step)", (r) => `${num(r.stepsPerSecPerNode)} (${num(r.transfersPerStep)})`],
+  [
+    "  step ms: wait / handle / write / send",
+    (r) => {
+      const s = r.stepMsPerNode;
+      return s === null ? "–" : [s.wait, s.handle, s.write, s.send].map((x) => x.toFixed(2)).join(" / ");
+    },
+  ],
   ["RSS max MB", (r) => num(r.rssMB.max)],
   ["bench CPU µs / transfer", (r) => num(r.benchCpuMicrosPerTransfer)],
 ];

@@ -4,7 +4,7 @@ import { ApplyBook, percentile } from "./applyBook.ts";
 import type { BenchTarget } from "./benchTarget.ts";
 import { type SubmitFormat, signWorkload, type WorkloadKind, workloadKind } from "./benchWorkload.ts";
 import { LoadDriver, type LoadOptions } from "./loadDriver.ts";
-import { NodeProbe, type NodeSnapshot } from "./nodeProbe.ts";
+import { NodeProbe, type NodeSnapshot, type StepSeconds } from "./nodeProbe.ts";
 import { clockTicksPerSecond, RssTracker, round1 } from "./procStats.ts";
 import { ProgressLine, type ProgressSink } from "./progressLine.ts";
 import { SseTracker } from "./sseTracker.ts";
@@ -69,9 +69,19 @@ export interface NodeFigures {
   readonly storageWritesPerTransfer: number;
   /** Processing steps that wrote (`tally_storage_batches_total`) per second of the window. */
   readonly stepsPerSec: number;
+  /** Mean wall time of a step in the window by phase (ms), when /metrics has it. */
+  readonly stepMs?: StepMs;
   readonly rssMB: { readonly start: number; readonly end: number; readonly max: number };
   /** V8 heap in use at the window's start and end (MB, 10^6 bytes), when the node's /metrics has it. */
   readonly heapUsedMB?: { readonly start: number; readonly end: number };
+}
+
+/** Where a processing step's wall time went, ms per step: group-commit wait, handling, fsynced write, sending. */
+export interface StepMs {
+  readonly wait: number;
+  readonly handle: number;
+  readonly write: number;
+  readonly send: number;
 }
 
 export interface DevnetBenchResult {
@@ -135,6 +145,11 @@ export interface DevnetBenchResult {
    */
   readonly stepsPerSecPerNode: number;
   readonly transfersPerStep: number;
+  /**
+   * Mean wall time of a node's processing step by phase, ms (`tally_step_seconds_total` / `tally_steps_total`
+   * over the window): what a transfer waits at each hop through a node; null against nodes without them.
+   */
+  readonly stepMsPerNode: StepMs | null;
   readonly benchCpuMicrosPerTransfer: number;
   readonly clockTicksPerSec: number;
   readonly perNode: readonly NodeFigures[];
@@ -241,6 +256,9 @@ export async function runDevnetBench(
         framesPerTransfer: round2(perTransfer(a.framesOut - b.framesOut)),
         storageWritesPerTransfer: round2(perTransfer(a.storageWrites - b.storageWrites)),
         stepsPerSec: round1((a.storageBatches - b.storageBatches) / seconds),
+        ...(b.steps !== undefined && a.steps !== undefined && a.steps.count > b.steps.count
+          ? { stepMs: stepMsBetween(b.steps, a.steps) }
+          : {}),
         rssMB: rss[k]!.series(),
         ...(b.heapUsedBytes !== undefined && a.heapUsedBytes !== undefined
           ? { heapUsedMB: { start: round1(b.heapUsedBytes / 1e6), end: round1(a.heapUsedBytes / 1e6) } }
@@ -293,6 +311,14 @@ export async function runDevnetBench(
       framesPerTransferPerNode: round2(mean((x) => x.framesPerTransfer)),
       storageWritesPerTransferPerNode: round2(mean((x) => x.storageWritesPerTransfer)),
       stepsPerSecPerNode: round1(stepsPerSec),
+      stepMsPerNode: perNode.every((x) => x.stepMs !== undefined)
+        ? {
+            wait: round2(mean((x) => x.stepMs!.wait)),
+            handle: round2(mean((x) => x.stepMs!.handle)),
+            write: round2(mean((x) => x.stepMs!.write)),
+            send: round2(mean((x) => x.stepMs!.send)),
+          }
+        : null,
       transfersPerStep: round1(stepsPerSec > 0 ? applied / seconds / stepsPerSec : Number.NaN),
       benchCpuMicrosPerTransfer: round1(perTransfer(benchCpu.user + benchCpu.system)),
       clockTicksPerSec: clockTicksPerSecond(),
@@ -331,4 +357,11 @@ async function drain(book: ApplyBook, start: number, end: number, check: () => v
 
 function round2(n: number): number {
   return Math.round(n * 100) / 100;
+}
+
+/** Mean ms per step by phase between two snapshots (the caller checks some step completed). */
+function stepMsBetween(b: StepSeconds, a: StepSeconds): StepMs {
+  const steps = a.count - b.count;
+  const ms = (phase: "wait" | "handle" | "write" | "send") => round2(((a[phase] - b[phase]) * 1000) / steps);
+  return { wait: ms("wait"), handle: ms("handle"), write: ms("write"), send: ms("send") };
 }

@@ -27,6 +27,17 @@ export interface NodeSnapshot {
   readonly loopBusyMicros: number | undefined;
   /** V8 heap in use (prom-client's default `nodejs_heap_size_used_bytes`), if the node exposes it. */
   readonly heapUsedBytes: number | undefined;
+  /** Processing steps completed and their summed wall time by phase, in s (`tally_step_seconds_total`), if exposed. */
+  readonly steps: StepSeconds | undefined;
+}
+
+/** Cumulative: steps, and seconds spent in each phase of a step (the node's `StepTiming`). */
+export interface StepSeconds {
+  readonly count: number;
+  readonly wait: number;
+  readonly handle: number;
+  readonly write: number;
+  readonly send: number;
 }
 
 /** The node registers prom-client's default metrics under this prefix; a bare name is accepted too. */
@@ -34,6 +45,16 @@ const HEAP_USED_NAMES = ["tally_process_nodejs_heap_size_used_bytes", "nodejs_he
 const GC_SUM_NAMES = ["tally_process_nodejs_gc_duration_seconds_sum", "nodejs_gc_duration_seconds_sum"];
 const GC_KINDS = ["minor", "major", "incremental", "weakcb"];
 const LOOP_BUSY_NAME = "tally_process_event_loop_busy_seconds_total";
+const STEP_PHASES = ["wait", "handle", "write", "send"] as const;
+
+/** Undefined against a node too old to export the step metrics. */
+function stepSeconds(samples: PromSamples): StepSeconds | undefined {
+  const count = samples.get("tally_steps_total");
+  const phases = STEP_PHASES.map((phase) => samples.get(`tally_step_seconds_total{phase="${phase}"}`));
+  if (count === undefined || phases.some((v) => v === undefined)) return undefined;
+  const [wait, handle, write, send] = phases as number[];
+  return { count, wait: wait!, handle: handle!, write: write!, send: send! };
+}
 
 function scaled(value: number | undefined, factor: number): number | undefined {
   return value === undefined ? undefined : value * factor;
@@ -82,6 +103,7 @@ export class NodeProbe {
       storageBatches: sample(samples, "tally_storage_batches_total"),
       loopBusyMicros: scaled(samples.get(LOOP_BUSY_NAME), 1e6),
       heapUsedBytes: HEAP_USED_NAMES.map((name) => samples.get(name)).find((v) => v !== undefined),
+      steps: stepSeconds(samples),
     };
   }
 }

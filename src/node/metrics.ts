@@ -4,6 +4,7 @@ import type { Channels } from "../channels/channels.ts";
 import { DROP_REASONS } from "../channels/inboundScheduler.ts";
 import type { P2PTransport } from "../p2p/transport.ts";
 import type { NodeCore } from "./core/nodeCore.ts";
+import type { StepTiming } from "./processingLoop.ts";
 
 /** Prometheus metrics of one node: counters it increments, and gauges read from the components on scrape. */
 export class NodeMetrics {
@@ -13,6 +14,9 @@ export class NodeMetrics {
   /** LevelDB writes (puts and deletes) and the fsynced batches (processing steps) that carried them. */
   private readonly storageWrites: Counter;
   private readonly storageBatches: Counter;
+  /** Processing steps, and the wall time they spent by phase (processingLoop.ts, `StepTiming`). */
+  private readonly steps: Counter;
+  private readonly stepSeconds: Counter<"phase">;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "tally_process_" });
@@ -37,6 +41,17 @@ export class NodeMetrics {
       help: "Fsynced LevelDB batches committed by processing steps",
       registers: [this.registry],
     });
+    this.steps = new Counter({
+      name: "tally_steps_total",
+      help: "Processing steps completed (each one fsynced write, when it wrote anything)",
+      registers: [this.registry],
+    });
+    this.stepSeconds = new Counter({
+      name: "tally_step_seconds_total",
+      help: "Wall time of processing steps by phase: group-commit wait, handling, fsynced write, sending",
+      labelNames: ["phase"],
+      registers: [this.registry],
+    });
     let counted = 0;
     new Counter({
       name: "tally_process_event_loop_busy_seconds_total",
@@ -55,6 +70,15 @@ export class NodeMetrics {
     if (writes === 0) return;
     this.storageWrites.inc(writes);
     this.storageBatches.inc();
+  }
+
+  /** A processing step completed; where its time went. */
+  observeStep(timing: StepTiming): void {
+    this.steps.inc();
+    this.stepSeconds.inc({ phase: "wait" }, timing.waitMs / 1000);
+    this.stepSeconds.inc({ phase: "handle" }, timing.handleMs / 1000);
+    this.stepSeconds.inc({ phase: "write" }, timing.writeMs / 1000);
+    this.stepSeconds.inc({ phase: "send" }, timing.sendMs / 1000);
   }
 
   /** Gauges computed at scrape time from the live components. */

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { EncodedTransfer } from "../core/transfer.ts";
 import type { TransferStatusChange } from "../ledger/ledger.ts";
@@ -12,6 +13,18 @@ import type { GroupCommit } from "./groupCommit.ts";
  * connection events are few and always queued.
  */
 export const MAX_WAITING_SUBMISSIONS = 10_000;
+
+/** Where one step's wall time went, in ms: what a transfer waits at each hop through a node. */
+export interface StepTiming {
+  /** The group commit's wait before the step (groupCommit.ts), timer lateness included. */
+  readonly waitMs: number;
+  /** The core handling the step's events, and its writes gathered. */
+  readonly handleMs: number;
+  /** The fsynced LevelDB write. */
+  readonly writeMs: number;
+  /** Messages handed to the transport, announcements and answers. */
+  readonly sendMs: number;
+}
 
 export interface ProcessingLoopOptions {
   readonly core: NodeCore;
@@ -31,6 +44,8 @@ export interface ProcessingLoopOptions {
   readonly announce: (change: TransferStatusChange) => void;
   /** A step failed (its write, most likely): memory is ahead of disk and the node must stop. */
   readonly onFailure: (error: unknown) => void;
+  /** Told where each completed step's time went (the node's metrics). */
+  readonly onStep?: (timing: StepTiming) => void;
 }
 
 /**
@@ -96,16 +111,18 @@ export class ProcessingLoop {
     await new Promise((resolve) => setImmediate(resolve));
     try {
       while (this.hasWork() && !this.closed) {
+        const decidedAt = performance.now();
         const wait = groupCommit.delayMs(this.inbox.length + peerBacklog(), Date.now());
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         groupCommit.stepStarted(Date.now());
+        const waitMs = performance.now() - decidedAt;
         // The node's own events take at most half a step while peers have messages waiting, so a flood of
         // submissions cannot starve the broadcast; peers' messages are taken round-robin across peers, so a
         // flooding peer gets its share and no more.
         const own = peerBacklog() > 0 ? Math.ceil(maxEventsPerStep / 2) : maxEventsPerStep;
         const events = this.inbox.splice(0, own);
         events.push(...takePeerEvents(maxEventsPerStep - events.length, Date.now()));
-        await this.step(events);
+        await this.step(events, waitMs);
         // A whole turn before the next step: readers released by the write read durable state first
         // (durableReads.ts), and the API and the network get their turn under load.
         await new Promise((resolve) => setImmediate(resolve));
@@ -120,8 +137,9 @@ export class ProcessingLoop {
     }
   }
 
-  private async step(events: readonly NodeEvent[]): Promise<void> {
+  private async step(events: readonly NodeEvent[], waitMs: number): Promise<void> {
     const { core, durableReads } = this.options;
+    const startedAt = performance.now();
     const writes: BatchOp[] = [];
     const after: NodeAction[] = [];
     durableReads.hold();
@@ -132,6 +150,7 @@ export class ProcessingLoop {
       }
     }
     for (const op of core.finishStep()) writes.push(op); // a step may write thousands of keys: no spread
+    const handledAt = performance.now();
     // One atomic, durable write for the whole step, before anything of it leaves the node or is read.
     try {
       await this.options.commit(writes);
@@ -139,6 +158,7 @@ export class ProcessingLoop {
       // On a failed write the node stops (onFailure); readers are let go to find the API closing.
       durableReads.release();
     }
+    const writtenAt = performance.now();
     this.options.send(after);
     for (const action of after) {
       if (action.type === "announce") this.options.announce(action.change);
@@ -148,5 +168,11 @@ export class ProcessingLoop {
         resolve?.(action.result);
       }
     }
+    this.options.onStep?.({
+      waitMs,
+      handleMs: handledAt - startedAt,
+      writeMs: writtenAt - handledAt,
+      sendMs: performance.now() - writtenAt,
+    });
   }
 }

@@ -187,6 +187,7 @@ export class TallyNode implements NodeApi {
       },
       send: (actions) => this.carryOutSends(actions),
       announce: (change) => this.announce(change),
+      onStep: (timing) => this.metricsImpl.observeStep(timing),
       onFailure: (e) => {
         this.log.fatal({ err: e }, "processing failed; stopping the node");
         void this.stop();

@@ -135,6 +135,15 @@ describe("REST API of a running node", { timeout: 60_000 }, () => {
     const busy = busyOf(metrics.json);
     assert.ok(busy > 0, `event loop busy ${busy} s`);
     assert.ok(busyOf((await call("GET", "/metrics")).json) >= busy);
+    // Steps ran (the transfer was applied in one), and their wall time is split by phase.
+    const steps = Number(/^tally_steps_total (\S+)$/m.exec(metrics.json)?.[1]);
+    assert.ok(steps >= 1, `steps ${steps}`);
+    for (const phase of ["wait", "handle", "write", "send"]) {
+      const seconds = Number(
+        new RegExp(`^tally_step_seconds_total\\{phase="${phase}"\\} (\\S+)$`, "m").exec(metrics.json)?.[1],
+      );
+      assert.ok(seconds >= 0, `step ${phase} ${seconds} s`);
+    }
     const openapi = await call("GET", "/openapi.json");
     assert.ok(openapi.json.paths["/v1/transfers"].post);
   });

@@ -100,6 +100,11 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     assert.ok(
       Math.abs(steps * perStep - (r.appliedPerSec as number)) <= 0.05 * (r.appliedPerSec as number) + 1,
     );
+    // Where a step's time went: every phase measured, and a step's write (an fsync) takes some of it.
+    const stepMs = r.stepMsPerNode as Record<"wait" | "handle" | "write" | "send", number>;
+    for (const phase of ["wait", "handle", "write", "send"] as const)
+      assert.ok(stepMs[phase] >= 0 && stepMs[phase] < 1_000, `step ${phase} ${stepMs[phase]} ms`);
+    assert.ok(stepMs.write > 0 && stepMs.handle > 0, JSON.stringify(stepMs));
     assert.ok(r.rssMB.max > 0);
     assert.equal(r.perNode.length, 2);
     assert.equal(r.rssMB.perNode.length, 2);

@@ -6,7 +6,7 @@ import type { NodeCore } from "../../src/node/core/nodeCore.ts";
 import type { NodeAction, NodeEvent } from "../../src/node/core/nodeEvents.ts";
 import { DurableReads } from "../../src/node/durableReads.ts";
 import { GroupCommit } from "../../src/node/groupCommit.ts";
-import { MAX_WAITING_SUBMISSIONS, ProcessingLoop } from "../../src/node/processingLoop.ts";
+import { MAX_WAITING_SUBMISSIONS, ProcessingLoop, type StepTiming } from "../../src/node/processingLoop.ts";
 import type { BatchOp } from "../../src/storage/database.ts";
 
 const PEER = "12D3KooWpeer";
@@ -29,7 +29,7 @@ function harness(options: { maxEventsPerStep?: number } = {}) {
         const n = (event.encoded as unknown as { n: number }).n;
         return [
           write,
-          { type: "announce", change: { id: `t${n}`, source: "s", seq: n, status: "pending" } },
+          { type: "announce", change: { id: `t${n}`, source: "s", seq: n, status: "delivered" } },
           { type: "submitted", ticket: event.ticket, result: { ok: true, id: `t${n}`, status: "pending" } },
         ];
       }
@@ -45,6 +45,7 @@ function harness(options: { maxEventsPerStep?: number } = {}) {
   let commitGate: Promise<void> = Promise.resolve();
   let failNext: Error | undefined;
   const failures: unknown[] = [];
+  const timings: StepTiming[] = [];
   const durableReads = new DurableReads();
   const loop = new ProcessingLoop({
     core,
@@ -66,12 +67,14 @@ function harness(options: { maxEventsPerStep?: number } = {}) {
     send: (actions) => log.push(`send ${actions.filter((a) => a.type === "askStatus").length}`),
     announce: (change) => log.push(`announce ${change.id}`),
     onFailure: (e) => failures.push(e),
+    onStep: (timing) => timings.push(timing),
   });
   return {
     loop,
     log,
     steps,
     failures,
+    timings,
     durableReads,
     addPeerMessages: (n: number) => {
       peerMessages += n;
@@ -107,6 +110,12 @@ describe("processing loop", () => {
     assert.deepEqual(await answer, { ok: true, id: "t1", status: "pending" });
     await reader;
     assert.deepEqual(h.log, ["commit 1", "durable", "send 0", "announce t1"]);
+    // The step's time is reported by phase: the 25 ms the write was held open are the write's.
+    assert.equal(h.timings.length, 1);
+    const [timing] = h.timings;
+    assert.ok(timing!.writeMs >= 20, JSON.stringify(timing));
+    assert.ok(timing!.handleMs < timing!.writeMs && timing!.sendMs < timing!.writeMs);
+    assert.ok(timing!.waitMs >= 0);
   });
 
   it("gives the node's own events at most half a step while peers' messages wait", async () => {
