@@ -142,20 +142,22 @@ export class ProcessingLoop {
     const startedAt = performance.now();
     const writes: BatchOp[] = [];
     const after: NodeAction[] = [];
+    let handledAt = startedAt;
     durableReads.hold();
-    for (const event of events) {
-      for (const action of core.handle(event)) {
-        if (action.type === "write") writes.push(...action.ops);
-        else after.push(action);
-      }
-    }
-    for (const op of core.finishStep()) writes.push(op); // a step may write thousands of keys: no spread
-    const handledAt = performance.now();
-    // One atomic, durable write for the whole step, before anything of it leaves the node or is read.
     try {
+      for (const event of events) {
+        for (const action of core.handle(event)) {
+          if (action.type === "write") writes.push(...action.ops);
+          else after.push(action);
+        }
+      }
+      for (const op of core.finishStep()) writes.push(op); // a step may write thousands of keys: no spread
+      handledAt = performance.now();
+      // One atomic, durable write for the whole step, before anything of it leaves the node or is read.
       await this.options.commit(writes);
     } finally {
-      // On a failed write the node stops (onFailure); readers are let go to find the API closing.
+      // On a failed step (its write, or a fault in the core) the node stops (onFailure); readers are let go
+      // to find the API closing rather than wait for a write that will never come.
       durableReads.release();
     }
     const writtenAt = performance.now();

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { performance } from "node:perf_hooks";
 import { describe, it } from "node:test";
 import { ErrorCode } from "../../src/core/errors.ts";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
@@ -21,8 +22,10 @@ function harness(options: { maxEventsPerStep?: number } = {}) {
   const log: string[] = [];
   const steps: NodeEvent[][] = [];
   let current: NodeEvent[] = [];
+  let coreFault: Error | undefined;
   const core = {
     handle(event: NodeEvent): NodeAction[] {
+      if (coreFault !== undefined) throw coreFault;
       current.push(event);
       const write: NodeAction = { type: "write", ops: [{ type: "del", key: `k${current.length}` }] };
       if (event.type === "submit") {
@@ -43,6 +46,7 @@ function harness(options: { maxEventsPerStep?: number } = {}) {
   } as unknown as NodeCore;
   let peerMessages = 0;
   let commitGate: Promise<void> = Promise.resolve();
+  let commitEnteredAt = Number.NaN;
   let failNext: Error | undefined;
   const failures: unknown[] = [];
   const timings: StepTiming[] = [];
@@ -60,6 +64,7 @@ function harness(options: { maxEventsPerStep?: number } = {}) {
     },
     commit: async (writes) => {
       log.push(`commit ${writes.length}`);
+      commitEnteredAt = performance.now();
       await commitGate;
       if (failNext !== undefined) throw failNext;
       log.push("durable");
@@ -80,12 +85,14 @@ function harness(options: { maxEventsPerStep?: number } = {}) {
       peerMessages += n;
       loop.kick();
     },
+    commitEnteredAt: () => commitEnteredAt,
     holdCommits: () => {
       let open: () => void = () => {};
       commitGate = new Promise((resolve) => (open = resolve));
       return () => open();
     },
     failCommits: (e: Error) => (failNext = e),
+    failCore: (e: Error) => (coreFault = e),
   };
 }
 
@@ -106,14 +113,15 @@ describe("processing loop", () => {
     const reader = h.durableReads.settled().then(() => (read = true));
     await new Promise((resolve) => setTimeout(resolve, 5));
     assert.equal(read, false);
+    const heldMs = performance.now() - h.commitEnteredAt();
     open();
     assert.deepEqual(await answer, { ok: true, id: "t1", status: "pending" });
     await reader;
     assert.deepEqual(h.log, ["commit 1", "durable", "send 0", "announce t1"]);
-    // The step's time is reported by phase: the 25 ms the write was held open are the write's.
+    // The step's time is reported by phase: the time the write was held open is the write's.
     assert.equal(h.timings.length, 1);
     const [timing] = h.timings;
-    assert.ok(timing!.writeMs >= 20, JSON.stringify(timing));
+    assert.ok(timing!.writeMs >= heldMs && heldMs > 0, `held ${heldMs} ms: ${JSON.stringify(timing)}`);
     assert.ok(timing!.handleMs < timing!.writeMs && timing!.sendMs < timing!.writeMs);
     assert.ok(timing!.waitMs >= 0);
   });
@@ -147,6 +155,18 @@ describe("processing loop", () => {
     assert.ok(!h.log.includes("announce t1"), "nothing of the failed step leaves the node");
     assert.throws(() => h.loop.submit(encoded(2)), { code: ErrorCode.PendingFull });
     // Readers are let go: they find the node stopping rather than wait forever.
+    await h.durableReads.settled();
+  });
+
+  it("stops on a fault in the core and lets waiting readers go", async () => {
+    const h = harness();
+    h.failCore(new Error("invariant broken"));
+    void h.loop.submit(encoded(1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(h.failures.length, 1);
+    assert.match(String(h.failures[0]), /invariant broken/);
+    assert.deepEqual(h.log, [], "nothing was written or sent");
+    // A reader arriving now does not wait for a write that will never come.
     await h.durableReads.settled();
   });
 
