@@ -1,4 +1,5 @@
 import type { DevnetBenchResult } from "./devnetBench.ts";
+import { STEP_PHASES } from "./nodeProbe.ts";
 
 /** `--compare bracha`: the same load on both broadcasts, and contagion's figures over Bracha's. */
 export interface BenchComparison {
@@ -74,7 +75,7 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
     "  step ms: wait / handle / write / send",
     (r) => {
       const s = r.stepMsPerNode;
-      return s === null ? "–" : [s.wait, s.handle, s.write, s.send].map((x) => x.toFixed(2)).join(" / ");
+      return s === null ? "–" : STEP_PHASES.map((phase) => s[phase].toFixed(2)).join(" / ");
     },
   ],
   ["RSS max MB", (r) => num(r.rssMB.max)],

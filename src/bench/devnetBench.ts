@@ -4,7 +4,7 @@ import { ApplyBook, percentile } from "./applyBook.ts";
 import type { BenchTarget } from "./benchTarget.ts";
 import { type SubmitFormat, signWorkload, type WorkloadKind, workloadKind } from "./benchWorkload.ts";
 import { LoadDriver, type LoadOptions } from "./loadDriver.ts";
-import { NodeProbe, type NodeSnapshot, type StepSeconds } from "./nodeProbe.ts";
+import { NodeProbe, type NodeSnapshot, STEP_PHASES, type StepPhase, type StepSeconds } from "./nodeProbe.ts";
 import { clockTicksPerSecond, RssTracker, round1 } from "./procStats.ts";
 import { ProgressLine, type ProgressSink } from "./progressLine.ts";
 import { SseTracker } from "./sseTracker.ts";
@@ -77,12 +77,7 @@ export interface NodeFigures {
 }
 
 /** Where a processing step's wall time went, ms per step: group-commit wait, handling, fsynced write, sending. */
-export interface StepMs {
-  readonly wait: number;
-  readonly handle: number;
-  readonly write: number;
-  readonly send: number;
-}
+export type StepMs = Readonly<Record<StepPhase, number>>;
 
 export interface DevnetBenchResult {
   readonly nodes: number;
@@ -312,12 +307,7 @@ export async function runDevnetBench(
       storageWritesPerTransferPerNode: round2(mean((x) => x.storageWritesPerTransfer)),
       stepsPerSecPerNode: round1(stepsPerSec),
       stepMsPerNode: perNode.every((x) => x.stepMs !== undefined)
-        ? {
-            wait: round2(mean((x) => x.stepMs!.wait)),
-            handle: round2(mean((x) => x.stepMs!.handle)),
-            write: round2(mean((x) => x.stepMs!.write)),
-            send: round2(mean((x) => x.stepMs!.send)),
-          }
+        ? byPhase((phase) => round2(mean((x) => x.stepMs![phase])))
         : null,
       transfersPerStep: round1(stepsPerSec > 0 ? applied / seconds / stepsPerSec : Number.NaN),
       benchCpuMicrosPerTransfer: round1(perTransfer(benchCpu.user + benchCpu.system)),
@@ -359,9 +349,12 @@ function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
+function byPhase(value: (phase: StepPhase) => number): StepMs {
+  return Object.fromEntries(STEP_PHASES.map((phase) => [phase, value(phase)])) as StepMs;
+}
+
 /** Mean ms per step by phase between two snapshots (the caller checks some step completed). */
 function stepMsBetween(b: StepSeconds, a: StepSeconds): StepMs {
   const steps = a.count - b.count;
-  const ms = (phase: "wait" | "handle" | "write" | "send") => round2(((a[phase] - b[phase]) * 1000) / steps);
-  return { wait: ms("wait"), handle: ms("handle"), write: ms("write"), send: ms("send") };
+  return byPhase((phase) => round2(((a.seconds[phase] - b.seconds[phase]) * 1000) / steps));
 }

@@ -31,13 +31,14 @@ export interface NodeSnapshot {
   readonly steps: StepSeconds | undefined;
 }
 
+/** The phases of a node's processing step, as `tally_step_seconds_total{phase}` labels them. */
+export const STEP_PHASES = ["wait", "handle", "write", "send"] as const;
+export type StepPhase = (typeof STEP_PHASES)[number];
+
 /** Cumulative: steps, and seconds spent in each phase of a step (the node's `StepTiming`). */
 export interface StepSeconds {
   readonly count: number;
-  readonly wait: number;
-  readonly handle: number;
-  readonly write: number;
-  readonly send: number;
+  readonly seconds: Readonly<Record<StepPhase, number>>;
 }
 
 /** The node registers prom-client's default metrics under this prefix; a bare name is accepted too. */
@@ -45,15 +46,18 @@ const HEAP_USED_NAMES = ["tally_process_nodejs_heap_size_used_bytes", "nodejs_he
 const GC_SUM_NAMES = ["tally_process_nodejs_gc_duration_seconds_sum", "nodejs_gc_duration_seconds_sum"];
 const GC_KINDS = ["minor", "major", "incremental", "weakcb"];
 const LOOP_BUSY_NAME = "tally_process_event_loop_busy_seconds_total";
-const STEP_PHASES = ["wait", "handle", "write", "send"] as const;
 
 /** Undefined against a node too old to export the step metrics. */
 function stepSeconds(samples: PromSamples): StepSeconds | undefined {
   const count = samples.get("tally_steps_total");
-  const phases = STEP_PHASES.map((phase) => samples.get(`tally_step_seconds_total{phase="${phase}"}`));
-  if (count === undefined || phases.some((v) => v === undefined)) return undefined;
-  const [wait, handle, write, send] = phases as number[];
-  return { count, wait: wait!, handle: handle!, write: write!, send: send! };
+  if (count === undefined) return undefined;
+  const seconds: Partial<Record<StepPhase, number>> = {};
+  for (const phase of STEP_PHASES) {
+    const value = samples.get(`tally_step_seconds_total{phase="${phase}"}`);
+    if (value === undefined) return undefined;
+    seconds[phase] = value;
+  }
+  return { count, seconds: seconds as Record<StepPhase, number> };
 }
 
 function scaled(value: number | undefined, factor: number): number | undefined {
