@@ -65,6 +65,15 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
     (r) => (r.gcPauseMicrosPerTransferPerNode === null ? "–" : num(r.gcPauseMicrosPerTransferPerNode)),
   ],
   [
+    "  GC pauses / s × ms: minor · major",
+    (r) => {
+      const g = r.gcPausesPerNode;
+      return g === null
+        ? "–"
+        : `${num(g.minor.perSec)} × ${num(g.minor.meanMs)} · ${num(g.major.perSec)} × ${num(g.major.meanMs)}`;
+    },
+  ],
+  [
     "event loop busy % / node",
     (r) => (r.loopBusyPercentPerNode === null ? "–" : num(r.loopBusyPercentPerNode)),
   ],

@@ -3,6 +3,7 @@ import { ErrorCode, TallyError } from "../core/errors.ts";
 import { ApplyBook, percentile } from "./applyBook.ts";
 import type { BenchTarget } from "./benchTarget.ts";
 import { type SubmitFormat, signWorkload, type WorkloadKind, workloadKind } from "./benchWorkload.ts";
+import { type GcFigures, gcFiguresBetween, meanGcFigures } from "./gcFigures.ts";
 import { LoadDriver, type LoadOptions } from "./loadDriver.ts";
 import { NodeProbe, type NodeSnapshot, STEP_PHASES, type StepPhase, type StepSeconds } from "./nodeProbe.ts";
 import { clockTicksPerSecond, RssTracker, round1 } from "./procStats.ts";
@@ -58,6 +59,8 @@ export interface NodeFigures {
   readonly threadMicrosPerTransfer: ThreadCpu;
   /** Main-thread garbage-collection pauses per applied transfer (µs, wall clock), when /metrics has them. */
   readonly gcPauseMicrosPerTransfer?: number;
+  /** The same pauses by V8's kind of collection: how many a second, how long each, when /metrics has them. */
+  readonly gcPauses?: GcFigures;
   /** CPU time over wall time in the window, in % of one core. */
   readonly cpuPercent: number;
   /** Share of the window the node's event loop ran callbacks (%), what its group commit follows, when /metrics has it. */
@@ -121,6 +124,11 @@ export interface DevnetBenchResult {
   readonly threadMicrosPerTransferPerNode: ThreadCpu;
   /** Of the main thread's share, its garbage-collection pauses (wall clock), when the nodes report them. */
   readonly gcPauseMicrosPerTransferPerNode: number | null;
+  /**
+   * Those pauses by V8's kind of collection (scavenges are `minor`, full mark-compacts `major`): pauses per
+   * second per node and the mean pause, when the nodes report them.
+   */
+  readonly gcPausesPerNode: GcFigures | null;
   /** Mean share of the window the nodes' event loops ran callbacks (%), when they all report it. */
   readonly loopBusyPercentPerNode: number | null;
   /** CPU µs of one libsodium verify in the bench process, on the run's own signatures, before and after the load. */
@@ -242,6 +250,9 @@ export async function runDevnetBench(
         ...(b.gcPauseMicros !== undefined && a.gcPauseMicros !== undefined
           ? { gcPauseMicrosPerTransfer: round1(perTransfer(a.gcPauseMicros - b.gcPauseMicros)) }
           : {}),
+        ...(b.gcPauses !== undefined && a.gcPauses !== undefined
+          ? { gcPauses: gcFiguresBetween(b.gcPauses, a.gcPauses, seconds) }
+          : {}),
         cpuPercent: round1(((a.cpuMicros - b.cpuMicros) / 1e6 / seconds) * 100),
         ...(b.loopBusyMicros !== undefined && a.loopBusyMicros !== undefined
           ? { loopBusyPercent: round1(((a.loopBusyMicros - b.loopBusyMicros) / 1e6 / seconds) * 100) }
@@ -294,6 +305,9 @@ export async function runDevnetBench(
       threadMicrosPerTransferPerNode: byRole((role) => round1(mean((x) => x.threadMicrosPerTransfer[role]))),
       gcPauseMicrosPerTransferPerNode: perNode.every((x) => x.gcPauseMicrosPerTransfer !== undefined)
         ? round1(mean((x) => x.gcPauseMicrosPerTransfer!))
+        : null,
+      gcPausesPerNode: perNode.every((x) => x.gcPauses !== undefined)
+        ? meanGcFigures(perNode.map((x) => x.gcPauses!))
         : null,
       loopBusyPercentPerNode: perNode.every((x) => x.loopBusyPercent !== undefined)
         ? round1(mean((x) => x.loopBusyPercent!))

@@ -14,6 +14,8 @@ export interface NodeSnapshot {
    * thread waited for a core.
    */
   readonly gcPauseMicros: number | undefined;
+  /** The same pauses by V8's kind of collection: how many, and their summed wall time in s, if exposed. */
+  readonly gcPauses: GcPauses | undefined;
   /** Transport counters (`tally_p2p{counter=…}`): p2p messages and bytes this node sent since it started. */
   readonly messagesOut: number;
   readonly bytesOut: number;
@@ -41,10 +43,20 @@ export interface StepSeconds {
   readonly seconds: Readonly<Record<StepPhase, number>>;
 }
 
+/**
+ * V8's kinds of garbage collection, as prom-client labels `nodejs_gc_duration_seconds`: `minor` the young
+ * generation's scavenges, `major` full mark-compacts, `incremental` the steps of incremental marking, `weakcb`
+ * weak-reference callbacks.
+ */
+export const GC_KINDS = ["minor", "major", "incremental", "weakcb"] as const;
+export type GcKind = (typeof GC_KINDS)[number];
+
+/** Cumulative, per kind: pauses and their summed wall time (s). */
+export type GcPauses = Readonly<Record<GcKind, { readonly count: number; readonly seconds: number }>>;
+
 /** The node registers prom-client's default metrics under this prefix; a bare name is accepted too. */
 const HEAP_USED_NAMES = ["tally_process_nodejs_heap_size_used_bytes", "nodejs_heap_size_used_bytes"];
-const GC_SUM_NAMES = ["tally_process_nodejs_gc_duration_seconds_sum", "nodejs_gc_duration_seconds_sum"];
-const GC_KINDS = ["minor", "major", "incremental", "weakcb"];
+const GC_NAMES = ["tally_process_nodejs_gc_duration_seconds", "nodejs_gc_duration_seconds"];
 const LOOP_BUSY_NAME = "tally_process_event_loop_busy_seconds_total";
 
 /** Undefined against a node too old to export the step metrics. */
@@ -64,15 +76,30 @@ function scaled(value: number | undefined, factor: number): number | undefined {
   return value === undefined ? undefined : value * factor;
 }
 
-/** Summed pauses of every kind, in µs; undefined when the node reports none of them. */
-function gcPauseMicros(samples: PromSamples): number | undefined {
-  for (const name of GC_SUM_NAMES) {
-    const sums = GC_KINDS.map((kind) => samples.get(`${name}{kind="${kind}"}`)).filter(
-      (v) => v !== undefined,
-    );
-    if (sums.length > 0) return sums.reduce((a, b) => a + b, 0) * 1e6;
+/**
+ * The pauses by kind under the first name the node exposes; a kind V8 has not run yet has no sample and counts
+ * 0. Undefined when the node reports none of them.
+ */
+export function gcPausesOf(samples: PromSamples): GcPauses | undefined {
+  for (const name of GC_NAMES) {
+    const pauses: Partial<Record<GcKind, { count: number; seconds: number }>> = {};
+    let seen = false;
+    for (const kind of GC_KINDS) {
+      const seconds = samples.get(`${name}_sum{kind="${kind}"}`);
+      const count = samples.get(`${name}_count{kind="${kind}"}`);
+      if (seconds !== undefined || count !== undefined) seen = true;
+      pauses[kind] = { count: count ?? 0, seconds: seconds ?? 0 };
+    }
+    if (seen) return pauses as GcPauses;
   }
   return undefined;
+}
+
+/** Summed pauses of every kind, in µs. */
+function totalMicros(pauses: GcPauses | undefined): number | undefined {
+  return pauses === undefined
+    ? undefined
+    : GC_KINDS.reduce((sum, kind) => sum + pauses[kind].seconds, 0) * 1e6;
 }
 
 /** Reads a node's CPU from /proc and its transport counters and JS heap from `GET /metrics`. */
@@ -96,10 +123,12 @@ export class NodeProbe {
     const res = await fetch(`${this.api}/metrics`, { signal: AbortSignal.timeout(10_000) });
     if (!res.ok) throw new TallyError(ErrorCode.BenchFailed, `${this.api}/metrics answered ${res.status}`);
     const samples = parsePromText(await res.text());
+    const gcPauses = gcPausesOf(samples);
     return {
       cpuMicros,
       threads,
-      gcPauseMicros: gcPauseMicros(samples),
+      gcPauseMicros: totalMicros(gcPauses),
+      gcPauses,
       messagesOut: sample(samples, "tally_p2p", "counter", "messagesOut"),
       bytesOut: sample(samples, "tally_p2p", "counter", "bytesOut"),
       framesOut: sample(samples, "tally_p2p", "counter", "framesOut"),

@@ -81,6 +81,18 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     assert.ok(Math.abs(threadSum - cpu) <= 0.1 * cpu, `threads sum to ${threadSum}, process ${cpu}`);
     const gcPause = r.gcPauseMicrosPerTransferPerNode as number;
     assert.ok(gcPause > 0 && gcPause < threads.main, `GC pauses ${gcPause} µs of main ${threads.main}`);
+    // The same pauses by kind: scavenges happened, and rate × mean pause over the window adds up to the total.
+    const gc = r.gcPausesPerNode as Record<
+      "minor" | "major" | "incremental" | "weakcb",
+      { perSec: number; meanMs: number }
+    >;
+    assert.ok(gc.minor.perSec > 0 && gc.minor.meanMs > 0, `minor GC ${JSON.stringify(gc.minor)}`);
+    const pausedMicros = Object.values(gc).reduce((sum, k) => sum + k.perSec * k.meanMs * 1000, 0);
+    const totalMicros = (gcPause * (r.appliedPerSec as number)) as number;
+    assert.ok(
+      Math.abs(pausedMicros - totalMicros) <= 0.1 * totalMicros + 50,
+      `by kind ${pausedMicros} µs/s, in all ${totalMicros} µs/s`,
+    );
     // The event loop ran callbacks for part of the window, never for more than all of it.
     const busy = r.loopBusyPercentPerNode as number;
     assert.ok(busy > 0 && busy <= 100, `event loop busy ${busy} %`);

@@ -6,6 +6,8 @@ import { test } from "node:test";
 import { ApplyBook, percentile, windowFigures } from "../../src/bench/applyBook.ts";
 import { compareResults } from "../../src/bench/benchReport.ts";
 import type { DevnetBenchResult } from "../../src/bench/devnetBench.ts";
+import { gcFiguresBetween, meanGcFigures } from "../../src/bench/gcFigures.ts";
+import { gcPausesOf } from "../../src/bench/nodeProbe.ts";
 import { clockTicksPerSecond } from "../../src/bench/procStats.ts";
 import { parsePromText, sample } from "../../src/bench/promText.ts";
 import { parseThreadStat, threadCpuDelta, threadCpuMicros, threadRole } from "../../src/bench/threadCpu.ts";
@@ -29,6 +31,43 @@ test("Prometheus text: labelled and bare samples are read, comments and garbage 
   assert.equal(samples.get('tally_channel_inbound_total{peer="12D3KooW",result="admitted"}'), 7);
   assert.equal(sample(samples, "tally_p2p", "counter", "framesOut"), 0, "absent reads as 0");
   assert.equal(samples.has("tally_broken"), false);
+});
+
+test("GC pauses by kind: read from prom-client's histogram, a kind not yet run counts 0", () => {
+  const text = [
+    "# TYPE tally_process_nodejs_gc_duration_seconds histogram",
+    'tally_process_nodejs_gc_duration_seconds_bucket{le="0.001",kind="minor"} 3',
+    'tally_process_nodejs_gc_duration_seconds_sum{kind="minor"} 0.25',
+    'tally_process_nodejs_gc_duration_seconds_count{kind="minor"} 20',
+    'tally_process_nodejs_gc_duration_seconds_sum{kind="major"} 0.04',
+    'tally_process_nodejs_gc_duration_seconds_count{kind="major"} 2',
+  ].join("\n");
+  assert.deepEqual(gcPausesOf(parsePromText(text)), {
+    minor: { count: 20, seconds: 0.25 },
+    major: { count: 2, seconds: 0.04 },
+    incremental: { count: 0, seconds: 0 },
+    weakcb: { count: 0, seconds: 0 },
+  });
+  assert.equal(gcPausesOf(parsePromText("tally_ledger_waiting 0")), undefined, "no GC metrics at all");
+});
+
+test("GC pauses by kind over a window: rate and mean pause per node, pooled over nodes", () => {
+  const at = (minor: [number, number], major: [number, number]) => ({
+    minor: { count: minor[0], seconds: minor[1] },
+    major: { count: major[0], seconds: major[1] },
+    incremental: { count: 0, seconds: 0 },
+    weakcb: { count: 0, seconds: 0 },
+  });
+  // 10 s: 50 scavenges of 12 ms each, one 30 ms mark-compact.
+  const a = gcFiguresBetween(at([100, 1], [1, 0.02]), at([150, 1.6], [2, 0.05]), 10);
+  assert.deepEqual(a.minor, { perSec: 5, meanMs: 12 });
+  assert.deepEqual(a.major, { perSec: 0.1, meanMs: 30 });
+  assert.deepEqual(a.incremental, { perSec: 0, meanMs: 0 }, "no pause, no mean");
+  // A second node scavenging half as often, 6 ms each: 7.5 pauses a second over two nodes, of 75 ms a second.
+  const b = gcFiguresBetween(at([0, 0], [0, 0]), at([25, 0.15], [0, 0]), 10);
+  const both = meanGcFigures([a, b]);
+  assert.deepEqual(both.minor, { perSec: 3.75, meanMs: 10 });
+  assert.deepEqual(both.major, { perSec: 0.05, meanMs: 30 });
 });
 
 test("nearest-rank percentiles of sorted latencies", () => {
