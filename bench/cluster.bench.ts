@@ -13,13 +13,20 @@
  *
  * Run: node bench/cluster.bench.ts [--nodes 4] [--transfers 20000] [--accounts 1000] [--bracha]
  *      [--json]  (CPU is the whole process: main thread and LevelDB's threads)
+ *
+ * `--seed N` makes a run replayable: the nodes' keys and random draws come from N and their clock is virtual
+ * (one ms per step), so the same code does the same work every time. `--callgrind-window` (under valgrind's
+ * callgrind, started with `--instr-atstart=no`) counts instructions inside the measured window only.
+ * `node bench/instructions.bench.ts` drives both: instructions per transfer per node, against another
+ * checkout in the same run.
  */
 
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { generateKeyPair } from "@libp2p/crypto/keys";
+import { generateKeyPair, generateKeyPairFromSeed } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import pino from "pino";
 import sodium from "sodium-native";
@@ -41,6 +48,7 @@ import { BROADCAST_CHANNEL } from "../src/protocols/broadcast/broadcastChannel.t
 import { COMMITTEES_CHANNEL } from "../src/protocols/committees/committeeChannel.ts";
 import { STATUS_CHANNEL } from "../src/protocols/status/statusChannel.ts";
 import { SYNC_CHANNEL } from "../src/protocols/sync/syncChannel.ts";
+import { childSeed, seededRandom } from "../src/sim/prng.ts";
 import { type BatchOp, type NodeDatabase, openDatabase, writeBatch } from "../src/storage/database.ts";
 import { LevelLedgerStore } from "../src/storage/levelLedgerStore.ts";
 
@@ -51,11 +59,17 @@ const { values: args } = parseArgs({
     accounts: { type: "string", default: "1000" },
     bracha: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
+    seed: { type: "string" },
+    "callgrind-window": { type: "boolean", default: false },
   },
 });
 const NODES = Number(args.nodes);
 const TRANSFERS = Number(args.transfers);
 const ACCOUNTS = Math.min(Number(args.accounts), TRANSFERS);
+/** Replayable runs: one stream of draws for keys and samples, and a clock that only steps move. */
+const seeded = args.seed === undefined ? undefined : seededRandom(Number(args.seed));
+let virtualMs = 1_800_000_000_000;
+const now = (): number => (seeded === undefined ? Date.now() : virtualMs);
 /** The node's defaults: events per step, and a tick every 250 ms. */
 const MAX_EVENTS_PER_STEP = 2_000;
 const TICK_MS = 250;
@@ -117,7 +131,11 @@ function verifyMicros(transfers: readonly EncodedTransfer[]): number {
 async function startNodes(dir: string): Promise<BenchNode[]> {
   const peerIds = await Promise.all(
     Array.from({ length: NODES }, async () =>
-      peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString(),
+      peerIdFromPrivateKey(
+        seeded === undefined
+          ? await generateKeyPair("Ed25519")
+          : await generateKeyPairFromSeed("Ed25519", seedBytes(seeded)),
+      ).toString(),
     ),
   );
   const genesis = parseGenesis({
@@ -135,9 +153,10 @@ async function startNodes(dir: string): Promise<BenchNode[]> {
   for (const peerId of peerIds) {
     const db = await openDatabase(join(dir, peerId));
     const store = await LevelLedgerStore.open(db);
-    const random = Math.random;
+    const random = seeded === undefined ? Math.random : seededRandom(childSeed(seeded));
     const membership = setUpMembership(genesis, genesisId, peerId, random);
     const { core, identity } = assembleCore({
+      ...(seeded === undefined ? {} : { random: seededRandom(childSeed(seeded)) }),
       genesis,
       genesisId,
       self: peerId,
@@ -174,12 +193,13 @@ async function startNodes(dir: string): Promise<BenchNode[]> {
       serveSync: async () => {
         throw new Error("no catch-up between nodes that start together");
       },
+      now,
     });
     const node: BenchNode = { peerId, db, store, core, network, inbox, wire: [], applied: 0, lastTickMs: 0 };
     byPeer.set(peerId, node);
     nodes.push(node);
   }
-  const nowMs = Date.now();
+  const nowMs = now();
   for (const node of nodes) {
     node.inbox.push({ type: "start", nowMs });
     for (const other of nodes) {
@@ -193,7 +213,8 @@ async function startNodes(dir: string): Promise<BenchNode[]> {
 
 /** One processing step of one node, as the node's `ProcessingLoop` runs it. */
 async function step(node: BenchNode): Promise<void> {
-  const nowMs = Date.now();
+  virtualMs++;
+  const nowMs = now();
   for (const { from, bytes } of node.wire.splice(0)) node.network.offer(from, bytes);
   if (nowMs - node.lastTickMs >= TICK_MS) {
     node.lastTickMs = nowMs;
@@ -241,6 +262,7 @@ async function main(): Promise<void> {
     const minApplied = () => Math.min(...nodes.map((n) => n.applied));
     while (minApplied() < TRANSFERS) {
       if (clock === undefined && minApplied() >= warmup) {
+        if (args["callgrind-window"]) callgrind("on");
         clock = {
           cpu: process.cpuUsage(),
           mainCpu: process.threadCpuUsage(),
@@ -259,11 +281,12 @@ async function main(): Promise<void> {
           const dep = depIndexOf(shape, submitted);
           if (dep >= 0 && node.core.ledger.status(transfers[dep]!.id)?.status !== "applied") break;
           const encoded = decodeTransfer(transfers[submitted++]!.bytes);
-          node.inbox.push({ type: "submit", encoded, ticket: ticket++, nowMs: Date.now() });
+          node.inbox.push({ type: "submit", encoded, ticket: ticket++, nowMs: now() });
         }
         await step(node);
       }
     }
+    if (args["callgrind-window"]) callgrind("off");
     if (clock === undefined) throw new Error("the run ended inside its warm-up");
     // Every node applied every transfer exactly once, or the figures describe something else.
     const counts = nodes.map((n) => n.applied);
@@ -301,6 +324,16 @@ async function main(): Promise<void> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** 32 bytes from the run's seeded stream: a node key that is the same in every run with this seed. */
+function seedBytes(random: () => number): Uint8Array {
+  return Uint8Array.from({ length: 32 }, () => Math.floor(random() * 256));
+}
+
+/** Switches callgrind's instrumentation for this process (valgrind's own `callgrind_control`). */
+function callgrind(state: "on" | "off"): void {
+  execFileSync("callgrind_control", [`--instr=${state}`, String(process.pid)], { stdio: "ignore" });
 }
 
 await main();

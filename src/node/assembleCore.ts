@@ -27,6 +27,11 @@ export interface CoreSetup {
   /** Testing only: the misbehaviour this node adopts (see src/broadcast/byzantine.ts). */
   readonly byzantine: string | undefined;
   readonly log: Logger;
+  /**
+   * Uniform [0, 1) draws for the broadcast's samples and catch-up's; default crypto-backed. Only the cluster
+   * bench's replayable mode passes a seeded one: draws an attacker could predict would let it position itself.
+   */
+  readonly random?: () => number;
 }
 
 /**
@@ -35,6 +40,7 @@ export interface CoreSetup {
  */
 export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: StatusIdentity } {
   const { genesis, store, log, membership } = setup;
+  const random = setup.random ?? cryptoRandom;
   const authorizer = new SignatureAuthorizer(sodiumVerifier);
   const ledger = new Ledger(genesis, store, authorizer);
   const inspector = new PayloadInspector(genesis.network, authorizer);
@@ -55,8 +61,7 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
         }
       : {}),
     inspect: inspector.inspect,
-    // Crypto-backed: sample draws an attacker could predict would let it position itself in them.
-    random: () => randomInt(2 ** 47) / 2 ** 47,
+    random,
     isSettled: (instance) => ledger.isSlotTaken(instance.source, instance.seq),
     byzantine: setup.byzantine,
   });
@@ -85,7 +90,7 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
         withReplacement ? membership.oracle.sample(count) : membership.oracle.distinct(count),
       mayDecide: () => broadcast.samplesSettled?.() ?? true,
       f,
-      random: () => randomInt(2 ** 47) / 2 ** 47,
+      random,
     },
     broadcast,
     ledger,
@@ -95,4 +100,9 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
     onLedgerRefusal: (id, reason) => log.error({ id, reason }, "ledger refused a delivered transfer"),
   });
   return { core, identity };
+}
+
+/** Crypto-backed: sample draws an attacker could predict would let it position itself in them. */
+function cryptoRandom(): number {
+  return randomInt(2 ** 47) / 2 ** 47;
 }

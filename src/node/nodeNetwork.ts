@@ -33,6 +33,8 @@ export interface NodeNetworkOptions {
   readonly introductions?: PeerIntroductions | undefined;
   /** Protocols handled outside the core (open membership's exchanges). */
   readonly extraHandlers?: readonly BoundHandler<NodeEvent>[];
+  /** The wall clock, ms; default `Date.now` (the cluster bench's replayable mode passes a virtual one). */
+  readonly now?: () => number;
 }
 
 /** Catch-up's outstanding requests: at most SYNC_CHANNEL's bound per peer, so at most that × members. */
@@ -57,6 +59,7 @@ export class NodeNetwork {
   private readonly emit: (event: NodeEvent) => void;
   private readonly serveSync: (request: SyncRequest) => Promise<SyncResponse>;
   private readonly introductions: PeerIntroductions | undefined;
+  private readonly now: () => number;
   /** `${peer}/${requestId}` → catch-up's ask id. */
   private readonly syncAsks = new Map<string, SyncAsk>();
   /** Votes of the current processing step, sent as batches by `flushStep`. */
@@ -79,13 +82,14 @@ export class NodeNetwork {
     this.emit = options.emit;
     this.serveSync = options.serveSync;
     this.introductions = options.introductions;
+    this.now = options.now ?? Date.now;
     this.handlers = this.bindHandlers();
     for (const handler of options.extraHandlers ?? []) this.handlers.set(handler.spec.code, handler);
   }
 
   /** The transport's message hook: admit or refuse one message of a frame. */
   readonly offer = (from: PeerId, bytes: Uint8Array): void => {
-    const nowMs = Date.now();
+    const nowMs = this.now();
     const before = this.channels.bufferedMessages;
     this.carryOut(this.channels.offer(from, bytes, nowMs), nowMs);
     if (this.channels.bufferedMessages > before) this.onAdmitted();
@@ -123,11 +127,11 @@ export class NodeNetwork {
     } else if (action.type === "askStatus") {
       this.askStatus(action.to);
     } else if (action.type === "penalize") {
-      const nowMs = Date.now();
+      const nowMs = this.now();
       this.log.warn({ peer: action.peer, why: action.why }, "catch-up: peer contradicted the sample");
       this.carryOut(this.channels.penalize(action.peer, "contradiction", nowMs), nowMs);
     } else if (action.type === "syncAsk") {
-      const nowMs = Date.now();
+      const nowMs = this.now();
       const opened = this.channels.request(action.to, SYNC_CHANNEL.id, action.request, nowMs);
       if (!opened.ok) {
         this.emit({ type: "syncFailed", ask: action.ask, from: action.to, nowMs });
@@ -158,19 +162,19 @@ export class NodeNetwork {
 
   /** Asks a peer for its status (network, genesis, protocols, watermarks): on every connection. */
   askStatus(peer: PeerId): void {
-    const opened = this.channels.request(peer, STATUS_CHANNEL.id, {}, Date.now());
+    const opened = this.channels.request(peer, STATUS_CHANNEL.id, {}, this.now());
     if (opened.ok) this.transport.send(peer, opened.bytes);
   }
 
   /** Scores a peer down for something seen outside the channels (an invalid node record on gossipsub). */
   penalize(peer: PeerId, event: ScoreEvent, count = 1): void {
-    const nowMs = Date.now();
+    const nowMs = this.now();
     this.carryOut(this.channels.penalize(peer, event, nowMs, count), nowMs);
   }
 
   /** The transport reset a stream of `peer` for breaking the frame format: as bad as a malformed envelope. */
   readonly onViolation = (peer: PeerId): void => {
-    const nowMs = Date.now();
+    const nowMs = this.now();
     this.carryOut(this.channels.penalize(peer, "malformedEnvelope", nowMs), nowMs);
   };
 
@@ -188,7 +192,7 @@ export class NodeNetwork {
   /** Members-only traffic: on an open network, only once the peer has our record. */
   private sendToMember(to: PeerId, bytes: Uint8Array): void {
     if (this.introductions === undefined) this.transport.send(to, bytes);
-    else this.introductions.send(to, bytes, Date.now());
+    else this.introductions.send(to, bytes, this.now());
   }
 
   private toEvent(item: InboundItem, nowMs: number): NodeEvent | undefined {

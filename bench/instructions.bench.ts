@@ -1,0 +1,153 @@
+/**
+ * Instructions per transfer per node in the node cores, counted by valgrind's callgrind: a figure that moves
+ * by ≈ 0.1 % between identical runs, where CPU time on this shared two-core machine moves by ±10 %. It runs
+ * the cluster bench (`bench/cluster.bench.ts`) replayably (`--seed`: seeded keys and draws, a virtual clock)
+ * under V8's `--predictable` (no concurrent compilation or GC threads, so tier-up and collections follow the
+ * allocation and call counts, not the clock), and counts only inside the bench's measured window.
+ *
+ * What it is for: telling whether a change to the cores does less work, down to a fraction of a percent, with
+ * `--against DIR` (another checkout, e.g. a `git worktree` of the base) measured in the same run, both at once.
+ * What it does not show: time. An instruction that misses the cache costs more than one that hits, so a
+ * change in memory behaviour (fewer objects, smaller maps, less garbage) can save more time than its
+ * instruction count says, or less; the devnet bench (`tally bench`) and the cluster bench's µs say that.
+ * Under valgrind a run is ≈ 50× slower inside the window; the default 1,000 transfers take about a minute.
+ *
+ * Run: node bench/instructions.bench.ts [--transfers 1000] [--accounts 200] [--nodes 4] [--seed 7]
+ *      [--runs 2] [--bracha] [--against DIR] [--json]
+ */
+
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const { values: args } = parseArgs({
+  options: {
+    transfers: { type: "string", default: "1000" },
+    accounts: { type: "string", default: "200" },
+    nodes: { type: "string", default: "4" },
+    seed: { type: "string", default: "7" },
+    runs: { type: "string", default: "2" },
+    bracha: { type: "boolean", default: false },
+    against: { type: "string" },
+    json: { type: "boolean", default: false },
+  },
+});
+
+const HERE = resolve(fileURLToPath(new URL("..", import.meta.url)));
+
+interface RunResult {
+  readonly instructions: number;
+  readonly transfers: number;
+  readonly perTransferPerNode: number;
+}
+
+/** One cluster-bench run of `checkout` under callgrind, counting inside its measured window. */
+async function countRun(checkout: string, outDir: string, tag: string): Promise<RunResult> {
+  const bench = [
+    join(checkout, "bench/cluster.bench.ts"),
+    ...["--transfers", args.transfers, "--accounts", args.accounts, "--nodes", args.nodes],
+    ...["--seed", args.seed, "--callgrind-window", "--json"],
+    ...(args.bracha ? ["--bracha"] : []),
+  ];
+  const valgrind = [
+    "--tool=callgrind",
+    "--instr-atstart=no",
+    // V8 writes and patches its generated code: without this, callgrind would run stale translations.
+    "--smc-check=all-non-file",
+    `--callgrind-out-file=${join(outDir, `${tag}.out`)}`,
+    process.execPath,
+    "--predictable",
+    ...bench,
+  ];
+  const { code, stdout, stderr } = await run("valgrind", valgrind, checkout);
+  if (code !== 0) {
+    const unknown = /Unknown option '--(seed|callgrind-window)'/.exec(stderr);
+    throw new Error(
+      unknown !== null
+        ? `${checkout}: its cluster bench has no --${unknown[1]} (older than this tool)`
+        : `${checkout}: the run exited ${code}: ${stderr.split("\n").slice(-8).join("\n")}`,
+    );
+  }
+  const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr);
+  if (refs === null) throw new Error(`${checkout}: callgrind printed no instruction count`);
+  const report = JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as { transfers: number };
+  const instructions = Number(refs[1]!.replaceAll(",", ""));
+  const nodes = Number(args.nodes);
+  return {
+    instructions,
+    transfers: report.transfers,
+    perTransferPerNode: instructions / report.transfers / nodes,
+  };
+}
+
+function run(
+  command: string,
+  argv: readonly string[],
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(command, argv, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.once("error", (e: NodeJS.ErrnoException) =>
+      fail(e.code === "ENOENT" ? new Error(`needs ${command} on the PATH (apt-get install valgrind)`) : e),
+    );
+    child.once("close", (code) => done({ code, stdout, stderr }));
+  });
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const checkouts = [HERE, ...(args.against === undefined ? [] : [resolve(args.against)])];
+  const outDir = await mkdtemp(join(tmpdir(), "tally-instructions-"));
+  try {
+    const results = checkouts.map((): RunResult[] => []);
+    // Each round runs every checkout at once (one per core): a slow minute of the machine costs both alike,
+    // though instruction counts do not depend on it anyway.
+    for (let round = 0; round < Number(args.runs); round++) {
+      const counted = await Promise.all(checkouts.map((c, i) => countRun(c, outDir, `${i}-${round}`)));
+      for (const [i, r] of counted.entries()) results[i]!.push(r);
+    }
+    const summary = checkouts.map((checkout, i) => {
+      const perRun = results[i]!.map((r) => Math.round(r.perTransferPerNode));
+      return { checkout, transfers: results[i]![0]!.transfers, perRun, median: median(perRun) };
+    });
+    const ratio =
+      summary.length === 2
+        ? Math.round((summary[0]!.median / summary[1]!.median) * 10_000) / 10_000
+        : undefined;
+    if (args.json) {
+      console.log(
+        JSON.stringify({ nodes: Number(args.nodes), seed: Number(args.seed), checkouts: summary, ratio }),
+      );
+      return;
+    }
+    for (const s of summary)
+      console.log(
+        `${s.checkout}: ${s.median.toLocaleString("en-US")} instructions per transfer per node ` +
+          `(runs: ${s.perRun.map((x) => x.toLocaleString("en-US")).join(", ")}; ${s.transfers} transfers measured)`,
+      );
+    if (ratio !== undefined) console.log(`this checkout / --against: ${ratio}`);
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+}
+
+await main().catch((e: Error) => {
+  console.error(e.message);
+  process.exitCode = 1;
+});
