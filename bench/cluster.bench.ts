@@ -22,6 +22,7 @@
  */
 
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,6 +71,10 @@ const ACCOUNTS = Math.min(Number(args.accounts), TRANSFERS);
 const seeded = args.seed === undefined ? undefined : seededRandom(Number(args.seed));
 let virtualMs = 1_800_000_000_000;
 const now = (): number => (seeded === undefined ? Date.now() : virtualMs);
+/** What a replayable run did, reported with `--seed`: two runs with one seed must match exactly. */
+const replay = { steps: 0, messages: 0, bytes: 0 };
+/** Every message sent, in order, with its sender and receiver: the run's behaviour in one hash. */
+const wireHash = createHash("sha256");
 /** The node's defaults: events per step, and a tick every 250 ms. */
 const MAX_EVENTS_PER_STEP = 2_000;
 const TICK_MS = 250;
@@ -176,6 +181,9 @@ async function startNodes(dir: string): Promise<BenchNode[]> {
     // (copied, as a frame would be). Bans and throttles do not happen between these correct nodes.
     const transport = {
       send: (to: PeerId, bytes: Uint8Array) => {
+        replay.messages++;
+        replay.bytes += bytes.length;
+        if (seeded !== undefined) wireHash.update(`${peerId}>${to}:`).update(bytes);
         byPeer.get(to)?.wire.push({ from: peerId, bytes: bytes.slice() });
         return true;
       },
@@ -214,6 +222,7 @@ async function startNodes(dir: string): Promise<BenchNode[]> {
 /** One processing step of one node, as the node's `ProcessingLoop` runs it. */
 async function step(node: BenchNode): Promise<void> {
   virtualMs++;
+  replay.steps++;
   const nowMs = now();
   for (const { from, bytes } of node.wire.splice(0)) node.network.offer(from, bytes);
   if (nowMs - node.lastTickMs >= TICK_MS) {
@@ -310,6 +319,7 @@ async function main(): Promise<void> {
       verifyMicros: Math.round(verify * 100) / 100,
       verifiesPerTransferPerNode: Math.round((perTransferPerNode / verify) * 100) / 100,
       appliedPerSecOneThread: Math.round(measured / wallSeconds),
+      ...(seeded === undefined ? {} : { replay: { ...replay, wire: wireHash.digest("hex") } }),
     };
     if (args.json) console.log(JSON.stringify(report));
     else {
