@@ -16,12 +16,15 @@
  *      [--runs 3] [--bracha] [--against DIR] [--json]
  */
 
-import { spawn } from "node:child_process";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
+
+const execFileAsync = promisify(execFile);
 
 const { values: args } = parseArgs({
   options: {
@@ -46,6 +49,8 @@ interface RunResult {
 
 /** One cluster-bench run of `checkout` under callgrind, counting inside its measured window. */
 async function countRun(checkout: string, outDir: string, tag: string): Promise<RunResult> {
+  if (!existsSync(join(checkout, "bench/cluster.bench.ts")))
+    throw new Error(`${checkout}: no bench/cluster.bench.ts there (not a checkout of this project)`);
   const bench = [
     join(checkout, "bench/cluster.bench.ts"),
     ...["--transfers", args.transfers, "--accounts", args.accounts, "--nodes", args.nodes],
@@ -62,13 +67,19 @@ async function countRun(checkout: string, outDir: string, tag: string): Promise<
     "--predictable",
     ...bench,
   ];
-  const { code, stdout, stderr } = await run("valgrind", valgrind, checkout);
-  if (code !== 0) {
-    const unknown = /Unknown option '--(seed|callgrind-window)'/.exec(stderr);
+  let stdout: string;
+  let stderr: string;
+  try {
+    ({ stdout, stderr } = await execFileAsync("valgrind", valgrind, { cwd: checkout, maxBuffer: 64 << 20 }));
+  } catch (e) {
+    const failed = e as NodeJS.ErrnoException & { stderr?: string };
+    if (failed.code === "ENOENT") throw new Error("needs valgrind on the PATH (apt-get install valgrind)");
+    const text = failed.stderr ?? failed.message;
+    const unknown = /Unknown option '--(seed|callgrind-window)'/.exec(text);
     throw new Error(
       unknown !== null
         ? `${checkout}: its cluster bench has no --${unknown[1]} (older than this tool)`
-        : `${checkout}: the run exited ${code}: ${stderr.split("\n").slice(-8).join("\n")}`,
+        : `${checkout}: the run failed: ${text.split("\n").slice(-8).join("\n")}`,
     );
   }
   const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr);
@@ -81,28 +92,6 @@ async function countRun(checkout: string, outDir: string, tag: string): Promise<
     transfers: report.transfers,
     perTransferPerNode: instructions / report.transfers / nodes,
   };
-}
-
-function run(
-  command: string,
-  argv: readonly string[],
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(command, argv, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once("error", (e: NodeJS.ErrnoException) =>
-      fail(e.code === "ENOENT" ? new Error(`needs ${command} on the PATH (apt-get install valgrind)`) : e),
-    );
-    child.once("close", (code) => done({ code, stdout, stderr }));
-  });
 }
 
 async function main(): Promise<void> {
