@@ -10,9 +10,12 @@
  * What it does not show: time. An instruction that misses the cache costs more than one that hits, so a
  * change in memory behaviour (fewer objects, smaller maps, less garbage) can save more time than its
  * instruction count says, or less; the devnet bench (`tally bench`) and the cluster bench's µs say that.
- * Under valgrind a run is ≈ 50× slower inside the window; the default 1,000 transfers take about a minute.
+ * Under valgrind a run is ≈ 50× slower inside the window; the default 2,000 transfers take about a minute.
+ * V8 optimises functions on the main thread under `--predictable`, so compilation is counted too: ≈ 6 % of
+ * the window at 2,000 transfers (8 % at 1,000); a change that alters what gets optimised moves the count
+ * by that route as well.
  *
- * Run: node bench/instructions.bench.ts [--transfers 1000] [--accounts 200] [--nodes 4] [--seed 7]
+ * Run: node bench/instructions.bench.ts [--transfers 2000] [--accounts 200] [--nodes 4] [--seed 7]
  *      [--runs 3] [--bracha] [--against DIR] [--json]
  */
 
@@ -28,7 +31,7 @@ const execFileAsync = promisify(execFile);
 
 const { values: args } = parseArgs({
   options: {
-    transfers: { type: "string", default: "1000" },
+    transfers: { type: "string", default: "2000" },
     accounts: { type: "string", default: "200" },
     nodes: { type: "string", default: "4" },
     seed: { type: "string", default: "7" },
