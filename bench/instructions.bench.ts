@@ -1,6 +1,7 @@
 /**
  * Instructions per transfer per node in the node cores, counted by valgrind's callgrind: a figure that moves
- * by ≈ 0.1 % between identical runs, where CPU time on this shared two-core machine moves by ±10 %. It runs
+ * by 0.1–1 % between identical runs (2 % seen once), where CPU time on this shared two-core machine moves by
+ * ±10 %. It runs
  * the cluster bench (`bench/cluster.bench.ts`) replayably (`--seed`: seeded keys and draws, a virtual clock)
  * under V8's `--predictable` (no concurrent compilation or GC threads, so tier-up and collections follow the
  * allocation and call counts, not the clock), and counts only inside the bench's measured window.
@@ -67,7 +68,12 @@ async function countRun(checkout: string, outDir: string, tag: string): Promise<
     "--smc-check=all-non-file",
     `--callgrind-out-file=${join(outDir, `${tag}.out`)}`,
     process.execPath,
+    // Replayable V8: no background compilation or collection threads, a garbage-collection schedule that
+    // follows allocation rather than idle time and heap-growth timing, and fixed hash and random seeds.
     "--predictable",
+    "--predictable-gc-schedule",
+    "--hash-seed=1",
+    "--random-seed=1",
     ...bench,
   ];
   let stdout: string;
@@ -104,7 +110,7 @@ async function main(): Promise<void> {
     const results = checkouts.map((): RunResult[] => []);
     // Each round runs every checkout at once, one per core. What varies between identical runs only adds
     // instructions (a LevelDB compaction or a collection that lands inside the window in one run and not in
-    // another: ≈ 0.1 % usually, up to ≈ 0.9 % seen), so a checkout's figure is its fewest.
+    // another: 0.1–1 %, 2 % seen once), so a checkout's figure is its fewest.
     for (let round = 0; round < Number(args.runs); round++) {
       const counted = await Promise.all(checkouts.map((c, i) => countRun(c, outDir, `${i}-${round}`)));
       for (const [i, r] of counted.entries()) results[i]!.push(r);
