@@ -1,6 +1,7 @@
 import { bech32m } from "@scure/base";
 import { BoundedCache } from "./boundedCache.ts";
 import { ErrorCode, TallyError } from "./errors.ts";
+import { internString } from "./internString.ts";
 
 /**
  * Addresses are bech32m strings with the `tly` prefix over a version byte and 32 bytes.
@@ -88,7 +89,8 @@ export function addressAt(bytes: Uint8Array, offset: number): string {
   if (known !== undefined && sameBytes(known.bytes, bytes, offset)) return known.address;
   // A miss or a hash collision (another address in this slot): spell it and take the slot.
   const copy = bytes.slice(offset, offset + ADDRESS_BYTES);
-  const address = bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(copy));
+  // Interned: bech32's encoder builds the text piece by piece, and equal addresses are compared often.
+  const address = internString(bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(copy)));
   // The colliding entry is deleted, not overwritten in place: the slot's new owner counts as newest.
   if (known !== undefined) spelled.delete(hash);
   spelled.set(hash, { bytes: copy, address });
