@@ -6,7 +6,7 @@ import { type SubmitFormat, signWorkload, type WorkloadKind, workloadKind } from
 import { type GcFigures, gcFiguresBetween, meanGcFigures } from "./gcFigures.ts";
 import { LoadDriver, type LoadOptions } from "./loadDriver.ts";
 import { NodeProbe, type NodeSnapshot, STEP_PHASES, type StepPhase, type StepSeconds } from "./nodeProbe.ts";
-import { clockTicksPerSecond, RssTracker, round1 } from "./procStats.ts";
+import { clockTicksPerSecond, RssTracker, round1, round2 } from "./procStats.ts";
 import { ProgressLine, type ProgressSink } from "./progressLine.ts";
 import { SseTracker } from "./sseTracker.ts";
 import { byRole, type ThreadCpu, threadCpuDelta } from "./threadCpu.ts";
@@ -357,10 +357,6 @@ async function drain(book: ApplyBook, start: number, end: number, check: () => v
     if (book.window(start, end).unapplied === 0) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 function byPhase(value: (phase: StepPhase) => number): StepMs {

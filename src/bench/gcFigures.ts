@@ -1,4 +1,5 @@
 import { GC_KINDS, type GcKind, type GcPauses } from "./nodeProbe.ts";
+import { round2 } from "./procStats.ts";
 
 /** One kind of garbage collection over the window: how often it paused the main thread, and for how long. */
 export interface GcKindFigures {
@@ -37,8 +38,4 @@ export function meanGcFigures(nodes: readonly GcFigures[]): GcFigures {
 
 function byKind(figures: (kind: GcKind) => GcKindFigures): GcFigures {
   return Object.fromEntries(GC_KINDS.map((kind) => [kind, figures(kind)])) as GcFigures;
-}
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
 }

@@ -117,3 +117,8 @@ export class RssTracker {
 export function round1(n: number): number {
   return Math.round(n * 10) / 10;
 }
+
+/** Two decimals, for ratios and per-transfer counts in the bench's JSON. */
+export function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
