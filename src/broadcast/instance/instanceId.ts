@@ -1,4 +1,3 @@
-import { internString } from "../../core/internString.ts";
 import { MAX_SEQ } from "../../core/limits.ts";
 import type { Digest, InstanceRef } from "../types.ts";
 
@@ -24,16 +23,22 @@ let currentCount = 0;
  * again, and the node looks it up in several maps (live instances, commitments, the delivered log). A key
  * built afresh each time is a new string whose hash must be computed and whose characters must be compared
  * with the stored key's (a cache miss in a large map): ≈ 1 µs per lookup against ≈ 0.1 µs for the stored
- * object. Source strings come from the address cache, so the two-level lookup here hashes nothing. Keys are
- * interned (`internString`): a key made again after its generation left equals the old one by identity too.
- * Which object a caller gets never changes a map's answer, only its speed.
+ * object. Source strings come from the address cache, so the two-level lookup here hashes nothing.
+ *
+ * Keys are built by `join`, which makes a flat string, not by a template literal, which makes a *cons* string
+ * (a tree of its pieces): V8 compares two equal flat strings in its fast path, but sends a cons string to the
+ * C++ runtime (`Runtime_StringEqual`) every time — as happens when a key made again after its generation left
+ * meets the old one in a map. Interning them (`internString`) made those comparisons identity checks, but
+ * cost ≈ 1.5–4 µs per new key in V8's string table, ≈ 2 % of a node's CPU at saturation (session 25's
+ * profiles); a flat string costs ≈ 0.15 µs and compares in ≈ 20 ns. Which object a caller gets never changes
+ * a map's answer, only its speed.
  */
 export function instanceKey(instance: InstanceRef): string {
   const { source, seq } = instance;
   let bySeq = currentKeys.get(source);
   const recent = bySeq?.get(seq);
   if (recent !== undefined) return recent;
-  const key = previousKeys.get(source)?.get(seq) ?? internString(`${source}:${seq}`);
+  const key = previousKeys.get(source)?.get(seq) ?? [source, seq].join(":");
   if (currentCount >= INSTANCE_KEY_CACHE_ENTRIES) {
     previousKeys = currentKeys;
     currentKeys = new Map();
