@@ -102,7 +102,10 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
   return { core, identity };
 }
 
-/** Crypto-backed: sample draws an attacker could predict would let it position itself in them. */
-function cryptoRandom(): number {
+/**
+ * A uniform [0, 1) draw, crypto-backed: the node's samples (membership's, the broadcast's, catch-up's) use
+ * it, since draws an attacker could predict would let it position itself in them.
+ */
+export function cryptoRandom(): number {
   return randomInt(2 ** 47) / 2 ** 47;
 }

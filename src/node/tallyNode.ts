@@ -1,4 +1,3 @@
-import { randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -32,7 +31,7 @@ import { type NodeDatabase, openDatabase, writeBatch } from "../storage/database
 import { LevelLedgerStore, RECENT_STATUS_ENTRIES } from "../storage/levelLedgerStore.ts";
 import { metaRecords } from "../storage/metaRecords.ts";
 import { submittedRecords } from "../storage/submittedRecords.ts";
-import { assembleCore } from "./assembleCore.ts";
+import { assembleCore, cryptoRandom } from "./assembleCore.ts";
 import type { NodeConfig } from "./config.ts";
 import { judgeHealth } from "./core/health.ts";
 import type { NodeCore } from "./core/nodeCore.ts";
@@ -147,9 +146,7 @@ export class TallyNode implements NodeApi {
     this.genesisId = genesisHash(genesis);
     const peerKey = await loadOrCreatePeerKey(this.config.dataDir);
     this.peerIdImpl = canonicalPeerId(peerKey.peerId.toString());
-    // Crypto-backed: sample draws an attacker could predict would let it position itself in them.
-    const random = () => randomInt(2 ** 47) / 2 ** 47;
-    const membership = setUpMembership(genesis, this.genesisId, this.peerIdImpl, random);
+    const membership = setUpMembership(genesis, this.genesisId, this.peerIdImpl, cryptoRandom);
     this.membership = membership;
     this.protocols = [...CHANNEL_PROTOCOLS, ...membership.protocols];
 

@@ -29,8 +29,8 @@ let currentCount = 0;
  * (a tree of its pieces): V8 compares two equal flat strings in its fast path, but sends a cons string to the
  * C++ runtime (`Runtime_StringEqual`) every time — as happens when a key made again after its generation left
  * meets the old one in a map. Interning them (`internString`) made those comparisons identity checks, but
- * cost ≈ 1.5–4 µs per new key in V8's string table, ≈ 2 % of a node's CPU at saturation (session 25's
- * profiles); a flat string costs ≈ 0.15 µs and compares in ≈ 20 ns. Which object a caller gets never changes
+ * cost ≈ 1.5–4 µs per new key in V8's string table, ≈ 2 % of a node's CPU at saturation (docs/benchmarks.md,
+ * "Session 25"); a flat string costs ≈ 0.15 µs and compares in ≈ 20 ns. Which object a caller gets never changes
  * a map's answer, only its speed.
  */
 export function instanceKey(instance: InstanceRef): string {
