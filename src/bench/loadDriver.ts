@@ -1,8 +1,8 @@
-import { Agent, request } from "node:http";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { encodeTransferBatch } from "../core/transferBatch.ts";
 import type { ApplyBook } from "./applyBook.ts";
 import { depIndexOf, type SignedWorkload } from "./benchWorkload.ts";
+import { KeepAliveClient } from "./keepAliveClient.ts";
 import { PrerequisiteTracker } from "./prerequisites.ts";
 
 export interface LoadOptions {
@@ -61,7 +61,7 @@ export class LoadDriver {
   private readonly prerequisites: PrerequisiteTracker;
   /** Per node: transfers whose prerequisites are met, not yet sent (one per account at most), oldest first. */
   private readonly ready: number[][];
-  private readonly agents: Agent[];
+  private readonly clients: KeepAliveClient[];
   private idle: (() => void) | undefined;
   private readonly apis: readonly string[];
   private readonly workload: SignedWorkload;
@@ -85,7 +85,7 @@ export class LoadDriver {
     this.ready = apis.map(() => []);
     for (const index of this.prerequisites.initial()) this.release(index);
     this.pendingPerNode = apis.map(() => 0);
-    this.agents = apis.map(() => new Agent({ keepAlive: true, maxSockets: options.inFlight }));
+    this.clients = apis.map((api) => new KeepAliveClient(api, options.inFlight));
   }
 
   /** Why submission failed, if it did. */
@@ -120,7 +120,7 @@ export class LoadDriver {
     this.stopped = true;
     clearInterval(this.timer);
     if (this.requestsPending > 0) await new Promise<void>((r) => (this.idle = r));
-    for (const agent of this.agents) agent.destroy();
+    for (const client of this.clients) client.close();
   }
 
   /** Transfer `index` may be sent: queue it for its account's node. */
@@ -171,28 +171,15 @@ export class LoadDriver {
     for (const i of indices) if (depIndexOf(this.workload, i) >= 0) this.submittedWithDeps++;
     this.requestsPending++;
     this.pendingPerNode[node]!++;
-    const req = request(`${this.apis[node]}/v1/transfers:batch`, {
-      method: "POST",
-      agent: this.agents[node],
-      headers: { "content-type": contentType, "content-length": Buffer.byteLength(body) },
-    });
-    req.once("response", (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => {
-        text += d;
-      });
-      res.once("end", () => {
-        if (res.statusCode === 200) this.answered(node, indices, text);
-        else this.fail(`${this.apis[node]} answered ${res.statusCode} to a batch: ${text.slice(0, 200)}`);
-        this.requestDone(node);
-      });
-    });
-    req.once("error", (e) => {
-      this.fail(`${this.apis[node]}: ${e.message}`);
+    this.clients[node]!.request("POST", "/v1/transfers:batch", contentType, body, (error, answer) => {
+      if (error !== undefined || answer === undefined) this.fail(`${this.apis[node]}: ${error?.message}`);
+      else if (answer.status === 200) this.answered(node, indices, answer.body.toString("utf8"));
+      else
+        this.fail(
+          `${this.apis[node]} answered ${answer.status} to a batch: ${answer.body.toString("utf8", 0, 200)}`,
+        );
       this.requestDone(node);
     });
-    req.end(body);
   }
 
   private answered(node: number, indices: readonly number[], text: string): void {
