@@ -22,7 +22,10 @@ const RETRY_CODE = "PENDING_FULL";
  */
 const UNKNOWN_DEPENDENCY_CODE = "UNKNOWN_DEPENDENCY";
 const UNKNOWN_DEPENDENCY_RETRY_MS = 100;
-/** How often the open-loop scheduler wakes to send what has come due. */
+/**
+ * How often each node is sent what has come due for it in the open loop. The nodes' turns are staggered
+ * across the tick (with 4 nodes, one every 2.5 ms), as independent clients would be, rather than all at once.
+ */
 const OPEN_LOOP_TICK_MS = 10;
 
 /**
@@ -34,9 +37,10 @@ const OPEN_LOOP_TICK_MS = 10;
  * measure dropped introductions.
  *
  * Saturation: a node gets a batch whenever `batch` of its accounts are ready (or it has none pending and
- * some are ready), within `inFlight` requests. Open loop: transfers come due at `rate`/s and are sent from the
- * ready accounts; what cannot be sent because every account is busy is owed (`late`) and sent as accounts
- * free up. Refused transfers are counted by code; one refused as "busy" is sent again. A request that fails
+ * some are ready), within `inFlight` requests. Open loop: transfers come due at `rate`/s, each node's 1/N
+ * share of them; every 10 ms, at its own turn, a node is sent what came due for it since its last turn, from
+ * its ready accounts, as one request (more only beyond `batch`). What cannot be sent because every account
+ * is busy is owed (`late`) and sent at a later turn as accounts free up. Refused transfers are counted by code; one refused as "busy" is sent again. A request that fails
  * outright (connection, non-200) fails the run.
  */
 export class LoadDriver {
@@ -55,7 +59,10 @@ export class LoadDriver {
   private requestsPending = 0;
   private readonly pendingPerNode: number[];
   private startedAt = 0;
-  private dueSent = 0;
+  /** Open loop: transfers sent so far from each node's share of what came due. */
+  private readonly dueSentPerNode: number[];
+  /** Open loop: the node whose turn is next. */
+  private turn = 0;
   private firstNode = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly prerequisites: PrerequisiteTracker;
@@ -85,6 +92,7 @@ export class LoadDriver {
     this.ready = apis.map(() => []);
     for (const index of this.prerequisites.initial()) this.release(index);
     this.pendingPerNode = apis.map(() => 0);
+    this.dueSentPerNode = apis.map(() => 0);
     this.clients = apis.map((api) => new KeepAliveClient(api, options.inFlight));
   }
 
@@ -93,17 +101,22 @@ export class LoadDriver {
     return this.failure;
   }
 
-  /** Open loop: transfers due by now and not sent because no account was free. */
+  /**
+   * Open loop: transfers due by now and not sent — those waiting for their node's next turn (at most a tick's
+   * share) and those no free account could take.
+   */
   get late(): number {
     if (this.options.rate === undefined) return 0;
-    return Math.max(0, this.due() - this.dueSent);
+    let late = 0;
+    for (let node = 0; node < this.apis.length; node++) late += Math.max(0, this.owed(node));
+    return late;
   }
 
   start(): void {
     this.stopped = false;
     this.startedAt = this.now();
     if (this.options.rate === undefined) this.pump();
-    else this.timer = setInterval(() => this.pump(), OPEN_LOOP_TICK_MS);
+    else this.timer = setInterval(() => this.sendDue(), OPEN_LOOP_TICK_MS / this.apis.length);
   }
 
   /**
@@ -128,31 +141,41 @@ export class LoadDriver {
     this.ready[(index % this.workload.accounts) % this.apis.length]!.push(index);
   }
 
-  private due(): number {
-    return Math.floor(((this.now() - this.startedAt) / 1000) * (this.options.rate ?? 0));
+  /** Open loop: of node `node`'s share of the transfers due by now (1/N of them), those not yet sent. */
+  private owed(node: number): number {
+    const n = this.apis.length;
+    const due = Math.floor(((this.now() - this.startedAt) / 1000) * (this.options.rate ?? 0));
+    // Node k's share: the transfers numbered k, k + N, k + 2N, … of the `due` so far (none while due ≤ k).
+    return Math.floor((due - node - 1) / n) + 1 - this.dueSentPerNode[node]!;
   }
 
+  /** Open loop: it is the next node's turn; it is sent what came due for it, in as few requests as fit. */
+  private sendDue(): void {
+    if (this.stopped || this.failure !== undefined) return;
+    const node = this.turn;
+    this.turn = (this.turn + 1) % this.apis.length;
+    const ready = this.ready[node]!;
+    let owed = this.owed(node);
+    while (owed > 0 && ready.length > 0 && this.requestsPending < this.options.inFlight) {
+      const indices = ready.splice(0, Math.min(this.options.batch, owed));
+      this.dueSentPerNode[node]! += indices.length;
+      owed -= indices.length;
+      this.post(node, indices);
+    }
+  }
+
+  /** Saturation: each node is sent a batch whenever `batch` of its accounts are ready (see the class comment). */
   private pump(): void {
     if (this.stopped || this.failure !== undefined) return;
-    const { batch, inFlight, rate } = this.options;
+    const { batch, inFlight } = this.options;
     // Start from a different node each time, so no node's batches always go first.
     this.firstNode = (this.firstNode + 1) % this.apis.length;
     for (let k = 0; k < this.apis.length; k++) {
       const node = (this.firstNode + k) % this.apis.length;
       const ready = this.ready[node]!;
       while (this.requestsPending < inFlight && ready.length > 0) {
-        let size: number;
-        if (rate === undefined) {
-          if (ready.length < batch && this.pendingPerNode[node]! > 0) break;
-          size = batch;
-        } else {
-          // Each node takes its share of what is due; a batch is sent once full or at every tick.
-          const owed = Math.ceil((this.due() - this.dueSent) / this.apis.length);
-          if (owed <= 0) break;
-          size = Math.min(batch, owed);
-          this.dueSent += Math.min(size, ready.length);
-        }
-        this.post(node, ready.splice(0, size));
+        if (ready.length < batch && this.pendingPerNode[node]! > 0) break;
+        this.post(node, ready.splice(0, batch));
       }
     }
   }
@@ -213,7 +236,7 @@ export class LoadDriver {
     this.requestsPending--;
     this.pendingPerNode[node]!--;
     if (this.stopped && this.requestsPending === 0) this.idle?.();
-    else this.pump();
+    else if (this.options.rate === undefined) this.pump();
   }
 
   private fail(message: string): void {
