@@ -2,6 +2,11 @@ import { connect, type Socket } from "node:net";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { type HttpAnswer, HttpResponseReader } from "./httpResponseReader.ts";
 
+/** What may go into the request line and the content-type header as given: no spaces or line breaks. */
+const TOKEN = /^[A-Z]+$/;
+const PATH = /^\/[\x21-\x7e]*$/;
+const HEADER_VALUE = /^[\x20-\x7e]+$/;
+
 export type AnswerCallback = (error: Error | undefined, answer: HttpAnswer | undefined) => void;
 
 interface PendingRequest {
@@ -70,6 +75,12 @@ export class KeepAliveClient {
     }
     // The reader frames answers by their headers alone; an answer to HEAD has a length and no body.
     if (method === "HEAD") throw new TallyError(ErrorCode.InvalidField, "HEAD requests are not supported");
+    if (!TOKEN.test(method) || !PATH.test(path) || !HEADER_VALUE.test(contentType)) {
+      throw new TallyError(
+        ErrorCode.InvalidField,
+        "a method, path or content type that would break the head",
+      );
+    }
     const bodyBytes = typeof body === "string" ? Buffer.from(body) : body;
     const head =
       `${method} ${path} HTTP/1.1\r\nhost: ${this.authority}\r\n` +

@@ -61,8 +61,8 @@ export class LoadDriver {
   private startedAt = 0;
   /** Open loop: transfers sent so far from each node's share of what came due. */
   private readonly dueSentPerNode: number[];
-  /** Open loop: the node whose turn is next. */
-  private turn = 0;
+  /** Open loop: turns taken so far, over all nodes (turn t is node t mod N's). */
+  private turns = 0;
   private firstNode = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly prerequisites: PrerequisiteTracker;
@@ -116,7 +116,7 @@ export class LoadDriver {
     this.stopped = false;
     this.startedAt = this.now();
     if (this.options.rate === undefined) this.pump();
-    else this.timer = setInterval(() => this.sendDue(), OPEN_LOOP_TICK_MS / this.apis.length);
+    else this.timer = setInterval(() => this.takeTurns(), Math.max(1, OPEN_LOOP_TICK_MS / this.apis.length));
   }
 
   /**
@@ -149,11 +149,19 @@ export class LoadDriver {
     return Math.floor((due - node - 1) / n) + 1 - this.dueSentPerNode[node]!;
   }
 
-  /** Open loop: it is the next node's turn; it is sent what came due for it, in as few requests as fit. */
-  private sendDue(): void {
+  /**
+   * Open loop: takes every turn that has come (one every 10 ms / N since the start; a late timer, or more
+   * nodes than milliseconds in a tick, makes it several at once).
+   */
+  private takeTurns(): void {
+    const turnMs = OPEN_LOOP_TICK_MS / this.apis.length;
+    const due = Math.floor((this.now() - this.startedAt) / turnMs) + 1;
+    for (; this.turns < due; this.turns++) this.sendDue(this.turns % this.apis.length);
+  }
+
+  /** Open loop: node `node`'s turn; it is sent what came due for it, in as few requests as fit. */
+  private sendDue(node: number): void {
     if (this.stopped || this.failure !== undefined) return;
-    const node = this.turn;
-    this.turn = (this.turn + 1) % this.apis.length;
     const ready = this.ready[node]!;
     let owed = this.owed(node);
     while (owed > 0 && ready.length > 0 && this.requestsPending < this.options.inFlight) {

@@ -223,6 +223,25 @@ describe("KeepAliveClient", () => {
     assert.equal(server.connections(), 1, "ten chained requests, one connection");
   });
 
+  it("refuses a method, path or content type that would break the request head", async (t) => {
+    const server = await serve(t, (_req, res) => res.end());
+    const c = client(t, server.origin, 1);
+    for (const [method, path, type] of [
+      ["POST\r\nx", "/", "text/plain"],
+      ["POST", "/a b", "text/plain"],
+      ["POST", "/\r\nx-injected: 1", "text/plain"],
+      ["POST", "relative", "text/plain"],
+      ["POST", "/", "text/plain\r\nx-injected: 1"],
+    ] as const) {
+      assert.throws(
+        () => c.request(method, path, type, "", () => {}),
+        (e) => isTallyError(e, ErrorCode.InvalidField),
+        JSON.stringify([method, path, type]),
+      );
+    }
+    assert.equal(server.connections(), 0, "nothing was sent");
+  });
+
   it("refuses HEAD, whose answer it could not frame", async (t) => {
     const server = await serve(t, (_req, res) => res.end());
     const c = client(t, server.origin, 1);

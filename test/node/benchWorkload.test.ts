@@ -203,71 +203,78 @@ for (const format of ["binary", "json"] as const)
   });
 
 /**
- * Open loop against two fake nodes that apply whatever they are sent a few ms later: each node is sent its
- * half of what comes due, at its own turn in the tick — one request per turn, the two nodes' requests
- * alternating rather than arriving together.
+ * Open loop against fake nodes that apply whatever they are sent a few ms later: each node is sent its 1/N
+ * of what comes due, at its own turn in the tick — one request per turn, consecutive requests going to
+ * different nodes rather than arriving together. Twelve nodes have turns closer than the timer's 1 ms.
  */
-test("load driver (open loop): each node gets its share of the rate at its own turn, one request a turn", async () => {
-  const signers = deterministicSigners(400);
-  const w = signWorkload(signers, 4, NETWORK, true, "binary");
-  const accountOf = new Map(signers.map((s, i) => [s.address, i]));
-  const book = new ApplyBook(w.ids.length, 1);
-  const requests: { node: number; transfers: number }[] = [];
-  let driver: LoadDriver | undefined;
-  const servers = [0, 1].map((node) =>
-    createServer(async (req: IncomingMessage, res: ServerResponse) => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const transfers = splitTransferBatch(Buffer.concat(chunks), 1_000).map(
-        (b) => decodeTransfer(b).transfer,
-      );
-      requests.push({ node, transfers: transfers.length });
-      for (const t of transfers) {
-        const n = (t.seq - 1) * w.accounts + accountOf.get(t.source)!;
-        setTimeout(() => driver!.settled(n, true), 3);
+for (const [nodes, rate] of [
+  [2, 800],
+  [12, 1_200],
+] as const)
+  test(`load driver (open loop, ${nodes} nodes): each node gets its share of the rate at its own turn, one request a turn`, async () => {
+    const signers = deterministicSigners(400);
+    const w = signWorkload(signers, 4, NETWORK, true, "binary");
+    const accountOf = new Map(signers.map((s, i) => [s.address, i]));
+    const book = new ApplyBook(w.ids.length, 1);
+    const requests: { node: number; transfers: number }[] = [];
+    let driver: LoadDriver | undefined;
+    const servers = Array.from({ length: nodes }, (_, node) =>
+      createServer(async (req: IncomingMessage, res: ServerResponse) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        const transfers = splitTransferBatch(Buffer.concat(chunks), 1_000).map(
+          (b) => decodeTransfer(b).transfer,
+        );
+        requests.push({ node, transfers: transfers.length });
+        for (const t of transfers) {
+          const n = (t.seq - 1) * w.accounts + accountOf.get(t.source)!;
+          setTimeout(() => driver!.settled(n, true), 3);
+        }
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ results: transfers.map(() => ({})) }));
+      }),
+    );
+    try {
+      for (const s of servers) {
+        s.listen(0, "127.0.0.1");
+        await once(s, "listening");
       }
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ results: transfers.map(() => ({})) }));
-    }),
-  );
-  try {
-    for (const s of servers) {
-      s.listen(0, "127.0.0.1");
-      await once(s, "listening");
+      const apis = servers.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`);
+      driver = new LoadDriver(apis, w, book, { batch: 100, inFlight: 8, rate }, () => performance.now());
+      const startedAt = performance.now();
+      driver.start();
+      await new Promise((r) => setTimeout(r, 1_000));
+      const late = driver.late;
+      const elapsedMs = performance.now() - startedAt;
+      await driver.stop();
+      assert.equal(driver.failed, undefined);
+      const due = Math.floor((elapsedMs / 1000) * rate);
+      const sent = requests.reduce((sum, r) => sum + r.transfers, 0);
+      // Sent at the nodes' turns: at most one tick (10 ms, 8 transfers) behind what is due, nothing ahead.
+      assert.ok(sent <= due && sent >= due - 0.01 * rate - nodes, `sent ${sent} of ${due} due`);
+      // 400 accounts are never all busy: what is owed waits only for its node's turn.
+      assert.ok(late <= 0.01 * rate + nodes, `${late} owed`);
+      const perNode = [0, 1].map((node) =>
+        requests.filter((r) => r.node === node).reduce((s, r) => s + r.transfers, 0),
+      );
+      assert.ok(Math.abs(perNode[0]! - perNode[1]!) <= 0.01 * rate, `shares ${perNode.join(" / ")}`);
+      // One request per node per 10 ms tick (≈ 100 in a second each), not several small ones.
+      for (const node of servers.keys()) {
+        const count = requests.filter((r) => r.node === node).length;
+        assert.ok(
+          count <= elapsedMs / 10 + 2,
+          `node ${node}: ${count} requests in ${elapsedMs.toFixed(0)} ms`,
+        );
+      }
+      // Turns alternate: consecutive requests go to different nodes (allowing a few that timers bunched).
+      let alternations = 0;
+      for (let i = 1; i < requests.length; i++)
+        if (requests[i]!.node !== requests[i - 1]!.node) alternations++;
+      assert.ok(
+        alternations >= 0.9 * (requests.length - 1),
+        `${alternations} of ${requests.length - 1} alternate`,
+      );
+    } finally {
+      for (const s of servers) s.close();
     }
-    const apis = servers.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`);
-    const rate = 800;
-    driver = new LoadDriver(apis, w, book, { batch: 100, inFlight: 8, rate }, () => performance.now());
-    const startedAt = performance.now();
-    driver.start();
-    await new Promise((r) => setTimeout(r, 1_000));
-    const late = driver.late;
-    const elapsedMs = performance.now() - startedAt;
-    await driver.stop();
-    assert.equal(driver.failed, undefined);
-    const due = Math.floor((elapsedMs / 1000) * rate);
-    const sent = requests.reduce((sum, r) => sum + r.transfers, 0);
-    // Sent at the nodes' turns: at most one tick (10 ms, 8 transfers) behind what is due, nothing ahead.
-    assert.ok(sent <= due && sent >= due - 0.01 * rate - 2, `sent ${sent} of ${due} due`);
-    // 400 accounts are never all busy at 800/s: what is owed waits only for its node's turn.
-    assert.ok(late <= 0.01 * rate + 2, `${late} owed`);
-    const perNode = [0, 1].map((node) =>
-      requests.filter((r) => r.node === node).reduce((s, r) => s + r.transfers, 0),
-    );
-    assert.ok(Math.abs(perNode[0]! - perNode[1]!) <= 0.01 * rate, `shares ${perNode.join(" / ")}`);
-    // One request per node per 10 ms tick (≈ 100 in a second each), not several small ones.
-    for (const node of [0, 1]) {
-      const count = requests.filter((r) => r.node === node).length;
-      assert.ok(count <= elapsedMs / 10 + 2, `node ${node}: ${count} requests in ${elapsedMs.toFixed(0)} ms`);
-    }
-    // Turns alternate: consecutive requests go to different nodes (allowing a few that timers bunched).
-    let alternations = 0;
-    for (let i = 1; i < requests.length; i++) if (requests[i]!.node !== requests[i - 1]!.node) alternations++;
-    assert.ok(
-      alternations >= 0.9 * (requests.length - 1),
-      `${alternations} of ${requests.length - 1} alternate`,
-    );
-  } finally {
-    for (const s of servers) s.close();
-  }
-});
+  });
