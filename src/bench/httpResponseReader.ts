@@ -45,7 +45,8 @@ export class HttpResponseReader {
   private remaining = 0;
   private parts: Buffer[] = [];
   private bodyBytes = 0;
-  private headBytesSeen = 0;
+  /** Bytes of trailer lines read so far (bounded like a head). */
+  private trailerBytes = 0;
 
   /** Takes the next bytes of the connection; returns the responses they complete, in order. */
   push(chunk: Buffer): HttpAnswer[] {
@@ -74,13 +75,13 @@ export class HttpResponseReader {
       case "head":
         return this.readHead();
       case "length": {
-        if (!this.takeBody(this.remaining)) return undefined;
+        if (!this.takeBody()) return undefined;
         return this.finish();
       }
       case "chunkSize":
         return this.readChunkSize();
       case "chunkData": {
-        if (!this.takeBody(this.remaining)) return undefined;
+        if (!this.takeBody()) return undefined;
         this.state = "chunkEnd";
         return null;
       }
@@ -186,7 +187,7 @@ export class HttpResponseReader {
     }
     const size = Number.parseInt(digits, 16);
     if (size === 0) {
-      this.headBytesSeen = 0;
+      this.trailerBytes = 0;
       this.state = "trailers";
       return null;
     }
@@ -200,19 +201,19 @@ export class HttpResponseReader {
   private readTrailer(): HttpAnswer | null | undefined {
     const end = this.pending.indexOf(CRLF);
     if (end === -1) {
-      if (this.headBytesSeen + this.pending.length > MAX_HEAD_BYTES) throw malformed("trailers too long");
+      if (this.trailerBytes + this.pending.length > MAX_HEAD_BYTES) throw malformed("trailers too long");
       return undefined;
     }
-    this.headBytesSeen += end + 2;
-    if (this.headBytesSeen > MAX_HEAD_BYTES) throw malformed("trailers too long");
+    this.trailerBytes += end + 2;
+    if (this.trailerBytes > MAX_HEAD_BYTES) throw malformed("trailers too long");
     this.pending = this.pending.subarray(end + 2);
     // Trailer fields are read past, not used; the empty line ends the response.
     return end === 0 ? this.finish() : null;
   }
 
   /** Moves up to `remaining` pending bytes into the body; true once none are owed. */
-  private takeBody(owed: number): boolean {
-    const take = Math.min(owed, this.pending.length);
+  private takeBody(): boolean {
+    const take = Math.min(this.remaining, this.pending.length);
     if (take > 0) {
       this.addBody(this.pending.subarray(0, take));
       this.pending = this.pending.subarray(take);

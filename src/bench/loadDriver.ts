@@ -40,8 +40,9 @@ const OPEN_LOOP_TICK_MS = 10;
  * some are ready), within `inFlight` requests. Open loop: transfers come due at `rate`/s, each node's 1/N
  * share of them; every 10 ms, at its own turn, a node is sent what came due for it since its last turn, from
  * its ready accounts, as one request (more only beyond `batch`). What cannot be sent because every account
- * is busy is owed (`late`) and sent at a later turn as accounts free up. Refused transfers are counted by code; one refused as "busy" is sent again. A request that fails
- * outright (connection, non-200) fails the run.
+ * is busy is owed (`late`) and sent at a later turn as accounts free up. Refused transfers are counted by
+ * code; one refused as "busy" is sent again. A request that fails outright (connection, non-200) fails the
+ * run.
  */
 export class LoadDriver {
   /** Transfers POSTed at least once. */
@@ -116,7 +117,7 @@ export class LoadDriver {
     this.stopped = false;
     this.startedAt = this.now();
     if (this.options.rate === undefined) this.pump();
-    else this.timer = setInterval(() => this.takeTurns(), Math.max(1, OPEN_LOOP_TICK_MS / this.apis.length));
+    else this.timer = setInterval(() => this.takeTurns(), Math.max(1, this.turnMs()));
   }
 
   /**
@@ -154,9 +155,13 @@ export class LoadDriver {
    * nodes than milliseconds in a tick, makes it several at once).
    */
   private takeTurns(): void {
-    const turnMs = OPEN_LOOP_TICK_MS / this.apis.length;
-    const due = Math.floor((this.now() - this.startedAt) / turnMs) + 1;
+    const due = Math.floor((this.now() - this.startedAt) / this.turnMs()) + 1;
     for (; this.turns < due; this.turns++) this.sendDue(this.turns % this.apis.length);
+  }
+
+  /** Open loop: the time between two nodes' turns (the tick shared by the nodes). */
+  private turnMs(): number {
+    return OPEN_LOOP_TICK_MS / this.apis.length;
   }
 
   /** Open loop: node `node`'s turn; it is sent what came due for it, in as few requests as fit. */
