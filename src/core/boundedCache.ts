@@ -3,21 +3,27 @@
  * bounded records.
  *
  * Why not a `Map` evicting `keys().next()`: V8's ordered hash tables leave a deleted entry's slot in place
- * until the next rehash, and an iterator from the front steps over every such slot. Evicting the oldest of
- * 65,536 entries that way cost ≈ 30 µs per insertion once the map had turned over (100,000 entries: ≈ 60 µs),
- * and a node evicts from several caches per transfer. Here the insertion order lives in a ring of keys, so an
- * eviction deletes by key: ≈ 0.1–0.3 µs whatever the size (`node bench/boundedCache.bench.ts`).
+ * until the next rehash, and a fresh iterator from the front steps over every such slot. Evicting the oldest
+ * of 65,536 entries that way cost ≈ 30 µs per insertion once the map had turned over (100,000 entries: ≈ 60
+ * µs), and a node evicts from several caches per transfer. Here one iterator lives as long as the map and is
+ * advanced once per eviction: it never steps over a slot twice, and a JavaScript map iterator follows its map
+ * through deletions and rehashes (it yields every live entry in insertion order, those set after it was made
+ * included). Until session 27 the order lived in a ring of keys beside the map; the iterator needs no second
+ * copy of every key and made an insertion with eviction plus a lookup ≈ 1.6× cheaper at 65,536 and 100,000
+ * entries (`node bench/boundedCache.bench.ts`).
  *
- * Setting a key already present replaces its value and keeps its place. A key deleted and set again may
- * leave at its first insertion's turn — early, which a cache tolerates; users that need exact order never
- * delete.
+ * Setting a key already present replaces its value and keeps its place; a key deleted and set again takes the
+ * newest place, as in a `Map`.
  */
 export class BoundedCache<K, V> {
   readonly maxEntries: number;
   private readonly map = new Map<K, V>();
-  /** Keys in insertion order from `head`; a key no longer in `map` is a stale slot, skipped. */
-  private ring: K[] = [];
-  private head = 0;
+  /**
+   * The next key to evict comes from here. Everything it has passed has been evicted (or deleted and, if set
+   * again, moved behind it), so what it yields next is the oldest entry. Made on the first eviction, and again
+   * if it ran off the end of an emptied map (a finished iterator stays finished).
+   */
+  private oldest: MapIterator<K> | undefined;
 
   constructor(maxEntries: number) {
     if (!(Number.isSafeInteger(maxEntries) && maxEntries >= 1))
@@ -38,13 +44,9 @@ export class BoundedCache<K, V> {
   }
 
   set(key: K, value: V): void {
-    // One hash lookup, not a `has` and a `set`: whether the map grew tells a new key from a replaced one.
-    const before = this.map.size;
     this.map.set(key, value);
-    if (this.map.size === before) return;
-    this.ring.push(key);
-    if (this.map.size > this.maxEntries) this.evictOldest(key);
-    this.tidy();
+    // A replaced value leaves the size as it was; a new key beyond the bound pushes the oldest out.
+    if (this.map.size > this.maxEntries) this.evictOldest();
   }
 
   delete(key: K): boolean {
@@ -56,29 +58,18 @@ export class BoundedCache<K, V> {
     return this.map.entries();
   }
 
-  /** Evicts the oldest entries until at most `maxEntries` remain (after the bound was lowered by a caller). */
+  /** Evicts the oldest entries until at most `entries` remain (after the bound was lowered by a caller). */
   trimTo(entries: number): void {
     while (this.map.size > entries) this.evictOldest();
   }
 
-  /** `keep`: the key just set, whose earlier slot (if it was deleted and set again) is stale. */
-  private evictOldest(keep?: K): void {
-    while (this.head < this.ring.length) {
-      const oldest = this.ring[this.head++]!;
-      if (oldest !== keep && this.map.delete(oldest)) return;
+  /** Only called on a non-empty map, so the oldest entry exists. */
+  private evictOldest(): void {
+    let next = this.oldest?.next();
+    if (next === undefined || next.done === true) {
+      this.oldest = this.map.keys();
+      next = this.oldest.next();
     }
-  }
-
-  /** Drops consumed ring slots, and rebuilds the ring when deletions left it mostly stale. */
-  private tidy(): void {
-    if (this.head >= 1024 && this.head * 2 >= this.ring.length) {
-      this.ring = this.ring.slice(this.head);
-      this.head = 0;
-    }
-    if (this.ring.length - this.head > 2 * this.maxEntries + 1024) {
-      // The map iterates in insertion order: its keys are the ring without stale slots (one pass, rare).
-      this.ring = [...this.map.keys()];
-      this.head = 0;
-    }
+    this.map.delete(next.value as K);
   }
 }
