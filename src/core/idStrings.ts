@@ -1,19 +1,28 @@
 import { TRANSFER_ID_BYTES } from "./limits.ts";
 
 /**
- * Ids recently spelled, per generation (see `idAt`): when the current generation holds this many it becomes
- * the previous one and the one before is dropped, so at most twice this many are held (≈ 200 bytes each with
- * their bytes and map entry: ≈ 13 MiB at most).
+ * Ids recently spelled, per generation (see `idAt`): when the current generation has taken this many slots it
+ * becomes the previous one and the one before is dropped, so at most twice this many are held (their hex
+ * strings, ≈ 90 bytes each, and 32 bytes each in one fixed slab: ≈ 8 MiB at most).
  */
 export const ID_STRING_CACHE_ENTRIES = 32_768;
 
-interface Spelled {
-  readonly bytes: Uint8Array;
-  readonly hex: string;
-}
+/**
+ * The bytes of every id held, 32 per slot: slots [0, ENTRIES) and [ENTRIES, 2 × ENTRIES) are the two
+ * generations' halves, which swap roles when the current one is full. One allocation for the node's life:
+ * until session 27 each id held a 32-byte `Uint8Array` of its own and a record pairing it with its string,
+ * three long-lived objects per id for the scavenger to copy and the marker to trace.
+ */
+const slab = Buffer.alloc(2 * ID_STRING_CACHE_ENTRIES * TRANSFER_ID_BYTES);
+/** The hex of the id in each slot (`""` for a slot never used). */
+const spellings: string[] = new Array<string>(2 * ID_STRING_CACHE_ENTRIES).fill("");
 
-let current = new Map<number, Spelled>();
-let previous = new Map<number, Spelled>();
+/** Key (30 bits of the id) → slot, per generation. */
+let current = new Map<number, number>();
+let previous = new Map<number, number>();
+/** The first slot of the current generation's half, and how many of its slots are taken. */
+let currentBase = 0;
+let taken = 0;
 
 /**
  * The lowercase hex of the 32-byte id (a transfer id, a digest, a dep) at `offset` of `bytes`, as the same
@@ -36,19 +45,17 @@ export function idAt(bytes: Uint8Array, offset: number): string {
     ((bytes[offset]! << 22) ^ (bytes[offset + 1]! << 14) ^ (bytes[offset + 2]! << 6) ^ bytes[offset + 3]!) &
     0x3fff_ffff;
   const recent = current.get(key);
-  if (recent !== undefined && sameId(recent.bytes, bytes, offset)) return recent.hex;
+  if (recent !== undefined && holds(recent, bytes, offset)) return spellings[recent]!;
+  // Read before a slot is taken: taking one may turn the generations over and reuse the previous half.
   const old = previous.get(key);
-  let spelled: Spelled;
-  if (old !== undefined && sameId(old.bytes, bytes, offset)) {
-    spelled = old;
-  } else {
-    // A copy of its own (a Buffer's `slice` would be a view of the caller's, possibly pooled, memory).
-    const copy = new Uint8Array(TRANSFER_ID_BYTES);
-    copy.set(bytes.subarray(offset, offset + TRANSFER_ID_BYTES));
-    spelled = { bytes: copy, hex: Buffer.from(copy.buffer, 0, TRANSFER_ID_BYTES).toString("hex") };
-  }
-  remember(key, spelled);
-  return spelled.hex;
+  const oldHex = old !== undefined && holds(old, bytes, offset) ? spellings[old]! : undefined;
+  // A copy of its own in the slab (the caller's bytes may be a view of pooled memory that changes later).
+  const slot = takeSlot(key);
+  const start = slot * TRANSFER_ID_BYTES;
+  for (let i = 0; i < TRANSFER_ID_BYTES; i++) slab[start + i] = bytes[offset + i]!;
+  const hex = oldHex ?? slab.toString("hex", start, start + TRANSFER_ID_BYTES);
+  spellings[slot] = hex;
+  return hex;
 }
 
 /**
@@ -65,20 +72,16 @@ export function internId(hex: string): string {
   if ((b0 | b1 | b2 | b3) < 0) return hex;
   const key = ((b0 << 22) ^ (b1 << 14) ^ (b2 << 6) ^ b3) & 0x3fff_ffff;
   const recent = current.get(key);
-  if (recent !== undefined && recent.hex === hex) return recent.hex;
+  if (recent !== undefined && spellings[recent] === hex) return spellings[recent]!;
+  // Read before a slot is taken, as in `idAt`.
   const old = previous.get(key);
-  let spelled: Spelled;
-  if (old !== undefined && old.hex === hex) spelled = old;
-  else {
-    // Upper-case or stray characters would decode short or spell differently: leave them uncached.
-    for (let i = 8; i < hex.length; i++) if (hexDigit(hex.charCodeAt(i)) < 0) return hex;
-    // Bytes of their own: a small Buffer.from is a slice of a shared 8 KiB pool, which a cached id would pin.
-    const bytes = new Uint8Array(TRANSFER_ID_BYTES);
-    bytes.set(Buffer.from(hex, "hex"));
-    spelled = { bytes, hex };
-  }
-  remember(key, spelled);
-  return spelled.hex;
+  const spelled = old !== undefined && spellings[old] === hex ? spellings[old]! : hex;
+  // Upper-case or stray characters would decode short or spell differently: leave them uncached.
+  if (spelled === hex) for (let i = 8; i < hex.length; i++) if (hexDigit(hex.charCodeAt(i)) < 0) return hex;
+  const slot = takeSlot(key);
+  slab.write(hex, slot * TRANSFER_ID_BYTES, TRANSFER_ID_BYTES, "hex"); // 64 hex digits, checked above
+  spellings[slot] = spelled;
+  return spelled;
 }
 
 /** The byte spelled by two lowercase hex characters at `at`, or −1. */
@@ -94,15 +97,23 @@ function hexDigit(code: number): number {
   return -1;
 }
 
-function remember(key: number, spelled: Spelled): void {
-  if (current.size >= ID_STRING_CACHE_ENTRIES) {
+/** A slot of the current generation for `key`, turning the generations over when its half is full. */
+function takeSlot(key: number): number {
+  if (taken >= ID_STRING_CACHE_ENTRIES) {
+    // The previous generation's half is reused: its map goes with it, so no key still points there.
     previous = current;
     current = new Map();
+    currentBase = ID_STRING_CACHE_ENTRIES - currentBase;
+    taken = 0;
   }
-  current.set(key, spelled);
+  const slot = currentBase + taken++;
+  current.set(key, slot);
+  return slot;
 }
 
-function sameId(stored: Uint8Array, bytes: Uint8Array, offset: number): boolean {
-  for (let i = 0; i < TRANSFER_ID_BYTES; i++) if (stored[i] !== bytes[offset + i]) return false;
+/** Whether `slot` holds the id at `offset` of `bytes`. */
+function holds(slot: number, bytes: Uint8Array, offset: number): boolean {
+  const start = slot * TRANSFER_ID_BYTES;
+  for (let i = 0; i < TRANSFER_ID_BYTES; i++) if (slab[start + i] !== bytes[offset + i]) return false;
   return true;
 }
