@@ -9,8 +9,8 @@
  * advanced once per eviction: it never steps over a slot twice, and a JavaScript map iterator follows its map
  * through deletions and rehashes (it yields every live entry in insertion order, those set after it was made
  * included). Until session 27 the order lived in a ring of keys beside the map; the iterator needs no second
- * copy of every key and made an insertion with eviction plus a lookup ≈ 1.6× cheaper at 65,536 and 100,000
- * entries (`node bench/boundedCache.bench.ts`).
+ * copy of every key and made an insertion with eviction plus a lookup 1.1–1.4× cheaper from 10,000 entries up
+ * (`node bench/boundedCache.bench.ts`, which keeps the ring as its baseline).
  *
  * Setting a key already present replaces its value and keeps its place; a key deleted and set again takes the
  * newest place, as in a `Map`.

@@ -75,11 +75,14 @@ export function internId(hex: string): string {
   if (recent !== undefined && spellings[recent] === hex) return spellings[recent]!;
   // Read before a slot is taken, as in `idAt`.
   const old = previous.get(key);
-  const spelled = old !== undefined && spellings[old] === hex ? spellings[old]! : hex;
-  // Upper-case or stray characters would decode short or spell differently: leave them uncached.
-  if (spelled === hex) for (let i = 8; i < hex.length; i++) if (hexDigit(hex.charCodeAt(i)) < 0) return hex;
+  const oldHex = old !== undefined && spellings[old] === hex ? spellings[old]! : undefined;
+  // Upper-case or stray characters would decode short or spell differently: leave them uncached. (A string
+  // found in the previous generation was checked when it entered.)
+  if (oldHex === undefined)
+    for (let i = 8; i < hex.length; i++) if (hexDigit(hex.charCodeAt(i)) < 0) return hex;
   const slot = takeSlot(key);
-  slab.write(hex, slot * TRANSFER_ID_BYTES, TRANSFER_ID_BYTES, "hex"); // 64 hex digits, checked above
+  slab.write(hex, slot * TRANSFER_ID_BYTES, TRANSFER_ID_BYTES, "hex"); // 64 hex digits, checked
+  const spelled = oldHex ?? hex;
   spellings[slot] = spelled;
   return spelled;
 }
