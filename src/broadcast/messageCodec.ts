@@ -1,7 +1,8 @@
-import { ADDRESS_BYTES, addressAt, decodeAddress } from "../core/address.ts";
+import { ADDRESS_BYTES, decodeAddress } from "../core/address.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { idAt } from "../core/idStrings.ts";
-import { MAX_SEQ, TRANSFER_ID_BYTES } from "../core/limits.ts";
+import { TRANSFER_ID_BYTES } from "../core/limits.ts";
+import { instanceRefAt, sourceBytesOf } from "./instance/instanceId.ts";
 import type { BroadcastMessage, InstanceRef, SubscriptionLayer, VoteMessage } from "./types.ts";
 
 /**
@@ -280,24 +281,11 @@ function writeDigest(out: Buffer, offset: number, digest: string): void {
 
 /** Seqs are at most MAX_SEQ (2^53 − 1): a u64 written as two u32 halves, no BigInt on the hot path. */
 function writeInstance(out: Buffer, offset: number, instance: InstanceRef): void {
-  out.set(decodeAddress(instance.source).bytes, offset);
+  out.set(sourceBytesOf(instance) ?? decodeAddress(instance.source).bytes, offset);
   out.writeUInt32BE(Math.floor(instance.seq / 2 ** 32), offset + ADDRESS_BYTES);
   out.writeUInt32BE(instance.seq >>> 0, offset + ADDRESS_BYTES + 4);
 }
 
 function readInstance(bytes: Uint8Array, offset: number): InstanceRef {
-  let source: string;
-  try {
-    source = addressAt(bytes, offset);
-  } catch (e) {
-    throw malformed(`bad source: ${(e as Error).message}`);
-  }
-  const at = offset + ADDRESS_BYTES;
-  const high = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
-  const low =
-    ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0;
-  const seq = high * 2 ** 32 + low;
-  // high ≥ 2^21 means seq ≥ 2^53: beyond MAX_SEQ, and no longer exact as a double.
-  if (high >= 2 ** 21 || seq < 1 || seq > MAX_SEQ) throw malformed("seq out of range");
-  return { source, seq };
+  return instanceRefAt(bytes, offset, malformed);
 }

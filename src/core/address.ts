@@ -112,6 +112,21 @@ export function encodeAddress(version: AddressVersion, key: Uint8Array): string 
 }
 
 /**
+ * The 33-byte form of a well-formed address (the cache's shared copy: read-only), or undefined for any other
+ * string: for callers that hold a string which may not be an address at all (a test's instance source).
+ */
+export function addressBytesOf(address: string): Uint8Array | undefined {
+  const cached = decodedCache.get(address);
+  if (cached !== undefined) return cached.bytes;
+  if (address.length !== ADDRESS_CHARS) return undefined;
+  try {
+    return decodeAddress(address).bytes;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Strict decoding: lowercase only (one spelling per address, so strings can be map keys),
  * bech32m checksum (not bech32), `tly` prefix, a known version and exactly 32 key bytes.
  */

@@ -1,4 +1,5 @@
-import type { InspectPayload, InstanceRef, PayloadInfo } from "../../broadcast/types.ts";
+import { instanceRef } from "../../broadcast/instance/instanceId.ts";
+import type { InspectPayload, PayloadInfo } from "../../broadcast/types.ts";
 import { BoundedCache } from "../../core/boundedCache.ts";
 import { decodeTransfer, type EncodedTransfer } from "../../core/transfer.ts";
 import type { Authorizer } from "../../ledger/authorization.ts";
@@ -122,7 +123,7 @@ export class PayloadInspector {
   }
 
   private record(payload: Uint8Array, encoded: EncodedTransfer): Judged {
-    const instance: InstanceRef = { source: encoded.transfer.source, seq: encoded.transfer.seq };
+    const instance = instanceRef(encoded.transfer.source, encoded.transfer.seq);
     const judged: Judged = { instance, digest: encoded.id, payload, encoded };
     // A key already held by other bytes (a 30-bit collision) now names these: the other payload is merely
     // judged again if it comes back.
