@@ -137,7 +137,12 @@ export class ProcessingLoop {
     }
   }
 
-  private async step(events: readonly NodeEvent[], waitMs: number): Promise<void> {
+  /**
+   * One step over `events`, which it takes: the array is emptied once they are handled. The step's frame and
+   * its caller's keep the array until the step ends, after the fsync; emptied, it no longer keeps the decoded
+   * messages alive through the write, so a collection in that window finds them dead.
+   */
+  private async step(events: NodeEvent[], waitMs: number): Promise<void> {
     const { core, durableReads } = this.options;
     const startedAt = performance.now();
     const writes: BatchOp[] = [];
@@ -151,6 +156,7 @@ export class ProcessingLoop {
           else after.push(action);
         }
       }
+      events.length = 0;
       for (const op of core.finishStep()) writes.push(op); // a step may write thousands of keys: no spread
       handledAt = performance.now();
       // One atomic, durable write for the whole step, before anything of it leaves the node or is read.

@@ -177,8 +177,9 @@ export class TallyNode implements NodeApi {
       peerBacklog: () => this.channels?.bufferedMessages ?? 0,
       takePeerEvents: (max, nowMs) => this.network?.takeEvents(max, nowMs) ?? [],
       commit: async (writes) => {
+        const count = writes.length; // writeBatch takes the ops
         await writeBatch(db, writes);
-        this.metricsImpl.countStep(writes.length);
+        this.metricsImpl.countStep(count);
         // The step's statuses are on disk: the ledger store may now let the oldest leave memory.
         store.settleRecent();
       },

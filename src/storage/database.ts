@@ -37,7 +37,8 @@ export async function openDatabase(path: string): Promise<NodeDatabase> {
 
 /**
  * One atomic LevelDB batch, fsynced: a verdict or commitment the node acts on must survive power loss,
- * not just a process crash. Callers batch many writes per call to amortise the fsync.
+ * not just a process crash. Callers batch many writes per call to amortise the fsync. It takes the ops: the
+ * array is empty once the call returns its promise.
  *
  * Each op goes straight to classic-level's chained batch (`_put`/`_del`, abstract-level's implementation
  * hooks: one native call per write), and the batch is written with `_write`. The public forms run
@@ -48,7 +49,7 @@ export async function openDatabase(path: string): Promise<NodeDatabase> {
  * keys are strings and values strings or bytes, which the native layer takes as they are; no hooks, no write
  * events; the node writes only while its database is open (checked).
  */
-export async function writeBatch(db: NodeDatabase, ops: readonly BatchOp[]): Promise<void> {
+export async function writeBatch(db: NodeDatabase, ops: BatchOp[]): Promise<void> {
   if (ops.length === 0) return;
   if (db.status !== "open") throw new Error(`database is ${db.status}, not open: cannot write`);
   const batch = db.batch() as unknown as NativeChainedBatch;
@@ -57,6 +58,10 @@ export async function writeBatch(db: NodeDatabase, ops: readonly BatchOp[]): Pro
       if (op.type === "del") batch._del(op.key);
       else batch._put(op.key, op.value);
     }
+    // LevelDB's batch holds copies now. Emptied, the array no longer keeps the ops' keys and values alive
+    // during the fsync (an async function's frame keeps its parameters until it returns), so a collection
+    // in that window finds them dead instead of copying them to the old generation.
+    ops.length = 0;
     await batch._write(SYNC);
   } finally {
     // Detaches the batch from the database (the native batch itself is released with it).
