@@ -10,7 +10,8 @@ export const MAX_DIGEST_CHARS = 128;
 /**
  * References handed out recently, per generation and per table (by source and seq; by wire bytes). When a
  * generation of a table holds this many it becomes the previous one and the one before is dropped, so each
- * table holds at most twice this many (≈ 150 bytes each, the key string included).
+ * table holds at most twice this many: ≈ 7 MiB with both full (≈ 220 bytes a reference, its key string and
+ * both tables' entries included).
  */
 export const INSTANCE_REF_CACHE_ENTRIES = 16_384;
 
