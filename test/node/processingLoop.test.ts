@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { performance } from "node:perf_hooks";
 import { describe, it } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { ErrorCode } from "../../src/core/errors.ts";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import type { NodeCore } from "../../src/node/core/nodeCore.ts";
@@ -197,5 +199,53 @@ describe("processing loop", () => {
     assert.throws(() => h.loop.submit(encoded(-1)), { code: ErrorCode.PendingFull });
     open();
     await Promise.all(waiting);
+  });
+
+  it("lets the step's events be collected while its write is in flight", async () => {
+    // V8's collector, reachable at run time: a WeakRef tells whether an event is still held by anything.
+    setFlagsFromString("--expose-gc");
+    const collect = runInNewContext("gc") as () => void;
+    const refs: WeakRef<object>[] = [];
+    let peerMessages = 0;
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let committing: () => void = () => {};
+    const inCommit = new Promise<void>((resolve) => (committing = resolve));
+    const loop = new ProcessingLoop({
+      // A core that keeps nothing of what it handles, as the node's keeps nothing of a decoded message.
+      core: { handle: () => [], finishStep: () => [] } as unknown as NodeCore,
+      maxEventsPerStep: 100,
+      groupCommit: new GroupCommit({ load: () => 0 }),
+      durableReads: new DurableReads(),
+      peerBacklog: () => peerMessages,
+      takePeerEvents: (max, nowMs) => {
+        const n = Math.min(max, peerMessages);
+        peerMessages -= n;
+        return Array.from({ length: n }, () => {
+          const event = { type: "peerUp", peer: PEER, nowMs } as NodeEvent;
+          refs.push(new WeakRef(event));
+          return event;
+        });
+      },
+      commit: async () => {
+        committing();
+        await gate;
+      },
+      send: () => {},
+      announce: () => {},
+      onFailure: (e) => assert.fail(String(e)),
+    });
+    peerMessages = 5;
+    loop.kick();
+    await inCommit;
+    await new Promise((resolve) => setImmediate(resolve));
+    collect();
+    await new Promise((resolve) => setImmediate(resolve));
+    const alive = refs.filter((r) => r.deref() !== undefined).length;
+    assert.equal(refs.length, 5);
+    // The loop's iteration variable may still hold the last event handled; none of the others is kept.
+    assert.ok(alive <= 1, `${alive} of the step's 5 events still alive during its write`);
+    open();
+    await loop.close();
   });
 });

@@ -27,6 +27,22 @@ describe("writeBatch", () => {
     });
   });
 
+  it("takes the ops: the array is empty once the write is under way, and what it held is written", async () => {
+    await withDatabase("tally-db-", async (db) => {
+      const value = new Uint8Array([1, 2, 3]);
+      const ops = [
+        { type: "put" as const, key: "00/a", value },
+        { type: "put" as const, key: `00/${"b".repeat(3)}`, value: "text" },
+      ];
+      const writing = writeBatch(db, ops);
+      assert.equal(ops.length, 0, "LevelDB's batch holds copies; the caller's array no longer keeps them");
+      value.fill(0); // a copy was taken: changing the bytes now changes nothing on disk
+      await writing;
+      assert.deepEqual([...(await db.get("00/a"))!], [1, 2, 3]);
+      assert.equal(utf8Text((await db.get("00/bbb"))!), "text");
+    });
+  });
+
   it("refuses to write to a closed database instead of reaching the native layer", async () => {
     const dir = await mkdtemp(join(tmpdir(), "tally-db-"));
     const db = await openDatabase(dir);
