@@ -41,13 +41,15 @@ const spelled = new BoundedCache<number, { readonly bytes: Uint8Array; readonly 
   ADDRESS_CACHE_ENTRIES,
 );
 
-function hashAddressBytes(bytes: Uint8Array, offset: number): number {
+/** 32-bit FNV-1a of the 33 address bytes at `offset`: a table key that needs no string (here and for instances). */
+export function hashAddressBytes(bytes: Uint8Array, offset: number): number {
   let h = 0x811c9dc5;
   for (let i = offset; i < offset + ADDRESS_BYTES; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return h >>> 0;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array, offset: number): boolean {
+/** Whether the 33-byte address form `a` equals the 33 bytes at `offset` of `b`. */
+export function sameAddressBytes(a: Uint8Array, b: Uint8Array, offset: number): boolean {
   for (let i = 0; i < ADDRESS_BYTES; i++) if (a[i] !== b[offset + i]) return false;
   return true;
 }
@@ -86,7 +88,7 @@ export function addressAt(bytes: Uint8Array, offset: number): string {
   }
   const hash = hashAddressBytes(bytes, offset);
   const known = spelled.get(hash);
-  if (known !== undefined && sameBytes(known.bytes, bytes, offset)) return known.address;
+  if (known !== undefined && sameAddressBytes(known.bytes, bytes, offset)) return known.address;
   // A miss or a hash collision (another address in this slot): spell it and take the slot.
   const copy = bytes.slice(offset, offset + ADDRESS_BYTES);
   // Interned: bech32's encoder builds the text piece by piece, and equal addresses are compared often.

@@ -1,4 +1,10 @@
-import { ADDRESS_BYTES, addressAt, addressBytesOf } from "../../core/address.ts";
+import {
+  ADDRESS_BYTES,
+  addressAt,
+  addressBytesOf,
+  hashAddressBytes,
+  sameAddressBytes,
+} from "../../core/address.ts";
 import { MAX_SEQ } from "../../core/limits.ts";
 import type { Digest, InstanceRef } from "../types.ts";
 
@@ -162,12 +168,12 @@ export function instanceRefAt(
 }
 
 /**
- * The wire table's key: FNV-1a over the address bytes and the two halves of seq, its top 30 bits (a small
- * integer, hashed and compared without a string). Exported for tests that make collisions.
+ * The wire table's key: the address cache's FNV-1a of the address bytes, continued over the two halves of
+ * seq, its top 30 bits (a small integer, hashed and compared without a string). Exported for tests that make
+ * collisions.
  */
 export function wireKey(bytes: Uint8Array, offset: number, seqHigh: number, seqLow: number): number {
-  let h = 0x811c9dc5;
-  for (let i = offset; i < offset + ADDRESS_BYTES; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  let h = hashAddressBytes(bytes, offset);
   h = Math.imul(h ^ seqHigh, 0x01000193);
   h = Math.imul(h ^ seqLow, 0x01000193);
   return h >>> 2;
@@ -175,9 +181,7 @@ export function wireKey(bytes: Uint8Array, offset: number, seqHigh: number, seqL
 
 function holds(ref: CanonicalInstance, seq: number, bytes: Uint8Array, offset: number): boolean {
   const own = ref[SOURCE_BYTES];
-  if (ref.seq !== seq || own === undefined) return false;
-  for (let i = 0; i < ADDRESS_BYTES; i++) if (own[i] !== bytes[offset + i]) return false;
-  return true;
+  return ref.seq === seq && own !== undefined && sameAddressBytes(own, bytes, offset);
 }
 
 /** ECHO/READY/REQUEST come from peers: check the shape before a single byte of state is spent on them. */
