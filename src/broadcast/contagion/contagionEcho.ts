@@ -1,5 +1,6 @@
 import { InlineMap } from "../../core/inlineMap.ts";
 import type { PeerId } from "../../core/peerId.ts";
+import { SmallMap } from "../../core/smallMap.ts";
 import type { Digest } from "../types.ts";
 
 /**
@@ -11,7 +12,8 @@ import type { Digest } from "../types.ts";
  * peer drawn once more counts once more (`reweigh`).
  */
 export class EchoTally {
-  private readonly digestOfPeer = new Map<PeerId, Digest>();
+  /** Few voters on a small network: a `SmallMap` keeps them in its fields (smallMap.ts). */
+  private readonly digestOfPeer = new SmallMap<PeerId, Digest>();
   /** Boxed, so counting a vote is one lookup and an increment; one digest unless the source equivocated. */
   private readonly weights = new InlineMap<Digest, { value: number }>();
 
@@ -39,7 +41,9 @@ export class EchoTally {
 
   votersFor(digest: Digest): PeerId[] {
     const voters: PeerId[] = [];
-    for (const [peer, voted] of this.digestOfPeer) if (voted === digest) voters.push(peer);
+    this.digestOfPeer.forEach((voted, peer) => {
+      if (voted === digest) voters.push(peer);
+    });
     return voters;
   }
 

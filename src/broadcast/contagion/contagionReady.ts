@@ -1,5 +1,6 @@
 import { InlineMap } from "../../core/inlineMap.ts";
 import type { PeerId } from "../../core/peerId.ts";
+import { SmallMap } from "../../core/smallMap.ts";
 import type { Digest } from "../types.ts";
 
 /** A digest's READY weight in R (towards R̂) and in D (towards D̂). */
@@ -20,7 +21,7 @@ export type ReadyVoteResult = Readonly<ReadyWeights> | "duplicate" | "capped";
  */
 export class ReadyTally {
   /** A peer's digests: one string in the common case (no array per voter), an array once it has several. */
-  private readonly digestsOfPeer = new Map<PeerId, Digest | Digest[]>();
+  private readonly digestsOfPeer = new SmallMap<PeerId, Digest | Digest[]>();
   /** One entry per digest for both samples: counting a READY is one lookup; usually one digest, inline. */
   private readonly weights = new InlineMap<Digest, ReadyWeights>();
 
@@ -76,9 +77,9 @@ export class ReadyTally {
 
   votersFor(digest: Digest): PeerId[] {
     const voters: PeerId[] = [];
-    for (const [peer, digests] of this.digestsOfPeer) {
+    this.digestsOfPeer.forEach((digests, peer) => {
       if (digests === digest || (typeof digests !== "string" && digests.includes(digest))) voters.push(peer);
-    }
+    });
     return voters;
   }
 

@@ -1,5 +1,6 @@
 import { InlineMap } from "../../core/inlineMap.ts";
 import type { PeerId } from "../../core/peerId.ts";
+import { SmallMap } from "../../core/smallMap.ts";
 import type { Digest } from "../types.ts";
 
 /**
@@ -7,7 +8,8 @@ import type { Digest } from "../types.ts";
  * peer that votes for several digests cannot inflate any count, and the maps hold at most one entry per peer.
  */
 export class VoteTally {
-  private readonly digestOfPeer = new Map<PeerId, Digest>();
+  /** Few voters on a small network: kept in the `SmallMap`'s fields (smallMap.ts). */
+  private readonly digestOfPeer = new SmallMap<PeerId, Digest>();
   /** One digest unless the source equivocated: inline (see `InlineMap`). */
   private readonly votesOfDigest = new InlineMap<Digest, number>();
 
@@ -36,7 +38,9 @@ export class VoteTally {
 
   votersFor(digest: Digest): PeerId[] {
     const voters: PeerId[] = [];
-    for (const [peer, voted] of this.digestOfPeer) if (voted === digest) voters.push(peer);
+    this.digestOfPeer.forEach((voted, peer) => {
+      if (voted === digest) voters.push(peer);
+    });
     return voters;
   }
 }
