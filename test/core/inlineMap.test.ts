@@ -2,36 +2,16 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { InlineMap, InlineSet } from "../../src/core/inlineMap.ts";
-
-type Op = { readonly kind: "set" | "delete" | "get"; readonly key: number; readonly value: number };
-
-const ops = fc.array(
-  fc.record({
-    kind: fc.constantFrom<Op["kind"]>("set", "delete", "get"),
-    key: fc.integer({ min: 0, max: 6 }),
-    value: fc.integer(),
-  }),
-  { maxLength: 200 },
-);
+import { checkAgainstMap, mapOps } from "../support/mapModel.ts";
 
 describe("inline map", () => {
   it("answers, sizes and iterates exactly as a Map does, whatever the sets and deletes", () => {
     fc.assert(
-      fc.property(ops, (sequence) => {
-        const map = new InlineMap<number, number>();
-        const model = new Map<number, number>();
-        for (const op of sequence) {
-          if (op.kind === "set") {
-            map.set(op.key, op.value);
-            model.set(op.key, op.value);
-          } else if (op.kind === "delete") assert.equal(map.delete(op.key), model.delete(op.key));
-          else assert.equal(map.get(op.key), model.get(op.key));
-          assert.equal(map.has(op.key), model.has(op.key));
-          assert.equal(map.size, model.size);
-          assert.deepEqual([...map], [...model]);
+      fc.property(mapOps(6, 200), (sequence) => {
+        checkAgainstMap(new InlineMap<number, number>(), sequence, (map, model) => {
           assert.deepEqual(map.keys(), [...model.keys()]);
           assert.deepEqual(map.values(), [...model.values()]);
-        }
+        });
       }),
     );
   });

@@ -2,40 +2,20 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { SMALL_MAP_INLINE_ENTRIES, SmallMap } from "../../src/core/smallMap.ts";
-
-type Op = { readonly kind: "set" | "delete" | "get"; readonly key: number; readonly value: number };
-
-/** Keys 0..9: enough to overflow the four fields into the Map and to empty it again. */
-const ops = fc.array(
-  fc.record({
-    kind: fc.constantFrom<Op["kind"]>("set", "set", "delete", "get"),
-    key: fc.integer({ min: 0, max: 9 }),
-    value: fc.integer(),
-  }),
-  { maxLength: 300 },
-);
+import { checkAgainstMap, mapOps } from "../support/mapModel.ts";
 
 describe("small map", () => {
   it("answers, sizes and iterates exactly as a Map does, whatever the sets and deletes", () => {
+    // Keys 0..9: enough to overflow the four fields into the Map and to empty it again.
     fc.assert(
-      fc.property(ops, (sequence) => {
-        const map = new SmallMap<number, number>();
-        const model = new Map<number, number>();
-        for (const op of sequence) {
-          if (op.kind === "set") {
-            map.set(op.key, op.value);
-            model.set(op.key, op.value);
-          } else if (op.kind === "delete") assert.equal(map.delete(op.key), model.delete(op.key));
-          else assert.equal(map.get(op.key), model.get(op.key));
-          assert.equal(map.has(op.key), model.has(op.key));
-          assert.equal(map.size, model.size);
-          assert.deepEqual([...map], [...model]);
+      fc.property(mapOps(9, 300), (sequence) => {
+        checkAgainstMap(new SmallMap<number, number>(), sequence, (map, model) => {
           const seen: Array<[number, number]> = [];
           map.forEach((value, key) => {
             seen.push([key, value]);
           });
           assert.deepEqual(seen, [...model]);
-        }
+        });
       }),
     );
   });
