@@ -23,6 +23,21 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * The bytes as a one-byte string, one character per byte: a compact copy to keep (one heap object, where a
+ * `Uint8Array` copy is a view, a buffer and its store).
+ */
+export function latin1Of(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+}
+
+/** Whether `kept` (from `latin1Of`) holds exactly `bytes`. */
+export function sameLatin1Bytes(kept: string, bytes: Uint8Array): boolean {
+  if (kept.length !== bytes.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (kept.charCodeAt(i) !== bytes[i]) return false;
+  return true;
+}
+
 /** Lexicographic byte order; the canonical order of deps and outputs. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return Buffer.compare(a, b);

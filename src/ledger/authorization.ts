@@ -1,6 +1,6 @@
 import { AddressVersion } from "../core/address.ts";
 import { BoundedCache } from "../core/boundedCache.ts";
-import { bytesEqual } from "../core/bytes.ts";
+import { latin1Of, sameLatin1Bytes } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { type EncodedTransfer, sourceBytesOf } from "../core/transfer.ts";
 import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
@@ -29,10 +29,11 @@ export interface SignatureAuthorizerOptions {
 export class SignatureAuthorizer implements Authorizer {
   private readonly verifier: SignatureVerifier;
   private readonly cacheEntries: number;
-  // Id → the signature verified for it (a copy). The id hashes only the body, so a hit needs the same
+  // Id → the signature verified for it (a copy, one character per byte: one small object per entry where a
+  // `Uint8Array` copy made three, all kept until evicted). The id hashes only the body, so a hit needs the same
   // signature too: a valid signature must not vouch for a forged one over the same body. Keyed by the id
   // alone, a hit costs no key string (the node asks about a transfer three or four times).
-  private readonly verified: BoundedCache<string, Uint8Array>;
+  private readonly verified: BoundedCache<string, string>;
   /** Shared accounts' certificates, by `checkSharedAuthorizationShape`'s key. */
   private readonly verifiedShared: BoundedCache<string, true>;
 
@@ -48,7 +49,7 @@ export class SignatureAuthorizer implements Authorizer {
     // first because finding the source key (and checking it against the decoded source) is most of a hit's cost.
     const signature = encoded.transfer.signature;
     const known = this.verified.get(encoded.id);
-    if (known !== undefined && bytesEqual(known, signature)) return;
+    if (known !== undefined && sameLatin1Bytes(known, signature)) return;
     const source = sourceBytesOf(encoded);
     const version = source[0];
     const sourceKey = source.subarray(1);
@@ -68,6 +69,6 @@ export class SignatureAuthorizer implements Authorizer {
       });
     }
     // A copy: the signature may be a view into a peer's whole frame.
-    this.verified.set(encoded.id, new Uint8Array(signature));
+    this.verified.set(encoded.id, latin1Of(signature));
   }
 }
