@@ -21,7 +21,7 @@ export interface Authorizer {
 export interface SignatureAuthorizerOptions {
   /**
    * Verified (id, signature) pairs (and (id, shared authorization) pairs) remembered so a transfer seen by the API, the broadcast and the
-   * ledger is verified once (docs/architecture.md, "Decisions"). 64k entries ≈ 10 MiB.
+   * ledger is verified once (docs/architecture.md, "Decisions"). 64k entries ≈ 7 MiB.
    */
   cacheEntries?: number;
 }
