@@ -40,10 +40,11 @@ export interface VoteBatch {
   readonly kind: "votes";
   readonly votes: readonly VoteMessage[];
   /**
-   * The same votes already in wire form (`encodeVote`), when the sender encoded each once for all the peers
-   * it goes to; the encoder copies them instead of encoding again. Never set by the decoder.
+   * The same votes already in wire form, when the sender encoded each once for all the peers it goes to: vote
+   * i is the `VOTE_BYTES` at `offsets[i]` of `slab` (`writeVoteAt`), which the encoder copies instead of
+   * encoding again. One buffer for a whole step's votes, not an object per vote. Never set by the decoder.
    */
-  readonly encoded?: readonly Uint8Array[];
+  readonly encoded?: { readonly slab: Buffer; readonly offsets: readonly number[] };
 }
 
 /** A message that carries a transfer's bytes: what a payload batch holds. */
@@ -76,6 +77,12 @@ export function encodeVote(vote: VoteMessage): Uint8Array {
   const out = Buffer.allocUnsafe(VOTE_BYTES);
   writeVote(out, 0, vote);
   return out;
+}
+
+/** Writes the vote's wire form at `offset` of `out`, which must have `VOTE_BYTES` there (a batch's slab). */
+export function writeVoteAt(out: Buffer, offset: number, vote: VoteMessage): void {
+  if (!(offset >= 0 && offset + VOTE_BYTES <= out.length)) throw new RangeError("no room for a vote");
+  writeVote(out, offset, vote);
 }
 
 export function isVote(message: BroadcastWireMessage): message is VoteMessage {
@@ -115,14 +122,22 @@ export function encodeBroadcastMessage(message: BroadcastWireMessage): Uint8Arra
       out[0] = Tag.votes;
       out[1] = count;
       const encoded = message.encoded;
-      if (encoded !== undefined && encoded.length !== count) {
+      if (encoded !== undefined && encoded.offsets.length !== count) {
         throw new TallyError(ErrorCode.InvalidField, "a vote batch's encoded votes must match its votes");
       }
       for (let i = 0; i < count; i++) {
         const at = VOTE_BATCH_HEADER_BYTES + i * VOTE_BYTES;
-        if (encoded === undefined) writeVote(out, at, message.votes[i]!);
-        else if (encoded[i]!.length === VOTE_BYTES) out.set(encoded[i]!, at);
-        else throw new TallyError(ErrorCode.InvalidField, `an encoded vote is ${VOTE_BYTES} bytes`);
+        if (encoded === undefined) {
+          writeVote(out, at, message.votes[i]!);
+          continue;
+        }
+        const from = encoded.offsets[i]!;
+        if (!(from >= 0 && from + VOTE_BYTES <= encoded.slab.length))
+          throw new TallyError(
+            ErrorCode.InvalidField,
+            `an encoded vote is ${VOTE_BYTES} bytes inside its slab`,
+          );
+        encoded.slab.copy(out, at, from, from + VOTE_BYTES);
       }
       return out;
     }

@@ -48,7 +48,12 @@ describe("outbound vote batches", () => {
     const all = new Map(votes.takeAll());
     const [p] = all.get("P")!;
     const [q] = all.get("Q")!;
-    assert.equal(p!.encoded![0], q!.encoded![0], "one encoding, shared by both peers' batches");
+    assert.equal(p!.encoded!.slab, q!.encoded!.slab, "one buffer for the step's votes");
+    assert.equal(
+      p!.encoded!.offsets[0],
+      q!.encoded!.offsets[0],
+      "one encoding, shared by both peers' batches",
+    );
     for (const [batch] of all.values()) {
       const plain = encodeBroadcastMessage({ kind: "votes", votes: batch!.votes });
       assert.deepEqual(encodeBroadcastMessage(batch!), plain);
@@ -56,11 +61,27 @@ describe("outbound vote batches", () => {
     }
   });
 
+  it("keeps every vote's bytes when a step's votes outgrow the first buffer", () => {
+    const votes = new OutboundVotes();
+    const sent = Array.from({ length: 700 }, (_, i) => vote(i + 1, i % 2 === 0 ? "echo" : "ready"));
+    for (const v of sent) for (const peer of ["P", "Q"]) votes.add(peer, v);
+    for (const [, batches] of votes.takeAll()) {
+      assert.deepEqual(
+        batches.flatMap((b) => (decodeBroadcastMessage(encodeBroadcastMessage(b)) as typeof b).votes),
+        sent,
+      );
+    }
+  });
+
   it("refuses a batch whose encoded votes do not match its votes", () => {
     const one = vote(1);
-    assert.throws(() => encodeBroadcastMessage({ kind: "votes", votes: [one], encoded: [] }), /match/);
+    const slab = Buffer.alloc(74);
     assert.throws(
-      () => encodeBroadcastMessage({ kind: "votes", votes: [one], encoded: [new Uint8Array(10)] }),
+      () => encodeBroadcastMessage({ kind: "votes", votes: [one], encoded: { slab, offsets: [] } }),
+      /match/,
+    );
+    assert.throws(
+      () => encodeBroadcastMessage({ kind: "votes", votes: [one], encoded: { slab, offsets: [1] } }),
       /74 bytes/,
     );
   });
