@@ -72,8 +72,8 @@ export const MAX_PAYLOAD_BATCH_BYTES = 64 * 1024;
 const PAYLOAD_ITEM_HEADER_BYTES = 3;
 const PAYLOAD_BATCH_HEADER_BYTES = 2;
 
-/** One vote in wire form (74 bytes): what a vote batch carries, encoded once however many peers it goes to. */
-export function encodeVote(vote: VoteMessage): Uint8Array {
+/** One vote in wire form (74 bytes), sent alone. */
+function encodeVote(vote: VoteMessage): Uint8Array {
   const out = Buffer.allocUnsafe(VOTE_BYTES);
   writeVote(out, 0, vote);
   return out;

@@ -13,8 +13,11 @@ interface PeerVotes {
   readonly offsets: number[];
 }
 
-/** Room for this many votes in a step's first slab; it doubles when full. */
-const FIRST_SLAB_VOTES = 256;
+/**
+ * Room for this many votes in a step's first slab; it doubles when full. 32 votes (2,368 bytes) come from
+ * Node's shared buffer pool, so a quiet step's one or two votes cost no allocation of their own.
+ */
+const FIRST_SLAB_VOTES = 32;
 
 /**
  * The votes a processing step sends, gathered per peer so that each peer gets them as a few vote batches
