@@ -7,7 +7,7 @@ import { type Ping, ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { createLibp2p } from "libp2p";
 import { sodiumNoiseCrypto } from "./noiseCrypto.ts";
-import { applyStreamTuning } from "./streamTuning.ts";
+import { applyStreamTuning, gaterTuningWrites } from "./streamTuning.ts";
 
 /**
  * The one factory that builds the libp2p node (STYLE: one factory per outside system). Input is split into
@@ -75,7 +75,7 @@ export async function createTallyLibp2p(
     // Identify tells peers which implementation and version they talk to (default: "js-libp2p").
     nodeInfo: { name: "tally", version: opts.version ?? "0.0.0" },
     ...(modules.logger !== undefined ? { logger: modules.logger } : {}),
-    ...(modules.connectionGater !== undefined ? { connectionGater: modules.connectionGater } : {}),
+    connectionGater: gaterTuningWrites(modules.connectionGater),
     transports: [tcp()],
     connectionEncrypters: [noise({ crypto: sodiumNoiseCrypto })],
     // A stream's flow-control window may grow to 2 MiB (default 16 MiB): a peer that is throttled (paused,
