@@ -89,6 +89,13 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
   ],
   ["RSS max MB", (r) => num(r.rssMB.max)],
   ["bench CPU µs / transfer", (r) => num(r.benchCpuMicrosPerTransfer)],
+  [
+    "machine busy % (nodes / bench)",
+    (r) => {
+      const m = r.machineCpuPercent;
+      return m === null ? "–" : `${num(m.busy)} (${num(m.nodes)} / ${num(m.bench)}) of ${m.cores} cores`;
+    },
+  ],
 ];
 
 function header(r: DevnetBenchResult): string {

@@ -5,6 +5,7 @@ import type { BenchTarget } from "./benchTarget.ts";
 import { type SubmitFormat, signWorkload, type WorkloadKind, workloadKind } from "./benchWorkload.ts";
 import { type GcFigures, gcFiguresBetween, meanGcFigures } from "./gcFigures.ts";
 import { LoadDriver, type LoadOptions } from "./loadDriver.ts";
+import { busyPercentBetween, type MachineCpu, readMachineCpu } from "./machineCpu.ts";
 import { NodeProbe, type NodeSnapshot, STEP_PHASES, type StepPhase, type StepSeconds } from "./nodeProbe.ts";
 import { clockTicksPerSecond, RssTracker, round1, round2 } from "./procStats.ts";
 import { ProgressLine, type ProgressSink } from "./progressLine.ts";
@@ -154,8 +155,20 @@ export interface DevnetBenchResult {
    */
   readonly stepMsPerNode: StepMs | null;
   readonly benchCpuMicrosPerTransfer: number;
+  /**
+   * The whole machine over the window, in % of all its cores' time: busy (from /proc/stat: anything that ran,
+   * the nodes, the bench and everything else), the nodes' processes and the bench's own; null off Linux.
+   */
+  readonly machineCpuPercent: MachineCpuPercent | null;
   readonly clockTicksPerSec: number;
   readonly perNode: readonly NodeFigures[];
+}
+
+export interface MachineCpuPercent {
+  readonly cores: number;
+  readonly busy: number;
+  readonly nodes: number;
+  readonly bench: number;
 }
 
 /** Runs the load against `target` (already up and meshed) and measures it; does not close the target. */
@@ -222,12 +235,14 @@ export async function runDevnetBench(
     for (const r of rss) r.startWindow();
     const before = await snapshotAll(probes);
     const benchBefore = process.cpuUsage();
+    const machineBefore = readMachineCpu();
     const start = now();
     const windowFrom = monotonicMicros();
     await sleepChecking(options.durationSec * 1000, check);
     const end = now();
     options.onWindow?.(windowFrom, monotonicMicros());
     const benchCpu = process.cpuUsage(benchBefore);
+    const machineAfter = readMachineCpu();
     const after = await snapshotAll(probes);
     const ranDry = driver.ranDry;
     await driver.stop();
@@ -325,6 +340,10 @@ export async function runDevnetBench(
         : null,
       transfersPerStep: round1(stepsPerSec > 0 ? applied / seconds / stepsPerSec : Number.NaN),
       benchCpuMicrosPerTransfer: round1(perTransfer(benchCpu.user + benchCpu.system)),
+      machineCpuPercent: machineShares(machineBefore, machineAfter, seconds, {
+        nodes: after.reduce((sum, a, k) => sum + (a.cpuMicros - before[k]!.cpuMicros), 0),
+        bench: benchCpu.user + benchCpu.system,
+      }),
       clockTicksPerSec: clockTicksPerSecond(),
       perNode,
     };
@@ -334,6 +353,25 @@ export async function runDevnetBench(
     await driver.stop();
     for (const t of trackers) t.close();
   }
+}
+
+/** The machine's busy share and the nodes' and the bench's shares of it (µs of CPU over the window). */
+function machineShares(
+  before: MachineCpu | undefined,
+  after: MachineCpu | undefined,
+  seconds: number,
+  micros: { readonly nodes: number; readonly bench: number },
+): MachineCpuPercent | null {
+  if (before === undefined || after === undefined) return null;
+  const busy = busyPercentBetween(before, after);
+  if (busy === undefined || !(seconds > 0)) return null;
+  const ofAllCores = (x: number) => round1((100 * x) / 1e6 / seconds / after.cores);
+  return {
+    cores: after.cores,
+    busy: round1(busy),
+    nodes: ofAllCores(micros.nodes),
+    bench: ofAllCores(micros.bench),
+  };
 }
 
 async function snapshotAll(probes: readonly NodeProbe[]): Promise<NodeSnapshot[]> {

@@ -58,6 +58,7 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
       "messagesPerTransferPerNode",
       "bytesPerTransferPerNode",
       "benchCpuMicrosPerTransfer",
+      "machineCpuPercent",
       "perNode",
       "workload",
       "depsPerTransfer",
@@ -105,6 +106,12 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     assert.ok((r.messagesPerTransferPerNode as number) > 0);
     assert.ok((r.bytesPerTransferPerNode as number) > 0);
     assert.ok((r.benchCpuMicrosPerTransfer as number) > 0);
+    // The machine: the nodes and the bench ran on it, so they are part of its busy time, never more of it
+    // (each reading rounds to a clock tick per process: 10 ms in a 3-second window of two or more cores).
+    const machine = r.machineCpuPercent as { cores: number; busy: number; nodes: number; bench: number };
+    assert.ok(machine.cores >= 1 && machine.busy > 0 && machine.busy <= 100, JSON.stringify(machine));
+    assert.ok(machine.nodes > 0 && machine.bench > 0, JSON.stringify(machine));
+    assert.ok(machine.nodes + machine.bench <= machine.busy + 3, JSON.stringify(machine));
     // Every applied transfer went through some node's fsynced step: steps ran, each holding ≥ 1 on average.
     const steps = r.stepsPerSecPerNode as number;
     const perStep = r.transfersPerStep as number;
