@@ -135,6 +135,8 @@ describe("REST API of a running node", { timeout: 60_000 }, () => {
     const busy = busyOf(metrics.json);
     assert.ok(busy > 0, `event loop busy ${busy} s`);
     assert.ok(busyOf((await call("GET", "/metrics")).json) >= busy);
+    // The event loop's lag, sampled every 100 ms rather than prom-client's 10 (a timer that wakes the loop).
+    assert.match(metrics.json, /^tally_process_nodejs_eventloop_lag_p99_seconds \S+$/m);
     // Steps ran (the transfer was applied in one), and their wall time is split by phase.
     const steps = Number(/^tally_steps_total (\S+)$/m.exec(metrics.json)?.[1]);
     assert.ok(steps >= 1, `steps ${steps}`);
