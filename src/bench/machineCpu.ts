@@ -42,7 +42,10 @@ export function readMachineCpu(): MachineCpu | undefined {
   }
 }
 
-/** The share of all cores' time that was busy between two readings, in % (0–100); undefined if no time passed. */
+/**
+ * The share of all cores' time that was busy between two readings, in % (0–100); undefined if no time passed
+ * between them.
+ */
 export function busyPercentBetween(before: MachineCpu, after: MachineCpu): number | undefined {
   const total = after.totalTicks - before.totalTicks;
   if (!(total > 0)) return undefined;

@@ -6,15 +6,15 @@ import type { P2PTransport } from "../p2p/transport.ts";
 import type { NodeCore } from "./core/nodeCore.ts";
 import type { StepTiming } from "./processingLoop.ts";
 
-/** Prometheus metrics of one node: counters it increments, and gauges read from the components on scrape. */
 /**
- * How often the event-loop lag histogram samples (prom-client's `monitorEventLoopDelay`): its timer wakes the
- * loop each time, 10 ms by default — a hundred wake-ups a second on a node with nothing to do, ≈ 4 of an idle
- * devnet node's 27 ms of CPU per second here (docs/benchmarks.md, "Session 30"). Every 100 ms the
+ * How often the event-loop lag histogram samples (prom-client's `monitorEventLoopDelay`): its timer wakes
+ * the loop each time, 10 ms by default — a hundred wake-ups a second on a node with nothing to do, ≈ 4 of
+ * an idle devnet node's 27 ms of CPU per second here (docs/benchmarks.md, "Session 30"). Every 100 ms, the
  * `tally_process_nodejs_eventloop_lag_*` figures still see any stall of the loop that long or longer.
  */
 export const EVENT_LOOP_LAG_RESOLUTION_MS = 100;
 
+/** Prometheus metrics of one node: counters it increments, and gauges read from the components on scrape. */
 export class NodeMetrics {
   readonly registry = new Registry();
   readonly transfersSubmitted: Counter;

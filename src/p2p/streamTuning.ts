@@ -4,9 +4,10 @@ import { type ConnectionGater, InvalidParametersError, type MultiaddrConnection 
 import { InvalidMessageLengthError, LengthPrefixedDecoder } from "@libp2p/utils";
 
 /**
- * Three per-frame costs of the libp2p stack, removed at the prototypes of the classes that have them. Each frame the node sends is one step's messages to one peer, so at moderate
- * load — where steps are small — these costs were paid per handful of transfers. Measured on a 4-node devnet
- * at 200 transfers/s (docs/benchmarks.md, "Per-frame costs at moderate load"): write syscalls per node ≈ 2,100/s
+ * Three per-frame costs of the libp2p stack, removed at the prototypes of the classes that have them. Each
+ * frame the node sends is one step's messages to one peer, so at moderate load — where steps are small —
+ * these costs were paid per handful of transfers. 1 and 2 were measured on a 4-node devnet at 200
+ * transfers/s (docs/benchmarks.md, "Per-frame costs at moderate load"): write syscalls per node ≈ 2,100/s
  * → ≈ 1,140/s, and 7–11 % less CPU per transfer in paired runs.
  *
  * 1. Yamux window updates. `@chainsafe/libp2p-yamux` (8.0.x) answers every received data frame with a
