@@ -284,7 +284,12 @@ async function floodStream(
     closed = true;
     wake?.();
   };
-  const onDrain = (): void => wake?.();
+  // Counted, not only awaited: a 'drain' can arrive while the loop sleeps for its pacing, before it waits.
+  let drains = 0;
+  const onDrain = (): void => {
+    drains++;
+    wake?.();
+  };
   const onStop = (): void => wake?.();
   stream.addEventListener("close", onClose);
   // Backpressure: the 'drain' event, not `onDrain()` (which resolves at once after the first drain in
@@ -298,6 +303,7 @@ async function floodStream(
       if (next === undefined) return false;
       const { frame, messages } = next;
       let more: boolean;
+      const drainsBefore = drains;
       try {
         more = stream.send(frame);
       } catch {
@@ -310,7 +316,7 @@ async function floodStream(
         const dueMs = ((summary.messagesSent - startedWith) / messagesPerSecond) * 1000;
         await sleep(dueMs - (performance.now() - startedAt), stop);
       }
-      if (!more) {
+      if (!more && drains === drainsBefore) {
         await new Promise<void>((resolve) => {
           wake = resolve;
         });
