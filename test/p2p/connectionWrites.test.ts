@@ -6,7 +6,10 @@ import type { ConnectionGater, MultiaddrConnection, PeerId } from "@libp2p/inter
 import { gaterTuningWrites, tuneConnectionWrites } from "../../src/p2p/streamTuning.ts";
 import { meshTransport, nodeSpecs, seqMessage, waitFor } from "./helpers.ts";
 
-/** Counts the socket's hand-offs to the kernel: `_write` is one chunk, `_writev` several at once. */
+/**
+ * Counts the socket's hand-offs to the kernel: `_write` is one chunk, `_writev` several at once. Only TCP
+ * sockets count (a pipe has no remote address): on `Socket.prototype`, the test runner's own output is not.
+ */
 function countWrites(socket: Socket): { write: number; writev: number; chunks: number; restore(): void } {
   const counts = { write: 0, writev: 0, chunks: 0, restore: () => {} };
   const target = socket as unknown as {
@@ -15,14 +18,18 @@ function countWrites(socket: Socket): { write: number; writev: number; chunks: n
   };
   const write = target._write;
   const writev = target._writev;
-  target._write = function (...args) {
-    counts.write++;
-    counts.chunks++;
+  target._write = function (this: Socket, ...args) {
+    if (this.remoteAddress !== undefined) {
+      counts.write++;
+      counts.chunks++;
+    }
     write.apply(this, args);
   };
-  target._writev = function (chunks, ...rest) {
-    counts.writev++;
-    counts.chunks += chunks.length;
+  target._writev = function (this: Socket, chunks, ...rest) {
+    if (this.remoteAddress !== undefined) {
+      counts.writev++;
+      counts.chunks += chunks.length;
+    }
     writev.call(this, chunks, ...rest);
   };
   counts.restore = () => {
