@@ -23,14 +23,14 @@ export interface MachineCpu {
 export function parseMachineCpu(stat: string): MachineCpu | undefined {
   const lines = stat.split("\n");
   const first = lines[0]?.trim().split(/\s+/);
-  if (first === undefined || first[0] !== "cpu") return undefined;
-  const field = (i: number): number => (first[i] === undefined ? 0 : Number(first[i]));
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = [1, 2, 3, 4, 5, 6, 7, 8].map(field);
-  const parts = [user, nice, system, idle, iowait, irq, softirq, steal];
-  if (parts.some((x) => !Number.isFinite(x!) || x! < 0) || first.length < 5) return undefined;
-  const busyTicks = user! + nice! + system! + irq! + softirq! + steal!;
+  // At least user, nice, system and idle.
+  if (first === undefined || first[0] !== "cpu" || first.length < 5) return undefined;
+  const parts = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => (first[i] === undefined ? 0 : Number(first[i])));
+  if (parts.some((x) => !Number.isFinite(x) || x < 0)) return undefined;
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = parts;
+  const busyTicks = user + nice + system + irq + softirq + steal;
   const cores = lines.filter((l) => /^cpu\d+\s/.test(l)).length;
-  return { busyTicks, totalTicks: busyTicks + idle! + iowait!, cores: Math.max(cores, 1) };
+  return { busyTicks, totalTicks: busyTicks + idle + iowait, cores: Math.max(cores, 1) };
 }
 
 /** The machine's CPU now; undefined where /proc/stat cannot be read (not Linux). */
