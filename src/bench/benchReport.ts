@@ -101,7 +101,11 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
 function header(r: DevnetBenchResult): string {
   const load =
     r.mode === "rate" ? `open loop at ${num(r.rate ?? 0)}/s` : `saturation, ${r.inFlight} batches in flight`;
-  return `${r.nodes} nodes, ${r.membership} membership, ${load}, batches of ${r.batch}, ${num(r.accounts)} accounts (${r.workload}), ${r.warmupSec} s warmup + ${r.durationSec} s measured`;
+  const prewarm =
+    r.prewarm === undefined || r.prewarm.sec === 0
+      ? "no prewarm"
+      : `${r.prewarm.sec} s prewarm at saturation (${num(r.prewarm.appliedPerSec)}/s)`;
+  return `${r.nodes} nodes, ${r.membership} membership, ${load}, batches of ${r.batch}, ${num(r.accounts)} accounts (${r.workload}), ${prewarm} + ${r.warmupSec} s warmup + ${r.durationSec} s measured`;
 }
 
 function warnings(r: DevnetBenchResult): string[] {

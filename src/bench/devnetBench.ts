@@ -28,6 +28,11 @@ export interface DevnetBenchOptions extends LoadOptions {
   readonly progress?: ProgressSink | undefined;
   /** The measured window on the machine's monotonic clock, in µs (what V8's CPU profiles are stamped with). */
   readonly onWindow?: ((fromMicros: number, toMicros: number) => void) | undefined;
+  /**
+   * Return only once every transfer a node took is settled, or fail: a run that comes after this one signs
+   * from the accounts' next seqs as the nodes report them, which must not be held by a transfer in flight.
+   */
+  readonly settleAll?: boolean | undefined;
 }
 
 /**
@@ -83,7 +88,17 @@ export interface NodeFigures {
 /** Where a processing step's wall time went, ms per step: group-commit wait, handling, fsynced write, sending. */
 export type StepMs = Readonly<Record<StepPhase, number>>;
 
+/** `--prewarm S`: the saturating load the nodes ran before this run's warm-up (`prewarm.ts`). */
+export interface PrewarmFigures {
+  readonly sec: number;
+  /** Transfers applied on every node during it, and per second of it; 0 when there was none. */
+  readonly applied: number;
+  readonly appliedPerSec: number;
+}
+
 export interface DevnetBenchResult {
+  /** Set by the command that ran a prewarm before this run (always, by `tally bench`). */
+  readonly prewarm?: PrewarmFigures;
   readonly nodes: number;
   readonly broadcast: "bracha" | "contagion";
   readonly membership: "open" | "static";
@@ -248,6 +263,7 @@ export async function runDevnetBench(
     await driver.stop();
     // Latency is over every transfer submitted in the window: wait for the slow tail rather than cut it.
     await drain(book, start, end, check);
+    if (options.settleAll === true) await settle(driver, check);
     progress.finish();
     const verifyAfter = verifyMicros(verifyInputs);
     const figures = book.window(start, end);
@@ -393,6 +409,19 @@ async function drain(book: ApplyBook, start: number, end: number, check: () => v
   while (performance.now() < deadline) {
     check();
     if (book.window(start, end).unapplied === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function settle(driver: LoadDriver, check: () => void): Promise<void> {
+  const deadline = performance.now() + DRAIN_TIMEOUT_MS;
+  while (driver.unsettled > 0) {
+    check();
+    if (performance.now() > deadline)
+      throw new TallyError(
+        ErrorCode.BenchFailed,
+        `${driver.unsettled} transfers were still not applied everywhere ${DRAIN_TIMEOUT_MS} ms after the load`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

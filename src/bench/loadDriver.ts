@@ -55,6 +55,9 @@ export class LoadDriver {
   /** Some account used up its pre-signed transfers. */
   ranDry = false;
   readonly refused: Record<string, number> = {};
+  /** Transfers a node took (answered without a code), and of those, the ones settled since. */
+  private accepted = 0;
+  private acceptedSettled = 0;
   private failure: Error | undefined;
   private stopped = true;
   private requestsPending = 0;
@@ -121,10 +124,23 @@ export class LoadDriver {
   }
 
   /**
-   * Transfer `index` is settled: `applied` on every node, or refused or rejected. Its account may send its
-   * next seq, and (when applied) the account it paid may send the transfer that references it.
+   * Transfers some node took and that are not yet applied on every node nor rejected: each holds its
+   * account's next seq on the nodes. A transfer answered "busy" is not among them (no node holds it).
+   */
+  get unsettled(): number {
+    return this.accepted - this.acceptedSettled;
+  }
+
+  /**
+   * A transfer a node took is settled: `applied` on every node, or rejected. Its account may send its next
+   * seq, and (when applied) the account it paid may send the transfer that references it.
    */
   settled(index: number, applied: boolean): void {
+    this.acceptedSettled++;
+    this.freeAfter(index, applied);
+  }
+
+  private freeAfter(index: number, applied: boolean): void {
     if (!this.prerequisites.settled(index, applied, (n) => this.release(n))) this.ranDry = true;
     if (this.options.rate === undefined) this.pump();
   }
@@ -221,7 +237,10 @@ export class LoadDriver {
   private answered(node: number, indices: readonly number[], text: string): void {
     const { results } = JSON.parse(text) as { results: { code?: string }[] };
     for (const [k, result] of results.entries()) {
-      if (result.code === undefined) continue;
+      if (result.code === undefined) {
+        this.accepted++;
+        continue;
+      }
       const index = indices[k]!;
       if (result.code === RETRY_CODE || result.code === UNKNOWN_DEPENDENCY_CODE) {
         // Not taken: sent again, so it counts once in `submitted`.
@@ -241,7 +260,7 @@ export class LoadDriver {
       }
       this.refused[result.code] = (this.refused[result.code] ?? 0) + 1;
       this.book.refused(index);
-      this.settled(index, false);
+      this.freeAfter(index, false);
     }
   }
 

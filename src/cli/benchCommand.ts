@@ -13,6 +13,7 @@ import {
 import { type IngestBenchResult, runIngestBench } from "../bench/ingest.ts";
 import { type NodeProfiles, writeNodeProfiles } from "../bench/nodeProfiles.ts";
 import { PerfRecording, type PerfReport, removePerfMaps, writePerfReport } from "../bench/perfRecord.ts";
+import { prewarm } from "../bench/prewarm.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { type Command, optionalInteger, optionalString, type ParsedArgs, UsageError } from "./command.ts";
 
@@ -55,6 +56,8 @@ export const DEFAULT_DEVNET_BENCH = {
   nodes: 4,
   durationSec: 20,
   warmupSec: 3,
+  // A node's first ~minute is warm-up (src/bench/prewarm.ts): figures for its steady state by default.
+  prewarmSec: 30,
   accounts: 1_000,
   batch: 100,
   inFlight: 8,
@@ -69,6 +72,8 @@ interface DevnetBenchArgs {
   readonly accounts: number;
   readonly devnet: string | undefined;
   readonly compare: boolean;
+  /** Seconds of saturating load before the run, on each devnet (0: none). */
+  readonly prewarmSec: number;
   /** `--profile DIR`: absolute. */
   readonly profile: string | undefined;
   /** `--perf DIR`: absolute. */
@@ -119,6 +124,11 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
     throw new UsageError(
       `rate × (warmup + duration) = ${presigned} transfers to sign in advance; at most ${MAX_PRESIGNED}`,
     );
+  const prewarmSec = optionalInteger(args, "prewarm", 0) ?? DEFAULT_DEVNET_BENCH.prewarmSec;
+  if (presignCount(undefined, 0, prewarmSec) > MAX_PRESIGNED)
+    throw new UsageError(
+      `--prewarm ${prewarmSec}: ${presignCount(undefined, 0, prewarmSec)} transfers to sign in advance; at most ${MAX_PRESIGNED}`,
+    );
   return {
     nodes,
     broadcast: compare === undefined ? broadcast : "contagion",
@@ -126,6 +136,7 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
     accounts,
     devnet,
     compare: compare !== undefined,
+    prewarmSec,
     profile: profile === undefined ? undefined : resolve(profile),
     perf: perf === undefined ? undefined : resolve(perf),
     load: {
@@ -162,7 +173,11 @@ async function benchOnce(
   broadcast: "bracha" | "contagion",
   signal: AbortSignal,
 ): Promise<ProfiledResult> {
-  const total = presignCount(a.load.rate, a.load.warmupSec, a.load.durationSec) + 1;
+  // An attached devnet's wallets pay for the prewarm's transfers too.
+  const total =
+    presignCount(a.load.rate, a.load.warmupSec, a.load.durationSec) +
+    presignCount(undefined, 0, a.prewarmSec) +
+    1;
   const profileDir = dirOf(a.profile, a, broadcast);
   const perfDir = dirOf(a.perf, a, broadcast);
   const own = {
@@ -182,14 +197,15 @@ async function benchOnce(
   let recording: PerfRecording | undefined;
   try {
     if (signal.aborted) throw new UsageError("interrupted");
-    if (perfDir !== undefined) recording = PerfRecording.start(pids, perfDir);
     const progress = { isTTY: process.stderr.isTTY === true, write: (t: string) => process.stderr.write(t) };
+    const warmed = await prewarm(target, a.prewarmSec, { ...a.load, signal, progress });
+    if (perfDir !== undefined) recording = PerfRecording.start(pids, perfDir);
     const onWindow = (fromMicros: number, toMicros: number) => {
       window = { fromMicros, toMicros };
     };
-    const measured = await runDevnetBench(target, { ...a.load, signal, progress, onWindow });
+    const measured = await runDevnetBench(warmed.target, { ...a.load, signal, progress, onWindow });
     await recording?.stop();
-    result = measured;
+    result = { prewarm: warmed.figures, ...measured };
   } finally {
     recording?.abandon();
     await target.close();
@@ -238,7 +254,7 @@ const benchDevnet: Command = {
   summary:
     "load a multi-process devnet with pre-signed transfers: applied/s, latency to every node, CPU, RSS, messages and bytes per transfer",
   usage:
-    "[--nodes N] [--duration S] [--rate R] [--in-flight K] [--broadcast contagion|bracha] [--membership open|static] [--accounts A] [--batch B] [--submit binary|json] [--warmup S] [--devnet FILE] [--compare bracha] [--no-deps] [--profile DIR] [--perf DIR]",
+    "[--nodes N] [--duration S] [--rate R] [--in-flight K] [--broadcast contagion|bracha] [--membership open|static] [--accounts A] [--batch B] [--submit binary|json] [--prewarm S] [--warmup S] [--devnet FILE] [--compare bracha] [--no-deps] [--profile DIR] [--perf DIR]",
   options: {
     nodes: { type: "string" },
     duration: { type: "string" },
@@ -250,6 +266,7 @@ const benchDevnet: Command = {
     batch: { type: "string" },
     submit: { type: "string" },
     warmup: { type: "string" },
+    prewarm: { type: "string" },
     devnet: { type: "string" },
     compare: { type: "string" },
     "no-deps": { type: "boolean" },

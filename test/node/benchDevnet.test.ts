@@ -33,7 +33,7 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
       [
         "bench",
         ...["--nodes", "2", "--duration", "3", "--warmup", "1", "--membership", "static"],
-        ...["--accounts", "200", "--profile", profileDir, "--json"],
+        ...["--prewarm", "2", "--accounts", "200", "--profile", profileDir, "--json"],
       ],
       { TMPDIR: tmp },
     );
@@ -131,6 +131,11 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     assert.equal(r.unknownDependencyRetried, 0);
     assert.equal(r.rejected, 0);
     assert.equal(r.unappliedAfterDrain, 0);
+    // The prewarm ran first, and the run signed on from where it left each account: had it signed from seq 1
+    // again, the nodes would have refused every account's first transfers (refused would not be empty).
+    const prewarm = r.prewarm as { sec: number; applied: number; appliedPerSec: number };
+    assert.equal(prewarm.sec, 2);
+    assert.ok(prewarm.applied > 0 && prewarm.appliedPerSec > 0, JSON.stringify(prewarm));
     // Wallet-like: every transfer after an account's first references the payment it received last.
     assert.equal(r.workload, "ring-with-deps");
     assert.ok((r.depsPerTransfer as number) > 0.8, `depsPerTransfer ${r.depsPerTransfer}`);
@@ -190,7 +195,7 @@ test("`tally bench --perf DIR` samples the nodes on the CPU with perf and sums t
   try {
     const { code, stdout, stderr } = await runCli([
       "bench",
-      ...["--nodes", "2", "--duration", "3", "--warmup", "1", "--membership", "static"],
+      ...["--nodes", "2", "--duration", "3", "--warmup", "1", "--prewarm", "0", "--membership", "static"],
       ...["--accounts", "200", "--perf", perfDir, "--json"],
     ]);
     assert.equal(code, 0, stderr);
@@ -254,6 +259,8 @@ test("bad bench options are usage errors; `bench ingest` still routes to the ing
     ["bench", "--devnet", "x.json", "--perf", "prof"],
     ["bench", "--profile", "a", "--perf", "b"],
     ["bench", "extra"],
+    ["bench", "--prewarm", "-1"],
+    ["bench", "--prewarm", "400"],
   ]) {
     const { code, stderr } = await runCli([...args, "--json"]);
     assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
@@ -269,7 +276,7 @@ test("`tally bench --devnet FILE` drives a devnet `tally devnet up` started, and
   try {
     const devnetJson = join(devnet.dir, "devnet.json");
     const run = await runCli(
-      ["bench", "--devnet", devnetJson, "--rate", "100", "--warmup", "1"].concat([
+      ["bench", "--devnet", devnetJson, "--rate", "100", "--warmup", "1", "--prewarm", "1"].concat([
         "--duration",
         "2",
         "--json",
@@ -281,11 +288,16 @@ test("`tally bench --devnet FILE` drives a devnet `tally devnet up` started, and
       accounts: number;
       applied: number;
       rejected: number;
+      refused: Record<string, number>;
+      prewarm: { applied: number };
     };
     assert.equal(report.nodes, 2);
     assert.equal(report.accounts, 3, "it signs for the devnet's wallets");
     assert.ok(report.applied > 0);
     assert.equal(report.rejected, 0);
+    // After the prewarm the wallets' next seqs come from the nodes again, so nothing was refused.
+    assert.deepEqual(report.refused, {});
+    assert.ok(report.prewarm.applied > 0, JSON.stringify(report.prewarm));
 
     // The same devnet described with one wallet: a ring of one would pay itself.
     const file = JSON.parse(await readFile(devnetJson, "utf8")) as { wallets: unknown[] };
