@@ -143,6 +143,7 @@ for (const format of ["binary", "json"] as const)
     let done: () => void = () => {};
     const finished = new Promise<void>((r) => (done = r));
     let busyOnce = true;
+    let maxUnsettled = 0;
     const handler = async (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -166,6 +167,7 @@ for (const format of ["binary", "json"] as const)
         // Applied a varying while later, so transfers settle out of order.
         setTimeout(
           () => {
+            maxUnsettled = Math.max(maxUnsettled, driver!.unsettled);
             appliedEverywhere.add(n);
             driver!.settled(n, true);
             if (appliedEverywhere.size === total) done();
@@ -194,6 +196,10 @@ for (const format of ["binary", "json"] as const)
       assert.equal(appliedEverywhere.size, total, "every transfer was sent and applied");
       assert.equal(posted, total);
       assert.equal(driver.retried, 1);
+      // What a prewarm waits for before the next run signs on: none left, the "busy" answer never counted.
+      assert.equal(driver.unsettled, 0);
+      // While it ran, transfers the nodes took were counted until settled: at most one per account.
+      assert.ok(maxUnsettled > 0 && maxUnsettled <= A, `at most ${maxUnsettled} unsettled`);
       assert.equal(driver.submitted, total);
       assert.equal(driver.submittedWithDeps, total - A);
       assert.equal(driver.ranDry, true);
