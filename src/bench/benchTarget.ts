@@ -105,9 +105,7 @@ export async function attachDevnet(path: string, transfers: number): Promise<Ben
   const transfersPerWallet = transfersPerSigner(transfers, file.wallets.length);
   for (const wallet of file.wallets) {
     const keystore = await readKeystore(wallet.keystore, { passphraseFile: wallet.passphraseFile });
-    const account = await getJson<{ balance: string; nextSeq: number }>(
-      `${nodes[0]!.api}/v1/accounts/${encodeURIComponent(wallet.address)}`,
-    );
+    const account = await getAccount(nodes[0]!.api, wallet.address);
     if (BigInt(account.balance) < BigInt(transfersPerWallet))
       throw new TallyError(
         ErrorCode.InsufficientFunds,
@@ -141,6 +139,14 @@ async function waitForMesh(nodes: readonly { name: string; api: string }[]): Pro
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+}
+
+/** An account's balance and next seq as the node at `api` reports them (`GET /v1/accounts/:address`). */
+export async function getAccount(
+  api: string,
+  address: string,
+): Promise<{ balance: string; nextSeq: number }> {
+  return getJson(`${api}/v1/accounts/${encodeURIComponent(address)}`);
 }
 
 export async function getJson<T>(url: string): Promise<T> {

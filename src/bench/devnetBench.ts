@@ -404,26 +404,28 @@ async function sleepChecking(ms: number, check: () => void): Promise<void> {
   }
 }
 
-async function drain(book: ApplyBook, start: number, end: number, check: () => void): Promise<void> {
+/** Polls `done` every 100 ms for up to DRAIN_TIMEOUT_MS (running `check` each time); whether it came true. */
+async function waitUntil(done: () => boolean, check: () => void): Promise<boolean> {
   const deadline = performance.now() + DRAIN_TIMEOUT_MS;
-  while (performance.now() < deadline) {
+  for (;;) {
     check();
-    if (book.window(start, end).unapplied === 0) return;
+    if (done()) return true;
+    if (performance.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
+/** Latency covers every transfer submitted in the window: wait for the slow tail (up to the timeout). */
+async function drain(book: ApplyBook, start: number, end: number, check: () => void): Promise<void> {
+  await waitUntil(() => book.window(start, end).unapplied === 0, check);
+}
+
 async function settle(driver: LoadDriver, check: () => void): Promise<void> {
-  const deadline = performance.now() + DRAIN_TIMEOUT_MS;
-  while (driver.unsettled > 0) {
-    check();
-    if (performance.now() > deadline)
-      throw new TallyError(
-        ErrorCode.BenchFailed,
-        `${driver.unsettled} transfers were still not applied everywhere ${DRAIN_TIMEOUT_MS} ms after the load`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  if (!(await waitUntil(() => driver.unsettled <= 0, check)))
+    throw new TallyError(
+      ErrorCode.BenchFailed,
+      `${driver.unsettled} transfers were still not applied everywhere ${DRAIN_TIMEOUT_MS} ms after the load`,
+    );
 }
 
 function byPhase(value: (phase: StepPhase) => number): StepMs {

@@ -1,4 +1,4 @@
-import { type BenchTarget, getJson } from "./benchTarget.ts";
+import { type BenchTarget, getAccount } from "./benchTarget.ts";
 import type { BenchSigner } from "./benchWorkload.ts";
 import { type DevnetBenchOptions, type PrewarmFigures, runDevnetBench } from "./devnetBench.ts";
 
@@ -49,10 +49,7 @@ async function nextSeqSigners(target: BenchTarget): Promise<BenchSigner[]> {
   for (let at = 0; at < signers.length; at += LOOKUPS_AT_ONCE) {
     await Promise.all(
       signers.slice(at, at + LOOKUPS_AT_ONCE).map(async (signer, k) => {
-        const account = await getJson<{ nextSeq: number }>(
-          `${api}/v1/accounts/${encodeURIComponent(signer.address)}`,
-        );
-        signers[at + k] = { ...signer, firstSeq: account.nextSeq };
+        signers[at + k] = { ...signer, firstSeq: (await getAccount(api, signer.address)).nextSeq };
       }),
     );
   }

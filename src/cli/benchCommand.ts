@@ -125,9 +125,10 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
       `rate × (warmup + duration) = ${presigned} transfers to sign in advance; at most ${MAX_PRESIGNED}`,
     );
   const prewarmSec = optionalInteger(args, "prewarm", 0) ?? DEFAULT_DEVNET_BENCH.prewarmSec;
-  if (presignCount(undefined, 0, prewarmSec) > MAX_PRESIGNED)
+  const prewarmPresigned = presignCount(undefined, 0, prewarmSec);
+  if (prewarmPresigned > MAX_PRESIGNED)
     throw new UsageError(
-      `--prewarm ${prewarmSec}: ${presignCount(undefined, 0, prewarmSec)} transfers to sign in advance; at most ${MAX_PRESIGNED}`,
+      `--prewarm ${prewarmSec}: ${prewarmPresigned} transfers to sign in advance; at most ${MAX_PRESIGNED}`,
     );
   return {
     nodes,
