@@ -74,6 +74,8 @@ interface DevnetBenchArgs {
   readonly compare: boolean;
   /** Seconds of saturating load before the run, on each devnet (0: none). */
   readonly prewarmSec: number;
+  /** Transfers signed in advance for one devnet: the prewarm's and the run's (an attached devnet pays both). */
+  readonly presigned: number;
   /** `--profile DIR`: absolute. */
   readonly profile: string | undefined;
   /** `--perf DIR`: absolute. */
@@ -138,6 +140,7 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
     devnet,
     compare: compare !== undefined,
     prewarmSec,
+    presigned: presigned + prewarmPresigned,
     profile: profile === undefined ? undefined : resolve(profile),
     perf: perf === undefined ? undefined : resolve(perf),
     load: {
@@ -174,11 +177,7 @@ async function benchOnce(
   broadcast: "bracha" | "contagion",
   signal: AbortSignal,
 ): Promise<ProfiledResult> {
-  // An attached devnet's wallets pay for the prewarm's transfers too.
-  const total =
-    presignCount(a.load.rate, a.load.warmupSec, a.load.durationSec) +
-    presignCount(undefined, 0, a.prewarmSec) +
-    1;
+  const total = a.presigned + 1;
   const profileDir = dirOf(a.profile, a, broadcast);
   const perfDir = dirOf(a.perf, a, broadcast);
   const own = {
