@@ -247,7 +247,7 @@ async function step(node: BenchNode): Promise<void> {
   }
   for (const op of node.core.finishStep()) writes.push(op);
   await writeBatch(node.db, writes);
-  node.store.settleRecent();
+  node.store.settleTaken();
   for (const action of after) {
     if (action.type === "announce") {
       if (action.change.status === "applied") node.applied++;

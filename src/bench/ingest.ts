@@ -94,7 +94,7 @@ async function ingestRate(workload: RingWorkload, batch: number, dir: string): P
         }
       }
       await writeBatch(db, store.takeQueued());
-      store.settleRecent();
+      store.settleTaken();
     }
     const seconds = (performance.now() - start) / 1000;
     if (applied !== wire.length) {

@@ -180,8 +180,8 @@ export class TallyNode implements NodeApi {
         const count = writes.length; // writeBatch takes the ops
         await writeBatch(db, writes);
         this.metricsImpl.countStep(count);
-        // The step's statuses are on disk: the ledger store may now let the oldest leave memory.
-        store.settleRecent();
+        // The step is on disk: the ledger store may let the oldest statuses leave memory and show its index entries.
+        store.settleTaken();
       },
       send: (actions) => this.carryOutSends(actions),
       announce: (change) => this.announce(change),

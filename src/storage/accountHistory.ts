@@ -1,5 +1,7 @@
 import { Bucket, key, range, sortableNumber } from "./buckets.ts";
+import { chunkAtOrBelow, parseEntries } from "./bySeqIndex.ts";
 import { type NodeDatabase, parseJsonValue, utf8Text } from "./database.ts";
+import type { PendingIncoming, PendingOutgoing } from "./pendingHistory.ts";
 
 export interface HistoryEntry {
   readonly id: string;
@@ -17,34 +19,26 @@ export interface HistoryPage {
   readonly next?: number;
 }
 
+/** An account's durable entries not yet in records (pendingHistory.ts), oldest first. */
+export interface PendingEntries {
+  readonly incoming: readonly PendingIncoming[];
+  readonly outgoing: readonly PendingOutgoing[];
+}
+
+const NONE_PENDING: PendingEntries = { incoming: [], outgoing: [] };
+
 /*
  * An account's history on disk is two indexes the node keeps anyway, merged by position when read:
- * - incoming: bucket 07, `address/position` → `{"id":…,"direction":"in"}`;
- * - outgoing: the by-seq index catch-up serves (bucket 09), `source/seq` → `id@position`. An outgoing
- *   transfer is one write, not two (a history entry and a by-seq entry).
- * Databases written before outgoing entries moved to the by-seq index hold them in bucket 07 too (direction
- * "out"), with by-seq values that are a bare id. Those are read from bucket 07 and skipped in bucket 09: they
- * are all older than any positioned by-seq value (the format changed once, going forward).
+ * - incoming: bucket 07, chunks `address/firstPosition` → `id@position,…` (pendingHistory.ts);
+ * - outgoing: the by-seq index catch-up serves (bucket 09, bySeqIndex.ts), whose entries carry their
+ *   position. An outgoing transfer is one entry, not two (a history entry and a by-seq entry).
+ * Entries not yet checkpointed are read from memory (`pending`); they are newer than any record, except those
+ * a checkpoint in flight is writing, which are read once (by position).
+ * Earlier formats: one record per incoming entry, `address/position` → `{"id":…,"direction":"in"}`; and,
+ * before outgoing entries moved to the by-seq index, outgoing ones in bucket 07 too (direction "out") with
+ * by-seq values that are a bare id. Those are read from bucket 07 and skipped in bucket 09: they are all older
+ * than any positioned by-seq value (the format changed once, going forward).
  */
-
-/** The by-seq value of a resolved outgoing transfer. */
-export function outgoingValue(id: string, position: number): string {
-  return `${id}@${position}`;
-}
-
-/** A by-seq value: its transfer id, and its position (undefined in the earlier, bare-id format). */
-function parseOutgoing(value: Uint8Array): { id: string; position: number | undefined } {
-  const text = utf8Text(value);
-  const at = text.indexOf("@");
-  return at < 0
-    ? { id: text, position: undefined }
-    : { id: text.slice(0, at), position: Number(text.slice(at + 1)) };
-}
-
-/** The transfer id of a by-seq value, in either format. */
-export function outgoingId(value: Uint8Array): string {
-  return parseOutgoing(value).id;
-}
 
 /**
  * At most `limit` entries strictly below position `before` (all when absent), newest first, and `next` — the
@@ -56,9 +50,10 @@ export async function readHistoryPage(
   address: string,
   limit: number,
   before?: number,
+  pending: PendingEntries = NONE_PENDING,
 ): Promise<HistoryPage> {
-  const incoming = await newestInBucket07(db, address, limit + 1, before);
-  const outgoing = await newestOutgoing(db, address, limit + 1, before);
+  const incoming = await newestIncoming(db, address, limit + 1, before, pending.incoming);
+  const outgoing = await newestOutgoing(db, address, limit + 1, before, pending.outgoing);
   const merged: PositionedHistoryEntry[] = [];
   let i = 0;
   let o = 0;
@@ -71,69 +66,108 @@ export async function readHistoryPage(
   return { entries, ...(merged.length > limit ? { next: entries.at(-1)!.position } : {}) };
 }
 
-async function newestInBucket07(
+/** Collects up to `count` entries below `before`, newest first, each position once. */
+class NewestFirst {
+  readonly entries: PositionedHistoryEntry[] = [];
+  private readonly seen = new Set<number>();
+  private readonly count: number;
+  private readonly before: number;
+
+  constructor(count: number, before: number | undefined) {
+    this.count = count;
+    this.before = before ?? Number.POSITIVE_INFINITY;
+  }
+
+  get full(): boolean {
+    return this.entries.length >= this.count;
+  }
+
+  /** Offers entries newest first; false once full. */
+  offer(id: string, direction: HistoryEntry["direction"], position: number): boolean {
+    if (this.full) return false;
+    if (position < this.before && !this.seen.has(position)) {
+      this.seen.add(position);
+      this.entries.push({ id, direction, position });
+    }
+    return !this.full;
+  }
+
+  offerPending(
+    pending: readonly { readonly id: string; readonly position: number }[],
+    direction: "in" | "out",
+  ) {
+    for (let i = pending.length - 1; i >= 0; i--) {
+      if (!this.offer(pending[i]!.id, direction, pending[i]!.position)) return;
+    }
+  }
+}
+
+async function newestIncoming(
   db: NodeDatabase,
   address: string,
   count: number,
   before: number | undefined,
+  pending: readonly PendingIncoming[],
 ): Promise<PositionedHistoryEntry[]> {
+  const out = new NewestFirst(count, before);
+  out.offerPending(pending, "in");
+  if (out.full) return out.entries;
   const all = range(Bucket.accountHistory, address);
+  // A record's key is its oldest position: one keyed at or above `before` holds nothing below it.
   const lt = before === undefined ? all.lt : key(Bucket.accountHistory, address, sortableNumber(before));
-  const entries: PositionedHistoryEntry[] = [];
-  for await (const [k, v] of db.iterator({ gte: all.gte, lt, reverse: true, limit: count })) {
-    const position = Number(k.slice(k.lastIndexOf("/") + 1));
-    entries.push({ ...parseJsonValue<HistoryEntry>(v), position });
+  records: for await (const [k, v] of db.iterator({ gte: all.gte, lt, reverse: true })) {
+    const text = utf8Text(v);
+    if (text.startsWith("{")) {
+      const entry = parseJsonValue<HistoryEntry>(v);
+      if (!out.offer(entry.id, entry.direction, Number(k.slice(k.lastIndexOf("/") + 1)))) break;
+      continue;
+    }
+    const entries = parseEntries(text);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      if (!out.offer(entries[i]!.id, "in", entries[i]!.position!)) break records;
+    }
   }
-  return entries;
+  return out.entries;
 }
 
 /**
  * The newest positioned by-seq entries below `before`. Positions grow with seq (an account's transfers resolve
- * in seq order), so the highest seq below `before` is found by bisecting seqs: ≈ log2(seq) seeks, whatever
- * page is asked for.
+ * in seq order), so the record holding the newest entry below `before` is found by bisecting seqs: ≈ log2(seq)
+ * seeks, whatever page is asked for.
  */
 async function newestOutgoing(
   db: NodeDatabase,
   address: string,
   count: number,
   before: number | undefined,
+  pending: readonly PendingOutgoing[],
 ): Promise<PositionedHistoryEntry[]> {
+  const out = new NewestFirst(count, before);
+  out.offerPending(pending, "out");
+  if (out.full) return out.entries;
   const all = range(Bucket.outgoingBySeq, address);
   let from = all.lt;
   if (before !== undefined) {
-    const newest = await entryAtOrBelow(db, address, undefined);
-    // Greatest seq whose entry (the nearest at or below it: seqs may have gaps) lies below `before`; 0: none.
+    const newest = await chunkAtOrBelow(db, address, undefined);
+    // Greatest seq whose record (the nearest at or below it) starts below `before`; 0: none.
     let lo = 0;
-    let hi = newest?.seq ?? 0;
+    let hi = newest === undefined ? 0 : newest.firstSeq;
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2);
-      const entry = await entryAtOrBelow(db, address, mid);
-      if (entry === undefined || (entry.position ?? -1) < before) lo = mid;
+      const chunk = await chunkAtOrBelow(db, address, mid);
+      if (chunk === undefined || (chunk.entries[0]!.position ?? -1) < before) lo = mid;
       else hi = mid - 1;
     }
-    if (lo === 0) return [];
+    if (lo === 0) return out.entries;
     from = `${key(Bucket.outgoingBySeq, address, sortableNumber(lo))}\u0000`;
   }
-  const entries: PositionedHistoryEntry[] = [];
-  for await (const [, v] of db.iterator({ gte: all.gte, lt: from, reverse: true, limit: count })) {
-    const { id, position } = parseOutgoing(v);
-    if (position === undefined) break;
-    entries.push({ id, direction: "out", position });
+  records: for await (const [, v] of db.iterator({ gte: all.gte, lt: from, reverse: true })) {
+    const entries = parseEntries(utf8Text(v));
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const { id, position } = entries[i]!;
+      if (position === undefined) break records; // the bare-id format: read from bucket 07
+      if (!out.offer(id, "out", position)) break records;
+    }
   }
-  return entries;
-}
-
-/** The by-seq entry with the greatest seq ≤ `seq` (any seq when undefined). */
-async function entryAtOrBelow(
-  db: NodeDatabase,
-  address: string,
-  seq: number | undefined,
-): Promise<{ seq: number; position: number | undefined } | undefined> {
-  const all = range(Bucket.outgoingBySeq, address);
-  const lte = seq === undefined ? undefined : key(Bucket.outgoingBySeq, address, sortableNumber(seq));
-  const bounds = lte === undefined ? { gte: all.gte, lt: all.lt } : { gte: all.gte, lte };
-  for await (const [k, v] of db.iterator({ ...bounds, reverse: true, limit: 1 })) {
-    return { seq: Number(k.slice(k.lastIndexOf("/") + 1)), position: parseOutgoing(v).position };
-  }
-  return undefined;
+  return out.entries;
 }

@@ -11,9 +11,10 @@ export const Bucket = {
   ledgerWaiting: "05",
   /** One key per commitment (source/seq/kind), before the commitment log; read once at start to migrate. */
   legacyCommitment: "06",
+  /** address/first position → a chunk of the account's incoming history entries (accountHistory.ts). */
   accountHistory: "07",
   submitted: "08",
-  /** source/seq → id of the account's resolved transfer for that seq: what catch-up serves. */
+  /** source/first seq → ids of the account's resolved transfers from that seq on: what catch-up serves (bySeqIndex.ts). */
   outgoingBySeq: "09",
   /** shared account id (hex)/counter → one k-shared committee record this node's owner persisted. */
   committeeRecord: "10",
@@ -21,8 +22,8 @@ export const Bucket = {
   sharedProposal: "11",
   /** record number → one processing step's broadcast commitments (commitmentLog.ts). */
   commitmentLog: "12",
-  /** record number → ids of the transfers one step applied since the last checkpoint of bucket 04 (unreferencedJournal.ts). */
-  unreferencedJournal: "13",
+  /** record number → the transfers one step resolved since the last checkpoint of buckets 04, 07, 09 (stepJournal.ts). */
+  stepJournal: "13",
 } as const;
 export type Bucket = (typeof Bucket)[keyof typeof Bucket];
 

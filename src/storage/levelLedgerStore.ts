@@ -3,16 +3,12 @@ import type { EncodedTransfer } from "../core/transfer.ts";
 import { decodeTransfer } from "../core/transfer.ts";
 import { MemoryLedgerStore } from "../ledger/memoryStore.ts";
 import type { AccountRecord, LedgerStore, RejectionReason, TransferStatusRecord } from "../ledger/store.ts";
-import {
-  type HistoryEntry,
-  type HistoryPage,
-  outgoingId,
-  outgoingValue,
-  readHistoryPage,
-} from "./accountHistory.ts";
-import { Bucket, key, range, sortableNumber } from "./buckets.ts";
+import { type HistoryEntry, type HistoryPage, readHistoryPage } from "./accountHistory.ts";
+import { Bucket, key, range } from "./buckets.ts";
+import { firstResolvedIds, resolvedIds } from "./bySeqIndex.ts";
 import { type BatchOp, jsonValue, type NodeDatabase, parseJsonValue, writeBatch } from "./database.ts";
-import { DEFAULT_JOURNAL_LIMITS, type JournalLimits, UnreferencedJournal } from "./unreferencedJournal.ts";
+import { PendingHistory } from "./pendingHistory.ts";
+import { DEFAULT_JOURNAL_LIMITS, type JournalLimits, StepJournal } from "./stepJournal.ts";
 
 /**
  * An account as stored: its seq and spendable balance. Its unreferenced total is not stored: it is the sum of
@@ -35,7 +31,8 @@ interface StoredAccount {
  * Queued writes are coalesced per key until they are taken: the batch is atomic, so only each key's last
  * write can ever be seen on disk. A transfer delivered and resolved in one batch writes its body and status
  * once and no waiting marker; an account touched many times is written once, from its latest record; an
- * unreferenced payment created and spent between two checkpoints is never written (unreferencedJournal.ts).
+ * unreferenced payment created and spent between two checkpoints is never written, and index entries are
+ * written per account at those checkpoints (stepJournal.ts).
  * The coalescing maps hold at most one entry per key written since the last `takeQueued()`, so they are
  * bounded by the caller's batch (the node's maxEventsPerBatch), like the queue they replace.
  *
@@ -68,7 +65,7 @@ export class LevelLedgerStore implements LedgerStore {
   private readonly db: NodeDatabase;
   /** Accounts, unreferenced payments and waiting transfers; resolved statuses live in `recent` and on disk. */
   private readonly memory = new MemoryLedgerStore();
-  /** Never evicts by itself (`settleRecent` trims): a status leaves memory only once it is durable. */
+  /** Never evicts by itself (`settleTaken` trims): a status leaves memory only once it is durable. */
   private readonly recent = new BoundedCache<string, TransferStatusRecord>(Number.MAX_SAFE_INTEGER);
   private readonly recentEntries: number;
   /** How many statuses ever entered / left `recent` (a FIFO): tells whether a loaded absence still holds. */
@@ -76,7 +73,7 @@ export class LevelLedgerStore implements LedgerStore {
   private leftRecent = 0;
   /** Set while `probeStatuses`/`withLoadedStatuses` run: disk reads done ahead, and the ids still missing. */
   private reading: { readonly loaded: LoadedStatuses; readonly missing: Set<string> | undefined } | undefined;
-  /** Writes whose key is written once (bodies, seq index, history): queued as they come. */
+  /** Writes whose key is written once (bodies): queued as they come. */
   private queued: BatchOp[] = [];
   /** The latest queued write per key that may be written again before the take (statuses, markers, entries). */
   private readonly pending = new Map<string, BatchOp>();
@@ -84,8 +81,8 @@ export class LevelLedgerStore implements LedgerStore {
   private readonly freshKeys = new Set<string>();
   /** Accounts changed since the last take, encoded once from their latest record when taken. */
   private readonly dirtyAccounts = new Set<string>();
-  /** Unreferenced payments reach bucket 04 in checkpoints; steps journal what they applied. */
-  private journal = new UnreferencedJournal();
+  /** Unreferenced payments and index entries reach the disk in checkpoints; steps journal what they resolved. */
+  private journal = new StepJournal(new PendingHistory());
   private historyCounter: number;
 
   private constructor(db: NodeDatabase, historyCounter: number, recentEntries: number) {
@@ -116,12 +113,13 @@ export class LevelLedgerStore implements LedgerStore {
       const [address, id] = k.slice(3).split("/") as [string, string];
       m.putUnreferenced(address, id, BigInt(parseJsonValue<string>(v)));
     }
-    // Payments since the last checkpoint, from the journal; written out at once, so a crash during this open
-    // replays the same journal again.
-    const replayed = await UnreferencedJournal.replay(db, m, journalLimits);
+    // Payments and index entries since the last checkpoint, from the journal; written out at once, so a crash
+    // during this open replays the same journal again.
+    const replayed = await StepJournal.replay(db, m, journalLimits);
     const checkpoint: BatchOp[] = [];
     replayed.checkpoint(checkpoint);
     await writeBatch(db, checkpoint);
+    replayed.history.settled();
     store.journal = replayed;
     const unreferencedTotals = m.unreferencedTotals();
     for await (const [k, v] of db.iterator(range(Bucket.ledgerAccount))) {
@@ -157,7 +155,7 @@ export class LevelLedgerStore implements LedgerStore {
   }
   /**
    * Memory first (waiting and recently resolved transfers), then disk: a status not in memory was written by
-   * a durable batch (statuses leave memory only then, `settleRecent`) and is final. The synchronous disk read
+   * a durable batch (statuses leave memory only then, `settleTaken`) and is final. The synchronous disk read
    * is left to the sans-I/O core, which needs an answer inside a processing step, and only on rare, bounded
    * paths: a late copy of a transfer resolved more than RECENT_STATUS_ENTRIES resolutions ago, or a dep that
    * is not an unreferenced payment of its source (at most MAX_DEPS per transfer a peer or a wallet signed);
@@ -265,17 +263,15 @@ export class LevelLedgerStore implements LedgerStore {
       );
     // Memory and markers agree (a marker is loaded into memory at start), so only a waiting one has a marker.
     if (wasWaiting) this.unqueue(`${Bucket.ledgerWaiting}/${id}`);
-    // The by-seq entry is also the source's history entry (accountHistory.ts).
-    this.historyCounter++;
-    this.queued.push({
-      type: "put",
-      key: `${Bucket.outgoingBySeq}/${transfer.source}/${sortableNumber(transfer.seq)}`,
-      value: outgoingValue(id, this.historyCounter),
-    });
+    // The by-seq entry is also the source's history entry (accountHistory.ts); each payment's incoming entry
+    // takes the next position. All reach the disk at the journal's next checkpoint.
+    const position = ++this.historyCounter;
+    const { history } = this.journal;
+    history.addOutgoing(transfer.source, transfer.seq, id, position);
     if (status === "applied") {
-      for (const o of transfer.outputs) this.appendIncoming(o.to, id);
-      this.journal.applied(id);
+      for (const o of transfer.outputs) history.addIncoming(o.to, id, ++this.historyCounter);
     }
+    this.journal.resolved(id, position, status === "applied");
   }
   getUnreferenced(address: string, id: string): bigint | undefined {
     return this.memory.getUnreferenced(address, id);
@@ -301,7 +297,7 @@ export class LevelLedgerStore implements LedgerStore {
   /** Writes everything queued since the last flush as one atomic batch. */
   async flush(): Promise<void> {
     await writeBatch(this.db, this.takeQueued());
-    this.settleRecent();
+    this.settleTaken();
   }
 
   /**
@@ -324,6 +320,7 @@ export class LevelLedgerStore implements LedgerStore {
     }
     this.dirtyAccounts.clear();
     this.journal.take(ops);
+    this.journal.history.taken();
     ops.push({ type: "put", key: key(Bucket.meta, "historyCounter"), value: String(this.historyCounter) });
     return ops;
   }
@@ -345,31 +342,15 @@ export class LevelLedgerStore implements LedgerStore {
 
   /**
    * Ids of the account's resolved (applied or rejected) transfers for seqs fromSeq, fromSeq + 1, …: at most
-   * `count`, stopping at the first seq not resolved here. Only durable entries: the caller waits for the
-   * step in flight (DurableReads) before reading.
+   * `count`, stopping at the first seq not resolved here. Only durable entries (bySeqIndex.ts).
    */
-  async resolvedIds(source: string, fromSeq: number, count: number): Promise<string[]> {
-    const ids: string[] = [];
-    let expected = fromSeq;
-    for await (const [k, v] of this.db.iterator({
-      gte: key(Bucket.outgoingBySeq, source, sortableNumber(fromSeq)),
-      lt: range(Bucket.outgoingBySeq, source).lt,
-      limit: count,
-    })) {
-      if (Number(k.slice(k.lastIndexOf("/") + 1)) !== expected) break;
-      ids.push(outgoingId(v));
-      expected++;
-    }
-    return ids;
+  resolvedIds(source: string, fromSeq: number, count: number): Promise<string[]> {
+    return resolvedIds(this.db, this.journal.history.readableOutgoing(source), source, fromSeq, count);
   }
 
   /** Ids of the account's first `count` durable resolved transfers, lowest seq first (gaps allowed). */
-  async firstResolvedIds(source: string, count: number): Promise<string[]> {
-    const ids: string[] = [];
-    for await (const [, v] of this.db.iterator({ ...range(Bucket.outgoingBySeq, source), limit: count })) {
-      ids.push(outgoingId(v));
-    }
-    return ids;
+  firstResolvedIds(source: string, count: number): Promise<string[]> {
+    return firstResolvedIds(this.db, this.journal.history.readableOutgoing(source), source, count);
   }
 
   /** Newest first: transfers this node resolved from or applied to the account, in the order it did. */
@@ -377,14 +358,18 @@ export class LevelLedgerStore implements LedgerStore {
     return (await this.historyPage(address, limit)).entries;
   }
 
-  /** One page of `history` strictly below position `before` (accountHistory.ts). */
+  /** One page of `history` strictly below position `before`, of durable entries only (accountHistory.ts). */
   historyPage(address: string, limit: number, before?: number): Promise<HistoryPage> {
-    return readHistoryPage(this.db, address, limit, before);
+    const { history } = this.journal;
+    return readHistoryPage(this.db, address, limit, before, {
+      incoming: history.readableIncoming(address),
+      outgoing: history.readableOutgoing(address),
+    });
   }
 
   /**
    * Remembered without eviction: a status may leave memory only once its write is durable, or it could be
-   * found nowhere between the take of its batch and the write. `settleRecent` trims.
+   * found nowhere between the take of its batch and the write. `settleTaken` trims.
    */
   private rememberResolved(id: string, record: TransferStatusRecord): void {
     // One lookup in this large table, not two: replacing a value leaves the size as it was.
@@ -395,23 +380,14 @@ export class LevelLedgerStore implements LedgerStore {
 
   /**
    * Call after the batch holding every taken write is durable: trims the recent statuses to their bound,
-   * oldest out (those are on disk now). Between two calls `recent` exceeds the bound by at most what one
-   * batch resolves.
+   * oldest out (those are on disk now), and lets readers see the index entries of those batches. Between two
+   * calls `recent` exceeds the bound by at most what one batch resolves.
    */
-  settleRecent(): void {
+  settleTaken(): void {
     const before = this.recent.size;
     this.recent.trimTo(this.recentEntries);
     this.leftRecent += before - this.recent.size;
-  }
-
-  private appendIncoming(address: string, id: string): void {
-    this.historyCounter++;
-    this.queued.push({
-      type: "put",
-      key: `${Bucket.accountHistory}/${address}/${sortableNumber(this.historyCounter)}`,
-      // JSON.stringify({ id, direction }) spelled out: ids are hex, so nothing needs escaping.
-      value: `{"id":"${id}","direction":"in"}`,
-    });
+    this.journal.history.settled();
   }
 
   /** Queues a put that replaces any earlier queued write of `k`; `fresh`: `k` is absent on disk. */

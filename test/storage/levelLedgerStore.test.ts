@@ -178,7 +178,7 @@ describe("LevelDB ledger store", () => {
         assert.deepEqual(accountsWritten.sort(), [...payers].sort());
         for (const payee of payees) if (!payers.has(payee)) recipientsNotWritten++;
         await writeBatch(db, batch);
-        store.settleRecent();
+        store.settleTaken();
       }
       assert.ok(recipientsNotWritten > 0, "some recipients were paid in a batch where they did not pay");
       await db.close();
@@ -270,7 +270,7 @@ describe("LevelDB ledger store", () => {
           else strayDeletes.push(op.key);
         }
         await writeBatch(db, batch);
-        store.settleRecent();
+        store.settleTaken();
       }
       assert.ok(deletes > 0, "the stream deletes some markers and unreferenced entries it wrote");
       assert.deepEqual(strayDeletes, []);

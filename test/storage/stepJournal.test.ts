@@ -8,7 +8,8 @@ import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
 import type { LedgerStore } from "../../src/ledger/store.ts";
 import { type BatchOp, type NodeDatabase, openDatabase, writeBatch } from "../../src/storage/database.ts";
 import { LevelLedgerStore } from "../../src/storage/levelLedgerStore.ts";
-import { type JournalLimits, UnreferencedJournal } from "../../src/storage/unreferencedJournal.ts";
+import { PendingHistory } from "../../src/storage/pendingHistory.ts";
+import { type JournalLimits, StepJournal } from "../../src/storage/stepJournal.ts";
 import { deliverQuietly, ledgerOver } from "../ledger/ledgerOver.ts";
 import type { Scenario } from "../ledger/scenario.ts";
 import { makeTransfer, testKey } from "../support/fixtures.ts";
@@ -81,7 +82,7 @@ describe("unreferenced payments: journaled per step, checkpointed in bulk", () =
     const scenario = paymentRounds(6, 12);
     const stream = scenario.delivered;
     // Checkpoints every few transfers, so stops land before, on and after them.
-    const limits: JournalLimits = { changes: 9, transfers: 5 };
+    const limits: JournalLimits = { changes: 9, transfers: 5, historyEntries: 14 };
     let sawJournal = 0;
     let sawCheckpointed = 0;
     for (let stop = 1; stop <= stream.length; stop += 4) {
@@ -126,7 +127,9 @@ describe("unreferenced payments: journaled per step, checkpointed in bulk", () =
       const referenceStore = new MemoryLedgerStore();
       const reference = ledgerOver(scenario, referenceStore);
       const db = await openDatabase(dir);
-      const store = await LevelLedgerStore.open(db, { journalLimits: { changes: 16, transfers: 12 } });
+      const store = await LevelLedgerStore.open(db, {
+        journalLimits: { changes: 16, transfers: 12, historyEntries: 40 },
+      });
       const ledger = ledgerOver(scenario, store);
       const onDisk = new Set<string>();
       let puts = 0;
@@ -147,7 +150,7 @@ describe("unreferenced payments: journaled per step, checkpointed in bulk", () =
           }
         }
         await writeBatch(db, batch);
-        store.settleRecent();
+        store.settleTaken();
       }
       const payments = scenario.delivered.reduce((n, t) => n + t.transfer.outputs.length, 0);
       assert.ok(deletes > 0, "payments written at one checkpoint were deleted at a later one");
@@ -175,7 +178,7 @@ describe("unreferenced payments: journaled per step, checkpointed in bulk", () =
         paymentWrites += batch.filter((op) => op.key.startsWith("04/")).length;
         journalRecords += batch.filter((op) => op.key.startsWith("13/")).length;
         await writeBatch(db, batch);
-        store.settleRecent();
+        store.settleTaken();
       }
       const payments = scenario.delivered
         .filter((t) => reference.status(t.id)?.status === "applied")
@@ -203,33 +206,33 @@ describe("unreferenced payments: journaled per step, checkpointed in bulk", () =
   });
 });
 
-describe("UnreferencedJournal, on its own", () => {
+describe("StepJournal, on its own", () => {
   const a = testKey(1).address;
   const b = testKey(2).address;
   const c = testKey(3).address;
   const [x, y, z] = ["aa", "bb", "cc"].map((h) => h.repeat(32));
 
   /** The journal after: a payment to a created then spent (never on disk), one to b created, one to c spent. */
-  function journalWith(limits: JournalLimits): UnreferencedJournal {
-    const journal = new UnreferencedJournal(limits);
+  function journalWith(limits: JournalLimits): StepJournal {
+    const journal = new StepJournal(new PendingHistory(), limits);
     journal.put(a, x!, 5n);
     journal.put(b, y!, 6n);
     journal.delete(a, x!);
     journal.delete(c, z!);
-    journal.applied("11".repeat(32));
+    journal.resolved("11".repeat(32), 1, true);
     return journal;
   }
 
   it("counts pending changes over all recipients: a payment created and spent in between is none", () => {
     const under: BatchOp[] = [];
-    journalWith({ changes: 3, transfers: 100 }).take(under);
+    journalWith({ changes: 3, transfers: 100, historyEntries: 100 }).take(under);
     assert.deepEqual(
       under.map((op) => op.key.slice(0, 3)),
       ["13/"],
       "two changes pending, under three: a journal record",
     );
     const due: BatchOp[] = [];
-    journalWith({ changes: 2, transfers: 100 }).take(due);
+    journalWith({ changes: 2, transfers: 100, historyEntries: 100 }).take(due);
     assert.deepEqual(
       due.map((op) => (op.type === "put" ? { put: op.key, value: op.value } : { del: op.key })),
       [{ put: `04/${b}/${y}`, value: '"6"' }, { del: `04/${c}/${z}` }],
