@@ -119,6 +119,7 @@ export class LevelLedgerStore implements LedgerStore {
     const checkpoint: BatchOp[] = [];
     replayed.checkpoint(checkpoint);
     await writeBatch(db, checkpoint);
+    replayed.history.taken(store.historyCounter);
     replayed.history.settled();
     store.journal = replayed;
     const unreferencedTotals = m.unreferencedTotals();
@@ -320,7 +321,7 @@ export class LevelLedgerStore implements LedgerStore {
     }
     this.dirtyAccounts.clear();
     this.journal.take(ops);
-    this.journal.history.taken();
+    this.journal.history.taken(this.historyCounter);
     ops.push({ type: "put", key: key(Bucket.meta, "historyCounter"), value: String(this.historyCounter) });
     return ops;
   }

@@ -13,20 +13,18 @@ import type { BatchOp } from "./database.ts";
  *
  * Readers see an entry only once the batch its step was taken in is durable (`settled`), and keep seeing it
  * from memory until the checkpoint that wrote it is durable too: a history page or a catch-up answer never
- * shows what a crash could still take back, and never misses what it showed before.
+ * shows what a crash could still take back, and never misses what it showed before. Positions only grow, so
+ * "durable" is one number: the highest position taken in a batch that is now durable.
  */
 export interface PendingOutgoing {
   readonly seq: number;
   readonly id: string;
   readonly position: number;
-  /** The take (`taken`) whose batch carries the entry's step: readable once that batch is durable. */
-  readonly take: number;
 }
 
 export interface PendingIncoming {
   readonly id: string;
   readonly position: number;
-  readonly take: number;
 }
 
 interface EntriesByAccount {
@@ -39,10 +37,9 @@ export class PendingHistory {
   /** Entries a checkpoint in flight is writing: still read from here until it is durable. */
   private checkpointing: EntriesByAccount[] = [];
   private count = 0;
-  /** Takes so far; entries added now belong to the next one. */
-  private takes = 0;
-  /** Takes whose batches are durable. */
-  private durableTakes = 0;
+  /** The highest position in a taken batch, and in a durable one: entries up to it are readable. */
+  private takenPosition = 0;
+  private durablePosition = 0;
 
   /** Entries waiting for a checkpoint. */
   get size(): number {
@@ -51,24 +48,24 @@ export class PendingHistory {
 
   /** The by-seq entry of a resolved transfer (applied or rejected), at history `position`. */
   addOutgoing(source: string, seq: number, id: string, position: number): void {
-    append(this.entries.outgoing, source, { seq, id, position, take: this.takes + 1 });
+    append(this.entries.outgoing, source, { seq, id, position });
     this.count++;
   }
 
   /** The incoming history entry of one output of an applied transfer. */
   addIncoming(address: string, id: string, position: number): void {
-    append(this.entries.incoming, address, { id, position, take: this.takes + 1 });
+    append(this.entries.incoming, address, { id, position });
     this.count++;
   }
 
-  /** The step's writes were taken: its entries belong to that batch. */
-  taken(): void {
-    this.takes++;
+  /** The step's writes were taken; `position`: the history counter then, at or above all its entries'. */
+  taken(position: number): void {
+    this.takenPosition = position;
   }
 
   /** Every batch taken so far is durable: their entries are readable, and checkpointed ones are on disk. */
   settled(): void {
-    this.durableTakes = this.takes;
+    this.durablePosition = this.takenPosition;
     this.checkpointing = [];
   }
 
@@ -80,12 +77,12 @@ export class PendingHistory {
       for (let i = 1; i <= list.length; i++) {
         // A chunk covers consecutive seqs; an account's transfers resolve in seq order, so a gap is rare.
         if (i < list.length && list[i]!.seq === list[i - 1]!.seq + 1) continue;
-        ops.push(chunkOp(Bucket.outgoingBySeq, source, list[start]!.seq, list, start, i));
+        ops.push(chunkOp(Bucket.outgoingBySeq, source, list[start]!.seq, list.slice(start, i)));
         start = i;
       }
     }
     for (const [address, list] of incoming)
-      ops.push(chunkOp(Bucket.accountHistory, address, list[0]!.position, list, 0, list.length));
+      ops.push(chunkOp(Bucket.accountHistory, address, list[0]!.position, list));
     if (this.count > 0) this.checkpointing.push(this.entries);
     this.entries = { outgoing: new Map(), incoming: new Map() };
     this.count = 0;
@@ -93,20 +90,20 @@ export class PendingHistory {
 
   /** The account's durable by-seq entries held here, lowest seq first. */
   readableOutgoing(source: string): PendingOutgoing[] {
-    return this.readable((e) => e.outgoing.get(source));
+    return this.readable((entries) => entries.outgoing.get(source));
   }
 
   /** The account's durable incoming entries held here, oldest first. */
   readableIncoming(address: string): PendingIncoming[] {
-    return this.readable((e) => e.incoming.get(address));
+    return this.readable((entries) => entries.incoming.get(address));
   }
 
-  private readable<T extends { readonly take: number }>(
+  private readable<T extends { readonly position: number }>(
     listOf: (entries: EntriesByAccount) => readonly T[] | undefined,
   ): T[] {
     const out: T[] = [];
     for (const entries of [...this.checkpointing, this.entries]) {
-      for (const entry of listOf(entries) ?? []) if (entry.take <= this.durableTakes) out.push(entry);
+      for (const entry of listOf(entries) ?? []) if (entry.position <= this.durablePosition) out.push(entry);
     }
     return out;
   }
@@ -118,15 +115,14 @@ function append<T>(map: Map<string, T[]>, account: string, entry: T): void {
   else list.push(entry);
 }
 
+/** `09/…` or `07/…` → `id@position,…`. */
 function chunkOp(
   bucket: Bucket,
   account: string,
   first: number,
   list: readonly { readonly id: string; readonly position: number }[],
-  start: number,
-  end: number,
 ): BatchOp {
-  let value = `${list[start]!.id}@${list[start]!.position}`;
-  for (let i = start + 1; i < end; i++) value += `,${list[i]!.id}@${list[i]!.position}`;
+  let value = `${list[0]!.id}@${list[0]!.position}`;
+  for (let i = 1; i < list.length; i++) value += `,${list[i]!.id}@${list[i]!.position}`;
   return { type: "put", key: `${bucket}/${account}/${sortableNumber(first)}`, value };
 }

@@ -27,7 +27,7 @@ import { PendingHistory } from "./pendingHistory.ts";
  * themselves; their replay restores payments only.
  *
  * Bounds: at most `CHECKPOINT_CHANGES` pending payment changes and `CHECKPOINT_HISTORY_ENTRIES` index entries
- * in memory (plus one step's: ≈ 1.5 MB and ≈ 2 MB), and at most `CHECKPOINT_TRANSFERS` bodies to read and
+ * in memory (plus one step's: ≈ 1.5 MB and ≈ 1 MB), and at most `CHECKPOINT_TRANSFERS` bodies to read and
  * decode at open (plus one step's: well under a second).
  */
 const CHECKPOINT_CHANGES = 8_192;
