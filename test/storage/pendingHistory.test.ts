@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
+import type { Ledger } from "../../src/ledger/ledger.ts";
 import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
 import type { RejectionReason } from "../../src/ledger/store.ts";
 import type { PositionedHistoryEntry } from "../../src/storage/accountHistory.ts";
@@ -151,6 +152,59 @@ const pick = (seed: number) => (seed % 2 === 1 ? randomScenario(seed) : paymentR
 
 const SMALL: JournalLimits = { changes: 9, transfers: 5, historyEntries: 14 };
 
+/**
+ * A LevelDB store in `dir` and the recording reference beside it, fed the same deliveries; `open` (again)
+ * models a node starting on the data dir, `check` compares the store's index with the reference's.
+ */
+class StoreAndReference {
+  readonly reference = new RecordingStore();
+  private readonly referenceLedger: Ledger;
+  private readonly scenario: Scenario;
+  private readonly dir: string;
+  db!: NodeDatabase;
+  store!: LevelLedgerStore;
+  ledger!: Ledger;
+
+  constructor(scenario: Scenario, dir: string) {
+    this.scenario = scenario;
+    this.dir = dir;
+    this.referenceLedger = ledgerOver(scenario, this.reference);
+  }
+
+  async open(journalLimits?: JournalLimits): Promise<this> {
+    this.db = await openDatabase(this.dir);
+    this.store = await LevelLedgerStore.open(this.db, journalLimits === undefined ? {} : { journalLimits });
+    this.ledger = ledgerOver(this.scenario, this.store);
+    return this;
+  }
+
+  deliver(e: EncodedTransfer): void {
+    deliverQuietly(this.referenceLedger, e);
+    deliverQuietly(this.ledger, e);
+  }
+
+  /** Delivers each of `stream` in a durable step of its own. */
+  async deliverAll(stream: readonly EncodedTransfer[]): Promise<void> {
+    for (const e of stream) {
+      this.deliver(e);
+      await this.store.flush();
+    }
+  }
+
+  get resolutions(): readonly Resolution[] {
+    return this.reference.resolutions;
+  }
+
+  check(at: string, resolutions = this.resolutions, pageSizes?: readonly number[]): Promise<void> {
+    return assertIndexMatches(this.scenario, this.store, resolutions, at, pageSizes);
+  }
+
+  assertSameBalances(at: string): void {
+    for (const { address } of this.scenario.keys)
+      assert.deepEqual(this.ledger.account(address), this.referenceLedger.account(address), at);
+  }
+}
+
 describe("index entries: journaled per step, written per account at checkpoints", () => {
   it("a node stopped after any step reopens with the same history and by-seq ids, and goes on from there", async () => {
     for (const [seed, { scenario, stream }] of [3, 42].map((seed) => [seed, pick(seed)] as const)) {
@@ -158,51 +212,22 @@ describe("index entries: journaled per step, written per account at checkpoints"
       let sawJournal = 0;
       for (let stop = 1; stop <= stream.length; stop += 9) {
         await withDir(async (dir) => {
-          const reference = new RecordingStore();
-          const referenceLedger = ledgerOver(scenario, reference);
-          let db = await openDatabase(dir);
-          let store = await LevelLedgerStore.open(db, { journalLimits: SMALL });
-          let ledger = ledgerOver(scenario, store);
-          for (const e of stream.slice(0, stop)) {
-            deliverQuietly(referenceLedger, e);
-            deliverQuietly(ledger, e);
-            await store.flush();
-          }
-          if ((await indexRecords(db)).some((r) => r.value.includes(","))) sawChunks++;
-          for await (const k of db.keys({ gte: "13/", lt: "13/\uffff" })) if (k) sawJournal++;
-          await assertIndexMatches(
-            scenario,
-            store,
-            reference.resolutions,
-            `seed ${seed}, before a stop at ${stop}`,
-          );
-          await db.close();
+          const node = await new StoreAndReference(scenario, dir).open(SMALL);
+          await node.deliverAll(stream.slice(0, stop));
+          if ((await indexRecords(node.db)).some((r) => r.value.includes(","))) sawChunks++;
+          for await (const k of node.db.keys({ gte: "13/", lt: "13/\uffff" })) if (k) sawJournal++;
+          await node.check(`seed ${seed}, before a stop at ${stop}`);
+          await node.db.close();
 
-          db = await openDatabase(dir);
-          store = await LevelLedgerStore.open(db, { journalLimits: SMALL });
-          ledger = ledgerOver(scenario, store);
-          await assertIndexMatches(
-            scenario,
-            store,
-            reference.resolutions,
-            `seed ${seed}, reopened at ${stop}`,
-          );
-          for (const e of stream.slice(stop)) {
-            deliverQuietly(referenceLedger, e);
-            deliverQuietly(ledger, e);
-            await store.flush();
-          }
-          await assertIndexMatches(
-            scenario,
-            store,
-            reference.resolutions,
-            `seed ${seed}, the rest after ${stop}`,
-          );
+          await node.open(SMALL);
+          await node.check(`seed ${seed}, reopened at ${stop}`);
+          await node.deliverAll(stream.slice(stop));
+          await node.check(`seed ${seed}, the rest after ${stop}`);
           assert.ok(
-            reference.resolutions.some((r) => !r.applied),
+            node.resolutions.some((r) => !r.applied),
             "rejected transfers took positions too",
           );
-          await db.close();
+          await node.db.close();
         });
       }
       assert.ok(sawChunks > 0, "some stops came after checkpoints had written chunks");
@@ -213,90 +238,75 @@ describe("index entries: journaled per step, written per account at checkpoints"
   it("pages from any cursor, including one inside a chunk, below every position", async () => {
     const { scenario, stream } = paymentRounds(5);
     await withDir(async (dir) => {
-      const reference = new RecordingStore();
-      const referenceLedger = ledgerOver(scenario, reference);
-      const db = await openDatabase(dir);
-      const store = await LevelLedgerStore.open(db, { journalLimits: SMALL });
-      const ledger = ledgerOver(scenario, store);
-      for (const e of stream) {
-        deliverQuietly(referenceLedger, e);
-        deliverQuietly(ledger, e);
-        await store.flush();
-      }
-      const { history } = expectedIndex(reference.resolutions);
+      const node = await new StoreAndReference(scenario, dir).open(SMALL);
+      await node.deliverAll(stream);
+      const { history } = expectedIndex(node.resolutions);
       const last = (history.get(scenario.keys[2]!.address) ?? [])[0]?.position ?? 0;
       assert.ok(last > 20, "a long history");
       for (const { address } of scenario.keys.slice(0, 3)) {
         const expected = history.get(address) ?? [];
         for (let before = 0; before <= last + 1; before++) {
-          const page = await store.historyPage(address, 4, before);
+          const page = await node.store.historyPage(address, 4, before);
           const below = expected.filter((e) => e.position < before);
           assert.deepEqual(page.entries, below.slice(0, 4), `${address} below ${before}`);
           assert.equal(page.next, below.length > 4 ? below[3]!.position : undefined);
         }
       }
-      await db.close();
+      await node.db.close();
     });
   });
 
   it("shows an entry only once its step is durable, and once while a checkpoint writes it", async () => {
     const { scenario, stream } = paymentRounds(11);
     await withDir(async (dir) => {
-      const reference = new RecordingStore();
-      const referenceLedger = ledgerOver(scenario, reference);
-      const db = await openDatabase(dir);
-      const store = await LevelLedgerStore.open(db, { journalLimits: SMALL });
-      const ledger = ledgerOver(scenario, store);
+      const node = await new StoreAndReference(scenario, dir).open(SMALL);
       let hidden = 0;
       let checkpoints = 0;
       for (const e of stream) {
-        const durable = reference.resolutions.length;
-        deliverQuietly(referenceLedger, e);
-        deliverQuietly(ledger, e);
-        const batch = store.takeQueued();
+        const durable = node.resolutions.length;
+        node.deliver(e);
+        const batch = node.store.takeQueued();
         // Taken, not yet written: the readers see exactly what the durable steps resolved.
-        await assertIndexMatches(scenario, store, reference.resolutions.slice(0, durable), "in flight", [2]);
-        if (reference.resolutions.length > durable) hidden++;
+        await node.check("in flight", node.resolutions.slice(0, durable), [2]);
+        if (node.resolutions.length > durable) hidden++;
         if (batch.some((op) => op.key.startsWith("13/") && op.type === "del")) checkpoints++;
-        await writeBatch(db, batch);
-        store.settleTaken();
+        await writeBatch(node.db, batch);
+        node.store.settleTaken();
       }
-      await assertIndexMatches(scenario, store, reference.resolutions, "all durable");
+      await node.check("all durable");
       assert.ok(hidden > 20, `${hidden} steps' entries were held back while their batch was in flight`);
       assert.ok(checkpoints > 3, `${checkpoints} checkpoints were in flight while readers read`);
-      await db.close();
+      await node.db.close();
     });
   });
 
   it("writes an account's entries as one record per checkpoint, each key once", async () => {
     const { scenario, stream } = paymentRounds(13);
     await withDir(async (dir) => {
-      const reference = new RecordingStore();
-      const referenceLedger = ledgerOver(scenario, reference);
-      const db = await openDatabase(dir);
-      const limits: JournalLimits = { changes: 1_000, transfers: 1_000, historyEntries: 60 };
-      const store = await LevelLedgerStore.open(db, { journalLimits: limits });
-      const ledger = ledgerOver(scenario, store);
+      const node = await new StoreAndReference(scenario, dir).open({
+        changes: 1_000,
+        transfers: 1_000,
+        historyEntries: 60,
+      });
       const written = new Set<string>();
       for (const e of stream) {
-        deliverQuietly(referenceLedger, e);
-        deliverQuietly(ledger, e);
-        const batch = store.takeQueued();
+        node.deliver(e);
+        const batch = node.store.takeQueued();
         for (const op of batch) {
           if (!op.key.startsWith("07/") && !op.key.startsWith("09/")) continue;
           assert.equal(op.type, "put");
           assert.ok(!written.has(op.key), `${op.key} written twice`);
           written.add(op.key);
         }
-        await writeBatch(db, batch);
-        store.settleTaken();
+        await writeBatch(node.db, batch);
+        node.store.settleTaken();
       }
-      const entries = expectedIndex(reference.resolutions);
+      const entries = expectedIndex(node.resolutions);
       const entryCount = [...entries.history.values()].reduce((n, list) => n + list.length, 0);
       assert.ok(entryCount > 100, `${entryCount} index entries`);
       assert.ok(written.size < entryCount / 3, `${written.size} records for ${entryCount} entries`);
-      await assertIndexMatches(scenario, store, reference.resolutions, "end");
-      await db.close();
+      await node.check("end");
+      await node.db.close();
     });
   });
 
@@ -304,39 +314,26 @@ describe("index entries: journaled per step, written per account at checkpoints"
     const { scenario, stream } = paymentRounds(17);
     const half = Math.floor(stream.length / 2);
     await withDir(async (dir) => {
-      const reference = new RecordingStore();
-      const referenceLedger = ledgerOver(scenario, reference);
-      let db = await openDatabase(dir);
-      let store = await LevelLedgerStore.open(db); // default limits: no checkpoint in this half
-      let ledger = ledgerOver(scenario, store);
+      const node = await new StoreAndReference(scenario, dir).open(); // default limits: no checkpoint here
       const bodies = new Map(stream.map((e) => [e.id, e.transfer]));
       for (const e of stream.slice(0, half)) {
-        deliverQuietly(referenceLedger, e);
-        deliverQuietly(ledger, e);
-        await writeBatch(db, asEarlierFormat(store.takeQueued(), bodies));
-        store.settleTaken();
+        node.deliver(e);
+        await writeBatch(node.db, asEarlierFormat(node.store.takeQueued(), bodies));
+        node.store.settleTaken();
       }
-      await db.close();
+      await node.db.close();
 
-      db = await openDatabase(dir);
+      await node.open(SMALL);
       assert.ok(
-        (await indexRecords(db)).some((r) => r.value.startsWith("{")),
+        (await indexRecords(node.db)).some((r) => r.value.startsWith("{")),
         "one record per incoming entry",
       );
-      store = await LevelLedgerStore.open(db, { journalLimits: SMALL });
-      ledger = ledgerOver(scenario, store);
-      await assertIndexMatches(scenario, store, reference.resolutions, "reopened");
-      for (const { address } of scenario.keys)
-        assert.deepEqual(ledger.account(address), referenceLedger.account(address), "balances");
-      for (const e of stream.slice(half)) {
-        deliverQuietly(referenceLedger, e);
-        deliverQuietly(ledger, e);
-        await store.flush();
-      }
-      await assertIndexMatches(scenario, store, reference.resolutions, "both formats");
-      for (const { address } of scenario.keys)
-        assert.deepEqual(ledger.account(address), referenceLedger.account(address), "balances at the end");
-      await db.close();
+      await node.check("reopened");
+      node.assertSameBalances("balances");
+      await node.deliverAll(stream.slice(half));
+      await node.check("both formats");
+      node.assertSameBalances("balances at the end");
+      await node.db.close();
     });
   });
 });
