@@ -1,7 +1,4 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import type { Ledger } from "../../src/ledger/ledger.ts";
@@ -15,6 +12,7 @@ import type { JournalLimits } from "../../src/storage/stepJournal.ts";
 import { deliverQuietly, ledgerOver } from "../ledger/ledgerOver.ts";
 import { buildScenario, interleaveBySource, type Scenario, sampleOps, shuffle } from "../ledger/scenario.ts";
 import { makeTransfer, testKey } from "../support/fixtures.ts";
+import { withTempDir } from "../support/tempDatabase.ts";
 
 /**
  * Index entries (by-seq and incoming history) wait in memory and reach LevelDB one record per account at each
@@ -92,14 +90,7 @@ async function assertIndexMatches(
   }
 }
 
-async function withDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), "tally-index-"));
-  try {
-    return await run(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = <T>(run: (dir: string) => Promise<T>) => withTempDir("tally-index-", run);
 
 async function indexRecords(db: NodeDatabase): Promise<{ key: string; value: string }[]> {
   const records = [];

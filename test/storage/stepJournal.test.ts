@@ -1,7 +1,4 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
@@ -13,6 +10,7 @@ import { type JournalLimits, StepJournal } from "../../src/storage/stepJournal.t
 import { deliverQuietly, ledgerOver } from "../ledger/ledgerOver.ts";
 import type { Scenario } from "../ledger/scenario.ts";
 import { makeTransfer, testKey } from "../support/fixtures.ts";
+import { withTempDir } from "../support/tempDatabase.ts";
 
 /**
  * Unreferenced payments reach LevelDB at checkpoints; between them each step journals the transfers it
@@ -68,14 +66,7 @@ function assertSameAccounts(
   }
 }
 
-async function withDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), "tally-journal-"));
-  try {
-    return await run(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = <T>(run: (dir: string) => Promise<T>) => withTempDir("tally-journal-", run);
 
 describe("unreferenced payments: journaled per step, checkpointed in bulk", () => {
   it("a node stopped after any step reopens with exactly the balances and payments it had", async () => {

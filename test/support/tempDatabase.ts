@@ -14,3 +14,13 @@ export async function withDatabase(prefix: string, run: (db: NodeDatabase) => Pr
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** Runs `run` with a fresh temporary directory (for tests that open and reopen a database), removed afterwards. */
+export async function withTempDir<T>(prefix: string, run: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  try {
+    return await run(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
