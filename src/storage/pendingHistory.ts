@@ -16,6 +16,12 @@ import type { BatchOp } from "./database.ts";
  * shows what a crash could still take back, and never misses what it showed before. Positions only grow, so
  * "durable" is one number: the highest position taken in a batch that is now durable.
  */
+/**
+ * Entries per record at most (≈ 80 KB): a page reads whole records, so a busy account's checkpoint is split
+ * rather than written, and read back, as one large value.
+ */
+export const MAX_CHUNK_ENTRIES = 1_024;
+
 export interface PendingOutgoing {
   readonly seq: number;
   readonly id: string;
@@ -76,13 +82,18 @@ export class PendingHistory {
       let start = 0;
       for (let i = 1; i <= list.length; i++) {
         // A chunk covers consecutive seqs; an account's transfers resolve in seq order, so a gap is rare.
-        if (i < list.length && list[i]!.seq === list[i - 1]!.seq + 1) continue;
+        const consecutive = i < list.length && list[i]!.seq === list[i - 1]!.seq + 1;
+        if (consecutive && i - start < MAX_CHUNK_ENTRIES) continue;
         ops.push(chunkOp(Bucket.outgoingBySeq, source, list[start]!.seq, list.slice(start, i)));
         start = i;
       }
     }
-    for (const [address, list] of incoming)
-      ops.push(chunkOp(Bucket.accountHistory, address, list[0]!.position, list));
+    for (const [address, list] of incoming) {
+      for (let start = 0; start < list.length; start += MAX_CHUNK_ENTRIES) {
+        const chunk = list.slice(start, start + MAX_CHUNK_ENTRIES);
+        ops.push(chunkOp(Bucket.accountHistory, address, chunk[0]!.position, chunk));
+      }
+    }
     if (this.count > 0) this.checkpointing.push(this.entries);
     this.entries = { outgoing: new Map(), incoming: new Map() };
     this.count = 0;

@@ -8,6 +8,7 @@ import type { PositionedHistoryEntry } from "../../src/storage/accountHistory.ts
 import { sortableNumber } from "../../src/storage/buckets.ts";
 import { type BatchOp, type NodeDatabase, openDatabase, writeBatch } from "../../src/storage/database.ts";
 import { LevelLedgerStore } from "../../src/storage/levelLedgerStore.ts";
+import { MAX_CHUNK_ENTRIES } from "../../src/storage/pendingHistory.ts";
 import type { JournalLimits } from "../../src/storage/stepJournal.ts";
 import { deliverQuietly, ledgerOver } from "../ledger/ledgerOver.ts";
 import { buildScenario, interleaveBySource, type Scenario, sampleOps, shuffle } from "../ledger/scenario.ts";
@@ -84,7 +85,7 @@ async function assertIndexMatches(
         `${at}: ${address} in pages of ${limit}`,
       );
     const ids = bySeq.get(address) ?? [];
-    assert.deepEqual(await store.resolvedIds(address, 1, 1_000), ids, `${at}: ${address} by seq`);
+    assert.deepEqual(await store.resolvedIds(address, 1, ids.length + 1), ids, `${at}: ${address} by seq`);
     assert.deepEqual(await store.resolvedIds(address, 3, 2), ids.slice(2, 4), `${at}: ${address} from seq 3`);
     assert.deepEqual(await store.firstResolvedIds(address, 5), ids.slice(0, 5), `${at}: ${address} first`);
   }
@@ -297,6 +298,37 @@ describe("index entries: journaled per step, written per account at checkpoints"
       assert.ok(entryCount > 100, `${entryCount} index entries`);
       assert.ok(written.size < entryCount / 3, `${written.size} records for ${entryCount} entries`);
       await node.check("end");
+      await node.db.close();
+    });
+  });
+
+  it("splits a busy account's entries into records of at most MAX_CHUNK_ENTRIES", async () => {
+    // One account pays another 1.2 × the cap in one checkpoint's span: both sides exceed a record.
+    const [payer, payee] = [testKey(0), testKey(1)];
+    const transfers = Math.round(MAX_CHUNK_ENTRIES * 1.2);
+    const delivered = Array.from({ length: transfers }, (_, i) =>
+      makeTransfer(payer, i + 1, [{ to: payee.address, amount: 1n }]),
+    );
+    const scenario: Scenario = {
+      keys: [payer, payee],
+      genesis: new Map([[payer.address, 10n ** 6n]]),
+      delivered,
+      noise: [],
+    };
+    await withDir(async (dir) => {
+      const node = await new StoreAndReference(scenario, dir).open(); // default limits: one checkpoint, at open
+      for (const e of delivered) node.deliver(e);
+      await node.store.flush();
+      await node.db.close();
+      await node.open();
+      const records = await indexRecords(node.db);
+      const sizes = records.map((r) => r.value.split(",").length);
+      assert.deepEqual(
+        sizes.sort((a, b) => b - a),
+        [MAX_CHUNK_ENTRIES, MAX_CHUNK_ENTRIES, transfers - MAX_CHUNK_ENTRIES, transfers - MAX_CHUNK_ENTRIES],
+        "each side split into a full record and the rest",
+      );
+      await node.check("split records", node.resolutions, [100, 5_000]);
       await node.db.close();
     });
   });
