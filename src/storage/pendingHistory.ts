@@ -16,6 +16,7 @@ import type { BatchOp } from "./database.ts";
  * shows what a crash could still take back, and never misses what it showed before. Positions only grow, so
  * "durable" is one number: the highest position taken in a batch that is now durable.
  */
+
 /**
  * Entries per record at most (≈ 80 KB): a page reads whole records, so a busy account's checkpoint is split
  * rather than written, and read back, as one large value.
