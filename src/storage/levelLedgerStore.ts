@@ -8,13 +8,14 @@ import { Bucket, key, range } from "./buckets.ts";
 import { firstResolvedIds, resolvedIds } from "./bySeqIndex.ts";
 import { type BatchOp, jsonValue, type NodeDatabase, parseJsonValue, writeBatch } from "./database.ts";
 import { PendingHistory } from "./pendingHistory.ts";
-import { DEFAULT_JOURNAL_LIMITS, type JournalLimits, StepJournal } from "./stepJournal.ts";
+import { accountValue, DEFAULT_JOURNAL_LIMITS, type JournalLimits, StepJournal } from "./stepJournal.ts";
 
 /**
- * An account as stored: its seq and spendable balance. Its unreferenced total is not stored: it is the sum of
- * its unreferenced payments (bucket 04 and the journal since its last checkpoint), recomputed at open. So a
- * payment writes its payer's record and not its recipient's, one LevelDB write fewer per transfer. Records
- * written before that change also hold `unreferencedTotal`; it is ignored (it always equalled the sum).
+ * An account as stored: its seq and spendable balance, written when the account is new and then at the
+ * journal's checkpoints (stepJournal.ts). Its unreferenced total is not stored: it is the sum of its
+ * unreferenced payments (bucket 04 and the journal since its last checkpoint), recomputed at open. So a payment
+ * changes its payer's record and not its recipient's. Records written before that change also hold
+ * `unreferencedTotal`; it is ignored (it always equalled the sum).
  */
 interface StoredAccount {
   seq: number;
@@ -30,9 +31,9 @@ interface StoredAccount {
  *
  * Queued writes are coalesced per key until they are taken: the batch is atomic, so only each key's last
  * write can ever be seen on disk. A transfer delivered and resolved in one batch writes its body and status
- * once and no waiting marker; an account touched many times is written once, from its latest record; an
- * unreferenced payment created and spent between two checkpoints is never written, and index entries are
- * written per account at those checkpoints (stepJournal.ts).
+ * once and no waiting marker; an unreferenced payment created and spent between two checkpoints is never
+ * written, and index entries and changed account records are written per account at those checkpoints
+ * (stepJournal.ts).
  * The coalescing maps hold at most one entry per key written since the last `takeQueued()`, so they are
  * bounded by the caller's batch (the node's maxEventsPerBatch), like the queue they replace.
  *
@@ -79,10 +80,10 @@ export class LevelLedgerStore implements LedgerStore {
   private readonly pending = new Map<string, BatchOp>();
   /** Keys of `pending` puts that were absent on disk before: deleting one in the same batch drops the put. */
   private readonly freshKeys = new Set<string>();
-  /** Accounts changed since the last take, encoded once from their latest record when taken. */
+  /** New accounts (no record on disk) since the last take, encoded once from their latest record when taken. */
   private readonly dirtyAccounts = new Set<string>();
-  /** Unreferenced payments and index entries reach the disk in checkpoints; steps journal what they resolved. */
-  private journal = new StepJournal(new PendingHistory());
+  /** Payments, index entries and accounts reach the disk in checkpoints; steps journal what they resolved. */
+  private journal = new StepJournal(new PendingHistory(), this.memory);
   private historyCounter: number;
 
   private constructor(db: NodeDatabase, historyCounter: number, recentEntries: number) {
@@ -113,26 +114,27 @@ export class LevelLedgerStore implements LedgerStore {
       const [address, id] = k.slice(3).split("/") as [string, string];
       m.putUnreferenced(address, id, BigInt(parseJsonValue<string>(v)));
     }
-    // Payments and index entries since the last checkpoint, from the journal; written out at once, so a crash
-    // during this open replays the same journal again.
+    for await (const [k, v] of db.iterator(range(Bucket.ledgerAccount))) {
+      const a = parseJsonValue<StoredAccount>(v);
+      m.putAccount(k.slice(3), { seq: a.seq, spendable: BigInt(a.spendable), unreferencedTotal: 0n });
+    }
+    // Payments, index entries and accounts since the last checkpoint, from the journal; written out at once, so
+    // a crash during this open replays the same journal again.
     const replayed = await StepJournal.replay(db, m, journalLimits);
+    store.historyCounter = Math.max(store.historyCounter, replayed.replayedPosition);
     const checkpoint: BatchOp[] = [];
     replayed.checkpoint(checkpoint);
+    checkpoint.push(store.counterRecord());
     await writeBatch(db, checkpoint);
     replayed.history.taken(store.historyCounter);
     replayed.history.settled();
     store.journal = replayed;
-    const unreferencedTotals = m.unreferencedTotals();
-    for await (const [k, v] of db.iterator(range(Bucket.ledgerAccount))) {
-      const address = k.slice(3);
-      const a = parseJsonValue<StoredAccount>(v);
-      const unreferencedTotal = unreferencedTotals.get(address) ?? 0n;
-      unreferencedTotals.delete(address);
-      m.putAccount(address, { seq: a.seq, spendable: BigInt(a.spendable), unreferencedTotal });
+    // Each account's unreferenced total is the sum of its payments; one that has only been paid (seq 0,
+    // nothing spendable) has no record of its own.
+    for (const [address, unreferencedTotal] of m.unreferencedTotals()) {
+      const a = m.getAccount(address);
+      m.putAccount(address, { seq: a?.seq ?? 0, spendable: a?.spendable ?? 0n, unreferencedTotal });
     }
-    // Accounts that have only been paid (seq 0, nothing spendable) have no record of their own.
-    for (const [address, unreferencedTotal] of unreferencedTotals)
-      m.putAccount(address, { seq: 0, spendable: 0n, unreferencedTotal });
     for await (const id of db.keys(range(Bucket.ledgerWaiting))) {
       const body = await db.get(key(Bucket.transferBody, id.slice(3)));
       if (body !== undefined) m.putWaiting(decodeTransfer(body));
@@ -152,7 +154,10 @@ export class LevelLedgerStore implements LedgerStore {
       before === undefined
         ? record.seq === 0 && record.spendable === 0n
         : before.seq === record.seq && before.spendable === record.spendable;
-    if (!unchanged) this.dirtyAccounts.add(address);
+    if (unchanged) return;
+    // A new record is written with its step; a change to one on disk waits for the journal's checkpoint.
+    if (before === undefined || this.dirtyAccounts.has(address)) this.dirtyAccounts.add(address);
+    else this.journal.accountChanged(address);
   }
   /**
    * Memory first (waiting and recently resolved transfers), then disk: a status not in memory was written by
@@ -320,10 +325,14 @@ export class LevelLedgerStore implements LedgerStore {
       });
     }
     this.dirtyAccounts.clear();
-    this.journal.take(ops);
+    if (this.journal.take(ops)) ops.push(this.counterRecord());
     this.journal.history.taken(this.historyCounter);
-    ops.push({ type: "put", key: key(Bucket.meta, "historyCounter"), value: String(this.historyCounter) });
     return ops;
+  }
+
+  /** The history counter, written at checkpoints: the journal's positions cover the steps since. */
+  private counterRecord(): BatchOp {
+    return { type: "put", key: key(Bucket.meta, "historyCounter"), value: String(this.historyCounter) };
   }
 
   /** Distinct keys written since the last take (after coalescing); the journal's counts as one. */
@@ -411,8 +420,3 @@ const APPLIED_STATUS_VALUE = jsonValue({ status: "applied" });
 /** Resolved statuses without a reason, shared (records are read-only). */
 const APPLIED: TransferStatusRecord = Object.freeze({ status: "applied" });
 const REJECTED: TransferStatusRecord = Object.freeze({ status: "rejected" });
-
-/** `jsonValue(stored)` spelled out (a replacer-free template is several times cheaper); read by `JSON.parse`. */
-function accountValue(record: AccountRecord): string {
-  return `{"seq":${record.seq},"spendable":"${record.spendable}"}`;
-}

@@ -144,10 +144,11 @@ describe("LevelDB ledger store", () => {
     for (let i = 1; i < dumps.length; i++)
       assert.deepEqual(dumps[i], dumps[0], `batch size ${batchSizes[i]}`);
   });
-  it("writes a payment's payer record and not its recipient's, and sums the recipient's payments on reopen", async () => {
+  it("writes a payer's account record at the next checkpoint and never a recipient's for being paid", async () => {
     // A received payment changes only the recipient's unreferenced total, which is not stored: it is the sum
-    // of the recipient's unreferenced payments (written anyway). One account write per transfer, not two.
-    const ops = sampleOps(5, 150);
+    // of the recipient's unreferenced payments. A payer's record changes with every transfer it resolves, and
+    // is written once per checkpoint, however many it resolved in between; the journal covers the steps.
+    const ops = sampleOps(5, 600);
     const scenario = buildScenario(6, [1000, 0, 250_000, 7, 40], ops);
     const stream = shuffle([...scenario.delivered, ...scenario.noise], 3);
     const referenceStore = new MemoryLedgerStore();
@@ -156,31 +157,64 @@ describe("LevelDB ledger store", () => {
     const dir = await mkdtemp(join(tmpdir(), "tally-store-"));
     try {
       let db = await openDatabase(dir);
-      let store = await LevelLedgerStore.open(db);
+      let store = await LevelLedgerStore.open(db, {
+        journalLimits: { changes: 12, transfers: 3, historyEntries: 24 },
+      });
       let ledger = ledgerOver(scenario, store);
-      await store.flush(); // the genesis balances
-      let recipientsNotWritten = 0;
+      const genesis = store.takeQueued();
+      assert.deepEqual(
+        genesis
+          .filter((op) => op.key.startsWith("01/"))
+          .map((op) => op.key.slice(3))
+          .sort(),
+        [...scenario.genesis.keys()].sort(),
+        "a new account's record is written in its own step",
+      );
+      await writeBatch(db, genesis);
+      store.settleTaken();
+      const onDisk = new Set(scenario.genesis.keys());
+      let checkpoints = 0;
+      let deferred = 0;
       const resolved = new Set<string>();
       for (const e of stream) {
         deliverQuietly(ledger, e);
         const batch = store.takeQueued();
         // A resolved transfer (applied or rejected) takes its source's seq; only an applied one pays.
         const payers = new Set<string>();
-        const payees = new Set<string>();
         for (const t of scenario.delivered) {
           const status = ledger.status(t.id)?.status;
           if (resolved.has(t.id) || (status !== "applied" && status !== "rejected")) continue;
           resolved.add(t.id);
           payers.add(t.transfer.source);
-          if (status === "applied") for (const o of t.transfer.outputs) payees.add(o.to);
         }
-        const accountsWritten = batch.filter((op) => op.key.startsWith("01/")).map((op) => op.key.slice(3));
-        assert.deepEqual(accountsWritten.sort(), [...payers].sort());
-        for (const payee of payees) if (!payers.has(payee)) recipientsNotWritten++;
+        const written = batch.filter((op) => op.key.startsWith("01/")).map((op) => op.key.slice(3));
+        const checkpoint = batch.some((op) => op.key === "00/historyCounter");
+        if (!checkpoint) {
+          for (const address of written)
+            assert.ok(!onDisk.has(address), "between checkpoints, new records only");
+          for (const payer of payers) if (onDisk.has(payer)) deferred++;
+        }
+        for (const address of written) onDisk.add(address);
         await writeBatch(db, batch);
         store.settleTaken();
+        if (!checkpoint) continue;
+        checkpoints++;
+        // After a checkpoint every record on disk is current, and every account with a seq or funds has one:
+        // paid-only accounts (seq 0, nothing spendable) have none.
+        for (const key of scenario.keys) {
+          const stored = await db.get(`01/${key.address}`);
+          const account = store.getAccount(key.address);
+          const bare = account === undefined || (account.seq === 0 && account.spendable === 0n);
+          if (stored === undefined) assert.ok(bare, `${key.address} has no record`);
+          else
+            assert.deepEqual(JSON.parse(Buffer.from(stored).toString()), {
+              seq: account!.seq,
+              spendable: String(account!.spendable),
+            });
+        }
       }
-      assert.ok(recipientsNotWritten > 0, "some recipients were paid in a batch where they did not pay");
+      assert.ok(checkpoints > 2, `${checkpoints} checkpoints, ${resolved.size} resolved`);
+      assert.ok(deferred > 0, `${deferred} changes of a record on disk waited for a checkpoint`);
       await db.close();
 
       db = await openDatabase(dir);

@@ -3,13 +3,13 @@ import { describe, it } from "node:test";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import type { Ledger } from "../../src/ledger/ledger.ts";
 import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
-import type { RejectionReason } from "../../src/ledger/store.ts";
+import type { AccountRecord, RejectionReason } from "../../src/ledger/store.ts";
 import type { PositionedHistoryEntry } from "../../src/storage/accountHistory.ts";
 import { sortableNumber } from "../../src/storage/buckets.ts";
 import { type BatchOp, type NodeDatabase, openDatabase, writeBatch } from "../../src/storage/database.ts";
 import { LevelLedgerStore } from "../../src/storage/levelLedgerStore.ts";
 import { MAX_CHUNK_ENTRIES } from "../../src/storage/pendingHistory.ts";
-import type { JournalLimits } from "../../src/storage/stepJournal.ts";
+import { accountValue, type JournalLimits } from "../../src/storage/stepJournal.ts";
 import { deliverQuietly, ledgerOver } from "../ledger/ledgerOver.ts";
 import { buildScenario, interleaveBySource, type Scenario, sampleOps, shuffle } from "../ledger/scenario.ts";
 import { makeTransfer, testKey } from "../support/fixtures.ts";
@@ -333,42 +333,54 @@ describe("index entries: journaled per step, written per account at checkpoints"
     });
   });
 
-  it("reads a data dir of the earlier format (one record per entry, journals of bare ids) and goes on", async () => {
-    const { scenario, stream } = paymentRounds(17);
-    const half = Math.floor(stream.length / 2);
-    await withDir(async (dir) => {
-      const node = await new StoreAndReference(scenario, dir).open(); // default limits: no checkpoint here
-      const bodies = new Map(stream.map((e) => [e.id, e.transfer]));
-      for (const e of stream.slice(0, half)) {
-        node.deliver(e);
-        await writeBatch(node.db, asEarlierFormat(node.store.takeQueued(), bodies));
-        node.store.settleTaken();
-      }
-      await node.db.close();
+  for (const format of [1, 2] as const) {
+    const layout =
+      format === 1
+        ? "one record per entry, journals of bare ids, accounts every step"
+        : "accounts and the history counter written every step";
+    it(`reads a data dir of format ${format} (${layout}) and goes on`, async () => {
+      const { scenario, stream } = paymentRounds(17);
+      const half = Math.floor(stream.length / 2);
+      await withDir(async (dir) => {
+        const node = await new StoreAndReference(scenario, dir).open(); // default limits: no checkpoint here
+        const bodies = new Map(stream.map((e) => [e.id, e.transfer]));
+        const accountOf = (address: string) => node.store.getAccount(address)!;
+        for (const e of stream.slice(0, half)) {
+          node.deliver(e);
+          await writeBatch(node.db, asEarlierFormat(format, node.store.takeQueued(), bodies, accountOf));
+          node.store.settleTaken();
+        }
+        await node.db.close();
 
-      await node.open(SMALL);
-      assert.ok(
-        (await indexRecords(node.db)).some((r) => r.value.startsWith("{")),
-        "one record per incoming entry",
-      );
-      await node.check("reopened");
-      node.assertSameBalances("balances");
-      await node.deliverAll(stream.slice(half));
-      await node.check("both formats");
-      node.assertSameBalances("balances at the end");
-      await node.db.close();
+        await node.open(SMALL);
+        if (format === 1)
+          assert.ok(
+            (await indexRecords(node.db)).some((r) => r.value.startsWith("{")),
+            "one record per incoming entry",
+          );
+        await node.check("reopened");
+        // The journal's transfers are already in these account records: replayed again, they would count twice.
+        node.assertSameBalances("balances");
+        await node.deliverAll(stream.slice(half));
+        await node.check("both formats");
+        node.assertSameBalances("balances at the end");
+        await node.db.close();
+      });
     });
-  });
+  }
 });
 
 /**
- * A step's batch as format 1 wrote it: an index record per entry, written in the step, and a journal record
- * naming only the applied transfers, by bare id. (Only journal records are rewritten: no checkpoint may fall
- * in the run, or its chunks would be of the new format.)
+ * A step's batch as an earlier format wrote it. Both wrote the account record of each source the step resolved
+ * a transfer of, and the history counter, in every step. Format 1 also wrote an index record per entry in the
+ * step, and its journal record named only the applied transfers, by bare id. (Only steps' batches are
+ * rewritten: no checkpoint may fall in the run, or its records would be of the new format.)
  */
 function asEarlierFormat(
+  format: 1 | 2,
   batch: BatchOp[],
   bodies: ReadonlyMap<string, EncodedTransfer["transfer"]>,
+  accountOf: (address: string) => AccountRecord,
 ): BatchOp[] {
   const out: BatchOp[] = [];
   for (const op of batch) {
@@ -381,11 +393,15 @@ function asEarlierFormat(
       continue;
     }
     const applied: string[] = [];
+    let counter = 0;
     for (const entry of String(op.value).split(",")) {
       const at = entry.search(/[@#]/);
       const id = entry.slice(0, at);
       const position = Number(entry.slice(at + 1));
       const t = bodies.get(id)!;
+      out.push({ type: "put", key: `01/${t.source}`, value: accountValue(accountOf(t.source)) });
+      counter = Math.max(counter, entry[at] === "@" ? position + t.outputs.length : position);
+      if (format === 2) continue;
       out.push({ type: "put", key: `09/${t.source}/${sortableNumber(t.seq)}`, value: `${id}@${position}` });
       if (entry[at] !== "@") continue;
       applied.push(id);
@@ -394,7 +410,9 @@ function asEarlierFormat(
         out.push({ type: "put", key: `07/${o.to}/${sortableNumber(position + 1 + i)}`, value });
       }
     }
-    if (applied.length > 0) out.push({ type: "put", key: op.key, value: applied.join(",") });
+    out.push({ type: "put", key: "00/historyCounter", value: String(counter) });
+    if (format === 2) out.push(op);
+    else if (applied.length > 0) out.push({ type: "put", key: op.key, value: applied.join(",") });
   }
   return out;
 }

@@ -205,7 +205,7 @@ describe("StepJournal, on its own", () => {
 
   /** The journal after: a payment to a created then spent (never on disk), one to b created, one to c spent. */
   function journalWith(limits: JournalLimits): StepJournal {
-    const journal = new StepJournal(new PendingHistory(), limits);
+    const journal = new StepJournal(new PendingHistory(), new MemoryLedgerStore(), limits);
     journal.put(a, x!, 5n);
     journal.put(b, y!, 6n);
     journal.delete(a, x!);
