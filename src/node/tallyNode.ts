@@ -30,7 +30,7 @@ import { CommitmentLog } from "../storage/commitmentLog.ts";
 import { type NodeDatabase, openDatabase, writeBatch } from "../storage/database.ts";
 import { LevelLedgerStore, RECENT_STATUS_ENTRIES } from "../storage/levelLedgerStore.ts";
 import { metaRecords } from "../storage/metaRecords.ts";
-import { submittedRecords } from "../storage/submittedRecords.ts";
+import { SubmittedLog } from "../storage/submittedLog.ts";
 import { assembleCore, cryptoRandom } from "./assembleCore.ts";
 import type { NodeConfig } from "./config.ts";
 import { judgeHealth } from "./core/health.ts";
@@ -192,6 +192,7 @@ export class TallyNode implements NodeApi {
       },
     });
     const restored = core.restore(await CommitmentLog.load(this.db));
+    const resubmitted = core.restoreSubmitted(await SubmittedLog.load(this.db));
 
     const bootstrap = [...memberDialAddresses(genesis, this.peerIdImpl), ...this.config.bootstrap];
     const open = membership.open;
@@ -262,9 +263,7 @@ export class TallyNode implements NodeApi {
     this.carryOutSends(restored);
     this.enqueue({ type: "start", nowMs: Date.now() });
     // Transfers this node accepted before a restart and had not seen delivered: introduce them again.
-    for (const encoded of await submittedRecords.load(this.db)) {
-      this.enqueue({ type: "reintroduce", encoded, nowMs: Date.now() });
-    }
+    for (const encoded of resubmitted) this.enqueue({ type: "reintroduce", encoded, nowMs: Date.now() });
 
     this.api = await buildApiServer(this, {
       logger: this.log,

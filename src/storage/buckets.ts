@@ -13,6 +13,7 @@ export const Bucket = {
   legacyCommitment: "06",
   /** address/first position → a chunk of the account's incoming history entries (accountHistory.ts). */
   accountHistory: "07",
+  /** One key per transfer the API accepted, before the submitted-transfer log; read once at start to migrate. */
   submitted: "08",
   /** source/first seq → ids of the account's resolved transfers from that seq on: what catch-up serves (bySeqIndex.ts). */
   outgoingBySeq: "09",
@@ -24,6 +25,8 @@ export const Bucket = {
   commitmentLog: "12",
   /** record number → the transfers one step resolved since the last checkpoint of buckets 04, 07, 09 (stepJournal.ts). */
   stepJournal: "13",
+  /** record number → the transfers the API accepted in one processing step and not yet delivered (submittedLog.ts). */
+  submittedLog: "14",
 } as const;
 export type Bucket = (typeof Bucket)[keyof typeof Bucket];
 

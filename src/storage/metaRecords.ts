@@ -6,10 +6,11 @@ import { jsonValue, type NodeDatabase, parseJsonValue } from "./database.ts";
  * The on-disk layout's version, recorded since the unreferenced-payment journal (format 1; data dirs written
  * before carry none and read as format 0). Format 2: index entries written per account at checkpoints, as
  * chunks, and journal entries with positions (stepJournal.ts). Format 3: changed account records and the
- * history counter written at checkpoints too, so the journal is replayed onto the accounts. A version that
- * finds a higher number refuses the data dir rather than misread it: an older reader would, for instance,
- * ignore the journal and lose payments or a balance change, or fail on a chunk it reads as JSON. Lower
- * formats are read as they are, without a migration.
+ * history counter written at checkpoints too, so the journal is replayed onto the accounts; accepted transfers
+ * in step records (submittedLog.ts). A version that finds a higher number refuses the data dir rather than
+ * misread it: an older reader would, for instance, ignore the journal and lose payments or a balance change,
+ * miss the accepted transfers, or fail on a chunk it reads as JSON. Lower formats are read as they are (or
+ * migrated at start, like accepted transfers' keys).
  */
 export const STORAGE_FORMAT = 3;
 

@@ -5,8 +5,9 @@ import { decodeBroadcastMessage } from "../../src/broadcast/messageCodec.ts";
 import type { Commitment, InstanceRef } from "../../src/broadcast/types.ts";
 import { isTallyError } from "../../src/core/errors.ts";
 import { Bucket, key } from "../../src/storage/buckets.ts";
-import { CommitmentLog, RELOCATE_AFTER_RECORDS } from "../../src/storage/commitmentLog.ts";
+import { CommitmentLog } from "../../src/storage/commitmentLog.ts";
 import { type BatchOp, type NodeDatabase, writeBatch } from "../../src/storage/database.ts";
+import { RELOCATE_AFTER_RECORDS } from "../../src/storage/slotRecords.ts";
 import { testKey } from "../support/fixtures.ts";
 import { withDatabase } from "../support/tempDatabase.ts";
 

@@ -16,7 +16,7 @@ import { WatermarkSummary } from "../../protocols/status/watermarkSummary.ts";
 import { CatchUp, type CatchUpAction, type CatchUpOptions } from "../../protocols/sync/catchUp.ts";
 import { CommitmentLog, type LoadedCommitments } from "../../storage/commitmentLog.ts";
 import type { BatchOp } from "../../storage/database.ts";
-import { submittedRecords } from "../../storage/submittedRecords.ts";
+import { type LoadedSubmissions, SubmittedLog } from "../../storage/submittedLog.ts";
 import type { NodeAction, NodeEvent, SubmitResult } from "./nodeEvents.ts";
 import { type ParkedIntroduction, ParkedIntroductions, type ParkingLimits } from "./parkedIntroductions.ts";
 import type { PayloadInspector } from "./payloadInspector.ts";
@@ -80,6 +80,8 @@ export class NodeCore {
   private readonly driver: ActionDriver<NodeAction[]>;
   /** The broadcast's promises, durable in step records (commitmentLog.ts); taken by `finishStep`. */
   private readonly commitments = new CommitmentLog();
+  /** Transfers the API accepted and not yet delivered, durable in step records (submittedLog.ts). */
+  private readonly submitted = new SubmittedLog();
   /** The outcome of the submission being handled, reported by the driver's `submitResult`. */
   private lastOutcome: SubmitOutcome | undefined;
 
@@ -201,9 +203,10 @@ export class NodeCore {
    * event; they go in the step's batch with its `write` actions.
    */
   finishStep(): BatchOp[] {
-    const ledgerWrites = this.takeLedgerWrites();
-    const commitmentWrites = this.commitments.take();
-    return commitmentWrites.length === 0 ? ledgerWrites : [...ledgerWrites, ...commitmentWrites];
+    const writes = this.takeLedgerWrites();
+    for (const op of this.commitments.take()) writes.push(op);
+    for (const op of this.submitted.take()) writes.push(op);
+    return writes;
   }
 
   /** Transfers catch-up accepted go the way of a broadcast delivery: the ledger checks signature, deps, order. */
@@ -225,6 +228,14 @@ export class NodeCore {
     const unsettled = this.commitments.restore(loaded, (i) => this.ledger.isSlotTaken(i.source, i.seq));
     this.driver.carryOut(this.broadcast.restore(unsettled), out);
     return out;
+  }
+
+  /**
+   * Takes over the transfers the API accepted before a restart and had not seen delivered; returns them, for
+   * the shell to `reintroduce`. Call once, before the first event, after `restore`.
+   */
+  restoreSubmitted(loaded: LoadedSubmissions): EncodedTransfer[] {
+    return this.submitted.restore(loaded, (source, seq) => this.ledger.isSlotTaken(source, seq));
   }
 
   /**
@@ -250,12 +261,15 @@ export class NodeCore {
       out.push({ type: "submitted", ticket, result: answer });
       return;
     }
-    // Persisted in the same batch as the introduction: a crash after peers saw it must not lose our copy.
-    out.push({ type: "write", ops: [submittedRecords.put(encoded)] });
     this.submissions.track(encoded);
     this.inspector.recordDecoded(encoded);
     const outcome = this.runBroadcast({ type: "submit", payload: encoded.bytes, nowMs }, out);
-    out.push({ type: "submitted", ticket, result: this.submitResult(encoded, outcome ?? "invalid", out) });
+    const result = this.submitResult(encoded, outcome ?? "invalid");
+    // Persisted in the step's batch, which is durable before the introduction leaves the node or the client
+    // hears "pending": a crash after peers saw it must not lose our copy.
+    if (result.ok && !this.ledger.isSlotTaken(encoded.transfer.source, encoded.transfer.seq))
+      this.submitted.add(encoded);
+    out.push({ type: "submitted", ticket, result });
   }
 
   /** One item of a payload batch, as if it had come alone. */
@@ -308,12 +322,11 @@ export class NodeCore {
     }
   }
 
-  private submitResult(encoded: EncodedTransfer, outcome: SubmitOutcome, out: NodeAction[]): SubmitResult {
+  private submitResult(encoded: EncodedTransfer, outcome: SubmitOutcome): SubmitResult {
     if (outcome === "accepted" || outcome === "duplicate" || outcome === "delivered") {
       return { ok: true, id: encoded.id, status: this.statusOfEncoded(encoded) ?? "pending" };
     }
     this.submissions.forget(encoded.id);
-    out.push({ type: "write", ops: [submittedRecords.del(encoded.id)] });
     const seq = encoded.transfer.seq;
     const error: RejectionReason =
       outcome === "conflict"
@@ -350,9 +363,8 @@ export class NodeCore {
   private deliver(digest: string, payload: Uint8Array, out: NodeAction[]): void {
     const encoded = this.inspector.takeDecoded(digest, payload);
     const t = encoded.transfer;
-    const ops: BatchOp[] = [];
-    for (const other of this.submissions.takeSlot(t.source, t.seq, encoded.id))
-      ops.push(submittedRecords.del(other));
+    this.submissions.takeSlot(t.source, t.seq, encoded.id);
+    this.submitted.settle(t.source, t.seq);
     let changes: TransferStatusChange[] = [];
     try {
       changes = this.ledger.deliver(encoded);
@@ -364,7 +376,6 @@ export class NodeCore {
     }
     // The ledger now holds the slot, so `isSettled` keeps the instance closed: the commitments can go.
     if (this.ledger.isSlotTaken(t.source, t.seq)) this.commitments.settle(t.source, t.seq);
-    if (ops.length > 0) out.push({ type: "write", ops });
     for (const change of changes) {
       // A verdict (applied or rejected) resolves the account's next seq: its watermark moves by one.
       if (change.status !== "delivered") {

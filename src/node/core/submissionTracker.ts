@@ -49,16 +49,13 @@ export class SubmissionTracker {
 
   /**
    * (source, seq) was delivered as `winner`: every submission for the slot stops being pending, the others are
-   * superseded. Returns the ids whose persisted records can go.
+   * superseded.
    */
-  takeSlot(source: string, seq: number, winner: string): string[] {
-    const ids: string[] = [];
+  takeSlot(source: string, seq: number, winner: string): void {
     for (const other of this.pending.takeSlot(source, seq)) {
-      ids.push(other.id);
       if (other.id === winner) continue;
       const message = `transfer ${winner} was delivered for seq ${seq} of this account`;
       this.superseded.set(other.id, { encoded: other, reason: { code: ErrorCode.SeqConflict, message } });
     }
-    return ids;
   }
 }

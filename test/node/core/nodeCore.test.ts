@@ -15,7 +15,10 @@ import { PayloadInspector } from "../../../src/node/core/payloadInspector.ts";
 import { WatermarkSummary } from "../../../src/protocols/status/watermarkSummary.ts";
 import { seededRandom } from "../../../src/sim/prng.ts";
 import { Bucket } from "../../../src/storage/buckets.ts";
+import { writeBatch } from "../../../src/storage/database.ts";
+import { SubmittedLog } from "../../../src/storage/submittedLog.ts";
 import { makeTransfer, TEST_NETWORK, testKey } from "../../support/fixtures.ts";
+import { withDatabase } from "../../support/tempDatabase.ts";
 
 const MEMBERS = ["self", "p1", "p2", "p3"];
 const alice = testKey(1);
@@ -77,12 +80,14 @@ describe("NodeCore", () => {
     const firstSend = actions.findIndex((a) => a.type === "send");
     const writes = actions.flatMap((a, i) => (a.type === "write" ? a.ops.map((op) => ({ i, op })) : []));
     assert.ok(firstSend >= 0, "the transfer is introduced to the members");
-    assert.ok(
-      writes.some((w) => w.op.key.startsWith("08/") && w.i < firstSend),
-      "submitted record first",
-    );
-    // The echo commitment goes into the step's commitment record, taken with the step's other writes.
-    const record = core.finishStep().find((op) => op.key.startsWith(`${Bucket.commitmentLog}/`));
+    assert.deepEqual(writes, [], "nothing written ahead of the step's batch");
+    // The transfer and the echo commitment go into the step's records, taken with the step's other writes:
+    // the batch is durable before any action of the step is carried out.
+    const stepWrites = core.finishStep();
+    const submitted = stepWrites.find((op) => op.key.startsWith(`${Bucket.submittedLog}/`));
+    assert.ok(submitted?.type === "put", "the accepted transfer persisted with the step");
+    assert.deepEqual(Buffer.from(submitted.value as Uint8Array).subarray(4), Buffer.from(t.bytes));
+    const record = stepWrites.find((op) => op.key.startsWith(`${Bucket.commitmentLog}/`));
     assert.ok(record?.type === "put", "echo commitment persisted with the step");
     assert.deepEqual(decodeBroadcastMessage(record.value as Uint8Array), {
       kind: "echo",
@@ -98,11 +103,37 @@ describe("NodeCore", () => {
     assert.equal(core.statusOf(t.id), "pending");
   });
 
+  it("introduces again after a restart a transfer it answered pending, and not one a twin refused", async () => {
+    await withDatabase("tally-core-", async (db) => {
+      const core = newCore();
+      const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+      const twin = makeTransfer(alice, 1, [{ to: bob.address, amount: 31n }]);
+      core.handle({ type: "submit", encoded: t, ticket: 1, nowMs: 0 });
+      core.handle({ type: "submit", encoded: twin, ticket: 2, nowMs: 0 }); // SEQ_CONFLICT: never persisted
+      await writeBatch(db, core.finishStep());
+      // The node crashes before any peer votes; a new process reads the same data dir.
+      const restarted = newCore();
+      const resubmitted = restarted.restoreSubmitted(await SubmittedLog.load(db));
+      assert.deepEqual(
+        resubmitted.map((e) => e.id),
+        [t.id],
+      );
+      const actions = restarted.handle({ type: "reintroduce", encoded: resubmitted[0]!, nowMs: 1 });
+      const introducedTo = actions.flatMap((a) =>
+        a.type === "send" && a.message.kind === "send" ? a.to : [],
+      );
+      assert.deepEqual(introducedTo.sort(), MEMBERS.filter((m) => m !== "self").sort(), "introduced again");
+      assert.equal(restarted.statusOf(t.id), "pending");
+    });
+  });
+
   it("applies a delivered transfer, announces it and forgets the instance's commitments", () => {
     const core = newCore();
     const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
     core.handle({ type: "submit", encoded: t, ticket: 1, nowMs: 0 });
-    const record = core.finishStep().find((op) => op.key.startsWith(`${Bucket.commitmentLog}/`))!;
+    const stepWrites = core.finishStep();
+    const record = stepWrites.find((op) => op.key.startsWith(`${Bucket.commitmentLog}/`))!;
+    const submitted = stepWrites.find((op) => op.key.startsWith(`${Bucket.submittedLog}/`))!;
     votes(core, "echo", t.id, ["p1", "p2"]);
     const actions = votes(core, "ready", t.id, ["p1", "p2"]);
     const announced = actions.flatMap((a) => (a.type === "announce" ? [a.change.status] : []));
@@ -116,8 +147,8 @@ describe("NodeCore", () => {
       "the step record holding the instance's commitments is deleted with the delivery",
     );
     assert.ok(
-      deleted.some((op) => op.key === `08/${t.id}`),
-      "submitted record cleared",
+      deleted.some((op) => op.key === submitted.key),
+      "the step record holding the accepted transfer is deleted with the delivery",
     );
     assert.equal(core.statusOf(t.id), "applied");
     assert.equal(core.ledger.account(bob.address).balance, 30n);
