@@ -3,8 +3,8 @@ import { decodeBroadcastMessage, encodeBroadcastMessage, VOTE_BYTES } from "../b
 import type { Commitment, InstanceRef } from "../broadcast/types.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { Bucket, range } from "./buckets.ts";
-import { type BatchOp, type NodeDatabase, parseJsonValue } from "./database.ts";
-import { recordNumber, SlotRecords } from "./slotRecords.ts";
+import { type NodeDatabase, parseJsonValue } from "./database.ts";
+import { SlotRecords } from "./slotRecords.ts";
 
 /** What `CommitmentLog.load` read from disk, for `CommitmentLog.restore`. */
 export interface LoadedCommitments {
@@ -22,8 +22,10 @@ export interface LoadedCommitments {
  * Before the records, a transfer cost four LevelDB writes here (ECHO and READY put, both deleted at delivery).
  * Memory: the unsettled instances with commitments (the broadcast keeps the same set), and their records.
  */
-export class CommitmentLog {
-  private readonly slots = new SlotRecords(Bucket.commitmentLog);
+export class CommitmentLog extends SlotRecords {
+  constructor() {
+    super(Bucket.commitmentLog);
+  }
 
   /**
    * Takes over what `load` read: returns the commitments of instances not settled (`isSettled`, the ledger's
@@ -35,11 +37,11 @@ export class CommitmentLog {
     const out: Commitment[] = [];
     for (const { record, commitments } of loaded.records) {
       const entries = commitments.map((c) => ({ key: instanceKey(c.instance), entry: encodeEntry(c), c }));
-      for (const kept of this.slots.restoreRecord(record, entries, (e) => isSettled(e.c.instance)))
+      for (const kept of this.restoreRecord(record, entries, (e) => isSettled(e.c.instance)))
         out.push(kept.c);
     }
     for (const { key: legacyKey, commitment } of loaded.legacy) {
-      this.slots.deleteWithNextTake(legacyKey);
+      this.deleteWithNextTake(legacyKey);
       if (isSettled(commitment.instance)) continue;
       this.add(commitment);
       out.push(commitment);
@@ -49,30 +51,14 @@ export class CommitmentLog {
 
   /** Records a commitment made in this step (it reaches disk with the step's `take`). */
   add(commitment: Commitment): void {
-    this.slots.add(instanceKey(commitment.instance), encodeEntry(commitment));
-  }
-
-  /** The ledger now holds the instance's slot: its commitments are no longer needed. */
-  settle(source: string, seq: number): void {
-    this.slots.settle(instanceKey({ source, seq }));
-  }
-
-  /** The step's writes: its record (if an instance of it is still unsettled), relocations and deletions. */
-  take(): BatchOp[] {
-    return this.slots.take();
-  }
-
-  /** Records on disk that still hold an unsettled instance (after the last `take`). */
-  get recordCount(): number {
-    return this.slots.recordCount;
+    this.addEntry(instanceKey(commitment.instance), encodeEntry(commitment));
   }
 
   /** Reads every record (and legacy commitment) at start; a malformed one means the log is corrupt. */
   static async load(db: NodeDatabase): Promise<LoadedCommitments> {
-    const records: Array<{ record: number; commitments: Commitment[] }> = [];
-    for await (const [k, v] of db.iterator(range(Bucket.commitmentLog))) {
-      records.push({ record: recordNumber(k), commitments: decodeRecord(k, v) });
-    }
+    const records = (await SlotRecords.readRecords(db, Bucket.commitmentLog, decodeRecord)).map(
+      ({ record, entries }) => ({ record, commitments: entries }),
+    );
     const legacy: Array<{ key: string; commitment: Commitment }> = [];
     for await (const [k, v] of db.iterator(range(Bucket.legacyCommitment))) {
       const [, source, seq, kind] = k.split("/") as [string, string, string, "echo" | "ready"];

@@ -1,6 +1,7 @@
+import { instanceKey } from "../broadcast/instance/instanceId.ts";
 import { bytesEqual } from "../core/bytes.ts";
-import { type Bucket, key, sortableNumber } from "./buckets.ts";
-import type { BatchOp } from "./database.ts";
+import { type Bucket, key, range, sortableNumber } from "./buckets.ts";
+import type { BatchOp, NodeDatabase } from "./database.ts";
 
 /**
  * A record pinned by a slot that never settles is rewritten once this many newer records exist: its entries
@@ -36,8 +37,8 @@ interface LiveSlot {
  * Why records and not a key per entry: each key is a put and later a delete — a skiplist insert, a log append
  * and compaction work — per transfer; a step record costs one put and one delete for hundreds of transfers.
  *
- * Sans-I/O: `add`, `settle` and `take` only change memory and return writes; the owner reads at start.
- * Memory: the unsettled slots with entries, and their records.
+ * Sans-I/O: entries, `settle` and `take` only change memory and return writes; `readRecords` reads at start.
+ * Memory: the unsettled slots with entries, and their records. A log is a subclass that says what an entry is.
  */
 export class SlotRecords {
   private readonly bucket: Bucket;
@@ -82,18 +83,19 @@ export class SlotRecords {
   }
 
   /** Deletes a key of an earlier layout with the next `take` (its entry, if still needed, was `add`ed). */
-  deleteWithNextTake(k: string): void {
+  protected deleteWithNextTake(k: string): void {
     this.deletions.push(k);
   }
 
   /** Records an entry of slot `k` made in this step (it reaches disk with the step's `take`). */
-  add(k: string, entry: Uint8Array): void {
+  protected addEntry(k: string, entry: Uint8Array): void {
     this.liveOf(k).entries.push(entry);
     this.unwritten.add(k);
   }
 
-  /** The ledger now holds slot `k`: its entries are no longer needed. */
-  settle(k: string): void {
+  /** The ledger now holds the slot (source, seq): its entries are no longer needed. */
+  settle(source: string, seq: number): void {
+    const k = instanceKey({ source, seq });
     const slot = this.live.get(k);
     if (slot === undefined) return;
     this.live.delete(k);
@@ -129,6 +131,19 @@ export class SlotRecords {
     return this.records.size;
   }
 
+  /** Every record of `bucket`, in ascending order, each decoded into its entries (`decode` throws if corrupt). */
+  protected static async readRecords<T>(
+    db: NodeDatabase,
+    bucket: Bucket,
+    decode: (k: string, bytes: Uint8Array) => T[],
+  ): Promise<Array<{ record: number; entries: T[] }>> {
+    const out: Array<{ record: number; entries: T[] }> = [];
+    for await (const [k, v] of db.iterator(range(bucket))) {
+      out.push({ record: Number(k.slice(k.lastIndexOf("/") + 1)), entries: decode(k, v) });
+    }
+    return out;
+  }
+
   /** Moves every entry of an old record's unsettled slots into this step's record; it is deleted. */
   private relocate(record: number): void {
     for (const k of [...this.records.get(record)!]) {
@@ -159,9 +174,4 @@ export class SlotRecords {
   private recordKey(record: number): string {
     return key(this.bucket, sortableNumber(record));
   }
-}
-
-/** A record's number, from its key. */
-export function recordNumber(k: string): number {
-  return Number(k.slice(k.lastIndexOf("/") + 1));
 }

@@ -2,8 +2,8 @@ import { instanceKey } from "../broadcast/instance/instanceId.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { decodeTransfer, type EncodedTransfer } from "../core/transfer.ts";
 import { Bucket, range } from "./buckets.ts";
-import type { BatchOp, NodeDatabase } from "./database.ts";
-import { recordNumber, SlotRecords } from "./slotRecords.ts";
+import type { NodeDatabase } from "./database.ts";
+import { SlotRecords } from "./slotRecords.ts";
 
 /** What `SubmittedLog.load` read from disk, for `SubmittedLog.restore`. */
 export interface LoadedSubmissions {
@@ -26,8 +26,10 @@ export interface LoadedSubmissions {
  * length (4 bytes, big-endian) and its encoding.
  * Memory: the accepted transfers still pending (the submission tracker's bound), and their records.
  */
-export class SubmittedLog {
-  private readonly slots = new SlotRecords(Bucket.submittedLog);
+export class SubmittedLog extends SlotRecords {
+  constructor() {
+    super(Bucket.submittedLog);
+  }
 
   /**
    * Takes over what `load` read: returns the transfers whose slot is not settled (`isSettled`, the ledger's
@@ -43,11 +45,11 @@ export class SubmittedLog {
         entry: entryOf(encoded),
         encoded,
       }));
-      for (const kept of this.slots.restoreRecord(record, entries, (e) => settled(e.encoded)))
+      for (const kept of this.restoreRecord(record, entries, (e) => settled(e.encoded)))
         out.push(kept.encoded);
     }
     for (const { key, encoded } of loaded.legacy) {
-      this.slots.deleteWithNextTake(key);
+      this.deleteWithNextTake(key);
       if (settled(encoded) || out.some((e) => e.id === encoded.id)) continue;
       this.add(encoded);
       out.push(encoded);
@@ -57,30 +59,14 @@ export class SubmittedLog {
 
   /** The API accepted `encoded` in this step (it reaches disk with the step's `take`). */
   add(encoded: EncodedTransfer): void {
-    this.slots.add(slotKey(encoded), entryOf(encoded));
-  }
-
-  /** A transfer was delivered for (source, seq): no submission for the slot is pending any more. */
-  settle(source: string, seq: number): void {
-    this.slots.settle(instanceKey({ source, seq }));
-  }
-
-  /** The step's writes: its record (if a transfer of it is still pending), relocations and deletions. */
-  take(): BatchOp[] {
-    return this.slots.take();
-  }
-
-  /** Records on disk that still hold a pending transfer (after the last `take`). */
-  get recordCount(): number {
-    return this.slots.recordCount;
+    this.addEntry(slotKey(encoded), entryOf(encoded));
   }
 
   /** Reads every record (and legacy key) at start; a malformed one means the log is corrupt. */
   static async load(db: NodeDatabase): Promise<LoadedSubmissions> {
-    const records: Array<{ record: number; transfers: EncodedTransfer[] }> = [];
-    for await (const [k, v] of db.iterator(range(Bucket.submittedLog))) {
-      records.push({ record: recordNumber(k), transfers: decodeRecord(k, v) });
-    }
+    const records = (await SlotRecords.readRecords(db, Bucket.submittedLog, decodeRecord)).map(
+      ({ record, entries }) => ({ record, transfers: entries }),
+    );
     const legacy: Array<{ key: string; encoded: EncodedTransfer }> = [];
     for await (const [k, v] of db.iterator(range(Bucket.submitted)))
       legacy.push({ key: k, encoded: decode(k, v) });
