@@ -48,9 +48,10 @@ export class SubmittedLog extends SlotRecords {
       for (const kept of this.restoreRecord(record, entries, (e) => settled(e.encoded)))
         out.push(kept.encoded);
     }
+    const restored = new Set(out.map((e) => e.id));
     for (const { key, encoded } of loaded.legacy) {
       this.deleteWithNextTake(key);
-      if (settled(encoded) || out.some((e) => e.id === encoded.id)) continue;
+      if (settled(encoded) || restored.has(encoded.id)) continue;
       this.add(encoded);
       out.push(encoded);
     }
