@@ -21,8 +21,7 @@ import { PendingHistory } from "./pendingHistory.ts";
  * changes, `CHECKPOINT_TRANSFERS` journaled transfers or `CHECKPOINT_HISTORY_ENTRIES` index entries one
  * step's batch carries the checkpoint: the payments created and not yet spent (puts), the spent ones that were
  * on disk (deletes), the index entries, the account records changed, and the deletes of the journal records
- * they cover. A payment created
- * and spent between two checkpoints never reaches the disk.
+ * they cover. A payment created and spent between two checkpoints never reaches the disk.
  *
  * Why this is as durable as writing each change: the journal record is in the step's own atomic batch, with
  * the bodies and verdicts of the transfers it names, and resolving a transfer changes these records in one way

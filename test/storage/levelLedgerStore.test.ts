@@ -205,8 +205,12 @@ describe("LevelDB ledger store", () => {
           const stored = await db.get(`01/${key.address}`);
           const account = store.getAccount(key.address);
           const bare = account === undefined || (account.seq === 0 && account.spendable === 0n);
-          if (stored === undefined) assert.ok(bare, `${key.address} has no record`);
-          else
+          assert.equal(
+            stored === undefined,
+            bare,
+            `${key.address}: a record exactly if it has a seq or funds`,
+          );
+          if (stored !== undefined)
             assert.deepEqual(JSON.parse(Buffer.from(stored).toString()), {
               seq: account!.seq,
               spendable: String(account!.spendable),
