@@ -59,7 +59,7 @@ export class SlotRecords {
    * settled, and returns those not kept already (a relocated slot's entries are also in the records it left
    * while those hold others). A record left holding no unsettled slot is deleted by the next `take`.
    */
-  restoreRecord<E extends SlotEntry>(
+  protected restoreRecord<E extends SlotEntry>(
     record: number,
     entries: readonly E[],
     isSettled: (e: E) => boolean,
