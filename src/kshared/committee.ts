@@ -42,7 +42,14 @@ import {
 } from "./proposalChecks.ts";
 import { type CommitteeQuorum, committeeQuorum } from "./quorum.ts";
 import { RequestQueue } from "./requestQueue.ts";
-import { type Instance, newInstance, RoundVotes, resendOnTimeout, type TimeoutEntry } from "./roundState.ts";
+import {
+  type Instance,
+  newInstance,
+  proposedRequest,
+  resendOnTimeout,
+  roundVotesOf,
+  type TimeoutEntry,
+} from "./roundState.ts";
 import { cachingVerifier } from "./verifyCache.ts";
 
 export type { CommitteeCounters };
@@ -215,20 +222,11 @@ export class Committee {
     return true;
   }
 
-  private roundVotes(round: number): RoundVotes {
-    let votes = this.inst.rounds.get(round);
-    if (votes === undefined) {
-      votes = new RoundVotes(round);
-      this.inst.rounds.set(round, votes);
-    }
-    return votes;
-  }
-
   private onPropose(from: OwnerIndex, m: Proposal): boolean {
     if (!this.inWindow(m.round, 0)) return false;
     // The transport authenticates `from`; the proposal itself carries no leader signature.
     if (from !== this.leaderOf(m.seq, m.round)) return this.log.drop("notLeader");
-    const votes = this.roundVotes(m.round);
+    const votes = roundVotesOf(this.inst, m.round);
     if (votes.proposal !== undefined) {
       const first = votes.proposal.request;
       if (bytesEqual(first.digest, m.request.digest)) return this.log.drop("duplicate");
@@ -267,14 +265,14 @@ export class Committee {
     const justify = inst.round > 0 ? inst.lock : null;
     const request =
       justify !== null
-        ? (inst.seen.get(justify.digest) ?? this.queue.find(justify.digest))
+        ? (proposedRequest(inst, justify.round, justify.digest) ?? this.queue.find(justify.digest))
         : this.queue.next((r) => this.options.isProposable(inst.seq, r.proposal));
     if (request === undefined) return;
     const proposal = { seq: inst.seq, round: inst.round, request, justify, entry: inst.entry };
     inst.own.recordProposal(inst.round, proposal);
     this.persist({ kind: "proposal", ...proposal });
     this.send("all", { kind: "propose", ...proposal });
-    this.roundVotes(inst.round).proposal = { request, justify };
+    roundVotesOf(inst, inst.round).proposal = { request, justify };
     inst.seen.add(request);
     inst.active = true;
     this.tryPrepare(inst.round);
@@ -320,7 +318,7 @@ export class Committee {
   }
 
   private countVote(vote: Vote): boolean {
-    const votes = this.roundVotes(vote.round);
+    const votes = roundVotesOf(this.inst, vote.round);
     const outcome = votes.addVote(vote, (proof) => this.log.equivocation(proof));
     if (outcome !== "added") return this.log.drop(outcome);
     const { account } = this.keys;
@@ -383,7 +381,7 @@ export class Committee {
   }
 
   private countTimeout(entry: TimeoutEntry): boolean {
-    const votes = this.roundVotes(entry.vote.round);
+    const votes = roundVotesOf(this.inst, entry.vote.round);
     const outcome = votes.addTimeout(entry, (proof) => this.log.equivocation(proof));
     if (outcome !== "added") return this.log.drop(outcome);
     // f+1 timeouts include a correct owner's: join them, so owners whose timers drifted still form a TC.
@@ -477,7 +475,7 @@ export class Committee {
     const inst = this.inst;
     if (certificate.seq !== inst.seq) return;
     const { digest } = certificate;
-    const request = inst.seen.get(digest) ?? this.queue.find(digest);
+    const request = proposedRequest(inst, certificate.round, digest) ?? this.queue.find(digest);
     this.persist({ kind: "decided", certificate, request: request ?? null });
     this.out.push(decidedAction(certificate, request));
     this.log.decided++;

@@ -88,6 +88,8 @@ export class Network {
   /** Per owner: seq → decided digest (hex), in decision order. */
   readonly decisions: Map<number, string>[];
   readonly decidedAtMs: Map<string, number>[];
+  /** Per owner: seq → the owner it names as the decided request's requester (undefined: unknown). */
+  readonly requesters: Map<number, OwnerIndex | undefined>[];
   /** Every vote an owner sent, as it left: to check that no owner ever signs two digests in one slot. */
   readonly sentVotes: Vote[][];
   nowMs = 0;
@@ -114,6 +116,7 @@ export class Network {
     this.compacted = this.keys.map(() => 0);
     this.decisions = this.keys.map(() => new Map());
     this.decidedAtMs = this.keys.map(() => new Map());
+    this.requesters = this.keys.map(() => new Map());
     this.sentVotes = this.keys.map(() => []);
     this.nodes = this.keys.map((_, i) => this.newCommittee(i));
     const tickMs = options.tickMs ?? 100;
@@ -276,6 +279,7 @@ export class Network {
         if (previous !== undefined && previous !== digest) throw new Error(`owner ${from} decided seq twice`);
         this.decisions[from]!.set(action.seq, digest);
         this.decidedAtMs[from]!.set(digest, this.nowMs);
+        this.requesters[from]!.set(action.seq, action.requester);
       }
     }
     if (actions.some((a) => a.type === "persist"))
