@@ -7,17 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { CommitteeMessage, OwnerIndex } from "../../src/kshared/committeeTypes.ts";
+import type { OwnerIndex } from "../../src/kshared/committeeTypes.ts";
 import { Network } from "./committeeHarness.ts";
 
 const SILENT: OwnerIndex = 3;
-
-/** The message's round, for the kinds that have one. */
-function roundOf(message: CommitteeMessage): number | undefined {
-  if (message.kind === "propose") return message.round;
-  if (message.kind === "vote" || message.kind === "timeout") return message.vote.round;
-  return undefined;
-}
 
 describe("k-shared committee: the requester of a decided seq", () => {
   it("is the same on every correct owner when a round change re-proposes an identical request of another owner", () => {
@@ -32,7 +25,7 @@ describe("k-shared committee: the requester of a decided seq", () => {
         proposed.push({ round: message.round, owner: message.request.owner });
       if (to !== 1) return true;
       if (message.kind === "request") return false;
-      return !(message.kind === "propose" && roundOf(message) === 0);
+      return !(message.kind === "propose" && message.round === 0);
     };
     const identical = new TextEncoder().encode("1 to W, seq 0");
     for (const owner of [0, 1, 2]) net.submit(owner, identical, 10);
