@@ -41,4 +41,40 @@ describe("k-shared committee: the requester of a decided seq", () => {
     const named = [0, 1, 2].map((i) => net.requesters[i]!.get(0));
     assert.deepEqual(named, [1, 1, 1], `requester named by owners 0, 1, 2: ${named}`);
   });
+
+  it("is the same on every correct owner over 150 seeds of loss, duplication, reordering and short timers", () => {
+    // Before the deciding round's proposal named the requester, 49 of 300 such seeds ended with owners
+    // naming different requesters.
+    let decided = 0;
+    let raced = 0;
+    const disagreements: string[] = [];
+    for (let seed = 1; seed <= 150; seed++) {
+      const net = new Network({
+        k: 4,
+        seed,
+        dropRate: 0.2,
+        duplicateRate: 0.1,
+        maxDelayMs: 400,
+        baseTimeoutMs: 300,
+      });
+      const requesters = new Set<OwnerIndex>();
+      net.linkFilter = (from, _to, message) => {
+        if (message.kind === "propose") requesters.add(message.request.owner);
+        return from !== SILENT;
+      };
+      const identical = new TextEncoder().encode("1 to W, seq 0");
+      for (const owner of [0, 1, 2]) net.submit(owner, identical, Math.floor(net.random() * 200));
+      const correct = [0, 1, 2];
+      net.run(600_000, () => correct.every((i) => net.requesters[i]!.has(0)));
+      if (!correct.every((i) => net.requesters[i]!.has(0))) continue;
+      decided++;
+      if (requesters.size > 1) raced++;
+      const named = correct.map((i) => net.requesters[i]!.get(0));
+      if (new Set(named).size > 1) disagreements.push(`seed ${seed}: ${named}`);
+    }
+    assert.deepEqual(disagreements, []);
+    assert.ok(decided >= 145, `decided in ${decided} of 150 seeds`);
+    // The race happened: in many seeds, rounds of seq 0 proposed identical requests of different owners.
+    assert.ok(raced >= 20, `two owners' requests proposed in ${raced} seeds`);
+  });
 });
