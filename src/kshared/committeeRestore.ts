@@ -1,6 +1,6 @@
 import { toHex } from "../core/bytes.ts";
 import type { Certificate, CommitteeRecord, SignedRequest } from "./committeeTypes.ts";
-import { type Instance, newInstance, RoundVotes } from "./roundState.ts";
+import { type Instance, newInstance, roundVotesOf } from "./roundState.ts";
 
 export interface RestoredCommittee {
   readonly instance: Instance;
@@ -35,27 +35,19 @@ export function restoreCommittee(
   const last = decided.at(-1);
   const seq = Math.max(firstSeq, last === undefined ? 0 : last.certificate.seq + 1);
   const instance = newInstance(seq);
-  const roundVotes = (round: number): RoundVotes => {
-    let votes = instance.rounds.get(round);
-    if (votes === undefined) {
-      votes = new RoundVotes(round);
-      instance.rounds.set(round, votes);
-    }
-    return votes;
-  };
   const ignore = (): void => {};
   for (const record of all) {
     if (record.kind === "vote" && record.vote.seq === seq) {
       instance.own.recordVote(record.vote);
-      roundVotes(record.vote.round).addVote(record.vote, ignore);
+      roundVotesOf(instance, record.vote.round).addVote(record.vote, ignore);
     } else if (record.kind === "timeout" && record.vote.seq === seq) {
       const entry = { vote: record.vote, highPrepare: record.highPrepare };
       instance.own.recordTimeout(entry);
-      roundVotes(record.vote.round).addTimeout(entry, ignore);
+      roundVotesOf(instance, record.vote.round).addTimeout(entry, ignore);
     } else if (record.kind === "proposal" && record.seq === seq) {
       const { round, request, justify, entry } = record;
       instance.own.recordProposal(round, { seq, round, request, justify, entry });
-      roundVotes(round).proposal = { request, justify };
+      roundVotesOf(instance, round).proposal = { request, justify };
       instance.seen.add(request);
     } else if (record.kind === "lock" && record.certificate.seq === seq) {
       if (instance.lock === null || record.certificate.round > instance.lock.round) {

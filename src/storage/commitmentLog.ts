@@ -1,4 +1,3 @@
-import { instanceKey } from "../broadcast/instance/instanceId.ts";
 import { decodeBroadcastMessage, encodeBroadcastMessage, VOTE_BYTES } from "../broadcast/messageCodec.ts";
 import type { Commitment, InstanceRef } from "../broadcast/types.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
@@ -36,7 +35,7 @@ export class CommitmentLog extends SlotRecords {
   restore(loaded: LoadedCommitments, isSettled: (instance: InstanceRef) => boolean): Commitment[] {
     const out: Commitment[] = [];
     for (const { record, commitments } of loaded.records) {
-      const entries = commitments.map((c) => ({ key: instanceKey(c.instance), entry: encodeEntry(c), c }));
+      const entries = commitments.map((c) => ({ slot: c.instance, entry: encodeEntry(c), c }));
       for (const kept of this.restoreRecord(record, entries, (e) => isSettled(e.c.instance)))
         out.push(kept.c);
     }
@@ -51,7 +50,7 @@ export class CommitmentLog extends SlotRecords {
 
   /** Records a commitment made in this step (it reaches disk with the step's `take`). */
   add(commitment: Commitment): void {
-    this.addEntry(instanceKey(commitment.instance), encodeEntry(commitment));
+    this.addEntry(commitment.instance, encodeEntry(commitment));
   }
 
   /** Reads every record (and legacy commitment) at start; a malformed one means the log is corrupt. */

@@ -10,10 +10,15 @@ import type { BatchOp, NodeDatabase } from "./database.ts";
  */
 export const RELOCATE_AFTER_RECORDS = 1_024;
 
+/** A slot: one (source account, seq), keyed here by its `instanceKey`. */
+export interface Slot {
+  readonly source: string;
+  readonly seq: number;
+}
+
 /** One entry of a record read at start, with the slot it belongs to. */
 export interface SlotEntry {
-  /** The slot's key (`instanceKey` of its source and seq). */
-  readonly key: string;
+  readonly slot: Slot;
   /** The entry as it is written: a record is the concatenation of its entries. */
   readonly entry: Uint8Array;
 }
@@ -69,9 +74,10 @@ export class SlotRecords {
     const holds = new Set<string>();
     for (const e of entries) {
       if (isSettled(e)) continue;
-      const slot = this.liveOf(e.key);
+      const k = instanceKey(e.slot);
+      const slot = this.liveOf(k);
       if (slot.records.at(-1) !== record) slot.records.push(record);
-      holds.add(e.key);
+      holds.add(k);
       if (slot.entries.some((x) => bytesEqual(x, e.entry))) continue;
       slot.entries.push(e.entry);
       slot.written = slot.entries.length;
@@ -87,8 +93,9 @@ export class SlotRecords {
     this.deletions.push(k);
   }
 
-  /** Records an entry of slot `k` made in this step (it reaches disk with the step's `take`). */
-  protected addEntry(k: string, entry: Uint8Array): void {
+  /** Records an entry of `slot` made in this step (it reaches disk with the step's `take`). */
+  protected addEntry(slot: Slot, entry: Uint8Array): void {
+    const k = instanceKey(slot);
     this.liveOf(k).entries.push(entry);
     this.unwritten.add(k);
   }

@@ -1,4 +1,3 @@
-import { instanceKey } from "../broadcast/instance/instanceId.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { decodeTransfer, type EncodedTransfer } from "../core/transfer.ts";
 import { Bucket, range } from "./buckets.ts";
@@ -41,7 +40,7 @@ export class SubmittedLog extends SlotRecords {
     const settled = (encoded: EncodedTransfer) => isSettled(encoded.transfer.source, encoded.transfer.seq);
     for (const { record, transfers } of loaded.records) {
       const entries = transfers.map((encoded) => ({
-        key: slotKey(encoded),
+        slot: encoded.transfer,
         entry: entryOf(encoded),
         encoded,
       }));
@@ -60,7 +59,7 @@ export class SubmittedLog extends SlotRecords {
 
   /** The API accepted `encoded` in this step (it reaches disk with the step's `take`). */
   add(encoded: EncodedTransfer): void {
-    this.addEntry(slotKey(encoded), entryOf(encoded));
+    this.addEntry(encoded.transfer, entryOf(encoded));
   }
 
   /** Reads every record (and legacy key) at start; a malformed one means the log is corrupt. */
@@ -73,10 +72,6 @@ export class SubmittedLog extends SlotRecords {
       legacy.push({ key: k, encoded: decode(k, v) });
     return { records, legacy };
   }
-}
-
-function slotKey(encoded: EncodedTransfer): string {
-  return instanceKey({ source: encoded.transfer.source, seq: encoded.transfer.seq });
 }
 
 function entryOf(encoded: EncodedTransfer): Uint8Array {
