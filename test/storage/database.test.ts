@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { Level } from "level";
 import { openDatabase, utf8Text, writeBatch } from "../../src/storage/database.ts";
 import { withDatabase } from "../support/tempDatabase.ts";
 
@@ -51,3 +52,55 @@ describe("writeBatch", () => {
     await rm(dir, { recursive: true, force: true });
   });
 });
+
+describe("openDatabase", () => {
+  it("writes tables uncompressed and still reads what was written compressed before", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tally-db-"));
+    try {
+      // A database as nodes wrote it before: LevelDB's default Snappy tables, with values it compresses well.
+      const old = new Level<string, string>(dir, { compression: true });
+      await old.open();
+      const value = (i: number) => `${i}:`.padEnd(4_096, "a");
+      await old.batch(
+        Array.from({ length: 1_000 }, (_, i) => ({ type: "put" as const, key: `03/${i}`, value: value(i) })),
+      );
+      await compactAll(old);
+      await old.close();
+      const rawBytes = 1_000 * 4_096;
+      assert.ok((await tableBytes(dir)) < rawBytes / 4, "the old tables are compressed");
+
+      const db = await openDatabase(dir);
+      for (const i of [0, 1, 499, 999]) assert.equal(utf8Text((await db.get(`03/${i}`))!), value(i));
+      // Half the keys rewritten: compaction merges the new tables with the old, and writes all it keeps plainly.
+      const rewritten = (i: number) => `${i}:`.padEnd(4_096, "b");
+      await writeBatch(
+        db,
+        Array.from({ length: 500 }, (_, i) => ({
+          type: "put" as const,
+          key: `03/${2 * i}`,
+          value: rewritten(2 * i),
+        })),
+      );
+      await compactAll(db);
+      assert.ok((await tableBytes(dir)) > rawBytes, "the tables compaction wrote are not compressed");
+      for (const i of [0, 1, 498, 999]) {
+        assert.equal(utf8Text((await db.get(`03/${i}`))!), i % 2 === 0 ? rewritten(i) : value(i));
+      }
+      await db.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+async function tableBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(dir))
+    if (name.endsWith(".ldb")) total += (await stat(join(dir, name))).size;
+  return total;
+}
+
+/** LevelDB's manual compaction of every key: classic-level has it, the `level` types do not declare it. */
+function compactAll(db: object): Promise<void> {
+  return (db as { compactRange(start: string, end: string): Promise<void> }).compactRange("0", "9");
+}
