@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Level } from "level";
-import { openDatabase, utf8Text, writeBatch } from "../../src/storage/database.ts";
+import { type NodeDatabase, openDatabase, utf8Text, writeBatch } from "../../src/storage/database.ts";
 import { withDatabase } from "../support/tempDatabase.ts";
 
 describe("writeBatch", () => {
@@ -56,6 +56,7 @@ describe("writeBatch", () => {
 describe("openDatabase", () => {
   it("writes tables uncompressed and still reads what was written compressed before", async () => {
     const dir = await mkdtemp(join(tmpdir(), "tally-db-"));
+    let db: NodeDatabase | undefined;
     try {
       // A database as nodes wrote it before: LevelDB's default Snappy tables, with values it compresses well.
       const old = new Level<string, string>(dir, { compression: true });
@@ -69,7 +70,7 @@ describe("openDatabase", () => {
       const rawBytes = 1_000 * 4_096;
       assert.ok((await tableBytes(dir)) < rawBytes / 4, "the old tables are compressed");
 
-      const db = await openDatabase(dir);
+      db = await openDatabase(dir);
       for (const i of [0, 1, 499, 999]) assert.equal(utf8Text((await db.get(`03/${i}`))!), value(i));
       // Half the keys rewritten: compaction merges the new tables with the old, and writes all it keeps plainly.
       const rewritten = (i: number) => `${i}:`.padEnd(4_096, "b");
@@ -86,8 +87,8 @@ describe("openDatabase", () => {
       for (const i of [0, 1, 498, 999]) {
         assert.equal(utf8Text((await db.get(`03/${i}`))!), i % 2 === 0 ? rewritten(i) : value(i));
       }
-      await db.close();
     } finally {
+      await db?.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
