@@ -98,7 +98,8 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
   ],
 ];
 
-function header(r: DevnetBenchResult): string {
+/** One line that says what was run: the devnet, the load and the windows. */
+export function benchHeader(r: DevnetBenchResult): string {
   const load =
     r.mode === "rate" ? `open loop at ${num(r.rate ?? 0)}/s` : `saturation, ${r.inFlight} batches in flight`;
   const prewarm =
@@ -146,7 +147,7 @@ export function formatBench(r: DevnetBenchResult): string {
     (x) =>
       `  ${x.name.padEnd(8)} cpu ${num(x.cpuPercent).padStart(5)} %  ${num(x.cpuMicrosPerTransfer).padStart(7)} µs/transfer  ${num(x.messagesPerTransfer).padStart(6)} msgs  ${num(x.bytesPerTransfer).padStart(7)} B  RSS ${x.rssMB.start} → ${x.rssMB.end} MB (max ${x.rssMB.max})${x.heapUsedMB === undefined ? "" : `  heap ${x.heapUsedMB.start} → ${x.heapUsedMB.end} MB`}`,
   );
-  return [header(r), "", ...table([r]), "", ...perNode, ...warnings(r)].join("\n");
+  return [benchHeader(r), "", ...table([r]), "", ...perNode, ...warnings(r)].join("\n");
 }
 
 export function formatComparison(c: BenchComparison): string {
@@ -158,7 +159,7 @@ export function formatComparison(c: BenchComparison): string {
     "messages / transfer / node": c.ratios.messagesPerTransferPerNode,
   };
   return [
-    header(c.contagion),
+    benchHeader(c.contagion),
     "",
     ...table([c.contagion, c.bracha], (label) => {
       const ratio = byLabel[label];

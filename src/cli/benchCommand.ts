@@ -2,7 +2,22 @@ import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { MAX_BATCH_TRANSFERS } from "../api/batchRoute.ts";
-import { type BenchComparison, compareResults, formatBench, formatComparison } from "../bench/benchReport.ts";
+import {
+  formatRepeated,
+  formatRepeatedComparison,
+  MAX_REPEAT,
+  type RepeatedBench,
+  type RepeatedComparison,
+  summariseComparisons,
+  summariseRuns,
+} from "../bench/benchRepeats.ts";
+import {
+  type BenchComparison,
+  benchHeader,
+  compareResults,
+  formatBench,
+  formatComparison,
+} from "../bench/benchReport.ts";
 import { attachDevnet, type BenchTarget, startOwnDevnet } from "../bench/benchTarget.ts";
 import {
   type DevnetBenchOptions,
@@ -80,6 +95,8 @@ interface DevnetBenchArgs {
   readonly profile: string | undefined;
   /** `--perf DIR`: absolute. */
   readonly perf: string | undefined;
+  /** Runs (or comparisons), each on fresh devnets; 1 unless `--repeat N`. */
+  readonly repeat: number;
   readonly load: DevnetBenchOptions;
 }
 
@@ -110,6 +127,12 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
     throw new UsageError("--perf needs the nodes the bench starts: not with --devnet");
   if (perf !== undefined && profile !== undefined)
     throw new UsageError("--perf and --profile each slow the nodes: one profiler per run");
+  const repeat = optionalInteger(args, "repeat", 1) ?? 1;
+  if (repeat > MAX_REPEAT) throw new UsageError(`--repeat must be at most ${MAX_REPEAT}`);
+  if (repeat > 1 && devnet !== undefined)
+    throw new UsageError("--repeat starts a fresh devnet for every run: not with --devnet");
+  if (repeat > 1 && (profile !== undefined || perf !== undefined))
+    throw new UsageError("--profile and --perf write one run's profiles: not with --repeat");
   const submit = optionalString(args, "submit") ?? "binary";
   if (submit !== "binary" && submit !== "json") throw new UsageError("--submit must be binary or json");
   const batch = optionalInteger(args, "batch", 1) ?? DEFAULT_DEVNET_BENCH.batch;
@@ -143,6 +166,7 @@ function devnetBenchArgs(args: ParsedArgs): DevnetBenchArgs {
     presigned: presigned + prewarmPresigned,
     profile: profile === undefined ? undefined : resolve(profile),
     perf: perf === undefined ? undefined : resolve(perf),
+    repeat,
     load: {
       durationSec,
       warmupSec,
@@ -223,6 +247,19 @@ async function benchOnce(
   return { ...result, profile: await writeNodeProfiles(profileDir, profileTitle, window) };
 }
 
+/**
+ * Both broadcasts on the same load, each on a fresh devnet. The i-th of several comparisons runs Bracha first
+ * when i is odd, so the machine's drift over a run does not favour the broadcast that always goes first.
+ */
+async function compareOnce(a: DevnetBenchArgs, signal: AbortSignal, i: number): Promise<BenchComparison> {
+  if (i % 2 === 0) {
+    const contagion = await benchOnce(a, "contagion", signal);
+    return compareResults(contagion, await benchOnce(a, "bracha", signal));
+  }
+  const bracha = await benchOnce(a, "bracha", signal);
+  return compareResults(await benchOnce(a, "contagion", signal), bracha);
+}
+
 /** --compare profiles each broadcast into its own directory. */
 function dirOf(
   option: string | undefined,
@@ -254,7 +291,7 @@ const benchDevnet: Command = {
   summary:
     "load a multi-process devnet with pre-signed transfers: applied/s, latency to every node, CPU, RSS, messages and bytes per transfer",
   usage:
-    "[--nodes N] [--duration S] [--rate R] [--in-flight K] [--broadcast contagion|bracha] [--membership open|static] [--accounts A] [--batch B] [--submit binary|json] [--prewarm S] [--warmup S] [--devnet FILE] [--compare bracha] [--no-deps] [--profile DIR] [--perf DIR]",
+    "[--nodes N] [--duration S] [--rate R] [--in-flight K] [--broadcast contagion|bracha] [--membership open|static] [--accounts A] [--batch B] [--submit binary|json] [--prewarm S] [--warmup S] [--devnet FILE] [--compare bracha] [--repeat N] [--no-deps] [--profile DIR] [--perf DIR]",
   options: {
     nodes: { type: "string" },
     duration: { type: "string" },
@@ -269,6 +306,7 @@ const benchDevnet: Command = {
     prewarm: { type: "string" },
     devnet: { type: "string" },
     compare: { type: "string" },
+    repeat: { type: "string" },
     "no-deps": { type: "boolean" },
     profile: { type: "string" },
     perf: { type: "string" },
@@ -277,13 +315,26 @@ const benchDevnet: Command = {
     const a = devnetBenchArgs(args);
     await prepareProfileDirs(a);
     return withInterrupt(async (signal) => {
-      if (!a.compare) return benchOnce(a, a.broadcast, signal);
-      const contagion = await benchOnce(a, "contagion", signal);
-      const bracha = await benchOnce(a, "bracha", signal);
-      return compareResults(contagion, bracha);
+      if (a.repeat === 1) return a.compare ? compareOnce(a, signal, 0) : benchOnce(a, a.broadcast, signal);
+      if (a.compare) {
+        const comparisons: BenchComparison[] = [];
+        for (let i = 0; i < a.repeat; i++) comparisons.push(await compareOnce(a, signal, i));
+        return summariseComparisons(comparisons);
+      }
+      const runs: DevnetBenchResult[] = [];
+      for (let i = 0; i < a.repeat; i++) runs.push(await benchOnce(a, a.broadcast, signal));
+      return summariseRuns(runs);
     });
   },
   human: (result) => {
+    if ("repeat" in (result as object)) {
+      if ("ratios" in (result as object)) {
+        const c = result as RepeatedComparison;
+        return formatRepeatedComparison(c, benchHeader(c.runs[0]!.contagion));
+      }
+      const r = result as RepeatedBench;
+      return formatRepeated(r, benchHeader(r.runs[0]!));
+    }
     if (!("ratios" in (result as object))) {
       const single = result as ProfiledResult;
       return formatBench(single) + profileLines(single.profile) + perfLines(single.perf);

@@ -257,6 +257,45 @@ interface NodeProfilesJson {
   top: { frame: string; share: number }[];
 }
 
+test("`tally bench --repeat 2` runs twice on fresh devnets and prints each run and the medians", async () => {
+  const tmp = await mkdtemp(join(tmpdir(), "tally-bench-repeat-"));
+  try {
+    const args = [
+      "bench",
+      ...["--nodes", "2", "--duration", "2", "--warmup", "1", "--membership", "static"],
+      ...["--prewarm", "1", "--accounts", "100", "--repeat", "2"],
+    ];
+    const { code, stdout, stderr } = await runCli([...args, "--json"], { TMPDIR: tmp });
+    assert.equal(code, 0, stderr);
+    const r = JSON.parse(stdout) as {
+      repeat: number;
+      runs: { appliedPerSec: number; cpuMicrosPerTransferPerNode: number }[];
+      summary: Record<string, { median: number; min: number; max: number }>;
+    };
+    assert.equal(r.repeat, 2);
+    assert.equal(r.runs.length, 2);
+    for (const run of r.runs) assert.ok(run.appliedPerSec > 0 && run.cpuMicrosPerTransferPerNode > 0);
+    const applied = r.runs.map((run) => run.appliedPerSec);
+    // Two runs: the median is their mean, the range their extremes.
+    assert.deepEqual(r.summary.appliedPerSec, {
+      median: (applied[0]! + applied[1]!) / 2,
+      min: Math.min(...applied),
+      max: Math.max(...applied),
+    });
+    for (const figure of [
+      "cpuMicrosPerTransferPerNode",
+      "latencyP50Ms",
+      "rssMaxMB",
+      "messagesPerTransferPerNode",
+    ])
+      assert.ok(r.summary[figure]!.min <= r.summary[figure]!.median, figure);
+    // Each run brought its own devnet down and removed it.
+    assert.deepEqual(await readdir(tmp), []);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+});
+
 test("bad bench options are usage errors; `bench ingest` still routes to the ingest bench", async () => {
   for (const args of [
     ["bench", "--batch", "1001"],
@@ -270,6 +309,11 @@ test("bad bench options are usage errors; `bench ingest` still routes to the ing
     ["bench", "extra"],
     ["bench", "--prewarm", "-1"],
     ["bench", "--prewarm", "400"],
+    ["bench", "--repeat", "0"],
+    ["bench", "--repeat", "51"],
+    ["bench", "--devnet", "x.json", "--repeat", "2"],
+    ["bench", "--repeat", "2", "--profile", "prof"],
+    ["bench", "--repeat", "2", "--perf", "prof"],
   ]) {
     const { code, stderr } = await runCli([...args, "--json"]);
     assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);

@@ -4,6 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ApplyBook, percentile, windowFigures } from "../../src/bench/applyBook.ts";
+import {
+  formatRepeated,
+  formatRepeatedComparison,
+  spreadOf,
+  summariseComparisons,
+  summariseRuns,
+} from "../../src/bench/benchRepeats.ts";
 import { compareResults } from "../../src/bench/benchReport.ts";
 import type { DevnetBenchResult } from "../../src/bench/devnetBench.ts";
 import { gcFiguresBetween, meanGcFigures } from "../../src/bench/gcFigures.ts";
@@ -128,6 +135,71 @@ test("--compare ratios are contagion over bracha", () => {
     latencyP50: 0.5,
     messagesPerTransferPerNode: 0.25,
   });
+});
+
+test("--repeat: median of an odd count is the middle value, of an even count the mean of the two middle ones", () => {
+  assert.deepEqual(spreadOf([3, 1, 2]), { median: 2, min: 1, max: 3 });
+  assert.deepEqual(spreadOf([40, 10, 30, 20]), { median: 25, min: 10, max: 40 });
+  assert.deepEqual(spreadOf([7]), { median: 7, min: 7, max: 7 });
+  assert.throws(() => spreadOf([]), RangeError);
+});
+
+test("--repeat: each headline figure summarised over the runs; one a run could not measure is left out", () => {
+  const run = (appliedPerSec: number, cpu: number, p50: number, busy: number | null) =>
+    ({
+      appliedPerSec,
+      cpuMicrosPerTransferPerNode: cpu,
+      cpuPerTransferInVerifies: cpu / 50,
+      latencyMs: { p50, p90: 2 * p50, p99: 3 * p50, max: 4 * p50 },
+      messagesPerTransferPerNode: 0.2,
+      rssMB: { max: 500, perNode: [] },
+      machineCpuPercent: busy === null ? null : { cores: 2, busy, nodes: busy - 4, bench: 3 },
+    }) as unknown as DevnetBenchResult;
+  const runs = [run(3000, 150, 250, 99), run(2800, 165, 270, 98), run(3200, 140, 240, 99.5)];
+  const r = summariseRuns(runs);
+  assert.equal(r.repeat, 3);
+  assert.deepEqual(r.summary.appliedPerSec, { median: 3000, min: 2800, max: 3200 });
+  assert.deepEqual(r.summary.cpuMicrosPerTransferPerNode, { median: 150, min: 140, max: 165 });
+  assert.deepEqual(r.summary.latencyP90Ms, { median: 500, min: 480, max: 540 });
+  assert.deepEqual(r.summary.machineBusyPercent, { median: 99, min: 98, max: 99.5 });
+  // The runs keep their order in the table; the median row comes after them.
+  const text = formatRepeated(r, "4 nodes");
+  const rows = text.split("\n").filter((l) => /^ {2}(\d|median)/.test(l));
+  assert.deepEqual(
+    rows.map((l) => l.trim().split(/\s+/).slice(0, 2)),
+    [
+      ["1", "3,000"],
+      ["2", "2,800"],
+      ["3", "3,200"],
+      ["median", "3,000"],
+    ],
+  );
+  const offLinux = summariseRuns([run(3000, 150, 250, null), run(2800, 165, 270, null)]);
+  assert.equal(offLinux.summary.machineBusyPercent, undefined);
+  assert.match(formatRepeated(offLinux, "4 nodes"), /busy %\s+–/);
+});
+
+test("--repeat with --compare: each ratio's median and range over the comparisons", () => {
+  const result = (appliedPerSec: number, cpu: number) =>
+    ({
+      appliedPerSec,
+      cpuMicrosPerTransferPerNode: cpu,
+      cpuPerTransferInVerifies: cpu / 50,
+      latencyMs: { p50: 100, p90: 100, p99: 100, max: 100 },
+      messagesPerTransferPerNode: 1,
+    }) as DevnetBenchResult;
+  const c = summariseComparisons([
+    compareResults(result(900, 200), result(1000, 200)),
+    compareResults(result(1100, 150), result(1000, 200)),
+    compareResults(result(1000, 220), result(1000, 200)),
+  ]);
+  assert.deepEqual(c.ratios.appliedPerSec, { median: 1, min: 0.9, max: 1.1 });
+  assert.deepEqual(c.ratios.cpuMicrosPerTransferPerNode, { median: 1, min: 0.75, max: 1.1 });
+  assert.match(
+    formatRepeatedComparison(c, "4 nodes"),
+    /appliedPerSec\s+0\.90\s+1\.10\s+1\.00\s+1\.00\s+0\.90 – 1\.10/,
+  );
+  assert.throws(() => summariseComparisons([]), RangeError);
 });
 
 /** A /proc/PID/task/TID/stat line with `utime` and `stime` in fields 14 and 15. */
