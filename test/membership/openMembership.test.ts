@@ -4,7 +4,7 @@ import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import type { RandomSource } from "../../src/core/random.ts";
 import { mintIdentityProof } from "../../src/membership/identityProof.ts";
-import { signNodeRecord } from "../../src/membership/nodeRecord.ts";
+import { signNodeRecord, verifyNodeRecord } from "../../src/membership/nodeRecord.ts";
 import { OpenMembership, type RecordVerdict } from "../../src/membership/openMembership.ts";
 import { MAX_COUNTED_SENDERS, OVER_BUDGET_PER_PENALTY } from "../../src/membership/overBudgetPenalty.ts";
 import { seededRandom } from "../../src/sim/prng.ts";
@@ -16,7 +16,11 @@ const NOW = 1_700_000_000_000;
 /** The default announcement budget's burst: records a quiet sender may deliver at once. */
 const BURST = 500;
 
-function membership(random: RandomSource, self = "self"): OpenMembership {
+function membership(
+  random: RandomSource,
+  self = "self",
+  verifyRecord?: typeof verifyNodeRecord,
+): OpenMembership {
   return new OpenMembership({
     self,
     network: NETWORK,
@@ -28,6 +32,7 @@ function membership(random: RandomSource, self = "self"): OpenMembership {
     maxRecords: 100,
     minUpdateIntervalMs: 1_000,
     random,
+    verifyRecord,
   });
 }
 
@@ -140,5 +145,46 @@ describe("OpenMembership: a lapsed record", () => {
     assert.equal(m.wasMember(peerId, expiredAt + 599_999), true);
     assert.equal(m.wasMember(peerId, expiredAt + 600_001), false, "only for one TTL");
     assert.equal(m.wasMember("never-seen", expiredAt), false);
+  });
+});
+
+describe("OpenMembership: a record seen again", () => {
+  /** A membership that counts the records it checks in full. */
+  function counting(seed: number): { m: OpenMembership; checks: () => number } {
+    let checks = 0;
+    const m = membership(seededRandom(seed), "self", (bytes, ctx) => {
+      checks++;
+      return verifyNodeRecord(bytes, ctx);
+    });
+    return { m, checks: () => checks };
+  }
+
+  it("gets the verdict its bytes got, without being checked again, until it expires", async () => {
+    const { m, checks } = counting(5);
+    const { peerId, wire } = await signedRecord(11);
+    assert.equal(m.receive(wire, peerId, NOW).verdict, "accept");
+    assert.equal(checks(), 1);
+    // An exchange brings it again, from another peer, as a copy of the bytes: known, nothing to check.
+    assert.deepEqual(m.receive(new Uint8Array(wire), "relay", NOW + 5_000), {
+      verdict: "ignore",
+      reason: "duplicate",
+    });
+    assert.equal(checks(), 1);
+    // Only the clock-dependent part is judged again: once expired, the same bytes are refused as expired.
+    assert.deepEqual(m.receive(wire, "relay", NOW + 600_000), { verdict: "ignore", reason: "expired" });
+    assert.equal(checks(), 1);
+  });
+
+  it("is checked in full when a single byte differs", async () => {
+    const { m, checks } = counting(6);
+    const { peerId, wire } = await signedRecord(12);
+    assert.equal(m.receive(wire, peerId, NOW).verdict, "accept");
+    const forged = new Uint8Array(wire);
+    forged[forged.length - 1]! ^= 1; // the signature's last byte
+    assert.deepEqual(m.receive(forged, "liar", NOW), { verdict: "reject", reason: "badSignature" });
+    assert.equal(checks(), 2);
+    // A refused record is not remembered: it is checked, and refused, every time.
+    assert.equal(m.receive(forged, "liar", NOW).verdict, "reject");
+    assert.equal(checks(), 3);
   });
 });
