@@ -9,9 +9,9 @@ import { type DevnetBenchOptions, type PrewarmFigures, runDevnetBench } from "./
  * Why: a node that has just started spends its first minute or so compiling. V8 keeps optimising functions as
  * they become hot, on its helper threads, and the node's caches (65,536 recent statuses, ids, addresses) fill
  * up. On a 4-node devnet at 1,000 transfers/s, a fresh devnet's V8 helper threads cost 45–50 µs per transfer
- * per node in its first 20 s, against 17–25 once warm, and the median latency doubled (docs/benchmarks.md,
- * "Session 31"). Saturation warms fastest: how hot code gets and how full the caches are follow the transfers
- * applied, not the time.
+ * per node in its first 20 s, against 17–25 once warm, and the median latency doubled
+ * (docs/performance-log.md, "Session 31"). Saturation warms fastest: how hot code gets and how full the
+ * caches are follow the transfers applied, not the time.
  *
  * It is a whole run of its own (the same workload, saturation, no warm-up), whose figures are dropped but for
  * its rate. It ends only when every transfer a node took has settled, and the run that follows signs from each

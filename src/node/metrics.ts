@@ -9,8 +9,8 @@ import type { StepTiming } from "./processingLoop.ts";
 /**
  * How often the event-loop lag histogram samples (prom-client's `monitorEventLoopDelay`): its timer wakes
  * the loop each time, 10 ms by default — a hundred wake-ups a second on a node with nothing to do, ≈ 4 of
- * an idle devnet node's 27 ms of CPU per second here (docs/benchmarks.md, "Session 30"). Every 100 ms, the
- * `tally_process_nodejs_eventloop_lag_*` figures still see any stall of the loop that long or longer.
+ * an idle devnet node's 27 ms of CPU per second here (docs/performance-log.md, "Session 30"). Every 100 ms,
+ * the `tally_process_nodejs_eventloop_lag_*` figures still see any stall of the loop that long or longer.
  */
 export const EVENT_LOOP_LAG_RESOLUTION_MS = 100;
 

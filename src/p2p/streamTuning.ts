@@ -124,7 +124,7 @@ const corkedClasses = new WeakSet<object>();
  * So each frame a node sent was two `write(2)` calls and two loopback segments, and the receiver often woke
  * and read twice. Here `sendData` runs with the socket corked: Node hands what it wrote to the kernel as one
  * `writev` when it is uncorked at the end of the call, which changes no byte and no order on the wire.
- * Measured with `node bench/p2p.bench.ts` (one frame per message, docs/benchmarks.md, "Session 30"):
+ * Measured with `node bench/p2p.bench.ts` (one frame per message, docs/performance-log.md, "Session 30"):
  * ≈ 1.3× the frames per second.
  *
  * The class is not exported, so its prototype is reached through the first TCP connection the gater sees,

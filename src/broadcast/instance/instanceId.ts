@@ -35,9 +35,9 @@ export const INSTANCE_REF_CACHE_ENTRIES = 16_384;
  * (a tree of its pieces): V8 compares two equal flat strings in its fast path, but sends a cons string to the
  * C++ runtime (`Runtime_StringEqual`) every time — as happens when a key made again after its generation left
  * meets the old one in a map. Interning them (`internString`) made those comparisons identity checks, but
- * cost ≈ 1.5–4 µs per new key in V8's string table, ≈ 2 % of a node's CPU at saturation (docs/benchmarks.md,
- * "Session 25"); a flat string costs ≈ 0.15 µs and compares in ≈ 20 ns. Which object a caller gets never
- * changes a map's answer, only its speed.
+ * cost ≈ 1.5–4 µs per new key in V8's string table, ≈ 2 % of a node's CPU at saturation
+ * (docs/performance-log.md, "Session 25"); a flat string costs ≈ 0.15 µs and compares in ≈ 20 ns. Which
+ * object a caller gets never changes a map's answer, only its speed.
  */
 interface CanonicalInstance extends InstanceRef {
   /** `source:seq`: unambiguous because seq, the part after the last colon, is an integer. */
