@@ -1,4 +1,4 @@
-import type { BenchComparison } from "./benchReport.ts";
+import { type BenchComparison, warnings } from "./benchReport.ts";
 import type { DevnetBenchResult } from "./devnetBench.ts";
 
 /**
@@ -114,6 +114,7 @@ export function formatRepeated(r: RepeatedBench, header: string): string {
       const s = r.summary[figure];
       return `    ${heading.padEnd(10)} ${s === undefined ? "–" : `${num(s.min, digits)} – ${num(s.max, digits)}`}`;
     }),
+    ...r.runs.flatMap((run, i) => warnings(run).map((w) => `  run ${i + 1}:${w}`)),
   ];
   return lines.join("\n");
 }
@@ -130,5 +131,8 @@ export function formatRepeatedComparison(c: RepeatedComparison, header: string):
       const cells = c.runs.map((run) => num(run.ratios[name], 2).padStart(8)).join("");
       return `  ${name.padEnd(width)}  ${cells}  ${num(s.median, 2).padStart(8)}   ${num(s.min, 2)} – ${num(s.max, 2)}`;
     }),
+    ...c.runs.flatMap((run, i) =>
+      [...warnings(run.contagion), ...warnings(run.bracha)].map((w) => `  comparison ${i + 1}:${w}`),
+    ),
   ].join("\n");
 }

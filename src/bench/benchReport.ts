@@ -98,18 +98,23 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
   ],
 ];
 
-/** One line that says what was run: the devnet, the load and the windows. */
-export function benchHeader(r: DevnetBenchResult): string {
+/**
+ * One line that says what was run: the devnet, the load and the windows. `ofRun` false leaves out what only
+ * this run measured (its prewarm's rate), for a line that heads several runs.
+ */
+export function benchHeader(r: DevnetBenchResult, ofRun = true): string {
   const load =
     r.mode === "rate" ? `open loop at ${num(r.rate ?? 0)}/s` : `saturation, ${r.inFlight} batches in flight`;
+  const prewarmRate = ofRun ? ` (${num(r.prewarm?.appliedPerSec ?? 0)}/s)` : "";
   const prewarm =
     r.prewarm === undefined || r.prewarm.sec === 0
       ? "no prewarm"
-      : `${r.prewarm.sec} s prewarm at saturation (${num(r.prewarm.appliedPerSec)}/s)`;
+      : `${r.prewarm.sec} s prewarm at saturation${prewarmRate}`;
   return `${r.nodes} nodes, ${r.membership} membership, ${load}, batches of ${r.batch}, ${num(r.accounts)} accounts (${r.workload}), ${prewarm} + ${r.warmupSec} s warmup + ${r.durationSec} s measured`;
 }
 
-function warnings(r: DevnetBenchResult): string[] {
+/** What makes a run's figures suspect (nothing applied, ran dry, refusals, transfers left unapplied). */
+export function warnings(r: DevnetBenchResult): string[] {
   const out: string[] = [];
   if (r.applied === 0) out.push(`  ${r.broadcast}: no transfer was applied on every node during the window`);
   if (r.ranDry)

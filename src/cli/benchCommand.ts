@@ -330,10 +330,10 @@ const benchDevnet: Command = {
     if ("repeat" in (result as object)) {
       if ("ratios" in (result as object)) {
         const c = result as RepeatedComparison;
-        return formatRepeatedComparison(c, benchHeader(c.runs[0]!.contagion));
+        return formatRepeatedComparison(c, benchHeader(c.runs[0]!.contagion, false));
       }
       const r = result as RepeatedBench;
-      return formatRepeated(r, benchHeader(r.runs[0]!));
+      return formatRepeated(r, benchHeader(r.runs[0]!, false));
     }
     if (!("ratios" in (result as object))) {
       const single = result as ProfiledResult;

@@ -137,6 +137,17 @@ test("--compare ratios are contagion over bracha", () => {
   });
 });
 
+/** The fields a run's warnings read, as a run that gave no reason for one has them. */
+const QUIET_RUN = {
+  broadcast: "contagion",
+  applied: 1,
+  ranDry: false,
+  presigned: 9000,
+  refused: {},
+  unknownDependencyRetried: 0,
+  unappliedAfterDrain: 0,
+} as const;
+
 test("--repeat: median of an odd count is the middle value, of an even count the mean of the two middle ones", () => {
   assert.deepEqual(spreadOf([3, 1, 2]), { median: 2, min: 1, max: 3 });
   assert.deepEqual(spreadOf([40, 10, 30, 20]), { median: 25, min: 10, max: 40 });
@@ -145,8 +156,10 @@ test("--repeat: median of an odd count is the middle value, of an even count the
 });
 
 test("--repeat: each headline figure summarised over the runs; one a run could not measure is left out", () => {
-  const run = (appliedPerSec: number, cpu: number, p50: number, busy: number | null) =>
+  const run = (appliedPerSec: number, cpu: number, p50: number, busy: number | null, ranDry = false) =>
     ({
+      ...QUIET_RUN,
+      ranDry,
       appliedPerSec,
       cpuMicrosPerTransferPerNode: cpu,
       cpuPerTransferInVerifies: cpu / 50,
@@ -155,7 +168,7 @@ test("--repeat: each headline figure summarised over the runs; one a run could n
       rssMB: { max: 500, perNode: [] },
       machineCpuPercent: busy === null ? null : { cores: 2, busy, nodes: busy - 4, bench: 3 },
     }) as unknown as DevnetBenchResult;
-  const runs = [run(3000, 150, 250, 99), run(2800, 165, 270, 98), run(3200, 140, 240, 99.5)];
+  const runs = [run(3000, 150, 250, 99), run(2800, 165, 270, 98, true), run(3200, 140, 240, 99.5)];
   const r = summariseRuns(runs);
   assert.equal(r.repeat, 3);
   assert.deepEqual(r.summary.appliedPerSec, { median: 3000, min: 2800, max: 3200 });
@@ -174,6 +187,9 @@ test("--repeat: each headline figure summarised over the runs; one a run could n
       ["median", "3,000"],
     ],
   );
+  // A run whose figures are suspect says so under the table, with its number.
+  assert.match(text, /run 2: {2}contagion: the 9,000 pre-signed transfers ran out/);
+  assert.doesNotMatch(text, /run [13]:/);
   const offLinux = summariseRuns([run(3000, 150, 250, null), run(2800, 165, 270, null)]);
   assert.equal(offLinux.summary.machineBusyPercent, undefined);
   assert.match(formatRepeated(offLinux, "4 nodes"), /busy %\s+–/);
@@ -182,6 +198,7 @@ test("--repeat: each headline figure summarised over the runs; one a run could n
 test("--repeat with --compare: each ratio's median and range over the comparisons", () => {
   const result = (appliedPerSec: number, cpu: number) =>
     ({
+      ...QUIET_RUN,
       appliedPerSec,
       cpuMicrosPerTransferPerNode: cpu,
       cpuPerTransferInVerifies: cpu / 50,
