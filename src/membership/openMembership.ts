@@ -166,8 +166,9 @@ export class OpenMembership {
 
   /**
    * `verifyNodeRecord`, once per distinct byte string: the same bytes again get the same verdict, since all
-   * it checks but the time window is in the bytes and this node's genesis. The window is checked again: a
-   * record valid then may have expired since, and one not too far in the future then is not now.
+   * it checks but the time window is in the bytes and this node's genesis. Of the window only expiry is
+   * judged again: a record may have expired since, while one that was not too far in the future then is not
+   * now (the clock has moved forward).
    */
   private verify(wire: Uint8Array, nowMs: number): ReturnType<typeof verifyNodeRecord> {
     const digest = hash("sha256", wire, "hex");
