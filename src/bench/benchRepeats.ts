@@ -1,4 +1,4 @@
-import { type BenchComparison, warnings } from "./benchReport.ts";
+import { type BenchComparison, num, warnings } from "./benchReport.ts";
 import type { DevnetBenchResult } from "./devnetBench.ts";
 
 /**
@@ -71,12 +71,6 @@ export function summariseComparisons(runs: readonly BenchComparison[]): Repeated
   ) as RepeatedComparison["ratios"];
   return { repeat: runs.length, runs, ratios };
 }
-
-/** Fixed decimals, so a column's figures line up. */
-const num = (n: number, digits: number) =>
-  Number.isFinite(n)
-    ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
-    : "–";
 
 /** Columns of the human table: heading, the figure and its decimals. */
 const COLUMNS: readonly [string, RunFigure, number][] = [

@@ -36,8 +36,17 @@ export function compareResults(contagion: DevnetBenchResult, bracha: DevnetBench
   };
 }
 
-const num = (n: number) =>
-  Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: 1 }) : "–";
+/**
+ * A figure for the human tables: grouped thousands, at most one decimal; with `digits`, exactly that many, so
+ * a column's figures line up. "–" for a figure that is not a number.
+ */
+export const num = (n: number, digits?: number) =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", {
+        minimumFractionDigits: digits ?? 0,
+        maximumFractionDigits: digits ?? 1,
+      })
+    : "–";
 
 /** The rows of the human table: a label and how to read it from a result. */
 const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
