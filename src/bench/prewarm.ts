@@ -7,7 +7,7 @@ import { type DevnetBenchOptions, type PrewarmFigures, runDevnetBench } from "./
  * state rather than one still warming up.
  *
  * Why: a node that has just started spends its first minute or so compiling. V8 keeps optimising functions as
- * they become hot, on its helper threads, and the node's caches (65,536 recent statuses, ids, addresses) fill
+ * they become hot, on its helper threads, and the node's caches (recent statuses, ids, addresses) fill
  * up. On a 4-node devnet at 1,000 transfers/s, a fresh devnet's V8 helper threads cost 45–50 µs per transfer
  * per node in its first 20 s, against 17–25 once warm, and the median latency doubled
  * (docs/performance-log.md, "Session 31"). Saturation warms fastest: how hot code gets and how full the

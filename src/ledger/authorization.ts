@@ -6,6 +6,9 @@ import { type EncodedTransfer, sourceBytesOf } from "../core/transfer.ts";
 import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
 import { checkSharedAuthorizationShape, verifySharedSignatures } from "./sharedAuthorization.ts";
 
+/** `SignatureAuthorizerOptions.cacheEntries` unless given. */
+export const DEFAULT_CACHE_ENTRIES = 16_384;
+
 /**
  * The ledger's one pluggable "may the source spend?" step: a single ed25519 key's signature, or a
  * shared account's commit certificate signed by a quorum of its owners.
@@ -20,8 +23,10 @@ export interface Authorizer {
 
 export interface SignatureAuthorizerOptions {
   /**
-   * Verified (id, signature) pairs (and (id, shared authorization) pairs) remembered so a transfer seen by the API, the broadcast and the
-   * ledger is verified once (docs/architecture.md, "Decisions"). 64k entries ≈ 7 MiB.
+   * Verified (id, signature) pairs (and (id, shared authorization) pairs) remembered so a transfer seen by the
+   * API, the broadcast and the ledger is verified once (docs/architecture.md, "Decisions"), all within its few
+   * seconds in flight. 16,384 entries (≈ 5 s at 3,000 transfers/s, more than the payload inspector's 10,000)
+   * ≈ 1.7 MiB.
    */
   cacheEntries?: number;
 }
@@ -39,7 +44,7 @@ export class SignatureAuthorizer implements Authorizer {
 
   constructor(verifier: SignatureVerifier, options: SignatureAuthorizerOptions = {}) {
     this.verifier = verifier;
-    this.cacheEntries = options.cacheEntries ?? 65_536;
+    this.cacheEntries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
     this.verified = new BoundedCache(this.cacheEntries);
     this.verifiedShared = new BoundedCache(this.cacheEntries);
   }

@@ -47,9 +47,11 @@ interface StoredAccount {
  * Statuses of resolved transfers held in memory: the most recent ones, which late copies of a broadcast and
  * the API ask about. Older ones are read from disk, so memory does not grow with the number of transfers ever
  * resolved: asynchronously for the API (`loadStatuses`, `probeStatuses`), synchronously only inside a
- * processing step (see `getStatus`). ≈ 200 B each: ≈ 13 MB.
+ * processing step (see `getStatus`). ≈ 200 B each: ≈ 3.3 MB. Sized in seconds of traffic, like the node's
+ * other per-transfer tables (docs/architecture.md, "Memory"): ≈ 5 s at 3,000 transfers/s, where late copies
+ * come within a few re-send periods. 65,536 until session 38.
  */
-export const RECENT_STATUS_ENTRIES = 65_536;
+export const RECENT_STATUS_ENTRIES = 16_384;
 
 /** A status read from disk ahead of a synchronous read (`loadStatuses`). */
 export interface LoadedStatus {

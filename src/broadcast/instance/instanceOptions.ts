@@ -56,8 +56,13 @@ export const INSTANCE_DEFAULTS = {
   stallTimeoutMs: 10 * 60_000,
   /** A few round trips: a silent Byzantine voter costs the puller one period before it asks someone else. */
   pullRetryMs: 2_000,
-  /** ~100 B per record, ~10 MB; older instances are recognised by `isSettled`. */
-  maxDeliveredRecords: 100_000,
+  /**
+   * ≈ 200 B a record (its key and digest strings included), ≈ 3.3 MB. ≈ 5 s at 3,000 deliveries/s: late
+   * answers cover a behind peer's first re-sends (≈ 1 and 3 s after its first send), and catch-up, which asks
+   * every 3 s, the rest; older instances are recognised by `isSettled`. 100,000 until session 38, when the
+   * node's per-transfer tables were sized in seconds of traffic (docs/architecture.md, "Memory").
+   */
+  maxDeliveredRecords: 16_384,
   /** Pulls come within a few retry periods of the others' delivery; older payloads are served from the store. */
   retainedDeliveredPayloads: 1_024,
   /** Caps what one peer can make us upload on demand at ~200 KiB/s of 4 KiB transfers. */
