@@ -5,7 +5,8 @@ import { TRANSFER_ID_BYTES } from "./limits.ts";
  * becomes the previous one and the one before is dropped, so at most twice this many are held (their hex
  * strings, ≈ 90 bytes each, and 32 bytes each in one fixed slab: ≈ 2 MiB at most). The newest generation
  * alone covers ≈ 1.4 s of transfers at 3,000/s (an id and a dep each), the span in which a transfer's votes
- * arrive; 32,768 until session 38, whose smaller tables left the node's lookups more of the CPU's caches.
+ * arrive. 32,768 until session 38, when the node's per-transfer tables were sized in seconds of traffic
+ * (docs/architecture.md, "Memory").
  */
 export const ID_STRING_CACHE_ENTRIES = 8_192;
 

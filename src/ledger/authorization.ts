@@ -6,8 +6,8 @@ import { type EncodedTransfer, sourceBytesOf } from "../core/transfer.ts";
 import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
 import { checkSharedAuthorizationShape, verifySharedSignatures } from "./sharedAuthorization.ts";
 
-/** `SignatureAuthorizerOptions.cacheEntries` unless given. */
-export const DEFAULT_CACHE_ENTRIES = 16_384;
+/** `SignatureAuthorizerOptions.cacheEntries` unless given (why this many: there). */
+const VERIFIED_CACHE_ENTRIES = 16_384;
 
 /**
  * The ledger's one pluggable "may the source spend?" step: a single ed25519 key's signature, or a
@@ -44,7 +44,7 @@ export class SignatureAuthorizer implements Authorizer {
 
   constructor(verifier: SignatureVerifier, options: SignatureAuthorizerOptions = {}) {
     this.verifier = verifier;
-    this.cacheEntries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
+    this.cacheEntries = options.cacheEntries ?? VERIFIED_CACHE_ENTRIES;
     this.verified = new BoundedCache(this.cacheEntries);
     this.verifiedShared = new BoundedCache(this.cacheEntries);
   }

@@ -18,7 +18,7 @@ export const MAX_DIGEST_CHARS = 128;
  * generation of a table holds this many it becomes the previous one and the one before is dropped, so each
  * table holds at most twice this many: ≈ 1.8 MiB with both full (≈ 220 bytes a reference, its key string and
  * both tables' entries included). A generation is ≈ 1.4 s of transfers at 3,000/s, longer than an instance
- * takes to deliver at saturation; 16,384 until session 38 (see `ID_STRING_CACHE_ENTRIES`).
+ * takes to deliver at saturation. 16,384 until session 38 (see `ID_STRING_CACHE_ENTRIES`).
  */
 export const INSTANCE_REF_CACHE_ENTRIES = 4_096;
 
