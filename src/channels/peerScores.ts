@@ -21,6 +21,7 @@ export const SCORE_EVENTS = [
   "unsolicitedResponse",
   "requestOverload",
   "contradiction",
+  "forgedPayload",
 ] as const;
 export type ScoreEvent = (typeof SCORE_EVENTS)[number];
 
@@ -45,6 +46,7 @@ export const DEFAULT_SCORE_WEIGHTS: Readonly<Record<ScoreEvent, number>> = {
   unsolicitedResponse: -10,
   requestOverload: -1,
   contradiction: -50,
+  forgedPayload: -20,
 };
 
 export const DEFAULT_PEER_SCORE_OPTIONS: Readonly<PeerScoreOptions> = {

@@ -128,7 +128,7 @@ export class NodeMetrics {
     const core = components.core;
     new Gauge({
       name: "tally_admission",
-      help: "Payloads peers introduced, by the ledger's admission verdict (admitted, parked, parkingFull, refused), and payloads parked now",
+      help: "Payloads peers introduced, by verdict (admitted, parked, parkingFull, refused; settled and forged also count pulled payloads), and payloads parked now",
       labelNames: ["verdict"],
       registers: [this.registry],
       collect() {

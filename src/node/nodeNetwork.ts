@@ -128,8 +128,11 @@ export class NodeNetwork {
       this.askStatus(action.to);
     } else if (action.type === "penalize") {
       const nowMs = this.now();
-      this.log.warn({ peer: action.peer, why: action.why }, "catch-up: peer contradicted the sample");
-      this.carryOut(this.channels.penalize(action.peer, "contradiction", nowMs), nowMs);
+      const event = action.event ?? "contradiction";
+      if (event === "contradiction")
+        this.log.warn({ peer: action.peer, why: action.why }, "catch-up: peer contradicted the sample");
+      else this.log.debug({ peer: action.peer, why: action.why }, "peer sent a forged payload");
+      this.carryOut(this.channels.penalize(action.peer, event, nowMs), nowMs);
     } else if (action.type === "syncAsk") {
       const nowMs = this.now();
       const opened = this.channels.request(action.to, SYNC_CHANNEL.id, action.request, nowMs);

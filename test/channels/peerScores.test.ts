@@ -44,6 +44,12 @@ describe("peer scores", () => {
     assert.ok(s.score("p", 600_000) > -100);
   });
 
+  it("five forged payloads in a burst ban the peer that relayed them", () => {
+    const s = new PeerScores();
+    for (let i = 0; i < 4; i++) assert.equal(s.record("p", "forgedPayload", 0), undefined);
+    assert.equal(s.record("p", "forgedPayload", 0)?.type, "ban");
+  });
+
   it("banning purges the peer's queued items", () => {
     const ch = makeChannels();
     for (let i = 0; i < 10; i++) ch.offer("A", ch.encodeMessage("broadcast", i), 0);

@@ -4,6 +4,7 @@ import type {
   BroadcastEvent,
   BroadcastMessage,
   BroadcastProtocol,
+  PayloadInfo,
   SubmitOutcome,
 } from "../../broadcast/types.ts";
 import { ErrorCode } from "../../core/errors.ts";
@@ -38,7 +39,7 @@ export interface NodeCoreOptions {
   readonly catchUp?: CatchUpOptions;
 }
 
-/** What became of payloads peers introduced (SEND, gossip), for metrics and tests. */
+/** What became of payloads peers sent (SEND, gossip; pulled ones in the last two), for metrics and tests. */
 export interface AdmissionCounters {
   /** Handed to the broadcast: the account's next seq, applicable here. */
   admitted: number;
@@ -48,6 +49,10 @@ export interface AdmissionCounters {
   parkingFull: number;
   /** Rejected on every correct node if delivered, so not echoed: stale or conflicting seq, bad dep, no funds. */
   refused: number;
+  /** Any payload (also a pulled one) for a slot this node resolved or holds: dropped, its signature unchecked. */
+  settled: number;
+  /** Any payload whose signature fails: dropped, its sender scored. */
+  forged: number;
 }
 
 /**
@@ -71,7 +76,14 @@ export class NodeCore {
   private readonly parked: ParkedIntroductions;
   /** Introductions a verdict of this step may have unblocked; judged again before the step ends. */
   private readonly woken: ParkedIntroduction[] = [];
-  readonly admission: AdmissionCounters = { admitted: 0, parked: 0, parkingFull: 0, refused: 0 };
+  readonly admission: AdmissionCounters = {
+    admitted: 0,
+    parked: 0,
+    parkingFull: 0,
+    refused: 0,
+    settled: 0,
+    forged: 0,
+  };
   /**
    * The broadcast's actions become this step's node actions. The driver sees an immediate sink: a persist is a
    * `write` of the same step, and the shell's contract (every write of a step is durable before any of its
@@ -142,8 +154,8 @@ export class NodeCore {
         break;
       case "peerMessage": {
         const { from, message, nowMs } = event;
-        if (message.kind === "send" || message.kind === "gossip")
-          this.introduce(from, message, message.payload, nowMs, out);
+        if (message.kind === "send" || message.kind === "gossip" || message.kind === "payload")
+          this.peerPayload(from, message, nowMs, out);
         else if (message.kind === "votes")
           for (const vote of message.votes)
             this.runBroadcast({ type: "message", from, message: vote, nowMs }, out);
@@ -272,11 +284,28 @@ export class NodeCore {
     out.push({ type: "submitted", ticket, result });
   }
 
-  /** One item of a payload batch, as if it had come alone. */
+  /**
+   * A payload a peer sent (alone or as an item of a batch). Judged here first, for what the broadcast cannot
+   * tell: one for a slot this node has resolved or holds changes nothing, whatever its signature, so it is
+   * dropped unchecked; one whose signature fails comes from a peer that forged or corrupted it, since a correct
+   * node relays only payloads it verified, and its sender is scored (docs/security.md).
+   */
   private peerPayload(from: PeerId, item: PayloadMessage, nowMs: number, out: NodeAction[]): void {
-    if (item.kind === "payload") this.runBroadcast({ type: "message", from, message: item, nowMs }, out);
-    else this.introduce(from, item, item.payload, nowMs, out);
+    const verdict = this.inspector.judgePeerPayload(item.payload, this.slotTaken);
+    if (verdict === "settled") {
+      this.admission.settled++;
+    } else if (verdict === "forged") {
+      this.admission.forged++;
+      out.push({ type: "penalize", peer: from, event: "forgedPayload", why: "a payload's signature fails" });
+    } else if (item.kind === "payload") {
+      // Pulled for a decided instance: delivery never depends on admission.
+      this.runBroadcast({ type: "message", from, message: item, nowMs }, out);
+    } else {
+      this.introduce(from, item, item.payload, nowMs, out, undefined, verdict);
+    }
   }
+
+  private readonly slotTaken = (source: string, seq: number): boolean => this.ledger.isSlotTaken(source, seq);
 
   /**
    * Echo admission for a payload a peer introduced: the broadcast sees it only once the ledger says it is the
@@ -291,29 +320,32 @@ export class NodeCore {
     payload: Uint8Array,
     nowMs: number,
     out: NodeAction[],
-    parked?: ParkedIntroduction,
+    parked: ParkedIntroduction | undefined,
+    /** `judgePeerPayload`'s verdict on a payload as it arrives (not on a parked one's return). */
+    verdict?: PayloadInfo | "invalid",
   ): void {
-    if (parked === undefined) {
-      // Gossip brings each payload from several neighbours. One the broadcast already holds (admitted with an
-      // earlier copy, submitted here, or pulled for a decided instance) changes nothing there: no ledger check.
-      const info = this.inspector.inspect(payload);
-      if (info !== null && this.broadcast.holdsPayload(info.instance, info.digest)) {
-        this.runBroadcast({ type: "message", from, message, nowMs }, out);
-        return;
-      }
+    // Gossip brings each payload from several neighbours. One the broadcast already holds (admitted with an
+    // earlier copy, submitted here, or pulled for a decided instance) changes nothing there: no ledger check.
+    if (
+      verdict !== undefined &&
+      verdict !== "invalid" &&
+      this.broadcast.holdsPayload(verdict.instance, verdict.digest)
+    ) {
+      this.runBroadcast({ type: "message", from, message, nowMs }, out);
+      return;
     }
     const encoded = parked?.encoded ?? this.inspector.decodeValid(payload);
     // Invalid bytes go to the broadcast, which counts and drops them like any other.
-    const verdict = encoded === null ? ({ kind: "admit" } as const) : this.ledger.admission(encoded);
-    if (verdict.kind === "admit") {
+    const admission = encoded === null ? ({ kind: "admit" } as const) : this.ledger.admission(encoded);
+    if (admission.kind === "admit") {
       this.admission.admitted++;
       this.runBroadcast({ type: "message", from, message, nowMs }, out);
-    } else if (verdict.kind === "never") {
+    } else if (admission.kind === "never") {
       this.admission.refused++;
     } else if (
       this.parked.park(
         { from, message, encoded: encoded!, parkedAtMs: parked?.parkedAtMs ?? nowMs },
-        verdict.awaiting,
+        admission.awaiting,
       )
     ) {
       if (parked === undefined) this.admission.parked++;

@@ -92,6 +92,14 @@ export type NodeAction =
   | { readonly type: "askStatus"; readonly to: PeerId }
   /** Catch-up: a sync request; its answer comes back as `syncAnswer` (or `syncFailed`) with the same `ask`. */
   | { readonly type: "syncAsk"; readonly ask: number; readonly to: PeerId; readonly request: SyncRequest }
-  /** A peer's answers contradicted what a quorum of its peers reported. */
-  | { readonly type: "penalize"; readonly peer: PeerId; readonly why: string }
+  /**
+   * A peer misbehaved, for its score: its answers contradicted what a quorum of its peers reported (catch-up;
+   * no `event`), or it sent a payload whose signature fails (`forgedPayload`).
+   */
+  | {
+      readonly type: "penalize";
+      readonly peer: PeerId;
+      readonly why: string;
+      readonly event?: "forgedPayload";
+    }
   | { readonly type: "submitted"; readonly ticket: number; readonly result: SubmitResult };

@@ -1,11 +1,20 @@
 import { instanceRef } from "../../broadcast/instance/instanceId.ts";
 import type { InspectPayload, PayloadInfo } from "../../broadcast/types.ts";
 import { BoundedCache } from "../../core/boundedCache.ts";
+import { ErrorCode } from "../../core/errors.ts";
 import { decodeTransfer, type EncodedTransfer } from "../../core/transfer.ts";
 import type { Authorizer } from "../../ledger/authorization.ts";
 
 /** Payloads in flight at once are far fewer: the live-instance caps of the broadcast modes are 10,000. */
 export const INSPECT_CACHE_ENTRIES = 10_000;
+
+/**
+ * What a peer's payload is to this node before the broadcast sees it (`judgePeerPayload`): a valid transfer's
+ * verdict; `"settled"`, for the slot this node has already resolved or holds, whatever the signature;
+ * `"forged"`, a signature that does not verify, which no correct node relays; `"invalid"`, anything else a
+ * correct node must not echo (undecodable, another network, an authorization this version does not know).
+ */
+export type PeerPayloadVerdict = PayloadInfo | "settled" | "forged" | "invalid";
 
 /**
  * A payload judged valid: the verdict the broadcast reads (this record is the `PayloadInfo` it gets), the bytes
@@ -50,7 +59,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export class PayloadInspector {
   private readonly network: string;
   private readonly authorizer: Authorizer;
-  private readonly judged = new BoundedCache<number, Judged>(INSPECT_CACHE_ENTRIES);
+  private readonly judged: BoundedCache<number, Judged>;
   /**
    * The last payload judged, by identity: the node inspects a peer's payload before admission, then the
    * broadcast inspects the same object again — the second look costs no key building. Payload bytes are never
@@ -58,18 +67,37 @@ export class PayloadInspector {
    */
   private last: Judged | undefined;
 
-  constructor(network: string, authorizer: Authorizer) {
+  /** `cacheEntries`: payloads remembered as judged valid (tests turn the table over with fewer). */
+  constructor(network: string, authorizer: Authorizer, cacheEntries = INSPECT_CACHE_ENTRIES) {
     this.network = network;
     this.authorizer = authorizer;
+    this.judged = new BoundedCache(cacheEntries);
   }
 
   /** Never throws: null for anything a correct node must not echo. */
-  readonly inspect: InspectPayload = (payload) => this.judge(payload);
+  readonly inspect: InspectPayload = (payload) => {
+    const verdict = this.judge(payload, undefined);
+    return typeof verdict === "string" ? null : verdict;
+  };
+
+  /**
+   * `inspect` for a payload a peer sent, before the broadcast sees it, with the two answers the node acts on:
+   * a payload for a slot `slotTaken` says this node has resolved or holds costs no signature check (replaying
+   * old transfers, which anyone may copy, would otherwise cost this node one check each, ≈ 50 µs, and send
+   * nothing back to blame), and a signature that does not verify is `"forged"`, for the node to score its
+   * sender. A payload judged valid before answers as before, from the table.
+   */
+  judgePeerPayload(
+    payload: Uint8Array,
+    slotTaken: (source: string, seq: number) => boolean,
+  ): PeerPayloadVerdict {
+    return this.judge(payload, slotTaken);
+  }
 
   /** The payload as a transfer if `inspect` judges it valid (decodable, this network, authorized), else null. */
   decodeValid(payload: Uint8Array): EncodedTransfer | null {
-    const judged = this.judge(payload);
-    if (judged === null) return null;
+    const judged = this.judge(payload, undefined);
+    if (typeof judged === "string") return null;
     return judged.encoded ?? decodeTransfer(payload);
   }
 
@@ -98,7 +126,11 @@ export class PayloadInspector {
     return encoded;
   }
 
-  private judge(payload: Uint8Array): Judged | null {
+  /** With `slotTaken`, a payload for a taken slot is `"settled"` before its authorization is checked. */
+  private judge(
+    payload: Uint8Array,
+    slotTaken: ((source: string, seq: number) => boolean) | undefined,
+  ): Judged | Exclude<PeerPayloadVerdict, PayloadInfo> {
     const known = this.find(payload);
     if (known !== undefined) {
       this.last = known;
@@ -107,10 +139,17 @@ export class PayloadInspector {
     let encoded: EncodedTransfer;
     try {
       encoded = decodeTransfer(payload);
-      if (encoded.transfer.network !== this.network) return null;
-      this.authorizer.authorize(encoded);
     } catch {
-      return null;
+      return "invalid";
+    }
+    const t = encoded.transfer;
+    if (t.network !== this.network) return "invalid";
+    // Not recorded: the table holds verdicts, and this payload has none.
+    if (slotTaken?.(t.source, t.seq) === true) return "settled";
+    try {
+      this.authorizer.authorize(encoded);
+    } catch (e) {
+      return (e as { code?: unknown }).code === ErrorCode.BadSignature ? "forged" : "invalid";
     }
     return this.record(payload, encoded);
   }

@@ -6,6 +6,7 @@ import type { BroadcastMessage } from "../../../src/broadcast/types.ts";
 import { ErrorCode } from "../../../src/core/errors.ts";
 import type { EncodedTransfer } from "../../../src/core/transfer.ts";
 import { sodiumVerifier } from "../../../src/crypto/ed25519Sodium.ts";
+import type { SignatureVerifier } from "../../../src/crypto/signatureVerifier.ts";
 import { SignatureAuthorizer } from "../../../src/ledger/authorization.ts";
 import { Ledger } from "../../../src/ledger/ledger.ts";
 import { MemoryLedgerStore } from "../../../src/ledger/memoryStore.ts";
@@ -40,14 +41,17 @@ function echoesIn(actions: readonly NodeAction[]): string[] {
   return actions.flatMap((a) => (a.type === "send" && a.message.kind === "echo" ? [a.message.digest] : []));
 }
 
-function newCore(): NodeCore {
-  const authorizer = new SignatureAuthorizer(sodiumVerifier);
+/** `verifier` counts checks; `cacheEntries` shrinks the tables of verified signatures and judged payloads. */
+function newCore(options: { verifier?: SignatureVerifier; cacheEntries?: number } = {}): NodeCore {
+  const authorizer = new SignatureAuthorizer(options.verifier ?? sodiumVerifier, {
+    cacheEntries: options.cacheEntries,
+  });
   const ledger = new Ledger(
     { network: TEST_NETWORK, balances: [{ address: alice.address, amount: 100n }] },
     new MemoryLedgerStore(),
     authorizer,
   );
-  const inspector = new PayloadInspector(TEST_NETWORK, authorizer);
+  const inspector = new PayloadInspector(TEST_NETWORK, authorizer, options.cacheEntries);
   const broadcast = new BrachaBroadcast({
     self: "self",
     members: MEMBERS,
@@ -70,6 +74,13 @@ function votes(
   const message: BroadcastMessage = { kind, instance: { source: alice.address, seq }, digest: id };
   for (const peer of from) out.push(...core.handle({ type: "peerMessage", from: peer, message, nowMs: 1 }));
   return out;
+}
+
+/** `t`'s bytes with the first byte of its signature changed: the same body and id, a signature that fails. */
+function withBadSignature(t: EncodedTransfer): Uint8Array {
+  const bytes = new Uint8Array(t.bytes);
+  bytes[t.body.length]! ^= 0x01;
+  return bytes;
 }
 
 describe("NodeCore", () => {
@@ -241,7 +252,7 @@ describe("NodeCore", () => {
     );
     assert.deepEqual(
       { ...core.admission },
-      { admitted: 1, parked: 1, parkingFull: 0, refused: 1 },
+      { admitted: 1, parked: 1, parkingFull: 0, refused: 1, settled: 0, forged: 0 },
       "each item counted as a message of its own",
     );
   });
@@ -256,7 +267,10 @@ describe("NodeCore", () => {
     // Another neighbour's copy: the same bytes in a message of its own.
     const copy = { ...t, bytes: new Uint8Array(t.bytes) };
     assert.deepEqual(introduce(core, copy, "p2"), [], "echoed once");
-    assert.deepEqual({ ...core.admission }, { admitted: 1, parked: 0, parkingFull: 0, refused: 0 });
+    assert.deepEqual(
+      { ...core.admission },
+      { admitted: 1, parked: 0, parkingFull: 0, refused: 0, settled: 0, forged: 0 },
+    );
     // A payload the broadcast does not hold is judged as before: a twin for the same seq goes to the ledger
     // (which admits it: nothing is delivered for the seq yet), and the broadcast, having echoed t, echoes nothing.
     const twin = makeTransfer(alice, 1, [{ to: carol.address, amount: 30n }]);
@@ -267,6 +281,77 @@ describe("NodeCore", () => {
     votes(core, "ready", t.id, ["p2", "p3"]);
     assert.equal(core.statusOf(t.id), "applied");
     assert.equal(core.broadcast.holdsPayload(instance, t.id), false, "delivered: no longer live");
+  });
+
+  it("checks no signature of a payload for a slot it has resolved: an old transfer replayed or forged costs a decode", () => {
+    let checks = 0;
+    const verifier: SignatureVerifier = {
+      name: "counting",
+      verify: (signature, message, key) => {
+        checks++;
+        return sodiumVerifier.verify(signature, message, key);
+      },
+    };
+    // One entry per table: every payload judged evicts the one before, as a replay of old transfers would find.
+    const core = newCore({ verifier, cacheEntries: 1 });
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    core.handle({ type: "submit", encoded: t, ticket: 1, nowMs: 0 });
+    votes(core, "echo", t.id, ["p1", "p2"]);
+    votes(core, "ready", t.id, ["p1", "p2"]);
+    assert.equal(core.statusOf(t.id), "applied");
+    const next = makeTransfer(alice, 2, [{ to: bob.address, amount: 30n }]);
+    const checksBefore = checks;
+    assert.deepEqual(introduce(core, next, "p1"), [next.id]);
+    assert.equal(
+      checks,
+      checksBefore + 1,
+      "a payload for an open slot is checked (and t's verdicts are gone)",
+    );
+
+    const replays: BroadcastMessage[] = [
+      { kind: "send", payload: t.bytes },
+      { kind: "gossip", payload: t.bytes },
+      { kind: "payload", payload: t.bytes },
+      { kind: "send", payload: withBadSignature(t) },
+    ];
+    for (const message of replays) {
+      const actions = core.handle({ type: "peerMessage", from: "p3", message, nowMs: 2 });
+      assert.deepEqual(actions, [], `${message.kind}: dropped before the broadcast, nobody scored`);
+    }
+    assert.equal(checks, checksBefore + 1, "no signature checked for any of the four");
+    assert.equal(core.admission.settled, replays.length);
+    assert.equal(core.admission.forged, 0, "unchecked, so not known to be forged");
+  });
+
+  it("scores the sender of a payload whose signature fails, and hands the broadcast nothing of it", () => {
+    const core = newCore();
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    const forged = withBadSignature(t);
+    const messages: BroadcastMessage[] = [
+      { kind: "send", payload: forged },
+      { kind: "gossip", payload: forged },
+      { kind: "payload", payload: forged },
+    ];
+    for (const message of messages) {
+      const actions = core.handle({ type: "peerMessage", from: "p2", message, nowMs: 1 });
+      assert.deepEqual(
+        actions.map((a) => (a.type === "penalize" ? [a.type, a.peer, a.event] : [a.type])),
+        [["penalize", "p2", "forgedPayload"]],
+        message.kind,
+      );
+    }
+    const batch = decodeBroadcastMessage(
+      encodeBroadcastMessage({ kind: "payloads", items: [{ kind: "send", payload: forged }] }),
+    );
+    const batchActions = core.handle({ type: "peerMessage", from: "p3", message: batch, nowMs: 1 });
+    assert.deepEqual(
+      batchActions.map((a) => a.type === "penalize" && a.peer),
+      ["p3"],
+      "an item of a batch too",
+    );
+    assert.equal(core.admission.forged, 4);
+    assert.equal(core.broadcast.holdsPayload({ source: alice.address, seq: 1 }, t.id), false);
+    assert.deepEqual(introduce(core, t, "p1"), [t.id], "the genuine transfer is echoed: no verdict was kept");
   });
 
   it("holds back a peer's next transfer until its predecessor applies here, then echoes it", () => {
