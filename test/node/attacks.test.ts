@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { transferToJson } from "../../src/core/transferJson.ts";
@@ -27,7 +28,9 @@ import {
  *
  * 1. an unfunded client: fresh keys with nothing, signing transfers with made-up deps (and without), submitted
  *    as fast as the API answers to every node;
- * 2. a byzantine member: 10,200 validly signed transfers from unfunded keys sent straight to one node over p2p.
+ * 2. a byzantine member: 10,200 validly signed transfers from unfunded keys sent straight to one node over p2p;
+ * 3. the same member sends applied transfers again, with their signatures changed (SEND, GOSSIP and pulled
+ *    payloads), then the wallets' next transfers with their signatures changed.
  *
  * (Attack 5, one crashed or byzantine node in a small network, is test/node/smallNetwork.test.ts.)
  *
@@ -44,13 +47,20 @@ interface Wallet {
   keystore: Keystore;
 }
 
-/** Pays `amount` from a wallet through `node`; returns the id and when it was submitted. */
-async function pay(wallet: Wallet, node: DevnetNode, to: string, amount: bigint): Promise<string> {
+/** Pays `amount` from a wallet through `node`; returns the id. `sent` collects the transfer's encoding. */
+async function pay(
+  wallet: Wallet,
+  node: DevnetNode,
+  to: string,
+  amount: bigint,
+  sent?: Uint8Array[],
+): Promise<string> {
   const client = new NodeClient(node.api);
   const { signed, keystore } = await prepareNextTransfer(client, wallet.keystore, {
     outputs: [{ to, amount }],
   });
   wallet.keystore = keystore;
+  sent?.push(signed.bytes);
   return (await client.submit(transferToJson(signed.transfer))).id;
 }
 
@@ -71,9 +81,12 @@ class HonestPayments {
     this.polling = this.applied.pollUntil(Date.now() + 120_000, () => this.paying);
   }
 
+  /** Every transfer paid, encoded. */
+  readonly sent: Uint8Array[] = [];
+
   async pay(wallet: Wallet, via: DevnetNode, amount: bigint): Promise<void> {
     const before = Date.now();
-    const id = await pay(wallet, via, PAY_TO, amount);
+    const id = await pay(wallet, via, PAY_TO, amount, this.sent);
     this.submittedAt.set(id, before);
     this.applied.track(id);
   }
@@ -132,6 +145,8 @@ async function unfundedClient(nodes: readonly DevnetNode[], network: string, ms:
 describe("bounded under attack", { timeout: 300_000 }, () => {
   let devnet: RunningDevnet;
   let wallets: Wallet[];
+  /** Honest transfers of attack 2, applied on every correct node: attack 3 replays them. */
+  let applied: Uint8Array[] = [];
 
   it("attack 1: an unfunded client's transfers are refused at once; honest transfers keep flowing; RSS stays flat", {
     timeout: 120_000,
@@ -245,6 +260,89 @@ describe("bounded under attack", { timeout: 300_000 }, () => {
       assert.equal(delta("parked"), 0, "none is parked: unfunded and dep-less is a verdict, not a wait");
       assert.ok(live < 50, `node 0 holds ${live} live instances`);
       for (const d of delays) assert.ok(d <= MAX_APPLY_MS, `an honest transfer took ${d} ms`);
+      applied = [...honest.sent, ...after.sent];
+    } catch (e) {
+      await devnet.stop();
+      throw e;
+    }
+  });
+
+  it("attack 3: forgeries of applied transfers cost no signature check; forged next transfers get their sender banned", {
+    timeout: 120_000,
+  }, async (t: TestContext) => {
+    try {
+      // Attack 2 left node 3 stopped; its key is the member the flooder speaks as.
+      const [victim, , , impersonated] = devnet.file.nodes as [
+        DevnetNode,
+        DevnetNode,
+        DevnetNode,
+        DevnetNode,
+      ];
+      const key = join(impersonated.dataDir, "peer.key");
+      const payloadsFile = join(devnet.dir, "applied-transfers.hex");
+      await writeFile(payloadsFile, applied.map((b) => Buffer.from(b).toString("hex")).join("\n"));
+      const admission = async (verdict: string) =>
+        metric(await scrapeMetrics(victim), "tally_admission", { verdict });
+
+      // Settled slots: a checked signature would fail, and 5 failures ban. Not one is checked.
+      const settledBefore = await admission("settled");
+      const replayer = startFlooder(victim, [
+        ...["--key", key, "--payloads-file", payloadsFile, "--rounds", "200", "--forge"],
+        ...[
+          "--payload-kinds",
+          "send,gossip,payload",
+          "--messages-per-second",
+          "5000",
+          "--duration-ms",
+          "60000",
+        ],
+      ]);
+      const replayed = await replayer.summary;
+      await sleep(1_000);
+      const settled = (await admission("settled")) - settledBefore;
+      t.diagnostic(
+        `replayed ${applied.length} applied transfers, signatures changed: ${replayed.messagesSent} messages; ` +
+          `node 0 dropped ${settled} as settled; flooder cut off ${replayed.cutOff}, refused ${replayed.refused}`,
+      );
+      assert.equal(replayed.messagesSent, applied.length * 200 * 3, "every replay went out");
+      assert.equal(
+        settled,
+        replayed.messagesSent,
+        "each dropped as settled, before its signature was checked",
+      );
+      assert.equal(replayed.cutOff + replayed.refused, 0, "never scored: nothing was found forged");
+
+      // Open slots: each wallet's next transfer, signed (not sent), so echo admission would take it. With its
+      // signature changed, each copy is checked, fails, and is scored; the fifth bans.
+      const nextFile = join(devnet.dir, "next-transfers.hex");
+      const next = await Promise.all(
+        wallets.map(async (w) => {
+          const client = new NodeClient(victim.api);
+          const { signed } = await prepareNextTransfer(client, w.keystore, {
+            outputs: [{ to: PAY_TO, amount: 1n }],
+          });
+          return Buffer.from(signed.bytes).toString("hex");
+        }),
+      );
+      await writeFile(nextFile, next.join("\n"));
+      const forgedBefore = await admission("forged");
+      const forger = startFlooder(victim, [
+        ...["--key", key, "--payloads-file", nextFile, "--rounds", "500", "--forge"],
+        ...["--messages-per-second", "2000", "--duration-ms", "5000"],
+      ]);
+      const forgedRun = await forger.summary;
+      const forged = (await admission("forged")) - forgedBefore;
+      t.diagnostic(
+        `the wallets' next transfers, forged: ${forgedRun.messagesSent} messages sent, node 0 found ${forged} forged; ` +
+          `flooder cut off ${forgedRun.cutOff}, refused ${forgedRun.refused}`,
+      );
+      assert.ok(forged >= 5, `${forged} forged payloads counted`);
+      assert.ok(forgedRun.cutOff >= 1, "the connection was cut");
+      assert.ok(forgedRun.refused >= 1, "and redials refused: banned");
+      assert.ok(
+        forgedRun.messagesSent < 4_000,
+        `the flood stopped short (${forgedRun.messagesSent} of 4,000)`,
+      );
     } finally {
       await devnet.stop();
     }

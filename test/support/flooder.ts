@@ -5,10 +5,15 @@
  *
  *   flooder.ts --target MULTIADDR/p2p/ID [--key PEER_KEY_FILE] [--duration-ms 20000] [--protocol ID]
  *              [--kinds echo,ready,gossip] [--messages-per-frame 512] [--redial-delay-ms 200] [--no-envelope]
- *              [--unfunded-transfers N --network ID] [--messages-per-second R]
+ *              [--unfunded-transfers N --network ID | --payloads-file FILE [--rounds R]]
+ *              [--payload-kinds send,gossip,payload] [--forge] [--messages-per-second R]
  *
  * With `--unfunded-transfers N` it sends N validly signed transfers instead, each from a fresh key that holds
  * nothing, seq 1, no deps — once as a SEND (Bracha's introduction) and once as GOSSIP (contagion's) — and stops.
+ * With `--payloads-file FILE` (one transfer encoding in hex per line; say, transfers already applied) it sends
+ * those instead, `--rounds` times over. `--payload-kinds` picks the message kinds each transfer goes out as
+ * (default SEND and GOSSIP; `payload` is a pulled payload's kind); `--forge` changes the first byte of each
+ * transfer's signature first, so the body and id stay and the signature fails.
  *
  * Without `--key` it is a stranger with a fresh identity; with a member's `peer.key` (from its devnet data
  * dir) it speaks as that member. "Well-formed" means every message would pass the receiver's decoders: a valid
@@ -20,6 +25,7 @@
  */
 
 import { randomFillSync } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { generateKeyPair } from "@libp2p/crypto/keys";
@@ -63,26 +69,59 @@ interface FrameSource {
   nextFrame(): { frame: Uint8Array; messages: number } | undefined;
 }
 
-/** Signed transfers from fresh, unfunded keys (an attacker's wallets): SEND and GOSSIP of each, once. */
-class UnfundedTransferFrames implements FrameSource {
-  private readonly payloads: Uint8Array[] = [];
+export type PayloadKind = "send" | "gossip" | "payload";
+const PAYLOAD_KINDS: readonly PayloadKind[] = ["send", "gossip", "payload"];
+
+/** Signed transfers from fresh, unfunded keys (an attacker's wallets): seq 1, no deps. */
+function unfundedTransfers(count: number, network: string): Uint8Array[] {
+  const sink = testKey(0).address;
+  return Array.from(
+    { length: count },
+    (_, i) => makeTransfer(testKey(1_000_000 + i), 1, [{ to: sink, amount: 1n }], [], { network }).bytes,
+  );
+}
+
+/** The encodings in a file, one hex line each. */
+function readPayloads(path: string): Uint8Array[] {
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => Uint8Array.from(Buffer.from(line.trim(), "hex")));
+}
+
+/** The transfer with the first byte of its signature (its last 64 bytes: a single-key source) changed. */
+function forge(payload: Uint8Array): Uint8Array {
+  const forged = new Uint8Array(payload);
+  forged[forged.length - 64]! ^= 0x01;
+  return forged;
+}
+
+/** Transfers sent as each of `kinds`, all of them `rounds` times over, `perFrame` transfers a frame. */
+class TransferFrames implements FrameSource {
+  private readonly payloads: readonly Uint8Array[];
+  private readonly kinds: readonly PayloadKind[];
+  private readonly total: number;
   private next = 0;
   private readonly perFrame: number;
 
-  constructor(count: number, network: string, perFrame: number) {
+  constructor(
+    payloads: readonly Uint8Array[],
+    kinds: readonly PayloadKind[],
+    rounds: number,
+    perFrame: number,
+  ) {
+    this.payloads = payloads;
+    this.kinds = kinds;
+    this.total = payloads.length * rounds;
     this.perFrame = perFrame;
-    const sink = testKey(0).address;
-    for (let i = 0; i < count; i++) {
-      const t = makeTransfer(testKey(1_000_000 + i), 1, [{ to: sink, amount: 1n }], [], { network });
-      this.payloads.push(t.bytes);
-    }
   }
 
   nextFrame(): { frame: Uint8Array; messages: number } | undefined {
-    if (this.next >= this.payloads.length) return undefined;
+    if (this.next >= this.total || this.payloads.length === 0) return undefined;
     const messages: Uint8Array[] = [];
-    for (const payload of this.payloads.slice(this.next, this.next + this.perFrame)) {
-      for (const kind of ["send", "gossip"] as const) {
+    for (let i = this.next; i < Math.min(this.next + this.perFrame, this.total); i++) {
+      const payload = this.payloads[i % this.payloads.length]!;
+      for (const kind of this.kinds) {
         messages.push(
           encodeEnvelope({
             protocolCode: BROADCAST_CHANNEL.code,
@@ -110,6 +149,10 @@ interface FloodOptions {
   envelope: boolean;
   unfundedTransfers: number | undefined;
   network: string | undefined;
+  payloadsFile: string | undefined;
+  rounds: number;
+  payloadKinds: readonly PayloadKind[];
+  forge: boolean;
   /** Pace the flood to about this many messages per second (default: as fast as the stream takes them). */
   messagesPerSecond: number | undefined;
 }
@@ -219,9 +262,15 @@ async function flood(opts: FloodOptions): Promise<FloodSummary> {
   await node.start();
 
   const target = multiaddr(opts.target);
-  const frames: FrameSource =
+  const transfers =
     opts.unfundedTransfers !== undefined
-      ? new UnfundedTransferFrames(opts.unfundedTransfers, opts.network ?? "", 256)
+      ? unfundedTransfers(opts.unfundedTransfers, opts.network ?? "")
+      : opts.payloadsFile !== undefined
+        ? readPayloads(opts.payloadsFile)
+        : undefined;
+  const frames: FrameSource =
+    transfers !== undefined
+      ? new TransferFrames(opts.forge ? transfers.map(forge) : transfers, opts.payloadKinds, opts.rounds, 256)
       : new FloodFrames(opts.kinds, opts.messagesPerFrame, opts.envelope);
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), opts.durationMs);
@@ -374,6 +423,10 @@ function parseFloodArgs(argv: readonly string[]): FloodOptions {
       "no-envelope": { type: "boolean", default: false },
       "unfunded-transfers": { type: "string" },
       network: { type: "string" },
+      "payloads-file": { type: "string" },
+      rounds: { type: "string", default: "1" },
+      "payload-kinds": { type: "string", default: "send,gossip" },
+      forge: { type: "boolean", default: false },
       "messages-per-second": { type: "string" },
     },
     strict: true,
@@ -382,6 +435,10 @@ function parseFloodArgs(argv: readonly string[]): FloodOptions {
   const kinds = values.kinds.split(",").map((k) => {
     if (!(FLOOD_KINDS as readonly string[]).includes(k)) throw new Error(`unknown kind ${k}`);
     return k as FloodKind;
+  });
+  const payloadKinds = values["payload-kinds"].split(",").map((k) => {
+    if (!(PAYLOAD_KINDS as readonly string[]).includes(k)) throw new Error(`unknown payload kind ${k}`);
+    return k as PayloadKind;
   });
   return {
     target: values.target,
@@ -397,6 +454,10 @@ function parseFloodArgs(argv: readonly string[]): FloodOptions {
         ? undefined
         : positiveInteger(values["unfunded-transfers"], "--unfunded-transfers"),
     network: values.network,
+    payloadsFile: values["payloads-file"],
+    rounds: positiveInteger(values.rounds, "--rounds"),
+    payloadKinds,
+    forge: values.forge,
     messagesPerSecond:
       values["messages-per-second"] === undefined
         ? undefined
