@@ -160,7 +160,8 @@ export class Ledger {
   /**
    * Whether to echo a transfer a peer introduced (see `Admission`). Only the account's next seq is admitted,
    * so a peer can make this node hold out-of-order state only through transfers the network delivered. The
-   * caller has checked the network and the signature.
+   * caller has checked the network. The verdict does not depend on the signature, so the node asks before it
+   * checks one: a transfer every correct node refuses costs no signature check.
    */
   admission(encoded: EncodedTransfer): Admission {
     // Already held: the broadcast recognises the instance as settled by itself.

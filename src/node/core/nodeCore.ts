@@ -10,7 +10,7 @@ import type {
 import { ErrorCode } from "../../core/errors.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
-import type { Ledger, TransferStatusChange } from "../../ledger/ledger.ts";
+import type { Admission, Ledger, TransferStatusChange } from "../../ledger/ledger.ts";
 import type { RejectionReason } from "../../ledger/store.ts";
 import { answerStatus, type StatusIdentity } from "../../protocols/status/statusProtocol.ts";
 import { WatermarkSummary } from "../../protocols/status/watermarkSummary.ts";
@@ -20,7 +20,7 @@ import type { BatchOp } from "../../storage/database.ts";
 import { type LoadedSubmissions, SubmittedLog } from "../../storage/submittedLog.ts";
 import type { NodeAction, NodeEvent, SubmitResult } from "./nodeEvents.ts";
 import { type ParkedIntroduction, ParkedIntroductions, type ParkingLimits } from "./parkedIntroductions.ts";
-import type { PayloadInspector } from "./payloadInspector.ts";
+import type { PayloadInspector, PeerPayloadChecks } from "./payloadInspector.ts";
 import { SubmissionTracker } from "./submissionTracker.ts";
 
 export interface NodeCoreOptions {
@@ -286,14 +286,21 @@ export class NodeCore {
 
   /**
    * A payload a peer sent (alone or as an item of a batch). Judged here first, for what the broadcast cannot
-   * tell: one for a slot this node has resolved or holds changes nothing, whatever its signature, so it is
-   * dropped unchecked; one whose signature fails comes from a peer that forged or corrupted it, since a correct
-   * node relays only payloads it verified, and its sender is scored (docs/security.md).
+   * tell: one for a slot this node has resolved or holds changes nothing, and an introduction echo admission
+   * refuses is never echoed, whatever their signatures, so both are dropped unchecked; one whose signature
+   * fails comes from a peer that forged or corrupted it, since a correct node relays only payloads it
+   * verified, and its sender is scored (docs/security.md).
    */
   private peerPayload(from: PeerId, item: PayloadMessage, nowMs: number, out: NodeAction[]): void {
-    const verdict = this.inspector.judgePeerPayload(item.payload, this.slotTaken);
+    this.checkedAdmission = undefined;
+    const verdict = this.inspector.judgePeerPayload(
+      item.payload,
+      item.kind === "payload" ? this.pulledChecks : this.introductionChecks,
+    );
     if (verdict === "settled") {
       this.admission.settled++;
+    } else if (verdict === "refused") {
+      this.admission.refused++;
     } else if (verdict === "forged") {
       this.admission.forged++;
       out.push({ type: "penalize", peer: from, event: "forgedPayload", why: "a payload's signature fails" });
@@ -305,7 +312,25 @@ export class NodeCore {
     }
   }
 
-  private readonly slotTaken = (source: string, seq: number): boolean => this.ledger.isSlotTaken(source, seq);
+  private readonly pulledChecks: PeerPayloadChecks = {
+    slotTaken: (source, seq) => this.ledger.isSlotTaken(source, seq),
+  };
+
+  private readonly introductionChecks: PeerPayloadChecks = {
+    slotTaken: this.pulledChecks.slotTaken,
+    refuses: (encoded) => {
+      const admission = this.ledger.admission(encoded);
+      this.checkedAdmission = { encoded, admission };
+      return admission.kind === "never";
+    },
+  };
+
+  /**
+   * Echo admission as `introductionChecks` found it for the payload `peerPayload` is judging, for `introduce` to
+   * take instead of asking the ledger again; nothing changes the ledger in between. Cleared by every
+   * `peerPayload`, so it never outlives the payload it was found for.
+   */
+  private checkedAdmission: { encoded: EncodedTransfer; admission: Admission } | undefined;
 
   /**
    * Echo admission for a payload a peer introduced: the broadcast sees it only once the ledger says it is the
@@ -335,8 +360,15 @@ export class NodeCore {
       return;
     }
     const encoded = parked?.encoded ?? this.inspector.decodeValid(payload);
+    const checked = this.checkedAdmission;
+    this.checkedAdmission = undefined;
     // Invalid bytes go to the broadcast, which counts and drops them like any other.
-    const admission = encoded === null ? ({ kind: "admit" } as const) : this.ledger.admission(encoded);
+    const admission: Admission =
+      encoded === null
+        ? { kind: "admit" }
+        : parked === undefined && checked?.encoded === encoded
+          ? checked.admission
+          : this.ledger.admission(encoded);
     if (admission.kind === "admit") {
       this.admission.admitted++;
       this.runBroadcast({ type: "message", from, message, nowMs }, out);

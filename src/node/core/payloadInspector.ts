@@ -11,10 +11,19 @@ export const INSPECT_CACHE_ENTRIES = 10_000;
 /**
  * What a peer's payload is to this node before the broadcast sees it (`judgePeerPayload`): a valid transfer's
  * verdict; `"settled"`, for the slot this node has already resolved or holds, whatever the signature;
+ * `"refused"`, a transfer the caller's `refuses` says every correct node would reject, whatever the signature;
  * `"forged"`, a signature that does not verify, which no correct node relays; `"invalid"`, anything else a
  * correct node must not echo (undecodable, another network, an authorization this version does not know).
  */
-export type PeerPayloadVerdict = PayloadInfo | "settled" | "forged" | "invalid";
+export type PeerPayloadVerdict = PayloadInfo | "settled" | "refused" | "forged" | "invalid";
+
+/** What `judgePeerPayload` asks the node before checking a signature. */
+export interface PeerPayloadChecks {
+  /** The ledger has resolved (source, seq), or holds a transfer for it. */
+  readonly slotTaken: (source: string, seq: number) => boolean;
+  /** For an introduction (SEND, gossip): echo admission would refuse it on every correct node. */
+  readonly refuses?: (encoded: EncodedTransfer) => boolean;
+}
 
 /**
  * A payload judged valid: the verdict the broadcast reads (this record is the `PayloadInfo` it gets), the bytes
@@ -81,17 +90,15 @@ export class PayloadInspector {
   };
 
   /**
-   * `inspect` for a payload a peer sent, before the broadcast sees it, with the two answers the node acts on:
-   * a payload for a slot `slotTaken` says this node has resolved or holds costs no signature check (replaying
-   * old transfers, which anyone may copy, would otherwise cost this node one check each, ≈ 50 µs, and send
-   * nothing back to blame), and a signature that does not verify is `"forged"`, for the node to score its
-   * sender. A payload judged valid before answers as before, from the table.
+   * `inspect` for a payload a peer sent, before the broadcast sees it, with the answers the node acts on. A
+   * payload for a slot this node has resolved or holds, and an introduction echo admission refuses, cost no
+   * signature check: replaying old transfers, which anyone may copy, or sending transfers from fresh unfunded
+   * keys, would otherwise cost this node one check each (≈ 50 µs) and leave nothing to blame the sender for.
+   * A signature that does not verify is `"forged"`, for the node to score its sender. A payload judged valid
+   * before answers as before, from the table.
    */
-  judgePeerPayload(
-    payload: Uint8Array,
-    slotTaken: (source: string, seq: number) => boolean,
-  ): PeerPayloadVerdict {
-    return this.judge(payload, slotTaken);
+  judgePeerPayload(payload: Uint8Array, checks: PeerPayloadChecks): PeerPayloadVerdict {
+    return this.judge(payload, checks);
   }
 
   /** The payload as a transfer if `inspect` judges it valid (decodable, this network, authorized), else null. */
@@ -126,10 +133,10 @@ export class PayloadInspector {
     return encoded;
   }
 
-  /** With `slotTaken`, a payload for a taken slot is `"settled"` before its authorization is checked. */
+  /** With `checks`, a payload they settle or refuse is answered so before its authorization is checked. */
   private judge(
     payload: Uint8Array,
-    slotTaken: ((source: string, seq: number) => boolean) | undefined,
+    checks: PeerPayloadChecks | undefined,
   ): Judged | Exclude<PeerPayloadVerdict, PayloadInfo> {
     const known = this.find(payload);
     if (known !== undefined) {
@@ -144,8 +151,11 @@ export class PayloadInspector {
     }
     const t = encoded.transfer;
     if (t.network !== this.network) return "invalid";
-    // Not recorded: the table holds verdicts, and this payload has none.
-    if (slotTaken?.(t.source, t.seq) === true) return "settled";
+    // Neither is recorded: the table holds verdicts, and these payloads have none.
+    if (checks !== undefined) {
+      if (checks.slotTaken(t.source, t.seq)) return "settled";
+      if (checks.refuses?.(encoded) === true) return "refused";
+    }
     try {
       this.authorizer.authorize(encoded);
     } catch (e) {

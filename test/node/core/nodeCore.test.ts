@@ -83,6 +83,19 @@ function withBadSignature(t: EncodedTransfer): Uint8Array {
   return bytes;
 }
 
+/** libsodium's verifier, counting its checks. */
+function countingVerifier(): { verifier: SignatureVerifier; checks: () => number } {
+  let checks = 0;
+  const verifier: SignatureVerifier = {
+    name: "counting",
+    verify: (signature, message, key) => {
+      checks++;
+      return sodiumVerifier.verify(signature, message, key);
+    },
+  };
+  return { verifier, checks: () => checks };
+}
+
 describe("NodeCore", () => {
   it("persists a submission and its echo before anything of it is sent, then answers pending", () => {
     const core = newCore();
@@ -284,14 +297,7 @@ describe("NodeCore", () => {
   });
 
   it("checks no signature of a payload for a slot it has resolved: an old transfer replayed or forged costs a decode", () => {
-    let checks = 0;
-    const verifier: SignatureVerifier = {
-      name: "counting",
-      verify: (signature, message, key) => {
-        checks++;
-        return sodiumVerifier.verify(signature, message, key);
-      },
-    };
+    const { verifier, checks } = countingVerifier();
     // One entry per table: every payload judged evicts the one before, as a replay of old transfers would find.
     const core = newCore({ verifier, cacheEntries: 1 });
     const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
@@ -300,10 +306,10 @@ describe("NodeCore", () => {
     votes(core, "ready", t.id, ["p1", "p2"]);
     assert.equal(core.statusOf(t.id), "applied");
     const next = makeTransfer(alice, 2, [{ to: bob.address, amount: 30n }]);
-    const checksBefore = checks;
+    const checksBefore = checks();
     assert.deepEqual(introduce(core, next, "p1"), [next.id]);
     assert.equal(
-      checks,
+      checks(),
       checksBefore + 1,
       "a payload for an open slot is checked (and t's verdicts are gone)",
     );
@@ -318,9 +324,39 @@ describe("NodeCore", () => {
       const actions = core.handle({ type: "peerMessage", from: "p3", message, nowMs: 2 });
       assert.deepEqual(actions, [], `${message.kind}: dropped before the broadcast, nobody scored`);
     }
-    assert.equal(checks, checksBefore + 1, "no signature checked for any of the four");
+    assert.equal(checks(), checksBefore + 1, "no signature checked for any of the four");
     assert.equal(core.admission.settled, replays.length);
     assert.equal(core.admission.forged, 0, "unchecked, so not known to be forged");
+  });
+
+  it("checks no signature of an introduction every correct node would refuse, and asks the ledger once", () => {
+    const { verifier, checks } = countingVerifier();
+    const core = newCore({ verifier });
+    const ledger = core.ledger;
+    const admission = ledger.admission.bind(ledger);
+    let asked = 0;
+    ledger.admission = (encoded) => {
+      asked++;
+      return admission(encoded);
+    };
+    // carol holds nothing: a transfer from her with no deps is refused on every correct node.
+    const unfunded = makeTransfer(carol, 1, [{ to: bob.address, amount: 1n }]);
+    for (const payload of [unfunded.bytes, withBadSignature(unfunded)]) {
+      const actions = core.handle({
+        type: "peerMessage",
+        from: "p1",
+        message: { kind: "gossip", payload },
+        nowMs: 1,
+      });
+      assert.deepEqual(actions, [], "not echoed, nobody scored");
+    }
+    assert.equal(checks(), 0, "neither signature checked");
+    assert.equal(core.admission.refused, 2);
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    asked = 0;
+    assert.deepEqual(introduce(core, t, "p1"), [t.id]);
+    assert.equal(checks(), 1, "one it echoes is checked");
+    assert.equal(asked, 1, "and admission is judged once for it");
   });
 
   it("scores the sender of a payload whose signature fails, and hands the broadcast nothing of it", () => {
