@@ -56,3 +56,13 @@ export function makeTransfer(
 function addressBytes(address: string): Uint8Array {
   return decodeAddress(address).bytes;
 }
+
+/**
+ * A single-key transfer's encoding with the first byte of its signature (its last 64 bytes) changed: the same
+ * body and id, a signature that fails.
+ */
+export function withForgedSignature(bytes: Uint8Array): Uint8Array {
+  const forged = new Uint8Array(bytes);
+  forged[forged.length - 64]! ^= 0x01;
+  return forged;
+}

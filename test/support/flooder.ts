@@ -38,7 +38,7 @@ import { createTallyLibp2p } from "../../src/p2p/createLibp2p.ts";
 import { encodeFrameOf, TALLY_MSG_PROTOCOL } from "../../src/p2p/framing.ts";
 import { loadPeerKey } from "../../src/p2p/peerKey.ts";
 import { BROADCAST_CHANNEL } from "../../src/protocols/broadcast/broadcastChannel.ts";
-import { makeTransfer, testKey } from "./fixtures.ts";
+import { makeTransfer, testKey, withForgedSignature } from "./fixtures.ts";
 
 export type FloodKind = "echo" | "ready" | "gossip";
 const FLOOD_KINDS: readonly FloodKind[] = ["echo", "ready", "gossip"];
@@ -87,13 +87,6 @@ function readPayloads(path: string): Uint8Array[] {
     .split("\n")
     .filter((line) => line.trim() !== "")
     .map((line) => Uint8Array.from(Buffer.from(line.trim(), "hex")));
-}
-
-/** The transfer with the first byte of its signature (its last 64 bytes: a single-key source) changed. */
-function forge(payload: Uint8Array): Uint8Array {
-  const forged = new Uint8Array(payload);
-  forged[forged.length - 64]! ^= 0x01;
-  return forged;
 }
 
 /** Transfers sent as each of `kinds`, all of them `rounds` times over, `perFrame` transfers a frame. */
@@ -270,7 +263,12 @@ async function flood(opts: FloodOptions): Promise<FloodSummary> {
         : undefined;
   const frames: FrameSource =
     transfers !== undefined
-      ? new TransferFrames(opts.forge ? transfers.map(forge) : transfers, opts.payloadKinds, opts.rounds, 256)
+      ? new TransferFrames(
+          opts.forge ? transfers.map(withForgedSignature) : transfers,
+          opts.payloadKinds,
+          opts.rounds,
+          256,
+        )
       : new FloodFrames(opts.kinds, opts.messagesPerFrame, opts.envelope);
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), opts.durationMs);

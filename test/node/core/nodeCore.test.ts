@@ -18,7 +18,7 @@ import { seededRandom } from "../../../src/sim/prng.ts";
 import { Bucket } from "../../../src/storage/buckets.ts";
 import { writeBatch } from "../../../src/storage/database.ts";
 import { SubmittedLog } from "../../../src/storage/submittedLog.ts";
-import { makeTransfer, TEST_NETWORK, testKey } from "../../support/fixtures.ts";
+import { makeTransfer, TEST_NETWORK, testKey, withForgedSignature } from "../../support/fixtures.ts";
 import { withDatabase } from "../../support/tempDatabase.ts";
 
 const MEMBERS = ["self", "p1", "p2", "p3"];
@@ -74,13 +74,6 @@ function votes(
   const message: BroadcastMessage = { kind, instance: { source: alice.address, seq }, digest: id };
   for (const peer of from) out.push(...core.handle({ type: "peerMessage", from: peer, message, nowMs: 1 }));
   return out;
-}
-
-/** `t`'s bytes with the first byte of its signature changed: the same body and id, a signature that fails. */
-function withBadSignature(t: EncodedTransfer): Uint8Array {
-  const bytes = new Uint8Array(t.bytes);
-  bytes[t.body.length]! ^= 0x01;
-  return bytes;
 }
 
 /** libsodium's verifier, counting its checks. */
@@ -318,7 +311,7 @@ describe("NodeCore", () => {
       { kind: "send", payload: t.bytes },
       { kind: "gossip", payload: t.bytes },
       { kind: "payload", payload: t.bytes },
-      { kind: "send", payload: withBadSignature(t) },
+      { kind: "send", payload: withForgedSignature(t.bytes) },
     ];
     for (const message of replays) {
       const actions = core.handle({ type: "peerMessage", from: "p3", message, nowMs: 2 });
@@ -341,7 +334,7 @@ describe("NodeCore", () => {
     };
     // carol holds nothing: a transfer from her with no deps is refused on every correct node.
     const unfunded = makeTransfer(carol, 1, [{ to: bob.address, amount: 1n }]);
-    for (const payload of [unfunded.bytes, withBadSignature(unfunded)]) {
+    for (const payload of [unfunded.bytes, withForgedSignature(unfunded.bytes)]) {
       const actions = core.handle({
         type: "peerMessage",
         from: "p1",
@@ -362,7 +355,7 @@ describe("NodeCore", () => {
   it("scores the sender of a payload whose signature fails, and hands the broadcast nothing of it", () => {
     const core = newCore();
     const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
-    const forged = withBadSignature(t);
+    const forged = withForgedSignature(t.bytes);
     const messages: BroadcastMessage[] = [
       { kind: "send", payload: forged },
       { kind: "gossip", payload: forged },
