@@ -63,6 +63,10 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
       `${num(r.cpuPerTransferInVerifies)} (verify ${num(r.verifyMicros.before)} / ${num(r.verifyMicros.after)} µs)`,
   ],
   [
+    "  signature checks / transfer / node",
+    (r) => (r.signatureChecksPerTransferPerNode === null ? "–" : num(r.signatureChecksPerTransferPerNode)),
+  ],
+  [
     "  main / V8 helpers / libuv / other",
     (r) => {
       const t = r.threadMicrosPerTransferPerNode;

@@ -76,6 +76,8 @@ export interface NodeFigures {
   readonly framesPerTransfer: number;
   /** LevelDB writes (puts and deletes) per applied transfer, from `tally_storage_writes_total`. */
   readonly storageWritesPerTransfer: number;
+  /** Transfer signatures the node checked per applied transfer (`tally_signature_checks`), when exposed. */
+  readonly signatureChecksPerTransfer?: number;
   /** Processing steps that wrote (`tally_storage_batches_total`) per second of the window. */
   readonly stepsPerSec: number;
   /** Mean wall time of a step in the window by phase (ms), when /metrics has it. */
@@ -158,6 +160,11 @@ export interface DevnetBenchResult {
   readonly framesPerTransferPerNode: number;
   /** LevelDB writes (puts and deletes) per applied transfer per node, in fsynced steps. */
   readonly storageWritesPerTransferPerNode: number;
+  /**
+   * Signature checks per applied transfer per node: 1 is the floor (each transfer verified once, whichever
+   * way it came); null against nodes that do not count them.
+   */
+  readonly signatureChecksPerTransferPerNode: number | null;
   /**
    * Steps per second per node, and applied transfers per step: a step's fsync, frames and event-stream
    * writes are paid whatever its size, so few transfers per step means a high CPU per transfer.
@@ -292,6 +299,9 @@ export async function runDevnetBench(
         bytesPerTransfer: round1(perTransfer(a.bytesOut - b.bytesOut)),
         framesPerTransfer: round2(perTransfer(a.framesOut - b.framesOut)),
         storageWritesPerTransfer: round2(perTransfer(a.storageWrites - b.storageWrites)),
+        ...(b.signatureChecks !== undefined && a.signatureChecks !== undefined
+          ? { signatureChecksPerTransfer: round2(perTransfer(a.signatureChecks - b.signatureChecks)) }
+          : {}),
         stepsPerSec: round1((a.storageBatches - b.storageBatches) / seconds),
         ...(b.steps !== undefined && a.steps !== undefined && a.steps.count > b.steps.count
           ? { stepMs: stepMsBetween(b.steps, a.steps) }
@@ -350,6 +360,9 @@ export async function runDevnetBench(
       bytesPerTransferPerNode: round1(mean((x) => x.bytesPerTransfer)),
       framesPerTransferPerNode: round2(mean((x) => x.framesPerTransfer)),
       storageWritesPerTransferPerNode: round2(mean((x) => x.storageWritesPerTransfer)),
+      signatureChecksPerTransferPerNode: perNode.every((x) => x.signatureChecksPerTransfer !== undefined)
+        ? round2(mean((x) => x.signatureChecksPerTransfer!))
+        : null,
       stepsPerSecPerNode: round1(stepsPerSec),
       stepMsPerNode: perNode.every((x) => x.stepMs !== undefined)
         ? byPhase((phase) => round2(mean((x) => x.stepMs![phase])))

@@ -25,6 +25,8 @@ export interface NodeSnapshot {
   readonly storageWrites: number;
   /** Fsynced batches, one per processing step that wrote anything, since it started. */
   readonly storageBatches: number;
+  /** Transfer signatures the node checked since it started (`tally_signature_checks`), if exposed. */
+  readonly signatureChecks: number | undefined;
   /** Time the node's event loop spent running callbacks (`tally_process_event_loop_busy_seconds_total`), in µs. */
   readonly loopBusyMicros: number | undefined;
   /** V8 heap in use (prom-client's default `nodejs_heap_size_used_bytes`), if the node exposes it. */
@@ -134,6 +136,7 @@ export class NodeProbe {
       framesOut: sample(samples, "tally_p2p", "counter", "framesOut"),
       storageWrites: sample(samples, "tally_storage_writes_total"),
       storageBatches: sample(samples, "tally_storage_batches_total"),
+      signatureChecks: samples.get("tally_signature_checks"),
       loopBusyMicros: scaled(samples.get(LOOP_BUSY_NAME), 1e6),
       heapUsedBytes: HEAP_USED_NAMES.map((name) => samples.get(name)).find((v) => v !== undefined),
       steps: stepSeconds(samples),

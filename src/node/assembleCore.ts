@@ -97,6 +97,7 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
     inspector,
     identity,
     takeLedgerWrites: () => store.takeQueued(),
+    signatureChecks: () => authorizer.checks,
     onLedgerRefusal: (id, reason) => log.error({ id, reason }, "ledger refused a delivered transfer"),
   });
   return { core, identity };

@@ -48,6 +48,7 @@ describe("SignatureAuthorizer's cache", () => {
     );
     authorizer.authorize(t);
     assert.equal(calls(), 2, "the forged attempt did not evict the verified signature");
+    assert.equal(authorizer.checks, calls(), "its count of checks is the verifier's");
   });
 
   it("keeps at most cacheEntries transfers", () => {
@@ -59,5 +60,6 @@ describe("SignatureAuthorizer's cache", () => {
     assert.equal(calls(), 3);
     authorizer.authorize(ts[0]!); // evicted: verified again
     assert.equal(calls(), 4);
+    assert.equal(authorizer.checks, 4);
   });
 });

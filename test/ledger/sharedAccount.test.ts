@@ -163,6 +163,7 @@ describe("ledger: shared-account transfers", () => {
     // A different certificate for the same transfer is verified on its own.
     authorizer.authorize(pay(1, { signers: [1, 2, 3] }));
     assert.equal(checks, 6);
+    assert.equal(authorizer.checks, 6, "one check per owner's signature, in the authorizer's count too");
     const forged = pay(1, { signWith: new Map([[1, mallory]]) });
     assert.throws(
       () => authorizer.authorize(forged),

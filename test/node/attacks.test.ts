@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { transferToJson } from "../../src/core/transferJson.ts";
 import type { DevnetNode } from "../../src/devnet/devnet.ts";
+import { PARKING_DEFAULTS } from "../../src/node/core/parkedIntroductions.ts";
+import { FORGERIES_PER_STEP } from "../../src/node/core/peerPayloadAdmission.ts";
 import { type Keystore, newKeystore, readKeystore } from "../../src/wallet/keystore.ts";
 import { NodeClient, NodeRequestError } from "../../src/wallet/nodeClient.ts";
 import { prepareNextTransfer } from "../../src/wallet/prepareTransfer.ts";
@@ -30,7 +32,8 @@ import {
  *    as fast as the API answers to every node;
  * 2. a byzantine member: 10,200 validly signed transfers from unfunded keys sent straight to one node over p2p;
  * 3. the same member sends applied transfers again, with their signatures changed (SEND, GOSSIP and pulled
- *    payloads), then the wallets' next transfers with their signatures changed.
+ *    payloads); then transfers for seqs ahead of the wallets', over and over; then the wallets' next transfers
+ *    with their signatures changed.
  *
  * (Attack 5, one crashed or byzantine node in a small network, is test/node/smallNetwork.test.ts.)
  *
@@ -42,6 +45,10 @@ const MAX_RSS_GROWTH_BYTES = 30 * 1024 * 1024;
 const ATTACK1_MS = 10_000;
 const ATTACK1_CONCURRENCY = 16;
 const UNFUNDED_TRANSFERS = 10_200;
+/** Transfers per wallet for the seqs after its next: more than an account's parking places. */
+const AHEAD_SEQS = 100;
+const AHEAD_ROUNDS = 10;
+const PARKING_PER_ACCOUNT = PARKING_DEFAULTS.perAccount;
 
 interface Wallet {
   keystore: Keystore;
@@ -267,7 +274,7 @@ describe("bounded under attack", { timeout: 300_000 }, () => {
     }
   });
 
-  it("attack 3: forgeries of applied transfers cost no signature check; forged next transfers get their sender banned", {
+  it("attack 3: replayed forgeries cost no signature check, seqs ahead one per parking place, forged next transfers six and a ban", {
     timeout: 120_000,
   }, async (t: TestContext) => {
     try {
@@ -283,9 +290,11 @@ describe("bounded under attack", { timeout: 300_000 }, () => {
       await writeFile(payloadsFile, applied.map((b) => Buffer.from(b).toString("hex")).join("\n"));
       const admission = async (verdict: string) =>
         metric(await scrapeMetrics(victim), "tally_admission", { verdict });
+      const signatureChecks = async () => metric(await scrapeMetrics(victim), "tally_signature_checks");
 
       // Settled slots: a checked signature would fail, and 5 failures ban. Not one is checked.
       const settledBefore = await admission("settled");
+      const checksBefore = await signatureChecks();
       const replayer = startFlooder(victim, [
         ...["--key", key, "--payloads-file", payloadsFile, "--rounds", "200", "--forge"],
         ...[
@@ -300,10 +309,13 @@ describe("bounded under attack", { timeout: 300_000 }, () => {
       const replayed = await replayer.summary;
       await sleep(1_000);
       const settled = (await admission("settled")) - settledBefore;
+      const replayChecks = (await signatureChecks()) - checksBefore;
       t.diagnostic(
         `replayed ${applied.length} applied transfers, signatures changed: ${replayed.messagesSent} messages; ` +
-          `node 0 dropped ${settled} as settled; flooder cut off ${replayed.cutOff}, refused ${replayed.refused}`,
+          `node 0 dropped ${settled} as settled, checked ${replayChecks} signatures; ` +
+          `flooder cut off ${replayed.cutOff}, refused ${replayed.refused}`,
       );
+      assert.equal(replayChecks, 0, "no signature checked");
       assert.equal(replayed.messagesSent, applied.length * 200 * 3, "every replay went out");
       assert.equal(
         settled,
@@ -312,8 +324,60 @@ describe("bounded under attack", { timeout: 300_000 }, () => {
       );
       assert.equal(replayed.cutOff + replayed.refused, 0, "never scored: nothing was found forged");
 
+      // Seqs ahead: each wallet's transfers for the 100 seqs after its next, valid, sent 10 times over. Echo
+      // admission parks them (16 places an account); a copy of one parked, or one with no place, is dropped
+      // unchecked. So the checks are the places, whatever the flood.
+      const aheadFile = join(devnet.dir, "ahead-transfers.hex");
+      const ahead = (
+        await Promise.all(
+          wallets.map(async (w) => {
+            const client = new NodeClient(victim.api);
+            const { nextSeq } = await client.account(w.keystore.address);
+            return Promise.all(
+              Array.from({ length: AHEAD_SEQS }, async (_, k) => {
+                const { signed } = await prepareNextTransfer(client, w.keystore, {
+                  outputs: [{ to: PAY_TO, amount: 1n }],
+                  explicitSeq: nextSeq + 1 + k,
+                });
+                return Buffer.from(signed.bytes).toString("hex");
+              }),
+            );
+          }),
+        )
+      ).flat();
+      await writeFile(aheadFile, ahead.join("\n"));
+      const [aheadChecksBefore, parkedBefore, fullBefore] = [
+        await signatureChecks(),
+        await admission("parked"),
+        await admission("parkingFull"),
+      ];
+      const aheadRun = await startFlooder(victim, [
+        ...[
+          "--key",
+          key,
+          "--payloads-file",
+          aheadFile,
+          "--rounds",
+          String(AHEAD_ROUNDS),
+          "--payload-kinds",
+          "gossip",
+        ],
+        ...["--messages-per-second", "4000", "--duration-ms", "60000"],
+      ]).summary;
+      await sleep(1_000);
+      const aheadChecks = (await signatureChecks()) - aheadChecksBefore;
+      const parkedNow = await admission("parkedNow");
+      t.diagnostic(
+        `${ahead.length} transfers for seqs ahead, ${aheadRun.messagesSent} messages: node 0 checked ` +
+          `${aheadChecks} signatures, counted ${(await admission("parked")) - parkedBefore} parked and ` +
+          `${(await admission("parkingFull")) - fullBefore} with no place; ${parkedNow} parked now`,
+      );
+      assert.equal(aheadRun.messagesSent, ahead.length * AHEAD_ROUNDS, "every copy went out");
+      assert.equal(aheadChecks, wallets.length * PARKING_PER_ACCOUNT, "one check per parking place");
+      assert.equal(aheadRun.cutOff + aheadRun.refused, 0, "valid transfers: never scored");
+
       // Open slots: each wallet's next transfer, signed (not sent), so echo admission would take it. With its
-      // signature changed, each copy is checked, fails, and is scored; the fifth bans.
+      // signature changed, each copy is checked, fails, and is scored, up to the ban; no more are checked.
       const nextFile = join(devnet.dir, "next-transfers.hex");
       const next = await Promise.all(
         wallets.map(async (w) => {
@@ -326,17 +390,23 @@ describe("bounded under attack", { timeout: 300_000 }, () => {
       );
       await writeFile(nextFile, next.join("\n"));
       const forgedBefore = await admission("forged");
+      const forgedChecksBefore = await signatureChecks();
       const forger = startFlooder(victim, [
         ...["--key", key, "--payloads-file", nextFile, "--rounds", "500", "--forge"],
         ...["--messages-per-second", "2000", "--duration-ms", "5000"],
       ]);
       const forgedRun = await forger.summary;
       const forged = (await admission("forged")) - forgedBefore;
+      const forgedChecks = (await signatureChecks()) - forgedChecksBefore;
       t.diagnostic(
-        `the wallets' next transfers, forged: ${forgedRun.messagesSent} messages sent, node 0 found ${forged} forged; ` +
+        `the wallets' next transfers, forged: ${forgedRun.messagesSent} messages sent, node 0 checked ` +
+          `${forgedChecks} signatures, found ${forged} forged; ` +
           `flooder cut off ${forgedRun.cutOff}, refused ${forgedRun.refused}`,
       );
       assert.ok(forged >= 5, `${forged} forged payloads counted`);
+      // The ban comes at the end of a step: one step's worth, or two if the first held fewer than five.
+      assert.ok(forged <= 2 * FORGERIES_PER_STEP, `${forged} checked before the ban, not a whole batch`);
+      assert.equal(forgedChecks, forged, "every check was of a forgery");
       assert.ok(forgedRun.cutOff >= 1, "the connection was cut");
       assert.ok(forgedRun.refused >= 1, "and redials refused: banned");
       assert.ok(

@@ -104,6 +104,10 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     assert.ok(verify.before > 1 && verify.after > 1, `verify ${JSON.stringify(verify)}`);
     const inVerifies = (r.cpuMicrosPerTransferPerNode as number) / ((verify.before + verify.after) / 2);
     assert.ok(Math.abs((r.cpuPerTransferInVerifies as number) - inVerifies) < 0.02 * inVerifies + 0.01);
+    // Each transfer's signature checked once per node, whichever way it came (the window's edges move it a
+    // little: a transfer checked inside it may be applied after it).
+    const checks = r.signatureChecksPerTransferPerNode as number;
+    assert.ok(checks > 0.5 && checks < 2, `signature checks per transfer per node ${checks}`);
     assert.ok((r.messagesPerTransferPerNode as number) > 0);
     assert.ok((r.bytesPerTransferPerNode as number) > 0);
     assert.ok((r.benchCpuMicrosPerTransfer as number) > 0);

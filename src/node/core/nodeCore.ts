@@ -21,6 +21,7 @@ import { type LoadedSubmissions, SubmittedLog } from "../../storage/submittedLog
 import type { NodeAction, NodeEvent, SubmitResult } from "./nodeEvents.ts";
 import { type ParkedIntroduction, ParkedIntroductions, type ParkingLimits } from "./parkedIntroductions.ts";
 import type { PayloadInspector, PeerPayloadChecks } from "./payloadInspector.ts";
+import { type AdmissionCounters, FORGERIES_PER_STEP, noAdmissions } from "./peerPayloadAdmission.ts";
 import { SubmissionTracker } from "./submissionTracker.ts";
 
 export interface NodeCoreOptions {
@@ -37,22 +38,8 @@ export interface NodeCoreOptions {
   readonly parking?: ParkingLimits;
   /** Catch-up's sample, threshold and bounds; without it the node never catches up (tests of other parts). */
   readonly catchUp?: CatchUpOptions;
-}
-
-/** What became of payloads peers sent (SEND, gossip; pulled ones in the last two), for metrics and tests. */
-export interface AdmissionCounters {
-  /** Handed to the broadcast: the account's next seq, applicable here. */
-  admitted: number;
-  /** Held back until a predecessor or a dep is resolved here. */
-  parked: number;
-  /** Not held back: a parking bound was reached (the broadcast may still deliver it by votes and a pull). */
-  parkingFull: number;
-  /** Rejected on every correct node if delivered, so not echoed: stale or conflicting seq, bad dep, no funds. */
-  refused: number;
-  /** Any payload (also a pulled one) for a slot this node resolved or holds: dropped, its signature unchecked. */
-  settled: number;
-  /** Any payload whose signature fails: dropped, its sender scored. */
-  forged: number;
+  /** Transfer signatures checked so far (the authorizer's count), for metrics. */
+  readonly signatureChecks?: () => number;
 }
 
 /**
@@ -76,14 +63,10 @@ export class NodeCore {
   private readonly parked: ParkedIntroductions;
   /** Introductions a verdict of this step may have unblocked; judged again before the step ends. */
   private readonly woken: ParkedIntroduction[] = [];
-  readonly admission: AdmissionCounters = {
-    admitted: 0,
-    parked: 0,
-    parkingFull: 0,
-    refused: 0,
-    settled: 0,
-    forged: 0,
-  };
+  readonly admission: AdmissionCounters = noAdmissions();
+  /** Forged payloads per peer in this step (`FORGERIES_PER_STEP`); empty but for a step with a forgery. */
+  private readonly forgeriesThisStep = new Map<PeerId, number>();
+  private readonly signatureChecks: () => number;
   /**
    * The broadcast's actions become this step's node actions. The driver sees an immediate sink: a persist is a
    * `write` of the same step, and the shell's contract (every write of a step is durable before any of its
@@ -106,6 +89,7 @@ export class NodeCore {
     this.takeLedgerWrites = options.takeLedgerWrites;
     this.onLedgerRefusal = options.onLedgerRefusal ?? (() => {});
     this.parked = new ParkedIntroductions(options.parking);
+    this.signatureChecks = options.signatureChecks ?? (() => 0);
     this.driver = new ActionDriver(this.broadcastSink());
     const ledger = options.ledger;
     this.catchUp =
@@ -124,6 +108,11 @@ export class NodeCore {
   /** Introductions held back until this node can judge them. */
   get parkedCount(): number {
     return this.parked.size;
+  }
+
+  /** Transfer signatures this node has checked since it started. */
+  get checkedSignatures(): number {
+    return this.signatureChecks();
   }
 
   /** The status a client sees: the ledger's, or ours for transfers still being broadcast or superseded. */
@@ -215,6 +204,7 @@ export class NodeCore {
    * event; they go in the step's batch with its `write` actions.
    */
   finishStep(): BatchOp[] {
+    this.forgeriesThisStep.clear();
     const writes = this.takeLedgerWrites();
     for (const op of this.commitments.take()) writes.push(op);
     for (const op of this.submitted.take()) writes.push(op);
@@ -286,13 +276,20 @@ export class NodeCore {
 
   /**
    * A payload a peer sent (alone or as an item of a batch). Judged here first, for what the broadcast cannot
-   * tell: one for a slot this node has resolved or holds changes nothing, and an introduction echo admission
-   * refuses is never echoed, whatever their signatures, so both are dropped unchecked; one whose signature
-   * fails comes from a peer that forged or corrupted it, since a correct node relays only payloads it
-   * verified, and its sender is scored (docs/security.md).
+   * tell, so that only a payload that can change something here costs a signature check: one for a slot this
+   * node has resolved or holds changes nothing; an introduction echo admission refuses is never echoed; one
+   * it would park is dropped if this node holds it parked already or has no room to park it. One whose
+   * signature fails comes from a peer that forged or corrupted it, since a correct node relays only payloads
+   * it verified: its sender is scored, and cut off for the rest of the step (docs/security.md).
    */
   private peerPayload(from: PeerId, item: PayloadMessage, nowMs: number, out: NodeAction[]): void {
     this.checkedAdmission = undefined;
+    const forgeries = this.forgeriesThisStep.size === 0 ? 0 : (this.forgeriesThisStep.get(from) ?? 0);
+    if (forgeries >= FORGERIES_PER_STEP) {
+      this.admission.afterForgeries++;
+      return;
+    }
+    this.introducer = from;
     const verdict = this.inspector.judgePeerPayload(
       item.payload,
       item.kind === "payload" ? this.pulledChecks : this.introductionChecks,
@@ -301,8 +298,13 @@ export class NodeCore {
       this.admission.settled++;
     } else if (verdict === "refused") {
       this.admission.refused++;
+    } else if (verdict === "parkedAlready") {
+      this.admission.parked++;
+    } else if (verdict === "unparkable") {
+      this.admission.parkingFull++;
     } else if (verdict === "forged") {
       this.admission.forged++;
+      this.forgeriesThisStep.set(from, forgeries + 1);
       out.push({ type: "penalize", peer: from, event: "forgedPayload", why: "a payload's signature fails" });
     } else if (item.kind === "payload") {
       // Pulled for a decided instance: delivery never depends on admission.
@@ -318,12 +320,19 @@ export class NodeCore {
 
   private readonly introductionChecks: PeerPayloadChecks = {
     slotTaken: this.pulledChecks.slotTaken,
-    refuses: (encoded) => {
+    dropsUnchecked: (encoded) => {
       const admission = this.ledger.admission(encoded);
       this.checkedAdmission = { encoded, admission };
-      return admission.kind === "never";
+      if (admission.kind === "never") return "refused";
+      if (admission.kind === "admit") return undefined;
+      // Parked copies are verified ones: another copy of the same transfer adds nothing but what it awaits.
+      if (this.parked.reindex(encoded.id, admission.awaiting)) return "parkedAlready";
+      return this.parked.hasRoom(this.introducer!, encoded.transfer.source) ? undefined : "unparkable";
     },
   };
+
+  /** The peer whose payload `peerPayload` is judging, for `introductionChecks`' parking bounds. */
+  private introducer: PeerId | undefined;
 
   /**
    * Echo admission as `introductionChecks` found it for the payload `peerPayload` is judging, for `introduce` to

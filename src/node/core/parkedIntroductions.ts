@@ -59,22 +59,29 @@ export class ParkedIntroductions {
   park(entry: ParkedIntroduction, awaiting: readonly string[]): boolean {
     const id = entry.encoded.id;
     const source = entry.encoded.transfer.source;
-    if (this.byId.has(id)) {
-      this.index(id, awaiting);
-      return true;
-    }
-    if (
-      this.byId.size >= this.limits.total ||
-      (this.perAccount.get(source) ?? 0) >= this.limits.perAccount ||
-      (this.perPeer.get(entry.from) ?? 0) >= this.limits.perPeer
-    ) {
-      return false;
-    }
+    if (this.reindex(id, awaiting)) return true;
+    if (!this.hasRoom(entry.from, source)) return false;
     this.byId.set(id, entry);
     increment(this.perAccount, source, 1);
     increment(this.perPeer, entry.from, 1);
     this.index(id, awaiting);
     return true;
+  }
+
+  /** If `id` is parked, it now awaits `awaiting` (what the ledger says it awaits today) and this is true. */
+  reindex(id: string, awaiting: readonly string[]): boolean {
+    if (!this.byId.has(id)) return false;
+    this.index(id, awaiting);
+    return true;
+  }
+
+  /** Whether a new introduction of `source`'s by `from` would be parked: no bound is reached. */
+  hasRoom(from: PeerId, source: string): boolean {
+    return (
+      this.byId.size < this.limits.total &&
+      (this.perAccount.get(source) ?? 0) < this.limits.perAccount &&
+      (this.perPeer.get(from) ?? 0) < this.limits.perPeer
+    );
   }
 
   /** Removes and returns the introductions awaiting `key` (an account or a transfer id). */

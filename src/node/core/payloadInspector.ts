@@ -9,20 +9,27 @@ import type { Authorizer } from "../../ledger/authorization.ts";
 export const INSPECT_CACHE_ENTRIES = 10_000;
 
 /**
- * What a peer's payload is to this node before the broadcast sees it (`judgePeerPayload`): a valid transfer's
- * verdict; `"settled"`, for the slot this node has already resolved or holds, whatever the signature;
- * `"refused"`, a transfer the caller's `refuses` says every correct node would reject, whatever the signature;
- * `"forged"`, a signature that does not verify, which no correct node relays; `"invalid"`, anything else a
- * correct node must not echo (undecodable, another network, an authorization this version does not know).
+ * Why the node drops an introduction whatever its signature (`PeerPayloadChecks.dropsUnchecked`): echo
+ * admission refuses it on every correct node (`"refused"`), or it would be parked and the node holds it
+ * parked already (`"parkedAlready"`) or has no room to park it (`"unparkable"`).
  */
-export type PeerPayloadVerdict = PayloadInfo | "settled" | "refused" | "forged" | "invalid";
+export type UncheckedDrop = "refused" | "parkedAlready" | "unparkable";
+
+/**
+ * What a peer's payload is to this node before the broadcast sees it (`judgePeerPayload`): a valid transfer's
+ * verdict; `"settled"`, for the slot this node has already resolved or holds, whatever the signature; an
+ * `UncheckedDrop` the caller gave; `"forged"`, a signature that does not verify, which no correct node
+ * relays; `"invalid"`, anything else a correct node must not echo (undecodable, another network, an
+ * authorization this version does not know).
+ */
+export type PeerPayloadVerdict = PayloadInfo | "settled" | UncheckedDrop | "forged" | "invalid";
 
 /** What `judgePeerPayload` asks the node before checking a signature. */
 export interface PeerPayloadChecks {
   /** The ledger has resolved (source, seq), or holds a transfer for it. */
   readonly slotTaken: (source: string, seq: number) => boolean;
-  /** For an introduction (SEND, gossip): echo admission would refuse it on every correct node. */
-  readonly refuses?: (encoded: EncodedTransfer) => boolean;
+  /** For an introduction (SEND, gossip): why the node would drop it whatever its signature, if it would. */
+  readonly dropsUnchecked?: (encoded: EncodedTransfer) => UncheckedDrop | undefined;
 }
 
 /**
@@ -91,9 +98,10 @@ export class PayloadInspector {
 
   /**
    * `inspect` for a payload a peer sent, before the broadcast sees it, with the answers the node acts on. A
-   * payload for a slot this node has resolved or holds, and an introduction echo admission refuses, cost no
-   * signature check: replaying old transfers, which anyone may copy, or sending transfers from fresh unfunded
-   * keys, would otherwise cost this node one check each (≈ 50 µs) and leave nothing to blame the sender for.
+   * payload for a slot this node has resolved or holds, and an introduction the node would drop anyway, cost
+   * no signature check: replaying old transfers, which anyone may copy, sending transfers from fresh unfunded
+   * keys, or signing one's own for seqs far ahead, would otherwise cost this node one check each (≈ 50 µs)
+   * and leave nothing to blame the sender for.
    * A signature that does not verify is `"forged"`, for the node to score its sender. A payload judged valid
    * before answers as before, from the table.
    */
@@ -151,10 +159,11 @@ export class PayloadInspector {
     }
     const t = encoded.transfer;
     if (t.network !== this.network) return "invalid";
-    // Neither is recorded: the table holds verdicts, and these payloads have none.
+    // None of these is recorded: the table holds verdicts, and these payloads have none.
     if (checks !== undefined) {
       if (checks.slotTaken(t.source, t.seq)) return "settled";
-      if (checks.refuses?.(encoded) === true) return "refused";
+      const drop = checks.dropsUnchecked?.(encoded);
+      if (drop !== undefined) return drop;
     }
     try {
       this.authorizer.authorize(encoded);

@@ -12,7 +12,9 @@ import { Ledger } from "../../../src/ledger/ledger.ts";
 import { MemoryLedgerStore } from "../../../src/ledger/memoryStore.ts";
 import { NodeCore } from "../../../src/node/core/nodeCore.ts";
 import type { NodeAction, NodeEvent } from "../../../src/node/core/nodeEvents.ts";
+import { PARKING_DEFAULTS, type ParkingLimits } from "../../../src/node/core/parkedIntroductions.ts";
 import { PayloadInspector } from "../../../src/node/core/payloadInspector.ts";
+import { FORGERIES_PER_STEP } from "../../../src/node/core/peerPayloadAdmission.ts";
 import { WatermarkSummary } from "../../../src/protocols/status/watermarkSummary.ts";
 import { seededRandom } from "../../../src/sim/prng.ts";
 import { Bucket } from "../../../src/storage/buckets.ts";
@@ -41,8 +43,13 @@ function echoesIn(actions: readonly NodeAction[]): string[] {
   return actions.flatMap((a) => (a.type === "send" && a.message.kind === "echo" ? [a.message.digest] : []));
 }
 
-/** `verifier` counts checks; `cacheEntries` shrinks the tables of verified signatures and judged payloads. */
-function newCore(options: { verifier?: SignatureVerifier; cacheEntries?: number } = {}): NodeCore {
+/**
+ * `verifier` counts checks; `cacheEntries` shrinks the tables of verified signatures and judged payloads;
+ * `parking` the bounds on parked introductions.
+ */
+function newCore(
+  options: { verifier?: SignatureVerifier; cacheEntries?: number; parking?: ParkingLimits } = {},
+): NodeCore {
   const authorizer = new SignatureAuthorizer(options.verifier ?? sodiumVerifier, {
     cacheEntries: options.cacheEntries,
   });
@@ -60,7 +67,15 @@ function newCore(options: { verifier?: SignatureVerifier; cacheEntries?: number 
     isSettled: (i) => ledger.isSlotTaken(i.source, i.seq),
   });
   const identity = { network: TEST_NETWORK, genesis: "ab".repeat(32), protocols: [{ id: 1, version: 1 }] };
-  return new NodeCore({ broadcast, ledger, inspector, identity, takeLedgerWrites: () => [] });
+  return new NodeCore({
+    broadcast,
+    ledger,
+    inspector,
+    identity,
+    takeLedgerWrites: () => [],
+    signatureChecks: () => authorizer.checks,
+    ...(options.parking === undefined ? {} : { parking: options.parking }),
+  });
 }
 
 function votes(
@@ -258,7 +273,7 @@ describe("NodeCore", () => {
     );
     assert.deepEqual(
       { ...core.admission },
-      { admitted: 1, parked: 1, parkingFull: 0, refused: 1, settled: 0, forged: 0 },
+      { admitted: 1, parked: 1, parkingFull: 0, refused: 1, settled: 0, forged: 0, afterForgeries: 0 },
       "each item counted as a message of its own",
     );
   });
@@ -275,7 +290,7 @@ describe("NodeCore", () => {
     assert.deepEqual(introduce(core, copy, "p2"), [], "echoed once");
     assert.deepEqual(
       { ...core.admission },
-      { admitted: 1, parked: 0, parkingFull: 0, refused: 0, settled: 0, forged: 0 },
+      { admitted: 1, parked: 0, parkingFull: 0, refused: 0, settled: 0, forged: 0, afterForgeries: 0 },
     );
     // A payload the broadcast does not hold is judged as before: a twin for the same seq goes to the ledger
     // (which admits it: nothing is delivered for the seq yet), and the broadcast, having echoed t, echoes nothing.
@@ -381,6 +396,84 @@ describe("NodeCore", () => {
     assert.equal(core.admission.forged, 4);
     assert.equal(core.broadcast.holdsPayload({ source: alice.address, seq: 1 }, t.id), false);
     assert.deepEqual(introduce(core, t, "p1"), [t.id], "the genuine transfer is echoed: no verdict was kept");
+  });
+
+  it("checks a peer's forged payloads only up to its ban in a step, and none of its payloads after them", () => {
+    const { verifier, checks } = countingVerifier();
+    const core = newCore({ verifier });
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    const forged = withForgedSignature(t.bytes);
+    const items = 12;
+    const batch = decodeBroadcastMessage(
+      encodeBroadcastMessage({
+        kind: "payloads",
+        items: [
+          ...Array.from({ length: items }, () => ({ kind: "gossip" as const, payload: forged })),
+          { kind: "send", payload: t.bytes },
+        ],
+      }),
+    );
+    const actions = core.handle({ type: "peerMessage", from: "p1", message: batch, nowMs: 1 });
+    assert.equal(
+      checks(),
+      FORGERIES_PER_STEP,
+      "a check per forgery until the sender has forged enough to be banned",
+    );
+    assert.equal(core.checkedSignatures, checks(), "the node's count is the verifier's");
+    assert.equal(actions.filter((a) => a.type === "penalize").length, FORGERIES_PER_STEP);
+    assert.deepEqual(echoesIn(actions), [], "its genuine payload after them is dropped too");
+    assert.equal(core.admission.forged, FORGERIES_PER_STEP);
+    assert.equal(core.admission.afterForgeries, items - FORGERIES_PER_STEP + 1);
+    // Others are judged as ever in the same step.
+    assert.deepEqual(introduce(core, t, "p2"), [t.id]);
+    assert.equal(checks(), FORGERIES_PER_STEP + 1);
+    // The next step judges p1 afresh (the shell has banned it by then; this core does not know of bans).
+    core.finishStep();
+    core.handle({ type: "peerMessage", from: "p1", message: { kind: "send", payload: forged }, nowMs: 2 });
+    assert.equal(core.admission.forged, FORGERIES_PER_STEP + 1);
+  });
+
+  it("checks a transfer it parks once: copies, replays and forgeries of a parked one, or any when parking is full, cost none", () => {
+    const { verifier, checks } = countingVerifier();
+    // One entry per table, so nothing is answered from a verdict; two parking places for an account.
+    const core = newCore({ verifier, cacheEntries: 1, parking: { ...PARKING_DEFAULTS, perAccount: 2 } });
+    const [t1, t2, t3, t4] = [1, 2, 3, 4].map((seq) =>
+      makeTransfer(alice, seq, [{ to: bob.address, amount: 10n }]),
+    );
+    assert.deepEqual(introduce(core, t2!, "p1"), []);
+    assert.deepEqual(introduce(core, t3!, "p1"), []);
+    assert.equal(checks(), 2, "each checked before it was parked");
+    assert.equal(core.parkedCount, 2);
+    const dropped: [string, Uint8Array][] = [
+      ["a copy from another peer", t2!.bytes],
+      ["a forged copy", withForgedSignature(t2!.bytes)],
+      ["a seq with no parking place left", t4!.bytes],
+      ["a forgery of it", withForgedSignature(t4!.bytes)],
+    ];
+    for (const [what, payload] of dropped) {
+      const actions = core.handle({
+        type: "peerMessage",
+        from: "p3",
+        message: { kind: "gossip", payload },
+        nowMs: 1,
+      });
+      assert.deepEqual(actions, [], `${what}: dropped, nobody scored`);
+    }
+    assert.equal(checks(), 2, "none of the four checked");
+    assert.deepEqual(
+      {
+        parked: core.admission.parked,
+        parkingFull: core.admission.parkingFull,
+        forged: core.admission.forged,
+      },
+      { parked: 4, parkingFull: 2, forged: 0 },
+    );
+    // The parked copies are the verified ones: they are echoed in turn as their predecessors apply.
+    assert.deepEqual(introduce(core, t1!, "p2"), [t1!.id]);
+    votes(core, "echo", t1!.id, ["p2", "p3"]);
+    assert.deepEqual(echoesIn(votes(core, "ready", t1!.id, ["p2", "p3"])), [t2!.id]);
+    votes(core, "echo", t2!.id, ["p2", "p3"], 2);
+    assert.deepEqual(echoesIn(votes(core, "ready", t2!.id, ["p2", "p3"], 2)), [t3!.id]);
   });
 
   it("holds back a peer's next transfer until its predecessor applies here, then echoes it", () => {
