@@ -83,6 +83,9 @@ export class ByzantineBroadcast implements BroadcastProtocol {
   holdsPayload(instance: InstanceRef, digest: Digest): boolean {
     return this.inner.holdsPayload(instance, digest);
   }
+  wantsPayload(instance: InstanceRef, digest: Digest): boolean {
+    return this.inner.wantsPayload(instance, digest);
+  }
 
   quorumsReachable(isUp: (peer: PeerId) => boolean): boolean {
     return this.inner.quorumsReachable(isUp);

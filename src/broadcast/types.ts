@@ -240,6 +240,12 @@ export interface BroadcastProtocol {
    */
   holdsPayload(instance: InstanceRef, digest: Digest): boolean;
   /**
+   * Whether a payload with this digest, were it valid, would be taken for the instance: false for a twin once
+   * this node holds or echoed another payload for it, unless this node is ready for, decided or is pulling this
+   * digest (the broadcast drops such a payload, `unneededPayload`). The driver may drop one unchecked.
+   */
+  wantsPayload(instance: InstanceRef, digest: Digest): boolean;
+  /**
    * Whether the peers `isUp` reports reachable are enough for this node's own broadcasts to complete: each
    * threshold this node must reach to deliver (Bracha's echo and delivery quorums; contagion's Ê in its echo
    * sample and D̂ in its delivery sample, by multiplicity) can be met by them. A readiness probe, not a

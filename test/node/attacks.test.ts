@@ -32,8 +32,8 @@ import {
  *    as fast as the API answers to every node;
  * 2. a byzantine member: 10,200 validly signed transfers from unfunded keys sent straight to one node over p2p;
  * 3. the same member sends applied transfers again, with their signatures changed (SEND, GOSSIP and pulled
- *    payloads); then transfers for seqs ahead of the wallets', over and over; then the wallets' next transfers
- *    with their signatures changed.
+ *    payloads); then transfers for seqs ahead of the wallets', over and over; then twins of two wallets' next
+ *    transfers; then the other wallets' next transfers with their signatures changed.
  *
  * (Attack 5, one crashed or byzantine node in a small network, is test/node/smallNetwork.test.ts.)
  *
@@ -48,6 +48,8 @@ const UNFUNDED_TRANSFERS = 10_200;
 /** Transfers per wallet for the seqs after its next: more than an account's parking places. */
 const AHEAD_SEQS = 100;
 const AHEAD_ROUNDS = 10;
+/** Transfers per wallet for its next seq, all different: twins. */
+const TWINS = 50;
 const PARKING_PER_ACCOUNT = PARKING_DEFAULTS.perAccount;
 
 interface Wallet {
@@ -274,7 +276,7 @@ describe("bounded under attack", { timeout: 300_000 }, () => {
     }
   });
 
-  it("attack 3: replayed forgeries cost no signature check, seqs ahead one per parking place, forged next transfers six and a ban", {
+  it("attack 3: replayed forgeries and twins cost no signature check, seqs ahead one per parking place, forged next transfers six and a ban", {
     timeout: 120_000,
   }, async (t: TestContext) => {
     try {
@@ -376,11 +378,55 @@ describe("bounded under attack", { timeout: 300_000 }, () => {
       assert.equal(aheadChecks, wallets.length * PARKING_PER_ACCOUNT, "one check per parking place");
       assert.equal(aheadRun.cutOff + aheadRun.refused, 0, "valid transfers: never scored");
 
-      // Open slots: each wallet's next transfer, signed (not sent), so echo admission would take it. With its
-      // signature changed, each copy is checked, fails, and is scored, up to the ban; no more are checked.
+      // Twins: for each of two wallets, 50 transfers for its next seq, valid, sent 4 times over. Node 0 takes
+      // the first that arrives (checked) and has no use for the others, so they cost no check; the network
+      // applies the one it took, after which the rest are settled.
+      const [twinWallets, forgedWallets] = [wallets.slice(0, 2), wallets.slice(2)];
+      const twinsFile = join(devnet.dir, "twins.hex");
+      const twins = (
+        await Promise.all(
+          twinWallets.map(async (w) => {
+            const client = new NodeClient(victim.api);
+            return Promise.all(
+              Array.from({ length: TWINS }, async (_, k) => {
+                const { signed } = await prepareNextTransfer(client, w.keystore, {
+                  outputs: [{ to: PAY_TO, amount: BigInt(1 + k) }],
+                });
+                return Buffer.from(signed.bytes).toString("hex");
+              }),
+            );
+          }),
+        )
+      ).flat();
+      await writeFile(twinsFile, twins.join("\n"));
+      const [twinChecksBefore, unneededBefore, twinSettledBefore] = [
+        await signatureChecks(),
+        await admission("unneeded"),
+        await admission("settled"),
+      ];
+      const twinRun = await startFlooder(victim, [
+        ...["--key", key, "--payloads-file", twinsFile, "--rounds", "4", "--payload-kinds", "gossip"],
+        ...["--messages-per-second", "4000", "--duration-ms", "60000"],
+      ]).summary;
+      await sleep(1_000);
+      const twinChecks = (await signatureChecks()) - twinChecksBefore;
+      const unneeded = (await admission("unneeded")) - unneededBefore;
+      const twinSettled = (await admission("settled")) - twinSettledBefore;
+      t.diagnostic(
+        `${twins.length} twins of ${twinWallets.length} wallets' next transfers, ${twinRun.messagesSent} messages: ` +
+          `node 0 checked ${twinChecks} signatures, dropped ${unneeded} as unneeded and, once the network had ` +
+          `applied the twin node 0 took and relayed, ${twinSettled} as settled`,
+      );
+      assert.equal(twinRun.messagesSent, twins.length * 4, "every copy went out");
+      assert.equal(twinChecks, twinWallets.length, "one check per account: the twin node 0 took");
+      assert.equal(twinRun.cutOff + twinRun.refused, 0, "valid transfers: never scored");
+
+      // Open slots: the other wallets' next transfers, signed (not sent), so echo admission would take them.
+      // With its signature changed, each copy is checked, fails, and is scored, up to the ban; no more are
+      // checked.
       const nextFile = join(devnet.dir, "next-transfers.hex");
       const next = await Promise.all(
-        wallets.map(async (w) => {
+        forgedWallets.map(async (w) => {
           const client = new NodeClient(victim.api);
           const { signed } = await prepareNextTransfer(client, w.keystore, {
             outputs: [{ to: PAY_TO, amount: 1n }],

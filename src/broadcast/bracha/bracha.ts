@@ -206,6 +206,19 @@ export class BrachaBroadcast implements BroadcastProtocol {
     return this.live.get(instanceKey(instance))?.payloads.has(digest) ?? false;
   }
 
+  wantsPayload(instance: InstanceRef, digest: Digest): boolean {
+    const key = instanceKey(instance);
+    return this.wanted(key, this.live.get(key), digest);
+  }
+
+  /** A payload before this node's ECHO, the one it echoed, or one it still needs (`needsPayload`). */
+  private wanted(key: string, inst: BrachaInstance | undefined, digest: Digest): boolean {
+    const echoed = this.committed.get(key)?.echo;
+    return (
+      echoed === undefined || echoed === digest || (inst !== undefined && this.needsPayload(inst, digest))
+    );
+  }
+
   quorumsReachable(isUp: (peer: PeerId) => boolean): boolean {
     // This node counts itself in every quorum.
     const reachable = 1 + this.others.filter(isUp).length;
@@ -291,14 +304,12 @@ export class BrachaBroadcast implements BroadcastProtocol {
       this.late.answerSettled(from, key, instance, nowMs, out);
       return;
     }
-    const echoed = this.committed.get(key)?.echo;
     let inst = this.live.get(key);
-    const wanted =
-      echoed === undefined || echoed === digest || (inst !== undefined && this.needsPayload(inst, digest));
-    if (!wanted) {
+    if (!this.wanted(key, inst, digest)) {
       this.count.dropped.unneededPayload++;
       return;
     }
+    const echoed = this.committed.get(key)?.echo;
     const opened = inst === undefined;
     inst ??= this.live.open(key, instance, undefined, nowMs);
     if (inst === undefined) return;

@@ -217,14 +217,10 @@ export class ContagionBroadcast implements BroadcastProtocol {
     for (const { key, commitment } of unsettledCommitments(commitments, this.delivered)) {
       const { instance, kind, digest } = commitment;
       const own = this.committed.of(key, instance);
-      if (kind === "ready") {
-        own.ready.add(digest);
-      } else if (own.echo !== undefined && own.echo !== digest) {
-        // Two echoed digests: the log is corrupt, and running on would risk equivocating.
-        throw configError("restore: conflicting echo commitments", { key, previous: own.echo, digest });
-      } else {
-        own.echo = digest;
-      }
+      if (kind === "ready") own.ready.add(digest);
+      else if (own.echo === undefined || own.echo === digest) own.echo = digest;
+      // Two echoed digests: the log is corrupt, and running on would risk equivocating.
+      else throw configError("restore: conflicting echo commitments", { key, previous: own.echo, digest });
       this.retransmissions.restore(key);
     }
     return [];
@@ -236,6 +232,10 @@ export class ContagionBroadcast implements BroadcastProtocol {
 
   holdsPayload(instance: InstanceRef, digest: Digest): boolean {
     return this.live.get(instanceKey(instance))?.payloads.has(digest) ?? false;
+  }
+
+  wantsPayload(instance: InstanceRef, digest: Digest): boolean {
+    return this.steps.wantsPayload(this.live.get(instanceKey(instance)), instanceKey(instance), digest);
   }
 
   quorumsReachable(isUp: (peer: PeerId) => boolean): boolean {

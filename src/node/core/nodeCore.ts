@@ -1,4 +1,5 @@
 import { ActionDriver, type ImmediateActionSink } from "../../broadcast/actionDriver.ts";
+import { instanceRef } from "../../broadcast/instance/instanceId.ts";
 import type { PayloadMessage } from "../../broadcast/messageCodec.ts";
 import type {
   BroadcastEvent,
@@ -277,8 +278,9 @@ export class NodeCore {
   /**
    * A payload a peer sent (alone or as an item of a batch). Judged here first, for what the broadcast cannot
    * tell, so that only a payload that can change something here costs a signature check: one for a slot this
-   * node has resolved or holds changes nothing; an introduction echo admission refuses is never echoed; one
-   * it would park is dropped if this node holds it parked already or has no room to park it. One whose
+   * node has resolved or holds changes nothing; an introduction echo admission refuses is never echoed; a
+   * twin of the payload the broadcast took for its instance would be dropped by it; one admission would park
+   * is dropped if this node holds it parked already or has no room to park it. One whose
    * signature fails comes from a peer that forged or corrupted it, since a correct node relays only payloads
    * it verified: its sender is scored, and cut off for the rest of the step (docs/security.md).
    */
@@ -302,6 +304,8 @@ export class NodeCore {
       this.admission.parked++;
     } else if (verdict === "unparkable") {
       this.admission.parkingFull++;
+    } else if (verdict === "unneeded") {
+      this.admission.unneeded++;
     } else if (verdict === "forged") {
       this.admission.forged++;
       this.forgeriesThisStep.set(from, forgeries + 1);
@@ -324,7 +328,11 @@ export class NodeCore {
       const admission = this.ledger.admission(encoded);
       this.checkedAdmission = { encoded, admission };
       if (admission.kind === "never") return "refused";
-      if (admission.kind === "admit") return undefined;
+      if (admission.kind === "admit") {
+        // A twin of a payload the broadcast took for the instance: it would drop this one unchecked as well.
+        const t = encoded.transfer;
+        return this.broadcast.wantsPayload(instanceRef(t.source, t.seq), encoded.id) ? undefined : "unneeded";
+      }
       // Parked copies are verified ones: another copy of the same transfer adds nothing but what it awaits.
       if (this.parked.reindex(encoded.id, admission.awaiting)) return "parkedAlready";
       return this.parked.hasRoom(this.introducer!, encoded.transfer.source) ? undefined : "unparkable";

@@ -10,10 +10,11 @@ export const INSPECT_CACHE_ENTRIES = 10_000;
 
 /**
  * Why the node drops an introduction whatever its signature (`PeerPayloadChecks.dropsUnchecked`): echo
- * admission refuses it on every correct node (`"refused"`), or it would be parked and the node holds it
- * parked already (`"parkedAlready"`) or has no room to park it (`"unparkable"`).
+ * admission refuses it on every correct node (`"refused"`); the broadcast took another payload for its
+ * instance and would drop this twin (`"unneeded"`); or it would be parked and the node holds it parked
+ * already (`"parkedAlready"`) or has no room to park it (`"unparkable"`).
  */
-export type UncheckedDrop = "refused" | "parkedAlready" | "unparkable";
+export type UncheckedDrop = "refused" | "unneeded" | "parkedAlready" | "unparkable";
 
 /**
  * What a peer's payload is to this node before the broadcast sees it (`judgePeerPayload`): a valid transfer's

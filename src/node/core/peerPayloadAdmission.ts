@@ -19,6 +19,11 @@ export interface AdmissionCounters {
   refused: number;
   /** Any payload (also a pulled one) for a slot this node resolved or holds: dropped, its signature unchecked. */
   settled: number;
+  /**
+   * An introduction for an instance the broadcast took another payload for, and does not need this one for
+   * (a twin: not ready for, decided or pulled): dropped unchecked, as the broadcast would drop it.
+   */
+  unneeded: number;
   /** Any payload whose signature fails: dropped, its sender scored. */
   forged: number;
   /** Any payload from a peer that forged `FORGERIES_PER_STEP` in this step: dropped unchecked. */
@@ -31,6 +36,7 @@ export function noAdmissions(): AdmissionCounters {
     parked: 0,
     parkingFull: 0,
     refused: 0,
+    unneeded: 0,
     settled: 0,
     forged: 0,
     afterForgeries: 0,

@@ -273,7 +273,16 @@ describe("NodeCore", () => {
     );
     assert.deepEqual(
       { ...core.admission },
-      { admitted: 1, parked: 1, parkingFull: 0, refused: 1, settled: 0, forged: 0, afterForgeries: 0 },
+      {
+        admitted: 1,
+        parked: 1,
+        parkingFull: 0,
+        refused: 1,
+        unneeded: 0,
+        settled: 0,
+        forged: 0,
+        afterForgeries: 0,
+      },
       "each item counted as a message of its own",
     );
   });
@@ -290,14 +299,24 @@ describe("NodeCore", () => {
     assert.deepEqual(introduce(core, copy, "p2"), [], "echoed once");
     assert.deepEqual(
       { ...core.admission },
-      { admitted: 1, parked: 0, parkingFull: 0, refused: 0, settled: 0, forged: 0, afterForgeries: 0 },
+      {
+        admitted: 1,
+        parked: 0,
+        parkingFull: 0,
+        refused: 0,
+        unneeded: 0,
+        settled: 0,
+        forged: 0,
+        afterForgeries: 0,
+      },
     );
-    // A payload the broadcast does not hold is judged as before: a twin for the same seq goes to the ledger
-    // (which admits it: nothing is delivered for the seq yet), and the broadcast, having echoed t, echoes nothing.
+    // A payload the broadcast does not hold goes to the ledger: a twin for the same seq is admitted by it
+    // (nothing is delivered for the seq yet), and then dropped, since the broadcast, having echoed t, has no
+    // use for it.
     const twin = makeTransfer(alice, 1, [{ to: carol.address, amount: 30n }]);
     assert.equal(core.broadcast.holdsPayload(instance, twin.id), false);
     assert.deepEqual(introduce(core, twin, "p3"), []);
-    assert.equal(core.admission.admitted, 2);
+    assert.deepEqual([core.admission.admitted, core.admission.unneeded], [1, 1]);
     votes(core, "echo", t.id, ["p2", "p3"]);
     votes(core, "ready", t.id, ["p2", "p3"]);
     assert.equal(core.statusOf(t.id), "applied");
@@ -396,6 +415,34 @@ describe("NodeCore", () => {
     assert.equal(core.admission.forged, 4);
     assert.equal(core.broadcast.holdsPayload({ source: alice.address, seq: 1 }, t.id), false);
     assert.deepEqual(introduce(core, t, "p1"), [t.id], "the genuine transfer is echoed: no verdict was kept");
+  });
+
+  it("checks no twin of a payload it echoed, until the network readies for the twin: then it takes and delivers it", () => {
+    const { verifier, checks } = countingVerifier();
+    const core = newCore({ verifier });
+    const t = makeTransfer(alice, 1, [{ to: bob.address, amount: 30n }]);
+    assert.deepEqual(introduce(core, t, "p1"), [t.id]);
+    const twins = [2n, 3n, 4n, 5n].map((amount) => makeTransfer(alice, 1, [{ to: carol.address, amount }]));
+    for (const payload of [...twins.map((w) => w.bytes), withForgedSignature(twins[0]!.bytes)]) {
+      const actions = core.handle({
+        type: "peerMessage",
+        from: "p3",
+        message: { kind: "send", payload },
+        nowMs: 1,
+      });
+      assert.deepEqual(actions, [], "not echoed, nobody scored");
+    }
+    assert.equal(checks(), 1, "only t's signature checked");
+    assert.equal(core.admission.unneeded, twins.length + 1);
+    // The other three ready the first twin: two READYs make this node ready for it too, so it needs its payload.
+    const twin = twins[0]!;
+    votes(core, "ready", twin.id, ["p1", "p2"]);
+    assert.equal(core.broadcast.wantsPayload({ source: alice.address, seq: 1 }, twin.id), true);
+    assert.deepEqual(introduce(core, twin, "p3"), [], "taken, not echoed (t was)");
+    assert.equal(checks(), 2, "the twin it needs is checked");
+    votes(core, "ready", twin.id, ["p3"]);
+    assert.equal(core.statusOf(twin.id), "applied", "three READYs and the payload: delivered");
+    assert.equal(core.statusOf(t.id), undefined);
   });
 
   it("checks a peer's forged payloads only up to its ban in a step, and none of its payloads after them", () => {
