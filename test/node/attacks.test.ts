@@ -9,7 +9,7 @@ import { PARKING_DEFAULTS } from "../../src/node/core/parkedIntroductions.ts";
 import { FORGERIES_PER_STEP } from "../../src/node/core/peerPayloadAdmission.ts";
 import { type Keystore, newKeystore, readKeystore } from "../../src/wallet/keystore.ts";
 import { NodeClient, NodeRequestError } from "../../src/wallet/nodeClient.ts";
-import { prepareNextTransfer } from "../../src/wallet/prepareTransfer.ts";
+import { type PaymentRequest, prepareNextTransfer } from "../../src/wallet/prepareTransfer.ts";
 import { type RunningDevnet, startDevnet } from "../support/devnetProcess.ts";
 import { makeTransfer, testKey } from "../support/fixtures.ts";
 import {
@@ -125,6 +125,34 @@ function metric(text: string, name: string, labels: Record<string, string> = {})
     if (s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)) sum += s.value;
   }
   return sum;
+}
+
+/**
+ * Signs (does not send) `count` transfers per wallet, the k-th as `request(k, nextSeq)` asks, from the
+ * wallet's state as `node` reports it; writes them to `file` as the flooder reads it (one hex encoding a line).
+ */
+async function writeSigned(
+  file: string,
+  node: DevnetNode,
+  wallets: readonly Wallet[],
+  count: number,
+  request: (k: number, nextSeq: number) => PaymentRequest,
+): Promise<string[]> {
+  const client = new NodeClient(node.api);
+  const signed = await Promise.all(
+    wallets.map(async (w) => {
+      const { nextSeq } = await client.account(w.keystore.address);
+      return Promise.all(
+        Array.from({ length: count }, async (_, k) => {
+          const { signed } = await prepareNextTransfer(client, w.keystore, request(k, nextSeq));
+          return Buffer.from(signed.bytes).toString("hex");
+        }),
+      );
+    }),
+  );
+  const lines = signed.flat();
+  await writeFile(file, lines.join("\n"));
+  return lines;
 }
 
 /** Attack 1: refused submissions by error code, from many fresh unfunded keys, for `ms`. */
@@ -330,24 +358,10 @@ describe("bounded under attack", { timeout: 300_000 }, () => {
       // admission parks them (16 places an account); a copy of one parked, or one with no place, is dropped
       // unchecked. So the checks are the places, whatever the flood.
       const aheadFile = join(devnet.dir, "ahead-transfers.hex");
-      const ahead = (
-        await Promise.all(
-          wallets.map(async (w) => {
-            const client = new NodeClient(victim.api);
-            const { nextSeq } = await client.account(w.keystore.address);
-            return Promise.all(
-              Array.from({ length: AHEAD_SEQS }, async (_, k) => {
-                const { signed } = await prepareNextTransfer(client, w.keystore, {
-                  outputs: [{ to: PAY_TO, amount: 1n }],
-                  explicitSeq: nextSeq + 1 + k,
-                });
-                return Buffer.from(signed.bytes).toString("hex");
-              }),
-            );
-          }),
-        )
-      ).flat();
-      await writeFile(aheadFile, ahead.join("\n"));
+      const ahead = await writeSigned(aheadFile, victim, wallets, AHEAD_SEQS, (k, nextSeq) => ({
+        outputs: [{ to: PAY_TO, amount: 1n }],
+        explicitSeq: nextSeq + 1 + k,
+      }));
       const [aheadChecksBefore, parkedBefore, fullBefore] = [
         await signatureChecks(),
         await admission("parked"),
@@ -383,22 +397,9 @@ describe("bounded under attack", { timeout: 300_000 }, () => {
       // applies the one it took, after which the rest are settled.
       const [twinWallets, forgedWallets] = [wallets.slice(0, 2), wallets.slice(2)];
       const twinsFile = join(devnet.dir, "twins.hex");
-      const twins = (
-        await Promise.all(
-          twinWallets.map(async (w) => {
-            const client = new NodeClient(victim.api);
-            return Promise.all(
-              Array.from({ length: TWINS }, async (_, k) => {
-                const { signed } = await prepareNextTransfer(client, w.keystore, {
-                  outputs: [{ to: PAY_TO, amount: BigInt(1 + k) }],
-                });
-                return Buffer.from(signed.bytes).toString("hex");
-              }),
-            );
-          }),
-        )
-      ).flat();
-      await writeFile(twinsFile, twins.join("\n"));
+      const twins = await writeSigned(twinsFile, victim, twinWallets, TWINS, (k) => ({
+        outputs: [{ to: PAY_TO, amount: BigInt(1 + k) }],
+      }));
       const [twinChecksBefore, unneededBefore, twinSettledBefore] = [
         await signatureChecks(),
         await admission("unneeded"),
@@ -425,16 +426,9 @@ describe("bounded under attack", { timeout: 300_000 }, () => {
       // With its signature changed, each copy is checked, fails, and is scored, up to the ban; no more are
       // checked.
       const nextFile = join(devnet.dir, "next-transfers.hex");
-      const next = await Promise.all(
-        forgedWallets.map(async (w) => {
-          const client = new NodeClient(victim.api);
-          const { signed } = await prepareNextTransfer(client, w.keystore, {
-            outputs: [{ to: PAY_TO, amount: 1n }],
-          });
-          return Buffer.from(signed.bytes).toString("hex");
-        }),
-      );
-      await writeFile(nextFile, next.join("\n"));
+      await writeSigned(nextFile, victim, forgedWallets, 1, () => ({
+        outputs: [{ to: PAY_TO, amount: 1n }],
+      }));
       const forgedBefore = await admission("forged");
       const forgedChecksBefore = await signatureChecks();
       const forger = startFlooder(victim, [
