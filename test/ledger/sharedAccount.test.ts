@@ -4,11 +4,10 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { type ErrorCode as Code, ErrorCode, isTallyError } from "../../src/core/errors.ts";
 import { assembleSharedTransfer, decodeTransfer, type EncodedTransfer } from "../../src/core/transfer.ts";
 import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
-import type { SignatureVerifier } from "../../src/crypto/signatureVerifier.ts";
 import { SignatureAuthorizer } from "../../src/ledger/authorization.ts";
 import { Ledger } from "../../src/ledger/ledger.ts";
 import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
-import { TEST_NETWORK, testKey } from "../support/fixtures.ts";
+import { countingVerifier, TEST_NETWORK, testKey } from "../support/fixtures.ts";
 import {
   type CertifyOptions,
   certificateFor,
@@ -146,23 +145,16 @@ describe("ledger: shared-account transfers", () => {
   });
 
   it("verifies a certificate once: the same (id, authorization) is answered from the cache", () => {
-    let checks = 0;
-    const counting: SignatureVerifier = {
-      name: "counting",
-      verify: (signature, message, key) => {
-        checks++;
-        return sodiumVerifier.verify(signature, message, key);
-      },
-    };
-    const authorizer = new SignatureAuthorizer(counting);
+    const { verifier, checks } = countingVerifier();
+    const authorizer = new SignatureAuthorizer(verifier);
     const t = pay(1);
     authorizer.authorize(t);
-    assert.equal(checks, 3);
+    assert.equal(checks(), 3);
     authorizer.authorize(decodeTransfer(t.bytes));
-    assert.equal(checks, 3, "cached");
+    assert.equal(checks(), 3, "cached");
     // A different certificate for the same transfer is verified on its own.
     authorizer.authorize(pay(1, { signers: [1, 2, 3] }));
-    assert.equal(checks, 6);
+    assert.equal(checks(), 6);
     assert.equal(authorizer.checks, 6, "one check per owner's signature, in the authorizer's count too");
     const forged = pay(1, { signWith: new Map([[1, mallory]]) });
     assert.throws(

@@ -6,6 +6,8 @@ import {
   encodeTransferBody,
   type UnsignedTransfer,
 } from "../../src/core/transfer.ts";
+import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
+import type { SignatureVerifier } from "../../src/crypto/signatureVerifier.ts";
 
 export const TEST_NETWORK = "tally-test";
 
@@ -65,4 +67,17 @@ export function withForgedSignature(bytes: Uint8Array): Uint8Array {
   const forged = new Uint8Array(bytes);
   forged[forged.length - 64]! ^= 0x01;
   return forged;
+}
+
+/** libsodium's verifier, counting its checks: what a test reads to tell a fresh check from a remembered one. */
+export function countingVerifier(): { verifier: SignatureVerifier; checks: () => number } {
+  let checks = 0;
+  const verifier: SignatureVerifier = {
+    name: "counting",
+    verify: (signature, message, publicKey) => {
+      checks++;
+      return sodiumVerifier.verify(signature, message, publicKey);
+    },
+  };
+  return { verifier, checks: () => checks };
 }

@@ -20,7 +20,13 @@ import { seededRandom } from "../../../src/sim/prng.ts";
 import { Bucket } from "../../../src/storage/buckets.ts";
 import { writeBatch } from "../../../src/storage/database.ts";
 import { SubmittedLog } from "../../../src/storage/submittedLog.ts";
-import { makeTransfer, TEST_NETWORK, testKey, withForgedSignature } from "../../support/fixtures.ts";
+import {
+  countingVerifier,
+  makeTransfer,
+  TEST_NETWORK,
+  testKey,
+  withForgedSignature,
+} from "../../support/fixtures.ts";
 import { withDatabase } from "../../support/tempDatabase.ts";
 
 const MEMBERS = ["self", "p1", "p2", "p3"];
@@ -89,19 +95,6 @@ function votes(
   const message: BroadcastMessage = { kind, instance: { source: alice.address, seq }, digest: id };
   for (const peer of from) out.push(...core.handle({ type: "peerMessage", from: peer, message, nowMs: 1 }));
   return out;
-}
-
-/** libsodium's verifier, counting its checks. */
-function countingVerifier(): { verifier: SignatureVerifier; checks: () => number } {
-  let checks = 0;
-  const verifier: SignatureVerifier = {
-    name: "counting",
-    verify: (signature, message, key) => {
-      checks++;
-      return sodiumVerifier.verify(signature, message, key);
-    },
-  };
-  return { verifier, checks: () => checks };
 }
 
 describe("NodeCore", () => {

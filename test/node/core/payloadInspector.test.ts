@@ -1,24 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { sodiumVerifier } from "../../../src/crypto/ed25519Sodium.ts";
 import { SignatureAuthorizer } from "../../../src/ledger/authorization.ts";
 import { PayloadInspector } from "../../../src/node/core/payloadInspector.ts";
-import { makeTransfer, TEST_NETWORK, testKey } from "../../support/fixtures.ts";
+import { countingVerifier, makeTransfer, TEST_NETWORK, testKey } from "../../support/fixtures.ts";
 
 const alice = testKey(1);
 const bob = testKey(2);
 
 /** Counts signature checks, so a test can tell a cached verdict from a fresh one. */
 function countingInspector(): { inspector: PayloadInspector; verifies: () => number } {
-  let count = 0;
-  const authorizer = new SignatureAuthorizer({
-    name: "counting",
-    verify: (signature, message, publicKey) => {
-      count++;
-      return sodiumVerifier.verify(signature, message, publicKey);
-    },
-  });
-  return { inspector: new PayloadInspector(TEST_NETWORK, authorizer), verifies: () => count };
+  const { verifier, checks } = countingVerifier();
+  return {
+    inspector: new PayloadInspector(TEST_NETWORK, new SignatureAuthorizer(verifier)),
+    verifies: checks,
+  };
 }
 
 describe("PayloadInspector", () => {
