@@ -8,6 +8,8 @@ export class ApplyBook {
   private readonly submittedAt: Float64Array;
   /** When the last node reported it applied; NaN until every node has. */
   private readonly appliedEverywhereAt: Float64Array;
+  /** When the first node reported it applied; NaN until one has. */
+  private readonly appliedFirstAt: Float64Array;
   private readonly appliedOn: Uint8Array;
   /** One bit per (node, transfer): a node's repeated report must not count twice. */
   private readonly seen: Uint8Array[];
@@ -19,6 +21,7 @@ export class ApplyBook {
     this.nodes = nodes;
     this.submittedAt = new Float64Array(transfers).fill(Number.NaN);
     this.appliedEverywhereAt = new Float64Array(transfers).fill(Number.NaN);
+    this.appliedFirstAt = new Float64Array(transfers).fill(Number.NaN);
     this.appliedOn = new Uint8Array(transfers);
     this.seen = Array.from({ length: nodes }, () => new Uint8Array(Math.ceil(transfers / 8)));
     this.rejected = new Uint8Array(transfers);
@@ -46,6 +49,7 @@ export class ApplyBook {
       this.rejectedCount++;
       return true;
     }
+    if (this.appliedOn[index] === 0) this.appliedFirstAt[index] = nowMs;
     if (++this.appliedOn[index]! < this.nodes) return false;
     this.appliedEverywhereAt[index] = nowMs;
     this.appliedEverywhereCount++;
@@ -67,7 +71,14 @@ export class ApplyBook {
 
   /** The measured window's figures (see `windowFigures`). */
   window(startMs: number, endMs: number): WindowFigures {
-    return windowFigures(this.submittedAt, this.appliedEverywhereAt, this.rejected, startMs, endMs);
+    return windowFigures(
+      this.submittedAt,
+      this.appliedEverywhereAt,
+      this.rejected,
+      startMs,
+      endMs,
+      this.appliedFirstAt,
+    );
   }
 }
 
@@ -80,6 +91,11 @@ export interface WindowFigures {
   readonly unapplied: number;
   /** Submit → applied on every node, in ms, of the transfers submitted inside the window; sorted. */
   readonly latenciesMs: Float64Array;
+  /**
+   * Submit → applied on the first node, in ms, of the same transfers; sorted. Against `latenciesMs` it
+   * tells the broadcast's own delay from the wait for the slowest node. Empty when not given the times.
+   */
+  readonly firstNodeLatenciesMs: Float64Array;
 }
 
 /**
@@ -93,11 +109,13 @@ export function windowFigures(
   refused: Uint8Array,
   startMs: number,
   endMs: number,
+  firstAppliedAt?: Float64Array,
 ): WindowFigures {
   let applied = 0;
   let submitted = 0;
   let unapplied = 0;
   const latencies: number[] = [];
+  const firstNodeLatencies: number[] = [];
   for (let i = 0; i < submittedAt.length; i++) {
     const a = appliedAt[i]!;
     if (a >= startMs && a < endMs) applied++;
@@ -106,10 +124,14 @@ export function windowFigures(
     submitted++;
     if (Number.isNaN(a)) {
       if (refused[i] === 0) unapplied++;
-    } else latencies.push(a - s);
+    } else {
+      latencies.push(a - s);
+      if (firstAppliedAt !== undefined) firstNodeLatencies.push(firstAppliedAt[i]! - s);
+    }
   }
   const latenciesMs = Float64Array.from(latencies).sort();
-  return { submitted, applied, unapplied, latenciesMs };
+  const firstNodeLatenciesMs = Float64Array.from(firstNodeLatencies).sort();
+  return { submitted, applied, unapplied, latenciesMs, firstNodeLatenciesMs };
 }
 
 /** Nearest-rank percentile (p in (0, 100]) of sorted values; NaN when there are none. */

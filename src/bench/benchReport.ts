@@ -56,6 +56,11 @@ const ROWS: readonly [string, (r: DevnetBenchResult) => string][] = [
     "latency p50 / p90 / p99 ms",
     (r) => `${num(r.latencyMs.p50)} / ${num(r.latencyMs.p90)} / ${num(r.latencyMs.p99)}`,
   ],
+  [
+    "… on the first node",
+    (r) =>
+      `${num(r.firstNodeLatencyMs.p50)} / ${num(r.firstNodeLatencyMs.p90)} / ${num(r.firstNodeLatencyMs.p99)}`,
+  ],
   ["node CPU µs / transfer", (r) => num(r.cpuMicrosPerTransferPerNode)],
   [
     "node CPU / transfer in verifies",

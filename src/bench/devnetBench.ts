@@ -134,6 +134,15 @@ export interface DevnetBenchResult {
     readonly p99: number;
     readonly max: number;
   };
+  /**
+   * Submit → applied on the first node to apply it, over the same transfers as `latencyMs`: the
+   * broadcast's own delay. What `latencyMs` adds to it is the wait for the slowest node.
+   */
+  readonly firstNodeLatencyMs: {
+    readonly p50: number;
+    readonly p90: number;
+    readonly p99: number;
+  };
   readonly cpuMicrosPerTransferPerNode: number;
   /**
    * cpuMicrosPerTransferPerNode by thread role: the main thread (all JavaScript, and the GC pauses in it),
@@ -316,6 +325,7 @@ export async function runDevnetBench(
     const stepsPerSec = mean((x) => x.stepsPerSec);
     const cpuPerTransfer = mean((x) => x.cpuMicrosPerTransfer);
     const ms = (p: number) => round1(percentile(figures.latenciesMs, p));
+    const firstMs = (p: number) => round1(percentile(figures.firstNodeLatenciesMs, p));
     return {
       nodes: n,
       broadcast: target.broadcast,
@@ -342,6 +352,7 @@ export async function runDevnetBench(
       rejected: book.rejections,
       ranDry,
       latencyMs: { p50: ms(50), p90: ms(90), p99: ms(99), max: ms(100) },
+      firstNodeLatencyMs: { p50: firstMs(50), p90: firstMs(90), p99: firstMs(99) },
       cpuMicrosPerTransferPerNode: round1(cpuPerTransfer),
       threadMicrosPerTransferPerNode: byRole((role) => round1(mean((x) => x.threadMicrosPerTransfer[role]))),
       gcPauseMicrosPerTransferPerNode: perNode.every((x) => x.gcPauseMicrosPerTransfer !== undefined)

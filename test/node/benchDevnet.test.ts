@@ -41,6 +41,7 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     assert.equal(code, 0, stderr);
     const r = JSON.parse(stdout) as Record<string, unknown> & {
       latencyMs: Record<string, number>;
+      firstNodeLatencyMs: Record<string, number>;
       rssMB: { max: number; perNode: { start: number; end: number; max: number }[] };
       perNode: { heapUsedMB?: { start: number; end: number }; loopBusyPercent?: number }[];
     };
@@ -73,6 +74,9 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     const { p50, p90, p99 } = r.latencyMs;
     for (const p of [p50, p90, p99]) assert.ok(typeof p === "number" && p > 0, `percentile ${p}`);
     assert.ok(p50! <= p90! && p90! <= p99!);
+    // The first node to apply a transfer applies it no later than the last, and not at its submission.
+    const first = r.firstNodeLatencyMs;
+    assert.ok(first.p50! > 0 && first.p50! <= p50! && first.p99! <= p99!, JSON.stringify(first));
     assert.ok((r.cpuMicrosPerTransferPerNode as number) > 0);
     // The same CPU by thread role: JavaScript on the main thread, GC and compilation on V8's helpers, LevelDB on
     // libuv's pool. Read from each thread's own counters, they add up to the process's (to a clock tick each).

@@ -99,6 +99,7 @@ test("window: throughput counts applications inside it, latency the submissions 
   assert.equal(w.submitted, 4);
   assert.equal(w.unapplied, 1);
   assert.deepEqual([...w.latenciesMs], [30, 70]);
+  assert.deepEqual([...w.firstNodeLatenciesMs], [], "no first-node times given, none reported");
 });
 
 test("a transfer counts as applied when the last node reports it, once per node", () => {
@@ -115,7 +116,35 @@ test("a transfer counts as applied when the last node reports it, once per node"
   assert.equal(book.rejections, 1);
   const w = book.window(0, 100);
   assert.deepEqual([...w.latenciesMs], [30]);
+  assert.deepEqual([...w.firstNodeLatenciesMs], [10], "the first node's report, not the repeat after it");
   assert.equal(w.unapplied, 0);
+});
+
+test("first-node latency is taken over the transfers every node applied, sorted like the latency", () => {
+  const book = new ApplyBook(3, 3);
+  for (const i of [0, 1, 2]) book.submitted(i, 100);
+  // Transfer 0: nodes at 130, 150, 190. Transfer 1: 110, 120, 200. Transfer 2: applied on two nodes only.
+  for (const [node, at] of [
+    [2, 130],
+    [0, 150],
+    [1, 190],
+  ] as const)
+    book.resolved(node, 0, "applied", at);
+  for (const [node, at] of [
+    [1, 110],
+    [2, 120],
+    [0, 200],
+  ] as const)
+    book.resolved(node, 1, "applied", at);
+  for (const [node, at] of [
+    [0, 105],
+    [1, 106],
+  ] as const)
+    book.resolved(node, 2, "applied", at);
+  const w = book.window(0, 1000);
+  assert.deepEqual([...w.latenciesMs], [90, 100]);
+  assert.deepEqual([...w.firstNodeLatenciesMs], [10, 30]);
+  assert.equal(w.unapplied, 1);
 });
 
 test("--compare ratios are contagion over bracha", () => {
@@ -164,6 +193,7 @@ test("--repeat: each headline figure summarised over the runs; one a run could n
       cpuMicrosPerTransferPerNode: cpu,
       cpuPerTransferInVerifies: cpu / 50,
       latencyMs: { p50, p90: 2 * p50, p99: 3 * p50, max: 4 * p50 },
+      firstNodeLatencyMs: { p50: p50 - 50, p90: 2 * p50 - 50, p99: 3 * p50 - 50 },
       messagesPerTransferPerNode: 0.2,
       rssMB: { max: 500, perNode: [] },
       machineCpuPercent: busy === null ? null : { cores: 2, busy, nodes: busy - 4, bench: 3 },
@@ -174,6 +204,7 @@ test("--repeat: each headline figure summarised over the runs; one a run could n
   assert.deepEqual(r.summary.appliedPerSec, { median: 3000, min: 2800, max: 3200 });
   assert.deepEqual(r.summary.cpuMicrosPerTransferPerNode, { median: 150, min: 140, max: 165 });
   assert.deepEqual(r.summary.latencyP90Ms, { median: 500, min: 480, max: 540 });
+  assert.deepEqual(r.summary.firstNodeLatencyP50Ms, { median: 200, min: 190, max: 220 });
   assert.deepEqual(r.summary.machineBusyPercent, { median: 99, min: 98, max: 99.5 });
   // The runs keep their order in the table; the median row comes after them.
   const text = formatRepeated(r, "4 nodes");
