@@ -1,5 +1,6 @@
 import type { DevnetBenchResult } from "./devnetBench.ts";
 import { STEP_PHASES } from "./nodeProbe.ts";
+import type { RssSeries } from "./procStats.ts";
 
 /** `--compare bracha`: the same load on both broadcasts, and contagion's figures over Bracha's. */
 export interface BenchComparison {
@@ -165,10 +166,16 @@ function table(results: readonly DevnetBenchResult[], extra?: (label: string) =>
   ];
 }
 
+/** Inside the window: the node's own memory from its first sample to its largest, and the mapped files' range. */
+function windowParts(rss: RssSeries): string {
+  const { anonymous, file } = rss.window;
+  return `; window: own ${anonymous.start} → max ${anonymous.max}, files ${file.min}–${file.max}`;
+}
+
 export function formatBench(r: DevnetBenchResult): string {
   const perNode = r.perNode.map(
     (x) =>
-      `  ${x.name.padEnd(8)} cpu ${num(x.cpuPercent).padStart(5)} %  ${num(x.cpuMicrosPerTransfer).padStart(7)} µs/transfer  ${num(x.messagesPerTransfer).padStart(6)} msgs  ${num(x.bytesPerTransfer).padStart(7)} B  RSS ${x.rssMB.start} → ${x.rssMB.end} MB (max ${x.rssMB.max})${x.heapUsedMB === undefined ? "" : `  heap ${x.heapUsedMB.start} → ${x.heapUsedMB.end} MB`}`,
+      `  ${x.name.padEnd(8)} cpu ${num(x.cpuPercent).padStart(5)} %  ${num(x.cpuMicrosPerTransfer).padStart(7)} µs/transfer  ${num(x.messagesPerTransfer).padStart(6)} msgs  ${num(x.bytesPerTransfer).padStart(7)} B  RSS ${x.rssMB.start} → ${x.rssMB.end} MB (max ${x.rssMB.max}${windowParts(x.rssMB)})${x.heapUsedMB === undefined ? "" : `  heap ${x.heapUsedMB.start} → ${x.heapUsedMB.end} MB`}`,
   );
   return [benchHeader(r), "", ...table([r]), "", ...perNode, ...warnings(r)].join("\n");
 }

@@ -7,7 +7,7 @@ import { type GcFigures, gcFiguresBetween, meanGcFigures } from "./gcFigures.ts"
 import { LoadDriver, type LoadOptions } from "./loadDriver.ts";
 import { busyPercentBetween, type MachineCpu, readMachineCpu } from "./machineCpu.ts";
 import { NodeProbe, type NodeSnapshot, STEP_PHASES, type StepPhase, type StepSeconds } from "./nodeProbe.ts";
-import { clockTicksPerSecond, RssTracker, round1, round2 } from "./procStats.ts";
+import { clockTicksPerSecond, type RssSeries, RssTracker, round1, round2 } from "./procStats.ts";
 import { ProgressLine, type ProgressSink } from "./progressLine.ts";
 import { SseTracker } from "./sseTracker.ts";
 import { byRole, type ThreadCpu, threadCpuDelta } from "./threadCpu.ts";
@@ -82,7 +82,7 @@ export interface NodeFigures {
   readonly stepsPerSec: number;
   /** Mean wall time of a step in the window by phase (ms), when /metrics has it. */
   readonly stepMs?: StepMs;
-  readonly rssMB: { readonly start: number; readonly end: number; readonly max: number };
+  readonly rssMB: RssSeries;
   /** V8 heap in use at the window's start and end (MB, 10^6 bytes), when the node's /metrics has it. */
   readonly heapUsedMB?: { readonly start: number; readonly end: number };
 }

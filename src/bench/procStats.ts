@@ -45,16 +45,39 @@ export function processCpuMicros(pid: number): number | undefined {
   return parsed === undefined ? undefined : (parsed.ticks * 1e6) / clockTicksPerSecond();
 }
 
-/** Resident set size in MB (VmRSS, 10^6 bytes); undefined once the process is gone. */
-export function processRssMB(pid: number): number | undefined {
+/**
+ * Resident memory in MB (10^6 bytes), from `/proc/PID/status`: all of it (VmRSS), the process's own
+ * (RssAnon: heaps, stacks, malloc) and pages of mapped files (RssFile: the binary, its libraries, LevelDB's
+ * table files, which LevelDB reads through mmap). Undefined once the process is gone.
+ */
+export function processRss(pid: number): RssReading | undefined {
   let status: string;
   try {
     status = readFileSync(`/proc/${pid}/status`, "utf8");
   } catch {
     return undefined;
   }
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  const total = statusMB(status, "VmRSS");
+  if (total === undefined) return undefined;
+  return { total, anonymous: statusMB(status, "RssAnon") ?? total, file: statusMB(status, "RssFile") ?? 0 };
+}
+
+export interface RssReading {
+  readonly total: number;
+  readonly anonymous: number;
+  readonly file: number;
+}
+
+function statusMB(status: string, field: string): number | undefined {
+  const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(status);
   return m === null ? undefined : (Number(m[1]) * 1024) / 1e6;
+}
+
+/** The first, smallest and largest of a series of samples. */
+export interface SampleRange {
+  readonly start: number;
+  readonly min: number;
+  readonly max: number;
 }
 
 export interface RssSeries {
@@ -62,18 +85,49 @@ export interface RssSeries {
   readonly end: number;
   readonly max: number;
   /** Within the measured window (after the warmup): its first sample, smallest and largest. */
-  readonly window: { readonly start: number; readonly min: number; readonly max: number };
+  readonly window: SampleRange & {
+    /** The same samples' anonymous part: the node's own memory. */
+    readonly anonymous: SampleRange;
+    /** The same samples' file-backed part: mapped files, LevelDB's tables among them. */
+    readonly file: SampleRange;
+  };
 }
 
-/** RSS samples of one process: the first, the last and the largest, enough to see whether it stays flat. */
+/** Tracks one series of samples: the first, the smallest and the largest. */
+class RangeTracker {
+  private first: number | undefined;
+  private min = Number.POSITIVE_INFINITY;
+  private max = 0;
+
+  add(value: number): void {
+    this.first ??= value;
+    this.min = Math.min(this.min, value);
+    this.max = Math.max(this.max, value);
+  }
+
+  range(): SampleRange {
+    return {
+      start: round1(this.first ?? 0),
+      min: round1(Number.isFinite(this.min) ? this.min : 0),
+      max: round1(this.max),
+    };
+  }
+}
+
+/**
+ * RSS samples of one process: the first, the last and the largest, enough to see whether it stays flat; inside
+ * the window, its anonymous and file-backed parts too. They move for different reasons: the anonymous part
+ * with the node's heaps, the file-backed part with the pages of the table files LevelDB has mapped, which rise
+ * while a compaction reads its inputs and fall when it deletes them (docs/benchmarks.md, "Memory").
+ */
 export class RssTracker {
   private first: number | undefined;
   private last: number | undefined;
   private largest = 0;
   private inWindow = false;
-  private windowFirst: number | undefined;
-  private windowMin = Number.POSITIVE_INFINITY;
-  private windowMax = 0;
+  private readonly total = new RangeTracker();
+  private readonly anonymous = new RangeTracker();
+  private readonly file = new RangeTracker();
   private readonly pid: number;
 
   constructor(pid: number) {
@@ -81,15 +135,16 @@ export class RssTracker {
   }
 
   sample(): void {
-    const mb = processRssMB(this.pid);
-    if (mb === undefined) return;
+    const rss = processRss(this.pid);
+    if (rss === undefined) return;
+    const mb = rss.total;
     this.first ??= mb;
     this.last = mb;
     this.largest = Math.max(this.largest, mb);
     if (this.inWindow) {
-      this.windowFirst ??= mb;
-      this.windowMin = Math.min(this.windowMin, mb);
-      this.windowMax = Math.max(this.windowMax, mb);
+      this.total.add(mb);
+      this.anonymous.add(rss.anonymous);
+      this.file.add(rss.file);
     }
   }
 
@@ -100,16 +155,11 @@ export class RssTracker {
   }
 
   series(): RssSeries {
-    const windowStart = this.windowFirst ?? 0;
     return {
       start: round1(this.first ?? 0),
       end: round1(this.last ?? 0),
       max: round1(this.largest),
-      window: {
-        start: round1(windowStart),
-        min: round1(Number.isFinite(this.windowMin) ? this.windowMin : 0),
-        max: round1(this.windowMax),
-      },
+      window: { ...this.total.range(), anonymous: this.anonymous.range(), file: this.file.range() },
     };
   }
 }

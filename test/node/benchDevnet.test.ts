@@ -4,6 +4,7 @@ import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import type { RssSeries } from "../../src/bench/procStats.ts";
 import { MAIN_TS, startDevnet } from "../support/devnetProcess.ts";
 
 function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
@@ -42,7 +43,7 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     const r = JSON.parse(stdout) as Record<string, unknown> & {
       latencyMs: Record<string, number>;
       firstNodeLatencyMs: Record<string, number>;
-      rssMB: { max: number; perNode: { start: number; end: number; max: number }[] };
+      rssMB: { max: number; perNode: RssSeries[] };
       perNode: { heapUsedMB?: { start: number; end: number }; loopBusyPercent?: number }[];
     };
     for (const field of [
@@ -136,6 +137,13 @@ test("`tally bench --json` loads a 2-node devnet it starts, measures it, profile
     assert.ok(r.rssMB.max > 0);
     assert.equal(r.perNode.length, 2);
     assert.equal(r.rssMB.perNode.length, 2);
+    // Inside the window a node's RSS splits into its own memory and its mapped files (the binary at least):
+    // each part no larger than the whole was at its largest.
+    for (const { window } of r.rssMB.perNode) {
+      assert.ok(window.anonymous.min > 0 && window.anonymous.max <= window.max, JSON.stringify(window));
+      assert.ok(window.file.min > 0 && window.file.max <= window.max, JSON.stringify(window));
+      assert.ok(window.anonymous.min + window.file.min <= window.max + 0.2, JSON.stringify(window));
+    }
     assert.deepEqual(r.refused, {}, "no transfer refused (an early dep would be UNKNOWN_DEPENDENCY)");
     assert.equal(r.unknownDependencyRetried, 0);
     assert.equal(r.rejected, 0);

@@ -15,7 +15,7 @@ import { compareResults } from "../../src/bench/benchReport.ts";
 import type { DevnetBenchResult } from "../../src/bench/devnetBench.ts";
 import { gcFiguresBetween, meanGcFigures } from "../../src/bench/gcFigures.ts";
 import { gcPausesOf } from "../../src/bench/nodeProbe.ts";
-import { clockTicksPerSecond } from "../../src/bench/procStats.ts";
+import { clockTicksPerSecond, processRss, RssTracker } from "../../src/bench/procStats.ts";
 import { parsePromText, sample } from "../../src/bench/promText.ts";
 import { parseThreadStat, threadCpuDelta, threadCpuMicros, threadRole } from "../../src/bench/threadCpu.ts";
 
@@ -298,4 +298,26 @@ test("thread CPU: the process's threads summed by role, names with spaces and pa
     threadCpuDelta(before, after, (x) => x / 2),
     { main: 40, v8: 20, libuv: 0, other: 0 },
   );
+});
+
+test("RSS samples: the window's own memory and mapped files are parts of the whole, read from /proc", () => {
+  const now = processRss(process.pid);
+  assert.ok(now !== undefined);
+  // A Node process maps its own binary (tens of MB) and holds a heap: neither part is empty.
+  assert.ok(now.anonymous > 1 && now.file > 1, JSON.stringify(now));
+  assert.ok(now.anonymous + now.file <= now.total + 0.01, JSON.stringify(now));
+  assert.equal(processRss(2 ** 22 + 1), undefined, "no such process");
+
+  const tracker = new RssTracker(process.pid);
+  tracker.sample();
+  const before = tracker.series();
+  assert.deepEqual(before.window.anonymous, { start: 0, min: 0, max: 0 }, "no sample inside the window yet");
+  tracker.startWindow();
+  const held = Buffer.alloc(32e6, 1); // touched pages: anonymous memory the next sample sees
+  tracker.sample();
+  const { window } = tracker.series();
+  assert.ok(held[held.length - 1] === 1);
+  assert.ok(window.anonymous.max >= window.anonymous.start + 25, JSON.stringify(window));
+  assert.ok(window.max >= window.start + 25, JSON.stringify(window));
+  assert.ok(window.file.min > 0 && window.file.max <= window.max, JSON.stringify(window));
 });
