@@ -1,5 +1,6 @@
 import { instanceKey } from "../broadcast/instance/instanceId.ts";
 import { bytesEqual } from "../core/bytes.ts";
+import { SmallList } from "../core/smallList.ts";
 import { type Bucket, key, range, sortableNumber } from "./buckets.ts";
 import type { BatchOp, NodeDatabase } from "./database.ts";
 
@@ -23,13 +24,18 @@ export interface SlotEntry {
   readonly entry: Uint8Array;
 }
 
+/**
+ * One or two entries and records in the common case (a commitment slot: its ECHO and its READY, made in one or
+ * two steps), so both lists keep them in fields (`SmallList`): the slot lives as long as its transfer is in
+ * flight.
+ */
 interface LiveSlot {
   /** This slot's entries, oldest first: all are copied forward when it is relocated. */
-  readonly entries: Uint8Array[];
+  readonly entries: SmallList<Uint8Array>;
   /** Entries before this index are in a record on disk (or in the batch being taken). */
   written: number;
   /** The records holding them, oldest first. */
-  records: number[];
+  readonly records: SmallList<number>;
 }
 
 /**
@@ -76,7 +82,7 @@ export class SlotRecords {
       if (isSettled(e)) continue;
       const k = instanceKey(e.slot);
       const slot = this.liveOf(k);
-      if (slot.records.at(-1) !== record) slot.records.push(record);
+      if (slot.records.last() !== record) slot.records.push(record);
       holds.add(k);
       if (slot.entries.some((x) => bytesEqual(x, e.entry))) continue;
       slot.entries.push(e.entry);
@@ -107,7 +113,7 @@ export class SlotRecords {
     if (slot === undefined) return;
     this.live.delete(k);
     this.unwritten.delete(k);
-    for (const record of slot.records) this.release(record, k);
+    for (let i = 0; i < slot.records.length; i++) this.release(slot.records.at(i), k);
   }
 
   /** The step's writes: its record (if a slot of it is still unsettled), relocations and deletions. */
@@ -120,7 +126,7 @@ export class SlotRecords {
       const parts: Uint8Array[] = [];
       for (const k of this.unwritten) {
         const slot = this.live.get(k)!;
-        for (let i = slot.written; i < slot.entries.length; i++) parts.push(slot.entries[i]!);
+        for (let i = slot.written; i < slot.entries.length; i++) parts.push(slot.entries.at(i));
         slot.written = slot.entries.length;
         slot.records.push(record);
       }
@@ -155,8 +161,8 @@ export class SlotRecords {
   private relocate(record: number): void {
     for (const k of [...this.records.get(record)!]) {
       const slot = this.live.get(k)!;
-      for (const r of slot.records) this.release(r, k);
-      slot.records = [];
+      for (let i = 0; i < slot.records.length; i++) this.release(slot.records.at(i), k);
+      slot.records.clear();
       slot.written = 0;
       this.unwritten.add(k);
     }
@@ -165,7 +171,7 @@ export class SlotRecords {
   private liveOf(k: string): LiveSlot {
     let slot = this.live.get(k);
     if (slot === undefined) {
-      slot = { entries: [], written: 0, records: [] };
+      slot = { entries: new SmallList(), written: 0, records: new SmallList() };
       this.live.set(k, slot);
     }
     return slot;
