@@ -476,6 +476,7 @@ export class BrachaBroadcast implements BroadcastProtocol {
       key,
       ref,
       openedBy,
+      introducedBy: undefined,
       lastActivityMs,
       echoes: new VoteTally(),
       readies: new VoteTally(),

@@ -45,6 +45,7 @@ export function newInstance(
     key,
     ref,
     openedBy,
+    introducedBy: undefined,
     lastActivityMs,
     first: undefined,
     payloads: new InlineMap(),

@@ -16,9 +16,11 @@ export interface LiveInstance {
   /**
    * Who brought the instance its first payload: a peer (charged against its introduction quota until the
    * instance leaves the table), "self" for a wallet's submission here, or undefined while it has none.
-   * Either way the source account is charged too.
+   * Either way the source account is charged too. Not optional: set in the object a mode creates, so every
+   * instance has one shape (a field added later would make a second, and every site that reads instances
+   * would see both).
    */
-  introducedBy?: PeerId | "self" | undefined;
+  introducedBy: PeerId | "self" | undefined;
   lastActivityMs: number;
   /** One digest's payload in the common case: inline (see `InlineMap`). */
   readonly payloads: InlineMap<Digest, Uint8Array>;
