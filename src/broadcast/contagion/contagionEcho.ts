@@ -1,4 +1,3 @@
-import { InlineMap } from "../../core/inlineMap.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import { SmallMap } from "../../core/smallMap.ts";
 import type { Digest } from "../types.ts";
@@ -14,28 +13,35 @@ import type { Digest } from "../types.ts";
 export class EchoTally {
   /** Few voters on a small network: a `SmallMap` keeps them in its fields (smallMap.ts). */
   private readonly digestOfPeer = new SmallMap<PeerId, Digest>();
-  /** Boxed, so counting a vote is one lookup and an increment; one digest unless the source equivocated. */
-  private readonly weights = new InlineMap<Digest, { value: number }>();
+  /**
+   * Each digest's weight: the first digest's in fields, others (only an equivocating source makes any) in a
+   * map. An instance lives as long as its transfer is in flight, so a table object and a box per tally were
+   * two more objects for every scavenge to copy.
+   */
+  private firstDigest: Digest | undefined;
+  private firstWeight = 0;
+  private otherWeights: Map<Digest, number> | undefined;
 
   /** The digest's new weight, or undefined if the peer already echoed in this instance (whatever the digest). */
   add(peer: PeerId, digest: Digest, multiplicity: number): number | undefined {
     if (this.digestOfPeer.has(peer)) return undefined;
     this.digestOfPeer.set(peer, digest);
-    const weight = this.weightOf(digest);
-    weight.value += multiplicity;
-    return weight.value;
+    return this.addWeight(digest, multiplicity);
   }
 
   weight(digest: Digest): number {
-    return this.weights.get(digest)?.value ?? 0;
+    return digest === this.firstDigest ? this.firstWeight : (this.otherWeights?.get(digest) ?? 0);
   }
 
-  private weightOf(digest: Digest): { value: number } {
-    let weight = this.weights.get(digest);
-    if (weight === undefined) {
-      weight = { value: 0 };
-      this.weights.set(digest, weight);
+  private addWeight(digest: Digest, delta: number): number {
+    if (this.firstDigest === undefined || this.firstDigest === digest) {
+      this.firstDigest = digest;
+      this.firstWeight += delta;
+      return this.firstWeight;
     }
+    this.otherWeights ??= new Map();
+    const weight = (this.otherWeights.get(digest) ?? 0) + delta;
+    this.otherWeights.set(digest, weight);
     return weight;
   }
 
@@ -51,7 +57,7 @@ export class EchoTally {
   reweigh(peer: PeerId, was: number, now: number): void {
     const digest = this.digestOfPeer.get(peer);
     if (digest === undefined) return;
-    this.weightOf(digest).value += now - was;
+    this.addWeight(digest, now - was);
     if (now === 0) this.digestOfPeer.delete(peer);
   }
 }

@@ -1,4 +1,3 @@
-import { InlineMap } from "../../core/inlineMap.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import { SmallMap } from "../../core/smallMap.ts";
 import type { Digest } from "../types.ts";
@@ -22,8 +21,14 @@ export type ReadyVoteResult = Readonly<ReadyWeights> | "duplicate" | "capped";
 export class ReadyTally {
   /** A peer's digests: one string in the common case (no array per voter), an array once it has several. */
   private readonly digestsOfPeer = new SmallMap<PeerId, Digest | Digest[]>();
-  /** One entry per digest for both samples: counting a READY is one lookup; usually one digest, inline. */
-  private readonly weights = new InlineMap<Digest, ReadyWeights>();
+  /**
+   * One entry per digest for both samples, so counting a READY is one lookup: the first digest's in fields,
+   * others (a second digest is rare: an equivocating introducer) in a map. An instance lives as long as its
+   * transfer is in flight; a table object per tally was one more object for every scavenge to copy.
+   */
+  private firstDigest: Digest | undefined;
+  private firstWeights: ReadyWeights | undefined;
+  private otherWeights: Map<Digest, ReadyWeights> | undefined;
 
   add(
     peer: PeerId,
@@ -54,23 +59,35 @@ export class ReadyTally {
   }
 
   readyWeight(digest: Digest): number {
-    return this.weights.get(digest)?.ready ?? 0;
+    return this.find(digest)?.ready ?? 0;
   }
 
   deliveryWeight(digest: Digest): number {
-    return this.weights.get(digest)?.delivery ?? 0;
+    return this.find(digest)?.delivery ?? 0;
   }
 
-  /** Every digest some sampled peer is ready for (few: at most the voters × their cap). */
+  /** Every digest some sampled peer is ready for (few: at most the voters × their cap), first one first. */
   digests(): readonly Digest[] {
-    return this.weights.keys();
+    if (this.firstDigest === undefined) return [];
+    const digests = [this.firstDigest];
+    if (this.otherWeights !== undefined) for (const digest of this.otherWeights.keys()) digests.push(digest);
+    return digests;
+  }
+
+  private find(digest: Digest): ReadyWeights | undefined {
+    return digest === this.firstDigest ? this.firstWeights : this.otherWeights?.get(digest);
   }
 
   private weightsOf(digest: Digest): ReadyWeights {
-    let weights = this.weights.get(digest);
-    if (weights === undefined) {
-      weights = { ready: 0, delivery: 0 };
-      this.weights.set(digest, weights);
+    const found = this.find(digest);
+    if (found !== undefined) return found;
+    const weights = { ready: 0, delivery: 0 };
+    if (this.firstDigest === undefined) {
+      this.firstDigest = digest;
+      this.firstWeights = weights;
+    } else {
+      this.otherWeights ??= new Map();
+      this.otherWeights.set(digest, weights);
     }
     return weights;
   }
