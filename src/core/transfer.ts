@@ -7,7 +7,7 @@ import {
 } from "../kshared/sharedAuthorization.ts";
 import { ADDRESS_BYTES, AddressVersion, addressFromBytes, decodeAddress } from "./address.ts";
 import { ByteReader } from "./byteReader.ts";
-import { compareBytes } from "./bytes.ts";
+import { bytesEqual, compareBytes } from "./bytes.ts";
 import { ErrorCode, TallyError } from "./errors.ts";
 import { idAt, internId } from "./idStrings.ts";
 import {
@@ -318,11 +318,7 @@ let lastNetwork: { readonly bytes: Uint8Array; readonly id: string } | undefined
  */
 function networkAt(bytes: Uint8Array): string {
   const last = lastNetwork;
-  if (last !== undefined && last.bytes.length === bytes.length) {
-    let same = true;
-    for (let i = 0; i < bytes.length && same; i++) same = last.bytes[i] === bytes[i];
-    if (same) return last.id;
-  }
+  if (last !== undefined && bytesEqual(last.bytes, bytes)) return last.id;
   let id: string;
   try {
     id = textDecoder.decode(bytes);

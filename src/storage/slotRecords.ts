@@ -113,7 +113,9 @@ export class SlotRecords {
     if (slot === undefined) return;
     this.live.delete(k);
     this.unwritten.delete(k);
-    for (let i = 0; i < slot.records.length; i++) this.release(slot.records.at(i), k);
+    slot.records.forEach((record) => {
+      this.release(record, k);
+    });
   }
 
   /** The step's writes: its record (if a slot of it is still unsettled), relocations and deletions. */
@@ -161,7 +163,9 @@ export class SlotRecords {
   private relocate(record: number): void {
     for (const k of [...this.records.get(record)!]) {
       const slot = this.live.get(k)!;
-      for (let i = 0; i < slot.records.length; i++) this.release(slot.records.at(i), k);
+      slot.records.forEach((r) => {
+        this.release(r, k);
+      });
       slot.records.clear();
       slot.written = 0;
       this.unwritten.add(k);
