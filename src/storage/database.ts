@@ -13,16 +13,18 @@ export type BatchOp =
 export type NodeDatabase = Level<string, Uint8Array>;
 
 /**
- * LevelDB's memtable (its write buffer): 16 MiB instead of LevelDB's 4. The node's keys are ids and addresses,
- * spread over the whole key space, so every level-0 table overlaps all of level 1, and each level-0
- * compaction (one per four flushes) rewrites level 1 whole; with a memtable four times larger that happens
- * a quarter as often per byte written. In paired cluster-bench runs (docs/benchmarks.md) this took ≈ 4 % off
- * a node's CPU per transfer once its database holds more than a few memtables (30,000 transfers and more),
- * nothing measurable before; in a one-minute devnet run it is inside the noise. It is for nodes that run
- * for days, where compaction takes ≈ 20 % of a node's CPU. Memory: one memtable, and a second while the full
- * one is flushed, so at most 32 MiB per node.
+ * LevelDB's memtable (its write buffer): LevelDB's own 4 MiB. The node's keys are ids and addresses, spread
+ * over the whole key space, so every level-0 table overlaps every other and all of level 1, and each level-0
+ * compaction (one per four flushes) reads four memtables' worth of tables plus level 1 whole. LevelDB 1.20
+ * reads tables through `mmap`, so those pages count in the node's RSS until the compaction deletes its
+ * inputs. With a 16 MiB memtable (sessions 11–42) a node's mapped files rose by 45–62 MB at every level-0
+ * compaction, and its RSS peaked +10 to +16 % above a 10-minute window's start; with 4 MiB they rise by 25–31
+ * MB and the RSS stayed within −6 to +7.4 % (docs/benchmarks.md, "Session 43"). The price is more
+ * compaction: paired cluster-bench runs over 80,000 transfers gave 1.02× the CPU per transfer in their
+ * median (1.01–1.06×), 0.6–2.0 µs more in LevelDB's and V8's threads. Memory otherwise: one memtable, and
+ * a second while the full one is flushed, so at most 8 MiB per node (32 before).
  */
-export const WRITE_BUFFER_BYTES = 16 * 1024 * 1024;
+export const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /**
  * Tables are written without Snappy. What the node stores is nearly all hash output, keys and signatures: a
