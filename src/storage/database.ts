@@ -17,12 +17,12 @@ export type NodeDatabase = Level<string, Uint8Array>;
  * over the whole key space, so every level-0 table overlaps every other and all of level 1, and each level-0
  * compaction (one per four flushes) reads four memtables' worth of tables plus level 1 whole. LevelDB 1.20
  * reads tables through `mmap`, so those pages count in the node's RSS until the compaction deletes its
- * inputs. With a 16 MiB memtable (sessions 11–42) a node's mapped files rose by 45–62 MB at every level-0
- * compaction, and its RSS peaked +10 to +16 % above a 10-minute window's start; with 4 MiB they rise by 25–31
- * MB and the RSS stayed within −6 to +7.4 % (docs/benchmarks.md, "Session 43"). The price is more
- * compaction: paired cluster-bench runs over 80,000 transfers gave 1.02× the CPU per transfer in their
- * median (1.01–1.06×), 0.6–2.0 µs more in LevelDB's and V8's threads. Memory otherwise: one memtable, and
- * a second while the full one is flushed, so at most 8 MiB per node (32 before).
+ * inputs. With a 16 MiB memtable (sessions 11–42) a node's mapped files rose by 42–66 MB at a level-0
+ * compaction, and its RSS peaked +9 to +16 % above a long run's measured start; with 4 MiB they rise by
+ * 24–35 MB, and two 10-minute runs stayed within −6.4 to +7.4 % (docs/benchmarks.md, "Session 43"). The
+ * price is more compaction: paired cluster-bench runs over 80,000 transfers gave 1.02× the CPU per transfer
+ * in their median (1.01–1.06×), 0.6–2.0 µs more in LevelDB's and V8's threads. Memory otherwise: one
+ * memtable, and a second while the full one is flushed, so at most 8 MiB per node (32 before).
  */
 export const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 
