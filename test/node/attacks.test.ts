@@ -215,8 +215,14 @@ describe("bounded under attack", { timeout: 300_000 }, () => {
         await sleep(1_000);
       }
     })();
-    const codes = await attack;
-    await during;
+    let codes: Awaited<typeof attack>;
+    try {
+      codes = await attack;
+      await during;
+    } finally {
+      // Also on a failure: a sampler left running keeps the test's process alive (stop is idempotent).
+      await Promise.all(samplers.map((s) => s.stop()));
+    }
     const peaks = await Promise.all(samplers.map((s) => s.stop()));
     const after = new HonestPayments(nodes);
     await Promise.all(wallets.map((w, i) => after.pay(w, nodes[i % 4]!, 3n)));

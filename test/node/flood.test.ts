@@ -114,6 +114,9 @@ async function floodNodeZero(
 ): Promise<FloodOutcome> {
   const devnet: RunningDevnet = await startDevnet(["--nodes", "4", "--wallets", "4", "--broadcast", mode]);
   let flooder: RunningFlooder | undefined;
+  // Stopped in `finally` too: a sampler left running keeps the test's process alive after a failure.
+  let rss: ReturnType<typeof sampleRss> | undefined;
+  let health: ReturnType<typeof sampleHealth> | undefined;
   try {
     const nodes = devnet.file.nodes;
     const victim = nodes[0]!;
@@ -145,8 +148,8 @@ async function floodNodeZero(
 
     const rssBefore = await rssBytes(victim.pid);
     const metricsBefore = await scrapeMetrics(victim);
-    const rss = sampleRss(victim.pid);
-    const health = sampleHealth(victim);
+    rss = sampleRss(victim.pid);
+    health = sampleHealth(victim);
     flooder = startFlooder(victim, [
       "--duration-ms",
       String(FLOOD_MS),
@@ -228,6 +231,7 @@ async function floodNodeZero(
       lagsMs,
     };
   } finally {
+    await Promise.all([rss?.stop(), health?.stop()]);
     if (flooder !== undefined && flooder.child.exitCode === null) flooder.child.kill("SIGKILL");
     await devnet.stop();
   }
