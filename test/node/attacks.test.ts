@@ -216,14 +216,14 @@ describe("bounded under attack", { timeout: 300_000 }, () => {
       }
     })();
     let codes: Awaited<typeof attack>;
+    let peaks: { max: number; samples: number }[];
     try {
       codes = await attack;
       await during;
     } finally {
-      // Also on a failure: a sampler left running keeps the test's process alive (stop is idempotent).
-      await Promise.all(samplers.map((s) => s.stop()));
+      // Also on a failure: a sampler left running keeps the test's process alive.
+      peaks = await Promise.all(samplers.map((s) => s.stop()));
     }
-    const peaks = await Promise.all(samplers.map((s) => s.stop()));
     const after = new HonestPayments(nodes);
     await Promise.all(wallets.map((w, i) => after.pay(w, nodes[i % 4]!, 3n)));
 
