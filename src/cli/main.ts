@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { isTallyError } from "../core/errors.ts";
 import { NodeRequestError } from "../wallet/nodeClient.ts";
 import { benchCommands } from "./benchCommand.ts";
+import { benchGoals } from "./benchGoalsCommand.ts";
 import { type Command, UsageError } from "./command.ts";
 import { devnetCommands } from "./devnetCommands.ts";
 import { nodeCommands } from "./nodeCommands.ts";
@@ -20,6 +21,7 @@ const commands: readonly Command[] = [
   ...simCommands,
   ...paramsCommands,
   ...benchCommands,
+  benchGoals,
 ];
 
 function helpText(): string {

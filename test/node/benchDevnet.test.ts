@@ -312,6 +312,58 @@ test("`tally bench --repeat 2` runs twice on fresh devnets and prints each run a
   }
 });
 
+test("`tally bench goals` measures every goal in one command and holds each figure against its threshold", async () => {
+  const tmp = await mkdtemp(join(tmpdir(), "tally-bench-goals-"));
+  try {
+    const args = [
+      ...["bench", "goals", "--nodes", "2", "--accounts", "100", "--duration", "2", "--warmup", "1"],
+      ...["--prewarm", "1", "--saturation-runs", "1", "--half-runs", "2", "--rss", "--rss-duration", "3"],
+    ];
+    const { code, stdout, stderr } = await runCli([...args, "--json"], { TMPDIR: tmp });
+    assert.equal(code, 0, stderr);
+    const r = JSON.parse(stdout) as {
+      goals: { goal: string; comparison: string; threshold: number; measured: number | null; met: boolean }[];
+      met: number;
+      measured: number;
+      halfRate: number;
+      saturation: { runs: { appliedPerSec: number; rate: number | null }[] };
+      half: { runs: { rate: number | null }[]; summary: { latencyP50Ms: { median: number } } };
+      rss: { ran: boolean; result: { warmupSec: number; durationSec: number; rate: number } };
+      hour: { rawVerifyPerSec: number; benchVerifyMicros: { median: number } };
+    };
+    // The half rate is half the saturation median, and the half-rate and memory runs ran at it.
+    assert.equal(r.halfRate, Math.round(r.saturation.runs[0]!.appliedPerSec / 2));
+    assert.equal(r.saturation.runs[0]!.rate, null);
+    assert.deepEqual(
+      r.half.runs.map((run) => run.rate),
+      [r.halfRate, r.halfRate],
+    );
+    assert.equal(r.rss.ran, true);
+    assert.deepEqual(
+      [r.rss.result.rate, r.rss.result.durationSec, r.rss.result.warmupSec],
+      [r.halfRate, 3, 2],
+    );
+    // Every goal was measured, and each verdict is its figure against its threshold.
+    assert.equal(r.goals.length, 5);
+    assert.equal(r.measured, 5);
+    for (const g of r.goals) {
+      assert.ok(g.measured !== null && Number.isFinite(g.measured), g.goal);
+      assert.equal(
+        g.met,
+        g.comparison === "≥" ? g.measured >= g.threshold : g.measured <= g.threshold,
+        g.goal,
+      );
+    }
+    assert.equal(r.goals[3]!.measured, r.half.summary.latencyP50Ms.median);
+    assert.equal(r.met, r.goals.filter((g) => g.met).length);
+    assert.ok(r.hour.rawVerifyPerSec > 0 && r.hour.benchVerifyMicros.median > 0);
+    // Every devnet was brought down and removed.
+    assert.deepEqual(await readdir(tmp), []);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+});
+
 test("bad bench options are usage errors; `bench ingest` still routes to the ingest bench", async () => {
   for (const args of [
     ["bench", "--batch", "1001"],
@@ -330,6 +382,12 @@ test("bad bench options are usage errors; `bench ingest` still routes to the ing
     ["bench", "--devnet", "x.json", "--repeat", "2"],
     ["bench", "--repeat", "2", "--profile", "prof"],
     ["bench", "--repeat", "2", "--perf", "prof"],
+    ["bench", "goals", "--saturation-runs", "0"],
+    ["bench", "goals", "--half-runs", "51"],
+    ["bench", "goals", "--rss-duration", "60"],
+    ["bench", "goals", "--nodes", "4", "--accounts", "3"],
+    ["bench", "goals", "--prewarm", "400"],
+    ["bench", "goals", "extra"],
   ]) {
     const { code, stderr } = await runCli([...args, "--json"]);
     assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
