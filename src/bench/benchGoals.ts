@@ -40,6 +40,8 @@ export interface GoalVerdict {
   readonly met: boolean | null;
   /** How the figure was taken: "median of 9 runs (2,299–2,703)". */
   readonly detail: string;
+  /** Decimals the figure is printed with. */
+  readonly digits: number;
 }
 
 /** The long run at the half rate, or why it did not run. */
@@ -95,67 +97,62 @@ export function rssDeparturePercent(perNode: readonly RssSeries[]): number {
 }
 
 function verdict(
-  goal: string,
-  comparison: "≥" | "≤",
-  threshold: number,
+  [goal, comparison, threshold, digits]: readonly [string, "≥" | "≤", number, number],
   measured: number | undefined,
   detail: string,
 ): GoalVerdict {
   if (measured === undefined || !Number.isFinite(measured))
-    return { goal, comparison, threshold, measured: null, met: null, detail };
+    return { goal, comparison, threshold, measured: null, met: null, detail, digits };
   const met = comparison === "≥" ? measured >= threshold : measured <= threshold;
-  return { goal, comparison, threshold, measured, met, detail };
+  return { goal, comparison, threshold, measured, met, detail, digits };
 }
+
+/** Each goal's name, how it compares, its threshold and the decimals its figure is printed with. */
+const GOAL_ROWS = {
+  ingest: ["ingest against raw verify (×)", "≥", PERFORMANCE_GOALS.ingestRatio, 2],
+  applied: ["applied/s at saturation", "≥", PERFORMANCE_GOALS.appliedPerSec, 0],
+  cpu: ["CPU µs per transfer per node at saturation", "≤", PERFORMANCE_GOALS.cpuMicrosPerTransferPerNode, 1],
+  p50: ["p50 ms at half the saturation rate", "≤", PERFORMANCE_GOALS.halfRateP50Ms, 1],
+  rss: ["RSS departure at half rate (%)", "≤", PERFORMANCE_GOALS.rssFlatPercent, 1],
+} as const;
 
 const range = (s: Spread | undefined, digits: number) =>
   s === undefined ? "" : ` (${num(s.min, digits)}–${num(s.max, digits)})`;
 
 export function judgeGoals(m: GoalsMeasurements): GoalsReport {
-  const g = PERFORMANCE_GOALS;
   const sat = m.saturation.summary;
   const half = m.half.summary;
   const runs = (r: RepeatedBench) => (r.repeat === 1 ? "one run" : `median of ${r.repeat} runs`);
   const spread = (r: RepeatedBench, s: Spread | undefined, digits: number) =>
     r.repeat === 1 ? "" : range(s, digits);
-  const rssGoal = "RSS departure at half rate (%)";
   const goals: GoalVerdict[] = [
     verdict(
-      "ingest against raw verify (×)",
-      "≥",
-      g.ingestRatio,
+      GOAL_ROWS.ingest,
       m.ingest.ratio,
       `one run: ${num(m.ingest.ingestPerSec, 0)} against ${num(m.ingest.rawVerifyPerSec, 0)}/s`,
     ),
     verdict(
-      "applied/s at saturation",
-      "≥",
-      g.appliedPerSec,
+      GOAL_ROWS.applied,
       sat.appliedPerSec?.median,
       `${runs(m.saturation)}${spread(m.saturation, sat.appliedPerSec, 0)}`,
     ),
     verdict(
-      "CPU µs per transfer per node at saturation",
-      "≤",
-      g.cpuMicrosPerTransferPerNode,
+      GOAL_ROWS.cpu,
       sat.cpuMicrosPerTransferPerNode?.median,
       `${runs(m.saturation)}${spread(m.saturation, sat.cpuMicrosPerTransferPerNode, 1)}`,
     ),
     verdict(
-      "p50 ms at half the saturation rate",
-      "≤",
-      g.halfRateP50Ms,
+      GOAL_ROWS.p50,
       half.latencyP50Ms?.median,
       `${runs(m.half)} at ${num(m.halfRate, 0)}/s${spread(m.half, half.latencyP50Ms, 1)}`,
     ),
     m.rss.ran
       ? verdict(
-          rssGoal,
-          "≤",
-          g.rssFlatPercent,
+          GOAL_ROWS.rss,
           rssDeparturePercent(m.rss.result.rssMB.perNode),
           `the largest of any node from its first sample, over ${num(m.rss.durationSec, 0)} s at ${num(m.halfRate, 0)}/s, after ${num(m.rss.result.warmupSec, 0)} s of warm-up`,
         )
-      : verdict(rssGoal, "≤", g.rssFlatPercent, undefined, `not run: ${m.rss.reason}`),
+      : verdict(GOAL_ROWS.rss, undefined, `not run: ${m.rss.reason}`),
   ];
   const allRuns = [...m.saturation.runs, ...m.half.runs];
   return {
@@ -172,8 +169,6 @@ export function judgeGoals(m: GoalsMeasurements): GoalsReport {
   };
 }
 
-const DIGITS_OF_GOAL = [2, 0, 1, 1, 1];
-
 export function formatGoals(r: GoalsReport): string {
   const first = r.saturation.runs[0];
   const setup =
@@ -181,9 +176,8 @@ export function formatGoals(r: GoalsReport): string {
       ? ""
       : `${first.nodes}-node devnet, ${first.broadcast}, ${num(first.accounts)} accounts`;
   const width = Math.max(...r.goals.map((v) => v.goal.length));
-  const rows = r.goals.map((v, i) => {
-    const digits = DIGITS_OF_GOAL[i] ?? 1;
-    const measured = v.measured === null ? "–" : num(v.measured, digits);
+  const rows = r.goals.map((v) => {
+    const measured = v.measured === null ? "–" : num(v.measured, v.digits);
     const met = v.met === null ? "–" : v.met ? "yes" : "no";
     const threshold = `${v.comparison} ${num(v.threshold)}`;
     return `  ${v.goal.padEnd(width)}  ${threshold.padStart(9)}  ${measured.padStart(9)}  ${met.padEnd(3)}  ${v.detail}`;
