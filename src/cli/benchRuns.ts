@@ -2,16 +2,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { attachDevnet, type BenchTarget, startOwnDevnet } from "../bench/benchTarget.ts";
-import type { DevnetBenchOptions, DevnetBenchResult } from "../bench/devnetBench.ts";
-import { runDevnetBench } from "../bench/devnetBench.ts";
+import { type DevnetBenchOptions, type DevnetBenchResult, runDevnetBench } from "../bench/devnetBench.ts";
 import { type IngestBenchResult, runIngestBench } from "../bench/ingest.ts";
 import { type NodeProfiles, writeNodeProfiles } from "../bench/nodeProfiles.ts";
 import { PerfRecording, type PerfReport, removePerfMaps, writePerfReport } from "../bench/perfRecord.ts";
 import { prewarm } from "../bench/prewarm.ts";
 import { UsageError } from "./command.ts";
 
-/** What `tally bench` and `tally bench goals` share: one run on a devnet, and the ingest bench. */
+// What `tally bench` and `tally bench goals` share: one run on a devnet, and the ingest bench.
 
+/** Transfers the ingest bench signs and ingests by default. */
 export const DEFAULT_BENCH_TRANSFERS = 20_000;
 /** The node's maxEventsPerBatch: one fsynced write per this many delivered transfers. */
 export const DEFAULT_BENCH_BATCH = 2_000;
