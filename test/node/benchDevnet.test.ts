@@ -317,6 +317,7 @@ test("`tally bench goals` measures every goal in one command and holds each figu
   try {
     const args = [
       ...["bench", "goals", "--nodes", "2", "--accounts", "100", "--duration", "2", "--warmup", "1"],
+      ...["--ingest-runs", "2"],
       ...["--prewarm", "1", "--saturation-runs", "1", "--half-runs", "2", "--rss", "--rss-duration", "3"],
     ];
     const { code, stdout, stderr } = await runCli([...args, "--json"], { TMPDIR: tmp });
@@ -330,6 +331,7 @@ test("`tally bench goals` measures every goal in one command and holds each figu
       half: { runs: { rate: number | null }[]; summary: { latencyP50Ms: { median: number } } };
       rss: { ran: boolean; result: { warmupSec: number; durationSec: number; rate: number } };
       hour: { rawVerifyPerSec: number; benchVerifyMicros: { median: number } };
+      ingest: { ratio: number }[];
     };
     // The half rate is half the saturation median, and the half-rate and memory runs ran at it.
     assert.equal(r.halfRate, Math.round(r.saturation.runs[0]!.appliedPerSec / 2));
@@ -355,6 +357,9 @@ test("`tally bench goals` measures every goal in one command and holds each figu
       );
     }
     assert.equal(r.goals[3]!.measured, r.half.summary.latencyP50Ms.median);
+    const ratios = r.ingest.map((run) => run.ratio);
+    assert.equal(ratios.length, 2);
+    assert.equal(r.goals[0]!.measured, (ratios[0]! + ratios[1]!) / 2, "the median of two runs is their mean");
     assert.equal(r.met, r.goals.filter((g) => g.met).length);
     assert.ok(r.hour.rawVerifyPerSec > 0 && r.hour.benchVerifyMicros.median > 0);
     // Every devnet was brought down and removed.
@@ -384,6 +389,7 @@ test("bad bench options are usage errors; `bench ingest` still routes to the ing
     ["bench", "--repeat", "2", "--perf", "prof"],
     ["bench", "goals", "--saturation-runs", "0"],
     ["bench", "goals", "--half-runs", "51"],
+    ["bench", "goals", "--ingest-runs", "0"],
     ["bench", "goals", "--rss-duration", "60"],
     ["bench", "goals", "--nodes", "4", "--accounts", "3"],
     ["bench", "goals", "--prewarm", "400"],
