@@ -179,10 +179,12 @@ const walletAddress: Command = {
  * different transfer for the same seq.
  */
 function paymentOf(args: ParsedArgs) {
+  const confirm = (args.values["confirm-node"] as string[] | undefined) ?? [];
   return {
     outputs: [parseTo(args)],
     memo: optionalString(args, "memo"),
     explicitSeq: optionalInteger(args, "seq", 1),
+    confirmNodes: confirm.map((url) => new NodeClient(url)),
   };
 }
 
@@ -190,6 +192,7 @@ const signOptions = {
   keystore: { type: "string" },
   seq: { type: "string" },
   memo: { type: "string" },
+  "confirm-node": { type: "string", multiple: true },
   ...nodeOption,
   ...passphraseOption,
 } as const;
@@ -198,7 +201,8 @@ const walletSign: Command = {
   path: ["wallet", "sign"],
   summary:
     "print a signed transfer (the JSON POST /v1/transfers accepts) without submitting it; its seq stays held",
-  usage: "TO AMOUNT --keystore FILE [--node URL] [--seq N] [--memo TEXT] [--passphrase-file FILE]",
+  usage:
+    "TO AMOUNT --keystore FILE [--node URL] [--confirm-node URL…] [--seq N] [--memo TEXT] [--passphrase-file FILE]",
   options: signOptions,
   async run(args) {
     const { path, keystore } = await unlockKeystore(args);
@@ -217,7 +221,7 @@ const walletSend: Command = {
   path: ["wallet", "send"],
   summary: "sign and submit a transfer, then wait until the node has applied it",
   usage:
-    "TO AMOUNT --keystore FILE [--node URL] [--memo TEXT] [--no-wait] [--timeout MS] [--seq N] [--passphrase-file FILE]",
+    "TO AMOUNT --keystore FILE [--node URL] [--confirm-node URL…] [--memo TEXT] [--no-wait] [--timeout MS] [--seq N] [--passphrase-file FILE]",
   options: { ...signOptions, "no-wait": { type: "boolean" }, timeout: { type: "string" } },
   async run(args) {
     const { path, keystore } = await unlockKeystore(args);

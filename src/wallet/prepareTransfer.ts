@@ -12,6 +12,11 @@ export interface PaymentRequest {
   readonly explicitSeq?: number | undefined;
   /** How long to wait for a lagging node to resolve this wallet's previous transfer. */
   readonly catchUpTimeoutMs?: number;
+  /**
+   * Other nodes that must show every dep applied too (`--confirm-node`): what one node reports applied can be
+   * a transfer the network never saw, a second node's word makes that a collusion of two.
+   */
+  readonly confirmNodes?: readonly WalletNode[] | undefined;
 }
 
 /** How often a lagging node is asked again whether it resolved the wallet's previous transfer. */
@@ -34,14 +39,26 @@ export async function prepareNextTransfer(
   if (network === undefined) {
     throw new TallyError(ErrorCode.WalletNetworkMismatch, "this keystore pins no network; refusing to sign");
   }
-  const [info, account] = await Promise.all([node.info(), accountAfterPrevious(node, keystore, request)]);
-  if (info.network !== network) {
+  const confirmers = request.confirmNodes ?? [];
+  const asked = [node, ...confirmers];
+  const [account, infos] = await Promise.all([
+    accountAfterPrevious(node, keystore, request),
+    Promise.all(asked.map((n) => n.info())),
+  ]);
+  for (const [i, info] of infos.entries()) {
+    if (info.network === network) continue;
     throw new TallyError(
       ErrorCode.WalletNetworkMismatch,
-      `${node.baseUrl} is on network "${info.network}" but this wallet signs only for "${network}"`,
+      `${asked[i]!.baseUrl} is on network "${info.network}" but this wallet signs only for "${network}"`,
     );
   }
-  const { deps, total: depsTotal } = await verifyDeps(node, keystore.address, network, account.pendingDeps);
+  const { deps, total: depsTotal } = await verifyDeps(
+    node,
+    keystore.address,
+    network,
+    account.pendingDeps,
+    confirmers,
+  );
   checkFunds(node, account, depsTotal, request);
   const seq = request.explicitSeq ?? account.nextSeq;
   const signed = buildSignedTransfer(keystore, {

@@ -1,11 +1,14 @@
 /**
  * Committees inside nodes: a 6-node devnet whose shared account has 4 owners, hosted on nodes 1..4. Fifty
  * payments proposed through the owners' nodes (REST) are ordered by the committee, certified, submitted
- * and applied on all six nodes, one transfer per seq, the same everywhere.
+ * and applied on all six nodes, one transfer per seq, the same everywhere; the wallet they paid then spends
+ * the money with `tally wallet send`, its deps the committee's certified transfers.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { test } from "node:test";
-import { startDevnet } from "../support/devnetProcess.ts";
+import { promisify } from "node:util";
+import { MAIN_TS, startDevnet } from "../support/devnetProcess.ts";
 import { appliedBySeq, outgoing, postProposal } from "../support/sharedLedger.ts";
 import { type DevnetOwner, postProposalBody, signedProposal } from "../support/signedProposals.ts";
 
@@ -15,6 +18,10 @@ const LIMIT_MS = 180_000;
 interface AccountJson {
   nextSeq: number;
   definition?: { owners: string[]; label: string };
+}
+interface TransferViewJson {
+  status: string;
+  transfer: { deps: string[] };
 }
 interface HistoryJson {
   transfers: { id: string; status: string; direction: string; transfer: { seq: number } }[];
@@ -134,6 +141,24 @@ test("50 proposals through 4 owners' nodes are applied on all 6 nodes in one ord
     assert.equal(new Set(applied.map((p) => p.amount)).size, PROPOSALS);
     t.diagnostic(
       `${PROPOSALS} proposals over 4 owners applied on ${apis.length} nodes in ${elapsedMs} ms (${(elapsedMs / PROPOSALS).toFixed(0)} ms per seq)`,
+    );
+
+    // The payee's wallet spends what the shared account paid it (1 back to the account): it checks each
+    // certified dep as the ledger does (definition, certificate, owners' signatures) before it signs over it.
+    const payee = devnet.file.wallets[0]!;
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      ...[MAIN_TS, "wallet", "send", shared.address, "1"],
+      ...["--keystore", payee.keystore, "--passphrase-file", payee.passphraseFile],
+      ...["--node", apis[5]!, "--json"],
+    ]);
+    const sent = JSON.parse(stdout) as { id: string; status: string };
+    assert.equal(sent.status, "applied");
+    const { body: spent } = await json<TransferViewJson>(`${apis[5]}/v1/transfers/${sent.id}`);
+    const certifiedIds = orders[0]!.map((entry) => entry.split(":")[1]!);
+    assert.deepEqual(
+      certifiedIds.filter((id) => !spent.transfer.deps.includes(id)),
+      [],
+      "every payment from the shared account is a dep of the wallet's transfer",
     );
   } finally {
     await devnet.stop();

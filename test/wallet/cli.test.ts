@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -105,6 +105,34 @@ describe("tally wallet against a running node", { timeout: 180_000 }, () => {
     assert.equal(ok.out.status, "applied");
     assert.ok(Date.now() - started < 20_000);
     assert.equal((await new NodeClient(url).account(payee)).balance, "10");
+  });
+
+  it("--confirm-node asks every confirming node first: one that cannot answer stops the send unsigned", async () => {
+    const seqOf = async () =>
+      (JSON.parse(await readFile(keystore, "utf8")) as { lastSignedSeq: number }).lastSignedSeq;
+    const before = await seqOf();
+    const send = (...extra: string[]) =>
+      tally(
+        "wallet",
+        "send",
+        payee,
+        "1",
+        "--keystore",
+        keystore,
+        "--passphrase-file",
+        pass,
+        "--node",
+        url,
+        ...extra,
+      );
+    const unreachable = await send("--confirm-node", "http://127.0.0.1:9");
+    assert.equal(unreachable.code, 1);
+    assert.match(JSON.parse(unreachable.err).message, /127\.0\.0\.1:9/);
+    assert.equal(await seqOf(), before, "nothing was signed");
+    const confirmed = await send("--confirm-node", url);
+    assert.equal(confirmed.code, 0, confirmed.err);
+    assert.equal(confirmed.out.status, "applied");
+    assert.equal(await seqOf(), before + 1);
   });
 
   it("a wrong passphrase is a clear one-line error", async () => {
