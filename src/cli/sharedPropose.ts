@@ -1,6 +1,7 @@
 import { AddressVersion, decodeAddress } from "../core/address.ts";
 import { toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import { MAX_MEMO_BYTES } from "../core/limits.ts";
 import { signIntent } from "../kshared/proposalIntent.ts";
 import { type Keystore, readKeystore, type Unlock } from "../wallet/keystore.ts";
 import { NodeRequestError } from "../wallet/nodeClient.ts";
@@ -49,6 +50,8 @@ export async function proposeShared(options: {
   account: string;
   to: string;
   amount: string;
+  /** The transfer's memo (at most MAX_MEMO_BYTES of UTF-8); the owner's key signs it with the payment. */
+  memo?: string | undefined;
   keystore: string;
   unlock: Unlock;
   node: string;
@@ -56,6 +59,9 @@ export async function proposeShared(options: {
   issuedAtMs?: number | undefined;
 }): Promise<SharedProposeResult> {
   if (!/^[1-9][0-9]{0,38}$/.test(options.amount)) throw new UsageError("AMOUNT must be a positive integer");
+  // The intent could sign a longer memo, but no transfer could carry it: refused before the keystore opens.
+  if (options.memo !== undefined && Buffer.byteLength(options.memo) > MAX_MEMO_BYTES)
+    throw new UsageError(`--memo is at most ${MAX_MEMO_BYTES} bytes of UTF-8`);
   const { keystore, key } = await ownerKey(options.keystore, options.unlock);
   const base = options.node.replace(/\/+$/, "");
   const account = await call<{ definition?: { owners: string[] } }>(`${base}/v1/accounts/${options.account}`);
@@ -77,22 +83,28 @@ export async function proposeShared(options: {
   });
 }
 
-/** The POST body: the payment and its intent, signed by the owner's key. */
+/** The POST body: the payment and its intent, signed by the owner's key (an empty memo is no memo). */
 function signedProposalBody(
   secretKey: Uint8Array,
-  payment: { account: string; to: string; amount: string },
+  payment: { account: string; to: string; amount: string; memo?: string | undefined },
   issuedAtMs: number,
-): { to: string; amount: string; issuedAtMs: number; signature: string } {
+): { to: string; amount: string; memo?: string; issuedAtMs: number; signature: string } {
   const { account, to, amount } = payment;
-  const signature = signIntent(secretKey, { account, to, amount: BigInt(amount), issuedAtMs });
-  return { to, amount, issuedAtMs, signature };
+  const memo = payment.memo === "" ? undefined : payment.memo;
+  const signature = signIntent(secretKey, { account, to, amount: BigInt(amount), memo, issuedAtMs });
+  return { to, amount, ...(memo !== undefined ? { memo } : {}), issuedAtMs, signature };
 }
 
 export const sharedProposeCommand: Command = {
   path: ["shared", "propose"],
   summary: "propose a payment from a k-shared account through an owner's node (docs/kshared.md)",
-  usage: "ACCOUNT TO AMOUNT --keystore OWNER_KEYSTORE --node URL [--passphrase-file FILE]",
-  options: { keystore: { type: "string" }, "passphrase-file": { type: "string" }, node: { type: "string" } },
+  usage: "ACCOUNT TO AMOUNT --keystore OWNER_KEYSTORE --node URL [--memo TEXT] [--passphrase-file FILE]",
+  options: {
+    keystore: { type: "string" },
+    "passphrase-file": { type: "string" },
+    node: { type: "string" },
+    memo: { type: "string" },
+  },
   run: async (args: ParsedArgs) => {
     const [account, to, amount, extra] = args.positionals;
     if (account === undefined || to === undefined || amount === undefined || extra !== undefined)
@@ -100,11 +112,12 @@ export const sharedProposeCommand: Command = {
     const keystore = requireString(args, "keystore");
     const node = requireString(args, "node");
     const passphraseFile = optionalString(args, "passphrase-file");
+    const memo = optionalString(args, "memo");
     const unlock: Unlock =
       passphraseFile !== undefined
         ? { passphraseFile }
         : { passphrase: await promptPassphrase("Owner keystore passphrase: ") };
-    return proposeShared({ account, to, amount, keystore, unlock, node });
+    return proposeShared({ account, to, amount, memo, keystore, unlock, node });
   },
   human: (r) => {
     const result = r as SharedProposeResult;

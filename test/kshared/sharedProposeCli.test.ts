@@ -144,4 +144,30 @@ describe("tally shared propose", () => {
       (e: unknown) => e instanceof NodeRequestError && e.code === "SHARED_NOT_HOSTED",
     );
   });
+
+  it("a memo is posted and signed with the payment; one longer than a transfer holds is refused first", async () => {
+    const passphraseFile = join(dir, "pass");
+    const propose = (memo: string) =>
+      proposeShared({
+        account: ACCOUNT,
+        to: TO,
+        amount: "7",
+        memo,
+        keystore: owner,
+        unlock: { passphraseFile },
+        node,
+      });
+    await propose("rent, december");
+    const body = posted.at(-1) as { memo: string; issuedAtMs: number; signature: string };
+    assert.equal(body.memo, "rent, december");
+    const intent = { account: ACCOUNT, to: TO, amount: 7n, issuedAtMs: body.issuedAtMs };
+    const key = fromHex(ownerKeyHex, 32, "key");
+    assert.ok(
+      intentSignatureValid(sodiumVerifier, key, { ...intent, memo: "rent, december" }, body.signature),
+    );
+    assert.ok(!intentSignatureValid(sodiumVerifier, key, intent, body.signature), "the memo is signed");
+    const before = posted.length;
+    await assert.rejects(propose("é".repeat(65)), /--memo is at most 128 bytes of UTF-8/);
+    assert.equal(posted.length, before, "nothing posted");
+  });
 });
