@@ -2,6 +2,7 @@ import type { EventEmitter } from "node:events";
 import type { Registry } from "prom-client";
 import type { EncodedTransfer } from "../core/transfer.ts";
 import type { TransferJson } from "../core/transferJson.ts";
+import type { EquivocationJson } from "../kshared/evidenceJson.ts";
 import type { RejectionReason } from "../ledger/store.ts";
 import type { ProposalView } from "../node/shared/proposalBook.ts";
 
@@ -121,5 +122,15 @@ export interface SharedAccountsApi {
   /** The proposal id, or undefined if no owner of `address` is hosted here. */
   propose(address: string, request: SignedProposal): Promise<string | undefined>;
   proposals(address: string): ProposalView[] | undefined;
+  /** The equivocation proofs this node's committee holds against co-owners; undefined if not hosted. */
+  evidence(address: string): SharedEvidence | undefined;
   definitionOf(address: string): { owners: string[]; label: string } | undefined;
+}
+
+/** `GET /v1/shared/:address/evidence`. */
+export interface SharedEvidence {
+  /** Equivocations counted since the node started (the proofs kept stop at their bound; this does not). */
+  readonly equivocations: number;
+  /** The first proofs, oldest first (≤ 256 per account). */
+  readonly proofs: readonly EquivocationJson[];
 }

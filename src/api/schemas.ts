@@ -172,6 +172,35 @@ export const proposalListSchema = {
   },
 } as const;
 
+/** `GET /v1/shared/:address/evidence` (src/kshared/evidenceJson.ts): one object shape for the three kinds. */
+export const sharedEvidenceSchema = {
+  type: "object",
+  required: ["address", "equivocations", "proofs"],
+  properties: {
+    address,
+    equivocations: { type: "integer", minimum: 0 },
+    proofs: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["kind", "owner", "ownerKey", "seq", "round", "signatures"],
+        properties: {
+          kind: { type: "string", enum: ["vote", "timeout", "proposal"] },
+          owner: { type: "integer", minimum: 0 },
+          ownerKey: hex(32),
+          phase: { type: "string", enum: ["prepare", "commit"] },
+          seq: { type: "integer" },
+          round: { type: "integer" },
+          digests: { type: "array", items: hexId },
+          requesters: { type: "array", items: { type: "integer" } },
+          highPrepareRounds: { type: "array", items: { type: ["integer", "null"] } },
+          signatures: { type: "array", items: hex(64) },
+        },
+      },
+    },
+  },
+} as const;
+
 export const accountTransfersSchema = {
   type: "object",
   required: ["address", "transfers"],

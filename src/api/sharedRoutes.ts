@@ -7,6 +7,7 @@ import {
   proposalListSchema,
   proposalRequestSchema,
   proposalSubmittedSchema,
+  sharedEvidenceSchema,
 } from "./schemas.ts";
 
 const errors = { 400: errorSchema, 403: errorSchema, 409: errorSchema, 429: errorSchema };
@@ -56,6 +57,23 @@ export function registerSharedRoutes(app: FastifyInstance, node: NodeApi): void 
       const proposals = node.shared?.proposals(address);
       if (proposals === undefined) throw notHosted(address);
       return { address, proposals };
+    },
+  );
+  app.get(
+    "/v1/shared/:address/evidence",
+    {
+      schema: {
+        summary:
+          "Equivocation proofs this node's owner holds against co-owners of a shared account it hosts (≤ 256 kept)",
+        params: addressParams,
+        response: { 200: sharedEvidenceSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const { address } = request.params as { address: string };
+      const evidence = node.shared?.evidence(address);
+      if (evidence === undefined) throw notHosted(address);
+      return { address, ...evidence };
     },
   );
 }

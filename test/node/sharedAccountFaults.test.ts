@@ -7,10 +7,64 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
+import type { SharedEvidence } from "../../src/api/nodeApi.ts";
+import { decodeAddress } from "../../src/core/address.ts";
+import { fromHex, toHex } from "../../src/core/bytes.ts";
+import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
+import { voteSigningBytes } from "../../src/kshared/certificate.ts";
 import { type RunningDevnet, startDevnet } from "../support/devnetProcess.ts";
 import { appliedBySeq, getJson, outgoing, postProposal, waitFor } from "../support/sharedLedger.ts";
 
 const EQUIVOCATION_MEMO = "equivocation";
+
+/**
+ * What the correct owners' nodes serve at `GET /v1/shared/:address/evidence`: every proof names the byzantine
+ * owner (by index and key), and both of every vote proof's signatures are that owner's. Returns the proofs
+ * served by each of them.
+ */
+async function servedEvidence(devnet: RunningDevnet, byzantineApi: string): Promise<number[]> {
+  const shared = devnet.file.shared![0]!;
+  const nodes = devnet.file.nodes;
+  const { body: account } = await getJson<{ definition: { owners: string[] } }>(
+    `${nodes[1]!.api}/v1/accounts/${shared.address}`,
+  );
+  const keystore = shared.owners.find((o) => o.node === byzantineApi)!.keystore;
+  const byzantineKey = toHex(decodeAddress(JSON.parse(await readFile(keystore, "utf8")).address).key);
+  const byzantineOwner = account.definition.owners.indexOf(byzantineKey);
+  assert.ok(byzantineOwner >= 0);
+  const accountId = decodeAddress(shared.address).key;
+  const correct = shared.owners.filter((o) => o.node !== byzantineApi);
+  const served = await Promise.all(
+    correct.map((o) => getJson<SharedEvidence>(`${o.node}/v1/shared/${shared.address}/evidence`)),
+  );
+  for (const { status, body } of served) {
+    assert.equal(status, 200);
+    assert.ok(body.equivocations >= body.proofs.length);
+    for (const proof of body.proofs) {
+      assert.deepEqual([proof.owner, proof.ownerKey], [byzantineOwner, byzantineKey], JSON.stringify(proof));
+      if (proof.kind === "timeout") continue;
+      assert.notEqual(proof.digests[0], proof.digests[1]);
+      if (proof.kind !== "vote") continue;
+      for (const i of [0, 1]) {
+        const message = voteSigningBytes(
+          accountId,
+          proof.phase,
+          proof.seq,
+          proof.round,
+          fromHex(proof.digests[i]!, 32, "digest"),
+        );
+        const signature = fromHex(proof.signatures[i]!, 64, "signature");
+        assert.ok(
+          sodiumVerifier.verify(signature, message, fromHex(byzantineKey, 32, "key")),
+          "the owner signed both votes",
+        );
+      }
+    }
+  }
+  const notHosted = await getJson<{ code: string }>(`${nodes[0]!.api}/v1/shared/${shared.address}/evidence`);
+  assert.deepEqual([notHosted.status, notHosted.body.code], [409, "SHARED_NOT_HOSTED"]);
+  return served.map(({ body }) => body.proofs.length);
+}
 
 async function logLines(path: string, message: string): Promise<number> {
   const text = await readFile(path, "utf8").catch(() => "");
@@ -86,8 +140,13 @@ test("one equivocating owner: every correct owner's payment is made once, the sa
       exported.some((e) => e > 0),
       `a correct owner exports its evidence count in /metrics: ${exported}`,
     );
+    const proofs = await servedEvidence(devnet, byzantine.api);
+    assert.ok(
+      proofs.some((n) => n > 0),
+      `a correct owner's node serves its proofs: ${proofs}`,
+    );
     t.diagnostic(
-      `${count} payments applied on 6 nodes in ${elapsed} ms over ${last.seqs} seqs; ${equivocations} equivocating proposals; evidence reports per correct node ${evidence}; /metrics equivocations ${exported}`,
+      `${count} payments applied on 6 nodes in ${elapsed} ms over ${last.seqs} seqs; ${equivocations} equivocating proposals; evidence reports per correct node ${evidence}; /metrics equivocations ${exported}; proofs served ${proofs}`,
     );
   } finally {
     await devnet.stop();

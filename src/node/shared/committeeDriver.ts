@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { SharedAccountsApi, SignedProposal } from "../../api/nodeApi.ts";
+import type { SharedAccountsApi, SharedEvidence, SignedProposal } from "../../api/nodeApi.ts";
 import type { Channels } from "../../channels/channels.ts";
 import { type BoundHandler, bindHandler } from "../../channels/protocolHandler.ts";
 import { bytesEqual, toHex } from "../../core/bytes.ts";
@@ -9,6 +9,7 @@ import { sodiumVerifier } from "../../crypto/ed25519Sodium.ts";
 import { decodeCommitteeMessage, encodeCommitteeMessage } from "../../kshared/committeeCodec.ts";
 import type { CommitteeAction, CommitteeEvent, CommitteeMessage } from "../../kshared/committeeTypes.ts";
 import type { EquivocatingOwner } from "../../kshared/equivocatingOwner.ts";
+import { equivocationToJson } from "../../kshared/evidenceJson.ts";
 import type { P2PTransport } from "../../p2p/transport.ts";
 import { COMMITTEES_CHANNEL } from "../../protocols/committees/committeeChannel.ts";
 import {
@@ -156,6 +157,16 @@ export class CommitteeDriver implements SharedAccountsApi {
 
   proposals(address: string): ProposalView[] | undefined {
     return this.byAddress.get(address)?.book.list();
+  }
+
+  evidence(address: string): SharedEvidence | undefined {
+    const hosted = this.byAddress.get(address);
+    if (hosted === undefined) return undefined;
+    const { owners } = hosted.account.definition;
+    return {
+      equivocations: hosted.committee.counters().equivocations,
+      proofs: hosted.committee.evidence().map((proof) => equivocationToJson(proof, owners)),
+    };
   }
 
   definitionOf(address: string): { owners: string[]; label: string } | undefined {

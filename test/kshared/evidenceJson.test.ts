@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { fromHex, toHex } from "../../src/core/bytes.ts";
+import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
+import { voteSigningBytes } from "../../src/kshared/certificate.ts";
+import type { SignedRequest, Vote } from "../../src/kshared/committeeTypes.ts";
+import { equivocationToJson } from "../../src/kshared/evidenceJson.ts";
+import { sharedAccount, voteSignature } from "../support/sharedAccounts.ts";
+
+const treasury = sharedAccount([1, 2, 3, 4], "treasury");
+const owners = treasury.definition.owners;
+
+function vote(voter: number, digest: Uint8Array): Vote {
+  const statement = { account: treasury.id, phase: "prepare" as const, seq: 7, round: 2, digest };
+  return { ...statement, voter, signature: voteSignature(treasury.owners[voter]!, statement) };
+}
+
+describe("equivocation proofs as JSON", () => {
+  it("a vote proof names the owner and carries both signed votes, checkable with the definition alone", () => {
+    const [a, b] = [sha256(Uint8Array.of(1)), sha256(Uint8Array.of(2))];
+    const json = equivocationToJson({ kind: "vote", first: vote(2, a), second: vote(2, b) }, owners);
+    assert.equal(json.kind, "vote");
+    if (json.kind !== "vote") return;
+    assert.deepEqual(
+      { owner: json.owner, ownerKey: json.ownerKey, phase: json.phase, seq: json.seq, round: json.round },
+      { owner: 2, ownerKey: toHex(owners[2]!), phase: "prepare", seq: 7, round: 2 },
+    );
+    assert.deepEqual(json.digests, [toHex(a), toHex(b)]);
+    for (const i of [0, 1]) {
+      const message = voteSigningBytes(
+        treasury.id,
+        json.phase,
+        json.seq,
+        json.round,
+        fromHex(json.digests[i]!, 32, "d"),
+      );
+      const signature = fromHex(json.signatures[i]!, 64, "s");
+      assert.ok(sodiumVerifier.verify(signature, message, fromHex(json.ownerKey, 32, "k")));
+      // Only that owner's key: the proof cannot be pinned on another owner.
+      assert.ok(!sodiumVerifier.verify(signature, message, owners[1]!));
+    }
+  });
+
+  it("timeout and proposal proofs keep what tells the two statements apart", () => {
+    const timeout = (highPrepareRound: number | null) => ({
+      seq: 3,
+      round: 1,
+      highPrepareRound,
+      voter: 0,
+      signature: new Uint8Array(64).fill(highPrepareRound ?? 9),
+    });
+    const t = equivocationToJson({ kind: "timeout", first: timeout(null), second: timeout(0) }, owners);
+    assert.deepEqual(t.kind === "timeout" && [t.owner, t.seq, t.round, t.highPrepareRounds], [
+      0,
+      3,
+      1,
+      [null, 0],
+    ]);
+
+    const request = (owner: number, byte: number): SignedRequest => ({
+      owner,
+      proposal: Uint8Array.of(byte),
+      digest: sha256(Uint8Array.of(byte)),
+      signature: new Uint8Array(64).fill(byte),
+    });
+    const p = equivocationToJson(
+      { kind: "proposal", seq: 4, round: 0, leader: 3, first: request(1, 5), second: request(3, 6) },
+      owners,
+    );
+    assert.ok(p.kind === "proposal");
+    assert.deepEqual([p.owner, p.ownerKey, p.requesters], [3, toHex(owners[3]!), [1, 3]]);
+    assert.deepEqual(p.digests, [toHex(sha256(Uint8Array.of(5))), toHex(sha256(Uint8Array.of(6)))]);
+  });
+
+  it("refuses an owner index outside the definition", () => {
+    const digest = sha256(Uint8Array.of(1));
+    const outside = { ...vote(0, digest), voter: 4 };
+    assert.throws(
+      () => equivocationToJson({ kind: "vote", first: outside, second: outside }, owners),
+      RangeError,
+    );
+  });
+});
