@@ -51,6 +51,13 @@ describe("tally wallet against a running node", { timeout: 180_000 }, () => {
     await net?.stop();
   });
 
+  /** `tally wallet send PAYEE 1` through the node, from the test's keystore unless told otherwise. */
+  const sendOne = (from: { keystore?: string; passphraseFile?: string }, ...extra: string[]) =>
+    tally(
+      ...["wallet", "send", payee, "1", "--keystore", from.keystore ?? keystore],
+      ...["--passphrase-file", from.passphraseFile ?? pass, "--node", url, ...extra],
+    );
+
   it("imports a secret key into an encrypted keystore pinned to the node's network", async () => {
     const keyFile = join(dir, "key.hex");
     await writeFile(keyFile, `${toHex(key.secretKey)}\n`, { mode: 0o600 });
@@ -111,20 +118,7 @@ describe("tally wallet against a running node", { timeout: 180_000 }, () => {
     const seqOf = async () =>
       (JSON.parse(await readFile(keystore, "utf8")) as { lastSignedSeq: number }).lastSignedSeq;
     const before = await seqOf();
-    const send = (...extra: string[]) =>
-      tally(
-        "wallet",
-        "send",
-        payee,
-        "1",
-        "--keystore",
-        keystore,
-        "--passphrase-file",
-        pass,
-        "--node",
-        url,
-        ...extra,
-      );
+    const send = (...extra: string[]) => sendOne({}, ...extra);
     const unreachable = await send("--confirm-node", "http://127.0.0.1:9");
     assert.equal(unreachable.code, 1);
     assert.match(JSON.parse(unreachable.err).message, /127\.0\.0\.1:9/);
@@ -138,18 +132,7 @@ describe("tally wallet against a running node", { timeout: 180_000 }, () => {
   it("a wrong passphrase is a clear one-line error", async () => {
     const wrong = join(dir, "wrong.passphrase");
     await writeFile(wrong, "not it\n", { mode: 0o600 });
-    const r = await tally(
-      "wallet",
-      "send",
-      payee,
-      "1",
-      "--keystore",
-      keystore,
-      "--passphrase-file",
-      wrong,
-      "--node",
-      url,
-    );
+    const r = await sendOne({ passphraseFile: wrong });
     assert.equal(r.code, 1);
     assert.equal(JSON.parse(r.err).code, "WALLET_WRONG_PASSPHRASE");
   });
@@ -184,18 +167,7 @@ describe("tally wallet against a running node", { timeout: 180_000 }, () => {
       pass,
     );
     assert.equal(created.code, 0, created.err);
-    const r = await tally(
-      "wallet",
-      "send",
-      payee,
-      "1",
-      "--keystore",
-      other,
-      "--passphrase-file",
-      pass,
-      "--node",
-      url,
-    );
+    const r = await sendOne({ keystore: other });
     assert.equal(r.code, 1);
     assert.equal(JSON.parse(r.err).code, "WALLET_NETWORK_MISMATCH");
   });
