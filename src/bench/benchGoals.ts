@@ -57,6 +57,11 @@ export interface GoalsMeasurements {
   readonly halfRate: number;
   readonly half: RepeatedBench;
   readonly rss: RssRun;
+  /**
+   * When the measurements began and ended (ISO 8601, UTC): this machine's speed moves with the hour, so a
+   * set of verdicts means little without when it was taken.
+   */
+  readonly window: { readonly startedAt: string; readonly finishedAt: string };
 }
 
 /** What the machine's hour was like: figures that move with it, not with the code. */
@@ -176,6 +181,13 @@ export function judgeGoals(m: GoalsMeasurements): GoalsReport {
   };
 }
 
+/** "2026-12-06 18:38–19:12 UTC" (the end's date too when the run crossed midnight). */
+function windowText({ startedAt, finishedAt }: GoalsMeasurements["window"]): string {
+  const [startDay, startTime] = [startedAt.slice(0, 10), startedAt.slice(11, 16)];
+  const [endDay, endTime] = [finishedAt.slice(0, 10), finishedAt.slice(11, 16)];
+  return `${startDay} ${startTime}–${endDay === startDay ? "" : `${endDay} `}${endTime} UTC`;
+}
+
 export function formatGoals(r: GoalsReport): string {
   const first = r.saturation.runs[0];
   const setup =
@@ -199,7 +211,7 @@ export function formatGoals(r: GoalsReport): string {
     `  ${"goal".padEnd(width)}  ${"threshold".padStart(9)}  ${"measured".padStart(9)}  met  how`,
     ...rows,
     "",
-    "  the hour (figures that follow the machine, not the code):",
+    `  the hour (figures that follow the machine, not the code): ${windowText(r.window)}`,
     `    raw libsodium verify ${num(h.rawVerifyPerSec, 0)}/s; the bench's verify ${num(h.benchVerifyMicros.median, 1)} µs${range(h.benchVerifyMicros, 1)}`,
     `    machine busy: ${busy(h.saturationBusyPercent)} at saturation, ${busy(h.halfRateBusyPercent)} at half rate`,
   ].join("\n");

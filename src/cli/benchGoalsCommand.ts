@@ -110,6 +110,7 @@ function runArgs(
 const say = (text: string) => process.stderr.write(`goals: ${text}\n`);
 
 async function measureGoals(g: GoalsArgs, signal: AbortSignal): Promise<GoalsReport> {
+  const startedAt = new Date().toISOString();
   const ingest: IngestBenchResult[] = [];
   for (let i = 1; i <= g.ingestRuns; i++) {
     say(`ingest against raw verify, run ${i} of ${g.ingestRuns}`);
@@ -127,7 +128,8 @@ async function measureGoals(g: GoalsArgs, signal: AbortSignal): Promise<GoalsRep
   const halfRate = halfRateOf(saturation);
   const half = await repeated(`half rate (${halfRate}/s)`, g.halfRuns, halfRate);
   const rss = await memoryRun(g, halfRate, signal);
-  return judgeGoals({ ingest, saturation, halfRate, half, rss });
+  const window = { startedAt, finishedAt: new Date().toISOString() };
+  return judgeGoals({ ingest, saturation, halfRate, half, rss, window });
 }
 
 /** The long run at the half rate, after half its length of warm-up; skipped if it would sign too much. */

@@ -54,6 +54,7 @@ function measurements(over: Partial<GoalsMeasurements> = {}): GoalsMeasurements 
     halfRate: halfRateOf(saturation),
     half: summariseRuns([run(1_550, 260, 40), run(1_550, 270, 55), run(1_550, 250, 45)]),
     rss: { ran: false, reason: "add --rss" },
+    window: { startedAt: "2026-12-06T18:38:50.120Z", finishedAt: "2026-12-06T19:12:31.004Z" },
     ...over,
   };
 }
@@ -142,6 +143,12 @@ test("goals: the hour's figures come from every run's verify timing and the inge
   const row = text.split("\n").find((l) => l.includes("applied/s at saturation"));
   assert.match(row ?? "", /≥ 3,000\s+3,000\s+yes\s+median of 2 runs/);
   assert.match(text, /the bench's verify 51\.0 µs \(44\.0–70\.0\)/);
+  assert.match(text, /not the code\): 2026-12-06 18:38–19:12 UTC$/m);
+  const overnight = { startedAt: "2026-12-06T23:40:00.000Z", finishedAt: "2026-12-07T00:14:00.000Z" };
+  assert.match(
+    formatGoals(judgeGoals(measurements({ window: overnight }))),
+    /2026-12-06 23:40–2026-12-07 00:14 UTC/,
+  );
   assert.doesNotMatch(text, /the goals are for/);
   const twoNodes = { ...run(3_000, 150, 250), nodes: 2 } as DevnetBenchResult;
   const small = formatGoals(judgeGoals(measurements({ saturation: summariseRuns([twoNodes]) })));

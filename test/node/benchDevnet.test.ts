@@ -320,9 +320,12 @@ test("`tally bench goals` measures every goal in one command and holds each figu
       ...["--ingest-runs", "2"],
       ...["--prewarm", "1", "--saturation-runs", "1", "--half-runs", "2", "--rss", "--rss-duration", "3"],
     ];
+    const began = Date.now();
     const { code, stdout, stderr } = await runCli([...args, "--json"], { TMPDIR: tmp });
+    const ended = Date.now();
     assert.equal(code, 0, stderr);
     const r = JSON.parse(stdout) as {
+      window: { startedAt: string; finishedAt: string };
       goals: { goal: string; comparison: string; threshold: number; measured: number | null; met: boolean }[];
       met: number;
       measured: number;
@@ -362,6 +365,10 @@ test("`tally bench goals` measures every goal in one command and holds each figu
     assert.equal(r.goals[0]!.measured, (ratios[0]! + ratios[1]!) / 2, "the median of two runs is their mean");
     assert.equal(r.met, r.goals.filter((g) => g.met).length);
     assert.ok(r.hour.rawVerifyPerSec > 0 && r.hour.benchVerifyMicros.median > 0);
+    // When it was measured: inside the command's run, in UTC.
+    const [from, to] = [Date.parse(r.window.startedAt), Date.parse(r.window.finishedAt)];
+    assert.ok(began <= from && from < to && to <= ended, JSON.stringify(r.window));
+    assert.match(r.window.startedAt, /Z$/);
     // Every devnet was brought down and removed.
     assert.deepEqual(await readdir(tmp), []);
   } finally {
