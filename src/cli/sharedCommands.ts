@@ -2,6 +2,7 @@ import { toHex } from "../core/bytes.ts";
 import { isTallyError } from "../core/errors.ts";
 import { MAX_LABEL_BYTES, parseOwners, sharedAccountId, sharedAddress } from "../kshared/definition.ts";
 import { type Command, optionalString, type ParsedArgs, requireString, UsageError } from "./command.ts";
+import { sharedEvidenceCommand } from "./sharedEvidence.ts";
 import { sharedProposeCommand } from "./sharedPropose.ts";
 
 /** What `tally shared address` prints: the account's address, its id and the definition that hashes to it. */
@@ -57,4 +58,8 @@ const sharedAddressCommand: Command = {
   },
 };
 
-export const sharedCommands: readonly Command[] = [sharedAddressCommand, sharedProposeCommand];
+export const sharedCommands: readonly Command[] = [
+  sharedAddressCommand,
+  sharedProposeCommand,
+  sharedEvidenceCommand,
+];

@@ -7,6 +7,8 @@ export interface AccountJson {
   balance: string;
   nextSeq: number;
   pendingDeps: string[];
+  /** A shared account's definition, when the node knows it (it hosts an owner, or resolved a transfer of it). */
+  definition?: { owners: string[]; label: string };
 }
 
 export interface AccountTransfersJson {
@@ -82,6 +84,10 @@ export class NodeClient implements WalletNode {
     throw new TallyError(ErrorCode.LimitExceeded, `history of ${address} is over ${maxPages} pages`, {
       pageSize,
     });
+  }
+  /** `GET /v1/shared/:address/evidence`, unchecked: the node's word until `checkEquivocation` says otherwise. */
+  sharedEvidence(address: string): Promise<{ equivocations?: unknown; proofs?: unknown }> {
+    return this.request("GET", `/v1/shared/${encodeURIComponent(address)}/evidence`);
   }
   transfer(id: string): Promise<TransferView> {
     return this.request("GET", `/v1/transfers/${encodeURIComponent(id)}`);

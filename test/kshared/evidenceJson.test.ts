@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { sha256 } from "@noble/hashes/sha2.js";
+import sodium from "sodium-native";
 import { fromHex, toHex } from "../../src/core/bytes.ts";
+import { nobleVerifier } from "../../src/crypto/ed25519Noble.ts";
 import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
-import { voteSigningBytes } from "../../src/kshared/certificate.ts";
+import { timeoutSigningBytes, voteSigningBytes } from "../../src/kshared/certificate.ts";
 import type { SignedRequest, Vote } from "../../src/kshared/committeeTypes.ts";
-import { equivocationToJson } from "../../src/kshared/evidenceJson.ts";
+import { checkEquivocation } from "../../src/kshared/evidenceCheck.ts";
+import { type EquivocationJson, equivocationToJson } from "../../src/kshared/evidenceJson.ts";
 import { sharedAccount, voteSignature } from "../support/sharedAccounts.ts";
 
 const treasury = sharedAccount([1, 2, 3, 4], "treasury");
@@ -80,5 +83,71 @@ describe("equivocation proofs as JSON", () => {
       () => equivocationToJson({ kind: "vote", first: outside, second: outside }, owners),
       RangeError,
     );
+  });
+});
+
+function timeoutVote(voter: number, highPrepareRound: number | null) {
+  const signature = Buffer.alloc(64);
+  const message = timeoutSigningBytes(treasury.id, 3, 1, highPrepareRound);
+  sodium.crypto_sign_detached(
+    signature,
+    Buffer.from(message),
+    Buffer.from(treasury.owners[voter]!.secretKey),
+  );
+  return { seq: 3, round: 1, highPrepareRound, voter, signature: new Uint8Array(signature) };
+}
+
+describe("checking a served proof without trusting the node", () => {
+  const check = (proof: unknown) => checkEquivocation(proof, treasury.id, owners, nobleVerifier);
+  const [a, b] = [sha256(Uint8Array.of(1)), sha256(Uint8Array.of(2))];
+  const votes = equivocationToJson({ kind: "vote", first: vote(2, a), second: vote(2, b) }, owners);
+  const timeouts = equivocationToJson(
+    { kind: "timeout", first: timeoutVote(1, null), second: timeoutVote(1, 0) },
+    owners,
+  );
+
+  it("proves vote and timeout proofs whose two statements are the named owner's", () => {
+    assert.deepEqual(check(votes), { verdict: "proven" });
+    assert.deepEqual(check(timeouts), { verdict: "proven" });
+  });
+
+  it("finds invalid what a lying node could serve", () => {
+    const v = votes as Extract<EquivocationJson, { kind: "vote" }>;
+    const lies: [string, unknown, RegExp][] = [
+      ["pinned on another owner", { ...v, owner: 1 }, /does not have key/],
+      ["another key for the owner", { ...v, ownerKey: toHex(owners[1]!) }, /does not have key/],
+      ["an owner the account lacks", { ...v, owner: 4 }, /does not have key/],
+      ["no contradiction", { ...v, digests: [v.digests[0], v.digests[0]] }, /the same/],
+      [
+        "a signature flipped",
+        { ...v, signatures: [v.signatures[0], `00${v.signatures[1].slice(2)}`] },
+        /statement 2 is not signed/,
+      ],
+      ["another round", { ...v, round: 3 }, /statement 1 is not signed/],
+      ["bad hex", { ...v, digests: ["zz", v.digests[1]] }, /expected lowercase hex/],
+      ["three digests", { ...v, digests: [...v.digests, v.digests[0]] }, /not a well-formed proof/],
+      ["a round past the wire's range", { ...timeouts, round: 2 ** 32 }, /not a well-formed proof/],
+      ["no kind", { ...v, kind: "gossip" }, /not a well-formed proof/],
+      ["not an object", "proof", /not a well-formed proof/],
+    ];
+    for (const [what, proof, reason] of lies) {
+      const verdict = check(proof);
+      assert.equal(verdict.verdict, "invalid", what);
+      assert.match(verdict.verdict === "invalid" ? verdict.reason : "", reason, what);
+    }
+  });
+
+  it("leaves a proposal proof as the serving node's word", () => {
+    const request = (owner: number, byte: number): SignedRequest => ({
+      owner,
+      proposal: Uint8Array.of(byte),
+      digest: sha256(Uint8Array.of(byte)),
+      signature: new Uint8Array(64).fill(byte),
+    });
+    const proof = equivocationToJson(
+      { kind: "proposal", seq: 4, round: 0, leader: 3, first: request(1, 5), second: request(3, 6) },
+      owners,
+    );
+    assert.deepEqual(check(proof), { verdict: "nodesWord" });
   });
 });

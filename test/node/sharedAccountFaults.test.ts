@@ -5,24 +5,30 @@
  * still applies at most one transfer per seq on every node, whether or not the committee progressed.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
+import { promisify } from "node:util";
 import type { SharedEvidence } from "../../src/api/nodeApi.ts";
 import { decodeAddress } from "../../src/core/address.ts";
 import { fromHex, toHex } from "../../src/core/bytes.ts";
 import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
 import { voteSigningBytes } from "../../src/kshared/certificate.ts";
-import { type RunningDevnet, startDevnet } from "../support/devnetProcess.ts";
+import { MAIN_TS, type RunningDevnet, startDevnet } from "../support/devnetProcess.ts";
 import { appliedBySeq, getJson, outgoing, postProposal, waitFor } from "../support/sharedLedger.ts";
 
 const EQUIVOCATION_MEMO = "equivocation";
 
 /**
  * What the correct owners' nodes serve at `GET /v1/shared/:address/evidence`: every proof names the byzantine
- * owner (by index and key), and both of every vote proof's signatures are that owner's. Returns the proofs
- * served by each of them.
+ * owner (by index and key), and both of every vote proof's signatures are that owner's; and `tally shared
+ * evidence` proves every signed proof of the node serving the most. Returns the proofs each node served and
+ * how many the command proved.
  */
-async function servedEvidence(devnet: RunningDevnet, byzantineApi: string): Promise<number[]> {
+async function servedEvidence(
+  devnet: RunningDevnet,
+  byzantineApi: string,
+): Promise<{ perNode: number[]; proven: number }> {
   const shared = devnet.file.shared![0]!;
   const nodes = devnet.file.nodes;
   const { body: account } = await getJson<{ definition: { owners: string[] } }>(
@@ -63,7 +69,21 @@ async function servedEvidence(devnet: RunningDevnet, byzantineApi: string): Prom
   }
   const notHosted = await getJson<{ code: string }>(`${nodes[0]!.api}/v1/shared/${shared.address}/evidence`);
   assert.deepEqual([notHosted.status, notHosted.body.code], [409, "SHARED_NOT_HOSTED"]);
-  return served.map(({ body }) => body.proofs.length);
+  // `tally shared evidence` checks the same proofs on this side, trusting the node for nothing.
+  const most = served.reduce(
+    (best, s, i) => (s.body.proofs.length > served[best]!.body.proofs.length ? i : best),
+    0,
+  );
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    ...[MAIN_TS, "shared", "evidence", shared.address, "--node", correct[most]!.node, "--json"],
+  ]);
+  const checked = JSON.parse(stdout) as { proofs: { owner: number; kind: string; verdict: string }[] };
+  assert.deepEqual(
+    checked.proofs.map((p) => [p.owner, p.verdict === (p.kind === "proposal" ? "nodesWord" : "proven")]),
+    served[most]!.body.proofs.map(() => [byzantineOwner, true]),
+  );
+  const proven = checked.proofs.filter((p) => p.verdict === "proven").length;
+  return { perNode: served.map(({ body }) => body.proofs.length), proven };
 }
 
 async function logLines(path: string, message: string): Promise<number> {
@@ -142,11 +162,11 @@ test("one equivocating owner: every correct owner's payment is made once, the sa
     );
     const proofs = await servedEvidence(devnet, byzantine.api);
     assert.ok(
-      proofs.some((n) => n > 0),
-      `a correct owner's node serves its proofs: ${proofs}`,
+      proofs.perNode.some((n) => n > 0),
+      `a correct owner's node serves its proofs: ${proofs.perNode}`,
     );
     t.diagnostic(
-      `${count} payments applied on 6 nodes in ${elapsed} ms over ${last.seqs} seqs; ${equivocations} equivocating proposals; evidence reports per correct node ${evidence}; /metrics equivocations ${exported}; proofs served ${proofs}`,
+      `${count} payments applied on 6 nodes in ${elapsed} ms over ${last.seqs} seqs; ${equivocations} equivocating proposals; evidence reports per correct node ${evidence}; /metrics equivocations ${exported}; proofs served ${proofs.perNode}, ${proofs.proven} proven by \`tally shared evidence\``,
     );
   } finally {
     await devnet.stop();
