@@ -19,6 +19,18 @@ function vote(voter: number, digest: Uint8Array): Vote {
   return { ...statement, voter, signature: voteSignature(treasury.owners[voter]!, statement) };
 }
 
+/** Leader 3 proposed owner 1's request and then its own for seq 4, round 0 (requests signed with filler). */
+function proposalProof(): EquivocationJson {
+  const request = (owner: number, byte: number): SignedRequest => ({
+    owner,
+    proposal: Uint8Array.of(byte),
+    digest: sha256(Uint8Array.of(byte)),
+    signature: new Uint8Array(64).fill(byte),
+  });
+  const [first, second] = [request(1, 5), request(3, 6)];
+  return equivocationToJson({ kind: "proposal", seq: 4, round: 0, leader: 3, first, second }, owners);
+}
+
 describe("equivocation proofs as JSON", () => {
   it("a vote proof names the owner and carries both signed votes, checkable with the definition alone", () => {
     const [a, b] = [sha256(Uint8Array.of(1)), sha256(Uint8Array.of(2))];
@@ -61,16 +73,7 @@ describe("equivocation proofs as JSON", () => {
       [null, 0],
     ]);
 
-    const request = (owner: number, byte: number): SignedRequest => ({
-      owner,
-      proposal: Uint8Array.of(byte),
-      digest: sha256(Uint8Array.of(byte)),
-      signature: new Uint8Array(64).fill(byte),
-    });
-    const p = equivocationToJson(
-      { kind: "proposal", seq: 4, round: 0, leader: 3, first: request(1, 5), second: request(3, 6) },
-      owners,
-    );
+    const p = proposalProof();
     assert.ok(p.kind === "proposal");
     assert.deepEqual([p.owner, p.ownerKey, p.requesters], [3, toHex(owners[3]!), [1, 3]]);
     assert.deepEqual(p.digests, [toHex(sha256(Uint8Array.of(5))), toHex(sha256(Uint8Array.of(6)))]);
@@ -138,16 +141,6 @@ describe("checking a served proof without trusting the node", () => {
   });
 
   it("leaves a proposal proof as the serving node's word", () => {
-    const request = (owner: number, byte: number): SignedRequest => ({
-      owner,
-      proposal: Uint8Array.of(byte),
-      digest: sha256(Uint8Array.of(byte)),
-      signature: new Uint8Array(64).fill(byte),
-    });
-    const proof = equivocationToJson(
-      { kind: "proposal", seq: 4, round: 0, leader: 3, first: request(1, 5), second: request(3, 6) },
-      owners,
-    );
-    assert.deepEqual(check(proof), { verdict: "nodesWord" });
+    assert.deepEqual(check(proposalProof()), { verdict: "nodesWord" });
   });
 });
