@@ -6,6 +6,9 @@ import type { EquivocationJson } from "../kshared/evidenceJson.ts";
 import type { RejectionReason } from "../ledger/store.ts";
 import type { ProposalView } from "../node/shared/proposalBook.ts";
 
+/** A proposal as `GET /v1/shared/:address/proposals` lists it. */
+export type { ProposalView };
+
 /** `pending`: accepted by this node and being broadcast; the rest are the ledger's statuses. */
 export type TransferStatus = "pending" | "delivered" | "applied" | "rejected";
 

@@ -4,6 +4,7 @@ import { MAX_LABEL_BYTES, parseOwners, sharedAccountId, sharedAddress } from "..
 import { type Command, optionalString, type ParsedArgs, requireString, UsageError } from "./command.ts";
 import { sharedEvidenceCommand } from "./sharedEvidence.ts";
 import { sharedProposeCommand } from "./sharedPropose.ts";
+import { sharedStatusCommand } from "./sharedStatus.ts";
 
 /** What `tally shared address` prints: the account's address, its id and the definition that hashes to it. */
 export interface SharedAddressResult {
@@ -61,5 +62,6 @@ const sharedAddressCommand: Command = {
 export const sharedCommands: readonly Command[] = [
   sharedAddressCommand,
   sharedProposeCommand,
+  sharedStatusCommand,
   sharedEvidenceCommand,
 ];

@@ -1,4 +1,4 @@
-import type { NodeInfo, TransferStatus, TransferView } from "../api/nodeApi.ts";
+import type { NodeInfo, ProposalView, TransferStatus, TransferView } from "../api/nodeApi.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { TransferJson } from "../core/transferJson.ts";
 
@@ -84,6 +84,10 @@ export class NodeClient implements WalletNode {
     throw new TallyError(ErrorCode.LimitExceeded, `history of ${address} is over ${maxPages} pages`, {
       pageSize,
     });
+  }
+  /** `GET /v1/shared/:address/proposals`: the hosted owner's proposals, newest first. */
+  sharedProposals(address: string): Promise<{ proposals: ProposalView[] }> {
+    return this.request("GET", `/v1/shared/${encodeURIComponent(address)}/proposals`);
   }
   /** `GET /v1/shared/:address/evidence`, unchecked: the node's word until `checkEquivocation` says otherwise. */
   sharedEvidence(address: string): Promise<{ equivocations?: unknown; proofs?: unknown }> {

@@ -143,6 +143,27 @@ test("50 proposals through 4 owners' nodes are applied on all 6 nodes in one ord
       `${PROPOSALS} proposals over 4 owners applied on ${apis.length} nodes in ${elapsedMs} ms (${(elapsedMs / PROPOSALS).toFixed(0)} ms per seq)`,
     );
 
+    // `tally shared status`: an owner's node lists its owner's proposals, all applied; a node hosting no owner
+    // shows the account (it has resolved its transfers, so it knows the definition) and no proposals.
+    const status = async (api: string) => {
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        ...[MAIN_TS, "shared", "status", shared.address, "--node", api, "--json"],
+      ]);
+      return JSON.parse(stdout) as {
+        nextSeq: number;
+        definition: { owners: string[] } | null;
+        proposals: { status: string }[] | null;
+      };
+    };
+    const [ownerView, otherView] = [await status(owner0.node), await status(apis[0]!)];
+    assert.equal(ownerView.nextSeq, PROPOSALS + 1);
+    assert.ok(ownerView.proposals !== null && ownerView.proposals.length > 0);
+    assert.ok(ownerView.proposals.every((p) => p.status === "applied" || p.status === "superseded"));
+    assert.deepEqual(
+      [otherView.nextSeq, otherView.definition?.owners.length, otherView.proposals],
+      [PROPOSALS + 1, 4, null],
+    );
+
     // The payee's wallet spends what the shared account paid it (1 back to the account): it checks each
     // certified dep as the ledger does (definition, certificate, owners' signatures) before it signs over it.
     const payee = devnet.file.wallets[0]!;
