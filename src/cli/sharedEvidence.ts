@@ -4,8 +4,7 @@ import { nobleVerifier } from "../crypto/ed25519Noble.ts";
 import { parseOwners, sharedAccountId, sharedAddress } from "../kshared/definition.ts";
 import { checkEquivocation, type EvidenceVerdict } from "../kshared/evidenceCheck.ts";
 import { NodeClient, NodeRequestError } from "../wallet/nodeClient.ts";
-import type { Command, ParsedArgs } from "./command.ts";
-import { requireString, UsageError } from "./command.ts";
+import { type Command, type ParsedArgs, requireString, UsageError } from "./command.ts";
 
 /** Proofs the command judges: a node keeps 256 per account, so a longer list is not an honest answer. */
 const MAX_PROOFS = 256;
