@@ -207,6 +207,8 @@ export interface BroadcastCounters {
   readonly lateAnswers: number;
   /** Contagion: sampled peers replaced by a fresh draw (down past the grace period, or scheduled refresh). */
   readonly samplesReplaced?: number;
+  /** Contagion: unsubscribes sent to members whose messages of a layer this node does not sample them in. */
+  readonly staleSendersTold?: number;
 }
 
 export interface BroadcastStats {

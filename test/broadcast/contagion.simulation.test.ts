@@ -432,6 +432,48 @@ describe("contagion in a seeded network", () => {
     );
   });
 
+  test("a restarted node's old sampled peers are told to stop, and stop after one broadcast", (t) => {
+    // N = 100: samples cover most of the network but not all of it, so a restart's fresh draws leave out
+    // peers the old ones had subscribed to, and those peers' votes and relays would arrive for nothing.
+    const n = 100;
+    const net = contagionNetwork(n, 4_242, simParams(n, 0.1), new Map());
+    net.start();
+    net.run();
+    const restarted = net.correct[7]!;
+    // It crashes on its first event of the first broadcast, and runs the rest of it on fresh samples.
+    restarted.crashAtStep = net.steps;
+    const payloads = [1, 2, 3, 4, 5, 6].map((seq) => testPayload("acct", seq, `broadcast ${seq}`));
+    // The restarted protocol's counters start from zero: each entry is what one broadcast added.
+    const perBroadcast: { notSampled: number; told: number }[] = [];
+    let before = { notSampled: 0, told: 0 };
+    for (const payload of payloads) {
+      net.submit(0, payload);
+      net.run();
+      const { dropped, staleSendersTold = 0 } = restarted.protocol.counters();
+      const after = { notSampled: dropped.notSampled ?? 0, told: staleSendersTold };
+      perBroadcast.push({ notSampled: after.notSampled - before.notSampled, told: after.told - before.told });
+      before = after;
+    }
+    assert.equal(restarted.restarts, 1, "the restart happened");
+    checkProperties(
+      net.correct,
+      payloads.map((payload) => ({
+        instance: inspectTestPayload(payload)!.instance,
+        digest: digestOf(payload),
+      })),
+      "stale subscriptions",
+    );
+    // The race this guards against happened: old subscriptions outlived the restart and were told to stop.
+    assert.ok(perBroadcast[0]!.notSampled > 0, "votes under old subscriptions reached the restarted node");
+    assert.ok(perBroadcast[0]!.told > 0, "and their senders were told");
+    for (const [i, counts] of perBroadcast.slice(1).entries()) {
+      assert.deepEqual(counts, { notSampled: 0, told: 0 }, `broadcast ${i + 2}`);
+    }
+    t.diagnostic(
+      `N=${n}: unwanted votes at the restarted node per broadcast: ${perBroadcast.map((c) => c.notSampled).join(", ")}; notices sent: ${perBroadcast.map((c) => c.told).join(", ")}`,
+    );
+  });
+
   test("sampled peers that are down get replaced, and broadcasts still complete", (t) => {
     const n = 50;
     const crashed = 3;

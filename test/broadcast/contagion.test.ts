@@ -341,6 +341,48 @@ describe("contagion: samples and subscriptions", () => {
     }
   });
 
+  test("a member sending what its samples here do not ask for is told to unsubscribe, within a budget", () => {
+    const protocol = startedNode({ gossip: ["x2"] });
+    const notice = (actions: readonly BroadcastAction[]) =>
+      sendsOf(actions, "unsubscribe").map((action) => [action.to, action.message]);
+    // x1 is in no sample and no gossip link: each layer's message draws that layer's notice.
+    assert.deepEqual(notice(receive(protocol, "x1", echo(A))), [
+      [["x1"], { kind: "unsubscribe", layer: "echo" }],
+    ]);
+    assert.deepEqual(notice(receive(protocol, "x1", ready(A))), [
+      [["x1"], { kind: "unsubscribe", layer: "ready" }],
+    ]);
+    const relayed = receive(protocol, "x1", { kind: "gossip", payload: PAYLOAD_A });
+    assert.deepEqual(notice(relayed), [[["x1"], { kind: "unsubscribe", layer: "gossip" }]]);
+    assert.deepEqual(recipients(relayed, "gossip"), ["g1", "g2", "x2"], "the relay itself is still taken");
+    // Once per member and layer: a sender that keeps on costs this node nothing more, until 10 min later (in
+    // case the notice was lost with a connection).
+    assert.deepEqual(notice(receive(protocol, "x1", echo(B))), []);
+    assert.deepEqual(notice(receive(protocol, "x1", ready(B), 599_999)), []);
+    assert.deepEqual(notice(receive(protocol, "x1", echo(B), 600_000)), [
+      [["x1"], { kind: "unsubscribe", layer: "echo" }],
+    ]);
+    assert.equal(protocol.counters().staleSendersTold, 4);
+    // A peer sampled in one layer is told only about the other: e2 is in E alone, r2 in R alone.
+    assert.deepEqual(notice(receive(protocol, "e2", ready(A))), [
+      [["e2"], { kind: "unsubscribe", layer: "ready" }],
+    ]);
+    assert.deepEqual(notice(receive(protocol, "r2", echo(A))), [
+      [["r2"], { kind: "unsubscribe", layer: "echo" }],
+    ]);
+    // Drawn and reciprocated gossip links, sampled voters and non-members draw nothing.
+    const quiet = [
+      receive(protocol, "g1", { kind: "gossip", payload: PAYLOAD_A }),
+      receive(protocol, "x2", { kind: "gossip", payload: PAYLOAD_A }),
+      receive(protocol, "e1", echo(A)),
+      receive(protocol, "r1", ready(A)),
+      receive(protocol, "d1", ready(A)),
+      receive(protocol, "mallory", echo(A)),
+    ];
+    assert.deepEqual(quiet.map(notice), [[], [], [], [], [], []]);
+    assert.equal(protocol.counters().staleSendersTold, 6);
+  });
+
   test("non-members cannot subscribe; an unknown layer is malformed", () => {
     const protocol = startedNode();
     receive(protocol, "mallory", { kind: "subscribe", layer: "echo" });
@@ -558,7 +600,8 @@ describe("contagion: sample refresh", () => {
     assert.deepEqual(persistsOf(receive(protocol, "x2", echo(A))), [
       { instance: INSTANCE, kind: "ready", digest: A },
     ]);
-    assert.equal(receive(protocol, "e1", echo(A)).length, 0);
+    // e1's ECHO, crossing the unsubscribe, counts for nothing and only draws the notice again.
+    assert.deepEqual(labels(receive(protocol, "e1", echo(A))), ["send:unsubscribe"]);
   });
 
   test("peers down past the grace period that weigh more than an eighth of a sample stay in it (a cut, maybe)", () => {

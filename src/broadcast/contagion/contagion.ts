@@ -41,6 +41,7 @@ import type { ContagionParams } from "./contagionParams.ts";
 import { InstanceProgress } from "./contagionProgress.ts";
 import { resendCommitments } from "./contagionResend.ts";
 import { deliveryMultiplicityOf, echoMultiplicityOf, readyMultiplicityOf } from "./contagionSamples.ts";
+import { StaleSenders } from "./contagionStaleSenders.ts";
 import { Subscriptions } from "./contagionSubscriptions.ts";
 
 export { CONTAGION_DEFAULTS, type ContagionOptions } from "./contagionOptions.ts";
@@ -93,6 +94,8 @@ export class ContagionBroadcast implements BroadcastProtocol {
   private readonly count: ContagionCounters = createContagionCounters();
   private readonly retransmissions: Retransmissions;
   private readonly late: LateAnswers;
+  private readonly staleSenders: StaleSenders;
+  private readonly isLive = (key: string): boolean => this.live.get(key) !== undefined;
   private handledAny = false;
 
   constructor(options: ContagionOptions) {
@@ -138,6 +141,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
       budget: { perSecond: this.options.lateAnswersPerPeerPerSecond, burst: this.options.lateAnswerBurst },
       count: this.count,
     });
+    this.staleSenders = new StaleSenders(this.options, this.count);
     this.submissions = new Submissions({
       inspect: this.options.inspect,
       delivered: this.delivered,
@@ -295,8 +299,10 @@ export class ContagionBroadcast implements BroadcastProtocol {
         else {
           this.count.received[message.kind]++;
           this.count.dropped.notSampled++;
+          this.staleSenders.tell(from, message.kind, nowMs, out);
           // A node that fell behind nudges the peers it samples with its ECHO, whether or not they sample it.
-          if (message.kind === "echo") this.answerLate(from, message.instance, nowMs, out);
+          if (message.kind === "echo")
+            this.late.answerIfSettled(from, message.instance, this.isLive, nowMs, out);
         }
         return;
       }
@@ -317,7 +323,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
       case "request":
         this.count.received.request++;
         this.answers.answer(from, message.instance, message.digest, nowMs, out);
-        this.answerLate(from, message.instance, nowMs, out);
+        this.late.answerIfSettled(from, message.instance, this.isLive, nowMs, out);
         return;
       case "payload":
         this.count.received.payload++;
@@ -340,6 +346,8 @@ export class ContagionBroadcast implements BroadcastProtocol {
   }
 
   private onGossip(from: PeerId, payload: Uint8Array, nowMs: number, out: BroadcastAction[]): void {
+    // Still a valid relay, taken as any member's; the sender is only told that no link asks for it.
+    if (!this.layers.gossip.isNeighbour(from)) this.staleSenders.tell(from, "gossip", nowMs, out);
     const info = inspectSafely(this.options.inspect, payload);
     if (info === null) {
       this.count.dropped.invalidPayload++;
@@ -386,6 +394,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
     const multiplicity = echoMultiplicityOf(weights, this.weightBase);
     if (multiplicity === 0) {
       this.count.dropped.notSampled++;
+      this.staleSenders.tell(from, "echo", nowMs, out);
       return;
     }
     const inst = this.liveForVote(from, instance, digest, nowMs, out);
@@ -415,6 +424,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
     const deliveryMultiplicity = deliveryMultiplicityOf(weights, this.weightBase);
     if (readyMultiplicity === 0 && deliveryMultiplicity === 0) {
       this.count.dropped.notSampled++;
+      this.staleSenders.tell(from, "ready", nowMs, out);
       return;
     }
     const inst = this.liveForVote(from, instance, digest, nowMs, undefined);
@@ -457,15 +467,6 @@ export class ContagionBroadcast implements BroadcastProtocol {
       return undefined;
     }
     return this.live.open(key, instance, from, nowMs);
-  }
-
-  /** A message for an instance this node settled long ago: answer with its READY (`LateAnswers`). */
-  private answerLate(from: PeerId, instance: InstanceRef, nowMs: number, out: BroadcastAction[]): void {
-    if (!isWellFormedInstance(instance)) return;
-    const key = instanceKey(instance);
-    if (this.live.get(key) === undefined && this.delivered.isSettled(key, instance)) {
-      this.late.answerSettled(from, key, instance, nowMs, out);
-    }
   }
 
   private onPulledPayload(from: PeerId, payload: Uint8Array, nowMs: number, out: BroadcastAction[]): void {

@@ -13,12 +13,14 @@ export type ContagionMessageKind = Exclude<MessageKind, "send">;
 /** The mutable counters behind `ContagionBroadcast.counters()`: every drop reason applies. */
 export interface ContagionCounters extends MutableCounters<ContagionMessageKind> {
   samplesReplaced: number;
+  staleSendersTold: number;
 }
 
 export function createContagionCounters(): ContagionCounters {
   return {
     ...createCounters(CONTAGION_MESSAGE_KINDS as readonly ContagionMessageKind[], DROP_REASONS),
     samplesReplaced: 0,
+    staleSendersTold: 0,
   };
 }
 

@@ -45,6 +45,8 @@ export interface ContagionOptions extends InstanceOptions {
   /** Replays (one per subscribe message) one peer can trigger: a burst, refilled at this rate. */
   readonly replayBurst?: number;
   readonly replaysPerPeerPerSecond?: number;
+  /** A member sending what this node does not sample it for is told once per layer, then once per this. */
+  readonly staleNoticeIntervalMs?: number;
 }
 
 export const CONTAGION_DEFAULTS = {
@@ -83,6 +85,8 @@ export const CONTAGION_DEFAULTS = {
   /** A restart re-subscribes to all three layers: two restarts' worth, then one replay per 10 s. */
   replayBurst: 6,
   replaysPerPeerPerSecond: 0.1,
+  /** One notice per layer does it for a correct sender; again after 10 min only if the notice was lost. */
+  staleNoticeIntervalMs: 600_000,
 } as const;
 
 /** A grace period no peer outlives: full-membership samples are never replaced. */
@@ -117,6 +121,7 @@ export function resolveContagionOptions(options: ContagionOptions): ResolvedCont
     maxReplayedInstances: nonNegativeInteger("maxReplayedInstances", pick("maxReplayedInstances")),
     replayBurst: positiveInteger("replayBurst", pick("replayBurst")),
     replaysPerPeerPerSecond: positiveNumber("replaysPerPeerPerSecond", pick("replaysPerPeerPerSecond")),
+    staleNoticeIntervalMs: positiveInteger("staleNoticeIntervalMs", pick("staleNoticeIntervalMs")),
   };
   return resolved;
 }

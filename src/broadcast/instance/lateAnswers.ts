@@ -1,7 +1,7 @@
 import type { PeerId } from "../../core/peerId.ts";
 import type { BroadcastAction, Digest, InstanceRef } from "../types.ts";
 import type { DeliveredLog } from "./deliveredLog.ts";
-import { copyRef } from "./instanceId.ts";
+import { copyRef, instanceKey, isWellFormedInstance } from "./instanceId.ts";
 import { PeerBudget, type PeerBudgetOptions } from "./peerBudget.ts";
 
 /** An ECHO or READY, the only messages late answers carry (payloads follow on request, `PayloadAnswers`). */
@@ -66,6 +66,23 @@ export class LateAnswers {
     if (deliveredAtMs === undefined || nowMs - deliveredAtMs < this.lateAfterMs) return false;
     const digest = this.delivered.digestOf(key)!;
     return this.answer(from, [{ kind: "ready", instance: copyRef(instance), digest }], nowMs, out);
+  }
+
+  /**
+   * A message for `instance` from a peer that may have fallen behind: answered as by `answerSettled` if this
+   * node settled the instance (`isLive` says it has not: a live instance is undelivered by construction).
+   */
+  answerIfSettled(
+    from: PeerId,
+    instance: InstanceRef,
+    isLive: (key: string) => boolean,
+    nowMs: number,
+    out: BroadcastAction[],
+  ): void {
+    if (!isWellFormedInstance(instance)) return;
+    const key = instanceKey(instance);
+    if (!isLive(key) && this.delivered.isSettled(key, instance))
+      this.answerSettled(from, key, instance, nowMs, out);
   }
 
   /** Sends `messages` (votes) to `from` if its budget allows; one token per answer, however many votes. */
