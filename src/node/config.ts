@@ -1,5 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import { MAX_BLOCKED_PEERS } from "../p2p/partitionGate.ts";
+import { parsePeerId } from "../p2p/transportOptions.ts";
 
 /** Everything `tally node start` needs; flags override the config file, which overrides defaults. */
 export interface NodeConfig {
@@ -14,6 +16,12 @@ export interface NodeConfig {
   readonly byzantine?: string | undefined;
   /** Testing only: serve the fault controls under /v1/testing (a partition the chaos suite drives). Off by default. */
   readonly testingFaults?: boolean;
+  /**
+   * Testing only (`--testing-blocked-peer`, with `--testing-faults`): peers this node refuses from its first
+   * dial, as `PUT /v1/testing/partition` would later — so a node restarted while a test holds a partition
+   * stays on its side of the cut.
+   */
+  readonly testingBlockedPeers?: readonly string[];
   /** `--owner-key KEYSTORE[:PASSPHRASE_FILE]`: owner keys of shared accounts this node hosts. */
   readonly ownerKeys?: readonly string[];
   /** `--shared DEFINITION_FILE`: shared-account definitions; those naming an owner key are hosted. */
@@ -57,6 +65,7 @@ export interface NodeFlags {
   logLevel?: string | undefined;
   byzantine?: string | undefined;
   testingFaults?: boolean | undefined;
+  testingBlockedPeers?: string[] | undefined;
   ownerKeys?: string[] | undefined;
   shared?: string[] | undefined;
   byzantineOwner?: string | undefined;
@@ -93,6 +102,7 @@ export async function resolveNodeConfig(flags: NodeFlags): Promise<NodeConfig> {
   const genesisPath = flags.genesis ?? str(file.genesis, "genesis");
   if (genesisPath === undefined) throw invalid("--genesis FILE is required");
   const api = flags.api ?? str(file.api, "api");
+  const testingFaults = flags.testingFaults === true || bool(file.testingFaults, "testingFaults");
   return {
     dataDir,
     genesisPath,
@@ -101,9 +111,27 @@ export async function resolveNodeConfig(flags: NodeFlags): Promise<NodeConfig> {
     bootstrap: [...(strs(file.bootstrap, "bootstrap") ?? []), ...(flags.bootstrap ?? [])],
     logLevel: flags.logLevel ?? str(file.logLevel, "logLevel") ?? "info",
     byzantine: flags.byzantine ?? str(file.byzantine, "byzantine"),
-    testingFaults: flags.testingFaults === true || bool(file.testingFaults, "testingFaults"),
+    testingFaults,
+    testingBlockedPeers: blockedPeers(flags.testingBlockedPeers ?? [], testingFaults),
     ownerKeys: flags.ownerKeys ?? [],
     shared: flags.shared ?? [],
     byzantineOwner: flags.byzantineOwner,
   };
+}
+
+/** `--testing-blocked-peer`: valid peer ids, within the partition gate's bound, and only with the fault controls. */
+function blockedPeers(peers: readonly string[], testingFaults: boolean): readonly string[] {
+  if (peers.length === 0) return [];
+  if (!testingFaults) throw invalid("--testing-blocked-peer needs --testing-faults");
+  if (peers.length > MAX_BLOCKED_PEERS) throw invalid(`at most ${MAX_BLOCKED_PEERS} --testing-blocked-peer`);
+  for (const peer of peers) {
+    try {
+      parsePeerId(peer);
+    } catch {
+      throw invalid(`--testing-blocked-peer: not a peer id: "${peer}"`);
+    }
+  }
+  const twice = peers.find((peer, i) => peers.indexOf(peer) !== i);
+  if (twice !== undefined) throw invalid(`--testing-blocked-peer: "${twice}" given twice`);
+  return peers;
 }

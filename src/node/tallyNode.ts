@@ -256,6 +256,12 @@ export class TallyNode implements NodeApi {
       network.peerDisconnected(peer);
       this.enqueue({ type: "peerDown", peer, nowMs: Date.now() });
     });
+    // A node restarted inside a test's partition must not reach across it, not even with its first dials.
+    const blocked = this.config.testingBlockedPeers ?? [];
+    if (blocked.length > 0) {
+      this.transport.setBlockedPeers(blocked);
+      this.log.warn({ blocked }, "testing: starting partitioned");
+    }
     await this.transport.start();
     await this.membershipDriver?.start();
     await this.shared?.start();

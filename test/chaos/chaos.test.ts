@@ -6,7 +6,8 @@ import { chaosOptionsFromEnv, runChaos, summarize } from "./runChaos.ts";
  * `npm run test:chaos`: the long chaos run. TALLY_CHAOS_SECONDS (default 120), TALLY_CHAOS_NODES (4),
  * TALLY_CHAOS_WALLETS (24), TALLY_CHAOS_NEMESIS_MS (mean pause between faults, 6000), TALLY_CHAOS_BROADCAST
  * (contagion|bracha), TALLY_CHAOS_SPARES (funded accounts per equivocating wallet, 4), TALLY_CHAOS_SEED (printed
- * by every run; replays the same fault and payment schedule).
+ * by every run; replays the same fault and payment schedule), TALLY_CHAOS_FIRST_FAULTS (kinds forced first, in
+ * order, e.g. "partitionKill,partitionKill").
  */
 
 const options = chaosOptionsFromEnv({

@@ -44,14 +44,18 @@ export class Cluster {
     await rm(join(node.dataDir, "db"), { recursive: true, force: true });
   }
 
-  /** Waits until the killed process is gone, then starts the node again with its devnet.json argv. */
-  async restart(node: DevnetNode): Promise<void> {
+  /**
+   * Waits until the killed process is gone, then starts the node again with its devnet.json argv; inside a
+   * partition, `blocked` is the other side, refused from the node's first dial (`--testing-blocked-peer`).
+   */
+  async restart(node: DevnetNode, blocked: readonly DevnetNode[] = []): Promise<void> {
     const old = this.pid(node);
     const deadline = Date.now() + 10_000;
     while (isAlive(old) && Date.now() < deadline) await sleep(20);
     const fd = openSync(node.log, "a");
     try {
-      const child = spawn(node.argv[0]!, node.argv.slice(1), { stdio: ["ignore", fd, fd] });
+      const cut = blocked.flatMap((b) => ["--testing-blocked-peer", b.peerId]);
+      const child = spawn(node.argv[0]!, [...node.argv.slice(1), ...cut], { stdio: ["ignore", fd, fd] });
       this.restarted.push(child);
       this.pids.set(node.name, child.pid ?? -1);
     } finally {
@@ -71,9 +75,9 @@ export class Cluster {
     ]);
   }
 
-  /** Lifts every node's partition. */
-  async heal(): Promise<void> {
-    await Promise.all(this.nodes.map((n) => setBlocked(n, [])));
+  /** Lifts the partition of `nodes` (every node by default). */
+  async heal(nodes: readonly DevnetNode[] = this.nodes): Promise<void> {
+    await Promise.all(nodes.map((n) => setBlocked(n, [])));
   }
 
   /** Kills the processes this cluster started (the devnet stops its own). */

@@ -5,15 +5,29 @@ import { type Cluster, connectedPeers, isHealthy, readAccounts, sleep } from "./
 
 /**
  * The nemesis: one fault at a time, seeded. Each event is one of: SIGKILL a node then restart it with its argv;
- * SIGSTOP then SIGCONT; SIGKILL, delete its database (peer key kept) then restart; or a partition — a random
+ * SIGSTOP then SIGCONT; SIGKILL, delete its database (peer key kept) then restart; a partition — a random
  * minority of 1..⌊(n−1)/2⌋ nodes cut off from the rest (both sides refuse each other's connections through the
- * nodes' testing-only partition control) while the workload goes on, then healed. A process fault hits one node
- * (at most f = 1 on 4 nodes; the suite keeps it at one on 7 too). Before the next event every node on the faulty
- * side must have caught up: its next seqs at least those a healthy node had when the fault ended.
+ * nodes' testing-only partition control) while the workload goes on, then healed; or a partition with a kill -9
+ * inside it — one node of either side killed while the cut holds and restarted on its side of it
+ * (`--testing-blocked-peer`), the cut healed only after. A process fault hits one node (at most f = 1 on 4
+ * nodes; the suite keeps it at one on 7 too). Before the next event every node on the faulty side must have
+ * caught up: its next seqs at least those a healthy node had when the fault ended.
  */
 
-export type FaultKind = "kill" | "pause" | "wipe" | "partition";
-export const FAULT_KINDS: readonly FaultKind[] = ["kill", "pause", "wipe", "partition"];
+export type RestartInCut = "stayedCut" | "crossedCut" | "answeredLate";
+
+export type FaultKind = "kill" | "pause" | "wipe" | "partition" | "partitionKill";
+export const FAULT_KINDS: readonly FaultKind[] = ["kill", "pause", "wipe", "partition", "partitionKill"];
+
+/** A node restarted inside a partition must answer within this after the heal, or it stays cut (a finding). */
+const RESTART_ANSWER_TIMEOUT_MS = 20_000;
+
+/**
+ * A partition with a kill inside it lasts at most this, restart or not: below an open devnet's record TTL
+ * (10 s), past which each side's records of the other expire and a minority may redraw its samples from its
+ * own side — a limit of open membership the suite does not claim to survive (docs/reliability.md).
+ */
+const MAX_CUT_MS = 8_000;
 
 export interface NemesisOptions {
   readonly random: RandomSource;
@@ -46,6 +60,14 @@ export interface NemesisEvent {
    * reported at most minority − 1 connected peers).
    */
   readonly cutSeen?: boolean;
+  /** `partitionKill` only: the node killed and restarted while the cut held. */
+  readonly restarted?: string;
+  /**
+   * `partitionKill` only: `stayedCut` if the restarted node's API answered before the heal and, watched until it,
+   * never had more connections than the other nodes of its side; `crossedCut` if it had; `answeredLate` if it
+   * did not answer in time to be watched (it was healed once it did).
+   */
+  readonly restartInCut?: RestartInCut;
 }
 
 export class Nemesis {
@@ -85,7 +107,7 @@ export class Nemesis {
     const { random } = this.options;
     const { nodes } = this.cluster;
     // A partition needs a minority of at least one node that leaves a strict majority: three nodes or more.
-    const kinds = nodes.length >= 3 ? FAULT_KINDS : FAULT_KINDS.filter((k) => k !== "partition");
+    const kinds = nodes.length >= 3 ? FAULT_KINDS : FAULT_KINDS.filter((k) => !k.startsWith("partition"));
     const forced = [...(this.options.firstKinds ?? [])];
     while (this.running) {
       await this.sleepWhileRunning(this.options.intervalMs * (0.5 + random()));
@@ -97,9 +119,14 @@ export class Nemesis {
       const at = Date.now() - this.origin;
       let faulty = [node];
       let cutSeen: boolean | undefined;
+      let restartInCut: RestartInCut | undefined;
       if (kind === "partition") {
         faulty = this.pickMinority();
         cutSeen = await this.partition(faulty, downMs);
+      } else if (kind === "partitionKill") {
+        const minority = this.pickMinority();
+        ({ cutSeen, restartInCut } = await this.partitionWithKill(minority, node, downMs));
+        faulty = minority.includes(node) ? minority : [...minority, node];
       } else await this.inject(kind, node, downMs);
       const { catchUpMs, behindAtHeal } = await this.timeToCatchUp(faulty);
       const names = faulty.map((n) => n.name);
@@ -111,9 +138,12 @@ export class Nemesis {
         downMs,
         catchUpMs,
         ...(cutSeen === undefined ? {} : { cutSeen }),
+        ...(restartInCut === undefined ? {} : { restarted: node.name, restartInCut }),
       });
+      const restart =
+        restartInCut === undefined ? "" : ` (${node.name} restarted inside the cut: ${restartInCut})`;
       this.log(
-        `nemesis: ${kind} ${names.join("+")} for ${downMs} ms at +${at} ms${cutSeen === false ? " (cut NOT seen)" : ""}; ${behindAtHeal ?? "?"} seqs behind at the heal; ${catchUpMs === undefined ? "NOT caught up" : `caught up in ${catchUpMs} ms`}`,
+        `nemesis: ${kind} ${names.join("+")}${restart} for ${downMs} ms at +${at} ms${cutSeen === false ? " (cut NOT seen)" : ""}; ${behindAtHeal ?? "?"} seqs behind at the heal; ${catchUpMs === undefined ? "NOT caught up" : `caught up in ${catchUpMs} ms`}`,
       );
       if (catchUpMs === undefined) return;
     }
@@ -147,6 +177,66 @@ export class Nemesis {
       await this.cluster.heal();
     }
     return cutSeen;
+  }
+
+  /**
+   * Cuts `minority` off, SIGKILLs `victim` (either side) a third of the way in, restarts it a third later on
+   * its side of the cut, and heals once `downMs` is over and the victim has been watched answering for a
+   * second — but never later than `MAX_CUT_MS` after the cut. Returns whether a minority node was seen cut, and
+   * what the restarted victim did while the cut held.
+   */
+  private async partitionWithKill(
+    minority: readonly DevnetNode[],
+    victim: DevnetNode,
+    downMs: number,
+  ): Promise<{ cutSeen: boolean; restartInCut: RestartInCut }> {
+    const start = Date.now();
+    const latestHeal = start + MAX_CUT_MS;
+    const side = minority.includes(victim)
+      ? minority
+      : this.cluster.nodes.filter((n) => !minority.includes(n));
+    const otherSide = this.cluster.nodes.filter((n) => !side.includes(n));
+    const observer = minority.find((n) => n !== victim);
+    let cutSeen = false;
+    let restartInCut: RestartInCut = "answeredLate";
+    const cutNow = async (node: DevnetNode, sideSize: number) => {
+      const connected = await connectedPeers(node);
+      return connected !== undefined && connected <= sideSize - 1;
+    };
+    let victimHealed = false;
+    try {
+      await this.cluster.partition(minority);
+      const killAt = start + downMs / 3;
+      while (Date.now() < killAt) {
+        if (!cutSeen) cutSeen = await cutNow(minority[0]!, minority.length);
+        await sleep(Math.max(0, Math.min(100, killAt - Date.now())));
+      }
+      this.cluster.kill(victim);
+      await sleep(downMs / 3);
+      await this.cluster.restart(victim, otherSide);
+      // Answering, not healthy: cut off from the other side's share of its samples, it reports `isolated`.
+      const answering = async () => (await connectedPeers(victim)) !== undefined;
+      while (!(await answering()) && Date.now() < latestHeal - 1_000) await sleep(100);
+      if (await answering()) {
+        restartInCut = "stayedCut";
+        const watchUntil = Math.min(latestHeal, Math.max(start + downMs, Date.now() + 1_000));
+        while (Date.now() < watchUntil) {
+          if (!(await cutNow(victim, side.length))) restartInCut = "crossedCut";
+          if (observer !== undefined && (await cutNow(observer, minority.length))) cutSeen = true;
+          await sleep(250);
+        }
+      }
+      await this.cluster.heal(this.cluster.nodes.filter((n) => n !== victim));
+      // A victim still starting is healed once it answers (it started with the cut in its flags).
+      const answerBy = Date.now() + RESTART_ANSWER_TIMEOUT_MS;
+      while (!(await answering()) && Date.now() < answerBy) await sleep(100);
+      // One that never answers stays cut; the catch-up check that follows reports it.
+      await this.cluster.heal([victim]).catch(() => undefined);
+      victimHealed = true;
+    } finally {
+      if (!victimHealed) await this.cluster.heal().catch(() => undefined);
+    }
+    return { cutSeen, restartInCut };
   }
 
   private async inject(kind: FaultKind, node: DevnetNode, downMs: number): Promise<void> {

@@ -7,7 +7,7 @@ import { startDevnet } from "../support/devnetProcess.ts";
 import { type BankStats, BankWorkload } from "./bankWorkload.ts";
 import { checkFinal, SupplySampler, waitForAgreement } from "./checker.ts";
 import { Cluster } from "./cluster.ts";
-import { type FaultKind, Nemesis, type NemesisEvent } from "./nemesis.ts";
+import { FAULT_KINDS, type FaultKind, Nemesis, type NemesisEvent } from "./nemesis.ts";
 
 /** One chaos run: a devnet, the bank workload, the nemesis, the sampler, then heal, quiet period and checks. */
 
@@ -59,7 +59,23 @@ export function chaosOptionsFromEnv(defaults: Omit<ChaosOptions, "seed">): Chaos
     nemesisIntervalMs: num("TALLY_CHAOS_NEMESIS_MS", defaults.nemesisIntervalMs),
     sparesPerEquivocator: num("TALLY_CHAOS_SPARES", defaults.sparesPerEquivocator ?? 0),
     broadcast: env.TALLY_CHAOS_BROADCAST === "bracha" ? "bracha" : defaults.broadcast,
+    ...firstFaultsFromEnv(env.TALLY_CHAOS_FIRST_FAULTS, defaults.firstFaults),
   };
+}
+
+/** `TALLY_CHAOS_FIRST_FAULTS=partitionKill,kill`: the nemesis's first kinds, in order; an unknown one throws. */
+function firstFaultsFromEnv(
+  value: string | undefined,
+  fallback: readonly FaultKind[] | undefined,
+): { firstFaults?: readonly FaultKind[] } {
+  if (value === undefined) return fallback === undefined ? {} : { firstFaults: fallback };
+  const kinds = value.split(",").filter((k) => k !== "");
+  const unknown = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+  if (unknown.length > 0)
+    throw new Error(
+      `TALLY_CHAOS_FIRST_FAULTS: unknown ${unknown.join(", ")} (known: ${FAULT_KINDS.join(", ")})`,
+    );
+  return { firstFaults: kinds as FaultKind[] };
 }
 
 export async function runChaos(options: ChaosOptions, log: (line: string) => void): Promise<ChaosReport> {

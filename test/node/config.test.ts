@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { isTallyError } from "../../src/core/errors.ts";
+import { resolveNodeConfig } from "../../src/node/config.ts";
+
+const peerId = async () => peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+
+function refusedWith(pattern: RegExp) {
+  return (e: unknown) => isTallyError(e) && e.code === "INVALID_FIELD" && pattern.test(e.message);
+}
+
+describe("tally node start --testing-blocked-peer", () => {
+  it("starts a node partitioned from the given peers, only with the testing fault controls", async () => {
+    const peers = [await peerId(), await peerId()];
+    const config = await resolveNodeConfig({
+      genesis: "g.json",
+      testingFaults: true,
+      testingBlockedPeers: peers,
+    });
+    assert.deepEqual(config.testingBlockedPeers, peers);
+    assert.deepEqual((await resolveNodeConfig({ genesis: "g.json" })).testingBlockedPeers, []);
+    await assert.rejects(
+      resolveNodeConfig({ genesis: "g.json", testingBlockedPeers: peers }),
+      refusedWith(/needs --testing-faults/),
+    );
+  });
+
+  it("refuses what is not a peer id, and a peer given twice, naming them", async () => {
+    await assert.rejects(
+      resolveNodeConfig({ genesis: "g.json", testingFaults: true, testingBlockedPeers: ["node-1"] }),
+      refusedWith(/not a peer id: "node-1"/),
+    );
+    const peer = await peerId();
+    await assert.rejects(
+      resolveNodeConfig({ genesis: "g.json", testingFaults: true, testingBlockedPeers: [peer, peer] }),
+      refusedWith(new RegExp(`"${peer}" given twice`)),
+    );
+  });
+});
