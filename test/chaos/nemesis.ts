@@ -39,6 +39,8 @@ export interface NemesisOptions {
   readonly recoverTimeoutMs: number;
   /** The first events' kinds, in order, before the seeded choice takes over (a short run can force a partition). */
   readonly firstKinds?: readonly FaultKind[];
+  /** The kinds the seeded choice picks from (default: all of `FAULT_KINDS`). */
+  readonly kinds?: readonly FaultKind[];
 }
 
 export interface NemesisEvent {
@@ -107,7 +109,8 @@ export class Nemesis {
     const { random } = this.options;
     const { nodes } = this.cluster;
     // A partition needs a minority of at least one node that leaves a strict majority: three nodes or more.
-    const kinds = nodes.length >= 3 ? FAULT_KINDS : FAULT_KINDS.filter((k) => !k.startsWith("partition"));
+    const pool = this.options.kinds ?? FAULT_KINDS;
+    const kinds = nodes.length >= 3 ? pool : pool.filter((k) => !k.startsWith("partition"));
     const forced = [...(this.options.firstKinds ?? [])];
     while (this.running) {
       await this.sleepWhileRunning(this.options.intervalMs * (0.5 + random()));
@@ -281,6 +284,18 @@ export class Nemesis {
       }
       if (waiting.size === 0) return { catchUpMs: Date.now() - healed, behindAtHeal };
       await sleep(100);
+    }
+    // What a stuck node said: its health answer and its deficit per account, for the post-mortem.
+    for (const node of waiting) {
+      const health = await fetch(`${node.api}/v1/health`, { signal: AbortSignal.timeout(2_000) }).then(
+        async (r) => `${r.status} ${await r.text()}`,
+        (e: Error) => e.message,
+      );
+      const seen = await readAccounts(node, this.addresses).catch(() => undefined);
+      const short = seen?.flatMap((a, i) =>
+        a.nextSeq < target[i]! ? [`${i}:${a.nextSeq}<${target[i]}`] : [],
+      );
+      this.log(`nemesis: ${node.name} not caught up: health ${health}; behind on ${short?.join(" ") ?? "?"}`);
     }
     return { catchUpMs: undefined, behindAtHeal };
   }

@@ -26,6 +26,8 @@ export interface ChaosOptions {
   readonly quietTimeoutMs: number;
   /** The nemesis's first fault kinds, before its seeded choice (the short run forces a partition). */
   readonly firstFaults?: readonly FaultKind[];
+  /** The kinds the nemesis's seeded choice picks from (default: every kind). */
+  readonly faultKinds?: readonly FaultKind[];
 }
 
 export interface ChaosReport {
@@ -128,6 +130,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
         downMs: options.downMs,
         recoverTimeoutMs: 60_000,
         ...(options.firstFaults !== undefined ? { firstKinds: options.firstFaults } : {}),
+        ...(options.faultKinds !== undefined ? { kinds: options.faultKinds } : {}),
       },
       log,
     );
