@@ -172,8 +172,7 @@ export class Nemesis {
     try {
       await this.cluster.partition(minority);
       while (Date.now() < until) {
-        const connected = await connectedPeers(minority[0]!);
-        if (connected !== undefined && connected <= minority.length - 1) cutSeen = true;
+        if (await isCut(minority[0]!, minority.length)) cutSeen = true;
         await sleep(Math.max(0, Math.min(250, until - Date.now())));
       }
     } finally {
@@ -202,16 +201,12 @@ export class Nemesis {
     const observer = minority.find((n) => n !== victim);
     let cutSeen = false;
     let restartInCut: RestartInCut = "answeredLate";
-    const cutNow = async (node: DevnetNode, sideSize: number) => {
-      const connected = await connectedPeers(node);
-      return connected !== undefined && connected <= sideSize - 1;
-    };
     let victimHealed = false;
     try {
       await this.cluster.partition(minority);
       const killAt = start + downMs / 3;
       while (Date.now() < killAt) {
-        if (!cutSeen) cutSeen = await cutNow(minority[0]!, minority.length);
+        if (!cutSeen) cutSeen = await isCut(minority[0]!, minority.length);
         await sleep(Math.max(0, Math.min(100, killAt - Date.now())));
       }
       this.cluster.kill(victim);
@@ -224,8 +219,8 @@ export class Nemesis {
         restartInCut = "stayedCut";
         const watchUntil = Math.min(latestHeal, Math.max(start + downMs, Date.now() + 1_000));
         while (Date.now() < watchUntil) {
-          if (!(await cutNow(victim, side.length))) restartInCut = "crossedCut";
-          if (observer !== undefined && (await cutNow(observer, minority.length))) cutSeen = true;
+          if (!(await isCut(victim, side.length))) restartInCut = "crossedCut";
+          if (observer !== undefined && (await isCut(observer, minority.length))) cutSeen = true;
           await sleep(250);
         }
       }
@@ -313,4 +308,10 @@ export class Nemesis {
     const until = Date.now() + ms;
     while (this.running && Date.now() < until) await sleep(Math.min(200, until - Date.now()));
   }
+}
+
+/** Whether `node` answers with no more connections than the other nodes of its side (of `sideSize`). */
+async function isCut(node: DevnetNode, sideSize: number): Promise<boolean> {
+  const connected = await connectedPeers(node);
+  return connected !== undefined && connected <= sideSize - 1;
 }
