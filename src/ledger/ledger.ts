@@ -232,6 +232,11 @@ export class Ledger {
     };
   }
 
+  /** The seq of the account's last resolved outgoing transfer (0 before the first): `account().nextSeq − 1`. */
+  watermarkOf(address: string): number {
+    return this.accountRecord(address).seq;
+  }
+
   /** True once (source, seq) is resolved or held by a waiting transfer: the broadcast may forget it. */
   isSlotTaken(source: string, seq: number): boolean {
     return seq <= this.accountRecord(source).seq || this.waitingBySlot.has(source, seq);

@@ -1,5 +1,5 @@
 import type { Ledger } from "../ledger/ledger.ts";
-import { bucketOfAddress } from "../protocols/status/watermarkSummary.ts";
+import type { SenderIndex } from "../protocols/sync/senderIndex.ts";
 import {
   MAX_BODY_ANSWER_BYTES,
   MAX_WATERMARK_ENTRIES,
@@ -11,16 +11,18 @@ import type { DurableReads } from "./durableReads.ts";
 
 /**
  * Answers peers' sync requests from what is durable here: resolved transfers' ids from the (source, seq)
- * index, their bodies from the store, watermarks from the ledger. Reads wait for the processing step in
+ * index, their bodies from the store, watermarks from the sender index and the ledger. Reads wait for the processing step in
  * flight, so an answer never shows a verdict a crash could take back.
  */
 export class SyncServer {
   private readonly ledger: Ledger;
+  private readonly senders: SenderIndex;
   private readonly store: LevelLedgerStore;
   private readonly durableReads: DurableReads;
 
-  constructor(ledger: Ledger, store: LevelLedgerStore, durableReads: DurableReads) {
+  constructor(ledger: Ledger, senders: SenderIndex, store: LevelLedgerStore, durableReads: DurableReads) {
     this.ledger = ledger;
+    this.senders = senders;
     this.store = store;
     this.durableReads = durableReads;
   }
@@ -42,19 +44,12 @@ export class SyncServer {
   };
 
   /**
-   * Accounts of the asked buckets with a watermark above 0, in address order after the cursor. O(accounts)
-   * per page (one SHA-256 per account): fine for the ledgers this node holds today; an index by bucket is
-   * the fix when it is not (docs/catch-up.md, "Open").
+   * Accounts of the asked buckets with a watermark above 0, in address order after the cursor: a page of the
+   * sender index, whatever the ledger's size, and each listed account's watermark from the ledger's memory.
    */
   private watermarks(buckets: readonly number[], after: string | undefined): SyncResponse {
-    const asked = new Set(buckets);
-    const entries: [string, number][] = [];
-    for (const [address, seq] of this.ledger.accountWatermarks()) {
-      if (seq === 0 || (after !== undefined && address <= after)) continue;
-      if (asked.has(bucketOfAddress(address))) entries.push([address, seq]);
-    }
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const page = entries.slice(0, MAX_WATERMARK_ENTRIES);
-    return { kind: "watermarks", entries: page, more: entries.length > page.length };
+    const { addresses, more } = this.senders.page(buckets, after, MAX_WATERMARK_ENTRIES);
+    const entries = addresses.map((address): [string, number] => [address, this.ledger.watermarkOf(address)]);
+    return { kind: "watermarks", entries, more };
   }
 }

@@ -238,7 +238,7 @@ export class TallyNode implements NodeApi {
       log: this.log,
       onAdmitted: () => this.kick(),
       emit: (event) => this.enqueue(event),
-      serveSync: new SyncServer(core.ledger, store, this.durableReads).serve,
+      serveSync: new SyncServer(core.ledger, core.senders, store, this.durableReads).serve,
       extraHandlers: [openIo?.driver.handler(), this.shared?.handler()].filter((h) => h !== undefined),
       introductions: openIo?.introductions,
     });

@@ -16,6 +16,7 @@ import type { RejectionReason } from "../../ledger/store.ts";
 import { answerStatus, type StatusIdentity } from "../../protocols/status/statusProtocol.ts";
 import { WatermarkSummary } from "../../protocols/status/watermarkSummary.ts";
 import { CatchUp, type CatchUpAction, type CatchUpOptions } from "../../protocols/sync/catchUp.ts";
+import { SenderIndex } from "../../protocols/sync/senderIndex.ts";
 import { CommitmentLog, type LoadedCommitments } from "../../storage/commitmentLog.ts";
 import type { BatchOp } from "../../storage/database.ts";
 import { type LoadedSubmissions, SubmittedLog } from "../../storage/submittedLog.ts";
@@ -55,6 +56,8 @@ export class NodeCore {
   readonly submissions = new SubmissionTracker();
   /** Per-account watermarks, kept in step with the ledger's verdicts (O(1) per verdict) for status answers. */
   readonly watermarks: WatermarkSummary;
+  /** The accounts that have sent, by status bucket in address order: what sync's `watermarks` lists. */
+  readonly senders: SenderIndex;
   /** Fetches what peers resolved and this node missed (docs/catch-up.md). */
   readonly catchUp: CatchUp | undefined;
   private readonly identity: StatusIdentity;
@@ -86,7 +89,9 @@ export class NodeCore {
     this.ledger = options.ledger;
     this.inspector = options.inspector;
     this.identity = options.identity;
-    this.watermarks = WatermarkSummary.fromWatermarks(options.ledger.accountWatermarks());
+    const watermarks = [...options.ledger.accountWatermarks()];
+    this.watermarks = WatermarkSummary.fromWatermarks(watermarks);
+    this.senders = SenderIndex.fromWatermarks(watermarks);
     this.takeLedgerWrites = options.takeLedgerWrites;
     this.onLedgerRefusal = options.onLedgerRefusal ?? (() => {});
     this.parked = new ParkedIntroductions(options.parking);
@@ -99,7 +104,7 @@ export class NodeCore {
         : new CatchUp(
             {
               seqSumOf: (bucket) => this.watermarks.seqSumOf(bucket),
-              watermarkOf: (address) => ledger.account(address).nextSeq - 1,
+              watermarkOf: (address) => ledger.watermarkOf(address),
               isSlotTaken: (address, seq) => ledger.isSlotTaken(address, seq),
             },
             options.catchUp,
@@ -461,6 +466,7 @@ export class NodeCore {
       // A verdict (applied or rejected) resolves the account's next seq: its watermark moves by one.
       if (change.status !== "delivered") {
         this.watermarks.advance(change.source, change.seq - 1, change.seq);
+        if (change.seq === 1) this.senders.add(change.source);
         // Its account's next transfer, and transfers naming it as a dep, may now be judged.
         this.woken.push(...this.parked.wake(change.source), ...this.parked.wake(change.id));
       }
