@@ -24,8 +24,9 @@ export interface LedgerOptions {
 /**
  * Whether this node may echo a transfer a peer introduced (`admission`), from what it knows now:
  *  - `admit`: it is the account's next seq and would apply here;
- *  - `later`: this node cannot tell yet (a predecessor or a dep is not resolved here); ask again once one of
- *    `awaiting` (account addresses and transfer ids) is resolved;
+ *  - `later`: this node cannot tell yet (a predecessor or a dep is not resolved here, or a dep's status is not
+ *    in memory: admission reads no disk); ask again once one of `awaiting` (account addresses and transfer ids)
+ *    is resolved;
  *  - `never`: it would be rejected on every correct node (the verdict depends only on the account's resolved
  *    history and the deps' verdicts, which are the same everywhere), so nobody needs this node's echo.
  */
@@ -180,7 +181,13 @@ export class Ledger {
       };
     }
     if (t.seq !== account.seq + 1) return { kind: "later", awaiting: [t.source] };
-    const verdict = this.assess(t, account);
+    // Deps are judged from memory alone: a peer may send any number of transfers naming up to MAX_DEPS made-up
+    // ids, and a disk read per id would make each such payload cost hundreds of reads before its signature is
+    // checked. A dep this node holds no status for in memory is awaited. An admissible dep is an unreferenced
+    // payment, always in memory, so no transfer that would apply is held back; one naming a dep resolved long
+    // ago (which every correct node rejects) is parked until the parking timeout instead of refused. Either
+    // way it is not echoed.
+    const verdict = this.assess(t, account, true);
     if (verdict.kind === "wait") return { kind: "later", awaiting: verdict.missingDeps };
     if (verdict.kind === "reject") return { kind: "never", code: verdict.code, message: verdict.message };
     return { kind: "admit" };
@@ -244,7 +251,7 @@ export class Ledger {
 
   /**
    * Every known account with its watermark: the seq of its last resolved outgoing transfer (0 before
-   * the first). O(accounts): meant for building the status summary once at start-up.
+   * the first). O(accounts): for building the status summary and the sender index once at start-up.
    */
   *accountWatermarks(): Iterable<[address: string, seq: number]> {
     for (const [address, record] of this.store.listAccounts()) yield [address, record.seq];
@@ -299,8 +306,11 @@ export class Ledger {
     }
   }
 
-  /** The verdict for a transfer that is its account's next seq. */
-  private assess(t: Transfer, account: AccountRecord): Assessment {
+  /**
+   * The verdict for a transfer that is its account's next seq. A dep that is not an unreferenced payment of the
+   * source is looked up in the store (memory, then disk), or with `memoryOnly` in its memory alone.
+   */
+  private assess(t: Transfer, account: AccountRecord, memoryOnly = false): Assessment {
     let depSum = 0n;
     const missingDeps: string[] = [];
     for (const dep of t.deps) {
@@ -309,7 +319,7 @@ export class Ledger {
         depSum += amount;
         continue;
       }
-      const depRecord = this.store.getStatus(dep);
+      const depRecord = memoryOnly ? this.store.heldStatus(dep) : this.store.getStatus(dep);
       if (depRecord !== undefined && depRecord.status !== "delivered") {
         return {
           kind: "reject",

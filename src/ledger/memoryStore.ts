@@ -16,6 +16,9 @@ export class MemoryLedgerStore implements LedgerStore {
   getStatus(id: string): TransferStatusRecord | undefined {
     return this.statuses.get(id);
   }
+  heldStatus(id: string): TransferStatusRecord | undefined {
+    return this.statuses.get(id);
+  }
   getWaiting(id: string): EncodedTransfer | undefined {
     return this.waiting.get(id);
   }

@@ -37,6 +37,12 @@ export interface LedgerStore {
   getAccount(address: string): AccountRecord | undefined;
   putAccount(address: string, record: AccountRecord): void;
   getStatus(id: string): TransferStatusRecord | undefined;
+  /**
+   * `getStatus` answered from memory alone: undefined means "not held in memory", which for a store that keeps
+   * older statuses on disk says nothing about the disk. For checks a peer can trigger at will, where a disk read
+   * per id would let made-up ids cost this node reads (see `Ledger.admission`).
+   */
+  heldStatus(id: string): TransferStatusRecord | undefined;
   /** The body of a transfer with status `delivered`. */
   getWaiting(id: string): EncodedTransfer | undefined;
   /** Records a delivered transfer that waits for its predecessor or its deps. */

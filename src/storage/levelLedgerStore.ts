@@ -165,9 +165,9 @@ export class LevelLedgerStore implements LedgerStore {
    * Memory first (waiting and recently resolved transfers), then disk: a status not in memory was written by
    * a durable batch (statuses leave memory only then, `settleTaken`) and is final. The synchronous disk read
    * is left to the sans-I/O core, which needs an answer inside a processing step, and only on rare, bounded
-   * paths: a late copy of a transfer resolved more than RECENT_STATUS_ENTRIES resolutions ago, or a dep that
-   * is not an unreferenced payment of its source (at most MAX_DEPS per transfer a peer or a wallet signed);
-   * peers' messages are rate-limited per peer by the channels. API reads never get here: they load first.
+   * paths: a late copy of a transfer resolved more than RECENT_STATUS_ENTRIES resolutions ago, or a delivered
+   * transfer's dep that is not an unreferenced payment of its source (at most MAX_DEPS per delivered transfer).
+   * Echo admission of peers' payloads asks `heldStatus` instead, and API reads never get here: they load first.
    */
   getStatus(id: string): TransferStatusRecord | undefined {
     const held = this.heldStatus(id);

@@ -1,18 +1,32 @@
 /**
- * What one `watermarks` sync request costs the node that answers it, by ledger size: served from the sender
- * index (how the node answers) against a scan of every account (how it answered before the index, kept in
- * test/support as the reference). Also the index's cost of a new sender at that size. Prints a table;
- * `BENCH_ACCOUNTS=10000,100000,1000000` picks the sizes. Run: `npm run bench:sync`.
+ * What requests a peer may send at will cost the node that handles them, each against how the node handled it
+ * before (the baseline, in the same run). Prints two tables; `BENCH_ACCOUNTS=10000,100000,1000000` picks the
+ * ledger sizes of the first. Run: `npm run bench:hostile`.
+ *
+ * 1. A sync `watermarks` listing, by ledger size: served from the sender index against a scan of every account
+ *    (the reference kept in test/support), and the index's cost of a new sender at that size.
+ * 2. Echo admission of a payload naming MAX_DEPS made-up deps, on a LevelDB holding 200,000 resolved transfers:
+ *    the memory-only judgement against the lookups it made before (each dep's status, memory then disk).
  */
 
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { encodeAddress } from "../src/core/address.ts";
+import { MAX_DEPS } from "../src/core/limits.ts";
+import { sodiumVerifier } from "../src/crypto/ed25519Sodium.ts";
+import { SignatureAuthorizer } from "../src/ledger/authorization.ts";
 import { Ledger } from "../src/ledger/ledger.ts";
 import { MemoryLedgerStore } from "../src/ledger/memoryStore.ts";
 import { SyncServer } from "../src/node/syncServer.ts";
 import { WATERMARK_BUCKETS } from "../src/protocols/status/watermarkSummary.ts";
 import { SenderIndex } from "../src/protocols/sync/senderIndex.ts";
 import { MAX_WATERMARK_ENTRIES, type SyncResponse } from "../src/protocols/sync/syncMessages.ts";
+import { Bucket, key } from "../src/storage/buckets.ts";
+import { openDatabase } from "../src/storage/database.ts";
+import { LevelLedgerStore } from "../src/storage/levelLedgerStore.ts";
+import { makeTransfer, TEST_NETWORK, testKey } from "../test/support/fixtures.ts";
 import { scanWatermarkPage } from "../test/support/watermarkListing.ts";
 
 const SIZES = (process.env.BENCH_ACCOUNTS ?? "10000,100000").split(",").map(Number);
@@ -66,4 +80,50 @@ for (const accounts of SIZES) {
     `${accounts.toLocaleString("en")} | ${index16.toFixed(3)} ms / ${scan16.toFixed(1)} ms (${(scan16 / index16).toFixed(0)}×) | ` +
       `${index64.toFixed(3)} ms / ${scan64.toFixed(1)} ms (${(scan64 / index64).toFixed(0)}×) | ${addMicros.toFixed(1)} µs`,
   );
+}
+
+/** Mean µs per item of `fn` over `items`, after one warm-up pass. */
+function meanMicros<T>(items: readonly T[], fn: (item: T) => void): number {
+  for (const item of items) fn(item);
+  const start = performance.now();
+  for (const item of items) fn(item);
+  return ((performance.now() - start) * 1000) / items.length;
+}
+
+const dir = await mkdtemp(join(tmpdir(), "tally-bench-admission-"));
+const db = await openDatabase(dir);
+try {
+  for (let written = 0; written < 200_000; written += 10_000) {
+    const batch = db.batch();
+    for (let i = 0; i < 10_000; i++) {
+      const id = randomBytes(32).toString("hex");
+      batch.put(
+        key(Bucket.ledgerStatus, id),
+        new TextEncoder().encode(JSON.stringify({ status: "applied" })),
+      );
+      batch.put(key(Bucket.transferBody, id), randomBytes(200));
+    }
+    await batch.write();
+  }
+  const store = await LevelLedgerStore.open(db, {});
+  const ledger = new Ledger(
+    { network: TEST_NETWORK, balances: [] },
+    store,
+    new SignatureAuthorizer(sodiumVerifier),
+  );
+  const junk = Array.from({ length: 1_000 }, (_, i) => {
+    const deps = Array.from({ length: MAX_DEPS }, () => randomBytes(32).toString("hex")).sort();
+    return makeTransfer(testKey(10_000 + i), 1, [{ to: testKey(1).address, amount: 1n }], deps);
+  });
+  const now = meanMicros(junk, (e) => ledger.admission(e));
+  const before = meanMicros(junk, (e) => {
+    for (const dep of e.transfer.deps) store.getUnreferenced(e.transfer.source, dep) ?? store.getStatus(dep);
+  });
+  console.log(
+    `\necho admission of a payload naming ${MAX_DEPS} made-up deps (200,000 transfers on disk): ` +
+      `${now.toFixed(1)} µs, against ${before.toFixed(1)} µs for its deps' lookups through the disk (${(before / now).toFixed(0)}×)`,
+  );
+} finally {
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
 }
