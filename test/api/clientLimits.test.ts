@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { Agent, request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { connect } from "node:net";
+import { describe, it } from "node:test";
+import Fastify from "fastify";
+import { installClientLimits } from "../../src/api/clientLimits.ts";
+
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** GET `path` from the local address `from` (any 127.x.y.z is this machine's loopback). */
+function get(port: number, path: string, from: string, agent: Agent): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, localAddress: from, agent }, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * A server whose `/hold/:name` requests are answered only when the test releases them, so which requests hold
+ * the places, and which wait, is decided by the test and not by timing.
+ */
+async function holdingServer(limits: Parameters<typeof installClientLimits>[1]) {
+  const app = Fastify();
+  const limited = installClientLimits(app, limits);
+  const handled: string[] = [];
+  const releases = new Map<string, () => void>();
+  app.get("/hold/:name", async (req) => {
+    const { name } = req.params as { name: string };
+    handled.push(name);
+    await new Promise<void>((resolve) => releases.set(name, resolve));
+    return { name };
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  const release = (name: string) => {
+    const r = releases.get(name);
+    assert.ok(r, `${name} is being handled`);
+    releases.delete(name);
+    r();
+  };
+  const releaseAll = () => {
+    for (const name of [...releases.keys()]) release(name);
+  };
+  return { app, port, handled, release, releaseAll, ...limited };
+}
+
+describe("REST API client limits", () => {
+  it("a flood from one address waits behind itself: another address's request takes the next free place", async () => {
+    const server = await holdingServer({
+      maxActive: 4,
+      maxQueuedPerClient: 40,
+      maxWaitingClients: 16,
+      maxConnections: 256,
+      maxConnectionsPerClient: 64,
+    });
+    const flood = new Agent({ keepAlive: true, maxSockets: 64 });
+    const wallet = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const floodAnswers = Array.from({ length: 48 }, (_, i) =>
+        get(server.port, `/hold/flood-${i}`, "127.0.0.2", flood),
+      );
+      await until(
+        () => server.gate.waitingCount === 40 && server.counters.requestsRefused === 4,
+        "the flood's queue to fill and its last 4 requests to be refused",
+      );
+      assert.equal(server.gate.activeCount, 4, "the flood holds every place");
+
+      const walletAnswer = get(server.port, "/hold/wallet", "127.0.0.1", wallet);
+      await until(() => server.gate.waitingCount === 41, "the wallet's request to wait");
+      // Two places free: the flood's turn came first, then the wallet's, ahead of 39 flood requests.
+      server.release(server.handled[0]!);
+      server.release(server.handled[1]!);
+      await until(() => server.handled.includes("wallet"), "the wallet's request to be handled");
+      assert.equal(server.gate.waitingCount, 39, "the flood still had 39 waiting when the wallet was served");
+      server.release("wallet");
+      assert.equal((await walletAnswer).status, 200);
+      // Everyone else is answered in the end: 44 served, and the 4 past the 4 places and 40 waiting refused.
+      const rest = Promise.all(floodAnswers);
+      let answered = false;
+      void rest.then(() => {
+        answered = true;
+      });
+      while (!answered) {
+        server.releaseAll();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const answers = await rest;
+      assert.equal(answers.filter((a) => a.status === 200).length, 44);
+      const refused = answers.filter((a) => a.status === 429);
+      assert.equal(refused.length, 4);
+      for (const a of refused) assert.equal(JSON.parse(a.body).code, "TOO_MANY_REQUESTS");
+      assert.equal(server.gate.activeCount + server.gate.waitingCount, 0);
+    } finally {
+      flood.destroy();
+      wallet.destroy();
+      await server.app.close();
+    }
+  });
+
+  it("closes connections past the per-address cap as they open, and counts them", async () => {
+    const server = await holdingServer({
+      maxActive: 4,
+      maxQueuedPerClient: 4,
+      maxWaitingClients: 4,
+      maxConnections: 256,
+      maxConnectionsPerClient: 8,
+    });
+    const sockets = Array.from({ length: 12 }, () =>
+      connect({ host: "127.0.0.1", port: server.port, localAddress: "127.0.0.3" }),
+    );
+    try {
+      await until(() => server.counters.connectionsRefused === 4, "four connections to be refused");
+      // Another address still connects and is answered.
+      const other = new Agent({ keepAlive: false });
+      const answer = get(server.port, "/hold/other", "127.0.0.4", other);
+      await until(() => server.handled.includes("other"), "the other address to be handled");
+      server.release("other");
+      assert.equal((await answer).status, 200);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await server.app.close();
+    }
+  });
+});
