@@ -28,6 +28,11 @@ export interface ClientLimitCounters {
   requestsRefused: number;
 }
 
+export interface InstalledClientLimits {
+  readonly gate: ClientGate;
+  readonly counters: ClientLimitCounters;
+}
+
 /**
  * Installs the connection caps and the fair request gate (clientGate.ts) on `app`: a connection over either
  * cap is closed as it opens; a request waits for a place in its address's turn, or is answered 429
@@ -36,7 +41,7 @@ export interface ClientLimitCounters {
 export function installClientLimits(
   app: FastifyInstance,
   limits: ClientLimits = CLIENT_LIMITS_DEFAULTS,
-): { gate: ClientGate; counters: ClientLimitCounters } {
+): InstalledClientLimits {
   const gate = new ClientGate(limits);
   const counters: ClientLimitCounters = { connectionsRefused: 0, requestsRefused: 0 };
   const perAddress = new Map<string, number>();

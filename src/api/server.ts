@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { decodeAddress } from "../core/address.ts";
 import { transferFromJson } from "../core/transferJson.ts";
 import { registerBatchRoute } from "./batchRoute.ts";
-import { type ClientLimits, installClientLimits } from "./clientLimits.ts";
+import { type ClientLimits, type InstalledClientLimits, installClientLimits } from "./clientLimits.ts";
 import { errorHandler, HttpError } from "./errors.ts";
 import { EventBatch } from "./eventBatch.ts";
 import { decodeHistoryCursor, encodeHistoryCursor } from "./historyCursor.ts";
@@ -36,6 +36,8 @@ export interface ApiOptions {
   readonly maxEventBufferBytes?: number;
   /** Per-client and total connection and request bounds (clientLimits.ts); defaults in CLIENT_LIMITS_DEFAULTS. */
   readonly clientLimits?: ClientLimits;
+  /** Handed the gate and the refusal counters once they exist, for the node's metrics. */
+  readonly onClientLimits?: (limited: InstalledClientLimits) => void;
   /** Testing only (`--testing-faults`): the fault controls under /v1/testing; absent, those routes 404. */
   readonly testing?: TestingFaults | undefined;
 }
@@ -54,7 +56,7 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
     forceCloseConnections: true,
   });
   // Before any route: a flood from one address waits behind itself, and connections are capped per address.
-  installClientLimits(app, options.clientLimits);
+  options.onClientLimits?.(installClientLimits(app, options.clientLimits));
   app.setErrorHandler(errorHandler(options.logger));
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ code: "NOT_FOUND", message: `no route ${request.method} ${request.url}` });

@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import type { InstalledClientLimits } from "../api/clientLimits.ts";
 import type { Channels } from "../channels/channels.ts";
 import { DROP_REASONS } from "../channels/inboundScheduler.ts";
 import type { P2PTransport } from "../p2p/transport.ts";
@@ -94,6 +95,30 @@ export class NodeMetrics {
   }
 
   /** Gauges computed at scrape time from the live components. */
+  /** The REST API's fair gate and what its client limits refused (src/api/clientLimits.ts). */
+  watchApiClients({ gate, counters }: InstalledClientLimits): void {
+    new Gauge({
+      name: "tally_api_requests",
+      help: "REST API requests being handled (active) and waiting for a place (waiting), now",
+      labelNames: ["state"],
+      registers: [this.registry],
+      collect() {
+        this.set({ state: "active" }, gate.activeCount);
+        this.set({ state: "waiting" }, gate.waitingCount);
+      },
+    });
+    new Gauge({
+      name: "tally_api_refused",
+      help: "REST API requests answered 429 by the client limits, and connections closed as they opened, since start",
+      labelNames: ["what"],
+      registers: [this.registry],
+      collect() {
+        this.set({ what: "requests" }, counters.requestsRefused);
+        this.set({ what: "connections" }, counters.connectionsRefused);
+      },
+    });
+  }
+
   watch(components: { core: NodeCore; transport: P2PTransport; channels: Channels }): void {
     const { transport, channels } = components;
     const { ledger, broadcast } = components.core;

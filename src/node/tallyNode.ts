@@ -273,6 +273,7 @@ export class TallyNode implements NodeApi {
 
     this.api = await buildApiServer(this, {
       logger: this.log,
+      onClientLimits: (limited) => this.metricsImpl.watchApiClients(limited),
       ...(this.config.testingFaults ? { testing: transportFaults(this.transport, this.log) } : {}),
     });
     await this.api.listen({ host: this.config.api.host, port: this.config.api.port });
