@@ -146,6 +146,10 @@ describe("REST API of a running node", { timeout: 60_000 }, () => {
       );
       assert.ok(seconds >= 0, `step ${phase} ${seconds} s`);
     }
+    // The client limits: the /metrics request itself holds a place while it is answered; nothing refused.
+    assert.match(metrics.json, /^tally_api_requests\{state="active"\} 1$/m);
+    assert.match(metrics.json, /^tally_api_requests\{state="waiting"\} 0$/m);
+    assert.match(metrics.json, /^tally_api_refused\{what="requests"\} 0$/m);
     const openapi = await call("GET", "/openapi.json");
     assert.ok(openapi.json.paths["/v1/transfers"].post);
   });
