@@ -7,6 +7,8 @@
  *    (the reference kept in test/support), and the index's cost of a new sender at that size.
  * 2. Echo admission of a payload naming MAX_DEPS made-up deps, on a LevelDB holding 200,000 resolved transfers:
  *    the memory-only judgement against the lookups it made before (each dep's status, memory then disk).
+ * 3. An account's 256 pending deps (`GET /v1/accounts/:address`) when anyone has paid it many small outputs:
+ *    listed by the store against sorting all its unreferenced payments.
  */
 
 import { randomBytes } from "node:crypto";
@@ -126,4 +128,16 @@ try {
 } finally {
   await db.close();
   await rm(dir, { recursive: true, force: true });
+}
+
+console.log("\nunreferenced payments | 256 pending deps: store / sorting them all");
+for (const payments of [1_000, 10_000, 100_000]) {
+  const store = new MemoryLedgerStore();
+  const ids = Array.from({ length: payments }, () => randomBytes(32).toString("hex"));
+  for (const id of ids) store.putUnreferenced("whale", id, 1n);
+  const listed = await medianMs(101, () => store.listUnreferenced("whale", MAX_DEPS));
+  const sorted = await medianMs(payments >= 100_000 ? 5 : 21, () => [...ids].sort().slice(0, MAX_DEPS));
+  console.log(
+    `${payments.toLocaleString("en")} | ${listed.toFixed(3)} ms / ${sorted.toFixed(2)} ms (${(sorted / listed).toFixed(0)}×)`,
+  );
 }

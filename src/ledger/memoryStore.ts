@@ -1,11 +1,27 @@
 import type { EncodedTransfer } from "../core/transfer.ts";
+import { IdBuckets } from "./idBuckets.ts";
 import type { AccountRecord, LedgerStore, RejectionReason, TransferStatusRecord } from "./store.ts";
+
+/**
+ * Past this many unreferenced payments an account's smallest ids are listed from an index by first byte rather
+ * than by sorting them all (≈ 0.1 ms at 1,000, 40 ms at 100,000; the index costs a Set entry per payment, so
+ * small accounts skip it).
+ */
+const LARGE_UNREFERENCED = 1_024;
+
+function bucketsOf(ids: Iterable<string>): IdBuckets {
+  const buckets = new IdBuckets();
+  for (const id of ids) buckets.add(id);
+  return buckets;
+}
 
 export class MemoryLedgerStore implements LedgerStore {
   private readonly accounts = new Map<string, AccountRecord>();
   private readonly statuses = new Map<string, TransferStatusRecord>();
   private readonly unreferenced = new Map<string, Map<string, bigint>>();
   private readonly waiting = new Map<string, EncodedTransfer>();
+  /** Accounts with more than LARGE_UNREFERENCED unreferenced payments: their ids by first byte (idBuckets.ts). */
+  private readonly largeUnreferenced = new Map<string, IdBuckets>();
 
   getAccount(address: string): AccountRecord | undefined {
     return this.accounts.get(address);
@@ -40,14 +56,24 @@ export class MemoryLedgerStore implements LedgerStore {
       this.unreferenced.set(address, ids);
     }
     ids.set(id, amount);
+    const buckets = this.largeUnreferenced.get(address);
+    if (buckets !== undefined) buckets.add(id);
+    else if (ids.size > LARGE_UNREFERENCED) this.largeUnreferenced.set(address, bucketsOf(ids.keys()));
   }
   deleteUnreferenced(address: string, id: string): void {
     const ids = this.unreferenced.get(address);
     ids?.delete(id);
     if (ids?.size === 0) this.unreferenced.delete(address);
+    const buckets = this.largeUnreferenced.get(address);
+    buckets?.delete(id);
+    // Half the threshold before the index goes: an account hovering at it does not rebuild it each time.
+    if (buckets !== undefined && buckets.size < LARGE_UNREFERENCED / 2)
+      this.largeUnreferenced.delete(address);
   }
   listUnreferenced(address: string, limit: number): string[] {
     // Sorted, not insertion order: nodes apply in different orders and a restarted node reloads by key.
+    const buckets = this.largeUnreferenced.get(address);
+    if (buckets !== undefined) return buckets.smallest(limit);
     return [...(this.unreferenced.get(address)?.keys() ?? [])].sort().slice(0, limit);
   }
   /** The sum of each account's unreferenced payments, for accounts that have any. */
