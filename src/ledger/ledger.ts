@@ -30,6 +30,9 @@ export interface LedgerOptions {
  *  - `never`: it would be rejected on every correct node (the verdict depends only on the account's resolved
  *    history and the deps' verdicts, which are the same everywhere), so nobody needs this node's echo.
  */
+/** How `assess` looks up deps that are not unreferenced payments (see there). */
+type DepLookup = "every" | "memoryOnly" | "untilMissing";
+
 export type Admission =
   | { readonly kind: "admit" }
   | { readonly kind: "later"; readonly awaiting: readonly string[] }
@@ -131,7 +134,9 @@ export class Ledger {
         { id: encoded.id },
       );
     }
-    const verdict = this.assess(t, account);
+    // The first dep that is not an unreferenced payment decides: at most one status read per transfer, so a
+    // batch of transfers naming made-up deps costs one read each, not one per dep (up to MAX_DEPS).
+    const verdict = this.assess(t, account, "untilMissing");
     if (
       verdict.kind === "reject" &&
       (t.seq === account.seq + 1 || verdict.code !== ErrorCode.InsufficientFunds)
@@ -187,7 +192,7 @@ export class Ledger {
     // payment, always in memory, so no transfer that would apply is held back; one naming a dep resolved long
     // ago (which every correct node rejects) is parked until the parking timeout instead of refused. Either
     // way it is not echoed.
-    const verdict = this.assess(t, account, true);
+    const verdict = this.assess(t, account, "memoryOnly");
     if (verdict.kind === "wait") return { kind: "later", awaiting: verdict.missingDeps };
     if (verdict.kind === "reject") return { kind: "never", code: verdict.code, message: verdict.message };
     return { kind: "admit" };
@@ -308,9 +313,10 @@ export class Ledger {
 
   /**
    * The verdict for a transfer that is its account's next seq. A dep that is not an unreferenced payment of the
-   * source is looked up in the store (memory, then disk), or with `memoryOnly` in its memory alone.
+   * source is looked up in the store (memory, then disk); with `memoryOnly` in its memory alone; with
+   * `untilMissing` as usual, but the first dep found missing ends the assessment (it is the only one listed).
    */
-  private assess(t: Transfer, account: AccountRecord, memoryOnly = false): Assessment {
+  private assess(t: Transfer, account: AccountRecord, lookup: DepLookup = "every"): Assessment {
     let depSum = 0n;
     const missingDeps: string[] = [];
     for (const dep of t.deps) {
@@ -319,7 +325,7 @@ export class Ledger {
         depSum += amount;
         continue;
       }
-      const depRecord = memoryOnly ? this.store.heldStatus(dep) : this.store.getStatus(dep);
+      const depRecord = lookup === "memoryOnly" ? this.store.heldStatus(dep) : this.store.getStatus(dep);
       if (depRecord !== undefined && depRecord.status !== "delivered") {
         return {
           kind: "reject",
@@ -328,6 +334,7 @@ export class Ledger {
         };
       }
       missingDeps.push(dep);
+      if (lookup === "untilMissing") break;
     }
     if (missingDeps.length > 0) return { kind: "wait", missingDeps };
     const total = transferTotal(t);

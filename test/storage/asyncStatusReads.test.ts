@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { describe, it, mock } from "node:test";
 import { isTallyError } from "../../src/core/errors.ts";
+import { MAX_DEPS } from "../../src/core/limits.ts";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import type { Ledger } from "../../src/ledger/ledger.ts";
 import { MemoryLedgerStore } from "../../src/ledger/memoryStore.ts";
 import { LevelLedgerStore, type LoadedStatuses } from "../../src/storage/levelLedgerStore.ts";
 import { deliverQuietly, ledgerOver } from "../ledger/ledgerOver.ts";
 import { buildScenario, type Scenario, sampleOps, shuffle } from "../ledger/scenario.ts";
+import { makeTransfer, testKey } from "../support/fixtures.ts";
 import { withDatabase } from "../support/tempDatabase.ts";
 
 /** What a wallet submitting `e` would be told by the precheck: "ok" or the error code. */
@@ -99,6 +102,24 @@ describe("asynchronous status reads (the API's)", () => {
         reference.status(target.id),
         "falls back to reading in place",
       );
+    });
+  });
+
+  it("read at most one dep's status for a submission, however many made-up deps it names", async () => {
+    await withDatabase("tally-store-", async (db) => {
+      const store = await LevelLedgerStore.open(db, {});
+      const key = testKey(700);
+      const ledger = ledgerOver({ genesis: new Map([[key.address, 1_000n]]) }, store);
+      const deps = Array.from({ length: MAX_DEPS }, () => randomBytes(32).toString("hex")).sort();
+      const junk = makeTransfer(key, 1, [{ to: testKey(701).address, amount: 1n }], deps);
+      const reads = mock.method(db, "get");
+      try {
+        assert.equal(await readLoading(store, () => precheckOutcome(ledger, junk)), "UNKNOWN_DEPENDENCY");
+        // The first made-up dep's status, then its body (absent, so not an applied transfer either).
+        assert.equal(reads.mock.callCount(), 2);
+      } finally {
+        reads.mock.restore();
+      }
     });
   });
 });
