@@ -21,7 +21,9 @@ export interface ClientGateLimits {
 
 export const CLIENT_GATE_DEFAULTS: ClientGateLimits = {
   maxActive: 64,
-  maxQueuedPerClient: 256,
+  // A client's concurrent requests each hold a connection (fetch opens one per request in flight), so this
+  // matches the per-address connection cap (clientLimits.ts), and the total is bounded by the connection cap.
+  maxQueuedPerClient: 1_024,
   maxWaitingClients: 1_024,
 };
 

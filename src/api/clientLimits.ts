@@ -15,8 +15,10 @@ export interface ClientLimits extends ClientGateLimits {
 
 export const CLIENT_LIMITS_DEFAULTS: ClientLimits = {
   ...CLIENT_GATE_DEFAULTS,
-  maxConnections: 2_048,
-  maxConnectionsPerClient: 128,
+  // This machine's process has 20,000 descriptors; libp2p keeps ≤ 300 connections and LevelDB ≤ 1,000 files.
+  maxConnections: 8_192,
+  // A busy wallet backend's fetch opens a connection per request in flight: hundreds are legitimate.
+  maxConnectionsPerClient: 1_024,
 };
 
 /** Routes that hold their place for as long as the client listens; they have their own bounds. */
