@@ -21,6 +21,9 @@ export interface LedgerOptions {
   maxSeqLookahead?: number;
 }
 
+/** How `assess` looks up deps that are not unreferenced payments (see there). */
+type DepLookup = "every" | "memoryOnly" | "untilMissing";
+
 /**
  * Whether this node may echo a transfer a peer introduced (`admission`), from what it knows now:
  *  - `admit`: it is the account's next seq and would apply here;
@@ -30,9 +33,6 @@ export interface LedgerOptions {
  *  - `never`: it would be rejected on every correct node (the verdict depends only on the account's resolved
  *    history and the deps' verdicts, which are the same everywhere), so nobody needs this node's echo.
  */
-/** How `assess` looks up deps that are not unreferenced payments (see there). */
-type DepLookup = "every" | "memoryOnly" | "untilMissing";
-
 export type Admission =
   | { readonly kind: "admit" }
   | { readonly kind: "later"; readonly awaiting: readonly string[] }

@@ -94,7 +94,6 @@ export class NodeMetrics {
     this.stepSeconds.inc({ phase: "send" }, timing.sendMs / 1000);
   }
 
-  /** Gauges computed at scrape time from the live components. */
   /** The REST API's fair gate and what its client limits refused (src/api/clientLimits.ts). */
   watchApiClients({ gate, counters }: InstalledClientLimits): void {
     new Gauge({
@@ -119,6 +118,7 @@ export class NodeMetrics {
     });
   }
 
+  /** Gauges computed at scrape time from the live components. */
   watch(components: { core: NodeCore; transport: P2PTransport; channels: Channels }): void {
     const { transport, channels } = components;
     const { ledger, broadcast } = components.core;

@@ -11,8 +11,8 @@ import type { DurableReads } from "./durableReads.ts";
 
 /**
  * Answers peers' sync requests from what is durable here: resolved transfers' ids from the (source, seq)
- * index, their bodies from the store, watermarks from the sender index and the ledger. Reads wait for the processing step in
- * flight, so an answer never shows a verdict a crash could take back.
+ * index, their bodies from the store, watermark listings from the sender index and the ledger. Reads wait for
+ * the processing step in flight, so an answer never shows a verdict a crash could take back.
  */
 export class SyncServer {
   private readonly ledger: Ledger;
