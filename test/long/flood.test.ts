@@ -30,7 +30,7 @@ import {
  *
  * Run alone (about a minute; it starts two 4-node devnets one after the other):
  *   npm run test:flood
- *   node_modules/.bin/node --test test/node/flood.test.ts      (no npm: the pinned Node 24 directly)
+ *   node_modules/.bin/node --test test/long/flood.test.ts      (no npm: the pinned Node 24 directly)
  */
 
 const FLOOD_MS = 20_000;
