@@ -1,18 +1,21 @@
 /**
- * Fair shares of the REST API between client addresses. At most `maxActive` requests are handled at once;
- * past that, requests wait in one FIFO per client address and free places go to the waiting addresses in
- * turn, so a client flooding the API waits behind its own requests while another address's request takes
- * the next free place. A client with `maxQueuedPerClient` requests waiting is refused more (429) at once,
- * and so is a new address once `maxWaitingClients` addresses have requests waiting: a flood's memory is
- * bounded per address and in all. Nothing is reserved: alone, one client may use every place.
+ * Fair shares of the REST API between client addresses. At most `maxActive` requests are handled at once, and
+ * at most `maxActivePerClient` of one address, so one address never holds every place (not even with requests
+ * that hold theirs as long as they can, e.g. bodies sent a byte at a time): another address's request always
+ * finds one free or takes the next. Past that, requests wait in one FIFO per client address and free places go
+ * to the waiting addresses in turn, so a client flooding the API waits behind its own requests. A client with
+ * `maxQueuedPerClient` requests waiting is refused more (429) at once, and so is a new address once
+ * `maxWaitingClients` addresses have requests waiting: a flood's memory is bounded per address and in all.
  *
- * No clock and no I/O: the server calls `enter` when a request arrives, `leave` when it ends (answered or
- * aborted), and `abandon` for a waiting request whose connection closed.
+ * No clock and no I/O: the server calls `enter` when a request arrives, `leave` when its handling ends, and
+ * `abandon` for a waiting request whose connection closed.
  */
 
 export interface ClientGateLimits {
   /** Requests handled at once, all clients together. */
   readonly maxActive: number;
+  /** Requests of one client address handled at once. */
+  readonly maxActivePerClient: number;
   /** Requests of one client address waiting for a place. */
   readonly maxQueuedPerClient: number;
   /** Client addresses with requests waiting. */
@@ -21,6 +24,7 @@ export interface ClientGateLimits {
 
 export const CLIENT_GATE_DEFAULTS: ClientGateLimits = {
   maxActive: 64,
+  maxActivePerClient: 32,
   // A client's concurrent requests each hold a connection (fetch opens one per request in flight), so this
   // matches the per-address connection cap (clientLimits.ts), and the total is bounded by the connection cap.
   maxQueuedPerClient: 1_024,
@@ -46,6 +50,8 @@ interface ClientQueue {
 export class ClientGate {
   private readonly limits: ClientGateLimits;
   private active = 0;
+  /** Requests being handled per address (only addresses with some). */
+  private readonly activeOf = new Map<string, number>();
   /** The live queue of each address with requests waiting. */
   private readonly queues = new Map<string, ClientQueue>();
   /** Queues in turn order from `turnHead`: the head gets the next free place. Emptied ones are skipped. */
@@ -75,11 +81,12 @@ export class ClientGate {
 
   /** A request of `client` arrived: admitted now, waiting (its `admit` runs later), or refused. */
   enter(client: string, admit: () => void): GateEntry {
-    if (this.active < this.limits.maxActive && this.queues.size === 0) {
-      this.active++;
+    let queue = this.queues.get(client);
+    // Nobody of this address waits (or it would go first), and there is a place it may take.
+    if (queue === undefined && this.active < this.limits.maxActive && this.mayTakePlace(client)) {
+      this.take(client);
       return { kind: "admitted" };
     }
-    let queue = this.queues.get(client);
     if (queue === undefined) {
       if (this.queues.size >= this.limits.maxWaitingClients)
         return { kind: "refused", reason: "tooManyClients" };
@@ -94,20 +101,34 @@ export class ClientGate {
     return { kind: "waiting", ticket };
   }
 
-  /** An admitted request ended: its place goes to the next waiting address in turn. */
-  leave(): void {
-    if (this.active === 0) throw new Error("ClientGate.leave without an admitted request");
+  /**
+   * A request of `client` that was admitted has been handled: its place goes to the next waiting address in
+   * turn that may take one (an address at `maxActivePerClient` keeps its turn for later).
+   */
+  leave(client: string): void {
+    const held = this.activeOf.get(client) ?? 0;
+    if (held === 0) throw new Error(`ClientGate.leave: ${client} has no request being handled`);
     this.active--;
-    while (this.active < this.limits.maxActive && this.queues.size > 0) {
+    if (held > 1) this.activeOf.set(client, held - 1);
+    else this.activeOf.delete(client);
+    // Each live queue is visited at most once per free place: past that, everyone waiting is at its cap.
+    let visits = this.queues.size;
+    while (this.active < this.limits.maxActive && this.queues.size > 0 && visits > 0) {
       const queue = this.nextTurn();
       if (this.queues.get(queue.client) !== queue) {
         this.staleTurns--; // emptied by `abandon` since it was queued
         continue;
       }
+      visits--;
+      if (!this.mayTakePlace(queue.client)) {
+        this.turns.push(queue); // at its cap: its turn comes back when one of its own requests ends
+        continue;
+      }
       const ticket = queue.waiting.shift()!;
       if (queue.waiting.length === 0) this.queues.delete(queue.client);
       else this.turns.push(queue); // back of the line
-      this.active++;
+      this.take(queue.client);
+      visits = this.queues.size;
       ticket.admit();
     }
   }
@@ -132,6 +153,15 @@ export class ClientGate {
   /** Entries in the turn order, live and stale: at most 2 × maxWaitingClients + 1 (for tests). */
   get turnEntries(): number {
     return this.turns.length - this.turnHead;
+  }
+
+  private mayTakePlace(client: string): boolean {
+    return (this.activeOf.get(client) ?? 0) < this.limits.maxActivePerClient;
+  }
+
+  private take(client: string): void {
+    this.active++;
+    this.activeOf.set(client, (this.activeOf.get(client) ?? 0) + 1);
   }
 
   private nextTurn(): ClientQueue {

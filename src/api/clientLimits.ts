@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { CLIENT_GATE_DEFAULTS, ClientGate, type ClientGateLimits } from "./clientGate.ts";
 
 /**
@@ -11,6 +11,8 @@ export interface ClientLimits extends ClientGateLimits {
   readonly maxConnections: number;
   /** Open connections from one address. */
   readonly maxConnectionsPerClient: number;
+  /** An admitted request's body must have arrived this long after its admission, or its connection is closed. */
+  readonly bodyDeadlineMs: number;
 }
 
 export const CLIENT_LIMITS_DEFAULTS: ClientLimits = {
@@ -19,6 +21,8 @@ export const CLIENT_LIMITS_DEFAULTS: ClientLimits = {
   maxConnections: 8_192,
   // A busy wallet backend's fetch opens a connection per request in flight: hundreds are legitimate.
   maxConnectionsPerClient: 1_024,
+  // A 4 MiB batch needs 1.1 Mbit/s to make it; a single transfer is ~1 KiB.
+  bodyDeadlineMs: 30_000,
 };
 
 /** Routes that hold their place for as long as the client listens; they have their own bounds. */
@@ -28,6 +32,21 @@ const UNGATED_ROUTES = new Set(["/v1/events"]);
 export interface ClientLimitCounters {
   connectionsRefused: number;
   requestsRefused: number;
+  /** Admitted requests whose body did not arrive within `bodyDeadlineMs`: their connection was closed. */
+  slowBodies: number;
+}
+
+/** One request's hold on the gate. */
+interface Place {
+  readonly client: string;
+  admitted: boolean;
+  released: boolean;
+  bodyTimer: NodeJS.Timeout | undefined;
+}
+
+function carriesBody(request: FastifyRequest): boolean {
+  const length = request.headers["content-length"];
+  return (length !== undefined && length !== "0") || request.headers["transfer-encoding"] !== undefined;
 }
 
 export interface InstalledClientLimits {
@@ -45,7 +64,7 @@ export function installClientLimits(
   limits: ClientLimits = CLIENT_LIMITS_DEFAULTS,
 ): InstalledClientLimits {
   const gate = new ClientGate(limits);
-  const counters: ClientLimitCounters = { connectionsRefused: 0, requestsRefused: 0 };
+  const counters: ClientLimitCounters = { connectionsRefused: 0, requestsRefused: 0, slowBodies: 0 };
   const perAddress = new Map<string, number>();
   let open = 0;
   app.server.on("connection", (socket: Socket) => {
@@ -66,14 +85,31 @@ export function installClientLimits(
     });
   });
 
+  // A place is the handling of one request, from admission until its answer is ready (`onSend`) or its
+  // connection closes; writing the answer to a slow reader does not hold it.
+  const places = new WeakMap<FastifyRequest, Place>();
+  const release = (place: Place) => {
+    if (!place.admitted || place.released) return;
+    place.released = true;
+    clearTimeout(place.bodyTimer);
+    gate.leave(place.client);
+  };
+
   app.addHook("onRequest", (request, reply, done) => {
     if (UNGATED_ROUTES.has(request.routeOptions.url ?? "")) return done();
-    const client = request.ip;
-    let admitted = false;
-    const entry = gate.enter(client, () => {
-      admitted = true;
+    const place: Place = { client: request.ip, admitted: false, released: false, bodyTimer: undefined };
+    const admit = () => {
+      place.admitted = true;
+      if (carriesBody(request)) {
+        // Its body must arrive in time: one sent a byte at a time would hold the place for as long as it liked.
+        place.bodyTimer = setTimeout(() => {
+          counters.slowBodies++;
+          reply.raw.destroy();
+        }, limits.bodyDeadlineMs).unref();
+      }
       done();
-    });
+    };
+    const entry = gate.enter(place.client, admit);
     if (entry.kind === "refused") {
       counters.requestsRefused++;
       const why =
@@ -83,15 +119,22 @@ export function installClientLimits(
       void reply.status(429).send({ code: "TOO_MANY_REQUESTS", message: `node busy: ${why}; retry later` });
       return;
     }
-    // Exactly once, whether the answer went out or the connection closed first.
+    places.set(request, place);
     reply.raw.once("close", () => {
-      if (admitted) gate.leave();
-      else if (entry.kind === "waiting") gate.abandon(client, entry.ticket);
+      if (place.admitted) release(place);
+      else if (entry.kind === "waiting") gate.abandon(place.client, entry.ticket);
     });
-    if (entry.kind === "admitted") {
-      admitted = true;
-      done();
-    }
+    if (entry.kind === "admitted") admit();
+  });
+  // The body is in (parsed and validated): the deadline is met.
+  app.addHook("preHandler", (request, _reply, done) => {
+    clearTimeout(places.get(request)?.bodyTimer);
+    done();
+  });
+  app.addHook("onSend", (request, _reply, payload, done) => {
+    const place = places.get(request);
+    if (place !== undefined) release(place);
+    done(null, payload);
   });
   return { gate, counters };
 }

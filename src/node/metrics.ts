@@ -108,12 +108,13 @@ export class NodeMetrics {
     });
     new Gauge({
       name: "tally_api_refused",
-      help: "REST API requests answered 429 by the client limits, and connections closed as they opened, since start",
+      help: "REST API requests answered 429 by the client limits, connections closed as they opened, and admitted requests closed for a body too slow to arrive, since start",
       labelNames: ["what"],
       registers: [this.registry],
       collect() {
         this.set({ what: "requests" }, counters.requestsRefused);
         this.set({ what: "connections" }, counters.connectionsRefused);
+        this.set({ what: "slowBodies" }, counters.slowBodies);
       },
     });
   }

@@ -43,6 +43,7 @@ async function holdingServer(limits: Parameters<typeof installClientLimits>[1]) 
   const limited = installClientLimits(app, limits);
   const handled: string[] = [];
   const releases = new Map<string, () => void>();
+  app.post("/upload", async () => ({ uploaded: true }));
   app.get("/hold/:name", async (req) => {
     const { name } = req.params as { name: string };
     handled.push(name);
@@ -67,10 +68,12 @@ describe("REST API client limits", () => {
   it("a flood from one address waits behind itself: another address's request takes the next free place", async () => {
     const server = await holdingServer({
       maxActive: 4,
+      maxActivePerClient: 4,
       maxQueuedPerClient: 40,
       maxWaitingClients: 16,
       maxConnections: 256,
       maxConnectionsPerClient: 64,
+      bodyDeadlineMs: 30_000,
     });
     const flood = new Agent({ keepAlive: true, maxSockets: 64 });
     const wallet = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -119,10 +122,12 @@ describe("REST API client limits", () => {
   it("closes connections past the per-address cap as they open, and counts them", async () => {
     const server = await holdingServer({
       maxActive: 4,
+      maxActivePerClient: 4,
       maxQueuedPerClient: 4,
       maxWaitingClients: 4,
       maxConnections: 256,
       maxConnectionsPerClient: 8,
+      bodyDeadlineMs: 30_000,
     });
     const sockets = Array.from({ length: 12 }, () =>
       connect({ host: "127.0.0.1", port: server.port, localAddress: "127.0.0.3" }),
@@ -137,6 +142,54 @@ describe("REST API client limits", () => {
       assert.equal((await answer).status, 200);
     } finally {
       for (const s of sockets) s.destroy();
+      await server.app.close();
+    }
+  });
+
+  it("a body sent a byte at a time loses its place at the deadline, and never held more than its address's share", async () => {
+    const server = await holdingServer({
+      maxActive: 2,
+      maxActivePerClient: 1,
+      maxQueuedPerClient: 8,
+      maxWaitingClients: 8,
+      maxConnections: 64,
+      maxConnectionsPerClient: 16,
+      bodyDeadlineMs: 300,
+    });
+    // Two uploads announce 100 bytes and send 1: the first is admitted and stalls, the second waits behind it.
+    const stalled = Array.from({ length: 2 }, () => {
+      const socket = connect({ host: "127.0.0.1", port: server.port, localAddress: "127.0.0.5" });
+      socket.write(
+        "POST /upload HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{",
+      );
+      const state = { socket, closed: false };
+      socket.once("close", () => {
+        state.closed = true;
+      });
+      socket.on("error", () => {});
+      return state;
+    });
+    const other = new Agent({ keepAlive: false });
+    try {
+      await until(
+        () => server.gate.activeCount === 1 && server.gate.waitingCount === 1,
+        "one upload in, one waiting",
+      );
+      // The slow address holds its one place; another address gets the other at once.
+      const answer = get(server.port, "/hold/other", "127.0.0.6", other);
+      await until(() => server.handled.includes("other"), "the other address to be handled");
+      server.release("other");
+      assert.equal((await answer).status, 200);
+      // Each stalled upload is cut at its deadline, the second once it had the place.
+      await until(() => stalled.every((s) => s.closed), "both stalled uploads to be closed by the node");
+      assert.equal(server.counters.slowBodies, 2);
+      await until(
+        () => server.gate.activeCount + server.gate.waitingCount === 0,
+        "the server to see both closed",
+      );
+    } finally {
+      for (const s of stalled) s.socket.destroy();
+      other.destroy();
       await server.app.close();
     }
   });
