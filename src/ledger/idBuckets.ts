@@ -5,7 +5,7 @@
  * them, each of ≈ n / 256 ids. Adding and deleting are O(1).
  *
  * For an account's unreferenced payments (`GET /v1/accounts/:address` lists the smallest 256 as
- * `pendingDeps`): sorting all of them cost about 40 ms per request at 100,000, and anyone can pay any address
+ * `pendingDeps`): sorting all of them cost 40–57 ms per request at 100,000, and anyone can pay any address
  * many small outputs.
  */
 export class IdBuckets {

@@ -27,9 +27,11 @@ describe("sender index", () => {
         buckets,
         fc.option(fc.oneof(address, fc.nat()), { nil: undefined }),
         fc.integer({ min: 1, max: 40 }),
-        (atStart, later, asked, cursorPick, limit) => {
-          // Some accounts are known at start-up, the others leave watermark 0 while the node runs.
-          const index = SenderIndex.fromWatermarks(atStart);
+        fc.integer({ min: 1, max: 8 }),
+        (atStart, later, asked, cursorPick, limit, recentSenders) => {
+          // Some accounts are known at start-up, the others leave watermark 0 while the node runs; a bucket's
+          // latest senders are merged into its sorted list every `recentSenders` (1,024 in the node).
+          const index = SenderIndex.fromWatermarks(atStart, recentSenders);
           for (const [a, seq] of later) if (seq > 0) index.add(a);
           const all = [...atStart, ...later];
           // The cursor: an address of the ledger (as a client continues a listing) or any address.
