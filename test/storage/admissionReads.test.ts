@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it, mock } from "node:test";
+import { ErrorCode } from "../../src/core/errors.ts";
 import { MAX_DEPS } from "../../src/core/limits.ts";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import type { Ledger } from "../../src/ledger/ledger.ts";
@@ -40,6 +41,13 @@ describe("echo admission of a peer's payload", () => {
             const expected = peerAdmission(reference, candidate);
             const got = peerAdmission(ledger, candidate);
             if (expected === "never" && got === "later") {
+              // Only a dep whose verdict is on disk alone may turn a refusal into a wait.
+              const refused = reference.admission(candidate);
+              assert.equal(refused.kind === "never" && refused.code, ErrorCode.InvalidDependency);
+              const awaited = ledger.admission(candidate);
+              assert.ok(
+                awaited.kind === "later" && awaited.awaiting.some((d) => store.heldStatus(d) === undefined),
+              );
               outcomes.set(
                 "refusedEverywhereParkedHere",
                 (outcomes.get("refusedEverywhereParkedHere") ?? 0) + 1,
