@@ -116,7 +116,7 @@ export class Channels {
     this.registry = new ProtocolRegistry(opts.protocols);
     this.isMember = opts.isMember;
     this.wasMember = opts.wasMember;
-    this.scheduler = new InboundScheduler(opts.scheduler);
+    this.scheduler = new InboundScheduler(opts.scheduler, opts.isMember);
     this.scores = new PeerScores(opts.scores);
     this.requests = new RequestTracker(opts.firstRequestId);
     this.startedMs = opts.startedMs;

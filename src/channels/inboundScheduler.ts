@@ -14,7 +14,8 @@ import { type InboundBudget, ITEM_OVERHEAD_BYTES, type ProtocolSpec } from "./pr
  * while members have work, so thousands of sybil ids cannot crowd members out. A global cap on buffered bytes
  * is the last line: when it is reached, new items are refused and counted against the peer that offered them.
  *
- * Counters are kept for every member and for at most `maxTrackedStrangers` strangers; an idle stranger (nothing
+ * Counters are kept for every member (a peer that is a member no more and has nothing queued is forgotten once
+ * the member entries pass 4,096) and for at most `maxTrackedStrangers` strangers; an idle stranger (nothing
  * queued) is forgotten, least recently seen first, to make room. When every tracked stranger has work queued, a
  * new stranger is refused outright (counted in `untrackedStrangerDrops`).
  */
@@ -73,6 +74,9 @@ export const DEFAULT_INBOUND_SCHEDULER_OPTIONS: Readonly<InboundSchedulerOptions
   strangerShare: 1 / 8,
   maxTrackedStrangers: 256,
 };
+
+/** Member entries before the first sweep of former members: above any static network's size here. */
+const MEMBER_SWEEP_START = 4_096;
 
 export interface SchedulerStats {
   bufferedMessages: number;
@@ -211,9 +215,14 @@ export class InboundScheduler {
   /** Fractional stranger slots carried between batches, so `take(1)` loops still honour the share. */
   private strangerCredit = 0;
   private untrackedDrops = 0;
+  /** Whether a peer is a member now; entries of peers that are not are swept (see `sweepFormerMembers`). */
+  private readonly isMember: ((peer: PeerId) => boolean) | undefined;
+  /** Member entries at which the next sweep runs: MEMBER_SWEEP_START, then twice what a sweep leaves. */
+  private memberSweepAt = MEMBER_SWEEP_START;
 
-  constructor(opts: Partial<InboundSchedulerOptions> = {}) {
+  constructor(opts: Partial<InboundSchedulerOptions> = {}, isMember?: (peer: PeerId) => boolean) {
     this.opts = { ...DEFAULT_INBOUND_SCHEDULER_OPTIONS, ...opts };
+    this.isMember = isMember;
     const o = this.opts;
     const ok =
       isPositiveInt(o.strangerClassBudget.maxQueuedMessages) &&
@@ -408,6 +417,7 @@ export class InboundScheduler {
     if (inbox !== undefined && inbox.member !== member) this.reclassify(inbox, member);
     if (inbox === undefined) {
       if (!member && !this.makeRoomForStranger()) return undefined;
+      if (member && this.members.size >= this.memberSweepAt) this.sweepFormerMembers();
       inbox = new PeerInbox(peer, member);
       (member ? this.members : this.strangers).set(peer, inbox);
     } else if (!member) {
@@ -424,6 +434,22 @@ export class InboundScheduler {
     (member ? this.strangers : this.members).delete(inbox.peer);
     (member ? this.members : this.strangers).set(inbox.peer, inbox);
     inbox.member = member;
+  }
+
+  /**
+   * Drops the entries of peers that are members no more (an open network's expired records) and have nothing
+   * queued: an entry is only kept while it has work or its peer is a member, so the map follows the membership,
+   * not every identity that ever sent. A former member that sends again is a stranger, or a new member entry
+   * with a fresh rate bucket, as any newcomer. O(entries), run only past MEMBER_SWEEP_START and then each time
+   * the map has doubled since, so O(1) per new member.
+   */
+  private sweepFormerMembers(): void {
+    const isMember = this.isMember;
+    if (isMember === undefined) return;
+    for (const [peer, inbox] of this.members) {
+      if (inbox.queuedMessages === 0 && !inbox.inRing && !isMember(peer)) this.members.delete(peer);
+    }
+    this.memberSweepAt = Math.max(MEMBER_SWEEP_START, 2 * this.members.size);
   }
 
   private makeRoomForStranger(): boolean {

@@ -286,4 +286,30 @@ describe("admission: budgets, fairness, caps", () => {
       "members are always tracked",
     );
   });
+
+  it("forgets peers that are members no more and have nothing queued, so churn does not grow the member map", () => {
+    const members = new Set<string>();
+    const ch = new Channels({ protocols: [gossipSpec()], isMember: (p) => members.has(p) });
+    // 10,000 identities of an open network, one after the other: each is a member, sends once, expires.
+    for (let i = 0; i < 10_000; i++) {
+      const peer = `id-${i}`;
+      members.add(peer);
+      ch.offer(peer, gossip(ch, i), i);
+      ch.take(10, i);
+      members.delete(peer);
+    }
+    for (let i = 0; i < 5_000; i++) {
+      members.add(`late-${i}`);
+      ch.offer(`late-${i}`, gossip(ch, i), 10_001);
+      ch.take(10, 10_001);
+      members.delete(`late-${i}`);
+      if (i === 0) members.add("still");
+    }
+    ch.offer("still", gossip(ch, 2), 10_002);
+    const tracked = ch.stats().trackedMembers;
+    assert.ok(tracked <= 2 * 4_096, `${tracked} member entries after 15,000 identities`);
+    const peers = new Set(ch.peerStats(10_002).map((p) => p.peer));
+    assert.ok(!peers.has("id-0"), "an expired identity's entry went");
+    assert.ok(peers.has("still"), "a member's entry stays");
+  });
 });
