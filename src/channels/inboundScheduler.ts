@@ -1,4 +1,5 @@
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import { GrowthSweep } from "../core/growthSweep.ts";
 import type { PeerId } from "../core/peerId.ts";
 import type { EnvelopeKindName, WireErrorName } from "./envelope.ts";
 import { Fifo } from "./fifo.ts";
@@ -217,8 +218,8 @@ export class InboundScheduler {
   private untrackedDrops = 0;
   /** Whether a peer is a member now; entries of peers that are not are swept (see `sweepFormerMembers`). */
   private readonly isMember: ((peer: PeerId) => boolean) | undefined;
-  /** Member entries at which the next sweep runs: MEMBER_SWEEP_START, then twice what a sweep leaves. */
-  private memberSweepAt = MEMBER_SWEEP_START;
+  /** Former members' idle entries are swept past MEMBER_SWEEP_START entries (see `inboxFor`). */
+  private readonly memberSweep = new GrowthSweep(MEMBER_SWEEP_START);
 
   constructor(opts: Partial<InboundSchedulerOptions> = {}, isMember?: (peer: PeerId) => boolean) {
     this.opts = { ...DEFAULT_INBOUND_SCHEDULER_OPTIONS, ...opts };
@@ -417,7 +418,7 @@ export class InboundScheduler {
     if (inbox !== undefined && inbox.member !== member) this.reclassify(inbox, member);
     if (inbox === undefined) {
       if (!member && !this.makeRoomForStranger()) return undefined;
-      if (member && this.members.size >= this.memberSweepAt) this.sweepFormerMembers();
+      if (member) this.sweepFormerMembers();
       inbox = new PeerInbox(peer, member);
       (member ? this.members : this.strangers).set(peer, inbox);
     } else if (!member) {
@@ -437,19 +438,18 @@ export class InboundScheduler {
   }
 
   /**
-   * Drops the entries of peers that are members no more (an open network's expired records) and have nothing
-   * queued: an entry is only kept while it has work or its peer is a member, so the map follows the membership,
-   * not every identity that ever sent. A former member that sends again is a stranger, or a new member entry
-   * with a fresh rate bucket, as any newcomer. O(entries), run only past MEMBER_SWEEP_START and then each time
-   * the map has doubled since, so O(1) per new member.
+   * Before a new member entry: drops, when the sweep schedule says so, the entries of peers that are members no
+   * more (an open network's expired records) and have nothing queued. An entry is only kept while it has work
+   * or its peer is a member, so the map follows the membership, not every identity that ever sent. A former
+   * member that sends again is a stranger, or a new member entry with a fresh rate bucket, as any newcomer.
    */
   private sweepFormerMembers(): void {
     const isMember = this.isMember;
     if (isMember === undefined) return;
-    for (const [peer, inbox] of this.members) {
-      if (inbox.queuedMessages === 0 && !inbox.inRing && !isMember(peer)) this.members.delete(peer);
-    }
-    this.memberSweepAt = Math.max(MEMBER_SWEEP_START, 2 * this.members.size);
+    this.memberSweep.beforeAdd(
+      this.members,
+      (peer, inbox) => inbox.queuedMessages === 0 && !inbox.inRing && !isMember(peer),
+    );
   }
 
   private makeRoomForStranger(): boolean {

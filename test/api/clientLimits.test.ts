@@ -4,7 +4,11 @@ import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
 import { describe, it } from "node:test";
 import Fastify from "fastify";
-import { installClientLimits } from "../../src/api/clientLimits.ts";
+import {
+  CLIENT_LIMITS_DEFAULTS,
+  type ClientLimits,
+  installClientLimits,
+} from "../../src/api/clientLimits.ts";
 
 interface Answer {
   readonly status: number;
@@ -38,9 +42,10 @@ async function until(condition: () => boolean, what: string): Promise<void> {
  * A server whose `/hold/:name` requests are answered only when the test releases them, so which requests hold
  * the places, and which wait, is decided by the test and not by timing.
  */
-async function holdingServer(limits: Parameters<typeof installClientLimits>[1]) {
+async function holdingServer(overrides: Partial<ClientLimits>) {
   const app = Fastify();
-  const limited = installClientLimits(app, limits);
+  // The node's limits but for what a test names: its places, queues and caps are small enough to reach.
+  const limited = installClientLimits(app, { ...CLIENT_LIMITS_DEFAULTS, ...overrides });
   const handled: string[] = [];
   const releases = new Map<string, () => void>();
   app.post("/upload", async () => ({ uploaded: true }));
@@ -66,15 +71,7 @@ async function holdingServer(limits: Parameters<typeof installClientLimits>[1]) 
 
 describe("REST API client limits", () => {
   it("a flood from one address waits behind itself: another address's request takes the next free place", async () => {
-    const server = await holdingServer({
-      maxActive: 4,
-      maxActivePerClient: 4,
-      maxQueuedPerClient: 40,
-      maxWaitingClients: 16,
-      maxConnections: 256,
-      maxConnectionsPerClient: 64,
-      bodyDeadlineMs: 30_000,
-    });
+    const server = await holdingServer({ maxActive: 4, maxActivePerClient: 4, maxQueuedPerClient: 40 });
     const flood = new Agent({ keepAlive: true, maxSockets: 64 });
     const wallet = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
@@ -120,15 +117,7 @@ describe("REST API client limits", () => {
   });
 
   it("closes connections past the per-address cap as they open, and counts them", async () => {
-    const server = await holdingServer({
-      maxActive: 4,
-      maxActivePerClient: 4,
-      maxQueuedPerClient: 4,
-      maxWaitingClients: 4,
-      maxConnections: 256,
-      maxConnectionsPerClient: 8,
-      bodyDeadlineMs: 30_000,
-    });
+    const server = await holdingServer({ maxConnectionsPerClient: 8 });
     const sockets = Array.from({ length: 12 }, () =>
       connect({ host: "127.0.0.1", port: server.port, localAddress: "127.0.0.3" }),
     );
@@ -147,15 +136,7 @@ describe("REST API client limits", () => {
   });
 
   it("a body sent a byte at a time loses its place at the deadline, and never held more than its address's share", async () => {
-    const server = await holdingServer({
-      maxActive: 2,
-      maxActivePerClient: 1,
-      maxQueuedPerClient: 8,
-      maxWaitingClients: 8,
-      maxConnections: 64,
-      maxConnectionsPerClient: 16,
-      bodyDeadlineMs: 300,
-    });
+    const server = await holdingServer({ maxActive: 2, maxActivePerClient: 1, bodyDeadlineMs: 300 });
     // Two uploads announce 100 bytes and send 1: the first is admitted and stalls, the second waits behind it.
     const stalled = Array.from({ length: 2 }, () => {
       const socket = connect({ host: "127.0.0.1", port: server.port, localAddress: "127.0.0.5" });

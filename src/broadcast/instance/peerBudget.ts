@@ -1,3 +1,4 @@
+import { GrowthSweep } from "../../core/growthSweep.ts";
 import type { PeerId } from "../../core/peerId.ts";
 
 export interface PeerBudgetOptions {
@@ -21,7 +22,7 @@ export class PeerBudget {
   private readonly perSecond: number;
   private readonly burst: number;
   private readonly buckets = new Map<PeerId, { tokens: number; updatedMs: number }>();
-  private sweepAt = SWEEP_AT;
+  private readonly sweep = new GrowthSweep(SWEEP_AT);
 
   constructor(options: PeerBudgetOptions) {
     this.perSecond = options.perSecond;
@@ -37,7 +38,7 @@ export class PeerBudget {
   take(peer: PeerId, nowMs: number): boolean {
     let bucket = this.buckets.get(peer);
     if (bucket === undefined) {
-      if (this.buckets.size >= this.sweepAt) this.sweep(nowMs);
+      this.sweep.beforeAdd(this.buckets, (_, b) => this.refilled(b, nowMs) >= this.burst);
       bucket = { tokens: this.burst, updatedMs: nowMs };
       this.buckets.set(peer, bucket);
     }
@@ -52,12 +53,5 @@ export class PeerBudget {
     // Clocks may be injected out of order by a simulator; never refill for negative time.
     const elapsedMs = Math.max(0, nowMs - bucket.updatedMs);
     return Math.min(this.burst, bucket.tokens + (elapsedMs * this.perSecond) / 1000);
-  }
-
-  private sweep(nowMs: number): void {
-    for (const [peer, bucket] of this.buckets) {
-      if (this.refilled(bucket, nowMs) >= this.burst) this.buckets.delete(peer);
-    }
-    this.sweepAt = Math.max(SWEEP_AT, 2 * this.buckets.size);
   }
 }

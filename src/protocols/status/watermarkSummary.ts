@@ -52,9 +52,13 @@ export interface WatermarkSnapshot {
   readonly buckets: readonly BucketSummary[];
 }
 
-/** Which bucket an address belongs to; catch-up uses it to pick the accounts of a differing bucket. */
+/**
+ * Which bucket an address belongs to; catch-up uses it to pick the accounts of a differing bucket, and the sender
+ * index to file an account at its first verdict (just after `advance` cached its bucket). Read-only on the cache:
+ * addresses a peer lists must not push out those the node's own verdicts use.
+ */
 export function bucketOfAddress(address: string): number {
-  return bucketOfAddressBytes(decodeAddress(address).bytes);
+  return bucketCache.get(address) ?? bucketOfAddressBytes(decodeAddress(address).bytes);
 }
 
 // node:crypto's one-shot SHA-256: the same digest as any SHA-256, several times cheaper than a JS one for
