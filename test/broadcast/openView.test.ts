@@ -202,6 +202,57 @@ describe("contagion over an open network's view", () => {
     for (const layer of [samples.echo, samples.ready, samples.delivery]) assert.ok(layer.includes("p6"));
   });
 
+  test("peers that left a majority behind are replaced; a node left with a minority keeps its samples", () => {
+    // Six of eight peers' records expire: this node and the two it still hears are 3 of 9, a minority, as on
+    // the small side of a cut that outlasted the record TTL. Replacing the six would put every draw on the
+    // two peers left, whose votes could then meet this node's thresholds alone.
+    const peers: PeerId[] = ["p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"];
+    const view = [...peers];
+    const members = new Set(view);
+    const protocol = openNode(view, members, 100);
+    protocol.handle({ type: "start", nowMs: 0 });
+    for (const gone of peers.slice(0, 6)) {
+      view.splice(view.indexOf(gone), 1);
+      members.delete(gone);
+    }
+    let nowMs = 0;
+    const tick = () => {
+      nowMs += 250;
+      return protocol.handle({ type: "tick", nowMs });
+    };
+    for (let i = 0; i < 20; i++) tick();
+    const held = protocol.samplePeers();
+    for (const layer of [held.echo, held.ready, held.delivery]) {
+      assert.deepEqual([...layer].sort(), peers, "the departed keep their draws, refreshes move none");
+    }
+    // Joiners on this side (the view grows from 2 to 4) are no reason to draw everything afresh from it.
+    view.push("q1", "q2");
+    members.add("q1").add("q2");
+    tick();
+    assert.ok(!protocol.samplePeers().echo.includes("q1"), "no redraw onto this side while the six are held");
+    // The six come back (the cut healed): the view grew by far more than an eighth, and is drawn afresh.
+    for (const back of peers.slice(0, 6)) {
+      view.push(back);
+      members.add(back);
+    }
+    tick();
+    assert.equal(protocol.samplePeers().echo.length, 10, "drawn afresh from all ten");
+
+    // Two of eight leave instead: this node and six others are 7 of 9, a majority, so it replaces them.
+    const view2 = [...peers];
+    const members2 = new Set(view2);
+    const majority = openNode(view2, members2, 100);
+    majority.handle({ type: "start", nowMs: 0 });
+    view2.splice(0, 2);
+    members2.delete("p1");
+    members2.delete("p2");
+    majority.handle({ type: "tick", nowMs: 250 });
+    const replaced = majority.samplePeers();
+    for (const layer of [replaced.echo, replaced.ready, replaced.delivery]) {
+      assert.deepEqual([...layer].sort(), peers.slice(2), "p1 and p2 replaced in every sample");
+    }
+  });
+
   test("a view that shrinks and grows back while settling does not restart the wait", () => {
     // Under load a member's record may lapse for a moment: a node that just restarted must still settle.
     const view: PeerId[] = ["p1", "p2", "p3", "p4", "p5", "p6"];

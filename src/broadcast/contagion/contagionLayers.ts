@@ -195,13 +195,39 @@ export class SampledLayers {
     };
   }
 
-  /** An open network's member whose record expired left for good: replace it now, not after a grace period. */
+  /**
+   * An open network's sampled peer whose record expired is replaced at once, not after a grace period, while
+   * the departed peers weigh at most `maxDownShareReplaced` of every sample or this node and the peers it still
+   * samples are a strict majority of everyone it samples. Past both, the node is as likely cut off with a
+   * minority as watching peers leave: its records of the other side expire after one TTL however long the cut
+   * lasts, and replacing them would move its samples onto its own side, where a minority meets its thresholds
+   * alone (a 20-node open network cut 8 / 12 past the TTL forked that way). Two disjoint sides cannot both hold
+   * a majority of the same peers, so at most one side goes on; the other keeps its samples and waits for the
+   * heal. Gossip links are no quorum and are always replaced.
+   */
   private replaceNonMembers(nowMs: number, out: BroadcastAction[]): void {
     const { oracle } = this.options;
     // A static member list never loses a member: nothing to look for.
     if (oracle.mayGrow !== true) return;
     const sampled = [...this.gossip.drawnPeers(), ...this.samples.echoPeers(), ...this.samples.readyPeers()];
-    for (const peer of new Set(sampled)) if (!oracle.isMember(peer)) this.replacePeer(peer, nowMs, out);
+    const left = [...new Set(sampled)].filter((peer) => !oracle.isMember(peer));
+    if (left.length === 0) return;
+    const departure = this.departure();
+    const samplesToo = departure.share <= this.options.maxDownShareReplaced || departure.majorityRemains;
+    for (const peer of left) {
+      if (samplesToo) this.replacePeer(peer, nowMs, out);
+      else if (this.gossip.isDrawn(peer)) this.replaceGossipLink(peer, out);
+    }
+  }
+
+  /**
+   * Whether departed peers (reported down, or no longer members) hold more of the samples than this node may
+   * replace now: then neither the scheduled refresh nor a full redraw runs, since both draw from the view,
+   * which has lost the departed, and would move the samples onto the side this node still hears as surely as
+   * replacing them would.
+   */
+  private holdingDeparted(): boolean {
+    return this.departure().share > this.options.maxDownShareReplaced;
   }
 
   /**
@@ -215,6 +241,8 @@ export class SampledLayers {
     // member coming back (a restarted node whose record had expired) is drawn in once the view grows again.
     if (size < this.drawnFromSize) this.drawnFromSize = size;
     if (size === 0 || (this.drawnFromSize > 0 && size < this.drawnFromSize * (1 + REDRAW_GROWTH))) return;
+    // A view that grows while departed peers are held (joiners on this side of a cut) waits for the heal.
+    if (this.holdingDeparted()) return;
     this.drawnFromSize = size;
     const { oracle, params, random, count } = this.options;
     const { samples, gossip } = this;
@@ -239,16 +267,16 @@ export class SampledLayers {
   }
 
   /**
-   * Peers down past the grace period leave the gossip links at once, and the samples only while the peers down
-   * now weigh at most `maxDownShareReplaced` of every sample. A node cut off from more than that is as
+   * Peers down past the grace period leave the gossip links at once, and the samples only while the departed
+   * peers (down, or no longer members) now weigh at most `maxDownShareReplaced` of every sample. A node cut off from more than that is as
    * likely on one side of a partition as missing crashed peers, and each replacement moves weight to the
    * peers it still reaches: replaced again and again, a minority's samples would end up on its own side, and
    * it would meet its thresholds alone (a 20-node network cut 8 / 12 for two grace periods forked that way).
    */
   private replaceDownPeers(nowMs: number, out: BroadcastAction[]): void {
     // With a single other member there is nobody to draw instead: keep it, and wait for it.
-    if (this.options.oracle.size <= 1) return;
-    const samplesToo = this.downShare() <= this.options.maxDownShareReplaced;
+    if (this.options.oracle.size <= 1 || this.downSince.size === 0) return;
+    const samplesToo = this.departure().share <= this.options.maxDownShareReplaced;
     for (const [peer, sinceMs] of this.downSince) {
       if (nowMs - sinceMs < this.options.peerDownGraceMs) continue;
       if (samplesToo) {
@@ -257,16 +285,28 @@ export class SampledLayers {
     }
   }
 
-  /** The largest share of the echo, ready or delivery sample's draws held by peers down now. */
-  private downShare(): number {
+  /**
+   * The sampled peers that departed (down now, or no longer members): the largest share of the echo, ready or
+   * delivery sample's draws they hold, and whether this node and the distinct peers it samples that have not
+   * departed are a strict majority of itself and every distinct peer it samples.
+   */
+  private departure(): { share: number; majorityRemains: boolean } {
+    const { oracle } = this.options;
+    const departed = (peer: PeerId) => this.downSince.has(peer) || !oracle.isMember(peer);
+    const samples = [this.samples.echo, this.samples.ready, this.samples.delivery];
     let largest = 0;
-    for (const sample of [this.samples.echo, this.samples.ready, this.samples.delivery]) {
-      if (sample.draws === 0) continue;
-      let down = 0;
-      for (const peer of this.downSince.keys()) down += sample.multiplicity(peer);
-      largest = Math.max(largest, down / sample.draws);
+    const distinct = new Set<PeerId>();
+    for (const sample of samples) {
+      let gone = 0;
+      for (const peer of sample.peers()) {
+        distinct.add(peer);
+        if (departed(peer)) gone += sample.multiplicity(peer);
+      }
+      if (sample.draws > 0) largest = Math.max(largest, gone / sample.draws);
     }
-    return largest;
+    let gonePeers = 0;
+    for (const peer of distinct) if (departed(peer)) gonePeers++;
+    return { share: largest, majorityRemains: 2 * gonePeers < distinct.size + 1 };
   }
 
   /** A gossip link to a peer that is down goes to a fresh draw; the link is no quorum, so this is always safe. */
@@ -294,6 +334,7 @@ export class SampledLayers {
     const { oracle, random, count } = this.options;
     const links = this.gossip.drawnPeers();
     if (links.length > 0) this.replaceGossipLink(links[randomIndex(random, links.length)]!, out, true);
+    if (this.holdingDeparted()) return;
     count.samplesReplaced++;
     this.resample(() => this.samples.refresh(REFRESH_SHARE, oracle, random), new Set(), nowMs, out);
   }

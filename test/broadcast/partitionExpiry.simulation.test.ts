@@ -1,0 +1,184 @@
+/**
+ * Seeded simulations of a partition on an open network that outlasts the record TTL: 20 real
+ * `ContagionBroadcast` state machines, each over its own `ViewOracle`, with the parameters the calculator picks
+ * for 20 % Byzantine nodes, cut into two sides whose messages are held back. While the cut holds, each side
+ * stops hearing the other's record refreshes, so at the TTL the other side's records expire there: those peers
+ * leave the view and stop being members. Time then passes by whole refresh intervals, and a wallet hands one
+ * half of a double spend to each side.
+ *
+ * Replacing every peer whose record expired (the rule until session 49) moved a node's draws onto the side it
+ * still hears, and every scheduled refresh redrew a share of them from that side's view: an 8-node minority
+ * then met its thresholds alone and delivered its half while the majority delivered the other. Departed peers
+ * (down, or no longer members) now leave the samples only while they weigh at most an eighth of each, and
+ * neither refreshes nor full redraws run past that, so a cut that large stalls both sides; one node that left
+ * is still replaced.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { chooseParams } from "../../src/analysis/chooseParams.ts";
+import { ContagionBroadcast } from "../../src/broadcast/contagion/contagion.ts";
+import { instanceKey } from "../../src/broadcast/instance/instanceId.ts";
+import { CONTAGION_MESSAGE_KINDS, type Digest } from "../../src/broadcast/types.ts";
+import type { PeerId } from "../../src/core/peerId.ts";
+import { ViewOracle } from "../../src/membership/viewOracle.ts";
+import {
+  digestOf,
+  inspectTestPayload,
+  SIM_PULL_RETRY_MS,
+  SimNetwork,
+  seededRandom,
+  testPayload,
+} from "./harness.ts";
+
+const NODES = 20;
+const GRACE_MS = 30_000;
+const TTL_MS = 60_000;
+const REFRESH_MS = 5_000;
+const { G, E, Ehat, R, Rhat, D, Dhat } = chooseParams({ nodes: NODES, byzantine: 0.2, epsilon: 1e-6 });
+const PARAMS = { G, E, Ehat, R, Rhat, D, Dhat };
+
+interface ExpiryRun {
+  /** Digest → nodes that delivered it, while the cut held and after it healed. */
+  readonly whileCut: Map<Digest, number>;
+  readonly afterHeal: Map<Digest, number>;
+  readonly minorityHalf: Digest;
+  /** Sample replacements made by the majority's nodes after the other side's records expired. */
+  readonly majorityReplacements: number;
+}
+
+/**
+ * Nodes n0 … n(minority−1) on one side, the rest on the other. The cut holds one TTL, the records across it
+ * expire, then `intervals` refresh intervals pass before the double spend.
+ */
+function doubleSpendPastTheTtl(seed: number, minority: number, intervals: number): ExpiryRun {
+  const inMinority = (id: PeerId) => Number(id.slice(1)) < minority;
+  const acrossTheCut = (from: PeerId, to: PeerId) => inMinority(from) !== inMinority(to);
+  let expired = false;
+  const holdsRecordOf = (self: PeerId, peer: PeerId) => !(expired && acrossTheCut(self, peer));
+  const net = new SimNetwork({
+    n: NODES,
+    seed,
+    messageKinds: CONTAGION_MESSAGE_KINDS,
+    payloadKind: "gossip",
+    protocol: (node, { ids, random }) =>
+      new ContagionBroadcast({
+        self: node.id,
+        oracle: new ViewOracle({
+          view: () => ids.filter((peer) => peer !== node.id && holdsRecordOf(node.id, peer)),
+          isMember: (peer) => peer === node.id || holdsRecordOf(node.id, peer),
+          random: seededRandom(Math.floor(random() * 2 ** 32)),
+        }),
+        params: PARAMS,
+        inspect: inspectTestPayload,
+        random,
+        pullRetryMs: SIM_PULL_RETRY_MS,
+        retransmitInitialMs: 1_000,
+        peerDownGraceMs: GRACE_MS,
+        refreshIntervalMs: REFRESH_MS,
+        viewSettleMs: 2_000,
+        isSettled: (instance) => node.store.has(instanceKey(instance)),
+      }),
+  });
+  net.start();
+  net.advance(3_000);
+  net.run();
+  net.hold = (envelope) => acrossTheCut(envelope.from, envelope.to);
+  const tellAll = (type: "peerDown" | "peerUp") => {
+    for (const [i, id] of net.ids.entries()) {
+      for (const peer of net.ids) if (acrossTheCut(id, peer)) net.event(i, { type, peer, nowMs: net.nowMs });
+    }
+  };
+  tellAll("peerDown");
+  for (let elapsed = 0; elapsed < TTL_MS; elapsed += REFRESH_MS) {
+    net.advance(REFRESH_MS);
+    net.run();
+  }
+  expired = true;
+  const replacementsBefore = majorityReplacementsOf(net, inMinority);
+  for (let interval = 0; interval < intervals; interval++) {
+    net.advance(REFRESH_MS);
+    net.run();
+  }
+  const a = testPayload("eve", 1, "A");
+  const b = testPayload("eve", 1, "B");
+  for (const [i, id] of net.ids.entries()) net.submit(i, inMinority(id) ? a : b);
+  const settle = () => {
+    for (let round = 0; round < 10; round++) {
+      net.run();
+      net.advance(1_000);
+    }
+  };
+  settle();
+  const whileCut = deliveredCounts(net);
+  const majorityReplacements = majorityReplacementsOf(net, inMinority) - replacementsBefore;
+  expired = false;
+  net.hold = undefined;
+  net.release();
+  tellAll("peerUp");
+  settle();
+  return { whileCut, afterHeal: deliveredCounts(net), minorityHalf: digestOf(a), majorityReplacements };
+}
+
+function majorityReplacementsOf(net: SimNetwork, inMinority: (id: PeerId) => boolean): number {
+  let total = 0;
+  for (const node of net.correct) {
+    if (!inMinority(node.id)) total += node.protocol.counters().samplesReplaced ?? 0;
+  }
+  return total;
+}
+
+function deliveredCounts(net: SimNetwork): Map<Digest, number> {
+  const counts = new Map<Digest, number>();
+  for (const node of net.correct) {
+    for (const digest of [...node.deliveries.values()].flat())
+      counts.set(digest, (counts.get(digest) ?? 0) + 1);
+  }
+  return counts;
+}
+
+describe("contagion over an open view across a partition longer than the record TTL", () => {
+  test("cut 8 / 12 past the TTL for 1 to 32 refresh intervals: the minority waits, the majority goes on", () => {
+    for (const intervals of [1, 4, 16, 32]) {
+      for (const seed of [1, 2, 3]) {
+        const run = doubleSpendPastTheTtl(seed, 8, intervals);
+        const where = `${intervals} intervals, seed ${seed}`;
+        assert.equal(
+          run.whileCut.get(run.minorityHalf) ?? 0,
+          0,
+          `${where}: the 8-node minority delivered its half alone`,
+        );
+        assert.ok(run.majorityReplacements >= 12, `${where}: each majority node replaced the expired peers`);
+        const majorityHalf = [...run.whileCut].filter(([digest]) => digest !== run.minorityHalf);
+        assert.deepEqual(
+          majorityHalf.map(([, nodes]) => nodes),
+          [12],
+          `${where}: the majority's half on all 12`,
+        );
+        assert.deepEqual(
+          [...run.afterHeal],
+          [[majorityHalf[0]![0], NODES]],
+          `${where}: after the heal, that half and only it everywhere`,
+        );
+      }
+    }
+  });
+
+  test("cut 10 / 10 past the TTL: neither side holds a majority, neither decides, and the heal decides once", () => {
+    for (const seed of [1, 2, 3]) {
+      const run = doubleSpendPastTheTtl(seed, 10, 16);
+      assert.equal(run.whileCut.size, 0, `seed ${seed}: a half decided alone`);
+      assert.equal(run.majorityReplacements, 0, `seed ${seed}: a half moved its draws onto itself`);
+      assert.ok(run.afterHeal.size <= 1, `seed ${seed}: both halves delivered`);
+    }
+  });
+
+  test("one node whose record expired: the other 19 replace it in their samples and deliver their half", () => {
+    for (const seed of [1, 2, 3]) {
+      const run = doubleSpendPastTheTtl(seed, 1, 2);
+      const delivered = [...run.whileCut].filter(([digest]) => digest !== run.minorityHalf);
+      assert.equal(delivered.length, 1, `seed ${seed}: the majority's half`);
+      assert.equal(delivered[0]![1], NODES - 1, `seed ${seed}: on all 19`);
+      assert.equal(run.whileCut.get(run.minorityHalf) ?? 0, 0, "the node alone delivers nothing");
+    }
+  });
+});
