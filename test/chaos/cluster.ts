@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { NodePeers } from "../../src/api/nodeApi.ts";
 import type { DevnetNode } from "../../src/devnet/devnet.ts";
 import type { AccountJson } from "../../src/wallet/nodeClient.ts";
 import { NodeClient } from "../../src/wallet/nodeClient.ts";
@@ -141,6 +142,14 @@ async function setBlocked(node: DevnetNode, blocked: readonly DevnetNode[]): Pro
     await sleep(200);
   }
   throw new Error(`${node.name}: ${init.method} /v1/testing/partition failed: ${last}`);
+}
+
+/** The peer ids `node` lists as members now (itself excluded), or undefined if it does not answer. */
+export async function knownMembers(node: DevnetNode): Promise<string[] | undefined> {
+  const peers = await fetch(`${node.api}/v1/node/peers`, { signal: AbortSignal.timeout(2_000) })
+    .then((r) => (r.ok ? (r.json() as Promise<NodePeers>) : undefined))
+    .catch(() => undefined);
+  return peers?.members.map((m) => m.peerId);
 }
 
 /** How many peers `node` has a connection to right now, or undefined if it does not answer. */

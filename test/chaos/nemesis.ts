@@ -1,7 +1,7 @@
 import type { RandomSource } from "../../src/core/random.ts";
-import type { DevnetNode } from "../../src/devnet/devnet.ts";
+import { type DevnetNode, OPEN_DEVNET_MEMBERSHIP } from "../../src/devnet/devnet.ts";
 import { randomIndex } from "../../src/sampling/randomDraw.ts";
-import { type Cluster, connectedPeers, isHealthy, readAccounts, sleep } from "./cluster.ts";
+import { type Cluster, connectedPeers, isHealthy, knownMembers, readAccounts, sleep } from "./cluster.ts";
 
 /**
  * The nemesis: one fault at a time, seeded. Each event is one of: SIGKILL a node then restart it with its argv;
@@ -9,25 +9,35 @@ import { type Cluster, connectedPeers, isHealthy, readAccounts, sleep } from "./
  * minority of 1..⌊(n−1)/2⌋ nodes cut off from the rest (both sides refuse each other's connections through the
  * nodes' testing-only partition control) while the workload goes on, then healed; or a partition with a kill -9
  * inside it — one node of either side killed while the cut holds and restarted on its side of it
- * (`--testing-blocked-peer`), the cut healed only after. A process fault hits one node (at most f = 1 on 4
+ * (`--testing-blocked-peer`), the cut healed only after; or a long partition, held past the record TTL, so that
+ * each side's records of the other expire while it holds. A process fault hits one node (at most f = 1 on 4
  * nodes; the suite keeps it at one on 7 too). Before the next event every node on the faulty side must have
  * caught up: its next seqs at least those a healthy node had when the fault ended.
  */
 
 export type RestartInCut = "stayedCut" | "crossedCut" | "answeredLate";
 
-export type FaultKind = "kill" | "pause" | "wipe" | "partition" | "partitionKill";
-export const FAULT_KINDS: readonly FaultKind[] = ["kill", "pause", "wipe", "partition", "partitionKill"];
+export type FaultKind = "kill" | "pause" | "wipe" | "partition" | "partitionKill" | "longPartition";
+export const FAULT_KINDS: readonly FaultKind[] = [
+  "kill",
+  "pause",
+  "wipe",
+  "partition",
+  "partitionKill",
+  "longPartition",
+];
 
 /** A node restarted inside a partition must answer within this after the heal, or it stays cut (a finding). */
 const RESTART_ANSWER_TIMEOUT_MS = 20_000;
 
 /**
  * A partition with a kill inside it lasts at most this, restart or not: below an open devnet's record TTL
- * (10 s), past which each side's records of the other expire and a minority may redraw its samples from its
- * own side — a limit of open membership the suite does not claim to survive (docs/reliability.md).
+ * (10 s), so that what it tests is the restart, not the expiry `longPartition` tests.
  */
 const MAX_CUT_MS = 8_000;
+
+/** An open devnet's record TTL: a `longPartition` holds its cut for 1.5 of it plus the drawn down time. */
+const RECORD_TTL_MS = OPEN_DEVNET_MEMBERSHIP.recordTtlSeconds * 1_000;
 
 export interface NemesisOptions {
   readonly random: RandomSource;
@@ -70,6 +80,11 @@ export interface NemesisEvent {
    * did not answer in time to be watched (it was healed once it did).
    */
   readonly restartInCut?: RestartInCut;
+  /**
+   * `longPartition` only: whether the cut was seen to outlast the records — a minority node that no longer
+   * listed any majority node as a member, and a majority node that no longer listed any minority node.
+   */
+  readonly recordsExpired?: boolean;
 }
 
 export class Nemesis {
@@ -118,14 +133,19 @@ export class Nemesis {
       const node = nodes[randomIndex(random, nodes.length)]!;
       const kind = forced.shift() ?? kinds[randomIndex(random, kinds.length)]!;
       const [lo, hi] = this.options.downMs;
-      const downMs = Math.round(lo + random() * (hi - lo));
+      const drawnMs = Math.round(lo + random() * (hi - lo));
+      const downMs = kind === "longPartition" ? Math.round(1.5 * RECORD_TTL_MS) + drawnMs : drawnMs;
       const at = Date.now() - this.origin;
       let faulty = [node];
       let cutSeen: boolean | undefined;
       let restartInCut: RestartInCut | undefined;
+      let recordsExpired: boolean | undefined;
       if (kind === "partition") {
         faulty = this.pickMinority();
         cutSeen = await this.partition(faulty, downMs);
+      } else if (kind === "longPartition") {
+        faulty = this.pickMinority();
+        ({ cutSeen, recordsExpired } = await this.longPartition(faulty, downMs));
       } else if (kind === "partitionKill") {
         const minority = this.pickMinority();
         ({ cutSeen, restartInCut } = await this.partitionWithKill(minority, node, downMs));
@@ -142,11 +162,13 @@ export class Nemesis {
         catchUpMs,
         ...(cutSeen === undefined ? {} : { cutSeen }),
         ...(restartInCut === undefined ? {} : { restarted: node.name, restartInCut }),
+        ...(recordsExpired === undefined ? {} : { recordsExpired }),
       });
       const restart =
         restartInCut === undefined ? "" : ` (${node.name} restarted inside the cut: ${restartInCut})`;
+      const expiry = recordsExpired === false ? " (records NOT seen to expire)" : "";
       this.log(
-        `nemesis: ${kind} ${names.join("+")}${restart} for ${downMs} ms at +${at} ms${cutSeen === false ? " (cut NOT seen)" : ""}; ${behindAtHeal ?? "?"} seqs behind at the heal; ${catchUpMs === undefined ? "NOT caught up" : `caught up in ${catchUpMs} ms`}`,
+        `nemesis: ${kind} ${names.join("+")}${restart}${expiry} for ${downMs} ms at +${at} ms${cutSeen === false ? " (cut NOT seen)" : ""}; ${behindAtHeal ?? "?"} seqs behind at the heal; ${catchUpMs === undefined ? "NOT caught up" : `caught up in ${catchUpMs} ms`}`,
       );
       if (catchUpMs === undefined) return;
     }
@@ -179,6 +201,37 @@ export class Nemesis {
       await this.cluster.heal();
     }
     return cutSeen;
+  }
+
+  /**
+   * Cuts `minority` off for `downMs` (1.5 record TTLs plus the drawn down time), long enough for every record across the cut to
+   * expire on the other side (each side stops hearing the other's refreshes), then heals. A minority must then
+   * wait rather than redraw its samples from its own side, and the checker's verdicts say whether it did.
+   */
+  private async longPartition(
+    minority: readonly DevnetNode[],
+    downMs: number,
+  ): Promise<{ cutSeen: boolean; recordsExpired: boolean }> {
+    const until = Date.now() + downMs;
+    const majority = this.cluster.nodes.filter((n) => !minority.includes(n));
+    const forgets = async (node: DevnetNode, others: readonly DevnetNode[]) => {
+      const members = await knownMembers(node);
+      return members !== undefined && others.every((o) => !members.includes(o.peerId));
+    };
+    let cutSeen = false;
+    let recordsExpired = false;
+    try {
+      await this.cluster.partition(minority);
+      while (Date.now() < until) {
+        if (!cutSeen) cutSeen = await isCut(minority[0]!, minority.length);
+        if (!recordsExpired)
+          recordsExpired = (await forgets(minority[0]!, majority)) && (await forgets(majority[0]!, minority));
+        await sleep(Math.max(0, Math.min(250, until - Date.now())));
+      }
+    } finally {
+      await this.cluster.heal();
+    }
+    return { cutSeen, recordsExpired };
   }
 
   /**
