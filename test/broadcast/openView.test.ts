@@ -211,6 +211,8 @@ describe("contagion over an open network's view", () => {
     const members = new Set(view);
     const protocol = openNode(view, members, 100);
     protocol.handle({ type: "start", nowMs: 0 });
+    // Connected, as a node is to the peers it samples: these peers can depart.
+    for (const peer of peers) protocol.handle({ type: "peerUp", peer, nowMs: 0 });
     for (const gone of peers.slice(0, 6)) {
       view.splice(view.indexOf(gone), 1);
       members.delete(gone);
@@ -243,6 +245,7 @@ describe("contagion over an open network's view", () => {
     const members2 = new Set(view2);
     const majority = openNode(view2, members2, 100);
     majority.handle({ type: "start", nowMs: 0 });
+    for (const peer of peers) majority.handle({ type: "peerUp", peer, nowMs: 0 });
     view2.splice(0, 2);
     members2.delete("p1");
     members2.delete("p2");
@@ -250,6 +253,26 @@ describe("contagion over an open network's view", () => {
     const replaced = majority.samplePeers();
     for (const layer of [replaced.echo, replaced.ready, replaced.delivery]) {
       assert.deepEqual([...layer].sort(), peers.slice(2), "p1 and p2 replaced in every sample");
+    }
+  });
+
+  test("identities this node never reached are replaced when their records expire, however many", () => {
+    // Minted identities with no node behind them fill most of the view (a record flood); the node never
+    // connects to them. When their records lapse they were never part of the network it saw: holding their
+    // draws would stall it for good, as a cut does, for the price of some identity proofs.
+    const real: PeerId[] = ["p1", "p2"];
+    const minted = Array.from({ length: 6 }, (_, i) => `sybil${i}`);
+    const view: PeerId[] = [...real, ...minted];
+    const members = new Set(view);
+    const protocol = openNode(view, members, 100);
+    protocol.handle({ type: "start", nowMs: 0 });
+    for (const peer of real) protocol.handle({ type: "peerUp", peer, nowMs: 0 });
+    view.splice(2);
+    for (const peer of minted) members.delete(peer);
+    protocol.handle({ type: "tick", nowMs: 250 });
+    const samples = protocol.samplePeers();
+    for (const layer of [samples.echo, samples.ready, samples.delivery]) {
+      assert.deepEqual([...layer].sort(), real, "only the two peers it reached are left");
     }
   });
 

@@ -80,6 +80,10 @@ function doubleSpendPastTheTtl(seed: number, minority: number, intervals: number
       }),
   });
   net.start();
+  // Every node is connected to every other, as the transport reports: each can depart.
+  for (const [i, id] of net.ids.entries()) {
+    for (const peer of net.ids) if (peer !== id) net.event(i, { type: "peerUp", peer, nowMs: net.nowMs });
+  }
   net.advance(3_000);
   net.run();
   net.hold = (envelope) => acrossTheCut(envelope.from, envelope.to);

@@ -1,3 +1,4 @@
+import { GrowthSweep } from "../../core/growthSweep.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { RandomSource } from "../../core/random.ts";
 import { randomIndex } from "../../sampling/randomDraw.ts";
@@ -56,6 +57,14 @@ export class SampledLayers {
   private drawn: { readonly samples: ContagionSamples; readonly gossip: GossipNeighbours } | undefined;
   /** Members the transport reports down, since when: sampled ones are replaced past the grace period. */
   private readonly downSince = new Map<PeerId, number>();
+  /**
+   * Peers the transport ever reported up. Only they can depart (`departure`): an identity whose record expired
+   * without this node ever reaching it (a minted identity with no node behind it) was never part of the
+   * network this node saw, and is replaced however many there are. Swept past 4,096 entries (then each
+   * doubling) of peers neither members nor sampled.
+   */
+  private readonly seenUp = new Map<PeerId, true>();
+  private readonly seenUpSweep = new GrowthSweep(4_096);
   private nextRefreshMs: number | undefined;
   /** The oracle's population when the samples were last drawn in full. */
   private drawnFromSize = 0;
@@ -140,6 +149,11 @@ export class SampledLayers {
 
   /** A peer that comes back may have restarted and forgotten its subscribers: subscribe again. */
   onPeerUp(peer: PeerId, out: BroadcastAction[]): void {
+    if (!this.seenUp.has(peer)) {
+      const { oracle } = this.options;
+      this.seenUpSweep.beforeAdd(this.seenUp, (p) => !oracle.isMember(p) && !this.isSampled(p));
+      this.seenUp.set(peer, true);
+    }
     if (!this.downSince.delete(peer)) return;
     for (const layer of this.sampledLayers(peer)) {
       countedSend(this.options.count, out, [peer], { kind: "subscribe", layer });
@@ -203,7 +217,8 @@ export class SampledLayers {
    * lasts, and replacing them would move its samples onto its own side, where a minority meets its thresholds
    * alone (a 20-node open network cut 8 / 12 past the TTL forked that way). Two disjoint sides cannot both hold
    * a majority of the same peers, so at most one side goes on; the other keeps its samples and waits for the
-   * heal. Gossip links are no quorum and are always replaced.
+   * heal. A peer this node never reached (`seenUp`) does not count as departed, and gossip links, which are
+   * no quorum, are always replaced.
    */
   private replaceNonMembers(nowMs: number, out: BroadcastAction[]): void {
     const { oracle } = this.options;
@@ -257,6 +272,10 @@ export class SampledLayers {
     this.resample(() => samples.redrawAll(oracle), new Set(neighbours.added), nowMs, out);
   }
 
+  private isSampled(peer: PeerId): boolean {
+    return this.drawn !== undefined && this.sampledLayers(peer).length > 0;
+  }
+
   /** The layers in which this node drew `peer` (and subscribed to it). */
   private sampledLayers(peer: PeerId): SubscriptionLayer[] {
     const layers: SubscriptionLayer[] = [];
@@ -286,13 +305,14 @@ export class SampledLayers {
   }
 
   /**
-   * The sampled peers that departed (down now, or no longer members): the largest share of the echo, ready or
+   * The sampled peers that departed (down now, or no longer members after being up): the largest share of the echo, ready or
    * delivery sample's draws they hold, and whether this node and the distinct peers it samples that have not
    * departed are a strict majority of itself and every distinct peer it samples.
    */
   private departure(): { share: number; majorityRemains: boolean } {
     const { oracle } = this.options;
-    const departed = (peer: PeerId) => this.downSince.has(peer) || !oracle.isMember(peer);
+    const departed = (peer: PeerId) =>
+      this.downSince.has(peer) || (!oracle.isMember(peer) && this.seenUp.has(peer));
     const samples = [this.samples.echo, this.samples.ready, this.samples.delivery];
     let largest = 0;
     const distinct = new Set<PeerId>();
