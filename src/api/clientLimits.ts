@@ -13,6 +13,8 @@ export interface ClientLimits extends ClientGateLimits {
   readonly maxConnectionsPerClient: number;
   /** An admitted request's body must have arrived this long after its admission, or its connection is closed. */
   readonly bodyDeadlineMs: number;
+  /** An answer must have been written out this long after it was ready, or its connection is closed. */
+  readonly answerDeadlineMs: number;
 }
 
 export const CLIENT_LIMITS_DEFAULTS: ClientLimits = {
@@ -23,6 +25,8 @@ export const CLIENT_LIMITS_DEFAULTS: ClientLimits = {
   maxConnectionsPerClient: 1_024,
   // A 4 MiB batch needs 1.1 Mbit/s to make it; a single transfer is ~1 KiB.
   bodyDeadlineMs: 30_000,
+  // A 4 MiB answer (a page of large transfers, every member of a full record book) at 1.1 Mbit/s.
+  answerDeadlineMs: 30_000,
 };
 
 /** Routes that hold their place for as long as the client listens; they have their own bounds. */
@@ -34,6 +38,8 @@ export interface ClientLimitCounters {
   requestsRefused: number;
   /** Admitted requests whose body did not arrive within `bodyDeadlineMs`: their connection was closed. */
   slowBodies: number;
+  /** Answers not written out within `answerDeadlineMs` (a client that does not read): connection closed. */
+  slowReads: number;
 }
 
 /** One request's hold on the gate. */
@@ -42,6 +48,7 @@ interface Place {
   admitted: boolean;
   released: boolean;
   bodyTimer: NodeJS.Timeout | undefined;
+  answerTimer: NodeJS.Timeout | undefined;
 }
 
 function carriesBody(request: FastifyRequest): boolean {
@@ -64,7 +71,12 @@ export function installClientLimits(
   limits: ClientLimits = CLIENT_LIMITS_DEFAULTS,
 ): InstalledClientLimits {
   const gate = new ClientGate(limits);
-  const counters: ClientLimitCounters = { connectionsRefused: 0, requestsRefused: 0, slowBodies: 0 };
+  const counters: ClientLimitCounters = {
+    connectionsRefused: 0,
+    requestsRefused: 0,
+    slowBodies: 0,
+    slowReads: 0,
+  };
   const perAddress = new Map<string, number>();
   let open = 0;
   app.server.on("connection", (socket: Socket) => {
@@ -85,19 +97,27 @@ export function installClientLimits(
     });
   });
 
-  // A place is the handling of one request, from admission until its answer is ready (`onSend`) or its
-  // connection closes; writing the answer to a slow reader does not hold it.
+  // A place is the handling of one request, from admission until its answer has been written out or its
+  // connection closes. An answer not yet written is memory the node holds for the client (up to a few MiB),
+  // so the places bound those too: at most `maxActive` answers at once, `maxActivePerClient` for one address.
   const places = new WeakMap<FastifyRequest, Place>();
   const release = (place: Place) => {
     if (!place.admitted || place.released) return;
     place.released = true;
     clearTimeout(place.bodyTimer);
+    clearTimeout(place.answerTimer);
     gate.leave(place.client);
   };
 
   app.addHook("onRequest", (request, reply, done) => {
     if (UNGATED_ROUTES.has(request.routeOptions.url ?? "")) return done();
-    const place: Place = { client: request.ip, admitted: false, released: false, bodyTimer: undefined };
+    const place: Place = {
+      client: request.ip,
+      admitted: false,
+      released: false,
+      bodyTimer: undefined,
+      answerTimer: undefined,
+    };
     const admit = () => {
       place.admitted = true;
       if (carriesBody(request)) {
@@ -124,6 +144,8 @@ export function installClientLimits(
       if (place.admitted) release(place);
       else if (entry.kind === "waiting") gate.abandon(place.client, entry.ticket);
     });
+    // Written out: handed to the kernel whole, the client reads the rest at its own pace.
+    reply.raw.once("finish", () => release(place));
     if (entry.kind === "admitted") admit();
   });
   // The body is in (parsed and validated): the deadline is met.
@@ -131,9 +153,15 @@ export function installClientLimits(
     clearTimeout(places.get(request)?.bodyTimer);
     done();
   });
-  app.addHook("onSend", (request, _reply, payload, done) => {
+  // The answer is ready: a client that does not read it holds its place and the answer only until the deadline.
+  app.addHook("onSend", (request, reply, payload, done) => {
     const place = places.get(request);
-    if (place !== undefined) release(place);
+    if (place?.admitted && !place.released) {
+      place.answerTimer = setTimeout(() => {
+        counters.slowReads++;
+        reply.raw.destroy();
+      }, limits.answerDeadlineMs).unref();
+    }
     done(null, payload);
   });
   return { gate, counters };

@@ -115,6 +115,7 @@ export class NodeMetrics {
         this.set({ what: "requests" }, counters.requestsRefused);
         this.set({ what: "connections" }, counters.connectionsRefused);
         this.set({ what: "slowBodies" }, counters.slowBodies);
+        this.set({ what: "slowReads" }, counters.slowReads);
       },
     });
   }

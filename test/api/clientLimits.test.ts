@@ -10,6 +10,9 @@ import {
   installClientLimits,
 } from "../../src/api/clientLimits.ts";
 
+/** More than loopback's socket buffers take in (≈ 10 MiB here), so an unread answer stays in the node's memory. */
+const LARGE_ANSWER_BYTES = 24 * 1024 * 1024;
+
 interface Answer {
   readonly status: number;
   readonly body: string;
@@ -49,6 +52,7 @@ async function holdingServer(overrides: Partial<ClientLimits>) {
   const handled: string[] = [];
   const releases = new Map<string, () => void>();
   app.post("/upload", async () => ({ uploaded: true }));
+  app.get("/large", async () => ({ filler: "x".repeat(LARGE_ANSWER_BYTES) }));
   app.get("/hold/:name", async (req) => {
     const { name } = req.params as { name: string };
     handled.push(name);
@@ -171,6 +175,58 @@ describe("REST API client limits", () => {
     } finally {
       for (const s of stalled) s.socket.destroy();
       other.destroy();
+      await server.app.close();
+    }
+  });
+
+  it("an answer nobody reads holds its place until the deadline: unread answers are bounded by the places", async () => {
+    const server = await holdingServer({ maxActive: 2, maxActivePerClient: 1, answerDeadlineMs: 2_000 });
+    // Two requests for a large answer on connections that never read: the first is answered and its answer
+    // sits unread; the second waits for the address's one place instead of piling a second answer up.
+    const unread = Array.from({ length: 2 }, () => {
+      const socket = connect({ host: "127.0.0.1", port: server.port, localAddress: "127.0.0.7" });
+      socket.pause();
+      socket.write("GET /large HTTP/1.1\r\nhost: x\r\n\r\n");
+      socket.on("error", () => {});
+      return socket;
+    });
+    const other = new Agent({ keepAlive: false });
+    try {
+      await until(
+        () => server.gate.activeCount === 1 && server.gate.waitingCount === 1,
+        "one answer held, one request waiting",
+      );
+      const answer = get(server.port, "/hold/other", "127.0.0.8", other);
+      await until(() => server.handled.includes("other"), "the other address to be handled");
+      server.release("other");
+      assert.equal((await answer).status, 200);
+      // Each unread answer is dropped at its deadline, the second once its request had the place. (A paused
+      // client socket reports no close until it reads, so the node's own count says it.)
+      await until(() => server.counters.slowReads === 2, "both unread answers to be dropped");
+      await until(
+        () => server.gate.activeCount + server.gate.waitingCount === 0,
+        "the server to see both closed",
+      );
+    } finally {
+      for (const s of unread) s.destroy();
+      other.destroy();
+      await server.app.close();
+    }
+  });
+
+  it("an answer read at once releases its place when written out", async () => {
+    const server = await holdingServer({ maxActive: 1, maxActivePerClient: 1, answerDeadlineMs: 10_000 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const { status, body } = await get(server.port, "/large", "127.0.0.9", agent);
+        assert.equal(status, 200);
+        assert.ok(body.length > LARGE_ANSWER_BYTES);
+      }
+      assert.equal(server.counters.slowReads, 0);
+      await until(() => server.gate.activeCount === 0, "the place to be free");
+    } finally {
+      agent.destroy();
       await server.app.close();
     }
   });
