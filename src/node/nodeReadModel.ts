@@ -6,6 +6,9 @@ import type { NodeCore } from "./core/nodeCore.ts";
 import type { SubmitResult } from "./core/nodeEvents.ts";
 import { knownDefinition } from "./shared/knownDefinition.ts";
 
+/** A history page stops once its transfers' JSON reaches this (see `accountTransfers`). */
+export const MAX_HISTORY_PAGE_BYTES = 1024 * 1024;
+
 /**
  * Probes a read gets before it falls back to reading in place: the first finds what memory lacks, the second
  * answers with it; a third only if a processing step moved the ledger in between (it needed other statuses).
@@ -25,11 +28,18 @@ export class NodeReadModel {
   private readonly core: NodeCore;
   private readonly store: LevelLedgerStore;
   private readonly settled: () => Promise<void>;
+  private readonly maxHistoryPageBytes: number;
 
-  constructor(core: NodeCore, store: LevelLedgerStore, settled: () => Promise<void>) {
+  constructor(
+    core: NodeCore,
+    store: LevelLedgerStore,
+    settled: () => Promise<void>,
+    options: { readonly maxHistoryPageBytes?: number } = {},
+  ) {
     this.core = core;
     this.store = store;
     this.settled = settled;
+    this.maxHistoryPageBytes = options.maxHistoryPageBytes ?? MAX_HISTORY_PAGE_BYTES;
   }
 
   /** The core's answer to a submission that needs no processing step (`NodeCore.quickAnswer`). */
@@ -56,13 +66,23 @@ export class NodeReadModel {
     return { ...this.core.ledger.account(address), ...(definition !== undefined ? { definition } : {}) };
   }
 
-  /** One page of the account's history, newest first; `next` comes from the store, so a page never skips. */
+  /**
+   * One page of the account's history, newest first; `next` comes from the store, so a page never skips. A
+   * page also ends early, with `next` at its last transfer, once its transfers' JSON reaches
+   * `maxHistoryPageBytes` (MAX_HISTORY_PAGE_BYTES): anyone can pay an address large transfers (≈ 23 KiB each with 256 deps and 64
+   * outputs), and an answer waits in the node's memory until its client reads it.
+   */
   async accountTransfers(address: string, limit: number, before?: number): Promise<AccountTransfersPage> {
     const page = await this.store.historyPage(address, limit, before);
     const transfers: AccountTransferView[] = [];
-    for (const entry of page.entries) {
+    let bytes = 0;
+    for (const [i, entry] of page.entries.entries()) {
       const view = await this.transfer(entry.id);
-      if (view !== undefined) transfers.push({ ...view, direction: entry.direction });
+      if (view === undefined) continue;
+      transfers.push({ ...view, direction: entry.direction });
+      bytes += JSON.stringify(view.transfer).length;
+      const more = i + 1 < page.entries.length;
+      if (bytes >= this.maxHistoryPageBytes && more) return { transfers, next: entry.position };
     }
     return { transfers, ...(page.next !== undefined ? { next: page.next } : {}) };
   }

@@ -43,7 +43,7 @@ import type { MembershipDriver } from "./membershipDriver.ts";
 import { createMembershipDriver, type MembershipSetup, setUpMembership } from "./membershipSetup.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { NodeNetwork } from "./nodeNetwork.ts";
-import { NodeReadModel } from "./nodeReadModel.ts";
+import { MAX_HISTORY_PAGE_BYTES, NodeReadModel } from "./nodeReadModel.ts";
 import { describePeers } from "./peerView.ts";
 import { ProcessingLoop } from "./processingLoop.ts";
 import type { CommitteeDriver } from "./shared/committeeDriver.ts";
@@ -68,6 +68,8 @@ export interface TallyNodeOptions {
   readonly minStepIntervalMs?: number;
   /** Resolved statuses kept in memory (RECENT_STATUS_ENTRIES); tests shrink it to make older ones come from disk. */
   readonly recentStatuses?: number;
+  /** A history page ends early once its transfers' JSON reaches this (MAX_HISTORY_PAGE_BYTES); tests shrink it. */
+  readonly maxHistoryPageBytes?: number;
 }
 
 /**
@@ -111,6 +113,7 @@ export class TallyNode implements NodeApi {
       maxEventsPerBatch: options.maxEventsPerBatch ?? 2_000,
       tickIntervalMs: options.tickIntervalMs ?? 250,
       recentStatuses: options.recentStatuses ?? RECENT_STATUS_ENTRIES,
+      maxHistoryPageBytes: options.maxHistoryPageBytes ?? MAX_HISTORY_PAGE_BYTES,
       minStepIntervalMs: options.minStepIntervalMs ?? MIN_STEP_INTERVAL_MS,
     };
     const load = new LoopLoad(Date.now());
@@ -167,7 +170,9 @@ export class TallyNode implements NodeApi {
       log: this.log,
     });
     this.core = core;
-    this.readModel = new NodeReadModel(core, store, () => this.durableReads.settled());
+    this.readModel = new NodeReadModel(core, store, () => this.durableReads.settled(), {
+      maxHistoryPageBytes: this.options.maxHistoryPageBytes,
+    });
     const db = this.db;
     this.loop = new ProcessingLoop({
       core,

@@ -137,6 +137,62 @@ describe("account history paging", { timeout: 60_000 }, () => {
   });
 });
 
+describe("account history pages bounded in bytes", { timeout: 60_000 }, () => {
+  /** Small enough that a page of the test's transfers (each ≈ 1.2 KiB of JSON with 8 outputs) ends early. */
+  const PAGE_BYTES = 4_000;
+  let net: OneNodeNetwork;
+  let url: string;
+  const owner = newKeystore();
+  const payees = Array.from({ length: 8 }, () => newKeystore());
+  const applied: string[] = [];
+
+  before(async () => {
+    net = await startOneNodeNetwork(NETWORK, [{ address: owner.address, amount: "1000" }], {
+      nodeOptions: { maxHistoryPageBytes: PAGE_BYTES },
+    });
+    url = net.node.apiUrl;
+    const client = new NodeClient(url);
+    for (let seq = 1; seq <= 12; seq++) {
+      const t = buildSignedTransfer(owner, {
+        network: NETWORK,
+        seq,
+        outputs: payees.map((p) => ({ to: p.address, amount: 1n })),
+        deps: [],
+      });
+      await client.submit(transferToJson(t.transfer));
+      assert.equal((await client.waitForResolution(t.id, 10_000)).status, "applied");
+      applied.push(t.id);
+    }
+  });
+  after(async () => {
+    await net?.stop();
+  });
+
+  it("ends a page once its transfers pass the byte bound, and the cursor walk still sees each once", async () => {
+    const client = new NodeClient(url);
+    const pages = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.accountTransfers(owner.address, 1000, cursor);
+      pages.push(page);
+      cursor = page.next;
+    } while (cursor !== undefined);
+    const sizes = pages.map((p) => p.transfers.length);
+    assert.ok(pages.length > 1, `one page of ${sizes[0]} despite the ${PAGE_BYTES}-byte bound`);
+    for (const page of pages.slice(0, -1)) {
+      const bytes = page.transfers.map((t) => JSON.stringify(t.transfer).length);
+      const total = bytes.reduce((a, b) => a + b, 0);
+      assert.ok(total >= PAGE_BYTES, `a page ended at ${total} bytes, before the bound`);
+      assert.ok(total - bytes.at(-1)! < PAGE_BYTES, `a page went on past the bound (${total} bytes)`);
+    }
+    assert.deepEqual(
+      pages.flatMap((p) => p.transfers.map((t) => t.id)),
+      [...applied].reverse(),
+      "every transfer once, newest first",
+    );
+  });
+});
+
 describe("testing-only partition control", { timeout: 60_000 }, () => {
   let plain: OneNodeNetwork;
   let testing: OneNodeNetwork;
