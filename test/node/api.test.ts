@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type IncomingMessage, request } from "node:http";
 import { after, before, describe, it } from "node:test";
+import { PEERS_ANSWER_MS } from "../../src/api/server.ts";
 import { transferToJson } from "../../src/core/transferJson.ts";
 import type { TallyNode } from "../../src/node/tallyNode.ts";
 import { newKeystore } from "../../src/wallet/keystore.ts";
@@ -113,6 +114,27 @@ describe("REST API of a running node", { timeout: 60_000 }, () => {
     );
     assert.equal(huge.status, 413);
     assert.equal(huge.json.code, "PAYLOAD_TOO_LARGE");
+  });
+
+  it("lists its peers once per period however often it is asked", async () => {
+    // The listing costs tens of ms at 10,000 members: a client asking in a loop must not buy one per request.
+    const listing = node.peers.bind(node);
+    let listed = 0;
+    node.peers = () => {
+      listed++;
+      return listing();
+    };
+    try {
+      await new Promise((r) => setTimeout(r, PEERS_ANSWER_MS));
+      const answers = await Promise.all(Array.from({ length: 20 }, () => call("GET", "/v1/node/peers")));
+      assert.ok(answers.every((a) => a.status === 200 && a.json.membership === "static"));
+      assert.equal(listed, 1, "20 requests within one period: one listing");
+      await new Promise((r) => setTimeout(r, PEERS_ANSWER_MS));
+      await call("GET", "/v1/node/peers");
+      assert.equal(listed, 2, "a request after the period: a fresh listing");
+    } finally {
+      node.peers = listing;
+    }
   });
 
   it("describes itself: node info, health, metrics, OpenAPI", async () => {
