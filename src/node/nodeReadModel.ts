@@ -69,8 +69,8 @@ export class NodeReadModel {
   /**
    * One page of the account's history, newest first; `next` comes from the store, so a page never skips. A
    * page also ends early, with `next` at its last transfer, once its transfers' JSON reaches
-   * `maxHistoryPageBytes` (MAX_HISTORY_PAGE_BYTES): anyone can pay an address large transfers (≈ 23 KiB each with 256 deps and 64
-   * outputs), and an answer waits in the node's memory until its client reads it.
+   * `maxHistoryPageBytes` (MAX_HISTORY_PAGE_BYTES): anyone can pay an address large transfers (≈ 23 KiB
+   * each with 256 deps and 64 outputs), and an answer waits in the node's memory until its client reads it.
    */
   async accountTransfers(address: string, limit: number, before?: number): Promise<AccountTransfersPage> {
     const page = await this.store.historyPage(address, limit, before);

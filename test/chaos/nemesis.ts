@@ -204,9 +204,10 @@ export class Nemesis {
   }
 
   /**
-   * Cuts `minority` off for `downMs` (1.5 record TTLs plus the drawn down time), long enough for every record across the cut to
-   * expire on the other side (each side stops hearing the other's refreshes), then heals. A minority must then
-   * wait rather than redraw its samples from its own side, and the checker's verdicts say whether it did.
+   * Cuts `minority` off for `downMs` (1.5 record TTLs plus the drawn down time), long enough for every record
+   * across the cut to expire on the other side (each side stops hearing the other's refreshes), then heals. A
+   * minority must then wait rather than redraw its samples from its own side, and the checker's verdicts say
+   * whether it did.
    */
   private async longPartition(
     minority: readonly DevnetNode[],

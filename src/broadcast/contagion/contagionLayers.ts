@@ -236,8 +236,8 @@ export class SampledLayers {
   }
 
   /**
-   * Whether departed peers (reported down, or no longer members) hold more of the samples than this node may
-   * replace now: then neither the scheduled refresh nor a full redraw runs, since both draw from the view,
+   * Whether departed peers (`departure`) hold more of the samples than the crash allowance,
+   * `maxDownShareReplaced`: then neither the scheduled refresh nor a full redraw runs, since both draw from the view,
    * which has lost the departed, and would move the samples onto the side this node still hears as surely as
    * replacing them would.
    */
@@ -287,10 +287,11 @@ export class SampledLayers {
 
   /**
    * Peers down past the grace period leave the gossip links at once, and the samples only while the departed
-   * peers (down, or no longer members) now weigh at most `maxDownShareReplaced` of every sample. A node cut off from more than that is as
-   * likely on one side of a partition as missing crashed peers, and each replacement moves weight to the
-   * peers it still reaches: replaced again and again, a minority's samples would end up on its own side, and
-   * it would meet its thresholds alone (a 20-node network cut 8 / 12 for two grace periods forked that way).
+   * peers (`departure`) now weigh at most `maxDownShareReplaced` of every sample. A node cut off from more
+   * than that is as likely on one side of a partition as missing crashed peers, and each replacement moves
+   * weight to the peers it still reaches: replaced again and again, a minority's samples would end up on its
+   * own side, and it would meet its thresholds alone (a 20-node network cut 8 / 12 for two grace periods
+   * forked that way).
    */
   private replaceDownPeers(nowMs: number, out: BroadcastAction[]): void {
     // With a single other member there is nobody to draw instead: keep it, and wait for it.
@@ -305,9 +306,10 @@ export class SampledLayers {
   }
 
   /**
-   * The sampled peers that departed (down now, or no longer members after being up): the largest share of the echo, ready or
-   * delivery sample's draws they hold, and whether this node and the distinct peers it samples that have not
-   * departed are a strict majority of itself and every distinct peer it samples.
+   * The sampled peers that departed (down now, or no longer members after the transport reported them up):
+   * the largest share of the echo, ready or delivery sample's draws they hold, and whether this node and the
+   * distinct peers it samples that have not departed are a strict majority of itself and every distinct peer
+   * it samples.
    */
   private departure(): { share: number; majorityRemains: boolean } {
     const { oracle } = this.options;
