@@ -15,27 +15,26 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { chooseParams } from "../../src/analysis/chooseParams.ts";
 import { ContagionBroadcast } from "../../src/broadcast/contagion/contagion.ts";
 import { instanceKey } from "../../src/broadcast/instance/instanceId.ts";
 import { CONTAGION_MESSAGE_KINDS, type Digest } from "../../src/broadcast/types.ts";
 import type { PeerId } from "../../src/core/peerId.ts";
 import { ViewOracle } from "../../src/membership/viewOracle.ts";
 import {
-  digestOf,
-  inspectTestPayload,
-  SIM_PULL_RETRY_MS,
-  SimNetwork,
-  seededRandom,
-  testPayload,
-} from "./harness.ts";
+  CUT_PARAMS,
+  cutAt,
+  deliveredCounts,
+  doubleSpendAcross,
+  majorityReplacements,
+  CUT_NODES as NODES,
+  settle,
+  tellAcross,
+} from "./cutNetwork.ts";
+import { digestOf, inspectTestPayload, SIM_PULL_RETRY_MS, SimNetwork, seededRandom } from "./harness.ts";
 
-const NODES = 20;
 const GRACE_MS = 30_000;
 const TTL_MS = 60_000;
 const REFRESH_MS = 5_000;
-const { G, E, Ehat, R, Rhat, D, Dhat } = chooseParams({ nodes: NODES, byzantine: 0.2, epsilon: 1e-6 });
-const PARAMS = { G, E, Ehat, R, Rhat, D, Dhat };
 
 interface ExpiryRun {
   /** Digest → nodes that delivered it, while the cut held and after it healed. */
@@ -51,10 +50,9 @@ interface ExpiryRun {
  * expire, then `intervals` refresh intervals pass before the double spend.
  */
 function doubleSpendPastTheTtl(seed: number, minority: number, intervals: number): ExpiryRun {
-  const inMinority = (id: PeerId) => Number(id.slice(1)) < minority;
-  const acrossTheCut = (from: PeerId, to: PeerId) => inMinority(from) !== inMinority(to);
+  const { inMinority, across } = cutAt(minority);
   let expired = false;
-  const holdsRecordOf = (self: PeerId, peer: PeerId) => !(expired && acrossTheCut(self, peer));
+  const holdsRecordOf = (self: PeerId, peer: PeerId) => !(expired && across(self, peer));
   const net = new SimNetwork({
     n: NODES,
     seed,
@@ -68,7 +66,7 @@ function doubleSpendPastTheTtl(seed: number, minority: number, intervals: number
           isMember: (peer) => peer === node.id || holdsRecordOf(node.id, peer),
           random: seededRandom(Math.floor(random() * 2 ** 32)),
         }),
-        params: PARAMS,
+        params: CUT_PARAMS,
         inspect: inspectTestPayload,
         random,
         pullRetryMs: SIM_PULL_RETRY_MS,
@@ -81,63 +79,36 @@ function doubleSpendPastTheTtl(seed: number, minority: number, intervals: number
   });
   net.start();
   // Every node is connected to every other, as the transport reports: each can depart.
-  for (const [i, id] of net.ids.entries()) {
-    for (const peer of net.ids) if (peer !== id) net.event(i, { type: "peerUp", peer, nowMs: net.nowMs });
-  }
+  tellAcross(net, (a, b) => a !== b, "peerUp");
   net.advance(3_000);
   net.run();
-  net.hold = (envelope) => acrossTheCut(envelope.from, envelope.to);
-  const tellAll = (type: "peerDown" | "peerUp") => {
-    for (const [i, id] of net.ids.entries()) {
-      for (const peer of net.ids) if (acrossTheCut(id, peer)) net.event(i, { type, peer, nowMs: net.nowMs });
-    }
-  };
-  tellAll("peerDown");
+  net.hold = (envelope) => across(envelope.from, envelope.to);
+  tellAcross(net, across, "peerDown");
   for (let elapsed = 0; elapsed < TTL_MS; elapsed += REFRESH_MS) {
     net.advance(REFRESH_MS);
     net.run();
   }
   expired = true;
-  const replacementsBefore = majorityReplacementsOf(net, inMinority);
+  const replacedBefore = majorityReplacements(net, inMinority);
   for (let interval = 0; interval < intervals; interval++) {
     net.advance(REFRESH_MS);
     net.run();
   }
-  const a = testPayload("eve", 1, "A");
-  const b = testPayload("eve", 1, "B");
-  for (const [i, id] of net.ids.entries()) net.submit(i, inMinority(id) ? a : b);
-  const settle = () => {
-    for (let round = 0; round < 10; round++) {
-      net.run();
-      net.advance(1_000);
-    }
-  };
-  settle();
+  const minorityHalf = doubleSpendAcross(net, inMinority);
+  settle(net);
   const whileCut = deliveredCounts(net);
-  const majorityReplacements = majorityReplacementsOf(net, inMinority) - replacementsBefore;
+  const replaced = majorityReplacements(net, inMinority) - replacedBefore;
   expired = false;
   net.hold = undefined;
   net.release();
-  tellAll("peerUp");
-  settle();
-  return { whileCut, afterHeal: deliveredCounts(net), minorityHalf: digestOf(a), majorityReplacements };
-}
-
-function majorityReplacementsOf(net: SimNetwork, inMinority: (id: PeerId) => boolean): number {
-  let total = 0;
-  for (const node of net.correct) {
-    if (!inMinority(node.id)) total += node.protocol.counters().samplesReplaced ?? 0;
-  }
-  return total;
-}
-
-function deliveredCounts(net: SimNetwork): Map<Digest, number> {
-  const counts = new Map<Digest, number>();
-  for (const node of net.correct) {
-    for (const digest of [...node.deliveries.values()].flat())
-      counts.set(digest, (counts.get(digest) ?? 0) + 1);
-  }
-  return counts;
+  tellAcross(net, across, "peerUp");
+  settle(net);
+  return {
+    whileCut,
+    afterHeal: deliveredCounts(net),
+    minorityHalf: digestOf(minorityHalf),
+    majorityReplacements: replaced,
+  };
 }
 
 describe("contagion over an open view across a partition longer than the record TTL", () => {

@@ -13,25 +13,23 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { chooseParams } from "../../src/analysis/chooseParams.ts";
 import { ContagionBroadcast } from "../../src/broadcast/contagion/contagion.ts";
 import { instanceKey } from "../../src/broadcast/instance/instanceId.ts";
 import { CONTAGION_MESSAGE_KINDS, type Digest } from "../../src/broadcast/types.ts";
-import type { PeerId } from "../../src/core/peerId.ts";
 import { StaticMembership } from "../../src/sampling/staticMembership.ts";
 import {
-  digestOf,
-  inspectTestPayload,
-  SIM_PULL_RETRY_MS,
-  SimNetwork,
-  seededRandom,
-  testPayload,
-} from "./harness.ts";
+  CUT_PARAMS,
+  cutAt,
+  deliveredCounts,
+  doubleSpendAcross,
+  majorityReplacements,
+  CUT_NODES as NODES,
+  settle,
+  tellAcross,
+} from "./cutNetwork.ts";
+import { digestOf, inspectTestPayload, SIM_PULL_RETRY_MS, SimNetwork, seededRandom } from "./harness.ts";
 
-const NODES = 20;
 const GRACE_MS = 30_000;
-const { G, E, Ehat, R, Rhat, D, Dhat } = chooseParams({ nodes: NODES, byzantine: 0.2, epsilon: 1e-6 });
-const PARAMS = { G, E, Ehat, R, Rhat, D, Dhat };
 
 interface CutRun {
   /** Digest → nodes that delivered it, while the cut held and after it healed. */
@@ -57,7 +55,7 @@ function doubleSpendAcrossACut(seed: number, minority: number, periods: number):
           members: ids,
           random: seededRandom(Math.floor(random() * 2 ** 32)),
         }),
-        params: PARAMS,
+        params: CUT_PARAMS,
         inspect: inspectTestPayload,
         random,
         pullRetryMs: SIM_PULL_RETRY_MS,
@@ -66,49 +64,28 @@ function doubleSpendAcrossACut(seed: number, minority: number, periods: number):
         isSettled: (instance) => node.store.has(instanceKey(instance)),
       }),
   });
-  const inMinority = (id: PeerId) => Number(id.slice(1)) < minority;
-  const acrossTheCut = (from: PeerId, to: PeerId) => inMinority(from) !== inMinority(to);
+  const { inMinority, across } = cutAt(minority);
   net.start();
-  net.hold = (envelope) => acrossTheCut(envelope.from, envelope.to);
-  const tellAll = (type: "peerDown" | "peerUp") => {
-    for (const [i, id] of net.ids.entries()) {
-      for (const peer of net.ids) if (acrossTheCut(id, peer)) net.event(i, { type, peer, nowMs: net.nowMs });
-    }
-  };
-  tellAll("peerDown");
+  net.hold = (envelope) => across(envelope.from, envelope.to);
+  tellAcross(net, across, "peerDown");
   for (let period = 0; period < periods; period++) {
     net.advance(GRACE_MS + 1_000);
     net.run();
   }
-  const a = testPayload("eve", 1, "A");
-  const b = testPayload("eve", 1, "B");
-  for (const [i, id] of net.ids.entries()) net.submit(i, inMinority(id) ? a : b);
-  const settle = () => {
-    for (let round = 0; round < 10; round++) {
-      net.run();
-      net.advance(1_000);
-    }
-  };
-  settle();
+  const minorityHalf = doubleSpendAcross(net, inMinority);
+  settle(net);
   const whileCut = deliveredCounts(net);
-  let majorityReplacements = 0;
-  for (const node of net.correct) {
-    if (!inMinority(node.id)) majorityReplacements += node.protocol.counters().samplesReplaced ?? 0;
-  }
+  const replaced = majorityReplacements(net, inMinority);
   net.hold = undefined;
   net.release();
-  tellAll("peerUp");
-  settle();
-  return { whileCut, afterHeal: deliveredCounts(net), minorityHalf: digestOf(a), majorityReplacements };
-}
-
-function deliveredCounts(net: SimNetwork): Map<Digest, number> {
-  const counts = new Map<Digest, number>();
-  for (const node of net.correct) {
-    for (const digest of [...node.deliveries.values()].flat())
-      counts.set(digest, (counts.get(digest) ?? 0) + 1);
-  }
-  return counts;
+  tellAcross(net, across, "peerUp");
+  settle(net);
+  return {
+    whileCut,
+    afterHeal: deliveredCounts(net),
+    minorityHalf: digestOf(minorityHalf),
+    majorityReplacements: replaced,
+  };
 }
 
 describe("contagion across a partition longer than the down-peer grace period", () => {
