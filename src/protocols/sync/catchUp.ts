@@ -4,6 +4,7 @@ import { decodeTransfer, type EncodedTransfer } from "../../core/transfer.ts";
 import { drawDistinct, randomElement, randomIndex } from "../../sampling/randomDraw.ts";
 import { bucketOfAddress, WATERMARK_BUCKETS, type WatermarkSnapshot } from "../status/watermarkSummary.ts";
 import { MAX_BODIES, MAX_DIGESTS, type SyncRequest, type SyncResponse } from "./syncMessages.ts";
+import { TrustedClaims } from "./trustedClaims.ts";
 
 /** What catch-up reads of this node's ledger. */
 export interface CatchUpLedger {
@@ -125,6 +126,7 @@ export class CatchUp {
   private readonly random: RandomSource;
   private readonly connected = new Set<PeerId>();
   private readonly statuses = new Map<PeerId, PeerStatus>();
+  private readonly trusted = new TrustedClaims();
   private readonly lastAskedMs = new Map<PeerId, number>();
   /** Account → highest watermark a peer claimed for it. */
   private readonly wanted = new Map<string, number>();
@@ -165,13 +167,14 @@ export class CatchUp {
 
   peerDown(peer: PeerId): void {
     this.connected.delete(peer);
-    this.statuses.delete(peer);
+    if (this.statuses.delete(peer)) this.trusted.invalidate();
   }
 
   onStatus(peer: PeerId, snapshot: WatermarkSnapshot, nowMs: number): void {
     if (!this.isPeer(peer)) return;
     this.connected.add(peer);
     this.statuses.set(peer, { snapshot, atMs: nowMs, listed: false });
+    this.trusted.invalidate();
   }
 
   progress(): CatchUpProgress {
@@ -243,14 +246,12 @@ export class CatchUp {
 
   /** The (f+1)-th highest claim per bucket bounds what honest peers hold; sum its excess over ours. */
   private behind(): number {
-    const snapshots = [...this.statuses.values()].map((s) => s.snapshot);
-    if (snapshots.length < this.options.f + 1) return 0;
+    const trusted = this.trusted.of(() => [...this.statuses.values()].map((s) => s.snapshot), this.options.f);
+    if (trusted === undefined) return 0;
     let total = 0n;
     for (let b = 0; b < WATERMARK_BUCKETS; b++) {
-      const sums = snapshots.map((s) => s.buckets[b]!.seqSum).sort((x, y) => (x > y ? -1 : x < y ? 1 : 0));
-      const trusted = sums[this.options.f]!;
       const mine = this.ledger.seqSumOf(b);
-      if (trusted > mine) total += trusted - mine;
+      if (trusted[b]! > mine) total += trusted[b]! - mine;
     }
     return Number(total);
   }
