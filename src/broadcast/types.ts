@@ -221,6 +221,11 @@ export interface BroadcastStats {
   readonly deliveredRecords: number;
   /** Contagion: distinct peers per layer that this node samples, and that subscribed to it. */
   readonly sampledPeers?: Readonly<Record<SubscriptionLayer, number>>;
+  /**
+   * Contagion: the largest share of a sample's draws held by departed peers (down, or whose record expired
+   * after they were reached). Past an eighth, the samples are held as they are (docs/broadcast.md, "Refresh").
+   */
+  readonly departedShare?: number;
   readonly subscribers?: Readonly<Record<SubscriptionLayer, number>>;
 }
 

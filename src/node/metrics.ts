@@ -142,6 +142,14 @@ export class NodeMetrics {
       },
     });
     new Gauge({
+      name: "tally_broadcast_departed_share",
+      help: "Contagion: the largest share of a sample held by departed peers (down, or records expired); past 0.125 the samples are held until they return or a majority remains",
+      registers: [this.registry],
+      collect() {
+        this.set(broadcast.stats().departedShare ?? 0);
+      },
+    });
+    new Gauge({
       name: "tally_broadcast_messages",
       help: "Broadcast messages by direction and kind since start",
       labelNames: ["direction", "kind"],

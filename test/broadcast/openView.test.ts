@@ -227,6 +227,9 @@ describe("contagion over an open network's view", () => {
     for (const layer of [held.echo, held.ready, held.delivery]) {
       assert.deepEqual([...layer].sort(), peers, "the departed keep their draws, refreshes move none");
     }
+    // What an operator sees (`tally_broadcast_departed_share`): about 6/8 of each sample, held.
+    const departed = protocol.stats().departedShare!;
+    assert.ok(departed > 0.5 && departed < 0.95, `departed share ${departed}`);
     // Joiners on this side (the view grows from 2 to 4) are no reason to draw everything afresh from it.
     view.push("q1", "q2");
     members.add("q1").add("q2");

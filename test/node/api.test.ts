@@ -151,6 +151,8 @@ describe("REST API of a running node", { timeout: 60_000 }, () => {
     });
     const metrics = await call("GET", "/metrics");
     assert.match(metrics.json, /tally_transfers_resolved_total\{status="applied"\} 1/);
+    // Bracha samples nothing: nothing departed.
+    assert.match(metrics.json, /^tally_broadcast_departed_share 0$/m);
     // The event loop's busy time, the load its group commit follows: a counter that only grows.
     const busyOf = (text: string) =>
       Number(/^tally_process_event_loop_busy_seconds_total (\S+)$/m.exec(text)?.[1]);

@@ -261,7 +261,7 @@ export class ContagionBroadcast implements BroadcastProtocol {
       pullingInstances: this.live.pullingCount,
       committedInstances: this.committed.size,
       deliveredRecords: this.delivered.size,
-      sampledPeers: this.layers.sampledPeers(),
+      ...this.layers.sampleStats(),
       subscribers: {
         gossip: started ? this.layers.gossip.reciprocal.size : 0,
         echo: this.subscriptions.echo.size,

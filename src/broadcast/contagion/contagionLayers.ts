@@ -130,6 +130,11 @@ export class SampledLayers {
     );
   }
 
+  /** Distinct peers sampled per layer, and the largest share of a sample departed peers hold (`departure`). */
+  sampleStats(): { sampledPeers: Record<SubscriptionLayer, number>; departedShare: number } {
+    return { sampledPeers: this.sampledPeers(), departedShare: this.started ? this.departure().share : 0 };
+  }
+
   /** Distinct peers this node samples, per layer (stats). */
   sampledPeers(): Record<SubscriptionLayer, number> {
     const drawn = this.drawn;
