@@ -31,6 +31,16 @@ async function statusOn(node: DevnetNode, id: string): Promise<TransferView["sta
   return view?.status ?? "unknown";
 }
 
+/** `tally_broadcast_departed_share` of `node` now. */
+async function departedShare(node: DevnetNode): Promise<number> {
+  const text = await fetch(`${node.api}/metrics`, { signal: AbortSignal.timeout(2_000) }).then((r) =>
+    r.text(),
+  );
+  const value = /^tally_broadcast_departed_share (\S+)$/m.exec(text)?.[1];
+  assert.ok(value !== undefined, `${node.name} exports no tally_broadcast_departed_share`);
+  return Number(value);
+}
+
 async function until(what: string, withinMs: number, check: () => Promise<boolean>): Promise<number> {
   const start = Date.now();
   while (!(await check())) {
@@ -101,6 +111,13 @@ describe("a double spend across a partition longer than the record TTL (7 open n
         await sleep(250);
       }
       assert.notEqual(await statusOn(minority[0]!, minorityHalf), "unknown", "the minority holds its half");
+      // What their operators see: the minority holds its samples, the majority replaced what it lost.
+      const shares = await Promise.all(nodes.map(departedShare));
+      t.diagnostic(`departed share per node while cut: ${shares.map((s) => s.toFixed(2)).join(" ")}`);
+      for (const [i, share] of shares.entries()) {
+        if (i < MINORITY) assert.ok(share > 0.5, `${nodes[i]!.name} (minority): departed share ${share}`);
+        else assert.ok(share <= 0.125, `${nodes[i]!.name} (majority): departed share ${share}`);
+      }
 
       await cluster.heal();
       const healedMs = await until("every node applies the majority's half", 60_000, async () =>
