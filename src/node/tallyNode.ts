@@ -350,7 +350,7 @@ export class TallyNode implements NodeApi {
     return this.readModel!.accountTransfers(address, limit, before);
   }
 
-  /** Testing only (`--testing-faults`): what /v1/testing drives; every change is logged at warn. */
+  /** `GET /v1/node/peers`: known members, connected peers, and the peers each broadcast sample draws from. */
   peers(): NodePeers {
     if (this.genesis === undefined || this.membership === undefined)
       throw new TallyError(ErrorCode.PendingFull, "node is not running");
