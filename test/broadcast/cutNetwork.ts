@@ -5,7 +5,7 @@
 import { chooseParams } from "../../src/analysis/chooseParams.ts";
 import type { Digest } from "../../src/broadcast/types.ts";
 import type { PeerId } from "../../src/core/peerId.ts";
-import { type SimNetwork, testPayload } from "./harness.ts";
+import { digestOf, type SimNetwork, testPayload } from "./harness.ts";
 
 export const CUT_NODES = 20;
 const { G, E, Ehat, R, Rhat, D, Dhat } = chooseParams({ nodes: CUT_NODES, byzantine: 0.2, epsilon: 1e-6 });
@@ -28,16 +28,46 @@ export function tellAcross(
   }
 }
 
-/** Hands the minority one half of a double spend and the majority the other; returns the minority's half. */
-export function doubleSpendAcross(net: SimNetwork, inMinority: (id: PeerId) => boolean): Uint8Array {
+/** What a double spend across a cut came to. */
+export interface CutRun {
+  /** Digest → nodes that delivered it, while the cut held and after it healed. */
+  readonly whileCut: Map<Digest, number>;
+  readonly afterHeal: Map<Digest, number>;
+  readonly minorityHalf: Digest;
+  /** Sample replacements the majority's nodes made while the cut held, past `replacedBefore`. */
+  readonly majorityReplacements: number;
+}
+
+/**
+ * Hands the minority one half of a double spend and the majority the other while the cut holds, lets them
+ * settle, then heals the cut (`beforeHeal` first: records that come back, say) and lets them settle again.
+ */
+export function doubleSpendThenHeal(
+  net: SimNetwork,
+  cut: ReturnType<typeof cutAt>,
+  options: { readonly replacedBefore?: number; readonly beforeHeal?: () => void } = {},
+): CutRun {
   const a = testPayload("eve", 1, "A");
   const b = testPayload("eve", 1, "B");
-  for (const [i, id] of net.ids.entries()) net.submit(i, inMinority(id) ? a : b);
-  return a;
+  for (const [i, id] of net.ids.entries()) net.submit(i, cut.inMinority(id) ? a : b);
+  settle(net);
+  const whileCut = deliveredCounts(net);
+  const replaced = majorityReplacements(net, cut.inMinority) - (options.replacedBefore ?? 0);
+  options.beforeHeal?.();
+  net.hold = undefined;
+  net.release();
+  tellAcross(net, cut.across, "peerUp");
+  settle(net);
+  return {
+    whileCut,
+    afterHeal: deliveredCounts(net),
+    minorityHalf: digestOf(a),
+    majorityReplacements: replaced,
+  };
 }
 
 /** Ten rounds of delivering everything in flight and letting a second pass. */
-export function settle(net: SimNetwork): void {
+function settle(net: SimNetwork): void {
   for (let round = 0; round < 10; round++) {
     net.run();
     net.advance(1_000);
@@ -45,7 +75,7 @@ export function settle(net: SimNetwork): void {
 }
 
 /** Digest → how many correct nodes delivered it. */
-export function deliveredCounts(net: SimNetwork): Map<Digest, number> {
+function deliveredCounts(net: SimNetwork): Map<Digest, number> {
   const counts = new Map<Digest, number>();
   for (const node of net.correct) {
     for (const digest of [...node.deliveries.values()].flat())

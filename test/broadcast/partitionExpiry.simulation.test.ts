@@ -17,40 +17,31 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ContagionBroadcast } from "../../src/broadcast/contagion/contagion.ts";
 import { instanceKey } from "../../src/broadcast/instance/instanceId.ts";
-import { CONTAGION_MESSAGE_KINDS, type Digest } from "../../src/broadcast/types.ts";
+import { CONTAGION_MESSAGE_KINDS } from "../../src/broadcast/types.ts";
 import type { PeerId } from "../../src/core/peerId.ts";
 import { ViewOracle } from "../../src/membership/viewOracle.ts";
 import {
   CUT_PARAMS,
+  type CutRun,
   cutAt,
-  deliveredCounts,
-  doubleSpendAcross,
+  doubleSpendThenHeal,
   majorityReplacements,
   CUT_NODES as NODES,
-  settle,
   tellAcross,
 } from "./cutNetwork.ts";
-import { digestOf, inspectTestPayload, SIM_PULL_RETRY_MS, SimNetwork, seededRandom } from "./harness.ts";
+import { inspectTestPayload, SIM_PULL_RETRY_MS, SimNetwork, seededRandom } from "./harness.ts";
 
 const GRACE_MS = 30_000;
 const TTL_MS = 60_000;
 const REFRESH_MS = 5_000;
 
-interface ExpiryRun {
-  /** Digest → nodes that delivered it, while the cut held and after it healed. */
-  readonly whileCut: Map<Digest, number>;
-  readonly afterHeal: Map<Digest, number>;
-  readonly minorityHalf: Digest;
-  /** Sample replacements made by the majority's nodes after the other side's records expired. */
-  readonly majorityReplacements: number;
-}
-
 /**
  * Nodes n0 … n(minority−1) on one side, the rest on the other. The cut holds one TTL, the records across it
  * expire, then `intervals` refresh intervals pass before the double spend.
  */
-function doubleSpendPastTheTtl(seed: number, minority: number, intervals: number): ExpiryRun {
-  const { inMinority, across } = cutAt(minority);
+function doubleSpendPastTheTtl(seed: number, minority: number, intervals: number): CutRun {
+  const cut = cutAt(minority);
+  const { inMinority, across } = cut;
   let expired = false;
   const holdsRecordOf = (self: PeerId, peer: PeerId) => !(expired && across(self, peer));
   const net = new SimNetwork({
@@ -94,21 +85,12 @@ function doubleSpendPastTheTtl(seed: number, minority: number, intervals: number
     net.advance(REFRESH_MS);
     net.run();
   }
-  const minorityHalf = doubleSpendAcross(net, inMinority);
-  settle(net);
-  const whileCut = deliveredCounts(net);
-  const replaced = majorityReplacements(net, inMinority) - replacedBefore;
-  expired = false;
-  net.hold = undefined;
-  net.release();
-  tellAcross(net, across, "peerUp");
-  settle(net);
-  return {
-    whileCut,
-    afterHeal: deliveredCounts(net),
-    minorityHalf: digestOf(minorityHalf),
-    majorityReplacements: replaced,
-  };
+  return doubleSpendThenHeal(net, cut, {
+    replacedBefore,
+    beforeHeal: () => {
+      expired = false;
+    },
+  });
 }
 
 describe("contagion over an open view across a partition longer than the record TTL", () => {

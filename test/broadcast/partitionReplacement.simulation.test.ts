@@ -15,30 +15,19 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ContagionBroadcast } from "../../src/broadcast/contagion/contagion.ts";
 import { instanceKey } from "../../src/broadcast/instance/instanceId.ts";
-import { CONTAGION_MESSAGE_KINDS, type Digest } from "../../src/broadcast/types.ts";
+import { CONTAGION_MESSAGE_KINDS } from "../../src/broadcast/types.ts";
 import { StaticMembership } from "../../src/sampling/staticMembership.ts";
 import {
   CUT_PARAMS,
+  type CutRun,
   cutAt,
-  deliveredCounts,
-  doubleSpendAcross,
-  majorityReplacements,
+  doubleSpendThenHeal,
   CUT_NODES as NODES,
-  settle,
   tellAcross,
 } from "./cutNetwork.ts";
-import { digestOf, inspectTestPayload, SIM_PULL_RETRY_MS, SimNetwork, seededRandom } from "./harness.ts";
+import { inspectTestPayload, SIM_PULL_RETRY_MS, SimNetwork, seededRandom } from "./harness.ts";
 
 const GRACE_MS = 30_000;
-
-interface CutRun {
-  /** Digest → nodes that delivered it, while the cut held and after it healed. */
-  readonly whileCut: Map<Digest, number>;
-  readonly afterHeal: Map<Digest, number>;
-  readonly minorityHalf: Digest;
-  /** Sample replacements made by the majority's nodes while the cut held. */
-  readonly majorityReplacements: number;
-}
 
 /** Nodes n0 … n(minority−1) on one side, the rest on the other, for `periods` grace periods. */
 function doubleSpendAcrossACut(seed: number, minority: number, periods: number): CutRun {
@@ -64,7 +53,8 @@ function doubleSpendAcrossACut(seed: number, minority: number, periods: number):
         isSettled: (instance) => node.store.has(instanceKey(instance)),
       }),
   });
-  const { inMinority, across } = cutAt(minority);
+  const cut = cutAt(minority);
+  const { across } = cut;
   net.start();
   net.hold = (envelope) => across(envelope.from, envelope.to);
   tellAcross(net, across, "peerDown");
@@ -72,20 +62,7 @@ function doubleSpendAcrossACut(seed: number, minority: number, periods: number):
     net.advance(GRACE_MS + 1_000);
     net.run();
   }
-  const minorityHalf = doubleSpendAcross(net, inMinority);
-  settle(net);
-  const whileCut = deliveredCounts(net);
-  const replaced = majorityReplacements(net, inMinority);
-  net.hold = undefined;
-  net.release();
-  tellAcross(net, across, "peerUp");
-  settle(net);
-  return {
-    whileCut,
-    afterHeal: deliveredCounts(net),
-    minorityHalf: digestOf(minorityHalf),
-    majorityReplacements: replaced,
-  };
+  return doubleSpendThenHeal(net, cut);
 }
 
 describe("contagion across a partition longer than the down-peer grace period", () => {
