@@ -9,6 +9,9 @@
  *    the memory-only judgement against the lookups it made before (each dep's status, memory then disk).
  * 3. An account's 256 pending deps (`GET /v1/accounts/:address`) when anyone has paid it many small outputs:
  *    listed by the store against sorting all its unreferenced payments.
+ * 4. A sync `digests` request for an account's newest 64 seqs, and the newest page of its history, when a
+ *    checkpoint's worth of its entries (16,384) waits in memory: the bounded read against copying the
+ *    account's whole list and filtering it, as every request did before.
  */
 
 import { randomBytes } from "node:crypto";
@@ -28,6 +31,7 @@ import { MAX_WATERMARK_ENTRIES, type SyncResponse } from "../src/protocols/sync/
 import { Bucket, key } from "../src/storage/buckets.ts";
 import { openDatabase } from "../src/storage/database.ts";
 import { LevelLedgerStore } from "../src/storage/levelLedgerStore.ts";
+import { PendingHistory } from "../src/storage/pendingHistory.ts";
 import { makeTransfer, TEST_NETWORK, testKey } from "../test/support/fixtures.ts";
 import { scanWatermarkPage } from "../test/support/watermarkListing.ts";
 
@@ -139,5 +143,28 @@ for (const payments of [1_000, 10_000, 100_000]) {
   const sorted = await medianMs(payments >= 100_000 ? 5 : 21, () => [...ids].sort().slice(0, MAX_DEPS));
   console.log(
     `${payments.toLocaleString("en")} | ${listed.toFixed(3)} ms / ${sorted.toFixed(2)} ms (${(sorted / listed).toFixed(0)}×)`,
+  );
+}
+
+{
+  const waiting = 16_384;
+  const history = new PendingHistory();
+  for (let seq = 1; seq <= waiting; seq++)
+    history.addOutgoing("busy", seq, randomBytes(32).toString("hex"), seq);
+  history.taken(waiting);
+  history.settled();
+  const fromSeq = waiting - 63;
+  const digests = await medianMs(2_001, () => history.outgoingFrom("busy", fromSeq, 64));
+  const digestsBefore = await medianMs(201, () =>
+    history.outgoingFrom("busy", 0, Number.POSITIVE_INFINITY).filter((e) => e.seq >= fromSeq),
+  );
+  const page = await medianMs(2_001, () => history.outgoingBefore("busy", undefined, 51));
+  const pageBefore = await medianMs(201, () =>
+    history.outgoingBefore("busy", undefined, Number.POSITIVE_INFINITY).slice(-51),
+  );
+  console.log(
+    `\n${waiting.toLocaleString("en")} entries waiting for a checkpoint | digests of the newest 64 seqs: ` +
+      `${(digests * 1000).toFixed(2)} µs against ${(digestsBefore * 1000).toFixed(0)} µs (${(digestsBefore / digests).toFixed(0)}×) | ` +
+      `a history page of 50: ${(page * 1000).toFixed(2)} µs against ${(pageBefore * 1000).toFixed(0)} µs (${(pageBefore / page).toFixed(0)}×)`,
   );
 }

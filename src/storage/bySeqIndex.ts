@@ -2,6 +2,12 @@ import { Bucket, key, range, sortableNumber } from "./buckets.ts";
 import { type NodeDatabase, utf8Text } from "./database.ts";
 import type { PendingOutgoing } from "./pendingHistory.ts";
 
+/**
+ * The durable entries not yet in records (pendingHistory.ts), which follow them: those with seq ≥ `fromSeq`,
+ * lowest first, at most `max`.
+ */
+export type PendingFrom = (fromSeq: number, max: number) => readonly PendingOutgoing[];
+
 /*
  * The by-seq index (bucket 09): for each account, the ids of its resolved transfers by seq, which catch-up
  * serves and the account's history reads as its outgoing entries. A record is a chunk of consecutive seqs
@@ -53,11 +59,11 @@ export async function chunkAtOrBelow(
 
 /**
  * Ids of the account's resolved transfers for seqs fromSeq, fromSeq + 1, …: at most `count`, stopping at the
- * first seq not resolved here. `pending`: the durable entries not yet in records, which follow them.
+ * first seq not resolved here.
  */
 export async function resolvedIds(
   db: NodeDatabase,
-  pending: readonly PendingOutgoing[],
+  pending: PendingFrom,
   source: string,
   fromSeq: number,
   count: number,
@@ -81,14 +87,15 @@ export async function resolvedIds(
     const { firstSeq, entries } = chunkOf(k, v);
     for (let i = 0; i < entries.length; i++) if (!take(firstSeq + i, entries[i]!.id)) break records;
   }
-  for (const entry of pending) if (!take(entry.seq, entry.id)) break;
+  if (ids.length >= count) return ids;
+  for (const entry of pending(expected, count - ids.length)) if (!take(entry.seq, entry.id)) break;
   return ids;
 }
 
 /** Ids of the account's first `count` resolved transfers, lowest seq first (gaps allowed). */
 export async function firstResolvedIds(
   db: NodeDatabase,
-  pending: readonly PendingOutgoing[],
+  pending: PendingFrom,
   source: string,
   count: number,
 ): Promise<string[]> {
@@ -100,9 +107,7 @@ export async function firstResolvedIds(
     lastSeq = firstSeq + entries.length - 1;
     if (ids.length >= count) return ids;
   }
-  for (const entry of pending) {
-    if (ids.length >= count) break;
-    if (entry.seq > lastSeq) ids.push(entry.id); // a lower seq was read from a record just written
-  }
+  // A lower seq was read from a record a checkpoint just wrote.
+  for (const entry of pending(lastSeq + 1, count - ids.length)) ids.push(entry.id);
   return ids;
 }

@@ -5,7 +5,7 @@ import { MemoryLedgerStore } from "../ledger/memoryStore.ts";
 import type { AccountRecord, LedgerStore, RejectionReason, TransferStatusRecord } from "../ledger/store.ts";
 import { type HistoryEntry, type HistoryPage, readHistoryPage } from "./accountHistory.ts";
 import { Bucket, key, range } from "./buckets.ts";
-import { firstResolvedIds, resolvedIds } from "./bySeqIndex.ts";
+import { firstResolvedIds, type PendingFrom, resolvedIds } from "./bySeqIndex.ts";
 import { type BatchOp, jsonValue, type NodeDatabase, parseJsonValue, writeBatch } from "./database.ts";
 import { PendingHistory } from "./pendingHistory.ts";
 import { accountValue, DEFAULT_JOURNAL_LIMITS, type JournalLimits, StepJournal } from "./stepJournal.ts";
@@ -357,12 +357,17 @@ export class LevelLedgerStore implements LedgerStore {
    * `count`, stopping at the first seq not resolved here. Only durable entries (bySeqIndex.ts).
    */
   resolvedIds(source: string, fromSeq: number, count: number): Promise<string[]> {
-    return resolvedIds(this.db, this.journal.history.readableOutgoing(source), source, fromSeq, count);
+    return resolvedIds(this.db, this.pendingFrom(source), source, fromSeq, count);
   }
 
   /** Ids of the account's first `count` durable resolved transfers, lowest seq first (gaps allowed). */
   firstResolvedIds(source: string, count: number): Promise<string[]> {
-    return firstResolvedIds(this.db, this.journal.history.readableOutgoing(source), source, count);
+    return firstResolvedIds(this.db, this.pendingFrom(source), source, count);
+  }
+
+  private pendingFrom(source: string): PendingFrom {
+    const { history } = this.journal;
+    return (fromSeq, max) => history.outgoingFrom(source, fromSeq, max);
   }
 
   /** Newest first: transfers this node resolved from or applied to the account, in the order it did. */
@@ -374,8 +379,9 @@ export class LevelLedgerStore implements LedgerStore {
   historyPage(address: string, limit: number, before?: number): Promise<HistoryPage> {
     const { history } = this.journal;
     return readHistoryPage(this.db, address, limit, before, {
-      incoming: history.readableIncoming(address),
-      outgoing: history.readableOutgoing(address),
+      // A page takes at most `limit` + 1 of each (readHistoryPage).
+      incoming: history.incomingBefore(address, before, limit + 1),
+      outgoing: history.outgoingBefore(address, before, limit + 1),
     });
   }
 

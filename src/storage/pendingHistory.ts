@@ -100,25 +100,76 @@ export class PendingHistory {
     this.count = 0;
   }
 
-  /** The account's durable by-seq entries held here, lowest seq first. */
-  readableOutgoing(source: string): PendingOutgoing[] {
-    return this.readable((entries) => entries.outgoing.get(source));
-  }
-
-  /** The account's durable incoming entries held here, oldest first. */
-  readableIncoming(address: string): PendingIncoming[] {
-    return this.readable((entries) => entries.incoming.get(address));
-  }
-
-  private readable<T extends { readonly position: number }>(
-    listOf: (entries: EntriesByAccount) => readonly T[] | undefined,
-  ): T[] {
-    const out: T[] = [];
-    for (const entries of [...this.checkpointing, this.entries]) {
-      for (const entry of listOf(entries) ?? []) if (entry.position <= this.durablePosition) out.push(entry);
+  /**
+   * The account's durable by-seq entries held here with seq ≥ `fromSeq`, lowest seq first, at most `max`.
+   * Found by bisection, not a copy of the account's list: a catch-up request costs O(log n + max) however
+   * many entries a busy account has waiting (up to a checkpoint's worth). An account's transfers resolve in
+   * seq order, so each list is sorted by seq as well as by position.
+   */
+  outgoingFrom(source: string, fromSeq: number, max: number): PendingOutgoing[] {
+    const out: PendingOutgoing[] = [];
+    for (const list of this.listsOf((entries) => entries.outgoing.get(source))) {
+      for (let i = firstIndex(list, (e) => e.seq >= fromSeq); i < list.length; i++) {
+        if (out.length >= max || list[i]!.position > this.durablePosition) return out;
+        out.push(list[i]!);
+      }
     }
     return out;
   }
+
+  /** The newest `max` durable by-seq entries of the account below position `before`, oldest first. */
+  outgoingBefore(source: string, before: number | undefined, max: number): PendingOutgoing[] {
+    return this.newestBefore((entries) => entries.outgoing.get(source), before, max);
+  }
+
+  /** The newest `max` durable incoming entries of the account below position `before`, oldest first. */
+  incomingBefore(address: string, before: number | undefined, max: number): PendingIncoming[] {
+    return this.newestBefore((entries) => entries.incoming.get(address), before, max);
+  }
+
+  /** The account's lists, oldest first: positions ascend within each and from one to the next. */
+  private listsOf<T>(listOf: (entries: EntriesByAccount) => readonly T[] | undefined): (readonly T[])[] {
+    const lists: (readonly T[])[] = [];
+    for (const entries of this.checkpointing) {
+      const list = listOf(entries);
+      if (list !== undefined) lists.push(list);
+    }
+    const current = listOf(this.entries);
+    if (current !== undefined) lists.push(current);
+    return lists;
+  }
+
+  private newestBefore<T extends { readonly position: number }>(
+    listOf: (entries: EntriesByAccount) => readonly T[] | undefined,
+    before: number | undefined,
+    max: number,
+  ): T[] {
+    // Readable: below `before` and durable, so below one bound; the entries under it are a prefix.
+    const bound = Math.min(before ?? Number.POSITIVE_INFINITY, this.durablePosition + 1);
+    const newestFirst: T[] = [];
+    const lists = this.listsOf(listOf);
+    for (let l = lists.length - 1; l >= 0; l--) {
+      const list = lists[l]!;
+      let i = firstIndex(list, (e) => e.position >= bound) - 1;
+      for (; i >= 0; i--) {
+        if (newestFirst.length >= max) return newestFirst.reverse();
+        newestFirst.push(list[i]!);
+      }
+    }
+    return newestFirst.reverse();
+  }
+}
+
+/** The first index of `list` whose entry satisfies `atOrAfter` (monotone along the list), or its length. */
+function firstIndex<T>(list: readonly T[], atOrAfter: (entry: T) => boolean): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (atOrAfter(list[mid]!)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 function append<T>(map: Map<string, T[]>, account: string, entry: T): void {
