@@ -61,14 +61,19 @@ export function encodeCommitteeChannelMessage(m: CommitteeChannelMessage): Uint8
     out.set(m.payload, 1 + ACCOUNT_ID_BYTES);
     return out;
   }
+  return Buffer.concat([Uint8Array.of(1), ...encodeHostRecords(m.records)]);
+}
+
+/** A hosts message's records after its kind byte (also an announcement's, hostAnnouncement.ts): count u8 · records. */
+export function encodeHostRecords(records: readonly OwnerHostRecord[]): Uint8Array[] {
   // The decoder refuses more (and the count is one byte): a caller bug, not something to send and be scored for.
-  if (m.records.length > MAX_HOST_RECORDS_PER_MESSAGE)
+  if (records.length > MAX_HOST_RECORDS_PER_MESSAGE)
     throw new TallyError(
       ErrorCode.InvalidField,
       `at most ${MAX_HOST_RECORDS_PER_MESSAGE} host records per message`,
     );
-  const parts: Uint8Array[] = [Uint8Array.of(1, m.records.length)];
-  for (const r of m.records) {
+  const parts: Uint8Array[] = [Uint8Array.of(records.length)];
+  for (const r of records) {
     const host = encoder.encode(r.host);
     const fixed = new Uint8Array(32 + 32 + 1 + host.length + 8);
     fixed.set(r.account, 0);
@@ -78,7 +83,7 @@ export function encodeCommitteeChannelMessage(m: CommitteeChannelMessage): Uint8
     new DataView(fixed.buffer).setBigUint64(65 + host.length, BigInt(r.expiresAtMs));
     parts.push(fixed, r.signature);
   }
-  return Buffer.concat(parts);
+  return parts;
 }
 
 /** Strict: every length checked before it is read, trailing bytes refused; throws ChannelMalformedBody only. */
@@ -91,6 +96,16 @@ export function decodeCommitteeChannelMessage(bytes: Uint8Array): CommitteeChann
     return { kind: "committee", account, payload: r.bytes(r.remaining, "payload") };
   }
   if (kind !== 1) throw malformed(`unknown kind ${kind}`);
+  const records = readHostRecords(r, malformed);
+  if (r.remaining !== 0) throw malformed(`${r.remaining} trailing bytes`);
+  return { kind: "hosts", records };
+}
+
+/** The inverse of `encodeHostRecords`; `malformed` names the caller's error. */
+export function readHostRecords(
+  r: ByteReader,
+  malformed: (message: string) => TallyError,
+): OwnerHostRecord[] {
   const count = r.u8("record count");
   if (count > MAX_HOST_RECORDS_PER_MESSAGE) throw malformed("too many records");
   const records: OwnerHostRecord[] = [];
@@ -111,8 +126,7 @@ export function decodeCommitteeChannelMessage(bytes: Uint8Array): CommitteeChann
     const signature = r.bytes(64, "signature");
     records.push({ account, owner, host, expiresAtMs: Number(expires), signature });
   }
-  if (r.remaining !== 0) throw malformed(`${r.remaining} trailing bytes`);
-  return { kind: "hosts", records };
+  return records;
 }
 
 export const committeeChannelCodec = {
