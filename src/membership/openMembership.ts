@@ -30,6 +30,11 @@ export interface OpenMembershipOptions {
   readonly random: RandomSource;
   /** The record check (`verifyNodeRecord` unless a test counts its calls). */
   readonly verifyRecord?: typeof verifyNodeRecord;
+  /**
+   * Testing only (`--testing-unlinked-peer`): identities known (their records kept and served) but never
+   * sampled, so this node's view never connects to them; for tests of traffic that must find its own way.
+   */
+  readonly unlinked?: ReadonlySet<PeerId>;
 }
 
 const CLOCK_SKEW_MS = 30_000;
@@ -160,7 +165,8 @@ export class OpenMembership {
     const known = this.book.has(record.peerId);
     const outcome = this.book.offer(record, wire, nowMs);
     if (outcome !== "accepted") return { verdict: "ignore", reason: outcome };
-    if (!known) this.sampler.offer([this.placementOf(record).candidate]);
+    if (!known && this.options.unlinked?.has(record.peerId) !== true)
+      this.sampler.offer([this.placementOf(record).candidate]);
     return { verdict: "accept", record, isNew: !known };
   }
 
@@ -211,7 +217,10 @@ export class OpenMembership {
   }
 
   private *knownCandidates(): Iterable<Candidate> {
-    for (const record of this.book.records()) yield this.placementOf(record).candidate;
+    const unlinked = this.options.unlinked;
+    for (const record of this.book.records()) {
+      if (unlinked?.has(record.peerId) !== true) yield this.placementOf(record).candidate;
+    }
   }
 
   private placementOf(record: NodeRecord): PlacedRecord {

@@ -22,6 +22,12 @@ export interface NodeConfig {
    * stays on its side of the cut.
    */
   readonly testingBlockedPeers?: readonly string[];
+  /**
+   * Testing only (`--testing-unlinked-peer`, with `--testing-faults`): identities an open network's sampler
+   * never takes into this node's view, so its view never connects to them (tests of co-owners' nodes that
+   * must find each other through the network).
+   */
+  readonly testingUnlinkedPeers?: readonly string[];
   /** `--owner-key KEYSTORE[:PASSPHRASE_FILE]`: owner keys of shared accounts this node hosts. */
   readonly ownerKeys?: readonly string[];
   /** `--shared DEFINITION_FILE`: shared-account definitions; those naming an owner key are hosted. */
@@ -66,6 +72,7 @@ export interface NodeFlags {
   byzantine?: string | undefined;
   testingFaults?: boolean | undefined;
   testingBlockedPeers?: string[] | undefined;
+  testingUnlinkedPeers?: string[] | undefined;
   ownerKeys?: string[] | undefined;
   shared?: string[] | undefined;
   byzantineOwner?: string | undefined;
@@ -112,26 +119,35 @@ export async function resolveNodeConfig(flags: NodeFlags): Promise<NodeConfig> {
     logLevel: flags.logLevel ?? str(file.logLevel, "logLevel") ?? "info",
     byzantine: flags.byzantine ?? str(file.byzantine, "byzantine"),
     testingFaults,
-    testingBlockedPeers: blockedPeers(flags.testingBlockedPeers ?? [], testingFaults),
+    testingBlockedPeers: testingPeers("blocked", flags.testingBlockedPeers ?? [], testingFaults),
+    testingUnlinkedPeers: testingPeers("unlinked", flags.testingUnlinkedPeers ?? [], testingFaults),
     ownerKeys: flags.ownerKeys ?? [],
     shared: flags.shared ?? [],
     byzantineOwner: flags.byzantineOwner,
   };
 }
 
-/** `--testing-blocked-peer`: valid peer ids, within the partition gate's bound, and only with the fault controls. */
-function blockedPeers(peers: readonly string[], testingFaults: boolean): readonly string[] {
+/**
+ * `--testing-blocked-peer`, `--testing-unlinked-peer`: valid peer ids, at most MAX_BLOCKED_PEERS (the partition
+ * gate's bound), each once, and only with the fault controls.
+ */
+function testingPeers(
+  kind: "blocked" | "unlinked",
+  peers: readonly string[],
+  testingFaults: boolean,
+): string[] {
+  const flag = `--testing-${kind}-peer`;
   if (peers.length === 0) return [];
-  if (!testingFaults) throw invalid("--testing-blocked-peer needs --testing-faults");
-  if (peers.length > MAX_BLOCKED_PEERS) throw invalid(`at most ${MAX_BLOCKED_PEERS} --testing-blocked-peer`);
+  if (!testingFaults) throw invalid(`${flag} needs --testing-faults`);
+  if (peers.length > MAX_BLOCKED_PEERS) throw invalid(`at most ${MAX_BLOCKED_PEERS} ${flag}`);
   for (const peer of peers) {
     try {
       parsePeerId(peer);
     } catch {
-      throw invalid(`--testing-blocked-peer: not a peer id: "${peer}"`);
+      throw invalid(`${flag}: not a peer id: "${peer}"`);
     }
   }
   const twice = peers.find((peer, i) => peers.indexOf(peer) !== i);
-  if (twice !== undefined) throw invalid(`--testing-blocked-peer: "${twice}" given twice`);
-  return peers;
+  if (twice !== undefined) throw invalid(`${flag}: "${twice}" given twice`);
+  return [...peers];
 }

@@ -13,10 +13,13 @@ import { MEMBERSHIP_CHANNEL } from "../protocols/membership/membershipChannel.ts
 import type { RecordList } from "../protocols/membership/membershipMessages.ts";
 import type { NodeEvent } from "./core/nodeEvents.ts";
 import { IntervalTimers } from "./intervalTimers.ts";
+import type { PeerKeeper } from "./peerKeeper.ts";
 
 export interface MembershipDriverOptions {
   readonly membership: OpenMembership;
   readonly transport: P2PTransport;
+  /** Who keeps which peers connected: the driver holds the bootstrap and view reasons. */
+  readonly keeper: PeerKeeper;
   readonly channels: Channels;
   readonly privateKey: PrivateKey;
   readonly network: string;
@@ -54,7 +57,7 @@ export class MembershipDriver {
   private readonly membership: OpenMembership;
   private readonly transport: P2PTransport;
   private readonly topic: string;
-  private readonly kept = new Set<PeerId>();
+  private readonly keeper: PeerKeeper;
   private readonly bootstrapPeers: PeerId[];
   private identityNonce: Uint8Array | undefined;
   private readonly timers = new IntervalTimers();
@@ -64,6 +67,7 @@ export class MembershipDriver {
     this.options = options;
     this.membership = options.membership;
     this.transport = options.transport;
+    this.keeper = options.keeper;
     this.topic = recordTopic(options.network, options.genesisHash);
     this.bootstrapPeers = options.bootstrap.map(peerIdOfAddr).filter((p) => p !== this.transport.peerId);
   }
@@ -106,7 +110,8 @@ export class MembershipDriver {
     );
     pubsub.subscribe(this.topic);
     for (const addr of this.options.bootstrap) {
-      if (peerIdOfAddr(addr) !== this.transport.peerId) this.transport.addPeer(addr);
+      const peer = peerIdOfAddr(addr);
+      if (peer !== this.transport.peerId) this.keeper.keep(peer, addr, "bootstrap");
     }
     await this.announce();
     for (const peer of this.bootstrapPeers) this.exchange(peer);
@@ -195,23 +200,24 @@ export class MembershipDriver {
     this.syncConnections();
   }
 
-  /** Keeps the transport connected to exactly the view (plus bootstrap peers) and says when it changed. */
+  /**
+   * Keeps the view's peers connected, and no longer for the view those that left it (the keeper holds on to a
+   * peer another part of the node still wants: a bootstrap peer, a co-owner's host); says when it changed.
+   */
   private syncConnections(): void {
     const view = new Set(this.membership.viewPeers());
     let changed = false;
     for (const peer of view) {
-      if (this.kept.has(peer)) continue;
+      if (this.keeper.isKept(peer, "view")) continue;
       const addr = this.membership.addressesOf(peer)[0];
       if (addr === undefined) continue;
-      this.transport.addPeer(addr.includes("/p2p/") ? addr : `${addr}/p2p/${peer}`);
-      this.kept.add(peer);
+      this.keeper.keep(peer, addr, "view");
       changed = true;
     }
-    for (const peer of [...this.kept]) {
+    for (const peer of this.keeper.keptFor("view")) {
       if (view.has(peer)) continue;
-      this.kept.delete(peer);
+      this.keeper.release(peer, "view");
       changed = true;
-      if (!this.bootstrapPeers.includes(peer)) this.transport.removePeer(peer);
     }
     if (changed) this.options.onViewChange?.();
   }

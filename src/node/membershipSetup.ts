@@ -13,6 +13,7 @@ import { MEMBERSHIP_CHANNEL } from "../protocols/membership/membershipChannel.ts
 import { MembershipDriver } from "./membershipDriver.ts";
 import { type NodeMembership, openNodeMembership, staticNodeMembership } from "./nodeMembership.ts";
 import { PeerIntroductions } from "./peerIntroductions.ts";
+import type { PeerKeeper } from "./peerKeeper.ts";
 
 export interface MembershipSetup {
   readonly self: PeerId;
@@ -23,12 +24,16 @@ export interface MembershipSetup {
   readonly protocols: readonly ProtocolSpec[];
 }
 
-/** Static: this node must be listed in the genesis. Open: anyone with a valid identity takes part. */
+/**
+ * Static: this node must be listed in the genesis. Open: anyone with a valid identity takes part.
+ * `unlinked` (testing only): identities the open sampler never takes into the view.
+ */
 export function setUpMembership(
   genesis: Genesis,
   genesisId: string,
   self: PeerId,
   random: RandomSource,
+  unlinked: readonly PeerId[] = [],
 ): MembershipSetup {
   const mode = genesis.membership;
   if (mode.mode === "static") {
@@ -52,6 +57,7 @@ export function setUpMembership(
     // A correct node refreshes once per refresh period; half of it leaves room for a restart's new record.
     minUpdateIntervalMs: Math.floor((mode.recordRefreshSeconds * 1_000) / 2),
     random,
+    ...(unlinked.length > 0 ? { unlinked: new Set(unlinked) } : {}),
   });
   return { self, membership: openNodeMembership(open), open, protocols: [MEMBERSHIP_CHANNEL] };
 }
@@ -61,6 +67,7 @@ export interface DriverSetup {
   readonly genesisId: string;
   readonly open: OpenMembership;
   readonly transport: P2PTransport;
+  readonly keeper: PeerKeeper;
   readonly channels: Channels;
   readonly privateKey: PrivateKey;
   readonly bootstrap: readonly string[];
@@ -89,6 +96,7 @@ export function createMembershipDriver(setup: DriverSetup): {
   const driver: MembershipDriver = new MembershipDriver({
     membership: setup.open,
     transport: setup.transport,
+    keeper: setup.keeper,
     channels: setup.channels,
     privateKey: setup.privateKey,
     network: setup.genesis.network,

@@ -44,10 +44,12 @@ import { createMembershipDriver, type MembershipSetup, setUpMembership } from ".
 import { NodeMetrics } from "./metrics.ts";
 import { NodeNetwork } from "./nodeNetwork.ts";
 import { MAX_HISTORY_PAGE_BYTES, NodeReadModel } from "./nodeReadModel.ts";
+import { PeerKeeper } from "./peerKeeper.ts";
 import { describePeers } from "./peerView.ts";
 import { ProcessingLoop } from "./processingLoop.ts";
 import type { CommitteeDriver } from "./shared/committeeDriver.ts";
-import { setUpSharedHosting } from "./shared/sharedSetup.ts";
+import type { HostRelay } from "./shared/hostRelay.ts";
+import { createHostRelay, setUpSharedHosting } from "./shared/sharedSetup.ts";
 import { syncProgressLogger } from "./syncProgressLog.ts";
 import { SyncServer } from "./syncServer.ts";
 import { transportFaults } from "./testingFaults.ts";
@@ -98,6 +100,8 @@ export class TallyNode implements NodeApi {
   private membershipDriver: MembershipDriver | undefined;
   /** Committees of the shared accounts this node hosts an owner of (docs/kshared.md). */
   shared: CommitteeDriver | undefined;
+  /** An open network's host announcements, relayed by every node (src/node/shared/hostRelay.ts). */
+  private hostRelay: HostRelay | undefined;
   private protocols: readonly ProtocolSpec[] = CHANNEL_PROTOCOLS;
   private loop: ProcessingLoop | undefined;
   private readonly groupCommit: GroupCommit;
@@ -149,7 +153,13 @@ export class TallyNode implements NodeApi {
     this.genesisId = genesisHash(genesis);
     const peerKey = await loadOrCreatePeerKey(this.config.dataDir);
     this.peerIdImpl = canonicalPeerId(peerKey.peerId.toString());
-    const membership = setUpMembership(genesis, this.genesisId, this.peerIdImpl, cryptoRandom);
+    const membership = setUpMembership(
+      genesis,
+      this.genesisId,
+      this.peerIdImpl,
+      cryptoRandom,
+      (this.config.testingUnlinkedPeers ?? []).map(canonicalPeerId),
+    );
     this.membership = membership;
     this.protocols = [...CHANNEL_PROTOCOLS, ...membership.protocols];
 
@@ -216,6 +226,8 @@ export class TallyNode implements NodeApi {
       wasMember: (peer, nowMs) => membership.membership.wasMember(peer, nowMs),
       startedMs: Date.now(),
     });
+    // Who keeps which peers connected on an open network: the view, bootstrap peers, co-owners' hosts.
+    const keeper = new PeerKeeper(this.transport);
     const openIo =
       open === undefined
         ? undefined
@@ -224,6 +236,7 @@ export class TallyNode implements NodeApi {
             genesisId: this.genesisId,
             open,
             transport: this.transport,
+            keeper,
             channels: this.channels,
             privateKey: peerKey.privateKey,
             bootstrap: this.config.bootstrap,
@@ -235,7 +248,23 @@ export class TallyNode implements NodeApi {
     this.shared = await setUpSharedHosting({
       ...{ ...ctx, channels: this.channels, log: this.log, node: this },
       penalize: (peer, event) => this.network?.penalize(peer, event),
+      open: open === undefined ? undefined : { keeper, addressesOf: (peer) => open.addressesOf(peer) },
     });
+    this.hostRelay =
+      open === undefined
+        ? undefined
+        : createHostRelay(
+            {
+              network: genesis.network,
+              transport: this.transport,
+              genesisHash: this.genesisId,
+              privateKey: peerKey.privateKey,
+              isKnownHost: (peer) => open.isMember(peer),
+              penalize: (peer, event) => this.network?.penalize(peer, event),
+              log: this.log,
+            },
+            () => this.shared,
+          );
     const network = new NodeNetwork({
       transport: this.transport,
       channels: this.channels,
@@ -270,6 +299,7 @@ export class TallyNode implements NodeApi {
     await this.transport.start();
     await this.membershipDriver?.start();
     await this.shared?.start();
+    this.hostRelay?.start();
 
     this.carryOutSends(restored);
     this.enqueue({ type: "start", nowMs: Date.now() });
@@ -316,6 +346,7 @@ export class TallyNode implements NodeApi {
     await this.api?.close().catch((e: unknown) => this.log.warn({ err: e }, "closing API"));
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
     this.membershipDriver?.stop();
+    this.hostRelay?.stop();
     await this.shared?.stop();
     await this.loop?.close();
     await this.transport?.stop().catch((e: unknown) => this.log.warn({ err: e }, "stopping transport"));

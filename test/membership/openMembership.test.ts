@@ -20,8 +20,10 @@ function membership(
   random: RandomSource,
   self = "self",
   verifyRecord?: typeof verifyNodeRecord,
+  unlinked?: ReadonlySet<string>,
 ): OpenMembership {
   return new OpenMembership({
+    ...(unlinked !== undefined ? { unlinked } : {}),
     self,
     network: NETWORK,
     genesisHash: GENESIS,
@@ -186,5 +188,25 @@ describe("OpenMembership: a record seen again", () => {
     // A refused record is not remembered: it is checked, and refused, every time.
     assert.equal(m.receive(forged, "liar", NOW).verdict, "reject");
     assert.equal(checks(), 3);
+  });
+});
+
+describe("OpenMembership: an unlinked identity (testing)", () => {
+  it("is known, with its addresses, but never enters the view", async () => {
+    const records = await Promise.all([1, 2, 3, 4].map(signedRecord));
+    const unlinked = records[0]!.peerId;
+    const m = membership(seededRandom(5), "self", undefined, new Set([unlinked]));
+    for (const { wire } of records) assert.equal(m.receive(wire, "relay", NOW).verdict, "accept");
+    for (let round = 0; round < 20; round++) m.round();
+    assert.ok(m.isMember(unlinked));
+    assert.deepEqual(m.addressesOf(unlinked), ["/ip4/10.1.0.1/tcp/4001"]);
+    assert.deepEqual(
+      [...m.viewPeers()].sort(),
+      records
+        .slice(1)
+        .map((r) => r.peerId)
+        .sort(),
+      "every other identity fills the view; the unlinked one never does",
+    );
   });
 });

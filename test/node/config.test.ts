@@ -39,3 +39,24 @@ describe("tally node start --testing-blocked-peer", () => {
     );
   });
 });
+
+describe("tally node start --testing-unlinked-peer", () => {
+  it("is a testing-only list of peer ids, each given once, under the same rules", async () => {
+    const peers = [await peerId()];
+    const config = await resolveNodeConfig({
+      genesis: "g.json",
+      testingFaults: true,
+      testingUnlinkedPeers: peers,
+    });
+    assert.deepEqual(config.testingUnlinkedPeers, peers);
+    assert.deepEqual((await resolveNodeConfig({ genesis: "g.json" })).testingUnlinkedPeers, []);
+    await assert.rejects(
+      resolveNodeConfig({ genesis: "g.json", testingUnlinkedPeers: peers }),
+      refusedWith(/--testing-unlinked-peer needs --testing-faults/),
+    );
+    await assert.rejects(
+      resolveNodeConfig({ genesis: "g.json", testingFaults: true, testingUnlinkedPeers: ["x"] }),
+      refusedWith(/--testing-unlinked-peer: not a peer id: "x"/),
+    );
+  });
+});

@@ -23,10 +23,12 @@ import { proposalRecords } from "../../storage/proposalRecords.ts";
 import type { NodeEvent } from "../core/nodeEvents.ts";
 import { IntervalTimers } from "../intervalTimers.ts";
 import { CommitteeEventQueue } from "./committeeEventQueue.ts";
+import type { CoOwnerHost, CoOwnerLinks } from "./coOwnerLinks.ts";
 import { transferEquivocator } from "./equivocatingOwner.ts";
 import { type AccountReader, HostedCommittee } from "./hostedCommittee.ts";
 import { authorizeIntent } from "./intentAuthorization.ts";
 import { IntentGuard } from "./intentGuard.ts";
+import { HOST_RECORD_REFRESH_MS, HOST_RECORD_TTL_MS, OwnHostRecords } from "./ownHostRecords.ts";
 import type { ProposalView } from "./proposalBook.ts";
 import type { HostedAccount } from "./sharedHosting.ts";
 import { StoredCommitteeRecords } from "./storedCommitteeRecords.ts";
@@ -49,11 +51,10 @@ export interface CommitteeDriverOptions {
   readonly byzantineOwner?: string | undefined;
   /** When the node started (ms): intents issued earlier are refused (src/node/shared/intentGuard.ts). */
   readonly startedAtMs: number;
+  /** On an open network: keeps co-owners' hosts connected (coOwnerLinks.ts). */
+  readonly links?: CoOwnerLinks | undefined;
 }
 
-/** Host records are re-sent every 10 s and live 60 s; a record further in the future is refused. */
-export const HOST_RECORD_REFRESH_MS = 10_000;
-export const HOST_RECORD_TTL_MS = 60_000;
 const COMMITTEE_TICK_MS = 100;
 
 interface HostEntry {
@@ -66,14 +67,16 @@ interface HostEntry {
  * every persist record of a step (or of a batch of queued events) goes to LevelDB in one fsynced batch
  * BEFORE any of its sends leave, its decisions are submitted and its proposals acknowledged — the
  * committee's write-then-send contract. Peers are found by signed owner-host records (kept only for
- * accounts hosted here, one host per owner, newest wins); a committee message counts only when its
+ * accounts hosted here, one host per owner, newest wins), sent straight to every connected peer and, on an
+ * open network, announced to all over the hosts topic (hostRelay.ts), where co-owners' nodes that are not
+ * connected learn each other's hosts and link up (coOwnerLinks.ts). A committee message counts only when its
  * sender is the recorded host of an owner of that account, and then as that owner.
  */
 export class CommitteeDriver implements SharedAccountsApi {
   private readonly options: CommitteeDriverOptions;
   private readonly accounts = new Map<string, HostedCommittee>();
   private readonly byAddress = new Map<string, HostedCommittee>();
-  private signedRecords: { readonly atMs: number; readonly records: OwnerHostRecord[] } | undefined;
+  private readonly ownRecords: OwnHostRecords;
   /** account hex → owner index → host. */
   private readonly hosts = new Map<string, Map<number, HostEntry>>();
   /** Testing only (`--byzantine-owner equivocate`): by account id, at most one per hosted account. */
@@ -94,6 +97,7 @@ export class CommitteeDriver implements SharedAccountsApi {
   constructor(options: CommitteeDriverOptions) {
     this.options = options;
     this.intents = new IntentGuard(options.startedAtMs);
+    this.ownRecords = new OwnHostRecords(options.hosted, options.transport.peerId);
   }
 
   /** Restores each committee from its records (the account's ledger nextSeq is its first seq). */
@@ -129,6 +133,7 @@ export class CommitteeDriver implements SharedAccountsApi {
     });
     this.timers.every(HOST_RECORD_REFRESH_MS, () => {
       for (const peer of this.options.transport.connectedPeers()) this.sendHosts(peer);
+      this.syncLinks(Date.now());
     });
   }
 
@@ -219,35 +224,31 @@ export class CommitteeDriver implements SharedAccountsApi {
     });
   }
 
-  /**
-   * This node's host records, signed once per refresh period rather than once per peer: every peer gets the
-   * same ones, with at least TTL − refresh (50 s) left.
-   */
-  private ownRecords(nowMs: number): OwnerHostRecord[] {
-    const cached = this.signedRecords;
-    if (cached !== undefined && nowMs >= cached.atMs && nowMs - cached.atMs < HOST_RECORD_REFRESH_MS)
-      return cached.records;
-    const host = this.options.transport.peerId;
-    const records = [...this.accounts.values()].map(({ account }) => {
-      const unsigned = {
-        account: account.id,
-        owner: account.signer.publicKey,
-        host,
-        expiresAtMs: nowMs + HOST_RECORD_TTL_MS,
-      };
-      return { ...unsigned, signature: account.signer.sign(hostRecordSigningBytes(unsigned)) };
-    });
-    this.signedRecords = { atMs: nowMs, records };
-    return records;
+  /** The records this node announces (none from a silent owner, for tests). */
+  hostRecords(nowMs: number): readonly OwnerHostRecord[] {
+    if (this.accounts.size === 0 || this.options.byzantineOwner === "silent") return [];
+    return this.ownRecords.at(nowMs);
   }
 
   private sendHosts(peer: PeerId): void {
-    if (this.accounts.size === 0 || this.options.byzantineOwner === "silent") return;
-    const message = { kind: "hosts", records: this.ownRecords(Date.now()) } as const;
+    const records = this.hostRecords(Date.now());
+    if (records.length === 0) return;
+    const message = { kind: "hosts", records } as const;
     this.options.transport.send(peer, this.options.channels.encodeMessage(COMMITTEES_CHANNEL.id, message));
   }
 
-  private onHosts(from: PeerId, records: readonly OwnerHostRecord[], nowMs: number): void {
+  /** Records from the hosts topic (the announcement was judged by the relay; each record is checked here). */
+  onRelayedHosts(records: readonly OwnerHostRecord[], nowMs: number): void {
+    this.onHosts(undefined, records, nowMs);
+  }
+
+  /**
+   * Keeps the records of accounts hosted here, one host per co-owner, the one expiring last. `from` is the
+   * peer that sent them directly, scored down for a bad owner signature; relayed records have no such peer
+   * (the announcement's host signed them in, and relays cannot check owners' keys of accounts they do not host).
+   */
+  private onHosts(from: PeerId | undefined, records: readonly OwnerHostRecord[], nowMs: number): void {
+    let changed = false;
     for (const record of records) {
       const accountHex = toHex(record.account);
       const hosted = this.accounts.get(accountHex);
@@ -259,13 +260,28 @@ export class CommitteeDriver implements SharedAccountsApi {
       const known = table.get(owner);
       if (known !== undefined && known.expiresAtMs >= record.expiresAtMs) continue;
       if (!sodiumVerifier.verify(record.signature, hostRecordSigningBytes(record), record.owner)) {
-        this.options.penalize(from, "malformedBody");
+        if (from !== undefined) this.options.penalize(from, "malformedBody");
         continue;
       }
       if (known?.peer !== record.host)
         this.options.log.info({ account: hosted.account.address, owner, host: record.host }, "owner host");
+      // A new host, or the same one back after its record lapsed: the links follow at once.
+      if (known === undefined || known.peer !== record.host || known.expiresAtMs <= nowMs) changed = true;
       table.set(owner, { peer: record.host, expiresAtMs: record.expiresAtMs });
     }
+    if (changed) this.syncLinks(nowMs);
+  }
+
+  /** Co-owners' hosts with unexpired records: the peers `links` keeps connected. */
+  private syncLinks(nowMs: number): void {
+    const links = this.options.links;
+    if (links === undefined) return;
+    const current: CoOwnerHost[] = [];
+    for (const [account, table] of this.hosts) {
+      for (const [owner, { peer, expiresAtMs }] of table)
+        if (expiresAtMs > nowMs) current.push({ account, owner, peer });
+    }
+    links.sync(current);
   }
 
   private onCommittee(from: PeerId, account: Uint8Array, payload: Uint8Array, nowMs: number): void {

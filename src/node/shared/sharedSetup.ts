@@ -1,15 +1,20 @@
 import type { EventEmitter } from "node:events";
+import type { PrivateKey } from "@libp2p/interface";
 import type { Logger } from "pino";
 import { Counter, type Registry } from "prom-client";
 import type { Channels } from "../../channels/channels.ts";
 import { ErrorCode, TallyError } from "../../core/errors.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
+import { OPEN_MAX_RECORDS } from "../../membership/openParams.ts";
 import type { P2PTransport } from "../../p2p/transport.ts";
 import type { NodeDatabase } from "../../storage/database.ts";
 import type { NodeConfig } from "../config.ts";
+import type { PeerKeeper } from "../peerKeeper.ts";
 import { CommitteeDriver } from "./committeeDriver.ts";
+import { CoOwnerLinks } from "./coOwnerLinks.ts";
 import type { AccountReader } from "./hostedCommittee.ts";
+import { HostRelay, hostTopic } from "./hostRelay.ts";
 import { loadHostedAccounts, parseOwnerKeyFlag } from "./sharedHosting.ts";
 
 /** Testing-only owner misbehaviours (`--byzantine-owner`). */
@@ -28,6 +33,43 @@ export interface SharedSetupContext {
     readonly metrics: Registry;
   };
   readonly penalize: (peer: PeerId, event: "malformedBody") => void;
+  /** An open network's: co-owners' nodes find each other through its hosts topic and link up directly. */
+  readonly open?: OpenNetworkHosting | undefined;
+}
+
+export interface OpenNetworkHosting {
+  readonly keeper: PeerKeeper;
+  readonly addressesOf: (peer: PeerId) => readonly string[];
+}
+
+export interface HostRelayContext {
+  readonly network: string;
+  readonly genesisHash: string;
+  readonly transport: P2PTransport;
+  readonly privateKey: PrivateKey;
+  readonly isKnownHost: (peer: PeerId) => boolean;
+  readonly penalize: (peer: PeerId, event: "malformedBody") => void;
+  readonly log: Logger;
+}
+
+/**
+ * Every node of an open network judges and relays host announcements, hosting or not (gossipsub forwards a
+ * topic only among its subscribers); a hosting node also publishes its own and keeps the records of its
+ * accounts. `shared` is the node's committee driver, if it hosts any account.
+ */
+export function createHostRelay(ctx: HostRelayContext, shared: () => CommitteeDriver | undefined): HostRelay {
+  return new HostRelay({
+    self: ctx.transport.peerId,
+    topic: hostTopic(ctx.network, ctx.genesisHash),
+    pubsub: () => ctx.transport.pubsub,
+    privateKey: ctx.privateKey,
+    isKnownHost: ctx.isKnownHost,
+    maxHosts: OPEN_MAX_RECORDS,
+    ownRecords: (nowMs) => shared()?.hostRecords(nowMs) ?? [],
+    onRecords: (records, nowMs) => shared()?.onRelayedHosts(records, nowMs),
+    penalize: (peer) => ctx.penalize(peer, "malformedBody"),
+    log: ctx.log,
+  });
 }
 
 /** The committee driver if the node was given owner keys (undefined otherwise); refuses bad hosting. */
@@ -44,6 +86,11 @@ export async function setUpSharedHosting(ctx: SharedSetupContext): Promise<Commi
     (config.ownerKeys ?? []).map(parseOwnerKeyFlag),
     config.shared ?? [],
   );
+  const open = ctx.open;
+  const links =
+    open === undefined
+      ? undefined
+      : new CoOwnerLinks({ self: ctx.transport.peerId, keeper: open.keeper, addressesOf: open.addressesOf });
   const driver = new CommitteeDriver({
     hosted,
     network: ctx.network,
@@ -56,6 +103,7 @@ export async function setUpSharedHosting(ctx: SharedSetupContext): Promise<Commi
     log: ctx.log,
     byzantineOwner: config.byzantineOwner,
     startedAtMs: Date.now(),
+    links,
   });
   perAccountCounter(
     ctx.node.metrics,
@@ -69,6 +117,16 @@ export async function setUpSharedHosting(ctx: SharedSetupContext): Promise<Commi
     "Peers' committee messages for a hosted shared account dropped because that account's share of the committee queue was full",
     () => driver.droppedPeerEvents(),
   );
+  if (links !== undefined)
+    new Counter({
+      name: "tally_kshared_host_links_total",
+      help: "Co-owners' hosts this node started keeping connected that nothing else (view, bootstrap) kept",
+      registers: [ctx.node.metrics],
+      collect() {
+        this.reset();
+        this.inc(links.links);
+      },
+    });
   ctx.node.events.on("transfer", (event: { id: string; source: string; status: string }) =>
     driver.onTransfer(event),
   );

@@ -1,7 +1,7 @@
 /**
  * The committee driver's peer queue, in-process: a stub transport and channel layer, a real LevelDB and real
  * committees. A co-owner's host floods one shared account's committee; the other account hosted by the same
- * node loses nothing.
+ * node loses nothing. Host records relayed over the hosts topic link the co-owners' hosts of hosted accounts.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -16,8 +16,10 @@ import { bytesEqual, toHex } from "../../../src/core/bytes.ts";
 import { sodiumVerifier } from "../../../src/crypto/ed25519Sodium.ts";
 import { encodeCommitteeMessage } from "../../../src/kshared/committeeCodec.ts";
 import { type SharedDefinition, sharedAccountId, sharedAddress } from "../../../src/kshared/definition.ts";
+import { PeerKeeper } from "../../../src/node/peerKeeper.ts";
 import { CommitteeDriver } from "../../../src/node/shared/committeeDriver.ts";
 import { MAX_QUEUED_PEER_EVENTS_PER_ACCOUNT } from "../../../src/node/shared/committeeEventQueue.ts";
+import { CoOwnerLinks } from "../../../src/node/shared/coOwnerLinks.ts";
 import { ownerSigner } from "../../../src/node/shared/ownerSigner.ts";
 import type { HostedAccount } from "../../../src/node/shared/sharedHosting.ts";
 import type { P2PTransport } from "../../../src/p2p/transport.ts";
@@ -206,6 +208,46 @@ describe("CommitteeDriver: peers' committee messages are bounded per hosted acco
     for (const record of records[0]!) {
       const expected = hostRecordSigningBytes(record);
       assert.ok(sodiumVerifier.verify(record.signature, expected, record.owner), "and they verify");
+    }
+  });
+
+  it("relayed host records link co-owners' hosts of hosted accounts only, and follow a host change", async () => {
+    const members = new Set<string>();
+    const keeper = new PeerKeeper({
+      addPeer: (addr) => {
+        const peer = addr.slice(addr.lastIndexOf("/p2p/") + 5);
+        members.add(peer);
+        return peer;
+      },
+      removePeer: (peer) => void members.delete(peer),
+    });
+    const links = new CoOwnerLinks({ self: "this-node", keeper, addressesOf: () => ["/ip4/10.0.0.1/tcp/1"] });
+    const linked = new CommitteeDriver({ ...driverOptions(), links });
+    await linked.start();
+    try {
+      const nowMs = Date.now();
+      const signer = ownerSigner(PEER_SEED);
+      const record = (
+        account: HostedAccount | { id: Uint8Array },
+        host: string,
+        expiresAtMs = nowMs + 60_000,
+      ) => {
+        const unsigned = { account: account.id, owner: signer.publicKey, host, expiresAtMs };
+        return { ...unsigned, signature: signer.sign(hostRecordSigningBytes(unsigned)) };
+      };
+      const forged = { ...record(a, "forger"), signature: new Uint8Array(64) };
+      linked.onRelayedHosts([record({ id: new Uint8Array(32).fill(9) }, "stranger"), forged], nowMs);
+      assert.deepEqual([...members], [], "an account not hosted here and a forged record link nothing");
+      assert.deepEqual(penalized, [], "and nobody is scored for a relayed record");
+      linked.onRelayedHosts([record(a, "host-1"), record(b, "host-1")], nowMs);
+      assert.deepEqual([...members], ["host-1"]);
+      linked.onRelayedHosts([record(a, "host-2", nowMs + 61_000)], nowMs);
+      assert.deepEqual([...members].sort(), ["host-1", "host-2"], "account B's owner is still at host-1");
+      linked.onRelayedHosts([record(b, "host-2", nowMs + 61_000)], nowMs);
+      assert.deepEqual([...members], ["host-2"], "host-1 hosts no co-owner any more");
+      assert.equal(links.links, 2);
+    } finally {
+      await linked.stop();
     }
   });
 });
