@@ -1,5 +1,6 @@
 import { bytesEqual } from "../core/bytes.ts";
 import { AheadBuffer } from "./aheadBuffer.ts";
+import { BehindAnswers } from "./behindAnswers.ts";
 import {
   type CommitteeKeys,
   timeoutSigningBytes,
@@ -70,6 +71,7 @@ export class Committee {
   private readonly queue: RequestQueue;
   private readonly decided = new DecidedLog();
   private readonly ahead = new AheadBuffer(COMMITTEE_BOUNDS.aheadPerOwner);
+  private readonly behind: BehindAnswers;
   private readonly log = new CommitteeLog();
   private inst: Instance;
   private nowMs = 0;
@@ -88,6 +90,7 @@ export class Committee {
       isDecided: (digest) => this.decided.has(digest),
     };
     this.queue = new RequestQueue(this.quorum.k, this.options.maxPendingPerOwner);
+    this.behind = new BehindAnswers(this.options.baseTimeoutMs / 2);
     this.inst = newInstance(this.options.firstSeq);
   }
 
@@ -208,7 +211,7 @@ export class Committee {
       case "vote":
         return this.onVote(message.vote);
       case "timeout":
-        return this.onTimeoutVote({ vote: message.vote, highPrepare: message.highPrepare });
+        return this.onTimeoutVote(from, { vote: message.vote, highPrepare: message.highPrepare });
       case "certificate":
         return this.onCertificate(message.certificate);
       case "timeoutCertificate":
@@ -368,8 +371,11 @@ export class Committee {
     this.persist({ kind: "lock", certificate });
   }
 
-  private onTimeoutVote(entry: TimeoutEntry): boolean {
+  private onTimeoutVote(from: OwnerIndex, entry: TimeoutEntry): boolean {
     const { vote } = entry;
+    // An owner behind us (restarted in a lower round): hand it what moved us on, or it waits for good.
+    if (vote.round < this.inst.round)
+      for (const m of this.behind.answer(this.inst, from, vote.round, this.nowMs)) this.send([from], m);
     if (!this.inWindow(vote.round, 0)) return false;
     const known = this.inst.rounds.get(vote.round)?.timeouts.get(vote.voter);
     if (known?.vote.highPrepareRound === vote.highPrepareRound) return this.log.drop("duplicate");
@@ -410,15 +416,9 @@ export class Committee {
     if (inst.own.timeout(inst.round) !== undefined) return;
     const highPrepare = inst.lock;
     const highPrepareRound = highPrepare?.round ?? null;
-    const message = timeoutSigningBytes(this.keys.account, inst.seq, inst.round, highPrepareRound);
-    const signature = this.options.sign(message);
-    const vote: TimeoutVote = {
-      seq: inst.seq,
-      round: inst.round,
-      highPrepareRound,
-      voter: this.self,
-      signature,
-    };
+    const { seq, round } = inst;
+    const signature = this.options.sign(timeoutSigningBytes(this.keys.account, seq, round, highPrepareRound));
+    const vote: TimeoutVote = { seq, round, highPrepareRound, voter: this.self, signature };
     const entry = { vote, highPrepare };
     inst.own.recordTimeout(entry);
     this.log.timeoutsSigned++;
