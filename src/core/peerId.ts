@@ -1,3 +1,4 @@
+import { peerIdFromString } from "@libp2p/peer-id";
 import { BoundedCache } from "./boundedCache.ts";
 
 /** A node's libp2p peer id, exactly as libp2p spells it ("12D3KooW…"); the name every protocol uses for a peer. */
@@ -25,6 +26,20 @@ export function canonicalPeerId(spelled: string): PeerId {
   const flat = Buffer.from(spelled, "latin1").toString("latin1");
   spellings.set(flat, flat);
   return flat;
+}
+
+/**
+ * The raw Ed25519 public key a peer id names (identity multihash), and whether `spelled` is the id's one
+ * canonical spelling; undefined when it is no peer id or not an Ed25519 identity. Callers raise their own error.
+ */
+export function ed25519KeyOfPeerId(spelled: string): { key: Uint8Array; canonical: boolean } | undefined {
+  try {
+    const id = peerIdFromString(spelled);
+    const key = id.publicKey;
+    return key?.type === "Ed25519" ? { key: key.raw, canonical: id.toString() === spelled } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** How many spellings `canonicalPeerId` holds now (at most `PEER_ID_SPELLINGS`). */

@@ -1,12 +1,12 @@
 import { publicKeyFromRaw } from "@libp2p/crypto/keys";
 import type { PrivateKey } from "@libp2p/interface";
-import { peerIdFromPublicKey, peerIdFromString } from "@libp2p/peer-id";
+import { peerIdFromPublicKey } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { ByteReader } from "../core/byteReader.ts";
 import { bytesEqual, fromHex, toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { MAX_NETWORK_ID_BYTES, MAX_SEQ, NETWORK_ID_RE } from "../core/limits.ts";
-import { canonicalPeerId, type PeerId } from "../core/peerId.ts";
+import { canonicalPeerId, ed25519KeyOfPeerId, type PeerId } from "../core/peerId.ts";
 import { sodiumVerifier } from "../crypto/ed25519Sodium.ts";
 import { checkIdentityProof, IDENTITY_NONCE_BYTES } from "./identityProof.ts";
 
@@ -74,14 +74,9 @@ function invalid(message: string): TallyError {
 
 /** The raw Ed25519 key inside an Ed25519 peer id (identity multihash), or an InvalidField error. */
 function ed25519Key(peerId: PeerId): Uint8Array {
-  let key: { type: string; raw: Uint8Array } | undefined;
-  try {
-    key = peerIdFromString(peerId).publicKey;
-  } catch {
-    throw invalid(`not a peer id: ${peerId}`);
-  }
-  if (key?.type !== "Ed25519") throw invalid(`peer id ${peerId} is not an Ed25519 identity`);
-  return key.raw;
+  const named = ed25519KeyOfPeerId(peerId);
+  if (named === undefined) throw invalid(`not a peer id of an Ed25519 key: ${peerId}`);
+  return named.key;
 }
 
 function isSafeCount(n: number): boolean {

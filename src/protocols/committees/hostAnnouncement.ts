@@ -1,8 +1,8 @@
 import type { PrivateKey } from "@libp2p/interface";
-import { peerIdFromString } from "@libp2p/peer-id";
 import { ByteReader } from "../../core/byteReader.ts";
+import { bytesEqual } from "../../core/bytes.ts";
 import { ErrorCode, TallyError } from "../../core/errors.ts";
-import type { PeerId } from "../../core/peerId.ts";
+import { ed25519KeyOfPeerId, type PeerId } from "../../core/peerId.ts";
 import { sodiumVerifier } from "../../crypto/ed25519Sodium.ts";
 import { encodeHostRecords, type OwnerHostRecord, readHostRecords } from "./committeeChannelMessages.ts";
 
@@ -22,6 +22,8 @@ import { encodeHostRecords, type OwnerHostRecord, readHostRecords } from "./comm
  */
 export interface HostAnnouncement {
   readonly host: PeerId;
+  /** The host's Ed25519 key, read from its peer id while decoding. */
+  readonly hostKey: Uint8Array;
   readonly issuedAtMs: number;
   readonly records: readonly OwnerHostRecord[];
   /** The bytes the signature covers, without the domain tag. */
@@ -55,18 +57,11 @@ function encodeBody(records: readonly OwnerHostRecord[], issuedAtMs: number): Ui
 
 /** The Ed25519 public key a peer id names; throws ChannelMalformedBody for anything else. */
 function hostKey(host: string): Uint8Array {
-  let key: { type: string; raw: Uint8Array } | undefined;
-  let canonical: string;
-  try {
-    const id = peerIdFromString(host);
-    key = id.publicKey;
-    canonical = id.toString();
-  } catch {
-    throw malformed("host is not a peer id");
-  }
+  const named = ed25519KeyOfPeerId(host);
   // One spelling per host: a relay keys its budget by this string.
-  if (key?.type !== "Ed25519" || canonical !== host) throw malformed("host is not an Ed25519 peer id");
-  return key.raw;
+  if (named === undefined) throw malformed("host is not a peer id of an Ed25519 key");
+  if (!named.canonical) throw malformed("host is not spelled canonically");
+  return named.key;
 }
 
 /** Signs `records` (all naming this node as host) as of `issuedAtMs`. */
@@ -80,7 +75,7 @@ export async function signHostAnnouncement(
   if (records.some((r) => r.host !== host))
     throw new TallyError(ErrorCode.InvalidField, "an announcement's records name one host");
   const key = hostKey(host);
-  if (!Buffer.from(key).equals(privateKey.publicKey.raw))
+  if (!bytesEqual(key, privateKey.publicKey.raw))
     throw new TallyError(ErrorCode.InvalidField, "the signing key is not the records' host");
   const body = encodeBody(records, issuedAtMs);
   const signature = await privateKey.sign(signingBytes(body));
@@ -105,9 +100,9 @@ export function decodeHostAnnouncement(wire: Uint8Array): HostAnnouncement {
   if (records.length === 0) throw malformed("no records");
   const host = records[0]!.host;
   if (records.some((record) => record.host !== host)) throw malformed("records name different hosts");
-  hostKey(host);
   return {
     host,
+    hostKey: hostKey(host),
     issuedAtMs: Number(issued),
     records,
     body,
@@ -117,9 +112,5 @@ export function decodeHostAnnouncement(wire: Uint8Array): HostAnnouncement {
 
 /** Whether the host's own key signed it (one Ed25519 verify). */
 export function hostAnnouncementSigned(announcement: HostAnnouncement): boolean {
-  return sodiumVerifier.verify(
-    announcement.signature,
-    signingBytes(announcement.body),
-    hostKey(announcement.host),
-  );
+  return sodiumVerifier.verify(announcement.signature, signingBytes(announcement.body), announcement.hostKey);
 }
