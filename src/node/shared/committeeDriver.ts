@@ -22,6 +22,7 @@ import { type BatchOp, type NodeDatabase, writeBatch } from "../../storage/datab
 import { proposalRecords } from "../../storage/proposalRecords.ts";
 import type { NodeEvent } from "../core/nodeEvents.ts";
 import { IntervalTimers } from "../intervalTimers.ts";
+import { CertifiedSubmitter } from "./certifiedSubmissions.ts";
 import { CommitteeEventQueue } from "./committeeEventQueue.ts";
 import type { CoOwnerHost, CoOwnerLinks } from "./coOwnerLinks.ts";
 import { transferEquivocator } from "./equivocatingOwner.ts";
@@ -56,6 +57,8 @@ export interface CommitteeDriverOptions {
 }
 
 const COMMITTEE_TICK_MS = 100;
+/** How often certified transfers the node refused are offered again. */
+const CERTIFIED_RETRY_MS = 1_000;
 
 interface HostEntry {
   readonly peer: PeerId;
@@ -83,6 +86,8 @@ export class CommitteeDriver implements SharedAccountsApi {
   private readonly equivocators = new Map<string, EquivocatingOwner>();
   /** account hex → its committee records as stored (compacted in every batch that adds some). */
   private readonly records = new Map<string, StoredCommitteeRecords>();
+  /** Certified transfers, offered to the node until its ledger applies them (certifiedSubmissions.ts). */
+  private readonly certified: CertifiedSubmitter;
   /** account hex → equivocations already reported. */
   private readonly evidenceSeen = new Map<string, number>();
   /** Events waiting for the next step; peers' are bounded per hosted account (committeeEventQueue.ts). */
@@ -98,6 +103,11 @@ export class CommitteeDriver implements SharedAccountsApi {
     this.options = options;
     this.intents = new IntentGuard(options.startedAtMs);
     this.ownRecords = new OwnHostRecords(options.hosted, options.transport.peerId);
+    this.certified = new CertifiedSubmitter({
+      submit: options.submit,
+      nextSeq: async (address) => (await options.reader.account(address)).nextSeq,
+      log: options.log,
+    });
   }
 
   /** Restores each committee from its records (the account's ledger nextSeq is its first seq). */
@@ -131,6 +141,10 @@ export class CommitteeDriver implements SharedAccountsApi {
       for (const hosted of this.accounts.values())
         this.enqueueOwn(hosted, { type: "tick", nowMs: Date.now() });
     });
+    // Refused submissions (the node still starting, its table for the account full) go again.
+    this.timers.every(CERTIFIED_RETRY_MS, () => {
+      this.certified.retry();
+    });
     this.timers.every(HOST_RECORD_REFRESH_MS, () => {
       for (const peer of this.options.transport.connectedPeers()) this.sendHosts(peer);
       this.syncLinks(Date.now());
@@ -140,6 +154,7 @@ export class CommitteeDriver implements SharedAccountsApi {
   stop(): Promise<void> {
     this.stopped = true;
     this.timers.stop();
+    this.certified.stop();
     return this.stepping ?? Promise.resolve();
   }
 
@@ -204,7 +219,11 @@ export class CommitteeDriver implements SharedAccountsApi {
   /** The ledger resolved a transfer: a hosted account's proposal may be applied or rejected. */
   onTransfer(event: { id: string; source: string; status: string }): void {
     if (event.status !== "applied" && event.status !== "rejected") return;
-    this.byAddress.get(event.source)?.onResolved(event.id, event.status);
+    const hosted = this.byAddress.get(event.source);
+    if (hosted === undefined) return;
+    hosted.onResolved(event.id, event.status);
+    // The account's next seq moved: the window of certified transfers to submit moves with it.
+    void this.certified.submitDue(hosted.account.address);
   }
 
   /** A proposal was queued: run its submit through the committee. */
@@ -335,11 +354,14 @@ export class CommitteeDriver implements SharedAccountsApi {
         for (const account of new Set(results.flatMap((r) => (hasPersist(r.actions) ? [r.account] : []))))
           writes.push(...this.compactionOps(account));
         // A decision's changes to the pending proposals go in the same batch as its record.
-        const certified = results.flatMap(({ account, actions }) => this.decide(account, actions));
+        const certified = results.map(({ account, actions }) => ({
+          account,
+          transfers: this.decide(account, actions),
+        }));
         for (const account of this.accounts.values()) writes.push(...account.takeWrites());
         await this.write(writes);
         for (const { account, actions } of results) this.deliver(account, actions);
-        for (const transfer of certified) void this.submitCertified(transfer);
+        for (const { account, transfers } of certified) this.submitCertified(account, transfers);
         for (const account of new Set(batch.map((b) => b.account))) this.reportEvidence(account);
       }
     } catch (e) {
@@ -381,7 +403,8 @@ export class CommitteeDriver implements SharedAccountsApi {
     const certified = this.decide(hosted, actions);
     await this.write([...writes, ...hosted.takeWrites()]);
     this.deliver(hosted, actions);
-    for (const transfer of certified) void this.submitCertified(transfer);
+    // At start the node is not running yet: these are refused once, then go with the retry timer.
+    this.submitCertified(hosted, certified);
   }
 
   private write(ops: BatchOp[]): Promise<void> {
@@ -401,6 +424,13 @@ export class CommitteeDriver implements SharedAccountsApi {
     return certified;
   }
 
+  /** Once their decisions are durable: held until the ledger applies them, and offered now. */
+  private submitCertified(hosted: HostedCommittee, transfers: readonly EncodedTransfer[]): void {
+    if (transfers.length === 0) return;
+    for (const transfer of transfers) this.certified.add(hosted.account.address, transfer);
+    void this.certified.submitDue(hosted.account.address);
+  }
+
   private deliver(hosted: HostedCommittee, actions: readonly CommitteeAction[]): void {
     for (const action of actions) {
       if (action.type === "send") this.send(hosted, action.to, action.message);
@@ -411,15 +441,6 @@ export class CommitteeDriver implements SharedAccountsApi {
           "proposal not queued",
         );
       }
-    }
-  }
-
-  private async submitCertified(transfer: EncodedTransfer): Promise<void> {
-    try {
-      await this.options.submit(transfer);
-    } catch (e) {
-      // Another owner's node may have delivered it first (same id): nothing lost.
-      this.options.log.debug({ err: e, id: transfer.id }, "certified transfer not submitted");
     }
   }
 
