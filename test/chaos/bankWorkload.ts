@@ -38,6 +38,8 @@ export interface BankOptions {
    * would stop after its first such one, taking most of the run's double spends with it.
    */
   readonly spares?: readonly Keystore[];
+  /** Accounts the wallets pay besides each other, none of them paying through the bank (a shared account). */
+  readonly otherPayees?: readonly string[];
 }
 
 export interface BankStats {
@@ -112,7 +114,9 @@ export class BankWorkload {
   }
 
   private pickPayee(w: number): string {
-    const other = randomIndex(this.options.random, this.addresses.length - 1);
+    const others = this.options.otherPayees ?? [];
+    const other = randomIndex(this.options.random, this.addresses.length - 1 + others.length);
+    if (other >= this.addresses.length - 1) return others[other - (this.addresses.length - 1)]!;
     return this.addresses[other >= w ? other + 1 : other]!;
   }
 

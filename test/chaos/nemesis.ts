@@ -51,6 +51,14 @@ export interface NemesisOptions {
   readonly firstKinds?: readonly FaultKind[];
   /** The kinds the seeded choice picks from (default: all of `FAULT_KINDS`). */
   readonly kinds?: readonly FaultKind[];
+  /**
+   * Nodes whose database is never deleted (a `wipe` drawn for one hits another node): those hosting a shared
+   * account's owner. An owner's committee records are its memory of what it signed; an owner that loses them
+   * may sign a second, different vote, which makes it a Byzantine owner, not a crashed one.
+   */
+  readonly keepDisks?: readonly string[];
+  /** The first events' nodes, by name, before the seeded choice takes over (a partition still draws its minority). */
+  readonly firstVictims?: readonly string[];
 }
 
 export interface NemesisEvent {
@@ -127,11 +135,24 @@ export class Nemesis {
     const pool = this.options.kinds ?? FAULT_KINDS;
     const kinds = nodes.length >= 3 ? pool : pool.filter((k) => !k.startsWith("partition"));
     const forced = [...(this.options.firstKinds ?? [])];
+    const victims = [...(this.options.firstVictims ?? [])];
     while (this.running) {
       await this.sleepWhileRunning(this.options.intervalMs * (0.5 + random()));
       if (!this.running) return;
-      const node = nodes[randomIndex(random, nodes.length)]!;
+      const victim = victims.shift();
+      let node =
+        victim === undefined
+          ? nodes[randomIndex(random, nodes.length)]
+          : nodes.find((n) => n.name === victim);
+      if (node === undefined) throw new Error(`nemesis: no node is named ${victim}`);
       const kind = forced.shift() ?? kinds[randomIndex(random, kinds.length)]!;
+      const keep = this.options.keepDisks ?? [];
+      if (kind === "wipe" && keep.includes(node.name)) {
+        // Drawn only here, so a run that keeps no disks replays the same schedule as before.
+        const wipeable = nodes.filter((n) => !keep.includes(n.name));
+        if (wipeable.length === 0) throw new Error("nemesis: a wipe was drawn, and every disk is kept");
+        node = wipeable[randomIndex(random, wipeable.length)]!;
+      }
       const [lo, hi] = this.options.downMs;
       const drawnMs = Math.round(lo + random() * (hi - lo));
       const downMs = kind === "longPartition" ? Math.round(1.5 * RECORD_TTL_MS) + drawnMs : drawnMs;

@@ -6,8 +6,9 @@ import { NodeClient } from "../../src/wallet/nodeClient.ts";
 import { startDevnet } from "../support/devnetProcess.ts";
 import { type BankStats, BankWorkload } from "./bankWorkload.ts";
 import { checkFinal, SupplySampler, waitForAgreement } from "./checker.ts";
-import { Cluster } from "./cluster.ts";
+import { Cluster, sleep } from "./cluster.ts";
 import { FAULT_KINDS, type FaultKind, Nemesis, type NemesisEvent } from "./nemesis.ts";
+import { checkShared, SharedPayer, type SharedStats, waitForSharedPayments } from "./sharedWorkload.ts";
 
 /** One chaos run: a devnet, the bank workload, the nemesis, the sampler, then heal, quiet period and checks. */
 
@@ -28,6 +29,29 @@ export interface ChaosOptions {
   readonly firstFaults?: readonly FaultKind[];
   /** The kinds the nemesis's seeded choice picks from (default: every kind). */
   readonly faultKinds?: readonly FaultKind[];
+  /** The nemesis's first victims, by node name, before its seeded choice (see `NemesisOptions.firstVictims`). */
+  readonly firstVictims?: readonly string[];
+  /**
+   * A shared account with this many owners (`tally devnet up --shared K`, hosted on nodes 1..K), whose owners
+   * pay the wallets through its committee while the faults go on (test/chaos/sharedWorkload.ts); 0 or absent
+   * for none.
+   */
+  readonly shared?: number;
+}
+
+/** How long the shared account's acknowledged intents get to be paid everywhere once the faults are over. */
+const SHARED_SETTLE_TIMEOUT_MS = 60_000;
+
+/** The shared account's figures: its owners' intents, what became of them, and how long the last took. */
+export interface SharedReport {
+  readonly owners: number;
+  readonly stats: SharedStats;
+  /** Intents paid, each once. */
+  readonly paid: number;
+  /** The owners' proposals at the end, by status. */
+  readonly proposals: Record<string, number>;
+  /** From the end of the faults until every acknowledged intent was paid on every node. */
+  readonly settledMs: number | undefined;
 }
 
 export interface ChaosReport {
@@ -43,6 +67,7 @@ export interface ChaosReport {
   readonly agreementMs: number | undefined;
   readonly resolvedSlots: number;
   readonly multiPageHistories: number;
+  readonly shared?: SharedReport;
   readonly violations: readonly string[];
   /** The last lines of each node's log when there are violations. */
   readonly logTails: Readonly<Record<string, string>>;
@@ -61,6 +86,7 @@ export function chaosOptionsFromEnv(defaults: Omit<ChaosOptions, "seed">): Chaos
     nemesisIntervalMs: num("TALLY_CHAOS_NEMESIS_MS", defaults.nemesisIntervalMs),
     sparesPerEquivocator: num("TALLY_CHAOS_SPARES", defaults.sparesPerEquivocator ?? 0),
     broadcast: env.TALLY_CHAOS_BROADCAST === "bracha" ? "bracha" : defaults.broadcast,
+    shared: num("TALLY_CHAOS_SHARED", defaults.shared ?? 0),
     ...firstFaultsFromEnv(env.TALLY_CHAOS_FIRST_FAULTS, defaults.firstFaults),
   };
 }
@@ -85,9 +111,13 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     `chaos seed ${options.seed} (TALLY_CHAOS_SEED=${options.seed} reproduces the schedule): ${JSON.stringify(options)}`,
   );
   const root = seededRandom(options.seed);
-  const [bankRandom, nemesisRandom, samplerRandom] = [childSeed(root), childSeed(root), childSeed(root)].map(
-    seededRandom,
-  );
+  // Drawn in this order, so that adding a stream at the end leaves the others' schedules as they were.
+  const [bankRandom, nemesisRandom, samplerRandom, sharedRandom] = [
+    childSeed(root),
+    childSeed(root),
+    childSeed(root),
+    childSeed(root),
+  ].map(seededRandom);
   const equivocators = Math.max(1, Math.floor(options.wallets / 4));
   const spares = equivocators * (options.sparesPerEquivocator ?? 0);
   const devnet = await startDevnet([
@@ -99,6 +129,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     options.broadcast,
     // The nemesis cuts the network through each node's testing-only partition control.
     "--testing-faults",
+    ...((options.shared ?? 0) > 0 ? ["--shared", String(options.shared)] : []),
   ]);
   const cluster = new Cluster(devnet.file.nodes);
   let keepDir = false;
@@ -106,7 +137,11 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     const keystores = await Promise.all(
       devnet.file.wallets.map((w) => readKeystore(w.keystore, { passphraseFile: w.passphraseFile })),
     );
-    const addresses = keystores.map((k) => k.address);
+    const walletAddresses = keystores.map((k) => k.address);
+    const shared = devnet.file.shared?.[0];
+    // Every check covers the shared account too: its balance, its seqs, its slots.
+    const addresses = shared === undefined ? walletAddresses : [...walletAddresses, shared.address];
+    const ownerHosts = devnet.file.nodes.filter((n) => shared?.owners.some((o) => o.node === n.api));
     const genesis = JSON.parse(await readFile(devnet.file.genesis, "utf8")) as {
       balances: { amount: string }[];
     };
@@ -120,7 +155,12 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       equivocators,
       resolveTimeoutMs: 5_000,
       doubleSpendTimeoutMs: 15_000,
+      ...(shared === undefined ? {} : { otherPayees: [shared.address] }),
     });
+    const payer =
+      shared === undefined
+        ? undefined
+        : new SharedPayer(shared, { random: sharedRandom!, intervalMs: 500, payees: walletAddresses });
     const nemesis = new Nemesis(
       cluster,
       addresses,
@@ -131,11 +171,14 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
         recoverTimeoutMs: 60_000,
         ...(options.firstFaults !== undefined ? { firstKinds: options.firstFaults } : {}),
         ...(options.faultKinds !== undefined ? { kinds: options.faultKinds } : {}),
+        keepDisks: ownerHosts.map((n) => n.name),
+        ...(options.firstVictims !== undefined ? { firstVictims: options.firstVictims } : {}),
       },
       log,
     );
     const sampler = new SupplySampler(cluster.nodes, addresses, supply, samplerRandom!);
     bank.start();
+    payer?.start();
     nemesis.start();
     sampler.start(250);
     const progress = setInterval(
@@ -146,13 +189,27 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     await new Promise((r) => setTimeout(r, options.durationMs));
     await nemesis.stop();
     await bank.stop();
+    await payer?.stop();
     clearInterval(progress);
     await sampler.stop();
+    const settle = payer === undefined ? undefined : await settleShared(cluster.nodes, payer, log);
     const agreementMs = await waitForAgreement(cluster.nodes, addresses, options.quietTimeoutMs);
     for (const node of cluster.nodes) await sampler.sample(node);
     const final = await checkFinal(cluster.nodes, addresses, supply, bank.seenApplied, bank.doubleSpends);
     const violations = [...sampler.violations, ...final.violations];
     violations.push(...(await neverResolved(cluster.nodes, bank.unresolved)));
+    let sharedReport: SharedReport | undefined;
+    if (payer !== undefined && settle !== undefined) {
+      const check = await checkShared(cluster.nodes, payer);
+      violations.push(...settle.violations, ...check.violations);
+      sharedReport = {
+        owners: payer.shared.owners.length,
+        stats: payer.stats,
+        paid: check.paid,
+        proposals: check.proposals,
+        settledMs: settle.settledMs,
+      };
+    }
     if (agreementMs === undefined)
       violations.push(`nodes did not agree within ${options.quietTimeoutMs} ms of the heal`);
     const stuck = nemesis.events.filter((e) => e.catchUpMs === undefined);
@@ -180,6 +237,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       agreementMs,
       resolvedSlots: final.resolvedSlots,
       multiPageHistories: final.multiPageHistories,
+      ...(sharedReport === undefined ? {} : { shared: sharedReport }),
       violations,
       logTails,
     };
@@ -187,6 +245,36 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     cluster.stopRestarted();
     await devnet.stop({ keepDir });
   }
+}
+
+/**
+ * Once the faults are over: one more intent (through the first owner, again if it got no clear answer) must be
+ * taken, and every acknowledged intent paid on every node within SHARED_SETTLE_TIMEOUT_MS.
+ */
+async function settleShared(
+  nodes: readonly DevnetNode[],
+  payer: SharedPayer,
+  log: (line: string) => void,
+): Promise<{ settledMs: number | undefined; violations: string[] }> {
+  const violations: string[] = [];
+  let last = await payer.propose(0);
+  for (let tries = 1; last.outcome !== "acknowledged" && tries < 5; tries++) {
+    await sleep(1_000);
+    last = await payer.propose(0);
+  }
+  if (last.outcome !== "acknowledged")
+    violations.push(
+      `the first owner's node did not take an intent after the faults (${last.refusal ?? last.outcome})`,
+    );
+  const settledMs = await waitForSharedPayments(nodes, payer, SHARED_SETTLE_TIMEOUT_MS);
+  log(
+    `shared: ${JSON.stringify(payer.stats)}; every acknowledged intent paid everywhere after ${settledMs ?? "-"} ms`,
+  );
+  if (settledMs === undefined)
+    violations.push(
+      `acknowledged intents not all paid within ${SHARED_SETTLE_TIMEOUT_MS} ms of the faults' end`,
+    );
+  return { settledMs, violations };
 }
 
 /** An honest client's acknowledged transfer that no node resolved, even after the quiet period, was lost. */
@@ -227,6 +315,17 @@ export function summarize(r: ChaosReport): string {
     `supply samples ${r.supplySamples.consistent} consistent of ${r.supplySamples.taken}`,
     `longest catch-up ${r.longestCatchUpMs ?? "-"} ms, agreement after heal ${r.agreementMs ?? "-"} ms`,
     `${r.resolvedSlots} (account, seq) slots resolved network-wide (every history page read; ${r.multiPageHistories} histories over one page)`,
+    ...(r.shared === undefined ? [] : [summarizeShared(r.shared)]),
     `${r.violations.length} violations`,
   ].join("; ");
+}
+
+function summarizeShared(s: SharedReport): string {
+  const refusals = Object.entries(s.stats.refusals).map(([code, n]) => `${n} ${code}`);
+  return [
+    `shared account of ${s.owners} owners: ${s.stats.intents} intents`,
+    `(${s.stats.acknowledged} acknowledged, ${s.stats.unanswered} unanswered, ${s.stats.refused} refused${refusals.length > 0 ? `: ${refusals.join(", ")}` : ""})`,
+    `${s.paid} paid, each once; proposals ${JSON.stringify(s.proposals)}`,
+    `all paid everywhere ${s.settledMs ?? "-"} ms after the faults`,
+  ].join(" ");
 }
