@@ -9,6 +9,8 @@ export interface StoredProposal {
   readonly status: string;
   readonly transferId?: string;
   readonly supersededBy?: string;
+  /** For a rebuild: the id the owner's node first answered for this proposal (see ProposalBook.supersede). */
+  readonly origin?: string;
   readonly to: string;
   readonly amount: string;
 }

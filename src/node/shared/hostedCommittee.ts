@@ -178,7 +178,7 @@ export class HostedCommittee {
       if (payment.seq > action.seq || payment.seq >= this.committee.currentSeq) continue;
       const old = payment.id;
       this.build(payment, undefined);
-      this.book.set(old, "superseded", { supersededBy: payment.id });
+      this.book.supersede(old, payment.id);
     }
     this.submitHead();
     if (action.proposal === undefined) return undefined;

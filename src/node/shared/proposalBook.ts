@@ -22,6 +22,8 @@ interface Entry {
   status: ProposalStatus;
   transferId?: string;
   supersededBy?: string;
+  /** For a rebuild: the id first answered for this proposal, whose entry points here. */
+  origin?: string;
   to: string;
   amount: bigint;
 }
@@ -32,6 +34,13 @@ export const MAX_PROPOSALS_KEPT = 1_000;
 /**
  * What this node's owner proposed for one shared account, and what became of it. Every change is also
  * handed to `write` as a storage op (src/storage/proposalRecords.ts), so the book survives a restart.
+ *
+ * A proposal rebuilt for a later seq gets a new id. The book keeps at most two entries per proposal: the id
+ * the owner's node answered (`superseded`, `supersededBy` the current one) and the current one; each rebuild
+ * replaces the current entry and re-points the first. A client follows its id in one hop whatever the
+ * number of rebuilds. Before, each rebuild stayed listed: a chaos run's owner whose proposals waited
+ * through many decisions filled the 1,000 places with 979 superseded entries, and its earliest proposals'
+ * ids were no longer listed at all.
  */
 export class ProposalBook {
   private readonly entries = new Map<string, Entry>();
@@ -72,6 +81,24 @@ export class ProposalBook {
 
   has(id: string): boolean {
     return this.entries.has(id);
+  }
+
+  /** `old` was rebuilt as `current` (already added): see the class comment. */
+  supersede(old: string, current: string): void {
+    const was = this.entries.get(old);
+    const now = this.entries.get(current);
+    if (was === undefined || now === undefined) return;
+    const first = was.origin === undefined ? undefined : this.entries.get(was.origin);
+    if (first === undefined) {
+      this.set(old, "superseded", { supersededBy: current });
+      now.origin = old;
+    } else {
+      this.set(first.id, "superseded", { supersededBy: current });
+      now.origin = first.id;
+      this.entries.delete(old);
+      this.write(proposalRecords.delEntry(this.accountHex, was.order));
+    }
+    this.save(now);
   }
 
   set(id: string, status: ProposalStatus, extra: { transferId?: string; supersededBy?: string } = {}): void {
