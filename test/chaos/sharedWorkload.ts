@@ -16,7 +16,8 @@ import { mapLimit, sleep } from "./cluster.ts";
  * - an intent some node acknowledged (202) is paid, on every node, once the faults are over;
  * - no intent is ever paid twice (a restart that rebuilt a decided proposal for the next seq would);
  * - an intent a node refused (4xx) is never paid;
- * - an owner's proposals all end applied or superseded: none pending, none rejected by the ledger.
+ * - an owner's proposals all end applied or superseded (none pending, none rejected by the ledger), and each
+ *   acknowledged intent's proposal, followed through its rebuilds for later seqs, ends applied.
  * An intent whose POST got no answer (the node was down or paused) may be paid once or not at all.
  */
 
@@ -37,6 +38,8 @@ export interface SharedIntent {
   readonly outcome: IntentOutcome;
   /** The refusal's code and HTTP status, for `refused`. */
   readonly refusal?: string;
+  /** The proposal id the owner's node answered, for `acknowledged`. */
+  readonly proposal?: string;
 }
 
 export interface SharedStats {
@@ -97,10 +100,10 @@ export class SharedPayer {
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(POST_TIMEOUT_MS),
     }).then(
-      async (r) => ({
-        status: r.status,
-        code: ((await r.json().catch(() => ({}))) as { code?: string }).code,
-      }),
+      async (r) => {
+        const body = (await r.json().catch(() => ({}))) as { code?: string; proposal?: string };
+        return { status: r.status, code: body.code, proposal: body.proposal };
+      },
       () => undefined,
     );
     let intent: SharedIntent;
@@ -109,7 +112,12 @@ export class SharedPayer {
       intent = { memo, owner, outcome: "unanswered" };
       this.stats.unanswered++;
     } else if (answer.status === 202) {
-      intent = { memo, owner, outcome: "acknowledged" };
+      intent = {
+        memo,
+        owner,
+        outcome: "acknowledged",
+        ...(answer.proposal ? { proposal: answer.proposal } : {}),
+      };
       this.stats.acknowledged++;
     } else {
       const refusal = `${answer.status} ${answer.code ?? "?"}`;
@@ -160,6 +168,20 @@ export interface SharedCheck {
   readonly proposals: Record<string, number>;
 }
 
+interface ListedProposal {
+  readonly id: string;
+  readonly status: string;
+  readonly supersededBy?: string;
+}
+
+/** A proposal's last rebuild in an owner's list (undefined if the chain leaves the list). */
+function lastRebuild(byId: ReadonlyMap<string, ListedProposal>, id: string): ListedProposal | undefined {
+  let at = byId.get(id);
+  for (let hops = 0; at?.status === "superseded" && at.supersededBy !== undefined && hops < 10_000; hops++)
+    at = byId.get(at.supersededBy);
+  return at;
+}
+
 /** The end-of-run checks of the shared account (every node must answer). */
 export async function checkShared(nodes: readonly DevnetNode[], payer: SharedPayer): Promise<SharedCheck> {
   const violations: string[] = [];
@@ -184,16 +206,25 @@ export async function checkShared(nodes: readonly DevnetNode[], payer: SharedPay
     }
   }
   const proposals: Record<string, number> = {};
-  const hosts = [...new Set(payer.shared.owners.map((o) => o.node))];
-  for (const host of hosts) {
+  for (const [owner, { node: host }] of payer.shared.owners.entries()) {
     const answer = await fetch(`${host}/v1/shared/${address}/proposals`, {
       signal: AbortSignal.timeout(5_000),
     });
-    const { proposals: listed } = (await answer.json()) as { proposals: { id: string; status: string }[] };
+    const { proposals: listed } = (await answer.json()) as { proposals: ListedProposal[] };
     for (const p of listed) {
       proposals[p.status] = (proposals[p.status] ?? 0) + 1;
       if (p.status !== "applied" && p.status !== "superseded")
         violations.push(`${host}: proposal ${p.id} is ${p.status} after the faults healed`);
+    }
+    // Each acknowledged intent's proposal, followed through its rebuilds, ends applied in its owner's list.
+    const byId = new Map(listed.map((p) => [p.id, p]));
+    for (const intent of payer.intents) {
+      if (intent.owner !== owner || intent.proposal === undefined) continue;
+      const end = lastRebuild(byId, intent.proposal);
+      if (end?.status !== "applied")
+        violations.push(
+          `${host}: intent "${intent.memo}" (proposal ${intent.proposal}) ends ${end === undefined ? "unlisted" : `${end.status} as ${end.id}`}`,
+        );
     }
   }
   return { violations, paid: perNode[0]?.size ?? 0, proposals };
