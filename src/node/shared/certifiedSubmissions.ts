@@ -7,8 +7,8 @@ import type { EncodedTransfer } from "../../core/transfer.ts";
  * node's broadcast table, where each source account may have 8 transfers with a payload at once
  * (`maxIntroducedPerAccount`). A committee decides faster than the network applies, and before this window
  * its owners' nodes filled those 8 places with seqs that could not move, then had to refuse the one seq that
- * could: the account stalled until the broadcast's 10-minute stall eviction. With at most this many past the
- * next seq, 1 + 4 of the 8 are ever this node's own, and the next seq always has a place.
+ * could (retries alone would wait for the broadcast's 10-minute stall eviction to free a place). With at
+ * most this many past the next seq, 1 + 4 of the 8 are ever this node's own, and the next seq always has one.
  */
 export const CERTIFIED_SUBMIT_WINDOW = 4;
 
