@@ -172,6 +172,14 @@ export class NodeMetrics {
       },
     });
     new Gauge({
+      name: "tally_submissions_held_ahead",
+      help: "Submissions this node's API accepted and holds back until their seq is within 4 of the account's next",
+      registers: [this.registry],
+      collect() {
+        this.set(core.heldAheadCount);
+      },
+    });
+    new Gauge({
       name: "tally_signature_checks",
       help: "Transfer signatures checked since start: one per transfer taken in when all goes well; more shows what peers made this node check",
       registers: [this.registry],

@@ -237,6 +237,38 @@ for (const MODE of MODES) {
       console.log(`# ${MODE}: double-spend race: ${report}`);
     });
 
+    it("applies 20 transfers a wallet sends one node in reverse seq order, each answered pending", async () => {
+      const [n0] = devnet.file.nodes;
+      const client = new NodeClient(n0!.api);
+      const wallet = wallets[2]!.keystore;
+      const before = await client.account(wallet.address);
+      const pipelined = Array.from({ length: 20 }, (_, i) =>
+        buildSignedTransfer(wallet, {
+          network,
+          seq: before.nextSeq + i,
+          outputs: [{ to: everyone[7]!, amount: 1n }],
+          deps: i === 0 ? before.pendingDeps : [],
+        }),
+      );
+      // Later seqs first: more than the 8 places the account has in n0's broadcast table. Before n0 held
+      // those more than 4 past the next seq back, the ninth POST and every one after it (the next seq
+      // included) was refused as PENDING_FULL.
+      for (const t of [...pipelined].reverse()) {
+        const answer = await client.submit(transferToJson(t.transfer));
+        assert.equal(answer.status, "pending", `seq ${t.transfer.seq}`);
+      }
+      for (const n of devnet.file.nodes) {
+        const c = new NodeClient(n.api);
+        for (const t of pipelined)
+          assert.equal(
+            (await c.waitForResolution(t.id, 30_000)).status,
+            "applied",
+            `${n.api} seq ${t.transfer.seq}`,
+          );
+        assert.equal((await c.account(wallet.address)).nextSeq, before.nextSeq + 20);
+      }
+    });
+
     it("the wallet CLI sends, and a node killed with SIGKILL comes back with the same state", async () => {
       const nodes = devnet.file.nodes;
       const dev = devnet.file.wallets[0]!;

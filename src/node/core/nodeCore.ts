@@ -8,7 +8,6 @@ import type {
   PayloadInfo,
   SubmitOutcome,
 } from "../../broadcast/types.ts";
-import { ErrorCode } from "../../core/errors.ts";
 import type { PeerId } from "../../core/peerId.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
 import type { Admission, Ledger, TransferStatusChange } from "../../ledger/ledger.ts";
@@ -19,12 +18,14 @@ import { CatchUp, type CatchUpAction, type CatchUpOptions } from "../../protocol
 import { SenderIndex } from "../../protocols/sync/senderIndex.ts";
 import { CommitmentLog, type LoadedCommitments } from "../../storage/commitmentLog.ts";
 import type { BatchOp } from "../../storage/database.ts";
-import { type LoadedSubmissions, SubmittedLog } from "../../storage/submittedLog.ts";
+import type { LoadedSubmissions } from "../../storage/submittedLog.ts";
+import type { AheadLimits } from "./aheadSubmissions.ts";
 import type { NodeAction, NodeEvent, SubmitResult } from "./nodeEvents.ts";
+import { OwnSubmissions } from "./ownSubmissions.ts";
 import { type ParkedIntroduction, ParkedIntroductions, type ParkingLimits } from "./parkedIntroductions.ts";
 import type { PayloadInspector, PeerPayloadChecks } from "./payloadInspector.ts";
 import { type AdmissionCounters, FORGERIES_PER_STEP, noAdmissions } from "./peerPayloadAdmission.ts";
-import { SubmissionTracker } from "./submissionTracker.ts";
+import type { SubmissionTracker } from "./submissionTracker.ts";
 
 export interface NodeCoreOptions {
   readonly broadcast: BroadcastProtocol;
@@ -38,6 +39,8 @@ export interface NodeCoreOptions {
   readonly onLedgerRefusal?: (id: string, reason: string) => void;
   /** Bounds on introductions held back until they can be judged; defaults in `PARKING_DEFAULTS`. */
   readonly parking?: ParkingLimits;
+  /** Bounds on a wallet's submissions held until their seq comes within reach; defaults in `AHEAD_DEFAULTS`. */
+  readonly ahead?: AheadLimits;
   /** Catch-up's sample, threshold and bounds; without it the node never catches up (tests of other parts). */
   readonly catchUp?: CatchUpOptions;
   /** Transfer signatures checked so far (the authorizer's count), for metrics. */
@@ -53,7 +56,7 @@ export interface NodeCoreOptions {
 export class NodeCore {
   readonly broadcast: BroadcastProtocol;
   readonly ledger: Ledger;
-  readonly submissions = new SubmissionTracker();
+  readonly submissions: SubmissionTracker;
   /** Per-account watermarks, kept in step with the ledger's verdicts (O(1) per verdict) for status answers. */
   readonly watermarks: WatermarkSummary;
   /** The accounts that have sent, by status bucket in address order: what sync's `watermarks` lists. */
@@ -79,8 +82,8 @@ export class NodeCore {
   private readonly driver: ActionDriver<NodeAction[]>;
   /** The broadcast's promises, durable in step records (commitmentLog.ts); taken by `finishStep`. */
   private readonly commitments = new CommitmentLog();
-  /** Transfers the API accepted and not yet delivered, durable in step records (submittedLog.ts). */
-  private readonly submitted = new SubmittedLog();
+  /** Transfers the API accepted, until delivered (ownSubmissions.ts). */
+  private readonly own: OwnSubmissions;
   /** The outcome of the submission being handled, reported by the driver's `submitResult`. */
   private lastOutcome: SubmitOutcome | undefined;
 
@@ -97,6 +100,15 @@ export class NodeCore {
     this.parked = new ParkedIntroductions(options.parking);
     this.signatureChecks = options.signatureChecks ?? (() => 0);
     this.driver = new ActionDriver(this.broadcastSink());
+    this.own = new OwnSubmissions({
+      ledger: options.ledger,
+      ahead: options.ahead,
+      toBroadcast: (encoded, nowMs, out) => {
+        this.inspector.recordDecoded(encoded);
+        return this.runBroadcast({ type: "submit", payload: encoded.bytes, nowMs }, out) ?? "invalid";
+      },
+    });
+    this.submissions = this.own.tracker;
     const ledger = options.ledger;
     this.catchUp =
       options.catchUp === undefined
@@ -114,6 +126,11 @@ export class NodeCore {
   /** Introductions held back until this node can judge them. */
   get parkedCount(): number {
     return this.parked.size;
+  }
+
+  /** A wallet's submissions held until their seq comes within reach of the account's next. */
+  get heldAheadCount(): number {
+    return this.own.heldAheadCount;
   }
 
   /** Transfer signatures this node has checked since it started. */
@@ -141,11 +158,7 @@ export class NodeCore {
         this.submit(event.encoded, event.ticket, event.nowMs, out);
         break;
       case "reintroduce":
-        if (this.ledger.status(event.encoded.id) === undefined) {
-          this.submissions.track(event.encoded);
-          this.inspector.recordDecoded(event.encoded);
-          this.runBroadcast({ type: "submit", payload: event.encoded.bytes, nowMs: event.nowMs }, out);
-        }
+        this.own.reintroduce(event.encoded, event.nowMs, out);
         break;
       case "peerMessage": {
         const { from, message, nowMs } = event;
@@ -174,6 +187,7 @@ export class NodeCore {
         break;
       case "tick":
         this.parked.expire(event.nowMs);
+        this.own.tick(event.nowMs);
         this.runBroadcast(event, out);
         if (this.catchUp !== undefined) this.carryOutCatchUp(this.catchUp.tick(event.nowMs), out);
         break;
@@ -198,8 +212,12 @@ export class NodeCore {
         this.runBroadcast(event, out);
     }
     const nowMs = "nowMs" in event ? event.nowMs : 0;
-    for (let entry = this.woken.shift(); entry !== undefined; entry = this.woken.shift()) {
-      this.introduce(entry.from, entry.message, entry.encoded.bytes, nowMs, out, entry);
+    // Either may resolve transfers (a delivery within the step), which may wake or advance more.
+    while (this.woken.length > 0 || this.own.hasAdvanced) {
+      const entry = this.woken.shift();
+      if (entry !== undefined)
+        this.introduce(entry.from, entry.message, entry.encoded.bytes, nowMs, out, entry);
+      else this.own.releaseNext(nowMs, out);
     }
     return out;
   }
@@ -213,7 +231,7 @@ export class NodeCore {
     this.forgeriesThisStep.clear();
     const writes = this.takeLedgerWrites();
     for (const op of this.commitments.take()) writes.push(op);
-    for (const op of this.submitted.take()) writes.push(op);
+    for (const op of this.own.take()) writes.push(op);
     return writes;
   }
 
@@ -243,7 +261,7 @@ export class NodeCore {
    * the shell to `reintroduce`. Call once, before the first event, after `restore`.
    */
   restoreSubmitted(loaded: LoadedSubmissions): EncodedTransfer[] {
-    return this.submitted.restore(loaded, (source, seq) => this.ledger.isSlotTaken(source, seq));
+    return this.own.restore(loaded);
   }
 
   /**
@@ -269,15 +287,7 @@ export class NodeCore {
       out.push({ type: "submitted", ticket, result: answer });
       return;
     }
-    this.submissions.track(encoded);
-    this.inspector.recordDecoded(encoded);
-    const outcome = this.runBroadcast({ type: "submit", payload: encoded.bytes, nowMs }, out);
-    const result = this.submitResult(encoded, outcome ?? "invalid");
-    // Persisted in the step's batch, which is durable before the introduction leaves the node or the client
-    // hears "pending": a crash after peers saw it must not lose our copy.
-    if (result.ok && !this.ledger.isSlotTaken(encoded.transfer.source, encoded.transfer.seq))
-      this.submitted.add(encoded);
-    out.push({ type: "submitted", ticket, result });
+    out.push({ type: "submitted", ticket, result: this.own.submit(encoded, nowMs, out) });
   }
 
   /**
@@ -408,24 +418,6 @@ export class NodeCore {
     }
   }
 
-  private submitResult(encoded: EncodedTransfer, outcome: SubmitOutcome): SubmitResult {
-    if (outcome === "accepted" || outcome === "duplicate" || outcome === "delivered") {
-      return { ok: true, id: encoded.id, status: this.statusOfEncoded(encoded) ?? "pending" };
-    }
-    this.submissions.forget(encoded.id);
-    const seq = encoded.transfer.seq;
-    const error: RejectionReason =
-      outcome === "conflict"
-        ? {
-            code: ErrorCode.SeqConflict,
-            message: `another transfer for seq ${seq} of this account is already being broadcast`,
-          }
-        : outcome === "full"
-          ? { code: ErrorCode.PendingFull, message: "too many transfers in flight; retry later" }
-          : { code: ErrorCode.BadSignature, message: "the broadcast layer refused the transfer as invalid" };
-    return { ok: false, error };
-  }
-
   /** Runs one broadcast event; returns the outcome if it was a submission. */
   private runBroadcast(event: BroadcastEvent, out: NodeAction[]): SubmitOutcome | undefined {
     this.lastOutcome = undefined;
@@ -449,8 +441,7 @@ export class NodeCore {
   private deliver(digest: string, payload: Uint8Array, out: NodeAction[]): void {
     const encoded = this.inspector.takeDecoded(digest, payload);
     const t = encoded.transfer;
-    this.submissions.takeSlot(t.source, t.seq, encoded.id);
-    this.submitted.settle(t.source, t.seq);
+    this.own.onDelivered(t.source, t.seq, encoded.id);
     let changes: TransferStatusChange[] = [];
     try {
       changes = this.ledger.deliver(encoded);
@@ -469,6 +460,7 @@ export class NodeCore {
         if (change.seq === 1) this.senders.add(change.source);
         // Its account's next transfer, and transfers naming it as a dep, may now be judged.
         this.woken.push(...this.parked.wake(change.source), ...this.parked.wake(change.id));
+        this.own.onResolved(change.source);
       }
       out.push({ type: "announce", change });
     }

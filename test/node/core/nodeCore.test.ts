@@ -1,22 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { BrachaBroadcast } from "../../../src/broadcast/bracha/bracha.ts";
 import { decodeBroadcastMessage, encodeBroadcastMessage } from "../../../src/broadcast/messageCodec.ts";
 import type { BroadcastMessage } from "../../../src/broadcast/types.ts";
 import { ErrorCode } from "../../../src/core/errors.ts";
-import type { EncodedTransfer } from "../../../src/core/transfer.ts";
-import { sodiumVerifier } from "../../../src/crypto/ed25519Sodium.ts";
-import type { SignatureVerifier } from "../../../src/crypto/signatureVerifier.ts";
-import { SignatureAuthorizer } from "../../../src/ledger/authorization.ts";
-import { Ledger } from "../../../src/ledger/ledger.ts";
-import { MemoryLedgerStore } from "../../../src/ledger/memoryStore.ts";
-import { NodeCore } from "../../../src/node/core/nodeCore.ts";
-import type { NodeAction, NodeEvent } from "../../../src/node/core/nodeEvents.ts";
-import { PARKING_DEFAULTS, type ParkingLimits } from "../../../src/node/core/parkedIntroductions.ts";
-import { PayloadInspector } from "../../../src/node/core/payloadInspector.ts";
+import type { NodeEvent } from "../../../src/node/core/nodeEvents.ts";
+import { PARKING_DEFAULTS } from "../../../src/node/core/parkedIntroductions.ts";
 import { FORGERIES_PER_STEP, noAdmissions } from "../../../src/node/core/peerPayloadAdmission.ts";
 import { WatermarkSummary } from "../../../src/protocols/status/watermarkSummary.ts";
-import { seededRandom } from "../../../src/sim/prng.ts";
 import { Bucket } from "../../../src/storage/buckets.ts";
 import { writeBatch } from "../../../src/storage/database.ts";
 import { SubmittedLog } from "../../../src/storage/submittedLog.ts";
@@ -27,75 +17,13 @@ import {
   testKey,
   withForgedSignature,
 } from "../../support/fixtures.ts";
+import { CORE_MEMBERS, echoesIn, funded, introduce, newCore, votes } from "../../support/nodeCoreFixture.ts";
 import { withDatabase } from "../../support/tempDatabase.ts";
 
-const MEMBERS = ["self", "p1", "p2", "p3"];
-const alice = testKey(1);
+const MEMBERS = CORE_MEMBERS;
+const alice = funded;
 const bob = testKey(2);
 const carol = testKey(3);
-
-/** A peer introduces `t` (Bracha's SEND); returns the digests this node echoed in response. */
-function introduce(core: NodeCore, t: EncodedTransfer, from = "p1", nowMs = 1): string[] {
-  const actions = core.handle({
-    type: "peerMessage",
-    from,
-    message: { kind: "send", payload: t.bytes },
-    nowMs,
-  });
-  return echoesIn(actions);
-}
-
-function echoesIn(actions: readonly NodeAction[]): string[] {
-  return actions.flatMap((a) => (a.type === "send" && a.message.kind === "echo" ? [a.message.digest] : []));
-}
-
-/**
- * `verifier` counts checks; `cacheEntries` shrinks the tables of verified signatures and judged payloads;
- * `parking` the bounds on parked introductions.
- */
-function newCore(
-  options: { verifier?: SignatureVerifier; cacheEntries?: number; parking?: ParkingLimits } = {},
-): NodeCore {
-  const authorizer = new SignatureAuthorizer(options.verifier ?? sodiumVerifier, {
-    cacheEntries: options.cacheEntries,
-  });
-  const ledger = new Ledger(
-    { network: TEST_NETWORK, balances: [{ address: alice.address, amount: 100n }] },
-    new MemoryLedgerStore(),
-    authorizer,
-  );
-  const inspector = new PayloadInspector(TEST_NETWORK, authorizer, options.cacheEntries);
-  const broadcast = new BrachaBroadcast({
-    self: "self",
-    members: MEMBERS,
-    inspect: inspector.inspect,
-    random: seededRandom(1),
-    isSettled: (i) => ledger.isSlotTaken(i.source, i.seq),
-  });
-  const identity = { network: TEST_NETWORK, genesis: "ab".repeat(32), protocols: [{ id: 1, version: 1 }] };
-  return new NodeCore({
-    broadcast,
-    ledger,
-    inspector,
-    identity,
-    takeLedgerWrites: () => [],
-    signatureChecks: () => authorizer.checks,
-    ...(options.parking === undefined ? {} : { parking: options.parking }),
-  });
-}
-
-function votes(
-  core: NodeCore,
-  kind: "echo" | "ready",
-  id: string,
-  from: readonly string[],
-  seq = 1,
-): NodeAction[] {
-  const out: NodeAction[] = [];
-  const message: BroadcastMessage = { kind, instance: { source: alice.address, seq }, digest: id };
-  for (const peer of from) out.push(...core.handle({ type: "peerMessage", from: peer, message, nowMs: 1 }));
-  return out;
-}
 
 describe("NodeCore", () => {
   it("persists a submission and its echo before anything of it is sent, then answers pending", () => {

@@ -1,0 +1,123 @@
+import type { EncodedTransfer } from "../../core/transfer.ts";
+
+/** The bounds on a wallet's submissions this node holds back until their seq comes within reach. */
+export interface AheadLimits {
+  /**
+   * A submission at most this far past its account's next seq is introduced at once; one further ahead is
+   * held. Peers echo only an account's next seq, so an introduced transfer ahead of it waits in this node's
+   * broadcast table, where each source account has 8 places (`maxIntroducedPerAccount`). With at most this
+   * many introduced past the next seq, 1 + 4 of the 8 are ever a wallet's here, and the next seq always has
+   * one. Before the hold, a wallet that sent 8 later seqs first had its next seq refused as PENDING_FULL until
+   * the broadcast's 10-minute stall eviction freed a place.
+   */
+  readonly window: number;
+  /** Held submissions in total: past it a submission beyond the window is refused as PENDING_FULL. */
+  readonly total: number;
+  /** A held submission whose seq does not come within the window for this long is dropped. */
+  readonly timeoutMs: number;
+}
+
+export const AHEAD_DEFAULTS: AheadLimits = {
+  window: 4,
+  total: 4_096,
+  timeoutMs: 10 * 60_000,
+};
+
+interface Held {
+  readonly encoded: EncodedTransfer;
+  readonly heldAtMs: number;
+}
+
+/** What `hold` made of a submission. */
+export type HoldOutcome = "held" | "duplicate" | "conflict" | "full";
+
+/**
+ * Submissions this node's API accepted for a seq beyond the window past their account's next seq, held
+ * (not introduced to the broadcast) until the ledger resolves enough of the account's transfers. One per
+ * slot, as the broadcast would take: a different transfer for a held slot is a double spend, refused. Per
+ * account at most the ledger's seq lookahead (64) less the window, since the ledger's precheck refuses seqs
+ * further ahead; `total` in all. The entries are the node's submitted log's too, so a crash loses none.
+ */
+export class AheadSubmissions {
+  private readonly limits: AheadLimits;
+  /** Per account: seq → held submission. */
+  private readonly byAccount = new Map<string, Map<number, Held>>();
+  /** Insertion order = oldest first, for the timeout sweep: transfer id → its entry. */
+  private readonly byAge = new Map<string, Held>();
+  /** Accounts with a due submission the broadcast refused as full; offered again on the next tick. */
+  private readonly retry = new Set<string>();
+
+  constructor(limits: AheadLimits = AHEAD_DEFAULTS) {
+    this.limits = limits;
+  }
+
+  get size(): number {
+    return this.byAge.size;
+  }
+
+  /** Whether a submission at `seq` is introduced now, the account's last resolved seq being `resolved`. */
+  withinWindow(seq: number, resolved: number): boolean {
+    return seq <= resolved + 1 + this.limits.window;
+  }
+
+  hold(encoded: EncodedTransfer, nowMs: number): HoldOutcome {
+    const { source, seq } = encoded.transfer;
+    const occupant = this.byAccount.get(source)?.get(seq);
+    if (occupant !== undefined) return occupant.encoded.id === encoded.id ? "duplicate" : "conflict";
+    if (this.byAge.size >= this.limits.total) return "full";
+    let held = this.byAccount.get(source);
+    if (held === undefined) {
+      held = new Map();
+      this.byAccount.set(source, held);
+    }
+    const entry = { encoded, heldAtMs: nowMs };
+    held.set(seq, entry);
+    this.byAge.set(encoded.id, entry);
+    return "held";
+  }
+
+  /**
+   * The account's held submissions now within the window past `resolved` (its last resolved seq), lowest seq
+   * first; those at or below it too (their slot went to another transfer). They stay held until `remove`d:
+   * the caller removes each the broadcast takes, and stops at the first it refuses as full (`retryLater`).
+   */
+  due(source: string, resolved: number): EncodedTransfer[] {
+    const held = this.byAccount.get(source);
+    if (held === undefined) return [];
+    const due: EncodedTransfer[] = [];
+    for (const [seq, entry] of held) if (this.withinWindow(seq, resolved)) due.push(entry.encoded);
+    return due.sort((a, b) => a.transfer.seq - b.transfer.seq);
+  }
+
+  /** The broadcast refused one of the account's due submissions as full: `takeRetries` will list it. */
+  retryLater(source: string): void {
+    this.retry.add(source);
+  }
+
+  /** The accounts whose due submissions to offer the broadcast again (taken: each is listed once). */
+  takeRetries(): string[] {
+    const out = [...this.retry];
+    this.retry.clear();
+    return out;
+  }
+
+  remove(encoded: EncodedTransfer): void {
+    const { source, seq } = encoded.transfer;
+    if (this.byAge.get(encoded.id) === undefined) return;
+    this.byAge.delete(encoded.id);
+    const held = this.byAccount.get(source);
+    held?.delete(seq);
+    if (held?.size === 0) this.byAccount.delete(source);
+  }
+
+  /** Drops and returns the submissions held for longer than the timeout. */
+  expire(nowMs: number): EncodedTransfer[] {
+    const out: EncodedTransfer[] = [];
+    for (const entry of this.byAge.values()) {
+      if (nowMs - entry.heldAtMs < this.limits.timeoutMs) break;
+      this.remove(entry.encoded);
+      out.push(entry.encoded);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,147 @@
+import type { SubmitOutcome } from "../../broadcast/types.ts";
+import { ErrorCode } from "../../core/errors.ts";
+import type { EncodedTransfer } from "../../core/transfer.ts";
+import type { Ledger } from "../../ledger/ledger.ts";
+import type { RejectionReason } from "../../ledger/store.ts";
+import type { BatchOp } from "../../storage/database.ts";
+import { type LoadedSubmissions, SubmittedLog } from "../../storage/submittedLog.ts";
+import { type AheadLimits, AheadSubmissions } from "./aheadSubmissions.ts";
+import type { NodeAction, SubmitResult } from "./nodeEvents.ts";
+import { SubmissionTracker } from "./submissionTracker.ts";
+
+export interface OwnSubmissionsOptions {
+  readonly ledger: Ledger;
+  /** Hands a transfer to the broadcast as a submission of this node's; returns its outcome. */
+  readonly toBroadcast: (encoded: EncodedTransfer, nowMs: number, out: NodeAction[]) => SubmitOutcome;
+  readonly ahead?: AheadLimits | undefined;
+}
+
+/**
+ * The transfers this node's API accepted, from the answer to their delivery: what the client is told, the
+ * submitted log that brings them back after a crash, and the hold on those too far past their account's next
+ * seq to introduce yet (aheadSubmissions.ts). The node core calls it once the ledger's precheck passed.
+ */
+export class OwnSubmissions {
+  readonly tracker = new SubmissionTracker();
+  /** Transfers the API accepted and not yet delivered, durable in step records (submittedLog.ts). */
+  private readonly log = new SubmittedLog();
+  private readonly ahead: AheadSubmissions;
+  /** Accounts with held submissions whose next seq moved in this step; offered before the step ends. */
+  private readonly advanced = new Set<string>();
+  private readonly ledger: Ledger;
+  private readonly toBroadcast: OwnSubmissionsOptions["toBroadcast"];
+
+  constructor(options: OwnSubmissionsOptions) {
+    this.ledger = options.ledger;
+    this.toBroadcast = options.toBroadcast;
+    this.ahead = new AheadSubmissions(options.ahead);
+  }
+
+  /** Submissions held until their seq comes within reach of the account's next. */
+  get heldAheadCount(): number {
+    return this.ahead.size;
+  }
+
+  /** A submission the ledger's precheck passed; returns the client's answer. */
+  submit(encoded: EncodedTransfer, nowMs: number, out: NodeAction[]): SubmitResult {
+    const result = this.answer(encoded, this.introduce(encoded, nowMs, out));
+    // Persisted in the step's batch, which is durable before the introduction leaves the node or the client
+    // hears "pending": a crash after peers saw it must not lose our copy.
+    if (result.ok && !this.ledger.isSlotTaken(encoded.transfer.source, encoded.transfer.seq))
+      this.log.add(encoded);
+    return result;
+  }
+
+  /** At start: a transfer accepted before a restart and not seen delivered (already in the log). */
+  reintroduce(encoded: EncodedTransfer, nowMs: number, out: NodeAction[]): void {
+    if (this.ledger.status(encoded.id) === undefined)
+      this.answer(encoded, this.introduce(encoded, nowMs, out));
+  }
+
+  /**
+   * Takes over the transfers accepted before a restart and not seen delivered; returns them, to
+   * `reintroduce`. Call once, before the first event.
+   */
+  restore(loaded: LoadedSubmissions): EncodedTransfer[] {
+    return this.log.restore(loaded, (source, seq) => this.ledger.isSlotTaken(source, seq));
+  }
+
+  /** (source, seq) was delivered as `winner`: its submissions stop being pending, twins are superseded. */
+  onDelivered(source: string, seq: number, winner: string): void {
+    this.tracker.takeSlot(source, seq, winner);
+    this.log.settle(source, seq);
+  }
+
+  /** The ledger resolved one of the account's transfers: held ones may now be within reach. */
+  onResolved(source: string): void {
+    if (this.ahead.size > 0) this.advanced.add(source);
+  }
+
+  /** Whether `releaseNext` has work: an account of `onResolved` (or of a retry) not yet offered. */
+  get hasAdvanced(): boolean {
+    return this.advanced.size > 0;
+  }
+
+  /**
+   * Offers the broadcast one advanced account's held submissions its next seq has brought within reach,
+   * lowest seq first, up to the first it refuses as full (offered again at the next tick).
+   */
+  releaseNext(nowMs: number, out: NodeAction[]): void {
+    const source = this.advanced.values().next().value;
+    if (source === undefined) return;
+    this.advanced.delete(source);
+    for (const encoded of this.ahead.due(source, this.ledger.watermarkOf(source))) {
+      const outcome = this.toBroadcast(encoded, nowMs, out);
+      if (outcome === "full") {
+        this.ahead.retryLater(source);
+        return;
+      }
+      this.ahead.remove(encoded);
+      // Taken, or its slot settled (the tracker then says how); a twin this node echoed wins the slot here.
+      if (outcome === "conflict" || outcome === "invalid") this.tracker.forget(encoded.id);
+    }
+  }
+
+  /** Drops the held submissions whose seq never came within reach (from the log too); retries refused ones. */
+  tick(nowMs: number): void {
+    for (const encoded of this.ahead.expire(nowMs)) {
+      this.tracker.forget(encoded.id);
+      this.log.settle(encoded.transfer.source, encoded.transfer.seq);
+    }
+    for (const source of this.ahead.takeRetries()) this.advanced.add(source);
+  }
+
+  /** The step's writes to the submitted log. */
+  take(): BatchOp[] {
+    return this.log.take();
+  }
+
+  /** To the broadcast, or held while its seq is too far past the account's next. Tracked unless refused. */
+  private introduce(encoded: EncodedTransfer, nowMs: number, out: NodeAction[]): SubmitOutcome {
+    this.tracker.track(encoded);
+    const { source, seq } = encoded.transfer;
+    if (this.ahead.withinWindow(seq, this.ledger.watermarkOf(source)))
+      return this.toBroadcast(encoded, nowMs, out);
+    const held = this.ahead.hold(encoded, nowMs);
+    return held === "held" ? "accepted" : held;
+  }
+
+  private answer(encoded: EncodedTransfer, outcome: SubmitOutcome): SubmitResult {
+    if (outcome === "accepted" || outcome === "duplicate" || outcome === "delivered") {
+      const status = this.ledger.statusOfTransfer(encoded)?.status ?? this.tracker.statusOf(encoded.id);
+      return { ok: true, id: encoded.id, status: status ?? "pending" };
+    }
+    this.tracker.forget(encoded.id);
+    const seq = encoded.transfer.seq;
+    const error: RejectionReason =
+      outcome === "conflict"
+        ? {
+            code: ErrorCode.SeqConflict,
+            message: `another transfer for seq ${seq} of this account is already being broadcast or held here`,
+          }
+        : outcome === "full"
+          ? { code: ErrorCode.PendingFull, message: "too many transfers in flight; retry later" }
+          : { code: ErrorCode.BadSignature, message: "the broadcast layer refused the transfer as invalid" };
+    return { ok: false, error };
+  }
+}

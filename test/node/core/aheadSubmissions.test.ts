@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ErrorCode } from "../../../src/core/errors.ts";
+import { decodeTransfer, type EncodedTransfer } from "../../../src/core/transfer.ts";
+import { AHEAD_DEFAULTS } from "../../../src/node/core/aheadSubmissions.ts";
+import type { NodeCore } from "../../../src/node/core/nodeCore.ts";
+import type { NodeAction, SubmitResult } from "../../../src/node/core/nodeEvents.ts";
+import { Bucket } from "../../../src/storage/buckets.ts";
+import { writeBatch } from "../../../src/storage/database.ts";
+import { SubmittedLog } from "../../../src/storage/submittedLog.ts";
+import { makeTransfer, testKey } from "../../support/fixtures.ts";
+import { deliverBy, funded, newCore } from "../../support/nodeCoreFixture.ts";
+import { withDatabase } from "../../support/tempDatabase.ts";
+
+const bob = testKey(2);
+
+/** The funded account's transfer at `seq`, paying bob 1 (`amount` tells twins apart). */
+function paying(seq: number, amount = 1n): EncodedTransfer {
+  return makeTransfer(funded, seq, [{ to: bob.address, amount }]);
+}
+
+function submit(
+  core: NodeCore,
+  t: EncodedTransfer,
+  nowMs = 0,
+): { result: SubmitResult; actions: NodeAction[] } {
+  const actions = core.handle({ type: "submit", encoded: t, ticket: 1, nowMs });
+  const answer = actions.find((a) => a.type === "submitted");
+  assert.ok(answer?.type === "submitted");
+  return { result: answer.result, actions };
+}
+
+/** The seqs this node introduced to its peers (Bracha's SEND) in `actions`. */
+function introducedSeqs(actions: readonly NodeAction[]): number[] {
+  const seqs = new Set<number>();
+  for (const a of actions)
+    if (a.type === "send" && a.message.kind === "send")
+      seqs.add(decodeTransfer(a.message.payload).transfer.seq);
+  return [...seqs].sort((x, y) => x - y);
+}
+
+describe("a wallet's submissions ahead of its next seq", () => {
+  it("takes the next seq after eight later ones, holding back those past the window until it applies", () => {
+    const core = newCore();
+    const introduced: number[] = [];
+    for (let seq = 2; seq <= 9; seq++) {
+      const { result, actions } = submit(core, paying(seq));
+      assert.deepEqual(result, { ok: true, id: paying(seq).id, status: "pending" });
+      introduced.push(...introducedSeqs(actions));
+    }
+    assert.deepEqual(introduced, [2, 3, 4, 5], "within 4 of the next seq: introduced at once");
+    assert.equal(core.heldAheadCount, 4);
+    // Without the hold, seqs 2..9 took the account's 8 broadcast places here and seq 1 was refused.
+    const first = submit(core, paying(1));
+    assert.deepEqual(first.result, { ok: true, id: paying(1).id, status: "pending" });
+    assert.deepEqual(introducedSeqs(first.actions), [1]);
+    const applied = deliverBy(core, paying(1).id, 1);
+    assert.equal(core.statusOf(paying(1).id), "applied");
+    assert.deepEqual(introducedSeqs(applied), [6], "released in the step that applied seq 1");
+    assert.equal(core.heldAheadCount, 3);
+    for (let seq = 2; seq <= 5; seq++) deliverBy(core, paying(seq).id, seq);
+    assert.equal(core.heldAheadCount, 0, "each delivery brings one more within reach");
+    for (let seq = 6; seq <= 9; seq++) deliverBy(core, paying(seq).id, seq);
+    for (let seq = 1; seq <= 9; seq++) assert.equal(core.statusOf(paying(seq).id), "applied", `seq ${seq}`);
+    assert.equal(core.ledger.account(bob.address).balance, 9n);
+  });
+
+  it("refuses a twin of a held transfer with SEQ_CONFLICT and answers a copy pending", () => {
+    const core = newCore();
+    const held = paying(8);
+    submit(core, held);
+    assert.deepEqual(submit(core, held).result, { ok: true, id: held.id, status: "pending" });
+    const twin = submit(core, paying(8, 2n)).result;
+    assert.equal(twin.ok ? "" : twin.error.code, ErrorCode.SeqConflict);
+    assert.equal(core.statusOf(paying(8, 2n).id), undefined);
+    assert.equal(core.heldAheadCount, 1);
+  });
+
+  it("refuses with PENDING_FULL past its total, and never holds back an account's next seq", () => {
+    const core = newCore({ ahead: { ...AHEAD_DEFAULTS, total: 2 } });
+    assert.ok(submit(core, paying(7)).result.ok);
+    assert.ok(submit(core, paying(8)).result.ok);
+    const refused = submit(core, paying(9)).result;
+    assert.equal(refused.ok ? "" : refused.error.code, ErrorCode.PendingFull);
+    assert.equal(core.statusOf(paying(9).id), undefined, "a refused submission is not tracked");
+    assert.deepEqual(introducedSeqs(submit(core, paying(1)).actions), [1]);
+  });
+
+  it("keeps held transfers across a restart, in the submitted log, until their seq comes within reach", async () => {
+    await withDatabase("tally-ahead-", async (db) => {
+      const core = newCore();
+      submit(core, paying(7));
+      await writeBatch(db, core.finishStep());
+      const restarted = newCore();
+      const resubmitted = restarted.restoreSubmitted(await SubmittedLog.load(db));
+      assert.deepEqual(
+        resubmitted.map((t) => t.id),
+        [paying(7).id],
+      );
+      const actions = restarted.handle({ type: "reintroduce", encoded: resubmitted[0]!, nowMs: 1 });
+      assert.deepEqual(introducedSeqs(actions), [], "still too far ahead: held again, not introduced");
+      assert.equal(restarted.heldAheadCount, 1);
+      assert.equal(restarted.statusOf(paying(7).id), "pending");
+      submit(restarted, paying(1));
+      assert.deepEqual(introducedSeqs(deliverBy(restarted, paying(1).id, 1)), [], "seq 7 is 6 past seq 1");
+      submit(restarted, paying(2));
+      assert.deepEqual(introducedSeqs(deliverBy(restarted, paying(2).id, 2)), [7]);
+    });
+  });
+
+  it("drops a held transfer whose seq never comes within reach after the timeout, from the log too", () => {
+    const core = newCore();
+    submit(core, paying(7));
+    const record = core.finishStep().find((op) => op.key.startsWith(`${Bucket.submittedLog}/`));
+    assert.ok(record?.type === "put");
+    core.handle({ type: "tick", nowMs: AHEAD_DEFAULTS.timeoutMs - 1 });
+    assert.equal(core.heldAheadCount, 1);
+    core.handle({ type: "tick", nowMs: AHEAD_DEFAULTS.timeoutMs });
+    assert.equal(core.heldAheadCount, 0);
+    assert.equal(core.statusOf(paying(7).id), undefined, "the client may submit it again");
+    const deleted = core.finishStep().filter((op) => op.type === "del");
+    assert.ok(
+      deleted.some((op) => op.key === record.key),
+      "a restart does not bring it back",
+    );
+  });
+});
