@@ -172,11 +172,13 @@ export class NodeMetrics {
       },
     });
     new Gauge({
-      name: "tally_submissions_held_ahead",
-      help: "Submissions this node's API accepted and holds back until their seq is within 4 of the account's next",
+      name: "tally_submissions",
+      help: "The API's accepted submissions: heldAhead, held now until their seq is within 4 of the account's next; reoffered, offered to the broadcast again since start after it evicted them",
+      labelNames: ["state"],
       registers: [this.registry],
       collect() {
-        this.set(core.heldAheadCount);
+        this.set({ state: "heldAhead" }, core.heldAheadCount);
+        this.set({ state: "reoffered" }, core.reofferedCount);
       },
     });
     new Gauge({

@@ -55,6 +55,10 @@ export class AheadSubmissions {
     return this.byAge.size;
   }
 
+  has(id: string): boolean {
+    return this.byAge.has(id);
+  }
+
   /** Whether a submission at `seq` is introduced now, the account's last resolved seq being `resolved`. */
   withinWindow(seq: number, resolved: number): boolean {
     return seq <= resolved + 1 + this.limits.window;

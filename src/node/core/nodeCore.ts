@@ -107,6 +107,8 @@ export class NodeCore {
         this.inspector.recordDecoded(encoded);
         return this.runBroadcast({ type: "submit", payload: encoded.bytes, nowMs }, out) ?? "invalid";
       },
+      isLive: (encoded) =>
+        this.broadcast.holdsPayload(instanceRef(encoded.transfer.source, encoded.transfer.seq), encoded.id),
     });
     this.submissions = this.own.tracker;
     const ledger = options.ledger;
@@ -131,6 +133,11 @@ export class NodeCore {
   /** A wallet's submissions held until their seq comes within reach of the account's next. */
   get heldAheadCount(): number {
     return this.own.heldAheadCount;
+  }
+
+  /** The API's submissions offered to the broadcast again after it had evicted them, since start. */
+  get reofferedCount(): number {
+    return this.own.reoffered;
   }
 
   /** Transfer signatures this node has checked since it started. */
@@ -187,7 +194,7 @@ export class NodeCore {
         break;
       case "tick":
         this.parked.expire(event.nowMs);
-        this.own.tick(event.nowMs);
+        this.own.tick(event.nowMs, out);
         this.runBroadcast(event, out);
         if (this.catchUp !== undefined) this.carryOutCatchUp(this.catchUp.tick(event.nowMs), out);
         break;

@@ -9,10 +9,18 @@ import { type AheadLimits, AheadSubmissions } from "./aheadSubmissions.ts";
 import type { NodeAction, SubmitResult } from "./nodeEvents.ts";
 import { SubmissionTracker } from "./submissionTracker.ts";
 
+/**
+ * How often the pending submissions are checked for one the broadcast no longer holds. It evicts an instance
+ * idle for 10 minutes, payload and all; a re-offer within a minute after that costs little next to it.
+ */
+export const REOFFER_SWEEP_MS = 60_000;
+
 export interface OwnSubmissionsOptions {
   readonly ledger: Ledger;
   /** Hands a transfer to the broadcast as a submission of this node's; returns its outcome. */
   readonly toBroadcast: (encoded: EncodedTransfer, nowMs: number, out: NodeAction[]) => SubmitOutcome;
+  /** Whether the broadcast holds this transfer in a live instance (it has not evicted it). */
+  readonly isLive: (encoded: EncodedTransfer) => boolean;
   readonly ahead?: AheadLimits | undefined;
 }
 
@@ -30,10 +38,16 @@ export class OwnSubmissions {
   private readonly advanced = new Set<string>();
   private readonly ledger: Ledger;
   private readonly toBroadcast: OwnSubmissionsOptions["toBroadcast"];
+  private readonly isLive: OwnSubmissionsOptions["isLive"];
+  /** When `tick` next looks for submissions the broadcast dropped; set by the first tick. */
+  private nextSweepMs: number | undefined;
+  /** Submissions offered to the broadcast again after it had evicted them, since start. */
+  reoffered = 0;
 
   constructor(options: OwnSubmissionsOptions) {
     this.ledger = options.ledger;
     this.toBroadcast = options.toBroadcast;
+    this.isLive = options.isLive;
     this.ahead = new AheadSubmissions(options.ahead);
   }
 
@@ -102,13 +116,43 @@ export class OwnSubmissions {
     }
   }
 
-  /** Drops the held submissions whose seq never came within reach (from the log too); retries refused ones. */
-  tick(nowMs: number): void {
+  /**
+   * Drops the held submissions whose seq never came within reach (from the log too), retries those the
+   * broadcast refused as full, and every REOFFER_SWEEP_MS offers again those it dropped.
+   */
+  tick(nowMs: number, out: NodeAction[]): void {
     for (const encoded of this.ahead.expire(nowMs)) {
       this.tracker.forget(encoded.id);
       this.log.settle(encoded.transfer.source, encoded.transfer.seq);
     }
     for (const source of this.ahead.takeRetries()) this.advanced.add(source);
+    if (this.nextSweepMs === undefined) this.nextSweepMs = nowMs + REOFFER_SWEEP_MS;
+    if (nowMs < this.nextSweepMs) return;
+    this.nextSweepMs = nowMs + REOFFER_SWEEP_MS;
+    this.reofferDropped(nowMs, out);
+  }
+
+  /**
+   * Offers the broadcast again each pending submission it no longer holds, as a restart would. It evicts an
+   * instance idle for 10 minutes, payload and all: one this node introduced while cut off from its peers, or
+   * a later seq whose predecessor came late. Its commitments stay and are re-sent, but peers cannot echo a
+   * payload they never got, and before this sweep nothing but a restart introduced it again: its client
+   * heard "pending" for good. O(pending submissions) a minute.
+   */
+  private reofferDropped(nowMs: number, out: NodeAction[]): void {
+    const dropped: EncodedTransfer[] = [];
+    for (const encoded of this.tracker.pendingTransfers()) {
+      const { source, seq } = encoded.transfer;
+      if (this.ahead.has(encoded.id) || this.ledger.isSlotTaken(source, seq) || this.isLive(encoded))
+        continue;
+      dropped.push(encoded);
+    }
+    for (const encoded of dropped) {
+      const outcome = this.toBroadcast(encoded, nowMs, out);
+      if (outcome === "accepted" || outcome === "duplicate") this.reoffered++;
+      // A twin this node echoed holds the slot here (it wins, or the slot never resolves): as at submit.
+      else if (outcome === "conflict" || outcome === "invalid") this.tracker.forget(encoded.id);
+    }
   }
 
   /** The step's writes to the submitted log. */

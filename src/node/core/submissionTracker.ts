@@ -25,6 +25,11 @@ export class SubmissionTracker {
     return this.pending.size;
   }
 
+  /** The submissions still being broadcast (or held), oldest first. */
+  pendingTransfers(): IterableIterator<EncodedTransfer> {
+    return this.pending.values();
+  }
+
   track(encoded: EncodedTransfer): void {
     this.pending.add(encoded);
   }

@@ -16,6 +16,11 @@ export class SubmittedTransfers {
     return this.byId.has(id);
   }
 
+  /** Oldest first. */
+  values(): MapIterator<EncodedTransfer> {
+    return this.byId.values();
+  }
+
   get(id: string): EncodedTransfer | undefined {
     return this.byId.get(id);
   }

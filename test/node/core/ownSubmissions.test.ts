@@ -5,6 +5,7 @@ import { decodeTransfer, type EncodedTransfer } from "../../../src/core/transfer
 import { AHEAD_DEFAULTS } from "../../../src/node/core/aheadSubmissions.ts";
 import type { NodeCore } from "../../../src/node/core/nodeCore.ts";
 import type { NodeAction, SubmitResult } from "../../../src/node/core/nodeEvents.ts";
+import { REOFFER_SWEEP_MS } from "../../../src/node/core/ownSubmissions.ts";
 import { Bucket } from "../../../src/storage/buckets.ts";
 import { writeBatch } from "../../../src/storage/database.ts";
 import { SubmittedLog } from "../../../src/storage/submittedLog.ts";
@@ -123,5 +124,51 @@ describe("a wallet's submissions ahead of its next seq", () => {
       deleted.some((op) => op.key === record.key),
       "a restart does not bring it back",
     );
+  });
+});
+
+describe("a wallet's submission the broadcast dropped", () => {
+  it("is introduced again within a sweep after a stall eviction, and then applied", () => {
+    const core = newCore();
+    const t = paying(1);
+    submit(core, t, 0);
+    assert.equal(core.broadcast.stats().liveInstances, 1);
+    // No peer answers for 12 minutes (this node is cut off): the instance idles past the 10-minute stall
+    // timeout and the broadcast evicts it, payload and all.
+    let evictedAtMs: number | undefined;
+    let reofferedAtMs: number | undefined;
+    for (let nowMs = 15_000; nowMs <= 12 * 60_000 && reofferedAtMs === undefined; nowMs += 15_000) {
+      const actions = core.handle({ type: "tick", nowMs });
+      const live = core.broadcast.stats().liveInstances;
+      if (evictedAtMs === undefined && live === 0) evictedAtMs = nowMs;
+      else if (evictedAtMs !== undefined && live === 1) reofferedAtMs = nowMs;
+    }
+    assert.ok(evictedAtMs !== undefined && evictedAtMs >= 10 * 60_000, `evicted at ${evictedAtMs} ms`);
+    assert.ok(
+      reofferedAtMs !== undefined && reofferedAtMs - evictedAtMs <= REOFFER_SWEEP_MS,
+      `evicted at ${evictedAtMs} ms, offered again at ${reofferedAtMs} ms`,
+    );
+    assert.equal(core.reofferedCount, 1);
+    // Bracha sends the payload again with its next re-send of the instance's commitments (at most 30 s).
+    const resent: number[] = [];
+    for (let nowMs = reofferedAtMs + 1_000; nowMs <= reofferedAtMs + 31_000; nowMs += 1_000) {
+      const actions = core.handle({ type: "tick", nowMs });
+      resent.push(...introducedSeqs(actions));
+    }
+    assert.ok(resent.length > 0 && resent.every((seq) => seq === 1), "the payload went to the peers again");
+    assert.equal(core.statusOf(t.id), "pending");
+    deliverBy(core, t.id, 1);
+    assert.equal(core.statusOf(t.id), "applied");
+  });
+
+  it("is not offered again while the broadcast holds it, nor once its slot is taken", () => {
+    const core = newCore();
+    const t = paying(1);
+    submit(core, t, 0);
+    for (let nowMs = 15_000; nowMs <= 5 * 60_000; nowMs += 15_000) core.handle({ type: "tick", nowMs });
+    assert.equal(core.reofferedCount, 0, "live for 5 minutes: nothing to offer");
+    deliverBy(core, t.id, 1);
+    for (let nowMs = 5 * 60_000; nowMs <= 20 * 60_000; nowMs += 15_000) core.handle({ type: "tick", nowMs });
+    assert.equal(core.reofferedCount, 0, "applied: nothing to offer");
   });
 });
