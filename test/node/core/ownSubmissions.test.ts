@@ -138,7 +138,7 @@ describe("a wallet's submission the broadcast dropped", () => {
     let evictedAtMs: number | undefined;
     let reofferedAtMs: number | undefined;
     for (let nowMs = 15_000; nowMs <= 12 * 60_000 && reofferedAtMs === undefined; nowMs += 15_000) {
-      const actions = core.handle({ type: "tick", nowMs });
+      core.handle({ type: "tick", nowMs });
       const live = core.broadcast.stats().liveInstances;
       if (evictedAtMs === undefined && live === 0) evictedAtMs = nowMs;
       else if (evictedAtMs !== undefined && live === 1) reofferedAtMs = nowMs;
