@@ -7,7 +7,7 @@ const nodeStart: Command = {
   path: ["node", "start"],
   summary: "run a node until SIGINT/SIGTERM",
   usage:
-    "[--config FILE] [--data-dir DIR] [--genesis FILE] [--listen MULTIADDR…] [--api HOST:PORT] [--bootstrap MULTIADDR…] [--log-level LEVEL] [--byzantine silent|forge|equivocate (testing)] [--testing-faults (testing: PUT/DELETE /v1/testing/partition) [--testing-blocked-peer PEER_ID…] [--testing-unlinked-peer PEER_ID…]] [--owner-key KEYSTORE:PASSPHRASE_FILE…] [--shared DEFINITION_FILE…] [--byzantine-owner silent|equivocate (testing)]",
+    "[--config FILE] [--data-dir DIR] [--genesis FILE] [--listen MULTIADDR…] [--api HOST:PORT] [--bootstrap MULTIADDR…] [--log-level LEVEL] [--byzantine silent|forge|equivocate (testing)] [--testing-faults (testing: PUT/DELETE /v1/testing/partition) [--testing-blocked-peer PEER_ID…] [--testing-unlinked-peer PEER_ID…] [--testing-stall-timeout-ms MS]] [--owner-key KEYSTORE:PASSPHRASE_FILE…] [--shared DEFINITION_FILE…] [--byzantine-owner silent|equivocate (testing)]",
   options: {
     config: { type: "string" },
     "data-dir": { type: "string" },
@@ -20,6 +20,7 @@ const nodeStart: Command = {
     "testing-faults": { type: "boolean" },
     "testing-blocked-peer": { type: "string", multiple: true },
     "testing-unlinked-peer": { type: "string", multiple: true },
+    "testing-stall-timeout-ms": { type: "string" },
     "owner-key": { type: "string", multiple: true },
     shared: { type: "string", multiple: true },
     "byzantine-owner": { type: "string" },
@@ -37,6 +38,7 @@ const nodeStart: Command = {
       testingFaults: args.values["testing-faults"] === true,
       testingBlockedPeers: args.values["testing-blocked-peer"] as string[] | undefined,
       testingUnlinkedPeers: args.values["testing-unlinked-peer"] as string[] | undefined,
+      testingStallTimeoutMs: optionalString(args, "testing-stall-timeout-ms"),
       ownerKeys: args.values["owner-key"] as string[] | undefined,
       shared: args.values.shared as string[] | undefined,
       byzantineOwner: optionalString(args, "byzantine-owner"),

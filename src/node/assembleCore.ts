@@ -26,6 +26,8 @@ export interface CoreSetup {
   readonly protocols: readonly ProtocolSpec[];
   /** Testing only: the misbehaviour this node adopts (see src/broadcast/byzantine.ts). */
   readonly byzantine: string | undefined;
+  /** Testing only: the broadcast's stall timeout, instead of its 10 minutes (`INSTANCE_DEFAULTS`). */
+  readonly stallTimeoutMs?: number | undefined;
   readonly log: Logger;
   /**
    * Uniform [0, 1) draws for the broadcast's samples and catch-up's; default crypto-backed. Only the cluster
@@ -41,6 +43,7 @@ export interface CoreSetup {
 export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: StatusIdentity } {
   const { genesis, store, log, membership } = setup;
   const random = setup.random ?? cryptoRandom;
+  const stallTimeoutMs = setup.stallTimeoutMs ?? INSTANCE_DEFAULTS.stallTimeoutMs;
   const authorizer = new SignatureAuthorizer(sodiumVerifier);
   const ledger = new Ledger(genesis, store, authorizer);
   const inspector = new PayloadInspector(genesis.network, authorizer);
@@ -64,6 +67,7 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
     random,
     isSettled: (instance) => ledger.isSlotTaken(instance.source, instance.seq),
     byzantine: setup.byzantine,
+    stallTimeoutMs,
   });
   const identity: StatusIdentity = {
     network: genesis.network,
@@ -99,6 +103,8 @@ export function assembleCore(setup: CoreSetup): { core: NodeCore; identity: Stat
     takeLedgerWrites: () => store.takeQueued(),
     signatureChecks: () => authorizer.checks,
     onLedgerRefusal: (id, reason) => log.error({ id, reason }, "ledger refused a delivered transfer"),
+    // A tenth of the stall timeout: a dropped submission is offered again at most a minute after the drop.
+    reofferSweepMs: stallTimeoutMs / 10,
   });
   return { core, identity };
 }

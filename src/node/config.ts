@@ -28,6 +28,11 @@ export interface NodeConfig {
    * must find each other through the network).
    */
   readonly testingUnlinkedPeers?: readonly string[];
+  /**
+   * Testing only (`--testing-stall-timeout-ms`, with `--testing-faults`): how long the broadcast keeps an idle
+   * instance (10 minutes by default), so a test can outlast it in seconds.
+   */
+  readonly testingStallTimeoutMs?: number | undefined;
   /** `--owner-key KEYSTORE[:PASSPHRASE_FILE]`: owner keys of shared accounts this node hosts. */
   readonly ownerKeys?: readonly string[];
   /** `--shared DEFINITION_FILE`: shared-account definitions; those naming an owner key are hosted. */
@@ -73,6 +78,7 @@ export interface NodeFlags {
   testingFaults?: boolean | undefined;
   testingBlockedPeers?: string[] | undefined;
   testingUnlinkedPeers?: string[] | undefined;
+  testingStallTimeoutMs?: string | undefined;
   ownerKeys?: string[] | undefined;
   shared?: string[] | undefined;
   byzantineOwner?: string | undefined;
@@ -121,10 +127,21 @@ export async function resolveNodeConfig(flags: NodeFlags): Promise<NodeConfig> {
     testingFaults,
     testingBlockedPeers: testingPeers("blocked", flags.testingBlockedPeers ?? [], testingFaults),
     testingUnlinkedPeers: testingPeers("unlinked", flags.testingUnlinkedPeers ?? [], testingFaults),
+    testingStallTimeoutMs: testingStallTimeout(flags.testingStallTimeoutMs, testingFaults),
     ownerKeys: flags.ownerKeys ?? [],
     shared: flags.shared ?? [],
     byzantineOwner: flags.byzantineOwner,
   };
+}
+
+/** `--testing-stall-timeout-ms`: whole milliseconds, 1,000 to the default 600,000, only with the fault controls. */
+function testingStallTimeout(value: string | undefined, testingFaults: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  if (!testingFaults) throw invalid("--testing-stall-timeout-ms needs --testing-faults");
+  const ms = Number(value);
+  if (!/^[0-9]+$/.test(value) || ms < 1_000 || ms > 600_000)
+    throw invalid(`--testing-stall-timeout-ms must be 1000..600000, got "${value}"`);
+  return ms;
 }
 
 /**

@@ -177,6 +177,7 @@ export class TallyNode implements NodeApi {
       store,
       protocols: this.protocols,
       byzantine: this.config.byzantine,
+      stallTimeoutMs: this.config.testingStallTimeoutMs,
       log: this.log,
     });
     this.core = core;

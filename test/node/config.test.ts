@@ -60,3 +60,25 @@ describe("tally node start --testing-unlinked-peer", () => {
     );
   });
 });
+
+describe("tally node start --testing-stall-timeout-ms", () => {
+  it("is testing-only whole milliseconds from 1 s to the default 10 min", async () => {
+    const config = await resolveNodeConfig({
+      genesis: "g.json",
+      testingFaults: true,
+      testingStallTimeoutMs: "8000",
+    });
+    assert.equal(config.testingStallTimeoutMs, 8_000);
+    assert.equal((await resolveNodeConfig({ genesis: "g.json" })).testingStallTimeoutMs, undefined);
+    await assert.rejects(
+      resolveNodeConfig({ genesis: "g.json", testingStallTimeoutMs: "8000" }),
+      refusedWith(/--testing-stall-timeout-ms needs --testing-faults/),
+    );
+    for (const bad of ["999", "600001", "8s", "1e4", ""])
+      await assert.rejects(
+        resolveNodeConfig({ genesis: "g.json", testingFaults: true, testingStallTimeoutMs: bad }),
+        refusedWith(/--testing-stall-timeout-ms must be 1000\.\.600000/),
+        bad,
+      );
+  });
+});

@@ -33,11 +33,14 @@ export interface BroadcastSetup {
   readonly maxOpenedPerPeer?: number;
   /** Testing only: wrap the mode in a deliberately misbehaving one. */
   readonly byzantine?: string | undefined;
+  /** How long an idle undelivered instance is kept (`INSTANCE_DEFAULTS.stallTimeoutMs` unless a test says). */
+  readonly stallTimeoutMs?: number | undefined;
 }
 
 /** The genesis's broadcast mode over the node's membership, optionally made byzantine for devnet tests. */
 export function createBroadcast(setup: BroadcastSetup): BroadcastProtocol {
   const { self, members, oracle, config, inspect, random, isSettled } = setup;
+  const stall = setup.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: setup.stallTimeoutMs };
   const protocol: BroadcastProtocol =
     config.mode === "contagion"
       ? new ContagionBroadcast({
@@ -50,8 +53,9 @@ export function createBroadcast(setup: BroadcastSetup): BroadcastProtocol {
           inspect,
           random,
           isSettled,
+          ...stall,
         })
-      : new BrachaBroadcast({ self, members, inspect, random, isSettled });
+      : new BrachaBroadcast({ self, members, inspect, random, isSettled, ...stall });
   const strategy = setup.byzantine;
   if (strategy === undefined) return protocol;
   if (members.length === 0) {

@@ -41,6 +41,8 @@ export interface NodeCoreOptions {
   readonly parking?: ParkingLimits;
   /** Bounds on a wallet's submissions held until their seq comes within reach; defaults in `AHEAD_DEFAULTS`. */
   readonly ahead?: AheadLimits;
+  /** How often pending submissions the broadcast dropped are offered again; default `REOFFER_SWEEP_MS`. */
+  readonly reofferSweepMs?: number;
   /** Catch-up's sample, threshold and bounds; without it the node never catches up (tests of other parts). */
   readonly catchUp?: CatchUpOptions;
   /** Transfer signatures checked so far (the authorizer's count), for metrics. */
@@ -103,6 +105,7 @@ export class NodeCore {
     this.own = new OwnSubmissions({
       ledger: options.ledger,
       ahead: options.ahead,
+      sweepMs: options.reofferSweepMs,
       toBroadcast: (encoded, nowMs, out) => {
         this.inspector.recordDecoded(encoded);
         return this.runBroadcast({ type: "submit", payload: encoded.bytes, nowMs }, out) ?? "invalid";

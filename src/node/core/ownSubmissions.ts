@@ -22,6 +22,8 @@ export interface OwnSubmissionsOptions {
   /** Whether the broadcast holds this transfer in a live instance (it has not evicted it). */
   readonly isLive: (encoded: EncodedTransfer) => boolean;
   readonly ahead?: AheadLimits | undefined;
+  /** How often to look for submissions the broadcast dropped; default REOFFER_SWEEP_MS. */
+  readonly sweepMs?: number | undefined;
 }
 
 /**
@@ -39,6 +41,7 @@ export class OwnSubmissions {
   private readonly ledger: Ledger;
   private readonly toBroadcast: OwnSubmissionsOptions["toBroadcast"];
   private readonly isLive: OwnSubmissionsOptions["isLive"];
+  private readonly sweepMs: number;
   /** When `tick` next looks for submissions the broadcast dropped; set by the first tick. */
   private nextSweepMs: number | undefined;
   /** Submissions offered to the broadcast again after it had evicted them, since start. */
@@ -48,6 +51,7 @@ export class OwnSubmissions {
     this.ledger = options.ledger;
     this.toBroadcast = options.toBroadcast;
     this.isLive = options.isLive;
+    this.sweepMs = options.sweepMs ?? REOFFER_SWEEP_MS;
     this.ahead = new AheadSubmissions(options.ahead);
   }
 
@@ -118,7 +122,7 @@ export class OwnSubmissions {
 
   /**
    * Drops the held submissions whose seq never came within reach (from the log too), retries those the
-   * broadcast refused as full, and every REOFFER_SWEEP_MS offers again those it dropped.
+   * broadcast refused as full, and every sweep period offers again those it dropped.
    */
   tick(nowMs: number, out: NodeAction[]): void {
     for (const encoded of this.ahead.expire(nowMs)) {
@@ -126,9 +130,9 @@ export class OwnSubmissions {
       this.log.settle(encoded.transfer.source, encoded.transfer.seq);
     }
     for (const source of this.ahead.takeRetries()) this.advanced.add(source);
-    if (this.nextSweepMs === undefined) this.nextSweepMs = nowMs + REOFFER_SWEEP_MS;
+    if (this.nextSweepMs === undefined) this.nextSweepMs = nowMs + this.sweepMs;
     if (nowMs < this.nextSweepMs) return;
-    this.nextSweepMs = nowMs + REOFFER_SWEEP_MS;
+    this.nextSweepMs = nowMs + this.sweepMs;
     this.reofferDropped(nowMs, out);
   }
 
