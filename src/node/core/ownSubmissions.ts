@@ -70,10 +70,14 @@ export class OwnSubmissions {
     return result;
   }
 
-  /** At start: a transfer accepted before a restart and not seen delivered (already in the log). */
+  /**
+   * At start: a transfer accepted before a restart and not seen delivered (already in the log). One the
+   * broadcast refuses as full (its tables filled while many came back) stays pending, for the sweep to offer.
+   */
   reintroduce(encoded: EncodedTransfer, nowMs: number, out: NodeAction[]): void {
-    if (this.ledger.status(encoded.id) === undefined)
-      this.answer(encoded, this.introduce(encoded, nowMs, out));
+    if (this.ledger.status(encoded.id) !== undefined) return;
+    const outcome = this.introduce(encoded, nowMs, out);
+    if (outcome !== "full") this.answer(encoded, outcome);
   }
 
   /**
@@ -137,7 +141,8 @@ export class OwnSubmissions {
   }
 
   /**
-   * Offers the broadcast again each pending submission it no longer holds, as a restart would. It evicts an
+   * Offers the broadcast again (or the hold, if now too far ahead) each pending submission it no longer holds,
+   * as a restart would. It evicts an
    * instance idle for 10 minutes, payload and all: one this node introduced while cut off from its peers, or
    * a later seq whose predecessor came late. Its commitments stay and are re-sent, but peers cannot echo a
    * payload they never got, and before this sweep nothing but a restart introduced it again: its client
@@ -152,7 +157,7 @@ export class OwnSubmissions {
       dropped.push(encoded);
     }
     for (const encoded of dropped) {
-      const outcome = this.toBroadcast(encoded, nowMs, out);
+      const outcome = this.offer(encoded, nowMs, out);
       if (outcome === "accepted" || outcome === "duplicate") this.reoffered++;
       // A twin this node echoed holds the slot here (it wins, or the slot never resolves): as at submit.
       else if (outcome === "conflict" || outcome === "invalid") this.tracker.forget(encoded.id);
@@ -164,9 +169,14 @@ export class OwnSubmissions {
     return this.log.take();
   }
 
-  /** To the broadcast, or held while its seq is too far past the account's next. Tracked unless refused. */
+  /** Tracked (until refused, or delivered), and offered. */
   private introduce(encoded: EncodedTransfer, nowMs: number, out: NodeAction[]): SubmitOutcome {
     this.tracker.track(encoded);
+    return this.offer(encoded, nowMs, out);
+  }
+
+  /** To the broadcast, or held while its seq is too far past the account's next. */
+  private offer(encoded: EncodedTransfer, nowMs: number, out: NodeAction[]): SubmitOutcome {
     const { source, seq } = encoded.transfer;
     if (this.ahead.withinWindow(seq, this.ledger.watermarkOf(source)))
       return this.toBroadcast(encoded, nowMs, out);

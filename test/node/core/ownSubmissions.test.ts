@@ -109,6 +109,30 @@ describe("a wallet's submissions ahead of its next seq", () => {
     });
   });
 
+  it("keeps pending, and holds later, one a restart brings back while the hold is full", async () => {
+    await withDatabase("tally-ahead-", async (db) => {
+      const core = newCore();
+      submit(core, paying(7));
+      submit(core, paying(8));
+      await writeBatch(db, core.finishStep());
+      const restarted = newCore({ ahead: { ...AHEAD_DEFAULTS, total: 1 } });
+      for (const t of restarted.restoreSubmitted(await SubmittedLog.load(db)))
+        restarted.handle({ type: "reintroduce", encoded: t, nowMs: 1 });
+      assert.equal(restarted.heldAheadCount, 1, "room for one");
+      assert.equal(restarted.statusOf(paying(8).id), "pending", "the other is not forgotten");
+      for (const seq of [1, 2]) {
+        submit(restarted, paying(seq), 1);
+        deliverBy(restarted, paying(seq).id, seq);
+      }
+      assert.equal(restarted.heldAheadCount, 0, "seq 7 released when seq 2 applied");
+      restarted.handle({ type: "tick", nowMs: 2 });
+      restarted.handle({ type: "tick", nowMs: REOFFER_SWEEP_MS + 2 });
+      assert.equal(restarted.heldAheadCount, 1, "the sweep held seq 8 now that there is room");
+      submit(restarted, paying(3), 1);
+      assert.deepEqual(introducedSeqs(deliverBy(restarted, paying(3).id, 3)), [8]);
+    });
+  });
+
   it("drops a held transfer whose seq never comes within reach after the timeout, from the log too", () => {
     const core = newCore();
     submit(core, paying(7));
