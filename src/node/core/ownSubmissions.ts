@@ -141,12 +141,11 @@ export class OwnSubmissions {
   }
 
   /**
-   * Offers the broadcast again (or the hold, if now too far ahead) each pending submission it no longer holds,
-   * as a restart would. It evicts an
-   * instance idle for 10 minutes, payload and all: one this node introduced while cut off from its peers, or
-   * a later seq whose predecessor came late. Its commitments stay and are re-sent, but peers cannot echo a
-   * payload they never got, and before this sweep nothing but a restart introduced it again: its client
-   * heard "pending" for good. O(pending submissions) a minute.
+   * Offers each pending submission the broadcast no longer holds again, as a restart would (to the hold, if
+   * it is now too far ahead). The broadcast evicts an instance idle for 10 minutes, payload and all: one this
+   * node introduced while cut off from its peers, or a later seq whose predecessor came late. Its commitments
+   * stay and are re-sent, but peers cannot echo a payload they never got, and before this sweep nothing but a
+   * restart introduced it again: its client heard "pending" for good. O(pending submissions) a sweep.
    */
   private reofferDropped(nowMs: number, out: NodeAction[]): void {
     const dropped: EncodedTransfer[] = [];
