@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { ErrorCode } from "../../../src/core/errors.ts";
 import { decodeTransfer, type EncodedTransfer } from "../../../src/core/transfer.ts";
 import { AHEAD_DEFAULTS } from "../../../src/node/core/aheadSubmissions.ts";
@@ -147,6 +148,42 @@ describe("a wallet's submissions ahead of its next seq", () => {
     assert.ok(
       deleted.some((op) => op.key === record.key),
       "a restart does not bring it back",
+    );
+  });
+});
+
+describe("a wallet's submissions in any order", () => {
+  it("are all taken and applied, each introduced only within 4 of the next seq", () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: 24 })
+          .chain((n) => fc.shuffledSubarray([...Array(n).keys()], { minLength: n })),
+        (order) => {
+          const core = newCore();
+          const seqs = order.map((i) => i + 1);
+          const introduced = new Set<number>();
+          const note = (actions: readonly NodeAction[], next: number) => {
+            for (const seq of introducedSeqs(actions)) {
+              assert.ok(seq <= next + 4, `seq ${seq} introduced while the next seq is ${next}`);
+              introduced.add(seq);
+            }
+          };
+          for (const seq of seqs) {
+            const { result, actions } = submit(core, paying(seq));
+            assert.ok(result.ok, `seq ${seq} refused: ${JSON.stringify(result)}`);
+            note(actions, 1);
+          }
+          // The peers answer whatever this node introduced, one seq at a time, in seq order.
+          for (let seq = 1; seq <= seqs.length; seq++) {
+            assert.ok(introduced.has(seq), `seq ${seq} was never introduced`);
+            note(deliverBy(core, paying(seq).id, seq), seq + 1);
+            assert.equal(core.statusOf(paying(seq).id), "applied");
+          }
+          assert.equal(core.heldAheadCount, 0);
+        },
+      ),
+      { numRuns: 40, seed: 53 },
     );
   });
 });
