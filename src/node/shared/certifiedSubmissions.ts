@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { EncodedTransfer } from "../../core/transfer.ts";
+import { AHEAD_DEFAULTS } from "../core/aheadSubmissions.ts";
 
 /**
  * How far past its ledger's next seq a node submits a shared account's certified transfers. Peers echo only
@@ -9,11 +10,12 @@ import type { EncodedTransfer } from "../../core/transfer.ts";
  * its owners' nodes filled those 8 places with seqs that could not move, then had to refuse the one seq that
  * could (retries alone would wait for the broadcast's 10-minute stall eviction to free a place). With at
  * most this many past the next seq, 1 + 4 of the 8 are ever this node's own, and the next seq always has one.
- * The node now holds any submission further ahead the same way (`AHEAD_DEFAULTS.window`); keeping certified
- * transfers here instead is what lets an account's committee run up to 1,024 decisions ahead rather than the
- * ledger's 64-seq submission lookahead.
+ * The node now holds any submission further ahead by the same rule, so this is its window
+ * (`AHEAD_DEFAULTS.window`), not a second number to keep in step; keeping certified transfers here instead
+ * is what lets an account's committee run up to 1,024 decisions ahead rather than the ledger's 64-seq
+ * submission lookahead.
  */
-export const CERTIFIED_SUBMIT_WINDOW = 4;
+export const CERTIFIED_SUBMIT_WINDOW = AHEAD_DEFAULTS.window;
 
 /**
  * Certified transfers kept per account until the ledger applies their seq. Past it the highest seqs are
