@@ -2,17 +2,22 @@ import type { RandomSource } from "../../src/core/random.ts";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import { transferToJson } from "../../src/core/transferJson.ts";
 import type { DevnetNode } from "../../src/devnet/devnet.ts";
+import { AHEAD_DEFAULTS } from "../../src/node/core/aheadSubmissions.ts";
 import { randomIndex } from "../../src/sampling/randomDraw.ts";
 import type { Keystore } from "../../src/wallet/keystore.ts";
-import { NodeClient } from "../../src/wallet/nodeClient.ts";
+import { NodeClient, NodeRequestError } from "../../src/wallet/nodeClient.ts";
 import { prepareNextTransfer } from "../../src/wallet/prepareTransfer.ts";
+import { buildSignedTransfer } from "../../src/wallet/signTransfer.ts";
 import { sleep } from "./cluster.ts";
 
 /**
  * The bank: every wallet is a client paying random other wallets small amounts through a random node, one
  * transfer at a time (a wallet's seqs are sequential). A wallet whose node fails keeps its signed transfer and
  * submits the very same one elsewhere until some node resolves it — what a careful wallet does. Now and then a
- * wallet equivocates: two different transfers for the same seq, to two different nodes at once.
+ * wallet equivocates: two different transfers for the same seq, to two different nodes at once. The last
+ * wallets may pipeline instead, as an exchange does: each turn they sign a burst of consecutive seqs and send
+ * them all before any resolves, later seqs first (to one node, or each to a random one), so that nodes hold
+ * submissions far ahead of the account's next seq while they are killed, paused, wiped and cut off.
  */
 
 export interface BankOptions {
@@ -40,6 +45,10 @@ export interface BankOptions {
   readonly spares?: readonly Keystore[];
   /** Accounts the wallets pay besides each other, none of them paying through the bank (a shared account). */
   readonly otherPayees?: readonly string[];
+  /** How many wallets (the last ones, never an equivocator) pipeline their transfers in bursts; 0 if absent. */
+  readonly pipeliners?: number;
+  /** Transfers per pipelined burst: more than the node's ahead window, so that some are held (default 12). */
+  readonly burst?: number;
 }
 
 export interface BankStats {
@@ -55,7 +64,19 @@ export interface BankStats {
   accountsStuck: number;
   /** Equivocating wallets that stopped: stuck with no spare account left. */
   walletsRetired: number;
+  /** Pipelined bursts signed, and their transfers. */
+  bursts: number;
+  burstTransfers: number;
+  /**
+   * Pipelined transfers a node acknowledged while their account's next seq was still unsent, more than the
+   * node's ahead window (4) past it: each one a submission that node had to hold.
+   */
+  aheadAcknowledged: number;
+  /** Submissions a node refused, by error code (the wallet then tried again elsewhere). */
+  refusals: Record<string, number>;
 }
+
+type Wallet = { keystore: Keystore; outstanding: EncodedTransfer[] };
 
 /** What a client saw: the transfer it saw applied for (source, seq). */
 export interface SeenApplied {
@@ -75,6 +96,10 @@ export class BankWorkload {
     doubleSpendsResolved: 0,
     accountsStuck: 0,
     walletsRetired: 0,
+    bursts: 0,
+    burstTransfers: 0,
+    aheadAcknowledged: 0,
+    refusals: {},
   };
   readonly seenApplied: SeenApplied[] = [];
   /** Double-spend pairs, for the checker: never both applied anywhere. */
@@ -83,7 +108,7 @@ export class BankWorkload {
   /** Transfers some node acknowledged (202) that the client never saw resolved. */
   readonly unresolved = new Map<string, { source: string; seq: number }>();
   private readonly nodes: readonly DevnetNode[];
-  private readonly wallets: { keystore: Keystore; outstanding?: EncodedTransfer }[];
+  private readonly wallets: Wallet[];
   private readonly addresses: readonly string[];
   private readonly options: BankOptions;
   private readonly spares: Keystore[];
@@ -92,7 +117,7 @@ export class BankWorkload {
 
   constructor(nodes: readonly DevnetNode[], keystores: readonly Keystore[], options: BankOptions) {
     this.nodes = nodes;
-    this.wallets = keystores.map((keystore) => ({ keystore }));
+    this.wallets = keystores.map((keystore) => ({ keystore, outstanding: [] }));
     this.addresses = keystores.map((k) => k.address);
     this.options = options;
     this.spares = [...(options.spares ?? [])];
@@ -120,11 +145,19 @@ export class BankWorkload {
     return this.addresses[other >= w ? other + 1 : other]!;
   }
 
+  private isPipeliner(w: number): boolean {
+    const pipeliners = Math.min(
+      this.options.pipeliners ?? 0,
+      this.wallets.length - this.options.equivocators,
+    );
+    return w >= this.wallets.length - pipeliners;
+  }
+
   private async walletLoop(w: number): Promise<void> {
     const wallet = this.wallets[w]!;
     while (this.running) {
       try {
-        if (wallet.outstanding !== undefined) await this.resubmit(wallet, this.pickNode());
+        if (wallet.outstanding.length > 0) await this.settle(wallet, this.pickNode());
         else if (w < this.options.equivocators && this.options.random() < this.options.doubleSpendRate) {
           if (!(await this.doubleSpend(wallet))) {
             this.stats.accountsStuck++;
@@ -135,60 +168,124 @@ export class BankWorkload {
             }
             wallet.keystore = spare;
           }
-        } else await this.pay(wallet, w, this.pickNode());
+        } else if (this.isPipeliner(w)) await this.payBurst(wallet, w, this.pickNode());
+        else await this.pay(wallet, w, this.pickNode());
       } catch {
         this.stats.retries++;
         await sleep(200);
       }
     }
-    // Wind down: the transfer in hand must not be left unresolved by the client's own choice.
-    for (let tries = 0; wallet.outstanding !== undefined && tries < 3 * this.nodes.length; tries++) {
-      await this.resubmit(wallet, this.nodes[tries % this.nodes.length]!).catch(() => sleep(200));
+    // Wind down: the transfers in hand must not be left unresolved by the client's own choice.
+    for (let tries = 0; wallet.outstanding.length > 0 && tries < 3 * this.nodes.length; tries++) {
+      await this.settle(wallet, this.nodes[tries % this.nodes.length]!).catch(() => sleep(200));
     }
   }
 
-  private async pay(
-    wallet: { keystore: Keystore; outstanding?: EncodedTransfer },
-    w: number,
-    via: DevnetNode,
-  ) {
+  private pickAmount(): bigint {
+    return BigInt(1 + randomIndex(this.options.random, 1000));
+  }
+
+  private async pay(wallet: Wallet, w: number, via: DevnetNode) {
     const client = new NodeClient(via.api, { timeoutMs: 3_000 });
-    const amount = BigInt(1 + randomIndex(this.options.random, 1000));
     const { signed, keystore } = await prepareNextTransfer(client, wallet.keystore, {
-      outputs: [{ to: this.pickPayee(w), amount }],
+      outputs: [{ to: this.pickPayee(w), amount: this.pickAmount() }],
       catchUpTimeoutMs: this.options.resolveTimeoutMs,
     });
     wallet.keystore = keystore;
-    wallet.outstanding = signed;
-    await this.resubmit(wallet, via);
+    wallet.outstanding = [signed];
+    await this.settle(wallet, via);
   }
 
-  /** Submits the wallet's transfer in hand to `via` (again, if need be) and waits for its verdict there. */
-  private async resubmit(wallet: { keystore: Keystore; outstanding?: EncodedTransfer }, via: DevnetNode) {
-    const signed = wallet.outstanding!;
+  /**
+   * Signs a burst of consecutive seqs (the first checked against `via` like any payment, the rest chained on
+   * it) and sends every one before any can resolve: later seqs first, to `via` or each to a random node. The
+   * keystore records the burst's last seq before anything is sent, so a failure part-way leaves the whole
+   * burst in hand for `settle`.
+   */
+  private async payBurst(wallet: Wallet, w: number, via: DevnetNode) {
     const client = new NodeClient(via.api, { timeoutMs: 3_000 });
-    const known = await client.transfer(signed.id).catch(() => undefined);
-    if (known === undefined) {
-      await client.submit(transferToJson(signed.transfer));
-      this.stats.submitted++;
-      this.unresolved.set(signed.id, { source: signed.transfer.source, seq: signed.transfer.seq });
-    }
-    const view = await client.waitForResolution(signed.id, this.options.resolveTimeoutMs, 50);
-    this.unresolved.delete(signed.id);
-    wallet.outstanding = undefined;
-    if (view.status === "applied") {
-      this.stats.applied++;
-      this.seenApplied.push({
-        id: signed.id,
-        source: signed.transfer.source,
-        seq: signed.transfer.seq,
-        via: via.name,
+    const first = await prepareNextTransfer(client, wallet.keystore, {
+      outputs: [{ to: this.pickPayee(w), amount: this.pickAmount() }],
+      catchUpTimeoutMs: this.options.resolveTimeoutMs,
+    });
+    const firstSeq = first.signed.transfer.seq;
+    const burst = [first.signed];
+    let keystore = first.keystore;
+    for (let i = 1; i < (this.options.burst ?? 12); i++) {
+      const signed = buildSignedTransfer(keystore, {
+        network: keystore.network!,
+        seq: firstSeq + i,
+        outputs: [{ to: this.pickPayee(w), amount: this.pickAmount() }],
       });
-    } else this.stats.rejected++;
+      keystore = { ...keystore, lastSignedSeq: firstSeq + i, lastSignedId: signed.id };
+      burst.push(signed);
+    }
+    wallet.keystore = keystore;
+    wallet.outstanding = burst;
+    this.stats.bursts++;
+    this.stats.burstTransfers += burst.length;
+    const spread = this.options.random() < 0.5;
+    const order = spread ? this.shuffled(burst) : [...burst].reverse();
+    let firstSent = false;
+    for (const signed of order) {
+      const node = spread ? this.pickNode() : via;
+      await this.submit(new NodeClient(node.api, { timeoutMs: 3_000 }), signed);
+      if (!firstSent && signed.transfer.seq - firstSeq > AHEAD_DEFAULTS.window)
+        this.stats.aheadAcknowledged++;
+      firstSent ||= signed === first.signed;
+    }
+    await this.settle(wallet, via);
+  }
+
+  private shuffled<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = randomIndex(this.options.random, i + 1);
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  }
+
+  private async submit(client: NodeClient, signed: EncodedTransfer): Promise<void> {
+    try {
+      await client.submit(transferToJson(signed.transfer));
+    } catch (e) {
+      if (e instanceof NodeRequestError) this.stats.refusals[e.code] = (this.stats.refusals[e.code] ?? 0) + 1;
+      throw e;
+    }
+    this.stats.submitted++;
+    this.unresolved.set(signed.id, { source: signed.transfer.source, seq: signed.transfer.seq });
+  }
+
+  /**
+   * Submits the wallet's transfers in hand to `via` (those it does not know yet, in seq order) and waits for
+   * each verdict there, in seq order.
+   */
+  private async settle(wallet: Wallet, via: DevnetNode) {
+    const client = new NodeClient(via.api, { timeoutMs: 3_000 });
+    for (const signed of wallet.outstanding) {
+      const known = await client.transfer(signed.id).catch(() => undefined);
+      if (known === undefined) await this.submit(client, signed);
+    }
+    while (wallet.outstanding.length > 0) {
+      const signed = wallet.outstanding[0]!;
+      const view = await client.waitForResolution(signed.id, this.options.resolveTimeoutMs, 50);
+      this.unresolved.delete(signed.id);
+      wallet.outstanding.shift();
+      if (view.status === "applied") {
+        this.stats.applied++;
+        this.seenApplied.push({
+          id: signed.id,
+          source: signed.transfer.source,
+          seq: signed.transfer.seq,
+          via: via.name,
+        });
+      } else this.stats.rejected++;
+    }
   }
 
   /** Two transfers for one seq, sent at once to two different nodes. Returns false if the wallet is stuck. */
-  private async doubleSpend(wallet: { keystore: Keystore; outstanding?: EncodedTransfer }): Promise<boolean> {
+  private async doubleSpend(wallet: Wallet): Promise<boolean> {
     const first = this.pickNode();
     const others = this.nodes.filter((n) => n !== first);
     const second = others[randomIndex(this.options.random, others.length)]!;

@@ -7,7 +7,8 @@ import { chaosOptionsFromEnv, runChaos, summarize } from "./runChaos.ts";
  * TALLY_CHAOS_WALLETS (24), TALLY_CHAOS_NEMESIS_MS (mean pause between faults, 6000), TALLY_CHAOS_BROADCAST
  * (contagion|bracha), TALLY_CHAOS_SPARES (funded accounts per equivocating wallet, 4), TALLY_CHAOS_SEED (printed
  * by every run; replays the same fault and payment schedule), TALLY_CHAOS_FIRST_FAULTS (kinds forced first, in
- * order, e.g. "partitionKill,partitionKill").
+ * order, e.g. "partitionKill,partitionKill"), TALLY_CHAOS_PIPELINERS (wallets sending bursts of 12 seqs at once,
+ * later seqs first, 3).
  */
 
 const options = chaosOptionsFromEnv({
@@ -20,6 +21,7 @@ const options = chaosOptionsFromEnv({
   doubleSpendRate: 0.2,
   sparesPerEquivocator: 4,
   quietTimeoutMs: 60_000,
+  pipeliners: 3,
 });
 
 describe("chaos", { timeout: options.durationMs + 600_000 }, () => {

@@ -37,6 +37,11 @@ export interface ChaosOptions {
    * for none.
    */
   readonly shared?: number;
+  /**
+   * Wallets (the last ones) that pipeline: each turn a burst of 12 consecutive seqs, all sent before any
+   * resolves, later seqs first (test/chaos/bankWorkload.ts); 0 or absent for none.
+   */
+  readonly pipeliners?: number;
 }
 
 /** How long the shared account's acknowledged intents get to be paid everywhere once the faults are over. */
@@ -87,6 +92,7 @@ export function chaosOptionsFromEnv(defaults: Omit<ChaosOptions, "seed">): Chaos
     sparesPerEquivocator: num("TALLY_CHAOS_SPARES", defaults.sparesPerEquivocator ?? 0),
     broadcast: env.TALLY_CHAOS_BROADCAST === "bracha" ? "bracha" : defaults.broadcast,
     shared: num("TALLY_CHAOS_SHARED", defaults.shared ?? 0),
+    pipeliners: num("TALLY_CHAOS_PIPELINERS", defaults.pipeliners ?? 0),
     ...firstFaultsFromEnv(env.TALLY_CHAOS_FIRST_FAULTS, defaults.firstFaults),
   };
 }
@@ -155,6 +161,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       equivocators,
       resolveTimeoutMs: 5_000,
       doubleSpendTimeoutMs: 15_000,
+      pipeliners: options.pipeliners ?? 0,
       ...(shared === undefined ? {} : { otherPayees: [shared.address] }),
     });
     const payer =
@@ -310,6 +317,7 @@ export function summarize(r: ChaosReport): string {
     `${r.events.length} nemesis events ${JSON.stringify(kinds)}`,
     `${partitions.length} partitions (${healed.length} seen cut, healed and caught up; minorities ${partitions.map((e) => `${e.nodes.join("+")} ${e.behindAtHeal ?? "?"} seqs behind at heal`).join(", ") || "-"})`,
     `${r.bank.applied} transfers seen applied (${r.bank.submitted} submissions, ${r.bank.rejected} rejected, ${r.bank.retries} retries)`,
+    ...(r.bank.bursts === 0 ? [] : [summarizeBursts(r.bank)]),
     `${r.bank.doubleSpendAttempts} double-spend attempts (${r.bank.doubleSpendsResolved} resolved, ${r.bank.accountsStuck} accounts stuck, ${r.bank.walletsRetired} wallets retired)`,
     `${r.unresolved} acknowledged but unresolved by their clients`,
     `supply samples ${r.supplySamples.consistent} consistent of ${r.supplySamples.taken}`,
@@ -318,6 +326,11 @@ export function summarize(r: ChaosReport): string {
     ...(r.shared === undefined ? [] : [summarizeShared(r.shared)]),
     `${r.violations.length} violations`,
   ].join("; ");
+}
+
+function summarizeBursts(b: BankStats): string {
+  const refusals = Object.entries(b.refusals).map(([code, n]) => `${n} ${code}`);
+  return `${b.bursts} pipelined bursts (${b.burstTransfers} transfers, ${b.aheadAcknowledged} acknowledged more than 4 past an unsent next seq; refusals: ${refusals.join(", ") || "none"})`;
 }
 
 function summarizeShared(s: SharedReport): string {

@@ -4,7 +4,7 @@ import { chaosOptionsFromEnv, runChaos, summarize } from "../chaos/runChaos.ts";
 
 /**
  * The short seeded chaos run (about 60–90 s): a 4-node devnet, 12 wallets paying each other and now and then
- * double-spending, a fault every ~4 s (kill -9 + restart, SIGSTOP/SIGCONT, lost database, partition), then the
+ * double-spending (two of them pipelining bursts of 12 seqs, later seqs first), a fault every ~4 s (kill -9 + restart, SIGSTOP/SIGCONT, lost database, partition), then the
  * checker. The first fault is always a partition, so every run cuts the network at least once. A kill inside
  * a partition (`partitionKill`) is left to the long form and to TALLY_CHAOS_FIRST_FAULTS: one CI run saw its
  * faulty side not catch up within 60 s (docs/reliability.md). The long form is `npm run test:chaos`
@@ -22,6 +22,7 @@ const options = chaosOptionsFromEnv({
   quietTimeoutMs: 30_000,
   firstFaults: ["partition"],
   faultKinds: ["kill", "pause", "wipe", "partition"],
+  pipeliners: 2,
 });
 
 describe("chaos (short)", { timeout: 240_000 }, () => {
@@ -32,6 +33,10 @@ describe("chaos (short)", { timeout: 240_000 }, () => {
     assert.deepEqual(report.violations, [], `seed ${options.seed}`);
     assert.ok(report.events.length >= 3, "the nemesis struck at least three times");
     assert.ok(report.bank.applied >= 100, "the bank moved money");
+    // The pipelining wallets made nodes hold submissions far ahead of their account's next seq, and every
+    // one they acknowledged resolved (the violations above include any acknowledged transfer never resolved).
+    assert.ok(report.bank.bursts >= 2, "the pipelining wallets sent bursts");
+    assert.ok(report.bank.aheadAcknowledged >= 1, "a node acknowledged a submission past its ahead window");
     const partitions = report.events.filter((e) => e.kind === "partition");
     assert.ok(partitions.length >= 1, "the nemesis partitioned the network at least once");
     for (const p of partitions) {
