@@ -8,6 +8,7 @@ import { registerBatchRoute } from "./batchRoute.ts";
 import { type ClientLimits, type InstalledClientLimits, installClientLimits } from "./clientLimits.ts";
 import { errorHandler, HttpError } from "./errors.ts";
 import { EventBatch } from "./eventBatch.ts";
+import { registerExplorerRoutes } from "./explorerRoutes.ts";
 import { decodeHistoryCursor, encodeHistoryCursor } from "./historyCursor.ts";
 import type { NodeApi, TransferEvent } from "./nodeApi.ts";
 import {
@@ -197,6 +198,7 @@ export async function buildApiServer(node: NodeApi, options: ApiOptions): Promis
   });
 
   registerEventStream(app, node, options);
+  await registerExplorerRoutes(app);
   if (options.testing !== undefined) registerTestingRoutes(app, options.testing);
   return app;
 }

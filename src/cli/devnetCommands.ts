@@ -58,6 +58,7 @@ const devnetUp: Command = {
         `             passphrase in ${wallets[0]!.passphraseFile}`,
         "  try: npx --no tally wallet balance --keystore " +
           `${wallets[0]!.keystore} --node ${nodes[0]!.api}`,
+        `  explorer: ${nodes[0]!.api}/explorer/ (any node's API address serves it)`,
         ...(devnet.membership === "open"
           ? [
               "  join: npx --no tally node start --genesis " +
