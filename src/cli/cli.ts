@@ -5,6 +5,7 @@ import { benchCommands } from "./benchCommand.ts";
 import { benchGoals } from "./benchGoalsCommand.ts";
 import { type Command, UsageError } from "./command.ts";
 import { devnetCommands } from "./devnetCommands.ts";
+import { genesisCommands } from "./genesisCommands.ts";
 import { nodeCommands } from "./nodeCommands.ts";
 import { paramsCommands } from "./paramsCommand.ts";
 import { sharedCommands } from "./sharedCommands.ts";
@@ -15,6 +16,7 @@ const VERSION = "0.1.0";
 
 const commands: readonly Command[] = [
   ...nodeCommands,
+  ...genesisCommands,
   ...devnetCommands,
   ...walletCommands,
   ...sharedCommands,

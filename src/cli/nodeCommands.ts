@@ -1,18 +1,40 @@
+import { resolve } from "node:path";
 import { resolveNodeConfig } from "../node/config.ts";
 import { createLogger } from "../node/logger.ts";
 import { TallyNode } from "../node/tallyNode.ts";
-import { type Command, optionalString } from "./command.ts";
+import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
+import { type Command, optionalString, requireString } from "./command.ts";
+
+/**
+ * `tally node init`: the node's identity before its first start, so an operator can put its peer id in a
+ * genesis (a bootstrap or static member address ends in /p2p/<peer id>). `node start` uses the same key.
+ */
+const nodeInit: Command = {
+  path: ["node", "init"],
+  summary: "create the node's peer key in its data dir (if it has none) and print its peer id",
+  usage: "--data-dir DIR",
+  options: { "data-dir": { type: "string" } },
+  async run(args) {
+    const key = await loadOrCreatePeerKey(resolve(requireString(args, "data-dir")));
+    return { peerId: key.peerId.toString(), keyFile: key.path, created: key.created };
+  },
+  human(result) {
+    const r = result as { peerId: string; keyFile: string; created: boolean };
+    return `${r.peerId} (${r.created ? "new key" : "existing key"} in ${r.keyFile})`;
+  },
+};
 
 const nodeStart: Command = {
   path: ["node", "start"],
   summary: "run a node until SIGINT/SIGTERM",
   usage:
-    "[--config FILE] [--data-dir DIR] [--genesis FILE] [--listen MULTIADDR…] [--api HOST:PORT] [--bootstrap MULTIADDR…] [--log-level LEVEL] [--byzantine silent|forge|equivocate (testing)] [--testing-faults (testing: PUT/DELETE /v1/testing/partition) [--testing-blocked-peer PEER_ID…] [--testing-unlinked-peer PEER_ID…] [--testing-stall-timeout-ms MS]] [--owner-key KEYSTORE:PASSPHRASE_FILE…] [--shared DEFINITION_FILE…] [--byzantine-owner silent|equivocate (testing)]",
+    "[--config FILE] [--data-dir DIR] [--genesis FILE] [--listen MULTIADDR…] [--announce MULTIADDR…] [--api HOST:PORT] [--bootstrap MULTIADDR…] [--log-level LEVEL] [--byzantine silent|forge|equivocate (testing)] [--testing-faults (testing: PUT/DELETE /v1/testing/partition) [--testing-blocked-peer PEER_ID…] [--testing-unlinked-peer PEER_ID…] [--testing-stall-timeout-ms MS]] [--owner-key KEYSTORE:PASSPHRASE_FILE…] [--shared DEFINITION_FILE…] [--byzantine-owner silent|equivocate (testing)]",
   options: {
     config: { type: "string" },
     "data-dir": { type: "string" },
     genesis: { type: "string" },
     listen: { type: "string", multiple: true },
+    announce: { type: "string", multiple: true },
     api: { type: "string" },
     bootstrap: { type: "string", multiple: true },
     "log-level": { type: "string" },
@@ -31,6 +53,7 @@ const nodeStart: Command = {
       dataDir: optionalString(args, "data-dir"),
       genesis: optionalString(args, "genesis"),
       listen: args.values.listen as string[] | undefined,
+      announce: args.values.announce as string[] | undefined,
       api: optionalString(args, "api"),
       bootstrap: args.values.bootstrap as string[] | undefined,
       logLevel: optionalString(args, "log-level"),
@@ -67,4 +90,4 @@ const nodeStart: Command = {
   },
 };
 
-export const nodeCommands: readonly Command[] = [nodeStart];
+export const nodeCommands: readonly Command[] = [nodeInit, nodeStart];

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import { parseAnnounce } from "../p2p/announceAddrs.ts";
 import { MAX_BLOCKED_PEERS } from "../p2p/partitionGate.ts";
 import { parsePeerId } from "../p2p/transportOptions.ts";
 
@@ -8,6 +9,8 @@ export interface NodeConfig {
   readonly dataDir: string;
   readonly genesisPath: string;
   readonly listen: readonly string[];
+  /** `--announce`: addresses to put in this node's record instead of the listening ones (canonical, no /p2p). */
+  readonly announce?: readonly string[];
   readonly api: { readonly host: string; readonly port: number };
   /** Multiaddrs with /p2p/<peerId>; genesis members are added automatically. */
   readonly bootstrap: readonly string[];
@@ -48,6 +51,7 @@ const CONFIG_KEYS = new Set([
   "dataDir",
   "genesis",
   "listen",
+  "announce",
   "api",
   "bootstrap",
   "logLevel",
@@ -71,6 +75,7 @@ export interface NodeFlags {
   dataDir?: string | undefined;
   genesis?: string | undefined;
   listen?: string[] | undefined;
+  announce?: string[] | undefined;
   api?: string | undefined;
   bootstrap?: string[] | undefined;
   logLevel?: string | undefined;
@@ -120,6 +125,9 @@ export async function resolveNodeConfig(flags: NodeFlags): Promise<NodeConfig> {
     dataDir,
     genesisPath,
     listen: flags.listen?.length ? flags.listen : (strs(file.listen, "listen") ?? [DEFAULT_LISTEN]),
+    announce: parseAnnounce(
+      flags.announce?.length ? flags.announce : (strs(file.announce, "announce") ?? []),
+    ),
     api: api === undefined ? DEFAULT_API : parseHostPort(api, "api"),
     bootstrap: [...(strs(file.bootstrap, "bootstrap") ?? []), ...(flags.bootstrap ?? [])],
     logLevel: flags.logLevel ?? str(file.logLevel, "logLevel") ?? "info",

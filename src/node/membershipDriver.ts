@@ -8,6 +8,7 @@ import type { PeerId } from "../core/peerId.ts";
 import { mintIdentityProof } from "../membership/identityProof.ts";
 import { signNodeRecord } from "../membership/nodeRecord.ts";
 import type { OpenMembership, RecordVerdict } from "../membership/openMembership.ts";
+import { dialableAddrs } from "../p2p/announceAddrs.ts";
 import type { P2PTransport } from "../p2p/transport.ts";
 import { MEMBERSHIP_CHANNEL } from "../protocols/membership/membershipChannel.ts";
 import type { RecordList } from "../protocols/membership/membershipMessages.ts";
@@ -209,7 +210,7 @@ export class MembershipDriver {
     let changed = false;
     for (const peer of view) {
       if (this.keeper.isKept(peer, "view")) continue;
-      const addr = this.membership.addressesOf(peer)[0];
+      const addr = dialableAddrs(this.membership.addressesOf(peer), this.transport.multiaddrs)[0];
       if (addr === undefined) continue;
       this.keeper.keep(peer, addr, "view");
       changed = true;

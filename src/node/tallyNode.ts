@@ -20,6 +20,7 @@ import type { EncodedTransfer } from "../core/transfer.ts";
 import { type Genesis, genesisHash } from "../genesis/genesis.ts";
 import { memberDialAddresses, readGenesisFile } from "../genesis/genesisFile.ts";
 import type { Ledger, TransferStatusChange } from "../ledger/ledger.ts";
+import { dialableAddrs } from "../p2p/announceAddrs.ts";
 import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
 import { P2PTransport } from "../p2p/transport.ts";
 import { BROADCAST_CHANNEL } from "../protocols/broadcast/broadcastChannel.ts";
@@ -215,6 +216,7 @@ export class TallyNode implements NodeApi {
     this.transport = new P2PTransport({
       privateKey: peerKey.privateKey,
       listen: this.config.listen,
+      announce: this.config.announce,
       // An open network's driver dials its bootstrap peers and then the sampler's view.
       bootstrap: open === undefined ? bootstrap : [],
       pubsub: open !== undefined,
@@ -249,7 +251,13 @@ export class TallyNode implements NodeApi {
     this.shared = await setUpSharedHosting({
       ...{ ...ctx, channels: this.channels, log: this.log, node: this },
       penalize: (peer, event) => this.network?.penalize(peer, event),
-      open: open === undefined ? undefined : { keeper, addressesOf: (peer) => open.addressesOf(peer) },
+      open:
+        open === undefined
+          ? undefined
+          : {
+              keeper,
+              addressesOf: (peer) => dialableAddrs(open.addressesOf(peer), ctx.transport.multiaddrs),
+            },
     });
     this.hostRelay =
       open === undefined

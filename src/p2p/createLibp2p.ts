@@ -6,6 +6,7 @@ import type { ComponentLogger, ConnectionGater, Libp2p, PrivateKey } from "@libp
 import { type Ping, ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { createLibp2p } from "libp2p";
+import { announceable } from "./announceAddrs.ts";
 import { sodiumNoiseCrypto } from "./noiseCrypto.ts";
 import { applyStreamTuning, gaterTuningWrites } from "./streamTuning.ts";
 
@@ -23,6 +24,8 @@ export interface Libp2pNodeOptions {
   privateKey: PrivateKey;
   /** Multiaddrs to listen on, e.g. `/ip4/127.0.0.1/tcp/0`. */
   listen: readonly string[];
+  /** Addresses to announce instead of the listening ones (`--announce`, announceAddrs.ts). */
+  announce?: readonly string[];
   /**
    * CIDR multiaddrs exempt from the inbound connection rate limit (`inboundConnectionThreshold`, 5/s per IP),
    * the pending-upgrade cap (`maxIncomingPendingConnections`) and connection pruning.
@@ -70,8 +73,13 @@ export async function createTallyLibp2p(
     privateKey: opts.privateKey,
     // The transport registers its protocol handler before listening, so no inbound stream can race it.
     start: false,
-    // Default is to listen nowhere; a node must be reachable by its members.
-    addresses: { listen: [...opts.listen] },
+    // Default is to listen nowhere; a node must be reachable by its members. What it announces (identify, and
+    // its node record) is what another host can dial: announceAddrs.ts.
+    addresses: {
+      listen: [...opts.listen],
+      ...(opts.announce !== undefined && opts.announce.length > 0 ? { announce: [...opts.announce] } : {}),
+      announceFilter: (addrs) => announceable(addrs),
+    },
     // Identify tells peers which implementation and version they talk to (default: "js-libp2p").
     nodeInfo: { name: "tally", version: opts.version ?? "0.0.0" },
     ...(modules.logger !== undefined ? { logger: modules.logger } : {}),

@@ -141,6 +141,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
       {
         privateKey: this.opts.privateKey,
         listen: this.opts.listen ?? ["/ip4/127.0.0.1/tcp/0"],
+        ...(this.opts.announce !== undefined ? { announce: this.opts.announce } : {}),
         ...(this.opts.allowList !== undefined ? { allowList: this.opts.allowList } : {}),
         ...(this.opts.version !== undefined ? { version: this.opts.version } : {}),
         maxConnections: this.limits.maxConnections,

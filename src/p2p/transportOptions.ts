@@ -22,6 +22,8 @@ export interface P2PTransportOptions {
   privateKey: PrivateKey;
   /** Listen multiaddrs. Default `/ip4/127.0.0.1/tcp/0`. */
   listen?: readonly string[];
+  /** Addresses to announce instead of the listening ones (announceAddrs.ts). */
+  announce?: readonly string[];
   /**
    * Static members: multiaddrs ending in `/p2p/<peerId>`. Our own id may appear and is skipped; several
    * addresses of one peer are all kept.

@@ -1,0 +1,219 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { NodeClient } from "../../src/wallet/nodeClient.ts";
+import { MAIN_TS, waitForHealth } from "../support/devnetProcess.ts";
+import { createLab, type LabHost, labUnavailable, type NetLab } from "../support/netLab.ts";
+
+/**
+ * A network across hosts, set up the way an operator would, with the CLI only: `tally node init` on each host,
+ * `tally genesis new` naming the first host as the bootstrap (open membership) or every host as a member
+ * (static), then `tally node start` listening on every interface (`/ip4/0.0.0.0/…`). Each host is a network
+ * namespace with its own address (test/support/netLab.ts), so nodes reach each other over a real link, not
+ * loopback — and each also has a loopback of its own, which is what broke it: a node listening on a wildcard
+ * announced 127.0.0.1 first, and every other host's node dialled itself there and never connected.
+ */
+
+const exec = promisify(execFile);
+const P2P_PORT = 4001;
+const API_PORT = 8080;
+
+async function tally(args: readonly string[]): Promise<unknown> {
+  const { stdout } = await exec(process.execPath, [MAIN_TS, ...args, "--json"]);
+  return JSON.parse(stdout);
+}
+
+interface Member {
+  peerId: string;
+  addrs: string[];
+}
+
+const unavailable = await labUnavailable();
+
+describe("a network across hosts (network namespaces)", { skip: unavailable, timeout: 240_000 }, () => {
+  let lab: NetLab;
+  let dir: string;
+  const processes: ChildProcess[] = [];
+
+  before(async () => {
+    lab = await createLab(4);
+    dir = await mkdtemp(join(tmpdir(), "tally-hosts-"));
+    await writeFile(join(dir, "pass"), "lab passphrase\n", { mode: 0o600 });
+  });
+
+  after(async () => {
+    for (const p of processes) p.kill("SIGKILL");
+    await Promise.all(
+      processes.map((p) => (p.exitCode === null ? new Promise((r) => p.once("exit", r)) : 0)),
+    );
+    await lab?.destroy();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Starts a node on `host` from `genesis`, its data in `dataDir`, listening on every interface. */
+  function startNode(host: LabHost, genesis: string, dataDir: string, extra: readonly string[] = []): string {
+    const argv = lab.on(host, [
+      process.execPath,
+      MAIN_TS,
+      "node",
+      "start",
+      "--genesis",
+      genesis,
+      "--data-dir",
+      dataDir,
+      "--listen",
+      `/ip4/0.0.0.0/tcp/${P2P_PORT}`,
+      "--api",
+      `0.0.0.0:${API_PORT}`,
+      "--log-level",
+      "warn",
+      ...extra,
+    ]);
+    processes.push(spawn(argv[0]!, argv.slice(1), { stdio: "ignore" }));
+    return `http://${host.ip}:${API_PORT}`;
+  }
+
+  async function stopAll(): Promise<void> {
+    for (const p of processes.splice(0)) {
+      p.kill("SIGTERM");
+      if (p.exitCode === null) await new Promise((r) => p.once("exit", r));
+    }
+  }
+
+  /** Two wallets on `network`: the first to be funded in the genesis, the second to be paid. */
+  async function wallets(network: string, tag: string) {
+    const made = [];
+    for (const name of ["payer", "payee"]) {
+      const keystore = join(dir, `${tag}-${name}.json`);
+      const w = (await tally([
+        "wallet",
+        "new",
+        "--keystore",
+        keystore,
+        "--network",
+        network,
+        "--passphrase-file",
+        join(dir, "pass"),
+      ])) as { address: string };
+      made.push({ keystore, address: w.address });
+    }
+    return made as [{ keystore: string; address: string }, { keystore: string; address: string }];
+  }
+
+  /** A payment through one node, then every node reports the payee's balance. */
+  async function paysAcross(
+    apis: readonly string[],
+    payer: { keystore: string },
+    payee: { address: string },
+  ) {
+    const sent = (await tally([
+      "wallet",
+      "send",
+      payee.address,
+      "500",
+      "--keystore",
+      payer.keystore,
+      "--passphrase-file",
+      join(dir, "pass"),
+      "--node",
+      apis[1]!,
+    ])) as { id: string; status: string };
+    assert.equal(sent.status, "applied");
+    for (const api of apis) {
+      const view = await new NodeClient(api).waitForResolution(sent.id, 30_000);
+      assert.equal(view.status, "applied", api);
+      assert.equal((await new NodeClient(api).account(payee.address)).balance, "500", api);
+    }
+  }
+
+  it("open membership: nodes listening on every interface find each other through one bootstrap host, and a payment reaches all", async () => {
+    const ids: string[] = [];
+    for (const [i] of lab.hosts.entries()) {
+      const r = (await tally(["node", "init", "--data-dir", join(dir, `open-${i}`)])) as { peerId: string };
+      ids.push(r.peerId);
+    }
+    const [payer, payee] = await wallets("labnet", "open");
+    const genesis = join(dir, "open-genesis.json");
+    const [first, , , last] = lab.hosts;
+    await tally([
+      "genesis",
+      "new",
+      "--out",
+      genesis,
+      "--network",
+      "labnet",
+      "--balance",
+      `${payer.address}=1000000`,
+      "--bootstrap",
+      `/ip4/${first!.ip}/tcp/${P2P_PORT}/p2p/${ids[0]}`,
+      // A small network's settings: a cheap identity, records that expire in seconds.
+      "--identity-difficulty",
+      "8",
+      "--record-ttl",
+      "10",
+      "--record-refresh",
+      "2",
+    ]);
+    // The last host has a second address and announces only that one (`--announce`).
+    const announced = `${lab.prefix}.${100 + lab.hosts.length}`;
+    await exec("ip", ["-n", last!.ns, "addr", "add", `${announced}/24`, "dev", last!.dev]);
+    const apis = lab.hosts.map((host, i) =>
+      startNode(
+        host,
+        genesis,
+        join(dir, `open-${i}`),
+        host === last ? ["--announce", `/ip4/${announced}/tcp/${P2P_PORT}`] : [],
+      ),
+    );
+    for (const api of apis) await waitForHealth(api, 60_000);
+
+    // What each node's record says, as the first host knows it: one address, the one other hosts can dial.
+    const peers = (await (await fetch(`${apis[0]}/v1/node/peers`)).json()) as { members: Member[] };
+    for (const [i, host] of lab.hosts.entries()) {
+      if (i === 0) continue;
+      const member = peers.members.find((m) => m.peerId === ids[i]);
+      assert.ok(member !== undefined, `host ${i + 1} is a member`);
+      const ip = host === last ? announced : host.ip;
+      assert.deepEqual(member.addrs, [`/ip4/${ip}/tcp/${P2P_PORT}/p2p/${ids[i]}`], `host ${i + 1}'s record`);
+    }
+    for (const api of apis) {
+      const info = (await (await fetch(`${api}/v1/node`)).json()) as { peers: { connected: number } };
+      assert.equal(info.peers.connected, lab.hosts.length - 1, `${api} is connected to every other host`);
+    }
+    await paysAcross(apis, payer, payee);
+    await stopAll();
+  });
+
+  it("static membership: a genesis listing every host's node, Bracha, and a payment reaches all", async () => {
+    const members: string[] = [];
+    for (const [i, host] of lab.hosts.entries()) {
+      const r = (await tally(["node", "init", "--data-dir", join(dir, `static-${i}`)])) as { peerId: string };
+      members.push(`/ip4/${host.ip}/tcp/${P2P_PORT}/p2p/${r.peerId}`);
+    }
+    const [payer, payee] = await wallets("labnet-static", "static");
+    const genesis = join(dir, "static-genesis.json");
+    await tally([
+      "genesis",
+      "new",
+      "--out",
+      genesis,
+      "--network",
+      "labnet-static",
+      "--membership",
+      "static",
+      "--broadcast",
+      "bracha",
+      "--balance",
+      `${payer.address}=1000000`,
+      ...members.flatMap((m) => ["--member", m]),
+    ]);
+    const apis = lab.hosts.map((host, i) => startNode(host, genesis, join(dir, `static-${i}`)));
+    for (const api of apis) await waitForHealth(api, 60_000);
+    await paysAcross(apis, payer, payee);
+    await stopAll();
+  });
+});
