@@ -115,7 +115,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     return this.node?.services.pubsub;
   }
 
-  /** Listen addresses including `/p2p/<peerId>`; empty before `start()`. */
+  /** The addresses this node announces (announceAddrs.ts), with `/p2p/<peerId>`; empty before `start()`. */
   get multiaddrs(): string[] {
     return this.node?.getMultiaddrs().map((ma) => ma.toString()) ?? [];
   }
@@ -427,8 +427,7 @@ export class P2PTransport extends EventEmitter<P2PTransportEvents> {
     if (this.isBanned(peerId)) {
       throw new TallyError(ErrorCode.PeerBanned, "peer is banned", { peer: peerId });
     }
-    // Members are dialled at their configured address (it stays valid across restarts); other peers only over
-    // a connection they opened, found by id.
+    // Members are dialled at their configured addresses; other peers only over a connection they opened.
     const target = this.members.get(peerId) ?? parsePeerId(peerId);
     return node.dialProtocol(target, this.protocol, { signal });
   }
