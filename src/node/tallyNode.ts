@@ -17,10 +17,10 @@ import type { ProtocolSpec } from "../channels/protocolSpec.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import { canonicalPeerId, type PeerId } from "../core/peerId.ts";
 import type { EncodedTransfer } from "../core/transfer.ts";
-import { type Genesis, genesisHash } from "../genesis/genesis.ts";
+import { type Genesis, genesisHash, isOpenMembership } from "../genesis/genesis.ts";
 import { memberDialAddresses, readGenesisFile } from "../genesis/genesisFile.ts";
 import type { Ledger, TransferStatusChange } from "../ledger/ledger.ts";
-import { dialableAddrs } from "../p2p/announceAddrs.ts";
+import { dialableAddrs, unreachableFromOthers } from "../p2p/announceAddrs.ts";
 import { loadOrCreatePeerKey } from "../p2p/peerKey.ts";
 import { P2PTransport } from "../p2p/transport.ts";
 import { BROADCAST_CHANNEL } from "../protocols/broadcast/broadcastChannel.ts";
@@ -306,6 +306,12 @@ export class TallyNode implements NodeApi {
       this.log.warn({ blocked }, "testing: starting partitioned");
     }
     await this.transport.start();
+    const peers = isOpenMembership(genesis) ? [...genesis.membership.bootstrap, ...bootstrap] : bootstrap;
+    if (unreachableFromOthers(this.transport.multiaddrs, peers))
+      this.log.warn(
+        { addrs: this.transport.multiaddrs },
+        "no other host can dial this node: it listens on host-local addresses only, and the network's other nodes are elsewhere; listen on a reachable address (--listen /ip4/0.0.0.0/tcp/PORT) or --announce one",
+      );
     await this.membershipDriver?.start();
     await this.shared?.start();
     this.hostRelay?.start();

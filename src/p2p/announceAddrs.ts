@@ -48,6 +48,15 @@ export function dialableAddrs(theirs: readonly string[], ours: readonly string[]
 }
 
 /**
+ * True when no other host can dial this node although the network lives on other hosts: every address it
+ * announces is host-local (it listens on loopback only, the default), while its bootstrap peers or members are
+ * elsewhere. Such a node still dials out, so it seems to work, but nobody can reach it back.
+ */
+export function unreachableFromOthers(ours: readonly string[], peers: readonly string[]): boolean {
+  return ours.length > 0 && ours.every(isHostLocal) && peers.some((a) => !isHostLocal(a));
+}
+
+/**
  * `--announce MULTIADDR…`: addresses to announce instead of the listening ones (a public address behind a
  * port forward, a DNS name). Each must parse, name no peer id (the node adds its own), and fit the record;
  * each is returned in canonical form, as records carry it.

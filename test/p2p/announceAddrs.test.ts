@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { multiaddr } from "@multiformats/multiaddr";
-import { announceable, dialableAddrs, isHostLocal, parseAnnounce } from "../../src/p2p/announceAddrs.ts";
+import {
+  announceable,
+  dialableAddrs,
+  isHostLocal,
+  parseAnnounce,
+  unreachableFromOthers,
+} from "../../src/p2p/announceAddrs.ts";
 
 const ID = "12D3KooWBRRezC7LrC2Ksr3JKvCcCJ68DKfHjxQ7RPsGPATAU8sU";
 
@@ -63,6 +69,20 @@ describe("dialled addresses", () => {
 
   it("a devnet node, whose own addresses are all loopback, dials loopback addresses", () => {
     assert.deepEqual(dialableAddrs(theirs, ["/ip4/127.0.0.1/tcp/7000"]), theirs);
+  });
+});
+
+describe("a node other hosts cannot dial", () => {
+  const loopback = [`/ip4/127.0.0.1/tcp/7000/p2p/${ID}`];
+  it("is one listening on loopback only while its bootstrap peer is on another host", () => {
+    assert.equal(unreachableFromOthers(loopback, [`/ip4/203.0.113.10/tcp/4001/p2p/${ID}`]), true);
+  });
+  it("is not a devnet node (every peer on loopback), nor one with a reachable address", () => {
+    assert.equal(unreachableFromOthers(loopback, [`/ip4/127.0.0.1/tcp/7001/p2p/${ID}`]), false);
+    assert.equal(
+      unreachableFromOthers([`/ip4/10.0.0.5/tcp/4001/p2p/${ID}`], [`/ip4/203.0.113.10/tcp/4001/p2p/${ID}`]),
+      false,
+    );
   });
 });
 
