@@ -208,9 +208,10 @@ export class MembershipDriver {
   private syncConnections(): void {
     const view = new Set(this.membership.viewPeers());
     let changed = false;
+    const ours = this.transport.multiaddrs;
     for (const peer of view) {
       if (this.keeper.isKept(peer, "view")) continue;
-      const addr = dialableAddrs(this.membership.addressesOf(peer), this.transport.multiaddrs)[0];
+      const addr = dialableAddrs(this.membership.addressesOf(peer), ours)[0];
       if (addr === undefined) continue;
       this.keeper.keep(peer, addr, "view");
       changed = true;

@@ -84,6 +84,11 @@ describe("explorer, in Chromium", { timeout: 180_000 }, () => {
     paymentId = signed.id;
     const row = page.locator(`[data-test=feed-row][data-id="${signed.id}"]`);
     await row.getByText("applied").waitFor({ timeout: 30_000 });
+    // The rate over the last 10 s counts it (one in ten seconds: 0.1/s).
+    await page
+      .locator("[data-test=feed-state]")
+      .getByText(/connected · 0\.1 applied\/s/)
+      .waitFor();
 
     // Its link leads to the transfer, whose memo is shown exactly as written, as text.
     await row.getByRole("link", { name: `${signed.id.slice(0, 10)}…` }).click();
@@ -113,6 +118,39 @@ describe("explorer, in Chromium", { timeout: 180_000 }, () => {
     assert.equal(await history.count(), 1);
     assert.equal(await history.locator("td").nth(1).textContent(), "in");
     assert.equal(await history.locator("td.memo").textContent(), HOSTILE_MEMO);
+  });
+
+  it("pages an account's history: 25 transfers, then the older ones on request", async () => {
+    const [n0] = devnet.file.nodes;
+    const [payer, payee] = devnet.file.wallets;
+    const keystore = await readKeystore(payer!.keystore, { passphraseFile: payer!.passphraseFile });
+    const client = new NodeClient(n0!.api);
+    // 30 more payments, all at once (seqs 2..31), through the batch endpoint.
+    const next = (await client.account(payer!.address)).nextSeq;
+    const signed = Array.from({ length: 30 }, (_, i) =>
+      buildSignedTransfer(keystore, {
+        network: devnet.file.network,
+        seq: next + i,
+        outputs: [{ to: payee!.address, amount: 1n }],
+      }),
+    );
+    const response = await fetch(`${n0!.api}/v1/transfers:batch`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ transfers: signed.map((t) => transferToJson(t.transfer)) }),
+    });
+    assert.equal(response.status, 200);
+    for (const t of signed) assert.equal((await client.waitForResolution(t.id, 30_000)).status, "applied");
+    await page.goto(`${n0!.api}/explorer/#/account/${payer!.address}`);
+    // The previous view (another account) stays until this one is rendered: wait for this account's newest.
+    await page.locator(`[data-test=history-row][data-id="${signed.at(-1)!.id}"]`).waitFor();
+    const rows = page.locator("[data-test=history-row]");
+    assert.equal(await rows.count(), 25);
+    assert.equal(await rows.first().getAttribute("data-id"), signed.at(-1)!.id, "newest first");
+    await page.locator("[data-test=history-more]").click();
+    await page.locator(`[data-test=history-row][data-id="${paymentId}"]`).waitFor();
+    assert.equal(await rows.count(), 31);
+    assert.equal(await page.locator("[data-test=history-more]").isHidden(), true, "no older page left");
   });
 
   it("says so for a lookup that is neither an address nor an id, and for a transfer the node does not know", async () => {

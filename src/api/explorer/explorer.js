@@ -4,7 +4,8 @@
 
 const FEED_ROWS = 50;
 const FEED_RENDER_MS = 250;
-const RATE_WINDOW_MS = 10_000;
+/** The applied rate is counted per second over the last 10: ten counters, whatever the rate. */
+const RATE_SECONDS = 10;
 /** A stream the node refused (e.g. 429: four pages already open from this address) is asked for again. */
 const FEED_RETRY_MS = 10_000;
 const STATUS_POLL_MS = 3_000;
@@ -94,7 +95,9 @@ async function refreshStatus() {
 const feed = {
   /** id → the newest event of that transfer, oldest first (a Map keeps insertion order). */
   rows: new Map(),
-  appliedAt: [],
+  /** Applied verdicts per second, by `Math.floor(ms / 1000) % RATE_SECONDS`, and which second each holds. */
+  appliedPerSecond: new Array(RATE_SECONDS).fill(0),
+  secondOf: new Array(RATE_SECONDS).fill(-1),
   /** "connecting", "connected", "retrying" (the browser reconnects) or "refused" (we ask again later). */
   state: "connecting",
   dirty: false,
@@ -126,31 +129,51 @@ function connectFeed() {
     feed.rows.delete(event.id);
     feed.rows.set(event.id, { ...event, atMs: Date.now() });
     while (feed.rows.size > FEED_ROWS) feed.rows.delete(feed.rows.keys().next().value);
-    if (event.status === "applied") feed.appliedAt.push(Date.now());
+    if (event.status === "applied") countApplied(Math.floor(Date.now() / 1000));
     feed.dirty = true;
   });
 }
 
+function countApplied(second) {
+  const slot = second % RATE_SECONDS;
+  if (feed.secondOf[slot] !== second) {
+    feed.secondOf[slot] = second;
+    feed.appliedPerSecond[slot] = 0;
+  }
+  feed.appliedPerSecond[slot]++;
+}
+
 function startFeed() {
   connectFeed();
+  // The state line every tick (the rate decays when nothing arrives); the rows only when something changed.
   setInterval(() => {
-    const cutoff = Date.now() - RATE_WINDOW_MS;
-    while (feed.appliedAt.length > 0 && feed.appliedAt[0] < cutoff) feed.appliedAt.shift();
+    renderFeedState();
     if (feed.dirty) renderFeed();
   }, FEED_RENDER_MS);
+}
+
+function renderFeedState() {
+  const line = document.getElementById("feed-state");
+  if (line === null) return;
+  const now = Math.floor(Date.now() / 1000);
+  const recent = feed.appliedPerSecond.reduce(
+    (sum, count, i) => sum + (now - feed.secondOf[i] < RATE_SECONDS ? count : 0),
+    0,
+  );
+  const rate = (recent / RATE_SECONDS).toFixed(1);
+  line.textContent = {
+    connecting: "connecting…",
+    connected: `connected · ${rate} applied/s over the last 10 s`,
+    retrying: "connection lost, reconnecting…",
+    refused: "the node refused the event stream (too many open pages?); asking again in 10 s",
+  }[feed.state];
 }
 
 function renderFeed() {
   const body = document.getElementById("feed-rows");
   if (body === null) return;
   feed.dirty = false;
-  const rate = (feed.appliedAt.length / (RATE_WINDOW_MS / 1000)).toFixed(1);
-  document.getElementById("feed-state").textContent = {
-    connecting: "connecting…",
-    connected: `connected · ${rate} applied/s over the last 10 s`,
-    retrying: "connection lost, reconnecting…",
-    refused: "the node refused the event stream (too many open pages?); asking again in 10 s",
-  }[feed.state];
+  renderFeedState();
   const rows = [...feed.rows.values()]
     .reverse()
     .map((e) =>
