@@ -75,9 +75,7 @@ const nodeStart: Command = {
       throw e;
     }
     const ready = { peerId: node.peerId, api: node.apiUrl, multiaddrs: node.multiaddrs };
-    process.stdout.write(
-      `${args.json ? JSON.stringify(ready) : `node ready: ${ready.peerId} api ${ready.api}`}\n`,
-    );
+    process.stdout.write(`${args.json ? JSON.stringify(ready) : readyLines(ready).join("\n")}\n`);
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string) => {
         log.info({ signal }, "shutting down");
@@ -89,5 +87,14 @@ const nodeStart: Command = {
     return undefined;
   },
 };
+
+/** What an operator needs at start: who the node is, where its API and explorer are, what it announces. */
+function readyLines(ready: { peerId: string; api: string; multiaddrs: readonly string[] }): string[] {
+  return [
+    `node ready: ${ready.peerId} api ${ready.api}`,
+    `  explorer: ${ready.api}/explorer/`,
+    `  announced: ${ready.multiaddrs.join(" ") || "(nothing yet)"}`,
+  ];
+}
 
 export const nodeCommands: readonly Command[] = [nodeInit, nodeStart];
