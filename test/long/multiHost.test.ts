@@ -27,6 +27,9 @@ async function tally(args: readonly string[]): Promise<unknown> {
   return JSON.parse(stdout);
 }
 
+/** Not exited yet: a process killed by a signal has no exit code, only a signal code. */
+const running = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
+
 interface Member {
   peerId: string;
   addrs: string[];
@@ -47,15 +50,18 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
 
   after(async () => {
     for (const p of processes) p.kill("SIGKILL");
-    await Promise.all(
-      processes.map((p) => (p.exitCode === null ? new Promise((r) => p.once("exit", r)) : 0)),
-    );
+    await Promise.all(processes.map((p) => (running(p) ? new Promise((r) => p.once("exit", r)) : 0)));
     await lab?.destroy();
     await rm(dir, { recursive: true, force: true });
   });
 
   /** Starts a node on `host` from `genesis`, its data in `dataDir`, listening on every interface. */
-  function startNode(host: LabHost, genesis: string, dataDir: string, extra: readonly string[] = []): string {
+  function startNode(
+    host: LabHost,
+    genesis: string,
+    dataDir: string,
+    extra: readonly string[] = [],
+  ): { api: string; child: ChildProcess } {
     const argv = lab.on(host, [
       process.execPath,
       MAIN_TS,
@@ -73,14 +79,15 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
       "warn",
       ...extra,
     ]);
-    processes.push(spawn(argv[0]!, argv.slice(1), { stdio: "ignore" }));
-    return `http://${host.ip}:${API_PORT}`;
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: "ignore" });
+    processes.push(child);
+    return { api: `http://${host.ip}:${API_PORT}`, child };
   }
 
   async function stopAll(): Promise<void> {
     for (const p of processes.splice(0)) {
       p.kill("SIGTERM");
-      if (p.exitCode === null) await new Promise((r) => p.once("exit", r));
+      if (running(p)) await new Promise((r) => p.once("exit", r));
     }
   }
 
@@ -104,12 +111,13 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
     return made as [{ keystore: string; address: string }, { keystore: string; address: string }];
   }
 
-  /** A payment through one node, then every node reports the payee's balance. */
+  /** A payment of 500 through `apis[1]`, then every node of `apis` reports it applied and `balance` paid. */
   async function paysAcross(
     apis: readonly string[],
     payer: { keystore: string },
     payee: { address: string },
-  ) {
+    balance = "500",
+  ): Promise<string> {
     const sent = (await tally([
       "wallet",
       "send",
@@ -126,11 +134,12 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
     for (const api of apis) {
       const view = await new NodeClient(api).waitForResolution(sent.id, 30_000);
       assert.equal(view.status, "applied", api);
-      assert.equal((await new NodeClient(api).account(payee.address)).balance, "500", api);
+      assert.equal((await new NodeClient(api).account(payee.address)).balance, balance, api);
     }
+    return sent.id;
   }
 
-  it("open membership: nodes listening on every interface find each other through one bootstrap host, and a payment reaches all", async () => {
+  it("open membership: nodes listening on every interface find each other through one bootstrap host, a payment reaches all, and a node killed and restarted catches up", async () => {
     const ids: string[] = [];
     for (const [i] of lab.hosts.entries()) {
       const r = (await tally(["node", "init", "--data-dir", join(dir, `open-${i}`)])) as { peerId: string };
@@ -161,14 +170,15 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
     // The last host has a second address and announces only that one (`--announce`).
     const announced = `${lab.prefix}.${100 + lab.hosts.length}`;
     await exec("ip", ["-n", last!.ns, "addr", "add", `${announced}/24`, "dev", last!.dev]);
-    const apis = lab.hosts.map((host, i) =>
+    const startOpen = (i: number) =>
       startNode(
-        host,
+        lab.hosts[i]!,
         genesis,
         join(dir, `open-${i}`),
-        host === last ? ["--announce", `/ip4/${announced}/tcp/${P2P_PORT}`] : [],
-      ),
-    );
+        lab.hosts[i] === last ? ["--announce", `/ip4/${announced}/tcp/${P2P_PORT}`] : [],
+      );
+    const started = lab.hosts.map((_, i) => startOpen(i));
+    const apis = started.map((s) => s.api);
     for (const api of apis) await waitForHealth(api, 60_000);
 
     // What each node's record says, as the first host knows it: one address, the one other hosts can dial.
@@ -185,6 +195,22 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
       assert.equal(info.peers.connected, lab.hosts.length - 1, `${api} is connected to every other host`);
     }
     await paysAcross(apis, payer, payee);
+
+    // Host 3's node killed: a payment goes through without it; restarted from its data dir, it is dialled
+    // back across the link and catches up.
+    const victim = started[2]!.child;
+    victim.kill("SIGKILL");
+    if (running(victim)) await new Promise((r) => victim.once("exit", r));
+    const whileDown = await paysAcross(
+      apis.filter((_, i) => i !== 2),
+      payer,
+      payee,
+      "1000",
+    );
+    startOpen(2);
+    await waitForHealth(apis[2]!, 60_000);
+    assert.equal((await new NodeClient(apis[2]!).waitForResolution(whileDown, 30_000)).status, "applied");
+    assert.equal((await new NodeClient(apis[2]!).account(payee.address)).balance, "1000");
     await stopAll();
   });
 
@@ -211,7 +237,7 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
       `${payer.address}=1000000`,
       ...members.flatMap((m) => ["--member", m]),
     ]);
-    const apis = lab.hosts.map((host, i) => startNode(host, genesis, join(dir, `static-${i}`)));
+    const apis = lab.hosts.map((host, i) => startNode(host, genesis, join(dir, `static-${i}`)).api);
     for (const api of apis) await waitForHealth(api, 60_000);
     await paysAcross(apis, payer, payee);
     await stopAll();
