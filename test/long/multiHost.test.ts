@@ -3,7 +3,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, before, beforeEach, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { NodeClient } from "../../src/wallet/nodeClient.ts";
 import { MAIN_TS, waitForHealth } from "../support/devnetProcess.ts";
@@ -61,6 +61,7 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
     genesis: string,
     dataDir: string,
     extra: readonly string[] = [],
+    ipv6 = false,
   ): { api: string; child: ChildProcess } {
     const argv = lab.on(host, [
       process.execPath,
@@ -72,16 +73,16 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
       "--data-dir",
       dataDir,
       "--listen",
-      `/ip4/0.0.0.0/tcp/${P2P_PORT}`,
+      ipv6 ? `/ip6/::/tcp/${P2P_PORT}` : `/ip4/0.0.0.0/tcp/${P2P_PORT}`,
       "--api",
-      `0.0.0.0:${API_PORT}`,
+      ipv6 ? `[::]:${API_PORT}` : `0.0.0.0:${API_PORT}`,
       "--log-level",
       "warn",
       ...extra,
     ]);
     const child = spawn(argv[0]!, argv.slice(1), { stdio: "ignore" });
     processes.push(child);
-    return { api: `http://${host.ip}:${API_PORT}`, child };
+    return { api: ipv6 ? `http://[${host.ip6}]:${API_PORT}` : `http://${host.ip}:${API_PORT}`, child };
   }
 
   async function stopAll(): Promise<void> {
@@ -90,6 +91,8 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
       if (running(p)) await new Promise((r) => p.once("exit", r));
     }
   }
+  // Each case starts with no node running, whatever the one before left (its ports are the same).
+  beforeEach(stopAll);
 
   /** Two wallets on `network`: the first to be funded in the genesis, the second to be paid. */
   async function wallets(network: string, tag: string) {
@@ -211,6 +214,48 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
     await waitForHealth(apis[2]!, 60_000);
     assert.equal((await new NodeClient(apis[2]!).waitForResolution(whileDown, 30_000)).status, "applied");
     assert.equal((await new NodeClient(apis[2]!).account(payee.address)).balance, "1000");
+    await stopAll();
+  });
+
+  it("over IPv6 alone: nodes listening on [::] announce each host's address and not ::1, and a payment reaches all", async () => {
+    const ids: string[] = [];
+    for (const [i] of lab.hosts.entries()) {
+      const r = (await tally(["node", "init", "--data-dir", join(dir, `v6-${i}`)])) as { peerId: string };
+      ids.push(r.peerId);
+    }
+    const [payer, payee] = await wallets("labnet-v6", "v6");
+    const genesis = join(dir, "v6-genesis.json");
+    await tally([
+      "genesis",
+      "new",
+      "--out",
+      genesis,
+      "--network",
+      "labnet-v6",
+      "--balance",
+      `${payer.address}=1000000`,
+      "--bootstrap",
+      `/ip6/${lab.hosts[0]!.ip6}/tcp/${P2P_PORT}/p2p/${ids[0]}`,
+      "--identity-difficulty",
+      "8",
+      "--record-ttl",
+      "10",
+      "--record-refresh",
+      "2",
+    ]);
+    const apis = lab.hosts.map((host, i) => startNode(host, genesis, join(dir, `v6-${i}`), [], true).api);
+    for (const api of apis) await waitForHealth(api, 60_000);
+    const peers = (await (await fetch(`${apis[0]}/v1/node/peers`)).json()) as { members: Member[] };
+    for (const [i, host] of lab.hosts.entries()) {
+      if (i === 0) continue;
+      const member = peers.members.find((m) => m.peerId === ids[i]);
+      assert.deepEqual(
+        member?.addrs,
+        [`/ip6/${host.ip6}/tcp/${P2P_PORT}/p2p/${ids[i]}`],
+        `host ${i + 1}'s record`,
+      );
+    }
+    await paysAcross(apis, payer, payee);
     await stopAll();
   });
 

@@ -4,7 +4,8 @@ import { promisify } from "node:util";
 
 /**
  * A lab of separate hosts on one machine, for tests of what crosses a real network: one network namespace per
- * host, each with its own address on a /24, joined by a bridge in a namespace of the lab's own, plus one link
+ * host, each with its own IPv4 address on a /24 and IPv6 address on a /64, joined by a bridge in a namespace
+ * of the lab's own, plus one link
  * from the test's namespace so the test can reach every host. Nothing else on the machine is touched: every
  * name carries the lab's random id, and `destroy` removes the namespaces, which removes their links.
  * Needs root (CAP_NET_ADMIN) and iproute2's `ip`.
@@ -16,6 +17,8 @@ export interface LabHost {
   /** The namespace: run a process there with `ip netns exec NAME …`. */
   readonly ns: string;
   readonly ip: string;
+  /** Its IPv6 address (a unique local one, fd54:a<lab id>::<n>/64). */
+  readonly ip6: string;
   /** The host's interface on the lab's network (for adding addresses). */
   readonly dev: string;
 }
@@ -57,6 +60,8 @@ export async function createLab(hostCount: number): Promise<NetLab> {
   const id = randomBytes(2).toString("hex");
   const prefix = await freePrefix();
   const switchNs = `tally-${id}-sw`;
+  // A /64 of its own, its group spelled as the canonical form spells it (no leading zero).
+  const v6 = `fd54:a${id.slice(1)}:`;
   const hosts: LabHost[] = [];
   const namespaces = [switchNs];
   const destroy = async () => {
@@ -76,9 +81,11 @@ export async function createLab(hostCount: number): Promise<NetLab> {
       await ip("-n", switchNs, "link", "set", hostEnd, "netns", ns);
       await ip("-n", switchNs, "link", "set", switchEnd, "master", "br0", "up");
       await ip("-n", ns, "addr", "add", `${prefix}.${i}/24`, "dev", hostEnd);
+      // nodad: usable at once, not after duplicate address detection's second or so.
+      await ip("-n", ns, "addr", "add", `${v6}:${i}/64`, "dev", hostEnd, "nodad");
       await ip("-n", ns, "link", "set", hostEnd, "up");
       await ip("-n", ns, "link", "set", "lo", "up");
-      hosts.push({ ns, ip: `${prefix}.${i}`, dev: hostEnd });
+      hosts.push({ ns, ip: `${prefix}.${i}`, ip6: `${v6}:${i}`, dev: hostEnd });
     }
     // The test's own way in: the one interface in its namespace, gone with the switch's namespace.
     const [mine, switchEnd] = [`t${id}r0`, `t${id}s0`];
@@ -86,6 +93,7 @@ export async function createLab(hostCount: number): Promise<NetLab> {
     await ip("-n", switchNs, "link", "set", mine, "netns", String(process.pid));
     await ip("-n", switchNs, "link", "set", switchEnd, "master", "br0", "up");
     await ip("addr", "add", `${prefix}.254/24`, "dev", mine);
+    await ip("addr", "add", `${v6}:fe/64`, "dev", mine, "nodad");
     await ip("link", "set", mine, "up");
   } catch (e) {
     await destroy();
