@@ -5,9 +5,9 @@ import { promisify } from "node:util";
 /**
  * A lab of separate hosts on one machine, for tests of what crosses a real network: one network namespace per
  * host, each with its own IPv4 address on a /24 and IPv6 address on a /64, joined by a bridge in a namespace
- * of the lab's own, plus one link
- * from the test's namespace so the test can reach every host. Nothing else on the machine is touched: every
- * name carries the lab's random id, and `destroy` removes the namespaces, which removes their links.
+ * of the lab's own, plus one link from the test's namespace so the test can reach every host. Nothing else on
+ * the machine is touched: every name carries the lab's random id, and `destroy` removes the namespaces, which
+ * removes their links.
  * Needs root (CAP_NET_ADMIN) and iproute2's `ip`.
  */
 
