@@ -6,7 +6,7 @@ import { chaosOptionsFromEnv, runChaos, summarize } from "../chaos/runChaos.ts";
  * The short seeded chaos run with a shared account (about 90 s): a 4-node devnet whose nodes 1..3 host the
  * three owners of a shared account (k = 3: every owner is needed, so any fault on an owner's node stalls the
  * committee until it heals). The owners pay the wallets through the committee while the wallets pay each
- * other and the shared account, and the nemesis kills, pauses and partitions nodes (the first event kills
+ * other and the shared account (two of them in pipelined bursts of 12 seqs), and the nemesis kills, pauses and partitions nodes (the first event kills
  * node-1, an owner's host; a lost database only ever hits node-0, see `NemesisOptions.keepDisks`). Then the
  * bank's checks, and the shared account's: every acknowledged intent paid on every node, none twice, none
  * refused and paid, every owner's proposal applied or superseded. TALLY_CHAOS_SEED replays a seed; the long
@@ -26,6 +26,7 @@ const options = chaosOptionsFromEnv({
   firstVictims: ["node-1"],
   faultKinds: ["kill", "pause", "wipe", "partition"],
   shared: 3,
+  pipeliners: 2,
 });
 
 describe("chaos with a shared account (short)", { timeout: 300_000 }, () => {
