@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
  * nothing else: no inline script, no other origin, no framing, so a memo or reason that slipped past the
  * page's text-only rendering still could not run.
  */
-export const EXPLORER_SECURITY_HEADERS = {
+const EXPLORER_SECURITY_HEADERS = {
   "content-security-policy":
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",

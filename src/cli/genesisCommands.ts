@@ -24,7 +24,7 @@ import {
  */
 
 /** The size an open network's broadcast parameters are designed for when `--design-nodes` is not given. */
-export const OPEN_DESIGN_NODES = 1_000;
+const OPEN_DESIGN_NODES = 1_000;
 
 interface GenesisSummary {
   readonly genesis: string;

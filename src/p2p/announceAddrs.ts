@@ -16,11 +16,14 @@ import { MAX_RECORD_ADDR_BYTES, MAX_RECORD_ADDRS } from "../membership/nodeRecor
 /** An announced address leaves room in the record's per-address bound for the /p2p/<peer id> libp2p adds. */
 const MAX_ANNOUNCE_BYTES = MAX_RECORD_ADDR_BYTES - 64;
 
+/** Unspecified addresses: a listen wildcard, never a destination, not even on this host. */
+const UNSPECIFIED = /^\/ip4\/0\.0\.0\.0\/|^\/ip6\/::\//;
+
 const HOST_LOCAL = [
+  UNSPECIFIED,
   /^\/ip4\/127\./, // loopback
-  /^\/ip4\/0\.0\.0\.0\//, // unspecified: a listen wildcard, never a destination
   /^\/ip4\/169\.254\./, // link-local
-  /^\/ip6\/::1?\//, // loopback, unspecified
+  /^\/ip6\/::1\//, // loopback
   /^\/ip6\/fe[89ab][0-9a-f]:/i, // link-local fe80::/10
 ];
 
@@ -31,10 +34,7 @@ export function isHostLocal(addr: string): boolean {
 /** What a node lists in its record and identify answers: reachable addresses, or host-local ones if that is all. */
 export function announceable<T extends { toString(): string }>(addrs: readonly T[]): T[] {
   const reachable = addrs.filter((a) => !isHostLocal(a.toString()));
-  const chosen =
-    reachable.length > 0
-      ? reachable
-      : addrs.filter((a) => !/^\/ip[46]\/(0\.0\.0\.0|::)\//.test(a.toString()));
+  const chosen = reachable.length > 0 ? reachable : addrs.filter((a) => !UNSPECIFIED.test(a.toString()));
   return chosen.slice(0, MAX_RECORD_ADDRS);
 }
 

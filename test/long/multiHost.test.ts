@@ -142,27 +142,50 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
     return sent.id;
   }
 
-  it("open membership: nodes listening on every interface find each other through one bootstrap host, a payment reaches all, and a node killed and restarted catches up", async () => {
+  /**
+   * Each other host's record as the first host's node knows it: exactly one address, `expected(host)` with
+   * its peer id — the one other hosts can dial.
+   */
+  async function assertRecords(api: string, ids: readonly string[], expected: (host: LabHost) => string) {
+    const peers = (await (await fetch(`${api}/v1/node/peers`)).json()) as { members: Member[] };
+    for (const [i, host] of lab.hosts.entries()) {
+      if (i === 0) continue;
+      const member = peers.members.find((m) => m.peerId === ids[i]);
+      assert.ok(member !== undefined, `host ${i + 1} is a member`);
+      assert.deepEqual(member.addrs, [`${expected(host)}/p2p/${ids[i]}`], `host ${i + 1}'s record`);
+    }
+  }
+
+  /** `tally node init` for each host's node, its data in `dir/<tag>-<i>`: their peer ids, in host order. */
+  async function initNodes(tag: string): Promise<string[]> {
     const ids: string[] = [];
     for (const [i] of lab.hosts.entries()) {
-      const r = (await tally(["node", "init", "--data-dir", join(dir, `open-${i}`)])) as { peerId: string };
+      const r = (await tally(["node", "init", "--data-dir", join(dir, `${tag}-${i}`)])) as { peerId: string };
       ids.push(r.peerId);
     }
-    const [payer, payee] = await wallets("labnet", "open");
-    const genesis = join(dir, "open-genesis.json");
-    const [first, , , last] = lab.hosts;
+    return ids;
+  }
+
+  /** An open network's genesis funding `payer`, with `bootstrap` and a small network's settings. */
+  async function openGenesis(
+    tag: string,
+    network: string,
+    payer: string,
+    bootstrap: string,
+  ): Promise<string> {
+    const genesis = join(dir, `${tag}-genesis.json`);
     await tally([
       "genesis",
       "new",
       "--out",
       genesis,
       "--network",
-      "labnet",
+      network,
       "--balance",
-      `${payer.address}=1000000`,
+      `${payer}=1000000`,
       "--bootstrap",
-      `/ip4/${first!.ip}/tcp/${P2P_PORT}/p2p/${ids[0]}`,
-      // A small network's settings: a cheap identity, records that expire in seconds.
+      bootstrap,
+      // A cheap identity, and records that expire in seconds.
       "--identity-difficulty",
       "8",
       "--record-ttl",
@@ -170,6 +193,15 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
       "--record-refresh",
       "2",
     ]);
+    return genesis;
+  }
+
+  it("open membership: nodes listening on every interface find each other through one bootstrap host, a payment reaches all, and a node killed and restarted catches up", async () => {
+    const ids = await initNodes("open");
+    const [payer, payee] = await wallets("labnet", "open");
+    const [first, , , last] = lab.hosts;
+    const bootstrap = `/ip4/${first!.ip}/tcp/${P2P_PORT}/p2p/${ids[0]}`;
+    const genesis = await openGenesis("open", "labnet", payer.address, bootstrap);
     // The last host has a second address and announces only that one (`--announce`).
     const announced = `${lab.prefix}.${100 + lab.hosts.length}`;
     await exec("ip", ["-n", last!.ns, "addr", "add", `${announced}/24`, "dev", last!.dev]);
@@ -184,15 +216,11 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
     const apis = started.map((s) => s.api);
     for (const api of apis) await waitForHealth(api, 60_000);
 
-    // What each node's record says, as the first host knows it: one address, the one other hosts can dial.
-    const peers = (await (await fetch(`${apis[0]}/v1/node/peers`)).json()) as { members: Member[] };
-    for (const [i, host] of lab.hosts.entries()) {
-      if (i === 0) continue;
-      const member = peers.members.find((m) => m.peerId === ids[i]);
-      assert.ok(member !== undefined, `host ${i + 1} is a member`);
-      const ip = host === last ? announced : host.ip;
-      assert.deepEqual(member.addrs, [`/ip4/${ip}/tcp/${P2P_PORT}/p2p/${ids[i]}`], `host ${i + 1}'s record`);
-    }
+    await assertRecords(
+      apis[0]!,
+      ids,
+      (host) => `/ip4/${host === last ? announced : host.ip}/tcp/${P2P_PORT}`,
+    );
     for (const api of apis) {
       const info = (await (await fetch(`${api}/v1/node`)).json()) as { peers: { connected: number } };
       assert.equal(info.peers.connected, lab.hosts.length - 1, `${api} is connected to every other host`);
@@ -218,53 +246,20 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
   });
 
   it("over IPv6 alone: nodes listening on [::] announce each host's address and not ::1, and a payment reaches all", async () => {
-    const ids: string[] = [];
-    for (const [i] of lab.hosts.entries()) {
-      const r = (await tally(["node", "init", "--data-dir", join(dir, `v6-${i}`)])) as { peerId: string };
-      ids.push(r.peerId);
-    }
+    const ids = await initNodes("v6");
     const [payer, payee] = await wallets("labnet-v6", "v6");
-    const genesis = join(dir, "v6-genesis.json");
-    await tally([
-      "genesis",
-      "new",
-      "--out",
-      genesis,
-      "--network",
-      "labnet-v6",
-      "--balance",
-      `${payer.address}=1000000`,
-      "--bootstrap",
-      `/ip6/${lab.hosts[0]!.ip6}/tcp/${P2P_PORT}/p2p/${ids[0]}`,
-      "--identity-difficulty",
-      "8",
-      "--record-ttl",
-      "10",
-      "--record-refresh",
-      "2",
-    ]);
+    const bootstrap = `/ip6/${lab.hosts[0]!.ip6}/tcp/${P2P_PORT}/p2p/${ids[0]}`;
+    const genesis = await openGenesis("v6", "labnet-v6", payer.address, bootstrap);
     const apis = lab.hosts.map((host, i) => startNode(host, genesis, join(dir, `v6-${i}`), [], true).api);
     for (const api of apis) await waitForHealth(api, 60_000);
-    const peers = (await (await fetch(`${apis[0]}/v1/node/peers`)).json()) as { members: Member[] };
-    for (const [i, host] of lab.hosts.entries()) {
-      if (i === 0) continue;
-      const member = peers.members.find((m) => m.peerId === ids[i]);
-      assert.deepEqual(
-        member?.addrs,
-        [`/ip6/${host.ip6}/tcp/${P2P_PORT}/p2p/${ids[i]}`],
-        `host ${i + 1}'s record`,
-      );
-    }
+    await assertRecords(apis[0]!, ids, (host) => `/ip6/${host.ip6}/tcp/${P2P_PORT}`);
     await paysAcross(apis, payer, payee);
     await stopAll();
   });
 
   it("static membership: a genesis listing every host's node, Bracha, and a payment reaches all", async () => {
-    const members: string[] = [];
-    for (const [i, host] of lab.hosts.entries()) {
-      const r = (await tally(["node", "init", "--data-dir", join(dir, `static-${i}`)])) as { peerId: string };
-      members.push(`/ip4/${host.ip}/tcp/${P2P_PORT}/p2p/${r.peerId}`);
-    }
+    const ids = await initNodes("static");
+    const members = lab.hosts.map((host, i) => `/ip4/${host.ip}/tcp/${P2P_PORT}/p2p/${ids[i]}`);
     const [payer, payee] = await wallets("labnet-static", "static");
     const genesis = join(dir, "static-genesis.json");
     await tally([

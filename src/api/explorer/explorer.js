@@ -446,12 +446,10 @@ function onSearch(event) {
 document.getElementById("search").addEventListener("submit", onSearch);
 window.addEventListener("hashchange", render);
 startFeed();
-refreshStatus().then((info) => {
-  lastInfo = info ?? lastInfo;
-});
-setInterval(() => {
+const refreshHeader = () =>
   refreshStatus().then((info) => {
     lastInfo = info ?? lastInfo;
   });
-}, STATUS_POLL_MS);
+refreshHeader();
+setInterval(refreshHeader, STATUS_POLL_MS);
 render();
