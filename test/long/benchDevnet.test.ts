@@ -332,7 +332,11 @@ test("`tally bench goals` measures every goal in one command and holds each figu
       halfRate: number;
       saturation: { runs: { appliedPerSec: number; rate: number | null }[] };
       half: { runs: { rate: number | null }[]; summary: { latencyP50Ms: { median: number } } };
-      rss: { ran: boolean; result: { warmupSec: number; durationSec: number; rate: number } };
+      rss: {
+        ran: boolean;
+        durationSec: number;
+        result: { warmupSec: number; durationSec: number; rate: number };
+      };
       hour: { rawVerifyPerSec: number; benchVerifyMicros: { median: number } };
       ingest: { ratio: number }[];
     };
@@ -344,10 +348,10 @@ test("`tally bench goals` measures every goal in one command and holds each figu
       [r.halfRate, r.halfRate],
     );
     assert.equal(r.rss.ran, true);
-    assert.deepEqual(
-      [r.rss.result.rate, r.rss.result.durationSec, r.rss.result.warmupSec],
-      [r.halfRate, 3, 2],
-    );
+    // The memory run ran at the half rate for the 3 s asked. Its measured window is the wall time between two
+    // clock reads around a 3-s sleep: never shorter, and on a busy machine 3.01 s (once in CI).
+    assert.deepEqual([r.rss.result.rate, r.rss.durationSec, r.rss.result.warmupSec], [r.halfRate, 3, 2]);
+    assert.ok(r.rss.result.durationSec >= 3 && r.rss.result.durationSec < 4, `${r.rss.result.durationSec} s`);
     // Every goal was measured, and each verdict is its figure against its threshold.
     assert.equal(r.goals.length, 5);
     assert.equal(r.measured, 5);
