@@ -27,6 +27,8 @@ export const Bucket = {
   stepJournal: "13",
   /** record number → the transfers the API accepted in one processing step and not yet delivered (submittedLog.ts). */
   submittedLog: "14",
+  /** transfer id → a submission the API holds until its seq is within reach of the account's next (heldSubmissions.ts). */
+  heldSubmission: "15",
 } as const;
 export type Bucket = (typeof Bucket)[keyof typeof Bucket];
 

@@ -106,6 +106,15 @@ export class SlotRecords {
     this.unwritten.add(k);
   }
 
+  /** As `addEntry`, unless the slot already has an entry of these bytes (written or not). */
+  protected addEntryOnce(slot: Slot, entry: Uint8Array): void {
+    const k = instanceKey(slot);
+    const live = this.liveOf(k);
+    if (live.entries.some((x) => bytesEqual(x, entry))) return;
+    live.entries.push(entry);
+    this.unwritten.add(k);
+  }
+
   /** The ledger now holds the slot (source, seq): its entries are no longer needed. */
   settle(source: string, seq: number): void {
     const k = instanceKey({ source, seq });

@@ -2,6 +2,7 @@ import { ErrorCode, TallyError } from "../core/errors.ts";
 import { decodeTransfer, type EncodedTransfer } from "../core/transfer.ts";
 import { Bucket, range } from "./buckets.ts";
 import type { NodeDatabase } from "./database.ts";
+import { HeldSubmissionsStore } from "./heldSubmissions.ts";
 import { SlotRecords } from "./slotRecords.ts";
 
 /** What `SubmittedLog.load` read from disk, for `SubmittedLog.restore`. */
@@ -12,6 +13,8 @@ export interface LoadedSubmissions {
   }>;
   /** Transfers in the one-key-per-transfer form of earlier versions (bucket 08), with their keys. */
   readonly legacy: ReadonlyArray<{ readonly key: string; readonly encoded: EncodedTransfer }>;
+  /** The submissions held back until their seq is within reach (heldSubmissions.ts): not in any record. */
+  readonly held: readonly EncodedTransfer[];
 }
 
 /**
@@ -57,12 +60,15 @@ export class SubmittedLog extends SlotRecords {
     return out;
   }
 
-  /** The API accepted `encoded` in this step (it reaches disk with the step's `take`). */
+  /**
+   * This node introduced `encoded` in this step (it reaches disk with the step's `take`); once per transfer,
+   * however often it is offered again.
+   */
   add(encoded: EncodedTransfer): void {
-    this.addEntry(encoded.transfer, entryOf(encoded));
+    this.addEntryOnce(encoded.transfer, entryOf(encoded));
   }
 
-  /** Reads every record (and legacy key) at start; a malformed one means the log is corrupt. */
+  /** Reads every record (legacy key, held submission) at start; a malformed one means the log is corrupt. */
   static async load(db: NodeDatabase): Promise<LoadedSubmissions> {
     const records = (await SlotRecords.readRecords(db, Bucket.submittedLog, decodeRecord)).map(
       ({ record, entries }) => ({ record, transfers: entries }),
@@ -70,7 +76,7 @@ export class SubmittedLog extends SlotRecords {
     const legacy: Array<{ key: string; encoded: EncodedTransfer }> = [];
     for await (const [k, v] of db.iterator(range(Bucket.submitted)))
       legacy.push({ key: k, encoded: decode(k, v) });
-    return { records, legacy };
+    return { records, legacy, held: await HeldSubmissionsStore.load(db) };
   }
 }
 

@@ -36,7 +36,8 @@ export function echoesIn(actions: readonly NodeAction[]): string[] {
 
 /**
  * `verifier` counts checks; `cacheEntries` shrinks the tables of verified signatures and judged payloads;
- * `parking` the bounds on parked introductions, `ahead` those on submissions held ahead of their seq.
+ * `parking` the bounds on parked introductions, `ahead` those on submissions held ahead of their seq;
+ * `alsoFunded` more accounts the genesis funds with 100.
  */
 export function newCore(
   options: {
@@ -44,13 +45,17 @@ export function newCore(
     cacheEntries?: number;
     parking?: ParkingLimits;
     ahead?: AheadLimits;
+    alsoFunded?: readonly string[];
   } = {},
 ): NodeCore {
   const authorizer = new SignatureAuthorizer(options.verifier ?? sodiumVerifier, {
     cacheEntries: options.cacheEntries,
   });
   const ledger = new Ledger(
-    { network: TEST_NETWORK, balances: [{ address: funded.address, amount: 100n }] },
+    {
+      network: TEST_NETWORK,
+      balances: [funded.address, ...(options.alsoFunded ?? [])].map((address) => ({ address, amount: 100n })),
+    },
     new MemoryLedgerStore(),
     authorizer,
   );

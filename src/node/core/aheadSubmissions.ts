@@ -1,4 +1,6 @@
 import type { EncodedTransfer } from "../../core/transfer.ts";
+import type { BatchOp } from "../../storage/database.ts";
+import { HeldSubmissionsStore } from "../../storage/heldSubmissions.ts";
 
 /** The bounds on a wallet's submissions this node holds back until their seq comes within reach. */
 export interface AheadLimits {
@@ -11,7 +13,12 @@ export interface AheadLimits {
    * the broadcast's 10-minute stall eviction freed a place.
    */
   readonly window: number;
-  /** Held submissions in total: past it a submission beyond the window is refused as PENDING_FULL. */
+  /**
+   * Held submissions in total. When they are all taken, a newcomer takes the place of the highest seq held for
+   * the account holding the most, if that account holds at least two more than the newcomer's would; else it is
+   * refused as PENDING_FULL. So each account keeps at least an equal share of the places, and accounts that
+   * fill them can only push each other down to that share, never another account below it.
+   */
   readonly total: number;
   /** A held submission whose seq does not come within the window for this long is dropped. */
   readonly timeoutMs: number;
@@ -28,15 +35,19 @@ interface Held {
   readonly heldAtMs: number;
 }
 
-/** What `hold` made of a submission. */
-export type HoldOutcome = "held" | "duplicate" | "conflict" | "full";
+/** What `hold` made of a submission; `evicted`, when the hold was full, names the one it took the place of. */
+export type HoldOutcome =
+  | { readonly kind: "held"; readonly evicted?: EncodedTransfer }
+  | { readonly kind: "duplicate" | "conflict" | "full" };
 
 /**
  * Submissions this node's API accepted for a seq beyond the window past their account's next seq, held
  * (not introduced to the broadcast) until the ledger resolves enough of the account's transfers. One per
  * slot, as the broadcast would take: a different transfer for a held slot is a double spend, refused. Per
  * account at most the ledger's seq lookahead (64) less the window, since the ledger's precheck refuses seqs
- * further ahead; `total` in all. The entries are the node's submitted log's too, so a crash loses none.
+ * further ahead; `total` in all, shared fairly between accounts (`AheadLimits.total`). Each is on disk from
+ * the step that held it until the one that introduced or gave it up (heldSubmissions.ts), so a crash loses
+ * none and brings back none given up.
  */
 export class AheadSubmissions {
   private readonly limits: AheadLimits;
@@ -46,6 +57,11 @@ export class AheadSubmissions {
   private readonly byAge = new Map<string, Held>();
   /** Accounts with a due submission the broadcast refused as full; offered again on the next tick. */
   private readonly retry = new Set<string>();
+  private readonly store = new HeldSubmissionsStore();
+  /** Accounts by how many submissions they hold (index 0 unused), to find the one holding most in O(1). */
+  private readonly byCount: Set<string>[] = [];
+  /** An upper bound on the most any account holds; lowered lazily past empty counts. */
+  private maxCount = 0;
 
   constructor(limits: AheadLimits = AHEAD_DEFAULTS) {
     this.limits = limits;
@@ -67,8 +83,14 @@ export class AheadSubmissions {
   hold(encoded: EncodedTransfer, nowMs: number): HoldOutcome {
     const { source, seq } = encoded.transfer;
     const occupant = this.byAccount.get(source)?.get(seq);
-    if (occupant !== undefined) return occupant.encoded.id === encoded.id ? "duplicate" : "conflict";
-    if (this.byAge.size >= this.limits.total) return "full";
+    if (occupant !== undefined)
+      return { kind: occupant.encoded.id === encoded.id ? "duplicate" : "conflict" };
+    let evicted: EncodedTransfer | undefined;
+    if (this.byAge.size >= this.limits.total) {
+      evicted = this.evictionFor(source);
+      if (evicted === undefined) return { kind: "full" };
+      this.remove(evicted);
+    }
     let held = this.byAccount.get(source);
     if (held === undefined) {
       held = new Map();
@@ -77,7 +99,14 @@ export class AheadSubmissions {
     const entry = { encoded, heldAtMs: nowMs };
     held.set(seq, entry);
     this.byAge.set(encoded.id, entry);
-    return "held";
+    this.store.add(encoded);
+    this.recount(source, held.size - 1, held.size);
+    return evicted === undefined ? { kind: "held" } : { kind: "held", evicted };
+  }
+
+  /** How many submissions the account holds. */
+  heldFor(source: string): number {
+    return this.byAccount.get(source)?.size ?? 0;
   }
 
   /**
@@ -109,9 +138,21 @@ export class AheadSubmissions {
     const { source, seq } = encoded.transfer;
     if (this.byAge.get(encoded.id) === undefined) return;
     this.byAge.delete(encoded.id);
+    this.store.remove(encoded.id);
     const held = this.byAccount.get(source);
-    held?.delete(seq);
-    if (held?.size === 0) this.byAccount.delete(source);
+    if (held === undefined || !held.delete(seq)) return;
+    if (held.size === 0) this.byAccount.delete(source);
+    this.recount(source, held.size + 1, held.size);
+  }
+
+  /** A submission held before a restart and not held again: its key goes with the next `take`. */
+  forgetStored(id: string): void {
+    if (!this.byAge.has(id)) this.store.remove(id);
+  }
+
+  /** The step's writes: the submissions held and those let go since the last `take`. */
+  take(): BatchOp[] {
+    return this.store.take();
   }
 
   /** Drops and returns the submissions held for longer than the timeout. */
@@ -123,5 +164,33 @@ export class AheadSubmissions {
       out.push(entry.encoded);
     }
     return out;
+  }
+
+  /**
+   * The submission a newcomer for `source` takes the place of in a full hold: the highest seq of the account
+   * holding the most, if it holds at least two more than `source` will (so no account drops below another's
+   * count by the swap); otherwise none.
+   */
+  private evictionFor(source: string): EncodedTransfer | undefined {
+    while (this.maxCount > 0 && (this.byCount[this.maxCount]?.size ?? 0) === 0) this.maxCount--;
+    if (this.maxCount < this.heldFor(source) + 2) return undefined;
+    const fullest = this.byCount[this.maxCount]!.values().next().value!;
+    let highest: Held | undefined;
+    for (const entry of this.byAccount.get(fullest)!.values())
+      if (highest === undefined || entry.encoded.transfer.seq > highest.encoded.transfer.seq) highest = entry;
+    return highest?.encoded;
+  }
+
+  /** Moves `source` from the accounts holding `from` submissions to those holding `to`. */
+  private recount(source: string, from: number, to: number): void {
+    if (from > 0) this.byCount[from]?.delete(source);
+    if (to === 0) return;
+    let bucket = this.byCount[to];
+    if (bucket === undefined) {
+      bucket = new Set();
+      this.byCount[to] = bucket;
+    }
+    bucket.add(source);
+    if (to > this.maxCount) this.maxCount = to;
   }
 }

@@ -143,6 +143,11 @@ export class NodeCore {
     return this.own.reoffered;
   }
 
+  /** Held submissions given up since start: past their timeout, or their place given to another account's. */
+  get droppedAheadCount(): number {
+    return this.own.dropped;
+  }
+
   /** Transfer signatures this node has checked since it started. */
   get checkedSignatures(): number {
     return this.signatureChecks();

@@ -36,6 +36,11 @@ export class OwnSubmissions {
   /** Transfers the API accepted and not yet delivered, durable in step records (submittedLog.ts). */
   private readonly log = new SubmittedLog();
   private readonly ahead: AheadSubmissions;
+  /**
+   * Held submissions restored at start whose key is still on disk and that are not held now: those the hold or
+   * the broadcast refused as full, kept for the sweep. Emptied as each is offered with another outcome.
+   */
+  private readonly fromStore = new Set<string>();
   /** Accounts with held submissions whose next seq moved in this step; offered before the step ends. */
   private readonly advanced = new Set<string>();
   private readonly ledger: Ledger;
@@ -46,6 +51,8 @@ export class OwnSubmissions {
   private nextSweepMs: number | undefined;
   /** Submissions offered to the broadcast again after it had evicted them, since start. */
   reoffered = 0;
+  /** Held submissions given up since start: past the timeout, or their place given to another account's. */
+  dropped = 0;
 
   constructor(options: OwnSubmissionsOptions) {
     this.ledger = options.ledger;
@@ -62,12 +69,7 @@ export class OwnSubmissions {
 
   /** A submission the ledger's precheck passed; returns the client's answer. */
   submit(encoded: EncodedTransfer, nowMs: number, out: NodeAction[]): SubmitResult {
-    const result = this.answer(encoded, this.introduce(encoded, nowMs, out));
-    // Persisted in the step's batch, which is durable before the introduction leaves the node or the client
-    // hears "pending": a crash after peers saw it must not lose our copy.
-    if (result.ok && !this.ledger.isSlotTaken(encoded.transfer.source, encoded.transfer.seq))
-      this.log.add(encoded);
-    return result;
+    return this.answer(encoded, this.introduce(encoded, nowMs, out));
   }
 
   /**
@@ -85,7 +87,19 @@ export class OwnSubmissions {
    * `reintroduce`. Call once, before the first event.
    */
   restore(loaded: LoadedSubmissions): EncodedTransfer[] {
-    return this.log.restore(loaded, (source, seq) => this.ledger.isSlotTaken(source, seq));
+    const out = this.log.restore(loaded, (source, seq) => this.ledger.isSlotTaken(source, seq));
+    const restored = new Set(out.map((t) => t.id));
+    // Lowest seqs first, as a wallet sent them: they are due soonest, so they go first should the hold be full.
+    for (const encoded of [...loaded.held].sort((a, b) => a.transfer.seq - b.transfer.seq)) {
+      const { source, seq } = encoded.transfer;
+      if (this.ledger.isSlotTaken(source, seq) || restored.has(encoded.id)) {
+        this.ahead.forgetStored(encoded.id);
+        continue;
+      }
+      this.fromStore.add(encoded.id);
+      out.push(encoded);
+    }
+    return out;
   }
 
   /** (source, seq) was delivered as `winner`: its submissions stop being pending, twins are superseded. */
@@ -113,7 +127,7 @@ export class OwnSubmissions {
     if (source === undefined) return;
     this.advanced.delete(source);
     for (const encoded of this.ahead.due(source, this.ledger.watermarkOf(source))) {
-      const outcome = this.toBroadcast(encoded, nowMs, out);
+      const outcome = this.introduceNow(encoded, nowMs, out);
       if (outcome === "full") {
         this.ahead.retryLater(source);
         return;
@@ -129,10 +143,7 @@ export class OwnSubmissions {
    * broadcast refused as full, and every sweep period offers again those it dropped.
    */
   tick(nowMs: number, out: NodeAction[]): void {
-    for (const encoded of this.ahead.expire(nowMs)) {
-      this.tracker.forget(encoded.id);
-      this.log.settle(encoded.transfer.source, encoded.transfer.seq);
-    }
+    for (const encoded of this.ahead.expire(nowMs)) this.drop(encoded);
     for (const source of this.ahead.takeRetries()) this.advanced.add(source);
     if (this.nextSweepMs === undefined) this.nextSweepMs = nowMs + this.sweepMs;
     if (nowMs < this.nextSweepMs) return;
@@ -163,9 +174,11 @@ export class OwnSubmissions {
     }
   }
 
-  /** The step's writes to the submitted log. */
+  /** The step's writes to the submitted log and the held submissions' store. */
   take(): BatchOp[] {
-    return this.log.take();
+    const writes = this.log.take();
+    for (const op of this.ahead.take()) writes.push(op);
+    return writes;
   }
 
   /** Tracked (until refused, or delivered), and offered. */
@@ -177,10 +190,41 @@ export class OwnSubmissions {
   /** To the broadcast, or held while its seq is too far past the account's next. */
   private offer(encoded: EncodedTransfer, nowMs: number, out: NodeAction[]): SubmitOutcome {
     const { source, seq } = encoded.transfer;
-    if (this.ahead.withinWindow(seq, this.ledger.watermarkOf(source)))
-      return this.toBroadcast(encoded, nowMs, out);
+    const outcome = this.ahead.withinWindow(seq, this.ledger.watermarkOf(source))
+      ? this.introduceNow(encoded, nowMs, out)
+      : this.hold(encoded, nowMs);
+    // One restored from the held store leaves it here, unless refused as full (then kept for the sweep).
+    if (this.fromStore.size > 0 && outcome !== "full" && this.fromStore.delete(encoded.id))
+      this.ahead.forgetStored(encoded.id);
+    return outcome;
+  }
+
+  private hold(encoded: EncodedTransfer, nowMs: number): SubmitOutcome {
     const held = this.ahead.hold(encoded, nowMs);
-    return held === "held" ? "accepted" : held;
+    if (held.kind !== "held") return held.kind;
+    // Its place went to this one (a fair share, aheadSubmissions.ts): dropped as the timeout drops one.
+    if (held.evicted !== undefined) this.drop(held.evicted);
+    return "accepted";
+  }
+
+  /**
+   * To the broadcast; if it took the transfer, into the submitted log, in the step's batch: that is durable
+   * before the introduction leaves the node or the client hears "pending", so a crash after peers saw it does
+   * not lose our copy.
+   */
+  private introduceNow(encoded: EncodedTransfer, nowMs: number, out: NodeAction[]): SubmitOutcome {
+    const outcome = this.toBroadcast(encoded, nowMs, out);
+    const { source, seq } = encoded.transfer;
+    const taken = outcome === "accepted" || outcome === "duplicate" || outcome === "delivered";
+    if (taken && !this.ledger.isSlotTaken(source, seq)) this.log.add(encoded);
+    return outcome;
+  }
+
+  /** A held submission given up: forgotten, and its slot settled in the submitted log (older nodes wrote it there). */
+  private drop(encoded: EncodedTransfer): void {
+    this.tracker.forget(encoded.id);
+    this.log.settle(encoded.transfer.source, encoded.transfer.seq);
+    this.dropped++;
   }
 
   private answer(encoded: EncodedTransfer, outcome: SubmitOutcome): SubmitResult {

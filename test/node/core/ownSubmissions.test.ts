@@ -121,6 +121,12 @@ describe("a wallet's submissions ahead of its next seq", () => {
         restarted.handle({ type: "reintroduce", encoded: t, nowMs: 1 });
       assert.equal(restarted.heldAheadCount, 1, "room for one");
       assert.equal(restarted.statusOf(paying(8).id), "pending", "the other is not forgotten");
+      await writeBatch(db, restarted.finishStep());
+      assert.deepEqual(
+        (await SubmittedLog.load(db)).held.map((t) => t.transfer.seq).sort(),
+        [7, 8],
+        "nor lost should the node crash again before there is room",
+      );
       for (const seq of [1, 2]) {
         submit(restarted, paying(seq), 1);
         deliverBy(restarted, paying(seq).id, seq);
@@ -134,10 +140,36 @@ describe("a wallet's submissions ahead of its next seq", () => {
     });
   });
 
+  it("gives a full hold's place to another account's first, dropping the fuller one's highest seq for good", async () => {
+    await withDatabase("tally-ahead-", async (db) => {
+      const other = testKey(3);
+      const core = newCore({ ahead: { ...AHEAD_DEFAULTS, total: 3 }, alsoFunded: [other.address] });
+      for (const seq of [7, 8, 9]) submit(core, paying(seq));
+      await writeBatch(db, core.finishStep());
+      const theirs = makeTransfer(other, 7, [{ to: bob.address, amount: 1n }]);
+      assert.deepEqual(submit(core, theirs).result, { ok: true, id: theirs.id, status: "pending" });
+      assert.equal(core.heldAheadCount, 3);
+      assert.equal(core.droppedAheadCount, 1);
+      assert.equal(core.statusOf(paying(9).id), undefined, "the client may submit it again");
+      assert.equal(core.statusOf(paying(8).id), "pending");
+      const refused = submit(core, paying(10)).result;
+      assert.equal(refused.ok ? "" : refused.error.code, ErrorCode.PendingFull, "2 and 1: no more swaps");
+      await writeBatch(db, core.finishStep());
+      const restored = newCore({ alsoFunded: [other.address] }).restoreSubmitted(await SubmittedLog.load(db));
+      assert.deepEqual(
+        restored.map((t) => t.id).sort(),
+        [paying(7).id, paying(8).id, theirs.id].sort(),
+        "a restart brings back what is held, not the dropped seq 9",
+      );
+    });
+  });
+
   it("drops a held transfer whose seq never comes within reach after the timeout, from the log too", () => {
     const core = newCore();
     submit(core, paying(7));
-    const record = core.finishStep().find((op) => op.key.startsWith(`${Bucket.submittedLog}/`));
+    const writes = core.finishStep();
+    assert.ok(!writes.some((op) => op.key.startsWith(`${Bucket.submittedLog}/`)), "held, not introduced");
+    const record = writes.find((op) => op.key.startsWith(`${Bucket.heldSubmission}/`));
     assert.ok(record?.type === "put");
     core.handle({ type: "tick", nowMs: AHEAD_DEFAULTS.timeoutMs - 1 });
     assert.equal(core.heldAheadCount, 1);
