@@ -1,4 +1,3 @@
-import { open } from "node:fs/promises";
 import { resolve } from "node:path";
 import { defaultContagionParams } from "../analysis/defaultParams.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
@@ -8,6 +7,7 @@ import {
   DEFAULT_RECORD_REFRESH_SECONDS,
   DEFAULT_RECORD_TTL_SECONDS,
 } from "../genesis/membershipMode.ts";
+import { writeFileAtomic } from "../storage/atomicFile.ts";
 import {
   type Command,
   optionalInteger,
@@ -95,19 +95,13 @@ function buildGenesisJson(args: ParsedArgs): Record<string, unknown> {
   };
 }
 
-/** Writes `text` to a new file: never over one that exists, since a network's genesis must not change. */
+/**
+ * Writes `text` to a new file, whole or not at all (atomicFile.ts): never over one that exists, since a
+ * network's genesis must not change, and never a torn file a node would refuse and a re-run would not replace.
+ */
 async function writeNewFile(path: string, text: string): Promise<void> {
-  const file = await open(path, "wx", 0o644).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "EEXIST")
-      throw new TallyError(ErrorCode.InvalidConfig, `${path} exists; a genesis is never overwritten`);
-    throw e;
-  });
-  try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
+  if ((await writeFileAtomic(path, text, { mode: 0o644, create: true })) === "exists")
+    throw new TallyError(ErrorCode.InvalidConfig, `${path} exists; a genesis is never overwritten`);
 }
 
 const genesisNew: Command = {

@@ -1,11 +1,10 @@
-import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
-import { link, mkdir, open, readFile, stat, unlink } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { PeerId, PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import { writeFileAtomic } from "../storage/atomicFile.ts";
 
 /**
  * The node's libp2p identity lives in one file in the data dir: the libp2p protobuf encoding of an Ed25519
@@ -44,24 +43,15 @@ export async function loadOrCreatePeerKey(dataDir: string): Promise<PeerKey> {
 
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const privateKey = await generateKeyPair("Ed25519");
-  const tmpPath = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  const fh = await open(tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, KEY_FILE_MODE);
-  try {
-    await fh.writeFile(privateKeyToProtobuf(privateKey));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await link(tmpPath, path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  const bytes = privateKeyToProtobuf(privateKey);
+  if ((await writeFileAtomic(path, bytes, { mode: KEY_FILE_MODE, create: true })) === "exists") {
     // Lost a creation race: the other process's key is the identity.
     const winner = await loadPeerKey(path);
     if (winner !== undefined) return winner;
-    throw err;
-  } finally {
-    await unlink(tmpPath).catch(() => {});
+    throw new TallyError(
+      ErrorCode.InvalidConfig,
+      `peer key ${path} appeared and vanished while it was created`,
+    );
   }
   return { privateKey, peerId: peerIdFromPrivateKey(privateKey), path, created: true };
 }

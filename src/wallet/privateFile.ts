@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { link, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ErrorCode, TallyError } from "../core/errors.ts";
+import { writeFileAtomic } from "../storage/atomicFile.ts";
 
 /** Permission bits for group and others: any of them set on a key or passphrase file means it may have leaked. */
 const GROUP_OTHER_BITS = 0o077;
@@ -44,9 +44,8 @@ export async function readPrivateFile(path: string, what: string, maxBytes: numb
 }
 
 /**
- * Durable, atomic write of a 0600 file: a private temp file is written and fsynced, then renamed over the
- * target (or, with `create`, hard-linked into place, which fails if the target exists — so a key is never
- * overwritten, even by a concurrent create). A crash leaves the old file or the new one, never a torn one.
+ * Durable, atomic write of a 0600 file (atomicFile.ts): replaced whole, or with `create` never over one that
+ * exists, even one created concurrently. A crash leaves the old file or the new one, never a torn one.
  */
 export async function writePrivateFile(
   path: string,
@@ -55,33 +54,11 @@ export async function writePrivateFile(
   options: { create?: boolean } = {},
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
-  const file = await open(temp, "wx", 0o600);
-  try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  try {
-    if (!options.create) {
-      await rename(temp, path);
-      return;
-    }
-    try {
-      await link(temp, path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST") {
-        throw new TallyError(
-          ErrorCode.WalletKeystoreInvalid,
-          `${what} ${path} already exists; refusing to overwrite it`,
-        );
-      }
-      throw e;
-    }
-    await unlink(temp);
-  } catch (e) {
-    await unlink(temp).catch(() => {});
-    throw e;
+  const create = options.create ?? false;
+  if ((await writeFileAtomic(path, text, { mode: 0o600, create })) === "exists") {
+    throw new TallyError(
+      ErrorCode.WalletKeystoreInvalid,
+      `${what} ${path} already exists; refusing to overwrite it`,
+    );
   }
 }
