@@ -173,13 +173,14 @@ export class NodeMetrics {
     });
     new Gauge({
       name: "tally_submissions",
-      help: "The API's accepted submissions: heldAhead, held now until their seq is within 4 of the account's next; reoffered, offered to the broadcast again since start after it evicted them; droppedAhead, held ones given up since start (timed out, or their place given to another account's fair share)",
+      help: "The API's accepted submissions: heldAhead, held now until their seq is within 4 of the account's next; reoffered, offered to the broadcast again since start after it evicted them; droppedAhead, held ones given up since start (timed out, or their place given to another account's fair share); refused, rejected for their client since start because no correct node will echo them",
       labelNames: ["state"],
       registers: [this.registry],
       collect() {
         this.set({ state: "heldAhead" }, core.heldAheadCount);
         this.set({ state: "reoffered" }, core.reofferedCount);
         this.set({ state: "droppedAhead" }, core.droppedAheadCount);
+        this.set({ state: "refused" }, core.refusedCount);
       },
     });
     new Gauge({

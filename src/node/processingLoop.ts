@@ -4,7 +4,7 @@ import type { EncodedTransfer } from "../core/transfer.ts";
 import type { TransferStatusChange } from "../ledger/ledger.ts";
 import type { BatchOp } from "../storage/database.ts";
 import type { NodeCore } from "./core/nodeCore.ts";
-import type { NodeAction, NodeEvent, SubmitResult } from "./core/nodeEvents.ts";
+import type { NodeAction, NodeEvent, SubmissionRefusal, SubmitResult } from "./core/nodeEvents.ts";
 import type { DurableReads } from "./durableReads.ts";
 import type { GroupCommit } from "./groupCommit.ts";
 
@@ -42,6 +42,8 @@ export interface ProcessingLoopOptions {
   readonly send: (actions: readonly NodeAction[]) => void;
   /** Announces one status change of the durable step. */
   readonly announce: (change: TransferStatusChange) => void;
+  /** Tells the API's clients of a submission the durable step rejected for them (no ledger verdict). */
+  readonly refused?: (refusal: SubmissionRefusal) => void;
   /** A step failed (its write, most likely): memory is ahead of disk and the node must stop. */
   readonly onFailure: (error: unknown) => void;
   /** Told where each completed step's time went (the node's metrics). */
@@ -170,6 +172,7 @@ export class ProcessingLoop {
     this.options.send(after);
     for (const action of after) {
       if (action.type === "announce") this.options.announce(action.change);
+      else if (action.type === "refused") this.options.refused?.(action.refusal);
       else if (action.type === "submitted") {
         const resolve = this.waitingSubmitters.get(action.ticket);
         this.waitingSubmitters.delete(action.ticket);

@@ -202,6 +202,8 @@ export class TallyNode implements NodeApi {
       },
       send: (actions) => this.carryOutSends(actions),
       announce: (change) => this.announce(change),
+      refused: ({ id, source, seq, reason }) =>
+        this.events.emit("transfer", { id, source, seq, status: "rejected", reason } satisfies TransferEvent),
       onStep: (timing) => this.metricsImpl.observeStep(timing),
       onFailure: (e) => {
         this.log.fatal({ err: e }, "processing failed; stopping the node");

@@ -153,6 +153,45 @@ describe("explorer, in Chromium", { timeout: 180_000 }, () => {
     assert.equal(await page.locator("[data-test=history-more]").isHidden(), true, "no older page left");
   });
 
+  it("shows a submission rejected for its client in the feed with its code, and in its view with the reason", async () => {
+    const n1 = devnet.file.nodes[1]!;
+    const spender = devnet.file.wallets[2]!;
+    const payee = devnet.file.wallets[1]!;
+    const keystore = await readKeystore(spender.keystore, { passphraseFile: spender.passphraseFile });
+    const client = new NodeClient(n1.api);
+    const { balance, nextSeq } = await client.account(spender.address);
+    const paying = (seq: number, amount: bigint) =>
+      buildSignedTransfer(keystore, {
+        network: devnet.file.network,
+        seq,
+        outputs: [{ to: payee.address, amount }],
+      });
+    // The later seq spends the whole balance: accepted while its predecessor may still fund it, and rejected
+    // for its client by the node it was sent to once the predecessor applies and takes 1 of it (no node echoes
+    // it, so only that node knows it).
+    const overdraft = paying(nextSeq + 1, BigInt(balance));
+    const first = paying(nextSeq, 1n);
+    await page.goto(`${n1.api}/explorer/`);
+    await page.locator("[data-test=node-facts]").waitFor();
+    await page.locator("[data-test=feed-state]").getByText("connected").waitFor();
+    assert.equal((await client.submit(transferToJson(overdraft.transfer))).status, "pending");
+    await client.submit(transferToJson(first.transfer));
+    const row = page.locator(`[data-test=feed-row][data-id="${overdraft.id}"]`);
+    await row.getByText("rejected").waitFor({ timeout: 30_000 });
+    assert.equal(await row.locator("td").nth(5).textContent(), "INSUFFICIENT_FUNDS");
+    await page.locator(`[data-test=feed-row][data-id="${first.id}"]`).getByText("applied").waitFor();
+
+    await row.getByRole("link", { name: `${overdraft.id.slice(0, 10)}…` }).click();
+    await page.locator("[data-test=reason]").waitFor();
+    const view = await client.transfer(overdraft.id);
+    assert.equal(view.status, "rejected");
+    assert.equal(
+      await page.locator("[data-test=reason]").textContent(),
+      `${view.reason!.code}: ${view.reason!.message}`,
+    );
+    assert.equal(await page.locator("[data-test=transfer-seq]").textContent(), String(nextSeq + 1));
+  });
+
   it("says so for a lookup that is neither an address nor an id, and for a transfer the node does not know", async () => {
     await page.fill("[data-test=search-input]", "not-an-address");
     await page.press("[data-test=search-input]", "Enter");

@@ -80,21 +80,25 @@ export function newCore(
   });
 }
 
-/** Peers `from` vote for `id` in the funded account's instance `seq`; returns the core's actions. */
+/** Peers `from` vote for `id` in `source`'s instance `seq` (the funded account's by default); returns the core's actions. */
 export function votes(
   core: NodeCore,
   kind: "echo" | "ready",
   id: string,
   from: readonly string[],
   seq = 1,
+  source = funded.address,
 ): NodeAction[] {
   const out: NodeAction[] = [];
-  const message: BroadcastMessage = { kind, instance: { source: funded.address, seq }, digest: id };
+  const message: BroadcastMessage = { kind, instance: { source, seq }, digest: id };
   for (const peer of from) out.push(...core.handle({ type: "peerMessage", from: peer, message, nowMs: 1 }));
   return out;
 }
 
 /** The Bracha quorums with this node's own votes: two more echoes and readies deliver `id` at `seq`. */
-export function deliverBy(core: NodeCore, id: string, seq = 1): NodeAction[] {
-  return [...votes(core, "echo", id, ["p1", "p2"], seq), ...votes(core, "ready", id, ["p1", "p2"], seq)];
+export function deliverBy(core: NodeCore, id: string, seq = 1, source = funded.address): NodeAction[] {
+  return [
+    ...votes(core, "echo", id, ["p1", "p2"], seq, source),
+    ...votes(core, "ready", id, ["p1", "p2"], seq, source),
+  ];
 }

@@ -148,6 +148,11 @@ export class NodeCore {
     return this.own.dropped;
   }
 
+  /** The API's submissions rejected since start because no correct node will echo them. */
+  get refusedCount(): number {
+    return this.own.refused;
+  }
+
   /** Transfer signatures this node has checked since it started. */
   get checkedSignatures(): number {
     return this.signatureChecks();
@@ -475,7 +480,7 @@ export class NodeCore {
         if (change.seq === 1) this.senders.add(change.source);
         // Its account's next transfer, and transfers naming it as a dep, may now be judged.
         this.woken.push(...this.parked.wake(change.source), ...this.parked.wake(change.id));
-        this.own.onResolved(change.source);
+        this.own.onResolved(change.source, out);
       }
       out.push({ type: "announce", change });
     }

@@ -76,6 +76,14 @@ export type SubmitResult =
  * before any `send`, `announce` or `submitted` of that step is carried out, so nothing a peer or a client was
  * told can be lost by a crash. `readBody` is an asynchronous lookup whose answer comes back as `storedBody`.
  */
+/** A submission of this node's API that no correct node will echo, so it is never delivered. */
+export interface SubmissionRefusal {
+  readonly id: string;
+  readonly source: string;
+  readonly seq: number;
+  readonly reason: RejectionReason;
+}
+
 export type NodeAction =
   | { readonly type: "write"; readonly ops: readonly BatchOp[] }
   | { readonly type: "send"; readonly to: readonly PeerId[]; readonly message: BroadcastMessage }
@@ -102,4 +110,6 @@ export type NodeAction =
       readonly why: string;
       readonly event?: "forgedPayload";
     }
-  | { readonly type: "submitted"; readonly ticket: number; readonly result: SubmitResult };
+  | { readonly type: "submitted"; readonly ticket: number; readonly result: SubmitResult }
+  /** A submission of this node's API that can never be delivered, told to its client as rejected (not a ledger verdict). */
+  | { readonly type: "refused"; readonly refusal: SubmissionRefusal };

@@ -53,6 +53,8 @@ export class OwnSubmissions {
   reoffered = 0;
   /** Held submissions given up since start: past the timeout, or their place given to another account's. */
   dropped = 0;
+  /** Submissions rejected for their client since start because no correct node will echo them. */
+  refused = 0;
 
   constructor(options: OwnSubmissionsOptions) {
     this.ledger = options.ledger;
@@ -108,9 +110,35 @@ export class OwnSubmissions {
     this.log.settle(source, seq);
   }
 
-  /** The ledger resolved one of the account's transfers: held ones may now be within reach. */
-  onResolved(source: string): void {
+  /**
+   * The ledger resolved one of the account's transfers: held ones may now be within reach, and a pending one
+   * for its next seq may now be refused everywhere (`refuseIfNever`).
+   */
+  onResolved(source: string, out: NodeAction[]): void {
     if (this.ahead.size > 0) this.advanced.add(source);
+    const next = this.ledger.watermarkOf(source) + 1;
+    if (this.tracker.hasPendingAt(source, next)) this.refuseIfNever(source, next, out);
+  }
+
+  /**
+   * Rejects, for its client, each pending submission for (source, seq), its account's next seq, that the
+   * ledger's echo admission refuses: it spends more than its predecessors left, or names a dep already spent or
+   * rejected. Admission is the same on every correct node, so none echoes it and it is never delivered. Before,
+   * its client heard "pending" for good, and a pipelining wallet's later seqs waited behind it. Not a ledger
+   * verdict: the slot stays open for another transfer (through another node, or here once the broadcast's stall
+   * eviction lets this node's echo of the refused one go).
+   */
+  private refuseIfNever(source: string, seq: number, out: NodeAction[]): void {
+    for (const encoded of this.tracker.pendingAt(source, seq)) {
+      const admission = this.ledger.admission(encoded);
+      if (admission.kind !== "never") continue;
+      const reason: RejectionReason = { code: admission.code, message: admission.message };
+      this.ahead.remove(encoded);
+      this.tracker.refuse(encoded, reason);
+      this.refused++;
+      out.push({ type: "refused", refusal: { id: encoded.id, source, seq, reason } });
+    }
+    if (!this.tracker.hasPendingAt(source, seq)) this.log.settle(source, seq);
   }
 
   /** Whether `releaseNext` has work: an account of `onResolved` (or of a retry) not yet offered. */
@@ -159,6 +187,14 @@ export class OwnSubmissions {
    * restart introduced it again: its client heard "pending" for good. O(pending submissions) a sweep.
    */
   private reofferDropped(nowMs: number, out: NodeAction[]): void {
+    // First those at their account's next seq that are now refused everywhere and were not judged when their
+    // predecessor resolved: brought back by a restart, or then awaiting a dep this node held only on disk.
+    const atNext: EncodedTransfer[] = [];
+    for (const encoded of this.tracker.pendingTransfers()) {
+      const { source, seq } = encoded.transfer;
+      if (seq === this.ledger.watermarkOf(source) + 1) atNext.push(encoded);
+    }
+    for (const { transfer } of atNext) this.refuseIfNever(transfer.source, transfer.seq, out);
     const dropped: EncodedTransfer[] = [];
     for (const encoded of this.tracker.pendingTransfers()) {
       const { source, seq } = encoded.transfer;

@@ -14,8 +14,9 @@ interface Superseded {
 
 /**
  * What this node knows about transfers its API accepted: those still being broadcast (`pending`), and those
- * whose (source, seq) was delivered with another transfer — a double spend that lost the race, reported as
- * rejected with SEQ_CONFLICT.
+ * that will never be delivered, reported as rejected with a reason: a double spend that lost the race (its
+ * (source, seq) was delivered with another transfer, SEQ_CONFLICT), or one every correct node refuses to echo
+ * (`refuse`).
  */
 export class SubmissionTracker {
   private readonly pending = new SubmittedTransfers();
@@ -36,6 +37,21 @@ export class SubmissionTracker {
 
   forget(id: string): void {
     this.pending.remove(id);
+  }
+
+  /** The pending submissions for (source, seq). */
+  pendingAt(source: string, seq: number): EncodedTransfer[] {
+    return this.pending.atSlot(source, seq);
+  }
+
+  hasPendingAt(source: string, seq: number): boolean {
+    return this.pending.hasSlot(source, seq);
+  }
+
+  /** A pending submission that can never be delivered: rejected here, for `reason`. */
+  refuse(encoded: EncodedTransfer, reason: RejectionReason): void {
+    this.pending.remove(encoded.id);
+    this.superseded.set(encoded.id, { encoded, reason });
   }
 
   statusOf(id: string): "pending" | "rejected" | undefined {

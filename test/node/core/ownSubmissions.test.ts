@@ -11,7 +11,7 @@ import { Bucket } from "../../../src/storage/buckets.ts";
 import { writeBatch } from "../../../src/storage/database.ts";
 import { SubmittedLog } from "../../../src/storage/submittedLog.ts";
 import { makeTransfer, testKey } from "../../support/fixtures.ts";
-import { deliverBy, funded, newCore } from "../../support/nodeCoreFixture.ts";
+import { deliverBy, echoesIn, funded, newCore } from "../../support/nodeCoreFixture.ts";
 import { withDatabase } from "../../support/tempDatabase.ts";
 
 const bob = testKey(2);
@@ -181,6 +181,81 @@ describe("a wallet's submissions ahead of its next seq", () => {
       deleted.some((op) => op.key === record.key),
       "a restart does not bring it back",
     );
+  });
+});
+
+describe("a wallet's submission that no correct node will echo", () => {
+  it("is rejected for its client once its predecessor leaves it unfunded, instead of pending for good", async () => {
+    await withDatabase("tally-refused-", async (db) => {
+      const core = newCore();
+      const overdraft = paying(2, 100n);
+      assert.deepEqual(submit(core, overdraft).result, { ok: true, id: overdraft.id, status: "pending" });
+      submit(core, paying(1));
+      await writeBatch(db, core.finishStep());
+      const actions = deliverBy(core, paying(1).id, 1);
+      const refused = actions.flatMap((a) => (a.type === "refused" ? [a.refusal] : []));
+      assert.equal(refused.length, 1, "told once, in the step that applied seq 1");
+      assert.equal(refused[0]!.id, overdraft.id);
+      assert.equal(refused[0]!.reason.code, ErrorCode.InsufficientFunds);
+      assert.equal(core.statusOf(overdraft.id), "rejected");
+      assert.deepEqual(core.submissions.reasonOf(overdraft.id), refused[0]!.reason);
+      assert.equal(core.refusedCount, 1);
+      // Every correct node refuses to echo it: this node's admission for a peer's copy says so too.
+      assert.deepEqual(
+        echoesIn(
+          core.handle({
+            type: "peerMessage",
+            from: "p2",
+            message: { kind: "send", payload: overdraft.bytes },
+            nowMs: 2,
+          }),
+        ),
+        [],
+      );
+      const again = submit(core, overdraft).result;
+      assert.deepEqual(
+        again,
+        { ok: true, id: overdraft.id, status: "rejected" },
+        "a resubmission hears the same",
+      );
+      await writeBatch(db, core.finishStep());
+      const restored = newCore().restoreSubmitted(await SubmittedLog.load(db));
+      assert.deepEqual(
+        restored.map((t) => t.id),
+        [],
+        "a restart does not bring it back",
+      );
+    });
+  });
+
+  it("is rejected for its client once its predecessor spent the dep it names", () => {
+    const core = newCore();
+    submit(core, paying(1, 10n));
+    deliverBy(core, paying(1, 10n).id, 1);
+    const dep = paying(1, 10n).id;
+    const spend = (seq: number, amount: bigint) =>
+      makeTransfer(bob, seq, [{ to: funded.address, amount }], [dep]);
+    submit(core, spend(2, 1n));
+    submit(core, spend(1, 5n));
+    const actions = deliverBy(core, spend(1, 5n).id, 1, bob.address);
+    assert.equal(core.statusOf(spend(1, 5n).id), "applied");
+    const refused = actions.flatMap((a) => (a.type === "refused" ? [a.refusal] : []));
+    assert.deepEqual(
+      refused.map((r) => [r.id, r.reason.code]),
+      [[spend(2, 1n).id, ErrorCode.InvalidDependency]],
+    );
+    assert.equal(core.statusOf(spend(2, 1n).id), "rejected");
+  });
+
+  it("stays pending while its predecessor leaves it enough, and is applied", () => {
+    const core = newCore();
+    submit(core, paying(2, 99n));
+    submit(core, paying(1));
+    const actions = deliverBy(core, paying(1).id, 1);
+    assert.equal(actions.filter((a) => a.type === "refused").length, 0);
+    assert.equal(core.statusOf(paying(2, 99n).id), "pending");
+    deliverBy(core, paying(2, 99n).id, 2);
+    assert.equal(core.statusOf(paying(2, 99n).id), "applied");
   });
 });
 
