@@ -132,7 +132,10 @@ export class OwnSubmissions {
     for (const encoded of this.tracker.pendingAt(source, seq)) {
       const admission = this.ledger.admission(encoded);
       if (admission.kind !== "never") continue;
-      const reason: RejectionReason = { code: admission.code, message: admission.message };
+      const reason: RejectionReason = {
+        code: admission.code,
+        message: `${admission.message}: no correct node will echo it, so seq ${seq} stays open for another transfer`,
+      };
       this.ahead.remove(encoded);
       this.tracker.refuse(encoded, reason);
       this.refused++;
