@@ -205,14 +205,23 @@ for (const MODE of MODES) {
       const report = `B at n3: ${submittedB}; [A, B] per node: ${JSON.stringify(statuses)}`;
       if (MODE === "contagion" && submittedB === "pending") {
         // The open devnet samples with the 1,000-node parameters: each of a node's 3 peers carries ≈ 1/3 of
-        // its samples and echo-delivery needs 72 %, so all three. With n3 echoing B, A has 2 of 3 at every
-        // node: neither twin can win, which secure broadcast allows for an equivocating source. What must
-        // hold is that no node applies either.
-        for (const [i, [statusA, statusB]] of statuses.entries()) {
-          assert.ok(statusA !== "applied" && statusB !== "applied", `n${i}: a twin applied (${report})`);
+        // its samples and echo-delivery needs 72 %, so nearly all three. With n3 echoing B, A has ≈ 2 of 3 at
+        // every node, so mostly neither twin wins, which secure broadcast allows for an equivocating source.
+        // But a sample is random draws, partly redrawn at each refresh: where n3's share of a node's sample
+        // falls under 28 %, A is echo-delivered there and then readied everywhere. What must hold is that B
+        // (echoed by n3 alone) wins nowhere and the nodes agree: A applied on all four, or on none.
+        const appliedA = statuses.filter(([statusA]) => statusA === "applied").length;
+        for (const [i, [, statusB]] of statuses.entries())
+          assert.notEqual(statusB, "applied", `n${i} (${report})`);
+        assert.ok(appliedA === 0 || appliedA === statuses.length, `the nodes disagree (${report})`);
+        if (appliedA === 0) {
+          console.log(`# ${MODE}: double-spend race, 3 to 1: neither twin applied: ${report}`);
+          return;
         }
-        console.log(`# ${MODE}: double-spend race, 3 to 1: neither twin applied: ${report}`);
-        return;
+        // A won: every check of the 3-to-1 race below holds.
+        console.log(
+          `# ${MODE}: double-spend race, 3 to 1: twin A applied through a sample's draws: ${report}`,
+        );
       }
       for (const [i, [statusA, statusB]] of statuses.entries()) {
         assert.equal(statusA, "applied", `n${i} applied twin A (${report})`);
