@@ -5,8 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { transferToJson } from "../../src/core/transferJson.ts";
 import { NodeClient } from "../../src/wallet/nodeClient.ts";
 import { MAIN_TS, waitForHealth } from "../support/devnetProcess.ts";
+import { makeTransfer, testKey } from "../support/fixtures.ts";
 import { createLab, type LabHost, labUnavailable, type NetLab } from "../support/netLab.ts";
 
 /**
@@ -166,11 +168,11 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
     return ids;
   }
 
-  /** An open network's genesis funding `payer`, with `bootstrap` and a small network's settings. */
+  /** An open network's genesis funding `payers`, with `bootstrap` and a small network's settings. */
   async function openGenesis(
     tag: string,
     network: string,
-    payer: string,
+    payers: string | readonly string[],
     bootstrap: string,
   ): Promise<string> {
     const genesis = join(dir, `${tag}-genesis.json`);
@@ -181,8 +183,7 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
       genesis,
       "--network",
       network,
-      "--balance",
-      `${payer}=1000000`,
+      ...[payers].flat().flatMap((payer) => ["--balance", `${payer}=1000000`]),
       "--bootstrap",
       bootstrap,
       // A cheap identity, and records that expire in seconds.
@@ -282,4 +283,80 @@ describe("a network across hosts (network namespaces)", { skip: unavailable, tim
     await paysAcross(apis, payer, payee);
     await stopAll();
   });
+
+  it("on slow links (every host's uplink at 1 Mbit/s): 400 pipelined transfers reach every node, and one killed during them catches up", async () => {
+    const network = "labnet-slow";
+    const ids = await initNodes("slow");
+    const payers = Array.from({ length: 40 }, (_, i) => testKey(1_000 + i));
+    const payee = testKey(2_000);
+    const bootstrap = `/ip4/${lab.hosts[0]!.ip}/tcp/${P2P_PORT}/p2p/${ids[0]}`;
+    const genesis = await openGenesis(
+      "slow",
+      network,
+      payers.map((k) => k.address),
+      bootstrap,
+    );
+    for (const host of lab.hosts)
+      await exec("ip", lab.on(host, SLOW_UPLINK.replace("DEV", host.dev).split(" ")).slice(1));
+    const started = lab.hosts.map((host, i) => startNode(host, genesis, join(dir, `slow-${i}`)));
+    const apis = started.map((s) => s.api);
+    for (const api of apis) await waitForHealth(api, 60_000);
+
+    // Ten seqs per account, all signed up front and sent at once (the node holds those past 4 ahead), each
+    // account's to one of hosts 1, 2 and 4: host 3's node is the one killed, and nothing is sent to it.
+    const targets = [apis[0]!, apis[1]!, apis[3]!];
+    const batches = targets.map(() => [] as ReturnType<typeof transferToJson>[]);
+    for (const [i, payer] of payers.entries())
+      for (let seq = 1; seq <= 10; seq++)
+        batches[i % targets.length]!.push(
+          transferToJson(
+            makeTransfer(payer, seq, [{ to: payee.address, amount: 1n }], [], { network }).transfer,
+          ),
+        );
+    const startedAt = performance.now();
+    await Promise.all(
+      targets.map(async (api, i) => {
+        const response = await fetch(`${api}/v1/transfers:batch`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ transfers: batches[i] }),
+        });
+        assert.equal(response.status, 200, await response.text());
+      }),
+    );
+    await untilPaid(apis[0]!, payee.address, 100);
+    const first100 = (performance.now() - startedAt) / 1000;
+    console.log(`# slow links: the first 100 applied on host 1 in ${first100.toFixed(1)} s, all nodes up`);
+    const victim = started[2]!.child;
+    victim.kill("SIGKILL");
+    if (running(victim)) await new Promise((r) => victim.once("exit", r));
+    for (const api of targets) await untilPaid(api, payee.address, 400);
+    const seconds = (performance.now() - startedAt) / 1000;
+    console.log(`# slow links: 400 transfers applied on the 3 live nodes in ${seconds.toFixed(1)} s`);
+    startNode(lab.hosts[2]!, genesis, join(dir, "slow-2"));
+    await waitForHealth(apis[2]!, 60_000);
+    await untilPaid(apis[2]!, payee.address, 400);
+    console.log(
+      `# slow links: the restarted node caught up ${((performance.now() - startedAt) / 1000 - seconds).toFixed(1)} s later`,
+    );
+    for (const api of apis)
+      assert.equal((await new NodeClient(api).account(payers[0]!.address)).nextSeq, 11, api);
+    await stopAll();
+  });
 });
+
+/** Shapes a host's uplink (DEV, run inside its namespace) with a token bucket: 1 Mbit/s, 400 ms of queue at most. */
+const SLOW_UPLINK = "tc qdisc add dev DEV root tbf rate 1mbit burst 32kbit latency 400ms";
+
+/** Waits until `api` reports `address` holding `balance` (2 minutes at most). */
+async function untilPaid(api: string, address: string, balance: number): Promise<void> {
+  const client = new NodeClient(api);
+  const deadline = Date.now() + 120_000;
+  let last = "";
+  while (Date.now() < deadline) {
+    last = (await client.account(address)).balance;
+    if (BigInt(last) >= BigInt(balance)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.fail(`${api}: ${address} holds ${last}, not ${balance}, after 2 minutes`);
+}
