@@ -125,8 +125,8 @@ export class OwnSubmissions {
    * ledger's echo admission refuses: it spends more than its predecessors left, or names a dep already spent or
    * rejected. Admission is the same on every correct node, so none echoes it and it is never delivered. Before,
    * its client heard "pending" for good, and a pipelining wallet's later seqs waited behind it. Not a ledger
-   * verdict: the slot stays open for another transfer (through another node, or here once the broadcast's stall
-   * eviction lets this node's echo of the refused one go).
+   * verdict: the slot stays open for another transfer, through any other node (this one echoed the refused
+   * transfer, and a node never echoes two for one slot, so here another is a SEQ_CONFLICT).
    */
   private refuseIfNever(source: string, seq: number, out: NodeAction[]): void {
     for (const encoded of this.tracker.pendingAt(source, seq)) {

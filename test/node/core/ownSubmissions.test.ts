@@ -218,6 +218,10 @@ describe("a wallet's submission that no correct node will echo", () => {
         { ok: true, id: overdraft.id, status: "rejected" },
         "a resubmission hears the same",
       );
+      // Its seq is open, but this node echoed the refused transfer: another for the seq goes to another node.
+      const replacement = submit(core, paying(2, 99n)).result;
+      assert.equal(replacement.ok ? "" : replacement.error.code, ErrorCode.SeqConflict);
+      assert.equal(core.ledger.account(funded.address).nextSeq, 2, "the seq is not taken");
       await writeBatch(db, core.finishStep());
       const restored = newCore().restoreSubmitted(await SubmittedLog.load(db));
       assert.deepEqual(
