@@ -173,7 +173,7 @@ export class NodeMetrics {
     });
     new Gauge({
       name: "tally_submissions",
-      help: "The API's accepted submissions: heldAhead, held now until their seq is within 4 of the account's next; reoffered, offered to the broadcast again since start after it evicted them; droppedAhead, held ones given up since start (timed out, or their place given to another account's fair share); refused, rejected for their client since start because no correct node will echo them",
+      help: "The API's accepted submissions: heldAhead, held now until their seq is the account's next; reoffered, offered to the broadcast again since start after it evicted them; droppedAhead, held ones given up since start (timed out, or their place given to another account's fair share); refused, rejected for their client since start because no correct node will echo them",
       labelNames: ["state"],
       registers: [this.registry],
       collect() {

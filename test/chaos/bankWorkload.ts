@@ -69,7 +69,7 @@ export interface BankStats {
   burstTransfers: number;
   /**
    * Pipelined transfers a node acknowledged while their account's next seq was still unsent, more than the
-   * node's ahead window (4) past it: each one a submission that node had to hold.
+   * node's ahead window (0: only the next seq is introduced) past it: each one a submission that node held.
    */
   aheadAcknowledged: number;
   /** Submissions a node refused, by error code (the wallet then tried again elsewhere). */

@@ -330,7 +330,7 @@ export function summarize(r: ChaosReport): string {
 
 function summarizeBursts(b: BankStats): string {
   const refusals = Object.entries(b.refusals).map(([code, n]) => `${n} ${code}`);
-  return `${b.bursts} pipelined bursts (${b.burstTransfers} transfers, ${b.aheadAcknowledged} acknowledged more than 4 past an unsent next seq; refusals: ${refusals.join(", ") || "none"})`;
+  return `${b.bursts} pipelined bursts (${b.burstTransfers} transfers, ${b.aheadAcknowledged} acknowledged past an unsent next seq, so held; refusals: ${refusals.join(", ") || "none"})`;
 }
 
 function summarizeShared(s: SharedReport): string {

@@ -278,6 +278,41 @@ for (const MODE of MODES) {
       }
     });
 
+    it("a pipelined transfer its predecessor leaves unfunded, sent to two nodes, is rejected there, and its seq takes another", async () => {
+      const [n0, n1, n2] = devnet.file.nodes;
+      const wallet = wallets[1]!.keystore;
+      const before = await new NodeClient(n2!.api).account(wallet.address);
+      const sign = (seq: number, amount: bigint, deps: readonly string[] = []) =>
+        buildSignedTransfer(wallet, { network, seq, outputs: [{ to: everyone[6]!, amount }], deps });
+      // Seq n+1 spends the whole balance, seq n takes 1 of it first. A careful client that hears nothing sends
+      // n+1 to a second node: two of the four hold it. Until this node echoed only what peers would, both
+      // echoed it at once, and with two echoes for it no other transfer could gather the three an echo quorum
+      // needs: the account's seq n+1 was lost for good.
+      const overdraft = sign(before.nextSeq + 1, BigInt(before.balance));
+      const first = sign(before.nextSeq, 1n, before.pendingDeps);
+      for (const n of [n0!, n1!]) {
+        const answer = await new NodeClient(n.api).submit(transferToJson(overdraft.transfer));
+        assert.equal(answer.status, "pending", n.api);
+      }
+      await new NodeClient(n2!.api).submit(transferToJson(first.transfer));
+      for (const n of [n0!, n1!]) {
+        const view = await new NodeClient(n.api).waitForResolution(overdraft.id, 30_000);
+        assert.equal(view.status, "rejected", n.api);
+        assert.equal(view.reason?.code, "INSUFFICIENT_FUNDS", n.api);
+      }
+      // Another transfer for seq n+1, through one of the nodes that refused the first: applied everywhere.
+      const replacement = sign(before.nextSeq + 1, 1n);
+      assert.equal(
+        (await new NodeClient(n0!.api).submit(transferToJson(replacement.transfer))).status,
+        "pending",
+      );
+      for (const n of devnet.file.nodes) {
+        const c = new NodeClient(n.api);
+        assert.equal((await c.waitForResolution(replacement.id, 30_000)).status, "applied", n.api);
+        assert.equal((await c.account(wallet.address)).nextSeq, before.nextSeq + 2, n.api);
+      }
+    });
+
     it("the wallet CLI sends, and a node killed with SIGKILL comes back with the same state", async () => {
       const nodes = devnet.file.nodes;
       const dev = devnet.file.wallets[0]!;

@@ -6,11 +6,14 @@ import { HeldSubmissionsStore } from "../../storage/heldSubmissions.ts";
 export interface AheadLimits {
   /**
    * A submission at most this far past its account's next seq is introduced at once; one further ahead is
-   * held. Peers echo only an account's next seq, so an introduced transfer ahead of it waits in this node's
-   * broadcast table, where each source account has 8 places (`maxIntroducedPerAccount`). With at most this
-   * many introduced past the next seq, 1 + 4 of the 8 are ever a wallet's here, and the next seq always has
-   * one. Before the hold, a wallet that sent 8 later seqs first had its next seq refused as PENDING_FULL until
-   * the broadcast's 10-minute stall eviction freed a place.
+   * held. 0: only the next seq, as peers echo only the next seq (once the ledger's admission takes it). To
+   * introduce a transfer is to echo it, and a later seq cannot be judged before its predecessors resolve:
+   * with a window of 4 (sessions 53–54) a node echoed its client's later seqs at once, and one its
+   * predecessor left unfunded, sent by a careful client to two nodes of four, held two echoes no other
+   * transfer for its seq could get — the seq was lost for good. The hold's own first reason stands: each
+   * source account has 8 places in the broadcast table (`maxIntroducedPerAccount`), and with later seqs held
+   * the next seq always finds one (before the hold, a wallet that sent 8 later seqs first had its next seq
+   * refused as PENDING_FULL until the broadcast's 10-minute stall eviction freed a place).
    */
   readonly window: number;
   /**
@@ -25,7 +28,7 @@ export interface AheadLimits {
 }
 
 export const AHEAD_DEFAULTS: AheadLimits = {
-  window: 4,
+  window: 0,
   total: 4_096,
   timeoutMs: 10 * 60_000,
 };
@@ -44,8 +47,8 @@ export type HoldOutcome =
  * Submissions this node's API accepted for a seq beyond the window past their account's next seq, held
  * (not introduced to the broadcast) until the ledger resolves enough of the account's transfers. One per
  * slot, as the broadcast would take: a different transfer for a held slot is a double spend, refused. Per
- * account at most the ledger's seq lookahead (64) less the window, since the ledger's precheck refuses seqs
- * further ahead; `total` in all, shared fairly between accounts (`AheadLimits.total`). Each is on disk from
+ * account at most 63 (the ledger's precheck refuses seqs more than its lookahead of 64 past the last
+ * resolved); `total` in all, shared fairly between accounts (`AheadLimits.total`). Each is on disk from
  * the step that held it until the one that introduced or gave it up (heldSubmissions.ts), so a crash loses
  * none and brings back none given up.
  */

@@ -480,7 +480,7 @@ export class NodeCore {
         if (change.seq === 1) this.senders.add(change.source);
         // Its account's next transfer, and transfers naming it as a dep, may now be judged.
         this.woken.push(...this.parked.wake(change.source), ...this.parked.wake(change.id));
-        this.own.onResolved(change.source, out);
+        this.own.onResolved(change.source);
       }
       out.push({ type: "announce", change });
     }

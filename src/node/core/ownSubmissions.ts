@@ -15,6 +15,9 @@ import { SubmissionTracker } from "./submissionTracker.ts";
  */
 export const REOFFER_SWEEP_MS = 60_000;
 
+/** What became of a submission here: the broadcast's outcome, or refused before it (`admissible`). */
+type OwnOutcome = SubmitOutcome | "refused";
+
 export interface OwnSubmissionsOptions {
   readonly ledger: Ledger;
   /** Hands a transfer to the broadcast as a submission of this node's; returns its outcome. */
@@ -71,7 +74,7 @@ export class OwnSubmissions {
 
   /** A submission the ledger's precheck passed; returns the client's answer. */
   submit(encoded: EncodedTransfer, nowMs: number, out: NodeAction[]): SubmitResult {
-    return this.answer(encoded, this.introduce(encoded, nowMs, out));
+    return this.answer(encoded, this.introduce(encoded, nowMs, out, true));
   }
 
   /**
@@ -110,38 +113,9 @@ export class OwnSubmissions {
     this.log.settle(source, seq);
   }
 
-  /**
-   * The ledger resolved one of the account's transfers: held ones may now be within reach, and a pending one
-   * for its next seq may now be refused everywhere (`refuseIfNever`).
-   */
-  onResolved(source: string, out: NodeAction[]): void {
+  /** The ledger resolved one of the account's transfers: held ones may now be within reach. */
+  onResolved(source: string): void {
     if (this.ahead.size > 0) this.advanced.add(source);
-    const next = this.ledger.watermarkOf(source) + 1;
-    if (this.tracker.hasPendingAt(source, next)) this.refuseIfNever(source, next, out);
-  }
-
-  /**
-   * Rejects, for its client, each pending submission for (source, seq), its account's next seq, that the
-   * ledger's echo admission refuses: it spends more than its predecessors left, or names a dep already spent or
-   * rejected. Admission is the same on every correct node, so none echoes it and it is never delivered. Before,
-   * its client heard "pending" for good, and a pipelining wallet's later seqs waited behind it. Not a ledger
-   * verdict: the slot stays open for another transfer, through any other node (this one echoed the refused
-   * transfer, and a node never echoes two for one slot, so here another is a SEQ_CONFLICT).
-   */
-  private refuseIfNever(source: string, seq: number, out: NodeAction[]): void {
-    for (const encoded of this.tracker.pendingAt(source, seq)) {
-      const admission = this.ledger.admission(encoded);
-      if (admission.kind !== "never") continue;
-      const reason: RejectionReason = {
-        code: admission.code,
-        message: `${admission.message}: no correct node will echo it, so seq ${seq} stays open for another transfer`,
-      };
-      this.ahead.remove(encoded);
-      this.tracker.refuse(encoded, reason);
-      this.refused++;
-      out.push({ type: "refused", refusal: { id: encoded.id, source, seq, reason } });
-    }
-    if (!this.tracker.hasPendingAt(source, seq)) this.log.settle(source, seq);
   }
 
   /** Whether `releaseNext` has work: an account of `onResolved` (or of a retry) not yet offered. */
@@ -158,6 +132,7 @@ export class OwnSubmissions {
     if (source === undefined) return;
     this.advanced.delete(source);
     for (const encoded of this.ahead.due(source, this.ledger.watermarkOf(source))) {
+      if (!this.admissible(encoded, out)) continue;
       const outcome = this.introduceNow(encoded, nowMs, out);
       if (outcome === "full") {
         this.ahead.retryLater(source);
@@ -190,14 +165,6 @@ export class OwnSubmissions {
    * restart introduced it again: its client heard "pending" for good. O(pending submissions) a sweep.
    */
   private reofferDropped(nowMs: number, out: NodeAction[]): void {
-    // First those at their account's next seq that are now refused everywhere and were not judged when their
-    // predecessor resolved: brought back by a restart, or then awaiting a dep this node held only on disk.
-    const atNext: EncodedTransfer[] = [];
-    for (const encoded of this.tracker.pendingTransfers()) {
-      const { source, seq } = encoded.transfer;
-      if (seq === this.ledger.watermarkOf(source) + 1) atNext.push(encoded);
-    }
-    for (const { transfer } of atNext) this.refuseIfNever(transfer.source, transfer.seq, out);
     const dropped: EncodedTransfer[] = [];
     for (const encoded of this.tracker.pendingTransfers()) {
       const { source, seq } = encoded.transfer;
@@ -220,25 +187,35 @@ export class OwnSubmissions {
     return writes;
   }
 
-  /** Tracked (until refused, or delivered), and offered. */
-  private introduce(encoded: EncodedTransfer, nowMs: number, out: NodeAction[]): SubmitOutcome {
+  /** Tracked (until refused, or delivered), and offered; `prechecked` if the ledger's precheck just passed it. */
+  private introduce(
+    encoded: EncodedTransfer,
+    nowMs: number,
+    out: NodeAction[],
+    prechecked = false,
+  ): OwnOutcome {
     this.tracker.track(encoded);
-    return this.offer(encoded, nowMs, out);
+    return this.offer(encoded, nowMs, out, prechecked);
   }
 
-  /** To the broadcast, or held while its seq is too far past the account's next. */
-  private offer(encoded: EncodedTransfer, nowMs: number, out: NodeAction[]): SubmitOutcome {
+  /**
+   * To the broadcast if it is its account's next seq and every correct node would echo it; rejected for its
+   * client if none would; held while its seq is past the account's next.
+   */
+  private offer(encoded: EncodedTransfer, nowMs: number, out: NodeAction[], prechecked = false): OwnOutcome {
     const { source, seq } = encoded.transfer;
-    const outcome = this.ahead.withinWindow(seq, this.ledger.watermarkOf(source))
-      ? this.introduceNow(encoded, nowMs, out)
-      : this.hold(encoded, nowMs);
+    const outcome = !this.ahead.withinWindow(seq, this.ledger.watermarkOf(source))
+      ? this.hold(encoded, nowMs)
+      : prechecked || this.admissible(encoded, out)
+        ? this.introduceNow(encoded, nowMs, out)
+        : "refused";
     // One restored from the held store leaves it here, unless refused as full (then kept for the sweep).
     if (this.fromStore.size > 0 && outcome !== "full" && this.fromStore.delete(encoded.id))
       this.ahead.forgetStored(encoded.id);
     return outcome;
   }
 
-  private hold(encoded: EncodedTransfer, nowMs: number): SubmitOutcome {
+  private hold(encoded: EncodedTransfer, nowMs: number): OwnOutcome {
     const held = this.ahead.hold(encoded, nowMs);
     if (held.kind !== "held") return held.kind;
     // Its place went to this one (a fair share, aheadSubmissions.ts): dropped as the timeout drops one.
@@ -259,6 +236,30 @@ export class OwnSubmissions {
     return outcome;
   }
 
+  /**
+   * Whether the ledger's echo admission, the same on every correct node, takes `encoded` now. If it refuses it
+   * (it spends more than its predecessors left, or names a dep one of them spent), no correct node will ever
+   * echo it, so it is never delivered: its client is told it is rejected, with the reason, instead of
+   * "pending" for good, and its seq stays open. This node echoes only what its peers would: before, it
+   * echoed its own client's submissions up to 4 past the next seq at once, and an invalid one sent to two
+   * nodes of four took two echoes no other transfer for its seq could get, so that seq was lost for good.
+   */
+  private admissible(encoded: EncodedTransfer, out: NodeAction[]): boolean {
+    const admission = this.ledger.admission(encoded);
+    if (admission.kind !== "never") return true;
+    const { source, seq } = encoded.transfer;
+    const reason: RejectionReason = {
+      code: admission.code,
+      message: `${admission.message}: no correct node will echo it, so seq ${seq} stays open for another transfer`,
+    };
+    this.ahead.remove(encoded);
+    this.tracker.refuse(encoded, reason);
+    this.refused++;
+    out.push({ type: "refused", refusal: { id: encoded.id, source, seq, reason } });
+    if (!this.tracker.hasPendingAt(source, seq)) this.log.settle(source, seq);
+    return false;
+  }
+
   /** A held submission given up: forgotten, and its slot settled in the submitted log (older nodes wrote it there). */
   private drop(encoded: EncodedTransfer): void {
     this.tracker.forget(encoded.id);
@@ -266,7 +267,8 @@ export class OwnSubmissions {
     this.dropped++;
   }
 
-  private answer(encoded: EncodedTransfer, outcome: SubmitOutcome): SubmitResult {
+  private answer(encoded: EncodedTransfer, outcome: OwnOutcome): SubmitResult {
+    if (outcome === "refused") return { ok: true, id: encoded.id, status: "rejected" };
     if (outcome === "accepted" || outcome === "duplicate" || outcome === "delivered") {
       const status = this.ledger.statusOfTransfer(encoded)?.status ?? this.tracker.statusOf(encoded.id);
       return { ok: true, id: encoded.id, status: status ?? "pending" };

@@ -39,11 +39,6 @@ export class SubmissionTracker {
     this.pending.remove(id);
   }
 
-  /** The pending submissions for (source, seq). */
-  pendingAt(source: string, seq: number): EncodedTransfer[] {
-    return this.pending.atSlot(source, seq);
-  }
-
   hasPendingAt(source: string, seq: number): boolean {
     return this.pending.hasSlot(source, seq);
   }

@@ -51,12 +51,6 @@ export class SubmittedTransfers {
     return this.bySlot.has(slotKey(source, seq));
   }
 
-  /** The submissions for (source, seq), left in place. */
-  atSlot(source: string, seq: number): EncodedTransfer[] {
-    const ids = this.bySlot.get(slotKey(source, seq));
-    return ids === undefined ? [] : [...ids].map((id) => this.byId.get(id)!);
-  }
-
   /** Removes and returns every submission for (source, seq). */
   takeSlot(source: string, seq: number): EncodedTransfer[] {
     const slot = slotKey(source, seq);

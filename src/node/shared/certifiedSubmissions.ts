@@ -1,21 +1,16 @@
 import type { Logger } from "pino";
 import type { EncodedTransfer } from "../../core/transfer.ts";
-import { AHEAD_DEFAULTS } from "../core/aheadSubmissions.ts";
 
 /**
- * How far past its ledger's next seq a node submits a shared account's certified transfers. Peers echo only
- * an account's next seq (they hold later ones back), so a transfer submitted further ahead waits in this
- * node's broadcast table, where each source account may have 8 transfers with a payload at once
- * (`maxIntroducedPerAccount`). A committee decides faster than the network applies, and before this window
- * its owners' nodes filled those 8 places with seqs that could not move, then had to refuse the one seq that
- * could (retries alone would wait for the broadcast's 10-minute stall eviction to free a place). With at
- * most this many past the next seq, 1 + 4 of the 8 are ever this node's own, and the next seq always has one.
- * The node now holds any submission further ahead by the same rule, so this is its window
- * (`AHEAD_DEFAULTS.window`), not a second number to keep in step; keeping certified transfers here instead
- * is what lets an account's committee run up to 1,024 decisions ahead rather than the ledger's 64-seq
- * submission lookahead.
+ * How far past its ledger's next seq a node hands a shared account's certified transfers to its own submit
+ * path. That path introduces only the account's next seq and holds later ones (src/node/core/aheadSubmissions.ts),
+ * releasing each in the step that resolves its predecessor, so handing a few over early saves a round through
+ * this loop per transfer. A committee decides faster than the network applies: the rest wait here, where
+ * they may run up to 1,024 decisions ahead, rather than in the node's hold (at most 63 per account, shared
+ * fairly with every other account's). Before the node held later seqs, submitting further ahead filled the
+ * account's 8 places in the broadcast table with seqs that could not move.
  */
-export const CERTIFIED_SUBMIT_WINDOW = AHEAD_DEFAULTS.window;
+export const CERTIFIED_SUBMIT_WINDOW = 4;
 
 /**
  * Certified transfers kept per account until the ledger applies their seq. Past it the highest seqs are
