@@ -183,8 +183,7 @@ describe("REST API of a running node", { timeout: 60_000 }, () => {
     const response = await fetch(`${url}/v1/events`, { signal: controller.signal });
     assert.equal(response.headers.get("content-type"), "text/event-stream");
     const reader = response.body!.getReader();
-    const next = signed(3, 1n);
-    // seq 2 is waiting for an unknown dep, so seq 3 waits too: still a "delivered" event.
+    const next = signed(2, 1n);
     await call("POST", "/v1/transfers", transferToJson(next.transfer));
     let text = "";
     const deadline = Date.now() + 5_000;
@@ -193,7 +192,7 @@ describe("REST API of a running node", { timeout: 60_000 }, () => {
       text += new TextDecoder().decode(value);
     }
     controller.abort();
-    assert.match(text, new RegExp(`event: transfer\\ndata: \\{"id":"${next.id}"[^\\n]*"status":"delivered"`));
+    assert.match(text, new RegExp(`event: transfer\\ndata: \\{"id":"${next.id}"[^\\n]*"status":"applied"`));
   });
 
   it("streams only the statuses asked for with ?status=", async () => {
@@ -204,7 +203,7 @@ describe("REST API of a running node", { timeout: 60_000 }, () => {
       return async () => {
         let text = "";
         const deadline = Date.now() + 5_000;
-        while (!text.includes(`"id":"${id}","source":"${stranger.address}","seq":1,"status":"applied"`)) {
+        while (!text.includes(`"id":"${id}","source":"${owner.address}","seq":4,"status":"rejected"`)) {
           if (Date.now() > deadline) break;
           const { value } = await reader.read();
           text += new TextDecoder().decode(value);
@@ -212,28 +211,30 @@ describe("REST API of a running node", { timeout: 60_000 }, () => {
         return text;
       };
     };
-    // The owner's seq 4 waits behind seq 2 (its dep is unknown): "delivered". The stranger spends what owner's
-    // seq 1 paid it: "applied" at once. Submitted in that order, so the applied event comes last on both.
-    const waiting = signed(4, 1n);
-    const spend = buildSignedTransfer(stranger, {
-      network: NETWORK,
-      seq: 1,
-      outputs: [{ to: owner.address, amount: 1n }],
-      deps: [signed(1).id],
-    });
+    // Seq 4 spends more than seq 3 will leave: held (not the next seq), then rejected for this client once
+    // seq 3 applies, with the reason: "applied" for seq 3, then "rejected" for seq 4, on the stream.
+    const overdraft = signed(4, 5_000n);
+    const next = signed(3, 1n);
     const controller = new AbortController();
-    const onlyResolved = await readUntil("/v1/events?status=applied,rejected", spend.id, controller);
-    const everything = await readUntil("/v1/events", spend.id, controller);
-    assert.equal((await call("POST", "/v1/transfers", transferToJson(waiting.transfer))).status, 202);
-    assert.equal((await call("POST", "/v1/transfers", transferToJson(spend.transfer))).status, 202);
-    const [filtered, all] = [await onlyResolved(), await everything()];
+    const onlyRejected = await readUntil("/v1/events?status=rejected", overdraft.id, controller);
+    const everything = await readUntil("/v1/events", overdraft.id, controller);
+    const held = await call("POST", "/v1/transfers", transferToJson(overdraft.transfer));
+    assert.deepEqual([held.status, held.json.status], [202, "pending"]);
+    assert.equal((await call("POST", "/v1/transfers", transferToJson(next.transfer))).status, 202);
+    const [filtered, all] = [await onlyRejected(), await everything()];
     controller.abort();
     const events = (text: string) =>
       [...text.matchAll(/"id":"([0-9a-f]{64})"[^\n]*"status":"(\w+)"/g)]
-        .filter((m) => m[1] === waiting.id || m[1] === spend.id)
-        .map((m) => `${m[1] === waiting.id ? "waiting" : "spend"} ${m[2]}`);
-    assert.deepEqual(events(all), ["waiting delivered", "spend applied"], "the unfiltered stream has both");
-    assert.deepEqual(events(filtered), ["spend applied"], "the filtered one only what it asked for");
+        .filter((m) => m[1] === overdraft.id || m[1] === next.id)
+        .map((m) => `${m[1] === overdraft.id ? "overdraft" : "next"} ${m[2]}`);
+    assert.deepEqual(events(all), ["next applied", "overdraft rejected"], "the unfiltered stream has both");
+    assert.deepEqual(events(filtered), ["overdraft rejected"], "the filtered one only what it asked for");
+    assert.match(
+      all,
+      /"reason":\{"code":"INSUFFICIENT_FUNDS","message":"[^"]*stays open for another transfer"\}/,
+    );
+    const view = await call("GET", `/v1/transfers/${overdraft.id}`);
+    assert.deepEqual([view.json.status, view.json.reason.code], ["rejected", "INSUFFICIENT_FUNDS"]);
 
     for (const bad of ["bogus", "applied,", "applied,bogus", ""]) {
       const res = await call("GET", `/v1/events?status=${bad}`);
