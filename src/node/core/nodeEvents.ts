@@ -111,5 +111,5 @@ export type NodeAction =
       readonly event?: "forgedPayload";
     }
   | { readonly type: "submitted"; readonly ticket: number; readonly result: SubmitResult }
-  /** A submission of this node's API that can never be delivered, told to its client as rejected (not a ledger verdict). */
+  /** A submission of this node's API that can never be delivered: rejected for its client (no ledger verdict). */
   | { readonly type: "refused"; readonly refusal: SubmissionRefusal };

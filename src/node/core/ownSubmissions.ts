@@ -67,7 +67,7 @@ export class OwnSubmissions {
     this.ahead = new AheadSubmissions(options.ahead);
   }
 
-  /** Submissions held until their seq comes within reach of the account's next. */
+  /** Submissions held until their seq is the account's next. */
   get heldAheadCount(): number {
     return this.ahead.size;
   }
@@ -125,7 +125,8 @@ export class OwnSubmissions {
 
   /**
    * Offers the broadcast one advanced account's held submissions its next seq has brought within reach,
-   * lowest seq first, up to the first it refuses as full (offered again at the next tick).
+   * lowest seq first, each judged by echo admission first (`admissible`), up to the first the broadcast
+   * refuses as full (offered again at the next tick).
    */
   releaseNext(nowMs: number, out: NodeAction[]): void {
     const source = this.advanced.values().next().value;
@@ -187,7 +188,7 @@ export class OwnSubmissions {
     return writes;
   }
 
-  /** Tracked (until refused, or delivered), and offered; `prechecked` if the ledger's precheck just passed it. */
+  /** Tracked (until refused or delivered), and offered; `prechecked`: the ledger's precheck just passed it. */
   private introduce(
     encoded: EncodedTransfer,
     nowMs: number,
@@ -245,9 +246,11 @@ export class OwnSubmissions {
    * nodes of four took two echoes no other transfer for its seq could get, so that seq was lost for good.
    */
   private admissible(encoded: EncodedTransfer, out: NodeAction[]): boolean {
+    const { source, seq } = encoded.transfer;
+    // A slot already taken (by this transfer, or a twin: superseded then) is the broadcast's to answer.
+    if (this.ledger.isSlotTaken(source, seq)) return true;
     const admission = this.ledger.admission(encoded);
     if (admission.kind !== "never") return true;
-    const { source, seq } = encoded.transfer;
     const reason: RejectionReason = {
       code: admission.code,
       message: `${admission.message}: no correct node will echo it, so seq ${seq} stays open for another transfer`,
@@ -260,7 +263,7 @@ export class OwnSubmissions {
     return false;
   }
 
-  /** A held submission given up: forgotten, and its slot settled in the submitted log (older nodes wrote it there). */
+  /** A held submission given up: forgotten, and its slot settled in the submitted log (older nodes put it there). */
   private drop(encoded: EncodedTransfer): void {
     this.tracker.forget(encoded.id);
     this.log.settle(encoded.transfer.source, encoded.transfer.seq);

@@ -11,7 +11,7 @@ import { Bucket } from "../../../src/storage/buckets.ts";
 import { writeBatch } from "../../../src/storage/database.ts";
 import { SubmittedLog } from "../../../src/storage/submittedLog.ts";
 import { makeTransfer, testKey } from "../../support/fixtures.ts";
-import { deliverBy, echoesIn, funded, newCore } from "../../support/nodeCoreFixture.ts";
+import { deliverBy, echoesIn, funded, newCore, votes } from "../../support/nodeCoreFixture.ts";
 import { withDatabase } from "../../support/tempDatabase.ts";
 
 const bob = testKey(2);
@@ -261,6 +261,31 @@ describe("a wallet's submission that no correct node will echo", () => {
       [[spend(2, 1n).id, ErrorCode.InvalidDependency]],
     );
     assert.equal(core.statusOf(spend(2, 1n).id), "rejected");
+  });
+
+  it("keeps the lost-twin reason for a held one whose seq the network gave another transfer", () => {
+    const core = newCore();
+    const mine = paying(3);
+    submit(core, mine);
+    // The others applied seqs 1..3, seq 3 being a twin of ours: READYs, then a pull answered.
+    const twin = paying(3, 2n);
+    votes(core, "ready", twin.id, ["p1", "p2", "p3"], 3);
+    core.handle({
+      type: "peerMessage",
+      from: "p1",
+      message: { kind: "payload", payload: twin.bytes },
+      nowMs: 2,
+    });
+    assert.equal(core.statusOf(mine.id), "rejected");
+    assert.equal(core.submissions.reasonOf(mine.id)?.code, ErrorCode.SeqConflict);
+    for (const seq of [1, 2]) {
+      submit(core, paying(seq));
+      const actions = deliverBy(core, paying(seq).id, seq);
+      assert.equal(actions.filter((a) => a.type === "refused").length, 0, `seq ${seq}`);
+    }
+    assert.equal(core.statusOf(twin.id), "applied");
+    assert.equal(core.submissions.reasonOf(mine.id)?.code, ErrorCode.SeqConflict, "not told its seq is open");
+    assert.equal(core.heldAheadCount, 0);
   });
 
   it("stays pending while its predecessor leaves it enough, and is applied", () => {
