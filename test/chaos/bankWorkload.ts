@@ -1,3 +1,4 @@
+import { ErrorCode } from "../../src/core/errors.ts";
 import type { RandomSource } from "../../src/core/random.ts";
 import type { EncodedTransfer } from "../../src/core/transfer.ts";
 import { transferToJson } from "../../src/core/transferJson.ts";
@@ -49,7 +50,18 @@ export interface BankOptions {
   readonly pipeliners?: number;
   /** Transfers per pipelined burst: more than the node's ahead window, so that some are held (default 12). */
   readonly burst?: number;
+  /**
+   * Every this many pipelined bursts (counted across the pipelining wallets), one seq in the middle of the
+   * burst spends more than the wallet holds. No node may ever echo it: each node it reaches rejects it for
+   * the wallet once its predecessor resolves (or refuses it outright as INSUFFICIENT_FUNDS if it is already
+   * the next seq), and the wallet signs a small payment for that seq instead, as a client would. 0 or absent:
+   * never.
+   */
+  readonly overspendEvery?: number;
 }
+
+/** More than any account of a devnet holds (its wallets get 10^12 each). */
+const OVERSPEND = 10n ** 18n;
 
 export interface BankStats {
   submitted: number;
@@ -74,6 +86,13 @@ export interface BankStats {
   aheadAcknowledged: number;
   /** Submissions a node refused, by error code (the wallet then tried again elsewhere). */
   refusals: Record<string, number>;
+  /** Pipelined transfers signed to spend more than the wallet holds (`overspendEvery`). */
+  overspends: number;
+  /** Of those, rejected for the wallet by a node that had taken it, and refused outright by one. */
+  overspendsRejected: number;
+  overspendsRefused: number;
+  /** Small payments signed for an overspend's seq instead. */
+  overspendsReplaced: number;
 }
 
 type Wallet = { keystore: Keystore; outstanding: EncodedTransfer[] };
@@ -100,7 +119,13 @@ export class BankWorkload {
     burstTransfers: 0,
     aheadAcknowledged: 0,
     refusals: {},
+    overspends: 0,
+    overspendsRejected: 0,
+    overspendsRefused: 0,
+    overspendsReplaced: 0,
   };
+  /** The overspends signed: the checker asserts that no node ever applied one. */
+  readonly overspendIds = new Set<string>();
   readonly seenApplied: SeenApplied[] = [];
   /** Double-spend pairs, for the checker: never both applied anywhere. */
   readonly doubleSpends: { readonly source: string; readonly seq: number; readonly ids: [string, string] }[] =
@@ -211,14 +236,25 @@ export class BankWorkload {
     const firstSeq = first.signed.transfer.seq;
     const burst = [first.signed];
     let keystore = first.keystore;
-    for (let i = 1; i < (this.options.burst ?? 12); i++) {
+    const size = this.options.burst ?? 12;
+    const every = this.options.overspendEvery ?? 0;
+    // One seq strictly inside the burst, so a predecessor and a successor of it are both in flight.
+    const overspendAt =
+      every > 0 && this.stats.bursts % every === every - 1
+        ? 1 + randomIndex(this.options.random, size - 2)
+        : -1;
+    for (let i = 1; i < size; i++) {
       const signed = buildSignedTransfer(keystore, {
         network: keystore.network!,
         seq: firstSeq + i,
-        outputs: [{ to: this.pickPayee(w), amount: this.pickAmount() }],
+        outputs: [{ to: this.pickPayee(w), amount: i === overspendAt ? OVERSPEND : this.pickAmount() }],
       });
       keystore = { ...keystore, lastSignedSeq: firstSeq + i, lastSignedId: signed.id };
       burst.push(signed);
+      if (i === overspendAt) {
+        this.overspendIds.add(signed.id);
+        this.stats.overspends++;
+      }
     }
     wallet.keystore = keystore;
     wallet.outstanding = burst;
@@ -263,14 +299,30 @@ export class BankWorkload {
    */
   private async settle(wallet: Wallet, via: DevnetNode) {
     const client = new NodeClient(via.api, { timeoutMs: 3_000 });
-    for (const signed of wallet.outstanding) {
+    for (const [i, signed] of wallet.outstanding.entries()) {
       const known = await client.transfer(signed.id).catch(() => undefined);
-      if (known === undefined) await this.submit(client, signed);
+      if (known !== undefined) continue;
+      try {
+        await this.submit(client, signed);
+      } catch (e) {
+        const refused = e instanceof NodeRequestError && e.code === ErrorCode.InsufficientFunds;
+        if (!refused || !this.overspendIds.has(signed.id)) throw e;
+        this.stats.overspendsRefused++;
+        wallet.outstanding[i] = this.replaceOverspend(wallet, signed);
+        await this.submit(client, wallet.outstanding[i]!);
+      }
     }
     while (wallet.outstanding.length > 0) {
       const signed = wallet.outstanding[0]!;
       const view = await client.waitForResolution(signed.id, this.options.resolveTimeoutMs, 50);
       this.unresolved.delete(signed.id);
+      if (view.status === "rejected" && this.overspendIds.has(signed.id)) {
+        // No node will echo it, so its seq is open: a small payment takes it, through this node or another.
+        this.stats.overspendsRejected++;
+        wallet.outstanding[0] = this.replaceOverspend(wallet, signed);
+        await this.submit(client, wallet.outstanding[0]!);
+        continue;
+      }
       wallet.outstanding.shift();
       if (view.status === "applied") {
         this.stats.applied++;
@@ -282,6 +334,17 @@ export class BankWorkload {
         });
       } else this.stats.rejected++;
     }
+  }
+
+  /** A payment of 1 to the same payee for an overspend's seq. */
+  private replaceOverspend(wallet: Wallet, overspend: EncodedTransfer): EncodedTransfer {
+    this.unresolved.delete(overspend.id);
+    this.stats.overspendsReplaced++;
+    return buildSignedTransfer(wallet.keystore, {
+      network: wallet.keystore.network!,
+      seq: overspend.transfer.seq,
+      outputs: [{ to: overspend.transfer.outputs[0]!.to, amount: 1n }],
+    });
   }
 
   /** Two transfers for one seq, sent at once to two different nodes. Returns false if the wallet is stuck. */

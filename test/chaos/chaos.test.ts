@@ -8,7 +8,8 @@ import { chaosOptionsFromEnv, runChaos, summarize } from "./runChaos.ts";
  * (contagion|bracha), TALLY_CHAOS_SPARES (funded accounts per equivocating wallet, 4), TALLY_CHAOS_SEED (printed
  * by every run; replays the same fault and payment schedule), TALLY_CHAOS_FIRST_FAULTS (kinds forced first, in
  * order, e.g. "partitionKill,partitionKill"), TALLY_CHAOS_PIPELINERS (wallets sending bursts of 12 seqs at once,
- * later seqs first, 3).
+ * later seqs first, 3), TALLY_CHAOS_OVERSPEND_EVERY (every Nth burst carries a seq spending more than its wallet
+ * holds, 3; 0 for none).
  */
 
 const options = chaosOptionsFromEnv({
@@ -22,6 +23,7 @@ const options = chaosOptionsFromEnv({
   sparesPerEquivocator: 4,
   quietTimeoutMs: 60_000,
   pipeliners: 3,
+  overspendEvery: 3,
 });
 
 describe("chaos", { timeout: options.durationMs + 600_000 }, () => {

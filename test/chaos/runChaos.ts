@@ -42,6 +42,11 @@ export interface ChaosOptions {
    * resolves, later seqs first (test/chaos/bankWorkload.ts); 0 or absent for none.
    */
   readonly pipeliners?: number;
+  /**
+   * Every this many pipelined bursts, one seq inside the burst spends more than its wallet holds: rejected
+   * for the wallet, never echoed, and replaced (test/chaos/bankWorkload.ts); 0 or absent for never.
+   */
+  readonly overspendEvery?: number;
 }
 
 /** How long the shared account's acknowledged intents get to be paid everywhere once the faults are over. */
@@ -93,6 +98,7 @@ export function chaosOptionsFromEnv(defaults: Omit<ChaosOptions, "seed">): Chaos
     broadcast: env.TALLY_CHAOS_BROADCAST === "bracha" ? "bracha" : defaults.broadcast,
     shared: num("TALLY_CHAOS_SHARED", defaults.shared ?? 0),
     pipeliners: num("TALLY_CHAOS_PIPELINERS", defaults.pipeliners ?? 0),
+    overspendEvery: num("TALLY_CHAOS_OVERSPEND_EVERY", defaults.overspendEvery ?? 0),
     ...firstFaultsFromEnv(env.TALLY_CHAOS_FIRST_FAULTS, defaults.firstFaults),
   };
 }
@@ -162,6 +168,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       resolveTimeoutMs: 5_000,
       doubleSpendTimeoutMs: 15_000,
       pipeliners: options.pipeliners ?? 0,
+      overspendEvery: options.overspendEvery ?? 0,
       ...(shared === undefined ? {} : { otherPayees: [shared.address] }),
     });
     const payer =
@@ -205,6 +212,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     const final = await checkFinal(cluster.nodes, addresses, supply, bank.seenApplied, bank.doubleSpends);
     const violations = [...sampler.violations, ...final.violations];
     violations.push(...(await neverResolved(cluster.nodes, bank.unresolved)));
+    violations.push(...(await neverApplied(cluster.nodes, bank.overspendIds)));
     let sharedReport: SharedReport | undefined;
     if (payer !== undefined && settle !== undefined) {
       const check = await checkShared(cluster.nodes, payer);
@@ -306,6 +314,19 @@ async function neverResolved(
   return lost;
 }
 
+/** A transfer that spends more than its account holds, applied on some node: the ledger let money appear. */
+async function neverApplied(nodes: readonly DevnetNode[], ids: ReadonlySet<string>): Promise<string[]> {
+  const applied: string[] = [];
+  for (const id of ids) {
+    for (const n of nodes) {
+      const view = await new NodeClient(n.api, { timeoutMs: 5_000 }).transfer(id).catch(() => undefined);
+      if (view?.status === "applied" || view?.status === "delivered")
+        applied.push(`overspend ${id} is ${view.status} on ${n.name}`);
+    }
+  }
+  return applied;
+}
+
 /** The figures in one line, for the test's diagnostics and docs/reliability.md. */
 export function summarize(r: ChaosReport): string {
   const kinds: Record<string, number> = {};
@@ -330,7 +351,11 @@ export function summarize(r: ChaosReport): string {
 
 function summarizeBursts(b: BankStats): string {
   const refusals = Object.entries(b.refusals).map(([code, n]) => `${n} ${code}`);
-  return `${b.bursts} pipelined bursts (${b.burstTransfers} transfers, ${b.aheadAcknowledged} acknowledged past an unsent next seq, so held; refusals: ${refusals.join(", ") || "none"})`;
+  const overspends =
+    b.overspends === 0
+      ? ""
+      : `; ${b.overspends} overspends: ${b.overspendsRejected} rejected for the wallet, ${b.overspendsRefused} refused outright, ${b.overspendsReplaced} replaced`;
+  return `${b.bursts} pipelined bursts (${b.burstTransfers} transfers, ${b.aheadAcknowledged} acknowledged past an unsent next seq, so held; refusals: ${refusals.join(", ") || "none"}${overspends})`;
 }
 
 function summarizeShared(s: SharedReport): string {

@@ -23,6 +23,7 @@ const options = chaosOptionsFromEnv({
   firstFaults: ["partition"],
   faultKinds: ["kill", "pause", "wipe", "partition"],
   pipeliners: 2,
+  overspendEvery: 3,
 });
 
 describe("chaos (short)", { timeout: 240_000 }, () => {
@@ -37,6 +38,13 @@ describe("chaos (short)", { timeout: 240_000 }, () => {
     // one they acknowledged resolved (the violations above include any acknowledged transfer never resolved).
     assert.ok(report.bank.bursts >= 2, "the pipelining wallets sent bursts");
     assert.ok(report.bank.aheadAcknowledged >= 1, "a node acknowledged a submission past its ahead window");
+    // Every third burst carried a seq spending more than its wallet holds: each was rejected for the wallet
+    // (or refused outright) and replaced, and none applied anywhere (the violations include that check).
+    assert.ok(report.bank.overspends >= 1, "a burst carried an overspend");
+    assert.ok(
+      report.bank.overspendsRejected + report.bank.overspendsRefused >= 1,
+      "a node rejected an overspend for its wallet, or refused it",
+    );
     const partitions = report.events.filter((e) => e.kind === "partition");
     assert.ok(partitions.length >= 1, "the nemesis partitioned the network at least once");
     for (const p of partitions) {

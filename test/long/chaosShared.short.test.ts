@@ -27,6 +27,7 @@ const options = chaosOptionsFromEnv({
   faultKinds: ["kill", "pause", "wipe", "partition"],
   shared: 3,
   pipeliners: 2,
+  overspendEvery: 3,
 });
 
 describe("chaos with a shared account (short)", { timeout: 300_000 }, () => {
