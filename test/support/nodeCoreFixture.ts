@@ -37,7 +37,7 @@ export function echoesIn(actions: readonly NodeAction[]): string[] {
 /**
  * `verifier` counts checks; `cacheEntries` shrinks the tables of verified signatures and judged payloads;
  * `parking` the bounds on parked introductions, `ahead` those on submissions held ahead of their seq;
- * `alsoFunded` more accounts the genesis funds with 100.
+ * `alsoFunded` more accounts the genesis funds with 100; `store` the ledger's store (a fresh one by default).
  */
 export function newCore(
   options: {
@@ -46,6 +46,7 @@ export function newCore(
     parking?: ParkingLimits;
     ahead?: AheadLimits;
     alsoFunded?: readonly string[];
+    store?: MemoryLedgerStore;
   } = {},
 ): NodeCore {
   const authorizer = new SignatureAuthorizer(options.verifier ?? sodiumVerifier, {
@@ -56,7 +57,7 @@ export function newCore(
       network: TEST_NETWORK,
       balances: [funded.address, ...(options.alsoFunded ?? [])].map((address) => ({ address, amount: 100n })),
     },
-    new MemoryLedgerStore(),
+    options.store ?? new MemoryLedgerStore(),
     authorizer,
   );
   const inspector = new PayloadInspector(TEST_NETWORK, authorizer, options.cacheEntries);

@@ -125,7 +125,7 @@ export class OwnSubmissions {
 
   /**
    * Offers the broadcast one advanced account's held submissions its next seq has brought within reach,
-   * lowest seq first, each judged by echo admission first (`admissible`), up to the first the broadcast
+   * lowest seq first, each judged by echo admission first (`judge`), up to the first the broadcast
    * refuses as full (offered again at the next tick).
    */
   releaseNext(nowMs: number, out: NodeAction[]): void {
@@ -133,7 +133,8 @@ export class OwnSubmissions {
     if (source === undefined) return;
     this.advanced.delete(source);
     for (const encoded of this.ahead.due(source, this.ledger.watermarkOf(source))) {
-      if (!this.admissible(encoded, out)) continue;
+      // Refused: no longer held. Not admitted yet: held still, as a peer's copy would be parked.
+      if (this.judge(encoded, out) !== "admit") continue;
       const outcome = this.introduceNow(encoded, nowMs, out);
       if (outcome === "full") {
         this.ahead.retryLater(source);
@@ -205,11 +206,14 @@ export class OwnSubmissions {
    */
   private offer(encoded: EncodedTransfer, nowMs: number, out: NodeAction[], prechecked = false): OwnOutcome {
     const { source, seq } = encoded.transfer;
+    const judged = prechecked ? "admit" : this.judge(encoded, out);
     const outcome = !this.ahead.withinWindow(seq, this.ledger.watermarkOf(source))
       ? this.hold(encoded, nowMs)
-      : prechecked || this.admissible(encoded, out)
+      : judged === "admit"
         ? this.introduceNow(encoded, nowMs, out)
-        : "refused";
+        : judged === "wait"
+          ? this.hold(encoded, nowMs)
+          : "refused";
     // One restored from the held store leaves it here, unless refused as full (then kept for the sweep).
     if (this.fromStore.size > 0 && outcome !== "full" && this.fromStore.delete(encoded.id))
       this.ahead.forgetStored(encoded.id);
@@ -238,19 +242,22 @@ export class OwnSubmissions {
   }
 
   /**
-   * Whether the ledger's echo admission, the same on every correct node, takes `encoded` now. If it refuses it
-   * (it spends more than its predecessors left, or names a dep one of them spent), no correct node will ever
-   * echo it, so it is never delivered: its client is told it is rejected, with the reason, instead of
-   * "pending" for good, and its seq stays open. This node echoes only what its peers would: before, it
-   * echoed its own client's submissions up to 4 past the next seq at once, and an invalid one sent to two
-   * nodes of four took two echoes no other transfer for its seq could get, so that seq was lost for good.
+   * The ledger's echo admission for `encoded`, the judgement every correct node makes of a peer's copy: this
+   * node echoes only what its peers would. Before, it echoed its own client's submissions up to 4 past the
+   * next seq at once, and an invalid one sent to two nodes of four took two echoes no other transfer for its
+   * seq could get, so that seq was lost for good. `admit`: introduce it. `wait`: not yet (a dep this node
+   * holds in memory no status for, as a peer's copy would be parked); it stays held, and its timeout drops it
+   * if nothing changes. `refused`: it spends more than its predecessors left, or names a dep one of them spent,
+   * so no correct node will ever echo it and it is never delivered: its client is told it is rejected, with
+   * the reason, instead of "pending" for good, and its seq stays open.
    */
-  private admissible(encoded: EncodedTransfer, out: NodeAction[]): boolean {
+  private judge(encoded: EncodedTransfer, out: NodeAction[]): "admit" | "wait" | "refused" {
     const { source, seq } = encoded.transfer;
     // A slot already taken (by this transfer, or a twin: superseded then) is the broadcast's to answer.
-    if (this.ledger.isSlotTaken(source, seq)) return true;
+    if (this.ledger.isSlotTaken(source, seq)) return "admit";
     const admission = this.ledger.admission(encoded);
-    if (admission.kind !== "never") return true;
+    if (admission.kind === "admit") return "admit";
+    if (admission.kind === "later") return "wait";
     const reason: RejectionReason = {
       code: admission.code,
       message: `${admission.message}: no correct node will echo it, so seq ${seq} stays open for another transfer`,
@@ -260,7 +267,7 @@ export class OwnSubmissions {
     this.refused++;
     out.push({ type: "refused", refusal: { id: encoded.id, source, seq, reason } });
     if (!this.tracker.hasPendingAt(source, seq)) this.log.settle(source, seq);
-    return false;
+    return "refused";
   }
 
   /** A held submission given up: forgotten, and its slot settled in the submitted log (older nodes put it there). */

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { ErrorCode } from "../../../src/core/errors.ts";
 import { decodeTransfer, type EncodedTransfer } from "../../../src/core/transfer.ts";
+import { MemoryLedgerStore } from "../../../src/ledger/memoryStore.ts";
 import { AHEAD_DEFAULTS } from "../../../src/node/core/aheadSubmissions.ts";
 import type { NodeCore } from "../../../src/node/core/nodeCore.ts";
 import type { NodeAction, SubmitResult } from "../../../src/node/core/nodeEvents.ts";
@@ -261,6 +262,31 @@ describe("a wallet's submission that no correct node will echo", () => {
       [[spend(2, 1n).id, ErrorCode.InvalidDependency]],
     );
     assert.equal(core.statusOf(spend(2, 1n).id), "rejected");
+  });
+
+  it("holds, unechoed, one whose dep this node no longer holds in memory, as a peer's copy would be parked", () => {
+    // Statuses leave memory under load; a dep known only on disk is what a peer's echo admission awaits.
+    const forgotten = new Set<string>();
+    const store = new (class extends MemoryLedgerStore {
+      override heldStatus(id: string) {
+        return forgotten.has(id) ? undefined : super.heldStatus(id);
+      }
+    })();
+    const core = newCore({ store });
+    submit(core, paying(1, 10n));
+    deliverBy(core, paying(1, 10n).id, 1);
+    const dep = paying(1, 10n).id;
+    const spend = (seq: number) => makeTransfer(bob, seq, [{ to: funded.address, amount: 1n }], [dep]);
+    const held = submit(core, spend(2));
+    assert.deepEqual(held.result, { ok: true, id: spend(2).id, status: "pending" });
+    submit(core, spend(1));
+    forgotten.add(dep);
+    const actions = deliverBy(core, spend(1).id, 1, bob.address);
+    assert.equal(core.statusOf(spend(1).id), "applied");
+    assert.deepEqual(introducedSeqs(actions), [], "not introduced: no echo for what peers would park");
+    assert.equal(actions.filter((a) => a.type === "refused").length, 0, "nor refused: this node cannot tell");
+    assert.equal(core.statusOf(spend(2).id), "pending");
+    assert.equal(core.heldAheadCount, 1, "held until its timeout");
   });
 
   it("keeps the lost-twin reason for a held one whose seq the network gave another transfer", () => {
