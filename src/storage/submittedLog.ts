@@ -13,15 +13,16 @@ export interface LoadedSubmissions {
   }>;
   /** Transfers in the one-key-per-transfer form of earlier versions (bucket 08), with their keys. */
   readonly legacy: ReadonlyArray<{ readonly key: string; readonly encoded: EncodedTransfer }>;
-  /** The submissions held back until their seq is within reach (heldSubmissions.ts): not in any record. */
+  /** The submissions held back until their seq is the account's next (heldSubmissions.ts): in no record. */
   readonly held: readonly EncodedTransfer[];
 }
 
 /**
- * Transfers this node's API accepted and has not yet seen delivered, as step records (slotRecords.ts): written
- * in the batch of the step that introduced them, before the 202 answer, so a restarted node introduces them
- * again instead of losing a transfer a client was told is pending. The delivery of a transfer's slot (its own
- * or a double-spend twin's) settles it.
+ * Transfers this node introduced for its API's clients and has not yet seen delivered, as step records
+ * (slotRecords.ts): written in the batch of the step that introduced them, before the 202 answer (or, for one
+ * held first, in the step that released it: held ones are in heldSubmissions.ts until then), so a restarted
+ * node introduces them again instead of losing a transfer a client was told is pending. The delivery of a
+ * transfer's slot (its own or a double-spend twin's) settles it.
  *
  * Before the records (session 34), each accepted transfer was a key put at acceptance and deleted at delivery:
  * half a write per transfer per node with four nodes sharing the submissions. Each entry is the transfer's

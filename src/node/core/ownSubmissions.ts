@@ -202,14 +202,17 @@ export class OwnSubmissions {
 
   /**
    * To the broadcast if it is its account's next seq and every correct node would echo it; rejected for its
-   * client if none would; held while its seq is past the account's next.
+   * client if none would; held while its seq is past the account's next, or admission cannot judge it yet.
    */
   private offer(encoded: EncodedTransfer, nowMs: number, out: NodeAction[], prechecked = false): OwnOutcome {
     const { source, seq } = encoded.transfer;
-    const judged = prechecked ? "admit" : this.judge(encoded, out);
-    const outcome = !this.ahead.withinWindow(seq, this.ledger.watermarkOf(source))
-      ? this.hold(encoded, nowMs)
-      : judged === "admit"
+    const judged = !this.ahead.withinWindow(seq, this.ledger.watermarkOf(source))
+      ? "wait"
+      : prechecked
+        ? "admit"
+        : this.judge(encoded, out);
+    const outcome =
+      judged === "admit"
         ? this.introduceNow(encoded, nowMs, out)
         : judged === "wait"
           ? this.hold(encoded, nowMs)
