@@ -4,11 +4,11 @@ import { Bucket, key, range } from "./buckets.ts";
 import type { BatchOp, NodeDatabase } from "./database.ts";
 
 /**
- * The submissions the API holds back until their seq comes within reach of their account's next
+ * The submissions the API holds back until their seq is their account's next
  * (aheadSubmissions.ts), one key per transfer: put when held, deleted when introduced or given up. Not step
  * records like the submitted log's: a held submission may be given up (its timeout, or its place given to
  * another account's) while other entries of its step are still pending, and a record would then bring it back
- * after a restart. Held submissions are few (only a pipelining wallet's beyond the window), so a key each costs
+ * after a restart. Held submissions are few (only a pipelining wallet's later seqs), so a key each costs
  * little. Sans-I/O but for `load`: `add` and `remove` change memory, `take` returns the step's writes.
  */
 export class HeldSubmissionsStore {

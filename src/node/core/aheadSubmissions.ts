@@ -2,7 +2,7 @@ import type { EncodedTransfer } from "../../core/transfer.ts";
 import type { BatchOp } from "../../storage/database.ts";
 import { HeldSubmissionsStore } from "../../storage/heldSubmissions.ts";
 
-/** The bounds on a wallet's submissions this node holds back until their seq comes within reach. */
+/** The bounds on a wallet's submissions this node holds back until their seq is the account's next. */
 export interface AheadLimits {
   /**
    * A submission at most this far past its account's next seq is introduced at once; one further ahead is
@@ -44,7 +44,7 @@ export type HoldOutcome =
   | { readonly kind: "duplicate" | "conflict" | "full" };
 
 /**
- * Submissions this node's API accepted for a seq beyond the window past their account's next seq, held
+ * Submissions this node's API accepted for a seq past their account's next seq (beyond the window), held
  * (not introduced to the broadcast) until the ledger resolves enough of the account's transfers. One per
  * slot, as the broadcast would take: a different transfer for a held slot is a double spend, refused. Per
  * account at most 63 (the ledger's precheck refuses seqs more than its lookahead of 64 past the last

@@ -39,7 +39,7 @@ export interface NodeCoreOptions {
   readonly onLedgerRefusal?: (id: string, reason: string) => void;
   /** Bounds on introductions held back until they can be judged; defaults in `PARKING_DEFAULTS`. */
   readonly parking?: ParkingLimits;
-  /** Bounds on a wallet's submissions held until their seq comes within reach; defaults in `AHEAD_DEFAULTS`. */
+  /** Bounds on a wallet's submissions held until their seq is the next; defaults in `AHEAD_DEFAULTS`. */
   readonly ahead?: AheadLimits;
   /** How often pending submissions the broadcast dropped are offered again; default `REOFFER_SWEEP_MS`. */
   readonly reofferSweepMs?: number;
@@ -133,7 +133,7 @@ export class NodeCore {
     return this.parked.size;
   }
 
-  /** A wallet's submissions held until their seq comes within reach of the account's next. */
+  /** A wallet's submissions held until their seq is the account's next. */
   get heldAheadCount(): number {
     return this.own.heldAheadCount;
   }
