@@ -123,6 +123,8 @@ export class CommitteeDriver implements SharedAccountsApi {
       this.byAddress.set(account.address, hosted);
       this.hosts.set(account.idHex, new Map());
       const restored = hosted.restore(stored.records());
+      // After `byAddress` is set: a verdict from now on arrives as an event, an earlier one is read here.
+      await hosted.reconcile(this.options.reader);
       this.options.log.info(
         {
           account: account.address,

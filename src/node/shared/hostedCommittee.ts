@@ -16,6 +16,8 @@ import { bodySeq, buildBody, certifiedTransfer } from "./transferBodies.ts";
 /** What a hosted committee reads from its node's ledger. */
 export interface AccountReader {
   account(address: string): Promise<{ balance: bigint; nextSeq: number; pendingDeps: string[] }>;
+  /** A transfer's status here, if the node knows it. */
+  transfer(id: string): Promise<{ status: string } | undefined>;
 }
 
 interface PendingPayment {
@@ -189,6 +191,19 @@ export class HostedCommittee {
       });
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * At start: the ledger's verdict on every proposal the book still has open. The book learns verdicts from
+   * the node's events, and its writes go with the committee's next batch, so a crash right after an
+   * `applied` event, or a transfer the node applied while this committee was still loading, would otherwise
+   * leave a paid proposal `decided` for good: no event for it comes again.
+   */
+  async reconcile(reader: AccountReader): Promise<void> {
+    for (const id of this.book.unresolved()) {
+      const status = (await reader.transfer(id))?.status;
+      if (status === "applied" || status === "rejected") this.onResolved(id, status);
     }
   }
 

@@ -83,6 +83,13 @@ export class ProposalBook {
     return this.entries.has(id);
   }
 
+  /** Ids still waiting for the ledger's verdict (pending or decided), oldest first. */
+  unresolved(): string[] {
+    return [...this.entries.values()]
+      .filter((e) => e.status === "pending" || e.status === "decided")
+      .map((e) => e.id);
+  }
+
   /** `old` was rebuilt as `current` (already added): see the class comment. */
   supersede(old: string, current: string): void {
     const was = this.entries.get(old);

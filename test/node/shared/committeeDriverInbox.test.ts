@@ -12,10 +12,9 @@ import pino from "pino";
 import type { Channels } from "../../../src/channels/channels.ts";
 import type { InboundItem } from "../../../src/channels/inboundScheduler.ts";
 import type { ProtocolSpec } from "../../../src/channels/protocolSpec.ts";
-import { bytesEqual, toHex } from "../../../src/core/bytes.ts";
+import { bytesEqual } from "../../../src/core/bytes.ts";
 import { sodiumVerifier } from "../../../src/crypto/ed25519Sodium.ts";
 import { encodeCommitteeMessage } from "../../../src/kshared/committeeCodec.ts";
-import { type SharedDefinition, sharedAccountId, sharedAddress } from "../../../src/kshared/definition.ts";
 import { PeerKeeper } from "../../../src/node/peerKeeper.ts";
 import { CommitteeDriver } from "../../../src/node/shared/committeeDriver.ts";
 import { MAX_QUEUED_PEER_EVENTS_PER_ACCOUNT } from "../../../src/node/shared/committeeEventQueue.ts";
@@ -29,36 +28,18 @@ import {
   hostRecordSigningBytes,
 } from "../../../src/protocols/committees/committeeChannelMessages.ts";
 import { type NodeDatabase, openDatabase } from "../../../src/storage/database.ts";
+import {
+  channels,
+  hosted,
+  NODE_SEED,
+  PEER_SEED,
+  silentTransport,
+} from "../../support/committeeDriverHarness.ts";
 
-const NODE_SEED = new Uint8Array(32).fill(1);
-const PEER_SEED = new Uint8Array(32).fill(2);
 const PEER = "co-owner-host";
 const PEER2_SEED = new Uint8Array(32).fill(3);
 const PEER2 = "second-co-owner-host";
-
-function definition(label: string, seeds: readonly Uint8Array[]): SharedDefinition {
-  const owners = seeds.map((seed) => ownerSigner(seed).publicKey).sort((a, b) => Buffer.compare(a, b));
-  return { owners, label };
-}
-
-function hosted(label: string, seeds: readonly Uint8Array[] = [NODE_SEED, PEER_SEED]): HostedAccount {
-  const def = definition(label, seeds);
-  const signer = ownerSigner(NODE_SEED);
-  const id = sharedAccountId(def);
-  const self = def.owners.findIndex((o) => bytesEqual(o, signer.publicKey));
-  return { definition: def, id, idHex: toHex(id), address: sharedAddress(def), self, signer };
-}
-
-/** The channel layer's part the driver's handler uses: decode the body, encode what it sends. */
-const channels = {
-  decodeItem: <T>(item: InboundItem, codec: { decode(b: Uint8Array): T }) => ({
-    ok: true as const,
-    value: codec.decode(item.body),
-  }),
-  encodeMessage: () => new Uint8Array(1),
-} as unknown as Channels;
-
-const transport = { peerId: "this-node", send: () => undefined, connectedPeers: () => [] };
+const transport = silentTransport;
 
 function item(message: CommitteeChannelMessage, from = PEER): InboundItem {
   return {
@@ -82,9 +63,12 @@ describe("CommitteeDriver: peers' committee messages are bounded per hosted acco
     hosted: accounts,
     network: "test",
     db,
-    transport: transport as unknown as P2PTransport,
+    transport,
     channels,
-    reader: { account: async () => ({ balance: 0n, nextSeq: 1, pendingDeps: [] }) },
+    reader: {
+      account: async () => ({ balance: 0n, nextSeq: 1, pendingDeps: [] }),
+      transfer: async () => undefined,
+    },
     submit: async () => undefined,
     penalize: (peer: string) => penalized.push(peer),
     log: pino({ level: "silent" }),
