@@ -22,11 +22,14 @@ const amount = {
 
 const hex = (bytes: number) => ({ type: "string", pattern: `^[0-9a-f]{${bytes * 2}}$` }) as const;
 
-/** A shared source's owners and their commit certificate (docs/kshared.md, "Certified transfers"). */
+/**
+ * A shared source's owners, the owner whose request was decided, and their commit certificate (docs/kshared.md,
+ * "Certified transfers").
+ */
 const sharedAuthorization = {
   type: "object",
   additionalProperties: false,
-  required: ["definition", "certificate"],
+  required: ["definition", "requester", "certificate"],
   properties: {
     definition: {
       type: "object",
@@ -37,6 +40,7 @@ const sharedAuthorization = {
         label: { type: "string" },
       },
     },
+    requester: { type: "integer", minimum: 0, maximum: 31 },
     certificate: {
       type: "object",
       additionalProperties: false,

@@ -154,7 +154,7 @@ function checkDepsOrder(deps: readonly string[]): void {
  *   u8 version | u8 len, network | 33 source | u64 seq
  *   | u8 count, count × (33 to | u128 amount) | u16 count, count × 32 dep id | u8 len, memo
  * The full encoding appends the 64-byte signature, or for a shared source (address version 1)
- * u16 length ‖ definition ‖ commit certificate.
+ * u16 length ‖ definition ‖ requester ‖ commit certificate.
  */
 export function encodeTransferBody(t: UnsignedTransfer): Uint8Array {
   checkUnsignedTransfer(t);
@@ -239,7 +239,7 @@ export function assembleTransfer(
 
 /**
  * Attaches a shared source's authorization to a body produced by `encodeTransferBody`:
- * body ‖ u16 length ‖ definition ‖ certificate.
+ * body ‖ u16 length ‖ definition ‖ requester ‖ certificate.
  */
 export function assembleSharedTransfer(
   t: UnsignedTransfer,
@@ -255,13 +255,13 @@ export function assembleSharedTransfer(
   new DataView(bytes.buffer).setUint16(body.length, field.length);
   bytes.set(field, body.length + 2);
   // Re-decoded rather than copied: the transfer then holds exactly what any node reads from these bytes.
-  const { definition, certificate } = decodeSharedAuthorization(field);
+  const { definition, requester, certificate } = decodeSharedAuthorization(field);
   const transfer: Transfer = {
     ...t,
     outputs: [...t.outputs],
     deps: [...t.deps],
     signature: new Uint8Array(0),
-    sharedAuthorization: { definition, certificate },
+    sharedAuthorization: { definition, requester, certificate },
   };
   return { transfer, id: transferIdOfBody(body), body: bytes.subarray(0, body.length), bytes };
 }

@@ -116,8 +116,7 @@ export function transferFromJson(json: unknown): EncodedTransfer {
       throw invalid("signature: a shared source is authorized by `authorization`, not a signature");
     }
     const body = encodeTransferBody(unsigned);
-    const digest = sha256(body);
-    const statement = { account: source.key, seq: unsigned.seq, digest };
+    const statement = { account: source.key, seq: unsigned.seq, transferId: sha256(body) };
     return assembleSharedTransfer(unsigned, body, sharedAuthorizationFromJson(authorization, statement));
   }
   if (authorization !== undefined) {

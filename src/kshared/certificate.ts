@@ -20,7 +20,7 @@ import type {
 import type { CommitteeQuorum } from "./quorum.ts";
 import { signerFault } from "./signerShape.ts";
 
-/** A proposal's digest is its SHA-256: for a shared account, the transfer id the ledger matches it against. */
+/** A request's digest (requestDigest.ts): the requester and the proposal's SHA-256, hashed together. */
 export const DIGEST_BYTES = TRANSFER_ID_BYTES;
 /** Account ids are length-prefixed by one byte. */
 export const MAX_ACCOUNT_BYTES = 255;

@@ -86,7 +86,6 @@ export class Committee {
     this.rules = {
       keys: this.keys,
       maxProposalBytes: this.options.maxProposalBytes,
-      hash: this.options.hash,
       isDecided: (digest) => this.decided.has(digest),
     };
     this.queue = new RequestQueue(this.quorum.k, this.options.maxPendingPerOwner);

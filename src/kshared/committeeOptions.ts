@@ -1,4 +1,3 @@
-import { sha256 } from "@noble/hashes/sha2.js";
 import { compareBytes } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
 import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
@@ -25,8 +24,6 @@ export interface CommitteeOptions {
   readonly maxPendingPerOwner?: number;
   /** Largest proposal accepted from anyone, in bytes. */
   readonly maxProposalBytes?: number;
-  /** The digest of a proposal; default SHA-256 (the transfer id). */
-  readonly hash?: (bytes: Uint8Array) => Uint8Array;
   /**
    * The application's validity predicate: may `proposal` be seq's decision? A leader proposes only such
    * requests and an owner prepares only such proposals (a transfer body naming another seq could never be
@@ -76,7 +73,6 @@ export interface ResolvedCommitteeOptions {
   readonly maxTimeoutMs: number;
   readonly maxPendingPerOwner: number;
   readonly maxProposalBytes: number;
-  readonly hash: (bytes: Uint8Array) => Uint8Array;
   readonly isProposable: (seq: number, proposal: Uint8Array) => boolean;
   readonly isExpired: (seq: number, proposal: Uint8Array) => boolean;
 }
@@ -125,7 +121,6 @@ export function resolveCommitteeOptions(options: CommitteeOptions): ResolvedComm
       COMMITTEE_BOUNDS.maxProposalBytes,
       "maxProposalBytes",
     ),
-    hash: options.hash ?? sha256,
     isProposable: options.isProposable ?? (() => true),
     isExpired: options.isExpired ?? (() => false),
   };

@@ -152,8 +152,10 @@ export type CommitteeAction =
   /**
    * Once per seq, in seq order; `restore` repeats the last one (a crash may have cut it off after its
    * record was durable), so the consumer applies it idempotently. `proposal` is absent if this owner never
-   * saw the request's bytes. `requester` is the owner whose signed request was decided (two owners may
-   * request identical bytes: only the requester's proposal is done, the other's must be made again).
+   * saw the request's bytes. `requester` is the owner whose signed request was decided, undefined with the
+   * bytes (two owners may request identical bytes: only the requester's proposal is done, the other's must
+   * be made again). The digest binds the requester (requestDigest.ts), so every owner that knows it names
+   * the same one, and an owner matches its own requests by digest alone.
    */
   | {
       readonly type: "decided";

@@ -16,6 +16,7 @@ import type {
   SubmitOutcome,
 } from "./committeeTypes.ts";
 import type { CommitteeQuorum } from "./quorum.ts";
+import { requestDigest } from "./requestDigest.ts";
 import type { RequestQueue } from "./requestQueue.ts";
 import type { TimeoutEntry } from "./roundState.ts";
 
@@ -24,7 +25,6 @@ export type Proposal = Extract<CommitteeMessage, { kind: "propose" }>;
 export interface RequestRules {
   readonly keys: CommitteeKeys;
   readonly maxProposalBytes: number;
-  readonly hash: (bytes: Uint8Array) => Uint8Array;
   readonly isDecided: (digest: Uint8Array) => boolean;
 }
 
@@ -33,7 +33,7 @@ export function checkRequest(request: SignedRequest, rules: RequestRules): Commi
   const k = rules.keys.owners.length;
   if (!Number.isInteger(request.owner) || request.owner < 0 || request.owner >= k) return "notOwner";
   if (request.proposal.length > rules.maxProposalBytes) return "malformed";
-  if (!bytesEqual(rules.hash(request.proposal), request.digest)) return "malformed";
+  if (!bytesEqual(requestDigest(request.owner, request.proposal), request.digest)) return "malformed";
   if (rules.isDecided(request.digest)) return "alreadyDecided";
   return verifyRequest(rules.keys, request) ? null : "badSignature";
 }
@@ -87,7 +87,7 @@ export function newRequest(
   rules: RequestRules,
   sign: (message: Uint8Array) => Uint8Array,
 ): { outcome: SubmitOutcome; digest: Uint8Array; request?: SignedRequest } {
-  const digest = rules.hash(proposal);
+  const digest = requestDigest(self, proposal);
   if (proposal.length > rules.maxProposalBytes) return { outcome: "full", digest };
   if (rules.isDecided(digest)) return { outcome: "decided", digest };
   const signature = sign(requestSigningBytes(rules.keys.account, digest));

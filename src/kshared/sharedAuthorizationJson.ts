@@ -1,8 +1,8 @@
 /**
- * The JSON view of a shared source's authorization. The certificate shows only what the transfer does not
- * already say: its account, seq and digest must be the transfer's source id, seq and id, and its phase
- * commit, so the reader fills them in from the transfer (and a certificate for anything else cannot even
- * be written here).
+ * The JSON view of a shared source's authorization. The certificate shows only what the transfer and the
+ * requester do not already say: its account and seq must be the transfer's source id and seq, its digest the
+ * request digest of the requester and the transfer id, and its phase commit, so the reader fills them in
+ * (and a certificate for anything else cannot even be written here).
  */
 
 import { fromHex, toHex } from "../core/bytes.ts";
@@ -11,10 +11,12 @@ import { SIGNATURE_BYTES } from "../core/limits.ts";
 import { PUBLIC_KEY_BYTES } from "../crypto/signatureVerifier.ts";
 import { MAX_ROUND } from "./certificate.ts";
 import { MAX_OWNERS } from "./quorum.ts";
+import { requestDigestOfHash } from "./requestDigest.ts";
 import type { SharedAuthorization } from "./sharedAuthorization.ts";
 
 export interface SharedAuthorizationJson {
   definition: { owners: string[]; label: string };
+  requester: number;
   certificate: { round: number; signers: number[]; signatures: string[] };
 }
 
@@ -24,12 +26,13 @@ export interface CertifiedStatement {
   readonly account: Uint8Array;
   readonly seq: number;
   /** The transfer id's 32 bytes. */
-  readonly digest: Uint8Array;
+  readonly transferId: Uint8Array;
 }
 
 export function sharedAuthorizationToJson(a: SharedAuthorization): SharedAuthorizationJson {
   return {
     definition: { owners: a.definition.owners.map(toHex), label: a.definition.label },
+    requester: a.requester,
     certificate: {
       round: a.certificate.round,
       signers: [...a.certificate.signers],
@@ -69,13 +72,22 @@ export function sharedAuthorizationFromJson(
   json: unknown,
   statement: CertifiedStatement,
 ): SharedAuthorization {
-  const top = record(json, "", ["definition", "certificate"]);
+  const top = record(json, "", ["definition", "requester", "certificate"]);
   const definition = record(top.definition, "definition", ["owners", "label"]);
   const certificate = record(top.certificate, "certificate", ["round", "signers", "signatures"]);
   const owners = boundedArray(definition.owners, "definition.owners").map((hex, i) =>
     fromHex(hex as string, PUBLIC_KEY_BYTES, `authorization.definition.owners[${i}]`),
   );
   if (typeof definition.label !== "string") throw invalid("definition.label: a string");
+  const { requester } = top;
+  if (
+    typeof requester !== "number" ||
+    !Number.isInteger(requester) ||
+    requester < 0 ||
+    requester >= owners.length
+  ) {
+    throw invalid(`requester: an owner index from 0 to ${owners.length - 1}`);
+  }
   const { round } = certificate;
   if (typeof round !== "number" || !Number.isInteger(round) || round < 0 || round > MAX_ROUND) {
     throw invalid(`certificate.round: an integer from 0 to ${MAX_ROUND}`);
@@ -94,12 +106,13 @@ export function sharedAuthorizationFromJson(
   }
   return {
     definition: { owners, label: definition.label },
+    requester,
     certificate: {
       phase: "commit",
       account: statement.account,
       seq: statement.seq,
       round,
-      digest: statement.digest,
+      digest: requestDigestOfHash(requester, statement.transferId),
       signers,
       signatures,
     },

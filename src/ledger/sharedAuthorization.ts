@@ -1,14 +1,14 @@
 /**
  * May a shared account spend? Only if its transfer carries the account's definition (which must hash to
  * the source address) and a commit certificate in which at least q of its owners decided exactly this
- * transfer (its id) at exactly this seq. The certificate is the committee's own (src/kshared/), checked with
+ * transfer (the request digest of its requester and its id) at exactly this seq. The certificate is the committee's own (src/kshared/), checked with
  * the committee's own `verifyCertificate`, so ledger and owners agree on what a decision is.
  */
 
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesEqual, toHex } from "../core/bytes.ts";
+import { bytesEqual, fromHex, toHex } from "../core/bytes.ts";
 import { ErrorCode, TallyError } from "../core/errors.ts";
-import { SIGNATURE_BYTES } from "../core/limits.ts";
+import { SIGNATURE_BYTES, TRANSFER_ID_BYTES } from "../core/limits.ts";
 import type { EncodedTransfer } from "../core/transfer.ts";
 import type { SignatureVerifier } from "../crypto/signatureVerifier.ts";
 import { verifyCertificate } from "../kshared/certificate.ts";
@@ -16,6 +16,7 @@ import { encodeCertificate } from "../kshared/committeeCodec.ts";
 import type { Certificate } from "../kshared/committeeTypes.ts";
 import { encodeDefinition, sharedAccountIdOfEncoding } from "../kshared/definition.ts";
 import { committeeQuorum } from "../kshared/quorum.ts";
+import { requestDigestOfHash } from "../kshared/requestDigest.ts";
 import { type SignerFault, signerFault } from "../kshared/signerShape.ts";
 
 function invalidCertificate(message: string, id: string): TallyError {
@@ -81,8 +82,12 @@ export function checkSharedAuthorizationShape(encoded: EncodedTransfer, accountI
       id,
     );
   }
-  if (toHex(certificate.digest) !== id) {
-    throw invalidCertificate("the certificate decides another transfer (its digest is not this id)", id);
+  const { requester } = authorization;
+  if (!bytesEqual(certificate.digest, requestDigestOfHash(requester, fromHex(id, TRANSFER_ID_BYTES, "id")))) {
+    throw invalidCertificate(
+      `the certificate decides another request (its digest is not owner ${requester}'s request for this transfer)`,
+      id,
+    );
   }
   checkSigners(certificate, authorization.definition.owners.length, id);
   // With signers ascending and one signature each, the certificate's encoding is one-to-one.

@@ -227,7 +227,7 @@ describe("explorer, in Chromium", { timeout: 180_000 }, () => {
     await certificate.waitFor();
     assert.match(
       (await certificate.textContent()) ?? "",
-      /devnet: owners [0-2](, [0-2])+ of 3 signed in round \d+/,
+      /devnet: owner [0-2]'s request; owners [0-2](, [0-2])+ of 3 signed in round \d+/,
     );
     assert.equal(await page.locator("[data-test=memo]").textContent(), "from the committee");
 

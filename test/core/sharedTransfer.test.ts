@@ -18,6 +18,7 @@ import {
 import { transferFromJson, transferToJson } from "../../src/core/transferJson.ts";
 import type { Certificate } from "../../src/kshared/committeeTypes.ts";
 import { type SharedDefinition, sharedAccountId, sharedAddress } from "../../src/kshared/definition.ts";
+import { requestDigest } from "../../src/kshared/requestDigest.ts";
 import { MAX_SHARED_AUTHORIZATION_BYTES } from "../../src/kshared/sharedAuthorization.ts";
 import { makeSharedTransfer, sharedAccount } from "../support/sharedAccounts.ts";
 
@@ -45,6 +46,7 @@ const sharedTransferArb: fc.Arbitrary<Transfer> = fc
     memo: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
     round: fc.nat({ max: 0xffff_fffe }),
     signerBits: fc.integer({ min: 1, max: 0xffff_ffff }),
+    requesterSeed: fc.nat(),
     signatures: fc.array(sig64, { minLength: 32, maxLength: 32 }),
   })
   .chain((r) => {
@@ -60,19 +62,20 @@ const sharedTransferArb: fc.Arbitrary<Transfer> = fc
       deps: [...r.deps].sort(),
       memo: r.memo === "" ? undefined : r.memo,
     };
+    const requester = r.requesterSeed % k;
     const certificate: Certificate = {
       phase: "commit",
       account: sharedAccountId(r.definition),
       seq: r.seq,
       round: r.round,
-      digest: sha256(encodeTransferBody(unsigned)),
+      digest: requestDigest(requester, encodeTransferBody(unsigned)),
       signers,
       signatures: signers.map((i) => r.signatures[i]!),
     };
     return fc.constant({
       ...unsigned,
       signature: new Uint8Array(0),
-      sharedAuthorization: { definition: r.definition, certificate },
+      sharedAuthorization: { definition: r.definition, requester, certificate },
     });
   });
 
@@ -162,7 +165,7 @@ describe("shared-account transfers in the wire format", () => {
     );
   });
 
-  it("bounds the authorization at 3,221 bytes: 32 owners, a 64-byte label, 32 signatures", () => {
+  it("bounds the authorization at 3,222 bytes: 32 owners, a 64-byte label, the requester, 32 signatures", () => {
     const owners = Array.from({ length: 32 }, (_, i) => new Uint8Array(32).fill(i + 1));
     const definition = { owners, label: "l".repeat(64) };
     const unsigned: UnsignedTransfer = {
@@ -180,13 +183,13 @@ describe("shared-account transfers in the wire format", () => {
       account: sharedAccountId(definition),
       seq: 9,
       round: 3,
-      digest: sha256(body),
+      digest: requestDigest(31, body),
       signers,
       signatures: signers.map(() => new Uint8Array(64).fill(5)),
     };
-    const largest = assembleSharedTransfer(unsigned, body, { definition, certificate });
+    const largest = assembleSharedTransfer(unsigned, body, { definition, requester: 31, certificate });
     assert.equal(largest.bytes.length - body.length - 2, MAX_SHARED_AUTHORIZATION_BYTES);
-    assert.equal(MAX_SHARED_AUTHORIZATION_BYTES, 3221);
+    assert.equal(MAX_SHARED_AUTHORIZATION_BYTES, 3222);
     const decoded = decodeTransfer(largest.bytes);
     assert.deepEqual(decoded.transfer.sharedAuthorization, largest.transfer.sharedAuthorization);
     assert.deepEqual(encodeTransfer(decoded.transfer).bytes, largest.bytes);
@@ -231,7 +234,17 @@ describe("shared-account transfers in the wire format", () => {
       code(() =>
         encodeTransfer({
           ...shared.transfer,
-          sharedAuthorization: { definition: account.definition, certificate: stray },
+          sharedAuthorization: { definition: account.definition, requester: 0, certificate: stray },
+        }),
+      ),
+      ErrorCode.MalformedEncoding,
+    );
+    // So can a requester that is not an owner.
+    assert.equal(
+      code(() =>
+        encodeTransfer({
+          ...shared.transfer,
+          sharedAuthorization: { definition: account.definition, requester: 4, certificate },
         }),
       ),
       ErrorCode.MalformedEncoding,
@@ -254,6 +267,10 @@ describe("shared-account transfers in the wire format", () => {
       { ...json, signature: "00".repeat(64) },
       { ...json, authorization: undefined },
       { ...json, authorization: { ...authorization, extra: 1 } },
+      { ...json, authorization: { ...authorization, requester: undefined } },
+      { ...json, authorization: { ...authorization, requester: 4 } },
+      { ...json, authorization: { ...authorization, requester: -1 } },
+      { ...json, authorization: { ...authorization, requester: "0" } },
       {
         ...json,
         authorization: { ...authorization, definition: { owners: authorization.definition.owners } },

@@ -3,7 +3,6 @@
  * timing) and rewrites what that committee sends, signing whatever it likes with its own key.
  */
 
-import { sha256 } from "@noble/hashes/sha2.js";
 import { requestSigningBytes, voteSigningBytes } from "../../src/kshared/certificate.ts";
 import type {
   CommitteeAction,
@@ -13,6 +12,7 @@ import type {
   Vote,
 } from "../../src/kshared/committeeTypes.ts";
 import { EquivocatingOwner } from "../../src/kshared/equivocatingOwner.ts";
+import { requestDigest } from "../../src/kshared/requestDigest.ts";
 import { ACCOUNT, type Adversary, type Network, proposalBytes } from "./committeeHarness.ts";
 
 let altCounter = 0;
@@ -20,7 +20,7 @@ let altCounter = 0;
 /** A fresh request signed by `owner`: what a Byzantine leader proposes instead of the fair one. */
 export function forgedRequest(net: Network, owner: OwnerIndex): SignedRequest {
   const proposal = proposalBytes(owner, altCounter++, "conflicting");
-  const digest = sha256(proposal);
+  const digest = requestDigest(owner, proposal);
   const signature = net.keys[owner]!.sign(requestSigningBytes(ACCOUNT, digest));
   return { owner, proposal, digest, signature };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "../../src/core/bytes.ts";
+import { requestDigest } from "../../src/kshared/requestDigest.ts";
 import { equivocatingThenSilent, splittingColluders } from "./committeeAdversaries.ts";
 import { Network, proposalBytes } from "./committeeHarness.ts";
 
@@ -37,7 +37,7 @@ describe("k-shared committee with one Byzantine owner of 4", () => {
       for (let n = 0; n < 30; n++) {
         const owner = 1 + (n % 3);
         const proposal = proposalBytes(owner, n);
-        wanted.push(toHex(sha256(proposal)));
+        wanted.push(toHex(requestDigest(owner, proposal)));
         net.submit(owner, proposal, n * 500);
       }
       const allIn = () =>

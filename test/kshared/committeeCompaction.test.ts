@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "../../src/core/bytes.ts";
 import type { Certificate, CommitteeRecord, SignedRequest, Vote } from "../../src/kshared/committeeTypes.ts";
 import {
@@ -9,6 +8,7 @@ import {
   type NumberedRecord,
   type RetentionRules,
 } from "../../src/kshared/recordRetention.ts";
+import { requestDigest } from "../../src/kshared/requestDigest.ts";
 import { forgedRequest } from "./committeeAdversaries.ts";
 import { ACCOUNT, doubleSignedSlots, Network, proposalBytes } from "./committeeHarness.ts";
 
@@ -20,7 +20,7 @@ const NO_EXPIRY: RetentionRules = { firstSeq: 0, isExpired: () => false };
 
 function request(n: number): SignedRequest {
   const proposal = proposalBytes(0, n);
-  return { owner: 0, proposal, digest: sha256(proposal), signature: new Uint8Array(64) };
+  return { owner: 0, proposal, digest: requestDigest(0, proposal), signature: new Uint8Array(64) };
 }
 
 function certificate(
@@ -115,7 +115,10 @@ describe("k-shared committee records: what compaction keeps", () => {
       decided(0, 10),
     ];
     const expired = toHex(request(11).digest);
-    const rules = { firstSeq: 0, isExpired: (_seq: number, p: Uint8Array) => toHex(sha256(p)) === expired };
+    const rules = {
+      firstSeq: 0,
+      isExpired: (_seq: number, p: Uint8Array) => toHex(requestDigest(0, p)) === expired,
+    };
     assert.deepEqual(kept(records, rules), [records[2], records[3]]);
   });
 });

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "../../src/core/bytes.ts";
 import type { Vote } from "../../src/kshared/committeeTypes.ts";
+import { requestDigest } from "../../src/kshared/requestDigest.ts";
 import { forgedRequest } from "./committeeAdversaries.ts";
 import { doubleSignedSlots, Network, proposalBytes } from "./committeeHarness.ts";
 
@@ -99,7 +99,7 @@ describe("k-shared committee: fairness across requesting owners", () => {
   it("an owner flooding 60 requests delays another owner's request by at most k decisions", () => {
     const net = new Network({ k: 4, seed: 61, maxDelayMs: 20 });
     for (let n = 0; n < 60; n++) net.submit(0, proposalBytes(0, n, "flood"), 1 + n * 0.01);
-    const victim = toHex(sha256(proposalBytes(3, 0)));
+    const victim = toHex(requestDigest(3, proposalBytes(3, 0)));
     let decidedBeforeVictim = -1;
     net.at(200, () => {
       decidedBeforeVictim = net.decisions[3]!.size;

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "../../src/core/bytes.ts";
 import { sodiumVerifier } from "../../src/crypto/ed25519Sodium.ts";
 import { requestSigningBytes } from "../../src/kshared/certificate.ts";
 import { Committee } from "../../src/kshared/committee.ts";
 import { decodeCommitteeMessage, encodeCommitteeMessage } from "../../src/kshared/committeeCodec.ts";
 import type { CommitteeAction, OwnerIndex } from "../../src/kshared/committeeTypes.ts";
+import { requestDigest } from "../../src/kshared/requestDigest.ts";
 import { ACCOUNT, ownerKeys } from "./committeeHarness.ts";
 
 // A proposal's first byte is the seq it was built for: proposable only at that seq, expired after it.
@@ -64,15 +64,15 @@ test("a leader proposes only a request proposable at the instance's seq; the oth
     { owner: 0, actions: b },
   ]);
   for (const d of decided) {
-    assert.equal(d.get(0), toHex(sha256(now)));
-    assert.equal(d.get(1), toHex(sha256(later)));
+    assert.equal(d.get(0), toHex(requestDigest(0, now)));
+    assert.equal(d.get(1), toHex(requestDigest(0, later)));
   }
 });
 
 test("owners refuse to prepare a leader's proposal the predicate refuses, and drop expired requests", () => {
   const { keys, committees } = owners(4);
   const proposal = Uint8Array.of(5, 1);
-  const digest = sha256(proposal);
+  const digest = requestDigest(0, proposal);
   const request = {
     owner: 0,
     proposal,
@@ -88,7 +88,7 @@ test("owners refuse to prepare a leader's proposal the predicate refuses, and dr
   assert.equal(committees[1]!.counters().dropped.notProposable, 1);
   // A request built for a seq already passed is refused outright.
   const staleProposal = Uint8Array.of(0, 2);
-  const staleDigest = sha256(staleProposal);
+  const staleDigest = requestDigest(0, staleProposal);
   const stale = {
     owner: 0,
     proposal: staleProposal,

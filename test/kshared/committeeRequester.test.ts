@@ -1,14 +1,20 @@
 /**
- * Identical requests from two owners share one digest, so the committee orders them once, and the hosting
- * node makes only the requester's payment (docs/kshared.md, "Identical payments"). Every correct owner must
- * therefore name the same requester for a decided seq: the owner of the request proposed in the round that
- * decided it. If two owners each believed they were the requester, both would count their payment as made
- * and one payment would be lost; if neither did, it would be made twice.
+ * Two owners asking for identical bytes make two requests: a request's digest binds its requester
+ * (src/kshared/requestDigest.ts), so the committee may order both, and the hosting node makes only the
+ * payment whose request was decided (docs/kshared.md, "Identical payments"). Every correct owner must name
+ * the same requester for a decided seq: if two owners each believed they were the requester, both would count
+ * their payment as made and one payment would be lost; if neither did, it would be made twice. Before the
+ * digest bound the requester, identical requests shared one digest and owners named the requester from the
+ * proposal they happened to see: a round change, or a byzantine leader, could make them disagree.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { OwnerIndex } from "../../src/kshared/committeeTypes.ts";
-import { Network } from "./committeeHarness.ts";
+import { toHex } from "../../src/core/bytes.ts";
+import { requestSigningBytes } from "../../src/kshared/certificate.ts";
+import type { CommitteeAction, OwnerIndex, SignedRequest } from "../../src/kshared/committeeTypes.ts";
+import { requestDigest } from "../../src/kshared/requestDigest.ts";
+import { signedVote } from "./committeeAdversaries.ts";
+import { ACCOUNT, type Adversary, Network } from "./committeeHarness.ts";
 
 const SILENT: OwnerIndex = 3;
 
@@ -76,5 +82,65 @@ describe("k-shared committee: the requester of a decided seq", () => {
     assert.ok(decided >= 145, `decided in ${decided} of 150 seeds`);
     // The race happened: in many seeds, rounds of seq 0 proposed identical requests of different owners.
     assert.ok(raced >= 20, `two owners' requests proposed in ${raced} seeds`);
+  });
+
+  it("is the same on every correct owner when a byzantine leader hands two owners' identical requests to different owners", () => {
+    // Owner 0 leads round 0 of seq 0 and is byzantine: it proposes owner 1's request to owner 1 and owner
+    // 2's identical request to owners 2 and 3, and signs each group's digest in its votes to that group. With
+    // one digest for identical bytes, all would decide it, owner 1 naming itself and owners 2 and 3 naming
+    // owner 2: both nodes would count their payment as made, and one payment would be lost.
+    const identical = new TextEncoder().encode("1 to W, seq 0");
+    const told = new Map<OwnerIndex, string>();
+    const requestOf = (net: Network, owner: OwnerIndex): SignedRequest => {
+      const digest = requestDigest(owner, identical);
+      const signature = net.keys[owner]!.sign(requestSigningBytes(ACCOUNT, digest));
+      return { owner, proposal: identical, digest, signature };
+    };
+    const groups: readonly (readonly OwnerIndex[])[] = [[1], [2, 3]];
+    const splittingLeader: Adversary = (actions, net) => {
+      const stories = groups.map((group) => requestOf(net, group[0]!));
+      const out: CommitteeAction[] = [];
+      for (const action of actions) {
+        const m = action.type === "send" ? action.message : undefined;
+        const inRoundZero =
+          (m?.kind === "propose" && m.seq === 0 && m.round === 0) ||
+          (m?.kind === "vote" && m.vote.seq === 0 && m.vote.round === 0);
+        if (m === undefined || !inRoundZero) {
+          out.push(action);
+          continue;
+        }
+        groups.forEach((group, i) => {
+          const story = stories[i]!;
+          for (const owner of group) told.set(owner, toHex(story.digest));
+          const message =
+            m.kind === "propose"
+              ? { ...m, request: story }
+              : m.kind === "vote"
+                ? { kind: "vote" as const, vote: signedVote(net, m.vote, story.digest) }
+                : m;
+          out.push({ type: "send", to: group, message });
+        });
+      }
+      return out;
+    };
+    const net = new Network({ k: 4, seed: 9, maxDelayMs: 20, adversaries: new Map([[0, splittingLeader]]) });
+    for (const owner of [1, 2]) net.submit(owner, identical, 10);
+    const correct = [1, 2, 3];
+    net.run(120_000, () => correct.every((i) => net.decisions[i]!.has(0)));
+
+    // The attack happened: owner 1 was told owner 1's request, owners 2 and 3 owner 2's, in round 0.
+    assert.equal(told.get(1), toHex(requestDigest(1, identical)));
+    assert.equal(told.get(2), toHex(requestDigest(2, identical)));
+    assert.equal(told.get(3), toHex(requestDigest(2, identical)));
+    // Every correct owner decided one request for seq 0, the same one, and names its requester or none.
+    const decided = correct.map((i) => net.decisions[i]!.get(0));
+    assert.equal(new Set(decided).size, 1, `decided: ${decided}`);
+    const named = correct.map((i) => net.requesters[i]!.get(0));
+    const requester = [1, 2].find((o) => toHex(requestDigest(o, identical)) === decided[0]);
+    assert.ok(requester !== undefined, "the decided digest is owner 1's or owner 2's request");
+    for (const name of named) assert.ok(name === undefined || name === requester, `named: ${named}`);
+    // So exactly one of owners 1 and 2 finds its own request decided: the other makes its payment again.
+    const ownDecided = [1, 2].filter((o) => net.decisions[o]!.get(0) === toHex(requestDigest(o, identical)));
+    assert.deepEqual(ownDecided, [requester]);
   });
 });

@@ -105,12 +105,34 @@ describe("ledger: shared-account transfers", () => {
     );
   });
 
-  it("refuses a certificate for another seq, another transfer or another account", () => {
+  it("refuses a certificate for another seq, another transfer, another requester or another account", () => {
     refusedWith(pay(1, { seq: 2 }), ErrorCode.SharedInvalidCertificate, /seq 2/);
     refusedWith(
       pay(1, { digest: sha256(new Uint8Array(1)) }),
       ErrorCode.SharedInvalidCertificate,
-      /another transfer/,
+      /another request/,
+    );
+    // The digest names the requester: owner 1's decided request cannot be passed off as owner 0's, and the
+    // transfer id alone (what certificates held before requesters were bound in) decides nothing.
+    const ofOwnerOne = pay(1, { requester: 1 });
+    assert.deepEqual(
+      newLedger()
+        .deliver(decodeTransfer(ofOwnerOne.bytes))
+        .map((c) => c.status),
+      ["applied"],
+    );
+    const claimed = ofOwnerOne.transfer.sharedAuthorization!;
+    refusedWith(
+      decodeTransfer(
+        assembleSharedTransfer(ofOwnerOne.transfer, ofOwnerOne.body, { ...claimed, requester: 0 }).bytes,
+      ),
+      ErrorCode.SharedInvalidCertificate,
+      /owner 0's request/,
+    );
+    refusedWith(
+      pay(1, { digest: sha256(ofOwnerOne.body) }),
+      ErrorCode.SharedInvalidCertificate,
+      /another request/,
     );
     const other = sharedAccount([1, 2, 3, 4], "another label, another account");
     refusedWith(pay(1, { account: other.id }), ErrorCode.SharedInvalidCertificate, /another account/);
@@ -139,6 +161,7 @@ describe("ledger: shared-account transfers", () => {
     const certificate = certificateFor(three, 1, good.body, { account: treasury.id, signers: [0, 1, 2] });
     const stolen = assembleSharedTransfer(good.transfer, good.body, {
       definition: three.definition,
+      requester: 0,
       certificate,
     });
     refusedWith(decodeTransfer(stolen.bytes), ErrorCode.SharedDefinitionMismatch);

@@ -1,4 +1,3 @@
-import { sha256 } from "@noble/hashes/sha2.js";
 import sodium from "sodium-native";
 import { decodeAddress } from "../../src/core/address.ts";
 import { compareBytes } from "../../src/core/bytes.ts";
@@ -11,6 +10,7 @@ import {
 import { voteSigningBytes } from "../../src/kshared/certificate.ts";
 import type { Certificate, VotePhase } from "../../src/kshared/committeeTypes.ts";
 import { type SharedDefinition, sharedAccountId, sharedAddress } from "../../src/kshared/definition.ts";
+import { requestDigest } from "../../src/kshared/requestDigest.ts";
 import { TEST_NETWORK, type TestKey, testKey } from "./fixtures.ts";
 
 export interface SharedAccountFixture {
@@ -53,11 +53,13 @@ export interface CertifyOptions {
   readonly seq?: number;
   readonly digest?: Uint8Array;
   readonly account?: Uint8Array;
+  /** The owner whose request was decided (default 0): part of the certified digest. */
+  readonly requester?: number;
   /** Keys that sign in place of the owners at those indices (non-owners). */
   readonly signWith?: ReadonlyMap<number, TestKey>;
 }
 
-/** A commit certificate of `account`'s owners for (account id, seq, sha256(body)). */
+/** A commit certificate of `account`'s owners for (account id, seq, requester's request digest of body). */
 export function certificateFor(
   account: SharedAccountFixture,
   seq: number,
@@ -70,7 +72,7 @@ export function certificateFor(
     phase: options.phase ?? "commit",
     seq: options.seq ?? seq,
     round: options.round ?? 0,
-    digest: options.digest ?? sha256(body),
+    digest: options.digest ?? requestDigest(options.requester ?? 0, body),
   };
   return {
     ...statement,
@@ -98,6 +100,7 @@ export function makeSharedTransfer(
   const body = encodeTransferBody(unsigned);
   return assembleSharedTransfer(unsigned, body, {
     definition: account.definition,
+    requester: options.requester ?? 0,
     certificate: certificateFor(account, seq, body, options),
   });
 }

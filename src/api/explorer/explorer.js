@@ -352,7 +352,7 @@ async function transferView(id, isCurrent, rerender) {
         ? row("signature", el("span", { class: "mono" }, t.signature ?? ""))
         : row(
             "certificate",
-            `${auth.definition.label}: owners ${auth.certificate.signers.join(", ")} of ${auth.definition.owners.length} signed in round ${auth.certificate.round}`,
+            `${auth.definition.label}: owner ${auth.requester}'s request; owners ${auth.certificate.signers.join(", ")} of ${auth.definition.owners.length} signed in round ${auth.certificate.round}`,
           ),
       row("network", t.network),
     ),

@@ -1,8 +1,8 @@
-import { sha256 } from "@noble/hashes/sha2.js";
 import { encodeTransferBody } from "../../core/transfer.ts";
 import { requestSigningBytes, voteSigningBytes } from "../../kshared/certificate.ts";
 import type { SignedRequest } from "../../kshared/committeeTypes.ts";
 import { EquivocatingOwner } from "../../kshared/equivocatingOwner.ts";
+import { requestDigest } from "../../kshared/requestDigest.ts";
 import type { HostedAccount } from "./sharedHosting.ts";
 import { readBody } from "./transferBodies.ts";
 
@@ -37,7 +37,7 @@ function forgedTwin(account: HostedAccount, request: SignedRequest): SignedReque
     deps,
     memo: EQUIVOCATION_MEMO,
   });
-  const digest = sha256(proposal);
+  const digest = requestDigest(account.self, proposal);
   const signature = account.signer.sign(requestSigningBytes(account.id, digest));
   return { owner: account.self, proposal, digest, signature };
 }

@@ -2,11 +2,13 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { isValidAddress } from "../../core/address.ts";
 import { fromHex, toHex } from "../../core/bytes.ts";
 import { ErrorCode, TallyError } from "../../core/errors.ts";
+import { TRANSFER_ID_BYTES } from "../../core/limits.ts";
 import type { EncodedTransfer } from "../../core/transfer.ts";
 import { sodiumVerifier } from "../../crypto/ed25519Sodium.ts";
 import { Committee } from "../../kshared/committee.ts";
 import type { CommitteeAction, CommitteeRecord } from "../../kshared/committeeTypes.ts";
 import type { RetentionRules } from "../../kshared/recordRetention.ts";
+import { requestDigestOfHash } from "../../kshared/requestDigest.ts";
 import type { BatchOp } from "../../storage/database.ts";
 import { proposalRecords } from "../../storage/proposalRecords.ts";
 import { ProposalBook } from "./proposalBook.ts";
@@ -26,8 +28,9 @@ interface PendingPayment {
   readonly to: string;
   readonly amount: bigint;
   readonly memo?: string | undefined;
-  /** The current body's request digest (the proposal id) and seq. */
+  /** The current body's transfer id (the proposal id), this owner's request digest of it, and its seq. */
   id: string;
+  digest: string;
   seq: number;
   body: Uint8Array;
 }
@@ -84,7 +87,8 @@ export class HostedCommittee {
     for (const { slot, payment } of stored.payments) {
       const { to, memo, id, seq } = payment;
       const body = fromHex(payment.body, undefined, "stored proposal body");
-      this.pending.push({ slot, to, amount: BigInt(payment.amount), memo, id, seq, body });
+      const digest = this.ownDigest(id);
+      this.pending.push({ slot, to, amount: BigInt(payment.amount), memo, id, digest, seq, body });
       this.nextSlot = Math.max(this.nextSlot, slot + 1);
     }
   }
@@ -122,7 +126,10 @@ export class HostedCommittee {
         `balance ${view.balance} does not cover ${amount} beyond ${committed} already proposed`,
       );
     const slot = this.nextSlot++;
-    const payment: PendingPayment = { slot, to, amount, memo, id: "", seq: 0, body: new Uint8Array(0) };
+    const payment: PendingPayment = {
+      ...{ slot, to, amount, memo, id: "", digest: "" },
+      ...{ seq: 0, body: new Uint8Array(0) },
+    };
     this.build(payment, view);
     this.pending.push(payment);
     this.submitHead();
@@ -140,6 +147,7 @@ export class HostedCommittee {
     payment.body = body;
     payment.seq = seq;
     payment.id = toHex(sha256(body));
+    payment.digest = this.ownDigest(payment.id);
     this.book.add(payment.id, seq, payment.to, payment.amount);
     const { to, memo, id } = payment;
     const stored = {
@@ -154,6 +162,11 @@ export class HostedCommittee {
     );
   }
 
+  /** This owner's request digest for the body whose transfer id is `id` (what the committee decides). */
+  private ownDigest(id: string): string {
+    return toHex(requestDigestOfHash(this.account.self, fromHex(id, TRANSFER_ID_BYTES, "proposal id")));
+  }
+
   private submitHead(): void {
     const head = this.pending[0];
     if (head === undefined || head.id === this.submittedId) return;
@@ -166,27 +179,29 @@ export class HostedCommittee {
    * every pending proposal for that seq or earlier rebuilt for the next one.
    */
   onDecided(action: Extract<CommitteeAction, { type: "decided" }>): EncodedTransfer | undefined {
-    const id = toHex(action.digest);
-    this.book.set(id, "decided", { transferId: id });
-    // Identical payments (same seq, payee, amount, memo) from two owners are one body, one id: only the
-    // requester's is made; ours is rebuilt below for the next seq, so it is not lost.
-    const ours = action.requester === undefined || action.requester === this.account.self;
-    const at = ours ? this.pending.findIndex((p) => p.id === id) : -1;
-    if (at >= 0) {
-      const [made] = this.pending.splice(at, 1);
-      if (made !== undefined) this.writes.push(proposalRecords.delPayment(this.account.idHex, made.slot));
+    // The decided digest names its requester, so it is ours exactly when it is one of our requests' digests.
+    // Two owners' identical payments (same seq, payee, amount, memo) are one body but two requests: only the
+    // requester's is made; the other's is rebuilt below for the next seq, so it is not lost.
+    const digest = toHex(action.digest);
+    const at = this.pending.findIndex((p) => p.digest === digest);
+    const made = at >= 0 ? this.pending.splice(at, 1)[0] : undefined;
+    if (made !== undefined) {
+      this.book.set(made.id, "decided", { transferId: made.id });
+      this.writes.push(proposalRecords.delPayment(this.account.idHex, made.slot));
     }
     for (const payment of this.pending) {
       if (payment.seq > action.seq || payment.seq >= this.committee.currentSeq) continue;
       const old = payment.id;
       this.build(payment, undefined);
-      this.book.supersede(old, payment.id);
+      // One owner's two identical payments share an id: the made one keeps the entry.
+      if (old !== made?.id) this.book.supersede(old, payment.id);
     }
     this.submitHead();
-    if (action.proposal === undefined) return undefined;
+    if (action.proposal === undefined || action.requester === undefined) return undefined;
     try {
       return certifiedTransfer(action.proposal, {
         definition: this.account.definition,
+        requester: action.requester,
         certificate: action.certificate,
       });
     } catch {

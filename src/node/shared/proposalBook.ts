@@ -113,6 +113,9 @@ export class ProposalBook {
     if (entry === undefined) return;
     // Applied and rejected are final; a late "decided" (a restart's repeat) never undoes them.
     if ((entry.status === "applied" || entry.status === "rejected") && status === "decided") return;
+    // A superseded proposal was not the one decided: the same body, decided as another owner's request and
+    // then applied, does not make it paid (its rebuild is what pays).
+    if (entry.status === "superseded" && status !== "superseded") return;
     entry.status = status;
     Object.assign(entry, extra);
     this.save(entry);

@@ -31,7 +31,7 @@ export function buildBody(
   return encodeTransferBody(unsigned);
 }
 
-/** body ‖ u16 length ‖ definition ‖ certificate, decoded strictly (throws TallyError on a bad body). */
+/** body ‖ u16 length ‖ definition ‖ requester ‖ certificate, decoded strictly (throws TallyError on a bad body). */
 export function certifiedTransfer(body: Uint8Array, authorization: SharedAuthorization): EncodedTransfer {
   const field = encodeSharedAuthorization(authorization);
   const bytes = new Uint8Array(body.length + 2 + field.length);
@@ -73,6 +73,7 @@ export function readBody(account: HostedAccount, body: Uint8Array): UnsignedTran
   try {
     const { transfer } = certifiedTransfer(body, {
       definition: account.definition,
+      requester: 0,
       certificate: placeholder,
     });
     const { version, network, source, seq, outputs, deps, memo } = transfer;

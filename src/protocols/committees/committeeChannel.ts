@@ -1,7 +1,8 @@
 import type { ProtocolSpec } from "../../channels/protocolSpec.ts";
 import { type CommitteeChannelMessage, committeeChannelCodec } from "./committeeChannelMessages.ts";
 
-export const COMMITTEES_PROTOCOL_VERSION = 1;
+/** 2: a request's digest binds its requester (src/kshared/requestDigest.ts); version 1 owners never agree with it. */
+export const COMMITTEES_PROTOCOL_VERSION = 2;
 
 /**
  * The committees channel: owner-host records and k-shared committee messages, one-way. Open to anyone:

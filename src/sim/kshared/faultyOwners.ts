@@ -3,10 +3,10 @@
  * rewrites what that committee sends, signing whatever it likes with its own key.
  */
 
-import { sha256 } from "@noble/hashes/sha2.js";
 import { requestSigningBytes, voteSigningBytes } from "../../kshared/certificate.ts";
 import type { CommitteeAction, OwnerIndex, SignedRequest } from "../../kshared/committeeTypes.ts";
 import { EquivocatingOwner } from "../../kshared/equivocatingOwner.ts";
+import { requestDigest } from "../../kshared/requestDigest.ts";
 import type { KsharedFault } from "./ksharedSimSpec.ts";
 
 export interface FaultyOwnerContext {
@@ -63,7 +63,7 @@ function recipients(to: readonly OwnerIndex[] | "all", ctx: FaultyOwnerContext):
 
 function signedRequest(ctx: FaultyOwnerContext, tag: string): SignedRequest {
   const proposal = new TextEncoder().encode(tag);
-  const digest = sha256(proposal);
+  const digest = requestDigest(ctx.self, proposal);
   const signature = ctx.sign(requestSigningBytes(ctx.account, digest));
   return { owner: ctx.self, proposal, digest, signature };
 }
