@@ -46,7 +46,6 @@ import { RequestQueue } from "./requestQueue.ts";
 import {
   type Instance,
   newInstance,
-  proposedRequest,
   resendOnTimeout,
   roundVotesOf,
   type TimeoutEntry,
@@ -267,7 +266,7 @@ export class Committee {
     const justify = inst.round > 0 ? inst.lock : null;
     const request =
       justify !== null
-        ? (proposedRequest(inst, justify.round, justify.digest) ?? this.queue.find(justify.digest))
+        ? (inst.seen.get(justify.digest) ?? this.queue.find(justify.digest))
         : this.queue.next((r) => this.options.isProposable(inst.seq, r.proposal));
     if (request === undefined) return;
     const proposal = { seq: inst.seq, round: inst.round, request, justify, entry: inst.entry };
@@ -474,7 +473,8 @@ export class Committee {
     const inst = this.inst;
     if (certificate.seq !== inst.seq) return;
     const { digest } = certificate;
-    const request = proposedRequest(inst, certificate.round, digest) ?? this.queue.find(digest);
+    // Any request with this digest is the one decided: the digest binds both its owner and its bytes.
+    const request = inst.seen.get(digest) ?? this.queue.find(digest);
     this.persist({ kind: "decided", certificate, request: request ?? null });
     this.out.push(decidedAction(certificate, request));
     this.log.decided++;

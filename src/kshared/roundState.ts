@@ -238,23 +238,6 @@ export function roundVotesOf(inst: Instance, round: number): RoundVotes {
 }
 
 /**
- * The request behind `digest` as this owner saw it proposed, `round`'s proposal first. Identical requests of
- * two owners share a digest, and `seen` keeps the first one seen: after a round change it can name another
- * owner than the request the deciding (or locked) round proposed. Who requested a decided payment decides
- * whose pending payment it completes (docs/kshared.md, "Identical payments"), so every correct owner that saw
- * that round must name the same one.
- */
-export function proposedRequest(
-  inst: Instance,
-  round: number,
-  digest: Uint8Array,
-): SignedRequest | undefined {
-  const proposed = inst.rounds.get(round)?.proposal?.request;
-  if (proposed !== undefined && bytesEqual(proposed.digest, digest)) return proposed;
-  return inst.seen.get(digest);
-}
-
-/**
  * What an owner re-sends each time its round timer expires, for links that lose messages: its latest
  * Prepare and Commit of the seq, its proposal of the round (if leader), the timeout certificate that
  * started the round, and its own pending requests (the caller bounds them).
