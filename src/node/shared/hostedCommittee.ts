@@ -197,11 +197,14 @@ export class HostedCommittee {
       if (old !== made?.id) this.book.supersede(old, payment.id);
     }
     this.submitHead();
-    if (action.proposal === undefined || action.requester === undefined) return undefined;
+    // Our own request decided from a certificate alone: its bytes are still ours to submit.
+    const proposal = action.proposal ?? made?.body;
+    const requester = action.requester ?? (made !== undefined ? this.account.self : undefined);
+    if (proposal === undefined || requester === undefined) return undefined;
     try {
-      return certifiedTransfer(action.proposal, {
+      return certifiedTransfer(proposal, {
         definition: this.account.definition,
-        requester: action.requester,
+        requester,
         certificate: action.certificate,
       });
     } catch {
