@@ -48,18 +48,26 @@ test("proposals accepted by an owner node before SIGKILL are each applied once a
     });
     assert.deepEqual(amounts, accepted, "each accepted proposal applied exactly once");
 
-    const listed = await getJson<{ proposals: ProposalEntry[] }>(
-      `${victim.api}/v1/shared/${shared.address}/proposals`,
-    );
-    assert.equal(listed.status, 200);
-    const live = listed.body.proposals.filter((p) => p.status !== "superseded");
+    const list = async () => {
+      const listed = await getJson<{ proposals: ProposalEntry[] }>(
+        `${victim.api}/v1/shared/${shared.address}/proposals`,
+      );
+      assert.equal(listed.status, 200);
+      return listed.body.proposals;
+    };
+    const live = (await list()).filter((p) => p.status !== "superseded");
     assert.deepEqual(
       live.map((p) => p.amount).sort((a, b) => Number(a) - Number(b)),
       accepted,
       "the restarted node lists every proposal",
     );
+    // And says each is paid: a verdict that reached the ledger before the kill, or while the committee was
+    // loading, is read back from the ledger at start (a paid proposal once stayed `decided` for good).
+    await waitFor("the restarted node lists every proposal applied", 10_000, async () =>
+      (await list()).every((p) => p.status === "applied" || p.status === "superseded"),
+    );
     t.diagnostic(
-      `${count} proposals; ${appliedAtKill} applied at the kill; all applied once on 6 nodes ${elapsed} ms after the restart; ${listed.body.proposals.length} list entries`,
+      `${count} proposals; ${appliedAtKill} applied at the kill; all applied once on 6 nodes ${elapsed} ms after the restart; ${(await list()).length} list entries`,
     );
   } finally {
     await devnet.stop();
