@@ -1,8 +1,9 @@
 /**
  * May a shared account spend? Only if its transfer carries the account's definition (which must hash to
  * the source address) and a commit certificate in which at least q of its owners decided exactly this
- * transfer (the request digest of its requester and its id) at exactly this seq. The certificate is the committee's own (src/kshared/), checked with
- * the committee's own `verifyCertificate`, so ledger and owners agree on what a decision is.
+ * transfer, as the request of the owner it names, at exactly this seq (the certified digest is that owner's
+ * request digest of the transfer id). The certificate is the committee's own (src/kshared/), checked with the
+ * committee's own `verifyCertificate`, so ledger and owners agree on what a decision is.
  */
 
 import { sha256 } from "@noble/hashes/sha2.js";

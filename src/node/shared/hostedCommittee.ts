@@ -127,8 +127,14 @@ export class HostedCommittee {
       );
     const slot = this.nextSlot++;
     const payment: PendingPayment = {
-      ...{ slot, to, amount, memo, id: "", digest: "" },
-      ...{ seq: 0, body: new Uint8Array(0) },
+      slot,
+      to,
+      amount,
+      memo,
+      id: "",
+      digest: "",
+      seq: 0,
+      body: new Uint8Array(0),
     };
     this.build(payment, view);
     this.pending.push(payment);
