@@ -1,9 +1,10 @@
+import { readFile } from "node:fs/promises";
 import type { RandomSource } from "../../src/core/random.ts";
 import type { DevnetNode } from "../../src/devnet/devnet.ts";
 import type { DevnetShared } from "../../src/devnet/devnetShared.ts";
 import { randomIndex } from "../../src/sampling/randomDraw.ts";
 import { outgoing } from "../support/sharedLedger.ts";
-import { type DevnetOwner, signedProposal } from "../support/signedProposals.ts";
+import { type DevnetOwner, ownerKeyHex, signedProposal } from "../support/signedProposals.ts";
 import { mapLimit, sleep } from "./cluster.ts";
 
 /**
@@ -17,7 +18,9 @@ import { mapLimit, sleep } from "./cluster.ts";
  * - no intent is ever paid twice (a restart that rebuilt a decided proposal for the next seq would);
  * - an intent a node refused (4xx) is never paid;
  * - an owner's proposals all end applied or superseded (none pending, none rejected by the ledger), and each
- *   acknowledged intent's proposal, followed through its rebuilds for later seqs, ends applied.
+ *   acknowledged intent's proposal, followed through its rebuilds for later seqs, ends applied;
+ * - every payment is the request of the owner who signed its intent (the transfer names its requester, and
+ *   the certificate's digest binds it).
  * An intent whose POST got no answer (the node was down or paused) may be paid once or not at all.
  */
 
@@ -130,14 +133,20 @@ export class SharedPayer {
   }
 }
 
-/** Applied payments of the shared account on one node, by memo. */
-async function paidByMemo(node: DevnetNode, address: string): Promise<Map<string, number>> {
-  const paid = new Map<string, number>();
+/** Applied payments of the shared account on one node, by memo: each payment's requester (one per payment). */
+async function paidByMemo(node: DevnetNode, address: string): Promise<Map<string, (number | undefined)[]>> {
+  const paid = new Map<string, (number | undefined)[]>();
   for (const t of await outgoing(node.api, address)) {
     if (t.status !== "applied" || t.memo === undefined) continue;
-    paid.set(t.memo, (paid.get(t.memo) ?? 0) + 1);
+    paid.set(t.memo, [...(paid.get(t.memo) ?? []), t.requester]);
   }
   return paid;
+}
+
+/** Each hosted owner's index in the account's definition (`payer.shared.owners` is in hosting order). */
+async function definitionIndices(payer: SharedPayer): Promise<number[]> {
+  const { owners } = JSON.parse(await readFile(payer.shared.definition, "utf8")) as { owners: string[] };
+  return Promise.all(payer.shared.owners.map(async (owner) => owners.indexOf(await ownerKeyHex(owner))));
 }
 
 /**
@@ -188,15 +197,21 @@ export async function checkShared(nodes: readonly DevnetNode[], payer: SharedPay
   const address = payer.address;
   const known = new Map(payer.intents.map((i) => [i.memo, i]));
   const perNode = await Promise.all(nodes.map((n) => paidByMemo(n, address)));
+  const indices = await definitionIndices(payer);
   for (const [k, paid] of perNode.entries()) {
     const node = nodes[k]!.name;
-    for (const [memo, times] of paid) {
+    for (const [memo, requesters] of paid) {
       const intent = known.get(memo);
       if (intent === undefined)
         violations.push(`${node}: the shared account paid "${memo}", which nobody signed`);
-      else if (times > 1) violations.push(`${node}: intent "${memo}" paid ${times} times`);
+      else if (requesters.length > 1)
+        violations.push(`${node}: intent "${memo}" paid ${requesters.length} times`);
       else if (intent.outcome === "refused")
         violations.push(`${node}: intent "${memo}" was refused (${intent.refusal}) and paid anyway`);
+      else if (requesters[0] !== indices[intent.owner])
+        violations.push(
+          `${node}: intent "${memo}", signed by owner ${indices[intent.owner]}, paid as owner ${requesters[0]}'s request`,
+        );
     }
     for (const intent of payer.intents) {
       if (intent.outcome === "acknowledged" && !paid.has(intent.memo))

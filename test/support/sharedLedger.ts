@@ -7,6 +7,8 @@ export interface OutgoingTransfer {
   readonly seq: number;
   readonly amount: string;
   readonly memo: string | undefined;
+  /** The owner (index in the definition) whose request was decided, from the transfer's authorization. */
+  readonly requester: number | undefined;
 }
 
 interface HistoryPage {
@@ -15,7 +17,12 @@ interface HistoryPage {
     id: string;
     status: string;
     direction: string;
-    transfer: { seq: number; memo?: string; outputs: { amount: string }[] };
+    transfer: {
+      seq: number;
+      memo?: string;
+      outputs: { amount: string }[];
+      authorization?: { requester: number };
+    };
   }[];
 }
 
@@ -43,8 +50,9 @@ export async function outgoing(api: string, address: string): Promise<OutgoingTr
     const { body } = await getJson<HistoryPage>(`${api}/v1/accounts/${address}/transfers?${query}`);
     for (const t of body.transfers) {
       if (t.direction !== "out") continue;
-      const { seq, memo, outputs } = t.transfer;
-      out.push({ id: t.id, status: t.status, seq, amount: outputs[0]?.amount ?? "", memo });
+      const { seq, memo, outputs, authorization } = t.transfer;
+      const requester = authorization?.requester;
+      out.push({ id: t.id, status: t.status, seq, amount: outputs[0]?.amount ?? "", memo, requester });
     }
     if (body.next === undefined) return out;
     before = body.next;

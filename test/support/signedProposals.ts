@@ -1,4 +1,6 @@
 /** Proposals signed as a devnet owner's key holder would: the intent signed with the owner's keystore. */
+import { decodeAddress } from "../../src/core/address.ts";
+import { toHex } from "../../src/core/bytes.ts";
 import { signIntent } from "../../src/kshared/proposalIntent.ts";
 import { type Keystore, readKeystore } from "../../src/wallet/keystore.ts";
 
@@ -27,6 +29,11 @@ function keystoreOf(owner: DevnetOwner): Promise<Keystore> {
     unlocked.set(owner.keystore, keystore);
   }
   return keystore;
+}
+
+/** The owner's public key (hex): its place in the account's definition is its owner index. */
+export async function ownerKeyHex(owner: DevnetOwner): Promise<string> {
+  return toHex(decodeAddress((await keystoreOf(owner)).address).key);
 }
 
 /** The POST body for a payment of `amount` to `to` from shared account `account`, signed by `owner`'s key. */
