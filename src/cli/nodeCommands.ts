@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { ErrorCode, TallyError } from "../core/errors.ts";
 import { resolveNodeConfig } from "../node/config.ts";
 import { createLogger } from "../node/logger.ts";
 import { TallyNode } from "../node/tallyNode.ts";
@@ -76,7 +77,7 @@ const nodeStart: Command = {
     }
     const ready = { peerId: node.peerId, api: node.apiUrl, multiaddrs: node.multiaddrs };
     process.stdout.write(`${args.json ? JSON.stringify(ready) : readyLines(ready).join("\n")}\n`);
-    await new Promise<void>((resolve) => {
+    const stopped = new Promise<void>((resolve) => {
       const shutdown = (signal: string) => {
         log.info({ signal }, "shutting down");
         node.stop().then(resolve, resolve);
@@ -84,6 +85,11 @@ const nodeStart: Command = {
       process.once("SIGINT", () => shutdown("SIGINT"));
       process.once("SIGTERM", () => shutdown("SIGTERM"));
     });
+    // A node that stopped itself on a failure exits non-zero, so a supervisor restarts it.
+    const failed = node.failed.then((e) => {
+      throw new TallyError(ErrorCode.NodeFailed, `the node stopped on a failure: ${e.message}`);
+    });
+    await Promise.race([stopped, failed]);
     return undefined;
   },
 };

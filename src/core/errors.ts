@@ -59,6 +59,8 @@ export const ErrorCode = {
   InvalidCursor: "INVALID_CURSOR",
   // storage: a data dir written by a newer version, in a layout this one cannot read correctly
   StorageFormatUnsupported: "STORAGE_FORMAT_UNSUPPORTED",
+  // node: it stopped itself on a failure it cannot go on from (a write that did not reach the disk)
+  NodeFailed: "NODE_FAILED",
   // kshared: committee messages of a k-shared account (raised on bytes a peer sent)
   KsharedMalformedMessage: "KSHARED_MALFORMED_MESSAGE",
   // kshared: what the ledger refuses in a shared account's transfer (its definition, its owners' certificate)

@@ -110,6 +110,10 @@ export class TallyNode implements NodeApi {
   private state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   private stopPromise: Promise<void> | undefined;
   private readonly startedAtMs = Date.now();
+  private resolveFailure: (e: Error) => void = () => {};
+  private readonly failure = new Promise<Error>((resolve) => {
+    this.resolveFailure = resolve;
+  });
 
   constructor(config: NodeConfig, log: Logger, options: TallyNodeOptions = {}) {
     this.config = config;
@@ -205,10 +209,7 @@ export class TallyNode implements NodeApi {
       refused: ({ id, source, seq, reason }) =>
         this.events.emit("transfer", { id, source, seq, status: "rejected", reason } satisfies TransferEvent),
       onStep: (timing) => this.metricsImpl.observeStep(timing),
-      onFailure: (e) => {
-        this.log.fatal({ err: e }, "processing failed; stopping the node");
-        void this.stop();
-      },
+      onFailure: (e) => this.fail(e, "processing failed; stopping the node"),
     });
     const restored = core.restore(await CommitmentLog.load(this.db));
     const resubmitted = core.restoreSubmitted(await SubmittedLog.load(this.db));
@@ -252,6 +253,7 @@ export class TallyNode implements NodeApi {
     const ctx = { config: this.config, network: genesis.network, db: this.db, transport: this.transport };
     this.shared = await setUpSharedHosting({
       ...{ ...ctx, channels: this.channels, log: this.log, node: this },
+      onFailure: (e) => this.fail(e, "committee step failed; stopping the node"),
       penalize: (peer, event) => this.network?.penalize(peer, event),
       open:
         open === undefined
@@ -356,6 +358,21 @@ export class TallyNode implements NodeApi {
   stop(): Promise<void> {
     if (this.stopPromise === undefined) this.stopPromise = this.doStop();
     return this.stopPromise;
+  }
+
+  /**
+   * Settles once a failure the node cannot go on from (a write that did not reach the disk: its processing
+   * loop's or a committee's) has stopped it, with that error. `tally node start` then exits non-zero, so a
+   * supervisor restarts it and it resumes from what is on disk. Never settles on an ordinary stop.
+   */
+  get failed(): Promise<Error> {
+    return this.failure;
+  }
+
+  private fail(e: unknown, what: string): void {
+    this.log.fatal({ err: e }, what);
+    const error = e instanceof Error ? e : new Error(String(e));
+    void this.stop().finally(() => this.resolveFailure(error));
   }
 
   private async doStop(): Promise<void> {

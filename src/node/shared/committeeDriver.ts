@@ -54,6 +54,8 @@ export interface CommitteeDriverOptions {
   readonly startedAtMs: number;
   /** On an open network: keeps co-owners' hosts connected (coOwnerLinks.ts). */
   readonly links?: CoOwnerLinks | undefined;
+  /** A step's write failed and the committees stopped: the node cannot keep their write-then-send promise. */
+  readonly onFailure: (e: unknown) => void;
 }
 
 const COMMITTEE_TICK_MS = 100;
@@ -367,8 +369,8 @@ export class CommitteeDriver implements SharedAccountsApi {
         for (const account of new Set(batch.map((b) => b.account))) this.reportEvidence(account);
       }
     } catch (e) {
-      this.options.log.fatal({ err: e }, "committee step failed; committees stop");
       this.stopped = true;
+      this.options.onFailure(e);
     } finally {
       this.stepping = undefined;
     }

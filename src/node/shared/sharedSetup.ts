@@ -33,6 +33,8 @@ export interface SharedSetupContext {
     readonly metrics: Registry;
   };
   readonly penalize: (peer: PeerId, event: "malformedBody") => void;
+  /** A committee's write failed: the node stops (committees promise write-then-send). */
+  readonly onFailure: (e: unknown) => void;
   /** An open network's: co-owners' nodes find each other through its hosts topic and link up directly. */
   readonly open?: OpenNetworkHosting | undefined;
 }
@@ -104,6 +106,7 @@ export async function setUpSharedHosting(ctx: SharedSetupContext): Promise<Commi
     byzantineOwner: config.byzantineOwner,
     startedAtMs: Date.now(),
     links,
+    onFailure: ctx.onFailure,
   });
   perAccountCounter(
     ctx.node.metrics,

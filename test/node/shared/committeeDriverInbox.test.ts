@@ -73,6 +73,9 @@ describe("CommitteeDriver: peers' committee messages are bounded per hosted acco
     penalize: (peer: string) => penalized.push(peer),
     log: pino({ level: "silent" }),
     startedAtMs: Date.now(),
+    onFailure: (e: unknown) => {
+      throw e;
+    },
   });
 
   before(async () => {

@@ -49,6 +49,9 @@ describe("CommitteeDriver: a restarted owner's book takes the ledger's verdicts 
       penalize: () => undefined,
       log: pino({ level: "silent" }),
       startedAtMs: Date.now(),
+      onFailure: (e) => {
+        throw e;
+      },
     });
     try {
       await driver.start();
