@@ -124,7 +124,7 @@ export class OwnSubmissions {
   }
 
   /**
-   * Offers the broadcast one advanced account's held submissions its next seq has brought within reach,
+   * Offers the broadcast one advanced account's held submissions that its next seq has reached,
    * lowest seq first, each judged by echo admission first (`judge`), up to the first the broadcast
    * refuses as full (offered again at the next tick).
    */

@@ -87,7 +87,9 @@ export class HostedCommittee {
     for (const { slot, payment } of stored.payments) {
       const { to, memo, id, seq } = payment;
       const body = fromHex(payment.body, undefined, "stored proposal body");
-      const digest = this.ownDigest(id);
+      const digest = toHex(
+        requestDigestOfHash(this.account.self, fromHex(id, TRANSFER_ID_BYTES, "stored proposal id")),
+      );
       this.pending.push({ slot, to, amount: BigInt(payment.amount), memo, id, digest, seq, body });
       this.nextSlot = Math.max(this.nextSlot, slot + 1);
     }
@@ -152,8 +154,9 @@ export class HostedCommittee {
     const body = buildBody(this.account, this.network, seq, payment, deps);
     payment.body = body;
     payment.seq = seq;
-    payment.id = toHex(sha256(body));
-    payment.digest = this.ownDigest(payment.id);
+    const hash = sha256(body);
+    payment.id = toHex(hash);
+    payment.digest = toHex(requestDigestOfHash(this.account.self, hash));
     this.book.add(payment.id, seq, payment.to, payment.amount);
     const { to, memo, id } = payment;
     const stored = {
@@ -166,11 +169,6 @@ export class HostedCommittee {
     this.writes.push(
       proposalRecords.putPayment(this.account.idHex, payment.slot, { ...stored, body: toHex(body) }),
     );
-  }
-
-  /** This owner's request digest for the body whose transfer id is `id` (what the committee decides). */
-  private ownDigest(id: string): string {
-    return toHex(requestDigestOfHash(this.account.self, fromHex(id, TRANSFER_ID_BYTES, "proposal id")));
   }
 
   private submitHead(): void {

@@ -5,32 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import pino from "pino";
 import { CommitteeDriver } from "../../../src/node/shared/committeeDriver.ts";
 import { openDatabase } from "../../../src/storage/database.ts";
-import { channels, hosted, silentTransport } from "../../support/committeeDriverHarness.ts";
+import { driverOptions, hosted } from "../../support/committeeDriverHarness.ts";
 import { withTempDir } from "../../support/tempDatabase.ts";
 
 it("a committee whose write fails reports the failure once and takes no further step", async () => {
   await withTempDir("tally-committee-failure-", async (dir) => {
     const db = await openDatabase(dir);
     const failures: unknown[] = [];
-    const driver = new CommitteeDriver({
-      hosted: [hosted("failing")],
-      network: "test",
-      db,
-      transport: silentTransport,
-      channels,
-      reader: {
-        account: async () => ({ balance: 0n, nextSeq: 1, pendingDeps: [] }),
-        transfer: async () => undefined,
-      },
-      submit: async () => undefined,
-      penalize: () => undefined,
-      log: pino({ level: "silent" }),
-      startedAtMs: Date.now(),
-      onFailure: (e) => failures.push(e),
-    });
+    const driver = new CommitteeDriver(
+      driverOptions([hosted("failing")], db, { onFailure: (e) => failures.push(e) }),
+    );
     await driver.start();
     await db.close();
     // The committee ticks every 100 ms; each tick is a step with a write (its timer's records).

@@ -8,7 +8,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import pino from "pino";
 import type { Channels } from "../../../src/channels/channels.ts";
 import type { InboundItem } from "../../../src/channels/inboundScheduler.ts";
 import type { ProtocolSpec } from "../../../src/channels/protocolSpec.ts";
@@ -30,16 +29,15 @@ import {
 import { type NodeDatabase, openDatabase } from "../../../src/storage/database.ts";
 import {
   channels,
+  driverOptions,
   hosted,
   NODE_SEED,
   PEER_SEED,
-  silentTransport,
 } from "../../support/committeeDriverHarness.ts";
 
 const PEER = "co-owner-host";
 const PEER2_SEED = new Uint8Array(32).fill(3);
 const PEER2 = "second-co-owner-host";
-const transport = silentTransport;
 
 function item(message: CommitteeChannelMessage, from = PEER): InboundItem {
   return {
@@ -59,29 +57,12 @@ describe("CommitteeDriver: peers' committee messages are bounded per hosted acco
   let db: NodeDatabase;
   let driver: CommitteeDriver;
   const penalized: string[] = [];
-  const driverOptions = () => ({
-    hosted: accounts,
-    network: "test",
-    db,
-    transport,
-    channels,
-    reader: {
-      account: async () => ({ balance: 0n, nextSeq: 1, pendingDeps: [] }),
-      transfer: async () => undefined,
-    },
-    submit: async () => undefined,
-    penalize: (peer: string) => penalized.push(peer),
-    log: pino({ level: "silent" }),
-    startedAtMs: Date.now(),
-    onFailure: (e: unknown) => {
-      throw e;
-    },
-  });
+  const options = () => driverOptions(accounts, db, { penalize: (peer) => penalized.push(peer) });
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "tally-committee-inbox-"));
     db = await openDatabase(dir);
-    driver = new CommitteeDriver(driverOptions());
+    driver = new CommitteeDriver(options());
     await driver.start();
   });
 
@@ -149,7 +130,7 @@ describe("CommitteeDriver: peers' committee messages are bounded per hosted acco
 
   it("within account C, a flooding co-owner's host fills only its share: the other co-owner loses nothing", async () => {
     await driver.stop(); // lets the previous test's step finish; a new driver starts with empty queues
-    driver = new CommitteeDriver(driverOptions());
+    driver = new CommitteeDriver(options());
     await driver.start();
     const handler = driver.handler();
     const nowMs = Date.now();
@@ -175,9 +156,8 @@ describe("CommitteeDriver: peers' committee messages are bounded per hosted acco
       send: (peer: string, message: CommitteeChannelMessage) => sent.push({ peer, message }),
       connectedPeers: () => [],
     };
-    const options = driverOptions();
     const told = new CommitteeDriver({
-      ...options,
+      ...options(),
       transport: recording as unknown as P2PTransport,
       // The stub transport receives the message object itself (encodeMessage passes it through).
       channels: { ...channels, encodeMessage: (_id: string, m: unknown) => m } as unknown as Channels,
@@ -209,7 +189,7 @@ describe("CommitteeDriver: peers' committee messages are bounded per hosted acco
       removePeer: (peer) => void members.delete(peer),
     });
     const links = new CoOwnerLinks({ self: "this-node", keeper, addressesOf: () => ["/ip4/10.0.0.1/tcp/1"] });
-    const linked = new CommitteeDriver({ ...driverOptions(), links });
+    const linked = new CommitteeDriver({ ...options(), links });
     await linked.start();
     try {
       const nowMs = Date.now();

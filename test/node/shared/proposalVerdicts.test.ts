@@ -7,12 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import pino from "pino";
 import { CommitteeDriver } from "../../../src/node/shared/committeeDriver.ts";
 import type { AccountReader } from "../../../src/node/shared/hostedCommittee.ts";
 import { type BatchOp, openDatabase, writeBatch } from "../../../src/storage/database.ts";
 import { proposalRecords } from "../../../src/storage/proposalRecords.ts";
-import { channels, hosted, silentTransport } from "../../support/committeeDriverHarness.ts";
+import { driverOptions, hosted } from "../../support/committeeDriverHarness.ts";
 import { withTempDir } from "../../support/tempDatabase.ts";
 
 const PAYEE = "tly1qr6jn7088qku6v58exgk5hnqphwr7euzmv24hd24eln2p70msyswz44yssn";
@@ -38,21 +37,7 @@ describe("CommitteeDriver: a restarted owner's book takes the ledger's verdicts 
   /** Starts a driver on the database at `dir`, returns the book's statuses by id, and stops it. */
   async function bookAfterStart(dir: string, reader: AccountReader): Promise<Map<string, string>> {
     const db = await openDatabase(dir);
-    const driver = new CommitteeDriver({
-      hosted: [account],
-      network: "test",
-      db,
-      transport: silentTransport,
-      channels,
-      reader,
-      submit: async () => undefined,
-      penalize: () => undefined,
-      log: pino({ level: "silent" }),
-      startedAtMs: Date.now(),
-      onFailure: (e) => {
-        throw e;
-      },
-    });
+    const driver = new CommitteeDriver(driverOptions([account], db, { reader }));
     try {
       await driver.start();
       const book = driver.proposals(account.address) ?? [];
